@@ -1,0 +1,46 @@
+# Small helpers so every target gets the same flags. Model: Abseil's absl_cc_library.
+
+set(WEIR_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wnon-virtual-dtor -Wimplicit-fallthrough)
+if(WEIR_WERROR)
+  list(APPEND WEIR_WARNINGS -Werror)
+endif()
+
+if(WEIR_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+  add_compile_definitions(WEIR_SANITIZER_BUILD=1)
+elseif(WEIR_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+  add_compile_definitions(WEIR_SANITIZER_BUILD=1)
+elseif(NOT WEIR_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "WEIR_SANITIZE must be '', 'address' or 'thread', not '${WEIR_SANITIZE}'")
+endif()
+
+# weir_library(NAME SRCS a.cc b.cc DEPS other_lib ...)
+function(weir_library name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SRCS})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(${name} PRIVATE ${WEIR_WARNINGS})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# weir_test(NAME SRCS a_test.cc DEPS lib ... [LABELS l1 l2] [TIMEOUT seconds])
+# One gtest binary; every test case becomes its own ctest entry.
+function(weir_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  if(NOT WEIR_BUILD_TESTS)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SRCS})
+  target_compile_options(${name} PRIVATE ${WEIR_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} weir_testing GTest::gtest GTest::gmock GTest::gtest_main)
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 120)
+  endif()
+  gtest_discover_tests(${name}
+    WORKING_DIRECTORY ${PROJECT_BINARY_DIR}
+    DISCOVERY_MODE PRE_TEST
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+endfunction()

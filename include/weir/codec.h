@@ -1,0 +1,313 @@
+// Codec<T>: how a value becomes bytes and back, for keyed state, checkpoints and key hashing.
+//
+// weir keeps records as plain C++ values inside a process; only state and keys are encoded.
+// Built-in codecs cover integers, floating point, bool, enums, std::string, std::pair,
+// std::tuple, std::vector, std::array, std::optional and std::map/unordered_map.
+//
+// To add your own type, specialize weir::Codec, or list the fields of a struct:
+//
+//   struct Point { int32_t x; int32_t y; };
+//   template <> struct weir::Codec<Point> : weir::FieldsCodec<Point, &Point::x, &Point::y> {};
+//
+// A codec must be deterministic (equal values give equal bytes: keys are hashed by their
+// bytes) and Decode must return false, never crash, on malformed input (a corrupt checkpoint).
+// Encodings are little-endian and stable across runs and machines of the same byte order.
+//
+// Thread-safety: codecs are stateless; BufferWriter/BufferReader are single-threaded.
+#pragma once
+
+#include <array>
+#include <concepts>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace weir {
+
+// Appends encoded values to a std::string it does not own.
+class BufferWriter {
+ public:
+  explicit BufferWriter(std::string* out) : out_(out) {}
+
+  void PutU8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+  void PutFixed16(uint16_t v) { PutRaw(&v, sizeof v); }
+  void PutFixed32(uint32_t v) { PutRaw(&v, sizeof v); }
+  void PutFixed64(uint64_t v) { PutRaw(&v, sizeof v); }
+  void PutVarint64(uint64_t v) {
+    char buf[10];
+    int n = 0;
+    while (v >= 0x80) {
+      buf[n++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    buf[n++] = static_cast<char>(v);
+    out_->append(buf, n);
+  }
+  void PutBytes(std::string_view bytes) { out_->append(bytes.data(), bytes.size()); }
+  void PutLengthPrefixed(std::string_view bytes) {
+    PutVarint64(bytes.size());
+    PutBytes(bytes);
+  }
+  void PutRaw(const void* p, size_t n) { out_->append(static_cast<const char*>(p), n); }
+
+  size_t size() const { return out_->size(); }
+  std::string* buffer() { return out_; }
+
+ private:
+  std::string* out_;
+};
+
+// Reads encoded values from bytes it does not own. Every getter returns false, and consumes
+// nothing, when the input is too short or malformed.
+class BufferReader {
+ public:
+  explicit BufferReader(std::string_view in) : in_(in) {}
+
+  bool GetU8(uint8_t* v) { return GetRaw(v, sizeof *v); }
+  bool GetFixed16(uint16_t* v) { return GetRaw(v, sizeof *v); }
+  bool GetFixed32(uint32_t* v) { return GetRaw(v, sizeof *v); }
+  bool GetFixed64(uint64_t* v) { return GetRaw(v, sizeof *v); }
+  bool GetVarint64(uint64_t* v) {
+    uint64_t result = 0;
+    for (size_t i = 0, shift = 0; i < in_.size() && shift <= 63; ++i, shift += 7) {
+      uint64_t byte = static_cast<unsigned char>(in_[i]);
+      result |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        *v = result;
+        in_.remove_prefix(i + 1);
+        return true;
+      }
+    }
+    return false;
+  }
+  bool GetBytes(size_t n, std::string_view* bytes) {
+    if (in_.size() < n) return false;
+    *bytes = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool GetLengthPrefixed(std::string_view* bytes) {
+    BufferReader save = *this;
+    uint64_t n;
+    if (!GetVarint64(&n) || !GetBytes(n, bytes)) {
+      *this = save;
+      return false;
+    }
+    return true;
+  }
+  bool GetRaw(void* p, size_t n) {
+    if (in_.size() < n) return false;
+    std::memcpy(p, in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+
+  size_t remaining() const { return in_.size(); }
+  bool empty() const { return in_.empty(); }
+  std::string_view rest() const { return in_; }
+
+ private:
+  std::string_view in_;
+};
+
+// The primary template is left undefined: a type without a codec fails to compile where a
+// codec is needed (a key type, a state type), naming the type.
+template <typename T, typename Enable = void>
+struct Codec;
+
+template <typename T>
+concept HasCodec = requires(const T& v, T& out, BufferWriter& w, BufferReader& r) {
+  Codec<T>::Encode(v, w);
+  { Codec<T>::Decode(r, out) } -> std::same_as<bool>;
+};
+
+// Integers, floating point and bool: fixed-width little-endian.
+template <typename T>
+struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
+  static void Encode(const T& v, BufferWriter& w) { w.PutRaw(&v, sizeof v); }
+  static bool Decode(BufferReader& r, T& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+      uint8_t b;
+      if (!r.GetU8(&b) || b > 1) return false;
+      v = b != 0;
+      return true;
+    } else {
+      return r.GetRaw(&v, sizeof v);
+    }
+  }
+};
+
+template <typename T>
+struct Codec<T, std::enable_if_t<std::is_enum_v<T>>> {
+  using U = std::underlying_type_t<T>;
+  static void Encode(const T& v, BufferWriter& w) { Codec<U>::Encode(static_cast<U>(v), w); }
+  static bool Decode(BufferReader& r, T& v) {
+    U u;
+    if (!Codec<U>::Decode(r, u)) return false;
+    v = static_cast<T>(u);
+    return true;
+  }
+};
+
+template <>
+struct Codec<std::string> {
+  static void Encode(const std::string& v, BufferWriter& w) { w.PutLengthPrefixed(v); }
+  static bool Decode(BufferReader& r, std::string& v) {
+    std::string_view bytes;
+    if (!r.GetLengthPrefixed(&bytes)) return false;
+    v.assign(bytes.data(), bytes.size());
+    return true;
+  }
+};
+
+template <typename A, typename B>
+struct Codec<std::pair<A, B>> {
+  static void Encode(const std::pair<A, B>& v, BufferWriter& w) {
+    Codec<A>::Encode(v.first, w);
+    Codec<B>::Encode(v.second, w);
+  }
+  static bool Decode(BufferReader& r, std::pair<A, B>& v) {
+    return Codec<A>::Decode(r, v.first) && Codec<B>::Decode(r, v.second);
+  }
+};
+
+template <typename... Ts>
+struct Codec<std::tuple<Ts...>> {
+  static void Encode(const std::tuple<Ts...>& v, BufferWriter& w) {
+    std::apply([&w](const Ts&... e) { (Codec<Ts>::Encode(e, w), ...); }, v);
+  }
+  static bool Decode(BufferReader& r, std::tuple<Ts...>& v) {
+    return std::apply([&r](Ts&... e) { return (Codec<Ts>::Decode(r, e) && ...); }, v);
+  }
+};
+
+template <typename T>
+struct Codec<std::optional<T>> {
+  static void Encode(const std::optional<T>& v, BufferWriter& w) {
+    w.PutU8(v.has_value() ? 1 : 0);
+    if (v) Codec<T>::Encode(*v, w);
+  }
+  static bool Decode(BufferReader& r, std::optional<T>& v) {
+    uint8_t present;
+    if (!r.GetU8(&present) || present > 1) return false;
+    if (!present) {
+      v.reset();
+      return true;
+    }
+    T value;
+    if (!Codec<T>::Decode(r, value)) return false;
+    v = std::move(value);
+    return true;
+  }
+};
+
+namespace codec_internal {
+// A length prefix must not make a decoder reserve more than the input could hold: a corrupt
+// length would otherwise turn into a huge allocation.
+inline bool GetCount(BufferReader& r, uint64_t* n) {
+  return r.GetVarint64(n) && *n <= r.remaining();
+}
+}  // namespace codec_internal
+
+template <typename T, typename A>
+struct Codec<std::vector<T, A>> {
+  static void Encode(const std::vector<T, A>& v, BufferWriter& w) {
+    w.PutVarint64(v.size());
+    for (const auto& e : v) Codec<T>::Encode(e, w);
+  }
+  static bool Decode(BufferReader& r, std::vector<T, A>& v) {
+    uint64_t n;
+    if (!codec_internal::GetCount(r, &n)) return false;
+    v.clear();
+    v.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      T e;
+      if (!Codec<T>::Decode(r, e)) return false;
+      v.push_back(std::move(e));
+    }
+    return true;
+  }
+};
+
+template <typename T, size_t N>
+struct Codec<std::array<T, N>> {
+  static void Encode(const std::array<T, N>& v, BufferWriter& w) {
+    for (const auto& e : v) Codec<T>::Encode(e, w);
+  }
+  static bool Decode(BufferReader& r, std::array<T, N>& v) {
+    for (auto& e : v) {
+      if (!Codec<T>::Decode(r, e)) return false;
+    }
+    return true;
+  }
+};
+
+namespace codec_internal {
+template <typename Map>
+struct MapCodec {
+  using K = typename Map::key_type;
+  using V = typename Map::mapped_type;
+  static void Encode(const Map& m, BufferWriter& w) {
+    w.PutVarint64(m.size());
+    for (const auto& [k, v] : m) {
+      Codec<K>::Encode(k, w);
+      Codec<V>::Encode(v, w);
+    }
+  }
+  static bool Decode(BufferReader& r, Map& m) {
+    uint64_t n;
+    if (!GetCount(r, &n)) return false;
+    m.clear();
+    for (uint64_t i = 0; i < n; ++i) {
+      K k;
+      V v;
+      if (!Codec<K>::Decode(r, k) || !Codec<V>::Decode(r, v)) return false;
+      m.emplace(std::move(k), std::move(v));
+    }
+    return true;
+  }
+};
+}  // namespace codec_internal
+
+template <typename K, typename V, typename C, typename A>
+struct Codec<std::map<K, V, C, A>> : codec_internal::MapCodec<std::map<K, V, C, A>> {};
+template <typename K, typename V, typename H, typename E, typename A>
+struct Codec<std::unordered_map<K, V, H, E, A>>
+    : codec_internal::MapCodec<std::unordered_map<K, V, H, E, A>> {};
+
+// A codec for a struct, from the list of its data members in a fixed order.
+template <typename T, auto... kFields>
+struct FieldsCodec {
+  static void Encode(const T& v, BufferWriter& w) {
+    (Codec<std::remove_cvref_t<decltype(v.*kFields)>>::Encode(v.*kFields, w), ...);
+  }
+  static bool Decode(BufferReader& r, T& v) {
+    return (Codec<std::remove_cvref_t<decltype(v.*kFields)>>::Decode(r, v.*kFields) && ...);
+  }
+};
+
+// Encodes `v` into a fresh string (for tests and cold paths; hot paths reuse a buffer).
+template <HasCodec T>
+std::string EncodeToString(const T& v) {
+  std::string out;
+  BufferWriter w(&out);
+  Codec<T>::Encode(v, w);
+  return out;
+}
+
+// Decodes all of `bytes` into `v`; false if malformed or if bytes are left over.
+template <HasCodec T>
+bool DecodeFromString(std::string_view bytes, T& v) {
+  BufferReader r(bytes);
+  return Codec<T>::Decode(r, v) && r.empty();
+}
+
+}  // namespace weir

@@ -1,0 +1,233 @@
+// DataStream<T> and KeyedStream<K, T>: Flink's DataStream API in C++.
+//
+//   env.FromSequence(0, 20'000)
+//       .Map([](int64_t i) { return i < 20'000 ? int64_t{0} : int64_t{1000}; })
+//       .KeyBy([](int64_t) { return 0; })
+//       .Process(RunningSum())
+//       .WriteAsText("output/sum_results.txt", weir::WriteMode::kOverwrite);
+//
+// Records are plain C++ values (copyable or movable). Functions are copied once per parallel
+// subtask and run on that subtask's thread. Name() labels the operator in logs and metrics;
+// Uid() gives it a stable identity for state, so a changed job still restores from an old
+// checkpoint (without it, operators are identified by their position in the job).
+//
+// Building a stream only records the job; nothing runs until Execute(). A DataStream is a
+// cheap handle; use it from the thread that builds the job.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "weir/codec.h"
+#include "weir/detail/operators.h"
+#include "weir/detail/record_writer.h"
+#include "weir/detail/sinks.h"
+#include "weir/detail/transformation.h"
+#include "weir/functions.h"
+
+namespace weir {
+
+template <typename K, typename T, typename KeySelector>
+class KeyedStream;
+
+namespace detail {
+
+// The Out of a callable taking (const In&, Collector<Out>&), or of a KeyedProcessFunction.
+template <typename M>
+struct CollectorArg;
+template <typename C, typename R, typename A, typename Out>
+struct CollectorArg<R (C::*)(A, Collector<Out>&) const> {
+  using type = Out;
+};
+template <typename C, typename R, typename A, typename Out>
+struct CollectorArg<R (C::*)(A, Collector<Out>&)> {
+  using type = Out;
+};
+template <typename F>
+using FlatMapOutput = typename CollectorArg<decltype(&F::operator())>::type;
+
+template <typename K, typename In, typename Out>
+Out ProcessOutputOf(const KeyedProcessFunction<K, In, Out>*);
+
+template <typename T>
+WiredConsumer MakeTee(const std::vector<void*>& consumers) {
+  std::vector<BatchConsumer<T>*> typed;
+  for (void* c : consumers) typed.push_back(static_cast<BatchConsumer<T>*>(c));
+  auto tee = std::make_shared<Tee<T>>(std::move(typed));
+  return WiredConsumer{tee, static_cast<BatchConsumer<T>*>(tee.get()), nullptr};
+}
+
+// Writer factory for forward and rebalance edges into a transformation consuming T.
+template <typename T>
+WiredConsumer MakeUnkeyedWriter(Partitioning p, std::vector<OutputChannel*> channels,
+                                int producer_subtask) {
+  if (p == Partitioning::kForward && channels.size() == 1) {
+    auto w = std::make_shared<ForwardWriter<T>>(channels[0]);
+    return WiredConsumer{w, static_cast<BatchConsumer<T>*>(w.get()), w.get()};
+  }
+  int n = static_cast<int>(channels.size());
+  auto w = std::make_shared<RecordWriter<T, RoundRobinSelector>>(
+      std::move(channels), RoundRobinSelector(n, producer_subtask));
+  return WiredConsumer{w, static_cast<BatchConsumer<T>*>(w.get()), w.get()};
+}
+
+}  // namespace detail
+
+template <typename T>
+class DataStream {
+ public:
+  using value_type = T;
+
+  DataStream(detail::GraphBuilder* graph, detail::Transformation* t,
+             detail::Partitioning next = detail::Partitioning::kForward)
+      : graph_(graph), t_(t), next_partitioning_(next) {}
+
+  // One output record per input record: fn(const T&) -> Out.
+  template <typename F>
+  auto Map(F fn) const {
+    using Out = std::decay_t<std::invoke_result_t<F&, const T&>>;
+    return Then<Out>("Map", [fn = std::move(fn)]() {
+      return std::make_unique<detail::MapOperator<T, Out, F>>(fn);
+    });
+  }
+
+  // Keeps the records for which fn(const T&) is true.
+  template <typename F>
+  DataStream<T> Filter(F fn) const {
+    static_assert(std::is_convertible_v<std::invoke_result_t<F&, const T&>, bool>,
+                  "Filter needs a predicate: bool(const T&)");
+    return Then<T>("Filter", [fn = std::move(fn)]() {
+      return std::make_unique<detail::FilterOperator<T, F>>(fn);
+    });
+  }
+
+  // Zero or more output records per input: fn(const T&, Collector<Out>&). Out is deduced
+  // from the lambda; give it explicitly (FlatMap<Out>(...)) for a generic lambda.
+  template <typename Out = void, typename F>
+  auto FlatMap(F fn) const {
+    using O = std::conditional_t<std::is_void_v<Out>, detail::FlatMapOutput<F>, Out>;
+    return Then<O>("FlatMap", [fn = std::move(fn)]() {
+      return std::make_unique<detail::FlatMapOperator<T, O, F>>(fn);
+    });
+  }
+
+  // Partitions the stream by key: records with equal keys (by their Codec bytes) go to the
+  // same subtask, in key groups that can be redistributed when the job is rescaled.
+  template <typename F>
+  auto KeyBy(F key_selector) const {
+    using K = std::decay_t<std::invoke_result_t<F&, const T&>>;
+    static_assert(HasCodec<K>, "KeyBy: the key type needs a weir::Codec (see weir/codec.h)");
+    return KeyedStream<K, T, F>(*this, std::move(key_selector));
+  }
+
+  // Distributes records round robin over the next operator's subtasks.
+  DataStream<T> Rebalance() const {
+    return DataStream<T>(graph_, t_, detail::Partitioning::kRebalance);
+  }
+
+  // Writes each record as a line of text (see weir/detail/sinks.h for the formatting). With
+  // parallelism 1 `path` is a file; above 1 it is a directory with one file per subtask,
+  // named 1, 2, ... as in Flink. With checkpointing the sink is exactly-once: lines appear
+  // when the checkpoint covering them completes, and a recovery never duplicates or loses one.
+  DataStream<T> WriteAsText(std::string path, WriteMode mode = WriteMode::kNoOverwrite) const {
+    DataStream<T> sink = Then<T>("TextFileSink", [path, mode]() {
+      return std::make_unique<detail::TextSinkOperator<T>>(path, mode);
+    });
+    sink.t_->kind = detail::Transformation::Kind::kSink;
+    return sink;
+  }
+
+  // Prints each record as a line on standard output (at-least-once; for debugging).
+  DataStream<T> Print() const {
+    DataStream<T> sink = Then<T>("Print", []() {
+      return std::make_unique<detail::PrintSinkOperator<T>>();
+    });
+    sink.t_->kind = detail::Transformation::Kind::kSink;
+    return sink;
+  }
+
+  // Labels the last operator (logs, metrics, error messages).
+  DataStream<T> Name(std::string name) const {
+    t_->name = std::move(name);
+    return *this;
+  }
+  // Gives the last operator a stable identity for its state across job changes.
+  DataStream<T> Uid(std::string uid) const {
+    t_->uid = std::move(uid);
+    return *this;
+  }
+  DataStream<T> SetParallelism(int parallelism) const {
+    t_->parallelism = parallelism;
+    return *this;
+  }
+
+  detail::Transformation* transformation() const { return t_; }
+  detail::GraphBuilder* graph() const { return graph_; }
+
+ private:
+  template <typename K, typename U, typename S>
+  friend class KeyedStream;
+
+  template <typename Out, typename Factory>
+  DataStream<Out> Then(const char* default_name, Factory make_operator) const {
+    auto t = std::make_unique<detail::Transformation>();
+    t->name = default_name;
+    t->input = t_;
+    t->partitioning = next_partitioning_;
+    t->output_type = &typeid(Out);
+    t->create_operator = std::move(make_operator);
+    detail::Partitioning p = next_partitioning_;
+    t->create_input_writer = [p](std::vector<detail::OutputChannel*> channels, int subtask, int) {
+      return detail::MakeUnkeyedWriter<T>(p, std::move(channels), subtask);
+    };
+    t->create_output_tee = &detail::MakeTee<Out>;
+    return DataStream<Out>(graph_, graph_->Add(std::move(t)));
+  }
+
+  detail::GraphBuilder* graph_;
+  detail::Transformation* t_;
+  detail::Partitioning next_partitioning_;
+};
+
+template <typename K, typename T, typename KeySelector>
+class KeyedStream {
+ public:
+  KeyedStream(DataStream<T> input, KeySelector key_selector)
+      : input_(input), key_selector_(std::move(key_selector)) {}
+
+  // Runs a KeyedProcessFunction<K, T, Out> over the stream, with keyed state and timers.
+  template <typename F>
+  auto Process(F fn) const {
+    using Out = decltype(detail::ProcessOutputOf(static_cast<const F*>(nullptr)));
+    static_assert(std::is_base_of_v<KeyedProcessFunction<K, T, Out>, F>,
+                  "Process needs a KeyedProcessFunction<K, T, Out> of this stream's key type K");
+    auto t = std::make_unique<detail::Transformation>();
+    t->name = "KeyedProcess";
+    t->input = input_.t_;
+    t->partitioning = detail::Partitioning::kKeyGroups;
+    t->keyed = true;
+    t->output_type = &typeid(Out);
+    t->create_operator = [fn = std::move(fn), sel = key_selector_]() {
+      return std::make_unique<detail::KeyedProcessOperator<K, T, Out, F, KeySelector>>(fn, sel);
+    };
+    t->create_input_writer = [sel = key_selector_](std::vector<detail::OutputChannel*> channels,
+                                                   int, int max_parallelism) {
+      int n = static_cast<int>(channels.size());
+      using Selector = detail::KeyGroupSelector<K, KeySelector>;
+      auto w = std::make_shared<detail::RecordWriter<T, Selector>>(
+          std::move(channels), Selector(sel, max_parallelism, n));
+      return detail::WiredConsumer{w, static_cast<detail::BatchConsumer<T>*>(w.get()), w.get()};
+    };
+    t->create_output_tee = &detail::MakeTee<Out>;
+    return DataStream<Out>(input_.graph_, input_.graph_->Add(std::move(t)));
+  }
+
+ private:
+  DataStream<T> input_;
+  KeySelector key_selector_;
+};
+
+}  // namespace weir

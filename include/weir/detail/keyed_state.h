@@ -1,0 +1,481 @@
+// Internal: the contract between the typed state handles (weir/state.h) and keyed state
+// backends. Not for job authors.
+//
+// Two kinds of backend exist:
+//  - heap (state.backend.type: hashmap): typed tables, one per state, indexed by a dense key id
+//    the backend assigns to each key. An access is an array index; nothing is encoded until a
+//    snapshot.
+//  - raw (state.backend.type: rocksdb): bytes in, bytes out, addressed by the current key.
+// The typed tables and adapters below are templates so state access is inlined per value type;
+// the backends themselves are not templates.
+//
+// Canonical encoding of one key's value in a snapshot (shared by every backend, so savepoints
+// restore into either): value and reducing state: Codec<V> bytes; list state: varint count,
+// then each element length-prefixed; map state: varint count, then each user key and value
+// length-prefixed.
+//
+// Thread-safety: a backend and its tables belong to one task thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeinfo>
+#include <unordered_map>
+#include <vector>
+
+#include "weir/codec.h"
+
+namespace weir::detail {
+
+using KeyId = uint32_t;
+
+enum class StateKind : uint8_t { kValue = 1, kList = 2, kMap = 3, kReducing = 4 };
+
+std::string_view StateKindName(StateKind kind);
+
+// Thrown by state accesses that fail below the API (a RocksDB write error, a malformed
+// restored value). The operator boundary turns it into a task failure naming the operator.
+class StateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ---- Heap backend contract ------------------------------------------------------------------
+
+// A typed column of per-key state; the type-erased face the heap backend snapshots.
+class HeapStateTable {
+ public:
+  HeapStateTable(std::string name, StateKind kind, const std::type_info& type)
+      : name_(std::move(name)), kind_(kind), type_(&type) {}
+  virtual ~HeapStateTable() = default;
+
+  const std::string& name() const { return name_; }
+  StateKind kind() const { return kind_; }
+  const std::type_info& type() const { return *type_; }
+
+  // Makes room for key ids < n.
+  virtual void Resize(size_t n) = 0;
+  virtual bool Has(KeyId id) const = 0;
+  virtual void Erase(KeyId id) = 0;
+  // Canonical encoding of the key's value (see the file comment). Requires Has(id).
+  virtual void Encode(KeyId id, BufferWriter& out) const = 0;
+  // Replaces the key's value from its canonical encoding; false if malformed.
+  virtual bool Decode(KeyId id, std::string_view bytes) = 0;
+
+ private:
+  std::string name_;
+  StateKind kind_;
+  const std::type_info* type_;
+};
+
+class HeapStateRegistry {
+ public:
+  virtual ~HeapStateRegistry() = default;
+  // The key id of the current key, updated by SetCurrentKey. Stable address.
+  virtual const KeyId* current_key_id() const = 0;
+  virtual HeapStateTable* FindTable(std::string_view name) = 0;
+  // Adds a table, sizes it, and fills it from restored state of the same name. Throws
+  // StateError if restored bytes do not decode.
+  virtual HeapStateTable* AddTable(std::unique_ptr<HeapStateTable> table) = 0;
+};
+
+// ---- Raw (bytes) backend contract ------------------------------------------------------------
+
+class RawStateAccess {
+ public:
+  virtual ~RawStateAccess() = default;
+  // Registers a state and returns its handle. Throws StateError on failure.
+  virtual int RegisterState(std::string_view name, StateKind kind) = 0;
+  // Value of the current key, or false if none. Throws StateError on I/O failure.
+  virtual bool Get(int state, std::string* value) = 0;
+  virtual void Put(int state, std::string_view value) = 0;
+  virtual void Delete(int state) = 0;
+  // List state: elements are stored length-prefixed, one after another.
+  virtual void Append(int state, std::string_view length_prefixed_element) = 0;
+  // Map state: entries of the current key, addressed by encoded user key.
+  virtual bool GetEntry(int state, std::string_view user_key, std::string* value) = 0;
+  virtual void PutEntry(int state, std::string_view user_key, std::string_view value) = 0;
+  virtual void DeleteEntry(int state, std::string_view user_key) = 0;
+  virtual void ForEachEntry(int state,
+                            const std::function<void(std::string_view, std::string_view)>& fn) = 0;
+  virtual void DeleteAllEntries(int state) = 0;
+};
+
+// ---- The backend face the typed API sees -------------------------------------------------------
+
+class KeyedStateAccess {
+ public:
+  virtual ~KeyedStateAccess() = default;
+  // Sets the key (its Codec bytes) that state accesses refer to until the next call. Cheap
+  // when the key is the same as the previous one.
+  virtual void SetCurrentKey(std::string_view key_bytes) = 0;
+  virtual std::string_view current_key_bytes() const = 0;
+  virtual HeapStateRegistry* heap() { return nullptr; }
+  virtual RawStateAccess* raw() { return nullptr; }
+};
+
+// ---- Typed access interfaces, implemented per backend kind -----------------------------------
+
+template <typename V>
+class ValueStateImpl {
+ public:
+  virtual ~ValueStateImpl() = default;
+  virtual const V* Get() = 0;  // null if the current key has no value
+  virtual void Put(V value) = 0;
+  virtual void Clear() = 0;
+};
+
+template <typename V>
+class ListStateImpl {
+ public:
+  virtual ~ListStateImpl() = default;
+  virtual const std::vector<V>& Get() = 0;  // empty if none; valid until the next access
+  virtual void Add(V value) = 0;
+  virtual void Update(std::vector<V> values) = 0;
+  virtual void Clear() = 0;
+};
+
+template <typename K, typename V>
+class MapStateImpl {
+ public:
+  virtual ~MapStateImpl() = default;
+  virtual const V* Get(const K& key) = 0;  // valid until the next access
+  virtual void Put(const K& key, V value) = 0;
+  virtual void Remove(const K& key) = 0;
+  virtual bool Contains(const K& key) = 0;
+  virtual bool IsEmpty() = 0;
+  virtual void Clear() = 0;
+  virtual void ForEach(const std::function<void(const K&, const V&)>& fn) = 0;
+};
+
+// ---- Heap tables ------------------------------------------------------------------------------
+
+template <typename V>
+class HeapValueTable final : public HeapStateTable, public ValueStateImpl<V> {
+ public:
+  HeapValueTable(std::string name, StateKind kind, const KeyId* current)
+      : HeapStateTable(std::move(name), kind, typeid(V)), current_(current) {}
+
+  const V* Get() override {
+    auto& slot = values_[*current_];
+    return slot ? &*slot : nullptr;
+  }
+  void Put(V value) override { values_[*current_] = std::move(value); }
+  void Clear() override { values_[*current_].reset(); }
+
+  void Resize(size_t n) override {
+    if (values_.size() < n) values_.resize(n);
+  }
+  bool Has(KeyId id) const override { return id < values_.size() && values_[id].has_value(); }
+  void Erase(KeyId id) override { values_[id].reset(); }
+  void Encode(KeyId id, BufferWriter& out) const override { Codec<V>::Encode(*values_[id], out); }
+  bool Decode(KeyId id, std::string_view bytes) override {
+    V v;
+    if (!DecodeFromString(bytes, v)) return false;
+    values_[id] = std::move(v);
+    return true;
+  }
+
+ private:
+  const KeyId* current_;
+  std::vector<std::optional<V>> values_;
+};
+
+template <typename V>
+class HeapListTable final : public HeapStateTable, public ListStateImpl<V> {
+ public:
+  HeapListTable(std::string name, const KeyId* current)
+      : HeapStateTable(std::move(name), StateKind::kList, typeid(V)), current_(current) {}
+
+  const std::vector<V>& Get() override { return lists_[*current_]; }
+  void Add(V value) override { lists_[*current_].push_back(std::move(value)); }
+  void Update(std::vector<V> values) override { lists_[*current_] = std::move(values); }
+  void Clear() override {
+    lists_[*current_].clear();
+    lists_[*current_].shrink_to_fit();
+  }
+
+  void Resize(size_t n) override {
+    if (lists_.size() < n) lists_.resize(n);
+  }
+  bool Has(KeyId id) const override { return id < lists_.size() && !lists_[id].empty(); }
+  void Erase(KeyId id) override { std::vector<V>().swap(lists_[id]); }
+  void Encode(KeyId id, BufferWriter& out) const override {
+    const auto& list = lists_[id];
+    out.PutVarint64(list.size());
+    std::string element;
+    for (const V& v : list) {
+      element.clear();
+      BufferWriter w(&element);
+      Codec<V>::Encode(v, w);
+      out.PutLengthPrefixed(element);
+    }
+  }
+  bool Decode(KeyId id, std::string_view bytes) override {
+    BufferReader r(bytes);
+    uint64_t n;
+    if (!r.GetVarint64(&n) || n > bytes.size()) return false;
+    std::vector<V> list;
+    list.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string_view element;
+      V v;
+      if (!r.GetLengthPrefixed(&element) || !DecodeFromString(element, v)) return false;
+      list.push_back(std::move(v));
+    }
+    if (!r.empty()) return false;
+    lists_[id] = std::move(list);
+    return true;
+  }
+
+ private:
+  const KeyId* current_;
+  std::vector<std::vector<V>> lists_;
+};
+
+// std::hash where the type has one, else a hash of its encoded bytes.
+template <typename T>
+struct StateKeyHash {
+  size_t operator()(const T& v) const {
+    if constexpr (requires { std::hash<T>{}(v); }) {
+      return std::hash<T>{}(v);
+    } else {
+      std::string bytes = EncodeToString(v);
+      return std::hash<std::string_view>{}(bytes);
+    }
+  }
+};
+
+template <typename K, typename V>
+class HeapMapTable final : public HeapStateTable, public MapStateImpl<K, V> {
+ public:
+  using Map = std::unordered_map<K, V, StateKeyHash<K>>;
+
+  HeapMapTable(std::string name, const KeyId* current)
+      : HeapStateTable(std::move(name), StateKind::kMap, typeid(std::pair<K, V>)),
+        current_(current) {}
+
+  const V* Get(const K& key) override {
+    auto& m = maps_[*current_];
+    auto it = m.find(key);
+    return it == m.end() ? nullptr : &it->second;
+  }
+  void Put(const K& key, V value) override { maps_[*current_].insert_or_assign(key, std::move(value)); }
+  void Remove(const K& key) override { maps_[*current_].erase(key); }
+  bool Contains(const K& key) override { return maps_[*current_].contains(key); }
+  bool IsEmpty() override { return maps_[*current_].empty(); }
+  void Clear() override { Map().swap(maps_[*current_]); }
+  void ForEach(const std::function<void(const K&, const V&)>& fn) override {
+    for (const auto& [k, v] : maps_[*current_]) fn(k, v);
+  }
+
+  void Resize(size_t n) override {
+    if (maps_.size() < n) maps_.resize(n);
+  }
+  bool Has(KeyId id) const override { return id < maps_.size() && !maps_[id].empty(); }
+  void Erase(KeyId id) override { Map().swap(maps_[id]); }
+  void Encode(KeyId id, BufferWriter& out) const override {
+    const Map& m = maps_[id];
+    out.PutVarint64(m.size());
+    std::string buf;
+    for (const auto& [k, v] : m) {
+      buf.clear();
+      BufferWriter w(&buf);
+      Codec<K>::Encode(k, w);
+      out.PutLengthPrefixed(buf);
+      buf.clear();
+      Codec<V>::Encode(v, w);
+      out.PutLengthPrefixed(buf);
+    }
+  }
+  bool Decode(KeyId id, std::string_view bytes) override {
+    BufferReader r(bytes);
+    uint64_t n;
+    if (!r.GetVarint64(&n) || n > bytes.size()) return false;
+    Map m;
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string_view kb, vb;
+      K k;
+      V v;
+      if (!r.GetLengthPrefixed(&kb) || !r.GetLengthPrefixed(&vb) || !DecodeFromString(kb, k) ||
+          !DecodeFromString(vb, v)) {
+        return false;
+      }
+      m.insert_or_assign(std::move(k), std::move(v));
+    }
+    if (!r.empty()) return false;
+    maps_[id] = std::move(m);
+    return true;
+  }
+
+ private:
+  const KeyId* current_;
+  std::vector<Map> maps_;
+};
+
+// ---- Raw adapters -------------------------------------------------------------------------------
+
+template <typename V>
+class RawValueState final : public ValueStateImpl<V> {
+ public:
+  RawValueState(RawStateAccess* raw, int state, std::string_view name)
+      : raw_(raw), state_(state), name_(name) {}
+
+  const V* Get() override {
+    if (!raw_->Get(state_, &buf_)) return nullptr;
+    if (!DecodeFromString(buf_, value_)) {
+      throw StateError("state '" + name_ + "': stored value does not decode");
+    }
+    return &value_;
+  }
+  void Put(V value) override {
+    buf_.clear();
+    BufferWriter w(&buf_);
+    Codec<V>::Encode(value, w);
+    raw_->Put(state_, buf_);
+  }
+  void Clear() override { raw_->Delete(state_); }
+
+ private:
+  RawStateAccess* raw_;
+  int state_;
+  std::string name_;
+  std::string buf_;
+  V value_{};
+};
+
+template <typename V>
+class RawListState final : public ListStateImpl<V> {
+ public:
+  RawListState(RawStateAccess* raw, int state, std::string_view name)
+      : raw_(raw), state_(state), name_(name) {}
+
+  const std::vector<V>& Get() override {
+    list_.clear();
+    if (!raw_->Get(state_, &buf_)) return list_;
+    BufferReader r(buf_);
+    while (!r.empty()) {
+      std::string_view element;
+      V v;
+      if (!r.GetLengthPrefixed(&element) || !DecodeFromString(element, v)) {
+        throw StateError("list state '" + name_ + "': stored element does not decode");
+      }
+      list_.push_back(std::move(v));
+    }
+    return list_;
+  }
+  void Add(V value) override {
+    buf_.clear();
+    BufferWriter w(&buf_);
+    EncodeElement(value, w);
+    raw_->Append(state_, buf_);
+  }
+  void Update(std::vector<V> values) override {
+    if (values.empty()) return Clear();
+    buf_.clear();
+    BufferWriter w(&buf_);
+    for (const V& v : values) EncodeElement(v, w);
+    raw_->Put(state_, buf_);
+  }
+  void Clear() override { raw_->Delete(state_); }
+
+ private:
+  void EncodeElement(const V& v, BufferWriter& w) {
+    element_.clear();
+    BufferWriter ew(&element_);
+    Codec<V>::Encode(v, ew);
+    w.PutLengthPrefixed(element_);
+  }
+
+  RawStateAccess* raw_;
+  int state_;
+  std::string name_;
+  std::string buf_, element_;
+  std::vector<V> list_;
+};
+
+template <typename K, typename V>
+class RawMapState final : public MapStateImpl<K, V> {
+ public:
+  RawMapState(RawStateAccess* raw, int state, std::string_view name)
+      : raw_(raw), state_(state), name_(name) {}
+
+  const V* Get(const K& key) override {
+    EncodeKey(key);
+    if (!raw_->GetEntry(state_, key_buf_, &buf_)) return nullptr;
+    if (!DecodeFromString(buf_, value_)) {
+      throw StateError("map state '" + name_ + "': stored value does not decode");
+    }
+    return &value_;
+  }
+  void Put(const K& key, V value) override {
+    EncodeKey(key);
+    buf_.clear();
+    BufferWriter w(&buf_);
+    Codec<V>::Encode(value, w);
+    raw_->PutEntry(state_, key_buf_, buf_);
+  }
+  void Remove(const K& key) override {
+    EncodeKey(key);
+    raw_->DeleteEntry(state_, key_buf_);
+  }
+  bool Contains(const K& key) override {
+    EncodeKey(key);
+    return raw_->GetEntry(state_, key_buf_, &buf_);
+  }
+  bool IsEmpty() override {
+    bool empty = true;
+    raw_->ForEachEntry(state_, [&](std::string_view, std::string_view) { empty = false; });
+    return empty;
+  }
+  void Clear() override { raw_->DeleteAllEntries(state_); }
+  void ForEach(const std::function<void(const K&, const V&)>& fn) override {
+    // Decode everything first: `fn` may modify the map.
+    std::vector<std::pair<K, V>> entries;
+    raw_->ForEachEntry(state_, [&](std::string_view kb, std::string_view vb) {
+      K k;
+      V v;
+      if (!DecodeFromString(kb, k) || !DecodeFromString(vb, v)) {
+        throw StateError("map state '" + name_ + "': stored entry does not decode");
+      }
+      entries.emplace_back(std::move(k), std::move(v));
+    });
+    for (const auto& [k, v] : entries) fn(k, v);
+  }
+
+ private:
+  void EncodeKey(const K& key) {
+    key_buf_.clear();
+    BufferWriter w(&key_buf_);
+    Codec<K>::Encode(key, w);
+  }
+
+  RawStateAccess* raw_;
+  int state_;
+  std::string name_;
+  std::string key_buf_, buf_;
+  V value_{};
+};
+
+// ---- Factories used by RuntimeContext -----------------------------------------------------------
+
+template <typename Table>
+Table* FindOrAddHeapTable(HeapStateRegistry& heap, std::string_view name, StateKind kind,
+                          const std::type_info& type, std::function<std::unique_ptr<Table>()> make) {
+  if (HeapStateTable* t = heap.FindTable(name)) {
+    if (t->kind() != kind || t->type() != type) {
+      throw StateError("state '" + std::string(name) + "' is already registered as " +
+                       std::string(StateKindName(t->kind())) + " state of another type");
+    }
+    return static_cast<Table*>(t);
+  }
+  return static_cast<Table*>(heap.AddTable(make()));
+}
+
+}  // namespace weir::detail

@@ -1,0 +1,168 @@
+// Internal: StreamOperator, the unit the runtime chains into tasks, snapshots and restores.
+//
+// Each transformation of a job becomes one operator instance per parallel subtask. The task
+// thread drives an operator through its whole life:
+//
+//   Setup -> InitializeState (restored or empty) -> Open -> records/timers, with checkpoints:
+//     PrepareSnapshotPreBarrier -> (barrier forwarded) -> SnapshotState -> ...
+//     NotifyCheckpointComplete / NotifyCheckpointAborted
+//   -> Finish (end of input) -> Close
+//
+// An operator never sees another thread: state needs no locks. Keyed state lives in a backend
+// the runtime owns and snapshots; operators snapshot only their own (operator) state, as
+// named lists of opaque elements that are redistributed on rescale.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <vector>
+
+#include <functional>
+
+#include "weir/detail/batch.h"
+#include "weir/detail/keyed_state.h"
+#include "weir/status.h"
+
+namespace weir {
+class Configuration;
+class FileSystem;
+}  // namespace weir
+
+namespace weir::detail {
+
+// Records an operator processed, readable from other threads (metrics, progress). Written
+// once per batch by the task thread only, so a plain load/store suffices.
+class RecordCounter {
+ public:
+  void Add(size_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+// Operator (non-keyed) state: a named list of elements. On a restore with a different
+// parallelism, kSplit lists are divided among the new subtasks (round robin), and every new
+// subtask receives all elements of kUnion lists (Flink's getUnionListState).
+struct OperatorStateList {
+  enum class Mode : uint8_t { kSplit = 0, kUnion = 1 };
+  std::string name;
+  Mode mode = Mode::kSplit;
+  std::vector<std::string> elements;
+};
+using OperatorState = std::vector<OperatorStateList>;
+
+// What an operator contributes to a checkpoint.
+struct OperatorSnapshot {
+  OperatorState state;
+  // Work that must finish before the checkpoint may complete, run off the task thread (for
+  // example an fsync of the files the snapshot refers to). May be empty.
+  std::function<Status()> async_part;
+};
+
+// Processing-time timers of a keyed operator, for the current key.
+class TimerServiceAccess {
+ public:
+  virtual ~TimerServiceAccess() = default;
+  virtual int64_t CurrentProcessingTime() const = 0;
+  virtual void RegisterProcessingTimeTimer(int64_t timestamp) = 0;
+  virtual void DeleteProcessingTimeTimer(int64_t timestamp) = 0;
+};
+
+// What the runtime offers one operator instance.
+class OperatorContext {
+ public:
+  virtual ~OperatorContext() = default;
+  virtual const std::string& operator_name() const = 0;
+  virtual int subtask_index() const = 0;
+  virtual int parallelism() const = 0;
+  virtual int max_parallelism() const = 0;
+  // 0 for the first run, +1 on each restart.
+  virtual int attempt_number() const = 0;
+  // True when the job started from a checkpoint or savepoint (InitializeState got its state).
+  virtual bool is_restored() const = 0;
+  // Null unless the operator consumes a keyed stream.
+  virtual KeyedStateAccess* keyed_state() = 0;
+  virtual TimerServiceAccess* timer_service() = 0;
+  virtual int64_t CurrentProcessingTime() const = 0;
+  virtual bool checkpointing_enabled() const = 0;
+  // Records per batch handed downstream.
+  virtual size_t batch_size() const = 0;
+  virtual const Configuration& configuration() const = 0;
+  virtual FileSystem& file_system() = 0;
+};
+
+// A failure inside an operator, naming it. The task turns it into a task failure; the restart
+// strategy decides what happens next.
+class OperatorError : public std::runtime_error {
+ public:
+  OperatorError(const std::string& operator_name, int subtask, const std::string& cause)
+      : std::runtime_error("operator '" + operator_name + "' (subtask " +
+                           std::to_string(subtask) + ") failed: " + cause) {}
+};
+
+// Rethrows the exception in flight: unchanged if it is already an OperatorError, otherwise
+// wrapped in one that names the operator. Call only from a catch block.
+[[noreturn]] void RethrowAsOperatorError(const OperatorContext& ctx);
+
+class StreamOperator {
+ public:
+  virtual ~StreamOperator() = default;
+
+  void Setup(OperatorContext* ctx) { ctx_ = ctx; }
+  OperatorContext& context() const { return *ctx_; }
+
+  // Restores operator state; `restored` is empty on a fresh start.
+  virtual void InitializeState(const OperatorState& restored) {}
+  virtual void Open() {}
+  // End of input: emit anything still buffered.
+  virtual void Finish() {}
+  // Release resources. Called after Finish, or on failure/cancel without Finish.
+  virtual void Close() {}
+
+  // Called before the barrier goes downstream: emit records that belong to this checkpoint.
+  virtual void PrepareSnapshotPreBarrier(int64_t checkpoint_id) {}
+  // Synchronous part of a checkpoint: capture operator state into `out`. Must be quick; slow
+  // I/O goes into out->async_part.
+  virtual void SnapshotState(int64_t checkpoint_id, OperatorSnapshot* out) {}
+  virtual void NotifyCheckpointComplete(int64_t checkpoint_id) {}
+  virtual void NotifyCheckpointAborted(int64_t checkpoint_id) {}
+
+  // A processing-time timer of `key_bytes` is due.
+  virtual void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) {}
+
+  // Wiring, done once when the chain is built: the typed consumer this operator accepts
+  // records through (a BatchConsumer<In>*, null for sources), and the typed consumer it emits
+  // into (a BatchConsumer<Out>*; sinks ignore it).
+  virtual void* typed_input() { return nullptr; }
+  // Processes a batch whose element type is this operator's input type (for the runtime,
+  // which holds batches type-erased).
+  virtual void AcceptErased(BatchBase& batch) {}
+  virtual const std::type_info* input_type() const { return nullptr; }
+  virtual void SetTypedOutput(void* consumer) {}
+  virtual const std::type_info* output_type() const { return nullptr; }
+
+  // Records this operator consumed (sources: emitted).
+  uint64_t records_processed() const { return records_in_.Get(); }
+
+ protected:
+  OperatorContext* ctx_ = nullptr;
+  RecordCounter records_in_;
+};
+
+// What a source reports after emitting.
+enum class SourceStatus { kMoreAvailable, kEndOfInput };
+
+// A source emits records on its own task thread, a batch at a time, between mailbox actions
+// (so checkpoint barriers are injected between batches, never inside one).
+class SourceOperatorBase : public StreamOperator {
+ public:
+  // Emits at most `max_records` records downstream.
+  virtual SourceStatus EmitNext(size_t max_records) = 0;
+};
+
+}  // namespace weir::detail

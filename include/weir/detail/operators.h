@@ -1,0 +1,198 @@
+// Internal: the built-in operators behind DataStream's map, filter, flat_map and process.
+//
+// Each is a template over the user's function type, so the per-record call is a direct,
+// inlinable call; the only virtual call is Accept(), once per batch. Exceptions from user code
+// are turned into OperatorError naming the operator (see RethrowAsOperatorError).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "weir/codec.h"
+#include "weir/detail/operator.h"
+#include "weir/functions.h"
+
+namespace weir::detail {
+
+template <typename In>
+class OneInputOperator : public StreamOperator, public BatchConsumer<In> {
+ public:
+  void* typed_input() override { return static_cast<BatchConsumer<In>*>(this); }
+  const std::type_info* input_type() const override { return &typeid(In); }
+  void AcceptErased(BatchBase& batch) override {
+    this->Accept(static_cast<Batch<In>&>(batch).records);
+  }
+};
+
+template <typename In, typename Out>
+class TransformOperator : public OneInputOperator<In> {
+ public:
+  void SetTypedOutput(void* consumer) override {
+    out_ = static_cast<BatchConsumer<Out>*>(consumer);
+  }
+  const std::type_info* output_type() const override { return &typeid(Out); }
+
+ protected:
+  BatchConsumer<Out>* out_ = nullptr;
+};
+
+template <typename In, typename Out, typename F>
+class MapOperator final : public TransformOperator<In, Out> {
+ public:
+  explicit MapOperator(F fn) : fn_(std::move(fn)) {}
+
+  void Accept(std::vector<In>& records) override {
+    this->records_in_.Add(records.size());
+    try {
+      if constexpr (std::is_same_v<In, Out>) {
+        // Same type: transform in place and pass the same vector on.
+        for (auto& r : records) r = fn_(std::as_const(r));
+        this->out_->Accept(records);
+      } else {
+        out_buf_.reserve(records.size());
+        for (auto& r : records) out_buf_.push_back(fn_(std::as_const(r)));
+        this->out_->Accept(out_buf_);
+        out_buf_.clear();
+      }
+    } catch (...) {
+      out_buf_.clear();
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+ private:
+  F fn_;
+  std::vector<Out> out_buf_;
+};
+
+template <typename T, typename F>
+class FilterOperator final : public TransformOperator<T, T> {
+ public:
+  explicit FilterOperator(F fn) : fn_(std::move(fn)) {}
+
+  void Accept(std::vector<T>& records) override {
+    this->records_in_.Add(records.size());
+    try {
+      // Compact in place: no copy of the records that pass.
+      size_t kept = 0;
+      for (size_t i = 0; i < records.size(); ++i) {
+        if (fn_(std::as_const(records[i]))) {
+          if (kept != i) records[kept] = std::move(records[i]);
+          ++kept;
+        }
+      }
+      records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
+      if (!records.empty()) this->out_->Accept(records);
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+ private:
+  F fn_;
+};
+
+template <typename In, typename Out, typename F>
+class FlatMapOperator final : public TransformOperator<In, Out> {
+ public:
+  explicit FlatMapOperator(F fn) : fn_(std::move(fn)) {}
+
+  void Open() override { batch_size_ = this->context().batch_size(); }
+
+  void Accept(std::vector<In>& records) override {
+    this->records_in_.Add(records.size());
+    Collector<Out> out(&out_buf_, batch_size_, this->out_);
+    try {
+      for (const auto& r : records) fn_(r, out);
+      out.Flush();
+    } catch (...) {
+      out_buf_.clear();
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+ private:
+  F fn_;
+  size_t batch_size_ = 1024;
+  std::vector<Out> out_buf_;
+};
+
+// Runs a KeyedProcessFunction: sets the current key for state and timers, then calls it.
+template <typename K, typename In, typename Out, typename F, typename KeySelector>
+class KeyedProcessOperator final : public TransformOperator<In, Out> {
+ public:
+  KeyedProcessOperator(F fn, KeySelector key_selector)
+      : fn_(std::move(fn)), key_selector_(std::move(key_selector)) {}
+
+  void Open() override {
+    batch_size_ = this->context().batch_size();
+    keyed_ = this->context().keyed_state();
+    timers_ = this->context().timer_service();
+    runtime_context_ = std::make_unique<RuntimeContext>(&this->context());
+    try {
+      fn_.Open(*runtime_context_);
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+  void Close() override {
+    try {
+      fn_.Close();
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+  void Accept(std::vector<In>& records) override {
+    this->records_in_.Add(records.size());
+    Collector<Out> out(&out_buf_, batch_size_, this->out_);
+    typename F::Context ctx(&key_, TimerService(timers_));
+    try {
+      for (const auto& r : records) {
+        key_ = key_selector_(r);
+        key_bytes_.clear();
+        BufferWriter w(&key_bytes_);
+        Codec<K>::Encode(key_, w);
+        keyed_->SetCurrentKey(key_bytes_);
+        fn_.ProcessElement(r, ctx, out);
+      }
+      out.Flush();
+    } catch (...) {
+      out_buf_.clear();
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+  void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) override {
+    Collector<Out> out(&out_buf_, batch_size_, this->out_);
+    typename F::Context ctx(&key_, TimerService(timers_));
+    try {
+      if (!DecodeFromString(key_bytes, key_)) {
+        throw StateError("a timer's key does not decode as the stream's key type");
+      }
+      keyed_->SetCurrentKey(key_bytes);
+      fn_.OnTimer(timestamp, ctx, out);
+      out.Flush();
+    } catch (...) {
+      out_buf_.clear();
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+ private:
+  F fn_;
+  KeySelector key_selector_;
+  size_t batch_size_ = 1024;
+  KeyedStateAccess* keyed_ = nullptr;
+  TimerServiceAccess* timers_ = nullptr;
+  std::unique_ptr<RuntimeContext> runtime_context_;
+  K key_{};
+  std::string key_bytes_;
+  std::vector<Out> out_buf_;
+};
+
+}  // namespace weir::detail

@@ -1,0 +1,191 @@
+// Internal: the end of a task's chain that sends records to other tasks.
+//
+// A RecordWriter partitions each batch it accepts into one pending Batch<T> per output
+// channel and pushes a batch when it reaches the channel's target size. The task flushes
+// partly filled batches when its input runs dry, when the buffer timeout passes, and before a
+// checkpoint barrier or end-of-data event goes out (events travel in the same channels, after
+// the records that precede them).
+//
+// Partitioning: forward (one channel, batches passed through without copying records),
+// rebalance (round robin), and key groups (hash of the key's bytes, Flink's assignment).
+// Thread-safety: owned by one task thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "weir/codec.h"
+#include "weir/detail/batch.h"
+#include "weir/detail/hash.h"
+
+namespace weir::detail {
+
+class RecordWriterBase {
+ public:
+  explicit RecordWriterBase(std::vector<OutputChannel*> channels)
+      : channels_(std::move(channels)) {}
+  virtual ~RecordWriterBase() = default;
+
+  // Pushes every partly filled batch.
+  virtual void FlushAll() = 0;
+  virtual bool has_pending() const = 0;
+  const std::vector<OutputChannel*>& channels() const { return channels_; }
+
+ protected:
+  std::vector<OutputChannel*> channels_;
+};
+
+// Sends batches of T to channels chosen per record by `SelectChannel` (int(const T&)).
+template <typename T, typename SelectChannel>
+class RecordWriter final : public RecordWriterBase, public BatchConsumer<T> {
+ public:
+  RecordWriter(std::vector<OutputChannel*> channels, SelectChannel select)
+      : RecordWriterBase(std::move(channels)), select_(std::move(select)) {
+    pending_.resize(channels_.size());
+    limits_.resize(channels_.size(), 0);
+  }
+
+  void Accept(std::vector<T>& records) override {
+    for (auto& r : records) {
+      size_t c = static_cast<size_t>(select_(std::as_const(r)));
+      Batch<T>& b = PendingFor(c);
+      b.records.push_back(std::move(r));
+      if (b.records.size() >= limits_[c]) [[unlikely]] Push(c);
+    }
+  }
+
+  void FlushAll() override {
+    for (size_t c = 0; c < pending_.size(); ++c) {
+      if (pending_[c] && !pending_[c]->records.empty()) Push(c);
+    }
+  }
+
+  bool has_pending() const override {
+    for (const auto& b : pending_) {
+      if (b && !b->records.empty()) return true;
+    }
+    return false;
+  }
+
+ private:
+  Batch<T>& PendingFor(size_t c) {
+    if (!pending_[c]) [[unlikely]] {
+      std::unique_ptr<BatchBase> recycled = channels_[c]->TakeRecycled();
+      pending_[c].reset(recycled ? static_cast<Batch<T>*>(recycled.release()) : new Batch<T>());
+      limits_[c] = channels_[c]->target_batch_size();
+    }
+    return *pending_[c];
+  }
+
+  void Push(size_t c) { channels_[c]->PushBatch(std::move(pending_[c])); }
+
+  SelectChannel select_;
+  std::vector<std::unique_ptr<Batch<T>>> pending_;
+  std::vector<size_t> limits_;
+};
+
+// One channel, same parallelism: a large batch is handed over whole (the vectors are swapped,
+// no record is moved one by one).
+template <typename T>
+class ForwardWriter final : public RecordWriterBase, public BatchConsumer<T> {
+ public:
+  explicit ForwardWriter(OutputChannel* channel) : RecordWriterBase({channel}) {}
+
+  void Accept(std::vector<T>& records) override {
+    Batch<T>& b = Pending();
+    if (b.records.empty() && records.size() * 2 >= limit_) {
+      b.records.swap(records);
+    } else {
+      for (auto& r : records) b.records.push_back(std::move(r));
+    }
+    if (b.records.size() >= limit_) channels_[0]->PushBatch(std::move(pending_));
+  }
+
+  void FlushAll() override {
+    if (pending_ && !pending_->records.empty()) channels_[0]->PushBatch(std::move(pending_));
+  }
+  bool has_pending() const override { return pending_ && !pending_->records.empty(); }
+
+ private:
+  Batch<T>& Pending() {
+    if (!pending_) {
+      std::unique_ptr<BatchBase> recycled = channels_[0]->TakeRecycled();
+      pending_.reset(recycled ? static_cast<Batch<T>*>(recycled.release()) : new Batch<T>());
+      limit_ = channels_[0]->target_batch_size();
+    }
+    return *pending_;
+  }
+
+  std::unique_ptr<Batch<T>> pending_;
+  size_t limit_ = 1;
+};
+
+// Round robin over the channels, starting at a channel that depends on the subtask so that
+// parallel producers do not all begin with the same consumer.
+class RoundRobinSelector {
+ public:
+  RoundRobinSelector(int channels, int start) : n_(channels), next_(start % channels) {}
+  template <typename T>
+  int operator()(const T&) {
+    int c = next_;
+    if (++next_ == n_) next_ = 0;
+    return c;
+  }
+
+ private:
+  int n_;
+  int next_;
+};
+
+// Key-group partitioning: the channel of the subtask that owns the key's key group.
+template <typename K, typename KeySelector>
+class KeyGroupSelector {
+ public:
+  KeyGroupSelector(KeySelector key_selector, int max_parallelism, int parallelism)
+      : key_selector_(std::move(key_selector)), max_parallelism_(max_parallelism) {
+    // Precomputed so the per-record work is a hash, a multiply and a table lookup.
+    channel_of_key_group_.resize(static_cast<size_t>(max_parallelism));
+    for (int kg = 0; kg < max_parallelism; ++kg) {
+      channel_of_key_group_[static_cast<size_t>(kg)] =
+          OperatorIndexForKeyGroup(kg, max_parallelism, parallelism);
+    }
+  }
+  template <typename T>
+  int operator()(const T& record) {
+    key_bytes_.clear();
+    BufferWriter w(&key_bytes_);
+    Codec<K>::Encode(key_selector_(record), w);
+    int kg = KeyGroupForHash(Hash64(key_bytes_), max_parallelism_);
+    return channel_of_key_group_[static_cast<size_t>(kg)];
+  }
+
+ private:
+  KeySelector key_selector_;
+  int max_parallelism_;
+  std::vector<int> channel_of_key_group_;
+  std::string key_bytes_;
+};
+
+// Fans one stream out to several consumers; each but the last gets a copy.
+template <typename T>
+class Tee final : public BatchConsumer<T> {
+ public:
+  explicit Tee(std::vector<BatchConsumer<T>*> consumers) : consumers_(std::move(consumers)) {}
+
+  void Accept(std::vector<T>& records) override {
+    for (size_t i = 0; i + 1 < consumers_.size(); ++i) {
+      copy_.assign(records.begin(), records.end());
+      consumers_[i]->Accept(copy_);
+      copy_.clear();
+    }
+    consumers_.back()->Accept(records);
+  }
+
+ private:
+  std::vector<BatchConsumer<T>*> consumers_;
+  std::vector<T> copy_;
+};
+
+}  // namespace weir::detail

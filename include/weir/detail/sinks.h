@@ -1,0 +1,144 @@
+// Internal: the sinks behind DataStream::WriteAsText and DataStream::Print.
+//
+// Records are formatted to text one batch at a time: strings as they are, numbers with
+// std::to_chars, bool as true/false, and anything else with fmt ("{}"; tuples and vectors via
+// fmt/ranges.h, your own types through a fmt::formatter specialization).
+#pragma once
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <charconv>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "weir/detail/operators.h"
+
+namespace weir {
+
+// Flink's FileSystem.WriteMode: what WriteAsText does when the output already exists on a
+// fresh start (a restore always continues the file it was writing).
+enum class WriteMode {
+  kNoOverwrite,  // fail if the output exists (Flink's default)
+  kOverwrite,    // replace it
+};
+
+}  // namespace weir
+
+namespace weir::detail {
+
+template <typename T>
+void AppendText(const T& v, std::string* out) {
+  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    out->append(std::string_view(v));
+  } else if constexpr (std::is_same_v<T, bool>) {
+    out->append(v ? "true" : "false");
+  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, char>) {
+    char buf[24];
+    auto res = std::to_chars(buf, buf + sizeof buf, v);
+    out->append(buf, res.ptr);
+  } else {
+    fmt::format_to(std::back_inserter(*out), "{}", v);
+  }
+}
+
+// The non-template core of the text file sink: a two-phase-commit writer of one file per
+// subtask. With checkpointing, lines go to a staging file per transaction and are appended to
+// the target only when the checkpoint that covers them completes, so a reader never sees a
+// line a recovery would take back. Implemented in src/connectors/text_file_writer.cc.
+class TextFileWriter {
+ public:
+  TextFileWriter(std::string path, WriteMode mode);
+  ~TextFileWriter();
+
+  // Opens the target and recovers transactions from restored state (re-commits what the
+  // restored checkpoint prepared, discards the rest).
+  Status Initialize(OperatorContext& ctx, const OperatorState& restored);
+  Status Write(std::string_view bytes);
+  Status Snapshot(int64_t checkpoint_id, OperatorSnapshot* out);
+  // Commits every transaction prepared by checkpoints up to `checkpoint_id`.
+  Status Commit(int64_t checkpoint_id);
+  Status Finish();
+  void Close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+template <typename T>
+class TextSinkOperator final : public OneInputOperator<T> {
+ public:
+  TextSinkOperator(std::string path, WriteMode mode) : writer_(std::move(path), mode) {}
+
+  void InitializeState(const OperatorState& restored) override {
+    Check(writer_.Initialize(this->context(), restored));
+  }
+  void Accept(std::vector<T>& records) override {
+    this->records_in_.Add(records.size());
+    text_.clear();
+    try {
+      for (const auto& r : records) {
+        AppendText(r, &text_);
+        text_.push_back('\n');
+      }
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+    Check(writer_.Write(text_));
+  }
+  void Finish() override { Check(writer_.Finish()); }
+  void SnapshotState(int64_t checkpoint_id, OperatorSnapshot* out) override {
+    Check(writer_.Snapshot(checkpoint_id, out));
+  }
+  void NotifyCheckpointComplete(int64_t checkpoint_id) override {
+    Check(writer_.Commit(checkpoint_id));
+  }
+  void Close() override { writer_.Close(); }
+
+ private:
+  void Check(const Status& s) {
+    if (!s.ok()) throw OperatorError(this->context().operator_name(),
+                                     this->context().subtask_index(), s.ToString());
+  }
+
+  TextFileWriter writer_;
+  std::string text_;
+};
+
+// Writes `text` to standard output in one call (lines of one batch stay together).
+void WriteToStdout(std::string_view text);
+
+// Prints each record as a line to standard output; with parallelism > 1 each line starts with
+// "<subtask+1>> ", as Flink's print() does.
+template <typename T>
+class PrintSinkOperator final : public OneInputOperator<T> {
+ public:
+  void Open() override {
+    if (this->context().parallelism() > 1) {
+      prefix_ = std::to_string(this->context().subtask_index() + 1) + "> ";
+    }
+  }
+  void Accept(std::vector<T>& records) override {
+    this->records_in_.Add(records.size());
+    text_.clear();
+    try {
+      for (const auto& r : records) {
+        text_.append(prefix_);
+        AppendText(r, &text_);
+        text_.push_back('\n');
+      }
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+    WriteToStdout(text_);
+  }
+
+ private:
+  std::string prefix_;
+  std::string text_;
+};
+
+}  // namespace weir::detail

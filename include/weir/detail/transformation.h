@@ -1,0 +1,79 @@
+// Internal: a Transformation is one node of the job as the user wrote it.
+//
+// DataStream calls add nodes; Execute() turns them into a job graph (chaining forward edges
+// of equal parallelism into one task), then into parallel subtasks. All typed code lives in
+// the factories below, so the runtime that calls them needs no templates.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "weir/detail/batch.h"
+#include "weir/detail/operator.h"
+#include "weir/detail/record_writer.h"
+
+namespace weir::detail {
+
+// How records reach a transformation from its input.
+enum class Partitioning { kForward, kRebalance, kKeyGroups };
+
+// An object the runtime keeps alive while it is wired into a chain, and the typed consumer
+// (BatchConsumer<T>*) to emit into.
+struct WiredConsumer {
+  std::shared_ptr<void> owner;
+  void* consumer = nullptr;
+  RecordWriterBase* writer = nullptr;  // set when the consumer sends to other tasks
+};
+
+struct Transformation {
+  enum class Kind { kSource, kOperator, kSink };
+
+  int id = 0;
+  Kind kind = Kind::kOperator;
+  std::string name;
+  std::string uid;          // stable operator id for state; empty: derived from `id`
+  int parallelism = 0;      // 0: the job's default parallelism
+  bool non_parallel = false;  // a source that always runs with parallelism 1
+  Transformation* input = nullptr;
+  Partitioning partitioning = Partitioning::kForward;
+  bool keyed = false;       // consumes a keyed stream: gets keyed state and timers
+  const std::type_info* output_type = nullptr;
+
+  std::function<std::unique_ptr<StreamOperator>()> create_operator;
+
+  // The writer at the end of the producing task's chain that sends records to this
+  // transformation's subtasks over `channels` (one per consumer subtask).
+  std::function<WiredConsumer(std::vector<OutputChannel*> channels, int producer_subtask,
+                              int max_parallelism)>
+      create_input_writer;
+
+  // Fans this transformation's output out to several consumers (BatchConsumer<Out>*).
+  std::function<WiredConsumer(const std::vector<void*>& consumers)> create_output_tee;
+
+  std::string OperatorUid() const { return uid.empty() ? "auto-" + std::to_string(id) : uid; }
+};
+
+}  // namespace weir::detail
+
+namespace weir::detail {
+
+// The transformations of one job, in creation order (which is a topological order).
+class GraphBuilder {
+ public:
+  Transformation* Add(std::unique_ptr<Transformation> t) {
+    t->id = static_cast<int>(transformations_.size()) + 1;
+    transformations_.push_back(std::move(t));
+    return transformations_.back().get();
+  }
+  const std::vector<std::unique_ptr<Transformation>>& transformations() const {
+    return transformations_;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Transformation>> transformations_;
+};
+
+}  // namespace weir::detail

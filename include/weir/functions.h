@@ -1,0 +1,184 @@
+// User functions: Collector, RuntimeContext, TimerService and KeyedProcessFunction.
+//
+// map, filter and flat_map take plain lambdas (see weir/data_stream.h). Stateful logic goes in
+// a KeyedProcessFunction, as in Flink:
+//
+//   class RunningSum : public weir::KeyedProcessFunction<int, int64_t, std::string> {
+//    public:
+//     void Open(weir::RuntimeContext& ctx) override {
+//       sum_ = ctx.GetState(weir::ValueStateDescriptor<int64_t>("sum"));
+//     }
+//     void ProcessElement(const int64_t& value, Context& ctx,
+//                         weir::Collector<std::string>& out) override {
+//       int64_t sum = sum_.ValueOr(0) + value;
+//       sum_.Update(sum);
+//       out.Collect(std::to_string(sum));
+//     }
+//    private:
+//     weir::ValueState<int64_t> sum_;
+//   };
+//
+// The engine copies the function object once per parallel subtask and calls it only from that
+// subtask's thread: members need no locks. An exception thrown from any method fails the task
+// with a message naming the operator and subtask; the restart strategy decides what follows.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "weir/detail/operator.h"
+#include "weir/state.h"
+
+namespace weir {
+
+// Emits records downstream. Collect appends to the current output batch; nothing is sent
+// per record.
+template <typename T>
+class Collector {
+ public:
+  Collector(std::vector<T>* buffer, size_t flush_at, detail::BatchConsumer<T>* out)
+      : buffer_(buffer), flush_at_(flush_at), out_(out) {}
+
+  void Collect(T value) {
+    buffer_->push_back(std::move(value));
+    if (buffer_->size() >= flush_at_) [[unlikely]] Flush();
+  }
+  // Sends what has been collected (the engine calls this after each input batch).
+  void Flush() {
+    if (buffer_->empty()) return;
+    out_->Accept(*buffer_);
+    buffer_->clear();
+  }
+
+ private:
+  std::vector<T>* buffer_;
+  size_t flush_at_;
+  detail::BatchConsumer<T>* out_;
+};
+
+class TimerService {
+ public:
+  explicit TimerService(detail::TimerServiceAccess* impl) : impl_(impl) {}
+  // Wall-clock time in milliseconds since the epoch, from the engine's clock.
+  int64_t CurrentProcessingTime() const { return impl_->CurrentProcessingTime(); }
+  // Calls OnTimer(time) for the current key once processing time reaches `time`. Registering
+  // the same time twice for a key yields one call. Timers are checkpointed.
+  void RegisterProcessingTimeTimer(int64_t time) { impl_->RegisterProcessingTimeTimer(time); }
+  void DeleteProcessingTimeTimer(int64_t time) { impl_->DeleteProcessingTimeTimer(time); }
+
+ private:
+  detail::TimerServiceAccess* impl_;
+};
+
+// What a function can learn about where it runs, and where it declares keyed state.
+class RuntimeContext {
+ public:
+  explicit RuntimeContext(detail::OperatorContext* ctx) : ctx_(ctx) {}
+
+  const std::string& operator_name() const { return ctx_->operator_name(); }
+  int subtask_index() const { return ctx_->subtask_index(); }
+  int parallelism() const { return ctx_->parallelism(); }
+  int max_parallelism() const { return ctx_->max_parallelism(); }
+  int attempt_number() const { return ctx_->attempt_number(); }
+
+  template <typename V>
+  ValueState<V> GetState(const ValueStateDescriptor<V>& d) {
+    return ValueState<V>(ValueImpl<V>(d.name, detail::StateKind::kValue));
+  }
+
+  template <typename V>
+  ReducingState<V> GetReducingState(const ReducingStateDescriptor<V>& d) {
+    return ReducingState<V>(ValueImpl<V>(d.name, detail::StateKind::kReducing), d.reduce);
+  }
+
+  template <typename V>
+  ListState<V> GetListState(const ListStateDescriptor<V>& d) {
+    detail::KeyedStateAccess& keyed = Keyed(d.name);
+    if (auto* heap = keyed.heap()) {
+      return ListState<V>(detail::FindOrAddHeapTable<detail::HeapListTable<V>>(
+          *heap, d.name, detail::StateKind::kList, typeid(V),
+          [&] { return std::make_unique<detail::HeapListTable<V>>(d.name, heap->current_key_id()); }));
+    }
+    detail::RawStateAccess* raw = keyed.raw();
+    int handle = raw->RegisterState(d.name, detail::StateKind::kList);
+    return ListState<V>(Own(std::make_shared<detail::RawListState<V>>(raw, handle, d.name)));
+  }
+
+  template <typename K, typename V>
+  MapState<K, V> GetMapState(const MapStateDescriptor<K, V>& d) {
+    detail::KeyedStateAccess& keyed = Keyed(d.name);
+    if (auto* heap = keyed.heap()) {
+      return MapState<K, V>(detail::FindOrAddHeapTable<detail::HeapMapTable<K, V>>(
+          *heap, d.name, detail::StateKind::kMap, typeid(std::pair<K, V>), [&] {
+            return std::make_unique<detail::HeapMapTable<K, V>>(d.name, heap->current_key_id());
+          }));
+    }
+    detail::RawStateAccess* raw = keyed.raw();
+    int handle = raw->RegisterState(d.name, detail::StateKind::kMap);
+    return MapState<K, V>(Own(std::make_shared<detail::RawMapState<K, V>>(raw, handle, d.name)));
+  }
+
+ private:
+  detail::KeyedStateAccess& Keyed(const std::string& state_name) {
+    detail::KeyedStateAccess* keyed = ctx_->keyed_state();
+    if (keyed == nullptr) {
+      throw detail::StateError("state '" + state_name + "': keyed state needs a keyed stream; "
+                               "call KeyBy before Process");
+    }
+    return *keyed;
+  }
+
+  template <typename V>
+  detail::ValueStateImpl<V>* ValueImpl(const std::string& name, detail::StateKind kind) {
+    detail::KeyedStateAccess& keyed = Keyed(name);
+    if (auto* heap = keyed.heap()) {
+      return detail::FindOrAddHeapTable<detail::HeapValueTable<V>>(
+          *heap, name, kind, typeid(V), [&] {
+            return std::make_unique<detail::HeapValueTable<V>>(name, kind, heap->current_key_id());
+          });
+    }
+    detail::RawStateAccess* raw = keyed.raw();
+    int handle = raw->RegisterState(name, kind);
+    return Own(std::make_shared<detail::RawValueState<V>>(raw, handle, name));
+  }
+
+  template <typename T>
+  T* Own(std::shared_ptr<T> p) {
+    owned_.push_back(p);
+    return p.get();
+  }
+
+  detail::OperatorContext* ctx_;
+  std::vector<std::shared_ptr<void>> owned_;  // raw-backend adapters
+};
+
+// Processes the records of a keyed stream one at a time, with keyed state and timers.
+// K: key type, In: input record type, Out: output record type.
+template <typename K, typename In, typename Out>
+class KeyedProcessFunction {
+ public:
+  class Context {
+   public:
+    Context(const K* key, TimerService timers) : key_(key), timers_(timers) {}
+    // The key of the record (or timer) being processed.
+    const K& current_key() const { return *key_; }
+    TimerService& timer_service() { return timers_; }
+
+   private:
+    const K* key_;
+    TimerService timers_;
+  };
+
+  virtual ~KeyedProcessFunction() = default;
+
+  // Called once per subtask before the first record; declare state here.
+  virtual void Open(RuntimeContext& ctx) {}
+  virtual void ProcessElement(const In& value, Context& ctx, Collector<Out>& out) = 0;
+  // A processing-time timer registered for ctx.current_key() fired.
+  virtual void OnTimer(int64_t timestamp, Context& ctx, Collector<Out>& out) {}
+  virtual void Close() {}
+};
+
+}  // namespace weir

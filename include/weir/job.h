@@ -1,0 +1,72 @@
+// JobResult, JobMetrics and JobClient: what a running or finished job reports.
+//
+// JobClient is thread-safe: metrics() may be polled from any thread (the progress display
+// does) while the job runs; Cancel() may be called from any thread, including a signal
+// handler's helper thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "weir/status.h"
+
+namespace weir {
+
+enum class JobStatus { kCreated, kRunning, kRestarting, kFinished, kFailed, kCanceled };
+std::string_view JobStatusName(JobStatus status);
+
+struct OperatorMetrics {
+  std::string name;
+  std::string uid;
+  int parallelism = 0;
+  uint64_t records = 0;  // consumed (sources: emitted), summed over subtasks
+};
+
+struct CheckpointMetrics {
+  int64_t completed = 0;
+  int64_t failed = 0;          // declined, expired or failed to write
+  int64_t in_progress = 0;
+  int64_t last_completed_id = 0;
+  int64_t last_duration_ms = 0;
+  uint64_t last_size_bytes = 0;
+  int64_t last_alignment_ms = 0;  // longest barrier alignment of the last checkpoint
+  int64_t last_completed_wall_ms = 0;
+  int64_t restored_from_id = 0;   // 0: not restored
+  std::string restored_from_path;
+};
+
+struct JobMetrics {
+  JobStatus status = JobStatus::kCreated;
+  int restarts = 0;
+  std::vector<OperatorMetrics> operators;
+  CheckpointMetrics checkpoints;
+};
+
+class JobResult {
+ public:
+  bool ok() const { return status.ok(); }
+  // The job's error as text, or "" if it finished.
+  std::string error() const { return status.ok() ? "" : status.ToString(); }
+
+  Status status;  // OK when the job finished
+  std::string job_id;
+  std::string job_name;
+  std::chrono::milliseconds duration{0};
+  JobMetrics metrics;
+};
+
+class JobClient {
+ public:
+  virtual ~JobClient() = default;
+  virtual const std::string& job_id() const = 0;
+  virtual JobMetrics metrics() const = 0;
+  // Stops the job: tasks are cancelled, no savepoint is taken; checkpoints are kept or
+  // deleted as execution.checkpointing.externalized-checkpoint-retention says. Idempotent.
+  virtual void Cancel() = 0;
+  // Blocks until the job ends and returns its result.
+  virtual JobResult Wait() = 0;
+};
+
+}  // namespace weir

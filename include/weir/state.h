@@ -1,0 +1,149 @@
+// Keyed state: per-key values a KeyedProcessFunction keeps between records, as in Flink.
+//
+// A function declares its state in Open() through RuntimeContext, then reads and writes it in
+// ProcessElement/OnTimer, where it always refers to the key of the record or timer at hand:
+//
+//   void Open(weir::RuntimeContext& ctx) override {
+//     sum_ = ctx.GetState(weir::ValueStateDescriptor<int64_t>("sum"));
+//   }
+//   void ProcessElement(const int64_t& v, Context& ctx, weir::Collector<std::string>& out) override {
+//     int64_t s = sum_.ValueOr(0) + v;
+//     sum_.Update(s);
+//   }
+//
+// State is part of every checkpoint and is restored, redistributed by key group, after a
+// failure or a rescale. Value types need a weir::Codec (see weir/codec.h). Names identify
+// state across checkpoints: keep them stable.
+//
+// Handles are cheap to copy and belong to the task thread that created them.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "weir/detail/keyed_state.h"
+
+namespace weir {
+
+template <typename V>
+struct ValueStateDescriptor {
+  explicit ValueStateDescriptor(std::string name) : name(std::move(name)) {}
+  std::string name;
+};
+
+template <typename V>
+struct ListStateDescriptor {
+  explicit ListStateDescriptor(std::string name) : name(std::move(name)) {}
+  std::string name;
+};
+
+template <typename K, typename V>
+struct MapStateDescriptor {
+  explicit MapStateDescriptor(std::string name) : name(std::move(name)) {}
+  std::string name;
+};
+
+// ReducingState keeps one value per key, folding each added value in with `reduce`.
+template <typename V>
+struct ReducingStateDescriptor {
+  ReducingStateDescriptor(std::string name, std::function<V(const V&, const V&)> reduce)
+      : name(std::move(name)), reduce(std::move(reduce)) {}
+  std::string name;
+  std::function<V(const V&, const V&)> reduce;
+};
+
+template <typename V>
+class ValueState {
+ public:
+  ValueState() = default;
+  explicit ValueState(detail::ValueStateImpl<V>* impl) : impl_(impl) {}
+
+  // The current key's value, or nullopt.
+  std::optional<V> Value() const {
+    const V* v = impl_->Get();
+    return v ? std::optional<V>(*v) : std::nullopt;
+  }
+  // The current key's value, or `fallback` if it has none.
+  V ValueOr(V fallback) const {
+    const V* v = impl_->Get();
+    return v ? *v : fallback;
+  }
+  void Update(V value) { impl_->Put(std::move(value)); }
+  void Clear() { impl_->Clear(); }
+
+ private:
+  detail::ValueStateImpl<V>* impl_ = nullptr;
+};
+
+template <typename V>
+class ListState {
+ public:
+  ListState() = default;
+  explicit ListState(detail::ListStateImpl<V>* impl) : impl_(impl) {}
+
+  // The current key's list (empty if none). The reference is valid until the next access.
+  const std::vector<V>& Get() const { return impl_->Get(); }
+  void Add(V value) { impl_->Add(std::move(value)); }
+  void AddAll(const std::vector<V>& values) {
+    for (const V& v : values) impl_->Add(v);
+  }
+  void Update(std::vector<V> values) { impl_->Update(std::move(values)); }
+  void Clear() { impl_->Clear(); }
+
+ private:
+  detail::ListStateImpl<V>* impl_ = nullptr;
+};
+
+template <typename K, typename V>
+class MapState {
+ public:
+  MapState() = default;
+  explicit MapState(detail::MapStateImpl<K, V>* impl) : impl_(impl) {}
+
+  std::optional<V> Get(const K& key) const {
+    const V* v = impl_->Get(key);
+    return v ? std::optional<V>(*v) : std::nullopt;
+  }
+  void Put(const K& key, V value) { impl_->Put(key, std::move(value)); }
+  void Remove(const K& key) { impl_->Remove(key); }
+  bool Contains(const K& key) const { return impl_->Contains(key); }
+  bool IsEmpty() const { return impl_->IsEmpty(); }
+  void Clear() { impl_->Clear(); }
+  // Calls fn(key, value) for every entry of the current key, in no particular order.
+  void ForEach(const std::function<void(const K&, const V&)>& fn) const { impl_->ForEach(fn); }
+  std::vector<std::pair<K, V>> Entries() const {
+    std::vector<std::pair<K, V>> out;
+    impl_->ForEach([&out](const K& k, const V& v) { out.emplace_back(k, v); });
+    return out;
+  }
+
+ private:
+  detail::MapStateImpl<K, V>* impl_ = nullptr;
+};
+
+template <typename V>
+class ReducingState {
+ public:
+  ReducingState() = default;
+  ReducingState(detail::ValueStateImpl<V>* impl, std::function<V(const V&, const V&)> reduce)
+      : impl_(impl), reduce_(std::move(reduce)) {}
+
+  std::optional<V> Get() const {
+    const V* v = impl_->Get();
+    return v ? std::optional<V>(*v) : std::nullopt;
+  }
+  void Add(const V& value) {
+    const V* current = impl_->Get();
+    impl_->Put(current ? reduce_(*current, value) : value);
+  }
+  void Clear() { impl_->Clear(); }
+
+ private:
+  detail::ValueStateImpl<V>* impl_ = nullptr;
+  std::function<V(const V&, const V&)> reduce_;
+};
+
+}  // namespace weir

@@ -1,0 +1,130 @@
+#include "weir/environment.h"
+
+#include "base/clock.h"
+#include "base/file_system.h"
+#include "base/logging.h"
+#include "connectors/sequence_source.h"
+#include "runtime/job_master.h"
+
+namespace weir {
+namespace {
+
+class LocalJobClient final : public JobClient {
+ public:
+  explicit LocalJobClient(std::unique_ptr<JobMaster> master) : master_(std::move(master)) {}
+  // A job that never started: Wait() returns this at once.
+  LocalJobClient(JobResult failed) : failed_(std::move(failed)) {}
+
+  const std::string& job_id() const override {
+    return master_ ? master_->job_id() : failed_.job_id;
+  }
+  JobMetrics metrics() const override {
+    if (master_) return master_->metrics();
+    JobMetrics m;
+    m.status = JobStatus::kFailed;
+    return m;
+  }
+  void Cancel() override {
+    if (master_) master_->Cancel();
+  }
+  JobResult Wait() override { return master_ ? master_->Wait() : failed_; }
+
+ private:
+  std::unique_ptr<JobMaster> master_;
+  JobResult failed_;
+};
+
+}  // namespace
+
+struct StreamExecutionEnvironment::Impl {
+  Configuration config;
+  detail::GraphBuilder graph;
+  FileSystem* fs = FileSystem::Default();
+  Clock* clock = Clock::System();
+  Status build_error;
+  bool executed = false;
+};
+
+StreamExecutionEnvironment::StreamExecutionEnvironment() : impl_(std::make_unique<Impl>()) {
+  InitLogging();
+}
+
+StreamExecutionEnvironment::StreamExecutionEnvironment(Configuration config)
+    : StreamExecutionEnvironment() {
+  impl_->config = std::move(config);
+}
+
+StreamExecutionEnvironment::~StreamExecutionEnvironment() = default;
+
+StreamExecutionEnvironment& StreamExecutionEnvironment::SetParallelism(int parallelism) {
+  impl_->config.Set("parallelism.default", std::to_string(parallelism));
+  return *this;
+}
+
+StreamExecutionEnvironment& StreamExecutionEnvironment::SetMaxParallelism(int max_parallelism) {
+  impl_->config.Set("pipeline.max-parallelism", std::to_string(max_parallelism));
+  return *this;
+}
+
+StreamExecutionEnvironment& StreamExecutionEnvironment::EnableCheckpointing(
+    std::chrono::milliseconds interval, CheckpointingMode mode) {
+  impl_->config.Set("execution.checkpointing.interval", std::to_string(interval.count()) + " ms");
+  impl_->config.Set("execution.checkpointing.mode",
+                    mode == CheckpointingMode::kExactlyOnce ? "EXACTLY_ONCE" : "AT_LEAST_ONCE");
+  return *this;
+}
+
+StreamExecutionEnvironment& StreamExecutionEnvironment::SetStateBackend(std::string type) {
+  impl_->config.Set("state.backend.type", std::move(type));
+  return *this;
+}
+
+Configuration& StreamExecutionEnvironment::config() { return impl_->config; }
+const Configuration& StreamExecutionEnvironment::config() const { return impl_->config; }
+
+detail::GraphBuilder* StreamExecutionEnvironment::graph() { return &impl_->graph; }
+
+void StreamExecutionEnvironment::SetFileSystemForTesting(FileSystem* fs) { impl_->fs = fs; }
+void StreamExecutionEnvironment::SetClockForTesting(Clock* clock) { impl_->clock = clock; }
+
+DataStream<int64_t> StreamExecutionEnvironment::FromSequence(int64_t from, int64_t to) {
+  if (from > to && impl_->build_error.ok()) {
+    impl_->build_error = Status::InvalidArgument(
+        "FromSequence(" + std::to_string(from) + ", " + std::to_string(to) +
+        "): 'from' must not be greater than 'to'");
+  }
+  auto t = std::make_unique<detail::Transformation>();
+  t->kind = detail::Transformation::Kind::kSource;
+  t->name = "Sequence Source";
+  t->output_type = &typeid(int64_t);
+  t->create_operator = [from, to]() { return std::make_unique<SequenceSource>(from, to); };
+  t->create_output_tee = &detail::MakeTee<int64_t>;
+  return DataStream<int64_t>(graph(), graph()->Add(std::move(t)));
+}
+
+std::unique_ptr<JobClient> StreamExecutionEnvironment::ExecuteAsync(std::string job_name) {
+  auto fail = [&](const Status& s) {
+    JobResult r;
+    r.status = s;
+    r.job_name = job_name;
+    r.metrics.status = JobStatus::kFailed;
+    return std::make_unique<LocalJobClient>(std::move(r));
+  };
+  if (job_name.empty()) job_name = impl_->config.GetString("pipeline.name", "weir job");
+  if (impl_->executed) {
+    return fail(Status::FailedPrecondition("this environment already executed a job"));
+  }
+  impl_->executed = true;
+  if (!impl_->build_error.ok()) return fail(impl_->build_error);
+  auto master = std::make_unique<JobMaster>(&impl_->graph, job_name, impl_->config, impl_->fs,
+                                            impl_->clock);
+  Status s = master->Start();
+  if (!s.ok()) return fail(s.WithContext("job '" + job_name + "' could not start"));
+  return std::make_unique<LocalJobClient>(std::move(master));
+}
+
+JobResult StreamExecutionEnvironment::Execute(std::string job_name) {
+  return ExecuteAsync(std::move(job_name))->Wait();
+}
+
+}  // namespace weir

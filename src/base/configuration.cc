@@ -1,0 +1,428 @@
+#include "weir/configuration.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace weir {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Splits "12 ms" / "12ms" into the number and the unit.
+bool SplitNumberAndUnit(std::string_view text, double* number, std::string* unit) {
+  text = Trim(text);
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+    ++i;
+  }
+  if (i == 0) return false;
+  std::string num(text.substr(0, i));
+  char* end = nullptr;
+  *number = std::strtod(num.c_str(), &end);
+  if (end != num.c_str() + num.size() || !std::isfinite(*number)) return false;
+  *unit = Lower(Trim(text.substr(i)));
+  return true;
+}
+
+// Keys under these prefixes are the engine's; an unknown one there is probably a typo.
+constexpr std::string_view kEnginePrefixes[] = {
+    "execution.", "state.", "restart-strategy", "pipeline.", "parallelism.", "taskmanager.",
+    "weir.",
+};
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+void Flatten(const YAML::Node& node, const std::string& prefix, const std::string& source,
+             std::map<std::string, Configuration::Entry, std::less<>>* out) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      std::string key = kv.first.as<std::string>();
+      Flatten(kv.second, prefix.empty() ? key : prefix + "." + key, source, out);
+    }
+  } else if (node.IsSequence()) {
+    // Lists are stored as Flink's legacy "a;b;c" form.
+    std::string joined;
+    for (const auto& item : node) {
+      if (!joined.empty()) joined += ';';
+      joined += item.as<std::string>();
+    }
+    (*out)[prefix] = Configuration::Entry{joined, source};
+  } else if (node.IsScalar()) {
+    (*out)[prefix] = Configuration::Entry{node.as<std::string>(), source};
+  } else if (node.IsNull()) {
+    (*out)[prefix] = Configuration::Entry{"", source};
+  }
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  double n;
+  std::string unit;
+  if (!SplitNumberAndUnit(text, &n, &unit)) {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a duration (expected e.g. '500 ms', '1 s', '2 min')");
+  }
+  double ms;
+  if (unit.empty() || unit == "ms" || unit == "milli" || unit == "millis" ||
+      unit == "millisecond" || unit == "milliseconds") {
+    ms = n;
+  } else if (unit == "s" || unit == "sec" || unit == "secs" || unit == "second" ||
+             unit == "seconds") {
+    ms = n * 1e3;
+  } else if (unit == "m" || unit == "min" || unit == "mins" || unit == "minute" ||
+             unit == "minutes") {
+    ms = n * 60e3;
+  } else if (unit == "h" || unit == "hour" || unit == "hours") {
+    ms = n * 3600e3;
+  } else if (unit == "d" || unit == "day" || unit == "days") {
+    ms = n * 86400e3;
+  } else {
+    return Status::InvalidArgument("'" + std::string(text) + "' has an unknown time unit '" +
+                                   unit + "' (use ms, s, min, h or d)");
+  }
+  if (ms > 1e15) return Status::InvalidArgument("'" + std::string(text) + "' is too long");
+  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(ms)));
+}
+
+Result<uint64_t> ParseMemorySize(std::string_view text) {
+  double n;
+  std::string unit;
+  if (!SplitNumberAndUnit(text, &n, &unit)) {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a memory size (expected e.g. '64 mb', '1 gb')");
+  }
+  double mult;
+  if (unit.empty() || unit == "b" || unit == "bytes") {
+    mult = 1;
+  } else if (unit == "k" || unit == "kb" || unit == "kibibytes") {
+    mult = 1024.0;
+  } else if (unit == "m" || unit == "mb" || unit == "mebibytes") {
+    mult = 1024.0 * 1024;
+  } else if (unit == "g" || unit == "gb" || unit == "gibibytes") {
+    mult = 1024.0 * 1024 * 1024;
+  } else if (unit == "t" || unit == "tb" || unit == "tebibytes") {
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  } else {
+    return Status::InvalidArgument("'" + std::string(text) + "' has an unknown size unit '" +
+                                   unit + "' (use b, kb, mb, gb or tb)");
+  }
+  return static_cast<uint64_t>(std::llround(n * mult));
+}
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  int64_t ms = d.count();
+  if (ms != 0 && ms % 60000 == 0) return std::to_string(ms / 60000) + " min";
+  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms) + " ms";
+}
+
+std::string FormatBytes(uint64_t bytes) {
+  char buf[32];
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double v = static_cast<double>(bytes) / 1024;
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+Result<Configuration> Configuration::FromYamlFile(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return Status::NotFound("configuration file '" + path + "' cannot be read");
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("configuration file '" + path + "': " + e.what());
+  }
+  Configuration config;
+  if (!root.IsNull() && !root.IsMap()) {
+    return Status::InvalidArgument("configuration file '" + path +
+                                   "' must be a YAML map of keys to values");
+  }
+  Flatten(root, "", path, &config.entries_);
+  return config;
+}
+
+Result<Configuration> Configuration::FromYamlString(std::string_view yaml,
+                                                    std::string_view source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("configuration '" + std::string(source) + "': " + e.what());
+  }
+  if (!root.IsNull() && !root.IsMap()) {
+    return Status::InvalidArgument("configuration '" + std::string(source) +
+                                   "' must be a YAML map of keys to values");
+  }
+  Configuration config;
+  Flatten(root, "", std::string(source), &config.entries_);
+  return config;
+}
+
+Configuration& Configuration::Set(std::string_view key, std::string value, std::string source) {
+  entries_[std::string(key)] = Entry{std::move(value), std::move(source)};
+  return *this;
+}
+
+Status Configuration::SetFromArgument(std::string_view arg) {
+  auto eq = arg.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return Status::InvalidArgument("-D '" + std::string(arg) + "': expected key=value");
+  }
+  std::string_view key = Trim(arg.substr(0, eq));
+  if (key.empty()) return Status::InvalidArgument("-D '" + std::string(arg) + "': empty key");
+  Set(key, std::string(Trim(arg.substr(eq + 1))), "-D");
+  return Status::OK();
+}
+
+void Configuration::MergeFrom(const Configuration& other) {
+  for (const auto& [k, e] : other.entries_) entries_[k] = e;
+}
+
+void Configuration::Remove(std::string_view key) {
+  auto it = entries_.find(key);
+  if (it != entries_.end()) entries_.erase(it);
+}
+
+const Configuration::Entry* Configuration::Find(std::string_view key) const {
+  auto it = entries_.find(key);
+  if (it != entries_.end()) return &it->second;
+  for (const ConfigOptionInfo& opt : KnownOptions()) {
+    if (opt.key != key) continue;
+    for (std::string_view old_key : opt.deprecated_keys) {
+      auto old = entries_.find(old_key);
+      if (old != entries_.end()) return &old->second;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<std::string> Configuration::GetRaw(std::string_view key) const {
+  const Entry* e = Find(key);
+  if (e == nullptr) return std::nullopt;
+  return e->value;
+}
+
+Status Configuration::BadValue(std::string_view key, const Entry& e, std::string_view why) const {
+  return Status::InvalidArgument("configuration " + std::string(key) + " = '" + e.value +
+                                 "' (from " + e.source + "): " + std::string(why));
+}
+
+std::string Configuration::GetString(std::string_view key, std::string_view default_value) const {
+  const Entry* e = Find(key);
+  return e ? e->value : std::string(default_value);
+}
+
+Result<int64_t> Configuration::GetInt(std::string_view key, int64_t default_value) const {
+  const Entry* e = Find(key);
+  if (e == nullptr) return default_value;
+  std::string_view v = Trim(e->value);
+  int64_t out = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || ptr != v.data() + v.size()) {
+    return BadValue(key, *e, "not an integer");
+  }
+  return out;
+}
+
+Result<double> Configuration::GetDouble(std::string_view key, double default_value) const {
+  const Entry* e = Find(key);
+  if (e == nullptr) return default_value;
+  std::string v(Trim(e->value));
+  char* end = nullptr;
+  double out = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(out)) {
+    return BadValue(key, *e, "not a number");
+  }
+  return out;
+}
+
+Result<bool> Configuration::GetBool(std::string_view key, bool default_value) const {
+  const Entry* e = Find(key);
+  if (e == nullptr) return default_value;
+  std::string v = Lower(Trim(e->value));
+  if (v == "true" || v == "yes" || v == "1" || v == "on") return true;
+  if (v == "false" || v == "no" || v == "0" || v == "off") return false;
+  return BadValue(key, *e, "not a boolean (true or false)");
+}
+
+Result<std::chrono::milliseconds> Configuration::GetDuration(
+    std::string_view key, std::chrono::milliseconds default_value) const {
+  const Entry* e = Find(key);
+  if (e == nullptr) return default_value;
+  auto d = ParseDuration(e->value);
+  if (!d.ok()) return BadValue(key, *e, d.status().message());
+  if (d->count() < 0) return BadValue(key, *e, "must not be negative");
+  return *d;
+}
+
+Result<uint64_t> Configuration::GetMemorySize(std::string_view key, uint64_t default_value) const {
+  const Entry* e = Find(key);
+  if (e == nullptr) return default_value;
+  auto m = ParseMemorySize(e->value);
+  if (!m.ok()) return BadValue(key, *e, m.status().message());
+  return *m;
+}
+
+Result<std::string> Configuration::GetEnum(std::string_view key, std::string_view default_value,
+                                           const std::vector<std::string_view>& allowed) const {
+  const Entry* e = Find(key);
+  if (e == nullptr) return std::string(default_value);
+  auto norm = [](std::string_view s) {
+    std::string out = Lower(Trim(s));
+    std::replace(out.begin(), out.end(), '_', '-');
+    return out;
+  };
+  std::string v = norm(e->value);
+  std::string list;
+  for (std::string_view a : allowed) {
+    if (norm(a) == v) return std::string(a);
+    if (!list.empty()) list += ", ";
+    list += a;
+  }
+  return BadValue(key, *e, "must be one of " + list);
+}
+
+std::vector<std::string> Configuration::UnknownKeyWarnings() const {
+  std::vector<std::string> warnings;
+  for (const auto& [key, entry] : entries_) {
+    bool engine = std::any_of(std::begin(kEnginePrefixes), std::end(kEnginePrefixes),
+                              [&](std::string_view p) { return key.starts_with(p); });
+    if (!engine) continue;
+    bool known = false;
+    std::string_view best;
+    size_t best_dist = std::numeric_limits<size_t>::max();
+    for (const ConfigOptionInfo& opt : KnownOptions()) {
+      if (opt.key == key ||
+          std::find(opt.deprecated_keys.begin(), opt.deprecated_keys.end(), key) !=
+              opt.deprecated_keys.end()) {
+        known = true;
+        break;
+      }
+      size_t d = EditDistance(key, opt.key);
+      if (d < best_dist) {
+        best_dist = d;
+        best = opt.key;
+      }
+    }
+    if (known) continue;
+    std::string w = "unknown configuration key '" + key + "' (from " + entry.source + ")";
+    if (best_dist <= 4) w += "; did you mean '" + std::string(best) + "'?";
+    warnings.push_back(std::move(w));
+  }
+  return warnings;
+}
+
+const std::vector<ConfigOptionInfo>& Configuration::KnownOptions() {
+  static const std::vector<ConfigOptionInfo> kOptions = {
+      // Job
+      {"pipeline.name", "", "Job name; Execute(name) sets it."},
+      {"parallelism.default", "1", "Parallelism of operators that do not set their own."},
+      {"pipeline.max-parallelism", "128",
+       "Number of key groups: the upper bound for rescaling keyed state."},
+      {"execution.buffer-timeout.interval", "100 ms",
+       "Longest time a partly filled batch waits before it is sent downstream.",
+       {"execution.buffer-timeout"}},
+      {"pipeline.exchange.batch-size", "1024",
+       "Most records in one batch handed between tasks."},
+      {"pipeline.exchange.channel-capacity", "16384",
+       "Most records queued in one channel between two subtasks (backpressure bound)."},
+      {"taskmanager.network.memory.buffer-debloat.enabled", "true",
+       "Shrink channel capacity to what the consumer processes in the debloat target, so "
+       "barriers are not stuck behind slow in-flight data."},
+      {"taskmanager.network.memory.buffer-debloat.target", "200 ms",
+       "In-flight data per channel, as processing time, that debloating aims for."},
+      // Checkpointing
+      {"execution.checkpointing.interval", "",
+       "Interval between checkpoint triggers; unset disables checkpointing."},
+      {"execution.checkpointing.mode", "EXACTLY_ONCE", "EXACTLY_ONCE or AT_LEAST_ONCE."},
+      {"execution.checkpointing.timeout", "10 min", "A checkpoint not complete by then expires."},
+      {"execution.checkpointing.min-pause", "0 ms",
+       "Least time between the end of one checkpoint and the start of the next."},
+      {"execution.checkpointing.max-concurrent-checkpoints", "1",
+       "Most checkpoints in progress at once."},
+      {"execution.checkpointing.tolerable-failed-checkpoints", "0",
+       "Consecutive checkpoint failures tolerated before the job fails."},
+      {"execution.checkpointing.num-retained", "1", "Completed checkpoints kept.",
+       {"state.checkpoints.num-retained"}},
+      {"execution.checkpointing.externalized-checkpoint-retention", "NO_EXTERNALIZED_CHECKPOINTS",
+       "What happens to checkpoints when the job ends: NO_EXTERNALIZED_CHECKPOINTS (deleted), "
+       "DELETE_ON_CANCELLATION (kept if the job fails), RETAIN_ON_CANCELLATION (kept if it "
+       "fails or is cancelled). They are always deleted when the job finishes."},
+      {"execution.checkpointing.dir", "checkpoints",
+       "Checkpoint directory: a local path or a file:// URI.", {"state.checkpoints.dir"}},
+      {"execution.checkpointing.savepoint-dir", "savepoints",
+       "Default savepoint directory: a local path or a file:// URI.", {"state.savepoints.dir"}},
+      {"execution.checkpointing.incremental", "false",
+       "Incremental checkpoints (RocksDB): only new SST files are uploaded.",
+       {"state.backend.incremental"}},
+      {"execution.state-recovery.path", "",
+       "Checkpoint or savepoint to restore from: a path, or 'latest' for the newest valid "
+       "checkpoint of this job in the checkpoint directory.",
+       {"execution.savepoint.path"}},
+      {"execution.state-recovery.ignore-unclaimed-state", "false",
+       "Allow restoring when the checkpoint has state for an operator the job no longer has.",
+       {"execution.savepoint.ignore-unclaimed-state"}},
+      // Restart strategies
+      {"restart-strategy.type", "",
+       "none | fixed-delay | failure-rate | exponential-delay; default exponential-delay when "
+       "checkpointing is enabled, none otherwise.",
+       {"restart-strategy"}},
+      {"restart-strategy.fixed-delay.attempts", "1", "Restarts before the job fails."},
+      {"restart-strategy.fixed-delay.delay", "1 s", "Delay before each restart."},
+      {"restart-strategy.failure-rate.max-failures-per-interval", "1",
+       "Failures tolerated within one interval."},
+      {"restart-strategy.failure-rate.failure-rate-interval", "1 min",
+       "Interval over which failures are counted."},
+      {"restart-strategy.failure-rate.delay", "1 s", "Delay before each restart."},
+      {"restart-strategy.exponential-delay.initial-backoff", "1 s", "First restart delay."},
+      {"restart-strategy.exponential-delay.max-backoff", "1 min", "Largest restart delay."},
+      {"restart-strategy.exponential-delay.backoff-multiplier", "1.5",
+       "Factor applied to the delay after each failure."},
+      {"restart-strategy.exponential-delay.reset-backoff-threshold", "1 h",
+       "Running this long without failure resets the delay."},
+      {"restart-strategy.exponential-delay.jitter-factor", "0.1",
+       "Random part of each delay, as a fraction of it."},
+      {"restart-strategy.exponential-delay.attempts-before-reset-backoff", "2147483647",
+       "Restarts allowed before the delay is reset; then the job fails."},
+      // State backends
+      {"state.backend.type", "hashmap", "Keyed state backend: hashmap (heap) or rocksdb.",
+       {"state.backend"}},
+  };
+  return kOptions;
+}
+
+}  // namespace weir

@@ -1,0 +1,260 @@
+#include "base/fault_injection_file_system.h"
+
+namespace weir {
+
+class FaultInjectionFileSystem::File final : public WritableFile {
+ public:
+  File(FaultInjectionFileSystem* fs, std::unique_ptr<WritableFile> base)
+      : fs_(fs), base_(std::move(base)) {}
+
+  Status Append(std::string_view data) override {
+    WEIR_RETURN_IF_ERROR(fs_->CheckSpace(data.size()));
+    {
+      std::lock_guard<std::mutex> lock(fs_->mu_);
+      WEIR_RETURN_IF_ERROR(fs_->MaybeFail(Op::kWrite, path()));
+    }
+    return base_->Append(data);
+  }
+  Status Flush() override { return base_->Flush(); }
+  Status Sync() override {
+    {
+      std::lock_guard<std::mutex> lock(fs_->mu_);
+      WEIR_RETURN_IF_ERROR(fs_->MaybeFail(Op::kSync, path()));
+    }
+    WEIR_RETURN_IF_ERROR(base_->Sync());
+    fs_->OnSynced(path(), base_->size());
+    return Status::OK();
+  }
+  Status Close() override { return base_->Close(); }
+  uint64_t size() const override { return base_->size(); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  FaultInjectionFileSystem* fs_;
+  std::unique_ptr<WritableFile> base_;
+};
+
+void FaultInjectionFileSystem::InjectError(Op op, std::string path_filter, Status error,
+                                           int count, int skip) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rules_.push_back(Rule{op, std::move(path_filter), std::move(error), count, skip});
+}
+
+void FaultInjectionFileSystem::ClearErrors() {
+  std::lock_guard<std::mutex> lock(mu_);
+  rules_.clear();
+}
+
+void FaultInjectionFileSystem::SetSpaceLimit(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  space_limited_ = true;
+  space_left_ = bytes;
+}
+
+void FaultInjectionFileSystem::ClearSpaceLimit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  space_limited_ = false;
+}
+
+int FaultInjectionFileSystem::injected_failures() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failures_;
+}
+
+Status FaultInjectionFileSystem::MaybeFail(Op op, const std::string& path) {
+  for (Rule& r : rules_) {
+    if (r.op != op || r.remaining == 0) continue;
+    if (!r.path_filter.empty() && path.find(r.path_filter) == std::string::npos) continue;
+    if (r.skip > 0) {
+      --r.skip;
+      continue;
+    }
+    if (r.remaining > 0) --r.remaining;
+    ++failures_;
+    return r.error.WithContext("injected fault on '" + path + "'");
+  }
+  return Status::OK();
+}
+
+Status FaultInjectionFileSystem::CheckSpace(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!space_limited_) return Status::OK();
+  if (bytes > space_left_) {
+    ++failures_;
+    space_left_ = 0;
+    return Status::NoSpace("injected full disk: no space left on device");
+  }
+  space_left_ -= bytes;
+  return Status::OK();
+}
+
+void FaultInjectionFileSystem::OnSynced(const std::string& path, uint64_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  files_[path].synced_size = size;
+}
+
+Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
+    const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kCreate, path));
+    FileState& st = files_[path];
+    st.synced_size = 0;
+    st.entry_synced = false;
+  }
+  WEIR_ASSIGN_OR_RETURN(auto base, base_->NewWritableFile(path));
+  return std::unique_ptr<WritableFile>(std::make_unique<File>(this, std::move(base)));
+}
+
+Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewAppendableFile(
+    const std::string& path) {
+  bool existed = base_->Exists(path);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kCreate, path));
+  }
+  WEIR_ASSIGN_OR_RETURN(auto base, base_->NewAppendableFile(path));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!files_.contains(path)) {
+      // A file that existed before we saw it counts as durable as it is.
+      files_[path] = FileState{existed ? base->size() : 0, existed};
+    }
+  }
+  return std::unique_ptr<WritableFile>(std::make_unique<File>(this, std::move(base)));
+}
+
+Result<std::string> FaultInjectionFileSystem::ReadFile(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kRead, path));
+  }
+  return base_->ReadFile(path);
+}
+
+Result<std::string> FaultInjectionFileSystem::ReadFileRange(const std::string& path,
+                                                            uint64_t offset, uint64_t n) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kRead, path));
+  }
+  return base_->ReadFileRange(path, offset, n);
+}
+
+Status FaultInjectionFileSystem::CreateDirs(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kCreate, path));
+  }
+  return base_->CreateDirs(path);
+}
+
+Status FaultInjectionFileSystem::DeleteFile(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kDelete, path));
+    files_.erase(path);
+  }
+  return base_->DeleteFile(path);
+}
+
+Status FaultInjectionFileSystem::DeleteDirRecursive(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kDelete, path));
+    std::string prefix = path + "/";
+    std::erase_if(files_, [&](const auto& f) { return f.first.starts_with(prefix); });
+  }
+  return base_->DeleteDirRecursive(path);
+}
+
+Status FaultInjectionFileSystem::Rename(const std::string& from, const std::string& to) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kRename, to));
+  }
+  bool target_existed = base_->Exists(to);
+  WEIR_RETURN_IF_ERROR(base_->Rename(from, to));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(from);
+  if (it != files_.end()) {
+    files_[to] = it->second;
+    files_.erase(it);
+  }
+  // Only a rename onto a fresh name can be undone faithfully (the old target's bytes are gone).
+  if (!target_existed) unsynced_renames_[to] = from;
+  return Status::OK();
+}
+
+Status FaultInjectionFileSystem::Link(const std::string& from, const std::string& to) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kLink, to));
+  }
+  return base_->Link(from, to);
+}
+
+Status FaultInjectionFileSystem::Truncate(const std::string& path, uint64_t size) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kTruncate, path));
+  }
+  WEIR_RETURN_IF_ERROR(base_->Truncate(path, size));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(path);
+  if (it != files_.end() && it->second.synced_size > size) it->second.synced_size = size;
+  return Status::OK();
+}
+
+Status FaultInjectionFileSystem::SyncDir(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kSyncDir, path));
+  }
+  WEIR_RETURN_IF_ERROR(base_->SyncDir(path));
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [file, st] : files_) {
+    if (DirName(file) == path) st.entry_synced = true;
+  }
+  std::erase_if(unsynced_renames_, [&](const auto& r) { return DirName(r.first) == path; });
+  return Status::OK();
+}
+
+Status FaultInjectionFileSystem::SyncFile(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kSync, path));
+  }
+  WEIR_RETURN_IF_ERROR(base_->SyncFile(path));
+  WEIR_ASSIGN_OR_RETURN(uint64_t size, base_->FileSize(path));
+  OnSynced(path, size);
+  return Status::OK();
+}
+
+Status FaultInjectionFileSystem::DropUnsyncedData() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [to, from] : unsynced_renames_) {
+    if (base_->Exists(to)) WEIR_RETURN_IF_ERROR(base_->DeleteFile(to));
+    files_.erase(to);
+    (void)from;  // the temp name did not survive either: its entry was never synced
+  }
+  unsynced_renames_.clear();
+  for (auto it = files_.begin(); it != files_.end();) {
+    const auto& [path, st] = *it;
+    if (!base_->Exists(path)) {
+      it = files_.erase(it);
+      continue;
+    }
+    if (!st.entry_synced) {
+      WEIR_RETURN_IF_ERROR(base_->DeleteFile(path));
+      it = files_.erase(it);
+      continue;
+    }
+    WEIR_ASSIGN_OR_RETURN(uint64_t size, base_->FileSize(path));
+    if (size > st.synced_size) WEIR_RETURN_IF_ERROR(base_->Truncate(path, st.synced_size));
+    ++it;
+  }
+  return Status::OK();
+}
+
+}  // namespace weir

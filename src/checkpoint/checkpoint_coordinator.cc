@@ -1,0 +1,233 @@
+#include "checkpoint/checkpoint_coordinator.h"
+
+#include <algorithm>
+
+#include "base/logging.h"
+
+namespace weir {
+
+CheckpointCoordinator::CheckpointCoordinator(Options options, CheckpointStorage* storage,
+                                             Clock* clock)
+    : options_(std::move(options)),
+      storage_(storage),
+      clock_(clock),
+      job_dir_(storage->JobDir(options_.job_id)),
+      last_trigger_nanos_(clock->NowNanos()) {}
+
+void CheckpointCoordinator::Initialize(std::vector<CompletedCheckpoint> retained,
+                                       int64_t next_id) {
+  completed_.assign(std::make_move_iterator(retained.begin()),
+                    std::make_move_iterator(retained.end()));
+  next_id_ = next_id;
+}
+
+int64_t CheckpointCoordinator::NextTriggerNanos() const {
+  const auto& o = options_.checkpointing;
+  int64_t due = last_trigger_nanos_ + o.interval.count() * 1'000'000;
+  if (last_completion_nanos_ > 0) {
+    due = std::max(due, last_completion_nanos_ + o.min_pause.count() * 1'000'000);
+  }
+  return due;
+}
+
+Result<std::optional<CheckpointCoordinator::Trigger>> CheckpointCoordinator::MaybeTrigger(
+    bool force) {
+  const auto& o = options_.checkpointing;
+  if (!o.enabled) return std::optional<Trigger>();
+  if (pending_count() >= o.max_concurrent) return std::optional<Trigger>();
+  // A min pause means one checkpoint at a time, as in Flink.
+  if (o.min_pause.count() > 0 && !pending_.empty()) return std::optional<Trigger>();
+  int64_t now = clock_->NowNanos();
+  if (!force && now < NextTriggerNanos()) return std::optional<Trigger>();
+
+  int64_t id = next_id_++;
+  last_trigger_nanos_ = now;
+  auto location = storage_->InitCheckpoint(options_.job_id, id);
+  if (!location.ok()) {
+    Fail(id, location.status(), /*counts=*/true);
+    return location.status().WithContext("starting checkpoint " + std::to_string(id));
+  }
+  Pending p{id, now, clock_->WallMillis(), *location, {}, 0};
+  Trigger t{id, p.trigger_wall_ms, p.location};
+  pending_.emplace(id, std::move(p));
+  metrics_.in_progress = pending_count();
+  spdlog::debug("Triggering checkpoint {} for job {}", id, options_.job_id);
+  return std::optional<Trigger>(std::move(t));
+}
+
+bool CheckpointCoordinator::Acknowledge(int64_t id, TaskAcknowledgement ack) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return false;
+  Pending& p = it->second;
+  p.max_alignment_ms = std::max(p.max_alignment_ms, ack.alignment_ms);
+  int task = ack.task_index;
+  p.acks[task] = std::move(ack);
+  if (static_cast<int>(p.acks.size()) < options_.num_tasks) return false;
+  Complete(p);
+  bool completed = !pending_.contains(id) && latest() != nullptr && latest()->id() == id;
+  return completed;
+}
+
+void CheckpointCoordinator::Complete(Pending& p) {
+  CheckpointMetadata m;
+  m.checkpoint_id = p.id;
+  m.trigger_wall_ms = p.trigger_wall_ms;
+  m.completed_wall_ms = clock_->WallMillis();
+  m.job_id = options_.job_id;
+  m.job_name = options_.job_name;
+  for (const auto& info : options_.operators) {
+    OperatorSnapshotMetadata op;
+    op.uid = info.uid;
+    op.name = info.name;
+    op.parallelism = info.parallelism;
+    op.max_parallelism = info.max_parallelism;
+    op.subtasks.resize(static_cast<size_t>(info.parallelism));
+    m.operators.push_back(std::move(op));
+  }
+  for (auto& [task, ack] : p.acks) {
+    for (auto& s : ack.states) {
+      auto op = std::find_if(m.operators.begin(), m.operators.end(),
+                             [&](const auto& o) { return o.uid == s.uid; });
+      if (op == m.operators.end() || s.subtask < 0 || s.subtask >= op->parallelism) {
+        Fail(p.id, Status::Internal("acknowledgement for unknown operator '" + s.uid + "'"), true);
+        return;
+      }
+      op->subtasks[static_cast<size_t>(s.subtask)] = std::move(s.state);
+    }
+  }
+  int64_t id = p.id;
+  Status s = storage_->WriteMetadata(p.location, m);
+  if (!s.ok()) {
+    Fail(id, s, /*counts=*/true);
+    return;
+  }
+  int64_t now = clock_->NowNanos();
+  int64_t duration_ms = (now - p.trigger_nanos) / 1'000'000;
+  uint64_t size = m.StateSize();
+  int64_t alignment = p.max_alignment_ms;
+  CompletedCheckpoint c;
+  c.dir = JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(id));
+  c.base_dir = job_dir_;
+  c.job_dir = job_dir_;
+  c.metadata = std::move(m);
+  completed_.push_back(std::move(c));
+  pending_.erase(id);
+  // Older pending checkpoints can no longer complete usefully: this one subsumes them.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->first < id) {
+      (void)storage_->Discard(JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(it->first)));
+      aborted_.push_back(it->first);
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  last_completion_nanos_ = now;
+  consecutive_failures_ = 0;
+  metrics_.completed++;
+  metrics_.in_progress = pending_count();
+  metrics_.last_completed_id = id;
+  metrics_.last_duration_ms = duration_ms;
+  metrics_.last_size_bytes = size;
+  metrics_.last_alignment_ms = alignment;
+  metrics_.last_completed_wall_ms = clock_->WallMillis();
+  spdlog::info("Completed checkpoint {} for job {} ({}, {} ms, alignment {} ms)", id,
+               options_.job_id, FormatBytes(size), duration_ms, alignment);
+  CleanUpAfterCompletion(id);
+}
+
+void CheckpointCoordinator::CleanUpAfterCompletion(int64_t completed_id) {
+  while (static_cast<int>(completed_.size()) > options_.checkpointing.num_retained) {
+    Status s = storage_->Discard(completed_.front().dir);
+    if (!s.ok()) spdlog::warn("Could not delete subsumed checkpoint: {}", s.ToString());
+    completed_.pop_front();
+  }
+  // Anything in the job directory below the newest checkpoint that is neither retained nor
+  // in progress is left over from a failure: delete it, so nothing is orphaned.
+  std::set<int64_t> keep;
+  for (const auto& c : completed_) keep.insert(c.id());
+  if (auto ids = storage_->ListCheckpointIds(job_dir_); ids.ok()) {
+    for (int64_t id : *ids) {
+      if (id < completed_id && !keep.contains(id) && !pending_.contains(id)) {
+        (void)storage_->Discard(JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(id)));
+      }
+    }
+  }
+  std::set<std::string> referenced;
+  for (const auto& c : completed_) {
+    for (const StateFile* f : c.metadata.Files()) referenced.insert(f->path);
+  }
+  Status s = storage_->SweepSharedFiles(job_dir_, referenced, completed_id);
+  if (!s.ok()) spdlog::warn("Could not clean up shared checkpoint files: {}", s.ToString());
+}
+
+void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts) {
+  pending_.erase(id);
+  (void)storage_->Discard(JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(id)));
+  aborted_.push_back(id);
+  metrics_.in_progress = pending_count();
+  if (!counts) return;
+  metrics_.failed++;
+  ++consecutive_failures_;
+  spdlog::warn("Checkpoint {} of job {} failed: {}", id, options_.job_id, reason.ToString());
+  if (consecutive_failures_ > options_.checkpointing.tolerable_failures && failure_.ok()) {
+    failure_ = Status::Aborted(
+        "exceeded the checkpoint failure threshold (execution.checkpointing."
+        "tolerable-failed-checkpoints = " +
+        std::to_string(options_.checkpointing.tolerable_failures) +
+        "); last failure: checkpoint " + std::to_string(id) + ": " + reason.ToString());
+  }
+}
+
+void CheckpointCoordinator::Decline(int64_t id, const Status& reason) {
+  if (!pending_.contains(id)) return;
+  Fail(id, reason.WithContext("declined"), /*counts=*/true);
+}
+
+void CheckpointCoordinator::CheckTimeouts() {
+  int64_t now = clock_->NowNanos();
+  int64_t timeout = options_.checkpointing.timeout.count() * 1'000'000;
+  std::vector<int64_t> expired;
+  for (const auto& [id, p] : pending_) {
+    if (now - p.trigger_nanos >= timeout) expired.push_back(id);
+  }
+  for (int64_t id : expired) {
+    Fail(id,
+         Status::TimedOut("checkpoint expired before completing (execution.checkpointing."
+                          "timeout = " + FormatDuration(options_.checkpointing.timeout) + ")"),
+         /*counts=*/true);
+  }
+}
+
+void CheckpointCoordinator::AbortAll(std::string_view reason) {
+  std::vector<int64_t> ids;
+  for (const auto& [id, p] : pending_) ids.push_back(id);
+  for (int64_t id : ids) Fail(id, Status::Aborted(std::string(reason)), /*counts=*/false);
+}
+
+std::vector<int64_t> CheckpointCoordinator::TakeAborted() {
+  std::vector<int64_t> out;
+  out.swap(aborted_);
+  return out;
+}
+
+void CheckpointCoordinator::Shutdown(JobStatus final_status) {
+  AbortAll("the job ended");
+  using R = CheckpointOptions::Retention;
+  R r = options_.checkpointing.retention;
+  bool keep = (final_status == JobStatus::kFailed && r != R::kNoExternalized) ||
+              (final_status == JobStatus::kCanceled && r == R::kRetainOnCancellation);
+  if (keep) {
+    if (latest() != nullptr) {
+      spdlog::info("Retaining checkpoint {} of job {} at {}", latest()->id(), options_.job_id,
+                   latest()->dir);
+    }
+    return;
+  }
+  // Finished jobs, and ended jobs whose checkpoints are not externalized, leave nothing.
+  Status s = storage_->Discard(job_dir_);
+  if (!s.ok()) spdlog::warn("Could not delete the job's checkpoints: {}", s.ToString());
+  completed_.clear();
+}
+
+}  // namespace weir

@@ -1,0 +1,141 @@
+// CheckpointCoordinator: triggers checkpoints, collects acknowledgements, completes them.
+//
+// Flink's asynchronous barrier snapshots: the coordinator picks an id and tells the source
+// tasks, which inject a barrier into their output; every task snapshots when the barrier
+// passes (after aligning its inputs in exactly-once mode) and acknowledges once its state is
+// written. When every task subtask has acknowledged, the coordinator writes _metadata and the
+// checkpoint exists; tasks are then notified (sinks commit). Checkpoints that are declined,
+// expire or fail to write are counted; more consecutive failures than
+// tolerable-failed-checkpoints fail the job. Completed checkpoints beyond num-retained are
+// deleted, and so is every directory or shared file no retained checkpoint needs.
+//
+// Thread-safety: not thread-safe; the JobMaster calls it from its own thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "checkpoint/checkpoint_metadata.h"
+#include "checkpoint/checkpoint_options.h"
+#include "checkpoint/checkpoint_storage.h"
+#include "weir/job.h"
+
+namespace weir {
+
+struct CheckpointOperatorInfo {
+  std::string uid;
+  std::string name;
+  int parallelism = 0;
+  int max_parallelism = 0;
+};
+
+struct OperatorSubtaskState {
+  std::string uid;
+  int subtask = 0;
+  SubtaskState state;
+};
+
+// One task subtask's acknowledgement: the state of each operator in its chain.
+struct TaskAcknowledgement {
+  int task_index = 0;  // index of the task subtask in the job (0 .. number of tasks - 1)
+  std::vector<OperatorSubtaskState> states;
+  int64_t alignment_ms = 0;
+  int64_t sync_ms = 0;
+  int64_t async_ms = 0;
+};
+
+class CheckpointCoordinator {
+ public:
+  struct Options {
+    CheckpointOptions checkpointing;
+    std::string job_id;
+    std::string job_name;
+    std::vector<CheckpointOperatorInfo> operators;
+    int num_tasks = 0;  // task subtasks that must acknowledge
+  };
+
+  struct Trigger {
+    int64_t id;
+    int64_t wall_ms;
+    SnapshotLocation location;
+  };
+
+  CheckpointCoordinator(Options options, CheckpointStorage* storage, Clock* clock);
+
+  // Checkpoints already on disk that this run owns (after a restore from its job directory),
+  // oldest first, and the first id to use.
+  void Initialize(std::vector<CompletedCheckpoint> retained, int64_t next_id);
+
+  // Starts a checkpoint if one is due. `force` ignores the interval and min-pause (the final
+  // checkpoint at end of input) but not max-concurrent-checkpoints. Returns nothing when no
+  // checkpoint starts; an error when one could not be started (counted as a failure).
+  Result<std::optional<Trigger>> MaybeTrigger(bool force);
+  // Monotonic time (Clock::NowNanos) at which a periodic trigger is next due.
+  int64_t NextTriggerNanos() const;
+
+  // Returns true when this acknowledgement completed checkpoint `id` (tasks must then be
+  // notified). Acknowledgements for unknown or aborted checkpoints are ignored.
+  bool Acknowledge(int64_t id, TaskAcknowledgement ack);
+  void Decline(int64_t id, const Status& reason);
+  // Expires checkpoints older than the timeout.
+  void CheckTimeouts();
+  // Aborts every pending checkpoint without counting failures (failover, cancel, end).
+  void AbortAll(std::string_view reason);
+
+  // The checkpoints that failed and should be reported to tasks as aborted; clears the list.
+  std::vector<int64_t> TakeAborted();
+  // Set when more consecutive checkpoints failed than tolerated.
+  const Status& failure() const { return failure_; }
+  void ClearFailure() { failure_ = Status::OK(); consecutive_failures_ = 0; }
+
+  const CompletedCheckpoint* latest() const {
+    return completed_.empty() ? nullptr : &completed_.back();
+  }
+  int pending_count() const { return static_cast<int>(pending_.size()); }
+  bool IsPending(int64_t id) const { return pending_.contains(id); }
+
+  // When the job ends: deletes its checkpoints unless the retention policy keeps them.
+  void Shutdown(JobStatus final_status);
+
+  CheckpointMetrics metrics() const { return metrics_; }
+  void SetRestoredFrom(int64_t id, const std::string& path) {
+    metrics_.restored_from_id = id;
+    metrics_.restored_from_path = path;
+  }
+
+ private:
+  struct Pending {
+    int64_t id;
+    int64_t trigger_nanos;
+    int64_t trigger_wall_ms;
+    SnapshotLocation location;
+    std::map<int, TaskAcknowledgement> acks;  // by task index
+    int64_t max_alignment_ms = 0;
+  };
+
+  void Complete(Pending& p);
+  void Fail(int64_t id, const Status& reason, bool counts);
+  void CleanUpAfterCompletion(int64_t completed_id);
+
+  Options options_;
+  CheckpointStorage* storage_;
+  Clock* clock_;
+  std::string job_dir_;
+  int64_t next_id_ = 1;
+  int64_t last_trigger_nanos_;
+  int64_t last_completion_nanos_ = 0;
+  std::map<int64_t, Pending> pending_;
+  std::deque<CompletedCheckpoint> completed_;
+  std::vector<int64_t> aborted_;
+  int consecutive_failures_ = 0;
+  Status failure_;
+  CheckpointMetrics metrics_;
+};
+
+}  // namespace weir

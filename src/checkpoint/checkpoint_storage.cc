@@ -1,0 +1,239 @@
+#include "checkpoint/checkpoint_storage.h"
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "base/clock.h"
+#include "base/fault_points.h"
+
+namespace weir {
+namespace {
+
+constexpr char kMetadataFile[] = "_metadata";
+constexpr char kManifestFile[] = "_job";
+
+std::string RandomHex(size_t chars) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < chars; ++i) s.push_back(kHex[rng() % 16]);
+  return s;
+}
+
+bool ParseCheckpointDirName(std::string_view name, int64_t* id) {
+  if (!name.starts_with("chk-")) return false;
+  name.remove_prefix(4);
+  auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), *id);
+  return ec == std::errc() && p == name.data() + name.size() && *id > 0;
+}
+
+}  // namespace
+
+SnapshotLocation CompletedCheckpoint::location(FileSystem* fs) const {
+  std::string rel = dir.size() > base_dir.size() ? dir.substr(base_dir.size() + 1) : "";
+  return SnapshotLocation(fs, base_dir, rel);
+}
+
+std::string CheckpointStorage::NewJobId() { return RandomHex(32); }
+
+std::string CheckpointStorage::SharedFileName(int64_t checkpoint_id, std::string_view rest) {
+  return "c" + std::to_string(checkpoint_id) + "_" + std::string(rest);
+}
+
+Status CheckpointStorage::CreateJobDir(const JobManifest& m) {
+  std::string dir = JobDir(m.job_id);
+  WEIR_RETURN_IF_ERROR_CTX(fs_->CreateDirs(dir), "creating the job's checkpoint directory");
+  nlohmann::json j = {{"job_id", m.job_id},
+                      {"job_name", m.job_name},
+                      {"created_wall_ms", m.created_wall_ms},
+                      {"restored_from", m.restored_from}};
+  WEIR_RETURN_IF_ERROR(WriteFileAtomically(*fs_, JoinPath(dir, kManifestFile), j.dump(2) + "\n"));
+  return fs_->SyncDir(checkpoints_dir_);
+}
+
+Result<JobManifest> CheckpointStorage::ReadManifest(const std::string& job_dir) const {
+  std::string path = JoinPath(job_dir, kManifestFile);
+  WEIR_ASSIGN_OR_RETURN(std::string text, fs_->ReadFile(path));
+  try {
+    auto j = nlohmann::json::parse(text);
+    JobManifest m;
+    m.job_id = j.at("job_id").get<std::string>();
+    m.job_name = j.at("job_name").get<std::string>();
+    m.created_wall_ms = j.at("created_wall_ms").get<int64_t>();
+    m.restored_from = j.value("restored_from", "");
+    return m;
+  } catch (const std::exception& e) {
+    return Status::Corruption("job manifest '" + path + "' is malformed: " + e.what());
+  }
+}
+
+Result<SnapshotLocation> CheckpointStorage::InitCheckpoint(const std::string& job_id,
+                                                           int64_t id) const {
+  std::string job_dir = JobDir(job_id);
+  std::string name = CheckpointDirName(id);
+  std::string dir = JoinPath(job_dir, name);
+  // Ids only grow (past every chk-<n> on disk), so an existing directory is a bug, and
+  // deleting it could destroy a checkpoint.
+  if (fs_->Exists(dir)) {
+    return Status::AlreadyExists("checkpoint directory '" + dir + "' already exists");
+  }
+  WEIR_RETURN_IF_ERROR_CTX(fs_->CreateDirs(dir), "creating checkpoint directory");
+  return SnapshotLocation(fs_, job_dir, name);
+}
+
+Result<SnapshotLocation> CheckpointStorage::InitSavepoint(const std::string& job_id,
+                                                          const std::string& target_dir) const {
+  std::string base = target_dir.empty() ? savepoints_dir_ : target_dir;
+  std::string name = "savepoint-" + job_id.substr(0, 6) + "-" + RandomHex(12);
+  std::string dir = JoinPath(base, name);
+  WEIR_RETURN_IF_ERROR_CTX(fs_->CreateDirs(dir), "creating savepoint directory");
+  return SnapshotLocation(fs_, dir, "");
+}
+
+Status CheckpointStorage::WriteMetadata(const SnapshotLocation& location,
+                                        const CheckpointMetadata& m) const {
+  std::string dir = location.exclusive_dir().empty()
+                        ? location.base_dir()
+                        : JoinPath(location.base_dir(), location.exclusive_dir());
+  WEIR_FAULT_POINT("checkpoint.before-metadata");
+  Status s = WriteFileAtomically(*fs_, JoinPath(dir, kMetadataFile), m.Encode());
+  if (!s.ok()) return s.WithContext("writing metadata of checkpoint " + std::to_string(m.checkpoint_id));
+  WEIR_FAULT_POINT("checkpoint.after-metadata");
+  return Status::OK();
+}
+
+Status CheckpointStorage::Discard(const std::string& dir) const {
+  return fs_->DeleteDirRecursive(dir);
+}
+
+Result<CompletedCheckpoint> CheckpointStorage::Load(const std::string& path_in) const {
+  std::string path = path_in;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  if (BaseName(path) == kMetadataFile) path = DirName(path);
+  if (!fs_->Exists(path)) return Status::NotFound("checkpoint '" + path + "' does not exist");
+  std::string meta_path = JoinPath(path, kMetadataFile);
+  if (!fs_->Exists(meta_path)) {
+    return Status::NotFound("'" + path + "' has no _metadata: the checkpoint is incomplete "
+                            "(the job stopped while writing it) or the path is not a checkpoint");
+  }
+  WEIR_ASSIGN_OR_RETURN(std::string data, fs_->ReadFile(meta_path));
+  WEIR_ASSIGN_OR_RETURN(CheckpointMetadata m, CheckpointMetadata::Decode(data, meta_path));
+  CompletedCheckpoint c;
+  c.dir = path;
+  if (m.savepoint) {
+    c.base_dir = path;
+  } else {
+    c.job_dir = DirName(path);
+    c.base_dir = c.job_dir;
+  }
+  c.metadata = std::move(m);
+  SnapshotLocation loc = c.location(fs_);
+  for (const StateFile* f : c.metadata.Files()) {
+    Status s = loc.Verify(*f);
+    if (!s.ok()) return s.WithContext("checkpoint '" + path + "'");
+  }
+  return c;
+}
+
+Result<std::vector<int64_t>> CheckpointStorage::ListCheckpointIds(const std::string& job_dir) const {
+  WEIR_ASSIGN_OR_RETURN(auto names, fs_->ListDir(job_dir));
+  std::vector<int64_t> ids;
+  for (const auto& n : names) {
+    int64_t id;
+    if (ParseCheckpointDirName(n, &id)) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<CompletedCheckpoint> CheckpointStorage::LoadAll(
+    const std::string& job_dir, int64_t max_id, std::vector<std::string>* warnings) const {
+  std::vector<CompletedCheckpoint> out;
+  auto ids = ListCheckpointIds(job_dir);
+  if (!ids.ok()) return out;
+  for (int64_t id : *ids) {
+    if (id > max_id) continue;
+    auto c = Load(JoinPath(job_dir, CheckpointDirName(id)));
+    if (c.ok()) {
+      out.push_back(std::move(*c));
+    } else if (warnings) {
+      warnings->push_back(c.status().message());
+    }
+  }
+  return out;
+}
+
+Result<CompletedCheckpoint> CheckpointStorage::FindLatest(const std::string& job_name,
+                                                          std::vector<std::string>* warnings) const {
+  if (!fs_->Exists(checkpoints_dir_)) {
+    return Status::NotFound("no checkpoint of job '" + job_name + "' to restore: the checkpoint "
+                            "directory '" + checkpoints_dir_ + "' does not exist");
+  }
+  WEIR_ASSIGN_OR_RETURN(auto entries, fs_->ListDir(checkpoints_dir_));
+  bool found = false;
+  JobManifest newest;
+  for (const auto& e : entries) {
+    std::string job_dir = JoinPath(checkpoints_dir_, e);
+    if (!fs_->Exists(JoinPath(job_dir, kManifestFile))) continue;
+    auto m = ReadManifest(job_dir);
+    if (!m.ok()) {
+      if (warnings) warnings->push_back(m.status().message());
+      continue;
+    }
+    if (m->job_name != job_name) continue;
+    if (!found || m->created_wall_ms > newest.created_wall_ms ||
+        (m->created_wall_ms == newest.created_wall_ms && m->job_id > newest.job_id)) {
+      newest = std::move(*m);
+      found = true;
+    }
+  }
+  if (!found) {
+    return Status::NotFound("no checkpoint of job '" + job_name + "' to restore in '" +
+                            checkpoints_dir_ + "'");
+  }
+  std::string job_dir = JobDir(newest.job_id);
+  WEIR_ASSIGN_OR_RETURN(auto ids, ListCheckpointIds(job_dir));
+  std::vector<std::string> reasons;
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    auto c = Load(JoinPath(job_dir, CheckpointDirName(*it)));
+    if (c.ok()) return c;
+    std::string why = "skipping checkpoint " + std::to_string(*it) + ": " + c.status().message();
+    if (warnings) warnings->push_back(why);
+    reasons.push_back(why);
+  }
+  // The run never completed a checkpoint of its own: it resumes where it started from.
+  if (!newest.restored_from.empty()) {
+    auto c = Load(newest.restored_from);
+    if (c.ok()) return c;
+    reasons.push_back("the checkpoint the run was restored from is not valid either: " +
+                      c.status().message());
+  }
+  std::string msg = "no valid checkpoint of the last run of job '" + job_name + "' (job id " +
+                    newest.job_id + ") in '" + job_dir + "'";
+  if (reasons.empty()) msg += ": that run completed no checkpoint";
+  for (const auto& r : reasons) msg += "; " + r;
+  return Status::NotFound(msg);
+}
+
+Status CheckpointStorage::SweepSharedFiles(const std::string& job_dir,
+                                           const std::set<std::string>& referenced,
+                                           int64_t max_checkpoint_id) const {
+  std::string shared = JoinPath(job_dir, "shared");
+  if (!fs_->Exists(shared)) return Status::OK();
+  WEIR_ASSIGN_OR_RETURN(auto names, fs_->ListDir(shared));
+  for (const auto& n : names) {
+    if (referenced.contains(JoinPath("shared", n))) continue;
+    int64_t id = 0;
+    if (n.size() < 2 || n[0] != 'c') continue;
+    auto us = n.find('_');
+    auto [p, ec] = std::from_chars(n.data() + 1, n.data() + (us == std::string::npos ? 1 : us), id);
+    if (ec != std::errc() || us == std::string::npos) continue;  // not ours: leave it alone
+    if (id > max_checkpoint_id) continue;
+    WEIR_RETURN_IF_ERROR(fs_->DeleteFile(JoinPath(shared, n)));
+  }
+  return Status::OK();
+}
+
+}  // namespace weir

@@ -1,0 +1,102 @@
+#include "runtime/channel.h"
+
+#include <algorithm>
+
+namespace weir {
+namespace {
+
+// A push blocks only when one input batch expanded well past the capacity (a flat_map that
+// explodes), so memory, and the data queued ahead of a barrier, stay bounded even then.
+constexpr size_t kHardLimitFactor = 2;
+
+}  // namespace
+
+Channel::Channel(size_t initial_capacity, size_t max_capacity, size_t max_batch,
+                 TaskWaker* consumer, TaskWaker* producer)
+    : capacity_(std::min(initial_capacity, max_capacity)),
+      max_capacity_(max_capacity),
+      max_batch_(max_batch),
+      consumer_(consumer),
+      producer_(producer) {}
+
+std::unique_ptr<detail::BatchBase> Channel::TakeRecycled() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (recycled_.empty()) return nullptr;
+  auto b = std::move(recycled_.back());
+  recycled_.pop_back();
+  return b;
+}
+
+size_t Channel::target_batch_size() const {
+  return std::clamp<size_t>(capacity() / 4, 1, max_batch_);
+}
+
+void Channel::PushBatch(std::unique_ptr<detail::BatchBase> batch) {
+  size_t n = batch->size();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    size_t hard_limit = capacity() * kHardLimitFactor + target_batch_size();
+    space_.wait(lock, [&] { return cancelled_ || queued_records_.load() < hard_limit; });
+    if (cancelled_) return;
+    Envelope e;
+    e.batch = std::move(batch);
+    queue_.push_back(std::move(e));
+    queued_records_.fetch_add(n, std::memory_order_release);
+  }
+  consumer_->Wake();
+}
+
+void Channel::PushEvent(EventKind kind, const CheckpointBarrier& barrier) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_) return;
+    Envelope e;
+    e.kind = kind;
+    e.barrier = barrier;
+    queue_.push_back(std::move(e));
+  }
+  consumer_->Wake();
+}
+
+bool Channel::Poll(Envelope* out) {
+  bool was_full;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) return false;
+    *out = std::move(queue_.front());
+    queue_.pop_front();
+    if (out->kind != EventKind::kRecords) return true;
+    size_t before = queued_records_.fetch_sub(out->batch->size(), std::memory_order_acq_rel);
+    was_full = before >= capacity();
+    if (before >= capacity() * kHardLimitFactor) space_.notify_all();
+  }
+  if (was_full) producer_->Wake();
+  return true;
+}
+
+void Channel::Recycle(std::unique_ptr<detail::BatchBase> batch) {
+  batch->clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  // Keep a few: enough for the batches in flight, without hoarding memory.
+  if (recycled_.size() < 8) recycled_.push_back(std::move(batch));
+}
+
+void Channel::SetCapacity(size_t records) {
+  size_t c = std::clamp<size_t>(records, 1, max_capacity_);
+  size_t old = capacity_.exchange(c, std::memory_order_relaxed);
+  if (c > old) producer_->Wake();
+}
+
+void Channel::Cancel() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    queue_.clear();
+    queued_records_.store(0);
+  }
+  space_.notify_all();
+  producer_->Wake();
+  consumer_->Wake();
+}
+
+}  // namespace weir

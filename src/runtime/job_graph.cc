@@ -1,0 +1,147 @@
+#include "runtime/job_graph.h"
+
+#include <algorithm>
+#include <set>
+
+namespace weir {
+
+using detail::Partitioning;
+using detail::Transformation;
+
+int JobGraph::num_tasks() const {
+  int n = 0;
+  for (const auto& v : vertices_) n += v.parallelism;
+  return n;
+}
+
+int JobGraph::ParallelismOf(const Transformation* t) const {
+  return parallelism_[static_cast<size_t>(t->id)];
+}
+
+std::vector<const Transformation*> JobGraph::ChainedConsumers(const Transformation* t) const {
+  std::vector<const Transformation*> out;
+  int v = vertex_of_[static_cast<size_t>(t->id)];
+  for (const Transformation* c : vertices_[static_cast<size_t>(v)].operators) {
+    if (c->input == t) out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<const JobEdge*> JobGraph::NetworkConsumers(const Transformation* t) const {
+  std::vector<const JobEdge*> out;
+  for (const auto& e : edges_) {
+    if (e.producer == t) out.push_back(&e);
+  }
+  return out;
+}
+
+Result<JobGraph> JobGraph::Build(const detail::GraphBuilder& graph, const Configuration& config) {
+  JobGraph g;
+  WEIR_ASSIGN_OR_RETURN(int64_t p, config.GetInt("parallelism.default", 1));
+  WEIR_ASSIGN_OR_RETURN(int64_t maxp, config.GetInt("pipeline.max-parallelism", 128));
+  if (maxp < 1 || maxp > 32768) {
+    return Status::InvalidArgument("pipeline.max-parallelism must be between 1 and 32768, not " +
+                                   std::to_string(maxp));
+  }
+  if (p < 1 || p > maxp) {
+    return Status::InvalidArgument("parallelism.default must be between 1 and "
+                                   "pipeline.max-parallelism (" + std::to_string(maxp) +
+                                   "), not " + std::to_string(p));
+  }
+  g.max_parallelism_ = static_cast<int>(maxp);
+  g.default_parallelism_ = static_cast<int>(p);
+
+  const auto& all = graph.transformations();
+  size_t n = all.size() + 1;  // ids start at 1
+  // Only what leads to a sink runs.
+  std::vector<bool> live(n, false);
+  bool any_sink = false;
+  for (const auto& t : all) {
+    if (t->kind != Transformation::Kind::kSink) continue;
+    any_sink = true;
+    for (const Transformation* x = t.get(); x != nullptr && !live[static_cast<size_t>(x->id)];
+         x = x->input) {
+      live[static_cast<size_t>(x->id)] = true;
+    }
+  }
+  if (!any_sink) {
+    return Status::InvalidArgument("the job has no sink: add WriteAsText or Print to a stream");
+  }
+
+  g.parallelism_.assign(n, 0);
+  g.vertex_of_.assign(n, -1);
+  for (const auto& up : all) {
+    const Transformation* t = up.get();
+    if (!live[static_cast<size_t>(t->id)]) continue;
+    g.live_.push_back(t);
+    int tp = t->parallelism > 0 ? t->parallelism : g.default_parallelism_;
+    if (t->parallelism < 0) {
+      return Status::InvalidArgument("operator '" + t->name + "': parallelism must be positive");
+    }
+    if (t->non_parallel) {
+      if (t->parallelism > 1) {
+        return Status::InvalidArgument("operator '" + t->name +
+                                       "' is a non-parallel source: its parallelism must be 1");
+      }
+      tp = 1;
+    }
+    if (tp > g.max_parallelism_) {
+      return Status::InvalidArgument("operator '" + t->name + "': parallelism " +
+                                     std::to_string(tp) + " exceeds pipeline.max-parallelism " +
+                                     std::to_string(g.max_parallelism_));
+    }
+    g.parallelism_[static_cast<size_t>(t->id)] = tp;
+  }
+
+  // Operator uids must be unique: they name state in checkpoints.
+  std::set<std::string> uids;
+  for (const Transformation* t : g.live_) {
+    if (!uids.insert(t->OperatorUid()).second) {
+      return Status::InvalidArgument("operator uid '" + t->OperatorUid() +
+                                     "' is used by more than one operator");
+    }
+  }
+
+  for (const Transformation* t : g.live_) {
+    size_t id = static_cast<size_t>(t->id);
+    const Transformation* in = t->input;
+    bool chain = in != nullptr && t->partitioning == Partitioning::kForward &&
+                 g.parallelism_[static_cast<size_t>(in->id)] == g.parallelism_[id];
+    if (chain) {
+      int v = g.vertex_of_[static_cast<size_t>(in->id)];
+      g.vertex_of_[id] = v;
+      g.vertices_[static_cast<size_t>(v)].operators.push_back(t);
+      continue;
+    }
+    JobVertex vertex;
+    vertex.id = static_cast<int>(g.vertices_.size());
+    vertex.parallelism = g.parallelism_[id];
+    vertex.operators.push_back(t);
+    g.vertex_of_[id] = vertex.id;
+    if (in != nullptr) {
+      JobEdge e;
+      e.source_vertex = g.vertex_of_[static_cast<size_t>(in->id)];
+      e.producer = in;
+      e.target_vertex = vertex.id;
+      e.consumer = t;
+      // Forward between different parallelism becomes rebalance, as in Flink.
+      e.partitioning = t->partitioning == Partitioning::kForward ? Partitioning::kRebalance
+                                                                 : t->partitioning;
+      vertex.input_edge = static_cast<int>(g.edges_.size());
+      g.vertices_[static_cast<size_t>(e.source_vertex)].output_edges.push_back(vertex.input_edge);
+      g.edges_.push_back(e);
+    } else if (t->kind != Transformation::Kind::kSource) {
+      return Status::Internal("operator '" + t->name + "' has no input");
+    }
+    g.vertices_.push_back(std::move(vertex));
+  }
+  for (auto& v : g.vertices_) {
+    for (const Transformation* t : v.operators) {
+      if (!v.name.empty()) v.name += " -> ";
+      v.name += t->name;
+    }
+  }
+  return g;
+}
+
+}  // namespace weir

@@ -1,0 +1,577 @@
+#include "runtime/job_master.h"
+
+#include <algorithm>
+
+#include "base/logging.h"
+
+namespace weir {
+namespace {
+
+// Channels start small and grow with measured throughput (buffer debloating), so the first
+// barrier is not stuck behind a full channel of slow-to-process records.
+constexpr size_t kInitialDebloatedCapacity = 256;
+
+}  // namespace
+
+std::string_view JobStatusName(JobStatus status) {
+  switch (status) {
+    case JobStatus::kCreated: return "CREATED";
+    case JobStatus::kRunning: return "RUNNING";
+    case JobStatus::kRestarting: return "RESTARTING";
+    case JobStatus::kFinished: return "FINISHED";
+    case JobStatus::kFailed: return "FAILED";
+    case JobStatus::kCanceled: return "CANCELED";
+  }
+  return "UNKNOWN";
+}
+
+JobMaster::JobMaster(const detail::GraphBuilder* graph, std::string job_name,
+                     Configuration config, FileSystem* fs, Clock* clock)
+    : graph_builder_(graph),
+      job_name_(std::move(job_name)),
+      config_(std::move(config)),
+      fs_(fs),
+      clock_(clock) {}
+
+JobMaster::~JobMaster() {
+  Cancel();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status JobMaster::Start() {
+  start_nanos_ = clock_->NowNanos();
+  Status s = Prepare();
+  if (!s.ok()) return s;
+  thread_ = std::thread([this] { Run(); });
+  return Status::OK();
+}
+
+Status JobMaster::Prepare() {
+  for (const auto& w : config_.UnknownKeyWarnings()) spdlog::warn("{}", w);
+  WEIR_ASSIGN_OR_RETURN(JobGraph graph, JobGraph::Build(*graph_builder_, config_));
+  graph_ = std::make_unique<JobGraph>(std::move(graph));
+  WEIR_ASSIGN_OR_RETURN(checkpointing_, CheckpointOptions::FromConfiguration(config_));
+  WEIR_ASSIGN_OR_RETURN(restart_strategy_,
+                        RestartStrategy::FromConfiguration(config_, checkpointing_.enabled));
+  WEIR_ASSIGN_OR_RETURN(int64_t batch, config_.GetInt("pipeline.exchange.batch-size", 1024));
+  WEIR_ASSIGN_OR_RETURN(int64_t capacity,
+                        config_.GetInt("pipeline.exchange.channel-capacity", 16384));
+  WEIR_ASSIGN_OR_RETURN(auto timeout, config_.GetDuration("execution.buffer-timeout.interval",
+                                                          std::chrono::milliseconds(100)));
+  if (batch < 1 || batch > (1 << 20)) {
+    return Status::InvalidArgument("pipeline.exchange.batch-size must be between 1 and 1048576");
+  }
+  if (capacity < 1) {
+    return Status::InvalidArgument("pipeline.exchange.channel-capacity must be at least 1");
+  }
+  // Validated here so a bad value fails the job at once, not later inside a task.
+  WEIR_RETURN_IF_ERROR(
+      config_.GetBool("taskmanager.network.memory.buffer-debloat.enabled", true).status());
+  WEIR_RETURN_IF_ERROR(config_
+                           .GetDuration("taskmanager.network.memory.buffer-debloat.target",
+                                        std::chrono::milliseconds(200))
+                           .status());
+  WEIR_RETURN_IF_ERROR(
+      config_.GetEnum("state.backend.type", "hashmap", {"hashmap", "rocksdb"}).status());
+
+  storage_ = std::make_unique<CheckpointStorage>(fs_, checkpointing_.dir,
+                                                 checkpointing_.savepoint_dir);
+  WEIR_RETURN_IF_ERROR(ResolveRestore());
+
+  env_.job_id = job_id_;
+  env_.job_name = job_name_;
+  env_.config = &config_;
+  env_.fs = fs_;
+  env_.clock = clock_;
+  env_.checkpointing = checkpointing_.enabled;
+  env_.exactly_once = checkpointing_.exactly_once;
+  env_.max_parallelism = graph_->max_parallelism();
+  env_.batch_size = static_cast<size_t>(batch);
+  env_.channel_capacity = static_cast<size_t>(capacity);
+  env_.buffer_timeout_nanos = timeout.count() * 1'000'000;
+
+  CheckpointCoordinator::Options co;
+  co.checkpointing = checkpointing_;
+  co.job_id = job_id_;
+  co.job_name = job_name_;
+  co.num_tasks = graph_->num_tasks();
+  for (const auto& v : graph_->vertices()) {
+    for (const detail::Transformation* t : v.operators) {
+      co.operators.push_back(CheckpointOperatorInfo{t->OperatorUid(), t->name, v.parallelism,
+                                                    graph_->max_parallelism()});
+    }
+  }
+  coordinator_ = std::make_unique<CheckpointCoordinator>(std::move(co), storage_.get(), clock_);
+  coordinator_->Initialize(std::move(retained_at_start_), next_checkpoint_id_);
+  if (restore_from_) coordinator_->SetRestoredFrom(restore_from_->id(), restore_from_->dir);
+  executor_ = std::make_unique<AsyncExecutor>(1);
+  // Check the state assignment now, so an incompatible checkpoint fails before any task runs.
+  if (restore_from_) WEIR_RETURN_IF_ERROR(AssignState(restore_from_).status());
+  return Status::OK();
+}
+
+Status JobMaster::ResolveRestore() {
+  std::string path = config_.GetString("execution.state-recovery.path", "");
+  if (path.empty()) {
+    job_id_ = CheckpointStorage::NewJobId();
+    if (checkpointing_.enabled) {
+      WEIR_RETURN_IF_ERROR(storage_->CreateJobDir({job_id_, job_name_, clock_->WallMillis(), ""}));
+    }
+    return Status::OK();
+  }
+  Result<CompletedCheckpoint> cp = Status::Internal("unresolved");
+  if (path == "latest") {
+    std::vector<std::string> warnings;
+    cp = storage_->FindLatest(job_name_, &warnings);
+    for (const auto& w : warnings) spdlog::warn("{}", w);
+    if (!cp.ok()) {
+      return cp.status().WithContext("cannot restore job '" + job_name_ +
+                                     "' from its latest checkpoint");
+    }
+  } else {
+    WEIR_ASSIGN_OR_RETURN(std::string resolved,
+                          ResolvePath(path, "execution.state-recovery.path"));
+    cp = storage_->Load(resolved);
+    if (!cp.ok()) return cp.status().WithContext("cannot restore from '" + path + "'");
+  }
+  auto restored = std::make_shared<CompletedCheckpoint>(std::move(*cp));
+  spdlog::info("Restoring job '{}' from {} {} at {}", job_name_,
+               restored->metadata.savepoint ? "savepoint" : "checkpoint", restored->id(),
+               restored->dir);
+  if (!restored->metadata.savepoint) {
+    // Resume in the checkpoint's own job directory: same job id, ids continue past every
+    // checkpoint there, and the restored checkpoint is retained until subsumed.
+    job_id_ = restored->metadata.job_id;
+    if (storage_->JobDir(job_id_) != restored->job_dir) {
+      return Status::InvalidArgument(
+          "checkpoint '" + restored->dir + "' is not in the configured checkpoint directory '" +
+          checkpointing_.dir + "'; set execution.checkpointing.dir to its parent's parent");
+    }
+    int64_t max_id = restored->id();
+    if (auto ids = storage_->ListCheckpointIds(restored->job_dir); ids.ok() && !ids->empty()) {
+      max_id = std::max(max_id, ids->back());
+    }
+    next_checkpoint_id_ = max_id + 1;
+    retained_at_start_.push_back(*restored);
+    // Mark this job directory as the most recently started run, for later "latest" lookups.
+    auto manifest = storage_->ReadManifest(restored->job_dir);
+    JobManifest m = manifest.ok() ? *manifest : JobManifest{job_id_, job_name_, 0, ""};
+    m.job_name = job_name_;
+    m.created_wall_ms = clock_->WallMillis();
+    WEIR_RETURN_IF_ERROR(storage_->CreateJobDir(m));
+  } else {
+    job_id_ = CheckpointStorage::NewJobId();
+    next_checkpoint_id_ = restored->id() + 1;
+    if (checkpointing_.enabled) {
+      WEIR_RETURN_IF_ERROR(
+          storage_->CreateJobDir({job_id_, job_name_, clock_->WallMillis(), restored->dir}));
+    }
+  }
+  restore_from_ = std::move(restored);
+  return Status::OK();
+}
+
+Result<std::vector<std::shared_ptr<const TaskRestore>>> JobMaster::AssignState(
+    const std::shared_ptr<const CompletedCheckpoint>& checkpoint) const {
+  const CheckpointMetadata& m = checkpoint->metadata;
+  WEIR_ASSIGN_OR_RETURN(bool ignore_unclaimed,
+                        config_.GetBool("execution.state-recovery.ignore-unclaimed-state", false));
+  for (const auto& op : m.operators) {
+    bool claimed = false;
+    for (const auto& v : graph_->vertices()) {
+      for (const detail::Transformation* t : v.operators) claimed |= t->OperatorUid() == op.uid;
+    }
+    bool has_state = std::any_of(op.subtasks.begin(), op.subtasks.end(), [](const auto& s) {
+      return s.keyed.has_value() || !s.operator_state.empty();
+    });
+    if (!claimed && has_state && !ignore_unclaimed) {
+      return Status::InvalidArgument(
+          "the checkpoint has state for operator '" + op.name + "' (uid '" + op.uid +
+          "') which the job no longer has; set execution.state-recovery.ignore-unclaimed-state "
+          "to true to drop it");
+    }
+  }
+  std::vector<std::shared_ptr<const TaskRestore>> out;
+  for (const auto& v : graph_->vertices()) {
+    for (int i = 0; i < v.parallelism; ++i) {
+      auto restore = std::make_shared<TaskRestore>();
+      restore->checkpoint = checkpoint;
+      for (const detail::Transformation* t : v.operators) {
+        const OperatorSnapshotMetadata* op = m.FindOperator(t->OperatorUid());
+        if (op == nullptr) continue;
+        OperatorRestore r;
+        bool has_keyed = std::any_of(op->subtasks.begin(), op->subtasks.end(),
+                                     [](const auto& s) { return s.keyed.has_value(); });
+        if (has_keyed && op->max_parallelism != graph_->max_parallelism()) {
+          return Status::InvalidArgument(
+              "operator '" + t->name + "': the checkpoint was taken with max parallelism " +
+              std::to_string(op->max_parallelism) + ", the job has " +
+              std::to_string(graph_->max_parallelism()) +
+              "; pipeline.max-parallelism cannot change for keyed state");
+        }
+        // Operator state: unchanged parallelism keeps each subtask's own lists; otherwise
+        // split lists are dealt round robin and union lists go to every subtask.
+        std::map<std::string, detail::OperatorStateList> lists;
+        for (size_t s = 0; s < op->subtasks.size(); ++s) {
+          for (const auto& list : op->subtasks[s].operator_state) {
+            auto& out_list = lists[list.name];
+            out_list.name = list.name;
+            out_list.mode = list.mode;
+            bool own = static_cast<int>(s) == i;
+            if (list.mode == detail::OperatorStateList::Mode::kUnion ||
+                op->parallelism == v.parallelism) {
+              if (list.mode == detail::OperatorStateList::Mode::kUnion || own) {
+                out_list.elements.insert(out_list.elements.end(), list.elements.begin(),
+                                         list.elements.end());
+              }
+            }
+          }
+        }
+        if (op->parallelism != v.parallelism) {
+          size_t index = 0;
+          for (const auto& st : op->subtasks) {
+            for (const auto& list : st.operator_state) {
+              if (list.mode != detail::OperatorStateList::Mode::kSplit) continue;
+              for (const auto& e : list.elements) {
+                if (static_cast<int>(index++ % static_cast<size_t>(v.parallelism)) == i) {
+                  lists[list.name].elements.push_back(e);
+                }
+              }
+            }
+          }
+        }
+        for (auto& [name, list] : lists) r.operator_state.push_back(std::move(list));
+        KeyGroupRange range =
+            KeyGroupRange::ForSubtask(graph_->max_parallelism(), v.parallelism, i);
+        for (const auto& st : op->subtasks) {
+          if (st.keyed && !st.keyed->key_groups.Intersect(range).empty()) {
+            r.keyed.push_back(*st.keyed);
+          }
+        }
+        restore->operators.emplace(t->OperatorUid(), std::move(r));
+      }
+      out.push_back(std::move(restore));
+    }
+  }
+  return out;
+}
+
+void JobMaster::Post(Event e) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(std::move(e));
+  }
+  cv_.notify_one();
+}
+
+void JobMaster::TaskDataFinished(int task) { Post({Event::Kind::kDataFinished, task, 0, {}, {}}); }
+
+void JobMaster::TaskExited(int task, const Status& status) {
+  Post({Event::Kind::kExited, task, 0, status, {}});
+}
+
+void JobMaster::CheckpointAcknowledged(int64_t id, TaskAcknowledgement ack) {
+  int task = ack.task_index;
+  Post({Event::Kind::kAck, task, id, {}, std::make_shared<TaskAcknowledgement>(std::move(ack))});
+}
+
+void JobMaster::CheckpointDeclined(int64_t id, int task, const Status& reason) {
+  Post({Event::Kind::kDecline, task, id, reason, {}});
+}
+
+void JobMaster::Cancel() {
+  cancel_requested_.store(true);
+  cv_.notify_one();
+}
+
+void JobMaster::SetStatus(JobStatus s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = s;
+}
+
+JobMetrics JobMaster::metrics() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  JobMetrics m;
+  m.status = status_;
+  m.restarts = restarts_;
+  m.checkpoints = checkpoint_metrics_;
+  if (!graph_) return m;
+  for (const auto& v : graph_->vertices()) {
+    for (const detail::Transformation* t : v.operators) {
+      m.operators.push_back(OperatorMetrics{t->name, t->OperatorUid(), v.parallelism, 0});
+    }
+  }
+  for (const auto& task : tasks_) {
+    std::vector<uint64_t> counts = task->RecordCounts();
+    const auto& ops = task->vertex().operators;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      for (auto& om : m.operators) {
+        if (om.uid == ops[i]->OperatorUid()) om.records += counts[i];
+      }
+    }
+  }
+  return m;
+}
+
+Status JobMaster::DeployAttempt() {
+  std::vector<std::shared_ptr<const TaskRestore>> restores;
+  if (restore_from_) {
+    WEIR_ASSIGN_OR_RETURN(restores, AssignState(restore_from_));
+  }
+  env_.restored = restore_from_ != nullptr;
+  const auto& vertices = graph_->vertices();
+  // Task index of (vertex, subtask): vertices in order, subtasks within.
+  std::vector<int> first_task(vertices.size());
+  int n = 0;
+  for (size_t v = 0; v < vertices.size(); ++v) {
+    first_task[v] = n;
+    n += vertices[v].parallelism;
+  }
+  wakers_.clear();
+  for (int i = 0; i < n; ++i) wakers_.push_back(std::make_shared<TaskWaker>());
+
+  bool debloat = config_.GetBool("taskmanager.network.memory.buffer-debloat.enabled", true).value();
+  size_t initial = debloat ? std::min(env_.channel_capacity, kInitialDebloatedCapacity)
+                           : env_.channel_capacity;
+  // channels[edge][producer][consumer]
+  std::vector<std::vector<std::vector<std::shared_ptr<Channel>>>> channels;
+  for (const auto& e : graph_->edges()) {
+    const JobVertex& src = vertices[static_cast<size_t>(e.source_vertex)];
+    const JobVertex& dst = vertices[static_cast<size_t>(e.target_vertex)];
+    std::vector<std::vector<std::shared_ptr<Channel>>> edge(static_cast<size_t>(src.parallelism));
+    for (int s = 0; s < src.parallelism; ++s) {
+      for (int t = 0; t < dst.parallelism; ++t) {
+        edge[static_cast<size_t>(s)].push_back(std::make_shared<Channel>(
+            initial, env_.channel_capacity, env_.batch_size,
+            wakers_[static_cast<size_t>(first_task[static_cast<size_t>(e.target_vertex)] + t)].get(),
+            wakers_[static_cast<size_t>(first_task[static_cast<size_t>(e.source_vertex)] + s)].get()));
+      }
+    }
+    channels.push_back(std::move(edge));
+  }
+
+  std::vector<std::unique_ptr<StreamTask>> tasks;
+  source_tasks_.clear();
+  for (size_t v = 0; v < vertices.size(); ++v) {
+    const JobVertex& vertex = vertices[v];
+    for (int i = 0; i < vertex.parallelism; ++i) {
+      TaskSpec spec;
+      spec.task_index = first_task[v] + i;
+      spec.vertex = &vertex;
+      spec.subtask = i;
+      spec.waker = wakers_[static_cast<size_t>(spec.task_index)];
+      if (vertex.input_edge >= 0) {
+        const auto& edge = channels[static_cast<size_t>(vertex.input_edge)];
+        for (const auto& producer : edge) spec.inputs.push_back(producer[static_cast<size_t>(i)]);
+      }
+      for (int out : vertex.output_edges) {
+        spec.outputs.push_back(channels[static_cast<size_t>(out)][static_cast<size_t>(i)]);
+      }
+      if (!restores.empty()) spec.restore = restores[static_cast<size_t>(spec.task_index)];
+      if (vertex.is_source()) source_tasks_.push_back(spec.task_index);
+      tasks.push_back(std::make_unique<StreamTask>(*graph_, std::move(spec), &env_, this));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_ = std::move(tasks);
+    status_ = JobStatus::kRunning;
+  }
+  data_finished_ = 0;
+  exited_ok_ = 0;
+  final_checkpoint_id_ = 0;
+  for (auto& t : tasks_) t->Start();
+  return Status::OK();
+}
+
+void JobMaster::CancelAttempt(std::string_view reason) {
+  for (auto& t : tasks_) t->Cancel();
+  for (auto& t : tasks_) t->Join();
+  // No snapshot write of this attempt may outlive it: its acknowledgements would be stale.
+  executor_->Drain();
+  coordinator_->AbortAll(reason);
+  (void)coordinator_->TakeAborted();
+  std::lock_guard<std::mutex> lock(mu_);
+  events_.clear();
+}
+
+bool JobMaster::HandleFailure(const Status& cause) {
+  spdlog::error("Job '{}' failed: {}", job_name_, cause.ToString());
+  SetStatus(JobStatus::kRestarting);
+  CancelAttempt("the job is restarting after a failure");
+  int64_t now_ms = clock_->NowNanos() / 1'000'000;
+  auto delay = restart_strategy_->OnFailure(now_ms);
+  if (!delay) {
+    std::lock_guard<std::mutex> lock(mu_);
+    result_.status = cause.WithContext("job '" + job_name_ + "' failed and the restart strategy (" +
+                                       restart_strategy_->Describe() + ") allows no more restarts");
+    return false;
+  }
+  if (const CompletedCheckpoint* latest = coordinator_->latest()) {
+    if (!restore_from_ || restore_from_->id() != latest->id() ||
+        restore_from_->dir != latest->dir) {
+      restore_from_ = std::make_shared<CompletedCheckpoint>(*latest);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++restarts_;
+  }
+  spdlog::info("Restarting job '{}' in {} ({} restart {}), from {}", job_name_,
+               FormatDuration(*delay), restart_strategy_->Describe(), restarts_,
+               restore_from_ ? "checkpoint " + std::to_string(restore_from_->id())
+                             : std::string("the beginning (no checkpoint completed yet)"));
+  int64_t until = clock_->NowNanos() + delay->count() * 1'000'000;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cancel_requested_.load() && clock_->NowNanos() < until) {
+      cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(
+                             50, std::max<int64_t>(1, (until - clock_->NowNanos()) / 1'000'000))));
+    }
+  }
+  if (cancel_requested_.load()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    result_.status = Status::Cancelled("job '" + job_name_ + "' was cancelled while restarting");
+    return false;
+  }
+  coordinator_->ClearFailure();
+  Status s = DeployAttempt();
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    result_.status = s.WithContext("redeploying job '" + job_name_ + "'");
+    return false;
+  }
+  return true;
+}
+
+void JobMaster::NotifyCompleted(int64_t id) {
+  bool final = id == final_checkpoint_id_;
+  for (auto& t : tasks_) t->PostCheckpointComplete(id, final);
+}
+
+void JobMaster::NotifyAborted() {
+  for (int64_t id : coordinator_->TakeAborted()) {
+    if (id == final_checkpoint_id_) final_checkpoint_id_ = 0;  // trigger another
+    for (auto& t : tasks_) t->PostCheckpointAborted(id);
+  }
+}
+
+void JobMaster::TriggerCheckpointIfDue() {
+  if (!checkpointing_.enabled || final_checkpoint_id_ != 0) return;
+  bool all_data_finished = data_finished_ == static_cast<int>(tasks_.size());
+  auto trigger = coordinator_->MaybeTrigger(/*force=*/all_data_finished);
+  if (!trigger.ok()) {
+    spdlog::warn("{}", trigger.status().ToString());
+    return;
+  }
+  if (!trigger->has_value()) return;
+  const auto& t = **trigger;
+  if (all_data_finished) final_checkpoint_id_ = t.id;
+  CheckpointBarrier barrier;
+  barrier.id = t.id;
+  barrier.timestamp_ms = t.wall_ms;
+  barrier.target = std::make_shared<CheckpointTarget>(CheckpointTarget{t.location, false});
+  for (int s : source_tasks_) tasks_[static_cast<size_t>(s)]->PostTriggerCheckpoint(barrier);
+}
+
+void JobMaster::Run() {
+  Status final_status;
+  JobStatus end = JobStatus::kFinished;
+  Status s = DeployAttempt();
+  if (!s.ok()) {
+    final_status = s;
+    end = JobStatus::kFailed;
+  }
+  spdlog::info("Job '{}' ({}) is running{}", job_name_, job_id_,
+               checkpointing_.enabled
+                   ? " with " + std::string(checkpointing_.exactly_once ? "exactly-once"
+                                                                        : "at-least-once") +
+                         " checkpoints every " + FormatDuration(checkpointing_.interval)
+                   : "");
+  while (end == JobStatus::kFinished && s.ok()) {
+    std::deque<Event> events;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      int64_t wake = checkpointing_.enabled ? coordinator_->NextTriggerNanos() : -1;
+      int64_t now = clock_->NowNanos();
+      int64_t wait_ms = wake < 0 ? 100 : std::clamp<int64_t>((wake - now) / 1'000'000, 0, 100);
+      if (events_.empty() && !cancel_requested_.load() && wait_ms > 0) {
+        cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
+      }
+      events.swap(events_);
+      checkpoint_metrics_ = coordinator_->metrics();
+    }
+    if (cancel_requested_.load()) {
+      CancelAttempt("the job was cancelled");
+      end = JobStatus::kCanceled;
+      final_status = Status::Cancelled("job '" + job_name_ + "' was cancelled");
+      break;
+    }
+    std::optional<Status> failure;
+    bool all_exited = false;
+    for (auto& e : events) {
+      switch (e.kind) {
+        case Event::Kind::kDataFinished:
+          ++data_finished_;
+          break;
+        case Event::Kind::kExited:
+          if (e.status.ok()) {
+            if (++exited_ok_ == static_cast<int>(tasks_.size())) all_exited = true;
+          } else if (!failure) {
+            failure = e.status;
+          }
+          break;
+        case Event::Kind::kAck:
+          if (coordinator_->Acknowledge(e.checkpoint_id, std::move(*e.ack))) {
+            NotifyCompleted(e.checkpoint_id);
+          }
+          break;
+        case Event::Kind::kDecline:
+          coordinator_->Decline(e.checkpoint_id, e.status);
+          break;
+      }
+    }
+    coordinator_->CheckTimeouts();
+    NotifyAborted();
+    if (!failure && !coordinator_->failure().ok()) failure = coordinator_->failure();
+    if (failure) {
+      if (HandleFailure(*failure)) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      final_status = result_.status;
+      end = final_status.IsCancelled() ? JobStatus::kCanceled : JobStatus::kFailed;
+      break;
+    }
+    if (all_exited) break;
+    TriggerCheckpointIfDue();
+  }
+  for (auto& t : tasks_) t->Join();
+  executor_->Drain();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    checkpoint_metrics_ = coordinator_->metrics();
+  }
+  coordinator_->Shutdown(end);
+  JobMetrics m = metrics();
+  m.status = end;
+  int64_t ms = (clock_->NowNanos() - start_nanos_) / 1'000'000;
+  if (end == JobStatus::kFinished) {
+    spdlog::info("Job '{}' ({}) finished in {} ms", job_name_, job_id_, ms);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = end;
+  result_.status = final_status;
+  result_.job_id = job_id_;
+  result_.job_name = job_name_;
+  result_.duration = std::chrono::milliseconds(ms);
+  result_.metrics = std::move(m);
+  done_ = true;
+  cv_.notify_all();
+}
+
+JobResult JobMaster::Wait() {
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  return result_;
+}
+
+}  // namespace weir

@@ -1,0 +1,127 @@
+// JobMaster: runs one job inside this process, from deployment to its final status.
+//
+// It owns the control thread. Tasks, snapshot threads and the user (Cancel) only post events
+// to it; the control thread alone drives the CheckpointCoordinator, deploys and cancels task
+// attempts and applies the restart strategy, so none of that needs locks beyond the event
+// queue. On a task failure (or too many failed checkpoints) it cancels every task, waits for
+// them and for in-flight snapshot writes, and, if the restart strategy allows, redeploys all
+// tasks restored from the latest completed checkpoint.
+//
+// Restore at start (execution.state-recovery.path): "latest" resumes the newest valid
+// checkpoint of the last run of this job, skipping (with a warning naming the file and
+// reason) any that is partial or corrupt; a path restores that checkpoint or savepoint. A
+// restore from a checkpoint continues in its job directory; state is redistributed by key
+// group (keyed state) and by list (operator state) when parallelism changed.
+//
+// Thread-safety: Start/Wait/Cancel/metrics from any thread; TaskHost methods from task and
+// snapshot threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "checkpoint/checkpoint_coordinator.h"
+#include "checkpoint/checkpoint_storage.h"
+#include "runtime/async_executor.h"
+#include "runtime/job_graph.h"
+#include "runtime/restart_strategy.h"
+#include "runtime/stream_task.h"
+#include "weir/configuration.h"
+#include "weir/job.h"
+
+namespace weir {
+
+class JobMaster final : public TaskHost {
+ public:
+  JobMaster(const detail::GraphBuilder* graph, std::string job_name, Configuration config,
+            FileSystem* fs, Clock* clock);
+  ~JobMaster() override;
+
+  // Validates the job and configuration, resolves the restore, and starts running. An error
+  // here means the job never started.
+  Status Start();
+  JobResult Wait();
+  void Cancel();
+  JobMetrics metrics() const;
+  const std::string& job_id() const { return job_id_; }
+
+  // TaskHost
+  void TaskDataFinished(int task_index) override;
+  void TaskExited(int task_index, const Status& status) override;
+  void CheckpointAcknowledged(int64_t id, TaskAcknowledgement ack) override;
+  void CheckpointDeclined(int64_t id, int task_index, const Status& reason) override;
+  AsyncExecutor& snapshot_executor() override { return *executor_; }
+
+ private:
+  struct Event {
+    enum class Kind { kDataFinished, kExited, kAck, kDecline } kind;
+    int task = 0;
+    int64_t checkpoint_id = 0;
+    Status status;
+    std::shared_ptr<TaskAcknowledgement> ack;
+  };
+
+  Status Prepare();
+  Status ResolveRestore();
+  void Run();
+  Status DeployAttempt();
+  void CancelAttempt(std::string_view reason);
+  // Handles a failure: restarts (returns true) or decides the job failed (false).
+  bool HandleFailure(const Status& cause);
+  Result<std::vector<std::shared_ptr<const TaskRestore>>> AssignState(
+      const std::shared_ptr<const CompletedCheckpoint>& checkpoint) const;
+  void TriggerCheckpointIfDue();
+  void NotifyCompleted(int64_t id);
+  void NotifyAborted();
+  void Post(Event e);
+  void SetStatus(JobStatus s);
+
+  const detail::GraphBuilder* graph_builder_;
+  std::string job_name_;
+  Configuration config_;
+  FileSystem* fs_;
+  Clock* clock_;
+
+  // Set up by Prepare().
+  std::unique_ptr<JobGraph> graph_;
+  CheckpointOptions checkpointing_;
+  std::unique_ptr<CheckpointStorage> storage_;
+  std::unique_ptr<CheckpointCoordinator> coordinator_;
+  std::unique_ptr<RestartStrategy> restart_strategy_;
+  std::unique_ptr<AsyncExecutor> executor_;
+  TaskEnvironment env_;
+  std::string job_id_;
+  // What the current attempt restores from; null for a fresh start.
+  std::shared_ptr<const CompletedCheckpoint> restore_from_;
+  std::vector<CompletedCheckpoint> retained_at_start_;
+  int64_t next_checkpoint_id_ = 1;
+
+  // Control-thread state.
+  std::vector<std::unique_ptr<StreamTask>> tasks_;  // written under mu_ (metrics read it)
+  std::vector<std::shared_ptr<TaskWaker>> wakers_;
+  std::vector<int> source_tasks_;
+  int data_finished_ = 0;
+  int exited_ok_ = 0;
+  int64_t final_checkpoint_id_ = 0;
+  int64_t start_nanos_ = 0;
+
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> events_;  // guarded by mu_
+  JobStatus status_ = JobStatus::kCreated;  // guarded by mu_
+  int restarts_ = 0;                        // guarded by mu_
+  CheckpointMetrics checkpoint_metrics_;    // guarded by mu_
+  std::atomic<bool> cancel_requested_{false};
+  bool done_ = false;  // guarded by mu_
+  JobResult result_;   // guarded by mu_, valid once done_
+};
+
+}  // namespace weir

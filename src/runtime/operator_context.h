@@ -1,0 +1,63 @@
+// OperatorContextImpl: what the runtime offers one operator instance (detail::OperatorContext).
+// Thread-safety: used by the owning task thread only.
+#pragma once
+
+#include <string>
+
+#include "base/clock.h"
+#include "base/file_system.h"
+#include "state/keyed_state_backend.h"
+#include "weir/configuration.h"
+#include "weir/detail/operator.h"
+
+namespace weir {
+
+// Services shared by every task of one job attempt.
+struct TaskEnvironment {
+  std::string job_id;
+  std::string job_name;
+  const Configuration* config = nullptr;
+  FileSystem* fs = nullptr;
+  Clock* clock = nullptr;
+  int attempt = 0;
+  bool restored = false;
+  bool checkpointing = false;
+  bool exactly_once = true;
+  int max_parallelism = 128;
+  size_t batch_size = 1024;
+  size_t channel_capacity = 16384;
+  int64_t buffer_timeout_nanos = 100'000'000;
+};
+
+class OperatorContextImpl final : public detail::OperatorContext {
+ public:
+  OperatorContextImpl(const TaskEnvironment* env, std::string name, int subtask, int parallelism)
+      : env_(env), name_(std::move(name)), subtask_(subtask), parallelism_(parallelism) {}
+
+  void set_keyed_backend(KeyedStateBackend* backend) { backend_ = backend; }
+
+  const std::string& operator_name() const override { return name_; }
+  int subtask_index() const override { return subtask_; }
+  int parallelism() const override { return parallelism_; }
+  int max_parallelism() const override { return env_->max_parallelism; }
+  int attempt_number() const override { return env_->attempt; }
+  bool is_restored() const override { return env_->restored; }
+  detail::KeyedStateAccess* keyed_state() override { return backend_; }
+  detail::TimerServiceAccess* timer_service() override {
+    return backend_ ? &backend_->timers() : nullptr;
+  }
+  int64_t CurrentProcessingTime() const override { return env_->clock->WallMillis(); }
+  bool checkpointing_enabled() const override { return env_->checkpointing; }
+  size_t batch_size() const override { return env_->batch_size; }
+  const Configuration& configuration() const override { return *env_->config; }
+  FileSystem& file_system() override { return *env_->fs; }
+
+ private:
+  const TaskEnvironment* env_;
+  std::string name_;
+  int subtask_;
+  int parallelism_;
+  KeyedStateBackend* backend_ = nullptr;
+};
+
+}  // namespace weir

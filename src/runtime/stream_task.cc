@@ -1,0 +1,419 @@
+#include "runtime/stream_task.h"
+
+#include <algorithm>
+
+#include "base/fault_points.h"
+#include "base/logging.h"
+
+namespace weir {
+
+StreamTask::StreamTask(const JobGraph& graph, TaskSpec spec, const TaskEnvironment* env,
+                       TaskHost* host)
+    : graph_(graph),
+      spec_(std::move(spec)),
+      env_(env),
+      host_(host),
+      name_(spec_.vertex->name + " (" + std::to_string(spec_.subtask + 1) + "/" +
+            std::to_string(spec_.vertex->parallelism) + ")"),
+      mailbox_(spec_.waker.get()),
+      chain_(graph, *spec_.vertex, spec_.subtask, env, spec_.outputs) {
+  for (const auto& edge_channels : spec_.outputs) {
+    for (const auto& ch : edge_channels) output_channels_.push_back(ch.get());
+  }
+  if (spec_.vertex->is_source()) {
+    source_ = dynamic_cast<detail::SourceOperatorBase*>(chain_.head());
+  }
+}
+
+StreamTask::~StreamTask() { Join(); }
+
+void StreamTask::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StreamTask::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void StreamTask::Cancel() {
+  cancelled_.store(true);
+  for (const auto& ch : spec_.inputs) ch->Cancel();
+  for (Channel* ch : output_channels_) ch->Cancel();
+  spec_.waker->Wake();
+}
+
+std::vector<uint64_t> StreamTask::RecordCounts() const {
+  std::vector<uint64_t> out;
+  for (const auto& e : chain_.entries()) out.push_back(e.op->records_processed());
+  return out;
+}
+
+void StreamTask::PostTriggerCheckpoint(const CheckpointBarrier& barrier) {
+  mailbox_.Post([this, barrier] {
+    if (partition_done_ || !mail_failure_.ok()) return;
+    Status s = PerformCheckpoint(barrier);
+    if (!s.ok()) mail_failure_ = s;
+  });
+}
+
+void StreamTask::PostCheckpointComplete(int64_t id, bool final) {
+  mailbox_.Post([this, id, final] {
+    if (!mail_failure_.ok()) return;
+    for (auto& e : chain_.entries()) {
+      Status s = Guard([&] { e.op->NotifyCheckpointComplete(id); });
+      if (!s.ok()) {
+        mail_failure_ = s;
+        return;
+      }
+    }
+    if (backend_) backend_->NotifyCheckpointComplete(id);
+    if (final) {
+      final_notified_ = true;
+      if (source_ != nullptr && data_finished_) EmitEndOfPartition();
+    }
+  });
+}
+
+void StreamTask::PostCheckpointAborted(int64_t id) {
+  mailbox_.Post([this, id] {
+    if (aligner_) aligner_->Abort(id);
+    for (auto& e : chain_.entries()) {
+      Status s = Guard([&] { e.op->NotifyCheckpointAborted(id); });
+      if (!s.ok() && mail_failure_.ok()) mail_failure_ = s;
+    }
+    if (backend_) backend_->NotifyCheckpointAborted(id);
+  });
+}
+
+Status StreamTask::Guard(const std::function<void()>& fn) {
+  try {
+    fn();
+    return Status::OK();
+  } catch (const detail::OperatorError& e) {
+    return Status::UserFunction(e.what());
+  } catch (const std::exception& e) {
+    return Status::Internal("task '" + name_ + "': " + e.what());
+  } catch (...) {
+    return Status::Internal("task '" + name_ + "': unknown exception");
+  }
+}
+
+void StreamTask::Run() {
+  if (env_->clock->is_manual()) {
+    auto waker = spec_.waker;
+    clock_subscription_ = env_->clock->Subscribe([waker] { waker->Wake(); });
+  }
+  Status s = RunInternal();
+  CloseOperators();
+  if (backend_) backend_->Close();
+  if (clock_subscription_ >= 0) env_->clock->Unsubscribe(clock_subscription_);
+  if (!s.ok() && cancelled_.load()) s = Status::Cancelled("task '" + name_ + "' was cancelled");
+  if (!s.ok() && !s.IsCancelled()) s = s.WithContext("task '" + name_ + "'");
+  host_->TaskExited(spec_.task_index, s);
+}
+
+void StreamTask::CloseOperators() {
+  for (auto& e : chain_.entries()) {
+    Status s = Guard([&] { e.op->Close(); });
+    if (!s.ok()) spdlog::warn("Closing {} failed: {}", name_, s.ToString());
+  }
+}
+
+Status StreamTask::RunInternal() {
+  WEIR_RETURN_IF_ERROR(InitializeState());
+  // Downstream operators open first, so they are ready when upstream ones emit.
+  auto& entries = chain_.entries();
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    WEIR_RETURN_IF_ERROR(Guard([&] { it->op->Open(); }));
+  }
+  return MainLoop();
+}
+
+Status StreamTask::InitializeState() {
+  const TaskRestore* restore = spec_.restore.get();
+  std::unique_ptr<SnapshotLocation> location;
+  if (restore != nullptr) {
+    location = std::make_unique<SnapshotLocation>(restore->checkpoint->location(env_->fs));
+  }
+  auto& head = chain_.entries().front();
+  if (head.transformation->keyed) {
+    KeyedBackendOptions o;
+    o.job_id = env_->job_id;
+    o.operator_uid = head.transformation->OperatorUid();
+    o.operator_name = head.transformation->name;
+    o.subtask = spec_.subtask;
+    o.max_parallelism = env_->max_parallelism;
+    o.key_groups = KeyGroupRange::ForSubtask(env_->max_parallelism, spec_.vertex->parallelism,
+                                             spec_.subtask);
+    o.clock = env_->clock;
+    o.fs = env_->fs;
+    o.config = env_->config;
+    WEIR_ASSIGN_OR_RETURN(backend_, CreateKeyedStateBackend(o));
+    if (restore != nullptr) {
+      std::vector<KeyedRestoreSource> sources;
+      auto it = restore->operators.find(o.operator_uid);
+      if (it != restore->operators.end()) {
+        for (const auto& h : it->second.keyed) sources.push_back({&h, location.get()});
+      }
+      WEIR_RETURN_IF_ERROR(backend_->Restore(sources));
+    }
+    head.context->set_keyed_backend(backend_.get());
+  }
+  static const detail::OperatorState kEmpty;
+  for (auto& e : chain_.entries()) {
+    const detail::OperatorState* state = &kEmpty;
+    if (restore != nullptr) {
+      auto it = restore->operators.find(e.transformation->OperatorUid());
+      if (it != restore->operators.end()) state = &it->second.operator_state;
+    }
+    WEIR_RETURN_IF_ERROR(Guard([&] { e.op->InitializeState(*state); }));
+  }
+  if (!spec_.inputs.empty()) {
+    DebloatOptions d;
+    auto enabled = env_->config->GetBool("taskmanager.network.memory.buffer-debloat.enabled", true);
+    auto target = env_->config->GetDuration("taskmanager.network.memory.buffer-debloat.target",
+                                            std::chrono::milliseconds(200));
+    if (!enabled.ok()) return enabled.status();
+    if (!target.ok()) return target.status();
+    d.enabled = *enabled;
+    d.target = *target;
+    gate_ = std::make_unique<InputGate>(spec_.inputs, d);
+    aligner_ = std::make_unique<BarrierAligner>(gate_.get(), env_->exactly_once, env_->clock);
+    input_data_ended_.assign(spec_.inputs.size(), false);
+  }
+  return Status::OK();
+}
+
+bool StreamTask::OutputsAvailable() const {
+  for (const Channel* ch : output_channels_) {
+    if (!ch->HasCapacity()) return false;
+  }
+  return true;
+}
+
+void StreamTask::FlushOutputs() {
+  chain_.FlushWriters();
+  pending_since_nanos_ = 0;
+}
+
+void StreamTask::MaybeFlushOnTimeout() {
+  if (!chain_.HasPendingOutput()) return;
+  int64_t now = env_->clock->NowNanos();
+  if (pending_since_nanos_ == 0) {
+    pending_since_nanos_ = now;
+  } else if (now - pending_since_nanos_ >= env_->buffer_timeout_nanos) {
+    FlushOutputs();
+  }
+}
+
+int64_t StreamTask::NextWakeupNanos() const {
+  int64_t wake = -1;
+  int64_t now = env_->clock->NowNanos();
+  if (backend_ && !data_finished_) {
+    int64_t next = backend_->timers().NextTimestamp();
+    if (next != std::numeric_limits<int64_t>::max()) {
+      int64_t delta_ms = std::max<int64_t>(0, next - env_->clock->WallMillis());
+      wake = now + std::min<int64_t>(delta_ms, 3'600'000) * 1'000'000;
+    }
+  }
+  if (pending_since_nanos_ > 0) {
+    int64_t flush_at = pending_since_nanos_ + env_->buffer_timeout_nanos;
+    wake = wake < 0 ? flush_at : std::min(wake, flush_at);
+  }
+  return wake;
+}
+
+Status StreamTask::FireTimers() {
+  if (!backend_ || data_finished_) return Status::OK();
+  int64_t now = env_->clock->WallMillis();
+  if (backend_->timers().NextTimestamp() > now) return Status::OK();
+  int64_t ts;
+  std::string key;
+  detail::StreamOperator* head = chain_.head();
+  while (backend_->timers().PopDue(now, &ts, &key)) {
+    WEIR_RETURN_IF_ERROR(Guard([&] { head->OnProcessingTime(ts, key); }));
+  }
+  MaybeFlushOnTimeout();
+  return Status::OK();
+}
+
+Status StreamTask::MainLoop() {
+  while (true) {
+    mailbox_.Drain();
+    if (!mail_failure_.ok()) return mail_failure_;
+    if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
+    if (partition_done_) return Status::OK();
+    if (!source_ && inputs_finished_ == gate_->size() &&
+        (!env_->checkpointing || final_notified_)) {
+      EmitEndOfPartition();
+      return Status::OK();
+    }
+    WEIR_RETURN_IF_ERROR(FireTimers());
+
+    bool did_work = false;
+    bool outputs_available = OutputsAvailable();
+    if (outputs_available) {
+      if (source_ != nullptr) {
+        if (!data_finished_) {
+          WEIR_RETURN_IF_ERROR(EmitFromSource());
+          did_work = true;
+        }
+      } else {
+        WEIR_RETURN_IF_ERROR(ProcessInput(&did_work));
+      }
+    }
+    if (did_work) continue;
+    if (outputs_available) FlushOutputs();
+    int64_t start = env_->clock->NowNanos();
+    if (gate_) gate_->MaybeDebloat(start);
+    spec_.waker->WaitUntil(NextWakeupNanos(), *env_->clock);
+    if (gate_ && outputs_available) gate_->RecordIdle(env_->clock->NowNanos() - start);
+  }
+}
+
+Status StreamTask::EmitFromSource() {
+  // No more per call than the output channels take in one batch: a slow consumer shrinks its
+  // channels, and a source must not flood them past that.
+  size_t n = env_->batch_size;
+  for (const Channel* ch : output_channels_) n = std::min(n, ch->target_batch_size());
+  detail::SourceStatus status = detail::SourceStatus::kMoreAvailable;
+  WEIR_RETURN_IF_ERROR(Guard([&] { status = source_->EmitNext(n); }));
+  if (status == detail::SourceStatus::kEndOfInput) {
+    HandleEndOfData();
+  } else {
+    MaybeFlushOnTimeout();
+  }
+  return mail_failure_;
+}
+
+Status StreamTask::ProcessInput(bool* did_work) {
+  Envelope e;
+  int ch;
+  if (!gate_->Poll(&e, &ch)) return Status::OK();
+  *did_work = true;
+  switch (e.kind) {
+    case EventKind::kRecords: {
+      size_t n = e.batch->size();
+      detail::StreamOperator* head = chain_.head();
+      WEIR_RETURN_IF_ERROR(Guard([&] { head->AcceptErased(*e.batch); }));
+      gate_->RecordProcessed(n);
+      gate_->Recycle(ch, std::move(e.batch));
+      MaybeFlushOnTimeout();
+      gate_->MaybeDebloat(env_->clock->NowNanos());
+      return mail_failure_;
+    }
+    case EventKind::kBarrier: {
+      std::vector<int64_t> abandoned;
+      auto ready = aligner_->OnBarrier(ch, e.barrier, &abandoned);
+      for (int64_t id : abandoned) {
+        host_->CheckpointDeclined(id, spec_.task_index,
+                                  Status::Aborted("the barrier of a newer checkpoint arrived at '" +
+                                                  name_ + "' before alignment finished"));
+      }
+      if (ready) return PerformCheckpoint(*ready);
+      return Status::OK();
+    }
+    case EventKind::kEndOfData: {
+      if (!input_data_ended_[static_cast<size_t>(ch)]) {
+        input_data_ended_[static_cast<size_t>(ch)] = true;
+        if (++inputs_data_ended_ == gate_->size()) HandleEndOfData();
+      }
+      return mail_failure_;
+    }
+    case EventKind::kEndOfPartition: {
+      gate_->MarkFinished(ch);
+      ++inputs_finished_;
+      auto ready = aligner_->OnChannelFinished(ch);
+      if (ready) return PerformCheckpoint(*ready);
+      return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
+void StreamTask::HandleEndOfData() {
+  for (auto& e : chain_.entries()) {
+    Status s = Guard([&] { e.op->Finish(); });
+    if (!s.ok()) {
+      mail_failure_ = s;
+      return;
+    }
+  }
+  FlushOutputs();
+  for (Channel* ch : output_channels_) ch->PushEvent(EventKind::kEndOfData);
+  data_finished_ = true;
+  host_->TaskDataFinished(spec_.task_index);
+  if (source_ != nullptr && !env_->checkpointing) EmitEndOfPartition();
+}
+
+void StreamTask::EmitEndOfPartition() {
+  FlushOutputs();
+  for (Channel* ch : output_channels_) ch->PushEvent(EventKind::kEndOfPartition);
+  partition_done_ = true;
+}
+
+Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
+  const int64_t id = barrier.id;
+  const int64_t start = env_->clock->NowNanos();
+  auto& entries = chain_.entries();
+  for (auto& e : entries) {
+    WEIR_RETURN_IF_ERROR(Guard([&] { e.op->PrepareSnapshotPreBarrier(id); }));
+  }
+  FlushOutputs();
+  for (Channel* ch : output_channels_) ch->PushEvent(EventKind::kBarrier, barrier);
+
+  auto ack = std::make_shared<TaskAcknowledgement>();
+  ack->task_index = spec_.task_index;
+  ack->alignment_ms = aligner_ ? aligner_->last_alignment_ms() : 0;
+  std::vector<std::function<Status()>> async_parts;
+  for (auto& e : entries) {
+    detail::OperatorSnapshot snapshot;
+    WEIR_RETURN_IF_ERROR(Guard([&] { e.op->SnapshotState(id, &snapshot); }));
+    ack->states.push_back(OperatorSubtaskState{e.transformation->OperatorUid(), spec_.subtask,
+                                               SubtaskState{std::move(snapshot.state), {}}});
+    if (snapshot.async_part) async_parts.push_back(std::move(snapshot.async_part));
+  }
+  std::shared_ptr<KeyedSnapshot> keyed;
+  if (backend_) {
+    auto snap = backend_->Snapshot(id, barrier.target->savepoint);
+    if (!snap.ok()) {
+      host_->CheckpointDeclined(id, spec_.task_index,
+                                snap.status().WithContext("snapshot of '" + name_ + "'"));
+      return Status::OK();
+    }
+    keyed = std::move(*snap);
+  }
+  ack->sync_ms = (env_->clock->NowNanos() - start) / 1'000'000;
+
+  TaskHost* host = host_;
+  Clock* clock = env_->clock;
+  std::string name = name_;
+  int task_index = spec_.task_index;
+  host_->snapshot_executor().Submit(
+      [host, clock, name, task_index, id, barrier, ack, keyed, parts = std::move(async_parts)] {
+        int64_t t0 = clock->NowNanos();
+        Status s;
+        for (const auto& part : parts) {
+          s = part();
+          if (!s.ok()) break;
+        }
+        if (s.ok() && keyed) {
+          auto handle = keyed->Write(barrier.target->location);
+          if (handle.ok()) {
+            ack->states.front().state.keyed = std::move(*handle);
+          } else {
+            s = handle.status();
+          }
+        }
+        if (!s.ok()) {
+          host->CheckpointDeclined(id, task_index,
+                                   s.WithContext("writing the state of '" + name + "'"));
+          return;
+        }
+        ack->async_ms = (clock->NowNanos() - t0) / 1'000'000;
+        host->CheckpointAcknowledged(id, std::move(*ack));
+      });
+  return Status::OK();
+}
+
+}  // namespace weir

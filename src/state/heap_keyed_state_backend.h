@@ -1,0 +1,65 @@
+// HeapKeyedStateBackend: keyed state as typed C++ objects in memory (state.backend.type:
+// hashmap, Flink's HashMapStateBackend).
+//
+// Each key gets a dense id from a KeyTable; each state is a column indexed by that id, so a
+// state access is an array index and nothing is encoded until a snapshot. The current key is
+// looked up once per record, and not at all when it repeats. Keys whose state is all empty
+// are dropped at the next snapshot. A snapshot encodes the state into the canonical format on
+// the task thread and writes it off the task thread.
+//
+// Restored state is kept as bytes until the function declares the state (in Open), then
+// decoded with the declared type; state never declared again is carried into later
+// snapshots unchanged. Thread-safety: owned by one task thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "state/key_table.h"
+#include "state/keyed_state_backend.h"
+
+namespace weir {
+
+class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::HeapStateRegistry {
+ public:
+  explicit HeapKeyedStateBackend(const KeyedBackendOptions& options);
+
+  // KeyedStateAccess
+  void SetCurrentKey(std::string_view key_bytes) override;
+  std::string_view current_key_bytes() const override { return current_bytes_; }
+  detail::HeapStateRegistry* heap() override { return this; }
+
+  // HeapStateRegistry
+  const detail::KeyId* current_key_id() const override { return &current_id_; }
+  detail::HeapStateTable* FindTable(std::string_view name) override;
+  detail::HeapStateTable* AddTable(std::unique_ptr<detail::HeapStateTable> table) override;
+
+  // KeyedStateBackend
+  Status Restore(const std::vector<KeyedRestoreSource>& sources) override;
+  Result<std::unique_ptr<KeyedSnapshot>> Snapshot(int64_t checkpoint_id, bool savepoint) override;
+
+  size_t live_keys() const { return keys_.live_count(); }
+
+ private:
+  struct PendingState {
+    detail::StateKind kind;
+    std::unordered_map<detail::KeyId, std::string> values;
+  };
+
+  void EnsureCapacity(size_t n);
+  // Drops keys that hold no state any more.
+  void CollectGarbage();
+
+  KeyTable keys_;
+  detail::KeyId current_id_ = 0;
+  std::string current_bytes_;
+  bool has_current_ = false;
+  size_t capacity_ = 0;
+  std::vector<std::unique_ptr<detail::HeapStateTable>> tables_;
+  std::map<std::string, PendingState, std::less<>> pending_;
+};
+
+}  // namespace weir

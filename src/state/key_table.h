@@ -1,0 +1,55 @@
+// KeyTable: the heap backend's index from a key's bytes to a dense key id.
+//
+// Open addressing with linear probing over 8-byte slots (32 bits of hash, 32 bits of id), so
+// a lookup usually touches one cache line of slots plus the key itself. Ids of erased keys
+// are reused. Per-state tables are plain arrays indexed by key id.
+// Thread-safety: owned by one task thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weir/detail/keyed_state.h"
+
+namespace weir {
+
+class KeyTable {
+ public:
+  struct Key {
+    std::string bytes;
+    uint64_t hash = 0;
+    int key_group = 0;
+    bool live = false;
+  };
+
+  KeyTable();
+
+  // The id of the key, inserting it if new. `hash` must be Hash64(bytes).
+  detail::KeyId FindOrInsert(std::string_view bytes, uint64_t hash, int key_group);
+  void Erase(detail::KeyId id);
+
+  const Key& key(detail::KeyId id) const { return keys_[id]; }
+  // Every live id is below this.
+  size_t id_limit() const { return keys_.size(); }
+  size_t live_count() const { return live_; }
+
+ private:
+  static constexpr uint64_t kEmpty = 0;
+  static constexpr uint64_t kTombstone = ~uint64_t{0};
+
+  static uint64_t Slot(uint64_t hash, detail::KeyId id) {
+    return (hash & 0xffffffff00000000ull) | (static_cast<uint64_t>(id) + 1);
+  }
+  void Rehash(size_t capacity);
+
+  std::vector<uint64_t> slots_;
+  size_t mask_;
+  size_t used_ = 0;  // occupied slots plus tombstones
+  size_t live_ = 0;
+  std::vector<Key> keys_;
+  std::vector<detail::KeyId> free_ids_;
+};
+
+}  // namespace weir

@@ -1,0 +1,81 @@
+// The canonical keyed-state snapshot format, shared by every backend and by savepoints.
+//
+// One file holds the keyed state of one operator subtask, grouped by key group so that a
+// restore with another parallelism reads only the groups it now owns:
+//
+//   header   "WEIRKSS1", varint version, varint #states, per state: name, kind,
+//            varint first key group, varint key-group count
+//   groups   per key group: per state: varint #entries, then (key, value) length-prefixed;
+//            then varint #timers, then (fixed64 timestamp, key length-prefixed)
+//   footer   fixed64 offset of each group, fixed64 footer offset, fixed64 XXH3 of all
+//            preceding bytes, "WEIRKSS1"
+//
+// Values use the canonical per-kind encoding of weir/detail/keyed_state.h.
+// Thread-safety: writer and reader are single-threaded value types.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "state/key_group_range.h"
+#include "weir/detail/keyed_state.h"
+#include "weir/status.h"
+
+namespace weir {
+
+struct StateMeta {
+  std::string name;
+  detail::StateKind kind;
+};
+
+class KeyedSnapshotWriter {
+ public:
+  KeyedSnapshotWriter(std::string* out, const std::vector<StateMeta>& states,
+                      KeyGroupRange range);
+
+  // Key groups must be written in order, each exactly once, every state of each group in
+  // order (even with zero entries), then its timers.
+  void BeginKeyGroup(int key_group);
+  void BeginState(size_t count);
+  void AddEntry(std::string_view key, std::string_view value);
+  void BeginTimers(size_t count);
+  void AddTimer(int64_t timestamp, std::string_view key);
+  // Writes the footer; the buffer then holds the complete file.
+  void Finish();
+
+ private:
+  std::string* out_;
+  BufferWriter w_;
+  KeyGroupRange range_;
+  std::vector<uint64_t> offsets_;
+  int next_group_;
+};
+
+class KeyedSnapshotReader {
+ public:
+  using EntryFn = std::function<Status(size_t state, int key_group, std::string_view key,
+                                       std::string_view value)>;
+  using TimerFn = std::function<Status(int key_group, int64_t timestamp, std::string_view key)>;
+
+  // Parses the header and footer and checks the embedded checksum. `name` is for errors.
+  static Result<KeyedSnapshotReader> Open(std::string data, std::string name);
+
+  const std::vector<StateMeta>& states() const { return states_; }
+  KeyGroupRange key_groups() const { return range_; }
+  // Calls the functions for every entry and timer in key groups of `wanted`.
+  Status ForEach(KeyGroupRange wanted, const EntryFn& on_entry, const TimerFn& on_timer) const;
+
+ private:
+  Status Malformed(std::string_view what) const;
+
+  std::string data_;
+  std::string name_;
+  std::vector<StateMeta> states_;
+  KeyGroupRange range_;
+  std::vector<uint64_t> offsets_;
+  uint64_t footer_offset_ = 0;
+};
+
+}  // namespace weir

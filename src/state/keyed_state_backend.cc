@@ -1,0 +1,35 @@
+#include "state/keyed_state_backend.h"
+
+#include "state/heap_keyed_state_backend.h"
+
+namespace weir {
+
+std::string KeyedStateBackend::RestoreContext() const {
+  return "restoring keyed state of operator '" + options_.operator_name + "' subtask " +
+         std::to_string(options_.subtask);
+}
+
+std::string SanitizeForFileName(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    out.push_back(ok ? c : '_');
+  }
+  if (out.empty() || out[0] == '.') out.insert(out.begin(), '_');
+  return out;
+}
+
+Result<std::unique_ptr<KeyedStateBackend>> CreateKeyedStateBackend(
+    const KeyedBackendOptions& options) {
+  WEIR_ASSIGN_OR_RETURN(std::string type,
+                        options.config->GetEnum("state.backend.type", "hashmap",
+                                                {"hashmap", "rocksdb"}));
+  if (type == "hashmap") {
+    return std::unique_ptr<KeyedStateBackend>(std::make_unique<HeapKeyedStateBackend>(options));
+  }
+  return Status::InvalidArgument(
+      "state.backend.type = rocksdb: the RocksDB state backend is not available in this build");
+}
+
+}  // namespace weir

@@ -1,0 +1,88 @@
+// KeyedStateBackend: where one keyed operator subtask keeps its state, and how that state is
+// checkpointed and restored.
+//
+// The task thread sets the current key per record (SetCurrentKey) and the typed state
+// handles read and write through heap() or raw(). At a barrier, Snapshot() runs on the task
+// thread and must be quick; the KeyedSnapshot it returns does the slow writing off the task
+// thread. Restore() takes the handles of every old subtask whose key groups overlap this
+// one's and keeps only this subtask's key groups, which is how rescaling works.
+//
+// Implementations: HeapKeyedStateBackend (state.backend.type: hashmap) and
+// RocksDbKeyedStateBackend (rocksdb). Thread-safety: owned by one task thread, except
+// KeyedSnapshot::Write, which runs on a snapshot thread and must not touch live state.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/file_system.h"
+#include "state/key_group_range.h"
+#include "state/snapshot_location.h"
+#include "state/state_handles.h"
+#include "state/timer_service.h"
+#include "weir/configuration.h"
+#include "weir/detail/keyed_state.h"
+
+namespace weir {
+
+struct KeyedBackendOptions {
+  std::string job_id;
+  std::string operator_uid;
+  std::string operator_name;
+  int subtask = 0;
+  int max_parallelism = 128;
+  KeyGroupRange key_groups;
+  Clock* clock = nullptr;
+  FileSystem* fs = nullptr;
+  const Configuration* config = nullptr;
+};
+
+class KeyedSnapshot {
+ public:
+  virtual ~KeyedSnapshot() = default;
+  // Writes the snapshot's files into `location` and returns their handle.
+  virtual Result<KeyedStateHandle> Write(const SnapshotLocation& location) = 0;
+};
+
+struct KeyedRestoreSource {
+  const KeyedStateHandle* handle;
+  const SnapshotLocation* location;
+};
+
+class KeyedStateBackend : public detail::KeyedStateAccess {
+ public:
+  explicit KeyedStateBackend(const KeyedBackendOptions& options)
+      : options_(options), timers_(this, options.clock) {}
+  ~KeyedStateBackend() override = default;
+
+  virtual Status Restore(const std::vector<KeyedRestoreSource>& sources) = 0;
+  // `savepoint`: write the self-contained canonical format, never incremental files.
+  virtual Result<std::unique_ptr<KeyedSnapshot>> Snapshot(int64_t checkpoint_id,
+                                                          bool savepoint) = 0;
+  virtual void NotifyCheckpointComplete(int64_t checkpoint_id) {}
+  virtual void NotifyCheckpointAborted(int64_t checkpoint_id) {}
+  // Releases resources (RocksDB: closes the database, deletes its working directory).
+  virtual void Close() {}
+
+  HeapTimerService& timers() { return timers_; }
+  const KeyGroupRange& key_groups() const { return options_.key_groups; }
+  const KeyedBackendOptions& options() const { return options_; }
+
+ protected:
+  // "restoring keyed state of operator 'x' subtask 2"
+  std::string RestoreContext() const;
+
+  KeyedBackendOptions options_;
+  HeapTimerService timers_;
+};
+
+// A file-name-safe form of an operator uid.
+std::string SanitizeForFileName(std::string_view s);
+
+// The backend state.backend.type selects.
+Result<std::unique_ptr<KeyedStateBackend>> CreateKeyedStateBackend(
+    const KeyedBackendOptions& options);
+
+}  // namespace weir

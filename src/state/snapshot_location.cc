@@ -1,0 +1,89 @@
+#include "state/snapshot_location.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace weir {
+namespace {
+
+std::string HexChecksum(uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+}  // namespace
+
+Result<StateFile> StateFileWriter::Finish() {
+  WEIR_RETURN_IF_ERROR(file_->Sync());
+  WEIR_RETURN_IF_ERROR(file_->Close());
+  return StateFile{relative_path_, file_->size(), checksum_.Digest(), ""};
+}
+
+Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateExclusiveFile(
+    const std::string& name) const {
+  std::string rel = JoinPath(exclusive_dir_, name);
+  WEIR_ASSIGN_OR_RETURN(auto file, fs_->NewWritableFile(JoinPath(base_dir_, rel)));
+  return std::make_unique<StateFileWriter>(std::move(file), rel);
+}
+
+Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateSharedFile(
+    const std::string& name) const {
+  std::string rel = JoinPath("shared", name);
+  WEIR_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(base_dir_, "shared")));
+  WEIR_ASSIGN_OR_RETURN(auto file, fs_->NewWritableFile(JoinPath(base_dir_, rel)));
+  return std::make_unique<StateFileWriter>(std::move(file), rel);
+}
+
+Result<StateFile> SnapshotLocation::UploadShared(const std::string& local_path,
+                                                 const std::string& name) const {
+  WEIR_ASSIGN_OR_RETURN(auto writer, CreateSharedFile(name));
+  WEIR_ASSIGN_OR_RETURN(uint64_t size, fs_->FileSize(local_path));
+  constexpr uint64_t kChunk = 4 << 20;
+  for (uint64_t off = 0; off < size; off += kChunk) {
+    WEIR_ASSIGN_OR_RETURN(std::string chunk,
+                          fs_->ReadFileRange(local_path, off, std::min(kChunk, size - off)));
+    WEIR_RETURN_IF_ERROR(writer->Append(chunk));
+  }
+  return writer->Finish();
+}
+
+Result<std::string> SnapshotLocation::ReadVerified(const StateFile& f) const {
+  std::string abs = Absolute(f);
+  auto data = fs_->ReadFile(abs);
+  if (!data.ok()) return data.status();
+  if (data->size() != f.size) {
+    return Status::Corruption("state file '" + abs + "' has " + std::to_string(data->size()) +
+                              " bytes, the checkpoint recorded " + std::to_string(f.size));
+  }
+  uint64_t sum = Hash64(*data);
+  if (sum != f.checksum) {
+    return Status::Corruption("state file '" + abs + "': checksum mismatch (computed " +
+                              HexChecksum(sum) + ", recorded " + HexChecksum(f.checksum) + ")");
+  }
+  return data;
+}
+
+Status SnapshotLocation::Verify(const StateFile& f) const {
+  std::string abs = Absolute(f);
+  WEIR_ASSIGN_OR_RETURN(uint64_t size, fs_->FileSize(abs));
+  if (size != f.size) {
+    return Status::Corruption("state file '" + abs + "' has " + std::to_string(size) +
+                              " bytes, the checkpoint recorded " + std::to_string(f.size));
+  }
+  Checksum sum;
+  constexpr uint64_t kChunk = 4 << 20;
+  for (uint64_t off = 0; off < size; off += kChunk) {
+    WEIR_ASSIGN_OR_RETURN(std::string chunk,
+                          fs_->ReadFileRange(abs, off, std::min(kChunk, size - off)));
+    sum.Update(chunk);
+  }
+  if (sum.Digest() != f.checksum) {
+    return Status::Corruption("state file '" + abs + "': checksum mismatch (computed " +
+                              HexChecksum(sum.Digest()) + ", recorded " +
+                              HexChecksum(f.checksum) + ")");
+  }
+  return Status::OK();
+}
+
+}  // namespace weir
