@@ -140,7 +140,7 @@ int RunJob(StreamExecutionEnvironment& env, const std::string& job_name, const C
   std::atomic<bool> done{false};
   std::atomic<int> signal_received{0};
   std::thread signal_thread([&] {
-    timespec tick{0, 100'000'000};
+    timespec tick{0, 20'000'000};
     while (!done.load()) {
       int sig = sigtimedwait(&signals, nullptr, &tick);
       if (sig > 0 && signal_received.exchange(sig) == 0) {

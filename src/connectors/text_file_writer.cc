@@ -18,6 +18,8 @@
 // own, and subtask 0 recovers the files of subtasks that a rescale removed.
 #include <algorithm>
 #include <cinttypes>
+#include <cstdio>
+#include <random>
 
 #include "base/fault_points.h"
 #include "base/file_system.h"
@@ -106,13 +108,14 @@ struct TextFileWriter::Impl {
   std::vector<FileState> orphans; // files of removed subtasks (subtask 0 keeps them)
   std::unique_ptr<WritableFile> out;  // staging file of the open transaction, or the target
   std::string out_path;
+  std::string instance;  // random, names this writer's staging files
   uint64_t txn_seq = 0;
   uint64_t txn_length = 0;
   bool finished = false;  // end of input reached
 
   std::string Where() const { return "text file sink '" + own.target + "'"; }
 
-  Status PrepareTarget(bool restored) {
+  Status PrepareTarget(bool restored, int attempt) {
     WEIR_RETURN_IF_ERROR(fs->CreateDirs(DirName(own.target)));
     if (restored) return Status::OK();
     if (fs->Exists(own.target)) {
@@ -120,7 +123,9 @@ struct TextFileWriter::Impl {
       if (is_dir.ok() && *is_dir) {
         return Status::AlreadyExists(Where() + ": the output path is a directory");
       }
-      if (mode == WriteMode::kNoOverwrite) {
+      // A restart with nothing to restore (no checkpoint had completed) finds the file its own
+      // first attempt created: start it again rather than refuse it.
+      if (mode == WriteMode::kNoOverwrite && attempt == 0) {
         return Status::AlreadyExists(
             Where() + ": the output file exists (use WriteMode::kOverwrite to replace it)");
       }
@@ -137,7 +142,8 @@ struct TextFileWriter::Impl {
   Status CommitTxn(const Txn& t, const std::string& target) {
     WEIR_FAULT_POINT("sink.before-commit");
     uint64_t size = 0;
-    if (fs->Exists(target)) {
+    bool exists = fs->Exists(target);
+    if (exists) {
       WEIR_ASSIGN_OR_RETURN(size, fs->FileSize(target));
     }
     if (size < t.offset) {
@@ -154,19 +160,23 @@ struct TextFileWriter::Impl {
                                 std::to_string(t.offset + t.length) + " of a committed "
                                 "transaction, and its staging file '" + t.staging + "' is gone");
     }
-    if (size >= t.offset + t.length && t.length > 0) {
+    // Nothing to put: bytes past the offset belong to later transactions (or are cut by
+    // Recover), so they must not be truncated here.
+    if (t.length == 0) return Status::OK();
+    if (size >= t.offset + t.length) {
       WEIR_ASSIGN_OR_RETURN(std::string have, fs->ReadFileRange(target, t.offset, t.length));
       WEIR_ASSIGN_OR_RETURN(std::string want, fs->ReadFileRange(t.staging, 0, t.length));
-      if (have == want) return Status::OK();
+      // In place, but maybe not durable: an earlier commit may have failed at its fsync.
+      if (have == want) return fs->SyncFile(target);
     }
     if (size > t.offset) WEIR_RETURN_IF_ERROR(fs->Truncate(target, t.offset));
-    if (t.length > 0) {
-      WEIR_ASSIGN_OR_RETURN(auto f, fs->NewAppendableFile(target));
-      WEIR_RETURN_IF_ERROR(fs->AppendRange(t.staging, 0, t.length, *f));
-      WEIR_FAULT_POINT("sink.mid-commit");
-      WEIR_RETURN_IF_ERROR(f->Sync());
-      WEIR_RETURN_IF_ERROR(f->Close());
-    }
+    WEIR_ASSIGN_OR_RETURN(auto f, fs->NewAppendableFile(target));
+    WEIR_RETURN_IF_ERROR(fs->AppendRange(t.staging, 0, t.length, *f));
+    WEIR_FAULT_POINT("sink.mid-commit");
+    WEIR_RETURN_IF_ERROR(f->Sync());
+    WEIR_RETURN_IF_ERROR(f->Close());
+    // A target this commit created needs its directory entry to survive a power loss too.
+    if (!exists) WEIR_RETURN_IF_ERROR(fs->SyncDir(DirName(target)));
     WEIR_FAULT_POINT("sink.after-commit");
     return Status::OK();
   }
@@ -201,8 +211,15 @@ struct TextFileWriter::Impl {
 
   Status OpenTxn() {
     std::string dir = StagingDir(own.target);
-    WEIR_RETURN_IF_ERROR(fs->CreateDirs(dir));
-    out_path = JoinPath(dir, "txn-" + std::to_string(txn_seq++));
+    if (!fs->Exists(dir)) {
+      WEIR_RETURN_IF_ERROR(fs->CreateDirs(dir));
+      // The checkpoint's fsync of the staging directory keeps the files in it; this keeps the
+      // directory itself.
+      WEIR_RETURN_IF_ERROR(fs->SyncDir(DirName(dir)));
+    }
+    // Unique per writer instance: a restarted attempt must never reuse (and truncate) the
+    // staging file of a transaction that a restored checkpoint still refers to.
+    out_path = JoinPath(dir, "txn-" + instance + "-" + std::to_string(txn_seq++));
     WEIR_ASSIGN_OR_RETURN(out, fs->NewWritableFile(out_path));
     txn_length = 0;
     return Status::OK();
@@ -221,6 +238,10 @@ Status TextFileWriter::Initialize(OperatorContext& ctx, const OperatorState& res
   m.ctx = &ctx;
   m.fs = &ctx.file_system();
   m.transactional = ctx.checkpointing_enabled();
+  std::random_device rd;
+  char token[17];
+  std::snprintf(token, sizeof token, "%08x%08x", rd(), rd());
+  m.instance = token;
   int p = ctx.parallelism();
   int i = ctx.subtask_index();
   // Flink's writeAsText: a file at parallelism 1, else a directory of files 1..p.
@@ -244,7 +265,7 @@ Status TextFileWriter::Initialize(OperatorContext& ctx, const OperatorState& res
       }
     }
   }
-  WEIR_RETURN_IF_ERROR(m.PrepareTarget(restored_state));
+  WEIR_RETURN_IF_ERROR(m.PrepareTarget(restored_state, ctx.attempt_number()));
   if (restored_state) WEIR_RETURN_IF_ERROR(m.Recover(m.own));
   for (FileState& s : m.orphans) WEIR_RETURN_IF_ERROR(m.Recover(s));
   if (!m.transactional) {

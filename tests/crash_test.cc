@@ -1,0 +1,186 @@
+// Crash and resume with real processes: a job is killed with SIGKILL at random moments (or at
+// a random hit of a named fault point inside checkpointing and committing), then restarted
+// with --restore latest, over and over. After every kill each output file must be a prefix of
+// the output of a run without failures (a reader never sees a line a recovery takes back);
+// at the end it must be byte-identical. Randomised; the seed is printed (WEIR_TEST_SEED
+// replays it). WEIR_CRASH_KILLS sets the number of kills (the soak runs many).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "testing/test_util.h"
+
+namespace weir {
+namespace {
+
+using testing::BinaryPath;
+using testing::ChildProcess;
+using testing::ListFilesRecursive;
+using testing::ReadFile;
+using testing::RunProcess;
+using testing::TempDir;
+
+// Output files under `path` (a file or a directory of files), staging data excluded.
+std::map<std::string, std::string> OutputFiles(const std::string& path) {
+  std::map<std::string, std::string> out;
+  auto files = ListFilesRecursive(path);
+  if (files.empty()) {
+    if (testing::FileExists(path)) out[""] = ReadFile(path);
+    return out;
+  }
+  for (const auto& f : files) {
+    if (f.find(".pending") == std::string::npos) out[f] = ReadFile(path + "/" + f);
+  }
+  return out;
+}
+
+int KillsFromEnvironment(int fallback) {
+  const char* s = std::getenv("WEIR_CRASH_KILLS");
+  return s && *s ? std::max(1, std::atoi(s)) : fallback;
+}
+
+const char* kFaultPoints[] = {"checkpoint.before-metadata", "checkpoint.after-metadata",
+                              "sink.before-commit", "sink.mid-commit", "sink.after-commit"};
+
+struct CrashScenario {
+  std::vector<std::string> args;  // program and flags, without --restore
+  std::string output;             // relative to the working directory
+  int min_kill_ms;
+  int max_kill_ms;
+};
+
+// Kills and resumes the job `kills` times, then lets it finish; checks the prefix property
+// after every kill and byte-identity with `expected` at the end.
+void RunWithKills(const CrashScenario& s, const std::map<std::string, std::string>& expected,
+                  int kills, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  TempDir dir;
+  bool checkpoint_completed = false;
+  int restarts_with_restore = 0;
+  for (int k = 0; k <= kills; ++k) {
+    bool last = k == kills;
+    std::vector<std::string> args = s.args;
+    if (checkpoint_completed) {
+      args.push_back("--restore");
+      args.push_back("latest");
+      ++restarts_with_restore;
+    }
+    std::vector<std::string> env;
+    std::string how = "run to completion";
+    int kill_after_ms = 0;
+    if (!last) {
+      if (rng() % 3 == 0) {
+        std::string point = kFaultPoints[rng() % std::size(kFaultPoints)];
+        std::string spec = point + ":" + std::to_string(1 + rng() % 4);
+        env.push_back("WEIR_CRASH_AT=" + spec);
+        how = "crash at fault point " + spec;
+        kill_after_ms = s.max_kill_ms * 3;  // backstop if the point is not reached soon
+      } else {
+        kill_after_ms = s.min_kill_ms + static_cast<int>(rng() % (s.max_kill_ms - s.min_kill_ms));
+        how = "SIGKILL after " + std::to_string(kill_after_ms) + " ms";
+      }
+    }
+    SCOPED_TRACE("run " + std::to_string(k) + ": " + how);
+    ChildProcess p(args, dir.path(), env);
+    testing::ProcessResult r;
+    if (last) {
+      r = p.Wait(240'000);
+    } else {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kill_after_ms);
+      while (p.Running() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      r = p.Kill();
+    }
+    if (r.output.find("Completed checkpoint") != std::string::npos) checkpoint_completed = true;
+    // Nothing the job committed may ever be taken back.
+    auto files = OutputFiles(dir.Join(s.output));
+    for (const auto& [name, text] : files) {
+      auto e = expected.find(name);
+      ASSERT_NE(e, expected.end()) << "unexpected output file '" << name << "'";
+      ASSERT_EQ(e->second.compare(0, text.size(), text), 0)
+          << "output '" << name << "' (" << text.size() << " bytes) is not a prefix of the "
+          << "expected output; process output:\n" << r.output;
+    }
+    if (r.exit_code == 0) {
+      // The job finished: the output must be complete and exact.
+      ASSERT_EQ(files, expected) << r.output;
+      if (!last) {
+        // Finished before the planned kill: start over fresh for the remaining kills.
+        checkpoint_completed = false;
+      }
+      continue;
+    }
+    ASSERT_FALSE(last) << "the final run failed (exit " << r.exit_code << ", signal " << r.signal
+                       << "):\n" << r.output;
+    ASSERT_EQ(r.signal, SIGKILL) << "the job died without being killed:\n" << r.output;
+  }
+  std::printf("[ crash    ] %d kills, %d restores from a checkpoint\n", kills,
+              restarts_with_restore);
+}
+
+TEST(CrashTest, SeedExampleSurvivesRandomKills) {
+  uint64_t seed = testing::TestSeed();
+  CrashScenario s;
+  s.args = {BinaryPath("fault_tolerance"), "--no-progress", "--end",   "2500",
+            "-D",                          "execution.checkpointing.interval=150 ms"};
+  s.output = "output/sum_results.txt";
+  s.min_kill_ms = 150;
+  s.max_kill_ms = 900;
+  std::string expected;
+  for (int i = 0; i < 2500; ++i) expected += "0\n";
+  expected += "1000\n";
+  RunWithKills(s, {{"", expected}}, KillsFromEnvironment(8), seed);
+}
+
+class CrashJobTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CrashJobTest, ManyKeysAtParallelismThreeSurviveRandomKills) {
+  uint64_t seed = testing::TestSeed();
+  auto job = [&](const std::string& delay_us) {
+    return std::vector<std::string>{BinaryPath("crash_job"), "--no-progress", "--records",
+                                    "30000", "--keys", "200", "--parallelism", "3",
+                                    "--delay-us", delay_us, "-D",
+                                    "execution.checkpointing.interval=100 ms", "-D",
+                                    "state.backend.type=" + GetParam()};
+  };
+  // The reference: the same job, never killed.
+  TempDir ref;
+  auto r = RunProcess(job("0"), 120'000, ref.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto expected = OutputFiles(ref.Join("output"));
+  ASSERT_EQ(expected.size(), 3u);
+  // The reference itself is exact: per key, counts 1..n once each with running sums.
+  std::map<int, std::pair<long, long>> last;  // key -> (count, sum)
+  for (const auto& [name, text] : expected) {
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      int key;
+      long count, sum;
+      ASSERT_EQ(std::sscanf(line.c_str(), "%d,%ld,%ld", &key, &count, &sum), 3);
+      auto& [c, s] = last[key];
+      ASSERT_EQ(count, c + 1) << line;
+      ASSERT_GT(sum, s) << line;
+      c = count;
+      s = sum;
+    }
+  }
+  ASSERT_EQ(last.size(), 200u);
+
+  CrashScenario s;
+  s.args = job("40");
+  s.output = "output";
+  s.min_kill_ms = 100;
+  s.max_kill_ms = 700;
+  RunWithKills(s, expected, KillsFromEnvironment(8), seed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CrashJobTest, ::testing::Values("hashmap"));
+
+}  // namespace
+}  // namespace weir

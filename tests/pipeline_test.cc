@@ -1,0 +1,426 @@
+// End-to-end jobs through the public API, run in-process: operators, chaining, exchange,
+// keyed state against a model, timers, and failure propagation.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "base/clock.h"
+#include "testing/test_util.h"
+#include "weir/weir.h"
+
+namespace weir {
+namespace {
+
+using testing::ListFilesRecursive;
+using testing::ReadFile;
+using testing::TempDir;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// All lines of a sink's output: the file, or every file of its directory.
+std::vector<std::string> OutputLines(const std::string& path) {
+  std::vector<std::string> lines;
+  auto files = ListFilesRecursive(path);
+  if (files.empty()) return Lines(ReadFile(path));
+  for (const auto& f : files) {
+    if (f.find(".pending") != std::string::npos) continue;
+    auto l = Lines(ReadFile(path + "/" + f));
+    lines.insert(lines.end(), l.begin(), l.end());
+  }
+  return lines;
+}
+
+Configuration QuietConfig() {
+  Configuration c;
+  c.Set("restart-strategy.type", "none");
+  return c;
+}
+
+class RunningSum final : public KeyedProcessFunction<int, int64_t, std::string> {
+ public:
+  void Open(RuntimeContext& ctx) override {
+    sum_ = ctx.GetState(ValueStateDescriptor<int64_t>("sum"));
+  }
+  void ProcessElement(const int64_t& v, Context&, Collector<std::string>& out) override {
+    int64_t s = sum_.ValueOr(0) + v;
+    sum_.Update(s);
+    out.Collect(std::to_string(s));
+  }
+
+ private:
+  ValueState<int64_t> sum_;
+};
+
+TEST(PipelineTest, SeedJobWritesTheExactFile) {
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.FromSequence(0, 5000)
+      .Map([](int64_t i) -> int64_t { return i < 5000 ? 0 : 1000; })
+      .KeyBy([](int64_t) { return 0; })
+      .Process(RunningSum())
+      .WriteAsText(dir.Join("sums.txt"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("seed");
+  ASSERT_TRUE(r.ok()) << r.error();
+  std::string expected;
+  for (int i = 0; i < 5000; ++i) expected += "0\n";
+  expected += "1000\n";
+  EXPECT_EQ(ReadFile(dir.Join("sums.txt")), expected);
+  EXPECT_EQ(r.metrics.status, JobStatus::kFinished);
+  ASSERT_EQ(r.metrics.operators.size(), 4u);
+  for (const auto& op : r.metrics.operators) EXPECT_EQ(op.records, 5001u) << op.name;
+}
+
+// (key, count, sum) per record through filter, map, key-by, keyed process and a sink, checked
+// against a sequential model. Parallel subtasks interleave, so lines are compared per key.
+class MultiOperatorTest : public ::testing::TestWithParam<int> {};
+
+class CountSum final : public KeyedProcessFunction<int64_t, std::pair<int64_t, int64_t>,
+                                                   std::tuple<int64_t, int64_t, int64_t>> {
+ public:
+  void Open(RuntimeContext& ctx) override {
+    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
+    sum_ = ctx.GetReducingState(ReducingStateDescriptor<int64_t>(
+        "sum", [](const int64_t& a, const int64_t& b) { return a + b; }));
+  }
+  void ProcessElement(const std::pair<int64_t, int64_t>& r, Context& ctx,
+                      Collector<std::tuple<int64_t, int64_t, int64_t>>& out) override {
+    EXPECT_EQ(ctx.current_key(), r.first);
+    count_.Update(count_.ValueOr(0) + 1);
+    sum_.Add(r.second);
+    out.Collect({r.first, *count_.Value(), *sum_.Get()});
+  }
+
+ private:
+  ValueState<int64_t> count_;
+  ReducingState<int64_t> sum_;
+};
+
+TEST_P(MultiOperatorTest, KeyedCountsAndSumsMatchAModel) {
+  const int parallelism = GetParam();
+  const int64_t n = 40'000;
+  const int64_t keys = 97;
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(parallelism);
+  env.FromSequence(1, n)
+      .Filter([](int64_t i) { return i % 3 != 0; })
+      .Map([keys](int64_t i) { return std::pair<int64_t, int64_t>(i % keys, i); })
+      .KeyBy([](const std::pair<int64_t, int64_t>& r) { return r.first; })
+      .Process(CountSum())
+      .Map([](const std::tuple<int64_t, int64_t, int64_t>& t) {
+        return std::to_string(std::get<0>(t)) + "," + std::to_string(std::get<1>(t)) + "," +
+               std::to_string(std::get<2>(t));
+      })
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("multi-operator");
+  ASSERT_TRUE(r.ok()) << r.error();
+
+  // Per key: counts 1..c each appear once, and the increments between consecutive sums are
+  // exactly the key's values (in some order: parallel sources interleave). A record lost or
+  // counted twice breaks this.
+  std::map<int64_t, std::multiset<int64_t>> values;
+  for (int64_t i = 1; i <= n; ++i) {
+    if (i % 3 != 0) values[i % keys].insert(i);
+  }
+  std::map<int64_t, std::map<int64_t, int64_t>> seen;  // key -> count -> sum
+  auto lines = OutputLines(dir.Join("out"));
+  for (const auto& line : lines) {
+    int64_t k, c, s;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%ld,%ld,%ld", &k, &c, &s), 3) << line;
+    ASSERT_TRUE(seen[k].emplace(c, s).second) << "duplicate: " << line;
+  }
+  ASSERT_EQ(seen.size(), values.size());
+  size_t total = 0;
+  for (const auto& [k, vs] : values) {
+    ASSERT_EQ(seen[k].size(), vs.size()) << "key " << k;
+    std::multiset<int64_t> increments;
+    int64_t previous = 0;
+    for (const auto& [count, sum] : seen[k]) {
+      increments.insert(sum - previous);
+      previous = sum;
+    }
+    EXPECT_EQ(increments, vs) << "key " << k;
+    total += vs.size();
+  }
+  EXPECT_EQ(lines.size(), total);
+  if (parallelism > 1) {
+    EXPECT_EQ(ListFilesRecursive(dir.Join("out")).size(), static_cast<size_t>(parallelism));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Parallelism, MultiOperatorTest, ::testing::Values(1, 4));
+
+// Random operations on every kind of keyed state, per key, against a std::map model. The
+// function emits a digest of its state after each record; the test recomputes the digests.
+struct Op {
+  int32_t key;
+  int32_t kind;  // 0 value set, 1 value clear, 2 list add, 3 list clear, 4 map put, 5 map remove
+  int32_t arg;
+};
+
+}  // namespace
+
+template <>
+struct Codec<Op> : FieldsCodec<Op, &Op::key, &Op::kind, &Op::arg> {};
+
+namespace {
+
+struct ModelState {
+  std::optional<int32_t> value;
+  std::vector<int32_t> list;
+  std::map<int32_t, int32_t> map;
+  int64_t reduced = 0;
+};
+
+std::string Digest(int32_t key, const ModelState& s) {
+  std::string d = std::to_string(key) + "|" + (s.value ? std::to_string(*s.value) : "-") + "|";
+  for (int32_t v : s.list) d += std::to_string(v) + ",";
+  d += "|";
+  for (const auto& [k, v] : s.map) d += std::to_string(k) + ":" + std::to_string(v) + ",";
+  return d + "|" + std::to_string(s.reduced);
+}
+
+class StateOps final : public KeyedProcessFunction<int32_t, Op, std::string> {
+ public:
+  void Open(RuntimeContext& ctx) override {
+    value_ = ctx.GetState(ValueStateDescriptor<int32_t>("value"));
+    list_ = ctx.GetListState(ListStateDescriptor<int32_t>("list"));
+    map_ = ctx.GetMapState(MapStateDescriptor<int32_t, int32_t>("map"));
+    reduced_ = ctx.GetReducingState(ReducingStateDescriptor<int64_t>(
+        "reduced", [](const int64_t& a, const int64_t& b) { return a * 31 + b; }));
+  }
+  void ProcessElement(const Op& op, Context& ctx, Collector<std::string>& out) override {
+    switch (op.kind) {
+      case 0: value_.Update(op.arg); break;
+      case 1: value_.Clear(); break;
+      case 2: list_.Add(op.arg); break;
+      case 3: list_.Clear(); break;
+      case 4: map_.Put(op.arg % 5, op.arg); break;
+      case 5: map_.Remove(op.arg % 5); break;
+    }
+    reduced_.Add(op.arg % 1000);
+    ModelState s;
+    s.value = value_.Value();
+    s.list = list_.Get();
+    for (const auto& [k, v] : map_.Entries()) s.map[k] = v;
+    s.reduced = reduced_.Get().value_or(0);
+    out.Collect(Digest(ctx.current_key(), s));
+  }
+
+ private:
+  ValueState<int32_t> value_;
+  ListState<int32_t> list_;
+  MapState<int32_t, int32_t> map_;
+  ReducingState<int64_t> reduced_;
+};
+
+TEST(PipelineTest, EveryStateKindMatchesAModelAcrossManyKeys) {
+  std::mt19937_64 rng(testing::TestSeed());
+  std::vector<Op> ops;
+  for (int i = 0; i < 20'000; ++i) {
+    ops.push_back(Op{static_cast<int32_t>(rng() % 500), static_cast<int32_t>(rng() % 6),
+                     static_cast<int32_t>(rng() % 100'000)});
+  }
+  std::map<int32_t, ModelState> model;
+  std::multiset<std::string> expected;
+  // ReducingState: the first Add stores the value, later ones fold it in.
+  std::map<int32_t, bool> has_reduced;
+  for (const Op& op : ops) {
+    ModelState& s = model[op.key];
+    switch (op.kind) {
+      case 0: s.value = op.arg; break;
+      case 1: s.value.reset(); break;
+      case 2: s.list.push_back(op.arg); break;
+      case 3: s.list.clear(); break;
+      case 4: s.map[op.arg % 5] = op.arg; break;
+      case 5: s.map.erase(op.arg % 5); break;
+    }
+    s.reduced = has_reduced[op.key] ? s.reduced * 31 + op.arg % 1000 : op.arg % 1000;
+    has_reduced[op.key] = true;
+    expected.insert(Digest(op.key, s));
+  }
+
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(4);
+  env.FromCollection(ops)
+      .KeyBy([](const Op& op) { return op.key; })
+      .Process(StateOps())
+      .WriteAsText(dir.Join("digests"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("state-model");
+  ASSERT_TRUE(r.ok()) << r.error();
+  auto lines = OutputLines(dir.Join("digests"));
+  std::multiset<std::string> got(lines.begin(), lines.end());
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+}
+
+TEST(PipelineTest, FlatMapRebalanceAndParallelSinksKeepEveryRecord) {
+  TempDir dir;
+  std::vector<std::string> sentences;
+  for (int i = 0; i < 2000; ++i) {
+    sentences.push_back("w" + std::to_string(i) + " x" + std::to_string(i) + " y" +
+                        std::to_string(i));
+  }
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(3);
+  env.FromCollection(sentences)
+      .FlatMap([](const std::string& s, Collector<std::string>& out) {
+        std::istringstream in(s);
+        for (std::string w; in >> w;) out.Collect(w);
+      })
+      .Rebalance()
+      .Map([](const std::string& w) { return w + "!"; })
+      .WriteAsText(dir.Join("words"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("words");
+  ASSERT_TRUE(r.ok()) << r.error();
+  auto lines = OutputLines(dir.Join("words"));
+  std::set<std::string> got(lines.begin(), lines.end());
+  EXPECT_EQ(lines.size(), 6000u);
+  EXPECT_EQ(got.size(), 6000u);
+  EXPECT_TRUE(got.contains("x1999!"));
+  // Rebalance spread the words over all three sink files.
+  for (const auto& f : ListFilesRecursive(dir.Join("words"))) {
+    EXPECT_GT(Lines(ReadFile(dir.Join("words") + "/" + f)).size(), 1000u) << f;
+  }
+}
+
+TEST(PipelineTest, ProcessingTimeTimersFirePerKeyOnceWithDeduplication) {
+  ManualClock clock;
+  TempDir dir;
+
+  class TimerFn final : public KeyedProcessFunction<int, int64_t, std::string> {
+   public:
+    void ProcessElement(const int64_t& i, Context& ctx, Collector<std::string>& out) override {
+      if (i < 100) {
+        int64_t t = ctx.timer_service().CurrentProcessingTime() + 500;
+        ctx.timer_service().RegisterProcessingTimeTimer(t);
+        ctx.timer_service().RegisterProcessingTimeTimer(t);  // deduplicated
+        if (ctx.current_key() == 3) ctx.timer_service().DeleteProcessingTimeTimer(t);
+      }
+    }
+    void OnTimer(int64_t ts, Context& ctx, Collector<std::string>& out) override {
+      out.Collect("timer " + std::to_string(ctx.current_key()) + " " + std::to_string(ts));
+    }
+  };
+
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetClockForTesting(&clock);
+  const int64_t start = clock.WallMillis();
+  env.FromSequence(0, 50'000)
+      .Map([&clock](int64_t i) {
+        // Move processing time forward while records still flow, so timers are due before
+        // the input ends (timers still pending at the end are not fired, as in Flink).
+        if (i == 10'000) clock.AdvanceMillis(1000);
+        return i;
+      })
+      .KeyBy([](int64_t i) { return static_cast<int>(i % 10); })
+      .Process(TimerFn())
+      .WriteAsText(dir.Join("timers"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("timers");
+  ASSERT_TRUE(r.ok()) << r.error();
+  auto lines = Lines(ReadFile(dir.Join("timers")));
+  std::set<std::string> got(lines.begin(), lines.end());
+  std::set<std::string> expected;
+  for (int k = 0; k < 10; ++k) {
+    if (k != 3) expected.insert("timer " + std::to_string(k) + " " + std::to_string(start + 500));
+  }
+  EXPECT_EQ(lines.size(), 9u);
+  EXPECT_EQ(got, expected);
+}
+
+TEST(PipelineTest, ExceptionInAMapFailsTheJobNamingOperatorAndSubtask) {
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(2);
+  env.FromSequence(0, 100'000)
+      .Map([](int64_t i) {
+        if (i == 77'777) throw std::runtime_error("boom at 77777");
+        return i;
+      })
+      .Name("exploding-map")
+      .KeyBy([](int64_t i) { return static_cast<int>(i % 5); })
+      .Process(RunningSum())
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  auto start = std::chrono::steady_clock::now();
+  JobResult r = env.Execute("failing");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.metrics.status, JobStatus::kFailed);
+  EXPECT_EQ(r.status.code(), StatusCode::kUserFunction);
+  EXPECT_NE(r.error().find("operator 'exploding-map' (subtask 1)"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("boom at 77777"), std::string::npos) << r.error();
+}
+
+TEST(PipelineTest, ExceptionInAProcessFunctionFailsTheJob) {
+  class Throws final : public KeyedProcessFunction<int, int64_t, std::string> {
+   public:
+    void ProcessElement(const int64_t& i, Context&, Collector<std::string>&) override {
+      if (i == 300) throw std::logic_error("bad record 300");
+    }
+  };
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.FromSequence(0, 1000)
+      .KeyBy([](int64_t) { return 1; })
+      .Process(Throws())
+      .Name("strict")
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("failing process");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("operator 'strict' (subtask 0) failed: bad record 300"),
+            std::string::npos)
+      << r.error();
+}
+
+TEST(PipelineTest, NoOverwriteRefusesAnExistingFile) {
+  TempDir dir;
+  testing::WriteFile(dir.Join("exists.txt"), "keep me\n");
+  StreamExecutionEnvironment env(QuietConfig());
+  env.FromSequence(0, 10).WriteAsText(dir.Join("exists.txt"));
+  JobResult r = env.Execute("no-overwrite");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("exists"), std::string::npos) << r.error();
+  EXPECT_EQ(ReadFile(dir.Join("exists.txt")), "keep me\n");
+}
+
+TEST(PipelineTest, BadJobsAreRejectedBeforeRunning) {
+  {
+    StreamExecutionEnvironment env(QuietConfig());
+    env.FromSequence(0, 10).Map([](int64_t i) { return i; });
+    JobResult r = env.Execute("no sink");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("no sink"), std::string::npos) << r.error();
+  }
+  {
+    StreamExecutionEnvironment env(QuietConfig());
+    env.FromSequence(10, 0).Print();
+    JobResult r = env.Execute("backwards");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("'from' must not be greater than 'to'"), std::string::npos);
+  }
+  {
+    Configuration c = QuietConfig();
+    c.Set("execution.checkpointing.interval", "often", "-D");
+    StreamExecutionEnvironment env(c);
+    env.FromSequence(0, 10).Print();
+    JobResult r = env.Execute("bad config");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("execution.checkpointing.interval = 'often' (from -D)"),
+              std::string::npos)
+        << r.error();
+  }
+}
+
+}  // namespace
+}  // namespace weir

@@ -1,0 +1,535 @@
+// Recovery end to end, in-process: restarts from checkpoints, at-least-once, a disk that
+// fails fsync, rename or fills up during checkpoints, a power loss that drops unsynced data,
+// rescaling on restore, and corrupt or partial checkpoints.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "base/fault_injection_file_system.h"
+#include "testing/test_util.h"
+#include "weir/weir.h"
+
+namespace weir {
+namespace {
+
+using testing::ListFilesRecursive;
+using testing::ReadFile;
+using testing::TempDir;
+
+using KeyValue = std::pair<int32_t, int64_t>;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Output files of a sink by relative name (staging data excluded).
+std::map<std::string, std::string> OutputFiles(const std::string& path) {
+  std::map<std::string, std::string> out;
+  auto files = ListFilesRecursive(path);
+  if (files.empty()) {
+    if (testing::FileExists(path)) out[""] = ReadFile(path);
+    return out;
+  }
+  for (const auto& f : files) {
+    if (f.find(".pending") == std::string::npos) out[f] = ReadFile(path + "/" + f);
+  }
+  return out;
+}
+
+class CountSum final : public KeyedProcessFunction<int32_t, KeyValue, std::string> {
+ public:
+  void Open(RuntimeContext& ctx) override {
+    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
+    sum_ = ctx.GetState(ValueStateDescriptor<int64_t>("sum"));
+  }
+  void ProcessElement(const KeyValue& r, Context& ctx, Collector<std::string>& out) override {
+    int64_t c = count_.ValueOr(0) + 1;
+    int64_t s = sum_.ValueOr(0) + r.second;
+    count_.Update(c);
+    sum_.Update(s);
+    out.Collect(std::to_string(ctx.current_key()) + "," + std::to_string(c) + "," +
+                std::to_string(s));
+  }
+
+ private:
+  ValueState<int64_t> count_;
+  ValueState<int64_t> sum_;
+};
+
+struct JobSpec {
+  int64_t records = 50'000;
+  int keys = 50;
+  int source_parallelism = 1;
+  int keyed_parallelism = 2;
+  std::string output;
+  // Called for every record in the source task (failure injection, slowing down).
+  std::function<void(int64_t)> on_record;
+};
+
+// Source (p=1 by default, so each keyed subtask sees its keys in sequence order) -> map to
+// (key, value) -> keyed running count and sum -> text sink.
+void BuildCountJob(StreamExecutionEnvironment& env, const JobSpec& spec) {
+  auto hook = spec.on_record;
+  int keys = spec.keys;
+  env.FromSequence(0, spec.records - 1)
+      .SetParallelism(spec.source_parallelism)
+      .Map([hook, keys](int64_t i) {
+        if (hook) hook(i);
+        return KeyValue(static_cast<int32_t>(i % keys), 1 + i % 7);
+      })
+      .SetParallelism(spec.source_parallelism)
+      .Uid("to-key-value")
+      .KeyBy([](const KeyValue& r) { return r.first; })
+      .Process(CountSum())
+      .SetParallelism(spec.keyed_parallelism)
+      .Uid("count-sum")
+      .WriteAsText(spec.output, WriteMode::kOverwrite)
+      .SetParallelism(spec.keyed_parallelism)
+      .Uid("sink");
+}
+
+// Checks that the lines hold, for every key, counts 1..c exactly once with the running sum of
+// the key's values in sequence order. With `complete`, c covers all the key's records.
+void ExpectExactCountSums(const std::map<std::string, std::string>& files, const JobSpec& spec,
+                          bool complete = true) {
+  std::map<int32_t, std::map<int64_t, int64_t>> seen;
+  for (const auto& [name, text] : files) {
+    for (const auto& line : Lines(text)) {
+      int k;
+      long c, s;
+      ASSERT_EQ(std::sscanf(line.c_str(), "%d,%ld,%ld", &k, &c, &s), 3) << name << ": " << line;
+      ASSERT_TRUE(seen[k].emplace(c, s).second) << "line counted twice: " << line;
+    }
+  }
+  std::map<int32_t, std::vector<int64_t>> sums;
+  for (int64_t i = 0; i < spec.records; ++i) {
+    auto& v = sums[static_cast<int32_t>(i % spec.keys)];
+    v.push_back((v.empty() ? 0 : v.back()) + 1 + i % 7);
+  }
+  for (const auto& [k, expected] : sums) {
+    const auto& got = seen[k];
+    if (complete) {
+      ASSERT_EQ(got.size(), expected.size()) << "key " << k;
+    }
+    int64_t c = 1;
+    for (const auto& [count, sum] : got) {
+      ASSERT_EQ(count, c++) << "key " << k << ": a count is missing";
+      ASSERT_EQ(sum, expected[static_cast<size_t>(count - 1)]) << "key " << k << " count " << count;
+    }
+  }
+}
+
+Configuration CheckpointedConfig(const TempDir& dir, const std::string& interval = "10 ms") {
+  Configuration c;
+  c.Set("execution.checkpointing.interval", interval);
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  c.Set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
+  c.Set("restart-strategy.type", "fixed-delay");
+  c.Set("restart-strategy.fixed-delay.attempts", "5");
+  c.Set("restart-strategy.fixed-delay.delay", "10 ms");
+  return c;
+}
+
+// Runs the job once without failures and returns its output files.
+std::map<std::string, std::string> ReferenceOutput(JobSpec spec) {
+  TempDir dir;
+  spec.output = dir.Join("reference");
+  spec.on_record = nullptr;
+  Configuration c;
+  c.Set("restart-strategy.type", "none");
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("reference");
+  EXPECT_TRUE(r.ok()) << r.error();
+  return OutputFiles(spec.output);
+}
+
+// Slows the source down a little, so a job spans several checkpoints.
+void Throttle(int64_t i) {
+  if (i % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+}
+
+// Waits, polling the client, until `pred(metrics)` holds or the job ends.
+bool WaitFor(JobClient& client, const std::function<bool(const JobMetrics&)>& pred) {
+  for (int i = 0; i < 20'000; ++i) {
+    JobMetrics m = client.metrics();
+    if (pred(m)) return true;
+    if (m.status == JobStatus::kFinished || m.status == JobStatus::kFailed ||
+        m.status == JobStatus::kCanceled) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+class InProcessRestartTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(InProcessRestartTest, FailureAfterACheckpointRestoresAndEndsByteIdentical) {
+  TempDir dir;
+  JobSpec spec;
+  spec.keyed_parallelism = GetParam();
+  spec.output = dir.Join("out");
+  auto reference = ReferenceOutput(spec);
+
+  std::atomic<bool> checkpointed{false};
+  std::atomic<bool> failed{false};
+  spec.on_record = [&](int64_t i) {
+    Throttle(i);
+    if (checkpointed.load() && !failed.exchange(true)) {
+      throw std::runtime_error("injected failure at record " + std::to_string(i));
+    }
+  };
+  StreamExecutionEnvironment env(CheckpointedConfig(dir));
+  BuildCountJob(env, spec);
+  auto client = env.ExecuteAsync("restart");
+  ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 1; }));
+  checkpointed = true;
+  JobResult r = client->Wait();
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(failed.load());
+  EXPECT_EQ(r.metrics.restarts, 1);
+  EXPECT_EQ(OutputFiles(spec.output), reference);
+  ExpectExactCountSums(OutputFiles(spec.output), spec);
+  // A finished job leaves no checkpoints and no staging files behind.
+  EXPECT_TRUE(ListFilesRecursive(dir.Join("checkpoints")).empty());
+  for (const auto& f : ListFilesRecursive(spec.output)) {
+    EXPECT_EQ(f.find(".pending"), std::string::npos) << f;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(KeyedParallelism, InProcessRestartTest, ::testing::Values(1, 3));
+
+TEST(RecoveryTest, WithoutCheckpointsARestartRunsFromTheBeginning) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.records = 20'000;
+  auto reference = ReferenceOutput(spec);
+  std::atomic<bool> failed{false};
+  spec.on_record = [&](int64_t i) {
+    if (i == 12'345 && !failed.exchange(true)) throw std::runtime_error("once");
+  };
+  Configuration c;
+  c.Set("restart-strategy.type", "fixed-delay");
+  c.Set("restart-strategy.fixed-delay.delay", "1 ms");
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("no checkpoints");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r.metrics.restarts, 1);
+  EXPECT_EQ(OutputFiles(spec.output), reference);
+}
+
+TEST(RecoveryTest, RestartStrategyExhaustedFailsTheJobWithTheCause) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.on_record = [](int64_t i) {
+    if (i == 100) throw std::runtime_error("always broken");
+  };
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("restart-strategy.fixed-delay.attempts", "2");
+  c.Set("restart-strategy.fixed-delay.delay", "1 ms");
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("broken");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.metrics.restarts, 2);
+  EXPECT_NE(r.error().find("always broken"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("allows no more restarts"), std::string::npos) << r.error();
+}
+
+TEST(RecoveryTest, AtLeastOnceLosesNothingAcrossAFailure) {
+  TempDir dir;
+  const int64_t n = 60'000;
+  std::atomic<bool> checkpointed{false};
+  std::atomic<bool> failed{false};
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.checkpointing.mode", "AT_LEAST_ONCE");
+  StreamExecutionEnvironment env(c);
+  env.SetParallelism(2);
+  env.FromSequence(0, n - 1)
+      .Map([&](int64_t i) {
+        Throttle(i);
+        if (checkpointed.load() && !failed.exchange(true)) throw std::runtime_error("once");
+        return i;
+      })
+      .Rebalance()
+      .Map([](int64_t i) { return std::to_string(i); })
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  auto client = env.ExecuteAsync("at-least-once");
+  ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 1; }));
+  checkpointed = true;
+  JobResult r = client->Wait();
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r.metrics.restarts, 1);
+  std::set<int64_t> seen;
+  for (const auto& [name, text] : OutputFiles(dir.Join("out"))) {
+    for (const auto& line : Lines(text)) seen.insert(std::stoll(line));
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(n));
+}
+
+// ---- A disk that misbehaves during checkpoints ------------------------------------------------
+
+struct FaultCase {
+  const char* name;
+  FaultInjectionFileSystem::Op op;
+  const char* path_filter;
+  int count;
+};
+
+class CheckpointFaultTest : public ::testing::TestWithParam<FaultCase> {};
+
+TEST_P(CheckpointFaultTest, FailedCheckpointsAreToleratedAndNothingIsLost) {
+  const FaultCase& fc = GetParam();
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  auto reference = ReferenceOutput(spec);
+  spec.on_record = Throttle;
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  fs.InjectError(fc.op, fc.path_filter, Status::IOError("disk says no"), fc.count);
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.checkpointing.tolerable-failed-checkpoints", "100");
+  StreamExecutionEnvironment env(c);
+  env.SetFileSystemForTesting(&fs);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute(fc.name);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(fs.injected_failures(), fc.count);
+  EXPECT_GE(r.metrics.checkpoints.failed, 1);
+  EXPECT_EQ(OutputFiles(spec.output), reference);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, CheckpointFaultTest,
+    ::testing::Values(FaultCase{"fsync_of_state", FaultInjectionFileSystem::Op::kSync, ".keyed", 3},
+                      FaultCase{"rename_of_metadata", FaultInjectionFileSystem::Op::kRename,
+                                "_metadata", 2},
+                      FaultCase{"write_of_state", FaultInjectionFileSystem::Op::kWrite, ".keyed", 2},
+                      FaultCase{"fsync_of_staged_output", FaultInjectionFileSystem::Op::kSync,
+                                "txn-", 2}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(RecoveryTest, TooManyFailedCheckpointsFailTheJob) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.on_record = Throttle;
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  fs.InjectError(FaultInjectionFileSystem::Op::kSync, ".keyed", Status::IOError("bad disk"));
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.checkpointing.tolerable-failed-checkpoints", "2");
+  c.Set("restart-strategy.type", "none");
+  StreamExecutionEnvironment env(c);
+  env.SetFileSystemForTesting(&fs);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("bad disk");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("tolerable-failed-checkpoints = 2"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("bad disk"), std::string::npos) << r.error();
+  // Failed checkpoints leave no directory with a _metadata behind.
+  for (const auto& f : ListFilesRecursive(dir.Join("checkpoints"))) {
+    EXPECT_EQ(f.find("_metadata"), std::string::npos) << f;
+  }
+}
+
+TEST(RecoveryTest, AFullDiskFailsCheckpointsOrTasksButNeverCorruptsTheOutput) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.records = 80'000;
+  auto reference = ReferenceOutput(spec);
+  spec.on_record = Throttle;
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.checkpointing.tolerable-failed-checkpoints", "1000");
+  c.Set("restart-strategy.fixed-delay.attempts", "100");
+  StreamExecutionEnvironment env(c);
+  env.SetFileSystemForTesting(&fs);
+  BuildCountJob(env, spec);
+  auto client = env.ExecuteAsync("full disk");
+  ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 1; }));
+  fs.SetSpaceLimit(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  fs.ClearSpaceLimit();
+  JobResult r = client->Wait();
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GE(fs.injected_failures(), 1);
+  EXPECT_GE(r.metrics.checkpoints.failed + r.metrics.restarts, 1);
+  EXPECT_EQ(OutputFiles(spec.output), reference);
+}
+
+// ---- Power loss, restore, rescale ---------------------------------------------------------
+
+TEST(RecoveryTest, PowerLossLosesNothingACheckpointOrCommitPromised) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.keyed_parallelism = 2;
+  auto reference = ReferenceOutput(spec);
+  spec.on_record = Throttle;
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  {
+    StreamExecutionEnvironment env(CheckpointedConfig(dir));
+    env.SetFileSystemForTesting(&fs);
+    BuildCountJob(env, spec);
+    auto client = env.ExecuteAsync("power loss");
+    ASSERT_TRUE(
+        WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 3; }));
+    client->Cancel();
+    client->Wait();
+  }
+  ASSERT_TRUE(fs.DropUnsyncedData().ok());
+  // What a reader sees now is committed output only: a prefix of the final file.
+  for (const auto& [name, text] : OutputFiles(spec.output)) {
+    ASSERT_TRUE(reference.contains(name)) << name;
+    EXPECT_EQ(reference[name].compare(0, text.size(), text), 0) << name << " is not a prefix";
+  }
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.state-recovery.path", "latest");
+  spec.on_record = nullptr;
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("power loss");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GT(r.metrics.checkpoints.restored_from_id, 0);
+  EXPECT_EQ(OutputFiles(spec.output), reference);
+}
+
+class RescaleTest : public ::testing::TestWithParam<std::pair<int, int>> {};
+
+TEST_P(RescaleTest, RestoreWithAnotherParallelismKeepsEveryKeyExact) {
+  auto [from, to] = GetParam();
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.keys = 300;
+  spec.keyed_parallelism = from;
+  spec.on_record = Throttle;
+  {
+    StreamExecutionEnvironment env(CheckpointedConfig(dir));
+    BuildCountJob(env, spec);
+    auto client = env.ExecuteAsync("rescale");
+    ASSERT_TRUE(
+        WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 2; }));
+    client->Cancel();
+    JobResult r = client->Wait();
+    ASSERT_EQ(r.metrics.status, JobStatus::kCanceled);
+  }
+  ExpectExactCountSums(OutputFiles(spec.output), spec, /*complete=*/false);
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.state-recovery.path", "latest");
+  spec.keyed_parallelism = to;
+  spec.on_record = nullptr;
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("rescale");
+  ASSERT_TRUE(r.ok()) << r.error();
+  ExpectExactCountSums(OutputFiles(spec.output), spec);
+}
+
+INSTANTIATE_TEST_SUITE_P(Parallelism, RescaleTest,
+                         ::testing::Values(std::make_pair(2, 3), std::make_pair(3, 2),
+                                           std::make_pair(2, 5)));
+
+// Runs the job until `checkpoints` completed, then cancels it (checkpoints are retained).
+void RunAndCancel(const TempDir& dir, JobSpec spec, int checkpoints, Configuration c) {
+  StreamExecutionEnvironment env(c);
+  spec.on_record = Throttle;
+  BuildCountJob(env, spec);
+  auto client = env.ExecuteAsync("corrupt");
+  ASSERT_TRUE(WaitFor(
+      *client, [&](const JobMetrics& m) { return m.checkpoints.completed >= checkpoints; }));
+  client->Cancel();
+  client->Wait();
+}
+
+TEST(RecoveryTest, RestoreLatestSkipsACorruptNewestCheckpoint) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  auto reference = ReferenceOutput(spec);
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.checkpointing.num-retained", "3");
+  RunAndCancel(dir, spec, 3, c);
+  // Corrupt one byte of a state file of the newest checkpoint.
+  auto files = ListFilesRecursive(dir.Join("checkpoints"));
+  std::string newest_state;
+  int newest = -1;
+  for (const auto& f : files) {
+    auto pos = f.find("/chk-");
+    if (pos == std::string::npos || f.find(".keyed") == std::string::npos) continue;
+    int id = std::stoi(f.substr(pos + 5));
+    if (id > newest) {
+      newest = id;
+      newest_state = dir.Join("checkpoints/" + f);
+    }
+  }
+  ASSERT_FALSE(newest_state.empty());
+  std::string data = ReadFile(newest_state);
+  data[data.size() / 2] ^= 0x5a;
+  testing::WriteFile(newest_state, data);
+
+  c.Set("execution.state-recovery.path", "latest");
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("corrupt");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_LT(r.metrics.checkpoints.restored_from_id, newest);
+  EXPECT_EQ(OutputFiles(spec.output), reference);
+}
+
+TEST(RecoveryTest, RestoreLatestWithNoValidCheckpointStopsWithAClearError) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  Configuration c = CheckpointedConfig(dir);
+  RunAndCancel(dir, spec, 1, c);
+  for (const auto& f : ListFilesRecursive(dir.Join("checkpoints"))) {
+    if (f.find("_metadata") != std::string::npos) {
+      std::string path = dir.Join("checkpoints/" + f);
+      std::string data = ReadFile(path);
+      testing::WriteFile(path, data.substr(0, data.size() - 3));  // a torn write
+    }
+  }
+  std::string before = ReadFile(spec.output + "/1");
+  c.Set("execution.state-recovery.path", "latest");
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("corrupt");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("no valid checkpoint"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("_metadata"), std::string::npos) << r.error();
+  // It did not silently start from scratch: the output is untouched.
+  EXPECT_EQ(ReadFile(spec.output + "/1"), before);
+}
+
+TEST(RecoveryTest, RestoreRefusesAChangedMaxParallelism) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  Configuration c = CheckpointedConfig(dir);
+  RunAndCancel(dir, spec, 1, c);
+  c.Set("execution.state-recovery.path", "latest");
+  c.Set("pipeline.max-parallelism", "64");
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("corrupt");  // the job RunAndCancel ran
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("max parallelism 128"), std::string::npos) << "error: " << r.error();
+}
+
+}  // namespace
+}  // namespace weir
