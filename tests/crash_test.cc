@@ -180,7 +180,8 @@ TEST_P(CrashJobTest, ManyKeysAtParallelismThreeSurviveRandomKills) {
   RunWithKills(s, expected, KillsFromEnvironment(8), seed);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CrashJobTest, ::testing::Values("hashmap"));
+INSTANTIATE_TEST_SUITE_P(Backends, CrashJobTest, ::testing::Values("hashmap"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace weir

@@ -61,6 +61,7 @@ TEST(ExampleTest, HelpListsEveryFlag) {
 }
 
 struct BadFlag {
+  const char* name;
   std::vector<std::string> args;
   int exit_code;
   const char* message;
@@ -81,18 +82,20 @@ TEST_P(ExampleBadFlagTest, ExitsNonZeroWithAMessageSayingWhat) {
 INSTANTIATE_TEST_SUITE_P(
     Flags, ExampleBadFlagTest,
     ::testing::Values(
-        BadFlag{{"--end", "-5"}, 2, "--end must not be negative"},
-        BadFlag{{"--delay-ms", "soon"}, 2, "--delay-ms"},
-        BadFlag{{"--no-such-flag"}, 2, "--no-such-flag"},
-        BadFlag{{"--parallelism", "0"}, 2, "--parallelism"},
-        BadFlag{{"-D", "novalue"}, 2, "expected key=value"},
-        BadFlag{{"--config", "/no/such/file.yaml"}, 2, "/no/such/file.yaml"},
-        BadFlag{{"-D", "execution.checkpointing.interval=fast"}, 1,
+        BadFlag{"negative_end", {"--end", "-5"}, 2, "--end must not be negative"},
+        BadFlag{"non_numeric_delay", {"--delay-ms", "soon"}, 2, "--delay-ms"},
+        BadFlag{"unknown_flag", {"--no-such-flag"}, 2, "--no-such-flag"},
+        BadFlag{"zero_parallelism", {"--parallelism", "0"}, 2, "--parallelism"},
+        BadFlag{"define_without_value", {"-D", "novalue"}, 2, "expected key=value"},
+        BadFlag{"missing_config_file", {"--config", "/no/such/file.yaml"}, 2, "/no/such/file.yaml"},
+        BadFlag{"bad_duration", {"-D", "execution.checkpointing.interval=fast"}, 1,
                 "execution.checkpointing.interval = 'fast' (from -D)"},
-        BadFlag{{"-D", "execution.checkpointing.dir=s3://bucket/x"}, 1, "scheme 's3'"},
-        BadFlag{{"-D", "restart-strategy.type=sometimes"}, 1, "restart-strategy.type"},
-        BadFlag{{"--restore", "latest"}, 1, "no checkpoint of job"},
-        BadFlag{{"--restore", "/no/such/checkpoint"}, 1, "does not exist"}));
+        BadFlag{"unsupported_scheme", {"-D", "execution.checkpointing.dir=s3://bucket/x"}, 1, "scheme 's3'"},
+        BadFlag{"unknown_restart_strategy", {"-D", "restart-strategy.type=sometimes"}, 1, "restart-strategy.type"},
+        BadFlag{"restore_latest_with_nothing", {"--restore", "latest"}, 1, "no checkpoint of job"},
+        BadFlag{"restore_missing_path", {"--restore", "/no/such/checkpoint"}, 1,
+                "does not exist"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ExampleTest, ConfigFileKeysApplyAndDashDOverridesThem) {
   TempDir dir;

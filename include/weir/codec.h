@@ -16,6 +16,7 @@
 // Thread-safety: codecs are stateless; BufferWriter/BufferReader are single-threaded.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <concepts>
 #include <cstdint>
@@ -79,6 +80,8 @@ class BufferReader {
     uint64_t result = 0;
     for (size_t i = 0, shift = 0; i < in_.size() && shift <= 63; ++i, shift += 7) {
       uint64_t byte = static_cast<unsigned char>(in_[i]);
+      // The 10th byte holds the top bit only; more would be silently lost.
+      if (shift == 63 && byte > 1) return false;
       result |= (byte & 0x7f) << shift;
       if ((byte & 0x80) == 0) {
         *v = result;
@@ -279,9 +282,34 @@ struct MapCodec {
 
 template <typename K, typename V, typename C, typename A>
 struct Codec<std::map<K, V, C, A>> : codec_internal::MapCodec<std::map<K, V, C, A>> {};
+
+// Entries are written in the order of their encoded keys: equal maps give equal bytes,
+// whatever their iteration order.
 template <typename K, typename V, typename H, typename E, typename A>
-struct Codec<std::unordered_map<K, V, H, E, A>>
-    : codec_internal::MapCodec<std::unordered_map<K, V, H, E, A>> {};
+struct Codec<std::unordered_map<K, V, H, E, A>> {
+  using Map = std::unordered_map<K, V, H, E, A>;
+  static void Encode(const Map& m, BufferWriter& w) {
+    std::vector<std::pair<std::string, const V*>> entries;
+    entries.reserve(m.size());
+    for (const auto& [k, v] : m) entries.emplace_back(EncodeKey(k), &v);
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    w.PutVarint64(entries.size());
+    for (const auto& [k, v] : entries) {
+      w.PutBytes(k);
+      Codec<V>::Encode(*v, w);
+    }
+  }
+  static bool Decode(BufferReader& r, Map& m) { return codec_internal::MapCodec<Map>::Decode(r, m); }
+
+ private:
+  static std::string EncodeKey(const K& k) {
+    std::string out;
+    BufferWriter w(&out);
+    Codec<K>::Encode(k, w);
+    return out;
+  }
+};
 
 // A codec for a struct, from the list of its data members in a fixed order.
 template <typename T, auto... kFields>

@@ -149,6 +149,18 @@ class DataStream {
     return sink;
   }
 
+  // Calls fn(const T&) for every record, on the sink subtask's thread (Flink's addSink with a
+  // SinkFunction). At-least-once: after a restore, records since the checkpoint come again.
+  // The function is copied once per parallel subtask.
+  template <typename F>
+  DataStream<T> AddSink(F fn) const {
+    DataStream<T> sink = Then<T>("Sink", [fn = std::move(fn)]() {
+      return std::make_unique<detail::FunctionSinkOperator<T, F>>(fn);
+    });
+    sink.t_->kind = detail::Transformation::Kind::kSink;
+    return sink;
+  }
+
   // Labels the last operator (logs, metrics, error messages).
   DataStream<T> Name(std::string name) const {
     t_->name = std::move(name);

@@ -24,6 +24,14 @@ struct OperatorMetrics {
   uint64_t records = 0;  // consumed (sources: emitted), summed over subtasks
 };
 
+// One completed checkpoint.
+struct CompletedCheckpointStats {
+  int64_t id = 0;
+  int64_t duration_ms = 0;   // trigger to completion
+  uint64_t size_bytes = 0;
+  int64_t alignment_ms = 0;  // longest barrier alignment in any task
+};
+
 struct CheckpointMetrics {
   int64_t completed = 0;
   int64_t failed = 0;          // declined, expired or failed to write
@@ -35,6 +43,7 @@ struct CheckpointMetrics {
   int64_t last_completed_wall_ms = 0;
   int64_t restored_from_id = 0;   // 0: not restored
   std::string restored_from_path;
+  std::vector<CompletedCheckpointStats> history;  // the most recent ones, oldest first (<= 1000)
 };
 
 struct JobMetrics {

@@ -75,9 +75,23 @@ void Flatten(const YAML::Node& node, const std::string& prefix, const std::strin
     (*out)[prefix] = Configuration::Entry{joined, source};
   } else if (node.IsScalar()) {
     (*out)[prefix] = Configuration::Entry{node.as<std::string>(), source};
-  } else if (node.IsNull()) {
+  } else if (node.IsNull() && !prefix.empty()) {
+    // "key:" with no value. (An empty document is a null root: no entries at all.)
     (*out)[prefix] = Configuration::Entry{"", source};
   }
+}
+
+// Flatten, with yaml-cpp's conversion errors (a map inside a list, a list as a key) turned
+// into a Status: a config file must never crash the engine.
+Status FlattenChecked(const YAML::Node& root, const std::string& what, const std::string& source,
+                      std::map<std::string, Configuration::Entry, std::less<>>* out) {
+  try {
+    Flatten(root, "", source, out);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(what + ": values must be scalars, lists of scalars or maps "
+                                   "with scalar keys (" + e.what() + ")");
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -133,7 +147,13 @@ Result<uint64_t> ParseMemorySize(std::string_view text) {
     return Status::InvalidArgument("'" + std::string(text) + "' has an unknown size unit '" +
                                    unit + "' (use b, kb, mb, gb or tb)");
   }
-  return static_cast<uint64_t>(std::llround(n * mult));
+  double bytes = std::round(n * mult);
+  // 2^64 is exactly representable; anything at or above it does not fit (and converting it
+  // would be undefined behaviour).
+  if (bytes >= 18446744073709551616.0) {
+    return Status::InvalidArgument("'" + std::string(text) + "' is too large");
+  }
+  return static_cast<uint64_t>(bytes);
 }
 
 std::string FormatDuration(std::chrono::milliseconds d) {
@@ -171,7 +191,8 @@ Result<Configuration> Configuration::FromYamlFile(const std::string& path) {
     return Status::InvalidArgument("configuration file '" + path +
                                    "' must be a YAML map of keys to values");
   }
-  Flatten(root, "", path, &config.entries_);
+  WEIR_RETURN_IF_ERROR(FlattenChecked(root, "configuration file '" + path + "'", path,
+                                      &config.entries_));
   return config;
 }
 
@@ -188,7 +209,8 @@ Result<Configuration> Configuration::FromYamlString(std::string_view yaml,
                                    "' must be a YAML map of keys to values");
   }
   Configuration config;
-  Flatten(root, "", std::string(source), &config.entries_);
+  WEIR_RETURN_IF_ERROR(FlattenChecked(root, "configuration '" + std::string(source) + "'",
+                                      std::string(source), &config.entries_));
   return config;
 }
 

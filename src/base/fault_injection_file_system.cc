@@ -95,12 +95,15 @@ void FaultInjectionFileSystem::OnSynced(const std::string& path, uint64_t size) 
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
     const std::string& path) {
+  bool existed = base_->Exists(path);
   {
     std::lock_guard<std::mutex> lock(mu_);
     WEIR_RETURN_IF_ERROR(MaybeFail(Op::kCreate, path));
-    FileState& st = files_[path];
-    st.synced_size = 0;
-    st.entry_synced = false;
+    auto it = files_.find(path);
+    // Truncating an existing file keeps its directory entry: a power loss can leave it empty,
+    // not gone. Files we never saw created count as durable.
+    bool entry_durable = existed && (it == files_.end() || it->second.entry_synced);
+    files_[path] = FileState{0, entry_durable};
   }
   WEIR_ASSIGN_OR_RETURN(auto base, base_->NewWritableFile(path));
   return std::unique_ptr<WritableFile>(std::make_unique<File>(this, std::move(base)));
@@ -176,10 +179,19 @@ Status FaultInjectionFileSystem::Rename(const std::string& from, const std::stri
   bool target_existed = base_->Exists(to);
   WEIR_RETURN_IF_ERROR(base_->Rename(from, to));
   std::lock_guard<std::mutex> lock(mu_);
+  auto old_target = files_.find(to);
+  // A name that existed durably before keeps existing after a power loss (with the old or
+  // the new contents; we keep the new, as the old bytes are gone).
+  bool target_entry_durable =
+      target_existed && (old_target == files_.end() || old_target->second.entry_synced);
   auto it = files_.find(from);
   if (it != files_.end()) {
-    files_[to] = it->second;
+    FileState moved = it->second;
     files_.erase(it);
+    if (target_existed) moved.entry_synced = target_entry_durable;
+    files_[to] = moved;
+  } else {
+    files_.erase(to);  // an untracked file now has this name: treat it as durable
   }
   // Only a rename onto a fresh name can be undone faithfully (the old target's bytes are gone).
   if (!target_existed) unsynced_renames_[to] = from;
@@ -212,11 +224,13 @@ Status FaultInjectionFileSystem::SyncDir(const std::string& path) {
     WEIR_RETURN_IF_ERROR(MaybeFail(Op::kSyncDir, path));
   }
   WEIR_RETURN_IF_ERROR(base_->SyncDir(path));
+  std::string dir = path;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [file, st] : files_) {
-    if (DirName(file) == path) st.entry_synced = true;
+    if (DirName(file) == dir) st.entry_synced = true;
   }
-  std::erase_if(unsynced_renames_, [&](const auto& r) { return DirName(r.first) == path; });
+  std::erase_if(unsynced_renames_, [&](const auto& r) { return DirName(r.first) == dir; });
   return Status::OK();
 }
 
@@ -227,7 +241,15 @@ Status FaultInjectionFileSystem::SyncFile(const std::string& path) {
   }
   WEIR_RETURN_IF_ERROR(base_->SyncFile(path));
   WEIR_ASSIGN_OR_RETURN(uint64_t size, base_->FileSize(path));
-  OnSynced(path, size);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(path);
+  if (it != files_.end()) {
+    it->second.synced_size = size;
+  } else {
+    // A file we did not create: its directory entry counts as durable (as in
+    // NewAppendableFile); only its data from now on is tracked.
+    files_[path] = FileState{size, true};
+  }
   return Status::OK();
 }
 

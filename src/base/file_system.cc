@@ -79,6 +79,8 @@ class PosixWritableFile final : public WritableFile {
   uint64_t size() const override { return size_; }
   const std::string& path() const override { return path_; }
   int fd() const { return fd_; }
+  // Counts bytes written to fd() directly (copy_file_range), bypassing Append.
+  void AddWrittenDirectly(uint64_t n) { size_ += n; }
 
  private:
   Status FlushBuffer() {
@@ -277,6 +279,7 @@ class PosixFileSystem final : public FileSystem {
         break;
       }
       left -= static_cast<uint64_t>(c);
+      posix->AddWrittenDirectly(static_cast<uint64_t>(c));
     }
     ::close(in);
     return s;

@@ -24,8 +24,8 @@ void CheckpointCoordinator::Initialize(std::vector<CompletedCheckpoint> retained
 int64_t CheckpointCoordinator::NextTriggerNanos() const {
   const auto& o = options_.checkpointing;
   int64_t due = last_trigger_nanos_ + o.interval.count() * 1'000'000;
-  if (last_completion_nanos_ > 0) {
-    due = std::max(due, last_completion_nanos_ + o.min_pause.count() * 1'000'000);
+  if (last_completion_nanos_) {
+    due = std::max(due, *last_completion_nanos_ + o.min_pause.count() * 1'000'000);
   }
   return due;
 }
@@ -44,7 +44,9 @@ Result<std::optional<CheckpointCoordinator::Trigger>> CheckpointCoordinator::May
   last_trigger_nanos_ = now;
   auto location = storage_->InitCheckpoint(options_.job_id, id);
   if (!location.ok()) {
-    Fail(id, location.status(), /*counts=*/true);
+    // An existing chk-<id> directory is not ours to delete: it may hold a checkpoint.
+    Fail(id, location.status(), /*counts=*/true,
+         /*discard_dir=*/location.status().code() != StatusCode::kAlreadyExists);
     return location.status().WithContext("starting checkpoint " + std::to_string(id));
   }
   Pending p{id, now, clock_->WallMillis(), *location, {}, 0};
@@ -131,6 +133,8 @@ void CheckpointCoordinator::Complete(Pending& p) {
   metrics_.last_size_bytes = size;
   metrics_.last_alignment_ms = alignment;
   metrics_.last_completed_wall_ms = clock_->WallMillis();
+  if (metrics_.history.size() >= 1000) metrics_.history.erase(metrics_.history.begin());
+  metrics_.history.push_back(CompletedCheckpointStats{id, duration_ms, size, alignment});
   spdlog::info("Completed checkpoint {} for job {} ({}, {} ms, alignment {} ms)", id,
                options_.job_id, FormatBytes(size), duration_ms, alignment);
   CleanUpAfterCompletion(id);
@@ -161,9 +165,12 @@ void CheckpointCoordinator::CleanUpAfterCompletion(int64_t completed_id) {
   if (!s.ok()) spdlog::warn("Could not clean up shared checkpoint files: {}", s.ToString());
 }
 
-void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts) {
+void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts,
+                                 bool discard_dir) {
   pending_.erase(id);
-  (void)storage_->Discard(JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(id)));
+  if (discard_dir) {
+    (void)storage_->Discard(JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(id)));
+  }
   aborted_.push_back(id);
   metrics_.in_progress = pending_count();
   if (!counts) return;

@@ -120,7 +120,9 @@ class CheckpointCoordinator {
   };
 
   void Complete(Pending& p);
-  void Fail(int64_t id, const Status& reason, bool counts);
+  // Ends checkpoint `id` as failed (counted towards tolerable-failed-checkpoints if
+  // `counts`), deleting its directory unless `discard_dir` is false.
+  void Fail(int64_t id, const Status& reason, bool counts, bool discard_dir = true);
   void CleanUpAfterCompletion(int64_t completed_id);
 
   Options options_;
@@ -129,7 +131,9 @@ class CheckpointCoordinator {
   std::string job_dir_;
   int64_t next_id_ = 1;
   int64_t last_trigger_nanos_;
-  int64_t last_completion_nanos_ = 0;
+  // When the last checkpoint completed; nullopt before the first (a manual clock starts at 0,
+  // so 0 cannot mean "never").
+  std::optional<int64_t> last_completion_nanos_;
   std::map<int64_t, Pending> pending_;
   std::deque<CompletedCheckpoint> completed_;
   std::vector<int64_t> aborted_;

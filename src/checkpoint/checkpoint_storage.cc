@@ -32,7 +32,9 @@ bool ParseCheckpointDirName(std::string_view name, int64_t* id) {
 }  // namespace
 
 SnapshotLocation CompletedCheckpoint::location(FileSystem* fs) const {
-  std::string rel = dir.size() > base_dir.size() ? dir.substr(base_dir.size() + 1) : "";
+  // A checkpoint's base is its parent (the job directory); a savepoint is its own base. The
+  // base may be spelled differently from the start of `dir` ("." for "chk-3").
+  std::string rel = dir == base_dir ? "" : BaseName(dir);
   return SnapshotLocation(fs, base_dir, rel);
 }
 
@@ -99,6 +101,9 @@ Status CheckpointStorage::WriteMetadata(const SnapshotLocation& location,
                         : JoinPath(location.base_dir(), location.exclusive_dir());
   WEIR_FAULT_POINT("checkpoint.before-metadata");
   Status s = WriteFileAtomically(*fs_, JoinPath(dir, kMetadataFile), m.Encode());
+  // The checkpoint's own directory entry must be durable too, or a power loss after sinks
+  // committed could take the whole checkpoint away.
+  if (s.ok()) s = fs_->SyncDir(DirName(dir));
   if (!s.ok()) return s.WithContext("writing metadata of checkpoint " + std::to_string(m.checkpoint_id));
   WEIR_FAULT_POINT("checkpoint.after-metadata");
   return Status::OK();

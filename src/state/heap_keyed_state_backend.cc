@@ -37,9 +37,20 @@ HeapKeyedStateBackend::HeapKeyedStateBackend(const KeyedBackendOptions& options)
 
 void HeapKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
   if (has_current_ && key_bytes == current_bytes_) return;
-  current_bytes_.assign(key_bytes.data(), key_bytes.size());
   uint64_t hash = Hash64(key_bytes);
   int kg = detail::KeyGroupForHash(hash, options_.max_parallelism);
+  if (!options_.key_groups.Contains(kg)) [[unlikely]] {
+    // The record was routed here by its key, so the key changed between routing and
+    // processing. Keeping it would put state where no restore looks for it (and the snapshot
+    // buckets keys by this subtask's key groups only).
+    throw detail::StateError(
+        "operator '" + options_.operator_name + "' subtask " + std::to_string(options_.subtask) +
+        " got a key of key group " + std::to_string(kg) + ", outside its key groups " +
+        options_.key_groups.ToString() +
+        ": the key selector must return the same key every time it is called for a record "
+        "(is it non-deterministic, or does the key's codec encode it differently each time?)");
+  }
+  current_bytes_.assign(key_bytes.data(), key_bytes.size());
   current_id_ = keys_.FindOrInsert(key_bytes, hash, kg);
   has_current_ = true;
   if (current_id_ >= capacity_) EnsureCapacity(static_cast<size_t>(current_id_) + 1);
@@ -218,7 +229,10 @@ void HeapKeyedStateBackend::CollectGarbage() {
     }
   }
   // The cached current key may have been dropped: look it up afresh next time.
-  if (dropped) has_current_ = false;
+  if (dropped) {
+    has_current_ = false;
+    current_id_ = detail::kNoKey;
+  }
 }
 
 }  // namespace weir

@@ -27,7 +27,8 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
  public:
   explicit HeapKeyedStateBackend(const KeyedBackendOptions& options);
 
-  // KeyedStateAccess
+  // KeyedStateAccess. Throws StateError for a key outside this subtask's key groups (a key
+  // selector that is not deterministic), which would otherwise be silently mis-stored.
   void SetCurrentKey(std::string_view key_bytes) override;
   std::string_view current_key_bytes() const override { return current_bytes_; }
   detail::HeapStateRegistry* heap() override { return this; }
@@ -54,7 +55,7 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   void CollectGarbage();
 
   KeyTable keys_;
-  detail::KeyId current_id_ = 0;
+  detail::KeyId current_id_ = detail::kNoKey;
   std::string current_bytes_;
   bool has_current_ = false;
   size_t capacity_ = 0;

@@ -156,6 +156,16 @@ class MapStateImpl {
 
 // ---- Heap tables ------------------------------------------------------------------------------
 
+// The key id before any key is set (and after the current key was dropped).
+inline constexpr KeyId kNoKey = ~KeyId{0};
+
+// Heap tables check the current key on each access: one predictable compare. Outside a keyed
+// context (no current key) there is nothing to read, and Flink says so too.
+[[noreturn]] inline void ThrowNoCurrentKey(const std::string& state) {
+  throw StateError("state '" + state + "' was accessed with no current key: keyed state can only "
+                   "be used while processing a record or a timer");
+}
+
 template <typename V>
 class HeapValueTable final : public HeapStateTable, public ValueStateImpl<V> {
  public:
@@ -163,11 +173,11 @@ class HeapValueTable final : public HeapStateTable, public ValueStateImpl<V> {
       : HeapStateTable(std::move(name), kind, typeid(V)), current_(current) {}
 
   const V* Get() override {
-    auto& slot = values_[*current_];
+    auto& slot = Slot();
     return slot ? &*slot : nullptr;
   }
-  void Put(V value) override { values_[*current_] = std::move(value); }
-  void Clear() override { values_[*current_].reset(); }
+  void Put(V value) override { Slot() = std::move(value); }
+  void Clear() override { Slot().reset(); }
 
   void Resize(size_t n) override {
     if (values_.size() < n) values_.resize(n);
@@ -183,6 +193,12 @@ class HeapValueTable final : public HeapStateTable, public ValueStateImpl<V> {
   }
 
  private:
+  std::optional<V>& Slot() {
+    KeyId id = *current_;
+    if (id >= values_.size()) [[unlikely]] ThrowNoCurrentKey(name());
+    return values_[id];
+  }
+
   const KeyId* current_;
   std::vector<std::optional<V>> values_;
 };
@@ -193,13 +209,10 @@ class HeapListTable final : public HeapStateTable, public ListStateImpl<V> {
   HeapListTable(std::string name, const KeyId* current)
       : HeapStateTable(std::move(name), StateKind::kList, typeid(V)), current_(current) {}
 
-  const std::vector<V>& Get() override { return lists_[*current_]; }
-  void Add(V value) override { lists_[*current_].push_back(std::move(value)); }
-  void Update(std::vector<V> values) override { lists_[*current_] = std::move(values); }
-  void Clear() override {
-    lists_[*current_].clear();
-    lists_[*current_].shrink_to_fit();
-  }
+  const std::vector<V>& Get() override { return List(); }
+  void Add(V value) override { List().push_back(std::move(value)); }
+  void Update(std::vector<V> values) override { List() = std::move(values); }
+  void Clear() override { std::vector<V>().swap(List()); }
 
   void Resize(size_t n) override {
     if (lists_.size() < n) lists_.resize(n);
@@ -235,6 +248,12 @@ class HeapListTable final : public HeapStateTable, public ListStateImpl<V> {
   }
 
  private:
+  std::vector<V>& List() {
+    KeyId id = *current_;
+    if (id >= lists_.size()) [[unlikely]] ThrowNoCurrentKey(name());
+    return lists_[id];
+  }
+
   const KeyId* current_;
   std::vector<std::vector<V>> lists_;
 };
@@ -262,17 +281,19 @@ class HeapMapTable final : public HeapStateTable, public MapStateImpl<K, V> {
         current_(current) {}
 
   const V* Get(const K& key) override {
-    auto& m = maps_[*current_];
+    auto& m = Current();
     auto it = m.find(key);
     return it == m.end() ? nullptr : &it->second;
   }
-  void Put(const K& key, V value) override { maps_[*current_].insert_or_assign(key, std::move(value)); }
-  void Remove(const K& key) override { maps_[*current_].erase(key); }
-  bool Contains(const K& key) override { return maps_[*current_].contains(key); }
-  bool IsEmpty() override { return maps_[*current_].empty(); }
-  void Clear() override { Map().swap(maps_[*current_]); }
+  void Put(const K& key, V value) override { Current().insert_or_assign(key, std::move(value)); }
+  void Remove(const K& key) override { Current().erase(key); }
+  bool Contains(const K& key) override { return Current().contains(key); }
+  bool IsEmpty() override { return Current().empty(); }
+  void Clear() override { Map().swap(Current()); }
   void ForEach(const std::function<void(const K&, const V&)>& fn) override {
-    for (const auto& [k, v] : maps_[*current_]) fn(k, v);
+    // A copy: `fn` may modify the map.
+    Map copy = Current();
+    for (const auto& [k, v] : copy) fn(k, v);
   }
 
   void Resize(size_t n) override {
@@ -315,6 +336,12 @@ class HeapMapTable final : public HeapStateTable, public MapStateImpl<K, V> {
   }
 
  private:
+  Map& Current() {
+    KeyId id = *current_;
+    if (id >= maps_.size()) [[unlikely]] ThrowNoCurrentKey(name());
+    return maps_[id];
+  }
+
   const KeyId* current_;
   std::vector<Map> maps_;
 };

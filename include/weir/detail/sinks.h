@@ -108,6 +108,25 @@ class TextSinkOperator final : public OneInputOperator<T> {
   std::string text_;
 };
 
+// Calls a user function for every record (DataStream::AddSink). At-least-once: the function
+// sees records again after a restore.
+template <typename T, typename F>
+class FunctionSinkOperator final : public OneInputOperator<T> {
+ public:
+  explicit FunctionSinkOperator(F fn) : fn_(std::move(fn)) {}
+  void Accept(std::vector<T>& records) override {
+    this->records_in_.Add(records.size());
+    try {
+      for (const auto& r : records) fn_(r);
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+ private:
+  F fn_;
+};
+
 // Writes `text` to standard output in one call (lines of one batch stay together).
 void WriteToStdout(std::string_view text);
 

@@ -1,0 +1,177 @@
+// Microbenchmarks of weir's hot paths (Google Benchmark). Per-record figures are reported as
+// items_per_second; divide into 1e9 for nanoseconds per record.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/hash.h"
+#include "runtime/barrier_aligner.h"
+#include "runtime/channel.h"
+#include "runtime/input_gate.h"
+#include "state/heap_keyed_state_backend.h"
+#include "weir/codec.h"
+#include "weir/detail/record_writer.h"
+
+namespace weir {
+namespace {
+
+// ---- Channel hand-off: one producer thread, the benchmark thread consuming. ------------------
+
+void BM_ChannelHandoff(benchmark::State& state) {
+  const size_t batch = static_cast<size_t>(state.range(0));
+  const int64_t records = 1 << 22;
+  for (auto _ : state) {
+    TaskWaker consumer_waker, producer_waker;
+    Channel ch(16384, 16384, batch, &consumer_waker, &producer_waker);
+    std::thread producer([&] {
+      int64_t sent = 0;
+      while (sent < records) {
+        while (!ch.HasCapacity()) producer_waker.WaitUntil(-1, *Clock::System());
+        auto recycled = ch.TakeRecycled();
+        std::unique_ptr<detail::Batch<int64_t>> b(
+            recycled ? static_cast<detail::Batch<int64_t>*>(recycled.release())
+                     : new detail::Batch<int64_t>());
+        for (size_t i = 0; i < batch && sent < records; ++i) b->records.push_back(sent++);
+        ch.PushBatch(std::move(b));
+      }
+      ch.PushEvent(EventKind::kEndOfPartition);
+    });
+    int64_t received = 0;
+    int64_t sum = 0;
+    Envelope e;
+    while (true) {
+      if (!ch.Poll(&e)) {
+        consumer_waker.WaitUntil(-1, *Clock::System());
+        continue;
+      }
+      if (e.kind == EventKind::kEndOfPartition) break;
+      auto& b = static_cast<detail::Batch<int64_t>&>(*e.batch);
+      for (int64_t v : b.records) sum += v;
+      received += static_cast<int64_t>(b.records.size());
+      ch.Recycle(std::move(e.batch));
+    }
+    producer.join();
+    benchmark::DoNotOptimize(sum);
+    if (received != records) state.SkipWithError("lost records");
+  }
+  state.SetItemsProcessed(state.iterations() * records);
+}
+BENCHMARK(BM_ChannelHandoff)->Arg(1)->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- Codecs ----------------------------------------------------------------------------------
+
+void BM_CodecEncodeInt64(benchmark::State& state) {
+  std::string buf;
+  int64_t v = 0;
+  for (auto _ : state) {
+    buf.clear();
+    BufferWriter w(&buf);
+    Codec<int64_t>::Encode(v++, w);
+    benchmark::DoNotOptimize(buf.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CodecEncodeInt64);
+
+void BM_CodecRoundTripTuple(benchmark::State& state) {
+  using T = std::tuple<int32_t, std::string, double>;
+  T value{42, "a key of some length", 3.5};
+  std::string buf;
+  T out;
+  for (auto _ : state) {
+    buf.clear();
+    BufferWriter w(&buf);
+    Codec<T>::Encode(value, w);
+    BufferReader r(buf);
+    benchmark::DoNotOptimize(Codec<T>::Decode(r, out));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CodecRoundTripTuple);
+
+// ---- Key groups: encode the key, hash it, pick the key group and channel --------------------
+
+void BM_KeyGroupSelector(benchmark::State& state) {
+  auto key_of = [](const int64_t& v) { return v % 100'000; };
+  detail::KeyGroupSelector<int64_t, decltype(key_of)> select(key_of, 128, 4);
+  int64_t v = 0;
+  int sum = 0;
+  for (auto _ : state) sum += select(v++);
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_KeyGroupSelector);
+
+void BM_Hash64(benchmark::State& state) {
+  std::string key(static_cast<size_t>(state.range(0)), 'k');
+  uint64_t h = 0;
+  for (auto _ : state) {
+    key[0] = static_cast<char>(h);
+    h += Hash64(key);
+  }
+  benchmark::DoNotOptimize(h);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Hash64)->Arg(8)->Arg(32);
+
+// ---- Keyed state on the heap backend: set the current key, read and update a value ----------
+
+void BM_HeapValueStateUpdate(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  Configuration config;
+  ManualClock clock;
+  KeyedBackendOptions o;
+  o.operator_uid = "bench";
+  o.operator_name = "bench";
+  o.key_groups = KeyGroupRange{0, 127};
+  o.clock = &clock;
+  o.fs = FileSystem::Default();
+  o.config = &config;
+  HeapKeyedStateBackend backend(o);
+  auto* table = static_cast<detail::HeapValueTable<int64_t>*>(backend.AddTable(
+      std::make_unique<detail::HeapValueTable<int64_t>>("sum", detail::StateKind::kValue,
+                                                         backend.current_key_id())));
+  detail::ValueStateImpl<int64_t>* sum = table;
+  std::mt19937_64 rng(7);
+  std::vector<std::string> encoded;
+  for (int64_t k = 0; k < std::min<int64_t>(keys, 1 << 20); ++k) {
+    encoded.push_back(EncodeToString<int64_t>(static_cast<int64_t>(rng())));
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    backend.SetCurrentKey(encoded[i]);
+    const int64_t* v = sum->Get();
+    sum->Put((v ? *v : 0) + 1);
+    if (++i == encoded.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HeapValueStateUpdate)->Arg(1)->Arg(1000)->Arg(1'000'000);
+
+// ---- Barrier alignment over several channels -------------------------------------------------
+
+void BM_BarrierAlignment(benchmark::State& state) {
+  const int channels = static_cast<int>(state.range(0));
+  TaskWaker a, b;
+  std::vector<std::shared_ptr<Channel>> chs;
+  for (int c = 0; c < channels; ++c) chs.push_back(std::make_shared<Channel>(16, 16, 4, &a, &b));
+  InputGate gate(chs, DebloatOptions{});
+  BarrierAligner aligner(&gate, /*exactly_once=*/true, Clock::System());
+  std::vector<int64_t> abandoned;
+  int64_t id = 0;
+  for (auto _ : state) {
+    CheckpointBarrier barrier{++id, 0, nullptr};
+    for (int c = 0; c < channels; ++c) {
+      benchmark::DoNotOptimize(aligner.OnBarrier(c, barrier, &abandoned));
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_BarrierAlignment)->Arg(1)->Arg(4)->Arg(16);
+
+}  // namespace
+}  // namespace weir
+
+BENCHMARK_MAIN();

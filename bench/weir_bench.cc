@@ -1,0 +1,381 @@
+// weir_bench: end-to-end benchmark workloads, one result line per run (JSON with --json).
+//
+//   seed      the seed pipeline without its delay: sequence -> map -> key by -> running sum
+//             in keyed state -> one line of text per record. One key (the seed's) or many.
+//   baseline  the same computation as a plain single-threaded loop: the hardware floor.
+//   recovery  the seed pipeline over many keys, failed once mid-stream after a checkpoint;
+//             reports the time from the failure until processing resumed and caught up.
+//
+// Throughput is records per second of wall time and per second of CPU time (user + system of
+// the whole process, from getrusage), so "per core" counts every thread the engine used.
+// Latency is source to sink, sampled on one record in 1024 (stamped right after the source,
+// read right before the sink, in the sink's thread). Checkpoint figures come from the job's
+// metrics: duration percentiles, sizes and the longest barrier alignment.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/logging.h"
+#include "weir/cli.h"
+#include "weir/weir.h"
+
+namespace {
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+double CpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+long PeakRssKb() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+// Latency samples from every sink subtask.
+class LatencyRecorder {
+ public:
+  void Add(int64_t nanos) {
+    std::lock_guard<std::mutex> lock(mu_);
+    samples_.push_back(static_cast<double>(nanos) / 1e6);
+  }
+  std::vector<double> TakeMillis() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(samples_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<double> samples_;
+};
+
+LatencyRecorder g_latency;
+
+struct Record {
+  int64_t key;
+  int64_t value;
+  int64_t seq;
+  int64_t stamp_ns;  // 0 unless this record is a latency sample
+};
+
+struct Line {
+  std::string text;
+  int64_t seq;
+  int64_t stamp_ns;
+};
+
+// Failure injection and timing for the recovery workload (process-wide: one job at a time).
+struct RecoveryProbe {
+  std::atomic<int64_t> fail_at{-1};
+  std::atomic<bool> failed{false};
+  std::atomic<int64_t> failed_ns{0};
+  std::atomic<int64_t> resumed_ns{0};
+  std::atomic<int64_t> caught_up_ns{0};
+};
+RecoveryProbe g_probe;
+
+class RunningSum final : public weir::KeyedProcessFunction<int64_t, Record, Line> {
+ public:
+  void Open(weir::RuntimeContext& ctx) override {
+    sum_ = ctx.GetState(weir::ValueStateDescriptor<int64_t>("sum"));
+    restarted_ = ctx.attempt_number() > 0;
+  }
+  void ProcessElement(const Record& r, Context&, weir::Collector<Line>& out) override {
+    if (restarted_) [[unlikely]] {
+      int64_t zero = 0;
+      g_probe.resumed_ns.compare_exchange_strong(zero, NowNanos());
+      if (r.seq == g_probe.fail_at.load(std::memory_order_relaxed)) {
+        g_probe.caught_up_ns.store(NowNanos());
+      }
+    }
+    int64_t sum = sum_.ValueOr(0) + r.value;
+    sum_.Update(sum);
+    out.Collect(Line{std::to_string(sum), r.seq, r.stamp_ns});
+  }
+
+ private:
+  weir::ValueState<int64_t> sum_;
+  bool restarted_ = false;
+};
+
+struct Options {
+  std::string workload = "seed";
+  int64_t records = 100'000'000;
+  int64_t keys = 1;
+  std::string backend = "hashmap";
+  std::string checkpoint = "off";  // off, or a duration
+  std::string mode = "EXACTLY_ONCE";
+  std::string sink = "file";  // file (exactly-once text file) or discard
+  std::string dir = "bench-out";
+  bool json = false;
+  int repeat = 1;
+};
+
+struct RunResult {
+  double seconds = 0;
+  double cpu_seconds = 0;
+  std::vector<double> latency_ms;
+  weir::JobMetrics metrics;
+  long peak_rss_kb = 0;
+  std::string error;
+  double recovery_resume_ms = 0;
+  double recovery_catch_up_ms = 0;
+};
+
+RunResult RunSeed(const Options& o, const weir::Configuration& base) {
+  weir::Configuration config = base;
+  config.Set("state.backend.type", o.backend);
+  config.Set("execution.checkpointing.dir", o.dir + "/checkpoints");
+  config.Set("restart-strategy.type", o.workload == "recovery" ? "fixed-delay" : "none");
+  config.Set("restart-strategy.fixed-delay.delay", "0 ms");
+  if (o.checkpoint != "off") {
+    config.Set("execution.checkpointing.interval", o.checkpoint);
+    config.Set("execution.checkpointing.mode", o.mode);
+  }
+  weir::StreamExecutionEnvironment env(config);
+  const int64_t n = o.records;
+  const int64_t keys = o.keys;
+  auto records = env.FromSequence(0, n - 1)
+                     .Map([n, keys](int64_t i) {
+                       if (i == g_probe.fail_at.load(std::memory_order_relaxed) &&
+                           !g_probe.failed.exchange(true)) {
+                         g_probe.failed_ns.store(NowNanos());
+                         throw std::runtime_error("benchmark failure injection");
+                       }
+                       // The seed's values: zeros, and 1000 for the last element.
+                       int64_t value = keys == 1 ? (i < n - 1 ? 0 : 1000) : 1 + i % 7;
+                       return Record{keys == 1 ? 0 : i % keys, value, i,
+                                     (i & 1023) == 0 ? NowNanos() : 0};
+                     })
+                     .Name("map")
+                     .KeyBy([](const Record& r) { return r.key; })
+                     .Process(RunningSum())
+                     .Name("running-sum")
+                     .Map([](const Line& l) {
+                       if (l.stamp_ns != 0) [[unlikely]] g_latency.Add(NowNanos() - l.stamp_ns);
+                       return l.text;
+                     })
+                     .Name("to-text");
+  if (o.sink == "file") {
+    records.WriteAsText(o.dir + "/sums", weir::WriteMode::kOverwrite).Name("file");
+  } else {
+    records.AddSink([](const std::string&) {}).Name("discard");
+  }
+  double cpu0 = CpuSeconds();
+  int64_t t0 = NowNanos();
+  auto client = env.ExecuteAsync("weir-bench");
+  if (o.workload == "recovery") {
+    // Fail in the middle, once a checkpoint holds the state built so far.
+    while (client->metrics().status == weir::JobStatus::kCreated ||
+           client->metrics().status == weir::JobStatus::kRunning) {
+      auto m = client->metrics();
+      uint64_t done = m.operators.size() > 1 ? m.operators[1].records : 0;
+      if (done >= static_cast<uint64_t>(n / 2) && m.checkpoints.completed >= 1) {
+        g_probe.fail_at.store(static_cast<int64_t>(done) + 10'000);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  weir::JobResult r = client->Wait();
+  RunResult out;
+  out.seconds = static_cast<double>(NowNanos() - t0) / 1e9;
+  out.cpu_seconds = CpuSeconds() - cpu0;
+  out.latency_ms = g_latency.TakeMillis();
+  out.metrics = r.metrics;
+  out.peak_rss_kb = PeakRssKb();
+  if (!r.ok()) out.error = r.error();
+  if (o.workload == "recovery") {
+    if (g_probe.resumed_ns > 0) {
+      out.recovery_resume_ms = static_cast<double>(g_probe.resumed_ns - g_probe.failed_ns) / 1e6;
+    }
+    if (g_probe.caught_up_ns > 0) {
+      out.recovery_catch_up_ms =
+          static_cast<double>(g_probe.caught_up_ns - g_probe.failed_ns) / 1e6;
+    }
+  }
+  return out;
+}
+
+// The same computation without an engine: one thread, one hash map, one output buffer.
+RunResult RunBaseline(const Options& o) {
+  const int64_t n = o.records;
+  const int64_t keys = o.keys;
+  std::ofstream file;
+  bool to_file = o.sink == "file";
+  if (to_file) file.open(o.dir + "/baseline.txt", std::ios::binary | std::ios::trunc);
+  std::string buffer;
+  buffer.reserve(1 << 16);
+  std::unordered_map<int64_t, int64_t> sums;
+  int64_t single = 0;
+  double cpu0 = CpuSeconds();
+  int64_t t0 = NowNanos();
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t value = keys == 1 ? (i < n - 1 ? 0 : 1000) : 1 + i % 7;
+    int64_t sum = keys == 1 ? (single += value) : (sums[i % keys] += value);
+    char text[24];
+    auto res = std::to_chars(text, text + sizeof text, sum);
+    buffer.append(text, res.ptr);
+    buffer.push_back('\n');
+    if (buffer.size() >= (1 << 16) - 32) {
+      if (to_file) file.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      buffer.clear();
+    }
+  }
+  if (to_file) {
+    file.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    file.flush();
+  }
+  RunResult out;
+  out.seconds = static_cast<double>(NowNanos() - t0) / 1e9;
+  out.cpu_seconds = CpuSeconds() - cpu0;
+  out.peak_rss_kb = PeakRssKb();
+  return out;
+}
+
+std::string Rate(double per_second) {
+  char buf[32];
+  if (per_second >= 1e6) {
+    std::snprintf(buf, sizeof buf, "%.1fM", per_second / 1e6);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0fK", per_second / 1e3);
+  }
+  return buf;
+}
+
+void Report(const Options& o, const RunResult& r, double baseline_rate) {
+  double rate = static_cast<double>(o.records) / r.seconds;
+  double per_core = static_cast<double>(o.records) / std::max(r.cpu_seconds, 1e-9);
+  std::vector<double> durations, sizes;
+  int64_t max_alignment = 0;
+  for (const auto& c : r.metrics.checkpoints.history) {
+    durations.push_back(static_cast<double>(c.duration_ms));
+    sizes.push_back(static_cast<double>(c.size_bytes));
+    max_alignment = std::max(max_alignment, c.alignment_ms);
+  }
+  if (o.json) {
+    std::printf(
+        "{\"workload\":\"%s\",\"records\":%lld,\"keys\":%lld,\"parallelism\":\"%s\","
+        "\"backend\":\"%s\",\"checkpoint\":\"%s\",\"mode\":\"%s\",\"sink\":\"%s\","
+        "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"records_per_s\":%.0f,"
+        "\"records_per_cpu_s\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
+        "\"checkpoints\":%zu,\"checkpoint_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
+        "\"checkpoint_bytes_p50\":%.0f,\"alignment_ms_max\":%lld,\"peak_rss_kb\":%ld,"
+        "\"baseline_ratio\":%.3f,\"recovery_resume_ms\":%.1f,\"recovery_catch_up_ms\":%.1f,"
+        "\"error\":\"%s\"}\n",
+        o.workload.c_str(), static_cast<long long>(o.records), static_cast<long long>(o.keys),
+        r.metrics.operators.empty() ? "1"
+                                    : std::to_string(r.metrics.operators[2].parallelism).c_str(),
+        o.backend.c_str(), o.checkpoint.c_str(), o.mode.c_str(), o.sink.c_str(), r.seconds,
+        r.cpu_seconds, rate, per_core, Percentile(r.latency_ms, 50), Percentile(r.latency_ms, 99),
+        Percentile(r.latency_ms, 99.9), durations.size(), Percentile(durations, 50),
+        Percentile(durations, 99), durations.empty() ? 0.0 : *std::max_element(durations.begin(),
+                                                                                durations.end()),
+        Percentile(sizes, 50), static_cast<long long>(max_alignment), r.peak_rss_kb,
+        baseline_rate > 0 ? rate / baseline_rate : 0.0, r.recovery_resume_ms,
+        r.recovery_catch_up_ms, r.error.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  std::printf("%-8s records=%lld keys=%lld backend=%s checkpoint=%s mode=%s sink=%s: "
+              "%s rec/s, %s rec/s per CPU-second (cpu %.2f s, wall %.2f s)",
+              o.workload.c_str(), static_cast<long long>(o.records),
+              static_cast<long long>(o.keys), o.backend.c_str(), o.checkpoint.c_str(),
+              o.mode.c_str(), o.sink.c_str(), Rate(rate).c_str(), Rate(per_core).c_str(),
+              r.cpu_seconds, r.seconds);
+  if (!r.latency_ms.empty()) {
+    std::printf(", latency p50 %.3f ms p99 %.3f ms p99.9 %.3f ms", Percentile(r.latency_ms, 50),
+                Percentile(r.latency_ms, 99), Percentile(r.latency_ms, 99.9));
+  }
+  if (!durations.empty()) {
+    std::printf(", %zu checkpoints p50 %.0f ms p99 %.0f ms max %.0f ms size p50 %s, "
+                "alignment max %lld ms",
+                durations.size(), Percentile(durations, 50), Percentile(durations, 99),
+                *std::max_element(durations.begin(), durations.end()),
+                weir::FormatBytes(static_cast<uint64_t>(Percentile(sizes, 50))).c_str(),
+                static_cast<long long>(max_alignment));
+  }
+  if (o.workload == "recovery") {
+    std::printf(", recovery: resumed %.1f ms, caught up %.1f ms after the failure",
+                r.recovery_resume_ms, r.recovery_catch_up_ms);
+  }
+  if (baseline_rate > 0) std::printf(", %.2fx of the plain loop", rate / baseline_rate);
+  std::printf(", peak RSS %s", weir::FormatBytes(static_cast<uint64_t>(r.peak_rss_kb) * 1024).c_str());
+  if (!r.error.empty()) std::printf(", ERROR: %s", r.error.c_str());
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  weir::CommandLine cli("weir_bench", "End-to-end benchmarks of weir (see BENCH.md).");
+  Options o;
+  cli.AddOption("--workload", &o.workload, "seed | baseline | recovery");
+  cli.AddOption("--records", &o.records, "Records to process");
+  cli.AddOption("--keys", &o.keys, "Distinct keys (1: the seed's constant key)");
+  cli.AddOption("--backend", &o.backend, "State backend: hashmap | rocksdb");
+  cli.AddOption("--checkpoint", &o.checkpoint, "Checkpoint interval (e.g. 1s, 100ms) or off");
+  cli.AddOption("--mode", &o.mode, "EXACTLY_ONCE | AT_LEAST_ONCE");
+  cli.AddOption("--sink", &o.sink, "file (exactly-once text file) | discard");
+  cli.AddOption("--dir", &o.dir, "Directory for output and checkpoints");
+  cli.AddOption("--repeat", &o.repeat, "Runs of the workload");
+  cli.AddFlag("--json", &o.json, "One JSON object per run instead of a line of text");
+  if (auto code = cli.Parse(argc, argv)) return *code;
+  if (o.records < 1 || o.keys < 1 || o.repeat < 1) {
+    std::fprintf(stderr, "weir_bench: --records, --keys and --repeat must be positive\n");
+    return 2;
+  }
+  if (o.workload != "seed" && o.workload != "baseline" && o.workload != "recovery") {
+    std::fprintf(stderr, "weir_bench: unknown --workload '%s'\n", o.workload.c_str());
+    return 2;
+  }
+  if (o.workload == "recovery" && o.checkpoint == "off") o.checkpoint = "1s";
+  std::error_code ec;
+  std::filesystem::create_directories(o.dir, ec);
+  spdlog::set_level(spdlog::level::warn);
+  for (int i = 0; i < o.repeat; ++i) {
+    if (o.workload == "baseline") {
+      Report(o, RunBaseline(o), 0);
+      continue;
+    }
+    g_probe.fail_at = -1;
+    g_probe.failed = false;
+    g_probe.failed_ns = g_probe.resumed_ns = g_probe.caught_up_ns = 0;
+    RunResult r = RunSeed(o, cli.configuration());
+    Options b = o;
+    b.workload = "baseline";
+    double baseline_rate = o.workload == "seed"
+                               ? static_cast<double>(o.records) / RunBaseline(b).seconds
+                               : 0.0;
+    Report(o, r, baseline_rate);
+    if (!r.error.empty()) return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,364 @@
+// PosixFileSystem (FileSystem::Default()) and the path helpers: every operation the engine
+// relies on, and errors that name the path.
+#include "base/file_system.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "testing/test_util.h"
+
+namespace weir {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
+
+class FileSystemTest : public ::testing::Test {
+ protected:
+  FileSystem& fs_ = *FileSystem::Default();
+  TempDir dir_;
+
+  std::string Path(const std::string& name) const { return dir_.Join(name); }
+
+  std::unique_ptr<WritableFile> Create(const std::string& path) {
+    auto f = fs_.NewWritableFile(path);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    return f.ok() ? std::move(*f) : nullptr;
+  }
+};
+
+// Distinct bytes at every offset, so a misplaced range shows.
+std::string Pattern(size_t n, int salt = 0) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + salt * 7 + i / 251) & 0xff);
+  return s;
+}
+
+TEST_F(FileSystemTest, WriteThenReadBack) {
+  auto f = Create(Path("a"));
+  ASSERT_TRUE(f->Append("hello ").ok());
+  ASSERT_TRUE(f->Append("world").ok());
+  EXPECT_EQ(f->size(), 11u);
+  EXPECT_EQ(f->path(), Path("a"));
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_EQ(*fs_.ReadFile(Path("a")), "hello world");
+  EXPECT_EQ(*fs_.FileSize(Path("a")), 11u);
+}
+
+TEST_F(FileSystemTest, LargeAndSmallAppendsKeepTheirOrder) {
+  std::string expected;
+  auto f = Create(Path("big"));
+  for (size_t n : {10u, 70000u, 5u, 65536u, 1u, 200000u, 3u}) {
+    std::string chunk = Pattern(n, static_cast<int>(n));
+    ASSERT_TRUE(f->Append(chunk).ok());
+    expected += chunk;
+    EXPECT_EQ(f->size(), expected.size());
+  }
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_EQ(*fs_.ReadFile(Path("big")), expected);
+}
+
+TEST_F(FileSystemTest, FlushMakesBufferedDataVisible) {
+  auto f = Create(Path("a"));
+  ASSERT_TRUE(f->Append("buffered").ok());
+  ASSERT_TRUE(f->Flush().ok());
+  EXPECT_EQ(*fs_.ReadFile(Path("a")), "buffered");
+}
+
+TEST_F(FileSystemTest, CloseIsIdempotentAndLaterAppendsFail) {
+  auto f = Create(Path("a"));
+  ASSERT_TRUE(f->Append("x").ok());
+  ASSERT_TRUE(f->Close().ok());
+  ASSERT_TRUE(f->Close().ok());
+  Status s = f->Append("y");
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr(Path("a")));
+  EXPECT_EQ(*fs_.ReadFile(Path("a")), "x");
+}
+
+TEST_F(FileSystemTest, DestructorFlushesAndCloses) {
+  {
+    auto f = Create(Path("a"));
+    ASSERT_TRUE(f->Append("kept").ok());
+  }
+  EXPECT_EQ(*fs_.ReadFile(Path("a")), "kept");
+}
+
+TEST_F(FileSystemTest, NewWritableFileTruncatesAnExistingFile) {
+  WriteFile(Path("a"), "old contents");
+  auto f = Create(Path("a"));
+  EXPECT_EQ(f->size(), 0u);
+  ASSERT_TRUE(f->Append("new").ok());
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_EQ(ReadFile(Path("a")), "new");
+}
+
+TEST_F(FileSystemTest, NewAppendableFileAppendsAndCountsTheExistingSize) {
+  WriteFile(Path("a"), "12345");
+  auto f = fs_.NewAppendableFile(Path("a"));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ((*f)->size(), 5u);
+  ASSERT_TRUE((*f)->Append("678").ok());
+  EXPECT_EQ((*f)->size(), 8u);
+  ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(ReadFile(Path("a")), "12345678");
+}
+
+TEST_F(FileSystemTest, NewAppendableFileCreatesAMissingFile) {
+  auto f = fs_.NewAppendableFile(Path("new"));
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)->size(), 0u);
+  ASSERT_TRUE((*f)->Append("x").ok());
+  ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(ReadFile(Path("new")), "x");
+}
+
+TEST_F(FileSystemTest, CreatingAFileInAMissingDirectoryNamesThePath) {
+  auto f = fs_.NewWritableFile(Path("no/such/dir/file"));
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(f.status().message(), HasSubstr(Path("no/such/dir/file")));
+}
+
+TEST_F(FileSystemTest, ReadingAMissingFileIsNotFoundNamingThePath) {
+  auto r = fs_.ReadFile(Path("missing"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsNotFound());
+  EXPECT_THAT(r.status().message(), HasSubstr(Path("missing")));
+  EXPECT_TRUE(fs_.FileSize(Path("missing")).status().IsNotFound());
+  EXPECT_TRUE(fs_.IsDirectory(Path("missing")).status().IsNotFound());
+  EXPECT_FALSE(fs_.Exists(Path("missing")));
+}
+
+TEST_F(FileSystemTest, ReadFileRangeReadsExactlyOrReportsCorruption) {
+  std::string data = Pattern(300000);
+  WriteFile(Path("a"), data);
+  EXPECT_EQ(*fs_.ReadFileRange(Path("a"), 0, 10), data.substr(0, 10));
+  EXPECT_EQ(*fs_.ReadFileRange(Path("a"), 123457, 70000), data.substr(123457, 70000));
+  EXPECT_EQ(*fs_.ReadFileRange(Path("a"), 300000, 0), "");
+  auto r = fs_.ReadFileRange(Path("a"), 299990, 20);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsCorruption());
+  EXPECT_THAT(r.status().message(), AllOf(HasSubstr(Path("a")), HasSubstr("too short")));
+}
+
+TEST_F(FileSystemTest, ListDirReturnsSortedNamesOnly) {
+  ASSERT_TRUE(fs_.CreateDirs(Path("d/sub")).ok());
+  WriteFile(Path("d/b"), "");
+  WriteFile(Path("d/a"), "");
+  WriteFile(Path("d/c"), "");
+  auto names = fs_.ListDir(Path("d"));
+  ASSERT_TRUE(names.ok());
+  EXPECT_THAT(*names, ElementsAre("a", "b", "c", "sub"));
+  EXPECT_TRUE(*fs_.IsDirectory(Path("d/sub")));
+  EXPECT_FALSE(*fs_.IsDirectory(Path("d/a")));
+  auto missing = fs_.ListDir(Path("nope"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr(Path("nope")));
+}
+
+TEST_F(FileSystemTest, CreateDirsMakesParentsAndIsIdempotent) {
+  ASSERT_TRUE(fs_.CreateDirs(Path("x/y/z")).ok());
+  ASSERT_TRUE(fs_.CreateDirs(Path("x/y/z")).ok());
+  EXPECT_TRUE(*fs_.IsDirectory(Path("x/y/z")));
+  WriteFile(Path("file"), "");
+  Status s = fs_.CreateDirs(Path("file/sub"));
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr(Path("file/sub")));
+}
+
+TEST_F(FileSystemTest, DeleteFileAndDeleteDirRecursive) {
+  WriteFile(Path("a"), "x");
+  ASSERT_TRUE(fs_.DeleteFile(Path("a")).ok());
+  EXPECT_FALSE(fs_.Exists(Path("a")));
+  Status s = fs_.DeleteFile(Path("a"));
+  EXPECT_TRUE(s.IsNotFound());
+  EXPECT_THAT(s.message(), HasSubstr(Path("a")));
+
+  ASSERT_TRUE(fs_.CreateDirs(Path("t/u/v")).ok());
+  WriteFile(Path("t/u/v/f"), "x");
+  WriteFile(Path("t/g"), "x");
+  ASSERT_TRUE(fs_.DeleteDirRecursive(Path("t")).ok());
+  EXPECT_FALSE(fs_.Exists(Path("t")));
+  EXPECT_TRUE(fs_.DeleteDirRecursive(Path("t")).ok()) << "deleting a missing tree is OK";
+}
+
+TEST_F(FileSystemTest, RenameReplacesTheTarget) {
+  WriteFile(Path("from"), "new");
+  WriteFile(Path("to"), "old");
+  ASSERT_TRUE(fs_.Rename(Path("from"), Path("to")).ok());
+  EXPECT_FALSE(fs_.Exists(Path("from")));
+  EXPECT_EQ(ReadFile(Path("to")), "new");
+  Status s = fs_.Rename(Path("from"), Path("elsewhere"));
+  EXPECT_TRUE(s.IsNotFound());
+  EXPECT_THAT(s.message(), AllOf(HasSubstr(Path("from")), HasSubstr(Path("elsewhere"))));
+}
+
+TEST_F(FileSystemTest, LinkSharesContentsAndRefusesAnExistingTarget) {
+  WriteFile(Path("a"), "shared");
+  ASSERT_TRUE(fs_.Link(Path("a"), Path("b")).ok());
+  EXPECT_EQ(ReadFile(Path("b")), "shared");
+  ASSERT_TRUE(fs_.DeleteFile(Path("a")).ok());
+  EXPECT_EQ(ReadFile(Path("b")), "shared") << "a hard link survives the original name";
+  WriteFile(Path("c"), "x");
+  Status s = fs_.Link(Path("c"), Path("b"));
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(s.message(), HasSubstr(Path("b")));
+}
+
+TEST_F(FileSystemTest, TruncateShortensAFile) {
+  WriteFile(Path("a"), "0123456789");
+  ASSERT_TRUE(fs_.Truncate(Path("a"), 4).ok());
+  EXPECT_EQ(ReadFile(Path("a")), "0123");
+  EXPECT_TRUE(fs_.Truncate(Path("missing"), 0).IsNotFound());
+}
+
+TEST_F(FileSystemTest, SyncFileAndSyncDir) {
+  WriteFile(Path("a"), "x");
+  EXPECT_TRUE(fs_.SyncFile(Path("a")).ok());
+  EXPECT_TRUE(fs_.SyncDir(dir_.path()).ok());
+  Status s = fs_.SyncFile(Path("missing"));
+  EXPECT_TRUE(s.IsNotFound());
+  EXPECT_THAT(s.message(), HasSubstr(Path("missing")));
+  EXPECT_FALSE(fs_.SyncDir(Path("missing")).ok());
+}
+
+TEST_F(FileSystemTest, AppendRangeCopiesTheRangeBetweenBufferedWrites) {
+  std::string src = Pattern(3 << 20, 1);
+  WriteFile(Path("src"), src);
+  auto f = Create(Path("dst"));
+  ASSERT_TRUE(f->Append("head").ok());  // still buffered when AppendRange runs
+  ASSERT_TRUE(fs_.AppendRange(Path("src"), 1000, (2 << 20) + 17, *f).ok());
+  ASSERT_TRUE(f->Append("tail").ok());
+  EXPECT_EQ(f->size(), 4u + (2 << 20) + 17 + 4u);
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_EQ(ReadFile(Path("dst")), "head" + src.substr(1000, (2 << 20) + 17) + "tail");
+}
+
+TEST_F(FileSystemTest, AppendRangeIntoAnAppendableFileKeepsExistingBytes) {
+  WriteFile(Path("src"), "abcdefghij");
+  WriteFile(Path("dst"), "committed;");
+  auto f = fs_.NewAppendableFile(Path("dst"));
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(fs_.AppendRange(Path("src"), 2, 5, **f).ok());
+  EXPECT_EQ((*f)->size(), 15u) << "size() counts bytes appended by AppendRange";
+  ASSERT_TRUE((*f)->Append("!").ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(ReadFile(Path("dst")), "committed;cdefg!");
+}
+
+TEST_F(FileSystemTest, AppendRangePastTheEndOfTheSourceIsCorruption) {
+  WriteFile(Path("src"), "short");
+  auto f = Create(Path("dst"));
+  Status s = fs_.AppendRange(Path("src"), 2, 10, *f);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(Path("src")));
+  Status missing = fs_.AppendRange(Path("nope"), 0, 1, *f);
+  EXPECT_TRUE(missing.IsNotFound());
+  EXPECT_THAT(missing.message(), HasSubstr(Path("nope")));
+}
+
+// A WritableFile that is not a POSIX file: AppendRange takes the generic read-and-append path.
+class StringFile final : public WritableFile {
+ public:
+  Status Append(std::string_view data) override {
+    data_.append(data);
+    return Status::OK();
+  }
+  Status Flush() override { return Status::OK(); }
+  Status Sync() override { return Status::OK(); }
+  Status Close() override { return Status::OK(); }
+  uint64_t size() const override { return data_.size(); }
+  const std::string& path() const override { return path_; }
+  const std::string& data() const { return data_; }
+
+ private:
+  std::string path_ = "<memory>";
+  std::string data_;
+};
+
+TEST_F(FileSystemTest, AppendRangeIntoANonPosixFileUsesTheGenericPath) {
+  std::string src = Pattern((1 << 20) * 2 + 333, 2);
+  WriteFile(Path("src"), src);
+  StringFile f;
+  ASSERT_TRUE(f.Append("x").ok());
+  ASSERT_TRUE(fs_.AppendRange(Path("src"), 7, src.size() - 7, f).ok());
+  EXPECT_EQ(f.data(), "x" + src.substr(7));
+  EXPECT_TRUE(fs_.AppendRange(Path("src"), src.size() - 1, 2, f).IsCorruption());
+}
+
+TEST_F(FileSystemTest, WriteFileAtomicallyCreatesAndReplacesLeavingNoTempFiles) {
+  ASSERT_TRUE(WriteFileAtomically(fs_, Path("m"), "first").ok());
+  EXPECT_EQ(ReadFile(Path("m")), "first");
+  ASSERT_TRUE(WriteFileAtomically(fs_, Path("m"), "second, longer").ok());
+  EXPECT_EQ(ReadFile(Path("m")), "second, longer");
+  EXPECT_THAT(testing::ListFilesRecursive(dir_.path()), ElementsAre("m"));
+}
+
+TEST_F(FileSystemTest, WriteFileAtomicallyIntoAMissingDirectoryFails) {
+  Status s = WriteFileAtomically(fs_, Path("missing/m"), "x");
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(Path("missing/m")));
+}
+
+TEST_F(FileSystemTest, WriteFileAtomicallyFailingRenameKeepsTheOldFileAndNoTemp) {
+  // The target is a non-empty directory: rename(2) refuses to replace it.
+  ASSERT_TRUE(fs_.CreateDirs(Path("m/child")).ok());
+  Status s = WriteFileAtomically(fs_, Path("m"), "x");
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(testing::ListFilesRecursive(dir_.path()), ::testing::IsEmpty());
+  EXPECT_TRUE(*fs_.IsDirectory(Path("m")));
+}
+
+TEST(ResolvePathTest, FileUrisBecomePlainPaths) {
+  EXPECT_EQ(*ResolvePath("file:///data/checkpoints", "k"), "/data/checkpoints");
+  EXPECT_EQ(*ResolvePath("/data/checkpoints", "k"), "/data/checkpoints");
+  EXPECT_EQ(*ResolvePath("relative/dir", "k"), "relative/dir");
+}
+
+TEST(ResolvePathTest, OtherSchemesAreRejectedNamingTheKey) {
+  auto r = ResolvePath("s3://bucket/chk", "execution.checkpointing.dir");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), AllOf(HasSubstr("execution.checkpointing.dir"),
+                                          HasSubstr("'s3'"), HasSubstr("s3://bucket/chk")));
+  auto hdfs = ResolvePath("hdfs://nn:8020/x", "execution.checkpointing.savepoint-dir");
+  ASSERT_FALSE(hdfs.ok());
+  EXPECT_THAT(hdfs.status().message(), HasSubstr("execution.checkpointing.savepoint-dir"));
+}
+
+TEST(ResolvePathTest, RelativeFileUriAndEmptyPathAreRejected) {
+  auto rel = ResolvePath("file://relative/x", "state.checkpoints.dir");
+  ASSERT_FALSE(rel.ok());
+  EXPECT_THAT(rel.status().message(),
+              AllOf(HasSubstr("state.checkpoints.dir"), HasSubstr("file:///path")));
+  auto empty = ResolvePath("", "execution.state-recovery.path");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.status().message(), HasSubstr("execution.state-recovery.path"));
+  EXPECT_FALSE(ResolvePath("file://", "k").ok());
+}
+
+TEST(PathTest, JoinDirNameBaseName) {
+  EXPECT_EQ(JoinPath("a", "b"), "a/b");
+  EXPECT_EQ(JoinPath("a/", "b"), "a/b");
+  EXPECT_EQ(JoinPath("", "b"), "b");
+  EXPECT_EQ(JoinPath("/", "b"), "/b");
+  EXPECT_EQ(DirName("/a/b/c"), "/a/b");
+  EXPECT_EQ(DirName("/a"), "/");
+  EXPECT_EQ(DirName("a"), ".");
+  EXPECT_EQ(DirName("a/b"), "a");
+  EXPECT_EQ(BaseName("/a/b/c"), "c");
+  EXPECT_EQ(BaseName("c"), "c");
+  EXPECT_EQ(BaseName("/a/"), "");
+}
+
+}  // namespace
+}  // namespace weir

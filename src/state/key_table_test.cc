@@ -1,0 +1,163 @@
+// KeyTable: the heap backend's key -> dense id index, against a std::unordered_map model.
+#include "state/key_table.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include "base/hash.h"
+#include "testing/test_util.h"
+
+namespace weir {
+namespace {
+
+using detail::KeyId;
+
+KeyId Insert(KeyTable& t, const std::string& key, int key_group = 0) {
+  return t.FindOrInsert(key, Hash64(key), key_group);
+}
+
+TEST(KeyTableTest, InsertReturnsTheSameIdForTheSameKey) {
+  KeyTable t;
+  KeyId a = Insert(t, "alpha", 3);
+  KeyId b = Insert(t, "beta", 7);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(Insert(t, "alpha", 3), a);
+  EXPECT_EQ(Insert(t, "beta", 7), b);
+  EXPECT_EQ(t.live_count(), 2u);
+  EXPECT_EQ(t.key(a).bytes, "alpha");
+  EXPECT_EQ(t.key(a).hash, Hash64("alpha"));
+  EXPECT_EQ(t.key(a).key_group, 3);
+  EXPECT_TRUE(t.key(a).live);
+  EXPECT_LT(a, t.id_limit());
+  EXPECT_LT(b, t.id_limit());
+}
+
+TEST(KeyTableTest, IdsAreDense) {
+  KeyTable t;
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(Insert(t, "k" + std::to_string(i)), KeyId(i));
+  EXPECT_EQ(t.id_limit(), 100u);
+}
+
+TEST(KeyTableTest, EmptyKeyIsAKeyLikeAnyOther) {
+  KeyTable t;
+  KeyId e = Insert(t, "");
+  KeyId x = Insert(t, "x");
+  EXPECT_NE(e, x);
+  EXPECT_EQ(Insert(t, ""), e);
+}
+
+TEST(KeyTableTest, EraseForgetsTheKeyAndReusesItsId) {
+  KeyTable t;
+  KeyId a = Insert(t, "a");
+  KeyId b = Insert(t, "b");
+  t.Erase(a);
+  EXPECT_EQ(t.live_count(), 1u);
+  EXPECT_FALSE(t.key(a).live);
+  EXPECT_EQ(Insert(t, "b"), b) << "other keys are unaffected";
+  KeyId c = Insert(t, "c");
+  EXPECT_EQ(c, a) << "the erased id is reused";
+  EXPECT_EQ(t.key(c).bytes, "c");
+  EXPECT_EQ(t.id_limit(), 2u);
+  // "a" is gone: inserting it again gives a new id, not c's.
+  KeyId a2 = Insert(t, "a");
+  EXPECT_NE(a2, c);
+  EXPECT_EQ(t.live_count(), 3u);
+}
+
+TEST(KeyTableTest, ErasingTwiceIsHarmless) {
+  KeyTable t;
+  KeyId a = Insert(t, "a");
+  t.Erase(a);
+  t.Erase(a);
+  EXPECT_EQ(t.live_count(), 0u);
+  KeyId x = Insert(t, "x");
+  KeyId y = Insert(t, "y");
+  EXPECT_NE(x, y) << "an id must not be handed out twice";
+}
+
+TEST(KeyTableTest, KeysWithIdenticalHashesAreKeptApart) {
+  KeyTable t;
+  const uint64_t hash = 0x1234567800000005ull;
+  std::vector<KeyId> ids;
+  for (int i = 0; i < 50; ++i) ids.push_back(t.FindOrInsert("key" + std::to_string(i), hash, 0));
+  std::set<KeyId> distinct(ids.begin(), ids.end());
+  EXPECT_EQ(distinct.size(), ids.size());
+  for (int i = 0; i < 50; i += 2) t.Erase(ids[static_cast<size_t>(i)]);
+  for (int i = 1; i < 50; i += 2) {
+    EXPECT_EQ(t.FindOrInsert("key" + std::to_string(i), hash, 0), ids[static_cast<size_t>(i)]);
+  }
+  EXPECT_EQ(t.live_count(), 25u);
+}
+
+TEST(KeyTableTest, ManyKeysSurviveRehashing) {
+  KeyTable t;
+  constexpr int kKeys = 100000;
+  std::vector<KeyId> ids(kKeys);
+  for (int i = 0; i < kKeys; ++i) ids[i] = Insert(t, "key-" + std::to_string(i), i % 128);
+  EXPECT_EQ(t.live_count(), static_cast<size_t>(kKeys));
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_EQ(Insert(t, "key-" + std::to_string(i)), ids[i]) << i;
+    ASSERT_EQ(t.key(ids[i]).key_group, i % 128);
+  }
+  EXPECT_EQ(t.live_count(), static_cast<size_t>(kKeys));
+}
+
+TEST(KeyTableTest, ChurnWithManyTombstonesKeepsWorking) {
+  // Insert and erase many short-lived keys: tombstones must not fill the table.
+  KeyTable t;
+  KeyId keep = Insert(t, "keep");
+  for (int round = 0; round < 20000; ++round) {
+    KeyId id = Insert(t, "tmp-" + std::to_string(round));
+    t.Erase(id);
+  }
+  EXPECT_EQ(t.live_count(), 1u);
+  EXPECT_EQ(Insert(t, "keep"), keep);
+  EXPECT_LE(t.id_limit(), 2u) << "erased ids are reused";
+}
+
+// Random inserts, lookups and erases compared with a model. Hashes come either from Hash64
+// or from a tiny set, to force long probe chains and equal hashes for different keys.
+TEST(KeyTableTest, RandomOperationsMatchAModel) {
+  std::mt19937_64 rng(testing::TestSeed());
+  for (int forced_collisions = 0; forced_collisions < 2; ++forced_collisions) {
+    KeyTable t;
+    std::unordered_map<std::string, KeyId> model;
+    std::unordered_map<KeyId, std::string> by_id;
+    const uint64_t key_space = forced_collisions ? 800 : 3000;
+    auto hash_of = [&](const std::string& k) {
+      uint64_t h = Hash64(k);
+      return forced_collisions ? (h % 7) * 0x9e3779b97f4a7c15ull : h;
+    };
+    for (int op = 0; op < 60000; ++op) {
+      std::string key = "k" + std::to_string(rng() % key_space);
+      int r = static_cast<int>(rng() % 10);
+      if (r < 6) {
+        KeyId id = t.FindOrInsert(key, hash_of(key), 0);
+        auto it = model.find(key);
+        if (it != model.end()) {
+          ASSERT_EQ(id, it->second) << "key " << key << " op " << op;
+        } else {
+          ASSERT_FALSE(by_id.contains(id)) << "id " << id << " handed out while live";
+          model.emplace(key, id);
+          by_id.emplace(id, key);
+        }
+        ASSERT_TRUE(t.key(id).live);
+        ASSERT_EQ(t.key(id).bytes, key);
+      } else if (!model.empty()) {
+        auto it = model.find(key);
+        if (it == model.end()) continue;
+        t.Erase(it->second);
+        by_id.erase(it->second);
+        model.erase(it);
+      }
+      ASSERT_EQ(t.live_count(), model.size());
+    }
+    for (const auto& [k, id] : model) EXPECT_EQ(t.FindOrInsert(k, hash_of(k), 0), id);
+  }
+}
+
+}  // namespace
+}  // namespace weir
