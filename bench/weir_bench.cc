@@ -359,6 +359,7 @@ int main(int argc, char** argv) {
   if (o.workload == "recovery" && o.checkpoint == "off") o.checkpoint = "1s";
   std::error_code ec;
   std::filesystem::create_directories(o.dir, ec);
+  weir::InitLogging();
   spdlog::set_level(spdlog::level::warn);
   for (int i = 0; i < o.repeat; ++i) {
     if (o.workload == "baseline") {

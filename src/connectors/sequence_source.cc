@@ -17,7 +17,9 @@ void SequenceSource::InitializeState(const detail::OperatorState& restored) {
     found = true;
     for (const auto& e : list.elements) {
       std::pair<int64_t, int64_t> split;
-      if (!DecodeFromString(e, split) || split.first > split.second + 1) {
+      // A finished split is (last + 1, last); written without overflow at INT64_MAX.
+      if (!DecodeFromString(e, split) ||
+          (split.first > split.second && split.first - 1 != split.second)) {
         throw detail::StateError("sequence source: a restored split does not decode");
       }
       if (split.first <= split.second) splits_.push_back(Split{split.first, split.second});
@@ -29,24 +31,36 @@ void SequenceSource::InitializeState(const detail::OperatorState& restored) {
   int p = context().parallelism();
   int i = context().subtask_index();
   if (from_ > to_) return;
-  auto total = static_cast<unsigned __int128>(to_ - from_) + 1;
-  auto begin = static_cast<int64_t>(total * static_cast<unsigned>(i) / static_cast<unsigned>(p));
-  auto end = static_cast<int64_t>(total * static_cast<unsigned>(i + 1) / static_cast<unsigned>(p));
-  if (begin < end) splits_.push_back(Split{from_ + begin, from_ + end - 1});
+  // Unsigned arithmetic throughout: the range may span all of int64 (to - from overflows).
+  using u128 = unsigned __int128;
+  u128 total = static_cast<u128>(static_cast<uint64_t>(to_) - static_cast<uint64_t>(from_)) + 1;
+  auto begin = static_cast<uint64_t>(total * static_cast<unsigned>(i) / static_cast<unsigned>(p));
+  u128 end = total * static_cast<unsigned>(i + 1) / static_cast<unsigned>(p);
+  if (begin < end) {
+    auto first = static_cast<int64_t>(static_cast<uint64_t>(from_) + begin);
+    auto last = static_cast<int64_t>(static_cast<uint64_t>(from_) + static_cast<uint64_t>(end - 1));
+    splits_.push_back(Split{first, last});
+  }
 }
 
 detail::SourceStatus SequenceSource::EmitNext(size_t max_records) {
   while (!splits_.empty() && batch_.size() < max_records) {
     Split& s = splits_.front();
-    auto room = static_cast<int64_t>(max_records - batch_.size());
-    int64_t n = std::min<int64_t>(room, s.last - s.next + 1);
-    for (int64_t k = 0; k < n; ++k) batch_.push_back(s.next + k);
-    s.next += n;
-    if (s.next > s.last) splits_.erase(splits_.begin());
+    // Counted in uint64: a split may end at INT64_MAX, where next + n would overflow.
+    uint64_t left = static_cast<uint64_t>(s.last) - static_cast<uint64_t>(s.next);  // + 1
+    uint64_t room = max_records - batch_.size();
+    uint64_t n = left < room ? left + 1 : room;
+    for (uint64_t k = 0; k < n; ++k) {
+      batch_.push_back(static_cast<int64_t>(static_cast<uint64_t>(s.next) + k));
+    }
+    if (n > left) {
+      splits_.erase(splits_.begin());
+    } else {
+      s.next = static_cast<int64_t>(static_cast<uint64_t>(s.next) + n);
+    }
   }
   if (!batch_.empty()) Emit(batch_);
-  return splits_.empty() ? detail::SourceStatus::kEndOfInput
-                         : detail::SourceStatus::kMoreAvailable;
+  return splits_.empty() ? detail::SourceStatus::kEndOfInput : detail::SourceStatus::kMoreAvailable;
 }
 
 void SequenceSource::SnapshotState(int64_t, detail::OperatorSnapshot* out) {

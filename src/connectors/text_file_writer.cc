@@ -104,8 +104,8 @@ struct TextFileWriter::Impl {
   OperatorContext* ctx = nullptr;
   bool transactional = false;
 
-  FileState own;                  // this subtask's file
-  std::vector<FileState> orphans; // files of removed subtasks (subtask 0 keeps them)
+  FileState own;                      // this subtask's file
+  std::vector<FileState> orphans;     // files of removed subtasks (subtask 0 keeps them)
   std::unique_ptr<WritableFile> out;  // staging file of the open transaction, or the target
   std::string out_path;
   std::string instance;  // random, names this writer's staging files
@@ -147,18 +147,18 @@ struct TextFileWriter::Impl {
       WEIR_ASSIGN_OR_RETURN(size, fs->FileSize(target));
     }
     if (size < t.offset) {
-      return Status::Corruption(
-          "output file '" + target + "' has " + std::to_string(size) + " bytes but " +
-          std::to_string(t.offset) + " were committed before: it was truncated or replaced "
-          "outside weir");
+      return Status::Corruption("output file '" + target + "' has " + std::to_string(size) +
+                                " bytes but " + std::to_string(t.offset) +
+                                " were committed before: it was truncated or replaced "
+                                "outside weir");
     }
     if (!fs->Exists(t.staging)) {
       // Committed before and its staging file deleted (a commit fsyncs the target first).
       if (size >= t.offset + t.length) return Status::OK();
-      return Status::Corruption("output file '" + target + "' lacks bytes " +
-                                std::to_string(t.offset) + ".." +
-                                std::to_string(t.offset + t.length) + " of a committed "
-                                "transaction, and its staging file '" + t.staging + "' is gone");
+      return Status::Corruption(
+          "output file '" + target + "' lacks bytes " + std::to_string(t.offset) + ".." +
+          std::to_string(t.offset + t.length) +
+          " of a committed transaction, and its staging file '" + t.staging + "' is gone");
     }
     // Nothing to put: bytes past the offset belong to later transactions (or are cut by
     // Recover), so they must not be truncated here.
@@ -256,6 +256,15 @@ Status TextFileWriter::Initialize(OperatorContext& ctx, const OperatorState& res
       if (!DecodeState(e, &s)) {
         return Status::Corruption(m.Where() + ": restored sink state does not decode");
       }
+      // Parallelism 1 writes a file and above 1 a directory: neither layout can take over the
+      // other's prepared transactions, which would otherwise be lost without a word.
+      if ((s.target == m.path) != (p == 1)) {
+        return Status::FailedPrecondition(
+            "text file sink '" + m.path + "': the checkpoint wrote it with parallelism " +
+            (p == 1 ? "above 1 (a directory of files)" : "1 (a single file)") +
+            ", and it now runs with parallelism " + std::to_string(p) +
+            "; restore with the parallelism it had, or write to a new path");
+      }
       if (s.target == m.own.target) {
         restored_state = true;
         m.own = std::move(s);
@@ -318,8 +327,9 @@ Status TextFileWriter::Commit(int64_t checkpoint_id) {
   for (; done < pending.size() && pending[done].checkpoint_id <= checkpoint_id; ++done) {
     const Txn& t = pending[done];
     Status s = m.CommitTxn(t, m.own.target);
-    if (!s.ok()) return s.WithContext(m.Where() + ": committing checkpoint " +
-                                      std::to_string(checkpoint_id));
+    if (!s.ok()) {
+      return s.WithContext(m.Where() + ": committing checkpoint " + std::to_string(checkpoint_id));
+    }
     m.own.committed_size = t.offset + t.length;
     (void)m.fs->DeleteFile(t.staging);
   }

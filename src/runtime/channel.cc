@@ -13,9 +13,9 @@ constexpr size_t kHardLimitFactor = 2;
 
 Channel::Channel(size_t initial_capacity, size_t max_capacity, size_t max_batch,
                  TaskWaker* consumer, TaskWaker* producer)
-    : capacity_(std::min(initial_capacity, max_capacity)),
-      max_capacity_(max_capacity),
-      max_batch_(max_batch),
+    : capacity_(std::clamp<size_t>(initial_capacity, 1, std::max<size_t>(max_capacity, 1))),
+      max_capacity_(std::max<size_t>(max_capacity, 1)),
+      max_batch_(std::max<size_t>(max_batch, 1)),
       consumer_(consumer),
       producer_(producer) {}
 
@@ -31,12 +31,14 @@ size_t Channel::target_batch_size() const {
   return std::clamp<size_t>(capacity() / 4, 1, max_batch_);
 }
 
+size_t Channel::HardLimit() const { return capacity() * kHardLimitFactor + target_batch_size(); }
+
 void Channel::PushBatch(std::unique_ptr<detail::BatchBase> batch) {
   size_t n = batch->size();
   {
     std::unique_lock<std::mutex> lock(mu_);
-    size_t hard_limit = capacity() * kHardLimitFactor + target_batch_size();
-    space_.wait(lock, [&] { return cancelled_ || queued_records_.load() < hard_limit; });
+    // The limit is re-read on every wakeup: the consumer may have grown the capacity since.
+    space_.wait(lock, [&] { return cancelled_ || queued_records_.load() < HardLimit(); });
     if (cancelled_) return;
     Envelope e;
     e.batch = std::move(batch);
@@ -83,8 +85,17 @@ void Channel::Recycle(std::unique_ptr<detail::BatchBase> batch) {
 
 void Channel::SetCapacity(size_t records) {
   size_t c = std::clamp<size_t>(records, 1, max_capacity_);
-  size_t old = capacity_.exchange(c, std::memory_order_relaxed);
-  if (c > old) producer_->Wake();
+  size_t old;
+  {
+    // Under mu_, so a producer blocked in PushBatch cannot miss the raised hard limit between
+    // checking it and going to sleep.
+    std::lock_guard<std::mutex> lock(mu_);
+    old = capacity_.exchange(c, std::memory_order_relaxed);
+  }
+  if (c > old) {
+    space_.notify_all();
+    producer_->Wake();
+  }
 }
 
 void Channel::Cancel() {

@@ -74,6 +74,9 @@ class Channel final : public detail::OutputChannel {
   void Cancel();
 
  private:
+  // Queued records at which PushBatch blocks.
+  size_t HardLimit() const;
+
   mutable std::mutex mu_;
   std::condition_variable space_;
   std::deque<Envelope> queue_;                                // guarded by mu_

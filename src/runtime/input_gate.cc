@@ -21,9 +21,10 @@ bool InputGate::Poll(Envelope* out, int* channel) {
     size_t c = (next_ + i) % n;
     if (blocked_[c] || finished_[c]) continue;
     if (channels_[c]->Poll(out)) {
-      // Stay on a channel while it delivers records; move on after events so that every
-      // channel's barrier is seen promptly.
-      next_ = out->kind == EventKind::kRecords ? c : (c + 1) % n;
+      // Move on after every envelope: staying on a channel while it has records would starve
+      // the others whenever its producer outpaces this task (their records, watermarks and
+      // barriers would wait behind an endless backlog).
+      next_ = (c + 1) % n;
       *channel = static_cast<int>(c);
       return true;
     }
@@ -52,7 +53,8 @@ void InputGate::MaybeDebloat(int64_t now_nanos) {
   double per_second = static_cast<double>(window_records_) * 1e9 / static_cast<double>(busy);
   double in_flight = per_second * static_cast<double>(debloat_.target.count()) / 1e3;
   size_t active = static_cast<size_t>(std::count(finished_.begin(), finished_.end(), false));
-  size_t per_channel = static_cast<size_t>(in_flight / static_cast<double>(std::max<size_t>(active, 1)));
+  size_t per_channel =
+      static_cast<size_t>(in_flight / static_cast<double>(std::max<size_t>(active, 1)));
   size_t capacity = std::max(per_channel, debloat_.min_capacity);
   for (auto& c : channels_) {
     if (bottleneck || capacity > c->capacity()) c->SetCapacity(capacity);

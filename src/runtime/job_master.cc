@@ -416,6 +416,7 @@ bool JobMaster::HandleFailure(const Status& cause) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++restarts_;
+    env_.attempt = restarts_;  // RuntimeContext::attempt_number() of the next attempt
   }
   spdlog::info("Restarting job '{}' in {} ({} restart {}), from {}", job_name_,
                FormatDuration(*delay), restart_strategy_->Describe(), restarts_,

@@ -30,12 +30,15 @@ std::string FailureRateRestartStrategy::Describe() const {
 
 std::optional<std::chrono::milliseconds> ExponentialDelayRestartStrategy::OnFailure(
     int64_t now_ms) {
-  bool reset = last_failure_ms_ >= 0 && now_ms - last_failure_ms_ >= o_.reset_threshold.count();
+  // The job ran again only after the last delay: it must then have run for the threshold.
+  bool reset = last_failure_ms_ >= 0 &&
+               now_ms - last_failure_ms_ >= o_.reset_threshold.count() + last_delay_ms_;
   if (last_failure_ms_ < 0 || reset) {
     current_ms_ = static_cast<double>(o_.initial_backoff.count());
     attempts_ = 0;
   } else {
-    current_ms_ = std::min(current_ms_ * o_.multiplier, static_cast<double>(o_.max_backoff.count()));
+    current_ms_ =
+        std::min(current_ms_ * o_.multiplier, static_cast<double>(o_.max_backoff.count()));
   }
   last_failure_ms_ = now_ms;
   if (++attempts_ > o_.attempts_before_reset) return std::nullopt;
@@ -43,7 +46,8 @@ std::optional<std::chrono::milliseconds> ExponentialDelayRestartStrategy::OnFail
   std::uniform_real_distribution<double> dist(-jitter, jitter);
   double delay = std::clamp(current_ms_ + (jitter > 0 ? dist(rng_) : 0.0), 0.0,
                             static_cast<double>(o_.max_backoff.count()));
-  return std::chrono::milliseconds(static_cast<int64_t>(delay));
+  last_delay_ms_ = static_cast<int64_t>(delay);
+  return std::chrono::milliseconds(last_delay_ms_);
 }
 
 std::string ExponentialDelayRestartStrategy::Describe() const {
@@ -63,8 +67,8 @@ Result<std::unique_ptr<RestartStrategy>> RestartStrategy::FromConfiguration(
   }
   if (type == "fixed-delay" || type == "fixeddelay") {
     WEIR_ASSIGN_OR_RETURN(int64_t attempts, c.GetInt("restart-strategy.fixed-delay.attempts", 1));
-    WEIR_ASSIGN_OR_RETURN(auto delay, c.GetDuration("restart-strategy.fixed-delay.delay",
-                                                    std::chrono::seconds(1)));
+    WEIR_ASSIGN_OR_RETURN(
+        auto delay, c.GetDuration("restart-strategy.fixed-delay.delay", std::chrono::seconds(1)));
     if (attempts < 0) {
       return Status::InvalidArgument("restart-strategy.fixed-delay.attempts must not be negative");
     }
@@ -77,8 +81,8 @@ Result<std::unique_ptr<RestartStrategy>> RestartStrategy::FromConfiguration(
     WEIR_ASSIGN_OR_RETURN(auto interval,
                           c.GetDuration("restart-strategy.failure-rate.failure-rate-interval",
                                         std::chrono::minutes(1)));
-    WEIR_ASSIGN_OR_RETURN(auto delay, c.GetDuration("restart-strategy.failure-rate.delay",
-                                                    std::chrono::seconds(1)));
+    WEIR_ASSIGN_OR_RETURN(
+        auto delay, c.GetDuration("restart-strategy.failure-rate.delay", std::chrono::seconds(1)));
     if (max < 1) {
       return Status::InvalidArgument(
           "restart-strategy.failure-rate.max-failures-per-interval must be at least 1");
@@ -96,6 +100,15 @@ Result<std::unique_ptr<RestartStrategy>> RestartStrategy::FromConfiguration(
   WEIR_ASSIGN_OR_RETURN(o.jitter, c.GetDouble(p + "jitter-factor", o.jitter));
   WEIR_ASSIGN_OR_RETURN(o.attempts_before_reset,
                         c.GetInt(p + "attempts-before-reset-backoff", o.attempts_before_reset));
+  if (o.initial_backoff.count() < 1) {
+    return Status::InvalidArgument(p + "initial-backoff must be at least 1 ms");
+  }
+  if (o.reset_threshold.count() < 1) {
+    return Status::InvalidArgument(p + "reset-backoff-threshold must be at least 1 ms");
+  }
+  if (o.attempts_before_reset < 1) {
+    return Status::InvalidArgument(p + "attempts-before-reset-backoff must be at least 1");
+  }
   if (o.multiplier < 1.0) {
     return Status::InvalidArgument(p + "backoff-multiplier must be at least 1.0");
   }

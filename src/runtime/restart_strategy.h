@@ -5,8 +5,9 @@
 //   failure-rate       restarts after `delay` while at most max-failures-per-interval
 //                      failures fall in any failure-rate-interval
 //   exponential-delay  delay = initial-backoff * multiplier^n, capped at max-backoff, with
-//                      jitter; reset after reset-backoff-threshold without failure; at most
-//                      attempts-before-reset-backoff restarts before a reset
+//                      jitter; reset once the restarted job ran reset-backoff-threshold (after
+//                      its restart delay) without failure; at most attempts-before-reset-backoff
+//                      restarts before a reset
 //
 // Default: exponential-delay when checkpointing is enabled, none otherwise (Flink 1.19+).
 // Thread-safety: not thread-safe; the JobMaster owns it.
@@ -90,6 +91,7 @@ class ExponentialDelayRestartStrategy final : public RestartStrategy {
   std::mt19937_64 rng_;
   double current_ms_ = 0;
   int64_t last_failure_ms_ = -1;
+  int64_t last_delay_ms_ = 0;
   int64_t attempts_ = 0;
 };
 

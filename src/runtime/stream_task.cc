@@ -206,7 +206,7 @@ void StreamTask::MaybeFlushOnTimeout() {
   }
 }
 
-int64_t StreamTask::NextWakeupNanos() const {
+int64_t StreamTask::NextWakeupNanos(bool outputs_available) const {
   int64_t wake = -1;
   int64_t now = env_->clock->NowNanos();
   if (backend_ && !data_finished_) {
@@ -216,7 +216,8 @@ int64_t StreamTask::NextWakeupNanos() const {
       wake = now + std::min<int64_t>(delta_ms, 3'600'000) * 1'000'000;
     }
   }
-  if (pending_since_nanos_ > 0) {
+  // Under backpressure a flush could not go out anyway; waking for it would only spin.
+  if (pending_since_nanos_ > 0 && outputs_available) {
     int64_t flush_at = pending_since_nanos_ + env_->buffer_timeout_nanos;
     wake = wake < 0 ? flush_at : std::min(wake, flush_at);
   }
@@ -266,7 +267,7 @@ Status StreamTask::MainLoop() {
     if (outputs_available) FlushOutputs();
     int64_t start = env_->clock->NowNanos();
     if (gate_) gate_->MaybeDebloat(start);
-    spec_.waker->WaitUntil(NextWakeupNanos(), *env_->clock);
+    spec_.waker->WaitUntil(NextWakeupNanos(outputs_available), *env_->clock);
     if (gate_ && outputs_available) gate_->RecordIdle(env_->clock->NowNanos() - start);
   }
 }

@@ -109,7 +109,9 @@ class StreamTask {
   bool OutputsAvailable() const;
   void FlushOutputs();
   void MaybeFlushOnTimeout();
-  int64_t NextWakeupNanos() const;
+  // When the task must wake up even if nothing arrives: the next timer, and the buffer
+  // timeout of partly filled output batches (only when they can be flushed at all).
+  int64_t NextWakeupNanos(bool outputs_available) const;
   void CloseOperators();
   // Runs `fn` (an operator call); exceptions become the task's failure.
   Status Guard(const std::function<void()>& fn);

@@ -1,0 +1,606 @@
+// The text file sink's two-phase commit (src/connectors/text_file_writer.cc), driven the way
+// the runtime drives it: Initialize -> Write ... -> Snapshot (+ its async part) -> Commit when
+// the checkpoint completes, and recovery from a checkpoint's state after a crash.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/fault_injection_file_system.h"
+#include "base/fault_points.h"
+#include "connectors/fake_operator_context.h"
+#include "testing/test_util.h"
+#include "weir/detail/sinks.h"
+
+namespace weir {
+namespace {
+
+using detail::OperatorSnapshot;
+using detail::OperatorState;
+using detail::TextFileWriter;
+using Op = FaultInjectionFileSystem::Op;
+
+std::string StagingDir(const std::string& target) {
+  return JoinPath(DirName(target), "." + BaseName(target) + ".pending");
+}
+
+// Union state as the runtime hands it to every subtask: all subtasks' elements in one list.
+OperatorState Union(const std::vector<OperatorState>& states) {
+  OperatorState out;
+  for (const auto& st : states) {
+    for (const auto& list : st) {
+      EXPECT_EQ(list.mode, detail::OperatorStateList::Mode::kUnion);
+      if (out.empty()) out.push_back(detail::OperatorStateList{list.name, list.mode, {}});
+      out[0].elements.insert(out[0].elements.end(), list.elements.begin(), list.elements.end());
+    }
+  }
+  return out;
+}
+
+class TextFileWriterTest : public ::testing::Test {
+ protected:
+  // One subtask's sink: a context and the writer.
+  struct Sink {
+    Sink(FileSystem* fs, const std::string& path, WriteMode mode, int subtask, int parallelism)
+        : ctx(subtask, parallelism, fs), writer(path, mode) {}
+    testing::FakeOperatorContext ctx;
+    TextFileWriter writer;
+  };
+
+  std::unique_ptr<Sink> Open(const std::string& path, const OperatorState& restored = {},
+                             WriteMode mode = WriteMode::kNoOverwrite, int subtask = 0,
+                             int parallelism = 1, bool checkpointing = true, int attempt = 0) {
+    auto s = std::make_unique<Sink>(&fs_, path, mode, subtask, parallelism);
+    s->ctx.set_checkpointing(checkpointing).set_attempt(attempt).set_restored(!restored.empty());
+    Status st = s->writer.Initialize(s->ctx, restored);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return s;
+  }
+
+  // Takes checkpoint `id`: the synchronous part, then its async part (fsyncs), as a checkpoint
+  // must before it can complete. Returns the state it recorded.
+  OperatorState Checkpoint(Sink& s, int64_t id) {
+    OperatorSnapshot snap;
+    Status st = s.writer.Snapshot(id, &snap);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    if (snap.async_part) {
+      Status a = snap.async_part();
+      EXPECT_TRUE(a.ok()) << a.ToString();
+    }
+    return snap.state;
+  }
+
+  void Write(Sink& s, const std::string& text) {
+    Status st = s.writer.Write(text);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  void Commit(Sink& s, int64_t id) {
+    Status st = s.writer.Commit(id);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+
+  std::string Read(const std::string& path) { return testing::ReadFile(path); }
+
+  void TearDown() override { FaultPoints::DisarmAll(); }
+
+  testing::TempDir dir_;
+  FaultInjectionFileSystem fs_{FileSystem::Default()};
+};
+
+TEST_F(TextFileWriterTest, NothingReachesTheTargetBeforeTheCheckpointCompletes) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  Write(*s, "a\nb\n");
+  EXPECT_TRUE(testing::FileExists(out));
+  EXPECT_EQ(Read(out), "");
+  Checkpoint(*s, 1);
+  EXPECT_EQ(Read(out), "") << "prepared, not yet committed";
+  Commit(*s, 1);
+  EXPECT_EQ(Read(out), "a\nb\n");
+}
+
+TEST_F(TextFileWriterTest, CommitAppendsEachTransactionAtItsOffsetInCheckpointOrder) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  Write(*s, "one\n");
+  Checkpoint(*s, 1);
+  Write(*s, "two\n");
+  Write(*s, "three\n");
+  Checkpoint(*s, 2);
+  Write(*s, "four\n");
+  Checkpoint(*s, 3);
+  Commit(*s, 1);
+  EXPECT_EQ(Read(out), "one\n");
+  Commit(*s, 3);  // completes 2 and 3 at once (2's notification was lost or subsumed)
+  EXPECT_EQ(Read(out), "one\ntwo\nthree\nfour\n");
+}
+
+TEST_F(TextFileWriterTest, CommitPutsBytesAtTheRecordedOffsetEvenIfSomethingWasAppended) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  Write(*s, "a\n");
+  Checkpoint(*s, 1);
+  Commit(*s, 1);
+  Write(*s, "b\n");
+  Checkpoint(*s, 2);
+  {
+    auto f = FileSystem::Default()->NewAppendableFile(out);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Append("junk").ok());
+    ASSERT_TRUE((*f)->Close().ok());
+  }
+  Commit(*s, 2);
+  EXPECT_EQ(Read(out), "a\nb\n");
+}
+
+TEST_F(TextFileWriterTest, ACheckpointWithoutNewLinesCommitsNothing) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  Checkpoint(*s, 1);
+  Commit(*s, 1);
+  Write(*s, "x\n");
+  Checkpoint(*s, 2);
+  Checkpoint(*s, 3);
+  Commit(*s, 3);
+  EXPECT_EQ(Read(out), "x\n");
+}
+
+TEST_F(TextFileWriterTest, CommittingTwiceIsIdempotent) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  Write(*s, "a\n");
+  Checkpoint(*s, 1);
+  Commit(*s, 1);
+  Commit(*s, 1);
+  Commit(*s, 0);
+  EXPECT_EQ(Read(out), "a\n");
+}
+
+TEST_F(TextFileWriterTest, RecoveryCommitsWhatTheCheckpointPreparedAndDropsTheRest) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    state = Checkpoint(*s, 1);
+    Write(*s, "lost\n");  // after the checkpoint: the restored job replays it
+    // Crash: checkpoint 1 completed, but its notification never reached the sink.
+  }
+  EXPECT_EQ(Read(out), "");
+  auto s = Open(out, state);
+  EXPECT_EQ(Read(out), "a\n");
+  EXPECT_EQ(testing::ListFilesRecursive(StagingDir(out)), std::vector<std::string>{})
+      << "staging data the checkpoint did not know survived the recovery";
+  Write(*s, "b\n");
+  Checkpoint(*s, 2);
+  Commit(*s, 2);
+  EXPECT_EQ(Read(out), "a\nb\n");
+}
+
+TEST_F(TextFileWriterTest, RecoveringTheSameStateTwiceGivesTheSameFile) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "aa\n");
+    state = Checkpoint(*s, 1);
+    Commit(*s, 1);  // committed, staging file deleted
+  }
+  {
+    auto s = Open(out, state);
+    EXPECT_EQ(Read(out), "aa\n");
+    // The restored attempt stages new lines of the same length and fails before checkpoint 2.
+    Write(*s, "bb\n");
+    Checkpoint(*s, 2);
+  }
+  {
+    auto s = Open(out, state);
+    EXPECT_EQ(Read(out), "aa\n") << "the second recovery took another attempt's staged lines";
+  }
+  auto s = Open(out, state);
+  EXPECT_EQ(Read(out), "aa\n");
+}
+
+TEST_F(TextFileWriterTest, RecoveryCutsBytesCommittedAfterTheRestoredCheckpoint) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    state = Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "b\n");
+    Checkpoint(*s, 2);
+    Commit(*s, 2);
+    EXPECT_EQ(Read(out), "a\nb\n");
+  }
+  // Restoring the older checkpoint (a savepoint, say) replays b: it must not appear twice.
+  auto s = Open(out, state);
+  EXPECT_EQ(Read(out), "a\n");
+}
+
+TEST_F(TextFileWriterTest, RecoveryRepairsACommitThatCrashedHalfway) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "complete line\n");
+    state = Checkpoint(*s, 1);
+  }
+  testing::WriteFile(out, "compl");  // a commit interrupted mid-copy
+  auto s = Open(out, state);
+  EXPECT_EQ(Read(out), "complete line\n");
+}
+
+TEST_F(TextFileWriterTest, RecoveryAfterACrashBetweenCommitAndCleanupKeepsLaterCommits) {
+  // Checkpoint 2 holds two prepared transactions, the first of them empty. Both committed;
+  // the empty one's staging file survived (a crash before the cleanup), the other's did not.
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "");
+    Checkpoint(*s, 1);
+    Write(*s, "b\n");
+    state = Checkpoint(*s, 2);
+    fs_.InjectError(Op::kDelete, ".pending", Status::IOError("disk busy"), /*count=*/1);
+    Commit(*s, 2);
+    fs_.ClearErrors();
+    EXPECT_EQ(Read(out), "b\n");
+  }
+  auto s = Open(out, state);
+  EXPECT_EQ(Read(out), "b\n");
+}
+
+TEST_F(TextFileWriterTest, NoOverwriteRefusesAnExistingFileWithAClearMessage) {
+  std::string out = dir_.Join("out.txt");
+  testing::WriteFile(out, "precious\n");
+  testing::FakeOperatorContext ctx(0, 1, &fs_);
+  TextFileWriter w(out, WriteMode::kNoOverwrite);
+  Status s = w.Initialize(ctx, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("exists"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find(out), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("kOverwrite"), std::string::npos) << s.ToString();
+  EXPECT_EQ(Read(out), "precious\n");
+}
+
+TEST_F(TextFileWriterTest, NoOverwriteAcceptsTheFileOfItsOwnEarlierAttempt) {
+  // The job failed before its first checkpoint completed: the restart has nothing to restore
+  // and finds the (empty) file its first attempt created.
+  std::string out = dir_.Join("out.txt");
+  {
+    auto s = Open(out);
+    Write(*s, "x\n");
+  }
+  auto s = Open(out, {}, WriteMode::kNoOverwrite, 0, 1, true, /*attempt=*/1);
+  Write(*s, "y\n");
+  Checkpoint(*s, 1);
+  Commit(*s, 1);
+  EXPECT_EQ(Read(out), "y\n");
+}
+
+TEST_F(TextFileWriterTest, OverwriteReplacesAnExistingFileOnAFreshStart) {
+  std::string out = dir_.Join("out.txt");
+  testing::WriteFile(out, "old contents\n");
+  testing::WriteFile(JoinPath(StagingDir(out), "txn-stale"), "stale\n");
+  auto s = Open(out, {}, WriteMode::kOverwrite);
+  EXPECT_EQ(Read(out), "");
+  EXPECT_FALSE(testing::FileExists(JoinPath(StagingDir(out), "txn-stale")));
+  Write(*s, "new\n");
+  Checkpoint(*s, 1);
+  Commit(*s, 1);
+  EXPECT_EQ(Read(out), "new\n");
+}
+
+TEST_F(TextFileWriterTest, ADirectoryInPlaceOfTheOutputFileIsRefused) {
+  std::string out = dir_.Join("out");
+  ASSERT_TRUE(fs_.CreateDirs(out).ok());
+  testing::FakeOperatorContext ctx(0, 1, &fs_);
+  TextFileWriter w(out, WriteMode::kOverwrite);
+  Status s = w.Initialize(ctx, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("directory"), std::string::npos) << s.ToString();
+}
+
+TEST_F(TextFileWriterTest, ParallelSubtasksWriteFilesOneToPInADirectory) {
+  std::string out = dir_.Join("out");
+  std::vector<std::unique_ptr<Sink>> sinks;
+  for (int i = 0; i < 3; ++i) {
+    sinks.push_back(Open(out, {}, WriteMode::kNoOverwrite, i, 3));
+    Write(*sinks.back(), "from " + std::to_string(i) + "\n");
+    Checkpoint(*sinks.back(), 1);
+    Commit(*sinks.back(), 1);
+  }
+  EXPECT_EQ(Read(JoinPath(out, "1")), "from 0\n");
+  EXPECT_EQ(Read(JoinPath(out, "2")), "from 1\n");
+  EXPECT_EQ(Read(JoinPath(out, "3")), "from 2\n");
+  for (auto& s : sinks) {
+    ASSERT_TRUE(s->writer.Finish().ok());
+    s->writer.Close();
+  }
+  EXPECT_EQ(testing::ListFilesRecursive(out), (std::vector<std::string>{"1", "2", "3"}));
+}
+
+TEST_F(TextFileWriterTest, ScalingDownSubtaskZeroRecoversTheFilesOfRemovedSubtasks) {
+  std::string out = dir_.Join("out");
+  std::vector<OperatorState> states;
+  {
+    std::vector<std::unique_ptr<Sink>> sinks;
+    for (int i = 0; i < 3; ++i) {
+      sinks.push_back(Open(out, {}, WriteMode::kNoOverwrite, i, 3));
+      Write(*sinks.back(), "early " + std::to_string(i) + "\n");
+      Checkpoint(*sinks.back(), 1);
+      Commit(*sinks.back(), 1);
+      Write(*sinks.back(), "late " + std::to_string(i) + "\n");
+      states.push_back(Checkpoint(*sinks.back(), 2));  // completed, never committed
+    }
+  }
+  OperatorState all = Union(states);
+  ASSERT_EQ(all.size(), 1u);
+  ASSERT_EQ(all[0].elements.size(), 3u);
+
+  // Restore with parallelism 2: subtask 0 also finishes file 3's checkpoint-2 transaction.
+  auto s0 = Open(out, all, WriteMode::kNoOverwrite, 0, 2);
+  auto s1 = Open(out, all, WriteMode::kNoOverwrite, 1, 2);
+  EXPECT_EQ(Read(JoinPath(out, "1")), "early 0\nlate 0\n");
+  EXPECT_EQ(Read(JoinPath(out, "2")), "early 1\nlate 1\n");
+  EXPECT_EQ(Read(JoinPath(out, "3")), "early 2\nlate 2\n");
+
+  // Subtask 0 keeps file 3's state, so scaling back up hands it to the new subtask 2.
+  Write(*s0, "more 0\n");
+  OperatorState st0 = Checkpoint(*s0, 3);
+  OperatorState st1 = Checkpoint(*s1, 3);
+  Commit(*s0, 3);
+  Commit(*s1, 3);
+  OperatorState again = Union({st0, st1});
+  ASSERT_EQ(again[0].elements.size(), 3u) << "the removed subtask's file state was dropped";
+  auto t2 = Open(out, again, WriteMode::kNoOverwrite, 2, 3);
+  Write(*t2, "back 2\n");
+  Checkpoint(*t2, 4);
+  Commit(*t2, 4);
+  EXPECT_EQ(Read(JoinPath(out, "3")), "early 2\nlate 2\nback 2\n");
+  EXPECT_EQ(Read(JoinPath(out, "1")), "early 0\nlate 0\nmore 0\n");
+}
+
+TEST_F(TextFileWriterTest, RescalingBetweenOneFileAndADirectoryIsAClearError) {
+  std::string out = dir_.Join("out");
+  OperatorState single;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    single = Checkpoint(*s, 1);
+  }
+  testing::FakeOperatorContext ctx(0, 2, &fs_);
+  TextFileWriter w(out, WriteMode::kNoOverwrite);
+  Status st = w.Initialize(ctx, single);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("parallelism"), std::string::npos) << st.ToString();
+
+  std::string dir_out = dir_.Join("dir");
+  std::vector<OperatorState> states;
+  for (int i = 0; i < 2; ++i) {
+    auto s = Open(dir_out, {}, WriteMode::kNoOverwrite, i, 2);
+    Write(*s, "b\n");
+    states.push_back(Checkpoint(*s, 1));
+  }
+  testing::FakeOperatorContext one(0, 1, &fs_);
+  TextFileWriter w1(dir_out, WriteMode::kNoOverwrite);
+  st = w1.Initialize(one, Union(states));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("parallelism"), std::string::npos) << st.ToString();
+}
+
+TEST_F(TextFileWriterTest, WithoutCheckpointingLinesGoStraightToTheTarget) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out, {}, WriteMode::kNoOverwrite, 0, 1, /*checkpointing=*/false);
+  Write(*s, "direct\n");
+  ASSERT_TRUE(s->writer.Finish().ok());
+  s->writer.Close();
+  EXPECT_EQ(Read(out), "direct\n");
+  EXPECT_FALSE(testing::FileExists(StagingDir(out)));
+}
+
+TEST_F(TextFileWriterTest, CloseAfterTheEndRemovesStagingButCloseAfterAFailureKeepsIt) {
+  std::string out = dir_.Join("out.txt");
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    Checkpoint(*s, 1);
+    s->writer.Close();  // cancelled: checkpoint 1 may still complete and be recovered
+    EXPECT_FALSE(testing::ListFilesRecursive(StagingDir(out)).empty());
+  }
+  std::string done = dir_.Join("done.txt");
+  auto s = Open(done);
+  Write(*s, "a\n");
+  ASSERT_TRUE(s->writer.Finish().ok());
+  Checkpoint(*s, 1);  // the final checkpoint
+  Commit(*s, 1);
+  s->writer.Close();
+  EXPECT_EQ(Read(done), "a\n");
+  EXPECT_FALSE(testing::FileExists(StagingDir(done)));
+}
+
+TEST_F(TextFileWriterTest, CorruptStateIsAnErrorNotAFreshStart) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState bad = {
+      detail::OperatorStateList{"text-file-sink", detail::OperatorStateList::Mode::kUnion, {"?"}}};
+  testing::FakeOperatorContext ctx(0, 1, &fs_);
+  TextFileWriter w(out, WriteMode::kOverwrite);
+  Status s = w.Initialize(ctx, bad);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+}
+
+TEST_F(TextFileWriterTest, AnOutputFileTruncatedOutsideWeirIsReportedOnRecovery) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "b\n");
+    state = Checkpoint(*s, 2);
+    Commit(*s, 2);
+  }
+  testing::WriteFile(out, "");
+  testing::FakeOperatorContext ctx(0, 1, &fs_);
+  TextFileWriter w(out, WriteMode::kNoOverwrite);
+  Status s = w.Initialize(ctx, state);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.ToString().find(out), std::string::npos) << s.ToString();
+}
+
+// ---- Faults ---------------------------------------------------------------------------------
+
+TEST_F(TextFileWriterTest, AFailedWriteIsAnErrorNamingTheSink) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  fs_.InjectError(Op::kWrite, "", Status::IOError("EIO"));
+  Status st = s->writer.Write(std::string(100'000, 'x'));  // more than any write buffer
+  if (st.ok()) {
+    OperatorSnapshot snap;
+    st = s->writer.Snapshot(1, &snap);
+  }
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("EIO"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.ToString().find(out), std::string::npos) << st.ToString();
+}
+
+TEST_F(TextFileWriterTest, AFullDiskIsAnError) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  fs_.SetSpaceLimit(10);
+  Status st = s->writer.Write(std::string(100'000, 'x'));
+  if (st.ok()) {
+    OperatorSnapshot snap;
+    st = s->writer.Snapshot(1, &snap);
+  }
+  fs_.ClearSpaceLimit();
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(st.IsNoSpace()) << st.ToString();
+}
+
+TEST_F(TextFileWriterTest, AFailedFsyncOfStagedDataFailsTheCheckpoint) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  Write(*s, "a\n");
+  fs_.InjectError(Op::kSync, ".pending", Status::IOError("fsync failed"));
+  OperatorSnapshot snap;
+  ASSERT_TRUE(s->writer.Snapshot(1, &snap).ok());
+  ASSERT_TRUE(snap.async_part);
+  Status a = snap.async_part();
+  EXPECT_FALSE(a.ok()) << "a checkpoint could complete with staged data that is not durable";
+}
+
+TEST_F(TextFileWriterTest, AFailedFsyncOfTheTargetFailsTheCommitAndRecoveryMakesItDurable) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    state = Checkpoint(*s, 1);
+    fs_.InjectError(Op::kSync, "out.txt", Status::IOError("fsync failed"), /*count=*/1);
+    Status c = s->writer.Commit(1);
+    EXPECT_FALSE(c.ok());
+    EXPECT_NE(c.ToString().find("fsync failed"), std::string::npos) << c.ToString();
+  }
+  // The task failed; the restart recovers checkpoint 1. The bytes are in place already, but
+  // only the page cache has them.
+  auto s = Open(out, state);
+  EXPECT_EQ(Read(out), "a\n");
+  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
+  EXPECT_EQ(Read(out), "a\n") << "recovery declared a commit done without making it durable";
+}
+
+TEST_F(TextFileWriterTest, AFailedCommitCanBeRetried) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  Write(*s, "a\n");
+  Checkpoint(*s, 1);
+  FaultPoints::Arm(
+      "sink.before-commit", [] { return Status::IOError("injected"); }, 0, 1);
+  EXPECT_FALSE(s->writer.Commit(1).ok());
+  EXPECT_EQ(Read(out), "");
+  Commit(*s, 1);
+  EXPECT_EQ(Read(out), "a\n");
+}
+
+TEST_F(TextFileWriterTest, FailuresCreatingOrTruncatingTheTargetAreErrors) {
+  std::string out = dir_.Join("out.txt");
+  {
+    fs_.InjectError(Op::kCreate, "out.txt", Status::IOError("read-only file system"), 1);
+    testing::FakeOperatorContext ctx(0, 1, &fs_);
+    TextFileWriter w(out, WriteMode::kOverwrite);
+    Status s = w.Initialize(ctx, {});
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.ToString().find("read-only"), std::string::npos) << s.ToString();
+    fs_.ClearErrors();
+  }
+  OperatorState state;
+  {
+    auto s = Open(out, {}, WriteMode::kOverwrite);
+    Write(*s, "a\n");
+    state = Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "b\n");
+    Checkpoint(*s, 2);
+    Commit(*s, 2);
+  }
+  // Recovering checkpoint 1 must cut "b": if it cannot, it must say so.
+  fs_.InjectError(Op::kTruncate, "out.txt", Status::IOError("truncate failed"));
+  testing::FakeOperatorContext ctx(0, 1, &fs_);
+  TextFileWriter w(out, WriteMode::kNoOverwrite);
+  Status s = w.Initialize(ctx, state);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("truncate failed"), std::string::npos) << s.ToString();
+}
+
+TEST_F(TextFileWriterTest, PowerLossAfterACommitKeepsTheCommittedBytes) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  Write(*s, "a\n");
+  Checkpoint(*s, 1);
+  Commit(*s, 1);
+  Write(*s, "b\n");  // staged only
+  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
+  EXPECT_EQ(Read(out), "a\n");
+}
+
+TEST_F(TextFileWriterTest, PowerLossBeforeTheCommitIsRepairedByRecovery) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    state = Checkpoint(*s, 1);  // its async part fsynced the staged data
+  }
+  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
+  auto s = Open(out, state);
+  EXPECT_EQ(Read(out), "a\n");
+  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
+  EXPECT_EQ(Read(out), "a\n");
+}
+
+TEST_F(TextFileWriterTest, PowerLossAfterARecoveryThatCutTheFileKeepsTheCut) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    state = Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "b\n");
+    Checkpoint(*s, 2);
+    Commit(*s, 2);
+  }
+  auto s = Open(out, state);
+  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
+  EXPECT_EQ(Read(out), "a\n");
+}
+
+}  // namespace
+}  // namespace weir
