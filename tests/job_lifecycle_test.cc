@@ -2,7 +2,11 @@
 // failed or cancelled job leaves on disk.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "testing/test_util.h"
@@ -109,6 +113,86 @@ TEST(JobLifecycleTest, CancelStopsAnEndlessJobQuicklyAndRetentionDecidesTheCheck
     bool kept = !ListFilesRecursive(dir.Join("checkpoints")).empty();
     EXPECT_EQ(kept, std::string(retention) == "RETAIN_ON_CANCELLATION");
   }
+}
+
+// A user's exactly-once sink into an "external system" (shared, so it outlives restarts):
+// prepared batches are staged under a transaction name and appear only on commit.
+struct ExternalStore {
+  std::mutex mu;
+  std::map<std::string, std::vector<int64_t>> staged;
+  std::set<std::string> committed;
+  std::vector<int64_t> visible;
+};
+
+class StoreSink final : public TwoPhaseCommitSink<int64_t> {
+ public:
+  explicit StoreSink(ExternalStore* store) : store_(store) {}
+  Status Open(const SinkContext& c) override {
+    name_ = "s" + std::to_string(c.subtask_index) + "-a" + std::to_string(c.attempt_number);
+    return Status::OK();
+  }
+  Status Write(const std::vector<int64_t>& records) override {
+    open_.insert(open_.end(), records.begin(), records.end());
+    return Status::OK();
+  }
+  Result<std::optional<std::string>> Prepare(int64_t checkpoint_id) override {
+    if (open_.empty()) return std::optional<std::string>();
+    std::string txn = name_ + "-c" + std::to_string(checkpoint_id);
+    std::lock_guard<std::mutex> lock(store_->mu);
+    store_->staged[txn] = std::move(open_);
+    open_.clear();
+    return std::optional<std::string>(txn);
+  }
+  Status Commit(std::string_view txn) override {
+    std::lock_guard<std::mutex> lock(store_->mu);
+    auto it = store_->staged.find(std::string(txn));
+    if (it == store_->staged.end()) return Status::NotFound("no staged transaction " + std::string(txn));
+    if (store_->committed.insert(std::string(txn)).second) {
+      store_->visible.insert(store_->visible.end(), it->second.begin(), it->second.end());
+    }
+    return Status::OK();
+  }
+
+ private:
+  ExternalStore* store_;
+  std::string name_;
+  std::vector<int64_t> open_;
+};
+
+TEST(JobLifecycleTest, AUserTwoPhaseCommitSinkIsExactlyOnceAcrossAFailure) {
+  TempDir dir;
+  ExternalStore store;
+  std::atomic<bool> checkpointed{false};
+  std::atomic<bool> failed{false};
+  Configuration c;
+  c.Set("execution.checkpointing.interval", "10 ms");
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  c.Set("restart-strategy.type", "fixed-delay");
+  c.Set("restart-strategy.fixed-delay.delay", "1 ms");
+  const int64_t n = 200'000;
+  StreamExecutionEnvironment env(c);
+  env.SetParallelism(2);
+  env.FromSequence(1, n)
+      .Map([&](int64_t i) {
+        if (i % 1000 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        if (checkpointed.load() && !failed.exchange(true)) throw std::runtime_error("once");
+        return i;
+      })
+      .Rebalance()
+      .SinkTo([&store]() { return std::make_unique<StoreSink>(&store); });
+  auto client = env.ExecuteAsync("user sink");
+  while (client->metrics().checkpoints.completed < 2 &&
+         client->metrics().status == JobStatus::kRunning) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  checkpointed = true;
+  JobResult r = client->Wait();
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r.metrics.restarts, 1);
+  std::vector<int64_t> got = store.visible;
+  std::sort(got.begin(), got.end());
+  ASSERT_EQ(got.size(), static_cast<size_t>(n)) << "records lost or committed twice";
+  for (int64_t i = 1; i <= n; ++i) ASSERT_EQ(got[static_cast<size_t>(i - 1)], i);
 }
 
 }  // namespace

@@ -133,8 +133,17 @@ class DataStream {
   // named 1, 2, ... as in Flink. With checkpointing the sink is exactly-once: lines appear
   // when the checkpoint covering them completes, and a recovery never duplicates or loses one.
   DataStream<T> WriteAsText(std::string path, WriteMode mode = WriteMode::kNoOverwrite) const {
-    DataStream<T> sink = Then<T>("TextFileSink", [path, mode]() {
-      return std::make_unique<detail::TextSinkOperator<T>>(path, mode);
+    return SinkTo([path, mode]() { return std::make_unique<detail::TextFileSink<T>>(path, mode); })
+        .Name("TextFileSink");
+  }
+
+  // Writes into a TwoPhaseCommitSink (weir/sink.h): exactly-once output with checkpointing.
+  // `make_sink` is called once per parallel subtask and returns a new sink.
+  template <typename MakeSink>
+  DataStream<T> SinkTo(MakeSink make_sink) const {
+    DataStream<T> sink = Then<T>("Sink", [make_sink]() {
+      std::shared_ptr<TwoPhaseCommitSink<T>> s = make_sink();
+      return std::make_unique<detail::TwoPhaseCommitSinkOperator<T>>(std::move(s));
     });
     sink.t_->kind = detail::Transformation::Kind::kSink;
     return sink;

@@ -53,6 +53,9 @@ class [[nodiscard]] Status {
   static Status UserFunction(std::string msg) { return {StatusCode::kUserFunction, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
 
+  static Status FromCode(StatusCode code, std::string msg) {
+    return code == StatusCode::kOk ? Status() : Status(code, std::move(msg));
+  }
   // An I/O status from an errno value: ENOSPC and EDQUOT become kNoSpace.
   static Status FromErrno(int err, std::string_view context);
 

@@ -7,5 +7,6 @@
 #include "weir/environment.h"
 #include "weir/functions.h"
 #include "weir/job.h"
+#include "weir/sink.h"
 #include "weir/state.h"
 #include "weir/status.h"

@@ -1,8 +1,10 @@
-// The text file sink's two-phase commit (src/connectors/text_file_writer.cc), driven the way
-// the runtime drives it: Initialize -> Write ... -> Snapshot (+ its async part) -> Commit when
-// the checkpoint completes, and recovery from a checkpoint's state after a crash.
+// The text file sink's two-phase commit (src/connectors/text_file_writer.cc), run by the
+// operator that runs every TwoPhaseCommitSink in a job (weir/detail/two_phase_commit.h), and
+// driven the way the runtime drives it: InitializeState -> records ... -> SnapshotState (+ its
+// async part) -> NotifyCheckpointComplete, and recovery from a checkpoint's state after a crash.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,8 +20,67 @@ namespace {
 
 using detail::OperatorSnapshot;
 using detail::OperatorState;
-using detail::TextFileWriter;
 using Op = FaultInjectionFileSystem::Op;
+
+// The text file sink, writing the test's text as it is (no newline added per record).
+class RawTextSink final : public TwoPhaseCommitSink<std::string> {
+ public:
+  RawTextSink(std::string path, WriteMode mode) : w_(std::move(path), mode) {}
+  Status Open(const SinkContext& c) override { return w_.Open(c); }
+  Status Commit(std::string_view t) override { return w_.Commit(t); }
+  Status Initialize(const std::vector<SinkOutput>& r) override { return w_.Initialize(r); }
+  Status Write(const std::vector<std::string>& records) override {
+    for (const auto& r : records) WEIR_RETURN_IF_ERROR(w_.Write(r));
+    return Status::OK();
+  }
+  Result<std::optional<std::string>> Prepare(int64_t id) override { return w_.Prepare(id); }
+  Status Persist(std::string_view t) override { return w_.Persist(t); }
+  std::vector<SinkOutput> SnapshotOutputs() override { return w_.SnapshotOutputs(); }
+  Status Finish() override { return w_.Finish(); }
+  void Close() override { w_.Close(); }
+
+ private:
+  detail::TextFileWriter w_;
+};
+
+// The sink's operator, with each step's error returned as the Status it carries (the runtime
+// would fail the task with it).
+class TextFileWriter {
+ public:
+  TextFileWriter(std::string path, WriteMode mode)
+      : op_(std::make_shared<RawTextSink>(std::move(path), mode)) {}
+
+  Status Initialize(detail::OperatorContext& ctx, const OperatorState& restored) {
+    op_.Setup(&ctx);
+    return Run([&] { op_.InitializeState(restored); });
+  }
+  Status Write(std::string_view text) {
+    std::vector<std::string> records{std::string(text)};
+    return Run([&] { op_.Accept(records); });
+  }
+  Status Snapshot(int64_t id, OperatorSnapshot* out) {
+    return Run([&] { op_.SnapshotState(id, out); });
+  }
+  Status Commit(int64_t id) {
+    return Run([&] { op_.NotifyCheckpointComplete(id); });
+  }
+  Status Finish() {
+    return Run([&] { op_.Finish(); });
+  }
+  void Close() { op_.Close(); }
+
+ private:
+  static Status Run(const std::function<void()>& step) {
+    try {
+      step();
+      return Status::OK();
+    } catch (const detail::OperatorError& e) {
+      return Status::FromCode(e.code(), e.what());
+    }
+  }
+
+  detail::TwoPhaseCommitSinkOperator<std::string> op_;
+};
 
 std::string StagingDir(const std::string& target) {
   return JoinPath(DirName(target), "." + BaseName(target) + ".pending");
@@ -425,7 +486,9 @@ TEST_F(TextFileWriterTest, CloseAfterTheEndRemovesStagingButCloseAfterAFailureKe
 TEST_F(TextFileWriterTest, CorruptStateIsAnErrorNotAFreshStart) {
   std::string out = dir_.Join("out.txt");
   OperatorState bad = {
-      detail::OperatorStateList{"text-file-sink", detail::OperatorStateList::Mode::kUnion, {"?"}}};
+      detail::OperatorStateList{detail::kTwoPhaseCommitStateName,
+                                detail::OperatorStateList::Mode::kUnion,
+                                {"?"}}};
   testing::FakeOperatorContext ctx(0, 1, &fs_);
   TextFileWriter w(out, WriteMode::kOverwrite);
   Status s = w.Initialize(ctx, bad);

@@ -90,7 +90,7 @@ Status StreamTask::Guard(const std::function<void()>& fn) {
     fn();
     return Status::OK();
   } catch (const detail::OperatorError& e) {
-    return Status::UserFunction(e.what());
+    return Status::FromCode(e.code(), e.what());
   } catch (const std::exception& e) {
     return Status::Internal("task '" + name_ + "': " + e.what());
   } catch (...) {

@@ -100,9 +100,22 @@ class OperatorContext {
 // strategy decides what happens next.
 class OperatorError : public std::runtime_error {
  public:
+  // A user function's exception.
   OperatorError(const std::string& operator_name, int subtask, const std::string& cause)
-      : std::runtime_error("operator '" + operator_name + "' (subtask " +
-                           std::to_string(subtask) + ") failed: " + cause) {}
+      : std::runtime_error(Message(operator_name, subtask, cause)) {}
+  // An engine error inside an operator (a sink's I/O, say): its code is kept.
+  OperatorError(const std::string& operator_name, int subtask, const Status& cause)
+      : std::runtime_error(Message(operator_name, subtask, cause.ToString())),
+        code_(cause.code()) {}
+
+  StatusCode code() const { return code_; }
+
+ private:
+  static std::string Message(const std::string& name, int subtask, const std::string& cause) {
+    return "operator '" + name + "' (subtask " + std::to_string(subtask) + ") failed: " + cause;
+  }
+
+  StatusCode code_ = StatusCode::kUserFunction;
 };
 
 // Rethrows the exception in flight: unchanged if it is already an OperatorError, otherwise

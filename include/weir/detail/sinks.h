@@ -10,11 +10,14 @@
 
 #include <charconv>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 
 #include "weir/detail/operators.h"
+#include "weir/detail/two_phase_commit.h"
+#include "weir/sink.h"
 
 namespace weir {
 
@@ -44,22 +47,22 @@ void AppendText(const T& v, std::string* out) {
   }
 }
 
-// The non-template core of the text file sink: a two-phase-commit writer of one file per
-// subtask. With checkpointing, lines go to a staging file per transaction and are appended to
-// the target only when the checkpoint that covers them completes, so a reader never sees a
-// line a recovery would take back. Implemented in src/connectors/text_file_writer.cc.
+// The text file sink: one file per subtask, written with two-phase commit (weir/sink.h).
+// With checkpointing, lines go to a staging file per transaction and are appended to the
+// target only when the checkpoint that covers them completes. This is the non-template core,
+// working on bytes; implemented in src/connectors/text_file_writer.cc.
 class TextFileWriter {
  public:
   TextFileWriter(std::string path, WriteMode mode);
   ~TextFileWriter();
 
-  // Opens the target and recovers transactions from restored state (re-commits what the
-  // restored checkpoint prepared, discards the rest).
-  Status Initialize(OperatorContext& ctx, const OperatorState& restored);
+  Status Open(const SinkContext& context);
+  Status Commit(std::string_view transaction);
+  Status Initialize(const std::vector<SinkOutput>& restored);
   Status Write(std::string_view bytes);
-  Status Snapshot(int64_t checkpoint_id, OperatorSnapshot* out);
-  // Commits every transaction prepared by checkpoints up to `checkpoint_id`.
-  Status Commit(int64_t checkpoint_id);
+  Result<std::optional<std::string>> Prepare(int64_t checkpoint_id);
+  Status Persist(std::string_view transaction) const;
+  std::vector<SinkOutput> SnapshotOutputs() const;
   Status Finish();
   void Close();
 
@@ -68,42 +71,34 @@ class TextFileWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// Formats records as lines of text and hands them to a TextFileWriter.
 template <typename T>
-class TextSinkOperator final : public OneInputOperator<T> {
+class TextFileSink final : public TwoPhaseCommitSink<T> {
  public:
-  TextSinkOperator(std::string path, WriteMode mode) : writer_(std::move(path), mode) {}
+  TextFileSink(std::string path, WriteMode mode) : writer_(std::move(path), mode) {}
 
-  void InitializeState(const OperatorState& restored) override {
-    Check(writer_.Initialize(this->context(), restored));
+  Status Open(const SinkContext& context) override { return writer_.Open(context); }
+  Status Commit(std::string_view txn) override { return writer_.Commit(txn); }
+  Status Initialize(const std::vector<SinkOutput>& restored) override {
+    return writer_.Initialize(restored);
   }
-  void Accept(std::vector<T>& records) override {
-    this->records_in_.Add(records.size());
+  Status Write(const std::vector<T>& records) override {
     text_.clear();
-    try {
-      for (const auto& r : records) {
-        AppendText(r, &text_);
-        text_.push_back('\n');
-      }
-    } catch (...) {
-      RethrowAsOperatorError(this->context());
+    for (const auto& r : records) {
+      AppendText(r, &text_);
+      text_.push_back('\n');
     }
-    Check(writer_.Write(text_));
+    return writer_.Write(text_);
   }
-  void Finish() override { Check(writer_.Finish()); }
-  void SnapshotState(int64_t checkpoint_id, OperatorSnapshot* out) override {
-    Check(writer_.Snapshot(checkpoint_id, out));
+  Result<std::optional<std::string>> Prepare(int64_t checkpoint_id) override {
+    return writer_.Prepare(checkpoint_id);
   }
-  void NotifyCheckpointComplete(int64_t checkpoint_id) override {
-    Check(writer_.Commit(checkpoint_id));
-  }
+  Status Persist(std::string_view txn) override { return writer_.Persist(txn); }
+  std::vector<SinkOutput> SnapshotOutputs() override { return writer_.SnapshotOutputs(); }
+  Status Finish() override { return writer_.Finish(); }
   void Close() override { writer_.Close(); }
 
  private:
-  void Check(const Status& s) {
-    if (!s.ok()) throw OperatorError(this->context().operator_name(),
-                                     this->context().subtask_index(), s.ToString());
-  }
-
   TextFileWriter writer_;
   std::string text_;
 };

@@ -1,0 +1,80 @@
+// TwoPhaseCommitSink: the contract of a sink whose output is exactly-once end to end.
+//
+// Output goes into transactions. A checkpoint barrier seals (prepares) the open transaction;
+// its data becomes visible (is committed) only when that checkpoint completes. So nothing a
+// recovery would take back is ever visible, and nothing committed is ever lost. Model: Flink's
+// TwoPhaseCommitSinkFunction, with the sink's own state kept apart from its transactions as in
+// Flink's Sink V2 (committables).
+//
+// The engine calls, on the sink subtask's thread:
+//
+//   Open(context)                 once per start, first
+//   Commit(txn) ...               recovery: every transaction the restored checkpoint prepared
+//   Initialize(restored outputs)  set outputs up; discard staged data no transaction refers to
+//   Write(records) ...            into the open transaction (the sink opens one when needed)
+//   Prepare(checkpoint id)        at each barrier: seal the open transaction (nullopt if empty)
+//   SnapshotOutputs()             right after Prepare: the sink's own state
+//   Commit(txn) ...               when the checkpoint that prepared txn completes, in order
+//   Finish()                      at the end of input (the final checkpoint then commits)
+//   Close()                       always, last; also after a failure
+//
+// and, on a snapshot thread, Persist(txn) for every prepared, uncommitted transaction before a
+// checkpoint may complete (make its data durable: fsync). Without checkpointing the engine
+// prepares, persists and commits one last transaction at Finish.
+//
+// A transaction is opaque bytes of the sink's choosing. Commit must be idempotent: after a
+// crash a transaction may be committed again, and after a rescale by another subtask.
+// The sink's own state is a list of outputs (say, files), each owned by the subtask that writes
+// it. On a restore each subtask receives the outputs it owns; outputs of subtasks that a
+// rescale removed go to subtask 0.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weir/status.h"
+
+namespace weir {
+
+class FileSystem;
+
+struct SinkContext {
+  int subtask_index = 0;
+  int parallelism = 1;
+  int attempt_number = 0;      // 0, then +1 on each restart
+  bool restored = false;       // the job started from a checkpoint or savepoint
+  bool checkpointing = false;  // transactions are committed per checkpoint
+  FileSystem* file_system = nullptr;  // the engine's file system (tests inject faults into it)
+};
+
+// One output of a sink and its state, opaque to the engine.
+struct SinkOutput {
+  int owner = 0;  // the subtask that writes it
+  std::string state;
+};
+
+template <typename T>
+class TwoPhaseCommitSink {
+ public:
+  virtual ~TwoPhaseCommitSink() = default;
+
+  virtual Status Open(const SinkContext& context) { return Status::OK(); }
+  // Makes a prepared transaction visible. Idempotent.
+  virtual Status Commit(std::string_view transaction) = 0;
+  // After recovery: `restored` are the outputs this subtask now owns (empty on a fresh start).
+  virtual Status Initialize(const std::vector<SinkOutput>& restored) { return Status::OK(); }
+  virtual Status Write(const std::vector<T>& records) = 0;
+  virtual Result<std::optional<std::string>> Prepare(int64_t checkpoint_id) = 0;
+  // Off the task thread, possibly while the task writes the next transaction or commits an
+  // earlier one (a transaction already committed may be gone: that is fine).
+  virtual Status Persist(std::string_view transaction) { return Status::OK(); }
+  virtual std::vector<SinkOutput> SnapshotOutputs() { return {}; }
+  virtual Status Finish() { return Status::OK(); }
+  virtual void Close() {}
+};
+
+}  // namespace weir
