@@ -148,6 +148,31 @@ TEST(ExampleTest, SigtermCancelsKeepsCheckpointsAndRestoreLatestFinishes) {
   EXPECT_EQ(ReadFile(dir.Join("output/sum_results.txt")), SeedOutput(3000));
 }
 
+TEST(ExampleTest, SigusrTwoStopsWithASavepointThatRestoresExactly) {
+  TempDir dir;
+  ChildProcess p(Args({"--end", "3000", "-D", "execution.checkpointing.interval=100 ms"}),
+                 dir.path());
+  for (int i = 0; i < 10'000 && p.Output().find("Completed checkpoint 1") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(p.pid(), SIGUSR2);
+  auto stopped = p.Wait(30'000);
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.output;
+  auto at = stopped.output.find("stopped with savepoint ");
+  ASSERT_NE(at, std::string::npos) << stopped.output;
+  std::string savepoint = stopped.output.substr(at + 23);
+  savepoint = savepoint.substr(0, savepoint.find(' '));
+  EXPECT_EQ(savepoint.rfind("savepoints/savepoint-", 0), 0u) << savepoint;
+  std::string partial = ReadFile(dir.Join("output/sum_results.txt"));
+  EXPECT_EQ(SeedOutput(3000).compare(0, partial.size(), partial), 0);
+
+  auto r = RunProcess(Args({"--end", "3000", "--delay-ms", "0", "--restore", savepoint}), 60'000,
+                      dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ReadFile(dir.Join("output/sum_results.txt")), SeedOutput(3000));
+}
+
 TEST(ExampleTest, ParallelismFourWritesOneFilePerSubtask) {
   TempDir dir;
   auto r = RunProcess(Args({"--delay-ms", "0", "--parallelism", "4", "--end", "1000"}), 60'000,

@@ -17,8 +17,10 @@
 // where and makes Parse return exit code 2.
 //
 // RunJob runs the job, shows a progress line on a terminal (records, rate, last checkpoint),
-// turns SIGINT/SIGTERM into a cancel, prints a summary on stdout, and returns the exit code:
-// 0 finished, 1 failed, 130 cancelled.
+// prints a summary on stdout, and returns the exit code: 0 finished, 1 failed, 130 cancelled.
+// Signals control the running job: SIGINT/SIGTERM cancel it (checkpoints are kept or deleted
+// as the retention setting says), SIGUSR1 takes a savepoint, SIGUSR2 stops the job with a
+// savepoint (Flink's `flink savepoint` and `flink stop`).
 //
 // Thread-safety: use from the main thread.
 #pragma once

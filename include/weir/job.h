@@ -62,6 +62,7 @@ class JobResult {
   Status status;  // OK when the job finished
   std::string job_id;
   std::string job_name;
+  std::string savepoint_path;  // set when the job was stopped with a savepoint
   std::chrono::milliseconds duration{0};
   JobMetrics metrics;
 };
@@ -74,6 +75,14 @@ class JobClient {
   // Stops the job: tasks are cancelled, no savepoint is taken; checkpoints are kept or
   // deleted as execution.checkpointing.externalized-checkpoint-retention says. Idempotent.
   virtual void Cancel() = 0;
+  // Takes a savepoint of the running job (Flink's `flink savepoint`) into `target_dir`
+  // (empty: execution.checkpointing.savepoint-dir) and returns its path. The job keeps
+  // running; restore with execution.state-recovery.path = <path> (--restore <path>). Blocks
+  // until the savepoint is complete.
+  virtual Result<std::string> TriggerSavepoint(const std::string& target_dir = "") = 0;
+  // Takes a savepoint, commits the output it covers and stops the job, which ends FINISHED
+  // (Flink's `flink stop`). Returns the savepoint's path; on error the job keeps running.
+  virtual Result<std::string> StopWithSavepoint(const std::string& target_dir = "") = 0;
   // Blocks until the job ends and returns its result.
   virtual JobResult Wait() = 0;
 };

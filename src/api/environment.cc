@@ -27,6 +27,14 @@ class LocalJobClient final : public JobClient {
   void Cancel() override {
     if (master_) master_->Cancel();
   }
+  Result<std::string> TriggerSavepoint(const std::string& target_dir) override {
+    if (!master_) return Status::FailedPrecondition("the job did not start");
+    return master_->TriggerSavepoint(target_dir, /*stop=*/false);
+  }
+  Result<std::string> StopWithSavepoint(const std::string& target_dir) override {
+    if (!master_) return Status::FailedPrecondition("the job did not start");
+    return master_->TriggerSavepoint(target_dir, /*stop=*/true);
+  }
   JobResult Wait() override { return master_ ? master_->Wait() : failed_; }
 
  private:

@@ -57,20 +57,65 @@ Result<std::optional<CheckpointCoordinator::Trigger>> CheckpointCoordinator::May
   return std::optional<Trigger>(std::move(t));
 }
 
-bool CheckpointCoordinator::Acknowledge(int64_t id, TaskAcknowledgement ack) {
+Result<CheckpointCoordinator::Trigger> CheckpointCoordinator::TriggerSavepoint(
+    const std::string& target_dir) {
+  int64_t id = next_id_++;
+  auto location = storage_->InitSavepoint(options_.job_id, target_dir);
+  if (!location.ok()) return location.status().WithContext("starting savepoint " + std::to_string(id));
+  Pending p{id, clock_->NowNanos(), clock_->WallMillis(), *location, {}, 0, /*savepoint=*/true};
+  Trigger t{id, p.trigger_wall_ms, p.location};
+  pending_.emplace(id, std::move(p));
+  spdlog::info("Triggering savepoint {} for job {} into {}", id, options_.job_id,
+               location->base_dir());
+  return t;
+}
+
+std::vector<std::pair<int64_t, Status>> CheckpointCoordinator::TakeFailedSavepoints() {
+  std::vector<std::pair<int64_t, Status>> out;
+  out.swap(failed_savepoints_);
+  return out;
+}
+
+std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Acknowledge(
+    int64_t id, TaskAcknowledgement ack) {
   auto it = pending_.find(id);
-  if (it == pending_.end()) return false;
+  if (it == pending_.end()) return std::nullopt;
   Pending& p = it->second;
   p.max_alignment_ms = std::max(p.max_alignment_ms, ack.alignment_ms);
   int task = ack.task_index;
   p.acks[task] = std::move(ack);
-  if (static_cast<int>(p.acks.size()) < options_.num_tasks) return false;
-  Complete(p);
-  bool completed = !pending_.contains(id) && latest() != nullptr && latest()->id() == id;
-  return completed;
+  if (static_cast<int>(p.acks.size()) < options_.num_tasks) return std::nullopt;
+  if (p.savepoint) {
+    Status error;
+    CheckpointMetadata m = BuildMetadata(p, &error);
+    if (!error.ok()) {
+      Fail(id, error, /*counts=*/false);
+      return std::nullopt;
+    }
+    return CompleteSavepoint(p, std::move(m));
+  }
+  if (!Complete(p)) return std::nullopt;
+  return Completion{id, false, latest()->dir};
 }
 
-void CheckpointCoordinator::Complete(Pending& p) {
+std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::CompleteSavepoint(
+    Pending& p, CheckpointMetadata m) {
+  int64_t id = p.id;
+  m.savepoint = true;
+  Status s = storage_->WriteMetadata(p.location, m);
+  if (!s.ok()) {
+    Fail(id, s, /*counts=*/false);
+    return std::nullopt;
+  }
+  std::string path = p.location.base_dir();
+  spdlog::info("Completed savepoint {} for job {} at {} ({}, {} ms)", id, options_.job_id, path,
+               FormatBytes(m.StateSize()), (clock_->NowNanos() - p.trigger_nanos) / 1'000'000);
+  pending_.erase(id);
+  metrics_.in_progress = pending_count();
+  return Completion{id, true, path};
+}
+
+CheckpointMetadata CheckpointCoordinator::BuildMetadata(Pending& p, Status* error) {
   CheckpointMetadata m;
   m.checkpoint_id = p.id;
   m.trigger_wall_ms = p.trigger_wall_ms;
@@ -91,17 +136,27 @@ void CheckpointCoordinator::Complete(Pending& p) {
       auto op = std::find_if(m.operators.begin(), m.operators.end(),
                              [&](const auto& o) { return o.uid == s.uid; });
       if (op == m.operators.end() || s.subtask < 0 || s.subtask >= op->parallelism) {
-        Fail(p.id, Status::Internal("acknowledgement for unknown operator '" + s.uid + "'"), true);
-        return;
+        *error = Status::Internal("acknowledgement for unknown operator '" + s.uid + "'");
+        return m;
       }
       op->subtasks[static_cast<size_t>(s.subtask)] = std::move(s.state);
     }
+  }
+  return m;
+}
+
+bool CheckpointCoordinator::Complete(Pending& p) {
+  Status error;
+  CheckpointMetadata m = BuildMetadata(p, &error);
+  if (!error.ok()) {
+    Fail(p.id, error, /*counts=*/true);
+    return false;
   }
   int64_t id = p.id;
   Status s = storage_->WriteMetadata(p.location, m);
   if (!s.ok()) {
     Fail(id, s, /*counts=*/true);
-    return;
+    return false;
   }
   int64_t now = clock_->NowNanos();
   int64_t duration_ms = (now - p.trigger_nanos) / 1'000'000;
@@ -115,8 +170,9 @@ void CheckpointCoordinator::Complete(Pending& p) {
   completed_.push_back(std::move(c));
   pending_.erase(id);
   // Older pending checkpoints can no longer complete usefully: this one subsumes them.
+  // Savepoints are not subsumed: someone waits for each.
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->first < id) {
+    if (it->first < id && !it->second.savepoint) {
       (void)storage_->Discard(JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(it->first)));
       aborted_.push_back(it->first);
       it = pending_.erase(it);
@@ -138,6 +194,7 @@ void CheckpointCoordinator::Complete(Pending& p) {
   spdlog::info("Completed checkpoint {} for job {} ({}, {} ms, alignment {} ms)", id,
                options_.job_id, FormatBytes(size), duration_ms, alignment);
   CleanUpAfterCompletion(id);
+  return true;
 }
 
 void CheckpointCoordinator::CleanUpAfterCompletion(int64_t completed_id) {
@@ -167,6 +224,17 @@ void CheckpointCoordinator::CleanUpAfterCompletion(int64_t completed_id) {
 
 void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts,
                                  bool discard_dir) {
+  auto it = pending_.find(id);
+  if (it != pending_.end() && it->second.savepoint) {
+    // A savepoint's directory is its own; its failure goes to whoever asked for it.
+    (void)storage_->Discard(it->second.location.base_dir());
+    failed_savepoints_.emplace_back(id, reason);
+    spdlog::warn("Savepoint {} of job {} failed: {}", id, options_.job_id, reason.ToString());
+    pending_.erase(it);
+    aborted_.push_back(id);
+    metrics_.in_progress = pending_count();
+    return;
+  }
   pending_.erase(id);
   if (discard_dir) {
     (void)storage_->Discard(JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(id)));

@@ -79,9 +79,23 @@ class CheckpointCoordinator {
   // Monotonic time (Clock::NowNanos) at which a periodic trigger is next due.
   int64_t NextTriggerNanos() const;
 
-  // Returns true when this acknowledgement completed checkpoint `id` (tasks must then be
-  // notified). Acknowledgements for unknown or aborted checkpoints are ignored.
-  bool Acknowledge(int64_t id, TaskAcknowledgement ack);
+  // Starts a savepoint: a checkpoint in the self-contained canonical format, written to
+  // `target_dir` (empty: the configured savepoint directory). It is not retained or subsumed
+  // like checkpoints, and its failure does not count towards tolerable-failed-checkpoints.
+  // Allowed with checkpointing disabled.
+  Result<Trigger> TriggerSavepoint(const std::string& target_dir);
+
+  struct Completion {
+    int64_t id;
+    bool savepoint;
+    std::string path;  // the savepoint's directory
+  };
+  // Returns the completion when this acknowledgement completed checkpoint or savepoint `id`
+  // (tasks must then be notified of a checkpoint). Acknowledgements for unknown or aborted
+  // ones are ignored.
+  std::optional<Completion> Acknowledge(int64_t id, TaskAcknowledgement ack);
+  // Savepoints that failed since the last call, with why; clears the list.
+  std::vector<std::pair<int64_t, Status>> TakeFailedSavepoints();
   void Decline(int64_t id, const Status& reason);
   // Expires checkpoints older than the timeout.
   void CheckTimeouts();
@@ -117,9 +131,13 @@ class CheckpointCoordinator {
     SnapshotLocation location;
     std::map<int, TaskAcknowledgement> acks;  // by task index
     int64_t max_alignment_ms = 0;
+    bool savepoint = false;
   };
 
-  void Complete(Pending& p);
+  // Writes the metadata; returns false (after failing the checkpoint) if that did not work.
+  bool Complete(Pending& p);
+  std::optional<Completion> CompleteSavepoint(Pending& p, CheckpointMetadata m);
+  CheckpointMetadata BuildMetadata(Pending& p, Status* error);
   // Ends checkpoint `id` as failed (counted towards tolerable-failed-checkpoints if
   // `counts`), deleting its directory unless `discard_dir` is false.
   void Fail(int64_t id, const Status& reason, bool counts, bool discard_dir = true);
@@ -137,6 +155,7 @@ class CheckpointCoordinator {
   std::map<int64_t, Pending> pending_;
   std::deque<CompletedCheckpoint> completed_;
   std::vector<int64_t> aborted_;
+  std::vector<std::pair<int64_t, Status>> failed_savepoints_;
   int consecutive_failures_ = 0;
   Status failure_;
   CheckpointMetrics metrics_;

@@ -92,7 +92,7 @@ class CheckpointCoordinatorTest : public ::testing::Test {
   bool AckAll(CheckpointCoordinator& c, const CheckpointCoordinator::Trigger& t) {
     EXPECT_FALSE(c.Acknowledge(t.id, Ack(t, 0)));
     EXPECT_FALSE(c.Acknowledge(t.id, Ack(t, 1)));
-    return c.Acknowledge(t.id, Ack(t, 2));
+    return c.Acknowledge(t.id, Ack(t, 2)).has_value();
   }
 
   void CompleteCheckpoint(CheckpointCoordinator& c) {

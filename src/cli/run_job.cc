@@ -112,6 +112,10 @@ void PrintSummary(const JobResult& r) {
                 static_cast<long long>(c.last_duration_ms), FormatBytes(c.last_size_bytes).c_str());
   }
   if (m.restarts > 0) std::printf("  restarts: %d\n", m.restarts);
+  if (!r.savepoint_path.empty()) {
+    std::printf("  stopped with savepoint %s (resume with --restore %s)\n",
+                r.savepoint_path.c_str(), r.savepoint_path.c_str());
+  }
   if (!r.ok()) std::printf("  error: %s\n", r.error().c_str());
   std::fflush(stdout);
 }
@@ -124,6 +128,8 @@ int RunJob(StreamExecutionEnvironment& env, const std::string& job_name, const C
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ProgressConsole console;
@@ -143,7 +149,19 @@ int RunJob(StreamExecutionEnvironment& env, const std::string& job_name, const C
     timespec tick{0, 20'000'000};
     while (!done.load()) {
       int sig = sigtimedwait(&signals, nullptr, &tick);
-      if (sig > 0 && signal_received.exchange(sig) == 0) {
+      if (sig == SIGUSR1 || sig == SIGUSR2) {
+        // The embedded job's control channel, until there is a REST API: USR1 takes a
+        // savepoint (flink savepoint), USR2 stops the job with one (flink stop).
+        bool stop = sig == SIGUSR2;
+        spdlog::info("Received {}, {}", stop ? "SIGUSR2" : "SIGUSR1",
+                     stop ? "stopping the job with a savepoint" : "taking a savepoint");
+        auto path = stop ? client->StopWithSavepoint() : client->TriggerSavepoint();
+        if (path.ok()) {
+          spdlog::info("Savepoint stored at {} (resume with --restore {})", *path, *path);
+        } else {
+          spdlog::error("Savepoint failed: {}", path.status().ToString());
+        }
+      } else if (sig > 0 && signal_received.exchange(sig) == 0) {
         spdlog::warn("Received {}, cancelling the job", sig == SIGINT ? "SIGINT" : "SIGTERM");
         client->Cancel();
       }

@@ -305,7 +305,18 @@ Status TextFileWriter::Write(std::string_view bytes) {
 
 Result<std::optional<std::string>> TextFileWriter::Prepare(int64_t) {
   Impl& m = *impl_;
-  if (!m.transactional() || !m.out) return std::optional<std::string>();
+  if (!m.transactional()) {
+    // Written straight to the target (no checkpointing): a savepoint records how far, so a
+    // restore from it cuts the file there and replays the rest exactly once.
+    if (m.out) {
+      Status s = m.out->Sync();
+      if (!s.ok()) return s.WithContext(m.Where());
+      m.committed[m.own_target] = m.out->size();
+      m.next_offset = m.out->size();
+    }
+    return std::optional<std::string>();
+  }
+  if (!m.out) return std::optional<std::string>();
   Status s = m.out->Close();
   if (!s.ok()) return s.WithContext(m.Where());
   Txn t{m.own_target, m.out_path, m.next_offset, m.txn_length};

@@ -284,6 +284,89 @@ void JobMaster::Cancel() {
   cv_.notify_one();
 }
 
+Result<std::string> JobMaster::TriggerSavepoint(const std::string& target_dir, bool stop) {
+  auto request = std::make_unique<SavepointRequest>();
+  request->target_dir = target_dir;
+  request->stop = stop;
+  std::future<Result<std::string>> done = request->done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done_) return Status::FailedPrecondition("job '" + job_name_ + "' is not running");
+    savepoint_requests_.push_back(std::move(request));
+  }
+  cv_.notify_one();
+  return done.get();
+}
+
+void JobMaster::StartNextSavepoint() {
+  if (active_savepoint_ || stopping_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (savepoint_requests_.empty()) return;
+    active_savepoint_ = std::move(savepoint_requests_.front());
+    savepoint_requests_.pop_front();
+  }
+  std::string dir = active_savepoint_->target_dir;
+  if (!dir.empty()) {
+    auto resolved = ResolvePath(dir, "savepoint target directory");
+    if (!resolved.ok()) {
+      active_savepoint_->done.set_value(resolved.status());
+      active_savepoint_.reset();
+      return;
+    }
+    dir = *resolved;
+  }
+  auto trigger = coordinator_->TriggerSavepoint(dir);
+  if (!trigger.ok()) {
+    active_savepoint_->done.set_value(trigger.status());
+    active_savepoint_.reset();
+    return;
+  }
+  active_savepoint_id_ = trigger->id;
+  CheckpointBarrier barrier;
+  barrier.id = trigger->id;
+  barrier.timestamp_ms = trigger->wall_ms;
+  barrier.target = std::make_shared<CheckpointTarget>(CheckpointTarget{trigger->location, true});
+  for (int s : source_tasks_) tasks_[static_cast<size_t>(s)]->PostTriggerCheckpoint(barrier);
+}
+
+void JobMaster::OnSavepointCompleted(const CheckpointCoordinator::Completion& c) {
+  if (!active_savepoint_ || c.id != active_savepoint_id_) return;
+  if (active_savepoint_->stop) {
+    // Stop-with-savepoint: commit what the savepoint prepared, then stop every task in mailbox
+    // order, so the commit happens first. The job then finishes.
+    stopping_ = true;
+    stopped_with_savepoint_ = c.path;
+    for (auto& t : tasks_) t->PostCheckpointComplete(c.id, /*final=*/false);
+    for (auto& t : tasks_) t->PostStop();
+    spdlog::info("Stopping job '{}' with savepoint {}", job_name_, c.path);
+  }
+  active_savepoint_->done.set_value(c.path);
+  active_savepoint_.reset();
+}
+
+void JobMaster::FailSavepoints() {
+  for (auto& [id, why] : coordinator_->TakeFailedSavepoints()) {
+    if (active_savepoint_ && id == active_savepoint_id_) {
+      active_savepoint_->done.set_value(why.WithContext("savepoint " + std::to_string(id)));
+      active_savepoint_.reset();
+    }
+  }
+}
+
+void JobMaster::FailAllSavepointRequests(const Status& why) {
+  if (active_savepoint_) {
+    active_savepoint_->done.set_value(why);
+    active_savepoint_.reset();
+  }
+  std::deque<std::unique_ptr<SavepointRequest>> queued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued.swap(savepoint_requests_);
+  }
+  for (auto& r : queued) r->done.set_value(why);
+}
+
 void JobMaster::SetStatus(JobStatus s) {
   std::lock_guard<std::mutex> lock(mu_);
   status_ = s;
@@ -391,6 +474,7 @@ void JobMaster::CancelAttempt(std::string_view reason) {
   executor_->Drain();
   coordinator_->AbortAll(reason);
   (void)coordinator_->TakeAborted();
+  FailSavepoints();
   std::lock_guard<std::mutex> lock(mu_);
   events_.clear();
 }
@@ -458,7 +542,7 @@ void JobMaster::NotifyAborted() {
 }
 
 void JobMaster::TriggerCheckpointIfDue() {
-  if (!checkpointing_.enabled || final_checkpoint_id_ != 0) return;
+  if (!checkpointing_.enabled || final_checkpoint_id_ != 0 || stopping_) return;
   bool all_data_finished = data_finished_ == static_cast<int>(tasks_.size());
   auto trigger = coordinator_->MaybeTrigger(/*force=*/all_data_finished);
   if (!trigger.ok()) {
@@ -496,7 +580,8 @@ void JobMaster::Run() {
       int64_t wake = checkpointing_.enabled ? coordinator_->NextTriggerNanos() : -1;
       int64_t now = clock_->NowNanos();
       int64_t wait_ms = wake < 0 ? 100 : std::clamp<int64_t>((wake - now) / 1'000'000, 0, 100);
-      if (events_.empty() && !cancel_requested_.load() && wait_ms > 0) {
+      if (events_.empty() && savepoint_requests_.empty() && !cancel_requested_.load() &&
+          wait_ms > 0) {
         cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
       }
       events.swap(events_);
@@ -523,8 +608,12 @@ void JobMaster::Run() {
           }
           break;
         case Event::Kind::kAck:
-          if (coordinator_->Acknowledge(e.checkpoint_id, std::move(*e.ack))) {
-            NotifyCompleted(e.checkpoint_id);
+          if (auto done = coordinator_->Acknowledge(e.checkpoint_id, std::move(*e.ack))) {
+            if (done->savepoint) {
+              OnSavepointCompleted(*done);
+            } else {
+              NotifyCompleted(e.checkpoint_id);
+            }
           }
           break;
         case Event::Kind::kDecline:
@@ -533,6 +622,7 @@ void JobMaster::Run() {
       }
     }
     coordinator_->CheckTimeouts();
+    FailSavepoints();
     NotifyAborted();
     if (!failure && !coordinator_->failure().ok()) failure = coordinator_->failure();
     if (failure) {
@@ -543,8 +633,10 @@ void JobMaster::Run() {
       break;
     }
     if (all_exited) break;
+    StartNextSavepoint();
     TriggerCheckpointIfDue();
   }
+  FailAllSavepointRequests(Status::FailedPrecondition("job '" + job_name_ + "' ended"));
   for (auto& t : tasks_) t->Join();
   executor_->Drain();
   {
@@ -563,6 +655,7 @@ void JobMaster::Run() {
   result_.status = final_status;
   result_.job_id = job_id_;
   result_.job_name = job_name_;
+  result_.savepoint_path = stopped_with_savepoint_;
   result_.duration = std::chrono::milliseconds(ms);
   result_.metrics = std::move(m);
   done_ = true;

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,10 @@ class JobMaster final : public TaskHost {
   Status Start();
   JobResult Wait();
   void Cancel();
+  // Takes a savepoint into `target_dir` (empty: the configured savepoint directory) and
+  // returns its path; with `stop`, then commits it and stops the job (status FINISHED, as
+  // Flink's stop-with-savepoint). Blocks until done; an error leaves the job running.
+  Result<std::string> TriggerSavepoint(const std::string& target_dir, bool stop);
   JobMetrics metrics() const;
   const std::string& job_id() const { return job_id_; }
 
@@ -67,6 +72,17 @@ class JobMaster final : public TaskHost {
     Status status;
     std::shared_ptr<TaskAcknowledgement> ack;
   };
+
+  struct SavepointRequest {
+    std::string target_dir;
+    bool stop = false;
+    std::promise<Result<std::string>> done;
+  };
+
+  void StartNextSavepoint();
+  void OnSavepointCompleted(const CheckpointCoordinator::Completion& c);
+  void FailSavepoints();
+  void FailAllSavepointRequests(const Status& why);
 
   Status Prepare();
   Status ResolveRestore();
@@ -111,11 +127,16 @@ class JobMaster final : public TaskHost {
   int exited_ok_ = 0;
   int64_t final_checkpoint_id_ = 0;
   int64_t start_nanos_ = 0;
+  std::unique_ptr<SavepointRequest> active_savepoint_;
+  int64_t active_savepoint_id_ = 0;
+  bool stopping_ = false;  // stop-with-savepoint succeeded: tasks are stopping
+  std::string stopped_with_savepoint_;
 
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Event> events_;  // guarded by mu_
+  std::deque<std::unique_ptr<SavepointRequest>> savepoint_requests_;  // guarded by mu_
   JobStatus status_ = JobStatus::kCreated;  // guarded by mu_
   int restarts_ = 0;                        // guarded by mu_
   CheckpointMetrics checkpoint_metrics_;    // guarded by mu_

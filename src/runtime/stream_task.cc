@@ -85,6 +85,10 @@ void StreamTask::PostCheckpointAborted(int64_t id) {
   });
 }
 
+void StreamTask::PostStop() {
+  mailbox_.Post([this] { stop_requested_ = true; });
+}
+
 Status StreamTask::Guard(const std::function<void()>& fn) {
   try {
     fn();
@@ -244,6 +248,12 @@ Status StreamTask::MainLoop() {
     if (!mail_failure_.ok()) return mail_failure_;
     if (cancelled_.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
     if (partition_done_) return Status::OK();
+    if (stop_requested_) {
+      // Records after the savepoint are not processed; upstream tasks stop too, and must not
+      // block on a channel nobody reads any more.
+      for (const auto& ch : spec_.inputs) ch->Cancel();
+      return Status::OK();
+    }
     if (!source_ && inputs_finished_ == gate_->size() &&
         (!env_->checkpointing || final_notified_)) {
       EmitEndOfPartition();

@@ -88,6 +88,8 @@ class StreamTask {
   // `final`: the checkpoint taken after all data ended; the task may finish once notified.
   void PostCheckpointComplete(int64_t id, bool final);
   void PostCheckpointAborted(int64_t id);
+  // Stops the task after the mail posted before this (stop-with-savepoint): it exits normally.
+  void PostStop();
 
   const std::string& name() const { return name_; }
   int task_index() const { return spec_.task_index; }
@@ -137,6 +139,7 @@ class StreamTask {
   bool data_finished_ = false;   // this task's input data ended and operators finished
   bool partition_done_ = false;  // end-of-partition sent downstream: the task is done
   bool final_notified_ = false;  // the final checkpoint completed
+  bool stop_requested_ = false;  // stop-with-savepoint
   int inputs_data_ended_ = 0;
   int inputs_finished_ = 0;
   std::vector<bool> input_data_ended_;
