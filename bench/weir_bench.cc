@@ -177,9 +177,9 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
                      .KeyBy([](const Record& r) { return r.key; })
                      .Process(RunningSum())
                      .Name("running-sum")
-                     .Map([](const Line& l) {
+                     .Map([](Line l) {
                        if (l.stamp_ns != 0) [[unlikely]] g_latency.Add(NowNanos() - l.stamp_ns);
-                       return l.text;
+                       return std::move(l.text);
                      })
                      .Name("to-text");
   if (o.sink == "file") {

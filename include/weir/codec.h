@@ -322,6 +322,28 @@ struct FieldsCodec {
   }
 };
 
+// The encoded bytes of one key at a time, without allocating: fixed-size keys (integers,
+// floats, enums) are encoded into an inline buffer, others into a reused string.
+template <typename K>
+class KeyEncoder {
+ public:
+  std::string_view Encode(const K& key) {
+    if constexpr (std::is_arithmetic_v<K> || std::is_enum_v<K>) {
+      std::memcpy(fixed_, &key, sizeof(K));
+      return std::string_view(fixed_, sizeof(K));
+    } else {
+      bytes_.clear();
+      BufferWriter w(&bytes_);
+      Codec<K>::Encode(key, w);
+      return bytes_;
+    }
+  }
+
+ private:
+  char fixed_[16];
+  std::string bytes_;
+};
+
 // Encodes `v` into a fresh string (for tests and cold paths; hot paths reuse a buffer).
 template <HasCodec T>
 std::string EncodeToString(const T& v) {

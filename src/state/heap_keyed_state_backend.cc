@@ -36,7 +36,7 @@ HeapKeyedStateBackend::HeapKeyedStateBackend(const KeyedBackendOptions& options)
     : KeyedStateBackend(options) {}
 
 void HeapKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
-  if (has_current_ && key_bytes == current_bytes_) return;
+  if (has_current_ && detail::BytesEqual(key_bytes, current_bytes_)) return;
   uint64_t hash = Hash64(key_bytes);
   int kg = detail::KeyGroupForHash(hash, options_.max_parallelism);
   if (!options_.key_groups.Contains(kg)) [[unlikely]] {
@@ -95,7 +95,9 @@ detail::HeapStateTable* HeapKeyedStateBackend::AddTable(
 
 Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sources) {
   for (const KeyedRestoreSource& src : sources) {
-    if (!src.handle->canonical) {
+    // A native handle's canonical file holds only its timers: restoring that alone would
+    // silently drop the state.
+    if (!src.handle->native_files.empty() || !src.handle->canonical) {
       return Status::InvalidArgument(
           RestoreContext() + ": the checkpoint holds RocksDB native (incremental) state; "
           "restore it with state.backend.type: rocksdb, or take a savepoint to switch backends");

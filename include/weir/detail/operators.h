@@ -49,11 +49,11 @@ class MapOperator final : public TransformOperator<In, Out> {
     try {
       if constexpr (std::is_same_v<In, Out>) {
         // Same type: transform in place and pass the same vector on.
-        for (auto& r : records) r = fn_(std::as_const(r));
+        for (auto& r : records) r = Call(r);
         this->out_->Accept(records);
       } else {
         out_buf_.reserve(records.size());
-        for (auto& r : records) out_buf_.push_back(fn_(std::as_const(r)));
+        for (auto& r : records) out_buf_.push_back(Call(r));
         this->out_->Accept(out_buf_);
         out_buf_.clear();
       }
@@ -64,6 +64,15 @@ class MapOperator final : public TransformOperator<In, Out> {
   }
 
  private:
+  // The record is not used again: a function taking it by value gets it moved in.
+  Out Call(In& r) {
+    if constexpr (std::is_invocable_v<F&, In&&>) {
+      return fn_(std::move(r));
+    } else {
+      return fn_(std::as_const(r));
+    }
+  }
+
   F fn_;
   std::vector<Out> out_buf_;
 };
@@ -154,10 +163,7 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
     try {
       for (const auto& r : records) {
         key_ = key_selector_(r);
-        key_bytes_.clear();
-        BufferWriter w(&key_bytes_);
-        Codec<K>::Encode(key_, w);
-        keyed_->SetCurrentKey(key_bytes_);
+        keyed_->SetCurrentKey(encoder_.Encode(key_));
         fn_.ProcessElement(r, ctx, out);
       }
       out.Flush();
@@ -191,7 +197,7 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
   TimerServiceAccess* timers_ = nullptr;
   std::unique_ptr<RuntimeContext> runtime_context_;
   K key_{};
-  std::string key_bytes_;
+  KeyEncoder<K> encoder_;
   std::vector<Out> out_buf_;
 };
 

@@ -154,10 +154,7 @@ class KeyGroupSelector {
   }
   template <typename T>
   int operator()(const T& record) {
-    key_bytes_.clear();
-    BufferWriter w(&key_bytes_);
-    Codec<K>::Encode(key_selector_(record), w);
-    int kg = KeyGroupForHash(Hash64(key_bytes_), max_parallelism_);
+    int kg = KeyGroupForHash(Hash64(encoder_.Encode(key_selector_(record))), max_parallelism_);
     return channel_of_key_group_[static_cast<size_t>(kg)];
   }
 
@@ -165,7 +162,7 @@ class KeyGroupSelector {
   KeySelector key_selector_;
   int max_parallelism_;
   std::vector<int> channel_of_key_group_;
-  std::string key_bytes_;
+  KeyEncoder<K> encoder_;
 };
 
 // Fans one stream out to several consumers; each but the last gets a copy.
