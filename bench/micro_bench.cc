@@ -2,6 +2,8 @@
 // items_per_second; divide into 1e9 for nanoseconds per record.
 #include <benchmark/benchmark.h>
 
+#include <stdlib.h>
+
 #include <random>
 #include <thread>
 
@@ -11,6 +13,7 @@
 #include "runtime/channel.h"
 #include "runtime/input_gate.h"
 #include "state/heap_keyed_state_backend.h"
+#include "state/rocksdb_keyed_state_backend.h"
 #include "weir/codec.h"
 #include "weir/detail/record_writer.h"
 
@@ -149,6 +152,50 @@ void BM_HeapValueStateUpdate(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_HeapValueStateUpdate)->Arg(1)->Arg(1000)->Arg(1'000'000);
+
+// ---- Keyed state on the RocksDB backend: the same access through the raw adapter ------------
+
+void BM_RocksDbValueStateUpdate(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  char tmpl[] = "/tmp/weir-bench-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  Configuration config;
+  config.Set("state.backend.rocksdb.localdir", dir);
+  ManualClock clock;
+  KeyedBackendOptions o;
+  o.job_id = "bench";
+  o.operator_uid = "bench";
+  o.operator_name = "bench";
+  o.key_groups = KeyGroupRange{0, 127};
+  o.clock = &clock;
+  o.fs = FileSystem::Default();
+  o.config = &config;
+  {
+    auto backend = RocksDbKeyedStateBackend::Create(o);
+    if (!backend.ok()) {
+      state.SkipWithError(backend.status().ToString().c_str());
+      return;
+    }
+    RocksDbKeyedStateBackend& b = **backend;
+    detail::RawValueState<int64_t> sum(&b, b.RegisterState("sum", detail::StateKind::kValue),
+                                       "sum");
+    std::mt19937_64 rng(7);
+    std::vector<std::string> encoded;
+    for (int64_t k = 0; k < std::min<int64_t>(keys, 1 << 20); ++k) {
+      encoded.push_back(EncodeToString<int64_t>(static_cast<int64_t>(rng())));
+    }
+    size_t i = 0;
+    for (auto _ : state) {
+      b.SetCurrentKey(encoded[i]);
+      const int64_t* v = sum.Get();
+      sum.Put((v ? *v : 0) + 1);
+      if (++i == encoded.size()) i = 0;
+    }
+    state.SetItemsProcessed(state.iterations());
+  }
+  (void)FileSystem::Default()->DeleteDirRecursive(dir);
+}
+BENCHMARK(BM_RocksDbValueStateUpdate)->Arg(1)->Arg(1000)->Arg(1'000'000);
 
 // ---- Barrier alignment over several channels -------------------------------------------------
 

@@ -3,7 +3,9 @@
 // with --restore latest, over and over. After every kill each output file must be a prefix of
 // the output of a run without failures (a reader never sees a line a recovery takes back);
 // at the end it must be byte-identical. Randomised; the seed is printed (WEIR_TEST_SEED
-// replays it). WEIR_CRASH_KILLS sets the number of kills (the soak runs many).
+// replays it). WEIR_CRASH_KILLS sets the number of kills (the soak runs many). The seed
+// example runs on RocksDB (its default); the many-keys job on every state backend. RocksDB's
+// working directories, which a killed process cannot delete, must all be gone at the end.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/file_system.h"
 #include "testing/test_util.h"
 
 namespace weir {
@@ -52,6 +55,8 @@ struct CrashScenario {
   std::string output;             // relative to the working directory
   int min_kill_ms;
   int max_kill_ms;
+  std::string rocksdb_dir;  // state.backend.rocksdb.localdir, relative; empty if not RocksDB
+  std::vector<std::string> extra_fault_points;  // besides kFaultPoints
 };
 
 // Kills and resumes the job `kills` times, then lets it finish; checks the prefix property
@@ -75,7 +80,9 @@ void RunWithKills(const CrashScenario& s, const std::map<std::string, std::strin
     int kill_after_ms = 0;
     if (!last) {
       if (rng() % 3 == 0) {
-        std::string point = kFaultPoints[rng() % std::size(kFaultPoints)];
+        std::vector<std::string> points(std::begin(kFaultPoints), std::end(kFaultPoints));
+        points.insert(points.end(), s.extra_fault_points.begin(), s.extra_fault_points.end());
+        std::string point = points[rng() % points.size()];
         std::string spec = point + ":" + std::to_string(1 + rng() % 4);
         env.push_back("WEIR_CRASH_AT=" + spec);
         how = "crash at fault point " + spec;
@@ -120,6 +127,12 @@ void RunWithKills(const CrashScenario& s, const std::map<std::string, std::strin
                        << "):\n" << r.output;
     ASSERT_EQ(r.signal, SIGKILL) << "the job died without being killed:\n" << r.output;
   }
+  if (!s.rocksdb_dir.empty()) {
+    // Each run deleted the working directories of the killed ones, and its own at the end.
+    auto left = FileSystem::Default()->ListDir(dir.Join(s.rocksdb_dir));
+    ASSERT_TRUE(left.ok()) << left.status().ToString();
+    EXPECT_TRUE(left->empty()) << (*left)[0] << " was left behind";
+  }
   std::printf("[ crash    ] %d kills, %d restores from a checkpoint\n", kills,
               restarts_with_restore);
 }
@@ -127,9 +140,16 @@ void RunWithKills(const CrashScenario& s, const std::map<std::string, std::strin
 TEST(CrashTest, SeedExampleSurvivesRandomKills) {
   uint64_t seed = testing::TestSeed();
   CrashScenario s;
-  s.args = {BinaryPath("fault_tolerance"), "--no-progress", "--end",   "2500",
-            "-D",                          "execution.checkpointing.interval=150 ms"};
+  s.args = {BinaryPath("fault_tolerance"),
+            "--no-progress",
+            "--end",
+            "2500",
+            "-D",
+            "execution.checkpointing.interval=150 ms",
+            "-D",
+            "state.backend.rocksdb.localdir=rocksdb"};
   s.output = "output/sum_results.txt";
+  s.rocksdb_dir = "rocksdb";  // the example's default backend
   s.min_kill_ms = 150;
   s.max_kill_ms = 900;
   std::string expected;
@@ -138,16 +158,29 @@ TEST(CrashTest, SeedExampleSurvivesRandomKills) {
   RunWithKills(s, {{"", expected}}, KillsFromEnvironment(8), seed);
 }
 
-class CrashJobTest : public ::testing::TestWithParam<std::string> {};
+struct Backend {
+  std::string name;
+  std::vector<std::string> flags;         // -D settings
+  std::vector<std::string> fault_points;  // the backend's own, to crash at too
+};
+
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
+class CrashJobTest : public ::testing::TestWithParam<Backend> {};
 
 TEST_P(CrashJobTest, ManyKeysAtParallelismThreeSurviveRandomKills) {
   uint64_t seed = testing::TestSeed();
   auto job = [&](const std::string& delay_us) {
-    return std::vector<std::string>{BinaryPath("crash_job"), "--no-progress", "--records",
-                                    "30000", "--keys", "200", "--parallelism", "3",
-                                    "--delay-us", delay_us, "-D",
-                                    "execution.checkpointing.interval=100 ms", "-D",
-                                    "state.backend.type=" + GetParam()};
+    std::vector<std::string> args{BinaryPath("crash_job"), "--no-progress", "--records",
+                                  "30000", "--keys", "200", "--parallelism", "3",
+                                  "--delay-us", delay_us, "-D",
+                                  "execution.checkpointing.interval=100 ms", "-D",
+                                  "state.backend.rocksdb.localdir=rocksdb"};
+    for (const auto& f : GetParam().flags) {
+      args.push_back("-D");
+      args.push_back(f);
+    }
+    return args;
   };
   // The reference: the same job, never killed.
   TempDir ref;
@@ -177,11 +210,20 @@ TEST_P(CrashJobTest, ManyKeysAtParallelismThreeSurviveRandomKills) {
   s.output = "output";
   s.min_kill_ms = 100;
   s.max_kill_ms = 700;
+  if (GetParam().name != "hashmap") s.rocksdb_dir = "rocksdb";
+  s.extra_fault_points = GetParam().fault_points;
   RunWithKills(s, expected, KillsFromEnvironment(8), seed);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CrashJobTest, ::testing::Values("hashmap"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(
+    Backends, CrashJobTest,
+    ::testing::Values(Backend{"hashmap", {"state.backend.type=hashmap"}, {}},
+                      Backend{"rocksdb", {"state.backend.type=rocksdb"}, {}},
+                      Backend{"rocksdb_incremental",
+                              {"state.backend.type=rocksdb",
+                               "execution.checkpointing.incremental=true"},
+                              {"rocksdb.before-upload", "rocksdb.create-sst"}}),
+    [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace weir

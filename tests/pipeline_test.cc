@@ -224,7 +224,25 @@ class StateOps final : public KeyedProcessFunction<int32_t, Op, std::string> {
   ReducingState<int64_t> reduced_;
 };
 
-TEST(PipelineTest, EveryStateKindMatchesAModelAcrossManyKeys) {
+// Every keyed state backend: the heap one, and RocksDB.
+class StateBackendPipelineTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  // With `checkpoints`, RocksDB takes incremental checkpoints often, so snapshots run while
+  // state changes.
+  Configuration BackendConfig(const TempDir& dir, bool checkpoints) {
+    Configuration c = QuietConfig();
+    c.Set("state.backend.type", GetParam());
+    c.Set("state.backend.rocksdb.localdir", dir.Join("rocksdb"));
+    if (checkpoints && GetParam() == "rocksdb") {
+      c.Set("execution.checkpointing.interval", "10 ms");
+      c.Set("execution.checkpointing.incremental", "true");
+      c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+    }
+    return c;
+  }
+};
+
+TEST_P(StateBackendPipelineTest, EveryStateKindMatchesAModelAcrossManyKeys) {
   std::mt19937_64 rng(testing::TestSeed());
   std::vector<Op> ops;
   for (int i = 0; i < 20'000; ++i) {
@@ -252,7 +270,7 @@ TEST(PipelineTest, EveryStateKindMatchesAModelAcrossManyKeys) {
   }
 
   TempDir dir;
-  StreamExecutionEnvironment env(QuietConfig());
+  StreamExecutionEnvironment env(BackendConfig(dir, /*checkpoints=*/true));
   env.SetParallelism(4);
   env.FromCollection(ops)
       .KeyBy([](const Op& op) { return op.key; })
@@ -264,6 +282,8 @@ TEST(PipelineTest, EveryStateKindMatchesAModelAcrossManyKeys) {
   std::multiset<std::string> got(lines.begin(), lines.end());
   EXPECT_EQ(got.size(), expected.size());
   EXPECT_TRUE(got == expected);
+  // The state backends' working directories are gone with the job.
+  EXPECT_TRUE(ListFilesRecursive(dir.Join("rocksdb")).empty());
 }
 
 TEST(PipelineTest, FlatMapRebalanceAndParallelSinksKeepEveryRecord) {
@@ -296,7 +316,7 @@ TEST(PipelineTest, FlatMapRebalanceAndParallelSinksKeepEveryRecord) {
   }
 }
 
-TEST(PipelineTest, ProcessingTimeTimersFirePerKeyOnceWithDeduplication) {
+TEST_P(StateBackendPipelineTest, ProcessingTimeTimersFirePerKeyOnceWithDeduplication) {
   ManualClock clock;
   TempDir dir;
 
@@ -315,7 +335,7 @@ TEST(PipelineTest, ProcessingTimeTimersFirePerKeyOnceWithDeduplication) {
     }
   };
 
-  StreamExecutionEnvironment env(QuietConfig());
+  StreamExecutionEnvironment env(BackendConfig(dir, /*checkpoints=*/false));
   env.SetClockForTesting(&clock);
   const int64_t start = clock.WallMillis();
   env.FromSequence(0, 50'000)
@@ -339,6 +359,10 @@ TEST(PipelineTest, ProcessingTimeTimersFirePerKeyOnceWithDeduplication) {
   EXPECT_EQ(lines.size(), 9u);
   EXPECT_EQ(got, expected);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, StateBackendPipelineTest,
+                         ::testing::Values("hashmap", "rocksdb"),
+                         [](const auto& info) { return info.param; });
 
 TEST(PipelineTest, ExceptionInAMapFailsTheJobNamingOperatorAndSubtask) {
   TempDir dir;

@@ -1,6 +1,9 @@
 // Recovery end to end, in-process: restarts from checkpoints, at-least-once, a disk that
 // fails fsync, rename or fills up during checkpoints, a power loss that drops unsynced data,
-// rescaling on restore, and corrupt or partial checkpoints.
+// rescaling on restore, and corrupt or partial checkpoints. Every test with keyed state runs
+// on each state backend: hashmap, rocksdb (full checkpoints) and rocksdb with incremental
+// checkpoints; RocksDB's own failures (a working directory that cannot be created, a write
+// that fails) are handled by the restart strategy.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,6 +15,7 @@
 #include <thread>
 
 #include "base/fault_injection_file_system.h"
+#include "base/fault_points.h"
 #include "testing/test_util.h"
 #include "weir/weir.h"
 
@@ -128,6 +132,25 @@ void ExpectExactCountSums(const std::map<std::string, std::string>& files, const
   }
 }
 
+struct Backend {
+  const char* name;
+  const char* type;  // state.backend.type
+  bool incremental;
+};
+
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
+const Backend kBackends[] = {{"hashmap", "hashmap", false},
+                             {"rocksdb", "rocksdb", false},
+                             {"rocksdb_incremental", "rocksdb", true}};
+
+// The backend's settings, with RocksDB's working directories under `dir`.
+void UseBackend(Configuration& c, const TempDir& dir, const Backend& b) {
+  c.Set("state.backend.type", b.type);
+  c.Set("execution.checkpointing.incremental", b.incremental ? "true" : "false");
+  c.Set("state.backend.rocksdb.localdir", dir.Join("rocksdb"));
+}
+
 Configuration CheckpointedConfig(const TempDir& dir, const std::string& interval = "10 ms") {
   Configuration c;
   c.Set("execution.checkpointing.interval", interval);
@@ -172,12 +195,12 @@ bool WaitFor(JobClient& client, const std::function<bool(const JobMetrics&)>& pr
   return false;
 }
 
-class InProcessRestartTest : public ::testing::TestWithParam<int> {};
+class InProcessRestartTest : public ::testing::TestWithParam<std::tuple<int, Backend>> {};
 
 TEST_P(InProcessRestartTest, FailureAfterACheckpointRestoresAndEndsByteIdentical) {
   TempDir dir;
   JobSpec spec;
-  spec.keyed_parallelism = GetParam();
+  spec.keyed_parallelism = std::get<0>(GetParam());
   spec.output = dir.Join("out");
   auto reference = ReferenceOutput(spec);
 
@@ -189,7 +212,9 @@ TEST_P(InProcessRestartTest, FailureAfterACheckpointRestoresAndEndsByteIdentical
       throw std::runtime_error("injected failure at record " + std::to_string(i));
     }
   };
-  StreamExecutionEnvironment env(CheckpointedConfig(dir));
+  Configuration c = CheckpointedConfig(dir);
+  UseBackend(c, dir, std::get<1>(GetParam()));
+  StreamExecutionEnvironment env(c);
   BuildCountJob(env, spec);
   auto client = env.ExecuteAsync("restart");
   ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 1; }));
@@ -205,11 +230,29 @@ TEST_P(InProcessRestartTest, FailureAfterACheckpointRestoresAndEndsByteIdentical
   for (const auto& f : ListFilesRecursive(spec.output)) {
     EXPECT_EQ(f.find(".pending"), std::string::npos) << f;
   }
+  // Nor RocksDB working directories (of the failed attempt either).
+  EXPECT_TRUE(ListFilesRecursive(dir.Join("rocksdb")).empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(KeyedParallelism, InProcessRestartTest, ::testing::Values(1, 3));
+INSTANTIATE_TEST_SUITE_P(KeyedParallelism, InProcessRestartTest,
+                         ::testing::Combine(::testing::Values(1, 3),
+                                            ::testing::ValuesIn(kBackends)),
+                         [](const auto& info) {
+                           return "p" + std::to_string(std::get<0>(info.param)) + "_" +
+                                  std::get<1>(info.param).name;
+                         });
 
-TEST(RecoveryTest, WithoutCheckpointsARestartRunsFromTheBeginning) {
+// The tests of this suite run on each state backend.
+class BackendRecoveryTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  Configuration CheckpointedConfig(const TempDir& dir) {
+    Configuration c = weir::CheckpointedConfig(dir);
+    UseBackend(c, dir, GetParam());
+    return c;
+  }
+};
+
+TEST_P(BackendRecoveryTest, WithoutCheckpointsARestartRunsFromTheBeginning) {
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -222,6 +265,7 @@ TEST(RecoveryTest, WithoutCheckpointsARestartRunsFromTheBeginning) {
   Configuration c;
   c.Set("restart-strategy.type", "fixed-delay");
   c.Set("restart-strategy.fixed-delay.delay", "1 ms");
+  UseBackend(c, dir, GetParam());
   StreamExecutionEnvironment env(c);
   BuildCountJob(env, spec);
   JobResult r = env.Execute("no checkpoints");
@@ -230,7 +274,7 @@ TEST(RecoveryTest, WithoutCheckpointsARestartRunsFromTheBeginning) {
   EXPECT_EQ(OutputFiles(spec.output), reference);
 }
 
-TEST(RecoveryTest, RestartStrategyExhaustedFailsTheJobWithTheCause) {
+TEST_P(BackendRecoveryTest, RestartStrategyExhaustedFailsTheJobWithTheCause) {
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -289,10 +333,10 @@ struct FaultCase {
   int count;
 };
 
-class CheckpointFaultTest : public ::testing::TestWithParam<FaultCase> {};
+class CheckpointFaultTest : public ::testing::TestWithParam<std::tuple<FaultCase, Backend>> {};
 
 TEST_P(CheckpointFaultTest, FailedCheckpointsAreToleratedAndNothingIsLost) {
-  const FaultCase& fc = GetParam();
+  const FaultCase& fc = std::get<0>(GetParam());
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -302,6 +346,7 @@ TEST_P(CheckpointFaultTest, FailedCheckpointsAreToleratedAndNothingIsLost) {
   fs.InjectError(fc.op, fc.path_filter, Status::IOError("disk says no"), fc.count);
   Configuration c = CheckpointedConfig(dir);
   c.Set("execution.checkpointing.tolerable-failed-checkpoints", "100");
+  UseBackend(c, dir, std::get<1>(GetParam()));
   StreamExecutionEnvironment env(c);
   env.SetFileSystemForTesting(&fs);
   BuildCountJob(env, spec);
@@ -314,15 +359,18 @@ TEST_P(CheckpointFaultTest, FailedCheckpointsAreToleratedAndNothingIsLost) {
 
 INSTANTIATE_TEST_SUITE_P(
     Faults, CheckpointFaultTest,
-    ::testing::Values(FaultCase{"fsync_of_state", FaultInjectionFileSystem::Op::kSync, ".keyed", 3},
-                      FaultCase{"rename_of_metadata", FaultInjectionFileSystem::Op::kRename,
-                                "_metadata", 2},
-                      FaultCase{"write_of_state", FaultInjectionFileSystem::Op::kWrite, ".keyed", 2},
-                      FaultCase{"fsync_of_staged_output", FaultInjectionFileSystem::Op::kSync,
-                                "txn-", 2}),
-    [](const auto& info) { return std::string(info.param.name); });
+    ::testing::Combine(
+        ::testing::Values(
+            FaultCase{"fsync_of_state", FaultInjectionFileSystem::Op::kSync, ".keyed", 3},
+            FaultCase{"rename_of_metadata", FaultInjectionFileSystem::Op::kRename, "_metadata", 2},
+            FaultCase{"write_of_state", FaultInjectionFileSystem::Op::kWrite, ".keyed", 2},
+            FaultCase{"fsync_of_staged_output", FaultInjectionFileSystem::Op::kSync, "txn-", 2}),
+        ::testing::ValuesIn(kBackends)),
+    [](const auto& info) {
+      return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param).name;
+    });
 
-TEST(RecoveryTest, TooManyFailedCheckpointsFailTheJob) {
+TEST_P(BackendRecoveryTest, TooManyFailedCheckpointsFailTheJob) {
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -345,7 +393,7 @@ TEST(RecoveryTest, TooManyFailedCheckpointsFailTheJob) {
   }
 }
 
-TEST(RecoveryTest, AFullDiskFailsCheckpointsOrTasksButNeverCorruptsTheOutput) {
+TEST_P(BackendRecoveryTest, AFullDiskFailsCheckpointsOrTasksButNeverCorruptsTheOutput) {
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -373,7 +421,7 @@ TEST(RecoveryTest, AFullDiskFailsCheckpointsOrTasksButNeverCorruptsTheOutput) {
 
 // ---- Power loss, restore, rescale ---------------------------------------------------------
 
-TEST(RecoveryTest, PowerLossLosesNothingACheckpointOrCommitPromised) {
+TEST_P(BackendRecoveryTest, PowerLossLosesNothingACheckpointOrCommitPromised) {
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -408,10 +456,18 @@ TEST(RecoveryTest, PowerLossLosesNothingACheckpointOrCommitPromised) {
   EXPECT_EQ(OutputFiles(spec.output), reference);
 }
 
-class RescaleTest : public ::testing::TestWithParam<std::pair<int, int>> {};
+class RescaleTest
+    : public ::testing::TestWithParam<std::tuple<std::pair<int, int>, Backend>> {
+ protected:
+  Configuration CheckpointedConfig(const TempDir& dir) {
+    Configuration c = weir::CheckpointedConfig(dir);
+    UseBackend(c, dir, std::get<1>(GetParam()));
+    return c;
+  }
+};
 
 TEST_P(RescaleTest, RestoreWithAnotherParallelismKeepsEveryKeyExact) {
-  auto [from, to] = GetParam();
+  auto [from, to] = std::get<0>(GetParam());
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -440,9 +496,17 @@ TEST_P(RescaleTest, RestoreWithAnotherParallelismKeepsEveryKeyExact) {
   ExpectExactCountSums(OutputFiles(spec.output), spec);
 }
 
+std::string RescaleTestName(const ::testing::TestParamInfo<RescaleTest::ParamType>& info) {
+  const auto& [from, to] = std::get<0>(info.param);
+  return std::to_string(from) + "_to_" + std::to_string(to) + "_" + std::get<1>(info.param).name;
+}
+
 INSTANTIATE_TEST_SUITE_P(Parallelism, RescaleTest,
-                         ::testing::Values(std::make_pair(2, 3), std::make_pair(3, 2),
-                                           std::make_pair(2, 5)));
+                         ::testing::Combine(::testing::Values(std::make_pair(2, 3),
+                                                              std::make_pair(3, 2),
+                                                              std::make_pair(2, 5)),
+                                            ::testing::ValuesIn(kBackends)),
+                         RescaleTestName);
 
 // Runs the job until `checkpoints` completed, then cancels it (checkpoints are retained).
 void RunAndCancel(const TempDir& dir, JobSpec spec, int checkpoints, Configuration c) {
@@ -456,7 +520,7 @@ void RunAndCancel(const TempDir& dir, JobSpec spec, int checkpoints, Configurati
   client->Wait();
 }
 
-TEST(RecoveryTest, RestoreLatestSkipsACorruptNewestCheckpoint) {
+TEST_P(BackendRecoveryTest, RestoreLatestSkipsACorruptNewestCheckpoint) {
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -491,7 +555,7 @@ TEST(RecoveryTest, RestoreLatestSkipsACorruptNewestCheckpoint) {
   EXPECT_EQ(OutputFiles(spec.output), reference);
 }
 
-TEST(RecoveryTest, RestoreLatestWithNoValidCheckpointStopsWithAClearError) {
+TEST_P(BackendRecoveryTest, RestoreLatestWithNoValidCheckpointStopsWithAClearError) {
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -516,7 +580,7 @@ TEST(RecoveryTest, RestoreLatestWithNoValidCheckpointStopsWithAClearError) {
   EXPECT_EQ(ReadFile(spec.output + "/1"), before);
 }
 
-TEST(RecoveryTest, RestoreRefusesAChangedMaxParallelism) {
+TEST_P(BackendRecoveryTest, RestoreRefusesAChangedMaxParallelism) {
   TempDir dir;
   JobSpec spec;
   spec.output = dir.Join("out");
@@ -529,6 +593,77 @@ TEST(RecoveryTest, RestoreRefusesAChangedMaxParallelism) {
   JobResult r = env.Execute("corrupt");  // the job RunAndCancel ran
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("max parallelism 128"), std::string::npos) << "error: " << r.error();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, BackendRecoveryTest, ::testing::ValuesIn(kBackends),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---- RocksDB's own failures ------------------------------------------------------------------
+
+TEST(RocksDbRecoveryTest, AWorkingDirectoryThatCannotBeCreatedFailsTheJobThroughRestarts) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  testing::WriteFile(dir.Join("not-a-dir"), "x");
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("state.backend.type", "rocksdb");
+  c.Set("state.backend.rocksdb.localdir", dir.Join("not-a-dir/rocksdb"));
+  c.Set("restart-strategy.fixed-delay.attempts", "2");
+  c.Set("restart-strategy.fixed-delay.delay", "1 ms");
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("no local dir");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.metrics.restarts, 2) << "each attempt fails the same way, then the job fails";
+  EXPECT_NE(r.error().find("not-a-dir/rocksdb"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("state.backend.rocksdb.localdir"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("allows no more restarts"), std::string::npos) << r.error();
+}
+
+TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheJobNamingOperatorSubtaskAndCause) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.keyed_parallelism = 1;
+  Configuration c = CheckpointedConfig(dir);
+  UseBackend(c, dir, kBackends[1]);
+  c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
+  c.Set("restart-strategy.type", "none");
+  FaultPoints::Arm("rocksdb.create-sst", [] { return Status::IOError("injected: disk gone"); });
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("rocksdb write error");
+  FaultPoints::DisarmAll();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("operator 'KeyedProcess' (subtask 0)"), std::string::npos)
+      << r.error();
+  EXPECT_NE(r.error().find("RocksDB write of state"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("disk gone"), std::string::npos) << r.error();
+  EXPECT_TRUE(ListFilesRecursive(dir.Join("rocksdb")).empty());
+}
+
+TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheTaskAndTheRestartLosesNothing) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  auto reference = ReferenceOutput(spec);
+  spec.on_record = Throttle;
+  Configuration c = CheckpointedConfig(dir);
+  UseBackend(c, dir, kBackends[1]);
+  // Small memtables, flushed often; the first flush fails, and RocksDB then refuses writes.
+  c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
+  FaultPoints::Arm(
+      "rocksdb.create-sst", [] { return Status::IOError("injected: disk gone"); }, 0, 1);
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("rocksdb write error");
+  EXPECT_GE(FaultPoints::HitCount("rocksdb.create-sst"), 1);
+  FaultPoints::DisarmAll();
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GE(r.metrics.restarts, 1);
+  EXPECT_EQ(OutputFiles(spec.output), reference);
+  ExpectExactCountSums(OutputFiles(spec.output), spec);
+  EXPECT_TRUE(ListFilesRecursive(dir.Join("rocksdb")).empty());
 }
 
 }  // namespace

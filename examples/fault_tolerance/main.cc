@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
   SetDefault(config, "execution.checkpointing.mode", "EXACTLY_ONCE");
   SetDefault(config, "execution.checkpointing.dir", "checkpoints");
   SetDefault(config, "execution.checkpointing.savepoint-dir", "savepoints");
+  // The seed job keeps its state in RocksDB; -D state.backend.type=hashmap switches.
+  SetDefault(config, "state.backend.type", "rocksdb");
   // Kept when the job is cancelled or fails, so `--restore latest` can resume it.
   SetDefault(config, "execution.checkpointing.externalized-checkpoint-retention",
              "RETAIN_ON_CANCELLATION");

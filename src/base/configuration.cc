@@ -443,6 +443,18 @@ const std::vector<ConfigOptionInfo>& Configuration::KnownOptions() {
       // State backends
       {"state.backend.type", "hashmap", "Keyed state backend: hashmap (heap) or rocksdb.",
        {"state.backend"}},
+      {"state.backend.rocksdb.localdir", "$TMPDIR/weir-rocksdb",
+       "Local working directory of the RocksDB state backend (a path or file:// URI); each "
+       "operator subtask uses a subdirectory, deleted when the task ends. /tmp when TMPDIR is "
+       "not set."},
+      {"state.backend.rocksdb.block.cache-size", "8 mb",
+       "RocksDB block cache of one operator subtask (shared by its states; index and filter "
+       "blocks count against it)."},
+      {"state.backend.rocksdb.writebuffer.size", "64 mb",
+       "Size of one RocksDB memtable; at least 64 kb."},
+      {"state.backend.rocksdb.writebuffer.count", "2",
+       "RocksDB memtables per state (2..64); all memtables of a subtask together are bounded by "
+       "size * count."},
   };
   return kOptions;
 }

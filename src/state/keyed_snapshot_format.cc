@@ -39,7 +39,7 @@ KeyedSnapshotWriter::KeyedSnapshotWriter(std::string* out, const std::vector<Sta
 
 void KeyedSnapshotWriter::BeginKeyGroup(int key_group) {
   (void)key_group;  // groups are positional; the argument documents the caller's intent
-  offsets_.push_back(out_->size());
+  offsets_.push_back(flushed_ + out_->size());
   ++next_group_;
 }
 
@@ -50,6 +50,11 @@ void KeyedSnapshotWriter::AddEntry(std::string_view key, std::string_view value)
   w_.PutLengthPrefixed(value);
 }
 
+void KeyedSnapshotWriter::AddEncodedState(size_t count, std::string_view entries) {
+  w_.PutVarint64(count);
+  w_.PutBytes(entries);
+}
+
 void KeyedSnapshotWriter::BeginTimers(size_t count) { w_.PutVarint64(count); }
 
 void KeyedSnapshotWriter::AddTimer(int64_t timestamp, std::string_view key) {
@@ -58,11 +63,19 @@ void KeyedSnapshotWriter::AddTimer(int64_t timestamp, std::string_view key) {
 }
 
 void KeyedSnapshotWriter::Finish() {
-  uint64_t footer = out_->size();
+  uint64_t footer = flushed_ + out_->size();
   for (uint64_t off : offsets_) w_.PutFixed64(off);
   w_.PutFixed64(footer);
-  w_.PutFixed64(Hash64(*out_));
+  checksum_.Update(*out_);
+  uint64_t digest = checksum_.Digest();
+  w_.PutFixed64(digest);
   w_.PutBytes(kMagic);
+}
+
+void KeyedSnapshotWriter::MarkFlushed() {
+  checksum_.Update(*out_);
+  flushed_ += out_->size();
+  out_->clear();
 }
 
 Status KeyedSnapshotReader::Malformed(std::string_view what) const {

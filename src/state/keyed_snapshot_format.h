@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/hash.h"
 #include "state/key_group_range.h"
 #include "weir/detail/keyed_state.h"
 #include "weir/status.h"
@@ -40,10 +41,16 @@ class KeyedSnapshotWriter {
   void BeginKeyGroup(int key_group);
   void BeginState(size_t count);
   void AddEntry(std::string_view key, std::string_view value);
+  // BeginState(count), then `entries`: `count` (key, value) pairs, each length-prefixed.
+  void AddEncodedState(size_t count, std::string_view entries);
   void BeginTimers(size_t count);
   void AddTimer(int64_t timestamp, std::string_view key);
-  // Writes the footer; the buffer then holds the complete file.
+  // Writes the footer; the buffer then holds the complete file (or, after MarkFlushed, the
+  // rest of it).
   void Finish();
+  // For writing a large file in pieces: the caller has written the buffer out; it is cleared,
+  // and offsets and the checksum account for the bytes it held.
+  void MarkFlushed();
 
  private:
   std::string* out_;
@@ -51,6 +58,8 @@ class KeyedSnapshotWriter {
   KeyGroupRange range_;
   std::vector<uint64_t> offsets_;
   int next_group_;
+  uint64_t flushed_ = 0;
+  Checksum checksum_;
 };
 
 class KeyedSnapshotReader {

@@ -1,6 +1,7 @@
 #include "state/keyed_state_backend.h"
 
 #include "state/heap_keyed_state_backend.h"
+#include "state/rocksdb_keyed_state_backend.h"
 
 namespace weir {
 
@@ -28,8 +29,9 @@ Result<std::unique_ptr<KeyedStateBackend>> CreateKeyedStateBackend(
   if (type == "hashmap") {
     return std::unique_ptr<KeyedStateBackend>(std::make_unique<HeapKeyedStateBackend>(options));
   }
-  return Status::InvalidArgument(
-      "state.backend.type = rocksdb: the RocksDB state backend is not available in this build");
+  auto rocksdb = RocksDbKeyedStateBackend::Create(options);
+  if (!rocksdb.ok()) return rocksdb.status();
+  return std::unique_ptr<KeyedStateBackend>(std::move(*rocksdb));
 }
 
 }  // namespace weir

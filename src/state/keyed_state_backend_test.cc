@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "state/heap_keyed_state_backend.h"
+#include "state/rocksdb_keyed_state_backend.h"
+#include "testing/test_util.h"
 
 namespace weir {
 namespace {
@@ -34,10 +36,14 @@ TEST(CreateKeyedStateBackendTest, HonoursTheConfiguredType) {
 
   config.Set("state.backend.type", "HashMap");
   EXPECT_TRUE(CreateKeyedStateBackend(Options(config)).ok());
+  testing::TempDir dir;
   config.Set("state.backend.type", "rocksdb");
+  config.Set("state.backend.rocksdb.localdir", dir.path());
   auto rocks = CreateKeyedStateBackend(Options(config));
-  ASSERT_FALSE(rocks.ok());
-  EXPECT_THAT(rocks.status().message(), HasSubstr("RocksDB"));
+  ASSERT_TRUE(rocks.ok()) << rocks.status().ToString();
+  EXPECT_NE(dynamic_cast<RocksDbKeyedStateBackend*>(rocks->get()), nullptr);
+  EXPECT_EQ((*rocks)->heap(), nullptr);
+  EXPECT_NE((*rocks)->raw(), nullptr);
   config.Set("state.backend.type", "leveldb");
   auto bad = CreateKeyedStateBackend(Options(config));
   ASSERT_FALSE(bad.ok());

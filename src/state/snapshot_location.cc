@@ -14,6 +14,10 @@ std::string HexChecksum(uint64_t v) {
 
 }  // namespace
 
+std::string SharedStateFileName(int64_t checkpoint_id, std::string_view rest) {
+  return "c" + std::to_string(checkpoint_id) + "_" + std::string(rest);
+}
+
 Result<StateFile> StateFileWriter::Finish() {
   WEIR_RETURN_IF_ERROR(file_->Sync());
   WEIR_RETURN_IF_ERROR(file_->Close());
@@ -30,7 +34,12 @@ Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateExclusiveFile(
 Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateSharedFile(
     const std::string& name) const {
   std::string rel = JoinPath("shared", name);
-  WEIR_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(base_dir_, "shared")));
+  std::string dir = JoinPath(base_dir_, "shared");
+  if (!fs_->Exists(dir)) {
+    // The new directory's entry must survive a power loss too.
+    WEIR_RETURN_IF_ERROR(fs_->CreateDirs(dir));
+    WEIR_RETURN_IF_ERROR(fs_->SyncDir(base_dir_));
+  }
   WEIR_ASSIGN_OR_RETURN(auto file, fs_->NewWritableFile(JoinPath(base_dir_, rel)));
   return std::make_unique<StateFileWriter>(std::move(file), rel);
 }
@@ -45,7 +54,11 @@ Result<StateFile> SnapshotLocation::UploadShared(const std::string& local_path,
                           fs_->ReadFileRange(local_path, off, std::min(kChunk, size - off)));
     WEIR_RETURN_IF_ERROR(writer->Append(chunk));
   }
-  return writer->Finish();
+  WEIR_ASSIGN_OR_RETURN(StateFile f, writer->Finish());
+  // A checkpoint's _metadata makes its own directory durable, not shared/: without this a
+  // power loss could take the file away from a completed checkpoint.
+  WEIR_RETURN_IF_ERROR(fs_->SyncDir(JoinPath(base_dir_, "shared")));
+  return f;
 }
 
 Result<std::string> SnapshotLocation::ReadVerified(const StateFile& f) const {

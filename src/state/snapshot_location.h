@@ -38,6 +38,11 @@ class StateFileWriter {
   Checksum checksum_;
 };
 
+// The name an incremental backend gives a file it writes under shared/: "c<checkpoint id>_<rest>",
+// so a sweep of shared/ knows which checkpoint wrote it (CheckpointStorage::SharedFileName is
+// the same function for the checkpoint module).
+std::string SharedStateFileName(int64_t checkpoint_id, std::string_view rest);
+
 class SnapshotLocation {
  public:
   // `base_dir`: absolute or working-directory-relative directory the handles are relative
@@ -46,9 +51,11 @@ class SnapshotLocation {
       : fs_(fs), base_dir_(std::move(base_dir)), exclusive_dir_(std::move(exclusive_dir)) {}
 
   Result<std::unique_ptr<StateFileWriter>> CreateExclusiveFile(const std::string& name) const;
+  // The caller makes the file's directory entry durable (SyncDir of shared/) once finished.
   Result<std::unique_ptr<StateFileWriter>> CreateSharedFile(const std::string& name) const;
 
-  // Copies `local_path` into shared/ as `name`, checksumming it.
+  // Copies `local_path` into shared/ as `name`, checksumming it. The file and its directory
+  // entry are durable when this returns.
   Result<StateFile> UploadShared(const std::string& local_path, const std::string& name) const;
 
   std::string Absolute(const StateFile& f) const { return JoinPath(base_dir_, f.path); }

@@ -110,6 +110,19 @@ TEST_F(SnapshotLocationTest, SharedFilesGoUnderSharedAndUploadCopiesWithChecksum
   EXPECT_EQ(*location_.ReadVerified(*up), contents);
 }
 
+TEST_F(SnapshotLocationTest, AnUploadedSharedFileSurvivesAPowerLoss) {
+  // A checkpoint's _metadata makes only its own directory durable: an upload must make
+  // its entry in shared/ (and shared/ itself) durable, or a completed checkpoint could lose it.
+  FaultInjectionFileSystem faulty(&fs_);
+  SnapshotLocation loc(&faulty, dir_.path(), "chk-4");
+  std::string local = dir_.Join("local.sst");
+  WriteFile(local, "sst bytes");
+  auto up = loc.UploadShared(local, "c4_000014.sst");
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  ASSERT_TRUE(faulty.DropUnsyncedData().ok());
+  EXPECT_TRUE(loc.Verify(*up).ok());
+}
+
 TEST_F(SnapshotLocationTest, FailedFsyncFailsFinish) {
   FaultInjectionFileSystem faulty(&fs_);
   faulty.InjectError(FaultInjectionFileSystem::Op::kSync, "", Status::IOError("fsync failed"));

@@ -1,0 +1,621 @@
+#include "state/rocksdb_keyed_state_backend.h"
+
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+#include <random>
+
+#include "base/hash.h"
+#include "base/logging.h"
+#include "state/keyed_snapshot_format.h"
+#include "state/rocksdb_snapshot.h"
+
+namespace weir {
+namespace {
+
+// Restores write in batches of about this many bytes.
+constexpr size_t kRestoreBatchBytes = 4 << 20;
+
+std::string RandomHex(size_t chars) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < chars; ++i) s.push_back(kHex[rng() % 16]);
+  return s;
+}
+
+// This machine's name, file-name-safe: pids are only comparable on one host (a local
+// directory may be shared, e.g. by containers).
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "host";
+  return SanitizeForFileName(buf);
+}
+
+// Deletes working directories (job-...-<host>-<pid>-<random>) of processes on this host that
+// are gone: left behind by a process that was killed and could not clean up.
+void DeleteAbandonedWorkingDirs(const std::string& local_dir, const std::string& host) {
+  FileSystem* fs = FileSystem::Default();
+  auto names = fs->ListDir(local_dir);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    if (!name.starts_with("job-")) continue;
+    size_t last = name.rfind('-');
+    if (last == std::string::npos || last < 5) continue;
+    size_t prev = name.rfind('-', last - 1);
+    if (prev == std::string::npos) continue;
+    if (!std::string_view(name).substr(0, prev).ends_with("-" + host)) continue;
+    pid_t pid = 0;
+    const char* begin = name.data() + prev + 1;
+    const char* end = name.data() + last;
+    auto [p, ec] = std::from_chars(begin, end, pid);
+    if (ec != std::errc() || p != end || pid <= 0 || pid == getpid()) continue;
+    if (kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    std::string path = JoinPath(local_dir, name);
+    spdlog::info("Deleting RocksDB working directory '{}' left behind by process {}, which is gone",
+                 path, pid);
+    Status s = fs->DeleteDirRecursive(path);
+    if (!s.ok()) spdlog::warn("Could not delete '{}': {}", path, s.ToString());
+  }
+}
+
+// A local file name from a checkpoint handle: a plain name, never a path.
+bool IsPlainFileName(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
+}
+
+}  // namespace
+
+// ---- SharedSstFiles -------------------------------------------------------------------------
+
+SharedSstFiles::FileMap SharedSstFiles::BeginCheckpoint(int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FileMap base = pending_.empty() ? confirmed_ : FileMap();
+  pending_.insert(checkpoint_id);
+  return base;
+}
+
+void SharedSstFiles::Written(int64_t checkpoint_id, FileMap files) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pending_.contains(checkpoint_id)) written_[checkpoint_id] = std::move(files);
+}
+
+void SharedSstFiles::Completed(int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (checkpoint_id <= last_completed_) return;
+  last_completed_ = checkpoint_id;
+  auto it = written_.find(checkpoint_id);
+  // A completed checkpoint that wrote no SST files (a full one, or one this backend did not
+  // take) references none of the old ones: they may be deleted now.
+  confirmed_ = it != written_.end() ? std::move(it->second) : FileMap();
+  // Older pending checkpoints are subsumed: they will never complete.
+  written_.erase(written_.begin(), written_.upper_bound(checkpoint_id));
+  pending_.erase(pending_.begin(), pending_.upper_bound(checkpoint_id));
+}
+
+void SharedSstFiles::Aborted(int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.erase(checkpoint_id);
+  written_.erase(checkpoint_id);
+}
+
+void SharedSstFiles::Seed(FileMap files) {
+  std::lock_guard<std::mutex> lock(mu_);
+  confirmed_ = std::move(files);
+}
+
+// ---- Creation -------------------------------------------------------------------------------
+
+RocksDbKeyedStateBackend::RocksDbKeyedStateBackend(const KeyedBackendOptions& options)
+    : KeyedStateBackend(options), shared_files_(std::make_shared<SharedSstFiles>()) {}
+
+Result<std::unique_ptr<RocksDbKeyedStateBackend>> RocksDbKeyedStateBackend::Create(
+    const KeyedBackendOptions& options) {
+  WEIR_ASSIGN_OR_RETURN(RocksDbTuning tuning, RocksDbTuning::FromConfiguration(*options.config));
+  std::unique_ptr<RocksDbKeyedStateBackend> b(new RocksDbKeyedStateBackend(options));
+  b->resources_ = RocksDbResources::Create(tuning);
+  FileSystem* fs = FileSystem::Default();
+  // RocksDB checkpoints need absolute paths; a relative localdir is the working directory's.
+  std::error_code ec;
+  const std::string local = std::filesystem::absolute(tuning.local_dir, ec).lexically_normal();
+  if (ec) {
+    return Status::InvalidArgument("state.backend.rocksdb.localdir = '" + tuning.local_dir +
+                                   "': " + ec.message());
+  }
+  Status s = fs->CreateDirs(local);
+  if (!s.ok()) {
+    return s.WithContext("creating the RocksDB working directory of operator '" +
+                         options.operator_name + "' subtask " + std::to_string(options.subtask) +
+                         " in '" + local + "' (state.backend.rocksdb.localdir)");
+  }
+  const std::string host = HostName();
+  DeleteAbandonedWorkingDirs(local, host);
+  b->backend_id_ = RandomHex(16);
+  b->working_dir_ = JoinPath(
+      local, "job-" + SanitizeForFileName(options.job_id) + "-" +
+                 SanitizeForFileName(options.operator_uid) + "-" + std::to_string(options.subtask) +
+                 "-" + host + "-" + std::to_string(getpid()) + "-" + b->backend_id_.substr(0, 8));
+  s = fs->CreateDirs(b->working_dir_);
+  if (!s.ok()) {
+    return s.WithContext("creating the RocksDB working directory '" + b->working_dir_ + "'");
+  }
+  b->dir_ = std::make_shared<ScopedDirectory>(b->working_dir_);
+  auto db = RocksDbInstance::Open(b->NextDbPath(), b->resources_, b->dir_);
+  if (!db.ok()) return db.status().WithContext(b->Where());
+  b->db_ = std::move(*db);
+  WEIR_RETURN_IF_ERROR_CTX(b->db_->SetMaxParallelism(options.max_parallelism), b->Where());
+  return b;
+}
+
+RocksDbKeyedStateBackend::~RocksDbKeyedStateBackend() { Close(); }
+
+void RocksDbKeyedStateBackend::Close() {
+  // Snapshots still being written keep the database (and the directory) until they finish.
+  db_.reset();
+  dir_.reset();
+  has_current_ = false;
+}
+
+std::string RocksDbKeyedStateBackend::NextDbPath() {
+  return JoinPath(working_dir_, "db-" + std::to_string(next_db_++));
+}
+
+std::string RocksDbKeyedStateBackend::Where() const {
+  return "operator '" + options_.operator_name + "' subtask " + std::to_string(options_.subtask);
+}
+
+// ---- Access path ----------------------------------------------------------------------------
+
+void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
+  if (has_current_ && detail::BytesEqual(key_bytes, current_key_bytes())) return;
+  if (db_ == nullptr) [[unlikely]] {
+    throw detail::StateError(Where() +
+                             ": a key was set after the RocksDB state backend was "
+                             "closed");
+  }
+  uint64_t hash = Hash64(key_bytes);
+  int kg = detail::KeyGroupForHash(hash, options_.max_parallelism);
+  if (!options_.key_groups.Contains(kg)) [[unlikely]] {
+    throw detail::StateError(
+        Where() + " got a key of key group " + std::to_string(kg) + ", outside its key groups " +
+        options_.key_groups.ToString() +
+        ": the key selector must return the same key every time it is called for a record "
+        "(is it non-deterministic, or does the key's codec encode it differently each time?)");
+  }
+  key_prefix_.clear();
+  key_prefix_.push_back(static_cast<char>((kg >> 8) & 0xff));
+  key_prefix_.push_back(static_cast<char>(kg & 0xff));
+  BufferWriter(&key_prefix_).PutVarint64(key_bytes.size());
+  key_offset_ = key_prefix_.size();
+  key_prefix_.append(key_bytes.data(), key_bytes.size());
+  has_current_ = true;
+}
+
+int RocksDbKeyedStateBackend::RegisterState(std::string_view name, detail::StateKind kind) {
+  if (db_ == nullptr) {
+    throw detail::StateError("state '" + std::string(name) + "': " + Where() +
+                             " has closed its RocksDB state backend");
+  }
+  for (size_t i = 0; i < states_.size(); ++i) {
+    StateInfo& st = states_[i];
+    if (st.name != name) continue;
+    if (st.kind != kind) {
+      if (st.declared) {
+        throw detail::StateError("state '" + st.name + "' is already registered as " +
+                                 std::string(detail::StateKindName(st.kind)) +
+                                 " state of another type");
+      }
+      throw detail::StateError(
+          "state '" + st.name + "' is declared as " + std::string(detail::StateKindName(kind)) +
+          " state, but the checkpoint holds " + std::string(detail::StateKindName(st.kind)) +
+          " state under that name");
+    }
+    st.declared = true;
+    return static_cast<int>(i);
+  }
+  auto added = db_->AddState(name, kind);
+  if (!added.ok()) throw detail::StateError(Where() + ": " + added.status().ToString());
+  states_.push_back(StateInfo{std::string(name), kind, db_->states()[*added].cf, true});
+  return static_cast<int>(states_.size()) - 1;
+}
+
+const RocksDbKeyedStateBackend::StateInfo& RocksDbKeyedStateBackend::Access(int state) const {
+  // Close() clears the current key, and SetCurrentKey refuses a closed backend: one check
+  // covers both.
+  if (!has_current_) [[unlikely]] {
+    if (db_ == nullptr) {
+      throw detail::StateError(Where() +
+                               ": keyed state was accessed after the RocksDB state "
+                               "backend was closed");
+    }
+    detail::ThrowNoCurrentKey(states_[static_cast<size_t>(state)].name);
+  }
+  return states_[static_cast<size_t>(state)];
+}
+
+void RocksDbKeyedStateBackend::ThrowAccessError(int state, std::string_view op,
+                                                const rocksdb::Status& s) const {
+  // State is accessed only from a user function, and the operator boundary names the operator
+  // and subtask (RethrowAsOperatorError): saying it here too would say it twice.
+  throw detail::StateError("RocksDB " + std::string(op) + " of state '" +
+                           states_[static_cast<size_t>(state)].name + "' failed: " + s.ToString());
+}
+
+bool RocksDbKeyedStateBackend::Get(int state, std::string* value) {
+  const StateInfo& st = Access(state);
+  rocksdb::Status s = db_->db()->Get(read_options_, st.cf, key_prefix_, value);
+  if (s.ok()) return true;
+  if (s.IsNotFound()) return false;
+  ThrowAccessError(state, "read", s);
+}
+
+// DB::Put and friends build a WriteBatch per call (a heap allocation); a reused one keeps its
+// buffer.
+void RocksDbKeyedStateBackend::Write(int state, std::string_view op) {
+  rocksdb::Status s = db_->db()->Write(db_->write_options(), &batch_);
+  if (!s.ok()) ThrowAccessError(state, op, s);
+}
+
+void RocksDbKeyedStateBackend::Put(int state, std::string_view value) {
+  const StateInfo& st = Access(state);
+  batch_.Clear();
+  rocksdb::Status s = batch_.Put(st.cf, key_prefix_, rocksdb::Slice(value.data(), value.size()));
+  if (!s.ok()) ThrowAccessError(state, "write", s);
+  Write(state, "write");
+}
+
+void RocksDbKeyedStateBackend::Delete(int state) {
+  const StateInfo& st = Access(state);
+  batch_.Clear();
+  rocksdb::Status s = batch_.Delete(st.cf, key_prefix_);
+  if (!s.ok()) ThrowAccessError(state, "delete", s);
+  Write(state, "delete");
+}
+
+void RocksDbKeyedStateBackend::Append(int state, std::string_view length_prefixed_element) {
+  const StateInfo& st = Access(state);
+  batch_.Clear();
+  rocksdb::Status s =
+      batch_.Merge(st.cf, key_prefix_,
+                   rocksdb::Slice(length_prefixed_element.data(), length_prefixed_element.size()));
+  if (!s.ok()) ThrowAccessError(state, "merge", s);
+  Write(state, "merge");
+}
+
+bool RocksDbKeyedStateBackend::GetEntry(int state, std::string_view user_key, std::string* value) {
+  const StateInfo& st = Access(state);
+  entry_key_.assign(key_prefix_);
+  entry_key_.append(user_key.data(), user_key.size());
+  rocksdb::Status s = db_->db()->Get(read_options_, st.cf, entry_key_, value);
+  if (s.ok()) return true;
+  if (s.IsNotFound()) return false;
+  ThrowAccessError(state, "read", s);
+}
+
+void RocksDbKeyedStateBackend::PutEntry(int state, std::string_view user_key,
+                                        std::string_view value) {
+  const StateInfo& st = Access(state);
+  entry_key_.assign(key_prefix_);
+  entry_key_.append(user_key.data(), user_key.size());
+  batch_.Clear();
+  rocksdb::Status s = batch_.Put(st.cf, entry_key_, rocksdb::Slice(value.data(), value.size()));
+  if (!s.ok()) ThrowAccessError(state, "write", s);
+  Write(state, "write");
+}
+
+void RocksDbKeyedStateBackend::DeleteEntry(int state, std::string_view user_key) {
+  const StateInfo& st = Access(state);
+  entry_key_.assign(key_prefix_);
+  entry_key_.append(user_key.data(), user_key.size());
+  batch_.Clear();
+  rocksdb::Status s = batch_.Delete(st.cf, entry_key_);
+  if (!s.ok()) ThrowAccessError(state, "delete", s);
+  Write(state, "delete");
+}
+
+void RocksDbKeyedStateBackend::ForEachEntry(
+    int state, const std::function<void(std::string_view, std::string_view)>& fn) {
+  const StateInfo& st = Access(state);
+  PrefixSuccessor(key_prefix_, &upper_bound_);
+  rocksdb::Slice upper(upper_bound_);
+  rocksdb::ReadOptions ro = read_options_;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, st.cf));
+  const size_t prefix = key_prefix_.size();
+  for (it->Seek(key_prefix_); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    rocksdb::Slice v = it->value();
+    fn(std::string_view(k.data() + prefix, k.size() - prefix),
+       std::string_view(v.data(), v.size()));
+  }
+  if (!it->status().ok()) ThrowAccessError(state, "scan", it->status());
+}
+
+void RocksDbKeyedStateBackend::DeleteAllEntries(int state) {
+  const StateInfo& st = Access(state);
+  PrefixSuccessor(key_prefix_, &upper_bound_);
+  rocksdb::Status s =
+      db_->db()->DeleteRange(db_->write_options(), st.cf, key_prefix_, upper_bound_);
+  if (!s.ok()) ThrowAccessError(state, "range delete", s);
+}
+
+// ---- Snapshots ------------------------------------------------------------------------------
+
+Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_t checkpoint_id,
+                                                                          bool savepoint) {
+  if (db_ == nullptr) {
+    return Status::FailedPrecondition(Where() + ": the RocksDB state backend is closed");
+  }
+  const KeyGroupRange range = options_.key_groups;
+  TimersByGroup timers(static_cast<size_t>(range.size()));
+  timers_.ForEach([&](int64_t ts, const std::string& key) {
+    int kg = detail::KeyGroupForHash(Hash64(key), options_.max_parallelism);
+    if (range.Contains(kg)) timers[static_cast<size_t>(kg - range.start)].emplace_back(ts, key);
+  });
+  std::string prefix =
+      SanitizeForFileName(options_.operator_uid) + "-" + std::to_string(options_.subtask);
+
+  if (savepoint) savepoints_.insert(checkpoint_id);
+  if (!resources_->tuning.incremental || savepoint) {
+    const rocksdb::Snapshot* snap = db_->db()->GetSnapshot();
+    return std::unique_ptr<KeyedSnapshot>(std::make_unique<FullRocksDbSnapshot>(
+        db_, snap, db_->states(), std::move(timers), range, prefix + ".keyed"));
+  }
+
+  std::string local = JoinPath(working_dir_, "checkpoint-" + std::to_string(checkpoint_id));
+  (void)FileSystem::Default()->DeleteDirRecursive(local);  // left by an abandoned attempt
+  rocksdb::Checkpoint* raw_checkpoint = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_->db(), &raw_checkpoint);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw_checkpoint);
+  // Flushes the memtables (the write-ahead log is off), then hard-links the SST files.
+  if (s.ok()) s = checkpoint->CreateCheckpoint(local, /*log_size_for_flush=*/0);
+  if (!s.ok()) {
+    (void)FileSystem::Default()->DeleteDirRecursive(local);
+    return FromRocksDb(s, Where() + ": creating a RocksDB checkpoint in '" + local + "'");
+  }
+  IncrementalRocksDbSnapshot::Params p;
+  p.db = db_;
+  p.shared_files = shared_files_;
+  p.checkpoint_id = checkpoint_id;
+  p.local_dir = std::move(local);
+  p.reusable = shared_files_->BeginCheckpoint(checkpoint_id);
+  p.timers = std::move(timers);
+  p.range = range;
+  p.file_prefix = std::move(prefix);
+  p.backend_id = backend_id_;
+  return std::unique_ptr<KeyedSnapshot>(std::make_unique<IncrementalRocksDbSnapshot>(std::move(p)));
+}
+
+void RocksDbKeyedStateBackend::NotifyCheckpointComplete(int64_t checkpoint_id) {
+  // A savepoint is self-contained and subsumes no checkpoint: what may be reused is unchanged.
+  if (savepoints_.erase(checkpoint_id) > 0) return;
+  shared_files_->Completed(checkpoint_id);
+}
+
+void RocksDbKeyedStateBackend::NotifyCheckpointAborted(int64_t checkpoint_id) {
+  if (savepoints_.erase(checkpoint_id) > 0) return;
+  shared_files_->Aborted(checkpoint_id);
+}
+
+// ---- Restore --------------------------------------------------------------------------------
+
+Status RocksDbKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sources) {
+  if (db_ == nullptr) {
+    return Status::FailedPrecondition(RestoreContext() + ": the backend is closed");
+  }
+  if (!states_.empty()) {
+    return Status::FailedPrecondition(RestoreContext() + ": state was declared before restoring");
+  }
+  Status s;
+  if (sources.size() == 1 && !sources[0].handle->native_files.empty() &&
+      sources[0].handle->key_groups == options_.key_groups) {
+    s = RestoreNativeInPlace(sources[0]);
+    if (s.ok() && sources[0].handle->canonical) s = RestoreCanonical(sources[0]);
+  } else {
+    for (size_t i = 0; i < sources.size() && s.ok(); ++i) {
+      if (!sources[i].handle->native_files.empty()) {
+        s = RestoreNativeRescaled(sources[i], static_cast<int>(i));
+      }
+      if (s.ok() && sources[i].handle->canonical) s = RestoreCanonical(sources[i]);
+    }
+  }
+  if (!s.ok()) return s.WithContext(RestoreContext());
+  return Status::OK();
+}
+
+Status RocksDbKeyedStateBackend::CheckMaxParallelism(int recorded) const {
+  if (recorded == 0 || recorded == options_.max_parallelism) return Status::OK();
+  return Status::Corruption("the state was written with pipeline.max-parallelism " +
+                            std::to_string(recorded) + " and the job now has " +
+                            std::to_string(options_.max_parallelism) +
+                            ": the max parallelism of a job with keyed state cannot change");
+}
+
+Status RocksDbKeyedStateBackend::Download(const KeyedRestoreSource& source,
+                                          const std::string& db_path) const {
+  WEIR_RETURN_IF_ERROR(FileSystem::Default()->CreateDirs(db_path));
+  for (const StateFile& f : source.handle->native_files) {
+    if (!IsPlainFileName(f.local_name)) {
+      return Status::Corruption("native state file '" + source.location->Absolute(f) +
+                                "' has no valid local name ('" + f.local_name + "')");
+    }
+    WEIR_RETURN_IF_ERROR(DownloadVerified(*source.location, f, JoinPath(db_path, f.local_name)));
+  }
+  return Status::OK();
+}
+
+Status RocksDbKeyedStateBackend::RestoreNativeInPlace(const KeyedRestoreSource& source) {
+  // Download next to the empty database, and switch only once the restored one is open.
+  std::string path = NextDbPath();
+  Status s = Download(source, path);
+  if (!s.ok()) {
+    (void)FileSystem::Default()->DeleteDirRecursive(path);
+    return s;
+  }
+  auto restored = RocksDbInstance::Open(path, resources_, dir_);
+  if (!restored.ok()) {
+    (void)FileSystem::Default()->DeleteDirRecursive(path);
+    return restored.status();
+  }
+  WEIR_RETURN_IF_ERROR((*restored)->max_parallelism() == 0
+                           ? (*restored)->SetMaxParallelism(options_.max_parallelism)
+                           : CheckMaxParallelism((*restored)->max_parallelism()));
+  std::string empty_path = db_->path();
+  db_ = std::move(*restored);
+  (void)FileSystem::Default()->DeleteDirRecursive(empty_path);
+  for (const auto& st : db_->states()) {
+    states_.push_back(StateInfo{st.name, st.kind, st.cf, false});
+  }
+  // The SSTs already in shared storage need not be uploaded again.
+  SharedSstFiles::FileMap files;
+  for (const StateFile& f : source.handle->native_files) {
+    if (f.local_name.ends_with(".sst") && f.path.starts_with("shared/"))
+      files.emplace(f.local_name, f);
+  }
+  shared_files_->Seed(std::move(files));
+  return Status::OK();
+}
+
+Result<int> RocksDbKeyedStateBackend::StateForRestore(const std::string& name,
+                                                      detail::StateKind kind) {
+  for (size_t i = 0; i < states_.size(); ++i) {
+    if (states_[i].name != name) continue;
+    if (states_[i].kind != kind) {
+      return Status::Corruption("state '" + name + "' has different kinds (" +
+                                std::string(detail::StateKindName(states_[i].kind)) + ", " +
+                                std::string(detail::StateKindName(kind)) +
+                                ") in different checkpoint files");
+    }
+    return static_cast<int>(i);
+  }
+  WEIR_ASSIGN_OR_RETURN(int idx, db_->AddState(name, kind));
+  states_.push_back(StateInfo{name, kind, db_->states()[static_cast<size_t>(idx)].cf, false});
+  return static_cast<int>(states_.size()) - 1;
+}
+
+Status RocksDbKeyedStateBackend::RestoreNativeRescaled(const KeyedRestoreSource& source,
+                                                       int index) {
+  KeyGroupRange wanted = options_.key_groups.Intersect(source.handle->key_groups);
+  if (wanted.empty()) return Status::OK();
+  auto dir =
+      std::make_shared<ScopedDirectory>(JoinPath(working_dir_, "restore-" + std::to_string(index)));
+  std::string path = JoinPath(dir->path(), "db");
+  WEIR_RETURN_IF_ERROR(Download(source, path));
+  WEIR_ASSIGN_OR_RETURN(std::shared_ptr<RocksDbInstance> from,
+                        RocksDbInstance::Open(path, resources_, dir));
+  WEIR_RETURN_IF_ERROR(CheckMaxParallelism(from->max_parallelism()));
+
+  rocksdb::WriteBatch batch;
+  auto flush = [&]() -> Status {
+    if (batch.Count() == 0) return Status::OK();
+    rocksdb::Status s = db_->db()->Write(db_->write_options(), &batch);
+    batch.Clear();
+    return s.ok() ? Status::OK()
+                  : FromRocksDb(s, "writing restored state to '" + db_->path() + "'");
+  };
+  const std::string start = KeyGroupStart(wanted.start);
+  const std::string end = KeyGroupStart(wanted.end + 1);
+  for (const auto& st : from->states()) {
+    WEIR_ASSIGN_OR_RETURN(int idx, StateForRestore(st.name, st.kind));
+    rocksdb::ColumnFamilyHandle* cf = states_[static_cast<size_t>(idx)].cf;
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(from->db()->NewIterator(ro, st.cf));
+    for (it->Seek(start); it->Valid(); it->Next()) {
+      rocksdb::Status s = batch.Put(cf, it->key(), it->value());
+      if (!s.ok()) return FromRocksDb(s, "restoring state '" + st.name + "'");
+      if (batch.GetDataSize() >= kRestoreBatchBytes) WEIR_RETURN_IF_ERROR(flush());
+    }
+    if (!it->status().ok()) {
+      return FromRocksDb(it->status(), "reading restored RocksDB '" + path + "'");
+    }
+  }
+  return flush();
+}
+
+Status RocksDbKeyedStateBackend::RestoreCanonical(const KeyedRestoreSource& source) {
+  const StateFile& file = *source.handle->canonical;
+  WEIR_ASSIGN_OR_RETURN(std::string data, source.location->ReadVerified(file));
+  WEIR_ASSIGN_OR_RETURN(
+      auto reader, KeyedSnapshotReader::Open(std::move(data), source.location->Absolute(file)));
+  std::vector<int> index;
+  for (const StateMeta& m : reader.states()) {
+    WEIR_ASSIGN_OR_RETURN(int idx, StateForRestore(m.name, m.kind));
+    index.push_back(idx);
+  }
+  rocksdb::WriteBatch batch;
+  std::string key;
+  auto put = [&](rocksdb::ColumnFamilyHandle* cf, std::string_view v) -> Status {
+    rocksdb::Status s = batch.Put(cf, key, rocksdb::Slice(v.data(), v.size()));
+    if (!s.ok()) return FromRocksDb(s, "restoring state");
+    if (batch.GetDataSize() < kRestoreBatchBytes) return Status::OK();
+    s = db_->db()->Write(db_->write_options(), &batch);
+    batch.Clear();
+    return s.ok() ? Status::OK()
+                  : FromRocksDb(s, "writing restored state to '" + db_->path() + "'");
+  };
+  auto malformed = [&](const StateInfo& st, int kg) {
+    return Status::Corruption("keyed state file '" + source.location->Absolute(file) + "': a " +
+                              std::string(detail::StateKindName(st.kind)) + " value of state '" +
+                              st.name + "' in key group " + std::to_string(kg) + " is malformed");
+  };
+  Status s = reader.ForEach(
+      options_.key_groups,
+      [&](size_t state, int kg, std::string_view k, std::string_view value) -> Status {
+        if (detail::KeyGroupForHash(Hash64(k), options_.max_parallelism) != kg) {
+          return Status::Corruption("a key is stored in key group " + std::to_string(kg) +
+                                    " but hashes to another: the checkpoint was taken with another "
+                                    "pipeline.max-parallelism, which cannot change");
+        }
+        const StateInfo& st = states_[static_cast<size_t>(index[state])];
+        key.clear();
+        AppendStateKeyPrefix(kg, k, &key);
+        switch (st.kind) {
+          case detail::StateKind::kValue:
+          case detail::StateKind::kReducing:
+            return put(st.cf, value);
+          case detail::StateKind::kList: {
+            BufferReader r(value);
+            uint64_t n;
+            if (!r.GetVarint64(&n) || CountListElements(r.rest()) != static_cast<int64_t>(n)) {
+              return malformed(st, kg);
+            }
+            return n == 0 ? Status::OK() : put(st.cf, r.rest());
+          }
+          case detail::StateKind::kMap: {
+            BufferReader r(value);
+            uint64_t n;
+            if (!r.GetVarint64(&n)) return malformed(st, kg);
+            const size_t prefix = key.size();
+            for (uint64_t i = 0; i < n; ++i) {
+              std::string_view uk, v;
+              if (!r.GetLengthPrefixed(&uk) || !r.GetLengthPrefixed(&v)) return malformed(st, kg);
+              key.resize(prefix);
+              key.append(uk.data(), uk.size());
+              WEIR_RETURN_IF_ERROR(put(st.cf, v));
+            }
+            return r.empty() ? Status::OK() : malformed(st, kg);
+          }
+        }
+        return malformed(st, kg);
+      },
+      [&](int, int64_t ts, std::string_view k) -> Status {
+        timers_.Add(ts, k);
+        return Status::OK();
+      });
+  WEIR_RETURN_IF_ERROR(s);
+  if (batch.Count() > 0) {
+    rocksdb::Status ws = db_->db()->Write(db_->write_options(), &batch);
+    if (!ws.ok()) return FromRocksDb(ws, "writing restored state to '" + db_->path() + "'");
+  }
+  return Status::OK();
+}
+
+}  // namespace weir

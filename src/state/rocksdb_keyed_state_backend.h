@@ -1,0 +1,167 @@
+// RocksDbKeyedStateBackend: keyed state in an embedded RocksDB database (state.backend.type:
+// rocksdb, Flink's EmbeddedRocksDBStateBackend).
+//
+// State lives on local disk, in a working directory of its own under
+// state.backend.rocksdb.localdir (<localdir>/job-<job>-<operator>-<subtask>-<host>-<pid>-<rand>),
+// deleted by Close(). Creating a backend also deletes the directories that processes no
+// longer alive left behind (a kill -9 cannot clean up after itself). The layout of keys and
+// values is described in rocksdb_instance.h. Every access serializes the value with its
+// Codec and goes to RocksDB; the current key's prefix is built once per key change into a
+// reused buffer and writes go through a reused WriteBatch, so a steady-state point access
+// (get, put, merge, delete) allocates nothing; a map scan creates a RocksDB iterator.
+//
+// Snapshots (Snapshot runs on the task thread and is quick; the returned KeyedSnapshot
+// writes on a snapshot thread):
+//  - incremental (execution.checkpointing.incremental, not for savepoints): a RocksDB
+//    checkpoint (memtables flushed, SST files hard-linked) into a local directory; the write
+//    uploads the SST files no completed checkpoint uploaded yet to <job dir>/shared/, reuses
+//    the handles of the others, and copies MANIFEST, CURRENT and OPTIONS into the checkpoint's
+//    own directory. The native files restore only into a RocksDB backend.
+//  - full (and every savepoint): a RocksDB snapshot, written in the canonical format of
+//    keyed_snapshot_format.h, which either backend restores.
+// Timers stay in memory (HeapTimerService) and go into every snapshot in the canonical format.
+//
+// Restore takes canonical handles of either backend, and native handles: one whose key groups
+// are exactly this backend's is downloaded and opened as the database; otherwise (rescaling)
+// each is opened as a temporary database and this backend's key groups are copied over.
+//
+// Errors: a failed RocksDB read or write throws detail::StateError naming the operator,
+// subtask and RocksDB's message (the task fails and the restart strategy decides); failures
+// to open or restore are returned as a Status naming the directory.
+// Thread-safety: owned by one task thread, as every KeyedStateBackend.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "state/keyed_state_backend.h"
+#include "state/rocksdb_instance.h"
+
+namespace weir {
+
+// Which SST files of one backend's database are already in checkpoint storage, so an
+// incremental checkpoint uploads only new ones. A checkpoint reuses only the files of the
+// last checkpoint the backend was told completed (or the one it was restored from), and none
+// at all while an earlier checkpoint of its own is still pending: a pending checkpoint that
+// completes may subsume the base, after which the coordinator deletes the base's files that
+// the completed one does not reference. This keeps every reused file referenced by a retained
+// checkpoint until the checkpoint reusing it completes.
+// Thread-safety: thread-safe (the task thread and a snapshot thread use it).
+class SharedSstFiles {
+ public:
+  using FileMap = std::map<std::string, StateFile>;  // local SST name -> its file in storage
+
+  // Task thread, at a checkpoint's synchronous part: the files it may reuse. Marks it pending.
+  FileMap BeginCheckpoint(int64_t checkpoint_id);
+  // Snapshot thread, when the checkpoint's files are written.
+  void Written(int64_t checkpoint_id, FileMap files);
+  void Completed(int64_t checkpoint_id);
+  void Aborted(int64_t checkpoint_id);
+  // The SST files of the checkpoint a backend was restored from.
+  void Seed(FileMap files);
+
+ private:
+  std::mutex mu_;
+  FileMap confirmed_;                   // guarded by mu_
+  std::set<int64_t> pending_;           // guarded by mu_
+  std::map<int64_t, FileMap> written_;  // guarded by mu_
+  int64_t last_completed_ = 0;          // guarded by mu_
+};
+
+class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::RawStateAccess {
+ public:
+  // Parses the RocksDB settings, creates the working directory and opens an empty database.
+  static Result<std::unique_ptr<RocksDbKeyedStateBackend>> Create(
+      const KeyedBackendOptions& options);
+  ~RocksDbKeyedStateBackend() override;
+
+  // KeyedStateAccess. Throws StateError for a key outside this subtask's key groups.
+  void SetCurrentKey(std::string_view key_bytes) override;
+  std::string_view current_key_bytes() const override {
+    return std::string_view(key_prefix_).substr(key_offset_);
+  }
+  detail::RawStateAccess* raw() override { return this; }
+
+  // RawStateAccess
+  int RegisterState(std::string_view name, detail::StateKind kind) override;
+  bool Get(int state, std::string* value) override;
+  void Put(int state, std::string_view value) override;
+  void Delete(int state) override;
+  void Append(int state, std::string_view length_prefixed_element) override;
+  bool GetEntry(int state, std::string_view user_key, std::string* value) override;
+  void PutEntry(int state, std::string_view user_key, std::string_view value) override;
+  void DeleteEntry(int state, std::string_view user_key) override;
+  void ForEachEntry(int state,
+                    const std::function<void(std::string_view, std::string_view)>& fn) override;
+  void DeleteAllEntries(int state) override;
+
+  // KeyedStateBackend
+  Status Restore(const std::vector<KeyedRestoreSource>& sources) override;
+  Result<std::unique_ptr<KeyedSnapshot>> Snapshot(int64_t checkpoint_id, bool savepoint) override;
+  void NotifyCheckpointComplete(int64_t checkpoint_id) override;
+  void NotifyCheckpointAborted(int64_t checkpoint_id) override;
+  void Close() override;
+
+  // The working directory (deleted by Close once no snapshot still uses it).
+  const std::string& working_dir() const { return working_dir_; }
+  const std::string& backend_id() const { return backend_id_; }
+  const RocksDbTuning& tuning() const { return resources_->tuning; }
+
+ private:
+  struct StateInfo {
+    std::string name;
+    detail::StateKind kind;
+    rocksdb::ColumnFamilyHandle* cf;
+    bool declared;  // registered by this run's functions (not only restored)
+  };
+
+  explicit RocksDbKeyedStateBackend(const KeyedBackendOptions& options);
+
+  // A fresh database directory inside the working directory.
+  std::string NextDbPath();
+  // The state `name`, created if missing; Corruption if it exists with another kind.
+  Result<int> StateForRestore(const std::string& name, detail::StateKind kind);
+  // Copies a native handle's files into `db_path`, verifying each.
+  Status Download(const KeyedRestoreSource& source, const std::string& db_path) const;
+  Status RestoreNativeInPlace(const KeyedRestoreSource& source);
+  Status RestoreNativeRescaled(const KeyedRestoreSource& source, int index);
+  Status RestoreCanonical(const KeyedRestoreSource& source);
+  Status CheckMaxParallelism(int recorded) const;
+
+  // The state, after checking there is a current key.
+  const StateInfo& Access(int state) const;
+  [[noreturn]] void ThrowAccessError(int state, std::string_view op,
+                                     const rocksdb::Status& s) const;
+  // Writes batch_, throwing StateError on failure.
+  void Write(int state, std::string_view op);
+  // "operator 'x' subtask 2"
+  std::string Where() const;
+
+  std::shared_ptr<const RocksDbResources> resources_;
+  std::shared_ptr<ScopedDirectory> dir_;  // the working directory
+  std::shared_ptr<RocksDbInstance> db_;
+  std::shared_ptr<SharedSstFiles> shared_files_;
+  std::string working_dir_;
+  int next_db_ = 0;
+  std::string backend_id_;
+  std::vector<StateInfo> states_;
+  std::set<int64_t> savepoints_;  // taken and not yet completed or aborted
+
+  // The current key's prefix ([key group][varint length][key]), and where the key starts.
+  std::string key_prefix_;
+  size_t key_offset_ = 0;
+  bool has_current_ = false;
+  // Reused for map entries' keys and scan bounds.
+  std::string entry_key_;
+  std::string upper_bound_;
+  rocksdb::ReadOptions read_options_;
+  rocksdb::WriteBatch batch_;  // reused by every write
+};
+
+}  // namespace weir

@@ -1,0 +1,524 @@
+// What only the RocksDB backend does: its configuration, its working directory (created,
+// deleted on close, and deleted when a killed process left it behind), clear errors when
+// RocksDB cannot open or write, incremental snapshots (which SST files are uploaded and which
+// reused), snapshots that outlive the task, and savepoint-style portability to and from the
+// heap backend. The behaviour every backend shares is tested in
+// state_backend_conformance_test.cc.
+#include "state/rocksdb_keyed_state_backend.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "base/fault_points.h"
+#include "state/heap_keyed_state_backend.h"
+#include "state/state_backend_test_util.h"
+
+namespace weir {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class RocksDbBackendTest : public BackendTestBase, public ::testing::Test {
+ protected:
+  RocksDbBackendTest() {
+    config_.Set("state.backend.type", "rocksdb");
+    config_.Set("state.backend.rocksdb.localdir", LocalDir());
+  }
+  ~RocksDbBackendTest() override { FaultPoints::DisarmAll(); }
+
+  std::string LocalDir() const { return dir_.Join("rocksdb"); }
+  static RocksDbKeyedStateBackend& Rocks(Subtask& s) {
+    return static_cast<RocksDbKeyedStateBackend&>(*s.backend);
+  }
+  void UseIncremental() { config_.Set("execution.checkpointing.incremental", "true"); }
+  static std::string Host() {
+    char buf[256] = {};
+    EXPECT_EQ(gethostname(buf, sizeof buf - 1), 0);
+    return SanitizeForFileName(buf);
+  }
+
+  // Writes `n` keys (from `first`) of value state "v".
+  static void Fill(Subtask& t, int first, int n) {
+    auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
+    for (int k = first; k < first + n; ++k) {
+      SetKey(*t.backend, k);
+      v.Update(k * 3);
+    }
+  }
+  static void ExpectFilled(Subtask& t, int first, int n) {
+    auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
+    for (int k = first; k < first + n; ++k) {
+      SetKey(*t.backend, k);
+      ASSERT_EQ(v.Value(), k * 3) << k;
+    }
+  }
+  static std::set<std::string> SstPaths(const Written& w) {
+    std::set<std::string> out;
+    for (const auto& f : w.handle.native_files) {
+      if (f.local_name.ends_with(".sst")) out.insert(f.path);
+    }
+    return out;
+  }
+};
+
+// ---- Configuration --------------------------------------------------------------------------
+
+TEST(RocksDbTuningTest, DefaultsBoundMemory) {
+  Configuration config;
+  auto t = RocksDbTuning::FromConfiguration(config);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->block_cache_bytes, 8u << 20);
+  EXPECT_EQ(t->write_buffer_bytes, 64u << 20);
+  EXPECT_EQ(t->write_buffer_count, 2);
+  EXPECT_FALSE(t->incremental);
+  EXPECT_EQ(t->local_dir, RocksDbTuning::DefaultLocalDir());
+  EXPECT_THAT(t->local_dir, ::testing::EndsWith("/weir-rocksdb"));
+}
+
+TEST(RocksDbTuningTest, ParsesEverySetting) {
+  Configuration config;
+  config.Set("state.backend.rocksdb.localdir", "file:///var/tmp/x");
+  config.Set("state.backend.rocksdb.block.cache-size", "16 mb");
+  config.Set("state.backend.rocksdb.writebuffer.size", "1 mb");
+  config.Set("state.backend.rocksdb.writebuffer.count", "3");
+  config.Set("state.backend.incremental", "true");  // Flink's older name
+  auto t = RocksDbTuning::FromConfiguration(config);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->local_dir, "/var/tmp/x");
+  EXPECT_EQ(t->block_cache_bytes, 16u << 20);
+  EXPECT_EQ(t->write_buffer_bytes, 1u << 20);
+  EXPECT_EQ(t->write_buffer_count, 3);
+  EXPECT_TRUE(t->incremental);
+}
+
+TEST(RocksDbTuningTest, BadValuesAreClearErrors) {
+  struct Case {
+    const char* key;
+    const char* value;
+    const char* why;
+  };
+  for (const Case& c : {
+           Case{"state.backend.rocksdb.block.cache-size", "lots", ""},
+           Case{"state.backend.rocksdb.block.cache-size", "0", "greater than 0"},
+           Case{"state.backend.rocksdb.writebuffer.size", "1 kb", "at least 64 kb"},
+           Case{"state.backend.rocksdb.writebuffer.count", "1", "between 2 and 64"},
+           Case{"state.backend.rocksdb.writebuffer.count", "two", "not an integer"},
+           Case{"state.backend.rocksdb.localdir", "", "directory path"},
+           Case{"state.backend.rocksdb.localdir", "s3://bucket/x", "s3"},
+           Case{"execution.checkpointing.incremental", "maybe", ""},
+       }) {
+    Configuration config;
+    config.Set(c.key, c.value, "-D");
+    auto t = RocksDbTuning::FromConfiguration(config);
+    ASSERT_FALSE(t.ok()) << c.key << " = " << c.value;
+    EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << t.status().ToString();
+    EXPECT_THAT(t.status().message(), AllOf(HasSubstr(c.key), HasSubstr(c.why)));
+  }
+}
+
+TEST(RocksDbTuningTest, EveryKeyIsAKnownOption) {
+  std::set<std::string_view> known;
+  for (const auto& o : Configuration::KnownOptions()) known.insert(o.key);
+  for (const char* key :
+       {"state.backend.rocksdb.localdir", "state.backend.rocksdb.block.cache-size",
+        "state.backend.rocksdb.writebuffer.size", "state.backend.rocksdb.writebuffer.count"}) {
+    EXPECT_TRUE(known.contains(key)) << key;
+  }
+}
+
+// ---- Working directory ----------------------------------------------------------------------
+
+TEST_F(RocksDbBackendTest, WorkingDirectoryIsNamedAfterTheSubtaskAndDeletedOnClose) {
+  Subtask t = NewSubtask({0, 127}, 2);
+  std::string wd = Rocks(t).working_dir();
+  EXPECT_THAT(wd, StartsWith(LocalDir() + "/job-job-running-sum-2-" + Host() + "-" +
+                             std::to_string(getpid()) + "-"));
+  EXPECT_TRUE(testing::FileExists(wd));
+  Fill(t, 0, 100);
+  auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
+  t.backend->Close();
+  EXPECT_FALSE(testing::FileExists(wd));
+  t.backend->Close();  // idempotent
+  // A use after Close is a clear error, not a crash.
+  try {
+    (void)v.Value();
+    FAIL() << "expected StateError";
+  } catch (const detail::StateError& e) {
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("Running Sum"), HasSubstr("closed")));
+  }
+  EXPECT_THROW(SetKey(*t.backend, 5), detail::StateError);
+  EXPECT_FALSE(t.backend->Snapshot(99, false).ok());
+}
+
+TEST_F(RocksDbBackendTest, DirectoriesOfProcessesThatAreGoneAreDeletedOnCreation) {
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);  // now gone: its pid names a dead process
+  std::string dead = LocalDir() + "/job-j-op-0-" + Host() + "-" + std::to_string(child) + "-ab01";
+  std::string alive =
+      LocalDir() + "/job-j-op-0-" + Host() + "-" + std::to_string(getppid()) + "-ab02";
+  // The same pid on another host (a shared directory): not this host's to judge.
+  std::string elsewhere = LocalDir() + "/job-j-op-0-otherhost-" + std::to_string(child) + "-ab03";
+  std::string other = LocalDir() + "/not-weir";
+  for (const auto& d : {dead, alive, elsewhere, other}) {
+    ASSERT_TRUE(FileSystem::Default()->CreateDirs(JoinPath(d, "db")).ok());
+  }
+  testing::WriteFile(JoinPath(dead, "db/000001.sst"), "x");
+  Subtask t = NewSubtask();
+  EXPECT_FALSE(testing::FileExists(dead));
+  EXPECT_TRUE(testing::FileExists(alive));
+  EXPECT_TRUE(testing::FileExists(elsewhere));
+  EXPECT_TRUE(testing::FileExists(other));
+}
+
+TEST_F(RocksDbBackendTest, ALocalDirThatCannotBeCreatedIsAClearError) {
+  testing::WriteFile(dir_.Join("a-file"), "x");
+  config_.Set("state.backend.rocksdb.localdir", dir_.Join("a-file/rocksdb"));
+  auto b = CreateKeyedStateBackend(Options({0, 127}));
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(b.status().message(),
+              AllOf(HasSubstr("operator 'Running Sum' subtask 0"), HasSubstr("a-file/rocksdb"),
+                    HasSubstr("state.backend.rocksdb.localdir")));
+}
+
+TEST_F(RocksDbBackendTest, ADatabaseThatCannotBeOpenedIsAClearError) {
+  FaultPoints::Arm("rocksdb.create-file",
+                   [] { return Status::IOError("injected: cannot create file"); });
+  auto b = CreateKeyedStateBackend(Options({0, 127}));
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), StatusCode::kIOError) << b.status().ToString();
+  EXPECT_THAT(b.status().message(), AllOf(HasSubstr("opening RocksDB in '" + LocalDir() + "/job-"),
+                                          HasSubstr("injected: cannot create file")));
+  FaultPoints::DisarmAll();
+  // Nothing is left behind by the failed attempt.
+  auto left = FileSystem::Default()->ListDir(LocalDir());
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty()) << (*left)[0];
+}
+
+TEST_F(RocksDbBackendTest, AFailedWriteIsAStateErrorNamingOperatorAndRocksDbsReason) {
+  UseIncremental();
+  config_.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
+  Subtask t = NewSubtask();
+  auto v = t.runtime->GetState(ValueStateDescriptor<std::string>("v"));
+  FaultPoints::Arm("rocksdb.create-sst", [] { return Status::IOError("injected: disk gone"); });
+  // Memtables fill and their flush fails; RocksDB then refuses writes.
+  std::string what;
+  std::string big(1000, 'x');
+  for (int k = 0; k < 100'000 && what.empty(); ++k) {
+    try {
+      SetKey(*t.backend, k);
+      v.Update(big);
+    } catch (const detail::StateError& e) {
+      what = e.what();
+    }
+  }
+  ASSERT_FALSE(what.empty()) << "no write failed";
+  // The operator boundary adds the operator and subtask (see the recovery test).
+  EXPECT_THAT(what, AllOf(HasSubstr("RocksDB write of state 'v' failed: IO error"),
+                          HasSubstr(Rocks(t).working_dir()), HasSubstr("disk gone")));
+  // An incremental snapshot (which flushes) fails too, with a status: the checkpoint is
+  // declined.
+  auto snap = t.backend->Snapshot(1, false);
+  ASSERT_FALSE(snap.ok());
+  EXPECT_THAT(snap.status().message(),
+              AllOf(HasSubstr("operator 'Running Sum' subtask 0"),
+                    HasSubstr("creating a RocksDB checkpoint in '" + Rocks(t).working_dir())));
+}
+
+// ---- Key layout -----------------------------------------------------------------------------
+
+TEST(RocksDbKeyLayoutTest, KeysSortByKeyGroupAndParseBack) {
+  std::string a, b, c;
+  AppendStateKeyPrefix(1, "zzz", &a);
+  AppendStateKeyPrefix(256, "a", &b);  // 256 > 1 although its low byte is smaller
+  AppendStateKeyPrefix(256, "ab", &c);
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_LT(KeyGroupStart(256), b);
+  EXPECT_LT(a, KeyGroupStart(256));
+  c += "user-key";
+  int kg = 0;
+  std::string_view key, rest;
+  ASSERT_TRUE(ParseStateKey(c, &kg, &key, &rest));
+  EXPECT_EQ(kg, 256);
+  EXPECT_EQ(key, "ab");
+  EXPECT_EQ(rest, "user-key");
+  EXPECT_FALSE(ParseStateKey(std::string("\x00\x01\x05"
+                                         "ab",
+                                         5),
+                             &kg, &key, &rest));
+  std::string succ;
+  PrefixSuccessor(std::string("ab\xff\xff", 4), &succ);
+  EXPECT_EQ(succ, "ac");
+  PrefixSuccessor("a", &succ);
+  EXPECT_EQ(succ, "b");
+  // A key's map entries are exactly the keys between its prefix and that prefix's successor.
+  std::string p;
+  AppendStateKeyPrefix(3, "k", &p);
+  std::string longer;
+  AppendStateKeyPrefix(3, "k2", &longer);
+  PrefixSuccessor(p, &succ);
+  EXPECT_FALSE(longer >= p && longer < succ) << "another key is not an entry";
+  EXPECT_EQ(CountListElements(std::string("\x01"
+                                          "a"
+                                          "\x02"
+                                          "bc",
+                                          5)),
+            2);
+  EXPECT_EQ(CountListElements(std::string("\x05"
+                                          "a",
+                                          2)),
+            -1);
+}
+
+// ---- Incremental snapshots ------------------------------------------------------------------
+
+TEST(SharedSstFilesTest, OnlyFilesOfTheLastCompletedCheckpointAreReusedWhenNoneIsPending) {
+  SharedSstFiles files;
+  auto file = [](const std::string& name) { return StateFile{"shared/" + name, 1, 2, name}; };
+  EXPECT_TRUE(files.BeginCheckpoint(1).empty());
+  files.Written(1, {{"1.sst", file("c1_1.sst")}});
+  files.Completed(1);
+  auto base = files.BeginCheckpoint(2);
+  ASSERT_EQ(base.size(), 1u);
+  EXPECT_EQ(base.at("1.sst").path, "shared/c1_1.sst");
+  // Checkpoint 2 is pending: if it completes it may subsume 1, whose files 3 must not rely on.
+  EXPECT_TRUE(files.BeginCheckpoint(3).empty());
+  files.Written(2, {{"1.sst", file("c1_1.sst")}, {"2.sst", file("c2_2.sst")}});
+  files.Aborted(2);
+  files.Written(3, {{"3.sst", file("c3_3.sst")}});
+  EXPECT_TRUE(files.BeginCheckpoint(4).empty()) << "3 is still pending";
+  files.Completed(3);  // subsumes 4's predecessor... and 4 is still pending
+  EXPECT_TRUE(files.BeginCheckpoint(5).empty()) << "4 is still pending";
+  files.Completed(5);  // 5 wrote nothing (not incremental): nothing is reusable
+  EXPECT_TRUE(files.BeginCheckpoint(6).empty());
+  files.Written(6, {{"6.sst", file("c6_6.sst")}});
+  files.Completed(6);
+  files.Completed(4);  // late and older: ignored
+  EXPECT_EQ(files.BeginCheckpoint(7).size(), 1u);
+  files.Aborted(7);
+  files.Seed({{"a.sst", file("c9_a.sst")}, {"b.sst", file("c9_b.sst")}});
+  EXPECT_EQ(files.BeginCheckpoint(8).size(), 2u);
+}
+
+TEST_F(RocksDbBackendTest, IncrementalSnapshotsUploadNewSstFilesOnceAndReuseTheRest) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  Fill(t, 0, 1000);
+  const Written& w1 = Snapshot(*t.backend);
+  ASSERT_FALSE(w1.handle.native_files.empty());
+  EXPECT_EQ(w1.handle.backend_id, Rocks(t).backend_id());
+  ASSERT_TRUE(w1.handle.canonical.has_value());
+  EXPECT_EQ(w1.handle.canonical->path, "chk-1/running-sum-0-timers.keyed");
+  std::set<std::string> private_files;
+  for (const auto& f : w1.handle.native_files) {
+    EXPECT_TRUE(w1.location->Verify(f).ok()) << f.path;
+    if (f.local_name.ends_with(".sst")) {
+      EXPECT_EQ(f.path, "shared/c1_running-sum-0-" + f.local_name);
+    } else {
+      EXPECT_EQ(f.path, "chk-1/running-sum-0-" + f.local_name);
+      private_files.insert(f.local_name.substr(0, f.local_name.find('-')));
+    }
+  }
+  EXPECT_TRUE(private_files.contains("CURRENT"));
+  EXPECT_TRUE(private_files.contains("MANIFEST"));
+  EXPECT_TRUE(private_files.contains("OPTIONS"));
+  auto s1 = SstPaths(w1);
+  ASSERT_FALSE(s1.empty());
+
+  Fill(t, 1000, 1000);
+  const Written& w2 = Snapshot(*t.backend);
+  auto s2 = SstPaths(w2);
+  size_t reused = 0, uploaded = 0;
+  for (const auto& p : s2) {
+    if (s1.contains(p)) {
+      ++reused;
+    } else {
+      EXPECT_THAT(p, StartsWith("shared/c2_running-sum-0-"));
+      ++uploaded;
+    }
+  }
+  EXPECT_EQ(reused, s1.size()) << "the files of checkpoint 1 are reused, not uploaded again";
+  EXPECT_GT(uploaded, 0u);
+
+  // Nothing changed: the next checkpoint uploads no SST file at all.
+  const Written& w3 = Snapshot(*t.backend);
+  EXPECT_EQ(SstPaths(w3), s2);
+  auto shared = FileSystem::Default()->ListDir(dir_.Join("shared"));
+  ASSERT_TRUE(shared.ok());
+  EXPECT_EQ(shared->size(), s2.size()) << "each SST file was uploaded exactly once";
+  // The local RocksDB checkpoints (hard links) are gone once written.
+  auto local = FileSystem::Default()->ListDir(Rocks(t).working_dir());
+  ASSERT_TRUE(local.ok());
+  for (const auto& n : *local) EXPECT_THAT(n, StartsWith("db-"));
+
+  Subtask r = SnapshotAndRestore(t);
+  ExpectFilled(r, 0, 2000);
+}
+
+TEST_F(RocksDbBackendTest, NothingIsReusedWhileAnEarlierCheckpointIsPending) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  Fill(t, 0, 500);
+  const Written& w1 = Snapshot(*t.backend, /*complete=*/false);
+  Fill(t, 500, 500);
+  const Written& w2 = Snapshot(*t.backend, /*complete=*/true);
+  for (const auto& p : SstPaths(w2)) EXPECT_THAT(p, StartsWith("shared/c2_"));
+  (void)w1;
+  // 2 completed (and subsumed 1): the next checkpoint reuses 2's files.
+  const Written& w3 = Snapshot(*t.backend, /*complete=*/false);
+  EXPECT_EQ(SstPaths(w3), SstPaths(w2));
+  t.backend->NotifyCheckpointAborted(w3.checkpoint_id);
+  const Written& w4 = Snapshot(*t.backend);
+  EXPECT_EQ(SstPaths(w4), SstPaths(w2)) << "an aborted checkpoint no longer blocks reuse";
+}
+
+TEST_F(RocksDbBackendTest, ARestoredIncrementalCheckpointsFilesAreNotUploadedAgain) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  Fill(t, 0, 1000);
+  const Written& w1 = Snapshot(*t.backend);
+  Subtask r = NewSubtask();
+  ASSERT_TRUE(Restore(*r.backend, {&w1}).ok());
+  ExpectFilled(r, 0, 1000);
+  const Written& w2 = Snapshot(*r.backend);
+  EXPECT_EQ(SstPaths(w2), SstPaths(w1));
+  Fill(r, 1000, 10);
+  const Written& w3 = Snapshot(*r.backend);
+  size_t new_files = 0;
+  for (const auto& p : SstPaths(w3)) new_files += SstPaths(w1).contains(p) ? 0 : 1;
+  EXPECT_EQ(new_files, 1u);
+  Subtask r2 = NewSubtask();
+  ASSERT_TRUE(Restore(*r2.backend, {&w3}).ok());
+  ExpectFilled(r2, 0, 1010);
+}
+
+TEST_F(RocksDbBackendTest, SnapshotsBeingWrittenKeepTheDatabaseAfterTheTaskCloses) {
+  for (bool incremental : {false, true}) {
+    SCOPED_TRACE(incremental ? "incremental" : "full");
+    config_.Set("execution.checkpointing.incremental", incremental ? "true" : "false");
+    Subtask t = NewSubtask();
+    Fill(t, 0, 300);
+    std::string wd = Rocks(t).working_dir();
+    int64_t id = next_checkpoint_++;
+    auto snap = t.backend->Snapshot(id, false);
+    ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+    Fill(t, 0, 1);  // after the snapshot: not in it
+    t.backend->Close();
+    t.backend.reset();
+    EXPECT_TRUE(testing::FileExists(wd)) << "the snapshot still needs the database";
+    std::string chk = "chk-" + std::to_string(id);
+    ASSERT_TRUE(FileSystem::Default()->CreateDirs(dir_.Join(chk)).ok());
+    Written w;
+    w.location = std::make_unique<SnapshotLocation>(FileSystem::Default(), dir_.path(), chk);
+    auto handle = (*snap)->Write(*w.location);
+    ASSERT_TRUE(handle.ok()) << handle.status().ToString();
+    w.handle = *handle;
+    snap->reset();
+    EXPECT_FALSE(testing::FileExists(wd)) << "deleted once the last snapshot is done";
+    Subtask r = NewSubtask();
+    ASSERT_TRUE(Restore(*r.backend, {&w}).ok());
+    ExpectFilled(r, 0, 300);
+  }
+}
+
+// ---- Portability ----------------------------------------------------------------------------
+
+struct AllKinds {
+  ValueState<std::string> value;
+  ListState<int64_t> list;
+  MapState<int32_t, std::string> map;
+  ReducingState<int64_t> reducing;
+
+  static AllKinds Declare(RuntimeContext& rc) {
+    return AllKinds{rc.GetState(ValueStateDescriptor<std::string>("value")),
+                    rc.GetListState(ListStateDescriptor<int64_t>("list")),
+                    rc.GetMapState(MapStateDescriptor<int32_t, std::string>("map")),
+                    rc.GetReducingState(ReducingStateDescriptor<int64_t>(
+                        "reducing", [](const int64_t& a, const int64_t& b) { return a + b; }))};
+  }
+  void Fill(Subtask& t) {
+    TimerService timers(t.ctx->timer_service());
+    for (int k = 0; k < 200; ++k) {
+      SetKey(*t.backend, k);
+      if (k % 2 == 0) value.Update("v" + std::to_string(k));
+      for (int i = 0; i < k % 4; ++i) list.Add(k * 10 + i);
+      for (int i = 0; i < k % 3; ++i) map.Put(i, std::to_string(k + i));
+      if (k % 5 == 0) reducing.Add(k);
+      if (k % 7 == 0) timers.RegisterProcessingTimeTimer(100 + k);
+    }
+  }
+  void Expect(Subtask& t) {
+    for (int k = 0; k < 200; ++k) {
+      SetKey(*t.backend, k);
+      EXPECT_EQ(value.Value(),
+                k % 2 == 0 ? std::optional<std::string>("v" + std::to_string(k)) : std::nullopt);
+      std::vector<int64_t> l;
+      for (int i = 0; i < k % 4; ++i) l.push_back(k * 10 + i);
+      EXPECT_EQ(list.Get(), l) << k;
+      std::map<int32_t, std::string> m;
+      for (int i = 0; i < k % 3; ++i) m[i] = std::to_string(k + i);
+      std::map<int32_t, std::string> got;
+      for (const auto& [uk, v] : map.Entries()) got[uk] = v;
+      EXPECT_EQ(got, m) << k;
+      EXPECT_EQ(reducing.Get(), k % 5 == 0 ? std::optional<int64_t>(k) : std::nullopt) << k;
+    }
+    EXPECT_EQ(t.backend->timers().size(), 29u);
+  }
+};
+
+TEST_F(RocksDbBackendTest, FullSnapshotsAndSavepointsRestoreIntoTheHeapBackendAndBack) {
+  for (bool incremental : {false, true}) {
+    SCOPED_TRACE(incremental ? "savepoint of an incremental backend" : "full snapshot");
+    config_.Set("state.backend.type", "rocksdb");
+    config_.Set("execution.checkpointing.incremental", incremental ? "true" : "false");
+    Subtask t = NewSubtask();
+    AllKinds a = AllKinds::Declare(*t.runtime);
+    a.Fill(t);
+    const Written& w = Snapshot(*t.backend, true, /*savepoint=*/incremental);
+    EXPECT_TRUE(w.handle.native_files.empty()) << "self-contained: canonical format only";
+    ASSERT_TRUE(w.handle.canonical.has_value());
+
+    config_.Set("state.backend.type", "hashmap");
+    Subtask heap = NewSubtask();
+    ASSERT_NE(heap.backend->heap(), nullptr);
+    ASSERT_TRUE(Restore(*heap.backend, {&w}).ok());
+    AllKinds h = AllKinds::Declare(*heap.runtime);
+    h.Expect(heap);
+    if (HasFailure()) return;
+
+    // And back: the heap backend's snapshot restores into RocksDB.
+    const Written& hw = Snapshot(*heap.backend);
+    config_.Set("state.backend.type", "rocksdb");
+    Subtask back = NewSubtask();
+    ASSERT_NE(back.backend->raw(), nullptr);
+    ASSERT_TRUE(Restore(*back.backend, {&hw}).ok());
+    AllKinds b = AllKinds::Declare(*back.runtime);
+    b.Expect(back);
+  }
+}
+
+TEST_F(RocksDbBackendTest, TheHeapBackendRefusesAnIncrementalCheckpointClearly) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  Fill(t, 0, 10);
+  const Written& w = Snapshot(*t.backend);
+  config_.Set("state.backend.type", "hashmap");
+  Subtask heap = NewSubtask();
+  Status s = Restore(*heap.backend, {&w});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr("Running Sum"), HasSubstr("state.backend.type: rocksdb")));
+}
+
+}  // namespace
+}  // namespace weir

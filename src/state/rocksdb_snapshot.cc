@@ -1,0 +1,264 @@
+#include "state/rocksdb_snapshot.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "base/fault_points.h"
+#include "base/hash.h"
+#include "state/keyed_snapshot_format.h"
+
+namespace weir {
+namespace {
+
+constexpr uint64_t kChunk = 4 << 20;
+// A full snapshot is written to its file in pieces of about this size.
+constexpr size_t kFlushBytes = 1 << 20;
+
+std::string Hex(uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+Status CopyLocalFile(const std::string& local_path, StateFileWriter& out) {
+  FileSystem* fs = FileSystem::Default();
+  WEIR_ASSIGN_OR_RETURN(uint64_t size, fs->FileSize(local_path));
+  for (uint64_t off = 0; off < size; off += kChunk) {
+    WEIR_ASSIGN_OR_RETURN(std::string chunk,
+                          fs->ReadFileRange(local_path, off, std::min(kChunk, size - off)));
+    WEIR_RETURN_IF_ERROR(out.Append(chunk));
+  }
+  return Status::OK();
+}
+
+bool IsTableFile(std::string_view name) { return name.ends_with(".sst"); }
+
+// Appends the entries of one state in one key group, in canonical form, to `out`, and counts
+// them. Leaves `it` on the first key of a later key group (or invalid).
+Status EncodeStateGroup(rocksdb::Iterator* it, detail::StateKind kind, int key_group,
+                        std::string* out, size_t* count, std::string* value_buf,
+                        std::string* map_entries) {
+  BufferWriter w(out);
+  *count = 0;
+  std::string current_key;  // of the map being gathered
+  size_t map_count = 0;
+  auto flush_map = [&] {
+    if (map_count == 0) return;
+    value_buf->clear();
+    BufferWriter vw(value_buf);
+    vw.PutVarint64(map_count);
+    vw.PutBytes(*map_entries);
+    w.PutLengthPrefixed(current_key);
+    w.PutLengthPrefixed(*value_buf);
+    ++*count;
+    map_count = 0;
+    map_entries->clear();
+  };
+  for (; it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    int kg;
+    std::string_view key, rest;
+    if (!ParseStateKey(std::string_view(k.data(), k.size()), &kg, &key, &rest)) {
+      return Status::Corruption("a stored key is malformed (" + std::to_string(k.size()) +
+                                " bytes)");
+    }
+    if (kg > key_group) break;
+    if (kg < key_group) {
+      return Status::Corruption("a stored key of key group " + std::to_string(kg) +
+                                " is out of order");
+    }
+    rocksdb::Slice v = it->value();
+    std::string_view value(v.data(), v.size());
+    switch (kind) {
+      case detail::StateKind::kValue:
+      case detail::StateKind::kReducing:
+        w.PutLengthPrefixed(key);
+        w.PutLengthPrefixed(value);
+        ++*count;
+        break;
+      case detail::StateKind::kList: {
+        int64_t n = CountListElements(value);
+        if (n < 0) return Status::Corruption("a stored list is malformed");
+        if (n == 0) break;
+        value_buf->clear();
+        BufferWriter vw(value_buf);
+        vw.PutVarint64(static_cast<uint64_t>(n));
+        vw.PutBytes(value);
+        w.PutLengthPrefixed(key);
+        w.PutLengthPrefixed(*value_buf);
+        ++*count;
+        break;
+      }
+      case detail::StateKind::kMap: {
+        if (map_count > 0 && key != current_key) flush_map();
+        if (map_count == 0) current_key.assign(key);
+        BufferWriter mw(map_entries);
+        mw.PutLengthPrefixed(rest);
+        mw.PutLengthPrefixed(value);
+        ++map_count;
+        break;
+      }
+    }
+  }
+  flush_map();
+  if (!it->status().ok()) return FromRocksDb(it->status(), "reading a RocksDB snapshot");
+  return Status::OK();
+}
+
+}  // namespace
+
+// ---- Full snapshot --------------------------------------------------------------------------
+
+FullRocksDbSnapshot::FullRocksDbSnapshot(std::shared_ptr<RocksDbInstance> db,
+                                         const rocksdb::Snapshot* snapshot,
+                                         std::vector<RocksDbInstance::StateColumn> states,
+                                         TimersByGroup timers, KeyGroupRange range,
+                                         std::string file_name)
+    : db_(std::move(db)),
+      snapshot_(snapshot),
+      states_(std::move(states)),
+      timers_(std::move(timers)),
+      range_(range),
+      file_name_(std::move(file_name)) {}
+
+FullRocksDbSnapshot::~FullRocksDbSnapshot() { db_->db()->ReleaseSnapshot(snapshot_); }
+
+Result<KeyedStateHandle> FullRocksDbSnapshot::Write(const SnapshotLocation& location) {
+  WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(file_name_));
+  Status s = WriteTo(*file);
+  if (!s.ok()) return s.WithContext("writing RocksDB state to '" + file_name_ + "'");
+  WEIR_ASSIGN_OR_RETURN(StateFile f, file->Finish());
+  KeyedStateHandle handle;
+  handle.key_groups = range_;
+  handle.canonical = std::move(f);
+  return handle;
+}
+
+Status FullRocksDbSnapshot::WriteTo(StateFileWriter& file) {
+  std::vector<StateMeta> metas;
+  for (const auto& st : states_) metas.push_back(StateMeta{st.name, st.kind});
+  std::string buf;
+  KeyedSnapshotWriter writer(&buf, metas, range_);
+
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  ro.fill_cache = false;  // a scan of everything would evict the working set
+  std::vector<std::unique_ptr<rocksdb::Iterator>> its;
+  const std::string start = KeyGroupStart(range_.start);
+  for (const auto& st : states_) {
+    its.emplace_back(db_->db()->NewIterator(ro, st.cf));
+    its.back()->Seek(start);
+  }
+  std::string entries, value_buf, map_entries;
+  for (int kg = range_.start; kg <= range_.end; ++kg) {
+    writer.BeginKeyGroup(kg);
+    for (size_t i = 0; i < states_.size(); ++i) {
+      entries.clear();
+      size_t count = 0;
+      Status s = EncodeStateGroup(its[i].get(), states_[i].kind, kg, &entries, &count, &value_buf,
+                                  &map_entries);
+      if (!s.ok()) return s.WithContext("state '" + states_[i].name + "'");
+      writer.AddEncodedState(count, entries);
+    }
+    const auto& timers = timers_[static_cast<size_t>(kg - range_.start)];
+    writer.BeginTimers(timers.size());
+    for (const auto& [ts, key] : timers) writer.AddTimer(ts, key);
+    if (buf.size() >= kFlushBytes) {
+      WEIR_RETURN_IF_ERROR(file.Append(buf));
+      writer.MarkFlushed();
+    }
+  }
+  writer.Finish();
+  return file.Append(buf);
+}
+
+// ---- Incremental snapshot -------------------------------------------------------------------
+
+IncrementalRocksDbSnapshot::~IncrementalRocksDbSnapshot() {
+  (void)FileSystem::Default()->DeleteDirRecursive(p_.local_dir);
+}
+
+Result<KeyedStateHandle> IncrementalRocksDbSnapshot::Write(const SnapshotLocation& location) {
+  FileSystem* local = FileSystem::Default();
+  WEIR_ASSIGN_OR_RETURN(auto names, local->ListDir(p_.local_dir));
+  KeyedStateHandle handle;
+  handle.key_groups = p_.range;
+  handle.backend_id = p_.backend_id;
+  SharedSstFiles::FileMap uploaded;
+  for (const std::string& name : names) {
+    std::string path = JoinPath(p_.local_dir, name);
+    if (IsTableFile(name)) {
+      auto it = p_.reusable.find(name);
+      StateFile f;
+      if (it != p_.reusable.end()) {
+        f = it->second;
+      } else {
+        WEIR_FAULT_POINT("rocksdb.before-upload");
+        WEIR_ASSIGN_OR_RETURN(
+            f, location.UploadShared(
+                   path, SharedStateFileName(p_.checkpoint_id, p_.file_prefix + "-" + name)));
+        f.local_name = name;
+      }
+      uploaded.emplace(name, f);
+      handle.native_files.push_back(std::move(f));
+    } else {
+      // MANIFEST, CURRENT, OPTIONS (and empty WAL files): small, and private to this
+      // checkpoint.
+      WEIR_ASSIGN_OR_RETURN(auto writer, location.CreateExclusiveFile(p_.file_prefix + "-" + name));
+      WEIR_RETURN_IF_ERROR(CopyLocalFile(path, *writer));
+      WEIR_ASSIGN_OR_RETURN(StateFile f, writer->Finish());
+      f.local_name = name;
+      handle.native_files.push_back(std::move(f));
+    }
+  }
+  WEIR_ASSIGN_OR_RETURN(
+      handle.canonical,
+      WriteTimersFile(location, p_.file_prefix + "-timers.keyed", p_.timers, p_.range));
+  p_.shared_files->Written(p_.checkpoint_id, std::move(uploaded));
+  // The hard links are no longer needed; the destructor would also remove them.
+  (void)local->DeleteDirRecursive(p_.local_dir);
+  return handle;
+}
+
+Result<StateFile> WriteTimersFile(const SnapshotLocation& location, const std::string& name,
+                                  const TimersByGroup& timers, KeyGroupRange range) {
+  std::string buf;
+  KeyedSnapshotWriter writer(&buf, {}, range);
+  for (int kg = range.start; kg <= range.end; ++kg) {
+    writer.BeginKeyGroup(kg);
+    const auto& group = timers[static_cast<size_t>(kg - range.start)];
+    writer.BeginTimers(group.size());
+    for (const auto& [ts, key] : group) writer.AddTimer(ts, key);
+  }
+  writer.Finish();
+  WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(name));
+  WEIR_RETURN_IF_ERROR(file->Append(buf));
+  return file->Finish();
+}
+
+Status DownloadVerified(const SnapshotLocation& location, const StateFile& file,
+                        const std::string& local_path) {
+  std::string abs = location.Absolute(file);
+  FileSystem& fs = location.fs();
+  WEIR_ASSIGN_OR_RETURN(uint64_t size, fs.FileSize(abs));
+  if (size != file.size) {
+    return Status::Corruption("state file '" + abs + "' has " + std::to_string(size) +
+                              " bytes, the checkpoint recorded " + std::to_string(file.size));
+  }
+  WEIR_ASSIGN_OR_RETURN(auto out, FileSystem::Default()->NewWritableFile(local_path));
+  Checksum sum;
+  for (uint64_t off = 0; off < size; off += kChunk) {
+    WEIR_ASSIGN_OR_RETURN(std::string chunk,
+                          fs.ReadFileRange(abs, off, std::min(kChunk, size - off)));
+    sum.Update(chunk);
+    WEIR_RETURN_IF_ERROR(out->Append(chunk));
+  }
+  WEIR_RETURN_IF_ERROR(out->Close());
+  if (sum.Digest() != file.checksum) {
+    return Status::Corruption("state file '" + abs + "': checksum mismatch (computed " +
+                              Hex(sum.Digest()) + ", recorded " + Hex(file.checksum) + ")");
+  }
+  return Status::OK();
+}
+
+}  // namespace weir

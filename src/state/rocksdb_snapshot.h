@@ -1,0 +1,80 @@
+// The asynchronous parts of RocksDbKeyedStateBackend's snapshots, and moving files between
+// a backend's working directory and checkpoint storage.
+//
+// FullRocksDbSnapshot writes a RocksDB snapshot (taken in the synchronous part) in the
+// canonical format; IncrementalRocksDbSnapshot uploads a RocksDB checkpoint (hard links taken
+// in the synchronous part). Both keep the database open (shared ownership) until written, and
+// release what they hold (the RocksDB snapshot, the local checkpoint directory) when
+// destroyed, whether or not Write ran.
+// Thread-safety: each snapshot is used by one thread at a time.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "state/keyed_state_backend.h"
+#include "state/rocksdb_instance.h"
+#include "state/rocksdb_keyed_state_backend.h"
+
+namespace weir {
+
+// Timers of one subtask, by key group (index = key group - range start).
+using TimersByGroup = std::vector<std::vector<std::pair<int64_t, std::string>>>;
+
+class FullRocksDbSnapshot final : public KeyedSnapshot {
+ public:
+  FullRocksDbSnapshot(std::shared_ptr<RocksDbInstance> db, const rocksdb::Snapshot* snapshot,
+                      std::vector<RocksDbInstance::StateColumn> states, TimersByGroup timers,
+                      KeyGroupRange range, std::string file_name);
+  ~FullRocksDbSnapshot() override;
+
+  Result<KeyedStateHandle> Write(const SnapshotLocation& location) override;
+
+ private:
+  Status WriteTo(StateFileWriter& file);
+
+  std::shared_ptr<RocksDbInstance> db_;
+  const rocksdb::Snapshot* snapshot_;
+  std::vector<RocksDbInstance::StateColumn> states_;
+  TimersByGroup timers_;
+  KeyGroupRange range_;
+  std::string file_name_;
+};
+
+class IncrementalRocksDbSnapshot final : public KeyedSnapshot {
+ public:
+  struct Params {
+    std::shared_ptr<RocksDbInstance> db;
+    std::shared_ptr<SharedSstFiles> shared_files;
+    int64_t checkpoint_id = 0;
+    std::string local_dir;             // the RocksDB checkpoint; deleted when done
+    SharedSstFiles::FileMap reusable;  // SSTs already in storage
+    TimersByGroup timers;
+    KeyGroupRange range;
+    std::string file_prefix;  // "<operator uid>-<subtask>"
+    std::string backend_id;
+  };
+
+  explicit IncrementalRocksDbSnapshot(Params p) : p_(std::move(p)) {}
+  ~IncrementalRocksDbSnapshot() override;
+
+  Result<KeyedStateHandle> Write(const SnapshotLocation& location) override;
+
+ private:
+  Params p_;
+};
+
+// Writes a canonical keyed-state file with no states, only timers.
+Result<StateFile> WriteTimersFile(const SnapshotLocation& location, const std::string& name,
+                                  const TimersByGroup& timers, KeyGroupRange range);
+
+// Copies a state file from checkpoint storage to `local_path`, checking its size and
+// checksum against the handle.
+Status DownloadVerified(const SnapshotLocation& location, const StateFile& file,
+                        const std::string& local_path);
+
+}  // namespace weir
