@@ -386,11 +386,6 @@ TEST_P(IncrementalCheckpointTest, ManyCyclesShareFilesDeleteThemWhenUnneededAndR
       completed_, restores, uploads_.size(), shared_references_);
 }
 
-TEST(SharedFileNameTest, TheStateAndCheckpointModulesNameSharedFilesAlike) {
-  EXPECT_EQ(SharedStateFileName(12, "op-0-000042.sst"),
-            CheckpointStorage::SharedFileName(12, "op-0-000042.sst"));
-}
-
 INSTANTIATE_TEST_SUITE_P(Coordination, IncrementalCheckpointTest,
                          ::testing::Values(Param{1, 1, "one_at_a_time_retain_1"},
                                            Param{1, 3, "one_at_a_time_retain_3"},

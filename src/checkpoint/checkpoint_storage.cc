@@ -40,10 +40,6 @@ SnapshotLocation CompletedCheckpoint::location(FileSystem* fs) const {
 
 std::string CheckpointStorage::NewJobId() { return RandomHex(32); }
 
-std::string CheckpointStorage::SharedFileName(int64_t checkpoint_id, std::string_view rest) {
-  return "c" + std::to_string(checkpoint_id) + "_" + std::string(rest);
-}
-
 Status CheckpointStorage::CreateJobDir(const JobManifest& m) {
   std::string dir = JobDir(m.job_id);
   WEIR_RETURN_IF_ERROR_CTX(fs_->CreateDirs(dir), "creating the job's checkpoint directory");
@@ -230,15 +226,25 @@ Status CheckpointStorage::SweepSharedFiles(const std::string& job_dir,
   WEIR_ASSIGN_OR_RETURN(auto names, fs_->ListDir(shared));
   for (const auto& n : names) {
     if (referenced.contains(JoinPath("shared", n))) continue;
-    int64_t id = 0;
-    if (n.size() < 2 || n[0] != 'c') continue;
-    auto us = n.find('_');
-    auto [p, ec] = std::from_chars(n.data() + 1, n.data() + (us == std::string::npos ? 1 : us), id);
-    if (ec != std::errc() || us == std::string::npos) continue;  // not ours: leave it alone
-    if (id > max_checkpoint_id) continue;
+    std::optional<int64_t> id = SharedStateFileCheckpoint(n);
+    if (!id) continue;                        // not ours: leave it alone
+    if (*id > max_checkpoint_id) continue;    // its checkpoint may still be in progress
     WEIR_RETURN_IF_ERROR(fs_->DeleteFile(JoinPath(shared, n)));
   }
   return Status::OK();
+}
+
+Result<int64_t> CheckpointStorage::MaxCheckpointIdInUse(const std::string& job_dir) const {
+  WEIR_ASSIGN_OR_RETURN(auto ids, ListCheckpointIds(job_dir));
+  int64_t max_id = ids.empty() ? 0 : ids.back();
+  std::string shared = JoinPath(job_dir, "shared");
+  if (fs_->Exists(shared)) {
+    WEIR_ASSIGN_OR_RETURN(auto names, fs_->ListDir(shared));
+    for (const auto& n : names) {
+      if (auto id = SharedStateFileCheckpoint(n)) max_id = std::max(max_id, *id);
+    }
+  }
+  return max_id;
 }
 
 }  // namespace weir

@@ -86,8 +86,9 @@ class CheckpointStorage {
   // by checkpoints up to `max_checkpoint_id` (later ones may still be in progress).
   Status SweepSharedFiles(const std::string& job_dir, const std::set<std::string>& referenced,
                           int64_t max_checkpoint_id) const;
-  // The name incremental backends give a shared file, so sweeps know which checkpoint wrote it.
-  static std::string SharedFileName(int64_t checkpoint_id, std::string_view rest);
+  // The highest checkpoint id a job directory uses: in chk-<n> directories or in the names of
+  // shared files (SharedStateFileName). A new id must be above it.
+  Result<int64_t> MaxCheckpointIdInUse(const std::string& job_dir) const;
 
   FileSystem* fs() const { return fs_; }
   const std::string& checkpoints_dir() const { return checkpoints_dir_; }

@@ -89,7 +89,11 @@ TEST_F(CheckpointStorageTest, NewJobIdsAreDistinctHex) {
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
   EXPECT_NE(a, b);
   EXPECT_EQ(CheckpointStorage::CheckpointDirName(12), "chk-12");
-  EXPECT_EQ(CheckpointStorage::SharedFileName(12, "000042.sst"), "c12_000042.sst");
+  EXPECT_EQ(SharedStateFileName(12, "000042.sst"), "c12_000042.sst");
+  EXPECT_EQ(SharedStateFileCheckpoint("c12_000042.sst"), 12);
+  EXPECT_EQ(SharedStateFileCheckpoint("000042.sst"), std::nullopt);
+  EXPECT_EQ(SharedStateFileCheckpoint("c_x"), std::nullopt);
+  EXPECT_EQ(SharedStateFileCheckpoint("c12x_y"), std::nullopt);
 }
 
 TEST_F(CheckpointStorageTest, ManifestRoundTrips) {
@@ -503,6 +507,19 @@ TEST_F(CheckpointStorageTest, RelativeCheckpointPathsLoad) {
   ASSERT_EQ(::chdir(cwd), 0);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->location(fs_).exclusive_dir(), "chk-1");
+}
+
+TEST(CheckpointStorageIdsTest, IdsInUseCountSharedFilesOfFailedCheckpoints) {
+  testing::TempDir dir;
+  CheckpointStorage storage(FileSystem::Default(), dir.Join("checkpoints"), dir.Join("sp"));
+  std::string job = storage.JobDir("job");
+  ASSERT_TRUE(FileSystem::Default()->CreateDirs(JoinPath(job, "chk-3")).ok());
+  ASSERT_TRUE(FileSystem::Default()->CreateDirs(JoinPath(job, "shared")).ok());
+  testing::WriteFile(JoinPath(job, "shared/" + SharedStateFileName(9, "op-0-000007.sst")), "x");
+  testing::WriteFile(JoinPath(job, "shared/not-ours"), "x");
+  auto max_id = storage.MaxCheckpointIdInUse(job);
+  ASSERT_TRUE(max_id.ok()) << max_id.status().ToString();
+  EXPECT_EQ(*max_id, 9);
 }
 
 }  // namespace

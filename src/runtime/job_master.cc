@@ -147,11 +147,9 @@ Status JobMaster::ResolveRestore() {
           "checkpoint '" + restored->dir + "' is not in the configured checkpoint directory '" +
           checkpointing_.dir + "'; set execution.checkpointing.dir to its parent's parent");
     }
-    int64_t max_id = restored->id();
-    if (auto ids = storage_->ListCheckpointIds(restored->job_dir); ids.ok() && !ids->empty()) {
-      max_id = std::max(max_id, ids->back());
-    }
-    next_checkpoint_id_ = max_id + 1;
+    // Past every id in use on disk, also by files a failed checkpoint left in shared/.
+    WEIR_ASSIGN_OR_RETURN(int64_t in_use, storage_->MaxCheckpointIdInUse(restored->job_dir));
+    next_checkpoint_id_ = std::max(restored->id(), in_use) + 1;
     retained_at_start_.push_back(*restored);
     // Mark this job directory as the most recently started run, for later "latest" lookups.
     auto manifest = storage_->ReadManifest(restored->job_dir);

@@ -1,5 +1,7 @@
 #include "state/snapshot_location.h"
 
+#include <charconv>
+
 #include <cinttypes>
 #include <cstdio>
 
@@ -16,6 +18,16 @@ std::string HexChecksum(uint64_t v) {
 
 std::string SharedStateFileName(int64_t checkpoint_id, std::string_view rest) {
   return "c" + std::to_string(checkpoint_id) + "_" + std::string(rest);
+}
+
+std::optional<int64_t> SharedStateFileCheckpoint(std::string_view name) {
+  if (name.size() < 3 || name[0] != 'c') return std::nullopt;
+  auto underscore = name.find('_');
+  if (underscore == std::string_view::npos || underscore == 1) return std::nullopt;
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(name.data() + 1, name.data() + underscore, id);
+  if (ec != std::errc() || end != name.data() + underscore || id < 0) return std::nullopt;
+  return id;
 }
 
 Result<StateFile> StateFileWriter::Finish() {

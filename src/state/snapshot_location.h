@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/file_system.h"
@@ -39,9 +40,10 @@ class StateFileWriter {
 };
 
 // The name an incremental backend gives a file it writes under shared/: "c<checkpoint id>_<rest>",
-// so a sweep of shared/ knows which checkpoint wrote it (CheckpointStorage::SharedFileName is
-// the same function for the checkpoint module).
+// so a sweep of shared/ knows which checkpoint wrote it.
 std::string SharedStateFileName(int64_t checkpoint_id, std::string_view rest);
+// The checkpoint id in such a name; nullopt for a name that is not one.
+std::optional<int64_t> SharedStateFileCheckpoint(std::string_view name);
 
 class SnapshotLocation {
  public:
