@@ -8,26 +8,109 @@
 namespace weir {
 namespace {
 
-// The sync phase encoded everything; the async phase only writes bytes.
-class EncodedKeyedSnapshot final : public KeyedSnapshot {
+constexpr size_t kFlushBytes = 1 << 20;
+
+// What the task thread captured at the barrier: frozen views of the keys and of every
+// table, a copy of the timers and of restored state not declared again. Encoding and writing
+// happen in Write(), on a snapshot thread, while the task goes on.
+class HeapKeyedSnapshot final : public KeyedSnapshot {
  public:
-  EncodedKeyedSnapshot(std::string data, std::string file_name, KeyGroupRange range)
-      : data_(std::move(data)), file_name_(std::move(file_name)), range_(range) {}
+  struct Pending {
+    std::string name;
+    detail::StateKind kind;
+    std::unordered_map<detail::KeyId, std::string> values;
+  };
+
+  HeapKeyedSnapshot(KeyTable::Frozen keys,
+                    std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>>
+                        tables,
+                    std::vector<Pending> pending, std::vector<std::pair<int64_t, std::string>> timers,
+                    KeyGroupRange range, int max_parallelism, std::string file_name)
+      : keys_(std::move(keys)),
+        tables_(std::move(tables)),
+        pending_(std::move(pending)),
+        timers_(std::move(timers)),
+        range_(range),
+        max_parallelism_(max_parallelism),
+        file_name_(std::move(file_name)) {}
 
   Result<KeyedStateHandle> Write(const SnapshotLocation& location) override {
-    WEIR_ASSIGN_OR_RETURN(auto writer, location.CreateExclusiveFile(file_name_));
-    WEIR_RETURN_IF_ERROR(writer->Append(data_));
-    WEIR_ASSIGN_OR_RETURN(StateFile file, writer->Finish());
+    std::vector<StateMeta> metas;
+    for (const auto& [meta, table] : tables_) metas.push_back(meta);
+    for (const Pending& p : pending_) metas.push_back(StateMeta{p.name, p.kind});
+
+    // One pass over the keys in id order (memory order, so the caches help), appending each
+    // entry to the section of its key group and state; the file is then written section by
+    // section in key-group order.
+    const size_t groups = static_cast<size_t>(range_.size());
+    const size_t states = metas.size();
+    std::vector<Section> sections(groups * states);
+    for (size_t id = 0; id < keys_.size(); ++id) {
+      const auto& k = keys_[id];
+      if (!k.live) continue;
+      Section* group = &sections[static_cast<size_t>(k.key_group - range_.start) * states];
+      auto kid = static_cast<detail::KeyId>(id);
+      for (size_t t = 0; t < tables_.size(); ++t) {
+        if (tables_[t].second->AppendEntry(kid, k.bytes, &group[t].entries)) ++group[t].count;
+      }
+      for (size_t p = 0; p < pending_.size(); ++p) {
+        auto v = pending_[p].values.find(kid);
+        if (v != pending_[p].values.end()) group[tables_.size() + p].Add(k.bytes, v->second);
+      }
+    }
+    std::vector<std::vector<const std::pair<int64_t, std::string>*>> timers_by_group(groups);
+    for (const auto& t : timers_) {
+      int kg = detail::KeyGroupForHash(Hash64(t.second), max_parallelism_);
+      if (range_.Contains(kg)) timers_by_group[static_cast<size_t>(kg - range_.start)].push_back(&t);
+    }
+
+    WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(file_name_));
+    std::string buf;
+    KeyedSnapshotWriter writer(&buf, metas, range_);
+    for (int kg = range_.start; kg <= range_.end; ++kg) {
+      size_t g = static_cast<size_t>(kg - range_.start);
+      writer.BeginKeyGroup(kg);
+      for (size_t st = 0; st < states; ++st) {
+        Section& section = sections[g * states + st];
+        writer.AddEncodedState(section.count, section.entries);
+        std::string().swap(section.entries);
+      }
+      writer.BeginTimers(timers_by_group[g].size());
+      for (const auto* t : timers_by_group[g]) writer.AddTimer(t->first, t->second);
+      if (buf.size() >= kFlushBytes) {
+        WEIR_RETURN_IF_ERROR(file->Append(buf));
+        writer.MarkFlushed();
+      }
+    }
+    writer.Finish();
+    WEIR_RETURN_IF_ERROR(file->Append(buf));
+    WEIR_ASSIGN_OR_RETURN(StateFile state_file, file->Finish());
     KeyedStateHandle handle;
     handle.key_groups = range_;
-    handle.canonical = std::move(file);
+    handle.canonical = std::move(state_file);
     return handle;
   }
 
  private:
-  std::string data_;
-  std::string file_name_;
+  // The encoded entries of one state in one key group.
+  struct Section {
+    size_t count = 0;
+    std::string entries;
+    void Add(std::string_view key, std::string_view value) {
+      BufferWriter w(&entries);
+      w.PutLengthPrefixed(key);
+      w.PutLengthPrefixed(value);
+      ++count;
+    }
+  };
+
+  KeyTable::Frozen keys_;
+  std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables_;
+  std::vector<Pending> pending_;
+  std::vector<std::pair<int64_t, std::string>> timers_;
   KeyGroupRange range_;
+  int max_parallelism_;
+  std::string file_name_;
 };
 
 }  // namespace
@@ -51,7 +134,10 @@ void HeapKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
         "(is it non-deterministic, or does the key's codec encode it differently each time?)");
   }
   current_bytes_.assign(key_bytes.data(), key_bytes.size());
-  current_id_ = keys_.FindOrInsert(key_bytes, hash, kg);
+  bool inserted = false;
+  current_id_ = keys_.FindOrInsert(key_bytes, hash, kg, &inserted);
+  // A new key is a garbage candidate until some state is written for it.
+  if (inserted) emptied_.push_back(current_id_);
   has_current_ = true;
   if (current_id_ >= capacity_) EnsureCapacity(static_cast<size_t>(current_id_) + 1);
 }
@@ -72,6 +158,7 @@ detail::HeapStateTable* HeapKeyedStateBackend::FindTable(std::string_view name) 
 detail::HeapStateTable* HeapKeyedStateBackend::AddTable(
     std::unique_ptr<detail::HeapStateTable> table) {
   table->Resize(capacity_);
+  table->set_emptied_log(&emptied_);
   auto it = pending_.find(table->name());
   if (it != pending_.end()) {
     if (it->second.kind != table->kind()) {
@@ -141,100 +228,44 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
   return Status::OK();
 }
 
-Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t checkpoint_id,
-                                                                       bool savepoint) {
+Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t, bool) {
   CollectGarbage();
-  const KeyGroupRange range = options_.key_groups;
-
-  std::vector<StateMeta> metas;
-  for (const auto& t : tables_) metas.push_back(StateMeta{t->name(), t->kind()});
-  std::vector<const PendingState*> pending;
-  for (const auto& [name, p] : pending_) {
-    metas.push_back(StateMeta{name, p.kind});
-    pending.push_back(&p);
+  // O(chunks), not O(keys): the encoding happens off the task thread.
+  std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables;
+  for (const auto& t : tables_) {
+    tables.emplace_back(StateMeta{t->name(), t->kind()}, t->Freeze());
   }
-
-  // Bucket live keys by key group (counting sort over the subtask's range).
-  std::vector<size_t> starts(static_cast<size_t>(range.size()) + 1, 0);
-  for (size_t id = 0; id < keys_.id_limit(); ++id) {
-    const auto& k = keys_.key(static_cast<detail::KeyId>(id));
-    if (k.live) ++starts[static_cast<size_t>(k.key_group - range.start) + 1];
-  }
-  for (size_t i = 1; i < starts.size(); ++i) starts[i] += starts[i - 1];
-  std::vector<detail::KeyId> by_group(starts.back());
-  std::vector<size_t> fill(starts.begin(), starts.end() - 1);
-  for (size_t id = 0; id < keys_.id_limit(); ++id) {
-    const auto& k = keys_.key(static_cast<detail::KeyId>(id));
-    if (k.live) by_group[fill[static_cast<size_t>(k.key_group - range.start)]++] =
-        static_cast<detail::KeyId>(id);
-  }
-  std::vector<std::vector<std::pair<int64_t, const std::string*>>> timers_by_group(
-      static_cast<size_t>(range.size()));
-  timers_.ForEach([&](int64_t ts, const std::string& key) {
-    int kg = detail::KeyGroupForHash(Hash64(key), options_.max_parallelism);
-    if (range.Contains(kg)) timers_by_group[static_cast<size_t>(kg - range.start)].emplace_back(ts, &key);
-  });
-
-  std::string data;
-  KeyedSnapshotWriter writer(&data, metas, range);
-  std::string value;
-  for (int kg = range.start; kg <= range.end; ++kg) {
-    size_t g = static_cast<size_t>(kg - range.start);
-    writer.BeginKeyGroup(kg);
-    auto first = by_group.begin() + static_cast<std::ptrdiff_t>(starts[g]);
-    auto last = by_group.begin() + static_cast<std::ptrdiff_t>(starts[g + 1]);
-    for (const auto& t : tables_) {
-      writer.BeginState(static_cast<size_t>(std::count_if(first, last, [&](detail::KeyId id) {
-        return t->Has(id);
-      })));
-      for (auto it = first; it != last; ++it) {
-        if (!t->Has(*it)) continue;
-        value.clear();
-        BufferWriter w(&value);
-        t->Encode(*it, w);
-        writer.AddEntry(keys_.key(*it).bytes, value);
-      }
-    }
-    for (const PendingState* p : pending) {
-      writer.BeginState(static_cast<size_t>(
-          std::count_if(first, last, [&](detail::KeyId id) { return p->values.contains(id); })));
-      for (auto it = first; it != last; ++it) {
-        auto v = p->values.find(*it);
-        if (v != p->values.end()) writer.AddEntry(keys_.key(*it).bytes, v->second);
-      }
-    }
-    writer.BeginTimers(timers_by_group[g].size());
-    for (const auto& [ts, key] : timers_by_group[g]) writer.AddTimer(ts, *key);
-  }
-  writer.Finish();
+  std::vector<HeapKeyedSnapshot::Pending> pending;
+  for (const auto& [name, p] : pending_) pending.push_back({name, p.kind, p.values});
+  std::vector<std::pair<int64_t, std::string>> timers;
+  timers.reserve(timers_.size());
+  timers_.ForEach([&](int64_t ts, const std::string& key) { timers.emplace_back(ts, key); });
   std::string name = SanitizeForFileName(options_.operator_uid) + "-" +
                      std::to_string(options_.subtask) + ".keyed";
-  (void)checkpoint_id;
-  (void)savepoint;
-  return std::unique_ptr<KeyedSnapshot>(
-      std::make_unique<EncodedKeyedSnapshot>(std::move(data), std::move(name), range));
+  return std::unique_ptr<KeyedSnapshot>(std::make_unique<HeapKeyedSnapshot>(
+      keys_.Freeze(), std::move(tables), std::move(pending), std::move(timers),
+      options_.key_groups, options_.max_parallelism, std::move(name)));
 }
 
 void HeapKeyedStateBackend::CollectGarbage() {
-  bool dropped = false;
-  for (size_t id = 0; id < keys_.id_limit(); ++id) {
-    auto kid = static_cast<detail::KeyId>(id);
-    if (!keys_.key(kid).live) continue;
-    bool has_state = std::any_of(tables_.begin(), tables_.end(),
-                                 [&](const auto& t) { return t->Has(kid); }) ||
-                     std::any_of(pending_.begin(), pending_.end(),
-                                 [&](const auto& p) { return p.second.values.contains(kid); });
-    if (!has_state) {
-      for (auto& t : tables_) t->Erase(kid);
-      keys_.Erase(kid);
-      dropped = true;
+  // Only keys that were created, or whose state some table emptied, since the last look.
+  std::sort(emptied_.begin(), emptied_.end());
+  emptied_.erase(std::unique(emptied_.begin(), emptied_.end()), emptied_.end());
+  for (detail::KeyId id : emptied_) {
+    if (id >= keys_.id_limit() || !keys_.key(id).live) continue;
+    bool has_state =
+        std::any_of(tables_.begin(), tables_.end(), [&](const auto& t) { return t->Has(id); }) ||
+        std::any_of(pending_.begin(), pending_.end(),
+                    [&](const auto& p) { return p.second.values.contains(id); });
+    if (has_state) continue;
+    keys_.Erase(id);
+    // The cached current key may have been dropped: look it up afresh next time.
+    if (id == current_id_) {
+      has_current_ = false;
+      current_id_ = detail::kNoKey;
     }
   }
-  // The cached current key may have been dropped: look it up afresh next time.
-  if (dropped) {
-    has_current_ = false;
-    current_id_ = detail::kNoKey;
-  }
+  emptied_.clear();
 }
 
 }  // namespace weir

@@ -3,13 +3,18 @@
 //
 // Each key gets a dense id from a KeyTable; each state is a column indexed by that id, so a
 // state access is an array index and nothing is encoded until a snapshot. The current key is
-// looked up once per record, and not at all when it repeats. Keys whose state is all empty
-// are dropped at the next snapshot. A snapshot encodes the state into the canonical format on
-// the task thread and writes it off the task thread.
+// looked up once per record, and not at all when it repeats. Keys whose state became empty
+// are dropped at the next snapshot (only such keys are looked at, not all of them).
+//
+// Snapshots are copy-on-write (weir/detail/cow_vector.h): at the barrier the task thread only
+// freezes the key table and each state's column, in O(chunks); a snapshot thread encodes the
+// frozen view into the canonical format and writes it, while the task keeps processing and
+// copies a chunk the first time it writes to it after the freeze.
 //
 // Restored state is kept as bytes until the function declares the state (in Open), then
 // decoded with the declared type; state never declared again is carried into later
-// snapshots unchanged. Thread-safety: owned by one task thread.
+// snapshots unchanged. Thread-safety: owned by one task thread; a snapshot's Write reads only
+// frozen chunks, which the task never changes.
 #pragma once
 
 #include <map>
@@ -51,7 +56,7 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   };
 
   void EnsureCapacity(size_t n);
-  // Drops keys that hold no state any more.
+  // Drops keys that hold no state any more, among the candidates in emptied_.
   void CollectGarbage();
 
   KeyTable keys_;
@@ -61,6 +66,8 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   size_t capacity_ = 0;
   std::vector<std::unique_ptr<detail::HeapStateTable>> tables_;
   std::map<std::string, PendingState, std::less<>> pending_;
+  // Keys created, or emptied by a table, since the last garbage collection.
+  std::vector<detail::KeyId> emptied_;
 };
 
 }  // namespace weir

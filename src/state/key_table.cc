@@ -6,7 +6,8 @@ namespace weir {
 
 KeyTable::KeyTable() : slots_(16, kEmpty), mask_(15) {}
 
-detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int key_group) {
+detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int key_group,
+                                     bool* inserted) {
   uint64_t tag = hash & 0xffffffff00000000ull;
   size_t i = static_cast<size_t>(hash) & mask_;
   size_t insert_at = SIZE_MAX;
@@ -27,9 +28,10 @@ detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int 
     free_ids_.pop_back();
   } else {
     id = static_cast<detail::KeyId>(keys_.size());
-    keys_.emplace_back();
+    keys_.Resize(keys_.size() + 1);
   }
-  Key& k = keys_[id];
+  if (inserted != nullptr) *inserted = true;
+  Key& k = keys_.Mutable(id);
   k.bytes.assign(bytes.data(), bytes.size());
   k.hash = hash;
   k.key_group = key_group;
@@ -45,8 +47,8 @@ detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int 
 }
 
 void KeyTable::Erase(detail::KeyId id) {
-  Key& k = keys_[id];
-  if (!k.live) return;
+  if (!keys_[id].live) return;
+  Key& k = keys_.Mutable(id);
   uint64_t want = Slot(k.hash, id);
   size_t i = static_cast<size_t>(k.hash) & mask_;
   while (slots_[i] != kEmpty) {

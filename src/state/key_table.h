@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "weir/detail/cow_vector.h"
 #include "weir/detail/keyed_state.h"
 
 namespace weir {
@@ -26,14 +27,20 @@ class KeyTable {
 
   KeyTable();
 
-  // The id of the key, inserting it if new. `hash` must be Hash64(bytes).
-  detail::KeyId FindOrInsert(std::string_view bytes, uint64_t hash, int key_group);
+  using Frozen = detail::CowVector<Key>::Frozen;
+
+  // The id of the key, inserting it if new (then *inserted is set). `hash` must be
+  // Hash64(bytes).
+  detail::KeyId FindOrInsert(std::string_view bytes, uint64_t hash, int key_group,
+                             bool* inserted = nullptr);
   void Erase(detail::KeyId id);
 
   const Key& key(detail::KeyId id) const { return keys_[id]; }
   // Every live id is below this.
   size_t id_limit() const { return keys_.size(); }
   size_t live_count() const { return live_; }
+  // The keys as they are now, for a snapshot thread (see CowVector).
+  Frozen Freeze() { return keys_.Freeze(); }
 
  private:
   static constexpr uint64_t kEmpty = 0;
@@ -48,7 +55,7 @@ class KeyTable {
   size_t mask_;
   size_t used_ = 0;  // occupied slots plus tombstones
   size_t live_ = 0;
-  std::vector<Key> keys_;
+  detail::CowVector<Key> keys_;
   std::vector<detail::KeyId> free_ids_;
 };
 

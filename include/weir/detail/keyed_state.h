@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "weir/codec.h"
+#include "weir/detail/cow_vector.h"
 
 namespace weir::detail {
 
@@ -67,6 +68,24 @@ class HeapStateTable {
   virtual void Encode(KeyId id, BufferWriter& out) const = 0;
   // Replaces the key's value from its canonical encoding; false if malformed.
   virtual bool Decode(KeyId id, std::string_view bytes) = 0;
+
+  // The table as it is now, for a snapshot thread to encode while the task writes on.
+  class Frozen {
+   public:
+    virtual ~Frozen() = default;
+    virtual bool Has(KeyId id) const = 0;
+    virtual void Encode(KeyId id, BufferWriter& out) const = 0;
+    // If the key has state: appends the snapshot entry (key and encoded value, each
+    // length-prefixed) to `out` and returns true. One call per key, for the snapshot loop.
+    virtual bool AppendEntry(KeyId id, std::string_view key, std::string* out) = 0;
+  };
+  virtual std::unique_ptr<Frozen> Freeze() = 0;
+
+  // Where the table notes keys whose state it emptied: candidates for garbage collection.
+  void set_emptied_log(std::vector<KeyId>* log) { emptied_ = log; }
+
+ protected:
+  std::vector<KeyId>* emptied_ = nullptr;
 
  private:
   std::string name_;
@@ -166,61 +185,104 @@ inline constexpr KeyId kNoKey = ~KeyId{0};
                    "be used while processing a record or a timer");
 }
 
-template <typename V>
-class HeapValueTable final : public HeapStateTable, public ValueStateImpl<V> {
+// A typed column of per-key slots in a CowVector, so a snapshot freezes it in O(chunks).
+// `Traits` says what a slot holds: whether it is present, how to clear, encode and decode it.
+template <typename Slot, typename Traits>
+class HeapTable : public HeapStateTable {
  public:
-  HeapValueTable(std::string name, StateKind kind, const KeyId* current)
-      : HeapStateTable(std::move(name), kind, typeid(V)), current_(current) {}
+  HeapTable(std::string name, StateKind kind, const std::type_info& type, const KeyId* current)
+      : HeapStateTable(std::move(name), kind, type), current_(current) {}
 
-  const V* Get() override {
-    auto& slot = Slot();
-    return slot ? &*slot : nullptr;
-  }
-  void Put(V value) override { Slot() = std::move(value); }
-  void Clear() override { Slot().reset(); }
-
-  void Resize(size_t n) override {
-    if (values_.size() < n) values_.resize(n);
-  }
-  bool Has(KeyId id) const override { return id < values_.size() && values_[id].has_value(); }
-  void Erase(KeyId id) override { values_[id].reset(); }
-  void Encode(KeyId id, BufferWriter& out) const override { Codec<V>::Encode(*values_[id], out); }
+  void Resize(size_t n) override { slots_.Resize(n); }
+  bool Has(KeyId id) const override { return id < slots_.size() && Traits::Present(slots_[id]); }
+  void Erase(KeyId id) override { Traits::Reset(slots_.Mutable(id)); }
+  void Encode(KeyId id, BufferWriter& out) const override { Traits::Encode(slots_[id], out); }
   bool Decode(KeyId id, std::string_view bytes) override {
-    V v;
-    if (!DecodeFromString(bytes, v)) return false;
-    values_[id] = std::move(v);
-    return true;
+    return Traits::Decode(bytes, slots_.Mutable(id));
+  }
+
+  std::unique_ptr<Frozen> Freeze() override {
+    return std::make_unique<FrozenTable>(slots_.Freeze());
+  }
+
+ protected:
+  const Slot& Read() const {
+    KeyId id = *current_;
+    if (id >= slots_.size()) [[unlikely]] ThrowNoCurrentKey(name());
+    return slots_[id];
+  }
+  Slot& Write() {
+    KeyId id = *current_;
+    if (id >= slots_.size()) [[unlikely]] ThrowNoCurrentKey(name());
+    return slots_.Mutable(id);
+  }
+  void NoteEmptied() {
+    if (emptied_ != nullptr) emptied_->push_back(*current_);
   }
 
  private:
-  std::optional<V>& Slot() {
-    KeyId id = *current_;
-    if (id >= values_.size()) [[unlikely]] ThrowNoCurrentKey(name());
-    return values_[id];
-  }
+  class FrozenTable final : public Frozen {
+   public:
+    explicit FrozenTable(typename CowVector<Slot>::Frozen slots) : slots_(std::move(slots)) {}
+    bool Has(KeyId id) const override { return id < slots_.size() && Traits::Present(slots_[id]); }
+    void Encode(KeyId id, BufferWriter& out) const override { Traits::Encode(slots_[id], out); }
+    bool AppendEntry(KeyId id, std::string_view key, std::string* out) override {
+      if (id >= slots_.size() || !Traits::Present(slots_[id])) return false;
+      value_.clear();
+      BufferWriter v(&value_);
+      Traits::Encode(slots_[id], v);
+      BufferWriter w(out);
+      w.PutLengthPrefixed(key);
+      w.PutLengthPrefixed(value_);
+      return true;
+    }
+
+   private:
+    typename CowVector<Slot>::Frozen slots_;
+    std::string value_;  // reused between entries
+  };
 
   const KeyId* current_;
-  std::vector<std::optional<V>> values_;
+  CowVector<Slot> slots_;
 };
 
 template <typename V>
-class HeapListTable final : public HeapStateTable, public ListStateImpl<V> {
- public:
-  HeapListTable(std::string name, const KeyId* current)
-      : HeapStateTable(std::move(name), StateKind::kList, typeid(V)), current_(current) {}
-
-  const std::vector<V>& Get() override { return List(); }
-  void Add(V value) override { List().push_back(std::move(value)); }
-  void Update(std::vector<V> values) override { List() = std::move(values); }
-  void Clear() override { std::vector<V>().swap(List()); }
-
-  void Resize(size_t n) override {
-    if (lists_.size() < n) lists_.resize(n);
+struct ValueSlotTraits {
+  static bool Present(const std::optional<V>& s) { return s.has_value(); }
+  static void Reset(std::optional<V>& s) { s.reset(); }
+  static void Encode(const std::optional<V>& s, BufferWriter& out) { Codec<V>::Encode(*s, out); }
+  static bool Decode(std::string_view bytes, std::optional<V>& s) {
+    V v;
+    if (!DecodeFromString(bytes, v)) return false;
+    s = std::move(v);
+    return true;
   }
-  bool Has(KeyId id) const override { return id < lists_.size() && !lists_[id].empty(); }
-  void Erase(KeyId id) override { std::vector<V>().swap(lists_[id]); }
-  void Encode(KeyId id, BufferWriter& out) const override {
-    const auto& list = lists_[id];
+};
+
+template <typename V>
+class HeapValueTable final : public HeapTable<std::optional<V>, ValueSlotTraits<V>>,
+                             public ValueStateImpl<V> {
+ public:
+  HeapValueTable(std::string name, StateKind kind, const KeyId* current)
+      : HeapTable<std::optional<V>, ValueSlotTraits<V>>(std::move(name), kind, typeid(V), current) {
+  }
+
+  const V* Get() override {
+    const auto& slot = this->Read();
+    return slot ? &*slot : nullptr;
+  }
+  void Put(V value) override { this->Write() = std::move(value); }
+  void Clear() override {
+    this->Write().reset();
+    this->NoteEmptied();
+  }
+};
+
+template <typename V>
+struct ListSlotTraits {
+  static bool Present(const std::vector<V>& s) { return !s.empty(); }
+  static void Reset(std::vector<V>& s) { std::vector<V>().swap(s); }
+  static void Encode(const std::vector<V>& list, BufferWriter& out) {
     out.PutVarint64(list.size());
     std::string element;
     for (const V& v : list) {
@@ -230,7 +292,7 @@ class HeapListTable final : public HeapStateTable, public ListStateImpl<V> {
       out.PutLengthPrefixed(element);
     }
   }
-  bool Decode(KeyId id, std::string_view bytes) override {
+  static bool Decode(std::string_view bytes, std::vector<V>& s) {
     BufferReader r(bytes);
     uint64_t n;
     if (!r.GetVarint64(&n) || n > bytes.size()) return false;
@@ -243,19 +305,30 @@ class HeapListTable final : public HeapStateTable, public ListStateImpl<V> {
       list.push_back(std::move(v));
     }
     if (!r.empty()) return false;
-    lists_[id] = std::move(list);
+    s = std::move(list);
     return true;
   }
+};
 
- private:
-  std::vector<V>& List() {
-    KeyId id = *current_;
-    if (id >= lists_.size()) [[unlikely]] ThrowNoCurrentKey(name());
-    return lists_[id];
+template <typename V>
+class HeapListTable final : public HeapTable<std::vector<V>, ListSlotTraits<V>>,
+                            public ListStateImpl<V> {
+ public:
+  HeapListTable(std::string name, const KeyId* current)
+      : HeapTable<std::vector<V>, ListSlotTraits<V>>(std::move(name), StateKind::kList,
+                                                     typeid(V), current) {}
+
+  const std::vector<V>& Get() override { return this->Read(); }
+  void Add(V value) override { this->Write().push_back(std::move(value)); }
+  void Update(std::vector<V> values) override {
+    bool empty = values.empty();
+    this->Write() = std::move(values);
+    if (empty) this->NoteEmptied();
   }
-
-  const KeyId* current_;
-  std::vector<std::vector<V>> lists_;
+  void Clear() override {
+    std::vector<V>().swap(this->Write());
+    this->NoteEmptied();
+  }
 };
 
 // std::hash where the type has one, else a hash of its encoded bytes.
@@ -272,37 +345,11 @@ struct StateKeyHash {
 };
 
 template <typename K, typename V>
-class HeapMapTable final : public HeapStateTable, public MapStateImpl<K, V> {
- public:
+struct MapSlotTraits {
   using Map = std::unordered_map<K, V, StateKeyHash<K>>;
-
-  HeapMapTable(std::string name, const KeyId* current)
-      : HeapStateTable(std::move(name), StateKind::kMap, typeid(std::pair<K, V>)),
-        current_(current) {}
-
-  const V* Get(const K& key) override {
-    auto& m = Current();
-    auto it = m.find(key);
-    return it == m.end() ? nullptr : &it->second;
-  }
-  void Put(const K& key, V value) override { Current().insert_or_assign(key, std::move(value)); }
-  void Remove(const K& key) override { Current().erase(key); }
-  bool Contains(const K& key) override { return Current().contains(key); }
-  bool IsEmpty() override { return Current().empty(); }
-  void Clear() override { Map().swap(Current()); }
-  void ForEach(const std::function<void(const K&, const V&)>& fn) override {
-    // A copy: `fn` may modify the map.
-    Map copy = Current();
-    for (const auto& [k, v] : copy) fn(k, v);
-  }
-
-  void Resize(size_t n) override {
-    if (maps_.size() < n) maps_.resize(n);
-  }
-  bool Has(KeyId id) const override { return id < maps_.size() && !maps_[id].empty(); }
-  void Erase(KeyId id) override { Map().swap(maps_[id]); }
-  void Encode(KeyId id, BufferWriter& out) const override {
-    const Map& m = maps_[id];
+  static bool Present(const Map& m) { return !m.empty(); }
+  static void Reset(Map& m) { Map().swap(m); }
+  static void Encode(const Map& m, BufferWriter& out) {
     out.PutVarint64(m.size());
     std::string buf;
     for (const auto& [k, v] : m) {
@@ -315,7 +362,7 @@ class HeapMapTable final : public HeapStateTable, public MapStateImpl<K, V> {
       out.PutLengthPrefixed(buf);
     }
   }
-  bool Decode(KeyId id, std::string_view bytes) override {
+  static bool Decode(std::string_view bytes, Map& out) {
     BufferReader r(bytes);
     uint64_t n;
     if (!r.GetVarint64(&n) || n > bytes.size()) return false;
@@ -331,19 +378,43 @@ class HeapMapTable final : public HeapStateTable, public MapStateImpl<K, V> {
       m.insert_or_assign(std::move(k), std::move(v));
     }
     if (!r.empty()) return false;
-    maps_[id] = std::move(m);
+    out = std::move(m);
     return true;
   }
+};
 
- private:
-  Map& Current() {
-    KeyId id = *current_;
-    if (id >= maps_.size()) [[unlikely]] ThrowNoCurrentKey(name());
-    return maps_[id];
+template <typename K, typename V>
+class HeapMapTable final
+    : public HeapTable<typename MapSlotTraits<K, V>::Map, MapSlotTraits<K, V>>,
+      public MapStateImpl<K, V> {
+ public:
+  using Map = typename MapSlotTraits<K, V>::Map;
+
+  HeapMapTable(std::string name, const KeyId* current)
+      : HeapTable<Map, MapSlotTraits<K, V>>(std::move(name), StateKind::kMap,
+                                            typeid(std::pair<K, V>), current) {}
+
+  const V* Get(const K& key) override {
+    const Map& m = this->Read();
+    auto it = m.find(key);
+    return it == m.end() ? nullptr : &it->second;
   }
-
-  const KeyId* current_;
-  std::vector<Map> maps_;
+  void Put(const K& key, V value) override { this->Write().insert_or_assign(key, std::move(value)); }
+  void Remove(const K& key) override {
+    Map& m = this->Write();
+    if (m.erase(key) > 0 && m.empty()) this->NoteEmptied();
+  }
+  bool Contains(const K& key) override { return this->Read().contains(key); }
+  bool IsEmpty() override { return this->Read().empty(); }
+  void Clear() override {
+    Map().swap(this->Write());
+    this->NoteEmptied();
+  }
+  void ForEach(const std::function<void(const K&, const V&)>& fn) override {
+    // A copy: `fn` may modify the map.
+    Map copy = this->Read();
+    for (const auto& [k, v] : copy) fn(k, v);
+  }
 };
 
 // ---- Raw adapters -------------------------------------------------------------------------------

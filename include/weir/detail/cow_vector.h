@@ -1,0 +1,78 @@
+// Internal: CowVector<T>, a growable array that a snapshot can freeze in O(chunks).
+//
+// Elements live in chunks of 1024. Freeze() hands out the current chunks and starts a new
+// epoch; a write to a chunk from an older epoch copies the chunk first, so the frozen view
+// never changes while a snapshot thread reads it, and the task thread never waits for it.
+// Only chunks written after a freeze are copied, once per freeze (Flink's heap backend does
+// the same with its copy-on-write state maps).
+//
+// Thread-safety: the owner (a task thread) calls everything except Frozen's reads, which any
+// thread may do while the owner goes on writing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace weir::detail {
+
+template <typename T>
+class CowVector {
+ public:
+  static constexpr size_t kChunkBits = 10;
+  static constexpr size_t kChunkSize = size_t{1} << kChunkBits;
+  static constexpr size_t kChunkMask = kChunkSize - 1;
+
+  struct Chunk {
+    uint64_t epoch;
+    std::vector<T> items;  // always kChunkSize
+  };
+
+  // An immutable view of the vector as it was at Freeze().
+  class Frozen {
+   public:
+    Frozen() = default;
+    size_t size() const { return size_; }
+    const T& operator[](size_t i) const { return chunks_[i >> kChunkBits]->items[i & kChunkMask]; }
+
+   private:
+    friend class CowVector;
+    std::vector<std::shared_ptr<const Chunk>> chunks_;
+    size_t size_ = 0;
+  };
+
+  size_t size() const { return size_; }
+
+  // Grows to at least `n` elements (new ones default-constructed); never shrinks.
+  void Resize(size_t n) {
+    while (chunks_.size() * kChunkSize < n) {
+      chunks_.push_back(std::make_shared<Chunk>(Chunk{epoch_, std::vector<T>(kChunkSize)}));
+    }
+    if (n > size_) size_ = n;
+  }
+
+  const T& operator[](size_t i) const { return chunks_[i >> kChunkBits]->items[i & kChunkMask]; }
+
+  // The element for writing: its chunk is copied first if a snapshot may still read it.
+  T& Mutable(size_t i) {
+    std::shared_ptr<Chunk>& c = chunks_[i >> kChunkBits];
+    if (c->epoch != epoch_) [[unlikely]] c = std::make_shared<Chunk>(Chunk{epoch_, c->items});
+    return c->items[i & kChunkMask];
+  }
+
+  Frozen Freeze() {
+    Frozen f;
+    f.chunks_.assign(chunks_.begin(), chunks_.end());
+    f.size_ = size_;
+    ++epoch_;
+    return f;
+  }
+
+ private:
+  std::vector<std::shared_ptr<Chunk>> chunks_;
+  uint64_t epoch_ = 0;
+  size_t size_ = 0;
+};
+
+}  // namespace weir::detail
