@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <thread>
+
+#include <map>
 #include <random>
 #include <set>
 
@@ -698,6 +701,114 @@ TEST_P(StateBackendTest, RandomOperationsMatchAModelAcrossSnapshotsAndRescales) 
     if (HasFatalFailure()) return;
   }
 }
+
+// A snapshot holds the state as it was at the barrier, however the task changes it before
+// (or while) the snapshot is written: values updated and cleared, keys added, lists and maps
+// changed. The second variant writes the snapshot on another thread while the task mutates,
+// as in a job (and under TSan, checks the two do not race).
+class SnapshotIsolationTest : public StateBackendTest {
+ protected:
+  struct Handles {
+    ValueState<int64_t> v;
+    ListState<int32_t> l;
+    MapState<int32_t, std::string> m;
+  };
+  static Handles Declare(RuntimeContext& rt) {
+    return {rt.GetState(ValueStateDescriptor<int64_t>("v")),
+            rt.GetListState(ListStateDescriptor<int32_t>("l")),
+            rt.GetMapState(MapStateDescriptor<int32_t, std::string>("m"))};
+  }
+  static void Fill(KeyedStateBackend& b, Handles& h, int keys, int round) {
+    for (int k = 0; k < keys; ++k) {
+      SetKey(b, k);
+      if ((k + round) % 7 == 0) {
+        h.v.Clear();
+        h.l.Clear();
+        h.m.Clear();
+        continue;
+      }
+      h.v.Update(int64_t{k} * 1000 + round);
+      h.l.Add(round);
+      h.m.Put(round % 3, std::to_string(k + round));
+    }
+  }
+  // Everything a backend holds for keys 0..keys-1, as text.
+  static std::string Dump(KeyedStateBackend& b, Handles& h, int keys) {
+    std::string out;
+    for (int k = 0; k < keys; ++k) {
+      SetKey(b, k);
+      out += std::to_string(k) + ":" + std::to_string(h.v.ValueOr(-1)) + "[";
+      for (int32_t x : h.l.Get()) out += std::to_string(x) + ",";
+      out += "]{";
+      std::map<int32_t, std::string> sorted;
+      for (const auto& [mk, mv] : h.m.Entries()) sorted[mk] = mv;
+      for (const auto& [mk, mv] : sorted) out += std::to_string(mk) + "=" + mv + ",";
+      out += "}\n";
+    }
+    return out;
+  }
+};
+
+TEST_P(SnapshotIsolationTest, ChangesAfterTheBarrierAreNotInTheSnapshot) {
+  constexpr int kKeys = 3000;  // several copy-on-write chunks
+  Subtask t = NewSubtask();
+  Handles h = Declare(*t.runtime);
+  Fill(*t.backend, h, kKeys, 1);
+  std::string at_barrier = Dump(*t.backend, h, kKeys);
+  auto snapshot = t.backend->Snapshot(1, /*savepoint=*/false);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  for (int round = 2; round < 5; ++round) Fill(*t.backend, h, kKeys + 500, round);
+  ASSERT_TRUE(FileSystem::Default()->CreateDirs(dir_.Join("chk-1")).ok());
+  SnapshotLocation location(FileSystem::Default(), dir_.path(), "chk-1");
+  auto handle = (*snapshot)->Write(location);
+  ASSERT_TRUE(handle.ok()) << handle.status().ToString();
+  Written w;
+  w.handle = *handle;
+  w.location = std::make_unique<SnapshotLocation>(location);
+  Subtask r = NewSubtask();
+  ASSERT_TRUE(Restore(*r.backend, {&w}).ok());
+  Handles rh = Declare(*r.runtime);
+  EXPECT_EQ(Dump(*r.backend, rh, kKeys + 500),
+            at_barrier + [] {
+              std::string none;
+              for (int k = kKeys; k < kKeys + 500; ++k) none += std::to_string(k) + ":-1[]{}\n";
+              return none;
+            }());
+}
+
+TEST_P(SnapshotIsolationTest, ASnapshotWrittenConcurrentlyWithUpdatesHoldsTheBarrierState) {
+  constexpr int kKeys = 3000;
+  Subtask t = NewSubtask();
+  Handles h = Declare(*t.runtime);
+  for (int cycle = 1; cycle <= 3; ++cycle) {
+    Fill(*t.backend, h, kKeys, cycle);
+    std::string at_barrier = Dump(*t.backend, h, kKeys);
+    auto snapshot = t.backend->Snapshot(cycle, /*savepoint=*/false);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+    std::string chk = "chk-" + std::to_string(cycle);
+    ASSERT_TRUE(FileSystem::Default()->CreateDirs(dir_.Join(chk)).ok());
+    SnapshotLocation location(FileSystem::Default(), dir_.path(), chk);
+    Result<KeyedStateHandle> handle = Status::Internal("not written");
+    std::thread writer([&] { handle = (*snapshot)->Write(location); });
+    for (int round = 10; round < 13; ++round) Fill(*t.backend, h, kKeys, cycle * 100 + round);
+    writer.join();
+    ASSERT_TRUE(handle.ok()) << handle.status().ToString();
+    t.backend->NotifyCheckpointComplete(cycle);
+    Written w;
+    w.handle = *handle;
+    w.location = std::make_unique<SnapshotLocation>(location);
+    Subtask r = NewSubtask();
+    ASSERT_TRUE(Restore(*r.backend, {&w}).ok());
+    Handles rh = Declare(*r.runtime);
+    EXPECT_EQ(Dump(*r.backend, rh, kKeys), at_barrier) << "cycle " << cycle;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SnapshotIsolationTest,
+                         ::testing::Values(BackendParam{"hashmap", false, "hashmap"},
+                                           BackendParam{"rocksdb", false, "rocksdb"},
+                                           BackendParam{"rocksdb", true, "rocksdb_incremental"}),
+                         [](const auto& info) { return info.param.name; });
 
 INSTANTIATE_TEST_SUITE_P(Backends, StateBackendTest,
                          ::testing::Values(BackendParam{"hashmap", false, "hashmap"},
