@@ -24,23 +24,10 @@ namespace {
 using testing::BinaryPath;
 using testing::ChildProcess;
 using testing::ListFilesRecursive;
+using testing::OutputFiles;
 using testing::ReadFile;
 using testing::RunProcess;
 using testing::TempDir;
-
-// Output files under `path` (a file or a directory of files), staging data excluded.
-std::map<std::string, std::string> OutputFiles(const std::string& path) {
-  std::map<std::string, std::string> out;
-  auto files = ListFilesRecursive(path);
-  if (files.empty()) {
-    if (testing::FileExists(path)) out[""] = ReadFile(path);
-    return out;
-  }
-  for (const auto& f : files) {
-    if (f.find(".pending") == std::string::npos) out[f] = ReadFile(path + "/" + f);
-  }
-  return out;
-}
 
 int KillsFromEnvironment(int fallback) {
   const char* s = std::getenv("WEIR_CRASH_KILLS");
@@ -112,7 +99,8 @@ void RunWithKills(const CrashScenario& s, const std::map<std::string, std::strin
       ASSERT_NE(e, expected.end()) << "unexpected output file '" << name << "'";
       ASSERT_EQ(e->second.compare(0, text.size(), text), 0)
           << "output '" << name << "' (" << text.size() << " bytes) is not a prefix of the "
-          << "expected output; process output:\n" << r.output;
+          << "expected output; process output:\n"
+          << r.output;
     }
     if (r.exit_code == 0) {
       // The job finished: the output must be complete and exact.
@@ -124,7 +112,8 @@ void RunWithKills(const CrashScenario& s, const std::map<std::string, std::strin
       continue;
     }
     ASSERT_FALSE(last) << "the final run failed (exit " << r.exit_code << ", signal " << r.signal
-                       << "):\n" << r.output;
+                       << "):\n"
+                       << r.output;
     ASSERT_EQ(r.signal, SIGKILL) << "the job died without being killed:\n" << r.output;
   }
   if (!s.rocksdb_dir.empty()) {
@@ -171,10 +160,19 @@ class CrashJobTest : public ::testing::TestWithParam<Backend> {};
 TEST_P(CrashJobTest, ManyKeysAtParallelismThreeSurviveRandomKills) {
   uint64_t seed = testing::TestSeed();
   auto job = [&](const std::string& delay_us) {
-    std::vector<std::string> args{BinaryPath("crash_job"), "--no-progress", "--records",
-                                  "30000", "--keys", "200", "--parallelism", "3",
-                                  "--delay-us", delay_us, "-D",
-                                  "execution.checkpointing.interval=100 ms", "-D",
+    std::vector<std::string> args{BinaryPath("crash_job"),
+                                  "--no-progress",
+                                  "--records",
+                                  "30000",
+                                  "--keys",
+                                  "200",
+                                  "--parallelism",
+                                  "3",
+                                  "--delay-us",
+                                  delay_us,
+                                  "-D",
+                                  "execution.checkpointing.interval=100 ms",
+                                  "-D",
                                   "state.backend.rocksdb.localdir=rocksdb"};
     for (const auto& f : GetParam().flags) {
       args.push_back("-D");
@@ -215,15 +213,15 @@ TEST_P(CrashJobTest, ManyKeysAtParallelismThreeSurviveRandomKills) {
   RunWithKills(s, expected, KillsFromEnvironment(8), seed);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, CrashJobTest,
-    ::testing::Values(Backend{"hashmap", {"state.backend.type=hashmap"}, {}},
-                      Backend{"rocksdb", {"state.backend.type=rocksdb"}, {}},
-                      Backend{"rocksdb_incremental",
-                              {"state.backend.type=rocksdb",
-                               "execution.checkpointing.incremental=true"},
-                              {"rocksdb.before-upload", "rocksdb.create-sst"}}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, CrashJobTest,
+                         ::testing::Values(Backend{"hashmap", {"state.backend.type=hashmap"}, {}},
+                                           Backend{"rocksdb", {"state.backend.type=rocksdb"}, {}},
+                                           Backend{
+                                               "rocksdb_incremental",
+                                               {"state.backend.type=rocksdb",
+                                                "execution.checkpointing.incremental=true"},
+                                               {"rocksdb.before-upload", "rocksdb.create-sst"}}),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace weir

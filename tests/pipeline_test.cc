@@ -16,16 +16,10 @@
 namespace weir {
 namespace {
 
+using testing::Lines;
 using testing::ListFilesRecursive;
 using testing::ReadFile;
 using testing::TempDir;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // All lines of a sink's output: the file, or every file of its directory.
 std::vector<std::string> OutputLines(const std::string& path) {
@@ -197,16 +191,29 @@ class StateOps final : public KeyedProcessFunction<int32_t, Op, std::string> {
     list_ = ctx.GetListState(ListStateDescriptor<int32_t>("list"));
     map_ = ctx.GetMapState(MapStateDescriptor<int32_t, int32_t>("map"));
     reduced_ = ctx.GetReducingState(ReducingStateDescriptor<int64_t>(
-        "reduced", [](const int64_t& a, const int64_t& b) { return (a * 31 + b) % 1'000'000'007; }));
+        "reduced",
+        [](const int64_t& a, const int64_t& b) { return (a * 31 + b) % 1'000'000'007; }));
   }
   void ProcessElement(const Op& op, Context& ctx, Collector<std::string>& out) override {
     switch (op.kind) {
-      case 0: value_.Update(op.arg); break;
-      case 1: value_.Clear(); break;
-      case 2: list_.Add(op.arg); break;
-      case 3: list_.Clear(); break;
-      case 4: map_.Put(op.arg % 5, op.arg); break;
-      case 5: map_.Remove(op.arg % 5); break;
+      case 0:
+        value_.Update(op.arg);
+        break;
+      case 1:
+        value_.Clear();
+        break;
+      case 2:
+        list_.Add(op.arg);
+        break;
+      case 3:
+        list_.Clear();
+        break;
+      case 4:
+        map_.Put(op.arg % 5, op.arg);
+        break;
+      case 5:
+        map_.Remove(op.arg % 5);
+        break;
     }
     reduced_.Add(op.arg % 1000);
     ModelState s;
@@ -256,12 +263,24 @@ TEST_P(StateBackendPipelineTest, EveryStateKindMatchesAModelAcrossManyKeys) {
   for (const Op& op : ops) {
     ModelState& s = model[op.key];
     switch (op.kind) {
-      case 0: s.value = op.arg; break;
-      case 1: s.value.reset(); break;
-      case 2: s.list.push_back(op.arg); break;
-      case 3: s.list.clear(); break;
-      case 4: s.map[op.arg % 5] = op.arg; break;
-      case 5: s.map.erase(op.arg % 5); break;
+      case 0:
+        s.value = op.arg;
+        break;
+      case 1:
+        s.value.reset();
+        break;
+      case 2:
+        s.list.push_back(op.arg);
+        break;
+      case 3:
+        s.list.clear();
+        break;
+      case 4:
+        s.map[op.arg % 5] = op.arg;
+        break;
+      case 5:
+        s.map.erase(op.arg % 5);
+        break;
     }
     s.reduced =
         has_reduced[op.key] ? (s.reduced * 31 + op.arg % 1000) % 1'000'000'007 : op.arg % 1000;

@@ -16,6 +16,7 @@
 
 #include "base/fault_injection_file_system.h"
 #include "base/fault_points.h"
+#include "count_sum_job.h"
 #include "testing/test_util.h"
 #include "weir/weir.h"
 
@@ -26,111 +27,16 @@ using testing::ListFilesRecursive;
 using testing::ReadFile;
 using testing::TempDir;
 
-using KeyValue = std::pair<int32_t, int64_t>;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-// Output files of a sink by relative name (staging data excluded).
-std::map<std::string, std::string> OutputFiles(const std::string& path) {
-  std::map<std::string, std::string> out;
-  auto files = ListFilesRecursive(path);
-  if (files.empty()) {
-    if (testing::FileExists(path)) out[""] = ReadFile(path);
-    return out;
-  }
-  for (const auto& f : files) {
-    if (f.find(".pending") == std::string::npos) out[f] = ReadFile(path + "/" + f);
-  }
-  return out;
-}
-
-class CountSum final : public KeyedProcessFunction<int32_t, KeyValue, std::string> {
- public:
-  void Open(RuntimeContext& ctx) override {
-    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
-    sum_ = ctx.GetState(ValueStateDescriptor<int64_t>("sum"));
-  }
-  void ProcessElement(const KeyValue& r, Context& ctx, Collector<std::string>& out) override {
-    int64_t c = count_.ValueOr(0) + 1;
-    int64_t s = sum_.ValueOr(0) + r.second;
-    count_.Update(c);
-    sum_.Update(s);
-    out.Collect(std::to_string(ctx.current_key()) + "," + std::to_string(c) + "," +
-                std::to_string(s));
-  }
-
- private:
-  ValueState<int64_t> count_;
-  ValueState<int64_t> sum_;
-};
-
-struct JobSpec {
-  int64_t records = 50'000;
-  int keys = 50;
-  int source_parallelism = 1;
-  int keyed_parallelism = 2;
-  std::string output;
-  // Called for every record in the source task (failure injection, slowing down).
-  std::function<void(int64_t)> on_record;
-};
-
-// Source (p=1 by default, so each keyed subtask sees its keys in sequence order) -> map to
-// (key, value) -> keyed running count and sum -> text sink.
-void BuildCountJob(StreamExecutionEnvironment& env, const JobSpec& spec) {
-  auto hook = spec.on_record;
-  int keys = spec.keys;
-  env.FromSequence(0, spec.records - 1)
-      .SetParallelism(spec.source_parallelism)
-      .Map([hook, keys](int64_t i) {
-        if (hook) hook(i);
-        return KeyValue(static_cast<int32_t>(i % keys), 1 + i % 7);
-      })
-      .SetParallelism(spec.source_parallelism)
-      .Uid("to-key-value")
-      .KeyBy([](const KeyValue& r) { return r.first; })
-      .Process(CountSum())
-      .SetParallelism(spec.keyed_parallelism)
-      .Uid("count-sum")
-      .WriteAsText(spec.output, WriteMode::kOverwrite)
-      .SetParallelism(spec.keyed_parallelism)
-      .Uid("sink");
-}
-
-// Checks that the lines hold, for every key, counts 1..c exactly once with the running sum of
-// the key's values in sequence order. With `complete`, c covers all the key's records.
-void ExpectExactCountSums(const std::map<std::string, std::string>& files, const JobSpec& spec,
-                          bool complete = true) {
-  std::map<int32_t, std::map<int64_t, int64_t>> seen;
-  for (const auto& [name, text] : files) {
-    for (const auto& line : Lines(text)) {
-      int k;
-      long c, s;
-      ASSERT_EQ(std::sscanf(line.c_str(), "%d,%ld,%ld", &k, &c, &s), 3) << name << ": " << line;
-      ASSERT_TRUE(seen[k].emplace(c, s).second) << "line counted twice: " << line;
-    }
-  }
-  std::map<int32_t, std::vector<int64_t>> sums;
-  for (int64_t i = 0; i < spec.records; ++i) {
-    auto& v = sums[static_cast<int32_t>(i % spec.keys)];
-    v.push_back((v.empty() ? 0 : v.back()) + 1 + i % 7);
-  }
-  for (const auto& [k, expected] : sums) {
-    const auto& got = seen[k];
-    if (complete) {
-      ASSERT_EQ(got.size(), expected.size()) << "key " << k;
-    }
-    int64_t c = 1;
-    for (const auto& [count, sum] : got) {
-      ASSERT_EQ(count, c++) << "key " << k << ": a count is missing";
-      ASSERT_EQ(sum, expected[static_cast<size_t>(count - 1)]) << "key " << k << " count " << count;
-    }
-  }
-}
+using testing::BuildCountJob;
+using testing::CountSum;
+using testing::ExpectExactCountSums;
+using testing::JobSpec;
+using testing::KeyValue;
+using testing::Lines;
+using testing::OutputFiles;
+using testing::ReferenceOutput;
+using testing::Throttle;
+using testing::WaitFor;
 
 struct Backend {
   const char* name;
@@ -160,39 +66,6 @@ Configuration CheckpointedConfig(const TempDir& dir, const std::string& interval
   c.Set("restart-strategy.fixed-delay.attempts", "5");
   c.Set("restart-strategy.fixed-delay.delay", "10 ms");
   return c;
-}
-
-// Runs the job once without failures and returns its output files.
-std::map<std::string, std::string> ReferenceOutput(JobSpec spec) {
-  TempDir dir;
-  spec.output = dir.Join("reference");
-  spec.on_record = nullptr;
-  Configuration c;
-  c.Set("restart-strategy.type", "none");
-  StreamExecutionEnvironment env(c);
-  BuildCountJob(env, spec);
-  JobResult r = env.Execute("reference");
-  EXPECT_TRUE(r.ok()) << r.error();
-  return OutputFiles(spec.output);
-}
-
-// Slows the source down a little, so a job spans several checkpoints.
-void Throttle(int64_t i) {
-  if (i % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
-}
-
-// Waits, polling the client, until `pred(metrics)` holds or the job ends.
-bool WaitFor(JobClient& client, const std::function<bool(const JobMetrics&)>& pred) {
-  for (int i = 0; i < 20'000; ++i) {
-    JobMetrics m = client.metrics();
-    if (pred(m)) return true;
-    if (m.status == JobStatus::kFinished || m.status == JobStatus::kFailed ||
-        m.status == JobStatus::kCanceled) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return false;
 }
 
 class InProcessRestartTest : public ::testing::TestWithParam<std::tuple<int, Backend>> {};
@@ -434,8 +307,7 @@ TEST_P(BackendRecoveryTest, PowerLossLosesNothingACheckpointOrCommitPromised) {
     env.SetFileSystemForTesting(&fs);
     BuildCountJob(env, spec);
     auto client = env.ExecuteAsync("power loss");
-    ASSERT_TRUE(
-        WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 3; }));
+    ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 3; }));
     client->Cancel();
     client->Wait();
   }
@@ -456,8 +328,7 @@ TEST_P(BackendRecoveryTest, PowerLossLosesNothingACheckpointOrCommitPromised) {
   EXPECT_EQ(OutputFiles(spec.output), reference);
 }
 
-class RescaleTest
-    : public ::testing::TestWithParam<std::tuple<std::pair<int, int>, Backend>> {
+class RescaleTest : public ::testing::TestWithParam<std::tuple<std::pair<int, int>, Backend>> {
  protected:
   Configuration CheckpointedConfig(const TempDir& dir) {
     Configuration c = weir::CheckpointedConfig(dir);
@@ -478,8 +349,7 @@ TEST_P(RescaleTest, RestoreWithAnotherParallelismKeepsEveryKeyExact) {
     StreamExecutionEnvironment env(CheckpointedConfig(dir));
     BuildCountJob(env, spec);
     auto client = env.ExecuteAsync("rescale");
-    ASSERT_TRUE(
-        WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 2; }));
+    ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 2; }));
     client->Cancel();
     JobResult r = client->Wait();
     ASSERT_EQ(r.metrics.status, JobStatus::kCanceled);
@@ -514,8 +384,8 @@ void RunAndCancel(const TempDir& dir, JobSpec spec, int checkpoints, Configurati
   spec.on_record = Throttle;
   BuildCountJob(env, spec);
   auto client = env.ExecuteAsync("corrupt");
-  ASSERT_TRUE(WaitFor(
-      *client, [&](const JobMetrics& m) { return m.checkpoints.completed >= checkpoints; }));
+  ASSERT_TRUE(WaitFor(*client,
+                      [&](const JobMetrics& m) { return m.checkpoints.completed >= checkpoints; }));
   client->Cancel();
   client->Wait();
 }
@@ -635,8 +505,7 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheJobNamingOperatorSubtaskAnd
   JobResult r = env.Execute("rocksdb write error");
   FaultPoints::DisarmAll();
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("operator 'KeyedProcess' (subtask 0)"), std::string::npos)
-      << r.error();
+  EXPECT_NE(r.error().find("operator 'KeyedProcess' (subtask 0)"), std::string::npos) << r.error();
   EXPECT_NE(r.error().find("RocksDB write of state"), std::string::npos) << r.error();
   EXPECT_NE(r.error().find("disk gone"), std::string::npos) << r.error();
   EXPECT_TRUE(ListFilesRecursive(dir.Join("rocksdb")).empty());

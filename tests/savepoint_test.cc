@@ -8,101 +8,43 @@
 #include <thread>
 
 #include "base/fault_injection_file_system.h"
+#include "count_sum_job.h"
 #include "testing/test_util.h"
 #include "weir/weir.h"
 
 namespace weir {
 namespace {
 
+using testing::BuildCountJob;
+using testing::ExpectExactCountSums;
+using testing::JobSpec;
 using testing::ListFilesRecursive;
+using testing::OutputFiles;
 using testing::ReadFile;
+using testing::ReferenceOutput;
 using testing::TempDir;
-
-using KeyValue = std::pair<int32_t, int64_t>;
-
-class CountSum final : public KeyedProcessFunction<int32_t, KeyValue, std::string> {
- public:
-  void Open(RuntimeContext& ctx) override {
-    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
-    sum_ = ctx.GetState(ValueStateDescriptor<int64_t>("sum"));
-  }
-  void ProcessElement(const KeyValue& r, Context& ctx, Collector<std::string>& out) override {
-    int64_t c = count_.ValueOr(0) + 1;
-    int64_t s = sum_.ValueOr(0) + r.second;
-    count_.Update(c);
-    sum_.Update(s);
-    out.Collect(std::to_string(ctx.current_key()) + "," + std::to_string(c) + "," +
-                std::to_string(s));
-  }
-
- private:
-  ValueState<int64_t> count_;
-  ValueState<int64_t> sum_;
-};
+using testing::Throttle;
 
 constexpr int64_t kRecords = 60'000;
 constexpr int kKeys = 40;
 
-// Source at parallelism 1, so every output file's content is determined.
-void BuildJob(StreamExecutionEnvironment& env, const std::string& output, int parallelism,
-              bool throttle) {
-  env.FromSequence(0, kRecords - 1)
-      .SetParallelism(1)
-      .Map([throttle](int64_t i) {
-        if (throttle && i % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
-        return KeyValue(static_cast<int32_t>(i % kKeys), 1 + i % 7);
-      })
-      .SetParallelism(1)
-      .Uid("to-key-value")
-      .KeyBy([](const KeyValue& r) { return r.first; })
-      .Process(CountSum())
-      .SetParallelism(parallelism)
-      .Uid("count-sum")
-      .WriteAsText(output, WriteMode::kOverwrite)
-      .SetParallelism(parallelism)
-      .Uid("sink");
+JobSpec Spec(const TempDir& dir, int parallelism, bool throttle) {
+  JobSpec spec;
+  spec.records = kRecords;
+  spec.keys = kKeys;
+  spec.keyed_parallelism = parallelism;
+  spec.output = dir.Join("out");
+  if (throttle) spec.on_record = Throttle;
+  return spec;
 }
 
-std::map<std::string, std::string> OutputFiles(const std::string& path) {
-  std::map<std::string, std::string> out;
-  for (const auto& f : ListFilesRecursive(path)) {
-    if (f.find(".pending") == std::string::npos) out[f] = ReadFile(path + "/" + f);
-  }
-  return out;
+void BuildJob(StreamExecutionEnvironment& env, const TempDir& dir, int parallelism, bool throttle) {
+  BuildCountJob(env, Spec(dir, parallelism, throttle));
 }
 
 std::map<std::string, std::string> Reference(int parallelism) {
   TempDir dir;
-  Configuration c;
-  c.Set("restart-strategy.type", "none");
-  StreamExecutionEnvironment env(c);
-  BuildJob(env, dir.Join("out"), parallelism, false);
-  EXPECT_TRUE(env.Execute("reference").ok());
-  return OutputFiles(dir.Join("out"));
-}
-
-// Per key: counts 1..n exactly once, with running sums in sequence order.
-void ExpectExact(const std::map<std::string, std::string>& files) {
-  std::map<int, std::map<long, long>> seen;
-  for (const auto& [name, text] : files) {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-      int k;
-      long c, s;
-      ASSERT_EQ(std::sscanf(line.c_str(), "%d,%ld,%ld", &k, &c, &s), 3) << line;
-      ASSERT_TRUE(seen[k].emplace(c, s).second) << "counted twice: " << line;
-    }
-  }
-  ASSERT_EQ(seen.size(), static_cast<size_t>(kKeys));
-  for (int k = 0; k < kKeys; ++k) {
-    long sum = 0, count = 0;
-    for (int64_t i = k; i < kRecords; i += kKeys) {
-      sum += 1 + i % 7;
-      ++count;
-      ASSERT_EQ(seen[k][count], sum) << "key " << k << " count " << count;
-    }
-    ASSERT_EQ(seen[k].size(), static_cast<size_t>(count)) << "key " << k;
-  }
+  return ReferenceOutput(Spec(dir, parallelism, false));
 }
 
 Configuration Config(const TempDir& dir, bool checkpointing = true) {
@@ -129,7 +71,7 @@ TEST(SavepointTest, ASavepointTakenWhileRunningRestoresTheJobExactly) {
   std::string savepoint;
   {
     StreamExecutionEnvironment env(Config(dir));
-    BuildJob(env, dir.Join("out"), 2, true);
+    BuildJob(env, dir, 2, true);
     auto client = env.ExecuteAsync("savepoint");
     WaitForRecords(*client, kRecords / 3);
     auto path = client->TriggerSavepoint();
@@ -145,7 +87,7 @@ TEST(SavepointTest, ASavepointTakenWhileRunningRestoresTheJobExactly) {
   Configuration c = Config(dir);
   c.Set("execution.state-recovery.path", savepoint);
   StreamExecutionEnvironment env(c);
-  BuildJob(env, dir.Join("out"), 2, false);
+  BuildJob(env, dir, 2, false);
   JobResult r = env.Execute("savepoint");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
@@ -158,7 +100,7 @@ TEST(SavepointTest, StopWithSavepointFinishesTheJobAndRestoreCompletesIt) {
   std::string savepoint;
   {
     StreamExecutionEnvironment env(Config(dir));
-    BuildJob(env, dir.Join("out"), 2, true);
+    BuildJob(env, dir, 2, true);
     auto client = env.ExecuteAsync("stop");
     WaitForRecords(*client, kRecords / 3);
     auto path = client->StopWithSavepoint(dir.Join("elsewhere"));
@@ -183,7 +125,7 @@ TEST(SavepointTest, StopWithSavepointFinishesTheJobAndRestoreCompletesIt) {
   Configuration c = Config(dir);
   c.Set("execution.state-recovery.path", savepoint);
   StreamExecutionEnvironment env(c);
-  BuildJob(env, dir.Join("out"), 2, false);
+  BuildJob(env, dir, 2, false);
   JobResult r = env.Execute("stop");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
@@ -194,7 +136,7 @@ TEST(SavepointTest, ASavepointRestoresAtAnotherParallelism) {
   std::string savepoint;
   {
     StreamExecutionEnvironment env(Config(dir));
-    BuildJob(env, dir.Join("out"), 3, true);
+    BuildJob(env, dir, 3, true);
     auto client = env.ExecuteAsync("rescale");
     WaitForRecords(*client, kRecords / 2);
     auto path = client->StopWithSavepoint();
@@ -205,10 +147,10 @@ TEST(SavepointTest, ASavepointRestoresAtAnotherParallelism) {
   Configuration c = Config(dir);
   c.Set("execution.state-recovery.path", savepoint);
   StreamExecutionEnvironment env(c);
-  BuildJob(env, dir.Join("out"), 2, false);
+  BuildJob(env, dir, 2, false);
   JobResult r = env.Execute("rescale");
   ASSERT_TRUE(r.ok()) << r.error();
-  ExpectExact(OutputFiles(dir.Join("out")));
+  ExpectExactCountSums(OutputFiles(dir.Join("out")), Spec(dir, 2, false));
 }
 
 TEST(SavepointTest, SavepointsWorkWithoutCheckpointing) {
@@ -217,7 +159,7 @@ TEST(SavepointTest, SavepointsWorkWithoutCheckpointing) {
   std::string savepoint;
   {
     StreamExecutionEnvironment env(Config(dir, /*checkpointing=*/false));
-    BuildJob(env, dir.Join("out"), 2, true);
+    BuildJob(env, dir, 2, true);
     auto client = env.ExecuteAsync("no checkpoints");
     WaitForRecords(*client, kRecords / 3);
     auto path = client->StopWithSavepoint();
@@ -228,7 +170,7 @@ TEST(SavepointTest, SavepointsWorkWithoutCheckpointing) {
   Configuration c = Config(dir, /*checkpointing=*/false);
   c.Set("execution.state-recovery.path", savepoint);
   StreamExecutionEnvironment env(c);
-  BuildJob(env, dir.Join("out"), 2, false);
+  BuildJob(env, dir, 2, false);
   JobResult r = env.Execute("no checkpoints");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
@@ -241,7 +183,7 @@ TEST(SavepointTest, AFailedSavepointIsReportedAndTheJobCarriesOn) {
   fs.InjectError(FaultInjectionFileSystem::Op::kWrite, "savepoint-", Status::NoSpace("disk full"));
   StreamExecutionEnvironment env(Config(dir));
   env.SetFileSystemForTesting(&fs);
-  BuildJob(env, dir.Join("out"), 2, true);
+  BuildJob(env, dir, 2, true);
   auto client = env.ExecuteAsync("failing savepoint");
   WaitForRecords(*client, kRecords / 4);
   auto path = client->TriggerSavepoint();
@@ -254,13 +196,14 @@ TEST(SavepointTest, AFailedSavepointIsReportedAndTheJobCarriesOn) {
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r.metrics.checkpoints.failed, 0) << "savepoint failures are not checkpoint failures";
   EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
-  EXPECT_TRUE(ListFilesRecursive(dir.Join("savepoints")).empty()) << "a failed savepoint is cleaned up";
+  EXPECT_TRUE(ListFilesRecursive(dir.Join("savepoints")).empty())
+      << "a failed savepoint is cleaned up";
 }
 
 TEST(SavepointTest, ASavepointOfAFinishedJobIsAnError) {
   TempDir dir;
   StreamExecutionEnvironment env(Config(dir));
-  BuildJob(env, dir.Join("out"), 1, false);
+  BuildJob(env, dir, 1, false);
   auto client = env.ExecuteAsync("done");
   ASSERT_TRUE(client->Wait().ok());
   auto path = client->TriggerSavepoint();

@@ -1,6 +1,7 @@
 #include "testing/test_util.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,7 +10,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <sstream>
 #include <thread>
 
@@ -67,6 +67,26 @@ std::vector<std::string> ListFilesRecursive(const std::string& dir) {
     if (e.is_regular_file()) out.push_back(std::filesystem::relative(e.path(), dir).string());
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::map<std::string, std::string> OutputFiles(const std::string& path) {
+  std::map<std::string, std::string> out;
+  auto files = ListFilesRecursive(path);
+  if (files.empty()) {
+    if (FileExists(path)) out[""] = ReadFile(path);
+    return out;
+  }
+  for (const auto& f : files) {
+    if (f.find(".pending") == std::string::npos) out[f] = ReadFile(path + "/" + f);
+  }
   return out;
 }
 
@@ -131,7 +151,8 @@ ProcessResult ChildProcess::Wait(int timeout_ms) {
     if (std::chrono::steady_clock::now() > deadline) {
       ProcessResult r = Kill();
       ADD_FAILURE() << "process " << pid_ << " did not exit within " << timeout_ms
-                    << " ms; output:\n" << r.output;
+                    << " ms; output:\n"
+                    << r.output;
       return r;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

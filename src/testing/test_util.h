@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ void WriteFile(const std::string& path, const std::string& contents);
 bool FileExists(const std::string& path);
 // Regular files under `dir`, recursively, as paths relative to it, sorted.
 std::vector<std::string> ListFilesRecursive(const std::string& dir);
+
+// The lines of a text, without their newlines.
+std::vector<std::string> Lines(const std::string& text);
+// A sink's output by relative file name: the file itself (under "") or every file of its
+// directory; staging data (".pending") is left out.
+std::map<std::string, std::string> OutputFiles(const std::string& path);
 
 // Path of a program built into the build's bin/ directory.
 std::string BinaryPath(const std::string& name);
