@@ -162,11 +162,18 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
   const int64_t n = o.records;
   const int64_t keys = o.keys;
   auto records = env.FromSequence(0, n - 1)
-                     .Map([n, keys](int64_t i) {
-                       if (i == g_probe.fail_at.load(std::memory_order_relaxed) &&
-                           !g_probe.failed.exchange(true)) {
-                         g_probe.failed_ns.store(NowNanos());
-                         throw std::runtime_error("benchmark failure injection");
+                     .Map([n, keys, recovery = o.workload == "recovery"](int64_t i) {
+                       if (recovery && !g_probe.failed.load(std::memory_order_relaxed)) {
+                         if (i == g_probe.fail_at.load(std::memory_order_relaxed) &&
+                             !g_probe.failed.exchange(true)) {
+                           g_probe.failed_ns.store(NowNanos());
+                           throw std::runtime_error("benchmark failure injection");
+                         }
+                         // Past the middle, idle a little per batch until the failure, so a
+                         // checkpoint holding the state built so far can complete first.
+                         if (i >= n / 2 && i % 1024 == 0) {
+                           std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                         }
                        }
                        // The seed's values: zeros, and 1000 for the last element.
                        int64_t value = keys == 1 ? (i < n - 1 ? 0 : 1000) : 1 + i % 7;
@@ -191,14 +198,20 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
   int64_t t0 = NowNanos();
   auto client = env.ExecuteAsync("weir-bench");
   if (o.workload == "recovery") {
-    // Fail in the middle, once a checkpoint holds the state built so far.
+    // Fail in the middle, once a checkpoint holds the state built so far: one that
+    // completed after the source reached the middle.
+    int64_t middle_checkpoints = -1;
     while (client->metrics().status == weir::JobStatus::kCreated ||
            client->metrics().status == weir::JobStatus::kRunning) {
       auto m = client->metrics();
       uint64_t done = m.operators.size() > 1 ? m.operators[1].records : 0;
-      if (done >= static_cast<uint64_t>(n / 2) && m.checkpoints.completed >= 1) {
-        g_probe.fail_at.store(static_cast<int64_t>(done) + 10'000);
-        break;
+      if (done >= static_cast<uint64_t>(n / 2)) {
+        if (middle_checkpoints < 0) {
+          middle_checkpoints = m.checkpoints.completed;
+        } else if (m.checkpoints.completed > middle_checkpoints) {
+          g_probe.fail_at.store(static_cast<int64_t>(done) + 1'000);
+          break;
+        }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }

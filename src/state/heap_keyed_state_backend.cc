@@ -18,7 +18,8 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
   struct Pending {
     std::string name;
     detail::StateKind kind;
-    std::unordered_map<detail::KeyId, std::string> values;
+    std::vector<std::pair<detail::KeyId, std::string_view>> values;  // sorted by key id
+    std::vector<std::shared_ptr<const std::string>> data;              // what they point into
   };
 
   HeapKeyedSnapshot(KeyTable::Frozen keys,
@@ -54,8 +55,10 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
         if (tables_[t].second->AppendEntry(kid, k.bytes, &group[t].entries)) ++group[t].count;
       }
       for (size_t p = 0; p < pending_.size(); ++p) {
-        auto v = pending_[p].values.find(kid);
-        if (v != pending_[p].values.end()) group[tables_.size() + p].Add(k.bytes, v->second);
+        const auto& values = pending_[p].values;
+        auto v = std::lower_bound(values.begin(), values.end(), kid,
+                                  [](const auto& e, detail::KeyId id) { return e.first < id; });
+        if (v != values.end() && v->first == kid) group[tables_.size() + p].Add(k.bytes, v->second);
       }
     }
     std::vector<std::vector<const std::pair<int64_t, std::string>*>> timers_by_group(groups);
@@ -175,6 +178,7 @@ detail::HeapStateTable* HeapKeyedStateBackend::AddTable(
       }
     }
     pending_.erase(it);
+    if (pending_.empty()) restored_data_.clear();
   }
   tables_.push_back(std::move(table));
   return tables_.back().get();
@@ -195,14 +199,24 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
                                             src.location->Absolute(*src.handle->canonical));
     if (!reader.ok()) return reader.status().WithContext(RestoreContext());
     const auto& states = reader->states();
+    std::vector<PendingState*> by_index;  // the file's state index -> where its values go
     for (const StateMeta& m : states) {
       auto it = pending_.find(m.name);
       if (it == pending_.end()) {
-        pending_.emplace(m.name, PendingState{m.kind, {}});
+        it = pending_.emplace(m.name, PendingState{m.kind, {}}).first;
       } else if (it->second.kind != m.kind) {
         return Status::Corruption(RestoreContext() + ": state '" + m.name +
                                   "' has different kinds in different checkpoint files");
       }
+      by_index.push_back(&it->second);
+    }
+    restored_data_.push_back(reader->data());
+    // Size the key index and the value lists once, instead of growing them entry by entry.
+    auto counts = reader->CountEntries(options_.key_groups);
+    if (!counts.ok()) return counts.status().WithContext(RestoreContext());
+    if (!counts->empty()) keys_.Reserve(*std::max_element(counts->begin(), counts->end()));
+    for (size_t i = 0; i < counts->size(); ++i) {
+      by_index[i]->values.reserve(by_index[i]->values.size() + (*counts)[i]);
     }
     Status s = reader->ForEach(
         options_.key_groups,
@@ -215,7 +229,7 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
                 "pipeline.max-parallelism, which cannot change");
           }
           detail::KeyId id = keys_.FindOrInsert(key, hash, kg);
-          pending_[states[state].name].values[id] = std::string(value);
+          by_index[state]->values.emplace_back(id, value);
           return Status::OK();
         },
         [&](int, int64_t ts, std::string_view key) -> Status {
@@ -224,8 +238,22 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
         });
     if (!s.ok()) return s.WithContext(RestoreContext());
   }
+  for (auto& [name, p] : pending_) {
+    // Sorted for lookups by id; a key restored twice (from two files) keeps its last value.
+    std::stable_sort(p.values.begin(), p.values.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto last = std::unique(p.values.rbegin(), p.values.rend(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; });
+    p.values.erase(p.values.begin(), last.base());
+  }
   EnsureCapacity(keys_.id_limit());
   return Status::OK();
+}
+
+const std::string_view* HeapKeyedStateBackend::PendingState::Find(detail::KeyId id) const {
+  auto it = std::lower_bound(values.begin(), values.end(), id,
+                             [](const auto& e, detail::KeyId k) { return e.first < k; });
+  return it != values.end() && it->first == id ? &it->second : nullptr;
 }
 
 Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t, bool) {
@@ -236,7 +264,7 @@ Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t, 
     tables.emplace_back(StateMeta{t->name(), t->kind()}, t->Freeze());
   }
   std::vector<HeapKeyedSnapshot::Pending> pending;
-  for (const auto& [name, p] : pending_) pending.push_back({name, p.kind, p.values});
+  for (const auto& [name, p] : pending_) pending.push_back({name, p.kind, p.values, restored_data_});
   std::vector<std::pair<int64_t, std::string>> timers;
   timers.reserve(timers_.size());
   timers_.ForEach([&](int64_t ts, const std::string& key) { timers.emplace_back(ts, key); });
@@ -256,7 +284,7 @@ void HeapKeyedStateBackend::CollectGarbage() {
     bool has_state =
         std::any_of(tables_.begin(), tables_.end(), [&](const auto& t) { return t->Has(id); }) ||
         std::any_of(pending_.begin(), pending_.end(),
-                    [&](const auto& p) { return p.second.values.contains(id); });
+                    [&](const auto& p) { return p.second.Find(id) != nullptr; });
     if (has_state) continue;
     keys_.Erase(id);
     // The cached current key may have been dropped: look it up afresh next time.

@@ -50,9 +50,12 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   size_t live_keys() const { return keys_.live_count(); }
 
  private:
+  // Restored values of a state not declared (yet): views into restored_data_, sorted by
+  // key id, decoded when the function declares the state.
   struct PendingState {
     detail::StateKind kind;
-    std::unordered_map<detail::KeyId, std::string> values;
+    std::vector<std::pair<detail::KeyId, std::string_view>> values;
+    const std::string_view* Find(detail::KeyId id) const;
   };
 
   void EnsureCapacity(size_t n);
@@ -66,6 +69,8 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   size_t capacity_ = 0;
   std::vector<std::unique_ptr<detail::HeapStateTable>> tables_;
   std::map<std::string, PendingState, std::less<>> pending_;
+  // The restored files pending_ points into; released when nothing is pending any more.
+  std::vector<std::shared_ptr<const std::string>> restored_data_;
   // Keys created, or emptied by a table, since the last garbage collection.
   std::vector<detail::KeyId> emptied_;
 };

@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include "weir/detail/hash.h"
+
 namespace weir {
 
 KeyTable::KeyTable() : slots_(16, kEmpty), mask_(15) {}
@@ -18,7 +20,7 @@ detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int 
       if (insert_at == SIZE_MAX) insert_at = i;
     } else if ((s & 0xffffffff00000000ull) == tag) {
       auto id = static_cast<detail::KeyId>((s & 0xffffffffull) - 1);
-      if (keys_[id].bytes == bytes) return id;
+      if (detail::BytesEqual(keys_[id].bytes, bytes)) return id;
     }
     i = (i + 1) & mask_;
   }
@@ -62,6 +64,11 @@ void KeyTable::Erase(detail::KeyId id) {
   std::string().swap(k.bytes);
   free_ids_.push_back(id);
   --live_;
+}
+
+void KeyTable::Reserve(size_t n) {
+  size_t want = std::bit_ceil(std::max<size_t>(16, (live_ + n) * 2));
+  if (want > slots_.size()) Rehash(want);
 }
 
 void KeyTable::Rehash(size_t capacity) {

@@ -34,6 +34,8 @@ class KeyTable {
   detail::KeyId FindOrInsert(std::string_view bytes, uint64_t hash, int key_group,
                              bool* inserted = nullptr);
   void Erase(detail::KeyId id);
+  // Makes room for `n` more keys without rehashing as they come (a restore knows its count).
+  void Reserve(size_t n);
 
   const Key& key(detail::KeyId id) const { return keys_[id]; }
   // Every live id is below this.

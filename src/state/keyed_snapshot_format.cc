@@ -84,9 +84,9 @@ Status KeyedSnapshotReader::Malformed(std::string_view what) const {
 
 Result<KeyedSnapshotReader> KeyedSnapshotReader::Open(std::string data, std::string name) {
   KeyedSnapshotReader r;
-  r.data_ = std::move(data);
+  r.data_ = std::make_shared<const std::string>(std::move(data));
   r.name_ = std::move(name);
-  const std::string& d = r.data_;
+  const std::string& d = *r.data_;
   constexpr size_t kTrailer = 8 + 8 + kMagic.size();
   if (d.size() < kMagic.size() + kTrailer || d.compare(0, kMagic.size(), kMagic) != 0 ||
       d.compare(d.size() - kMagic.size(), kMagic.size(), kMagic) != 0) {
@@ -130,6 +130,19 @@ Result<KeyedSnapshotReader> KeyedSnapshotReader::Open(std::string data, std::str
   return r;
 }
 
+Result<std::vector<uint64_t>> KeyedSnapshotReader::CountEntries(KeyGroupRange wanted) const {
+  std::vector<uint64_t> counts(states_.size(), 0);
+  Status s = ForEach(
+      wanted,
+      [&](size_t state, int, std::string_view, std::string_view) {
+        ++counts[state];
+        return Status::OK();
+      },
+      [](int, int64_t, std::string_view) { return Status::OK(); });
+  if (!s.ok()) return s;
+  return counts;
+}
+
 Status KeyedSnapshotReader::ForEach(KeyGroupRange wanted, const EntryFn& on_entry,
                                     const TimerFn& on_timer) const {
   KeyGroupRange r = range_.Intersect(wanted);
@@ -137,7 +150,7 @@ Status KeyedSnapshotReader::ForEach(KeyGroupRange wanted, const EntryFn& on_entr
     size_t i = static_cast<size_t>(kg - range_.start);
     uint64_t begin = offsets_[i];
     uint64_t end = i + 1 < offsets_.size() ? offsets_[i + 1] : footer_offset_;
-    BufferReader in(std::string_view(data_).substr(begin, end - begin));
+    BufferReader in(std::string_view(*data_).substr(begin, end - begin));
     for (size_t s = 0; s < states_.size(); ++s) {
       uint64_t n;
       if (!in.GetVarint64(&n)) return Malformed("truncated key group " + std::to_string(kg));

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,13 +74,17 @@ class KeyedSnapshotReader {
 
   const std::vector<StateMeta>& states() const { return states_; }
   KeyGroupRange key_groups() const { return range_; }
+  // The file's bytes; the keys and values ForEach passes are views into them.
+  std::shared_ptr<const std::string> data() const { return data_; }
+  // Entries of each state in the key groups of `wanted` (a cheap pass: nothing is decoded).
+  Result<std::vector<uint64_t>> CountEntries(KeyGroupRange wanted) const;
   // Calls the functions for every entry and timer in key groups of `wanted`.
   Status ForEach(KeyGroupRange wanted, const EntryFn& on_entry, const TimerFn& on_timer) const;
 
  private:
   Status Malformed(std::string_view what) const;
 
-  std::string data_;
+  std::shared_ptr<const std::string> data_;
   std::string name_;
   std::vector<StateMeta> states_;
   KeyGroupRange range_;
