@@ -11,6 +11,7 @@
 namespace weir {
 namespace {
 
+using testing::CheckpointFilesLeft;
 using testing::BinaryPath;
 using testing::ChildProcess;
 using testing::ListFilesRecursive;
@@ -39,7 +40,7 @@ TEST(ExampleTest, DelayZeroWritesTheSeedFileByteForByte) {
   EXPECT_NE(r.output.find("FINISHED"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("records 20,001"), std::string::npos) << r.output;
   // A finished job leaves its output and nothing else.
-  EXPECT_TRUE(ListFilesRecursive(dir.Join("checkpoints")).empty());
+  EXPECT_EQ(CheckpointFilesLeft(dir.Join("checkpoints")), std::vector<std::string>{});
   EXPECT_EQ(ListFilesRecursive(dir.Join("output")), std::vector<std::string>{"sum_results.txt"});
 }
 
@@ -88,20 +89,28 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlag{"zero_parallelism", {"--parallelism", "0"}, 2, "--parallelism"},
         BadFlag{"define_without_value", {"-D", "novalue"}, 2, "expected key=value"},
         BadFlag{"missing_config_file", {"--config", "/no/such/file.yaml"}, 2, "/no/such/file.yaml"},
-        BadFlag{"bad_duration", {"-D", "execution.checkpointing.interval=fast"}, 1,
+        BadFlag{"bad_duration",
+                {"-D", "execution.checkpointing.interval=fast"},
+                1,
                 "execution.checkpointing.interval = 'fast' (from -D)"},
-        BadFlag{"unsupported_scheme", {"-D", "execution.checkpointing.dir=s3://bucket/x"}, 1, "scheme 's3'"},
-        BadFlag{"unknown_restart_strategy", {"-D", "restart-strategy.type=sometimes"}, 1, "restart-strategy.type"},
+        BadFlag{"unsupported_scheme",
+                {"-D", "execution.checkpointing.dir=s3://bucket/x"},
+                1,
+                "scheme 's3'"},
+        BadFlag{"unknown_restart_strategy",
+                {"-D", "restart-strategy.type=sometimes"},
+                1,
+                "restart-strategy.type"},
         BadFlag{"restore_latest_with_nothing", {"--restore", "latest"}, 1, "no checkpoint of job"},
-        BadFlag{"restore_missing_path", {"--restore", "/no/such/checkpoint"}, 1,
-                "does not exist"}),
+        BadFlag{"restore_missing_path", {"--restore", "/no/such/checkpoint"}, 1, "does not exist"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ExampleTest, ConfigFileKeysApplyAndDashDOverridesThem) {
   TempDir dir;
   testing::WriteFile(dir.Join("conf.yaml"),
                      "execution:\n  checkpointing:\n    interval: 50 ms\n"
-                     "state.checkpoints.dir: " + dir.Join("from-yaml") + "\n");
+                     "state.checkpoints.dir: " +
+                         dir.Join("from-yaml") + "\n");
   auto r = RunProcess(Args({"--config", dir.Join("conf.yaml"), "--end", "300", "-D",
                             "execution.checkpointing.dir=" + dir.Join("from-cli")}),
                       30'000, dir.path());
@@ -114,10 +123,10 @@ TEST(ExampleTest, ConfigFileKeysApplyAndDashDOverridesThem) {
 
 TEST(ExampleTest, FailAtRestartsFromTheLastCheckpointAndFinishesExactly) {
   TempDir dir;
-  auto r = RunProcess(Args({"--end", "1500", "--fail-at", "1000", "-D",
-                            "execution.checkpointing.interval=200 ms", "-D",
-                            "restart-strategy.exponential-delay.initial-backoff=10 ms"}),
-                      60'000, dir.path());
+  auto r = RunProcess(
+      Args({"--end", "1500", "--fail-at", "1000", "-D", "execution.checkpointing.interval=200 ms",
+            "-D", "restart-strategy.exponential-delay.initial-backoff=10 ms"}),
+      60'000, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("injected failure at element 1000"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("restarts: 1"), std::string::npos) << r.output;

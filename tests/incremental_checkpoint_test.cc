@@ -48,7 +48,8 @@ class IncrementalCheckpointTest : public ::testing::TestWithParam<Param> {
   std::string JobDir() const { return storage_.JobDir(kJobId); }
 
   void NewCoordinator(int parallelism) {
-    EXPECT_TRUE(storage_.CreateJobDir({kJobId, "job", clock_.WallMillis(), ""}).ok());
+    EXPECT_TRUE(
+        storage_.CreateJobDir(JobManifest::ForRun(kJobId, "job", clock_.WallMillis())).ok());
     CheckpointCoordinator::Options o;
     o.checkpointing.enabled = true;
     o.checkpointing.interval = std::chrono::milliseconds(1);

@@ -15,6 +15,7 @@
 namespace weir {
 namespace {
 
+using testing::CheckpointFilesLeft;
 using testing::ListFilesRecursive;
 using testing::ReadFile;
 using testing::TempDir;
@@ -110,7 +111,7 @@ TEST(JobLifecycleTest, CancelStopsAnEndlessJobQuicklyAndRetentionDecidesTheCheck
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
     EXPECT_EQ(r.metrics.status, JobStatus::kCanceled);
     EXPECT_TRUE(r.status.IsCancelled()) << r.error();
-    bool kept = !ListFilesRecursive(dir.Join("checkpoints")).empty();
+    bool kept = !CheckpointFilesLeft(dir.Join("checkpoints")).empty();
     EXPECT_EQ(kept, std::string(retention) == "RETAIN_ON_CANCELLATION");
   }
 }
@@ -146,7 +147,8 @@ class StoreSink final : public TwoPhaseCommitSink<int64_t> {
   Status Commit(std::string_view txn) override {
     std::lock_guard<std::mutex> lock(store_->mu);
     auto it = store_->staged.find(std::string(txn));
-    if (it == store_->staged.end()) return Status::NotFound("no staged transaction " + std::string(txn));
+    if (it == store_->staged.end())
+      return Status::NotFound("no staged transaction " + std::string(txn));
     if (store_->committed.insert(std::string(txn)).second) {
       store_->visible.insert(store_->visible.end(), it->second.begin(), it->second.end());
     }

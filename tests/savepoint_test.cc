@@ -15,6 +15,7 @@
 namespace weir {
 namespace {
 
+using testing::CheckpointFilesLeft;
 using testing::BuildCountJob;
 using testing::ExpectExactCountSums;
 using testing::JobSpec;
@@ -120,7 +121,7 @@ TEST(SavepointTest, StopWithSavepointFinishesTheJobAndRestoreCompletesIt) {
     }
     EXPECT_GT(bytes, 0u);
     // A finished job keeps no checkpoints, but the savepoint stays.
-    EXPECT_TRUE(ListFilesRecursive(dir.Join("checkpoints")).empty());
+    EXPECT_EQ(CheckpointFilesLeft(dir.Join("checkpoints")), std::vector<std::string>{});
   }
   Configuration c = Config(dir);
   c.Set("execution.state-recovery.path", savepoint);

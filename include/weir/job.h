@@ -15,7 +15,23 @@
 namespace weir {
 
 enum class JobStatus { kCreated, kRunning, kRestarting, kFinished, kFailed, kCanceled };
-std::string_view JobStatusName(JobStatus status);
+constexpr std::string_view JobStatusName(JobStatus status) {
+  switch (status) {
+    case JobStatus::kCreated:
+      return "CREATED";
+    case JobStatus::kRunning:
+      return "RUNNING";
+    case JobStatus::kRestarting:
+      return "RESTARTING";
+    case JobStatus::kFinished:
+      return "FINISHED";
+    case JobStatus::kFailed:
+      return "FAILED";
+    case JobStatus::kCanceled:
+      return "CANCELED";
+  }
+  return "UNKNOWN";
+}
 
 struct OperatorMetrics {
   std::string name;
@@ -27,21 +43,21 @@ struct OperatorMetrics {
 // One completed checkpoint.
 struct CompletedCheckpointStats {
   int64_t id = 0;
-  int64_t duration_ms = 0;   // trigger to completion
+  int64_t duration_ms = 0;  // trigger to completion
   uint64_t size_bytes = 0;
   int64_t alignment_ms = 0;  // longest barrier alignment in any task
 };
 
 struct CheckpointMetrics {
   int64_t completed = 0;
-  int64_t failed = 0;          // declined, expired or failed to write
+  int64_t failed = 0;  // declined, expired or failed to write
   int64_t in_progress = 0;
   int64_t last_completed_id = 0;
   int64_t last_duration_ms = 0;
   uint64_t last_size_bytes = 0;
   int64_t last_alignment_ms = 0;  // longest barrier alignment of the last checkpoint
   int64_t last_completed_wall_ms = 0;
-  int64_t restored_from_id = 0;   // 0: not restored
+  int64_t restored_from_id = 0;  // 0: not restored
   std::string restored_from_path;
   std::vector<CompletedCheckpointStats> history;  // the most recent ones, oldest first (<= 1000)
 };

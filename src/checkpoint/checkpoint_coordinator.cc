@@ -14,8 +14,7 @@ CheckpointCoordinator::CheckpointCoordinator(Options options, CheckpointStorage*
       job_dir_(storage->JobDir(options_.job_id)),
       last_trigger_nanos_(clock->NowNanos()) {}
 
-void CheckpointCoordinator::Initialize(std::vector<CompletedCheckpoint> retained,
-                                       int64_t next_id) {
+void CheckpointCoordinator::Initialize(std::vector<CompletedCheckpoint> retained, int64_t next_id) {
   completed_.assign(std::make_move_iterator(retained.begin()),
                     std::make_move_iterator(retained.end()));
   next_id_ = next_id;
@@ -61,7 +60,8 @@ Result<CheckpointCoordinator::Trigger> CheckpointCoordinator::TriggerSavepoint(
     const std::string& target_dir) {
   int64_t id = next_id_++;
   auto location = storage_->InitSavepoint(options_.job_id, target_dir);
-  if (!location.ok()) return location.status().WithContext("starting savepoint " + std::to_string(id));
+  if (!location.ok())
+    return location.status().WithContext("starting savepoint " + std::to_string(id));
   Pending p{id, clock_->NowNanos(), clock_->WallMillis(), *location, {}, 0, /*savepoint=*/true};
   Trigger t{id, p.trigger_wall_ms, p.location};
   pending_.emplace(id, std::move(p));
@@ -222,8 +222,7 @@ void CheckpointCoordinator::CleanUpAfterCompletion(int64_t completed_id) {
   if (!s.ok()) spdlog::warn("Could not clean up shared checkpoint files: {}", s.ToString());
 }
 
-void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts,
-                                 bool discard_dir) {
+void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts, bool discard_dir) {
   auto it = pending_.find(id);
   if (it != pending_.end() && it->second.savepoint) {
     // A savepoint's directory is its own; its failure goes to whoever asked for it.
@@ -249,8 +248,8 @@ void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts,
     failure_ = Status::Aborted(
         "exceeded the checkpoint failure threshold (execution.checkpointing."
         "tolerable-failed-checkpoints = " +
-        std::to_string(options_.checkpointing.tolerable_failures) +
-        "); last failure: checkpoint " + std::to_string(id) + ": " + reason.ToString());
+        std::to_string(options_.checkpointing.tolerable_failures) + "); last failure: checkpoint " +
+        std::to_string(id) + ": " + reason.ToString());
   }
 }
 
@@ -269,7 +268,8 @@ void CheckpointCoordinator::CheckTimeouts() {
   for (int64_t id : expired) {
     Fail(id,
          Status::TimedOut("checkpoint expired before completing (execution.checkpointing."
-                          "timeout = " + FormatDuration(options_.checkpointing.timeout) + ")"),
+                          "timeout = " +
+                          FormatDuration(options_.checkpointing.timeout) + ")"),
          /*counts=*/true);
   }
 }
@@ -299,8 +299,9 @@ void CheckpointCoordinator::Shutdown(JobStatus final_status) {
     }
     return;
   }
-  // Finished jobs, and ended jobs whose checkpoints are not externalized, leave nothing.
-  Status s = storage_->Discard(job_dir_);
+  // Finished jobs, and ended jobs whose checkpoints are not externalized, leave only the
+  // manifest that says so.
+  Status s = storage_->RetireJobDir(job_dir_, JobStatusName(final_status), clock_->WallMillis());
   if (!s.ok()) spdlog::warn("Could not delete the job's checkpoints: {}", s.ToString());
   completed_.clear();
 }

@@ -106,7 +106,10 @@ class CheckpointCoordinator {
   std::vector<int64_t> TakeAborted();
   // Set when more consecutive checkpoints failed than tolerated.
   const Status& failure() const { return failure_; }
-  void ClearFailure() { failure_ = Status::OK(); consecutive_failures_ = 0; }
+  void ClearFailure() {
+    failure_ = Status::OK();
+    consecutive_failures_ = 0;
+  }
 
   const CompletedCheckpoint* latest() const {
     return completed_.empty() ? nullptr : &completed_.back();

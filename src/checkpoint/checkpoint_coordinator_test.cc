@@ -35,7 +35,8 @@ class CheckpointCoordinatorTest : public ::testing::Test {
   // parallelism 2; three task subtasks acknowledge each checkpoint.
   std::unique_ptr<CheckpointCoordinator> NewCoordinator() {
     storage_ = std::make_unique<CheckpointStorage>(&faulty_, options_.dir, options_.savepoint_dir);
-    EXPECT_TRUE(storage_->CreateJobDir({kJobId, "job", clock_.WallMillis(), ""}).ok());
+    EXPECT_TRUE(
+        storage_->CreateJobDir(JobManifest::ForRun(kJobId, "job", clock_.WallMillis())).ok());
     CheckpointCoordinator::Options o;
     o.checkpointing = options_;
     o.job_id = kJobId;
@@ -551,8 +552,16 @@ TEST_P(CheckpointShutdownTest, RetentionPolicyDecidesWhatSurvivesTheJob) {
     ASSERT_TRUE(latest.ok()) << latest.status().ToString();
     EXPECT_EQ(latest->id(), 1);
   } else {
-    EXPECT_FALSE(FileExists(JobDir()));
+    // Only the manifest stays, saying how the run ended.
+    auto left = storage_->fs()->ListDir(JobDir());
+    ASSERT_TRUE(left.ok());
+    EXPECT_THAT(*left, ElementsAre("_job"));
     EXPECT_EQ(c->latest(), nullptr);
+    std::vector<std::string> warnings;
+    auto latest = storage_->FindLatest("job", &warnings);
+    ASSERT_FALSE(latest.ok());
+    EXPECT_THAT(latest.status().message(),
+                HasSubstr(std::string("ended ") + std::string(JobStatusName(GetParam().status))));
   }
 }
 

@@ -21,7 +21,8 @@ Result<CheckpointOptions> CheckpointOptions::FromConfiguration(const Configurati
                         config.GetEnum("execution.checkpointing.mode", "EXACTLY_ONCE",
                                        {"EXACTLY_ONCE", "AT_LEAST_ONCE"}));
   o.exactly_once = mode == "EXACTLY_ONCE";
-  WEIR_ASSIGN_OR_RETURN(o.timeout, config.GetDuration("execution.checkpointing.timeout", o.timeout));
+  WEIR_ASSIGN_OR_RETURN(o.timeout,
+                        config.GetDuration("execution.checkpointing.timeout", o.timeout));
   if (o.timeout.count() < 10) {
     return Status::InvalidArgument("execution.checkpointing.timeout must be at least 10 ms");
   }
@@ -43,21 +44,21 @@ Result<CheckpointOptions> CheckpointOptions::FromConfiguration(const Configurati
   o.tolerable_failures = static_cast<int>(std::min<int64_t>(tolerable, 1 << 30));
   WEIR_ASSIGN_OR_RETURN(int64_t retained, config.GetInt("execution.checkpointing.num-retained", 1));
   if (retained < 1 || retained > 10000) {
-    return Status::InvalidArgument("execution.checkpointing.num-retained must be between 1 and 10000");
+    return Status::InvalidArgument(
+        "execution.checkpointing.num-retained must be between 1 and 10000");
   }
   o.num_retained = static_cast<int>(retained);
-  WEIR_ASSIGN_OR_RETURN(
-      std::string retention,
-      config.GetEnum("execution.checkpointing.externalized-checkpoint-retention",
-                     "NO_EXTERNALIZED_CHECKPOINTS",
-                     {"NO_EXTERNALIZED_CHECKPOINTS", "DELETE_ON_CANCELLATION",
-                      "RETAIN_ON_CANCELLATION"}));
-  o.retention = retention == "RETAIN_ON_CANCELLATION" ? Retention::kRetainOnCancellation
+  WEIR_ASSIGN_OR_RETURN(std::string retention,
+                        config.GetEnum("execution.checkpointing.externalized-checkpoint-retention",
+                                       "NO_EXTERNALIZED_CHECKPOINTS",
+                                       {"NO_EXTERNALIZED_CHECKPOINTS", "DELETE_ON_CANCELLATION",
+                                        "RETAIN_ON_CANCELLATION"}));
+  o.retention = retention == "RETAIN_ON_CANCELLATION"   ? Retention::kRetainOnCancellation
                 : retention == "DELETE_ON_CANCELLATION" ? Retention::kDeleteOnCancellation
                                                         : Retention::kNoExternalized;
-  WEIR_ASSIGN_OR_RETURN(
-      o.dir, ResolvePath(config.GetString("execution.checkpointing.dir", "checkpoints"),
-                         "execution.checkpointing.dir"));
+  WEIR_ASSIGN_OR_RETURN(o.dir,
+                        ResolvePath(config.GetString("execution.checkpointing.dir", "checkpoints"),
+                                    "execution.checkpointing.dir"));
   WEIR_ASSIGN_OR_RETURN(
       o.savepoint_dir,
       ResolvePath(config.GetString("execution.checkpointing.savepoint-dir", "savepoints"),

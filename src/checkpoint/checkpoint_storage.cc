@@ -43,12 +43,30 @@ std::string CheckpointStorage::NewJobId() { return RandomHex(32); }
 Status CheckpointStorage::CreateJobDir(const JobManifest& m) {
   std::string dir = JobDir(m.job_id);
   WEIR_RETURN_IF_ERROR_CTX(fs_->CreateDirs(dir), "creating the job's checkpoint directory");
+  WEIR_RETURN_IF_ERROR(WriteManifest(dir, m));
+  WEIR_RETURN_IF_ERROR(fs_->SyncDir(checkpoints_dir_));
+  WEIR_ASSIGN_OR_RETURN(auto entries, fs_->ListDir(checkpoints_dir_));
+  for (const auto& e : entries) {
+    std::string other = JoinPath(checkpoints_dir_, e);
+    if (other == dir || !fs_->Exists(JoinPath(other, kManifestFile))) continue;
+    auto om = ReadManifest(other);
+    if (!om.ok() || om->job_name != m.job_name || om->ended.empty()) continue;
+    WEIR_RETURN_IF_ERROR_CTX(fs_->DeleteDirRecursive(other),
+                             "deleting the directory of an ended run of the job");
+  }
+  return Status::OK();
+}
+
+Status CheckpointStorage::WriteManifest(const std::string& job_dir, const JobManifest& m) const {
   nlohmann::json j = {{"job_id", m.job_id},
                       {"job_name", m.job_name},
                       {"created_wall_ms", m.created_wall_ms},
                       {"restored_from", m.restored_from}};
-  WEIR_RETURN_IF_ERROR(WriteFileAtomically(*fs_, JoinPath(dir, kManifestFile), j.dump(2) + "\n"));
-  return fs_->SyncDir(checkpoints_dir_);
+  if (!m.ended.empty()) {
+    j["ended"] = m.ended;
+    j["ended_wall_ms"] = m.ended_wall_ms;
+  }
+  return WriteFileAtomically(*fs_, JoinPath(job_dir, kManifestFile), j.dump(2) + "\n");
 }
 
 Result<JobManifest> CheckpointStorage::ReadManifest(const std::string& job_dir) const {
@@ -61,10 +79,32 @@ Result<JobManifest> CheckpointStorage::ReadManifest(const std::string& job_dir) 
     m.job_name = j.at("job_name").get<std::string>();
     m.created_wall_ms = j.at("created_wall_ms").get<int64_t>();
     m.restored_from = j.value("restored_from", "");
+    m.ended = j.value("ended", "");
+    m.ended_wall_ms = j.value("ended_wall_ms", int64_t{0});
     return m;
   } catch (const std::exception& e) {
     return Status::Corruption("job manifest '" + path + "' is malformed: " + e.what());
   }
+}
+
+Status CheckpointStorage::RetireJobDir(const std::string& job_dir, std::string_view how,
+                                       int64_t wall_ms) const {
+  auto m = ReadManifest(job_dir);
+  if (!m.ok()) return fs_->DeleteDirRecursive(job_dir);  // not a run "latest" could pick
+  m->ended = std::string(how);
+  m->ended_wall_ms = wall_ms;
+  // The mark first: a crash during the deletion leaves an ended run, never a run whose
+  // checkpoints seem to have vanished.
+  WEIR_RETURN_IF_ERROR(WriteManifest(job_dir, *m));
+  WEIR_FAULT_POINT("checkpoint.retire-job");
+  WEIR_ASSIGN_OR_RETURN(auto entries, fs_->ListDir(job_dir));
+  for (const auto& e : entries) {
+    if (e == kManifestFile) continue;
+    std::string path = JoinPath(job_dir, e);
+    WEIR_ASSIGN_OR_RETURN(bool is_dir, fs_->IsDirectory(path));
+    WEIR_RETURN_IF_ERROR(is_dir ? fs_->DeleteDirRecursive(path) : fs_->DeleteFile(path));
+  }
+  return Status::OK();
 }
 
 Result<SnapshotLocation> CheckpointStorage::InitCheckpoint(const std::string& job_id,
@@ -100,7 +140,8 @@ Status CheckpointStorage::WriteMetadata(const SnapshotLocation& location,
   // The checkpoint's own directory entry must be durable too, or a power loss after sinks
   // committed could take the whole checkpoint away.
   if (s.ok()) s = fs_->SyncDir(DirName(dir));
-  if (!s.ok()) return s.WithContext("writing metadata of checkpoint " + std::to_string(m.checkpoint_id));
+  if (!s.ok())
+    return s.WithContext("writing metadata of checkpoint " + std::to_string(m.checkpoint_id));
   WEIR_FAULT_POINT("checkpoint.after-metadata");
   return Status::OK();
 }
@@ -116,7 +157,8 @@ Result<CompletedCheckpoint> CheckpointStorage::Load(const std::string& path_in) 
   if (!fs_->Exists(path)) return Status::NotFound("checkpoint '" + path + "' does not exist");
   std::string meta_path = JoinPath(path, kMetadataFile);
   if (!fs_->Exists(meta_path)) {
-    return Status::NotFound("'" + path + "' has no _metadata: the checkpoint is incomplete "
+    return Status::NotFound("'" + path +
+                            "' has no _metadata: the checkpoint is incomplete "
                             "(the job stopped while writing it) or the path is not a checkpoint");
   }
   WEIR_ASSIGN_OR_RETURN(std::string data, fs_->ReadFile(meta_path));
@@ -138,7 +180,8 @@ Result<CompletedCheckpoint> CheckpointStorage::Load(const std::string& path_in) 
   return c;
 }
 
-Result<std::vector<int64_t>> CheckpointStorage::ListCheckpointIds(const std::string& job_dir) const {
+Result<std::vector<int64_t>> CheckpointStorage::ListCheckpointIds(
+    const std::string& job_dir) const {
   WEIR_ASSIGN_OR_RETURN(auto names, fs_->ListDir(job_dir));
   std::vector<int64_t> ids;
   for (const auto& n : names) {
@@ -166,11 +209,13 @@ std::vector<CompletedCheckpoint> CheckpointStorage::LoadAll(
   return out;
 }
 
-Result<CompletedCheckpoint> CheckpointStorage::FindLatest(const std::string& job_name,
-                                                          std::vector<std::string>* warnings) const {
+Result<CompletedCheckpoint> CheckpointStorage::FindLatest(
+    const std::string& job_name, std::vector<std::string>* warnings) const {
   if (!fs_->Exists(checkpoints_dir_)) {
-    return Status::NotFound("no checkpoint of job '" + job_name + "' to restore: the checkpoint "
-                            "directory '" + checkpoints_dir_ + "' does not exist");
+    return Status::NotFound("no checkpoint of job '" + job_name +
+                            "' to restore: the checkpoint "
+                            "directory '" +
+                            checkpoints_dir_ + "' does not exist");
   }
   WEIR_ASSIGN_OR_RETURN(auto entries, fs_->ListDir(checkpoints_dir_));
   bool found = false;
@@ -195,6 +240,13 @@ Result<CompletedCheckpoint> CheckpointStorage::FindLatest(const std::string& job
                             checkpoints_dir_ + "'");
   }
   std::string job_dir = JobDir(newest.job_id);
+  if (!newest.ended.empty()) {
+    return Status::NotFound("the last run of job '" + job_name + "' (job id " + newest.job_id +
+                            ") ended " + newest.ended +
+                            " and deleted its checkpoints: there "
+                            "is nothing to resume; start the job without --restore to run it "
+                            "again");
+  }
   WEIR_ASSIGN_OR_RETURN(auto ids, ListCheckpointIds(job_dir));
   std::vector<std::string> reasons;
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
@@ -227,8 +279,8 @@ Status CheckpointStorage::SweepSharedFiles(const std::string& job_dir,
   for (const auto& n : names) {
     if (referenced.contains(JoinPath("shared", n))) continue;
     std::optional<int64_t> id = SharedStateFileCheckpoint(n);
-    if (!id) continue;                        // not ours: leave it alone
-    if (*id > max_checkpoint_id) continue;    // its checkpoint may still be in progress
+    if (!id) continue;                      // not ours: leave it alone
+    if (*id > max_checkpoint_id) continue;  // its checkpoint may still be in progress
     WEIR_RETURN_IF_ERROR(fs_->DeleteFile(JoinPath(shared, n)));
   }
   return Status::OK();

@@ -32,6 +32,19 @@ struct JobManifest {
   std::string job_name;
   int64_t created_wall_ms = 0;
   std::string restored_from;  // the checkpoint or savepoint this run started from, if any
+  // Set when the run ended and deleted its checkpoints (FINISHED, CANCELED, FAILED).
+  std::string ended;
+  int64_t ended_wall_ms = 0;
+
+  static JobManifest ForRun(std::string job_id, std::string job_name, int64_t created_wall_ms,
+                            std::string restored_from = "") {
+    JobManifest m;
+    m.job_id = std::move(job_id);
+    m.job_name = std::move(job_name);
+    m.created_wall_ms = created_wall_ms;
+    m.restored_from = std::move(restored_from);
+    return m;
+  }
 };
 
 // A valid checkpoint or savepoint on disk.
@@ -48,17 +61,23 @@ struct CompletedCheckpoint {
 class CheckpointStorage {
  public:
   CheckpointStorage(FileSystem* fs, std::string checkpoints_dir, std::string savepoints_dir)
-      : fs_(fs), checkpoints_dir_(std::move(checkpoints_dir)),
+      : fs_(fs),
+        checkpoints_dir_(std::move(checkpoints_dir)),
         savepoints_dir_(std::move(savepoints_dir)) {}
 
   static std::string NewJobId();
-  std::string JobDir(const std::string& job_id) const {
-    return JoinPath(checkpoints_dir_, job_id);
-  }
+  std::string JobDir(const std::string& job_id) const { return JoinPath(checkpoints_dir_, job_id); }
   static std::string CheckpointDirName(int64_t id) { return "chk-" + std::to_string(id); }
 
+  // Creates the job directory of a run with its manifest. The directories of ended runs of
+  // the same job (see RetireJobDir) are deleted: the new run is now the latest.
   Status CreateJobDir(const JobManifest& manifest);
   Result<JobManifest> ReadManifest(const std::string& job_dir) const;
+  // Marks the run ended (`how`: FINISHED, CANCELED, FAILED), then deletes its checkpoints,
+  // leaving only the manifest. A later "latest" lookup then reports that the last run ended,
+  // instead of taking an older run's checkpoint or, after a crash during the deletion, a
+  // half-deleted one.
+  Status RetireJobDir(const std::string& job_dir, std::string_view how, int64_t wall_ms) const;
 
   // Creates <job dir>/chk-<id>/ and returns where its files go.
   Result<SnapshotLocation> InitCheckpoint(const std::string& job_id, int64_t id) const;
@@ -95,6 +114,8 @@ class CheckpointStorage {
   const std::string& savepoints_dir() const { return savepoints_dir_; }
 
  private:
+  Status WriteManifest(const std::string& job_dir, const JobManifest& m) const;
+
   FileSystem* fs_;
   std::string checkpoints_dir_;
   std::string savepoints_dir_;

@@ -29,7 +29,8 @@ class CheckpointStorageTest : public ::testing::Test {
 
   void CreateRun(const std::string& job_id, const std::string& job_name, int64_t created,
                  const std::string& restored_from = "") {
-    ASSERT_TRUE(storage_.CreateJobDir({job_id, job_name, created, restored_from}).ok());
+    ASSERT_TRUE(
+        storage_.CreateJobDir(JobManifest::ForRun(job_id, job_name, created, restored_from)).ok());
   }
 
   // A complete checkpoint with one keyed state file, as the coordinator writes it.
@@ -398,6 +399,44 @@ TEST_F(CheckpointStorageTest, FindLatestNeverFallsBackToAnOlderRun) {
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(),
               AllOf(HasSubstr("skipping checkpoint 1"), HasSubstr("op-0.keyed")));
+}
+
+TEST_F(CheckpointStorageTest, AnEndedRunIsTheLatestAndHasNothingToResume) {
+  CreateRun("old-run", "job", 100);
+  (void)WriteCheckpoint("old-run", 1);
+  CreateRun("run", "job", 200);
+  for (int id : {1, 2}) (void)WriteCheckpoint("run", id);
+  WriteFile(JoinPath(storage_.JobDir("run"), "shared/c2_a.sst"), "x");
+  ASSERT_TRUE(storage_.RetireJobDir(storage_.JobDir("run"), "FINISHED", 300).ok());
+
+  auto left = fs_->ListDir(storage_.JobDir("run"));
+  ASSERT_TRUE(left.ok());
+  EXPECT_THAT(*left, ElementsAre("_job"));
+  auto m = storage_.ReadManifest(storage_.JobDir("run"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->ended, "FINISHED");
+  EXPECT_EQ(m->ended_wall_ms, 300);
+  // Never the older run's checkpoint: the last run finished.
+  std::vector<std::string> warnings;
+  auto c = storage_.FindLatest("job", &warnings);
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(c.status().IsNotFound());
+  EXPECT_THAT(c.status().message(), AllOf(HasSubstr("job id run"), HasSubstr("ended FINISHED"),
+                                          HasSubstr("nothing to resume")));
+}
+
+TEST_F(CheckpointStorageTest, ANewRunDeletesTheEndedRunsOfItsJob) {
+  CreateRun("ended", "job", 100);
+  ASSERT_TRUE(storage_.RetireJobDir(storage_.JobDir("ended"), "CANCELED", 150).ok());
+  CreateRun("other-ended", "another job", 100);
+  ASSERT_TRUE(storage_.RetireJobDir(storage_.JobDir("other-ended"), "FINISHED", 150).ok());
+  CreateRun("retained", "job", 120);
+  (void)WriteCheckpoint("retained", 1);
+
+  CreateRun("new", "job", 200);
+  EXPECT_FALSE(FileExists(storage_.JobDir("ended")));
+  EXPECT_TRUE(FileExists(storage_.JobDir("other-ended"))) << "another job's";
+  EXPECT_TRUE(storage_.Load(ChkDir("retained", 1)).ok()) << "a retained checkpoint stays";
 }
 
 TEST_F(CheckpointStorageTest, FindLatestFallsBackToWhereTheRunWasRestoredFrom) {

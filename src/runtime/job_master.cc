@@ -13,20 +13,8 @@ constexpr size_t kInitialDebloatedCapacity = 256;
 
 }  // namespace
 
-std::string_view JobStatusName(JobStatus status) {
-  switch (status) {
-    case JobStatus::kCreated: return "CREATED";
-    case JobStatus::kRunning: return "RUNNING";
-    case JobStatus::kRestarting: return "RESTARTING";
-    case JobStatus::kFinished: return "FINISHED";
-    case JobStatus::kFailed: return "FAILED";
-    case JobStatus::kCanceled: return "CANCELED";
-  }
-  return "UNKNOWN";
-}
-
-JobMaster::JobMaster(const detail::GraphBuilder* graph, std::string job_name,
-                     Configuration config, FileSystem* fs, Clock* clock)
+JobMaster::JobMaster(const detail::GraphBuilder* graph, std::string job_name, Configuration config,
+                     FileSystem* fs, Clock* clock)
     : graph_builder_(graph),
       job_name_(std::move(job_name)),
       config_(std::move(config)),
@@ -74,8 +62,8 @@ Status JobMaster::Prepare() {
   WEIR_RETURN_IF_ERROR(
       config_.GetEnum("state.backend.type", "hashmap", {"hashmap", "rocksdb"}).status());
 
-  storage_ = std::make_unique<CheckpointStorage>(fs_, checkpointing_.dir,
-                                                 checkpointing_.savepoint_dir);
+  storage_ =
+      std::make_unique<CheckpointStorage>(fs_, checkpointing_.dir, checkpointing_.savepoint_dir);
   WEIR_RETURN_IF_ERROR(ResolveRestore());
 
   env_.job_id = job_id_;
@@ -115,7 +103,8 @@ Status JobMaster::ResolveRestore() {
   if (path.empty()) {
     job_id_ = CheckpointStorage::NewJobId();
     if (checkpointing_.enabled) {
-      WEIR_RETURN_IF_ERROR(storage_->CreateJobDir({job_id_, job_name_, clock_->WallMillis(), ""}));
+      WEIR_RETURN_IF_ERROR(
+          storage_->CreateJobDir(JobManifest::ForRun(job_id_, job_name_, clock_->WallMillis())));
     }
     return Status::OK();
   }
@@ -129,8 +118,7 @@ Status JobMaster::ResolveRestore() {
                                      "' from its latest checkpoint");
     }
   } else {
-    WEIR_ASSIGN_OR_RETURN(std::string resolved,
-                          ResolvePath(path, "execution.state-recovery.path"));
+    WEIR_ASSIGN_OR_RETURN(std::string resolved, ResolvePath(path, "execution.state-recovery.path"));
     cp = storage_->Load(resolved);
     if (!cp.ok()) return cp.status().WithContext("cannot restore from '" + path + "'");
   }
@@ -153,7 +141,7 @@ Status JobMaster::ResolveRestore() {
     retained_at_start_.push_back(*restored);
     // Mark this job directory as the most recently started run, for later "latest" lookups.
     auto manifest = storage_->ReadManifest(restored->job_dir);
-    JobManifest m = manifest.ok() ? *manifest : JobManifest{job_id_, job_name_, 0, ""};
+    JobManifest m = manifest.ok() ? *manifest : JobManifest::ForRun(job_id_, job_name_, 0);
     m.job_name = job_name_;
     m.created_wall_ms = clock_->WallMillis();
     WEIR_RETURN_IF_ERROR(storage_->CreateJobDir(m));
@@ -161,8 +149,8 @@ Status JobMaster::ResolveRestore() {
     job_id_ = CheckpointStorage::NewJobId();
     next_checkpoint_id_ = restored->id() + 1;
     if (checkpointing_.enabled) {
-      WEIR_RETURN_IF_ERROR(
-          storage_->CreateJobDir({job_id_, job_name_, clock_->WallMillis(), restored->dir}));
+      WEIR_RETURN_IF_ERROR(storage_->CreateJobDir(
+          JobManifest::ForRun(job_id_, job_name_, clock_->WallMillis(), restored->dir)));
     }
   }
   restore_from_ = std::move(restored);
@@ -412,8 +400,8 @@ Status JobMaster::DeployAttempt() {
   for (int i = 0; i < n; ++i) wakers_.push_back(std::make_shared<TaskWaker>());
 
   bool debloat = config_.GetBool("taskmanager.network.memory.buffer-debloat.enabled", true).value();
-  size_t initial = debloat ? std::min(env_.channel_capacity, kInitialDebloatedCapacity)
-                           : env_.channel_capacity;
+  size_t initial =
+      debloat ? std::min(env_.channel_capacity, kInitialDebloatedCapacity) : env_.channel_capacity;
   // channels[edge][producer][consumer]
   std::vector<std::vector<std::vector<std::shared_ptr<Channel>>>> channels;
   for (const auto& e : graph_->edges()) {
@@ -424,8 +412,10 @@ Status JobMaster::DeployAttempt() {
       for (int t = 0; t < dst.parallelism; ++t) {
         edge[static_cast<size_t>(s)].push_back(std::make_shared<Channel>(
             initial, env_.channel_capacity, env_.batch_size,
-            wakers_[static_cast<size_t>(first_task[static_cast<size_t>(e.target_vertex)] + t)].get(),
-            wakers_[static_cast<size_t>(first_task[static_cast<size_t>(e.source_vertex)] + s)].get()));
+            wakers_[static_cast<size_t>(first_task[static_cast<size_t>(e.target_vertex)] + t)]
+                .get(),
+            wakers_[static_cast<size_t>(first_task[static_cast<size_t>(e.source_vertex)] + s)]
+                .get()));
       }
     }
     channels.push_back(std::move(edge));
@@ -565,12 +555,12 @@ void JobMaster::Run() {
     final_status = s;
     end = JobStatus::kFailed;
   }
-  spdlog::info("Job '{}' ({}) is running{}", job_name_, job_id_,
-               checkpointing_.enabled
-                   ? " with " + std::string(checkpointing_.exactly_once ? "exactly-once"
-                                                                        : "at-least-once") +
-                         " checkpoints every " + FormatDuration(checkpointing_.interval)
-                   : "");
+  spdlog::info(
+      "Job '{}' ({}) is running{}", job_name_, job_id_,
+      checkpointing_.enabled
+          ? " with " + std::string(checkpointing_.exactly_once ? "exactly-once" : "at-least-once") +
+                " checkpoints every " + FormatDuration(checkpointing_.interval)
+          : "");
   while (end == JobStatus::kFinished && s.ok()) {
     std::deque<Event> events;
     {

@@ -70,6 +70,14 @@ std::vector<std::string> ListFilesRecursive(const std::string& dir) {
   return out;
 }
 
+std::vector<std::string> CheckpointFilesLeft(const std::string& checkpoints_dir) {
+  auto files = ListFilesRecursive(checkpoints_dir);
+  std::erase_if(files, [](const std::string& f) {
+    return std::filesystem::path(f).filename() == "_job";
+  });
+  return files;
+}
+
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);

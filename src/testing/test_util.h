@@ -37,6 +37,9 @@ void WriteFile(const std::string& path, const std::string& contents);
 bool FileExists(const std::string& path);
 // Regular files under `dir`, recursively, as paths relative to it, sorted.
 std::vector<std::string> ListFilesRecursive(const std::string& dir);
+// Checkpoint files under a checkpoint directory: everything but the manifests (`_job`) that
+// ended runs leave.
+std::vector<std::string> CheckpointFilesLeft(const std::string& checkpoints_dir);
 
 // The lines of a text, without their newlines.
 std::vector<std::string> Lines(const std::string& text);
