@@ -161,34 +161,35 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
   weir::StreamExecutionEnvironment env(config);
   const int64_t n = o.records;
   const int64_t keys = o.keys;
-  auto records = env.FromSequence(0, n - 1)
-                     .Map([n, keys, recovery = o.workload == "recovery"](int64_t i) {
-                       if (recovery && !g_probe.failed.load(std::memory_order_relaxed)) {
-                         if (i == g_probe.fail_at.load(std::memory_order_relaxed) &&
-                             !g_probe.failed.exchange(true)) {
-                           g_probe.failed_ns.store(NowNanos());
-                           throw std::runtime_error("benchmark failure injection");
-                         }
-                         // Past the middle, idle a little per batch until the failure, so a
-                         // checkpoint holding the state built so far can complete first.
-                         if (i >= n / 2 && i % 1024 == 0) {
-                           std::this_thread::sleep_for(std::chrono::milliseconds(2));
-                         }
-                       }
-                       // The seed's values: zeros, and 1000 for the last element.
-                       int64_t value = keys == 1 ? (i < n - 1 ? 0 : 1000) : 1 + i % 7;
-                       return Record{keys == 1 ? 0 : i % keys, value, i,
-                                     (i & 1023) == 0 ? NowNanos() : 0};
-                     })
-                     .Name("map")
-                     .KeyBy([](const Record& r) { return r.key; })
-                     .Process(RunningSum())
-                     .Name("running-sum")
-                     .Map([](Line l) {
-                       if (l.stamp_ns != 0) [[unlikely]] g_latency.Add(NowNanos() - l.stamp_ns);
-                       return std::move(l.text);
-                     })
-                     .Name("to-text");
+  auto records =
+      env.FromSequence(0, n - 1)
+          .Map([n, keys, recovery = o.workload == "recovery"](int64_t i) {
+            if (recovery && !g_probe.failed.load(std::memory_order_relaxed)) {
+              if (i == g_probe.fail_at.load(std::memory_order_relaxed) &&
+                  !g_probe.failed.exchange(true)) {
+                g_probe.failed_ns.store(NowNanos());
+                throw std::runtime_error("benchmark failure injection");
+              }
+              // Past the middle, idle a little per batch until the failure, so a
+              // checkpoint holding the state built so far can complete first.
+              if (i >= n / 2 && i % 1024 == 0) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+              }
+            }
+            // The seed's values: zeros, and 1000 for the last element.
+            int64_t value = keys == 1 ? (i < n - 1 ? 0 : 1000) : 1 + i % 7;
+            return Record{keys == 1 ? 0 : i % keys, value, i, (i & 1023) == 0 ? NowNanos() : 0};
+          })
+          .Name("map")
+          .KeyBy([](const Record& r) { return r.key; })
+          .Process(RunningSum())
+          .Name("running-sum")
+          .Map([](Line l) {
+            if (l.stamp_ns != 0) [[unlikely]]
+              g_latency.Add(NowNanos() - l.stamp_ns);
+            return std::move(l.text);
+          })
+          .Name("to-text");
   if (o.sink == "file") {
     records.WriteAsText(o.dir + "/sums", weir::WriteMode::kOverwrite).Name("file");
   } else {
@@ -308,38 +309,40 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
         o.backend.c_str(), o.checkpoint.c_str(), o.mode.c_str(), o.sink.c_str(), r.seconds,
         r.cpu_seconds, rate, per_core, Percentile(r.latency_ms, 50), Percentile(r.latency_ms, 99),
         Percentile(r.latency_ms, 99.9), durations.size(), Percentile(durations, 50),
-        Percentile(durations, 99), durations.empty() ? 0.0 : *std::max_element(durations.begin(),
-                                                                                durations.end()),
+        Percentile(durations, 99),
+        durations.empty() ? 0.0 : *std::max_element(durations.begin(), durations.end()),
         Percentile(sizes, 50), static_cast<long long>(max_alignment), r.peak_rss_kb,
         baseline_rate > 0 ? rate / baseline_rate : 0.0, r.recovery_resume_ms,
         r.recovery_catch_up_ms, r.error.c_str());
     std::fflush(stdout);
     return;
   }
-  std::printf("%-8s records=%lld keys=%lld backend=%s checkpoint=%s mode=%s sink=%s: "
-              "%s rec/s, %s rec/s per CPU-second (cpu %.2f s, wall %.2f s)",
-              o.workload.c_str(), static_cast<long long>(o.records),
-              static_cast<long long>(o.keys), o.backend.c_str(), o.checkpoint.c_str(),
-              o.mode.c_str(), o.sink.c_str(), Rate(rate).c_str(), Rate(per_core).c_str(),
-              r.cpu_seconds, r.seconds);
+  std::printf(
+      "%-8s records=%lld keys=%lld backend=%s checkpoint=%s mode=%s sink=%s: "
+      "%s rec/s, %s rec/s per CPU-second (cpu %.2f s, wall %.2f s)",
+      o.workload.c_str(), static_cast<long long>(o.records), static_cast<long long>(o.keys),
+      o.backend.c_str(), o.checkpoint.c_str(), o.mode.c_str(), o.sink.c_str(), Rate(rate).c_str(),
+      Rate(per_core).c_str(), r.cpu_seconds, r.seconds);
   if (!r.latency_ms.empty()) {
     std::printf(", latency p50 %.3f ms p99 %.3f ms p99.9 %.3f ms", Percentile(r.latency_ms, 50),
                 Percentile(r.latency_ms, 99), Percentile(r.latency_ms, 99.9));
   }
   if (!durations.empty()) {
-    std::printf(", %zu checkpoints p50 %.0f ms p99 %.0f ms max %.0f ms size p50 %s, "
-                "alignment max %lld ms",
-                durations.size(), Percentile(durations, 50), Percentile(durations, 99),
-                *std::max_element(durations.begin(), durations.end()),
-                weir::FormatBytes(static_cast<uint64_t>(Percentile(sizes, 50))).c_str(),
-                static_cast<long long>(max_alignment));
+    std::printf(
+        ", %zu checkpoints p50 %.0f ms p99 %.0f ms max %.0f ms size p50 %s, "
+        "alignment max %lld ms",
+        durations.size(), Percentile(durations, 50), Percentile(durations, 99),
+        *std::max_element(durations.begin(), durations.end()),
+        weir::FormatBytes(static_cast<uint64_t>(Percentile(sizes, 50))).c_str(),
+        static_cast<long long>(max_alignment));
   }
   if (o.workload == "recovery") {
     std::printf(", recovery: resumed %.1f ms, caught up %.1f ms after the failure",
                 r.recovery_resume_ms, r.recovery_catch_up_ms);
   }
   if (baseline_rate > 0) std::printf(", %.2fx of the plain loop", rate / baseline_rate);
-  std::printf(", peak RSS %s", weir::FormatBytes(static_cast<uint64_t>(r.peak_rss_kb) * 1024).c_str());
+  std::printf(", peak RSS %s",
+              weir::FormatBytes(static_cast<uint64_t>(r.peak_rss_kb) * 1024).c_str());
   if (!r.error.empty()) std::printf(", ERROR: %s", r.error.c_str());
   std::printf("\n");
   std::fflush(stdout);
@@ -385,9 +388,8 @@ int main(int argc, char** argv) {
     RunResult r = RunSeed(o, cli.configuration());
     Options b = o;
     b.workload = "baseline";
-    double baseline_rate = o.workload == "seed"
-                               ? static_cast<double>(o.records) / RunBaseline(b).seconds
-                               : 0.0;
+    double baseline_rate =
+        o.workload == "seed" ? static_cast<double>(o.records) / RunBaseline(b).seconds : 0.0;
     Report(o, r, baseline_rate);
     if (!r.error.empty()) return 1;
   }

@@ -19,14 +19,14 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
     std::string name;
     detail::StateKind kind;
     std::vector<std::pair<detail::KeyId, std::string_view>> values;  // sorted by key id
-    std::vector<std::shared_ptr<const std::string>> data;              // what they point into
+    std::vector<std::shared_ptr<const std::string>> data;            // what they point into
   };
 
-  HeapKeyedSnapshot(KeyTable::Frozen keys,
-                    std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>>
-                        tables,
-                    std::vector<Pending> pending, std::vector<std::pair<int64_t, std::string>> timers,
-                    KeyGroupRange range, int max_parallelism, std::string file_name)
+  HeapKeyedSnapshot(
+      KeyTable::Frozen keys,
+      std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables,
+      std::vector<Pending> pending, std::vector<std::pair<int64_t, std::string>> timers,
+      KeyGroupRange range, int max_parallelism, std::string file_name)
       : keys_(std::move(keys)),
         tables_(std::move(tables)),
         pending_(std::move(pending)),
@@ -64,7 +64,8 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
     std::vector<std::vector<const std::pair<int64_t, std::string>*>> timers_by_group(groups);
     for (const auto& t : timers_) {
       int kg = detail::KeyGroupForHash(Hash64(t.second), max_parallelism_);
-      if (range_.Contains(kg)) timers_by_group[static_cast<size_t>(kg - range_.start)].push_back(&t);
+      if (range_.Contains(kg))
+        timers_by_group[static_cast<size_t>(kg - range_.start)].push_back(&t);
     }
 
     WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(file_name_));
@@ -190,13 +191,14 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
     // silently drop the state.
     if (!src.handle->native_files.empty() || !src.handle->canonical) {
       return Status::InvalidArgument(
-          RestoreContext() + ": the checkpoint holds RocksDB native (incremental) state; "
+          RestoreContext() +
+          ": the checkpoint holds RocksDB native (incremental) state; "
           "restore it with state.backend.type: rocksdb, or take a savepoint to switch backends");
     }
     auto data = src.location->ReadVerified(*src.handle->canonical);
     if (!data.ok()) return data.status().WithContext(RestoreContext());
-    auto reader = KeyedSnapshotReader::Open(std::move(*data),
-                                            src.location->Absolute(*src.handle->canonical));
+    auto reader =
+        KeyedSnapshotReader::Open(std::move(*data), src.location->Absolute(*src.handle->canonical));
     if (!reader.ok()) return reader.status().WithContext(RestoreContext());
     const auto& states = reader->states();
     std::vector<PendingState*> by_index;  // the file's state index -> where its values go
@@ -264,15 +266,16 @@ Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t, 
     tables.emplace_back(StateMeta{t->name(), t->kind()}, t->Freeze());
   }
   std::vector<HeapKeyedSnapshot::Pending> pending;
-  for (const auto& [name, p] : pending_) pending.push_back({name, p.kind, p.values, restored_data_});
+  for (const auto& [name, p] : pending_)
+    pending.push_back({name, p.kind, p.values, restored_data_});
   std::vector<std::pair<int64_t, std::string>> timers;
   timers.reserve(timers_.size());
   timers_.ForEach([&](int64_t ts, const std::string& key) { timers.emplace_back(ts, key); });
   std::string name = SanitizeForFileName(options_.operator_uid) + "-" +
                      std::to_string(options_.subtask) + ".keyed";
   return std::unique_ptr<KeyedSnapshot>(std::make_unique<HeapKeyedSnapshot>(
-      keys_.Freeze(), std::move(tables), std::move(pending), std::move(timers),
-      options_.key_groups, options_.max_parallelism, std::move(name)));
+      keys_.Freeze(), std::move(tables), std::move(pending), std::move(timers), options_.key_groups,
+      options_.max_parallelism, std::move(name)));
 }
 
 void HeapKeyedStateBackend::CollectGarbage() {

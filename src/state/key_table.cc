@@ -72,7 +72,7 @@ void KeyTable::Reserve(size_t n) {
 }
 
 void KeyTable::Rehash(size_t capacity) {
-  std::vector<uint64_t> old;
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> old;
   old.swap(slots_);
   slots_.assign(capacity, kEmpty);
   mask_ = capacity - 1;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/huge_page_allocator.h"
 #include "weir/detail/cow_vector.h"
 #include "weir/detail/keyed_state.h"
 
@@ -53,7 +54,7 @@ class KeyTable {
   }
   void Rehash(size_t capacity);
 
-  std::vector<uint64_t> slots_;
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> slots_;
   size_t mask_;
   size_t used_ = 0;  // occupied slots plus tombstones
   size_t live_ = 0;

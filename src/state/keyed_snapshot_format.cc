@@ -14,10 +14,14 @@ constexpr uint64_t kVersion = 1;
 
 std::string_view detail::StateKindName(StateKind kind) {
   switch (kind) {
-    case StateKind::kValue: return "value";
-    case StateKind::kList: return "list";
-    case StateKind::kMap: return "map";
-    case StateKind::kReducing: return "reducing";
+    case StateKind::kValue:
+      return "value";
+    case StateKind::kList:
+      return "list";
+    case StateKind::kMap:
+      return "map";
+    case StateKind::kReducing:
+      return "reducing";
   }
   return "unknown";
 }
@@ -163,7 +167,8 @@ Status KeyedSnapshotReader::ForEach(KeyGroupRange wanted, const EntryFn& on_entr
       }
     }
     uint64_t timers;
-    if (!in.GetVarint64(&timers)) return Malformed("truncated timers of group " + std::to_string(kg));
+    if (!in.GetVarint64(&timers))
+      return Malformed("truncated timers of group " + std::to_string(kg));
     for (uint64_t t = 0; t < timers; ++t) {
       uint64_t ts;
       std::string_view key;

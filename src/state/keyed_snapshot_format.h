@@ -34,8 +34,7 @@ struct StateMeta {
 
 class KeyedSnapshotWriter {
  public:
-  KeyedSnapshotWriter(std::string* out, const std::vector<StateMeta>& states,
-                      KeyGroupRange range);
+  KeyedSnapshotWriter(std::string* out, const std::vector<StateMeta>& states, KeyGroupRange range);
 
   // Key groups must be written in order, each exactly once, every state of each group in
   // order (even with zero entries), then its timers.

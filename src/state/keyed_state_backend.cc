@@ -23,9 +23,8 @@ std::string SanitizeForFileName(std::string_view s) {
 
 Result<std::unique_ptr<KeyedStateBackend>> CreateKeyedStateBackend(
     const KeyedBackendOptions& options) {
-  WEIR_ASSIGN_OR_RETURN(std::string type,
-                        options.config->GetEnum("state.backend.type", "hashmap",
-                                                {"hashmap", "rocksdb"}));
+  WEIR_ASSIGN_OR_RETURN(std::string type, options.config->GetEnum("state.backend.type", "hashmap",
+                                                                  {"hashmap", "rocksdb"}));
   if (type == "hashmap") {
     return std::unique_ptr<KeyedStateBackend>(std::make_unique<HeapKeyedStateBackend>(options));
   }

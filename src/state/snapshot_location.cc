@@ -1,7 +1,6 @@
 #include "state/snapshot_location.h"
 
 #include <charconv>
-
 #include <cinttypes>
 #include <cstdio>
 
@@ -105,8 +104,8 @@ Status SnapshotLocation::Verify(const StateFile& f) const {
   }
   if (sum.Digest() != f.checksum) {
     return Status::Corruption("state file '" + abs + "': checksum mismatch (computed " +
-                              HexChecksum(sum.Digest()) + ", recorded " +
-                              HexChecksum(f.checksum) + ")");
+                              HexChecksum(sum.Digest()) + ", recorded " + HexChecksum(f.checksum) +
+                              ")");
   }
   return Status::OK();
 }

@@ -7,11 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <thread>
-
-#include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "state/heap_keyed_state_backend.h"
 #include "state/state_backend_test_util.h"
@@ -768,12 +766,12 @@ TEST_P(SnapshotIsolationTest, ChangesAfterTheBarrierAreNotInTheSnapshot) {
   Subtask r = NewSubtask();
   ASSERT_TRUE(Restore(*r.backend, {&w}).ok());
   Handles rh = Declare(*r.runtime);
-  EXPECT_EQ(Dump(*r.backend, rh, kKeys + 500),
-            at_barrier + [] {
-              std::string none;
-              for (int k = kKeys; k < kKeys + 500; ++k) none += std::to_string(k) + ":-1[]{}\n";
-              return none;
-            }());
+  EXPECT_EQ(
+      Dump(*r.backend, rh, kKeys + 500), at_barrier + [] {
+        std::string none;
+        for (int k = kKeys; k < kKeys + 500; ++k) none += std::to_string(k) + ":-1[]{}\n";
+        return none;
+      }());
 }
 
 TEST_P(SnapshotIsolationTest, ASnapshotWrittenConcurrentlyWithUpdatesHoldsTheBarrierState) {

@@ -16,7 +16,7 @@
 namespace weir {
 
 struct StateFile {
-  std::string path;        // relative to the checkpoint's base directory
+  std::string path;  // relative to the checkpoint's base directory
   uint64_t size = 0;
   uint64_t checksum = 0;   // XXH3-64 of the whole file
   std::string local_name;  // the name a backend gives the file when restoring (RocksDB SSTs)

@@ -22,8 +22,7 @@ namespace weir {
 
 class HeapTimerService final : public detail::TimerServiceAccess {
  public:
-  HeapTimerService(detail::KeyedStateAccess* keys, Clock* clock)
-      : keys_(keys), clock_(clock) {}
+  HeapTimerService(detail::KeyedStateAccess* keys, Clock* clock) : keys_(keys), clock_(clock) {}
 
   int64_t CurrentProcessingTime() const override { return clock_->WallMillis(); }
   void RegisterProcessingTimeTimer(int64_t timestamp) override {
@@ -46,7 +45,9 @@ class HeapTimerService final : public detail::TimerServiceAccess {
     return true;
   }
 
-  void Add(int64_t timestamp, std::string_view key) { timers_.emplace(timestamp, std::string(key)); }
+  void Add(int64_t timestamp, std::string_view key) {
+    timers_.emplace(timestamp, std::string(key));
+  }
   void ForEach(const std::function<void(int64_t, const std::string&)>& fn) const {
     for (const auto& [ts, key] : timers_) fn(ts, key);
   }

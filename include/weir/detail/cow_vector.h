@@ -10,6 +10,7 @@
 // thread may do while the owner goes on writing.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -24,9 +25,10 @@ class CowVector {
   static constexpr size_t kChunkSize = size_t{1} << kChunkBits;
   static constexpr size_t kChunkMask = kChunkSize - 1;
 
+  // The items sit inside the chunk: one pointer hop from the chunk table to an element.
   struct Chunk {
     uint64_t epoch;
-    std::vector<T> items;  // always kChunkSize
+    std::array<T, kChunkSize> items;
   };
 
   // An immutable view of the vector as it was at Freeze().
@@ -47,7 +49,9 @@ class CowVector {
   // Grows to at least `n` elements (new ones default-constructed); never shrinks.
   void Resize(size_t n) {
     while (chunks_.size() * kChunkSize < n) {
-      chunks_.push_back(std::make_shared<Chunk>(Chunk{epoch_, std::vector<T>(kChunkSize)}));
+      auto c = std::make_shared<Chunk>();
+      c->epoch = epoch_;
+      chunks_.push_back(std::move(c));
     }
     if (n > size_) size_ = n;
   }
@@ -57,7 +61,11 @@ class CowVector {
   // The element for writing: its chunk is copied first if a snapshot may still read it.
   T& Mutable(size_t i) {
     std::shared_ptr<Chunk>& c = chunks_[i >> kChunkBits];
-    if (c->epoch != epoch_) [[unlikely]] c = std::make_shared<Chunk>(Chunk{epoch_, c->items});
+    if (c->epoch != epoch_) [[unlikely]] {
+      auto copy = std::make_shared<Chunk>(*c);
+      copy->epoch = epoch_;
+      c = std::move(copy);
+    }
     return c->items[i & kChunkMask];
   }
 
