@@ -11,8 +11,8 @@
 namespace weir {
 namespace {
 
-using testing::CheckpointFilesLeft;
 using testing::BinaryPath;
+using testing::CheckpointFilesLeft;
 using testing::ChildProcess;
 using testing::ListFilesRecursive;
 using testing::ReadFile;

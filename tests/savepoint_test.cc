@@ -15,8 +15,8 @@
 namespace weir {
 namespace {
 
-using testing::CheckpointFilesLeft;
 using testing::BuildCountJob;
+using testing::CheckpointFilesLeft;
 using testing::ExpectExactCountSums;
 using testing::JobSpec;
 using testing::ListFilesRecursive;

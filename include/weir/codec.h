@@ -300,7 +300,9 @@ struct Codec<std::unordered_map<K, V, H, E, A>> {
       Codec<V>::Encode(*v, w);
     }
   }
-  static bool Decode(BufferReader& r, Map& m) { return codec_internal::MapCodec<Map>::Decode(r, m); }
+  static bool Decode(BufferReader& r, Map& m) {
+    return codec_internal::MapCodec<Map>::Decode(r, m);
+  }
 
  private:
   static std::string EncodeKey(const K& k) {

@@ -151,9 +151,8 @@ class DataStream {
 
   // Prints each record as a line on standard output (at-least-once; for debugging).
   DataStream<T> Print() const {
-    DataStream<T> sink = Then<T>("Print", []() {
-      return std::make_unique<detail::PrintSinkOperator<T>>();
-    });
+    DataStream<T> sink =
+        Then<T>("Print", []() { return std::make_unique<detail::PrintSinkOperator<T>>(); });
     sink.t_->kind = detail::Transformation::Kind::kSink;
     return sink;
   }

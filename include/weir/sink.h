@@ -45,9 +45,9 @@ class FileSystem;
 struct SinkContext {
   int subtask_index = 0;
   int parallelism = 1;
-  int attempt_number = 0;      // 0, then +1 on each restart
-  bool restored = false;       // the job started from a checkpoint or savepoint
-  bool checkpointing = false;  // transactions are committed per checkpoint
+  int attempt_number = 0;             // 0, then +1 on each restart
+  bool restored = false;              // the job started from a checkpoint or savepoint
+  bool checkpointing = false;         // transactions are committed per checkpoint
   FileSystem* file_system = nullptr;  // the engine's file system (tests inject faults into it)
 };
 

@@ -17,18 +17,18 @@ namespace weir {
 
 enum class StatusCode : unsigned char {
   kOk = 0,
-  kInvalidArgument,    // bad flag, config value or API use
-  kNotFound,           // missing file, checkpoint, key
-  kAlreadyExists,      // a file the job would overwrite (NO_OVERWRITE)
-  kIOError,            // the file system refused: permission, fsync failure, ...
-  kNoSpace,            // the disk is full
-  kCorruption,         // bad checksum, truncated file, malformed data
-  kFailedPrecondition, // an operation out of order
-  kAborted,            // a checkpoint that was declined or superseded
-  kCancelled,          // a job or task that was cancelled
-  kTimedOut,           // a checkpoint that expired
-  kUserFunction,       // an exception thrown by a user's function
-  kInternal,           // a bug in weir
+  kInvalidArgument,     // bad flag, config value or API use
+  kNotFound,            // missing file, checkpoint, key
+  kAlreadyExists,       // a file the job would overwrite (NO_OVERWRITE)
+  kIOError,             // the file system refused: permission, fsync failure, ...
+  kNoSpace,             // the disk is full
+  kCorruption,          // bad checksum, truncated file, malformed data
+  kFailedPrecondition,  // an operation out of order
+  kAborted,             // a checkpoint that was declined or superseded
+  kCancelled,           // a job or task that was cancelled
+  kTimedOut,            // a checkpoint that expired
+  kUserFunction,        // an exception thrown by a user's function
+  kInternal,            // a bug in weir
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -38,9 +38,13 @@ class [[nodiscard]] Status {
   Status() = default;  // OK
 
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {StatusCode::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-  static Status AlreadyExists(std::string msg) { return {StatusCode::kAlreadyExists, std::move(msg)}; }
+  static Status AlreadyExists(std::string msg) {
+    return {StatusCode::kAlreadyExists, std::move(msg)};
+  }
   static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
   static Status NoSpace(std::string msg) { return {StatusCode::kNoSpace, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
@@ -50,7 +54,9 @@ class [[nodiscard]] Status {
   static Status Aborted(std::string msg) { return {StatusCode::kAborted, std::move(msg)}; }
   static Status Cancelled(std::string msg) { return {StatusCode::kCancelled, std::move(msg)}; }
   static Status TimedOut(std::string msg) { return {StatusCode::kTimedOut, std::move(msg)}; }
-  static Status UserFunction(std::string msg) { return {StatusCode::kUserFunction, std::move(msg)}; }
+  static Status UserFunction(std::string msg) {
+    return {StatusCode::kUserFunction, std::move(msg)};
+  }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
 
   static Status FromCode(StatusCode code, std::string msg) {
@@ -93,7 +99,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     if (std::get<Status>(v_).ok()) v_ = Status::Internal("Result constructed from an OK status");
   }
@@ -119,17 +125,17 @@ class [[nodiscard]] Result {
 #define WEIR_CONCAT(a, b) WEIR_CONCAT_IMPL(a, b)
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define WEIR_RETURN_IF_ERROR(expr)                      \
-  do {                                                  \
-    ::weir::Status weir_status_ = (expr);               \
-    if (!weir_status_.ok()) return weir_status_;        \
+#define WEIR_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::weir::Status weir_status_ = (expr);        \
+    if (!weir_status_.ok()) return weir_status_; \
   } while (0)
 
 // Like WEIR_RETURN_IF_ERROR, adding "<context>: " to the error.
-#define WEIR_RETURN_IF_ERROR_CTX(expr, context)                                 \
-  do {                                                                          \
-    ::weir::Status weir_status_ = (expr);                                       \
-    if (!weir_status_.ok()) return weir_status_.WithContext(context);           \
+#define WEIR_RETURN_IF_ERROR_CTX(expr, context)                       \
+  do {                                                                \
+    ::weir::Status weir_status_ = (expr);                             \
+    if (!weir_status_.ok()) return weir_status_.WithContext(context); \
   } while (0)
 
 #define WEIR_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

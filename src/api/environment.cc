@@ -97,9 +97,9 @@ void StreamExecutionEnvironment::SetClockForTesting(Clock* clock) { impl_->clock
 
 DataStream<int64_t> StreamExecutionEnvironment::FromSequence(int64_t from, int64_t to) {
   if (from > to && impl_->build_error.ok()) {
-    impl_->build_error = Status::InvalidArgument(
-        "FromSequence(" + std::to_string(from) + ", " + std::to_string(to) +
-        "): 'from' must not be greater than 'to'");
+    impl_->build_error =
+        Status::InvalidArgument("FromSequence(" + std::to_string(from) + ", " + std::to_string(to) +
+                                "): 'from' must not be greater than 'to'");
   }
   auto t = std::make_unique<detail::Transformation>();
   t->kind = detail::Transformation::Kind::kSource;
@@ -124,8 +124,8 @@ std::unique_ptr<JobClient> StreamExecutionEnvironment::ExecuteAsync(std::string 
   }
   impl_->executed = true;
   if (!impl_->build_error.ok()) return fail(impl_->build_error);
-  auto master = std::make_unique<JobMaster>(&impl_->graph, job_name, impl_->config, impl_->fs,
-                                            impl_->clock);
+  auto master =
+      std::make_unique<JobMaster>(&impl_->graph, job_name, impl_->config, impl_->fs, impl_->clock);
   Status s = master->Start();
   if (!s.ok()) return fail(s.WithContext("job '" + job_name + "' could not start"));
   return std::make_unique<LocalJobClient>(std::move(master));

@@ -41,8 +41,8 @@ bool SplitNumberAndUnit(std::string_view text, double* number, std::string* unit
 
 // Keys under these prefixes are the engine's; an unknown one there is probably a typo.
 constexpr std::string_view kEnginePrefixes[] = {
-    "execution.", "state.", "restart-strategy", "pipeline.", "parallelism.", "taskmanager.",
-    "weir.",
+    "execution.",   "state.", "restart-strategy", "pipeline.", "parallelism.",
+    "taskmanager.", "weir.",
 };
 
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -88,8 +88,10 @@ Status FlattenChecked(const YAML::Node& root, const std::string& what, const std
   try {
     Flatten(root, "", source, out);
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(what + ": values must be scalars, lists of scalars or maps "
-                                   "with scalar keys (" + e.what() + ")");
+    return Status::InvalidArgument(what +
+                                   ": values must be scalars, lists of scalars or maps "
+                                   "with scalar keys (" +
+                                   e.what() + ")");
   }
   return Status::OK();
 }
@@ -118,8 +120,8 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   } else if (unit == "d" || unit == "day" || unit == "days") {
     ms = n * 86400e3;
   } else {
-    return Status::InvalidArgument("'" + std::string(text) + "' has an unknown time unit '" +
-                                   unit + "' (use ms, s, min, h or d)");
+    return Status::InvalidArgument("'" + std::string(text) + "' has an unknown time unit '" + unit +
+                                   "' (use ms, s, min, h or d)");
   }
   if (ms > 1e15) return Status::InvalidArgument("'" + std::string(text) + "' is too long");
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(ms)));
@@ -144,8 +146,8 @@ Result<uint64_t> ParseMemorySize(std::string_view text) {
   } else if (unit == "t" || unit == "tb" || unit == "tebibytes") {
     mult = 1024.0 * 1024 * 1024 * 1024;
   } else {
-    return Status::InvalidArgument("'" + std::string(text) + "' has an unknown size unit '" +
-                                   unit + "' (use b, kb, mb, gb or tb)");
+    return Status::InvalidArgument("'" + std::string(text) + "' has an unknown size unit '" + unit +
+                                   "' (use b, kb, mb, gb or tb)");
   }
   double bytes = std::round(n * mult);
   // 2^64 is exactly representable; anything at or above it does not fit (and converting it
@@ -191,8 +193,8 @@ Result<Configuration> Configuration::FromYamlFile(const std::string& path) {
     return Status::InvalidArgument("configuration file '" + path +
                                    "' must be a YAML map of keys to values");
   }
-  WEIR_RETURN_IF_ERROR(FlattenChecked(root, "configuration file '" + path + "'", path,
-                                      &config.entries_));
+  WEIR_RETURN_IF_ERROR(
+      FlattenChecked(root, "configuration file '" + path + "'", path, &config.entries_));
   return config;
 }
 
@@ -348,9 +350,8 @@ std::vector<std::string> Configuration::UnknownKeyWarnings() const {
     std::string_view best;
     size_t best_dist = std::numeric_limits<size_t>::max();
     for (const ConfigOptionInfo& opt : KnownOptions()) {
-      if (opt.key == key ||
-          std::find(opt.deprecated_keys.begin(), opt.deprecated_keys.end(), key) !=
-              opt.deprecated_keys.end()) {
+      if (opt.key == key || std::find(opt.deprecated_keys.begin(), opt.deprecated_keys.end(),
+                                      key) != opt.deprecated_keys.end()) {
         known = true;
         break;
       }
@@ -375,11 +376,11 @@ const std::vector<ConfigOptionInfo>& Configuration::KnownOptions() {
       {"parallelism.default", "1", "Parallelism of operators that do not set their own."},
       {"pipeline.max-parallelism", "128",
        "Number of key groups: the upper bound for rescaling keyed state."},
-      {"execution.buffer-timeout.interval", "100 ms",
+      {"execution.buffer-timeout.interval",
+       "100 ms",
        "Longest time a partly filled batch waits before it is sent downstream.",
        {"execution.buffer-timeout"}},
-      {"pipeline.exchange.batch-size", "1024",
-       "Most records in one batch handed between tasks."},
+      {"pipeline.exchange.batch-size", "1024", "Most records in one batch handed between tasks."},
       {"pipeline.exchange.channel-capacity", "16384",
        "Most records queued in one channel between two subtasks (backpressure bound)."},
       {"taskmanager.network.memory.buffer-debloat.enabled", "true",
@@ -398,28 +399,38 @@ const std::vector<ConfigOptionInfo>& Configuration::KnownOptions() {
        "Most checkpoints in progress at once."},
       {"execution.checkpointing.tolerable-failed-checkpoints", "0",
        "Consecutive checkpoint failures tolerated before the job fails."},
-      {"execution.checkpointing.num-retained", "1", "Completed checkpoints kept.",
+      {"execution.checkpointing.num-retained",
+       "1",
+       "Completed checkpoints kept.",
        {"state.checkpoints.num-retained"}},
       {"execution.checkpointing.externalized-checkpoint-retention", "NO_EXTERNALIZED_CHECKPOINTS",
        "What happens to checkpoints when the job ends: NO_EXTERNALIZED_CHECKPOINTS (deleted), "
        "DELETE_ON_CANCELLATION (kept if the job fails), RETAIN_ON_CANCELLATION (kept if it "
        "fails or is cancelled). They are always deleted when the job finishes."},
-      {"execution.checkpointing.dir", "checkpoints",
-       "Checkpoint directory: a local path or a file:// URI.", {"state.checkpoints.dir"}},
-      {"execution.checkpointing.savepoint-dir", "savepoints",
-       "Default savepoint directory: a local path or a file:// URI.", {"state.savepoints.dir"}},
-      {"execution.checkpointing.incremental", "false",
+      {"execution.checkpointing.dir",
+       "checkpoints",
+       "Checkpoint directory: a local path or a file:// URI.",
+       {"state.checkpoints.dir"}},
+      {"execution.checkpointing.savepoint-dir",
+       "savepoints",
+       "Default savepoint directory: a local path or a file:// URI.",
+       {"state.savepoints.dir"}},
+      {"execution.checkpointing.incremental",
+       "false",
        "Incremental checkpoints (RocksDB): only new SST files are uploaded.",
        {"state.backend.incremental"}},
-      {"execution.state-recovery.path", "",
+      {"execution.state-recovery.path",
+       "",
        "Checkpoint or savepoint to restore from: a path, or 'latest' for the newest valid "
        "checkpoint of this job in the checkpoint directory.",
        {"execution.savepoint.path"}},
-      {"execution.state-recovery.ignore-unclaimed-state", "false",
+      {"execution.state-recovery.ignore-unclaimed-state",
+       "false",
        "Allow restoring when the checkpoint has state for an operator the job no longer has.",
        {"execution.savepoint.ignore-unclaimed-state"}},
       // Restart strategies
-      {"restart-strategy.type", "",
+      {"restart-strategy.type",
+       "",
        "none | fixed-delay | failure-rate | exponential-delay; default exponential-delay when "
        "checkpointing is enabled, none otherwise.",
        {"restart-strategy"}},
@@ -441,7 +452,9 @@ const std::vector<ConfigOptionInfo>& Configuration::KnownOptions() {
       {"restart-strategy.exponential-delay.attempts-before-reset-backoff", "2147483647",
        "Restarts allowed before the delay is reset; then the job fails."},
       // State backends
-      {"state.backend.type", "hashmap", "Keyed state backend: hashmap (heap) or rocksdb.",
+      {"state.backend.type",
+       "hashmap",
+       "Keyed state backend: hashmap (heap) or rocksdb.",
        {"state.backend"}},
       {"state.backend.rocksdb.localdir", "$TMPDIR/weir-rocksdb",
        "Local working directory of the RocksDB state backend (a path or file:// URI); each "

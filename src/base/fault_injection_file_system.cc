@@ -34,8 +34,8 @@ class FaultInjectionFileSystem::File final : public WritableFile {
   std::unique_ptr<WritableFile> base_;
 };
 
-void FaultInjectionFileSystem::InjectError(Op op, std::string path_filter, Status error,
-                                           int count, int skip) {
+void FaultInjectionFileSystem::InjectError(Op op, std::string path_filter, Status error, int count,
+                                           int skip) {
   std::lock_guard<std::mutex> lock(mu_);
   rules_.push_back(Rule{op, std::move(path_filter), std::move(error), count, skip});
 }

@@ -139,8 +139,7 @@ class PosixFileSystem final : public FileSystem {
     return out;
   }
 
-  Result<std::string> ReadFileRange(const std::string& path, uint64_t offset,
-                                    uint64_t n) override {
+  Result<std::string> ReadFileRange(const std::string& path, uint64_t offset, uint64_t n) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("opening", path);
     std::string out(n, '\0');
@@ -338,10 +337,9 @@ Result<std::string> ResolvePath(std::string_view uri, std::string_view config_ke
   }
   auto scheme_end = uri.find("://");
   if (scheme_end != std::string_view::npos) {
-    return Status::InvalidArgument(std::string(config_key) + ": scheme '" +
-                                   std::string(uri.substr(0, scheme_end)) + "' in '" +
-                                   std::string(uri) +
-                                   "' is not supported; use a local path or a file:// URI");
+    return Status::InvalidArgument(
+        std::string(config_key) + ": scheme '" + std::string(uri.substr(0, scheme_end)) + "' in '" +
+        std::string(uri) + "' is not supported; use a local path or a file:// URI");
   }
   return std::string(uri);
 }

@@ -1,13 +1,13 @@
 // RunJob: runs a job from a command-line program, with progress, signals and a summary.
 #include <signal.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <thread>
 
 #include "base/logging.h"
@@ -75,8 +75,8 @@ uint64_t SinkRecords(const JobMetrics& m) {
 
 std::string ProgressLine(const JobMetrics& m, double rate, double seconds) {
   char buf[256];
-  std::string line = std::string(JobStatusName(m.status)) + "  " + Thousands(SinkRecords(m)) +
-                     " records";
+  std::string line =
+      std::string(JobStatusName(m.status)) + "  " + Thousands(SinkRecords(m)) + " records";
   std::snprintf(buf, sizeof buf, "  %s/s  %.0fs", Thousands(static_cast<uint64_t>(rate)).c_str(),
                 seconds);
   line += buf;

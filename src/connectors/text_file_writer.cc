@@ -19,8 +19,8 @@
 // subtask 0 recovers their files and keeps their state.
 #include <algorithm>
 #include <cinttypes>
-#include <map>
 #include <cstdio>
+#include <map>
 #include <random>
 
 #include "base/fault_points.h"
@@ -97,8 +97,8 @@ struct TextFileWriter::Impl {
   FileSystem* fs = nullptr;
   std::string own_target;
   std::map<std::string, uint64_t> committed;  // target -> bytes known to be committed
-  std::vector<SinkOutput> adopted;             // files of removed subtasks (subtask 0 only)
-  uint64_t next_offset = 0;   // where the next prepared transaction goes in own_target
+  std::vector<SinkOutput> adopted;            // files of removed subtasks (subtask 0 only)
+  uint64_t next_offset = 0;           // where the next prepared transaction goes in own_target
   std::unique_ptr<WritableFile> out;  // staging file of the open transaction, or the target
   std::string out_path;
   std::string instance;  // random, names this writer's staging files

@@ -485,10 +485,8 @@ TEST_F(TextFileWriterTest, CloseAfterTheEndRemovesStagingButCloseAfterAFailureKe
 
 TEST_F(TextFileWriterTest, CorruptStateIsAnErrorNotAFreshStart) {
   std::string out = dir_.Join("out.txt");
-  OperatorState bad = {
-      detail::OperatorStateList{detail::kTwoPhaseCommitStateName,
-                                detail::OperatorStateList::Mode::kUnion,
-                                {"?"}}};
+  OperatorState bad = {detail::OperatorStateList{
+      detail::kTwoPhaseCommitStateName, detail::OperatorStateList::Mode::kUnion, {"?"}}};
   testing::FakeOperatorContext ctx(0, 1, &fs_);
   TextFileWriter w(out, WriteMode::kOverwrite);
   Status s = w.Initialize(ctx, bad);

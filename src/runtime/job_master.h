@@ -135,11 +135,11 @@ class JobMaster final : public TaskHost {
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Event> events_;  // guarded by mu_
+  std::deque<Event> events_;                                          // guarded by mu_
   std::deque<std::unique_ptr<SavepointRequest>> savepoint_requests_;  // guarded by mu_
-  JobStatus status_ = JobStatus::kCreated;  // guarded by mu_
-  int restarts_ = 0;                        // guarded by mu_
-  CheckpointMetrics checkpoint_metrics_;    // guarded by mu_
+  JobStatus status_ = JobStatus::kCreated;                            // guarded by mu_
+  int restarts_ = 0;                                                  // guarded by mu_
+  CheckpointMetrics checkpoint_metrics_;                              // guarded by mu_
   std::atomic<bool> cancel_requested_{false};
   bool done_ = false;  // guarded by mu_
   JobResult result_;   // guarded by mu_, valid once done_

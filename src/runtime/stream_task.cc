@@ -147,8 +147,8 @@ Status StreamTask::InitializeState() {
     o.operator_name = head.transformation->name;
     o.subtask = spec_.subtask;
     o.max_parallelism = env_->max_parallelism;
-    o.key_groups = KeyGroupRange::ForSubtask(env_->max_parallelism, spec_.vertex->parallelism,
-                                             spec_.subtask);
+    o.key_groups =
+        KeyGroupRange::ForSubtask(env_->max_parallelism, spec_.vertex->parallelism, spec_.subtask);
     o.clock = env_->clock;
     o.fs = env_->fs;
     o.config = env_->config;

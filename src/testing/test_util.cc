@@ -72,9 +72,8 @@ std::vector<std::string> ListFilesRecursive(const std::string& dir) {
 
 std::vector<std::string> CheckpointFilesLeft(const std::string& checkpoints_dir) {
   auto files = ListFilesRecursive(checkpoints_dir);
-  std::erase_if(files, [](const std::string& f) {
-    return std::filesystem::path(f).filename() == "_job";
-  });
+  std::erase_if(files,
+                [](const std::string& f) { return std::filesystem::path(f).filename() == "_job"; });
   return files;
 }
 

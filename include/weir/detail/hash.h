@@ -15,9 +15,7 @@
 
 namespace weir::detail {
 
-inline uint64_t Hash64(std::string_view bytes) {
-  return XXH3_64bits(bytes.data(), bytes.size());
-}
+inline uint64_t Hash64(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
 
 // Equality of two keys' bytes. Keys are mostly a few bytes: two overlapping word loads beat a
 // call to memcmp.

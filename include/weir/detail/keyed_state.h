@@ -181,7 +181,8 @@ inline constexpr KeyId kNoKey = ~KeyId{0};
 // Heap tables check the current key on each access: one predictable compare. Outside a keyed
 // context (no current key) there is nothing to read, and Flink says so too.
 [[noreturn]] inline void ThrowNoCurrentKey(const std::string& state) {
-  throw StateError("state '" + state + "' was accessed with no current key: keyed state can only "
+  throw StateError("state '" + state +
+                   "' was accessed with no current key: keyed state can only "
                    "be used while processing a record or a timer");
 }
 
@@ -208,12 +209,14 @@ class HeapTable : public HeapStateTable {
  protected:
   const Slot& Read() const {
     KeyId id = *current_;
-    if (id >= slots_.size()) [[unlikely]] ThrowNoCurrentKey(name());
+    if (id >= slots_.size()) [[unlikely]]
+      ThrowNoCurrentKey(name());
     return slots_[id];
   }
   Slot& Write() {
     KeyId id = *current_;
-    if (id >= slots_.size()) [[unlikely]] ThrowNoCurrentKey(name());
+    if (id >= slots_.size()) [[unlikely]]
+      ThrowNoCurrentKey(name());
     return slots_.Mutable(id);
   }
   void NoteEmptied() {
@@ -315,8 +318,8 @@ class HeapListTable final : public HeapTable<std::vector<V>, ListSlotTraits<V>>,
                             public ListStateImpl<V> {
  public:
   HeapListTable(std::string name, const KeyId* current)
-      : HeapTable<std::vector<V>, ListSlotTraits<V>>(std::move(name), StateKind::kList,
-                                                     typeid(V), current) {}
+      : HeapTable<std::vector<V>, ListSlotTraits<V>>(std::move(name), StateKind::kList, typeid(V),
+                                                     current) {}
 
   const std::vector<V>& Get() override { return this->Read(); }
   void Add(V value) override { this->Write().push_back(std::move(value)); }
@@ -384,9 +387,8 @@ struct MapSlotTraits {
 };
 
 template <typename K, typename V>
-class HeapMapTable final
-    : public HeapTable<typename MapSlotTraits<K, V>::Map, MapSlotTraits<K, V>>,
-      public MapStateImpl<K, V> {
+class HeapMapTable final : public HeapTable<typename MapSlotTraits<K, V>::Map, MapSlotTraits<K, V>>,
+                           public MapStateImpl<K, V> {
  public:
   using Map = typename MapSlotTraits<K, V>::Map;
 
@@ -399,7 +401,9 @@ class HeapMapTable final
     auto it = m.find(key);
     return it == m.end() ? nullptr : &it->second;
   }
-  void Put(const K& key, V value) override { this->Write().insert_or_assign(key, std::move(value)); }
+  void Put(const K& key, V value) override {
+    this->Write().insert_or_assign(key, std::move(value));
+  }
   void Remove(const K& key) override {
     Map& m = this->Write();
     if (m.erase(key) > 0 && m.empty()) this->NoteEmptied();
@@ -565,7 +569,8 @@ class RawMapState final : public MapStateImpl<K, V> {
 
 template <typename Table>
 Table* FindOrAddHeapTable(HeapStateRegistry& heap, std::string_view name, StateKind kind,
-                          const std::type_info& type, std::function<std::unique_ptr<Table>()> make) {
+                          const std::type_info& type,
+                          std::function<std::unique_ptr<Table>()> make) {
   if (HeapStateTable* t = heap.FindTable(name)) {
     if (t->kind() != kind || t->type() != type) {
       throw StateError("state '" + std::string(name) + "' is already registered as " +

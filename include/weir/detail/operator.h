@@ -15,13 +15,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <typeinfo>
 #include <vector>
-
-#include <functional>
 
 #include "weir/detail/batch.h"
 #include "weir/detail/keyed_state.h"
@@ -38,7 +37,9 @@ namespace weir::detail {
 // once per batch by the task thread only, so a plain load/store suffices.
 class RecordCounter {
  public:
-  void Add(size_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void Add(size_t n) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
 
  private:

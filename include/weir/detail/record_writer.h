@@ -52,7 +52,8 @@ class RecordWriter final : public RecordWriterBase, public BatchConsumer<T> {
       size_t c = static_cast<size_t>(select_(std::as_const(r)));
       Batch<T>& b = PendingFor(c);
       b.records.push_back(std::move(r));
-      if (b.records.size() >= limits_[c]) [[unlikely]] Push(c);
+      if (b.records.size() >= limits_[c]) [[unlikely]]
+        Push(c);
     }
   }
 

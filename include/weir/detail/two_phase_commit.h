@@ -84,7 +84,8 @@ class TwoPhaseCommitSinkOperator final : public OneInputOperator<T> {
         if (!DecodeSinkStateEntry(bytes, &e)) {
           Check(Status::Corruption("restored sink state does not decode"), "restoring");
         }
-        bool mine = e.owner == sc.subtask_index || (sc.subtask_index == 0 && e.owner >= sc.parallelism);
+        bool mine =
+            e.owner == sc.subtask_index || (sc.subtask_index == 0 && e.owner >= sc.parallelism);
         if (!mine) continue;
         // Recovery: what the checkpoint prepared is committed again (idempotent).
         for (const auto& [id, txn] : e.transactions) {
