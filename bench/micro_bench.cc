@@ -125,6 +125,16 @@ BENCHMARK(BM_Hash64)->Arg(8)->Arg(32);
 
 // ---- Keyed state on the heap backend: set the current key, read and update a value ----------
 
+// `count` distinct-looking int64 keys, encoded as the backends see them (at most 2^20).
+std::vector<std::string> RandomEncodedKeys(int64_t count) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> encoded;
+  for (int64_t k = 0; k < std::min<int64_t>(count, 1 << 20); ++k) {
+    encoded.push_back(EncodeToString<int64_t>(static_cast<int64_t>(rng())));
+  }
+  return encoded;
+}
+
 void BM_HeapValueStateUpdate(benchmark::State& state) {
   const int64_t keys = state.range(0);
   Configuration config;
@@ -141,11 +151,7 @@ void BM_HeapValueStateUpdate(benchmark::State& state) {
       backend.AddTable(std::make_unique<detail::HeapValueTable<int64_t>>(
           "sum", detail::StateKind::kValue, backend.current_key_id())));
   detail::ValueStateImpl<int64_t>* sum = table;
-  std::mt19937_64 rng(7);
-  std::vector<std::string> encoded;
-  for (int64_t k = 0; k < std::min<int64_t>(keys, 1 << 20); ++k) {
-    encoded.push_back(EncodeToString<int64_t>(static_cast<int64_t>(rng())));
-  }
+  std::vector<std::string> encoded = RandomEncodedKeys(keys);
   // Every key exists before timing starts: updates, not inserts (db_bench's updaterandom).
   for (const auto& k : encoded) {
     backend.SetCurrentKey(k);
@@ -188,11 +194,7 @@ void BM_RocksDbValueStateUpdate(benchmark::State& state) {
     RocksDbKeyedStateBackend& b = **backend;
     detail::RawValueState<int64_t> sum(&b, b.RegisterState("sum", detail::StateKind::kValue),
                                        "sum");
-    std::mt19937_64 rng(7);
-    std::vector<std::string> encoded;
-    for (int64_t k = 0; k < std::min<int64_t>(keys, 1 << 20); ++k) {
-      encoded.push_back(EncodeToString<int64_t>(static_cast<int64_t>(rng())));
-    }
+    std::vector<std::string> encoded = RandomEncodedKeys(keys);
     // Every key exists before timing starts: updates, not inserts (db_bench's updaterandom,
     // which runs on a database its fillrandom filled).
     for (const auto& k : encoded) {
