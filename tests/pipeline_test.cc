@@ -231,6 +231,48 @@ class StateOps final : public KeyedProcessFunction<int32_t, Op, std::string> {
   ReducingState<int64_t> reduced_;
 };
 
+// Past 65,536 keys a subtask's heap index outgrows the caches and the keyed operator hashes
+// each batch first and prefetches the index ahead of the records: the keys, their order and
+// their state must come out exactly as a record at a time, also while snapshots run.
+TEST(PipelineTest, ManyKeysInRandomOrderKeepEveryKeysState) {
+  const int64_t keys = 150'000, rounds = 3;
+  const uint64_t seed = testing::TestSeed();
+  std::vector<int64_t> perm(keys);
+  for (int64_t k = 0; k < keys; ++k) perm[k] = k * 7919;  // keys spread over the key groups
+  std::shuffle(perm.begin(), perm.end(), std::mt19937_64(seed));
+  TempDir dir;
+  Configuration c = QuietConfig();
+  c.Set("execution.checkpointing.interval", "20 ms");
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  StreamExecutionEnvironment env(c);
+  env.SetParallelism(1);
+  env.FromSequence(0, keys * rounds - 1)
+      .Map([&perm, keys](int64_t i) {
+        return std::pair<int64_t, int64_t>(perm[static_cast<size_t>(i % keys)], i);
+      })
+      .KeyBy([](const std::pair<int64_t, int64_t>& r) { return r.first; })
+      .Process(CountSum())
+      .Filter([rounds](const std::tuple<int64_t, int64_t, int64_t>& t) {
+        return std::get<1>(t) == rounds;
+      })
+      .Map([](const std::tuple<int64_t, int64_t, int64_t>& t) {
+        return std::to_string(std::get<0>(t)) + "," + std::to_string(std::get<2>(t));
+      })
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("many-keys");
+  ASSERT_TRUE(r.ok()) << r.error();
+
+  std::map<int64_t, int64_t> want;  // key -> sum of its records' positions
+  for (int64_t i = 0; i < keys * rounds; ++i) want[perm[static_cast<size_t>(i % keys)]] += i;
+  std::map<int64_t, int64_t> got;
+  for (const auto& line : OutputLines(dir.Join("out"))) {
+    int64_t k, sum;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%ld,%ld", &k, &sum), 2) << line;
+    ASSERT_TRUE(got.emplace(k, sum).second) << "duplicate: " << line << " (seed " << seed << ")";
+  }
+  EXPECT_EQ(got, want) << "seed " << seed;
+}
+
 // Every keyed state backend: the heap one, and RocksDB.
 class StateBackendPipelineTest : public ::testing::TestWithParam<std::string> {
  protected:

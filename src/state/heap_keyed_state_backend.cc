@@ -122,9 +122,7 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
 HeapKeyedStateBackend::HeapKeyedStateBackend(const KeyedBackendOptions& options)
     : KeyedStateBackend(options) {}
 
-void HeapKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
-  if (has_current_ && detail::BytesEqual(key_bytes, current_bytes_)) return;
-  uint64_t hash = Hash64(key_bytes);
+void HeapKeyedStateBackend::SetNewKey(std::string_view key_bytes, uint64_t hash) {
   int kg = detail::KeyGroupForHash(hash, options_.max_parallelism);
   if (!options_.key_groups.Contains(kg)) [[unlikely]] {
     // The record was routed here by its key, so the key changed between routing and
@@ -138,6 +136,7 @@ void HeapKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
         "(is it non-deterministic, or does the key's codec encode it differently each time?)");
   }
   current_bytes_.assign(key_bytes.data(), key_bytes.size());
+  current_hash_ = hash;
   bool inserted = false;
   current_id_ = keys_.FindOrInsert(key_bytes, hash, kg, &inserted);
   // A new key is a garbage candidate until some state is written for it.

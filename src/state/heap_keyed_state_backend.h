@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/hash.h"
 #include "state/key_table.h"
 #include "state/keyed_state_backend.h"
 
@@ -34,7 +35,18 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
 
   // KeyedStateAccess. Throws StateError for a key outside this subtask's key groups (a key
   // selector that is not deterministic), which would otherwise be silently mis-stored.
-  void SetCurrentKey(std::string_view key_bytes) override;
+  void SetCurrentKey(std::string_view key_bytes) override {
+    if (has_current_ && detail::BytesEqual(key_bytes, current_bytes_)) return;
+    SetNewKey(key_bytes, Hash64(key_bytes));
+  }
+  void SetCurrentKey(std::string_view key_bytes, uint64_t hash) override {
+    if (has_current_ && hash == current_hash_ && detail::BytesEqual(key_bytes, current_bytes_))
+      return;
+    SetNewKey(key_bytes, hash);
+  }
+  // Beyond this many keys the index (16 bytes a key) outgrows the L2 cache.
+  bool wants_key_prefetch() const override { return keys_.id_limit() > (size_t{1} << 16); }
+  void PrefetchKeys(const uint64_t* hashes, size_t n) override { keys_.Prefetch(hashes, n); }
   std::string_view current_key_bytes() const override { return current_bytes_; }
   detail::HeapStateRegistry* heap() override { return this; }
 
@@ -58,6 +70,7 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
     const std::string_view* Find(detail::KeyId id) const;
   };
 
+  void SetNewKey(std::string_view key_bytes, uint64_t hash);
   void EnsureCapacity(size_t n);
   // Drops keys that hold no state any more, among the candidates in emptied_.
   void CollectGarbage();
@@ -65,6 +78,7 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   KeyTable keys_;
   detail::KeyId current_id_ = detail::kNoKey;
   std::string current_bytes_;
+  uint64_t current_hash_ = 0;
   bool has_current_ = false;
   size_t capacity_ = 0;
   std::vector<std::unique_ptr<detail::HeapStateTable>> tables_;

@@ -34,6 +34,10 @@ class KeyTable {
   // Hash64(bytes).
   detail::KeyId FindOrInsert(std::string_view bytes, uint64_t hash, int key_group,
                              bool* inserted = nullptr);
+  // Starts loading the index slots where keys with these hashes are looked up first.
+  void Prefetch(const uint64_t* hashes, size_t n) const {
+    for (size_t i = 0; i < n; ++i) PrefetchLine(&slots_[static_cast<size_t>(hashes[i]) & mask_]);
+  }
   void Erase(detail::KeyId id);
   // Makes room for `n` more keys without rehashing as they come (a restore knows its count).
   void Reserve(size_t n);
@@ -53,6 +57,14 @@ class KeyTable {
     return (hash & 0xffffffff00000000ull) | (static_cast<uint64_t>(id) + 1);
   }
   void Rehash(size_t capacity);
+  static void PrefetchLine(const uint64_t* p) {
+#if defined(__x86_64__)
+    // GCC 12 drops a __builtin_prefetch in a loop that does nothing else.
+    asm volatile("prefetcht0 %0" : : "m"(*p));
+#else
+    __builtin_prefetch(p);
+#endif
+  }
 
   std::vector<uint64_t, HugePageAllocator<uint64_t>> slots_;
   size_t mask_;

@@ -173,12 +173,16 @@ std::string RocksDbKeyedStateBackend::Where() const {
 
 void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
   if (has_current_ && detail::BytesEqual(key_bytes, current_key_bytes())) return;
+  SetCurrentKey(key_bytes, Hash64(key_bytes));
+}
+
+void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes, uint64_t hash) {
+  if (has_current_ && detail::BytesEqual(key_bytes, current_key_bytes())) return;
   if (db_ == nullptr) [[unlikely]] {
     throw detail::StateError(Where() +
                              ": a key was set after the RocksDB state backend was "
                              "closed");
   }
-  uint64_t hash = Hash64(key_bytes);
   int kg = detail::KeyGroupForHash(hash, options_.max_parallelism);
   if (!options_.key_groups.Contains(kg)) [[unlikely]] {
     throw detail::StateError(

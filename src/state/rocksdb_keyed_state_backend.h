@@ -83,6 +83,7 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
 
   // KeyedStateAccess. Throws StateError for a key outside this subtask's key groups.
   void SetCurrentKey(std::string_view key_bytes) override;
+  void SetCurrentKey(std::string_view key_bytes, uint64_t hash) override;
   std::string_view current_key_bytes() const override {
     return std::string_view(key_prefix_).substr(key_offset_);
   }

@@ -31,6 +31,7 @@
 
 #include "weir/codec.h"
 #include "weir/detail/cow_vector.h"
+#include "weir/detail/hash.h"
 
 namespace weir::detail {
 
@@ -134,6 +135,13 @@ class KeyedStateAccess {
   // Sets the key (its Codec bytes) that state accesses refer to until the next call. Cheap
   // when the key is the same as the previous one.
   virtual void SetCurrentKey(std::string_view key_bytes) = 0;
+  // The same, with the key's Hash64 already known.
+  virtual void SetCurrentKey(std::string_view key_bytes, uint64_t hash) = 0;
+  // Whether PrefetchKeys pays off now: the backend's key index is too big for the caches.
+  virtual bool wants_key_prefetch() const { return false; }
+  // Says which keys (by hash) come next, so the backend can start fetching their index
+  // entries: the lookups of a batch then wait for memory together, not one after another.
+  virtual void PrefetchKeys(const uint64_t* hashes, size_t n) {}
   virtual std::string_view current_key_bytes() const = 0;
   virtual HeapStateRegistry* heap() { return nullptr; }
   virtual RawStateAccess* raw() { return nullptr; }

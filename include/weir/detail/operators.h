@@ -5,6 +5,7 @@
 // are turned into OperatorError naming the operator (see RethrowAsOperatorError).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -161,10 +162,14 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
     Collector<Out> out(&out_buf_, batch_size_, this->out_);
     typename F::Context ctx(&key_, TimerService(timers_));
     try {
-      for (const auto& r : records) {
-        key_ = key_selector_(r);
-        keyed_->SetCurrentKey(encoder_.Encode(key_));
-        fn_.ProcessElement(r, ctx, out);
+      if (keyed_->wants_key_prefetch()) {
+        ProcessPrefetching(records, ctx, out);
+      } else {
+        for (const auto& r : records) {
+          key_ = key_selector_(r);
+          keyed_->SetCurrentKey(encoder_.Encode(key_));
+          fn_.ProcessElement(r, ctx, out);
+        }
       }
       out.Flush();
     } catch (...) {
@@ -190,14 +195,40 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
   }
 
  private:
+  // With many keys: the batch's keys are selected and hashed first, so the backend can fetch
+  // the index entries of the next keys while a record is processed. Otherwise each lookup is
+  // a cache miss that its record waits for alone.
+  void ProcessPrefetching(std::vector<In>& records, typename F::Context& ctx, Collector<Out>& out) {
+    const size_t n = records.size();
+    keys_.resize(n);
+    hashes_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      keys_[i] = key_selector_(records[i]);
+      hashes_[i] = Hash64(encoder_.Encode(keys_[i]));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (i % kPrefetchAhead == 0) {  // keeps kPrefetchAhead to 2 * kPrefetchAhead in flight
+        size_t from = i == 0 ? 0 : i + kPrefetchAhead;
+        size_t to = std::min(n, i + 2 * kPrefetchAhead);
+        if (from < to) keyed_->PrefetchKeys(&hashes_[from], to - from);
+      }
+      key_ = std::move(keys_[i]);
+      keyed_->SetCurrentKey(encoder_.Encode(key_), hashes_[i]);
+      fn_.ProcessElement(records[i], ctx, out);
+    }
+  }
+
   F fn_;
   KeySelector key_selector_;
   size_t batch_size_ = 1024;
   KeyedStateAccess* keyed_ = nullptr;
   TimerServiceAccess* timers_ = nullptr;
   std::unique_ptr<RuntimeContext> runtime_context_;
+  static constexpr size_t kPrefetchAhead = 16;
   K key_{};
   KeyEncoder<K> encoder_;
+  std::vector<K> keys_;  // the batch's keys and their hashes, reused across batches
+  std::vector<uint64_t> hashes_;
   std::vector<Out> out_buf_;
 };
 
