@@ -36,7 +36,8 @@ int KillsFromEnvironment(int fallback) {
 
 const char* kFaultPoints[] = {"checkpoint.before-metadata", "checkpoint.after-metadata",
                               "sink.before-commit",         "sink.mid-commit",
-                              "sink.after-commit",          "checkpoint.retire-job"};
+                              "sink.after-commit",          "sink.after-sync",
+                              "checkpoint.retire-job"};
 
 struct CrashScenario {
   std::vector<std::string> args;  // program and flags, without --restore

@@ -18,9 +18,10 @@
 //   Finish()                      at the end of input (the final checkpoint then commits)
 //   Close()                       always, last; also after a failure
 //
-// and, on a snapshot thread, Persist(txn) for every prepared, uncommitted transaction before a
-// checkpoint may complete (make its data durable: fsync). Without checkpointing the engine
-// prepares, persists and commits one last transaction at Finish.
+// and, on a snapshot thread, before a checkpoint may complete: PersistCommitted() (make the
+// commits made so far durable) and Persist(txn) for every prepared, uncommitted transaction
+// (make its data durable: fsync). Without checkpointing the engine prepares, persists and
+// commits one last transaction at Finish.
 //
 // A transaction is opaque bytes of the sink's choosing. Commit must be idempotent: after a
 // crash a transaction may be committed again, and after a rescale by another subtask.
@@ -72,6 +73,10 @@ class TwoPhaseCommitSink {
   // Off the task thread, possibly while the task writes the next transaction or commits an
   // earlier one (a transaction already committed may be gone: that is fine).
   virtual Status Persist(std::string_view transaction) { return Status::OK(); }
+  // Off the task thread, in every checkpoint before it may complete: makes durable what the
+  // commits made so far wrote, since SnapshotOutputs may count them. So Commit, on the task
+  // thread, need not wait for an fsync. Nothing to do for a sink whose Commit is durable.
+  virtual Status PersistCommitted() { return Status::OK(); }
   virtual std::vector<SinkOutput> SnapshotOutputs() { return {}; }
   virtual Status Finish() { return Status::OK(); }
   virtual void Close() {}

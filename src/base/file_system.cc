@@ -79,7 +79,7 @@ class PosixWritableFile final : public WritableFile {
   uint64_t size() const override { return size_; }
   const std::string& path() const override { return path_; }
   int fd() const { return fd_; }
-  // Counts bytes written to fd() directly (copy_file_range), bypassing Append.
+  // Counts bytes written to fd() directly (AppendRange), bypassing Append.
   void AddWrittenDirectly(uint64_t n) { size_ += n; }
 
  private:
@@ -105,8 +105,8 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override {
-    // Not O_APPEND: copy_file_range refuses such a destination. Writes go to the end anyway,
-    // since nothing else writes the file while we hold it.
+    // Writes go to the end without O_APPEND, since nothing else writes the file while we hold
+    // it.
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return ErrnoStatus("opening for append", path);
     off_t end = ::lseek(fd, 0, SEEK_END);
@@ -253,32 +253,42 @@ class PosixFileSystem final : public FileSystem {
   Status AppendRange(const std::string& src, uint64_t offset, uint64_t n,
                      WritableFile& dst) override {
     auto* posix = dynamic_cast<PosixWritableFile*>(&dst);
-    if (posix == nullptr || posix->fd() < 0) return FileSystem::AppendRange(src, offset, n, dst);
-    // The kernel copies page cache to page cache; no trip through user space.
+    if (posix == nullptr || posix->fd() < 0 || n == 0) {
+      return FileSystem::AppendRange(src, offset, n, dst);
+    }
+    // pread and write through one buffer: on ext4 copy_file_range splices page by page and
+    // takes half as long again. (Not mmap: a read error would be a SIGBUS, not a Status.)
     WEIR_RETURN_IF_ERROR(posix->Flush());
     int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) return ErrnoStatus("opening", src);
-    loff_t in_off = static_cast<loff_t>(offset);
+    constexpr uint64_t kChunk = 1 << 20;
+    std::unique_ptr<char[]> buf(new char[std::min(n, kChunk)]);
     uint64_t left = n;
     Status s;
-    while (left > 0) {
-      ssize_t c = ::copy_file_range(in, &in_off, posix->fd(), nullptr, left, 0);
-      if (c < 0) {
+    while (left > 0 && s.ok()) {
+      ssize_t got = ::pread(in, buf.get(), std::min(left, kChunk), static_cast<off_t>(offset));
+      if (got < 0) {
         if (errno == EINTR) continue;
-        if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) {
-          ::close(in);
-          return FileSystem::AppendRange(src, static_cast<uint64_t>(in_off), left, dst);
-        }
-        s = ErrnoStatus("copying '" + src + "' into", dst.path());
+        s = ErrnoStatus("reading", src);
         break;
       }
-      if (c == 0) {
+      if (got == 0) {
         s = Status::Corruption("file '" + src + "' ended " + std::to_string(left) +
                                " bytes before the range to copy");
         break;
       }
-      left -= static_cast<uint64_t>(c);
-      posix->AddWrittenDirectly(static_cast<uint64_t>(c));
+      for (ssize_t put = 0; put < got;) {
+        ssize_t c = ::write(posix->fd(), buf.get() + put, static_cast<size_t>(got - put));
+        if (c < 0) {
+          if (errno == EINTR) continue;
+          s = ErrnoStatus("copying '" + src + "' into", dst.path());
+          break;
+        }
+        put += c;
+        posix->AddWrittenDirectly(static_cast<uint64_t>(c));
+      }
+      offset += static_cast<uint64_t>(got);
+      left -= static_cast<uint64_t>(got);
     }
     ::close(in);
     return s;

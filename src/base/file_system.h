@@ -73,7 +73,8 @@ class FileSystem {
   // fsyncs a file by path (its data written through any descriptor).
   virtual Status SyncFile(const std::string& path) = 0;
 
-  // Appends `n` bytes of `src` starting at `offset` to `dst` (copy_file_range where possible).
+  // Appends `n` bytes of `src` starting at `offset` to `dst` (straight to its descriptor where
+  // possible, past dst's buffer).
   virtual Status AppendRange(const std::string& src, uint64_t offset, uint64_t n,
                              WritableFile& dst);
 

@@ -8,8 +8,13 @@
 //            the staging file, and the offset and length its bytes will have in the target
 //   persist  off the task thread: the staging file is fsynced before the checkpoint completes
 //   commit   when that checkpoint completes: the bytes are appended to the target at exactly
-//            that offset (copy_file_range), the target is fsynced, the staging file deleted.
-//            Idempotent: bytes already in place are compared, not rewritten
+//            that offset. Idempotent: bytes already in place are compared,
+//            not rewritten
+//   sync     off the task thread, in the next checkpoint (PersistCommitted): the target is
+//            fsynced, then the staging files of the transactions it now holds are deleted; so
+//            the task never waits for the disk, and until a commit is durable its staging file
+//            is there for a recovery to commit it again. Recovery and the commits after the
+//            end of input fsync at once
 //   recover  on restore: the engine commits every transaction the checkpoint prepared; then
 //            Initialize cuts the target to the committed length and drops unreferenced staging
 //
@@ -21,7 +26,9 @@
 #include <cinttypes>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <random>
+#include <set>
 
 #include "base/fault_points.h"
 #include "base/file_system.h"
@@ -104,7 +111,12 @@ struct TextFileWriter::Impl {
   std::string instance;  // random, names this writer's staging files
   uint64_t txn_seq = 0;
   uint64_t txn_length = 0;
-  bool finished = false;  // end of input reached
+  bool initialized = false;  // recovery is done
+  bool finished = false;     // end of input reached
+  // Committed transactions whose target is not yet fsynced, so whose staging files must stay.
+  // The task thread adds, PersistCommitted (on a snapshot thread) takes.
+  std::mutex unsynced_mu;
+  std::vector<Txn> unsynced;
 
   bool transactional() const { return ctx.checkpointing; }
   std::string Where() const { return "text file sink '" + own_target + "'"; }
@@ -132,8 +144,9 @@ struct TextFileWriter::Impl {
     return fs->DeleteDirRecursive(StagingDir(own_target));
   }
 
-  // Puts `t`'s bytes at t.offset in its target; a no-op if they are already there.
-  Status CommitTxn(const Txn& t) {
+  // Puts `t`'s bytes at t.offset in its target; a no-op if they are already there. With
+  // `sync` the target is fsynced too.
+  Status CommitTxn(const Txn& t, bool sync) {
     WEIR_FAULT_POINT("sink.before-commit");
     const std::string& target = t.target;
     uint64_t size = 0;
@@ -162,13 +175,13 @@ struct TextFileWriter::Impl {
       WEIR_ASSIGN_OR_RETURN(std::string have, fs->ReadFileRange(target, t.offset, t.length));
       WEIR_ASSIGN_OR_RETURN(std::string want, fs->ReadFileRange(t.staging, 0, t.length));
       // In place, but maybe not durable: an earlier commit may have failed at its fsync.
-      if (have == want) return fs->SyncFile(target);
+      if (have == want) return sync ? fs->SyncFile(target) : Status::OK();
     }
     if (size > t.offset) WEIR_RETURN_IF_ERROR(fs->Truncate(target, t.offset));
     WEIR_ASSIGN_OR_RETURN(auto f, fs->NewAppendableFile(target));
     WEIR_RETURN_IF_ERROR(fs->AppendRange(t.staging, 0, t.length, *f));
     WEIR_FAULT_POINT("sink.mid-commit");
-    WEIR_RETURN_IF_ERROR(f->Sync());
+    if (sync) WEIR_RETURN_IF_ERROR(f->Sync());
     WEIR_RETURN_IF_ERROR(f->Close());
     // A target this commit created needs its directory entry to survive a power loss too.
     if (!exists) WEIR_RETURN_IF_ERROR(fs->SyncDir(DirName(target)));
@@ -243,11 +256,18 @@ Status TextFileWriter::Commit(std::string_view transaction) {
   if (!DecodeTxn(transaction, &t)) {
     return Status::Corruption(m.Where() + ": a transaction does not decode");
   }
-  Status s = m.CommitTxn(t);
+  // While running, the fsync is left to the next checkpoint's PersistCommitted.
+  const bool defer = m.initialized && !m.finished;
+  Status s = m.CommitTxn(t, /*sync=*/!defer);
   if (!s.ok()) return s.WithContext(m.Where());
   uint64_t& committed = m.committed[t.target];
   committed = std::max(committed, t.offset + t.length);
-  (void)m.fs->DeleteFile(t.staging);
+  if (defer) {
+    std::lock_guard<std::mutex> lock(m.unsynced_mu);
+    m.unsynced.push_back(std::move(t));
+  } else {
+    (void)m.fs->DeleteFile(t.staging);
+  }
   return Status::OK();
 }
 
@@ -292,6 +312,7 @@ Status TextFileWriter::Initialize(const std::vector<SinkOutput>& restored) {
     WEIR_ASSIGN_OR_RETURN(m.out, m.fs->NewAppendableFile(m.own_target));
     m.out_path = m.own_target;
   }
+  m.initialized = true;
   return Status::OK();
 }
 
@@ -337,6 +358,30 @@ Status TextFileWriter::Persist(std::string_view transaction) const {
   return m.fs->SyncDir(StagingDir(t.target));
 }
 
+Status TextFileWriter::PersistCommitted() {
+  Impl& m = *impl_;
+  std::vector<Txn> done;
+  {
+    std::lock_guard<std::mutex> lock(m.unsynced_mu);
+    done.swap(m.unsynced);
+  }
+  if (done.empty()) return Status::OK();
+  std::set<std::string> targets;
+  for (const Txn& t : done) targets.insert(t.target);
+  for (const std::string& target : targets) {
+    Status s = m.fs->SyncFile(target);
+    if (!s.ok()) {
+      // The staging files stay: a recovery commits their transactions again.
+      std::lock_guard<std::mutex> lock(m.unsynced_mu);
+      m.unsynced.insert(m.unsynced.begin(), done.begin(), done.end());
+      return s.WithContext(m.Where());
+    }
+  }
+  WEIR_FAULT_POINT("sink.after-sync");
+  for (const Txn& t : done) (void)m.fs->DeleteFile(t.staging);
+  return Status::OK();
+}
+
 std::vector<SinkOutput> TextFileWriter::SnapshotOutputs() const {
   const Impl& m = *impl_;
   std::vector<SinkOutput> outputs;
@@ -359,11 +404,15 @@ void TextFileWriter::Close() {
   Impl& m = *impl_;
   if (m.out) (void)m.out->Close();
   m.out.reset();
+  // Commits no checkpoint made durable yet (say, a stop with a savepoint).
+  Status synced = m.fs != nullptr ? PersistCommitted() : Status::OK();
+  if (!synced.ok()) spdlog::error("{}", synced.ToString());
   // After a complete run everything is committed: leave only the output behind. Otherwise
   // staged transactions stay for the next recovery.
   auto it = m.committed.find(m.own_target);
   uint64_t committed = it == m.committed.end() ? 0 : it->second;
-  if (m.finished && m.transactional() && m.next_offset == committed && m.fs != nullptr) {
+  if (synced.ok() && m.finished && m.transactional() && m.next_offset == committed &&
+      m.fs != nullptr) {
     (void)m.fs->DeleteDirRecursive(StagingDir(m.own_target));
   }
 }

@@ -35,6 +35,7 @@ class RawTextSink final : public TwoPhaseCommitSink<std::string> {
   }
   Result<std::optional<std::string>> Prepare(int64_t id) override { return w_.Prepare(id); }
   Status Persist(std::string_view t) override { return w_.Persist(t); }
+  Status PersistCommitted() override { return w_.PersistCommitted(); }
   std::vector<SinkOutput> SnapshotOutputs() override { return w_.SnapshotOutputs(); }
   Status Finish() override { return w_.Finish(); }
   void Close() override { w_.Close(); }
@@ -557,20 +558,25 @@ TEST_F(TextFileWriterTest, AFailedFsyncOfStagedDataFailsTheCheckpoint) {
   EXPECT_FALSE(a.ok()) << "a checkpoint could complete with staged data that is not durable";
 }
 
-TEST_F(TextFileWriterTest, AFailedFsyncOfTheTargetFailsTheCommitAndRecoveryMakesItDurable) {
+TEST_F(TextFileWriterTest, AFailedFsyncOfTheTargetFailsTheNextCheckpointAndRecoveryMakesItDurable) {
   std::string out = dir_.Join("out.txt");
   OperatorState state;
   {
     auto s = Open(out);
     Write(*s, "a\n");
     state = Checkpoint(*s, 1);
+    Commit(*s, 1);  // appended; the fsync is the next checkpoint's
+    Write(*s, "b\n");
     fs_.InjectError(Op::kSync, "out.txt", Status::IOError("fsync failed"), /*count=*/1);
-    Status c = s->writer.Commit(1);
-    EXPECT_FALSE(c.ok());
-    EXPECT_NE(c.ToString().find("fsync failed"), std::string::npos) << c.ToString();
+    OperatorSnapshot snap;
+    ASSERT_TRUE(s->writer.Snapshot(2, &snap).ok());
+    ASSERT_TRUE(snap.async_part);
+    Status a = snap.async_part();
+    EXPECT_FALSE(a.ok()) << "a checkpoint could complete counting commits that are not durable";
+    EXPECT_NE(a.ToString().find("fsync failed"), std::string::npos) << a.ToString();
   }
-  // The task failed; the restart recovers checkpoint 1. The bytes are in place already, but
-  // only the page cache has them.
+  // The checkpoint failed, and the job restarts from checkpoint 1. The bytes are in place
+  // already, but only the page cache has them.
   auto s = Open(out, state);
   EXPECT_EQ(Read(out), "a\n");
   ASSERT_TRUE(fs_.DropUnsyncedData().ok());
@@ -620,13 +626,48 @@ TEST_F(TextFileWriterTest, FailuresCreatingOrTruncatingTheTargetAreErrors) {
   EXPECT_NE(s.ToString().find("truncate failed"), std::string::npos) << s.ToString();
 }
 
-TEST_F(TextFileWriterTest, PowerLossAfterACommitKeepsTheCommittedBytes) {
+TEST_F(TextFileWriterTest, ACommitIsDurableOnceTheNextCheckpointCompletes) {
   std::string out = dir_.Join("out.txt");
   auto s = Open(out);
   Write(*s, "a\n");
   Checkpoint(*s, 1);
   Commit(*s, 1);
-  Write(*s, "b\n");  // staged only
+  EXPECT_EQ(testing::ListFilesRecursive(StagingDir(out)).size(), 1u)
+      << "the staging file went before the commit was durable";
+  Write(*s, "b\n");
+  Checkpoint(*s, 2);  // its async part fsyncs what checkpoint 1's commit appended
+  EXPECT_EQ(testing::ListFilesRecursive(StagingDir(out)).size(), 1u)
+      << "only b's staging file is left";
+  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
+  EXPECT_EQ(Read(out), "a\n");
+}
+
+TEST_F(TextFileWriterTest, PowerLossBetweenACommitAndItsFsyncIsRepairedByRecovery) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    state = Checkpoint(*s, 1);
+    Commit(*s, 1);
+    EXPECT_EQ(Read(out), "a\n");
+  }
+  ASSERT_TRUE(fs_.DropUnsyncedData().ok());  // the commit's bytes are lost, its staging file is not
+  auto s = Open(out, state);
+  EXPECT_EQ(Read(out), "a\n");
+  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
+  EXPECT_EQ(Read(out), "a\n");
+}
+
+TEST_F(TextFileWriterTest, CloseMakesCommitsDurableThatNoCheckpointSynced) {
+  std::string out = dir_.Join("out.txt");
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    Checkpoint(*s, 1);
+    Commit(*s, 1);  // say, a stop with a savepoint: no checkpoint follows
+    s->writer.Close();
+  }
   ASSERT_TRUE(fs_.DropUnsyncedData().ok());
   EXPECT_EQ(Read(out), "a\n");
 }

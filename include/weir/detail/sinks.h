@@ -62,6 +62,7 @@ class TextFileWriter {
   Status Write(std::string_view bytes);
   Result<std::optional<std::string>> Prepare(int64_t checkpoint_id);
   Status Persist(std::string_view transaction) const;
+  Status PersistCommitted();
   std::vector<SinkOutput> SnapshotOutputs() const;
   Status Finish();
   void Close();
@@ -94,6 +95,7 @@ class TextFileSink final : public TwoPhaseCommitSink<T> {
     return writer_.Prepare(checkpoint_id);
   }
   Status Persist(std::string_view txn) override { return writer_.Persist(txn); }
+  Status PersistCommitted() override { return writer_.PersistCommitted(); }
   std::vector<SinkOutput> SnapshotOutputs() override { return writer_.SnapshotOutputs(); }
   Status Finish() override { return writer_.Finish(); }
   void Close() override { writer_.Close(); }

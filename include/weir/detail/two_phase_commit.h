@@ -121,11 +121,11 @@ class TwoPhaseCommitSinkOperator final : public OneInputOperator<T> {
       list.elements.push_back(EncodeSinkStateEntry(SinkStateEntry{me, "", pending_}));
     }
     out->state.push_back(std::move(list));
-    if (pending_.empty()) return;
     // Every uncommitted transaction is made durable again: an earlier attempt may have failed.
     std::vector<std::string> txns;
     for (const auto& [id, t] : pending_) txns.push_back(t);
     out->async_part = [sink = sink_, txns = std::move(txns)]() -> Status {
+      WEIR_RETURN_IF_ERROR(sink->PersistCommitted());
       for (const auto& t : txns) WEIR_RETURN_IF_ERROR(sink->Persist(t));
       return Status::OK();
     };
