@@ -31,6 +31,9 @@ run --records 3000000 --keys 1000000 --sink discard --backend rocksdb --checkpoi
 run --records 3000000 --keys 1000000 --sink discard --backend rocksdb --checkpoint 1s \
     -D execution.checkpointing.incremental=true
 echo
+echo "== checkpoint cost (bench/checkpoint_cost.sh)"
+bash "$(dirname "$0")/checkpoint_cost.sh" "$build" 7
+echo
 echo "== recovery: fail once mid-stream, time to resume and to catch up"
 run --workload recovery --records 4000000 --keys 100000 --checkpoint 1s
 run --workload recovery --records 30000000 --keys 10000000 --checkpoint 5s
