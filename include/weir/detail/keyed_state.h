@@ -31,7 +31,6 @@
 
 #include "weir/codec.h"
 #include "weir/detail/cow_vector.h"
-#include "weir/detail/hash.h"
 
 namespace weir::detail {
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "weir/codec.h"
+#include "weir/detail/hash.h"
 #include "weir/detail/operator.h"
 #include "weir/functions.h"
 
