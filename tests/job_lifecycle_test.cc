@@ -197,5 +197,41 @@ TEST(JobLifecycleTest, AUserTwoPhaseCommitSinkIsExactlyOnceAcrossAFailure) {
   for (int64_t i = 1; i <= n; ++i) ASSERT_EQ(got[static_cast<size_t>(i - 1)], i);
 }
 
+// A sink whose Persist, on the snapshot thread, throws.
+class ThrowingPersistSink final : public TwoPhaseCommitSink<int64_t> {
+ public:
+  Status Write(const std::vector<int64_t>& records) override {
+    written_ += records.size();
+    return Status::OK();
+  }
+  Result<std::optional<std::string>> Prepare(int64_t) override {
+    return written_ == 0 ? std::optional<std::string>() : std::optional<std::string>("txn");
+  }
+  Status Persist(std::string_view) override { throw std::runtime_error("store unreachable"); }
+  Status Commit(std::string_view) override { return Status::OK(); }
+
+ private:
+  size_t written_ = 0;
+};
+
+TEST(JobLifecycleTest, AnExceptionWritingACheckpointFailsTheCheckpointNotTheProcess) {
+  TempDir dir;
+  Configuration c;
+  c.Set("execution.checkpointing.interval", "10 ms");
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  c.Set("restart-strategy.type", "none");
+  StreamExecutionEnvironment env(c);
+  env.FromSequence(1, 1'000'000)
+      .Map([](int64_t i) {
+        if (i % 1000 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        return i;
+      })
+      .SinkTo([]() { return std::make_unique<ThrowingPersistSink>(); });
+  JobResult r = env.Execute("throwing persist");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("store unreachable"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("tolerable-failed-checkpoints"), std::string::npos) << r.error();
+}
+
 }  // namespace
 }  // namespace weir

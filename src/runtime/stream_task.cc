@@ -6,6 +6,23 @@
 #include "base/logging.h"
 
 namespace weir {
+namespace {
+
+// In a catch block: the Status the exception in flight stands for. An OperatorError names
+// its operator already; other exceptions get no context here.
+Status StatusOfCurrentException() {
+  try {
+    throw;
+  } catch (const detail::OperatorError& e) {
+    return Status::FromCode(e.code(), e.what());
+  } catch (const std::exception& e) {
+    return Status::Internal(e.what());
+  } catch (...) {
+    return Status::Internal("unknown exception");
+  }
+}
+
+}  // namespace
 
 StreamTask::StreamTask(const JobGraph& graph, TaskSpec spec, const TaskEnvironment* env,
                        TaskHost* host)
@@ -93,12 +110,10 @@ Status StreamTask::Guard(const std::function<void()>& fn) {
   try {
     fn();
     return Status::OK();
-  } catch (const detail::OperatorError& e) {
-    return Status::FromCode(e.code(), e.what());
-  } catch (const std::exception& e) {
-    return Status::Internal("task '" + name_ + "': " + e.what());
+  } catch (const detail::OperatorError&) {
+    return StatusOfCurrentException();
   } catch (...) {
-    return Status::Internal("task '" + name_ + "': unknown exception");
+    return StatusOfCurrentException().WithContext("task '" + name_ + "'");
   }
 }
 
@@ -403,18 +418,20 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
   host_->snapshot_executor().Submit(
       [host, clock, name, task_index, id, barrier, ack, keyed, parts = std::move(async_parts)] {
         int64_t t0 = clock->NowNanos();
+        auto write = [&]() -> Status {
+          for (const auto& part : parts) WEIR_RETURN_IF_ERROR(part());
+          if (!keyed) return Status::OK();
+          WEIR_ASSIGN_OR_RETURN(ack->states.front().state.keyed,
+                                keyed->Write(barrier.target->location));
+          return Status::OK();
+        };
         Status s;
-        for (const auto& part : parts) {
-          s = part();
-          if (!s.ok()) break;
-        }
-        if (s.ok() && keyed) {
-          auto handle = keyed->Write(barrier.target->location);
-          if (handle.ok()) {
-            ack->states.front().state.keyed = std::move(*handle);
-          } else {
-            s = handle.status();
-          }
+        try {
+          s = write();
+        } catch (...) {
+          // A user sink's Persist threw, say: the checkpoint is declined. Escaping this
+          // thread, the exception would end the process.
+          s = StatusOfCurrentException();
         }
         if (!s.ok()) {
           host->CheckpointDeclined(id, task_index,
