@@ -12,12 +12,14 @@
 // read right before the sink, in the sink's thread). Checkpoint figures come from the job's
 // metrics: duration percentiles, sizes and the longest barrier alignment.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -132,7 +134,7 @@ struct Options {
   std::string checkpoint = "off";  // off, or a duration
   std::string mode = "EXACTLY_ONCE";
   std::string sink = "file";  // file (exactly-once text file) or discard
-  std::string dir = "bench-out";
+  std::string dir;  // empty: a temporary directory, removed at exit
   bool json = false;
   int repeat = 1;
 };
@@ -360,7 +362,9 @@ int main(int argc, char** argv) {
   cli.AddOption("--checkpoint", &o.checkpoint, "Checkpoint interval (e.g. 1s, 100ms) or off");
   cli.AddOption("--mode", &o.mode, "EXACTLY_ONCE | AT_LEAST_ONCE");
   cli.AddOption("--sink", &o.sink, "file (exactly-once text file) | discard");
-  cli.AddOption("--dir", &o.dir, "Directory for output and checkpoints");
+  cli.AddOption("--dir", &o.dir,
+                "Directory for output and checkpoints (kept); default: a temporary directory, "
+                "removed at exit");
   cli.AddOption("--repeat", &o.repeat, "Runs of the workload");
   cli.AddFlag("--json", &o.json, "One JSON object per run instead of a line of text");
   if (auto code = cli.Parse(argc, argv)) return *code;
@@ -373,6 +377,24 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (o.workload == "recovery" && o.checkpoint == "off") o.checkpoint = "1s";
+  // Benchmark output (gigabytes at times) must never land in the working tree by default.
+  std::string temporary;
+  if (o.dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/weir_bench-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      std::perror("weir_bench: cannot create a temporary directory");
+      return 1;
+    }
+    o.dir = temporary = pattern;
+  }
+  struct RemoveAtExit {
+    std::string dir;
+    ~RemoveAtExit() {
+      std::error_code ignored;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_at_exit{temporary};
   std::error_code ec;
   std::filesystem::create_directories(o.dir, ec);
   weir::InitLogging();

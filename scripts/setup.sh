@@ -7,8 +7,8 @@ packages=(
   build-essential cmake pkg-config ninja-build
   libgtest-dev libgmock-dev libbenchmark-dev
   librocksdb-dev rocksdb-tools
-  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
-  libyaml-cpp-dev libzstd-dev libxxhash-dev
+  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+  libyaml-cpp-dev libxxhash-dev
 )
 
 missing=()

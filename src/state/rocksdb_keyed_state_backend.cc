@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
-#include <random>
 
 #include "base/hash.h"
 #include "base/logging.h"
+#include "base/random.h"
 #include "state/keyed_snapshot_format.h"
 #include "state/rocksdb_snapshot.h"
 
@@ -20,14 +20,6 @@ namespace {
 
 // Restores write in batches of about this many bytes.
 constexpr size_t kRestoreBatchBytes = 4 << 20;
-
-std::string RandomHex(size_t chars) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < chars; ++i) s.push_back(kHex[rng() % 16]);
-  return s;
-}
 
 // This machine's name, file-name-safe: pids are only comparable on one host (a local
 // directory may be shared, e.g. by containers).
