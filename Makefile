@@ -1,14 +1,16 @@
 # The two commands a new user needs:
 #   make run    installs what is missing, builds, runs the seed job embedded
 #   make test   the same set-up, then every test (what CI runs)
-# Others: make build, make asan, make tsan, make soak, make bench, make format, make clean.
+# Others: make build, make install [PREFIX=dir], make asan, make tsan, make soak, make bench,
+# make docs, make format, make clean.
 
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 RUN_ARGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: all setup configure build run test asan tsan soak bench format clean
+.PHONY: all setup configure build install run test asan tsan soak bench docs format clean
 
 all: build
 
@@ -23,6 +25,10 @@ configure: setup $(BUILD_DIR)/build.ninja
 
 build: configure
 	cmake --build --preset $(PRESET) -j $(JOBS)
+
+# The headers, libweir.a, the CMake package (find_package(weir)) and weir.pc under PREFIX.
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 run: build
 	$(BUILD_DIR)/bin/fault_tolerance $(RUN_ARGS)
@@ -43,6 +49,10 @@ soak: build
 
 bench: build
 	bash bench/run_short.sh $(BUILD_DIR)
+
+# The README's configuration table, from the options' declarations.
+docs: build
+	bash scripts/config_table.sh update $(BUILD_DIR)/bin/config_table README.md
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

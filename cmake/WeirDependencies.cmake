@@ -1,18 +1,24 @@
 # Every dependency is a Debian package (scripts/setup.sh installs them); nothing is
-# downloaded at configure time.
+# downloaded at configure time. GoogleTest and Benchmark are needed only for weir's own
+# tests and benchmarks.
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 find_package(fmt REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(RocksDB REQUIRED)
-find_package(GTest REQUIRED)
-find_package(benchmark REQUIRED)
-include(GoogleTest)
+if(WEIR_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(WEIR_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
 
 # spdlog's CMake package pulls in a bundled-fmt configuration on Debian; its pkg-config
-# flags are the ones that match the system fmt.
-pkg_check_modules(SPDLOG REQUIRED IMPORTED_TARGET spdlog)
-pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+# flags are the ones that match the system fmt. The prefixes are weir's own, so they cannot
+# clash with a parent project's pkg-config results (weirConfig.cmake uses the same names).
+pkg_check_modules(WEIR_SPDLOG REQUIRED IMPORTED_TARGET spdlog)
+pkg_check_modules(WEIR_XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)

@@ -22,9 +22,11 @@
 #include <vector>
 
 #include "weir/codec.h"
+#include "weir/connectors/file_sink.h"
 #include "weir/detail/operators.h"
 #include "weir/detail/record_writer.h"
 #include "weir/detail/sinks.h"
+#include "weir/detail/two_phase_commit.h"
 #include "weir/detail/transformation.h"
 #include "weir/functions.h"
 
@@ -133,7 +135,7 @@ class DataStream {
   // named 1, 2, ... as in Flink. With checkpointing the sink is exactly-once: lines appear
   // when the checkpoint covering them completes, and a recovery never duplicates or loses one.
   DataStream<T> WriteAsText(std::string path, WriteMode mode = WriteMode::kNoOverwrite) const {
-    return SinkTo([path, mode]() { return std::make_unique<detail::TextFileSink<T>>(path, mode); })
+    return SinkTo([path, mode]() { return std::make_unique<TextFileSink<T>>(path, mode); })
         .Name("TextFileSink");
   }
 

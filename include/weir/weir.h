@@ -1,8 +1,11 @@
-// The whole public API of weir: include this in a job.
+// The whole public API of weir: include this in a job, and link weir::weir (CMake:
+// find_package(weir), or pkg-config weir).
 #pragma once
 
+#include "weir/cli.h"
 #include "weir/codec.h"
 #include "weir/configuration.h"
+#include "weir/connectors/file_sink.h"
 #include "weir/data_stream.h"
 #include "weir/environment.h"
 #include "weir/functions.h"

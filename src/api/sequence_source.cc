@@ -1,4 +1,4 @@
-#include "connectors/sequence_source.h"
+#include "api/sequence_source.h"
 
 #include <algorithm>
 

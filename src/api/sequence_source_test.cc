@@ -1,4 +1,4 @@
-#include "connectors/sequence_source.h"
+#include "api/sequence_source.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "connectors/fake_operator_context.h"
+#include "testing/fake_operator_context.h"
 #include "testing/test_util.h"
 
 namespace weir {

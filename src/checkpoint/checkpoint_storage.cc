@@ -3,24 +3,16 @@
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "base/clock.h"
 #include "base/fault_points.h"
+#include "base/random.h"
 
 namespace weir {
 namespace {
 
 constexpr char kMetadataFile[] = "_metadata";
 constexpr char kManifestFile[] = "_job";
-
-std::string RandomHex(size_t chars) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < chars; ++i) s.push_back(kHex[rng() % 16]);
-  return s;
-}
 
 bool ParseCheckpointDirName(std::string_view name, int64_t* id) {
   if (!name.starts_with("chk-")) return false;
@@ -96,7 +88,7 @@ Status CheckpointStorage::RetireJobDir(const std::string& job_dir, std::string_v
   // The mark first: a crash during the deletion leaves an ended run, never a run whose
   // checkpoints seem to have vanished.
   WEIR_RETURN_IF_ERROR(WriteManifest(job_dir, *m));
-  WEIR_FAULT_POINT("checkpoint.retire-job");
+  WEIR_FAULT_POINT(fault_points::kCheckpointRetireJob);
   WEIR_ASSIGN_OR_RETURN(auto entries, fs_->ListDir(job_dir));
   for (const auto& e : entries) {
     if (e == kManifestFile) continue;
@@ -135,14 +127,14 @@ Status CheckpointStorage::WriteMetadata(const SnapshotLocation& location,
   std::string dir = location.exclusive_dir().empty()
                         ? location.base_dir()
                         : JoinPath(location.base_dir(), location.exclusive_dir());
-  WEIR_FAULT_POINT("checkpoint.before-metadata");
+  WEIR_FAULT_POINT(fault_points::kCheckpointBeforeMetadata);
   Status s = WriteFileAtomically(*fs_, JoinPath(dir, kMetadataFile), m.Encode());
   // The checkpoint's own directory entry must be durable too, or a power loss after sinks
   // committed could take the whole checkpoint away.
   if (s.ok()) s = fs_->SyncDir(DirName(dir));
   if (!s.ok())
     return s.WithContext("writing metadata of checkpoint " + std::to_string(m.checkpoint_id));
-  WEIR_FAULT_POINT("checkpoint.after-metadata");
+  WEIR_FAULT_POINT(fault_points::kCheckpointAfterMetadata);
   return Status::OK();
 }
 

@@ -27,15 +27,15 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
-#include <random>
 #include <set>
 
 #include "base/fault_points.h"
 #include "base/file_system.h"
 #include "base/logging.h"
-#include "weir/detail/sinks.h"
+#include "base/random.h"
+#include "weir/connectors/file_sink.h"
 
-namespace weir::detail {
+namespace weir {
 namespace {
 
 struct Txn {
@@ -147,7 +147,7 @@ struct TextFileWriter::Impl {
   // Puts `t`'s bytes at t.offset in its target; a no-op if they are already there. With
   // `sync` the target is fsynced too.
   Status CommitTxn(const Txn& t, bool sync) {
-    WEIR_FAULT_POINT("sink.before-commit");
+    WEIR_FAULT_POINT(fault_points::kSinkBeforeCommit);
     const std::string& target = t.target;
     uint64_t size = 0;
     bool exists = fs->Exists(target);
@@ -180,12 +180,12 @@ struct TextFileWriter::Impl {
     if (size > t.offset) WEIR_RETURN_IF_ERROR(fs->Truncate(target, t.offset));
     WEIR_ASSIGN_OR_RETURN(auto f, fs->NewAppendableFile(target));
     WEIR_RETURN_IF_ERROR(fs->AppendRange(t.staging, 0, t.length, *f));
-    WEIR_FAULT_POINT("sink.mid-commit");
+    WEIR_FAULT_POINT(fault_points::kSinkMidCommit);
     if (sync) WEIR_RETURN_IF_ERROR(f->Sync());
     WEIR_RETURN_IF_ERROR(f->Close());
     // A target this commit created needs its directory entry to survive a power loss too.
     if (!exists) WEIR_RETURN_IF_ERROR(fs->SyncDir(DirName(target)));
-    WEIR_FAULT_POINT("sink.after-commit");
+    WEIR_FAULT_POINT(fault_points::kSinkAfterCommit);
     return Status::OK();
   }
 
@@ -239,10 +239,7 @@ Status TextFileWriter::Open(const SinkContext& context) {
   Impl& m = *impl_;
   m.ctx = context;
   m.fs = context.file_system;
-  std::random_device rd;
-  char token[17];
-  std::snprintf(token, sizeof token, "%08x%08x", rd(), rd());
-  m.instance = token;
+  m.instance = RandomHex(16);
   // Flink's writeAsText: a file at parallelism 1, else a directory of files 1..p.
   m.own_target = context.parallelism == 1
                      ? m.path
@@ -377,7 +374,7 @@ Status TextFileWriter::PersistCommitted() {
       return s.WithContext(m.Where());
     }
   }
-  WEIR_FAULT_POINT("sink.after-sync");
+  WEIR_FAULT_POINT(fault_points::kSinkAfterSync);
   for (const Txn& t : done) (void)m.fs->DeleteFile(t.staging);
   return Status::OK();
 }
@@ -417,4 +414,4 @@ void TextFileWriter::Close() {
   }
 }
 
-}  // namespace weir::detail
+}  // namespace weir

@@ -11,9 +11,10 @@
 
 #include "base/fault_injection_file_system.h"
 #include "base/fault_points.h"
-#include "connectors/fake_operator_context.h"
+#include "testing/fake_operator_context.h"
 #include "testing/test_util.h"
-#include "weir/detail/sinks.h"
+#include "weir/connectors/file_sink.h"
+#include "weir/detail/two_phase_commit.h"
 
 namespace weir {
 namespace {
@@ -41,14 +42,14 @@ class RawTextSink final : public TwoPhaseCommitSink<std::string> {
   void Close() override { w_.Close(); }
 
  private:
-  detail::TextFileWriter w_;
+  weir::TextFileWriter w_;
 };
 
 // The sink's operator, with each step's error returned as the Status it carries (the runtime
 // would fail the task with it).
-class TextFileWriter {
+class SinkUnderTest {
  public:
-  TextFileWriter(std::string path, WriteMode mode)
+  SinkUnderTest(std::string path, WriteMode mode)
       : op_(std::make_shared<RawTextSink>(std::move(path), mode)) {}
 
   Status Initialize(detail::OperatorContext& ctx, const OperatorState& restored) {
@@ -107,7 +108,7 @@ class TextFileWriterTest : public ::testing::Test {
     Sink(FileSystem* fs, const std::string& path, WriteMode mode, int subtask, int parallelism)
         : ctx(subtask, parallelism, fs), writer(path, mode) {}
     testing::FakeOperatorContext ctx;
-    TextFileWriter writer;
+    SinkUnderTest writer;
   };
 
   std::unique_ptr<Sink> Open(const std::string& path, const OperatorState& restored = {},
@@ -319,7 +320,7 @@ TEST_F(TextFileWriterTest, NoOverwriteRefusesAnExistingFileWithAClearMessage) {
   std::string out = dir_.Join("out.txt");
   testing::WriteFile(out, "precious\n");
   testing::FakeOperatorContext ctx(0, 1, &fs_);
-  TextFileWriter w(out, WriteMode::kNoOverwrite);
+  SinkUnderTest w(out, WriteMode::kNoOverwrite);
   Status s = w.Initialize(ctx, {});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.ToString().find("exists"), std::string::npos) << s.ToString();
@@ -360,7 +361,7 @@ TEST_F(TextFileWriterTest, ADirectoryInPlaceOfTheOutputFileIsRefused) {
   std::string out = dir_.Join("out");
   ASSERT_TRUE(fs_.CreateDirs(out).ok());
   testing::FakeOperatorContext ctx(0, 1, &fs_);
-  TextFileWriter w(out, WriteMode::kOverwrite);
+  SinkUnderTest w(out, WriteMode::kOverwrite);
   Status s = w.Initialize(ctx, {});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.ToString().find("directory"), std::string::npos) << s.ToString();
@@ -435,7 +436,7 @@ TEST_F(TextFileWriterTest, RescalingBetweenOneFileAndADirectoryIsAClearError) {
     single = Checkpoint(*s, 1);
   }
   testing::FakeOperatorContext ctx(0, 2, &fs_);
-  TextFileWriter w(out, WriteMode::kNoOverwrite);
+  SinkUnderTest w(out, WriteMode::kNoOverwrite);
   Status st = w.Initialize(ctx, single);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.ToString().find("parallelism"), std::string::npos) << st.ToString();
@@ -448,7 +449,7 @@ TEST_F(TextFileWriterTest, RescalingBetweenOneFileAndADirectoryIsAClearError) {
     states.push_back(Checkpoint(*s, 1));
   }
   testing::FakeOperatorContext one(0, 1, &fs_);
-  TextFileWriter w1(dir_out, WriteMode::kNoOverwrite);
+  SinkUnderTest w1(dir_out, WriteMode::kNoOverwrite);
   st = w1.Initialize(one, Union(states));
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.ToString().find("parallelism"), std::string::npos) << st.ToString();
@@ -489,7 +490,7 @@ TEST_F(TextFileWriterTest, CorruptStateIsAnErrorNotAFreshStart) {
   OperatorState bad = {detail::OperatorStateList{
       detail::kTwoPhaseCommitStateName, detail::OperatorStateList::Mode::kUnion, {"?"}}};
   testing::FakeOperatorContext ctx(0, 1, &fs_);
-  TextFileWriter w(out, WriteMode::kOverwrite);
+  SinkUnderTest w(out, WriteMode::kOverwrite);
   Status s = w.Initialize(ctx, bad);
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
@@ -509,7 +510,7 @@ TEST_F(TextFileWriterTest, AnOutputFileTruncatedOutsideWeirIsReportedOnRecovery)
   }
   testing::WriteFile(out, "");
   testing::FakeOperatorContext ctx(0, 1, &fs_);
-  TextFileWriter w(out, WriteMode::kNoOverwrite);
+  SinkUnderTest w(out, WriteMode::kNoOverwrite);
   Status s = w.Initialize(ctx, state);
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
@@ -589,7 +590,7 @@ TEST_F(TextFileWriterTest, AFailedCommitCanBeRetried) {
   Write(*s, "a\n");
   Checkpoint(*s, 1);
   FaultPoints::Arm(
-      "sink.before-commit", [] { return Status::IOError("injected"); }, 0, 1);
+      fault_points::kSinkBeforeCommit, [] { return Status::IOError("injected"); }, 0, 1);
   EXPECT_FALSE(s->writer.Commit(1).ok());
   EXPECT_EQ(Read(out), "");
   Commit(*s, 1);
@@ -601,7 +602,7 @@ TEST_F(TextFileWriterTest, FailuresCreatingOrTruncatingTheTargetAreErrors) {
   {
     fs_.InjectError(Op::kCreate, "out.txt", Status::IOError("read-only file system"), 1);
     testing::FakeOperatorContext ctx(0, 1, &fs_);
-    TextFileWriter w(out, WriteMode::kOverwrite);
+    SinkUnderTest w(out, WriteMode::kOverwrite);
     Status s = w.Initialize(ctx, {});
     EXPECT_FALSE(s.ok());
     EXPECT_NE(s.ToString().find("read-only"), std::string::npos) << s.ToString();
@@ -620,7 +621,7 @@ TEST_F(TextFileWriterTest, FailuresCreatingOrTruncatingTheTargetAreErrors) {
   // Recovering checkpoint 1 must cut "b": if it cannot, it must say so.
   fs_.InjectError(Op::kTruncate, "out.txt", Status::IOError("truncate failed"));
   testing::FakeOperatorContext ctx(0, 1, &fs_);
-  TextFileWriter w(out, WriteMode::kNoOverwrite);
+  SinkUnderTest w(out, WriteMode::kNoOverwrite);
   Status s = w.Initialize(ctx, state);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.ToString().find("truncate failed"), std::string::npos) << s.ToString();

@@ -1,4 +1,5 @@
-// Internal: the sinks behind DataStream::WriteAsText and DataStream::Print.
+// Internal: the sinks behind DataStream::Print and DataStream::AddSink, and AppendText, the
+// text form of a record that Print and the text file sink (weir/connectors/file_sink.h) share.
 //
 // Records are formatted to text one batch at a time: strings as they are, numbers with
 // std::to_chars, bool as true/false, and anything else with fmt ("{}"; tuples and vectors via
@@ -16,19 +17,6 @@
 #include <type_traits>
 
 #include "weir/detail/operators.h"
-#include "weir/detail/two_phase_commit.h"
-#include "weir/sink.h"
-
-namespace weir {
-
-// Flink's FileSystem.WriteMode: what WriteAsText does when the output already exists on a
-// fresh start (a restore always continues the file it was writing).
-enum class WriteMode {
-  kNoOverwrite,  // fail if the output exists (Flink's default)
-  kOverwrite,    // replace it
-};
-
-}  // namespace weir
 
 namespace weir::detail {
 
@@ -46,64 +34,6 @@ void AppendText(const T& v, std::string* out) {
     fmt::format_to(std::back_inserter(*out), "{}", v);
   }
 }
-
-// The text file sink: one file per subtask, written with two-phase commit (weir/sink.h).
-// With checkpointing, lines go to a staging file per transaction and are appended to the
-// target only when the checkpoint that covers them completes. This is the non-template core,
-// working on bytes; implemented in src/connectors/text_file_writer.cc.
-class TextFileWriter {
- public:
-  TextFileWriter(std::string path, WriteMode mode);
-  ~TextFileWriter();
-
-  Status Open(const SinkContext& context);
-  Status Commit(std::string_view transaction);
-  Status Initialize(const std::vector<SinkOutput>& restored);
-  Status Write(std::string_view bytes);
-  Result<std::optional<std::string>> Prepare(int64_t checkpoint_id);
-  Status Persist(std::string_view transaction) const;
-  Status PersistCommitted();
-  std::vector<SinkOutput> SnapshotOutputs() const;
-  Status Finish();
-  void Close();
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-// Formats records as lines of text and hands them to a TextFileWriter.
-template <typename T>
-class TextFileSink final : public TwoPhaseCommitSink<T> {
- public:
-  TextFileSink(std::string path, WriteMode mode) : writer_(std::move(path), mode) {}
-
-  Status Open(const SinkContext& context) override { return writer_.Open(context); }
-  Status Commit(std::string_view txn) override { return writer_.Commit(txn); }
-  Status Initialize(const std::vector<SinkOutput>& restored) override {
-    return writer_.Initialize(restored);
-  }
-  Status Write(const std::vector<T>& records) override {
-    text_.clear();
-    for (const auto& r : records) {
-      AppendText(r, &text_);
-      text_.push_back('\n');
-    }
-    return writer_.Write(text_);
-  }
-  Result<std::optional<std::string>> Prepare(int64_t checkpoint_id) override {
-    return writer_.Prepare(checkpoint_id);
-  }
-  Status Persist(std::string_view txn) override { return writer_.Persist(txn); }
-  Status PersistCommitted() override { return writer_.PersistCommitted(); }
-  std::vector<SinkOutput> SnapshotOutputs() override { return writer_.SnapshotOutputs(); }
-  Status Finish() override { return writer_.Finish(); }
-  void Close() override { writer_.Close(); }
-
- private:
-  TextFileWriter writer_;
-  std::string text_;
-};
 
 // Calls a user function for every record (DataStream::AddSink). At-least-once: the function
 // sees records again after a restore.
