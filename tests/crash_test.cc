@@ -1,11 +1,16 @@
 // Crash and resume with real processes: a job is killed with SIGKILL at random moments (or at
-// a random hit of a named fault point inside checkpointing and committing), then restarted
-// with --restore latest, over and over. After every kill each output file must be a prefix of
-// the output of a run without failures (a reader never sees a line a recovery takes back);
-// at the end it must be byte-identical. Randomised; the seed is printed (WEIR_TEST_SEED
-// replays it). WEIR_CRASH_KILLS sets the number of kills (the soak runs many). The seed
-// example runs on RocksDB (its default); the many-keys job on every state backend. RocksDB's
-// working directories, which a killed process cannot delete, must all be gone at the end.
+// a hit of a named fault point inside checkpointing and committing), then restarted with
+// --restore latest, over and over. After every kill each output file must be a prefix of the
+// output of a run without failures (a reader never sees a line a recovery takes back); at
+// the end it must be byte-identical. Randomised; the seed is printed (WEIR_TEST_SEED replays
+// it). WEIR_CRASH_KILLS sets the number of kills (the soak runs many). The seed example runs
+// on RocksDB (its default); the many-keys job on every state backend. RocksDB's working
+// directories, which a killed process cannot delete, must all be gone at the end.
+//
+// The fault points are the engine's own declarations (base/fault_points.h): the test arms
+// them by the same names the engine uses, and a run armed at a point must die at that point
+// (the process says where it crashed), so a point that is renamed or no longer reached fails
+// EveryFaultPointFires instead of turning into a timed kill.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/fault_points.h"
 #include "base/file_system.h"
 #include "testing/test_util.h"
 
@@ -34,10 +40,13 @@ int KillsFromEnvironment(int fallback) {
   return s && *s ? std::max(1, std::atoi(s)) : fallback;
 }
 
-const char* kFaultPoints[] = {"checkpoint.before-metadata", "checkpoint.after-metadata",
-                              "sink.before-commit",         "sink.mid-commit",
-                              "sink.after-commit",          "sink.after-sync",
-                              "checkpoint.retire-job"};
+// The points every job with checkpoints and the exactly-once file sink passes through.
+std::vector<FaultPoint> CommonFaultPoints() {
+  return {fault_points::kCheckpointBeforeMetadata, fault_points::kCheckpointAfterMetadata,
+          fault_points::kSinkBeforeCommit,         fault_points::kSinkMidCommit,
+          fault_points::kSinkAfterCommit,          fault_points::kSinkAfterSync,
+          fault_points::kCheckpointRetireJob};
+}
 
 struct CrashScenario {
   std::vector<std::string> args;  // program and flags, without --restore
@@ -45,19 +54,34 @@ struct CrashScenario {
   int min_kill_ms;
   int max_kill_ms;
   std::string rocksdb_dir;  // state.backend.rocksdb.localdir, relative; empty if not RocksDB
-  std::vector<std::string> extra_fault_points;  // besides kFaultPoints
+  std::vector<FaultPoint> fault_points;  // the points a fresh run of the job passes through
 };
 
-// Kills and resumes the job `kills` times, then lets it finish; checks the prefix property
-// after every kill and byte-identity with `expected` at the end.
+// One planned kill: at the `hit`-th hit of a fault point, or else after `after_ms`.
+struct Kill {
+  std::string fault_point;  // empty: a timed kill
+  int hit = 1;
+  int after_ms = 0;
+};
+
+bool DiedAt(const testing::ProcessResult& r, const Kill& k) {
+  return r.signal == SIGKILL &&
+         r.output.find(FaultPoints::CrashMessage(k.fault_point, k.hit)) != std::string::npos;
+}
+
+// Kills and resumes the job as `plan` says, then lets it finish; checks the prefix property
+// after every kill and byte-identity with `expected` at the end. A run armed at a fault point
+// has no timed kill behind it: it dies at that point or runs to its end. With `must_fire`,
+// it must die at that point.
 void RunWithKills(const CrashScenario& s, const std::map<std::string, std::string>& expected,
-                  int kills, uint64_t seed) {
-  std::mt19937_64 rng(seed);
+                  const std::vector<Kill>& plan, bool must_fire = false) {
   TempDir dir;
   bool checkpoint_completed = false;
   int restarts_with_restore = 0;
-  for (int k = 0; k <= kills; ++k) {
-    bool last = k == kills;
+  int fired = 0;
+  int armed = 0;
+  for (size_t k = 0; k <= plan.size(); ++k) {
+    bool last = k == plan.size();
     std::vector<std::string> args = s.args;
     if (checkpoint_completed) {
       args.push_back("--restore");
@@ -66,34 +90,41 @@ void RunWithKills(const CrashScenario& s, const std::map<std::string, std::strin
     }
     std::vector<std::string> env;
     std::string how = "run to completion";
-    int kill_after_ms = 0;
-    if (!last) {
-      if (rng() % 3 == 0) {
-        std::vector<std::string> points(std::begin(kFaultPoints), std::end(kFaultPoints));
-        points.insert(points.end(), s.extra_fault_points.begin(), s.extra_fault_points.end());
-        std::string point = points[rng() % points.size()];
-        std::string spec = point + ":" + std::to_string(1 + rng() % 4);
-        env.push_back("WEIR_CRASH_AT=" + spec);
-        how = "crash at fault point " + spec;
-        kill_after_ms = s.max_kill_ms * 3;  // backstop if the point is not reached soon
-      } else {
-        kill_after_ms = s.min_kill_ms + static_cast<int>(rng() % (s.max_kill_ms - s.min_kill_ms));
-        how = "SIGKILL after " + std::to_string(kill_after_ms) + " ms";
-      }
+    if (!last && !plan[k].fault_point.empty()) {
+      std::string spec = plan[k].fault_point + ":" + std::to_string(plan[k].hit);
+      env.push_back("WEIR_CRASH_AT=" + spec);
+      how = "crash at fault point " + spec;
+      ++armed;
+    } else if (!last) {
+      how = "SIGKILL after " + std::to_string(plan[k].after_ms) + " ms";
     }
     SCOPED_TRACE("run " + std::to_string(k) + ": " + how);
     ChildProcess p(args, dir.path(), env);
     testing::ProcessResult r;
-    if (last) {
+    if (last || !plan[k].fault_point.empty()) {
       r = p.Wait(240'000);
     } else {
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kill_after_ms);
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(plan[k].after_ms);
       while (p.Running() && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       r = p.Kill();
     }
     if (r.output.find("Completed checkpoint") != std::string::npos) checkpoint_completed = true;
+    if (!last && !plan[k].fault_point.empty()) {
+      if (DiedAt(r, plan[k])) {
+        ++fired;
+      } else {
+        ASSERT_FALSE(must_fire) << "the process was armed to crash at fault point "
+                                << plan[k].fault_point << " (hit " << plan[k].hit
+                                << ") and did not die there (exit " << r.exit_code
+                                << ", signal " << r.signal << "); output:\n"
+                                << r.output;
+        ASSERT_NE(r.signal, SIGKILL) << "killed, but not at the armed fault point:\n"
+                                     << r.output;
+      }
+    }
     // Nothing the job committed may ever be taken back.
     auto files = OutputFiles(dir.Join(s.output));
     for (const auto& [name, text] : files) {
@@ -127,12 +158,47 @@ void RunWithKills(const CrashScenario& s, const std::map<std::string, std::strin
     ASSERT_TRUE(left.ok()) << left.status().ToString();
     EXPECT_TRUE(left->empty()) << (*left)[0] << " was left behind";
   }
-  std::printf("[ crash    ] %d kills, %d restores from a checkpoint\n", kills,
-              restarts_with_restore);
+  std::printf("[ crash    ] %zu kills (%d armed at fault points, %d died there), %d restores "
+              "from a checkpoint\n",
+              plan.size(), armed, fired, restarts_with_restore);
 }
 
-TEST(CrashTest, SeedExampleSurvivesRandomKills) {
-  uint64_t seed = testing::TestSeed();
+// `kills` kills: a third at a random hit (1-4) of one of the scenario's fault points, the
+// others at a random moment.
+std::vector<Kill> RandomPlan(const CrashScenario& s, int kills, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<Kill> plan;
+  for (int k = 0; k < kills; ++k) {
+    Kill kill;
+    if (rng() % 3 == 0) {
+      kill.fault_point = std::string(s.fault_points[rng() % s.fault_points.size()].name);
+      kill.hit = 1 + static_cast<int>(rng() % 4);
+    } else {
+      kill.after_ms = s.min_kill_ms + static_cast<int>(rng() % (s.max_kill_ms - s.min_kill_ms));
+    }
+    plan.push_back(kill);
+  }
+  return plan;
+}
+
+// Each of the scenario's fault points once, in a run of its own from a fresh start: the
+// process must die at that point, and a restore must then finish the output exactly.
+void CrashAtEveryPoint(const CrashScenario& s, const std::map<std::string, std::string>& expected,
+                       const std::vector<FaultPoint>& points) {
+  for (const FaultPoint& point : points) {
+    SCOPED_TRACE("fault point " + std::string(point.name));
+    RunWithKills(s, expected, {Kill{std::string(point.name), 1, 0}}, /*must_fire=*/true);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+std::string SeedOutput(int end) {
+  std::string expected;
+  for (int i = 0; i < end; ++i) expected += "0\n";
+  return expected + "1000\n";
+}
+
+CrashScenario SeedExample() {
   CrashScenario s;
   s.args = {BinaryPath("fault_tolerance"),
             "--no-progress",
@@ -146,16 +212,38 @@ TEST(CrashTest, SeedExampleSurvivesRandomKills) {
   s.rocksdb_dir = "rocksdb";  // the example's default backend
   s.min_kill_ms = 150;
   s.max_kill_ms = 900;
-  std::string expected;
-  for (int i = 0; i < 2500; ++i) expected += "0\n";
-  expected += "1000\n";
-  RunWithKills(s, {{"", expected}}, KillsFromEnvironment(8), seed);
+  s.fault_points = CommonFaultPoints();
+  // RocksDB creates its OPTIONS, MANIFEST and log files when it opens.
+  s.fault_points.push_back(fault_points::kRocksDbCreateFile);
+  return s;
+}
+
+TEST(CrashTest, SeedExampleSurvivesRandomKills) {
+  uint64_t seed = testing::TestSeed();
+  CrashScenario s = SeedExample();
+  RunWithKills(s, {{"", SeedOutput(2500)}}, RandomPlan(s, KillsFromEnvironment(8), seed));
+}
+
+TEST(CrashTest, EveryFaultPointFires) {
+  CrashScenario s = SeedExample();
+  CrashAtEveryPoint(s, {{"", SeedOutput(2500)}}, s.fault_points);
+}
+
+TEST(CrashTest, ArmingAnUnknownFaultPointIsRefusedAtStart) {
+  TempDir dir;
+  ChildProcess p(SeedExample().args, dir.path(), {"WEIR_CRASH_AT=sink.no-such-point:1"});
+  testing::ProcessResult r = p.Wait(30'000);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("WEIR_CRASH_AT names no fault point: 'sink.no-such-point'"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(testing::FileExists(dir.Join("output/sum_results.txt")));
 }
 
 struct Backend {
   std::string name;
-  std::vector<std::string> flags;         // -D settings
-  std::vector<std::string> fault_points;  // the backend's own, to crash at too
+  std::vector<std::string> flags;        // -D settings
+  std::vector<FaultPoint> fault_points;  // the backend's own, to crash at too
 };
 
 void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
@@ -214,18 +302,25 @@ TEST_P(CrashJobTest, ManyKeysAtParallelismThreeSurviveRandomKills) {
   s.min_kill_ms = 100;
   s.max_kill_ms = 700;
   if (GetParam().name != "hashmap") s.rocksdb_dir = "rocksdb";
-  s.extra_fault_points = GetParam().fault_points;
-  RunWithKills(s, expected, KillsFromEnvironment(8), seed);
+  s.fault_points = CommonFaultPoints();
+  s.fault_points.insert(s.fault_points.end(), GetParam().fault_points.begin(),
+                        GetParam().fault_points.end());
+  RunWithKills(s, expected, RandomPlan(s, KillsFromEnvironment(8), seed));
+  // The backend's own points; the common ones are covered by EveryFaultPointFires.
+  if (!::testing::Test::HasFatalFailure()) CrashAtEveryPoint(s, expected, GetParam().fault_points);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CrashJobTest,
                          ::testing::Values(Backend{"hashmap", {"state.backend.type=hashmap"}, {}},
-                                           Backend{"rocksdb", {"state.backend.type=rocksdb"}, {}},
+                                           Backend{"rocksdb",
+                                                   {"state.backend.type=rocksdb"},
+                                                   {fault_points::kRocksDbCreateFile}},
                                            Backend{
                                                "rocksdb_incremental",
                                                {"state.backend.type=rocksdb",
                                                 "execution.checkpointing.incremental=true"},
-                                               {"rocksdb.before-upload", "rocksdb.create-sst"}}),
+                                               {fault_points::kRocksDbBeforeUpload,
+                                                fault_points::kRocksDbCreateSst}}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -501,7 +501,7 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheJobNamingOperatorSubtaskAnd
   UseBackend(c, dir, kBackends[1]);
   c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
   c.Set("restart-strategy.type", "none");
-  FaultPoints::Arm("rocksdb.create-sst", [] { return Status::IOError("injected: disk gone"); });
+  FaultPoints::Arm(fault_points::kRocksDbCreateSst, [] { return Status::IOError("injected: disk gone"); });
   StreamExecutionEnvironment env(c);
   BuildCountJob(env, spec);
   JobResult r = env.Execute("rocksdb write error");
@@ -524,11 +524,11 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheTaskAndTheRestartLosesNothi
   // Small memtables, flushed often; the first flush fails, and RocksDB then refuses writes.
   c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
   FaultPoints::Arm(
-      "rocksdb.create-sst", [] { return Status::IOError("injected: disk gone"); }, 0, 1);
+      fault_points::kRocksDbCreateSst, [] { return Status::IOError("injected: disk gone"); }, 0, 1);
   StreamExecutionEnvironment env(c);
   BuildCountJob(env, spec);
   JobResult r = env.Execute("rocksdb write error");
-  EXPECT_GE(FaultPoints::HitCount("rocksdb.create-sst"), 1);
+  EXPECT_GE(FaultPoints::HitCount(fault_points::kRocksDbCreateSst), 1);
   FaultPoints::DisarmAll();
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_GE(r.metrics.restarts, 1);

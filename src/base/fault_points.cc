@@ -1,8 +1,11 @@
 #include "base/fault_points.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -37,7 +40,18 @@ bool ArmFromEnvironment() {
     nth = std::max(1, std::atoi(s.c_str() + colon + 1));
     s.resize(colon);
   }
-  Points()[s] = Point{[]() -> Status {
+  if (FaultPoints::Find(s) == nullptr) {
+    // A crash test arming a point that does not exist would otherwise run without a crash.
+    std::string known;
+    for (const FaultPoint& p : fault_points::kAll) fmt::format_to(std::back_inserter(known), " {}", p.name);
+    std::fprintf(stderr, "weir: WEIR_CRASH_AT names no fault point: '%s'; the points are:%s\n",
+                 s.c_str(), known.c_str());
+    std::_Exit(2);
+  }
+  Points()[s] = Point{[s, nth]() -> Status {
+                        // write(2), not stdio: nothing buffered may be lost to the kill.
+                        std::string line = FaultPoints::CrashMessage(s, nth) + "\n";
+                        (void)!::write(STDERR_FILENO, line.data(), line.size());
                         ::kill(::getpid(), SIGKILL);
                         return Status::OK();
                       },
@@ -49,9 +63,21 @@ bool ArmFromEnvironment() {
 
 std::atomic<bool> FaultPoints::armed_{ArmFromEnvironment()};
 
-void FaultPoints::Arm(std::string name, std::function<Status()> action, int skip, int count) {
+const FaultPoint* FaultPoints::Find(std::string_view name) {
+  for (const FaultPoint& p : fault_points::kAll) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+std::string FaultPoints::CrashMessage(std::string_view name, int hit) {
+  return fmt::format("weir: crash at fault point {} (hit {})", name, hit);
+}
+
+void FaultPoints::Arm(std::string_view name, std::function<Status()> action, int skip,
+                      int count) {
   std::lock_guard<std::mutex> lock(Mu());
-  Points()[std::move(name)] = Point{std::move(action), skip, count, 0};
+  Points()[std::string(name)] = Point{std::move(action), skip, count, 0};
   armed_.store(true);
 }
 
@@ -74,11 +100,11 @@ int FaultPoints::HitCount(std::string_view name) {
   return it == Points().end() ? 0 : it->second.hits;
 }
 
-Status FaultPoints::Hit(std::string_view name) {
+Status FaultPoints::Hit(FaultPoint point) {
   std::function<Status()> action;
   {
     std::lock_guard<std::mutex> lock(Mu());
-    auto it = Points().find(name);
+    auto it = Points().find(point.name);
     if (it == Points().end()) return Status::OK();
     Point& p = it->second;
     ++p.hits;

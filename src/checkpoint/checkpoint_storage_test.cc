@@ -266,14 +266,14 @@ TEST_F(CheckpointStorageTest, FaultPointBeforeMetadataFailsTheWriteWithoutMetada
   auto loc = storage_.InitCheckpoint("job-a", 1);
   ASSERT_TRUE(loc.ok());
   CheckpointMetadata m = MetadataWithStateFile(*loc, 1, "job-a", "j");
-  FaultPoints::Arm("checkpoint.before-metadata", [] { return Status::IOError("armed"); });
+  FaultPoints::Arm(fault_points::kCheckpointBeforeMetadata, [] { return Status::IOError("armed"); });
   Status s = storage_.WriteMetadata(*loc, m);
   FaultPoints::DisarmAll();
   EXPECT_EQ(s, Status::IOError("armed"));
   EXPECT_FALSE(FileExists(ChkDir("job-a", 1) + "/_metadata"));
 
   int hits = 0;
-  FaultPoints::Arm("checkpoint.after-metadata", [&hits] {
+  FaultPoints::Arm(fault_points::kCheckpointAfterMetadata, [&hits] {
     ++hits;
     // The point a crash test kills the process at: the checkpoint is complete on disk.
     return Status::OK();

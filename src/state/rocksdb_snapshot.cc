@@ -193,7 +193,7 @@ Result<KeyedStateHandle> IncrementalRocksDbSnapshot::Write(const SnapshotLocatio
       if (it != p_.reusable.end()) {
         f = it->second;
       } else {
-        WEIR_FAULT_POINT("rocksdb.before-upload");
+        WEIR_FAULT_POINT(fault_points::kRocksDbBeforeUpload);
         WEIR_ASSIGN_OR_RETURN(
             f, location.UploadShared(
                    path, SharedStateFileName(p_.checkpoint_id, p_.file_prefix + "-" + name)));
