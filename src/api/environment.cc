@@ -1,10 +1,14 @@
 #include "weir/environment.h"
 
+#include "api/config_options.h"
+#include "api/sequence_source.h"
 #include "base/clock.h"
 #include "base/file_system.h"
 #include "base/logging.h"
-#include "connectors/sequence_source.h"
+#include "checkpoint/checkpoint_options.h"
 #include "runtime/job_master.h"
+#include "runtime/pipeline_options.h"
+#include "state/state_backend_options.h"
 
 namespace weir {
 namespace {
@@ -65,25 +69,25 @@ StreamExecutionEnvironment::StreamExecutionEnvironment(Configuration config)
 StreamExecutionEnvironment::~StreamExecutionEnvironment() = default;
 
 StreamExecutionEnvironment& StreamExecutionEnvironment::SetParallelism(int parallelism) {
-  impl_->config.Set("parallelism.default", std::to_string(parallelism));
+  impl_->config.Set(pipeline_options::kDefaultParallelism, std::to_string(parallelism));
   return *this;
 }
 
 StreamExecutionEnvironment& StreamExecutionEnvironment::SetMaxParallelism(int max_parallelism) {
-  impl_->config.Set("pipeline.max-parallelism", std::to_string(max_parallelism));
+  impl_->config.Set(pipeline_options::kMaxParallelism, std::to_string(max_parallelism));
   return *this;
 }
 
 StreamExecutionEnvironment& StreamExecutionEnvironment::EnableCheckpointing(
     std::chrono::milliseconds interval, CheckpointingMode mode) {
-  impl_->config.Set("execution.checkpointing.interval", std::to_string(interval.count()) + " ms");
-  impl_->config.Set("execution.checkpointing.mode",
+  impl_->config.Set(checkpointing_options::kInterval, std::to_string(interval.count()) + " ms");
+  impl_->config.Set(checkpointing_options::kMode,
                     mode == CheckpointingMode::kExactlyOnce ? "EXACTLY_ONCE" : "AT_LEAST_ONCE");
   return *this;
 }
 
 StreamExecutionEnvironment& StreamExecutionEnvironment::SetStateBackend(std::string type) {
-  impl_->config.Set("state.backend.type", std::move(type));
+  impl_->config.Set(state_backend_options::kType, std::move(type));
   return *this;
 }
 
@@ -118,12 +122,18 @@ std::unique_ptr<JobClient> StreamExecutionEnvironment::ExecuteAsync(std::string 
     r.metrics.status = JobStatus::kFailed;
     return std::make_unique<LocalJobClient>(std::move(r));
   };
-  if (job_name.empty()) job_name = impl_->config.GetString("pipeline.name", "weir job");
+  if (job_name.empty()) {
+    auto name = impl_->config.GetOptional(pipeline_options::kName);
+    job_name = name.ok() && *name ? **name : "weir job";
+  }
   if (impl_->executed) {
     return fail(Status::FailedPrecondition("this environment already executed a job"));
   }
   impl_->executed = true;
   if (!impl_->build_error.ok()) return fail(impl_->build_error);
+  for (const auto& w : impl_->config.UnknownKeyWarnings(AllConfigOptions())) {
+    spdlog::warn("{}", w);
+  }
   auto master =
       std::make_unique<JobMaster>(&impl_->graph, job_name, impl_->config, impl_->fs, impl_->clock);
   Status s = master->Start();

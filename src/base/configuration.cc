@@ -243,16 +243,140 @@ void Configuration::Remove(std::string_view key) {
 
 const Configuration::Entry* Configuration::Find(std::string_view key) const {
   auto it = entries_.find(key);
-  if (it != entries_.end()) return &it->second;
-  for (const ConfigOptionInfo& opt : KnownOptions()) {
-    if (opt.key != key) continue;
-    for (std::string_view old_key : opt.deprecated_keys) {
-      auto old = entries_.find(old_key);
-      if (old != entries_.end()) return &old->second;
+  return it != entries_.end() ? &it->second : nullptr;
+}
+
+const Configuration::Entry* Configuration::FindOption(const ConfigOptionInfo& option,
+                                                      std::string_view* key_set) const {
+  if (const Entry* e = Find(option.key)) {
+    if (key_set) *key_set = option.key;
+    return e;
+  }
+  for (std::string_view old_key : option.fallback_keys) {
+    if (old_key.empty()) continue;
+    if (const Entry* e = Find(old_key)) {
+      if (key_set) *key_set = old_key;
+      return e;
     }
   }
   return nullptr;
 }
+
+namespace {
+
+std::string NormalizeEnum(std::string_view s) {
+  std::string out = Lower(Trim(s));
+  std::replace(out.begin(), out.end(), '_', '-');
+  return out;
+}
+
+// Why `text` is not a T (empty when it is one), and the value.
+template <typename T>
+std::string ParseValue(const ConfigOptionInfo& option, std::string_view text, T* out);
+
+template <>
+std::string ParseValue(const ConfigOptionInfo& option, std::string_view text, int64_t* out) {
+  std::string_view v = Trim(text);
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) return "not an integer";
+  if (*out < option.min || *out > option.max) {
+    if (option.max == std::numeric_limits<int64_t>::max()) {
+      return "must be at least " + std::to_string(option.min);
+    }
+    return "must be between " + std::to_string(option.min) + " and " + std::to_string(option.max);
+  }
+  return "";
+}
+
+template <>
+std::string ParseValue(const ConfigOptionInfo&, std::string_view text, double* out) {
+  std::string v(Trim(text));
+  char* end = nullptr;
+  *out = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(*out)) return "not a number";
+  return "";
+}
+
+template <>
+std::string ParseValue(const ConfigOptionInfo&, std::string_view text, bool* out) {
+  std::string v = Lower(Trim(text));
+  if (v == "true" || v == "yes" || v == "1" || v == "on") {
+    *out = true;
+  } else if (v == "false" || v == "no" || v == "0" || v == "off") {
+    *out = false;
+  } else {
+    return "not a boolean (true or false)";
+  }
+  return "";
+}
+
+template <>
+std::string ParseValue(const ConfigOptionInfo& option, std::string_view text, std::string* out) {
+  if (option.allowed[0].empty()) {
+    *out = std::string(Trim(text));
+    return "";
+  }
+  std::string v = NormalizeEnum(text);
+  std::string list;
+  for (std::string_view a : option.allowed) {
+    if (a.empty()) continue;
+    if (NormalizeEnum(a) == v) {
+      *out = std::string(a);
+      return "";
+    }
+    if (!list.empty()) list += ", ";
+    list += a;
+  }
+  return "must be one of " + list;
+}
+
+template <>
+std::string ParseValue(const ConfigOptionInfo&, std::string_view text,
+                       std::chrono::milliseconds* out) {
+  if (Trim(text).empty()) return "empty: give a duration such as '1 s', or remove the key";
+  auto d = ParseDuration(text);
+  if (!d.ok()) return d.status().message();
+  if (d->count() < 0) return "must not be negative";
+  *out = *d;
+  return "";
+}
+
+template <>
+std::string ParseValue(const ConfigOptionInfo&, std::string_view text, MemorySize* out) {
+  if (Trim(text).empty()) return "empty: give a size such as '64 mb', or remove the key";
+  auto m = ParseMemorySize(text);
+  if (!m.ok()) return m.status().message();
+  out->bytes = *m;
+  return "";
+}
+
+}  // namespace
+
+template <typename T>
+Result<T> Configuration::Parse(const ConfigOptionInfo& option) const {
+  std::string_view key = option.key;
+  const Entry* e = FindOption(option, &key);
+  T value{};
+  if (e == nullptr) {
+    std::string why = ParseValue(option, option.default_value, &value);
+    if (!why.empty()) {
+      return Status::Internal("the default of configuration " + std::string(option.key) + " ('" +
+                              std::string(option.default_value) + "') is invalid: " + why);
+    }
+    return value;
+  }
+  std::string why = ParseValue(option, e->value, &value);
+  if (!why.empty()) return BadValue(key, *e, why);
+  return value;
+}
+
+template Result<int64_t> Configuration::Parse<int64_t>(const ConfigOptionInfo&) const;
+template Result<double> Configuration::Parse<double>(const ConfigOptionInfo&) const;
+template Result<bool> Configuration::Parse<bool>(const ConfigOptionInfo&) const;
+template Result<std::string> Configuration::Parse<std::string>(const ConfigOptionInfo&) const;
+template Result<std::chrono::milliseconds> Configuration::Parse<std::chrono::milliseconds>(
+    const ConfigOptionInfo&) const;
+template Result<MemorySize> Configuration::Parse<MemorySize>(const ConfigOptionInfo&) const;
 
 std::optional<std::string> Configuration::GetRaw(std::string_view key) const {
   const Entry* e = Find(key);
@@ -340,7 +464,8 @@ Result<std::string> Configuration::GetEnum(std::string_view key, std::string_vie
   return BadValue(key, *e, "must be one of " + list);
 }
 
-std::vector<std::string> Configuration::UnknownKeyWarnings() const {
+std::vector<std::string> Configuration::UnknownKeyWarnings(
+    const std::vector<const ConfigOptionInfo*>& known_options) const {
   std::vector<std::string> warnings;
   for (const auto& [key, entry] : entries_) {
     bool engine = std::any_of(std::begin(kEnginePrefixes), std::end(kEnginePrefixes),
@@ -349,16 +474,16 @@ std::vector<std::string> Configuration::UnknownKeyWarnings() const {
     bool known = false;
     std::string_view best;
     size_t best_dist = std::numeric_limits<size_t>::max();
-    for (const ConfigOptionInfo& opt : KnownOptions()) {
-      if (opt.key == key || std::find(opt.deprecated_keys.begin(), opt.deprecated_keys.end(),
-                                      key) != opt.deprecated_keys.end()) {
+    for (const ConfigOptionInfo* opt : known_options) {
+      if (opt->key == key || std::find(opt->fallback_keys.begin(), opt->fallback_keys.end(),
+                                       key) != opt->fallback_keys.end()) {
         known = true;
         break;
       }
-      size_t d = EditDistance(key, opt.key);
+      size_t d = EditDistance(key, opt->key);
       if (d < best_dist) {
         best_dist = d;
-        best = opt.key;
+        best = opt->key;
       }
     }
     if (known) continue;
@@ -367,109 +492,6 @@ std::vector<std::string> Configuration::UnknownKeyWarnings() const {
     warnings.push_back(std::move(w));
   }
   return warnings;
-}
-
-const std::vector<ConfigOptionInfo>& Configuration::KnownOptions() {
-  static const std::vector<ConfigOptionInfo> kOptions = {
-      // Job
-      {"pipeline.name", "", "Job name; Execute(name) sets it."},
-      {"parallelism.default", "1", "Parallelism of operators that do not set their own."},
-      {"pipeline.max-parallelism", "128",
-       "Number of key groups: the upper bound for rescaling keyed state."},
-      {"execution.buffer-timeout.interval",
-       "100 ms",
-       "Longest time a partly filled batch waits before it is sent downstream.",
-       {"execution.buffer-timeout"}},
-      {"pipeline.exchange.batch-size", "1024", "Most records in one batch handed between tasks."},
-      {"pipeline.exchange.channel-capacity", "16384",
-       "Most records queued in one channel between two subtasks (backpressure bound)."},
-      {"taskmanager.network.memory.buffer-debloat.enabled", "true",
-       "Shrink channel capacity to what the consumer processes in the debloat target, so "
-       "barriers are not stuck behind slow in-flight data."},
-      {"taskmanager.network.memory.buffer-debloat.target", "200 ms",
-       "In-flight data per channel, as processing time, that debloating aims for."},
-      // Checkpointing
-      {"execution.checkpointing.interval", "",
-       "Interval between checkpoint triggers; unset disables checkpointing."},
-      {"execution.checkpointing.mode", "EXACTLY_ONCE", "EXACTLY_ONCE or AT_LEAST_ONCE."},
-      {"execution.checkpointing.timeout", "10 min", "A checkpoint not complete by then expires."},
-      {"execution.checkpointing.min-pause", "0 ms",
-       "Least time between the end of one checkpoint and the start of the next."},
-      {"execution.checkpointing.max-concurrent-checkpoints", "1",
-       "Most checkpoints in progress at once."},
-      {"execution.checkpointing.tolerable-failed-checkpoints", "0",
-       "Consecutive checkpoint failures tolerated before the job fails."},
-      {"execution.checkpointing.num-retained",
-       "1",
-       "Completed checkpoints kept.",
-       {"state.checkpoints.num-retained"}},
-      {"execution.checkpointing.externalized-checkpoint-retention", "NO_EXTERNALIZED_CHECKPOINTS",
-       "What happens to checkpoints when the job ends: NO_EXTERNALIZED_CHECKPOINTS (deleted), "
-       "DELETE_ON_CANCELLATION (kept if the job fails), RETAIN_ON_CANCELLATION (kept if it "
-       "fails or is cancelled). They are always deleted when the job finishes."},
-      {"execution.checkpointing.dir",
-       "checkpoints",
-       "Checkpoint directory: a local path or a file:// URI.",
-       {"state.checkpoints.dir"}},
-      {"execution.checkpointing.savepoint-dir",
-       "savepoints",
-       "Default savepoint directory: a local path or a file:// URI.",
-       {"state.savepoints.dir"}},
-      {"execution.checkpointing.incremental",
-       "false",
-       "Incremental checkpoints (RocksDB): only new SST files are uploaded.",
-       {"state.backend.incremental"}},
-      {"execution.state-recovery.path",
-       "",
-       "Checkpoint or savepoint to restore from: a path, or 'latest' for the newest valid "
-       "checkpoint of this job in the checkpoint directory.",
-       {"execution.savepoint.path"}},
-      {"execution.state-recovery.ignore-unclaimed-state",
-       "false",
-       "Allow restoring when the checkpoint has state for an operator the job no longer has.",
-       {"execution.savepoint.ignore-unclaimed-state"}},
-      // Restart strategies
-      {"restart-strategy.type",
-       "",
-       "none | fixed-delay | failure-rate | exponential-delay; default exponential-delay when "
-       "checkpointing is enabled, none otherwise.",
-       {"restart-strategy"}},
-      {"restart-strategy.fixed-delay.attempts", "1", "Restarts before the job fails."},
-      {"restart-strategy.fixed-delay.delay", "1 s", "Delay before each restart."},
-      {"restart-strategy.failure-rate.max-failures-per-interval", "1",
-       "Failures tolerated within one interval."},
-      {"restart-strategy.failure-rate.failure-rate-interval", "1 min",
-       "Interval over which failures are counted."},
-      {"restart-strategy.failure-rate.delay", "1 s", "Delay before each restart."},
-      {"restart-strategy.exponential-delay.initial-backoff", "1 s", "First restart delay."},
-      {"restart-strategy.exponential-delay.max-backoff", "1 min", "Largest restart delay."},
-      {"restart-strategy.exponential-delay.backoff-multiplier", "1.5",
-       "Factor applied to the delay after each failure."},
-      {"restart-strategy.exponential-delay.reset-backoff-threshold", "1 h",
-       "Running this long without failure resets the delay."},
-      {"restart-strategy.exponential-delay.jitter-factor", "0.1",
-       "Random part of each delay, as a fraction of it."},
-      {"restart-strategy.exponential-delay.attempts-before-reset-backoff", "2147483647",
-       "Restarts allowed before the delay is reset; then the job fails."},
-      // State backends
-      {"state.backend.type",
-       "hashmap",
-       "Keyed state backend: hashmap (heap) or rocksdb.",
-       {"state.backend"}},
-      {"state.backend.rocksdb.localdir", "$TMPDIR/weir-rocksdb",
-       "Local working directory of the RocksDB state backend (a path or file:// URI); each "
-       "operator subtask uses a subdirectory, deleted when the task ends. /tmp when TMPDIR is "
-       "not set."},
-      {"state.backend.rocksdb.block.cache-size", "8 mb",
-       "RocksDB block cache of one operator subtask (shared by its states; index and filter "
-       "blocks count against it)."},
-      {"state.backend.rocksdb.writebuffer.size", "64 mb",
-       "Size of one RocksDB memtable; at least 64 kb."},
-      {"state.backend.rocksdb.writebuffer.count", "2",
-       "RocksDB memtables per state (2..64); all memtables of a subtask together are bounded by "
-       "size * count."},
-  };
-  return kOptions;
 }
 
 }  // namespace weir

@@ -7,10 +7,75 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "weir/configuration.h"
 
 namespace weir {
+
+// The execution.checkpointing.* and execution.state-recovery.* options (Flink's keys).
+namespace checkpointing_options {
+
+inline constexpr auto kInterval = ConfigOption<std::chrono::milliseconds>(
+    "execution.checkpointing.interval", "",
+    "Interval between checkpoint triggers, at least 10 ms; unset: no checkpoints.");
+inline constexpr auto kMode =
+    ConfigOption<std::string>("execution.checkpointing.mode", "EXACTLY_ONCE",
+                              "EXACTLY_ONCE (barriers aligned) or AT_LEAST_ONCE.")
+        .WithAllowed({"EXACTLY_ONCE", "AT_LEAST_ONCE"});
+inline constexpr auto kTimeout = ConfigOption<std::chrono::milliseconds>(
+    "execution.checkpointing.timeout", "10 min", "A checkpoint not complete by then expires.");
+inline constexpr auto kMinPause = ConfigOption<std::chrono::milliseconds>(
+    "execution.checkpointing.min-pause", "0 ms",
+    "Least time between the end of one checkpoint and the start of the next.");
+inline constexpr auto kMaxConcurrent =
+    ConfigOption<int64_t>("execution.checkpointing.max-concurrent-checkpoints", "1",
+                          "Most checkpoints in progress at once.")
+        .WithRange(1, 1000);
+inline constexpr auto kTolerableFailures =
+    ConfigOption<int64_t>("execution.checkpointing.tolerable-failed-checkpoints", "0",
+                          "Consecutive checkpoint failures tolerated before the job fails.")
+        .WithRange(0, std::numeric_limits<int64_t>::max());
+inline constexpr auto kNumRetained =
+    ConfigOption<int64_t>("execution.checkpointing.num-retained", "1",
+                          "Completed checkpoints kept.")
+        .WithRange(1, 10000)
+        .WithFallbackKeys("state.checkpoints.num-retained");
+inline constexpr auto kRetention =
+    ConfigOption<std::string>(
+        "execution.checkpointing.externalized-checkpoint-retention", "NO_EXTERNALIZED_CHECKPOINTS",
+        "What happens to checkpoints when the job ends: NO_EXTERNALIZED_CHECKPOINTS (deleted), "
+        "DELETE_ON_CANCELLATION (kept if the job fails), RETAIN_ON_CANCELLATION (kept if it "
+        "fails or is cancelled). They are always deleted when the job finishes.")
+        .WithAllowed(
+            {"NO_EXTERNALIZED_CHECKPOINTS", "DELETE_ON_CANCELLATION", "RETAIN_ON_CANCELLATION"});
+inline constexpr auto kDir =
+    ConfigOption<std::string>("execution.checkpointing.dir", "checkpoints",
+                              "Checkpoint directory: a local path or a file:// URI.")
+        .WithFallbackKeys("state.checkpoints.dir");
+inline constexpr auto kSavepointDir =
+    ConfigOption<std::string>("execution.checkpointing.savepoint-dir", "savepoints",
+                              "Default savepoint directory: a local path or a file:// URI.")
+        .WithFallbackKeys("state.savepoints.dir");
+inline constexpr auto kRestorePath =
+    ConfigOption<std::string>("execution.state-recovery.path", "",
+                              "Checkpoint or savepoint to restore from: a path, or 'latest' for "
+                              "the newest valid checkpoint of this job (--restore).")
+        .WithFallbackKeys("execution.savepoint.path");
+inline constexpr auto kIgnoreUnclaimedState =
+    ConfigOption<bool>("execution.state-recovery.ignore-unclaimed-state", "false",
+                       "Allow restoring when the checkpoint has state for an operator the job "
+                       "no longer has.")
+        .WithFallbackKeys("execution.savepoint.ignore-unclaimed-state");
+
+inline std::vector<const ConfigOptionInfo*> All() {
+  return {&kInterval.info(),     &kMode.info(),          &kTimeout.info(),
+          &kMinPause.info(),     &kMaxConcurrent.info(), &kTolerableFailures.info(),
+          &kNumRetained.info(),  &kRetention.info(),     &kDir.info(),
+          &kSavepointDir.info(), &kRestorePath.info(),   &kIgnoreUnclaimedState.info()};
+}
+
+}  // namespace checkpointing_options
 
 struct CheckpointOptions {
   enum class Retention {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "runtime/pipeline_options.h"
+
 namespace weir {
 
 using detail::Partitioning;
@@ -37,13 +39,9 @@ std::vector<const JobEdge*> JobGraph::NetworkConsumers(const Transformation* t) 
 
 Result<JobGraph> JobGraph::Build(const detail::GraphBuilder& graph, const Configuration& config) {
   JobGraph g;
-  WEIR_ASSIGN_OR_RETURN(int64_t p, config.GetInt("parallelism.default", 1));
-  WEIR_ASSIGN_OR_RETURN(int64_t maxp, config.GetInt("pipeline.max-parallelism", 128));
-  if (maxp < 1 || maxp > 32768) {
-    return Status::InvalidArgument("pipeline.max-parallelism must be between 1 and 32768, not " +
-                                   std::to_string(maxp));
-  }
-  if (p < 1 || p > maxp) {
+  WEIR_ASSIGN_OR_RETURN(int64_t p, config.Get(pipeline_options::kDefaultParallelism));
+  WEIR_ASSIGN_OR_RETURN(int64_t maxp, config.Get(pipeline_options::kMaxParallelism));
+  if (p > maxp) {
     return Status::InvalidArgument("parallelism.default must be between 1 and "
                                    "pipeline.max-parallelism (" + std::to_string(maxp) +
                                    "), not " + std::to_string(p));

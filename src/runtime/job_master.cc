@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "base/logging.h"
+#include "runtime/pipeline_options.h"
+#include "state/state_backend_options.h"
 
 namespace weir {
 namespace {
@@ -35,32 +37,18 @@ Status JobMaster::Start() {
 }
 
 Status JobMaster::Prepare() {
-  for (const auto& w : config_.UnknownKeyWarnings()) spdlog::warn("{}", w);
   WEIR_ASSIGN_OR_RETURN(JobGraph graph, JobGraph::Build(*graph_builder_, config_));
   graph_ = std::make_unique<JobGraph>(std::move(graph));
   WEIR_ASSIGN_OR_RETURN(checkpointing_, CheckpointOptions::FromConfiguration(config_));
   WEIR_ASSIGN_OR_RETURN(restart_strategy_,
                         RestartStrategy::FromConfiguration(config_, checkpointing_.enabled));
-  WEIR_ASSIGN_OR_RETURN(int64_t batch, config_.GetInt("pipeline.exchange.batch-size", 1024));
-  WEIR_ASSIGN_OR_RETURN(int64_t capacity,
-                        config_.GetInt("pipeline.exchange.channel-capacity", 16384));
-  WEIR_ASSIGN_OR_RETURN(auto timeout, config_.GetDuration("execution.buffer-timeout.interval",
-                                                          std::chrono::milliseconds(100)));
-  if (batch < 1 || batch > (1 << 20)) {
-    return Status::InvalidArgument("pipeline.exchange.batch-size must be between 1 and 1048576");
-  }
-  if (capacity < 1) {
-    return Status::InvalidArgument("pipeline.exchange.channel-capacity must be at least 1");
-  }
+  WEIR_ASSIGN_OR_RETURN(int64_t batch, config_.Get(pipeline_options::kBatchSize));
+  WEIR_ASSIGN_OR_RETURN(int64_t capacity, config_.Get(pipeline_options::kChannelCapacity));
+  WEIR_ASSIGN_OR_RETURN(auto timeout, config_.Get(pipeline_options::kBufferTimeout));
   // Validated here so a bad value fails the job at once, not later inside a task.
-  WEIR_RETURN_IF_ERROR(
-      config_.GetBool("taskmanager.network.memory.buffer-debloat.enabled", true).status());
-  WEIR_RETURN_IF_ERROR(config_
-                           .GetDuration("taskmanager.network.memory.buffer-debloat.target",
-                                        std::chrono::milliseconds(200))
-                           .status());
-  WEIR_RETURN_IF_ERROR(
-      config_.GetEnum("state.backend.type", "hashmap", {"hashmap", "rocksdb"}).status());
+  WEIR_ASSIGN_OR_RETURN(debloat_, config_.Get(pipeline_options::kDebloatEnabled));
+  WEIR_RETURN_IF_ERROR(config_.Get(pipeline_options::kDebloatTarget).status());
+  WEIR_RETURN_IF_ERROR(config_.Get(state_backend_options::kType).status());
 
   storage_ =
       std::make_unique<CheckpointStorage>(fs_, checkpointing_.dir, checkpointing_.savepoint_dir);
@@ -99,7 +87,9 @@ Status JobMaster::Prepare() {
 }
 
 Status JobMaster::ResolveRestore() {
-  std::string path = config_.GetString("execution.state-recovery.path", "");
+  WEIR_ASSIGN_OR_RETURN(std::optional<std::string> restore_path,
+                        config_.GetOptional(checkpointing_options::kRestorePath));
+  std::string path = restore_path.value_or("");
   if (path.empty()) {
     job_id_ = CheckpointStorage::NewJobId();
     if (checkpointing_.enabled) {
@@ -161,7 +151,7 @@ Result<std::vector<std::shared_ptr<const TaskRestore>>> JobMaster::AssignState(
     const std::shared_ptr<const CompletedCheckpoint>& checkpoint) const {
   const CheckpointMetadata& m = checkpoint->metadata;
   WEIR_ASSIGN_OR_RETURN(bool ignore_unclaimed,
-                        config_.GetBool("execution.state-recovery.ignore-unclaimed-state", false));
+                        config_.Get(checkpointing_options::kIgnoreUnclaimedState));
   for (const auto& op : m.operators) {
     bool claimed = false;
     for (const auto& v : graph_->vertices()) {
@@ -399,9 +389,8 @@ Status JobMaster::DeployAttempt() {
   wakers_.clear();
   for (int i = 0; i < n; ++i) wakers_.push_back(std::make_shared<TaskWaker>());
 
-  bool debloat = config_.GetBool("taskmanager.network.memory.buffer-debloat.enabled", true).value();
   size_t initial =
-      debloat ? std::min(env_.channel_capacity, kInitialDebloatedCapacity) : env_.channel_capacity;
+      debloat_ ? std::min(env_.channel_capacity, kInitialDebloatedCapacity) : env_.channel_capacity;
   // channels[edge][producer][consumer]
   std::vector<std::vector<std::vector<std::shared_ptr<Channel>>>> channels;
   for (const auto& e : graph_->edges()) {

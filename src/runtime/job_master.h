@@ -113,6 +113,7 @@ class JobMaster final : public TaskHost {
   std::unique_ptr<RestartStrategy> restart_strategy_;
   std::unique_ptr<AsyncExecutor> executor_;
   TaskEnvironment env_;
+  bool debloat_ = true;  // taskmanager.network.memory.buffer-debloat.enabled
   std::string job_id_;
   // What the current attempt restores from; null for a fresh start.
   std::shared_ptr<const CompletedCheckpoint> restore_from_;

@@ -57,68 +57,49 @@ std::string ExponentialDelayRestartStrategy::Describe() const {
 
 Result<std::unique_ptr<RestartStrategy>> RestartStrategy::FromConfiguration(
     const Configuration& c, bool checkpointing_enabled) {
-  WEIR_ASSIGN_OR_RETURN(
-      std::string type,
-      c.GetEnum("restart-strategy.type", checkpointing_enabled ? "exponential-delay" : "none",
-                {"none", "off", "disable", "fixed-delay", "fixeddelay", "failure-rate",
-                 "failurerate", "exponential-delay", "exponentialdelay"}));
+  namespace o = restart_options;
+  WEIR_ASSIGN_OR_RETURN(std::optional<std::string> configured, c.GetOptional(o::kType));
+  std::string type = configured.value_or(checkpointing_enabled ? "exponential-delay" : "none");
   if (type == "none" || type == "off" || type == "disable") {
     return std::unique_ptr<RestartStrategy>(std::make_unique<NoRestartStrategy>());
   }
   if (type == "fixed-delay" || type == "fixeddelay") {
-    WEIR_ASSIGN_OR_RETURN(int64_t attempts, c.GetInt("restart-strategy.fixed-delay.attempts", 1));
-    WEIR_ASSIGN_OR_RETURN(
-        auto delay, c.GetDuration("restart-strategy.fixed-delay.delay", std::chrono::seconds(1)));
-    if (attempts < 0) {
-      return Status::InvalidArgument("restart-strategy.fixed-delay.attempts must not be negative");
-    }
+    WEIR_ASSIGN_OR_RETURN(int64_t attempts, c.Get(o::kFixedDelayAttempts));
+    WEIR_ASSIGN_OR_RETURN(auto delay, c.Get(o::kFixedDelayDelay));
     return std::unique_ptr<RestartStrategy>(
         std::make_unique<FixedDelayRestartStrategy>(attempts, delay));
   }
   if (type == "failure-rate" || type == "failurerate") {
-    WEIR_ASSIGN_OR_RETURN(int64_t max,
-                          c.GetInt("restart-strategy.failure-rate.max-failures-per-interval", 1));
-    WEIR_ASSIGN_OR_RETURN(auto interval,
-                          c.GetDuration("restart-strategy.failure-rate.failure-rate-interval",
-                                        std::chrono::minutes(1)));
-    WEIR_ASSIGN_OR_RETURN(
-        auto delay, c.GetDuration("restart-strategy.failure-rate.delay", std::chrono::seconds(1)));
-    if (max < 1) {
-      return Status::InvalidArgument(
-          "restart-strategy.failure-rate.max-failures-per-interval must be at least 1");
-    }
+    WEIR_ASSIGN_OR_RETURN(int64_t max, c.Get(o::kFailureRateMaxFailures));
+    WEIR_ASSIGN_OR_RETURN(auto interval, c.Get(o::kFailureRateInterval));
+    WEIR_ASSIGN_OR_RETURN(auto delay, c.Get(o::kFailureRateDelay));
     return std::unique_ptr<RestartStrategy>(
         std::make_unique<FailureRateRestartStrategy>(max, interval, delay));
   }
-  ExponentialDelayRestartStrategy::Options o;
+  ExponentialDelayRestartStrategy::Options e;
+  WEIR_ASSIGN_OR_RETURN(e.initial_backoff, c.Get(o::kExponentialInitialBackoff));
+  WEIR_ASSIGN_OR_RETURN(e.max_backoff, c.Get(o::kExponentialMaxBackoff));
+  WEIR_ASSIGN_OR_RETURN(e.multiplier, c.Get(o::kExponentialMultiplier));
+  WEIR_ASSIGN_OR_RETURN(e.reset_threshold, c.Get(o::kExponentialResetThreshold));
+  WEIR_ASSIGN_OR_RETURN(e.jitter, c.Get(o::kExponentialJitter));
+  WEIR_ASSIGN_OR_RETURN(e.attempts_before_reset, c.Get(o::kExponentialAttempts));
   const std::string p = "restart-strategy.exponential-delay.";
-  WEIR_ASSIGN_OR_RETURN(o.initial_backoff, c.GetDuration(p + "initial-backoff", o.initial_backoff));
-  WEIR_ASSIGN_OR_RETURN(o.max_backoff, c.GetDuration(p + "max-backoff", o.max_backoff));
-  WEIR_ASSIGN_OR_RETURN(o.multiplier, c.GetDouble(p + "backoff-multiplier", o.multiplier));
-  WEIR_ASSIGN_OR_RETURN(o.reset_threshold,
-                        c.GetDuration(p + "reset-backoff-threshold", o.reset_threshold));
-  WEIR_ASSIGN_OR_RETURN(o.jitter, c.GetDouble(p + "jitter-factor", o.jitter));
-  WEIR_ASSIGN_OR_RETURN(o.attempts_before_reset,
-                        c.GetInt(p + "attempts-before-reset-backoff", o.attempts_before_reset));
-  if (o.initial_backoff.count() < 1) {
+  if (e.initial_backoff.count() < 1) {
     return Status::InvalidArgument(p + "initial-backoff must be at least 1 ms");
   }
-  if (o.reset_threshold.count() < 1) {
+  if (e.reset_threshold.count() < 1) {
     return Status::InvalidArgument(p + "reset-backoff-threshold must be at least 1 ms");
   }
-  if (o.attempts_before_reset < 1) {
-    return Status::InvalidArgument(p + "attempts-before-reset-backoff must be at least 1");
-  }
-  if (o.multiplier < 1.0) {
+  if (e.multiplier < 1.0) {
     return Status::InvalidArgument(p + "backoff-multiplier must be at least 1.0");
   }
-  if (o.jitter < 0.0 || o.jitter > 1.0) {
+  if (e.jitter < 0.0 || e.jitter > 1.0) {
     return Status::InvalidArgument(p + "jitter-factor must be between 0 and 1");
   }
-  if (o.max_backoff < o.initial_backoff) {
+  if (e.max_backoff < e.initial_backoff) {
     return Status::InvalidArgument(p + "max-backoff must not be less than initial-backoff");
   }
-  return std::unique_ptr<RestartStrategy>(std::make_unique<ExponentialDelayRestartStrategy>(o));
+  return std::unique_ptr<RestartStrategy>(std::make_unique<ExponentialDelayRestartStrategy>(e));
 }
 
 }  // namespace weir

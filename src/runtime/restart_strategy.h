@@ -19,10 +19,76 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "weir/configuration.h"
 
 namespace weir {
+
+// The restart-strategy.* options (Flink's keys and defaults).
+namespace restart_options {
+
+inline constexpr auto kType =
+    ConfigOption<std::string>(
+        "restart-strategy.type", "",
+        "none, fixed-delay, failure-rate or exponential-delay. Default: exponential-delay when "
+        "checkpointing is on, none otherwise.")
+        .WithAllowed({"none", "off", "disable", "fixed-delay", "fixeddelay", "failure-rate",
+                      "failurerate", "exponential-delay", "exponentialdelay"})
+        .WithFallbackKeys("restart-strategy");
+inline constexpr auto kFixedDelayAttempts =
+    ConfigOption<int64_t>("restart-strategy.fixed-delay.attempts", "1",
+                          "fixed-delay: restarts before the job fails.")
+        .WithRange(0, std::numeric_limits<int32_t>::max());
+inline constexpr auto kFixedDelayDelay = ConfigOption<std::chrono::milliseconds>(
+    "restart-strategy.fixed-delay.delay", "1 s", "fixed-delay: delay before each restart.");
+inline constexpr auto kFailureRateMaxFailures =
+    ConfigOption<int64_t>("restart-strategy.failure-rate.max-failures-per-interval", "1",
+                          "failure-rate: failures tolerated within one interval.")
+        .WithRange(1, std::numeric_limits<int32_t>::max());
+inline constexpr auto kFailureRateInterval = ConfigOption<std::chrono::milliseconds>(
+    "restart-strategy.failure-rate.failure-rate-interval", "1 min",
+    "failure-rate: the interval over which failures are counted.");
+inline constexpr auto kFailureRateDelay = ConfigOption<std::chrono::milliseconds>(
+    "restart-strategy.failure-rate.delay", "1 s", "failure-rate: delay before each restart.");
+inline constexpr auto kExponentialInitialBackoff = ConfigOption<std::chrono::milliseconds>(
+    "restart-strategy.exponential-delay.initial-backoff", "1 s",
+    "exponential-delay: the first restart delay.");
+inline constexpr auto kExponentialMaxBackoff = ConfigOption<std::chrono::milliseconds>(
+    "restart-strategy.exponential-delay.max-backoff", "1 min",
+    "exponential-delay: the largest restart delay.");
+inline constexpr auto kExponentialMultiplier =
+    ConfigOption<double>("restart-strategy.exponential-delay.backoff-multiplier", "1.5",
+                         "exponential-delay: factor applied to the delay after each failure.");
+inline constexpr auto kExponentialResetThreshold = ConfigOption<std::chrono::milliseconds>(
+    "restart-strategy.exponential-delay.reset-backoff-threshold", "1 h",
+    "exponential-delay: running this long without a failure resets the delay.");
+inline constexpr auto kExponentialJitter =
+    ConfigOption<double>("restart-strategy.exponential-delay.jitter-factor", "0.1",
+                         "exponential-delay: random part of each delay, as a fraction of it.");
+inline constexpr auto kExponentialAttempts =
+    ConfigOption<int64_t>("restart-strategy.exponential-delay.attempts-before-reset-backoff",
+                          "2147483647",
+                          "exponential-delay: restarts allowed before the delay is reset; "
+                          "then the job fails.")
+        .WithRange(1, std::numeric_limits<int32_t>::max());
+
+inline std::vector<const ConfigOptionInfo*> All() {
+  return {&kType.info(),
+          &kFixedDelayAttempts.info(),
+          &kFixedDelayDelay.info(),
+          &kFailureRateMaxFailures.info(),
+          &kFailureRateInterval.info(),
+          &kFailureRateDelay.info(),
+          &kExponentialInitialBackoff.info(),
+          &kExponentialMaxBackoff.info(),
+          &kExponentialMultiplier.info(),
+          &kExponentialResetThreshold.info(),
+          &kExponentialJitter.info(),
+          &kExponentialAttempts.info()};
+}
+
+}  // namespace restart_options
 
 class RestartStrategy {
  public:

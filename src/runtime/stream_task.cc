@@ -4,6 +4,7 @@
 
 #include "base/fault_points.h"
 #include "base/logging.h"
+#include "runtime/pipeline_options.h"
 
 namespace weir {
 namespace {
@@ -189,9 +190,8 @@ Status StreamTask::InitializeState() {
   }
   if (!spec_.inputs.empty()) {
     DebloatOptions d;
-    auto enabled = env_->config->GetBool("taskmanager.network.memory.buffer-debloat.enabled", true);
-    auto target = env_->config->GetDuration("taskmanager.network.memory.buffer-debloat.target",
-                                            std::chrono::milliseconds(200));
+    auto enabled = env_->config->Get(pipeline_options::kDebloatEnabled);
+    auto target = env_->config->Get(pipeline_options::kDebloatTarget);
     if (!enabled.ok()) return enabled.status();
     if (!target.ok()) return target.status();
     d.enabled = *enabled;

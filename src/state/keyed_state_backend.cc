@@ -2,6 +2,7 @@
 
 #include "state/heap_keyed_state_backend.h"
 #include "state/rocksdb_keyed_state_backend.h"
+#include "state/state_backend_options.h"
 
 namespace weir {
 
@@ -23,8 +24,7 @@ std::string SanitizeForFileName(std::string_view s) {
 
 Result<std::unique_ptr<KeyedStateBackend>> CreateKeyedStateBackend(
     const KeyedBackendOptions& options) {
-  WEIR_ASSIGN_OR_RETURN(std::string type, options.config->GetEnum("state.backend.type", "hashmap",
-                                                                  {"hashmap", "rocksdb"}));
+  WEIR_ASSIGN_OR_RETURN(std::string type, options.config->Get(state_backend_options::kType));
   if (type == "hashmap") {
     return std::unique_ptr<KeyedStateBackend>(std::make_unique<HeapKeyedStateBackend>(options));
   }

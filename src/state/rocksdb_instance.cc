@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "base/fault_points.h"
+#include "state/state_backend_options.h"
 #include "base/file_system.h"
 
 namespace weir {
@@ -56,7 +57,8 @@ class FaultPointFileSystem final : public rocksdb::FileSystemWrapper {
                                     rocksdb::IODebugContext* dbg) override {
     if (FaultPoints::any_armed()) {
       bool sst = f.size() > 4 && f.compare(f.size() - 4, 4, ".sst") == 0;
-      Status s = FaultPoints::Hit(sst ? "rocksdb.create-sst" : "rocksdb.create-file");
+      Status s = FaultPoints::Hit(sst ? fault_points::kRocksDbCreateSst
+                                     : fault_points::kRocksDbCreateFile);
       if (!s.ok()) return rocksdb::IOStatus::IOError(f, s.message());
     }
     return FileSystemWrapper::NewWritableFile(f, o, r, dbg);
@@ -134,40 +136,30 @@ std::string RocksDbTuning::DefaultLocalDir() {
 }
 
 Result<RocksDbTuning> RocksDbTuning::FromConfiguration(const Configuration& config) {
+  namespace so = state_backend_options;
   RocksDbTuning t;
-  constexpr std::string_view kLocalDir = "state.backend.rocksdb.localdir";
-  std::string dir = config.GetString(kLocalDir, "");
-  if (config.GetRaw(kLocalDir).has_value() && dir.empty()) {
-    return OutOfRange(config, kLocalDir, "must be a directory path");
+  WEIR_ASSIGN_OR_RETURN(std::optional<std::string> dir, config.GetOptional(so::kRocksDbLocalDir));
+  if (dir && dir->empty()) {
+    return OutOfRange(config, so::kRocksDbLocalDir.key(), "must be a directory path");
   }
-  if (dir.empty()) {
+  if (!dir) {
     t.local_dir = DefaultLocalDir();
   } else {
-    WEIR_ASSIGN_OR_RETURN(t.local_dir, ResolvePath(dir, kLocalDir));
+    WEIR_ASSIGN_OR_RETURN(t.local_dir, ResolvePath(*dir, so::kRocksDbLocalDir.key()));
   }
-
-  constexpr std::string_view kCache = "state.backend.rocksdb.block.cache-size";
-  WEIR_ASSIGN_OR_RETURN(t.block_cache_bytes, config.GetMemorySize(kCache, t.block_cache_bytes));
-  if (t.block_cache_bytes == 0) return OutOfRange(config, kCache, "must be greater than 0");
-
-  constexpr std::string_view kBufferSize = "state.backend.rocksdb.writebuffer.size";
-  WEIR_ASSIGN_OR_RETURN(t.write_buffer_bytes,
-                        config.GetMemorySize(kBufferSize, t.write_buffer_bytes));
+  WEIR_ASSIGN_OR_RETURN(MemorySize cache, config.Get(so::kRocksDbBlockCacheSize));
+  t.block_cache_bytes = cache.bytes;
+  if (t.block_cache_bytes == 0) {
+    return OutOfRange(config, so::kRocksDbBlockCacheSize.key(), "must be greater than 0");
+  }
+  WEIR_ASSIGN_OR_RETURN(MemorySize buffer, config.Get(so::kRocksDbWriteBufferSize));
+  t.write_buffer_bytes = buffer.bytes;
   if (t.write_buffer_bytes < (64u << 10)) {
-    return OutOfRange(config, kBufferSize, "must be at least 64 kb");
+    return OutOfRange(config, so::kRocksDbWriteBufferSize.key(), "must be at least 64 kb");
   }
-
-  constexpr std::string_view kBufferCount = "state.backend.rocksdb.writebuffer.count";
-  WEIR_ASSIGN_OR_RETURN(int64_t count, config.GetInt(kBufferCount, t.write_buffer_count));
-  if (count < 2 || count > 64) {
-    return OutOfRange(config, kBufferCount,
-                      "must be between 2 and 64 (RocksDB writes into one memtable while "
-                      "another is flushed)");
-  }
+  WEIR_ASSIGN_OR_RETURN(int64_t count, config.Get(so::kRocksDbWriteBufferCount));
   t.write_buffer_count = static_cast<int>(count);
-
-  WEIR_ASSIGN_OR_RETURN(t.incremental,
-                        config.GetBool("execution.checkpointing.incremental", false));
+  WEIR_ASSIGN_OR_RETURN(t.incremental, config.Get(so::kIncremental));
   return t;
 }
 
