@@ -125,7 +125,7 @@ class FirstOutputWatcher(threading.Thread):
 
     def __init__(self, path: Path, start: float):
         super().__init__(daemon=True)
-        self.path, self.start = path, start
+        self.path, self.t0 = path, start
         self.found_ms: float | None = None
         self.stop = threading.Event()
 
@@ -141,30 +141,41 @@ class FirstOutputWatcher(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             if self.visible():
-                self.found_ms = (time.monotonic() - self.start) * 1e3
+                self.found_ms = (time.monotonic() - self.t0) * 1e3
                 return
             time.sleep(0.002)
 
 
+TIME = "/usr/bin/time"
+
+
 def measure(cmd: list[str], cwd: Path, log: Path, watch: Path | None) -> tuple:
-    """Runs cmd to the end; returns (exit code, wall s, cpu s, peak RSS MiB, first output ms)."""
+    """Runs cmd to the end; returns (exit code, wall s, cpu s, peak RSS MiB, first output ms).
+
+    GNU time forks and execs the command and reports what wait4 says of it: user + system
+    CPU of every thread, and the peak RSS. It stands between this runner and the command
+    because Linux carries a process's peak RSS across exec: a child forked from this Python
+    process would report at least Python's own resident set (~35 MiB) as its peak."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    usage_file = log.with_suffix(".usage")
     with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
         start = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        proc = subprocess.Popen([TIME, "-o", str(usage_file), "-f", "%x %U %S %M", *cmd],
+                                cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         watcher = FirstOutputWatcher(watch, start) if watch else None
         if watcher:
             watcher.start()
-        # wait4 gives the child's own resource use: every thread of the JVM or of weir.
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc.wait()
         wall = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         if watcher:
             watcher.stop.set()
             watcher.join()
-    cpu = usage.ru_utime + usage.ru_stime
-    rss_mib = usage.ru_maxrss / 1024  # Linux reports KiB
-    return proc.returncode, wall, cpu, rss_mib, watcher.found_ms if watcher else None
+    # The last line is ours; "Command exited with non-zero status" may come before it.
+    fields = usage_file.read_text().split("\n")[-2].split()
+    if len(fields) != 4:
+        return proc.returncode or 1, wall, 0.0, 0.0, None
+    code, user, system, rss_kib = int(fields[0]), float(fields[1]), float(fields[2]), int(fields[3])
+    return code, wall, user + system, rss_kib / 1024, watcher.found_ms if watcher else None
 
 
 def tail(path: Path, lines: int = 15) -> str:
@@ -375,7 +386,9 @@ def fmt(value: float | None, style: str) -> str:
     if value is None:
         return "n/a"
     if style == "rate":
-        return f"{value / 1e6:.2f}M" if value >= 1e6 else f"{value / 1e3:.0f}K"
+        if value >= 1e6:
+            return f"{value / 1e6:.2f}M"
+        return f"{value / 1e3:.0f}K" if value >= 1e4 else f"{value:.0f}"
     return style.format(value)
 
 
@@ -384,14 +397,21 @@ def median(runs: list[Run], field: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or not b:
+        return "n/a"
+    r = a / b
+    return f"{r:.0f}x" if r >= 100 else f"{r:.1f}x" if r >= 1 else f"{r:.2g}x"
+
+
 def table_line(w: Workload, weir_runs: list[Run], flink_runs: list[Run], verdict: str) -> str:
     cells = [w.name]
     for _, field, style in FIGURES:
         a, b = median(weir_runs, field), median(flink_runs, field)
-        ratio = f"{a / b:.2g}x" if a is not None and b else "n/a"
-        if a is not None and b and a / b >= 10:
-            ratio = f"{a / b:.0f}x"
-        cells.append(f"{fmt(a, style)} / {fmt(b, style)} = {ratio}")
+        if field == "checkpoints":  # a count, for context: no ratio
+            cells.append(f"{fmt(a, style)} / {fmt(b, style)}")
+            continue
+        cells.append(f"{fmt(a, style)} / {fmt(b, style)} = {ratio(a, b)}")
     cells.append(verdict)
     return "| " + " | ".join(cells) + " |"
 
@@ -410,6 +430,12 @@ def check_outputs(w: Workload, runs: list[Run]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def check_tools() -> None:
+    for tool, package in ((TIME, "time"), ("java", "openjdk-17-jdk-headless")):
+        if not shutil.which(tool):
+            raise BenchError(f"{tool} is not installed (apt-get install {package})")
 
 
 def build_flink_jar() -> None:
@@ -475,6 +501,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     logs = work / "logs"
     try:
+        check_tools()
         build_flink_jar()
         engines = [Weir(a.weir_bin.resolve()), Flink(a.jvm_opts.split())]
         print(machine_state())
