@@ -108,6 +108,7 @@ class Run:
     peak_rss_mib: float
     job_s: float | None = None
     records_per_s: float | None = None
+    records_per_s_after_first: float | None = None
     first_record_ms: float | None = None
     first_output_ms: float | None = None
     checkpoints: float | None = None
@@ -157,8 +158,8 @@ def measure(cmd: list[str], cwd: Path, log: Path, watch: Path | None) -> tuple:
     because Linux carries a process's peak RSS across exec: a child forked from this Python
     process would report at least Python's own resident set (~35 MiB) as its peak."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    usage_file = log.with_suffix(".usage")
-    with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
+    usage_file = suffixed(log, ".usage")
+    with open(suffixed(log, ".out"), "w") as out, open(suffixed(log, ".err"), "w") as err:
         start = time.monotonic()
         proc = subprocess.Popen([TIME, "-o", str(usage_file), "-f", "%x %U %S %M", *cmd],
                                 cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
@@ -176,6 +177,11 @@ def measure(cmd: list[str], cwd: Path, log: Path, watch: Path | None) -> tuple:
         return proc.returncode or 1, wall, 0.0, 0.0, None
     code, user, system, rss_kib = int(fields[0]), float(fields[1]), float(fields[2]), int(fields[3])
     return code, wall, user + system, rss_kib / 1024, watcher.found_ms if watcher else None
+
+
+def suffixed(log: Path, suffix: str) -> Path:
+    """The log files of a run: <workload>.<engine>.<run>.out, .err, .usage."""
+    return log.with_name(log.name + suffix)
 
 
 def tail(path: Path, lines: int = 15) -> str:
@@ -244,7 +250,7 @@ class Weir:
 
     def report(self, w: Workload, log: Path, run: Run) -> None:
         if w.seed_program:
-            out = log.with_suffix(".out").read_text()
+            out = suffixed(log, ".out").read_text()
             summary = re.search(r"Job '.*' (\w+) in ([\d.]+) s", out)
             if not summary or summary.group(1) != "FINISHED":
                 raise ValueError("no FINISHED summary")
@@ -252,12 +258,12 @@ class Weir:
             run.records_per_s = w.records / run.job_s
             durations = [float(m) for m in re.findall(
                 r"Completed checkpoint \d+ for job \S+ \([^,]+, (\d+) ms",
-                log.with_suffix(".err").read_text())]
+                suffixed(log, ".err").read_text())]
             run.checkpoints = len(durations)
             run.checkpoint_p50_ms = percentile(durations, 50)
             run.checkpoint_p99_ms = percentile(durations, 99)
             return  # fault_tolerance does not report its first record
-        j = last_json(log.with_suffix(".out"))
+        j = last_json(suffixed(log, ".out"))
         if j.get("error"):
             raise ValueError(j["error"])
         run.job_s, run.records_per_s = j["seconds"], j["records_per_s"]
@@ -270,8 +276,9 @@ class Weir:
 class Flink:
     name = "flink"
 
-    def __init__(self, jvm_opts: list[str]):
+    def __init__(self, jvm_opts: list[str], file_sink: str):
         self.jvm_opts = jvm_opts
+        self.file_sink = file_sink  # "file" (buffered bulk format) or "file-row"
 
     def output(self, work: Path) -> Path:
         return work / "flink" / "sums"
@@ -281,12 +288,13 @@ class Flink:
         cmd = ["java", *self.jvm_opts, "-jar", str(JAR), "--records", str(w.records),
                "--keys", str(w.keys), "--delay-ms", str(w.delay_ms),
                "--parallelism", str(w.parallelism), "--checkpoint-interval", w.checkpoint,
-               "--mode", w.mode, "--backend", w.backend, "--sink", w.sink,
+               "--mode", w.mode, "--backend", w.backend,
+               "--sink", self.file_sink if w.sink == "file" else w.sink,
                "--output", str(self.output(work)), "--checkpoint-dir", str(d / "checkpoints")]
         return cmd + (["--incremental"] if w.incremental else [])
 
     def report(self, w: Workload, log: Path, run: Run) -> None:
-        j = last_json(log.with_suffix(".out"))
+        j = last_json(suffixed(log, ".out"))
         if j.get("error"):
             raise ValueError(j["error"].splitlines()[0])
         run.job_s, run.records_per_s = j["seconds"], j["records_per_s"]
@@ -343,11 +351,10 @@ def expected_digest(w: Workload) -> str | None:
 
 
 def run_once(engine, w: Workload, work: Path, logs: Path, index: int) -> Run:
-    for d in (work / engine.name,):
-        shutil.rmtree(d, ignore_errors=True)
-        d.mkdir(parents=True)
+    shutil.rmtree(work / engine.name, ignore_errors=True)
+    engine.output(work).parent.mkdir(parents=True)
     if engine.name == "flink":
-        engine.output(work).mkdir(parents=True)
+        engine.output(work).mkdir()
     log = logs / f"{w.name}.{engine.name}.{index}"
     watch = engine.output(work) if w.sink == "file" else None
     code, wall, cpu, rss, first_output = measure(engine.command(w, work), work, log, watch)
@@ -356,12 +363,15 @@ def run_once(engine, w: Workload, work: Path, logs: Path, index: int) -> Run:
         if code != 0:
             raise ValueError(f"exit code {code}")
         engine.report(w, log, run)
+        # Without the fixed cost of starting the job: from the first record to the end.
+        if run.first_record_ms is not None and run.job_s > run.first_record_ms / 1e3:
+            run.records_per_s_after_first = w.records / (run.job_s - run.first_record_ms / 1e3)
         if w.sink == "file" and w.parallelism == 1:
             run.output_digest = digest(engine.output(work))
     except (ValueError, KeyError, OSError) as e:
         run.error = f"{e} (logs: {log}.out, {log}.err)"
         print(f"  {engine.name} {w.name} run {index} FAILED: {run.error}\n"
-              f"{tail(log.with_suffix('.err'))}", file=sys.stderr)
+              f"{tail(suffixed(log, '.err'))}", file=sys.stderr)
     return run
 
 
@@ -372,6 +382,7 @@ FIGURES = [  # (column, Run field, format)
     ("wall s", "wall_s", "{:.2f}"),
     ("job s", "job_s", "{:.2f}"),
     ("records/s", "records_per_s", "rate"),
+    ("rec/s after 1st", "records_per_s_after_first", "rate"),
     ("CPU s", "cpu_s", "{:.2f}"),
     ("peak RSS MiB", "peak_rss_mib", "{:.0f}"),
     ("first record ms", "first_record_ms", "{:.0f}"),
@@ -477,6 +488,9 @@ def main() -> int:
                    help="skip the correctness runs before the benchmarks")
     p.add_argument("--weir-bin", type=Path, default=REPO / "build" / "release" / "bin")
     p.add_argument("--jvm-opts", default="", help="extra JVM flags for Flink, e.g. '-Xmx2g'")
+    p.add_argument("--flink-file-sink", choices=("file", "file-row"), default="file",
+                   help="Flink's exactly-once FileSink: buffered bulk format (file, default) or "
+                        "row format (file-row, unbuffered on a local disk)")
     p.add_argument("--work", type=Path, help="work directory (default: a new temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     p.add_argument("--results", type=Path, help="also write every run as JSON lines here")
@@ -503,7 +517,7 @@ def main() -> int:
     try:
         check_tools()
         build_flink_jar()
-        engines = [Weir(a.weir_bin.resolve()), Flink(a.jvm_opts.split())]
+        engines = [Weir(a.weir_bin.resolve()), Flink(a.jvm_opts.split(), a.flink_file_sink)]
         print(machine_state())
         if not a.no_check:
             for w in CHECKS:

@@ -22,7 +22,7 @@ final class BenchOptions {
   String mode = "EXACTLY_ONCE";
   String backend = "hashmap";
   boolean incremental = false;
-  /** "file": exactly-once FileSink; "discard": drop every record. */
+  /** "file": exactly-once FileSink, buffered; "file-row": its row format; "discard". */
   String sink = "file";
   Path output = Path.of("flink-out/sums");
   Path checkpointDir = Path.of("flink-out/checkpoints");
@@ -41,7 +41,8 @@ final class BenchOptions {
           "  --mode M                  EXACTLY_ONCE | AT_LEAST_ONCE (default EXACTLY_ONCE)",
           "  --backend B               hashmap | rocksdb (default hashmap)",
           "  --incremental             incremental RocksDB checkpoints",
-          "  --sink S                  file (exactly-once FileSink) | discard (default file)",
+          "  --sink S                  file | file-row | discard (default file): exactly-once",
+          "                            FileSink, buffered bulk format or row format; or none",
           "  --output DIR              output dir, old parts deleted (default flink-out/sums)",
           "  --checkpoint-dir DIR      checkpoint directory (default flink-out/checkpoints)",
           "  --debloat-target-ms T     buffer debloating target; 0 = off (default 200)");
@@ -74,7 +75,8 @@ final class BenchOptions {
             "EXACTLY_ONCE", "AT_LEAST_ONCE");
         case "--backend" -> o.backend = oneOf(flag, value.toLowerCase(Locale.ROOT),
             "hashmap", "rocksdb");
-        case "--sink" -> o.sink = oneOf(flag, value.toLowerCase(Locale.ROOT), "file", "discard");
+        case "--sink" -> o.sink = oneOf(flag, value.toLowerCase(Locale.ROOT),
+            "file", "file-row", "discard");
         case "--output" -> o.output = Path.of(value);
         case "--checkpoint-dir" -> o.checkpointDir = Path.of(value);
         case "--debloat-target-ms" -> o.debloatTargetMs = nonNegative(flag, value);

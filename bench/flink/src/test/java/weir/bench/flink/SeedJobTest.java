@@ -14,14 +14,17 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The Flink job must write what weir writes: the comparison means nothing otherwise. */
 class SeedJobTest {
   @TempDir Path dir;
 
-  @Test
-  void seedWritesItsZerosAndAThousandExactlyOnce() throws Exception {
-    BenchOptions o = options("--records", "2001", "--checkpoint-interval", "100ms");
+  @ParameterizedTest
+  @ValueSource(strings = {"file", "file-row"})
+  void seedWritesItsZerosAndAThousandExactlyOnce(String sink) throws Exception {
+    BenchOptions o = options("--records", "2001", "--checkpoint-interval", "100ms", "--sink", sink);
     FlinkBench.Result r = FlinkBench.run(o);
     assertEquals("", r.error());
     assertEquals("0\n".repeat(2000) + "1000\n", output(o.output));
