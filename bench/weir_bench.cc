@@ -10,7 +10,10 @@
 // the whole process, from getrusage), so "per core" counts every thread the engine used.
 // Latency is source to sink, sampled on one record in 1024 (stamped right after the source,
 // read right before the sink, in the sink's thread). Checkpoint figures come from the job's
-// metrics: duration percentiles, sizes and the longest barrier alignment.
+// metrics: duration percentiles, sizes and the longest barrier alignment. Time to first record is
+// from the job's start until the first record reaches the sink. After each seed run the plain loop
+// runs too, for the ratio to the hardware floor, unless --no-baseline (bench/flink/compare.py
+// measures the process from outside, so it must do nothing but the job).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -79,6 +82,9 @@ class LatencyRecorder {
 
 LatencyRecorder g_latency;
 
+// When the first record reached the sink (NowNanos); 0 until then.
+std::atomic<int64_t> g_first_record_ns{0};
+
 struct Record {
   int64_t key;
   int64_t value;
@@ -136,12 +142,14 @@ struct Options {
   std::string sink = "file";  // file (exactly-once text file) or discard
   std::string dir;  // empty: a temporary directory, removed at exit
   bool json = false;
+  bool no_baseline = false;
   int repeat = 1;
 };
 
 struct RunResult {
   double seconds = 0;
   double cpu_seconds = 0;
+  double first_record_ms = 0;
   std::vector<double> latency_ms;
   weir::JobMetrics metrics;
   long peak_rss_kb = 0;
@@ -189,6 +197,10 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
           .Map([](Line l) {
             if (l.stamp_ns != 0) [[unlikely]]
               g_latency.Add(NowNanos() - l.stamp_ns);
+            if (g_first_record_ns.load(std::memory_order_relaxed) == 0) [[unlikely]] {
+              int64_t none = 0;
+              g_first_record_ns.compare_exchange_strong(none, NowNanos());
+            }
             return std::move(l.text);
           })
           .Name("to-text");
@@ -197,6 +209,7 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
   } else {
     records.AddSink([](const std::string&) {}).Name("discard");
   }
+  g_first_record_ns = 0;
   double cpu0 = CpuSeconds();
   int64_t t0 = NowNanos();
   auto client = env.ExecuteAsync("weir-bench");
@@ -224,6 +237,9 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
   out.seconds = static_cast<double>(NowNanos() - t0) / 1e9;
   out.cpu_seconds = CpuSeconds() - cpu0;
   out.latency_ms = g_latency.TakeMillis();
+  if (g_first_record_ns > 0) {
+    out.first_record_ms = static_cast<double>(g_first_record_ns - t0) / 1e6;
+  }
   out.metrics = r.metrics;
   out.peak_rss_kb = PeakRssKb();
   if (!r.ok()) out.error = r.error();
@@ -300,7 +316,8 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
         "{\"workload\":\"%s\",\"records\":%lld,\"keys\":%lld,\"parallelism\":\"%s\","
         "\"backend\":\"%s\",\"checkpoint\":\"%s\",\"mode\":\"%s\",\"sink\":\"%s\","
         "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"records_per_s\":%.0f,"
-        "\"records_per_cpu_s\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
+        "\"records_per_cpu_s\":%.0f,\"first_record_ms\":%.1f,"
+        "\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
         "\"checkpoints\":%zu,\"checkpoint_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
         "\"checkpoint_bytes_p50\":%.0f,\"alignment_ms_max\":%lld,\"peak_rss_kb\":%ld,"
         "\"baseline_ratio\":%.3f,\"recovery_resume_ms\":%.1f,\"recovery_catch_up_ms\":%.1f,"
@@ -309,9 +326,9 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
         r.metrics.operators.empty() ? "1"
                                     : std::to_string(r.metrics.operators[2].parallelism).c_str(),
         o.backend.c_str(), o.checkpoint.c_str(), o.mode.c_str(), o.sink.c_str(), r.seconds,
-        r.cpu_seconds, rate, per_core, Percentile(r.latency_ms, 50), Percentile(r.latency_ms, 99),
-        Percentile(r.latency_ms, 99.9), durations.size(), Percentile(durations, 50),
-        Percentile(durations, 99),
+        r.cpu_seconds, rate, per_core, r.first_record_ms, Percentile(r.latency_ms, 50),
+        Percentile(r.latency_ms, 99), Percentile(r.latency_ms, 99.9), durations.size(),
+        Percentile(durations, 50), Percentile(durations, 99),
         durations.empty() ? 0.0 : *std::max_element(durations.begin(), durations.end()),
         Percentile(sizes, 50), static_cast<long long>(max_alignment), r.peak_rss_kb,
         baseline_rate > 0 ? rate / baseline_rate : 0.0, r.recovery_resume_ms,
@@ -367,6 +384,9 @@ int main(int argc, char** argv) {
                 "removed at exit");
   cli.AddOption("--repeat", &o.repeat, "Runs of the workload");
   cli.AddFlag("--json", &o.json, "One JSON object per run instead of a line of text");
+  cli.AddFlag("--no-baseline", &o.no_baseline,
+              "Skip the plain loop after each seed run (and its ratio), so the process runs "
+              "only the job");
   if (auto code = cli.Parse(argc, argv)) return *code;
   if (o.records < 1 || o.keys < 1 || o.repeat < 1) {
     std::fprintf(stderr, "weir_bench: --records, --keys and --repeat must be positive\n");
@@ -410,8 +430,9 @@ int main(int argc, char** argv) {
     RunResult r = RunSeed(o, cli.configuration());
     Options b = o;
     b.workload = "baseline";
-    double baseline_rate =
-        o.workload == "seed" ? static_cast<double>(o.records) / RunBaseline(b).seconds : 0.0;
+    double baseline_rate = o.workload == "seed" && !o.no_baseline
+                               ? static_cast<double>(o.records) / RunBaseline(b).seconds
+                               : 0.0;
     Report(o, r, baseline_rate);
     if (!r.error.empty()) return 1;
   }
