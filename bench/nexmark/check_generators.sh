@@ -23,7 +23,7 @@ cmake --build "$build_dir" --target nexmark_dump >/dev/null
 cpp_dump="$build_dir/bin/nexmark_dump"
 
 echo "== building the Java generator (bench/nexmark/flink)"
-(cd "$root/bench/nexmark/flink" && mvn -B -q ${MVN_FLAGS:-} package -DskipTests)
+(cd "$root/bench/nexmark/flink" && mvn -B -q -Dstyle.color=never ${MVN_FLAGS:-} package -DskipTests)
 java_dump=(java -cp "$root/bench/nexmark/flink/target/nexmark-flink.jar" weir.bench.nexmark.NexmarkDump)
 
 failed=0

@@ -24,7 +24,7 @@ fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 jar="$root/bench/nexmark/flink/target/nexmark-flink.jar"
 if [[ ! -f "$jar" ]]; then
-  (cd "$root/bench/nexmark/flink" && mvn -B -q ${MVN_FLAGS:-} package -DskipTests)
+  (cd "$root/bench/nexmark/flink" && mvn -B -q -Dstyle.color=never ${MVN_FLAGS:-} package -DskipTests)
 fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/nexmark-queries.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

@@ -20,9 +20,7 @@ class JavaRandom {
   explicit JavaRandom(int64_t seed) { SetSeed(seed); }
 
   // java.util.Random.setSeed: the seed is scrambled with the multiplier.
-  void SetSeed(int64_t seed) {
-    seed_ = (static_cast<uint64_t>(seed) ^ kMultiplier) & kMask;
-  }
+  void SetSeed(int64_t seed) { seed_ = (static_cast<uint64_t>(seed) ^ kMultiplier) & kMask; }
 
   // java.util.Random.nextInt(): 32 random bits as a signed int.
   int32_t NextInt() { return Next(32); }

@@ -76,15 +76,15 @@ struct GeneratorConfig {
   // suite's source factory).
   int64_t first_event_number = 1;
 
-  int64_t TotalProportion() const { return person_proportion + auction_proportion + bid_proportion; }
+  int64_t TotalProportion() const {
+    return person_proportion + auction_proportion + bid_proportion;
+  }
 
   // max_events, or for 0 the reference's maximum (Long.MAX_VALUE / (total * largest size)).
   int64_t EffectiveMaxEvents() const;
 
   // Microseconds of event time between two events of one generator.
-  double InterEventDelayUs() const {
-    return 1000000.0 / first_event_rate * num_event_generators;
-  }
+  double InterEventDelayUs() const { return 1000000.0 / first_event_rate * num_event_generators; }
 
   // Event time of the event with this event number.
   int64_t TimestampForEvent(int64_t event_number) const;
@@ -132,8 +132,7 @@ class NexmarkGenerator {
 
  private:
   void NextPerson(int64_t event_id, int64_t timestamp, Event* event) const;
-  void NextAuction(int64_t events_so_far, int64_t event_id, int64_t timestamp,
-                   Event* event) const;
+  void NextAuction(int64_t events_so_far, int64_t event_id, int64_t timestamp, Event* event) const;
   void NextBid(int64_t event_id, int64_t timestamp, Event* event) const;
 
   GeneratorConfig config_;

@@ -103,7 +103,7 @@ TEST(NexmarkGeneratorTest, IdsAndValuesStayInTheirSpaces) {
         ASSERT_GE(e.bid.price, 100);
         ASSERT_LE(e.bid.price, 100'000'000);
         ASSERT_GE(e.bid.auction, kFirstAuctionId);
-        ASSERT_LE(e.bid.auction, last_auction + 11);  // at most the lead ahead
+        ASSERT_LE(e.bid.auction, last_auction + 11);     // at most the lead ahead
         ASSERT_GE(e.bid.bidder, kFirstPersonId + 1000);  // the reference's double offset
         ASSERT_EQ(e.bid.url.rfind("https://www.nexmark.com/", 0), 0u);
         break;
@@ -169,12 +169,13 @@ TEST(NexmarkGeneratorTest, MatchesTheReferenceGenerator) {
       first_person = text.substr(before);
     }
   }
-  EXPECT_EQ(first_person,
-            "{\"type\":\"person\",\"id\":1001,\"name\":\"Sarah Smith\",\"emailAddress\":"
-            "\"f  y@yumv.com\",\"creditCard\":\"0892 2755 1923 0591\",\"city\":\"Los Angeles\","
-            "\"state\":\"ID\",\"dateTime\":1436918400000,\"extra\":\"`RST_^KaHTMLXH_ceknqovsvzb"
-            "gapncqkQ[H]N]QPZWKQRXXQaMOVNZWSgsipamVRa[N_IUPZL]LR\\\\]LLNWLNXKNOVZ]Zagjthoqmbrhq`W]XOQRL"
-            "YYS[jbqivsa^RYMWZY^QVJRNWTTKMSS[[J\\\\JXI_O\"}\n");
+  EXPECT_EQ(
+      first_person,
+      "{\"type\":\"person\",\"id\":1001,\"name\":\"Sarah Smith\",\"emailAddress\":"
+      "\"f  y@yumv.com\",\"creditCard\":\"0892 2755 1923 0591\",\"city\":\"Los Angeles\","
+      "\"state\":\"ID\",\"dateTime\":1436918400000,\"extra\":\"`RST_^KaHTMLXH_ceknqovsvzb"
+      "gapncqkQ[H]N]QPZWKQRXXQaMOVNZWSgsipamVRa[N_IUPZL]LR\\\\]LLNWLNXKNOVZ]Zagjthoqmbrhq`W]XOQRL"
+      "YYS[jbqivsa^RYMWZY^QVJRNWTTKMSS[[J\\\\JXI_O\"}\n");
   uint64_t fnv1a = 0xcbf29ce484222325ULL;
   for (unsigned char c : text) {
     fnv1a = (fnv1a ^ c) * 0x100000001b3ULL;

@@ -47,18 +47,28 @@ public final class Oracle {
     for (GeneratorConfig slice : config.split(parallelism)) {
       NexmarkGenerator g = new NexmarkGenerator(slice);
       while (g.hasNext()) {
-        Event e = g.next();
-        switch (e.type) {
-          case Event.PERSON:
-            persons.add(e.person);
-            break;
-          case Event.AUCTION:
-            auctions.add(e.auction);
-            break;
-          default:
-            bids.add(e.bid);
-        }
+        add(g.next());
       }
+    }
+  }
+
+  /** Given events (tests with hand-made edge cases). */
+  public Oracle(List<Event> events) {
+    for (Event e : events) {
+      add(e);
+    }
+  }
+
+  private void add(Event e) {
+    switch (e.type) {
+      case Event.PERSON:
+        persons.add(e.person);
+        break;
+      case Event.AUCTION:
+        auctions.add(e.auction);
+        break;
+      default:
+        bids.add(e.bid);
     }
   }
 
