@@ -1,0 +1,75 @@
+// JavaRandom: java.util.Random's 48-bit linear congruential generator, bit for bit.
+//
+// The Nexmark generator draws every field of an event from a java.util.Random seeded with the
+// event's id, so the C++ generator must reproduce Java's sequence exactly: the seed scrambling
+// of setSeed, next(bits), and the derived nextInt(), nextInt(bound), nextLong() and
+// nextDouble() with the same rejection loop and the same bit assembly (as specified in the
+// java.util.Random Javadoc, unchanged through Java 17). Java's int and long arithmetic wraps;
+// here it is done on unsigned integers and converted back, which is the same thing.
+//
+// A JavaRandom is a small value (one 64-bit word); it is not thread-safe, like Java's would be
+// without its AtomicLong, and needs not be: each generator thread owns its own.
+#pragma once
+
+#include <cstdint>
+
+namespace weir::nexmark {
+
+class JavaRandom {
+ public:
+  explicit JavaRandom(int64_t seed) { SetSeed(seed); }
+
+  // java.util.Random.setSeed: the seed is scrambled with the multiplier.
+  void SetSeed(int64_t seed) { seed_ = (static_cast<uint64_t>(seed) ^ kMultiplier) & kMask; }
+
+  // java.util.Random.nextInt(): 32 random bits as a signed int.
+  int32_t NextInt() { return Next(32); }
+
+  // java.util.Random.nextInt(bound), bound > 0: uniform in [0, bound). A power-of-two bound
+  // takes the high bits; any other rejects the last partial run of values, so the number of
+  // draws consumed varies exactly as in Java.
+  int32_t NextInt(int32_t bound) {
+    int32_t r = Next(31);
+    const int32_t m = bound - 1;
+    if ((bound & m) == 0) {
+      return static_cast<int32_t>((static_cast<int64_t>(bound) * r) >> 31);
+    }
+    // Java: for (int u = r; u - (r = u % bound) + m < 0; u = next(31));  (int overflow wraps)
+    for (int32_t u = r;; u = Next(31)) {
+      r = u % bound;
+      const auto sum = static_cast<int32_t>(static_cast<uint32_t>(u) - static_cast<uint32_t>(r) +
+                                            static_cast<uint32_t>(m));
+      if (sum >= 0) break;
+    }
+    return r;
+  }
+
+  // java.util.Random.nextLong(): ((long) next(32) << 32) + next(32), the second half signed.
+  int64_t NextLong() {
+    const auto high = static_cast<uint64_t>(static_cast<int64_t>(Next(32))) << 32;
+    const auto low = static_cast<uint64_t>(static_cast<int64_t>(Next(32)));
+    return static_cast<int64_t>(high + low);
+  }
+
+  // java.util.Random.nextDouble(): 53 random bits scaled into [0, 1).
+  double NextDouble() {
+    const int64_t high = static_cast<int64_t>(Next(26)) << 27;
+    const int64_t low = Next(27);
+    return static_cast<double>(high + low) * 0x1.0p-53;
+  }
+
+ private:
+  static constexpr uint64_t kMultiplier = 0x5DEECE66DULL;
+  static constexpr uint64_t kAddend = 0xBULL;
+  static constexpr uint64_t kMask = (1ULL << 48) - 1;
+
+  // java.util.Random.next(bits): advance the LCG, return its top `bits` bits as a Java int.
+  int32_t Next(int bits) {
+    seed_ = (seed_ * kMultiplier + kAddend) & kMask;
+    return static_cast<int32_t>(static_cast<uint32_t>(seed_ >> (48 - bits)));
+  }
+
+  uint64_t seed_;
+};
+
+}  // namespace weir::nexmark

@@ -1,0 +1,460 @@
+#include "nexmark_generator.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string_view>
+
+#include "java_random.h"
+
+// Every rule below is the reference's, in the reference's order of random draws: changing the
+// order of two draws changes every later field of the event. Comments name the reference's
+// method each function reproduces (com.github.nexmark.flink.generator.*).
+
+namespace weir::nexmark {
+namespace {
+
+constexpr int kMinStringLength = 3;
+constexpr int kNumCategories = 5;
+constexpr int kPersonIdLead = 10;
+constexpr int kAuctionIdLead = 10;
+// The hot person/auction is the first of each batch of this many (the *_RATIO constants of the
+// reference, not the configurable hot ratios, which say how often the hot one is chosen).
+constexpr int64_t kHotSellerBatch = 100;
+constexpr int64_t kHotBidderBatch = 100;
+constexpr int64_t kHotAuctionBatch = 100;
+constexpr int kHotChannelsRatio = 2;
+constexpr int kNumChannels = 10'000;
+constexpr int kExtraPoolLength = 1024 * 1024;
+
+// Seeds of the tables the reference draws from an unseeded SplittableRandom at class-load time
+// (StringsGenerator.REUSABLE_EXTRA_STRING; BidGenerator.HOT_URLS and CHANNEL_URL_CACHE). Any
+// fixed value makes runs repeatable; the Java twin uses the same ones.
+constexpr int64_t kExtraPoolSeed = 0;
+constexpr int64_t kChannelTableSeed = 1;
+
+constexpr std::array<std::string_view, 6> kUsStates = {"AZ", "CA", "ID", "OR", "WA", "WY"};
+constexpr std::array<std::string_view, 10> kUsCities = {
+    "Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland",
+    "Bend",    "Redmond",     "Seattle",       "Kent",  "Cheyenne"};
+constexpr std::array<std::string_view, 11> kFirstNames = {
+    "Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter"};
+constexpr std::array<std::string_view, 9> kLastNames = {
+    "Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"};
+constexpr std::array<std::string_view, 4> kHotChannels = {"Google", "Facebook", "Baidu", "Apple"};
+
+// StringsGenerator.nextString: 3 to maxLength-1 characters, each a lowercase letter or, one
+// time in 13, `special`; then String.trim(), which here can only remove spaces. Appends to
+// `out`; only the appended part is trimmed.
+void AppendRandomString(JavaRandom& random, int max_length, char special, std::string* out) {
+  int len = kMinStringLength + random.NextInt(max_length - kMinStringLength);
+  const size_t start = out->size();
+  while (len-- > 0) {
+    if (random.NextInt(13) == 0) {
+      out->push_back(special);
+    } else {
+      out->push_back(static_cast<char>('a' + random.NextInt(26)));
+    }
+  }
+  size_t end = out->size();
+  while (end > start && (*out)[end - 1] <= ' ') --end;
+  out->resize(end);
+  size_t first = start;
+  while (first < end && (*out)[first] <= ' ') ++first;
+  out->erase(start, first - start);
+}
+
+// The character loop of StringsGenerator.nextExactString: six letters from each nextInt(),
+// using Java's remainder and division, which keep the sign: a negative int gives characters
+// below 'a' ('H' to '`'), as in the reference.
+void AppendExactStringSlow(JavaRandom& random, int length, std::string* out) {
+  int32_t rnd = 0;
+  int n = 0;
+  while (length-- > 0) {
+    if (n == 0) {
+      rnd = random.NextInt();
+      n = 6;
+    }
+    out->push_back(static_cast<char>('a' + rnd % 26));
+    rnd /= 26;
+    n--;
+  }
+}
+
+struct Tables {
+  std::string extra_pool;
+  std::array<std::string, 4> hot_urls;
+  std::vector<std::string> channel_names;
+  std::vector<std::string> channel_urls;
+};
+
+// BidGenerator.getBaseUrl.
+std::string BaseUrl(JavaRandom& random) {
+  std::string url = "https://www.nexmark.com/";
+  AppendRandomString(random, 5, '_', &url);
+  url.push_back('/');
+  AppendRandomString(random, 5, '_', &url);
+  url.push_back('/');
+  AppendRandomString(random, 5, '_', &url);
+  url.push_back('/');
+  url.append("item.htm?query=1");
+  return url;
+}
+
+// Java's Math.abs(Integer.reverse(i)); abs(Integer.MIN_VALUE) stays negative (i = 1).
+int32_t JavaAbsReverse(int32_t i) {
+  uint32_t v = static_cast<uint32_t>(i);
+  uint32_t r = 0;
+  for (int b = 0; b < 32; ++b) {
+    r = (r << 1) | (v & 1);
+    v >>= 1;
+  }
+  const auto s = static_cast<int32_t>(r);
+  return s < 0 ? static_cast<int32_t>(0u - r) : s;
+}
+
+Tables BuildTables() {
+  Tables t;
+  {
+    JavaRandom random(kExtraPoolSeed);
+    t.extra_pool.reserve(kExtraPoolLength);
+    AppendExactStringSlow(random, kExtraPoolLength, &t.extra_pool);
+  }
+  JavaRandom random(kChannelTableSeed);
+  for (auto& url : t.hot_urls) url = BaseUrl(random);
+  t.channel_names.reserve(kNumChannels);
+  t.channel_urls.reserve(kNumChannels);
+  for (int i = 0; i < kNumChannels; ++i) {
+    std::string url = BaseUrl(random);
+    if (random.NextInt(10) > 0) {
+      url.append("&channel_id=").append(std::to_string(JavaAbsReverse(i)));
+    }
+    t.channel_names.push_back("channel-" + std::to_string(i));
+    t.channel_urls.push_back(std::move(url));
+  }
+  return t;
+}
+
+const Tables& GetTables() {
+  static const Tables tables = BuildTables();
+  return tables;
+}
+
+// StringsGenerator.nextExactString: a random slice of the pool, or for lengths of half the pool
+// or more (never with the default sizes), fresh characters.
+void AssignExactString(JavaRandom& random, int length, std::string* out) {
+  const std::string& pool = GetTables().extra_pool;
+  out->clear();
+  if (length < static_cast<int>(pool.size()) / 2) {
+    const int offset = random.NextInt(static_cast<int>(pool.size()) - length);
+    out->assign(pool, offset, length);
+    return;
+  }
+  AppendExactStringSlow(random, length, out);
+}
+
+// StringsGenerator.nextExtra: padding so that current_size plus it averages desired_average.
+void AssignExtra(JavaRandom& random, int current_size, int desired_average, std::string* out) {
+  if (current_size > desired_average) {
+    out->clear();
+    return;
+  }
+  desired_average -= current_size;
+  const auto delta = static_cast<int32_t>(JavaMathRound(desired_average * 0.2));
+  const int min_size = desired_average - delta;
+  const int desired_size = min_size + (delta == 0 ? 0 : random.NextInt(2 * delta));
+  AssignExactString(random, desired_size, out);
+}
+
+// LongGenerator.nextLong: [0, n) through nextInt when n fits an int, else |nextLong() % n|
+// (Java's remainder and abs, so Long.MIN_VALUE stays negative, as upstream).
+int64_t NextLong(JavaRandom& random, int64_t n) {
+  if (n < std::numeric_limits<int32_t>::max()) {
+    return random.NextInt(static_cast<int32_t>(n));
+  }
+  const int64_t r = random.NextLong() % n;
+  return r < 0 ? static_cast<int64_t>(0ULL - static_cast<uint64_t>(r)) : r;
+}
+
+// PriceGenerator.nextPrice: 10^(6u) dollars' worth of cents, 100 to 100,000,000. glibc's pow
+// and HotSpot's Math.pow differ by one ulp for about 0.1% of arguments; that changes the rounded
+// price only when p * 100 sits within that ulp of a half cent (about 1e-11 per price; see
+// README.md). Everything else here is exact.
+int64_t NextPrice(JavaRandom& random) {
+  return JavaMathRound(std::pow(10.0, random.NextDouble() * 6.0) * 100.0);
+}
+
+// PersonGenerator.lastBase0PersonId.
+int64_t LastBase0PersonId(const GeneratorConfig& c, int64_t event_id) {
+  const int64_t epoch = event_id / c.TotalProportion();
+  int64_t offset = event_id % c.TotalProportion();
+  if (offset >= c.person_proportion) offset = c.person_proportion - 1;
+  return epoch * c.person_proportion + offset;
+}
+
+// PersonGenerator.nextBase0PersonId: one of the active people or a few ids ahead.
+int64_t NextBase0PersonId(const GeneratorConfig& c, int64_t event_id, JavaRandom& random) {
+  const int64_t num_people = LastBase0PersonId(c, event_id) + 1;
+  const int64_t active_people = std::min<int64_t>(num_people, c.num_active_people);
+  const int64_t n = NextLong(random, active_people + kPersonIdLead);
+  return num_people - active_people + n;
+}
+
+// AuctionGenerator.lastBase0AuctionId.
+int64_t LastBase0AuctionId(const GeneratorConfig& c, int64_t event_id) {
+  int64_t epoch = event_id / c.TotalProportion();
+  int64_t offset = event_id % c.TotalProportion();
+  if (offset < c.person_proportion) {
+    --epoch;
+    offset = c.auction_proportion - 1;
+  } else if (offset >= c.person_proportion + c.auction_proportion) {
+    offset = c.auction_proportion - 1;
+  } else {
+    offset -= c.person_proportion;
+  }
+  return epoch * c.auction_proportion + offset;
+}
+
+// AuctionGenerator.nextBase0AuctionId: one of the auctions likely still open, or a few ahead.
+int64_t NextBase0AuctionId(const GeneratorConfig& c, int64_t event_id, JavaRandom& random) {
+  const int64_t max_auction = LastBase0AuctionId(c, event_id);
+  const int64_t min_auction = std::max<int64_t>(max_auction - c.num_in_flight_auctions, 0);
+  return min_auction + NextLong(random, max_auction - min_auction + 1 + kAuctionIdLead);
+}
+
+// AuctionGenerator.nextAuctionLengthMs: on average until numInFlightAuctions more auctions
+// have been made.
+int64_t NextAuctionLengthMs(const GeneratorConfig& c, int64_t events_so_far, JavaRandom& random,
+                            int64_t timestamp) {
+  const int64_t current_event_number = c.NextAdjustedEventNumber(events_so_far);
+  const int64_t num_events_for_auctions =
+      (static_cast<int64_t>(c.num_in_flight_auctions) * c.TotalProportion()) / c.auction_proportion;
+  const int64_t future_auction =
+      c.TimestampForEvent(current_event_number + num_events_for_auctions);
+  const int64_t horizon_ms = future_auction - timestamp;
+  return 1 + NextLong(random, std::max<int64_t>(horizon_ms * 2, 1));
+}
+
+// Java's (long) cast of a double: truncation, NaN to 0, saturating at the ends.
+int64_t JavaDoubleToLong(double d) {
+  if (std::isnan(d)) return 0;
+  if (d >= 9223372036854775807.0) return std::numeric_limits<int64_t>::max();
+  if (d <= -9223372036854775808.0) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(d);
+}
+
+}  // namespace
+
+int64_t JavaMathRound(double a) {
+  // Round half up, exactly: take the significand as an integer with one extra bit below the
+  // units, add one half, shift it away. Outside [2^-1, 2^63) the cast is already exact or
+  // saturates.
+  uint64_t bits;
+  std::memcpy(&bits, &a, sizeof(bits));
+  const auto biased_exp = static_cast<int64_t>((bits >> 52) & 0x7FF);
+  const int64_t shift = (52 - 1 + 1023) - biased_exp;
+  if ((shift & -64) == 0) {
+    int64_t r = static_cast<int64_t>((bits & 0x000FFFFFFFFFFFFFULL) | 0x0010000000000000ULL);
+    if (static_cast<int64_t>(bits) < 0) r = -r;
+    return ((r >> shift) + 1) >> 1;
+  }
+  return JavaDoubleToLong(a);
+}
+
+int64_t GeneratorConfig::EffectiveMaxEvents() const {
+  if (max_events != 0) return max_events;
+  const int64_t largest =
+      std::max({avg_person_byte_size, avg_auction_byte_size, avg_bid_byte_size});
+  return std::numeric_limits<int64_t>::max() / (TotalProportion() * largest);
+}
+
+int64_t GeneratorConfig::TimestampForEvent(int64_t event_number) const {
+  // Java: baseTime + (long)(eventNumber * interEventDelayUs) / 1000L
+  return base_time_ms +
+         JavaDoubleToLong(static_cast<double>(event_number) * InterEventDelayUs()) / 1000;
+}
+
+int64_t GeneratorConfig::NextAdjustedEventNumber(int64_t events_so_far) const {
+  const int64_t n = out_of_order_group_size;
+  const int64_t event_number = first_event_number + events_so_far;
+  const int64_t base = (event_number / n) * n;
+  const int64_t offset = (event_number * 953) % n;
+  return base + offset;
+}
+
+int64_t GeneratorConfig::NextEventNumberForWatermark(int64_t events_so_far) const {
+  const int64_t n = out_of_order_group_size;
+  const int64_t event_number = first_event_number + events_so_far;
+  return (event_number / n) * n;
+}
+
+std::vector<GeneratorConfig> GeneratorConfig::Split(int n) const {
+  std::vector<GeneratorConfig> out;
+  if (n <= 1) {
+    out.push_back(*this);
+    return out;
+  }
+  const int64_t total = EffectiveMaxEvents();
+  int64_t sub_max_events = total / n;
+  int64_t sub_first_event_id = first_event_id;
+  for (int i = 0; i < n; ++i) {
+    if (i == n - 1) sub_max_events = total - sub_max_events * (n - 1);
+    GeneratorConfig sub = *this;
+    sub.first_event_id = sub_first_event_id;
+    sub.max_events = sub_max_events;
+    out.push_back(sub);
+    sub_first_event_id += sub_max_events;
+  }
+  return out;
+}
+
+std::string GeneratorConfig::Validate() const {
+  if (first_event_rate <= 0) return "first_event_rate must be positive";
+  if (num_event_generators <= 0) return "num_event_generators must be positive";
+  if (person_proportion <= 0 || auction_proportion <= 0 || bid_proportion <= 0) {
+    return "the person, auction and bid proportions must be positive";
+  }
+  if (hot_auction_ratio <= 0 || hot_bidders_ratio <= 0 || hot_sellers_ratio <= 0) {
+    return "the hot ratios must be positive";
+  }
+  if (num_in_flight_auctions <= 0 || num_active_people <= 0) {
+    return "num_in_flight_auctions and num_active_people must be positive";
+  }
+  if (out_of_order_group_size <= 0) return "out_of_order_group_size must be positive";
+  if (max_events < 0) return "max_events must not be negative";
+  return "";
+}
+
+NexmarkGenerator::NexmarkGenerator(const GeneratorConfig& config, int64_t events_so_far)
+    : config_(config), max_events_(config.EffectiveMaxEvents()), events_so_far_(events_so_far) {
+  GetTables();  // Build the shared tables now rather than inside the first event.
+}
+
+void NexmarkGenerator::Generate(int64_t events_so_far, Event* event) const {
+  // NexmarkGenerator.nextEvent. The event time is the adjusted one (the same as the plain one
+  // unless out_of_order_group_size > 1).
+  const int64_t event_number = config_.NextAdjustedEventNumber(events_so_far);
+  const int64_t timestamp = config_.TimestampForEvent(event_number);
+  const int64_t event_id = config_.first_event_id + event_number;
+  const int64_t rem = event_id % config_.TotalProportion();
+  if (rem < config_.person_proportion) {
+    NextPerson(event_id, timestamp, event);
+  } else if (rem < config_.person_proportion + config_.auction_proportion) {
+    NextAuction(events_so_far, event_id, timestamp, event);
+  } else {
+    NextBid(event_id, timestamp, event);
+  }
+}
+
+void NexmarkGenerator::NextPerson(int64_t event_id, int64_t timestamp, Event* event) const {
+  // PersonGenerator.nextPerson.
+  JavaRandom random(event_id);
+  event->type = EventType::kPerson;
+  Person& p = event->person;
+  p.id = LastBase0PersonId(config_, event_id) + kFirstPersonId;
+
+  p.name.assign(kFirstNames[random.NextInt(kFirstNames.size())]);
+  p.name.push_back(' ');
+  p.name.append(kLastNames[random.NextInt(kLastNames.size())]);
+
+  p.email_address.clear();
+  AppendRandomString(random, 7, ' ', &p.email_address);
+  p.email_address.push_back('@');
+  AppendRandomString(random, 5, ' ', &p.email_address);
+  p.email_address.append(".com");
+
+  // Four groups of String.format("%04d", nextInt(10000)), space-separated.
+  p.credit_card.resize(19);
+  for (int i = 0; i < 4; ++i) {
+    int v = random.NextInt(10000);
+    char* group = p.credit_card.data() + i * 5;
+    for (int d = 3; d >= 0; --d) {
+      group[d] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    if (i < 3) group[4] = ' ';
+  }
+
+  p.city.assign(kUsCities[random.NextInt(kUsCities.size())]);
+  p.state.assign(kUsStates[random.NextInt(kUsStates.size())]);
+  p.date_time = timestamp;
+  const auto current_size = static_cast<int>(8 + p.name.size() + p.email_address.size() +
+                                             p.credit_card.size() + p.city.size() + p.state.size());
+  AssignExtra(random, current_size, config_.avg_person_byte_size, &p.extra);
+}
+
+void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, int64_t timestamp,
+                                   Event* event) const {
+  // AuctionGenerator.nextAuction.
+  JavaRandom random(event_id);
+  event->type = EventType::kAuction;
+  Auction& a = event->auction;
+  a.id = LastBase0AuctionId(config_, event_id) + kFirstAuctionId;
+
+  int64_t seller;
+  if (random.NextInt(config_.hot_sellers_ratio) > 0) {
+    seller = (LastBase0PersonId(config_, event_id) / kHotSellerBatch) * kHotSellerBatch;
+  } else {
+    seller = NextBase0PersonId(config_, event_id, random);
+  }
+  a.seller = seller + kFirstPersonId;
+
+  a.category = kFirstCategoryId + random.NextInt(kNumCategories);
+  a.initial_bid = NextPrice(random);
+  a.date_time = timestamp;
+  a.expires = timestamp + NextAuctionLengthMs(config_, events_so_far, random, timestamp);
+  a.item_name.clear();
+  AppendRandomString(random, 20, ' ', &a.item_name);
+  a.description.clear();
+  AppendRandomString(random, 100, ' ', &a.description);
+  a.reserve = a.initial_bid + NextPrice(random);
+  const auto current_size =
+      static_cast<int>(8 + a.item_name.size() + a.description.size() + 8 + 8 + 8 + 8 + 8);
+  AssignExtra(random, current_size, config_.avg_auction_byte_size, &a.extra);
+}
+
+void NexmarkGenerator::NextBid(int64_t event_id, int64_t timestamp, Event* event) const {
+  // BidGenerator.nextBid.
+  JavaRandom random(event_id);
+  event->type = EventType::kBid;
+  Bid& b = event->bid;
+
+  int64_t auction;
+  if (random.NextInt(config_.hot_auction_ratio) > 0) {
+    auction = (LastBase0AuctionId(config_, event_id) / kHotAuctionBatch) * kHotAuctionBatch;
+  } else {
+    auction = NextBase0AuctionId(config_, event_id, random);
+  }
+  b.auction = auction + kFirstAuctionId;
+
+  int64_t bidder;
+  if (random.NextInt(config_.hot_bidders_ratio) > 0) {
+    // The second person of the batch, so hot bidders and hot sellers differ.
+    bidder = (LastBase0PersonId(config_, event_id) / kHotBidderBatch) * kHotBidderBatch + 1;
+  } else {
+    bidder = NextBase0PersonId(config_, event_id, random);
+  }
+  // The reference adds FIRST_PERSON_ID twice (once here, once after the channel), so bidder ids
+  // are person ids + 1000. Kept, so that both engines see the suite's data.
+  bidder += kFirstPersonId;
+
+  b.price = NextPrice(random);
+
+  const Tables& tables = GetTables();
+  if (random.NextInt(kHotChannelsRatio) > 0) {
+    const int i = random.NextInt(kHotChannels.size());
+    b.channel.assign(kHotChannels[i]);
+    b.url.assign(tables.hot_urls[i]);
+  } else {
+    const int channel = random.NextInt(kNumChannels);
+    b.channel.assign(tables.channel_names[channel]);
+    b.url.assign(tables.channel_urls[channel]);
+  }
+  b.bidder = bidder + kFirstPersonId;
+  b.date_time = timestamp;
+  AssignExtra(random, 8 + 8 + 8 + 8, config_.avg_bid_byte_size, &b.extra);
+}
+
+}  // namespace weir::nexmark
