@@ -269,7 +269,7 @@ void BM_BarrierAlignment(benchmark::State& state) {
   std::vector<int64_t> abandoned;
   int64_t id = 0;
   for (auto _ : state) {
-    CheckpointBarrier barrier{++id, 0, nullptr};
+    CheckpointBarrier barrier{.id = ++id};
     for (int c = 0; c < channels; ++c) {
       benchmark::DoNotOptimize(aligner.OnBarrier(c, barrier, &abandoned));
     }

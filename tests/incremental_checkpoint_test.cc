@@ -215,7 +215,7 @@ class IncrementalCheckpointTest : public ::testing::TestWithParam<Param> {
             uploads_[{handle->backend_id, file.local_name}].insert(file.path);
           }
         }
-        TaskAcknowledgement ack;
+        CheckpointAcknowledgement ack;
         ack.task_index = static_cast<int>(i);
         ack.states.push_back({"op", static_cast<int>(i), SubtaskState{{}, std::move(*handle)}});
         auto done = coordinator_->Acknowledge(f.trigger.id, std::move(ack));

@@ -63,7 +63,7 @@ Result<CheckpointCoordinator::Trigger> CheckpointCoordinator::TriggerSavepoint(
   if (!location.ok())
     return location.status().WithContext("starting savepoint " + std::to_string(id));
   Pending p{id, clock_->NowNanos(), clock_->WallMillis(), *location, {}, 0, /*savepoint=*/true};
-  Trigger t{id, p.trigger_wall_ms, p.location};
+  Trigger t{id, p.trigger_wall_ms, p.location, /*savepoint=*/true};
   pending_.emplace(id, std::move(p));
   spdlog::info("Triggering savepoint {} for job {} into {}", id, options_.job_id,
                location->base_dir());
@@ -77,7 +77,7 @@ std::vector<std::pair<int64_t, Status>> CheckpointCoordinator::TakeFailedSavepoi
 }
 
 std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Acknowledge(
-    int64_t id, TaskAcknowledgement ack) {
+    int64_t id, CheckpointAcknowledgement ack) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return std::nullopt;
   Pending& p = it->second;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "checkpoint/checkpoint_messages.h"
 #include "checkpoint/checkpoint_metadata.h"
 #include "checkpoint/checkpoint_options.h"
 #include "checkpoint/checkpoint_storage.h"
@@ -33,21 +34,6 @@ struct CheckpointOperatorInfo {
   std::string name;
   int parallelism = 0;
   int max_parallelism = 0;
-};
-
-struct OperatorSubtaskState {
-  std::string uid;
-  int subtask = 0;
-  SubtaskState state;
-};
-
-// One task subtask's acknowledgement: the state of each operator in its chain.
-struct TaskAcknowledgement {
-  int task_index = 0;  // index of the task subtask in the job (0 .. number of tasks - 1)
-  std::vector<OperatorSubtaskState> states;
-  int64_t alignment_ms = 0;
-  int64_t sync_ms = 0;
-  int64_t async_ms = 0;
 };
 
 class CheckpointCoordinator {
@@ -64,6 +50,14 @@ class CheckpointCoordinator {
     int64_t id;
     int64_t wall_ms;
     SnapshotLocation location;
+    bool savepoint = false;
+
+    // The barrier that starts it at the sources.
+    CheckpointBarrier Barrier() const {
+      return CheckpointBarrier{id, wall_ms,
+                               savepoint ? CheckpointType::kSavepoint : CheckpointType::kCheckpoint,
+                               CheckpointLocationRef::Of(location)};
+    }
   };
 
   CheckpointCoordinator(Options options, CheckpointStorage* storage, Clock* clock);
@@ -93,7 +87,7 @@ class CheckpointCoordinator {
   // Returns the completion when this acknowledgement completed checkpoint or savepoint `id`
   // (tasks must then be notified of a checkpoint). Acknowledgements for unknown or aborted
   // ones are ignored.
-  std::optional<Completion> Acknowledge(int64_t id, TaskAcknowledgement ack);
+  std::optional<Completion> Acknowledge(int64_t id, CheckpointAcknowledgement ack);
   // Savepoints that failed since the last call, with why; clears the list.
   std::vector<std::pair<int64_t, Status>> TakeFailedSavepoints();
   void Decline(int64_t id, const Status& reason);
@@ -132,7 +126,7 @@ class CheckpointCoordinator {
     int64_t trigger_nanos;
     int64_t trigger_wall_ms;
     SnapshotLocation location;
-    std::map<int, TaskAcknowledgement> acks;  // by task index
+    std::map<int, CheckpointAcknowledgement> acks;  // by task index
     int64_t max_alignment_ms = 0;
     bool savepoint = false;
   };

@@ -61,8 +61,8 @@ class CheckpointCoordinatorTest : public ::testing::Test {
 
   // What task `task` sends when its snapshot is written: the source's position, or one
   // keyed state file of a "sum" subtask.
-  TaskAcknowledgement Ack(const CheckpointCoordinator::Trigger& t, int task) {
-    TaskAcknowledgement ack;
+  CheckpointAcknowledgement Ack(const CheckpointCoordinator::Trigger& t, int task) {
+    CheckpointAcknowledgement ack;
     ack.task_index = task;
     ack.alignment_ms = 10 * task;
     if (task == 0) {
@@ -265,7 +265,7 @@ TEST_F(CheckpointCoordinatorTest, AcknowledgementForAnUnknownOperatorFailsTheChe
   options_.tolerable_failures = 5;
   auto c = NewCoordinator();
   auto t = MustTrigger(*c);
-  TaskAcknowledgement bad = Ack(t, 0);
+  CheckpointAcknowledgement bad = Ack(t, 0);
   bad.states[0].uid = "renamed-source";
   EXPECT_FALSE(c->Acknowledge(t.id, bad));
   EXPECT_FALSE(c->Acknowledge(t.id, Ack(t, 1)));
@@ -514,7 +514,7 @@ TEST_F(CheckpointCoordinatorTest, FailedDirectoryFsyncAfterRenameLeavesNoMetadat
 TEST_F(CheckpointCoordinatorTest, FullDiskFailsTheCheckpointWithNoSpace) {
   auto c = NewCoordinator();
   auto t = MustTrigger(*c);
-  TaskAcknowledgement a0 = Ack(t, 0), a1 = Ack(t, 1), a2 = Ack(t, 2);
+  CheckpointAcknowledgement a0 = Ack(t, 0), a1 = Ack(t, 1), a2 = Ack(t, 2);
   faulty_.SetSpaceLimit(10);
   (void)c->Acknowledge(t.id, a0);
   (void)c->Acknowledge(t.id, a1);

@@ -23,22 +23,10 @@
 #include <vector>
 
 #include "runtime/mailbox.h"
-#include "state/snapshot_location.h"
+#include "checkpoint/checkpoint_messages.h"
 #include "weir/detail/batch.h"
 
 namespace weir {
-
-// Where a checkpoint's (or savepoint's) state goes.
-struct CheckpointTarget {
-  SnapshotLocation location;
-  bool savepoint = false;
-};
-
-struct CheckpointBarrier {
-  int64_t id = 0;
-  int64_t timestamp_ms = 0;
-  std::shared_ptr<const CheckpointTarget> target;
-};
 
 enum class EventKind : uint8_t { kRecords, kBarrier, kEndOfData, kEndOfPartition };
 

@@ -118,7 +118,7 @@ TEST_F(ChannelTest, HasCapacityUntilQueuedRecordsReachCapacity) {
 
 TEST_F(ChannelTest, EventsNeverCountAgainstCapacity) {
   Channel ch(2, 2, 1, &consumer_, &producer_);
-  for (int i = 0; i < 100; ++i) ch.PushEvent(EventKind::kBarrier, CheckpointBarrier{i, 0, {}});
+  for (int i = 0; i < 100; ++i) ch.PushEvent(EventKind::kBarrier, CheckpointBarrier{.id = i});
   EXPECT_TRUE(ch.HasCapacity());
 }
 
@@ -303,7 +303,7 @@ TEST_F(ChannelTest, StressEveryRecordArrivesOnceInOrderWithoutLostWakeups) {
       size_t n = 1 + rng() % (2 * ch.target_batch_size());
       for (size_t i = 0; i < n; ++i) batch->records.push_back(produced++);
       ch.PushBatch(std::move(batch));
-      if (rng() % 64 == 0) ch.PushEvent(EventKind::kBarrier, CheckpointBarrier{b, 0, {}});
+      if (rng() % 64 == 0) ch.PushEvent(EventKind::kBarrier, CheckpointBarrier{.id = b});
     }
     ch.PushEvent(EventKind::kEndOfPartition);
   });

@@ -79,7 +79,7 @@ TEST_F(InputGateTest, ABusyChannelDoesNotStarveTheOthers) {
 TEST_F(InputGateTest, EventsAndRecordsComeOutInChannelOrder) {
   InputGate gate = MakeGate(1);
   Push(0, 1);
-  channels_[0]->PushEvent(EventKind::kBarrier, CheckpointBarrier{3, 0, {}});
+  channels_[0]->PushEvent(EventKind::kBarrier, CheckpointBarrier{.id = 3});
   Push(0, 2);
   std::vector<std::pair<int, int64_t>> expected = {{0, 1}, {0, -1}, {0, 2}};
   EXPECT_EQ(PollAll(gate), expected);

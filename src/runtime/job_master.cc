@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/logging.h"
+#include "runtime/restore_plan.h"
 #include "runtime/pipeline_options.h"
 #include "state/state_backend_options.h"
 
@@ -52,7 +53,23 @@ Status JobMaster::Prepare() {
 
   storage_ =
       std::make_unique<CheckpointStorage>(fs_, checkpointing_.dir, checkpointing_.savepoint_dir);
-  WEIR_RETURN_IF_ERROR(ResolveRestore());
+  WEIR_ASSIGN_OR_RETURN(ignore_unclaimed_state_,
+                        config_.Get(checkpointing_options::kIgnoreUnclaimedState));
+  WEIR_ASSIGN_OR_RETURN(std::optional<std::string> restore_path,
+                        config_.GetOptional(checkpointing_options::kRestorePath));
+  std::vector<std::string> warnings;
+  auto plan = PlanRestore(*storage_, restore_path.value_or(""), job_name_, checkpointing_.enabled,
+                          clock_, &warnings);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (!plan.ok()) return plan.status();
+  if (plan->checkpoint) {
+    spdlog::info("Restoring job '{}' from {} {} at {}", job_name_,
+                 plan->checkpoint->metadata.savepoint ? "savepoint" : "checkpoint",
+                 plan->checkpoint->id(), plan->checkpoint->dir);
+  }
+  WEIR_RETURN_IF_ERROR(StartRun(*storage_, *plan));
+  job_id_ = plan->job_id;
+  restore_from_ = plan->checkpoint;
 
   env_.job_id = job_id_;
   env_.job_name = job_name_;
@@ -78,158 +95,14 @@ Status JobMaster::Prepare() {
     }
   }
   coordinator_ = std::make_unique<CheckpointCoordinator>(std::move(co), storage_.get(), clock_);
-  coordinator_->Initialize(std::move(retained_at_start_), next_checkpoint_id_);
+  coordinator_->Initialize(std::move(plan->retained), plan->next_checkpoint_id);
   if (restore_from_) coordinator_->SetRestoredFrom(restore_from_->id(), restore_from_->dir);
   executor_ = std::make_unique<AsyncExecutor>(1);
   // Check the state assignment now, so an incompatible checkpoint fails before any task runs.
-  if (restore_from_) WEIR_RETURN_IF_ERROR(AssignState(restore_from_).status());
+  if (restore_from_) {
+    WEIR_RETURN_IF_ERROR(AssignState(*graph_, restore_from_, ignore_unclaimed_state_).status());
+  }
   return Status::OK();
-}
-
-Status JobMaster::ResolveRestore() {
-  WEIR_ASSIGN_OR_RETURN(std::optional<std::string> restore_path,
-                        config_.GetOptional(checkpointing_options::kRestorePath));
-  std::string path = restore_path.value_or("");
-  if (path.empty()) {
-    job_id_ = CheckpointStorage::NewJobId();
-    if (checkpointing_.enabled) {
-      WEIR_RETURN_IF_ERROR(
-          storage_->CreateJobDir(JobManifest::ForRun(job_id_, job_name_, clock_->WallMillis())));
-    }
-    return Status::OK();
-  }
-  Result<CompletedCheckpoint> cp = Status::Internal("unresolved");
-  if (path == "latest") {
-    std::vector<std::string> warnings;
-    cp = storage_->FindLatest(job_name_, &warnings);
-    for (const auto& w : warnings) spdlog::warn("{}", w);
-    if (!cp.ok()) {
-      return cp.status().WithContext("cannot restore job '" + job_name_ +
-                                     "' from its latest checkpoint");
-    }
-  } else {
-    WEIR_ASSIGN_OR_RETURN(std::string resolved, ResolvePath(path, "execution.state-recovery.path"));
-    cp = storage_->Load(resolved);
-    if (!cp.ok()) return cp.status().WithContext("cannot restore from '" + path + "'");
-  }
-  auto restored = std::make_shared<CompletedCheckpoint>(std::move(*cp));
-  spdlog::info("Restoring job '{}' from {} {} at {}", job_name_,
-               restored->metadata.savepoint ? "savepoint" : "checkpoint", restored->id(),
-               restored->dir);
-  if (!restored->metadata.savepoint) {
-    // Resume in the checkpoint's own job directory: same job id, ids continue past every
-    // checkpoint there, and the restored checkpoint is retained until subsumed.
-    job_id_ = restored->metadata.job_id;
-    if (storage_->JobDir(job_id_) != restored->job_dir) {
-      return Status::InvalidArgument(
-          "checkpoint '" + restored->dir + "' is not in the configured checkpoint directory '" +
-          checkpointing_.dir + "'; set execution.checkpointing.dir to its parent's parent");
-    }
-    // Past every id in use on disk, also by files a failed checkpoint left in shared/.
-    WEIR_ASSIGN_OR_RETURN(int64_t in_use, storage_->MaxCheckpointIdInUse(restored->job_dir));
-    next_checkpoint_id_ = std::max(restored->id(), in_use) + 1;
-    retained_at_start_.push_back(*restored);
-    // Mark this job directory as the most recently started run, for later "latest" lookups.
-    auto manifest = storage_->ReadManifest(restored->job_dir);
-    JobManifest m = manifest.ok() ? *manifest : JobManifest::ForRun(job_id_, job_name_, 0);
-    m.job_name = job_name_;
-    m.created_wall_ms = clock_->WallMillis();
-    WEIR_RETURN_IF_ERROR(storage_->CreateJobDir(m));
-  } else {
-    job_id_ = CheckpointStorage::NewJobId();
-    next_checkpoint_id_ = restored->id() + 1;
-    if (checkpointing_.enabled) {
-      WEIR_RETURN_IF_ERROR(storage_->CreateJobDir(
-          JobManifest::ForRun(job_id_, job_name_, clock_->WallMillis(), restored->dir)));
-    }
-  }
-  restore_from_ = std::move(restored);
-  return Status::OK();
-}
-
-Result<std::vector<std::shared_ptr<const TaskRestore>>> JobMaster::AssignState(
-    const std::shared_ptr<const CompletedCheckpoint>& checkpoint) const {
-  const CheckpointMetadata& m = checkpoint->metadata;
-  WEIR_ASSIGN_OR_RETURN(bool ignore_unclaimed,
-                        config_.Get(checkpointing_options::kIgnoreUnclaimedState));
-  for (const auto& op : m.operators) {
-    bool claimed = false;
-    for (const auto& v : graph_->vertices()) {
-      for (const detail::Transformation* t : v.operators) claimed |= t->OperatorUid() == op.uid;
-    }
-    bool has_state = std::any_of(op.subtasks.begin(), op.subtasks.end(), [](const auto& s) {
-      return s.keyed.has_value() || !s.operator_state.empty();
-    });
-    if (!claimed && has_state && !ignore_unclaimed) {
-      return Status::InvalidArgument(
-          "the checkpoint has state for operator '" + op.name + "' (uid '" + op.uid +
-          "') which the job no longer has; set execution.state-recovery.ignore-unclaimed-state "
-          "to true to drop it");
-    }
-  }
-  std::vector<std::shared_ptr<const TaskRestore>> out;
-  for (const auto& v : graph_->vertices()) {
-    for (int i = 0; i < v.parallelism; ++i) {
-      auto restore = std::make_shared<TaskRestore>();
-      restore->checkpoint = checkpoint;
-      for (const detail::Transformation* t : v.operators) {
-        const OperatorSnapshotMetadata* op = m.FindOperator(t->OperatorUid());
-        if (op == nullptr) continue;
-        OperatorRestore r;
-        bool has_keyed = std::any_of(op->subtasks.begin(), op->subtasks.end(),
-                                     [](const auto& s) { return s.keyed.has_value(); });
-        if (has_keyed && op->max_parallelism != graph_->max_parallelism()) {
-          return Status::InvalidArgument(
-              "operator '" + t->name + "': the checkpoint was taken with max parallelism " +
-              std::to_string(op->max_parallelism) + ", the job has " +
-              std::to_string(graph_->max_parallelism()) +
-              "; pipeline.max-parallelism cannot change for keyed state");
-        }
-        // Operator state: unchanged parallelism keeps each subtask's own lists; otherwise
-        // split lists are dealt round robin and union lists go to every subtask.
-        std::map<std::string, detail::OperatorStateList> lists;
-        for (size_t s = 0; s < op->subtasks.size(); ++s) {
-          for (const auto& list : op->subtasks[s].operator_state) {
-            auto& out_list = lists[list.name];
-            out_list.name = list.name;
-            out_list.mode = list.mode;
-            bool own = static_cast<int>(s) == i;
-            if (list.mode == detail::OperatorStateList::Mode::kUnion ||
-                op->parallelism == v.parallelism) {
-              if (list.mode == detail::OperatorStateList::Mode::kUnion || own) {
-                out_list.elements.insert(out_list.elements.end(), list.elements.begin(),
-                                         list.elements.end());
-              }
-            }
-          }
-        }
-        if (op->parallelism != v.parallelism) {
-          size_t index = 0;
-          for (const auto& st : op->subtasks) {
-            for (const auto& list : st.operator_state) {
-              if (list.mode != detail::OperatorStateList::Mode::kSplit) continue;
-              for (const auto& e : list.elements) {
-                if (static_cast<int>(index++ % static_cast<size_t>(v.parallelism)) == i) {
-                  lists[list.name].elements.push_back(e);
-                }
-              }
-            }
-          }
-        }
-        for (auto& [name, list] : lists) r.operator_state.push_back(std::move(list));
-        KeyGroupRange range =
-            KeyGroupRange::ForSubtask(graph_->max_parallelism(), v.parallelism, i);
-        for (const auto& st : op->subtasks) {
-          if (st.keyed && !st.keyed->key_groups.Intersect(range).empty()) {
-            r.keyed.push_back(*st.keyed);
-          }
-        }
-        restore->operators.emplace(t->OperatorUid(), std::move(r));
-      }
-      out.push_back(std::move(restore));
-    }
-  }
-  return out;
 }
 
 void JobMaster::Post(Event e) {
@@ -246,13 +119,14 @@ void JobMaster::TaskExited(int task, const Status& status) {
   Post({Event::Kind::kExited, task, 0, status, {}});
 }
 
-void JobMaster::CheckpointAcknowledged(int64_t id, TaskAcknowledgement ack) {
+void JobMaster::CheckpointAcknowledged(CheckpointAcknowledgement ack) {
   int task = ack.task_index;
-  Post({Event::Kind::kAck, task, id, {}, std::make_shared<TaskAcknowledgement>(std::move(ack))});
+  int64_t id = ack.checkpoint_id;
+  Post({Event::Kind::kAck, task, id, {}, std::make_shared<CheckpointAcknowledgement>(std::move(ack))});
 }
 
-void JobMaster::CheckpointDeclined(int64_t id, int task, const Status& reason) {
-  Post({Event::Kind::kDecline, task, id, reason, {}});
+void JobMaster::CheckpointDeclined(const CheckpointDecline& decline) {
+  Post({Event::Kind::kDecline, decline.task_index, decline.checkpoint_id, decline.reason, {}});
 }
 
 void JobMaster::Cancel() {
@@ -299,11 +173,7 @@ void JobMaster::StartNextSavepoint() {
     return;
   }
   active_savepoint_id_ = trigger->id;
-  CheckpointBarrier barrier;
-  barrier.id = trigger->id;
-  barrier.timestamp_ms = trigger->wall_ms;
-  barrier.target = std::make_shared<CheckpointTarget>(CheckpointTarget{trigger->location, true});
-  for (int s : source_tasks_) tasks_[static_cast<size_t>(s)]->PostTriggerCheckpoint(barrier);
+  InjectBarrier(trigger->Barrier());
 }
 
 void JobMaster::OnSavepointCompleted(const CheckpointCoordinator::Completion& c) {
@@ -313,8 +183,8 @@ void JobMaster::OnSavepointCompleted(const CheckpointCoordinator::Completion& c)
     // order, so the commit happens first. The job then finishes.
     stopping_ = true;
     stopped_with_savepoint_ = c.path;
-    for (auto& t : tasks_) t->PostCheckpointComplete(c.id, /*final=*/false);
-    for (auto& t : tasks_) t->PostStop();
+    NotifyCompleted(c.id);
+    for (int t = 0; t < attempt_->num_tasks(); ++t) attempt_->task(t).Stop();
     spdlog::info("Stopping job '{}' with savepoint {}", job_name_, c.path);
   }
   active_savepoint_->done.set_value(c.path);
@@ -360,7 +230,8 @@ JobMetrics JobMaster::metrics() const {
       m.operators.push_back(OperatorMetrics{t->name, t->OperatorUid(), v.parallelism, 0});
     }
   }
-  for (const auto& task : tasks_) {
+  if (!attempt_) return m;
+  for (const auto& task : attempt_->tasks()) {
     std::vector<uint64_t> counts = task->RecordCounts();
     const auto& ops = task->vertex().operators;
     for (size_t i = 0; i < ops.size(); ++i) {
@@ -375,78 +246,27 @@ JobMetrics JobMaster::metrics() const {
 Status JobMaster::DeployAttempt() {
   std::vector<std::shared_ptr<const TaskRestore>> restores;
   if (restore_from_) {
-    WEIR_ASSIGN_OR_RETURN(restores, AssignState(restore_from_));
+    WEIR_ASSIGN_OR_RETURN(restores, AssignState(*graph_, restore_from_, ignore_unclaimed_state_));
   }
   env_.restored = restore_from_ != nullptr;
-  const auto& vertices = graph_->vertices();
-  // Task index of (vertex, subtask): vertices in order, subtasks within.
-  std::vector<int> first_task(vertices.size());
-  int n = 0;
-  for (size_t v = 0; v < vertices.size(); ++v) {
-    first_task[v] = n;
-    n += vertices[v].parallelism;
-  }
-  wakers_.clear();
-  for (int i = 0; i < n; ++i) wakers_.push_back(std::make_shared<TaskWaker>());
-
   size_t initial =
       debloat_ ? std::min(env_.channel_capacity, kInitialDebloatedCapacity) : env_.channel_capacity;
-  // channels[edge][producer][consumer]
-  std::vector<std::vector<std::vector<std::shared_ptr<Channel>>>> channels;
-  for (const auto& e : graph_->edges()) {
-    const JobVertex& src = vertices[static_cast<size_t>(e.source_vertex)];
-    const JobVertex& dst = vertices[static_cast<size_t>(e.target_vertex)];
-    std::vector<std::vector<std::shared_ptr<Channel>>> edge(static_cast<size_t>(src.parallelism));
-    for (int s = 0; s < src.parallelism; ++s) {
-      for (int t = 0; t < dst.parallelism; ++t) {
-        edge[static_cast<size_t>(s)].push_back(std::make_shared<Channel>(
-            initial, env_.channel_capacity, env_.batch_size,
-            wakers_[static_cast<size_t>(first_task[static_cast<size_t>(e.target_vertex)] + t)]
-                .get(),
-            wakers_[static_cast<size_t>(first_task[static_cast<size_t>(e.source_vertex)] + s)]
-                .get()));
-      }
-    }
-    channels.push_back(std::move(edge));
-  }
-
-  std::vector<std::unique_ptr<StreamTask>> tasks;
-  source_tasks_.clear();
-  for (size_t v = 0; v < vertices.size(); ++v) {
-    const JobVertex& vertex = vertices[v];
-    for (int i = 0; i < vertex.parallelism; ++i) {
-      TaskSpec spec;
-      spec.task_index = first_task[v] + i;
-      spec.vertex = &vertex;
-      spec.subtask = i;
-      spec.waker = wakers_[static_cast<size_t>(spec.task_index)];
-      if (vertex.input_edge >= 0) {
-        const auto& edge = channels[static_cast<size_t>(vertex.input_edge)];
-        for (const auto& producer : edge) spec.inputs.push_back(producer[static_cast<size_t>(i)]);
-      }
-      for (int out : vertex.output_edges) {
-        spec.outputs.push_back(channels[static_cast<size_t>(out)][static_cast<size_t>(i)]);
-      }
-      if (!restores.empty()) spec.restore = restores[static_cast<size_t>(spec.task_index)];
-      if (vertex.is_source()) source_tasks_.push_back(spec.task_index);
-      tasks.push_back(std::make_unique<StreamTask>(*graph_, std::move(spec), &env_, this));
-    }
-  }
+  auto attempt = std::make_unique<ExecutionGraph>(*graph_, &env_, restores, this, initial);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    tasks_ = std::move(tasks);
+    attempt_ = std::move(attempt);
     status_ = JobStatus::kRunning;
   }
   data_finished_ = 0;
   exited_ok_ = 0;
   final_checkpoint_id_ = 0;
-  for (auto& t : tasks_) t->Start();
+  attempt_->StartAll();
   return Status::OK();
 }
 
 void JobMaster::CancelAttempt(std::string_view reason) {
-  for (auto& t : tasks_) t->Cancel();
-  for (auto& t : tasks_) t->Join();
+  attempt_->CancelAll();
+  attempt_->JoinAll();
   // No snapshot write of this attempt may outlive it: its acknowledgements would be stale.
   executor_->Drain();
   coordinator_->AbortAll(reason);
@@ -507,20 +327,26 @@ bool JobMaster::HandleFailure(const Status& cause) {
 }
 
 void JobMaster::NotifyCompleted(int64_t id) {
-  bool final = id == final_checkpoint_id_;
-  for (auto& t : tasks_) t->PostCheckpointComplete(id, final);
+  CheckpointCompleted notice{id, id == final_checkpoint_id_};
+  for (int t = 0; t < attempt_->num_tasks(); ++t) attempt_->task(t).NotifyCheckpointComplete(notice);
+}
+
+void JobMaster::InjectBarrier(const CheckpointBarrier& barrier) {
+  for (int s : attempt_->source_tasks()) attempt_->task(s).TriggerCheckpoint(barrier);
 }
 
 void JobMaster::NotifyAborted() {
   for (int64_t id : coordinator_->TakeAborted()) {
     if (id == final_checkpoint_id_) final_checkpoint_id_ = 0;  // trigger another
-    for (auto& t : tasks_) t->PostCheckpointAborted(id);
+    for (int t = 0; t < attempt_->num_tasks(); ++t) {
+      attempt_->task(t).NotifyCheckpointAborted(CheckpointAborted{id});
+    }
   }
 }
 
 void JobMaster::TriggerCheckpointIfDue() {
   if (!checkpointing_.enabled || final_checkpoint_id_ != 0 || stopping_) return;
-  bool all_data_finished = data_finished_ == static_cast<int>(tasks_.size());
+  bool all_data_finished = data_finished_ == attempt_->num_tasks();
   auto trigger = coordinator_->MaybeTrigger(/*force=*/all_data_finished);
   if (!trigger.ok()) {
     spdlog::warn("{}", trigger.status().ToString());
@@ -529,11 +355,7 @@ void JobMaster::TriggerCheckpointIfDue() {
   if (!trigger->has_value()) return;
   const auto& t = **trigger;
   if (all_data_finished) final_checkpoint_id_ = t.id;
-  CheckpointBarrier barrier;
-  barrier.id = t.id;
-  barrier.timestamp_ms = t.wall_ms;
-  barrier.target = std::make_shared<CheckpointTarget>(CheckpointTarget{t.location, false});
-  for (int s : source_tasks_) tasks_[static_cast<size_t>(s)]->PostTriggerCheckpoint(barrier);
+  InjectBarrier(t.Barrier());
 }
 
 void JobMaster::Run() {
@@ -579,7 +401,7 @@ void JobMaster::Run() {
           break;
         case Event::Kind::kExited:
           if (e.status.ok()) {
-            if (++exited_ok_ == static_cast<int>(tasks_.size())) all_exited = true;
+            if (++exited_ok_ == attempt_->num_tasks()) all_exited = true;
           } else if (!failure) {
             failure = e.status;
           }
@@ -614,7 +436,7 @@ void JobMaster::Run() {
     TriggerCheckpointIfDue();
   }
   FailAllSavepointRequests(Status::FailedPrecondition("job '" + job_name_ + "' ended"));
-  for (auto& t : tasks_) t->Join();
+  if (attempt_) attempt_->JoinAll();
   executor_->Drain();
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -31,9 +31,10 @@
 #include "checkpoint/checkpoint_coordinator.h"
 #include "checkpoint/checkpoint_storage.h"
 #include "runtime/async_executor.h"
+#include "runtime/execution_graph.h"
 #include "runtime/job_graph.h"
 #include "runtime/restart_strategy.h"
-#include "runtime/stream_task.h"
+#include "runtime/task_gateway.h"
 #include "weir/configuration.h"
 #include "weir/job.h"
 
@@ -60,8 +61,8 @@ class JobMaster final : public TaskHost {
   // TaskHost
   void TaskDataFinished(int task_index) override;
   void TaskExited(int task_index, const Status& status) override;
-  void CheckpointAcknowledged(int64_t id, TaskAcknowledgement ack) override;
-  void CheckpointDeclined(int64_t id, int task_index, const Status& reason) override;
+  void CheckpointAcknowledged(CheckpointAcknowledgement ack) override;
+  void CheckpointDeclined(const CheckpointDecline& decline) override;
   AsyncExecutor& snapshot_executor() override { return *executor_; }
 
  private:
@@ -70,7 +71,7 @@ class JobMaster final : public TaskHost {
     int task = 0;
     int64_t checkpoint_id = 0;
     Status status;
-    std::shared_ptr<TaskAcknowledgement> ack;
+    std::shared_ptr<CheckpointAcknowledgement> ack;
   };
 
   struct SavepointRequest {
@@ -85,16 +86,14 @@ class JobMaster final : public TaskHost {
   void FailAllSavepointRequests(const Status& why);
 
   Status Prepare();
-  Status ResolveRestore();
   void Run();
   Status DeployAttempt();
   void CancelAttempt(std::string_view reason);
   // Handles a failure: restarts (returns true) or decides the job failed (false).
   bool HandleFailure(const Status& cause);
-  Result<std::vector<std::shared_ptr<const TaskRestore>>> AssignState(
-      const std::shared_ptr<const CompletedCheckpoint>& checkpoint) const;
   void TriggerCheckpointIfDue();
   void NotifyCompleted(int64_t id);
+  void InjectBarrier(const CheckpointBarrier& barrier);
   void NotifyAborted();
   void Post(Event e);
   void SetStatus(JobStatus s);
@@ -114,16 +113,13 @@ class JobMaster final : public TaskHost {
   std::unique_ptr<AsyncExecutor> executor_;
   TaskEnvironment env_;
   bool debloat_ = true;  // taskmanager.network.memory.buffer-debloat.enabled
+  bool ignore_unclaimed_state_ = false;
   std::string job_id_;
   // What the current attempt restores from; null for a fresh start.
   std::shared_ptr<const CompletedCheckpoint> restore_from_;
-  std::vector<CompletedCheckpoint> retained_at_start_;
-  int64_t next_checkpoint_id_ = 1;
 
   // Control-thread state.
-  std::vector<std::unique_ptr<StreamTask>> tasks_;  // written under mu_ (metrics read it)
-  std::vector<std::shared_ptr<TaskWaker>> wakers_;
-  std::vector<int> source_tasks_;
+  std::unique_ptr<ExecutionGraph> attempt_;  // written under mu_ (metrics read it)
   int data_finished_ = 0;
   int exited_ok_ = 0;
   int64_t final_checkpoint_id_ = 0;

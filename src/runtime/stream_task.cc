@@ -66,7 +66,7 @@ std::vector<uint64_t> StreamTask::RecordCounts() const {
   return out;
 }
 
-void StreamTask::PostTriggerCheckpoint(const CheckpointBarrier& barrier) {
+void StreamTask::TriggerCheckpoint(const CheckpointBarrier& barrier) {
   mailbox_.Post([this, barrier] {
     if (partition_done_ || !mail_failure_.ok()) return;
     Status s = PerformCheckpoint(barrier);
@@ -74,8 +74,8 @@ void StreamTask::PostTriggerCheckpoint(const CheckpointBarrier& barrier) {
   });
 }
 
-void StreamTask::PostCheckpointComplete(int64_t id, bool final) {
-  mailbox_.Post([this, id, final] {
+void StreamTask::NotifyCheckpointComplete(const CheckpointCompleted& notice) {
+  mailbox_.Post([this, id = notice.checkpoint_id, final = notice.final] {
     if (!mail_failure_.ok()) return;
     for (auto& e : chain_.entries()) {
       Status s = Guard([&] { e.op->NotifyCheckpointComplete(id); });
@@ -92,8 +92,8 @@ void StreamTask::PostCheckpointComplete(int64_t id, bool final) {
   });
 }
 
-void StreamTask::PostCheckpointAborted(int64_t id) {
-  mailbox_.Post([this, id] {
+void StreamTask::NotifyCheckpointAborted(const CheckpointAborted& notice) {
+  mailbox_.Post([this, id = notice.checkpoint_id] {
     if (aligner_) aligner_->Abort(id);
     for (auto& e : chain_.entries()) {
       Status s = Guard([&] { e.op->NotifyCheckpointAborted(id); });
@@ -103,7 +103,7 @@ void StreamTask::PostCheckpointAborted(int64_t id) {
   });
 }
 
-void StreamTask::PostStop() {
+void StreamTask::Stop() {
   mailbox_.Post([this] { stop_requested_ = true; });
 }
 
@@ -332,9 +332,10 @@ Status StreamTask::ProcessInput(bool* did_work) {
       std::vector<int64_t> abandoned;
       auto ready = aligner_->OnBarrier(ch, e.barrier, &abandoned);
       for (int64_t id : abandoned) {
-        host_->CheckpointDeclined(id, spec_.task_index,
-                                  Status::Aborted("the barrier of a newer checkpoint arrived at '" +
-                                                  name_ + "' before alignment finished"));
+        host_->CheckpointDeclined(CheckpointDecline{
+            id, spec_.task_index,
+            Status::Aborted("the barrier of a newer checkpoint arrived at '" + name_ +
+                            "' before alignment finished")});
       }
       if (ready) return PerformCheckpoint(*ready);
       return Status::OK();
@@ -388,7 +389,8 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
   FlushOutputs();
   for (Channel* ch : output_channels_) ch->PushEvent(EventKind::kBarrier, barrier);
 
-  auto ack = std::make_shared<TaskAcknowledgement>();
+  auto ack = std::make_shared<CheckpointAcknowledgement>();
+  ack->checkpoint_id = id;
   ack->task_index = spec_.task_index;
   ack->alignment_ms = aligner_ ? aligner_->last_alignment_ms() : 0;
   std::vector<std::function<Status()>> async_parts;
@@ -401,10 +403,10 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
   }
   std::shared_ptr<KeyedSnapshot> keyed;
   if (backend_) {
-    auto snap = backend_->Snapshot(id, barrier.target->savepoint);
+    auto snap = backend_->Snapshot(id, barrier.is_savepoint());
     if (!snap.ok()) {
-      host_->CheckpointDeclined(id, spec_.task_index,
-                                snap.status().WithContext("snapshot of '" + name_ + "'"));
+      host_->CheckpointDeclined(CheckpointDecline{
+          id, spec_.task_index, snap.status().WithContext("snapshot of '" + name_ + "'")});
       return Status::OK();
     }
     keyed = std::move(*snap);
@@ -413,16 +415,16 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
 
   TaskHost* host = host_;
   Clock* clock = env_->clock;
+  SnapshotLocation location = barrier.location.Resolve(env_->fs);
   std::string name = name_;
   int task_index = spec_.task_index;
   host_->snapshot_executor().Submit(
-      [host, clock, name, task_index, id, barrier, ack, keyed, parts = std::move(async_parts)] {
+      [host, clock, name, task_index, id, location, ack, keyed, parts = std::move(async_parts)] {
         int64_t t0 = clock->NowNanos();
         auto write = [&]() -> Status {
           for (const auto& part : parts) WEIR_RETURN_IF_ERROR(part());
           if (!keyed) return Status::OK();
-          WEIR_ASSIGN_OR_RETURN(ack->states.front().state.keyed,
-                                keyed->Write(barrier.target->location));
+          WEIR_ASSIGN_OR_RETURN(ack->states.front().state.keyed, keyed->Write(location));
           return Status::OK();
         };
         Status s;
@@ -434,12 +436,12 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
           s = StatusOfCurrentException();
         }
         if (!s.ok()) {
-          host->CheckpointDeclined(id, task_index,
-                                   s.WithContext("writing the state of '" + name + "'"));
+          host->CheckpointDeclined(
+              CheckpointDecline{id, task_index, s.WithContext("writing the state of '" + name + "'")});
           return;
         }
         ack->async_ms = (clock->NowNanos() - t0) / 1'000'000;
-        host->CheckpointAcknowledged(id, std::move(*ack));
+        host->CheckpointAcknowledged(std::move(*ack));
       });
   return Status::OK();
 }

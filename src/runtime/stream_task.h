@@ -27,8 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "checkpoint/checkpoint_coordinator.h"
-#include "checkpoint/checkpoint_storage.h"
+#include "checkpoint/checkpoint_messages.h"
 #include "runtime/async_executor.h"
 #include "runtime/barrier_aligner.h"
 #include "runtime/channel.h"
@@ -36,32 +35,11 @@
 #include "runtime/job_graph.h"
 #include "runtime/mailbox.h"
 #include "runtime/operator_chain.h"
+#include "runtime/state_assignment.h"
+#include "runtime/task_gateway.h"
 #include "state/keyed_state_backend.h"
 
 namespace weir {
-
-// What a task reports to, implemented by the JobMaster. Called from task and snapshot threads.
-class TaskHost {
- public:
-  virtual ~TaskHost() = default;
-  virtual void TaskDataFinished(int task_index) = 0;
-  // The task thread ended: OK (finished), Cancelled, or the failure.
-  virtual void TaskExited(int task_index, const Status& status) = 0;
-  virtual void CheckpointAcknowledged(int64_t id, TaskAcknowledgement ack) = 0;
-  virtual void CheckpointDeclined(int64_t id, int task_index, const Status& reason) = 0;
-  virtual AsyncExecutor& snapshot_executor() = 0;
-};
-
-// State one operator subtask starts from.
-struct OperatorRestore {
-  detail::OperatorState operator_state;
-  std::vector<KeyedStateHandle> keyed;  // handles whose key groups overlap this subtask's
-};
-
-struct TaskRestore {
-  std::shared_ptr<const CompletedCheckpoint> checkpoint;
-  std::map<std::string, OperatorRestore, std::less<>> operators;  // by uid
-};
 
 struct TaskSpec {
   int task_index = 0;
@@ -73,27 +51,26 @@ struct TaskSpec {
   std::shared_ptr<const TaskRestore> restore;  // null: fresh start
 };
 
-class StreamTask {
+class StreamTask final : public TaskGateway {
  public:
   StreamTask(const JobGraph& graph, TaskSpec spec, const TaskEnvironment* env, TaskHost* host);
-  ~StreamTask();
+  ~StreamTask() override;
 
   void Start();
   void Join();
-  // Stops the task at the next opportunity; its thread reports Cancelled. Idempotent.
-  void Cancel();
 
-  // Sources only: inject the barrier of a new checkpoint.
-  void PostTriggerCheckpoint(const CheckpointBarrier& barrier);
-  // `final`: the checkpoint taken after all data ended; the task may finish once notified.
-  void PostCheckpointComplete(int64_t id, bool final);
-  void PostCheckpointAborted(int64_t id);
-  // Stops the task after the mail posted before this (stop-with-savepoint): it exits normally.
-  void PostStop();
+  // TaskGateway: each call becomes mail, handled by the task thread in order.
+  void TriggerCheckpoint(const CheckpointBarrier& barrier) override;
+  void NotifyCheckpointComplete(const CheckpointCompleted& notice) override;
+  void NotifyCheckpointAborted(const CheckpointAborted& notice) override;
+  void Stop() override;
+  void Cancel() override;
 
   const std::string& name() const { return name_; }
   int task_index() const { return spec_.task_index; }
   const JobVertex& vertex() const { return *spec_.vertex; }
+  size_t num_input_channels() const { return spec_.inputs.size(); }
+  size_t num_output_channels() const { return output_channels_.size(); }
   // Records each operator of the chain processed so far (any thread).
   std::vector<uint64_t> RecordCounts() const;
 
