@@ -179,7 +179,9 @@ TEST(RecoveryTest, AtLeastOnceLosesNothingAcrossAFailure) {
   env.SetParallelism(2);
   env.FromSequence(0, n - 1)
       .Map([&](int64_t i) {
-        Throttle(i);
+        // Slow until a checkpoint completed, then a failure, whatever the machine's load: the
+        // job cannot end before the failure it tests.
+        if (!checkpointed.load()) std::this_thread::sleep_for(std::chrono::microseconds(200));
         if (checkpointed.load() && !failed.exchange(true)) throw std::runtime_error("once");
         return i;
       })
@@ -418,7 +420,19 @@ TEST_P(BackendRecoveryTest, RestoreLatestSkipsACorruptNewestCheckpoint) {
   data[data.size() / 2] ^= 0x5a;
   testing::WriteFile(newest_state, data);
 
+  // The older checkpoint covers less output than the newest committed: resuming from it
+  // replays records, so the output must be cut back, which only the user may ask for.
   c.Set("execution.state-recovery.path", "latest");
+  auto before = OutputFiles(spec.output);
+  {
+    StreamExecutionEnvironment env(c);
+    BuildCountJob(env, spec);
+    JobResult r = env.Execute("corrupt");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("rewind-output"), std::string::npos) << r.error();
+    EXPECT_EQ(OutputFiles(spec.output), before);
+  }
+  c.Set("execution.state-recovery.rewind-output", "true");
   StreamExecutionEnvironment env(c);
   BuildCountJob(env, spec);
   JobResult r = env.Execute("corrupt");

@@ -84,9 +84,27 @@ TEST(SavepointTest, ASavepointTakenWhileRunningRestoresTheJobExactly) {
   }
   EXPECT_TRUE(testing::FileExists(savepoint + "/_metadata")) << savepoint;
   EXPECT_EQ(savepoint.rfind(dir.Join("savepoints"), 0), 0u) << savepoint;
-  // Restoring rewinds the job, and its output, to the savepoint; it ends identical again.
+  // The job went on after the savepoint: its output holds more than the savepoint covers, and
+  // restoring it into the same output would cut committed output. That is refused, at once
+  // (no restart can help), changing nothing.
+  Configuration refused = Config(dir);
+  refused.Set("execution.state-recovery.path", savepoint);
+  refused.Set("restart-strategy.type", "exponential-delay");
+  {
+    StreamExecutionEnvironment env(refused);
+    BuildJob(env, dir, 2, false);
+    JobResult r = env.Execute("savepoint");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("execution.state-recovery.rewind-output"), std::string::npos)
+        << r.error();
+    EXPECT_EQ(r.metrics.restarts, 0);
+    EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
+  }
+  // Asked to rewind, the restore takes the job and its output back to the savepoint; it ends
+  // identical again.
   Configuration c = Config(dir);
   c.Set("execution.state-recovery.path", savepoint);
+  c.Set("execution.state-recovery.rewind-output", "true");
   StreamExecutionEnvironment env(c);
   BuildJob(env, dir, 2, false);
   JobResult r = env.Execute("savepoint");

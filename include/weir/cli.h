@@ -12,15 +12,19 @@
 //   return weir::RunJob(env, "my job", cli);
 //
 // Engine flags every program gets: --config FILE (Flink-style YAML), -D key=value (any
-// configuration key, repeatable), --restore latest|PATH, --parallelism P, --progress /
-// --no-progress, and --help listing them all. A bad flag or value prints what is wrong and
+// configuration key, repeatable), --restore latest|PATH, --parallelism P, --no-progress, and
+// --help listing them all. The job's code wins over all of them (as in Flink); the job logs a
+// warning naming each value its code overrode. A bad flag or value prints what is wrong and
 // where and makes Parse return exit code 2.
 //
-// RunJob runs the job, shows a progress line on a terminal (records, rate, last checkpoint),
-// prints a summary on stdout, and returns the exit code: 0 finished, 1 failed, 130 cancelled.
-// Signals control the running job: SIGINT/SIGTERM cancel it (checkpoints are kept or deleted
-// as the retention setting says), SIGUSR1 takes a savepoint, SIGUSR2 stops the job with a
-// savepoint (Flink's `flink savepoint` and `flink stop`).
+// RunJob runs the job, shows a progress line while the program runs in the foreground of a
+// terminal (records read, rate, last checkpoint), prints a summary on stdout, and returns the
+// exit code: 0 finished, 1 failed, 2 a bad configuration value, 130 cancelled. Signals control
+// the running job: SIGINT/SIGTERM cancel it (checkpoints are kept or deleted as
+// execution.checkpointing.externalized-checkpoint-retention says; the engine's default
+// deletes them, and the summary says which), SIGUSR1 takes a savepoint, SIGUSR2 stops the job
+// with a savepoint (Flink's `flink savepoint` and `flink stop`). WEIR_LOG_LEVEL (trace,
+// debug, info, warn, error, critical, off) sets the log level.
 //
 // Thread-safety: use from the main thread.
 #pragma once

@@ -2,8 +2,10 @@
 // errors.
 //
 // Sources, lowest priority first: the defaults, a YAML file (--config; flat "a.b.c: v" keys or
-// nested maps, as Flink's config.yaml), code (env.SetParallelism(...)), and "-D key=value"
-// command-line overrides. Every value remembers where it came from, so an error reads
+// nested maps, as Flink's config.yaml), the command line ("-D key=value", --parallelism,
+// --restore), and the job's code (env.SetParallelism(...), env.EnableCheckpointing(...)):
+// as in Flink, code wins, and the job logs a warning naming each value its code overrode.
+// Every value remembers where it came from, so an error reads
 // "execution.checkpointing.interval = 'fast' (from -D): not a duration".
 //
 // Durations use Flink's syntax: "500 ms", "1 s", "2 min", "1 h", or a bare number of
@@ -170,7 +172,15 @@ class Configuration {
 
   const std::map<std::string, Entry, std::less<>>& entries() const { return entries_; }
 
+  // One line per value the job's code replaced (Set with source "code" over another source).
+  std::vector<std::string> OverrideWarnings() const;
+
  private:
+  struct Override {
+    std::string key;
+    Entry replaced;
+    std::string value;
+  };
   const Entry* Find(std::string_view key) const;
   // The entry of the option's key, else of its first fallback key that is set; `key_set`
   // says which.
@@ -182,6 +192,7 @@ class Configuration {
   Status BadValue(std::string_view key, const Entry& e, std::string_view why) const;
 
   std::map<std::string, Entry, std::less<>> entries_;
+  std::vector<Override> overridden_;
 };
 
 template <typename T>

@@ -124,8 +124,8 @@ class RuntimeContext {
   detail::KeyedStateAccess& Keyed(const std::string& state_name) {
     detail::KeyedStateAccess* keyed = ctx_->keyed_state();
     if (keyed == nullptr) {
-      throw detail::StateError("state '" + state_name + "': keyed state needs a keyed stream; "
-                               "call KeyBy before Process");
+      throw detail::StateError(Status::FailedPrecondition("state '" + state_name + "': keyed state needs a keyed stream; "
+                               "call KeyBy before Process"));
     }
     return *keyed;
   }

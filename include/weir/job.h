@@ -38,6 +38,7 @@ struct OperatorMetrics {
   std::string uid;
   int parallelism = 0;
   uint64_t records = 0;  // consumed (sources: emitted), summed over subtasks
+  bool source = false;   // reads the job's input
 };
 
 // One completed checkpoint.
@@ -59,6 +60,11 @@ struct CheckpointMetrics {
   int64_t last_completed_wall_ms = 0;
   int64_t restored_from_id = 0;  // 0: not restored
   std::string restored_from_path;
+  bool restored_from_savepoint = false;
+  // How the job's checkpoints ended up when it ended: the checkpoint kept for a later
+  // --restore latest (empty: none), or deleted as the retention setting says.
+  std::string kept_checkpoint;
+  bool checkpoints_deleted = false;
   std::vector<CompletedCheckpointStats> history;  // the most recent ones, oldest first (<= 1000)
 };
 

@@ -10,10 +10,12 @@
 //
 //   Open(context)                 once per start, first
 //   Commit(txn) ...               recovery: every transaction the restored checkpoint prepared
-//   Initialize(restored outputs)  set outputs up; discard staged data no transaction refers to
+//   Initialize(restored outputs)  set outputs up and check them; destroy nothing yet
 //   Write(records) ...            into the open transaction (the sink opens one when needed)
 //   Prepare(checkpoint id)        at each barrier: seal the open transaction (nullopt if empty)
 //   SnapshotOutputs()             right after Prepare: the sink's own state
+//   OnRestoreConfirmed()          restored jobs only: once every task of the job restored and
+//                                 opened (before any checkpoint of the job completes)
 //   Commit(txn) ...               when the checkpoint that prepared txn completes, in order
 //   Finish()                      at the end of input (the final checkpoint then commits)
 //   Close()                       always, last; also after a failure
@@ -22,6 +24,11 @@
 // commits made so far durable) and Persist(txn) for every prepared, uncommitted transaction
 // (make its data durable: fsync). Without checkpointing the engine prepares, persists and
 // commits one last transaction at Finish.
+//
+// A restore must never destroy committed output or data a checkpoint refers to on a bad input
+// (a wrong flag, an incompatible job): Initialize only checks and prepares, and whatever
+// recovery must remove (staged data no transaction refers to, output a rewind cuts) waits for
+// OnRestoreConfirmed, which comes only once every task of the job restored and ran.
 //
 // A transaction is opaque bytes of the sink's choosing. Commit must be idempotent: after a
 // crash a transaction may be committed again, and after a rescale by another subtask.
@@ -41,6 +48,7 @@
 
 namespace weir {
 
+class Configuration;
 class FileSystem;
 
 struct SinkContext {
@@ -50,6 +58,7 @@ struct SinkContext {
   bool restored = false;              // the job started from a checkpoint or savepoint
   bool checkpointing = false;         // transactions are committed per checkpoint
   FileSystem* file_system = nullptr;  // the engine's file system (tests inject faults into it)
+  const Configuration* configuration = nullptr;  // the job's configuration
 };
 
 // One output of a sink and its state, opaque to the engine.
@@ -68,6 +77,8 @@ class TwoPhaseCommitSink {
   virtual Status Commit(std::string_view transaction) = 0;
   // After recovery: `restored` are the outputs this subtask now owns (empty on a fresh start).
   virtual Status Initialize(const std::vector<SinkOutput>& restored) { return Status::OK(); }
+  // The restored job proved itself: recovery work that destroys data may run now.
+  virtual Status OnRestoreConfirmed() { return Status::OK(); }
   virtual Status Write(const std::vector<T>& records) = 0;
   virtual Result<std::optional<std::string>> Prepare(int64_t checkpoint_id) = 0;
   // Off the task thread, possibly while the task writes the next transaction or commits an

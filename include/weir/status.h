@@ -69,6 +69,16 @@ class [[nodiscard]] Status {
   StatusCode code() const { return state_ ? state_->code : StatusCode::kOk; }
   const std::string& message() const;
 
+  // A failure no restart can fix: a bad argument or configuration value, state or output
+  // that does not fit the job, a checkpoint that is corrupt. A job that fails with one ends
+  // at once, whatever its restart strategy. InvalidArgument and FailedPrecondition always
+  // are; any other error is when marked with AsPermanent().
+  bool IsPermanent() const {
+    return code() == StatusCode::kInvalidArgument || code() == StatusCode::kFailedPrecondition ||
+           (state_ && state_->permanent);
+  }
+  Status AsPermanent() const;
+
   bool IsNotFound() const { return code() == StatusCode::kNotFound; }
   bool IsCorruption() const { return code() == StatusCode::kCorruption; }
   bool IsCancelled() const { return code() == StatusCode::kCancelled; }
@@ -88,9 +98,10 @@ class [[nodiscard]] Status {
   struct State {
     StatusCode code;
     std::string message;
+    bool permanent = false;
   };
-  Status(StatusCode code, std::string msg)
-      : state_(std::make_shared<const State>(State{code, std::move(msg)})) {}
+  Status(StatusCode code, std::string msg, bool permanent = false)
+      : state_(std::make_shared<const State>(State{code, std::move(msg), permanent})) {}
 
   std::shared_ptr<const State> state_;
 };

@@ -134,10 +134,11 @@ std::unique_ptr<JobClient> StreamExecutionEnvironment::ExecuteAsync(std::string 
   for (const auto& w : impl_->config.UnknownKeyWarnings(AllConfigOptions())) {
     spdlog::warn("{}", w);
   }
+  for (const auto& w : impl_->config.OverrideWarnings()) spdlog::warn("{}", w);
   auto master =
       std::make_unique<JobMaster>(&impl_->graph, job_name, impl_->config, impl_->fs, impl_->clock);
   Status s = master->Start();
-  if (!s.ok()) return fail(s.WithContext("job '" + job_name + "' could not start"));
+  if (!s.ok()) return fail(s);
   return std::make_unique<LocalJobClient>(std::move(master));
 }
 

@@ -20,7 +20,21 @@ void SequenceSource::InitializeState(const detail::OperatorState& restored) {
       // A finished split is (last + 1, last); written without overflow at INT64_MAX.
       if (!DecodeFromString(e, split) ||
           (split.first > split.second && split.first - 1 != split.second)) {
-        throw detail::StateError("sequence source: a restored split does not decode");
+        throw detail::StateError(
+            Status::Corruption("sequence source: a restored split does not decode").AsPermanent());
+      }
+      // A split from another job, or an altered checkpoint, would emit numbers this job
+      // never had, possibly without end.
+      using i128 = __int128;
+      bool finished = split.first > split.second;
+      bool inside = finished ? i128{split.second} >= i128{from_} - 1 && split.second <= to_
+                             : split.first >= from_ && split.second <= to_;
+      if (!inside) {
+        throw detail::StateError(Status::FailedPrecondition(
+            "sequence source: a restored split [" + std::to_string(split.first) + ", " +
+            std::to_string(split.second) + "] lies outside the source's sequence [" +
+            std::to_string(from_) + ", " + std::to_string(to_) +
+            "]: the checkpoint is not of this job, or it was altered"));
       }
       if (split.first <= split.second) splits_.push_back(Split{split.first, split.second});
     }

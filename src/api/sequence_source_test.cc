@@ -230,9 +230,31 @@ TEST(SequenceSourceTest, ARestoredSplitEndingAtInt64MaxResumesAndEnds) {
                         {EncodeToString(std::pair<int64_t, int64_t>{kMax - 2, kMax}),
                          // A finished split written as (last + 1, last) is accepted and skipped.
                          EncodeToString(std::pair<int64_t, int64_t>{11, 10})}}};
-  Subtask s(0, 0, 0, 1, state);
+  Subtask s(0, kMax, 0, 1, state);
   EXPECT_EQ(s.RunToEnd(), 1);
   EXPECT_EQ(s.out.all, (std::vector<int64_t>{kMax - 2, kMax - 1, kMax}));
+}
+
+TEST(SequenceSourceTest, ARestoredSplitOutsideTheSequenceIsRefused) {
+  // An altered checkpoint (or another job's) would emit numbers the job never had, perhaps
+  // without end.
+  for (auto split : {std::pair<int64_t, int64_t>{5, kMax}, std::pair<int64_t, int64_t>{-3, 4},
+                     std::pair<int64_t, int64_t>{50, 49}}) {
+    OperatorState state = {OperatorStateList{
+        "sequence-splits", OperatorStateList::Mode::kSplit, {EncodeToString(split)}}};
+    testing::FakeOperatorContext ctx(0, 1);
+    SequenceSource source(0, 20);
+    source.Setup(&ctx);
+    try {
+      source.InitializeState(state);
+      ADD_FAILURE() << "accepted [" << split.first << ", " << split.second << "]";
+    } catch (const detail::StateError& e) {
+      EXPECT_TRUE(e.status().IsPermanent());
+      EXPECT_NE(std::string(e.what()).find("outside the source's sequence [0, 20]"),
+                std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(SequenceSourceTest, ACorruptSplitIsAStateError) {

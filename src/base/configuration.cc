@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 namespace weir {
@@ -58,17 +59,50 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
+// Bounds on what a configuration file may expand to. YAML aliases let a few hundred bytes
+// name a tree of billions of nodes (a "billion laughs" file): without these, flattening one
+// takes minutes and gigabytes.
+constexpr size_t kMaxConfigFileBytes = 1 << 20;
+constexpr size_t kMaxConfigEntries = 10'000;
+constexpr int kMaxConfigDepth = 32;
+
+struct FlattenLimits {
+  size_t entries = 0;
+  Status error;
+};
+
 void Flatten(const YAML::Node& node, const std::string& prefix, const std::string& source,
+             int depth, FlattenLimits* limits,
              std::map<std::string, Configuration::Entry, std::less<>>* out) {
+  if (!limits->error.ok()) return;
+  if (depth > kMaxConfigDepth) {
+    limits->error = Status::InvalidArgument("nesting deeper than " +
+                                            std::to_string(kMaxConfigDepth) + " levels at '" +
+                                            prefix + "'");
+    return;
+  }
+  if (++limits->entries > kMaxConfigEntries) {
+    limits->error = Status::InvalidArgument(
+        "more than " + std::to_string(kMaxConfigEntries) +
+        " keys and values (YAML aliases that expand without bound?)");
+    return;
+  }
   if (node.IsMap()) {
     for (const auto& kv : node) {
       std::string key = kv.first.as<std::string>();
-      Flatten(kv.second, prefix.empty() ? key : prefix + "." + key, source, out);
+      Flatten(kv.second, prefix.empty() ? key : prefix + "." + key, source, depth + 1, limits,
+              out);
     }
   } else if (node.IsSequence()) {
     // Lists are stored as Flink's legacy "a;b;c" form.
     std::string joined;
     for (const auto& item : node) {
+      if (++limits->entries > kMaxConfigEntries) {
+        limits->error = Status::InvalidArgument(
+            "more than " + std::to_string(kMaxConfigEntries) +
+            " keys and values (YAML aliases that expand without bound?)");
+        return;
+      }
       if (!joined.empty()) joined += ';';
       joined += item.as<std::string>();
     }
@@ -85,15 +119,16 @@ void Flatten(const YAML::Node& node, const std::string& prefix, const std::strin
 // into a Status: a config file must never crash the engine.
 Status FlattenChecked(const YAML::Node& root, const std::string& what, const std::string& source,
                       std::map<std::string, Configuration::Entry, std::less<>>* out) {
+  FlattenLimits limits;
   try {
-    Flatten(root, "", source, out);
+    Flatten(root, "", source, 0, &limits, out);
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(what +
                                    ": values must be scalars, lists of scalars or maps "
                                    "with scalar keys (" +
                                    e.what() + ")");
   }
-  return Status::OK();
+  return limits.error.WithContext(what);
 }
 
 }  // namespace
@@ -180,6 +215,13 @@ std::string FormatBytes(uint64_t bytes) {
 }
 
 Result<Configuration> Configuration::FromYamlFile(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxConfigFileBytes) {
+    return Status::InvalidArgument("configuration file '" + path + "' has " +
+                                   std::to_string(size) + " bytes; at most " +
+                                   std::to_string(kMaxConfigFileBytes) + " are read");
+  }
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -200,6 +242,11 @@ Result<Configuration> Configuration::FromYamlFile(const std::string& path) {
 
 Result<Configuration> Configuration::FromYamlString(std::string_view yaml,
                                                     std::string_view source) {
+  if (yaml.size() > kMaxConfigFileBytes) {
+    return Status::InvalidArgument("configuration '" + std::string(source) + "' has " +
+                                   std::to_string(yaml.size()) + " bytes; at most " +
+                                   std::to_string(kMaxConfigFileBytes) + " are read");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
@@ -217,8 +264,25 @@ Result<Configuration> Configuration::FromYamlString(std::string_view yaml,
 }
 
 Configuration& Configuration::Set(std::string_view key, std::string value, std::string source) {
+  auto it = entries_.find(key);
+  // As in Flink, what the job's code sets wins over the command line and files: note it, so
+  // the job can say which value it did not take.
+  if (it != entries_.end() && source == "code" && it->second.source != "code" &&
+      it->second.value != value) {
+    overridden_.push_back(Override{std::string(key), it->second, value});
+  }
   entries_[std::string(key)] = Entry{std::move(value), std::move(source)};
   return *this;
+}
+
+std::vector<std::string> Configuration::OverrideWarnings() const {
+  std::vector<std::string> out;
+  for (const Override& o : overridden_) {
+    out.push_back("configuration " + o.key + " = '" + o.replaced.value + "' (from " +
+                  o.replaced.source + ") is not used: the job's code sets it to '" + o.value +
+                  "', and code wins, as in Flink");
+  }
+  return out;
 }
 
 Status Configuration::SetFromArgument(std::string_view arg) {
@@ -470,7 +534,6 @@ std::vector<std::string> Configuration::UnknownKeyWarnings(
   for (const auto& [key, entry] : entries_) {
     bool engine = std::any_of(std::begin(kEnginePrefixes), std::end(kEnginePrefixes),
                               [&](std::string_view p) { return key.starts_with(p); });
-    if (!engine) continue;
     bool known = false;
     std::string_view best;
     size_t best_dist = std::numeric_limits<size_t>::max();
@@ -488,7 +551,11 @@ std::vector<std::string> Configuration::UnknownKeyWarnings(
     }
     if (known) continue;
     std::string w = "unknown configuration key '" + key + "' (from " + entry.source + ")";
-    if (best_dist <= 4) w += "; did you mean '" + std::string(best) + "'?";
+    if (best_dist <= 4) {
+      w += "; did you mean '" + std::string(best) + "'?";
+    } else if (!engine) {
+      w += ": weir has no such option (if the job reads it itself, ignore this)";
+    }
     warnings.push_back(std::move(w));
   }
   return warnings;

@@ -429,14 +429,63 @@ TEST(ConfigurationTest, UnknownKeyWarningsSuggestTheClosestKnownKey) {
   EXPECT_THAT(w[0], HasSubstr("did you mean 'execution.checkpointing.interval'?"));
 }
 
-TEST(ConfigurationTest, UnknownKeyWarningsIgnoreKnownFallbackAndUserKeys) {
+TEST(ConfigurationTest, UnknownKeyWarningsIgnoreKnownAndFallbackKeys) {
   Configuration c;
   c.Set("execution.checkpointing.interval", "1 s");
   c.Set("state.checkpoints.dir", "/x");  // a fallback key
   c.Set("restart-strategy", "none");     // a fallback key
-  c.Set("my.app.threshold", "5");        // user key, not an engine prefix
-  c.Set("input.path", "/data");
   EXPECT_THAT(c.UnknownKeyWarnings(Known()), IsEmpty());
+}
+
+TEST(ConfigurationTest, AKeyThatIsNoOptionIsWarnedAboutWhateverItsPrefix) {
+  Configuration c;
+  c.Set("foo.bar", "5", "-D");
+  auto w = c.UnknownKeyWarnings(Known());
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_THAT(w[0], AllOf(HasSubstr("'foo.bar' (from -D)"), HasSubstr("weir has no such option"),
+                          HasSubstr("if the job reads it itself")));
+}
+
+TEST(ConfigurationTest, ValuesTheCodeOverridesAreNamed) {
+  Configuration c;
+  c.Set("parallelism.default", "3", "--parallelism");
+  c.Set("state.backend.type", "hashmap", "-D");
+  c.Set("execution.checkpointing.interval", "5 s", "job.yaml");
+  c.Set("parallelism.default", "1");                         // the job's code
+  c.Set("state.backend.type", "hashmap");                    // the same value: nothing to say
+  c.Set("execution.checkpointing.interval", "1 s", "-D");    // not code: the later source wins
+  auto w = c.OverrideWarnings();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_THAT(w[0], AllOf(HasSubstr("parallelism.default = '3' (from --parallelism)"),
+                          HasSubstr("the job's code sets it to '1'")));
+}
+
+TEST(ConfigurationYamlTest, AliasesThatExpandWithoutBoundAreRefused) {
+  // A few hundred bytes that name 9^10 keys.
+  std::string yaml = "a: &a {x: 1, y: 1, z: 1, w: 1, v: 1, u: 1, t: 1, s: 1, r: 1}\n";
+  std::string prev = "a";
+  for (char n = 'b'; n <= 'k'; ++n) {
+    yaml += std::string(1, n) + ": &" + n + " {";
+    for (int j = 0; j < 9; ++j) yaml += (j ? ", k" : "k") + std::to_string(j) + ": *" + prev;
+    yaml += "}\n";
+    prev = std::string(1, n);
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto c = Configuration::FromYamlString(yaml, "bomb.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), AllOf(HasSubstr("bomb.yaml"), HasSubstr("aliases")));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(ConfigurationYamlTest, DeepNestingAndHugeFilesAreRefused) {
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += std::string(static_cast<size_t>(i) * 2, ' ') + "k:\n";
+  auto d = Configuration::FromYamlString(deep, "deep.yaml");
+  ASSERT_FALSE(d.ok());
+  EXPECT_THAT(d.status().message(), HasSubstr("nesting deeper than"));
+  auto big = Configuration::FromYamlString(std::string(2 << 20, '#'), "big.yaml");
+  ASSERT_FALSE(big.ok());
+  EXPECT_THAT(big.status().message(), HasSubstr("at most"));
 }
 
 TEST(ConfigurationTest, UnknownKeyFarFromAnyKnownKeyHasNoSuggestion) {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -308,6 +309,64 @@ Status FileSystem::AppendRange(const std::string& src, uint64_t offset, uint64_t
     n -= len;
   }
   return Status::OK();
+}
+
+namespace {
+
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { ::close(fd_); }  // closing releases the flock
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FileLock>> FileSystem::LockFile(const std::string& path,
+                                                       std::string_view holder) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, "opening lock file '" + path + "'");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    std::string who;
+    char buf[512];
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n > 0) who.assign(buf, static_cast<size_t>(n));
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      while (!who.empty() && (who.back() == '\n' || who.back() == '\0')) who.pop_back();
+      return Status::FailedPrecondition("'" + path + "' is locked by " +
+                                        (who.empty() ? std::string("another process") : who));
+    }
+    return Status::FromErrno(err, "locking '" + path + "'");
+  }
+  std::string text(holder);
+  text += '\n';
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) < 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, "writing lock file '" + path + "'");
+  }
+  return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(fd));
+}
+
+std::string AbsolutePath(std::string_view path) {
+  std::error_code ec;
+  std::filesystem::path p(path);
+  std::filesystem::path abs = std::filesystem::absolute(p, ec);
+  if (ec) abs = p;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(abs, ec);
+  std::string out = (ec ? abs.lexically_normal() : canonical).string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::string ProcessDescription() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return "process " + std::to_string(::getpid()) + " on " + (host[0] ? host : "this host");
 }
 
 FileSystem* FileSystem::Default() {

@@ -38,6 +38,13 @@ class WritableFile {
   virtual const std::string& path() const = 0;
 };
 
+// An exclusive lock held on a lock file until destroyed (or the process ends, even by
+// kill -9: the OS releases it). The file says who holds it.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -78,6 +85,12 @@ class FileSystem {
   virtual Status AppendRange(const std::string& src, uint64_t offset, uint64_t n,
                              WritableFile& dst);
 
+  // Takes the exclusive lock on `path` (created if missing) without waiting, and writes
+  // `holder` into it. If another process holds it: FailedPrecondition with what that
+  // process wrote there.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
+                                                     std::string_view holder);
+
   static FileSystem* Default();
 };
 
@@ -88,6 +101,14 @@ Status WriteFileAtomically(FileSystem& fs, const std::string& path, std::string_
 // "file:///a/b" -> "/a/b"; a plain path is returned unchanged. Other schemes are an error
 // naming the configuration key they came from.
 Result<std::string> ResolvePath(std::string_view uri_or_path, std::string_view config_key);
+
+// `path` made absolute (against the working directory) and normal: no ".", "..", double
+// slashes or trailing slash, and symbolic links of its existing part resolved. Two spellings
+// of one file give the same string.
+std::string AbsolutePath(std::string_view path);
+
+// Who this process is, for lock files and errors: "process <pid> on <host>".
+std::string ProcessDescription();
 
 std::string JoinPath(std::string_view a, std::string_view b);
 std::string DirName(std::string_view path);

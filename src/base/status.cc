@@ -55,7 +55,12 @@ Status Status::WithContext(std::string_view context) const {
   std::string msg(context);
   msg += ": ";
   msg += message();
-  return Status(code(), std::move(msg));
+  return Status(code(), std::move(msg), state_->permanent);
+}
+
+Status Status::AsPermanent() const {
+  if (ok() || state_->permanent) return *this;
+  return Status(code(), message(), /*permanent=*/true);
 }
 
 }  // namespace weir

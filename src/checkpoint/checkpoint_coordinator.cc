@@ -57,13 +57,14 @@ Result<std::optional<CheckpointCoordinator::Trigger>> CheckpointCoordinator::May
 }
 
 Result<CheckpointCoordinator::Trigger> CheckpointCoordinator::TriggerSavepoint(
-    const std::string& target_dir) {
+    const std::string& target_dir, bool stop) {
   int64_t id = next_id_++;
   auto location = storage_->InitSavepoint(options_.job_id, target_dir);
   if (!location.ok())
     return location.status().WithContext("starting savepoint " + std::to_string(id));
   Pending p{id, clock_->NowNanos(), clock_->WallMillis(), *location, {}, 0, /*savepoint=*/true};
-  Trigger t{id, p.trigger_wall_ms, p.location, /*savepoint=*/true};
+  Trigger t{id, p.trigger_wall_ms, p.location,
+            stop ? CheckpointType::kStopWithSavepoint : CheckpointType::kSavepoint};
   pending_.emplace(id, std::move(p));
   spdlog::info("Triggering savepoint {} for job {} into {}", id, options_.job_id,
                location->base_dir());
@@ -288,6 +289,16 @@ std::vector<int64_t> CheckpointCoordinator::TakeAborted() {
 
 void CheckpointCoordinator::Shutdown(JobStatus final_status) {
   AbortAll("the job ended");
+  // A run that restored a checkpoint and ended without one of its own (a restore that
+  // failed, say) leaves what it was asked to restore as it found it.
+  if (final_status != JobStatus::kFinished && metrics_.restored_from_id > 0 &&
+      metrics_.completed == 0) {
+    spdlog::info("Keeping the checkpoints of job {}: it was restored from {} and ended {} "
+                 "before completing a checkpoint of its own",
+                 options_.job_id, metrics_.restored_from_path, JobStatusName(final_status));
+    if (!metrics_.restored_from_savepoint) metrics_.kept_checkpoint = metrics_.restored_from_path;
+    return;
+  }
   using R = CheckpointOptions::Retention;
   R r = options_.checkpointing.retention;
   bool keep = (final_status == JobStatus::kFailed && r != R::kNoExternalized) ||
@@ -296,9 +307,11 @@ void CheckpointCoordinator::Shutdown(JobStatus final_status) {
     if (latest() != nullptr) {
       spdlog::info("Retaining checkpoint {} of job {} at {}", latest()->id(), options_.job_id,
                    latest()->dir);
+      metrics_.kept_checkpoint = latest()->dir;
     }
     return;
   }
+  metrics_.checkpoints_deleted = latest() != nullptr;
   // Finished jobs, and ended jobs whose checkpoints are not externalized, leave only the
   // manifest that says so.
   Status s = storage_->RetireJobDir(job_dir_, JobStatusName(final_status), clock_->WallMillis());

@@ -50,13 +50,11 @@ class CheckpointCoordinator {
     int64_t id;
     int64_t wall_ms;
     SnapshotLocation location;
-    bool savepoint = false;
+    CheckpointType type = CheckpointType::kCheckpoint;
 
     // The barrier that starts it at the sources.
     CheckpointBarrier Barrier() const {
-      return CheckpointBarrier{id, wall_ms,
-                               savepoint ? CheckpointType::kSavepoint : CheckpointType::kCheckpoint,
-                               CheckpointLocationRef::Of(location)};
+      return CheckpointBarrier{id, wall_ms, type, CheckpointLocationRef::Of(location)};
     }
   };
 
@@ -77,7 +75,8 @@ class CheckpointCoordinator {
   // `target_dir` (empty: the configured savepoint directory). It is not retained or subsumed
   // like checkpoints, and its failure does not count towards tolerable-failed-checkpoints.
   // Allowed with checkpointing disabled.
-  Result<Trigger> TriggerSavepoint(const std::string& target_dir);
+  // `stop`: a stop-with-savepoint (tasks wait after it; see CheckpointType).
+  Result<Trigger> TriggerSavepoint(const std::string& target_dir, bool stop = false);
 
   struct Completion {
     int64_t id;
@@ -115,9 +114,10 @@ class CheckpointCoordinator {
   void Shutdown(JobStatus final_status);
 
   CheckpointMetrics metrics() const { return metrics_; }
-  void SetRestoredFrom(int64_t id, const std::string& path) {
+  void SetRestoredFrom(int64_t id, const std::string& path, bool savepoint = false) {
     metrics_.restored_from_id = id;
     metrics_.restored_from_path = path;
+    metrics_.restored_from_savepoint = savepoint;
   }
 
  private:

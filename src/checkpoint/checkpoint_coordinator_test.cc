@@ -524,6 +524,35 @@ TEST_F(CheckpointCoordinatorTest, FullDiskFailsTheCheckpointWithNoSpace) {
   EXPECT_THAT(CheckpointDirsOnDisk(), IsEmpty());
 }
 
+TEST_F(CheckpointCoordinatorTest, ARestoredRunThatEndsWithoutACheckpointOfItsOwnKeepsWhatItRestored) {
+  options_.retention = Retention::kNoExternalized;
+  {
+    auto first = NewCoordinator();
+    CompleteCheckpoint(*first);
+  }
+  auto restored = storage_->Load(ChkDir(1));
+  ASSERT_TRUE(restored.ok());
+  for (JobStatus end : {JobStatus::kFailed, JobStatus::kCanceled}) {
+    auto c = NewCoordinator();
+    c->Initialize({*restored}, 2);
+    c->SetRestoredFrom(1, restored->dir);
+    c->Shutdown(end);  // say, the restore failed: the state did not fit the job
+    EXPECT_TRUE(storage_->Load(ChkDir(1)).ok()) << JobStatusName(end);
+    std::vector<std::string> warnings;
+    auto latest = storage_->FindLatest("job", &warnings);
+    ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+    EXPECT_EQ(latest->id(), 1);
+  }
+  // Once the run has a checkpoint of its own, the retention policy decides again.
+  auto c = NewCoordinator();
+  c->Initialize({*restored}, 2);
+  c->SetRestoredFrom(1, restored->dir);
+  CompleteCheckpoint(*c);
+  c->Shutdown(JobStatus::kFailed);
+  EXPECT_FALSE(FileExists(ChkDir(1)));
+  EXPECT_FALSE(FileExists(ChkDir(2)));
+}
+
 struct ShutdownCase {
   const char* name;
   Retention retention;

@@ -21,7 +21,10 @@
 
 namespace weir {
 
-enum class CheckpointType : uint8_t { kCheckpoint, kSavepoint };
+// A stop-with-savepoint is synchronous, as in Flink: a task that took it processes nothing
+// more until the savepoint completes (then it stops) or fails (then it carries on), so the
+// job's output ends exactly where the savepoint is.
+enum class CheckpointType : uint8_t { kCheckpoint, kSavepoint, kStopWithSavepoint };
 
 // Where the state files of one checkpoint go, by path: the checkpoint's base directory and
 // its own directory relative to it ("chk-7"; empty for a savepoint, which is its own base).
@@ -45,7 +48,8 @@ struct CheckpointBarrier {
   CheckpointLocationRef location = {};
 
   // A savepoint writes the self-contained canonical format, never incremental files.
-  bool is_savepoint() const { return type == CheckpointType::kSavepoint; }
+  bool is_savepoint() const { return type != CheckpointType::kCheckpoint; }
+  bool is_stop() const { return type == CheckpointType::kStopWithSavepoint; }
 };
 
 // The state one operator subtask contributed to a checkpoint.

@@ -1,6 +1,7 @@
 #include "checkpoint/checkpoint_metadata.h"
 
 #include <cstring>
+#include <set>
 
 #include "base/hash.h"
 #include "weir/codec.h"
@@ -175,6 +176,34 @@ Result<CheckpointMetadata> CheckpointMetadata::Decode(std::string_view data,
     m.operators.push_back(std::move(op));
   }
   if (!r.empty()) return bad("trailing bytes");
+  // A checksum only says the file is as written; the contents must also make sense, or a
+  // damaged or altered file would run as a job that never ends or reads files elsewhere.
+  if (m.checkpoint_id < 1) return bad("checkpoint id " + std::to_string(m.checkpoint_id));
+  std::set<std::string> uids;
+  for (const auto& op : m.operators) {
+    if (!uids.insert(op.uid).second) return bad("operator uid '" + op.uid + "' appears twice");
+    if (op.max_parallelism < 1 || op.parallelism < 1 || op.parallelism > op.max_parallelism) {
+      return bad("operator '" + op.uid + "' has parallelism " + std::to_string(op.parallelism) +
+                 " with max parallelism " + std::to_string(op.max_parallelism));
+    }
+    for (size_t i = 0; i < op.subtasks.size(); ++i) {
+      const auto& keyed = op.subtasks[i].keyed;
+      if (!keyed) continue;
+      KeyGroupRange own =
+          KeyGroupRange::ForSubtask(op.max_parallelism, op.parallelism, static_cast<int>(i));
+      if (keyed->key_groups != own) {
+        return bad("operator '" + op.uid + "' subtask " + std::to_string(i) +
+                   " has keyed state for key groups " + keyed->key_groups.ToString() +
+                   ", not its own " + own.ToString());
+      }
+    }
+  }
+  for (const StateFile* f : m.Files()) {
+    std::string_view p = f->path;
+    bool escapes = p.empty() || p.front() == '/' || p == ".." || p.starts_with("../") ||
+                   p.find("/../") != std::string_view::npos || p.ends_with("/..");
+    if (escapes) return bad("state file path '" + f->path + "' leaves the checkpoint");
+  }
   return m;
 }
 

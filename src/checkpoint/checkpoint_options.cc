@@ -8,17 +8,25 @@ namespace weir {
 Result<CheckpointOptions> CheckpointOptions::FromConfiguration(const Configuration& config) {
   namespace co = checkpointing_options;
   CheckpointOptions o;
-  // An empty value or 0 means no checkpoints, as when the key is unset.
+  // Unset: no checkpoints (and no exactly-once output). A value that looks like "off" (empty,
+  // 0) is an error rather than a quiet switch from exactly-once to nothing.
   std::optional<std::string> raw = config.GetRaw(co::kInterval.key());
-  if (raw && raw->find_first_not_of(" \t") != std::string::npos) {
-    WEIR_ASSIGN_OR_RETURN(o.interval, config.Get(co::kInterval));
-    if (o.interval.count() > 0) {
-      if (o.interval.count() < 10) {
-        return Status::InvalidArgument("execution.checkpointing.interval = '" + *raw +
-                                       "': must be at least 10 ms");
-      }
-      o.enabled = true;
+  bool empty = raw && raw->find_first_not_of(" \t") == std::string::npos;
+  std::optional<std::chrono::milliseconds> interval;
+  if (!empty) {
+    WEIR_ASSIGN_OR_RETURN(interval, config.GetOptional(co::kInterval));
+  }
+  if (empty || interval) {
+    if (empty || interval->count() < 10) {
+      return Status::InvalidArgument(
+          "configuration execution.checkpointing.interval = '" +
+          config.GetRaw(co::kInterval.key()).value_or("") + "' (from " +
+          config.SourceOf(co::kInterval) +
+          "): must be at least 10 ms; to run without checkpoints (and without exactly-once "
+          "output), leave it unset");
     }
+    o.interval = *interval;
+    o.enabled = true;
   }
   WEIR_ASSIGN_OR_RETURN(std::string mode, config.Get(co::kMode));
   o.exactly_once = mode == "EXACTLY_ONCE";

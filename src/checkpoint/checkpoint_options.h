@@ -68,11 +68,18 @@ inline constexpr auto kIgnoreUnclaimedState =
                        "no longer has.")
         .WithFallbackKeys("execution.savepoint.ignore-unclaimed-state");
 
+inline constexpr auto kRewindOutput = ConfigOption<bool>(
+    "execution.state-recovery.rewind-output", "false",
+    "Restoring a checkpoint or savepoint older than a sink's output (later checkpoints "
+    "committed more): true cuts the output back to what the restored one covers, once the "
+    "restored job has completed a checkpoint; false refuses the restore and changes nothing.");
+
 inline std::vector<const ConfigOptionInfo*> All() {
-  return {&kInterval.info(),     &kMode.info(),          &kTimeout.info(),
-          &kMinPause.info(),     &kMaxConcurrent.info(), &kTolerableFailures.info(),
-          &kNumRetained.info(),  &kRetention.info(),     &kDir.info(),
-          &kSavepointDir.info(), &kRestorePath.info(),   &kIgnoreUnclaimedState.info()};
+  return {&kInterval.info(),       &kMode.info(),          &kTimeout.info(),
+          &kMinPause.info(),       &kMaxConcurrent.info(), &kTolerableFailures.info(),
+          &kNumRetained.info(),    &kRetention.info(),     &kDir.info(),
+          &kSavepointDir.info(),   &kRestorePath.info(),   &kIgnoreUnclaimedState.info(),
+          &kRewindOutput.info()};
 }
 
 }  // namespace checkpointing_options

@@ -51,10 +51,13 @@ TEST(CheckpointOptionsTest, IntervalEnablesCheckpointing) {
   auto bare = Parse({{"execution.checkpointing.interval", "250"}});
   ASSERT_TRUE(bare.ok());
   EXPECT_EQ(bare->interval, milliseconds(250));
-  for (const char* off : {"", "0", "0 ms"}) {
-    auto d = Parse({{"execution.checkpointing.interval", off}});
-    ASSERT_TRUE(d.ok()) << off;
-    EXPECT_FALSE(d->enabled) << off;
+}
+
+TEST(CheckpointOptionsTest, AnEmptyOrZeroIntervalIsAnErrorNotASilentSwitchOff) {
+  for (const char* off : {"", "0", "0 ms", " "}) {
+    std::string error = ErrorOf({{"execution.checkpointing.interval", off}});
+    EXPECT_THAT(error, HasSubstr("execution.checkpointing.interval")) << "'" << off << "'";
+    EXPECT_THAT(error, HasSubstr("leave it unset")) << "'" << off << "'";
   }
 }
 

@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/fault_points.h"
 #include "base/random.h"
+#include "state/keyed_state_backend.h"
 
 namespace weir {
 namespace {
@@ -31,6 +32,20 @@ SnapshotLocation CompletedCheckpoint::location(FileSystem* fs) const {
 }
 
 std::string CheckpointStorage::NewJobId() { return RandomHex(32); }
+
+Result<std::unique_ptr<FileLock>> CheckpointStorage::LockJob(const std::string& job_name) const {
+  WEIR_RETURN_IF_ERROR_CTX(fs_->CreateDirs(checkpoints_dir_), "creating the checkpoint directory");
+  std::string path = JoinPath(checkpoints_dir_, ".lock-" + SanitizeForFileName(job_name));
+  auto lock = fs_->LockFile(path, ProcessDescription());
+  if (!lock.ok() && lock.status().code() == StatusCode::kFailedPrecondition) {
+    return Status::FailedPrecondition("job '" + job_name +
+                                      "' is already running on checkpoint directory '" +
+                                      checkpoints_dir_ + "' (" + lock.status().message() +
+                                      "); stop it first, or give this run another "
+                                      "execution.checkpointing.dir");
+  }
+  return lock;
+}
 
 Status CheckpointStorage::CreateJobDir(const JobManifest& m) {
   std::string dir = JobDir(m.job_id);
@@ -58,6 +73,7 @@ Status CheckpointStorage::WriteManifest(const std::string& job_dir, const JobMan
     j["ended"] = m.ended;
     j["ended_wall_ms"] = m.ended_wall_ms;
   }
+  if (!m.abandoned.empty()) j["abandoned"] = m.abandoned;
   return WriteFileAtomically(*fs_, JoinPath(job_dir, kManifestFile), j.dump(2) + "\n");
 }
 
@@ -73,10 +89,24 @@ Result<JobManifest> CheckpointStorage::ReadManifest(const std::string& job_dir) 
     m.restored_from = j.value("restored_from", "");
     m.ended = j.value("ended", "");
     m.ended_wall_ms = j.value("ended_wall_ms", int64_t{0});
+    m.abandoned = j.value("abandoned", std::vector<int64_t>{});
     return m;
   } catch (const std::exception& e) {
     return Status::Corruption("job manifest '" + path + "' is malformed: " + e.what());
   }
+}
+
+Status CheckpointStorage::AbandonCheckpoints(const std::string& job_dir,
+                                             const std::vector<int64_t>& ids) const {
+  if (ids.empty()) return Status::OK();
+  WEIR_ASSIGN_OR_RETURN(JobManifest m, ReadManifest(job_dir));
+  for (int64_t id : ids) {
+    if (std::find(m.abandoned.begin(), m.abandoned.end(), id) == m.abandoned.end()) {
+      m.abandoned.push_back(id);
+    }
+  }
+  std::sort(m.abandoned.begin(), m.abandoned.end());
+  return WriteManifest(job_dir, m);
 }
 
 Status CheckpointStorage::RetireJobDir(const std::string& job_dir, std::string_view how,
@@ -204,9 +234,7 @@ std::vector<CompletedCheckpoint> CheckpointStorage::LoadAll(
 Result<CompletedCheckpoint> CheckpointStorage::FindLatest(
     const std::string& job_name, std::vector<std::string>* warnings) const {
   if (!fs_->Exists(checkpoints_dir_)) {
-    return Status::NotFound("no checkpoint of job '" + job_name +
-                            "' to restore: the checkpoint "
-                            "directory '" +
+    return Status::NotFound("no checkpoint of this job to restore: the checkpoint directory '" +
                             checkpoints_dir_ + "' does not exist");
   }
   WEIR_ASSIGN_OR_RETURN(auto entries, fs_->ListDir(checkpoints_dir_));
@@ -228,13 +256,12 @@ Result<CompletedCheckpoint> CheckpointStorage::FindLatest(
     }
   }
   if (!found) {
-    return Status::NotFound("no checkpoint of job '" + job_name + "' to restore in '" +
-                            checkpoints_dir_ + "'");
+    return Status::NotFound("no checkpoint of this job to restore in '" + checkpoints_dir_ + "'");
   }
   std::string job_dir = JobDir(newest.job_id);
   if (!newest.ended.empty()) {
-    return Status::NotFound("the last run of job '" + job_name + "' (job id " + newest.job_id +
-                            ") ended " + newest.ended +
+    return Status::NotFound("the last run of this job (job id " + newest.job_id + ") ended " +
+                            newest.ended +
                             " and deleted its checkpoints: there "
                             "is nothing to resume; start the job without --restore to run it "
                             "again");
@@ -242,6 +269,7 @@ Result<CompletedCheckpoint> CheckpointStorage::FindLatest(
   WEIR_ASSIGN_OR_RETURN(auto ids, ListCheckpointIds(job_dir));
   std::vector<std::string> reasons;
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    if (std::binary_search(newest.abandoned.begin(), newest.abandoned.end(), *it)) continue;
     auto c = Load(JoinPath(job_dir, CheckpointDirName(*it)));
     if (c.ok()) return c;
     std::string why = "skipping checkpoint " + std::to_string(*it) + ": " + c.status().message();
@@ -255,8 +283,8 @@ Result<CompletedCheckpoint> CheckpointStorage::FindLatest(
     reasons.push_back("the checkpoint the run was restored from is not valid either: " +
                       c.status().message());
   }
-  std::string msg = "no valid checkpoint of the last run of job '" + job_name + "' (job id " +
-                    newest.job_id + ") in '" + job_dir + "'";
+  std::string msg = "no valid checkpoint of the last run of this job (job id " + newest.job_id +
+                    ") in '" + job_dir + "'";
   if (reasons.empty()) msg += ": that run completed no checkpoint";
   for (const auto& r : reasons) msg += "; " + r;
   return Status::NotFound(msg);

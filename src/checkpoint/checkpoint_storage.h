@@ -35,6 +35,9 @@ struct JobManifest {
   // Set when the run ended and deleted its checkpoints (FINISHED, CANCELED, FAILED).
   std::string ended;
   int64_t ended_wall_ms = 0;
+  // Checkpoints of an earlier run in this directory, newer than the one this run restored:
+  // a dead end once the restored run started ("latest" passes them over).
+  std::vector<int64_t> abandoned;
 
   static JobManifest ForRun(std::string job_id, std::string job_name, int64_t created_wall_ms,
                             std::string restored_from = "") {
@@ -69,10 +72,18 @@ class CheckpointStorage {
   std::string JobDir(const std::string& job_id) const { return JoinPath(checkpoints_dir_, job_id); }
   static std::string CheckpointDirName(int64_t id) { return "chk-" + std::to_string(id); }
 
+  // Keeps every other process from running job `job_name` on this checkpoint directory while
+  // the lock lives (a lock file in it, released when the process ends, even by kill -9).
+  // Taken before anything is read or written, so a second process fails at once, naming the
+  // first.
+  Result<std::unique_ptr<FileLock>> LockJob(const std::string& job_name) const;
+
   // Creates the job directory of a run with its manifest. The directories of ended runs of
   // the same job (see RetireJobDir) are deleted: the new run is now the latest.
   Status CreateJobDir(const JobManifest& manifest);
   Result<JobManifest> ReadManifest(const std::string& job_dir) const;
+  // Records in the run's manifest that checkpoints `ids` are abandoned (see JobManifest).
+  Status AbandonCheckpoints(const std::string& job_dir, const std::vector<int64_t>& ids) const;
   // Marks the run ended (`how`: FINISHED, CANCELED, FAILED), then deletes its checkpoints,
   // leaving only the manifest. A later "latest" lookup then reports that the last run ended,
   // instead of taking an older run's checkpoint or, after a crash during the deletion, a

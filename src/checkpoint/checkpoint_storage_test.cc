@@ -475,11 +475,11 @@ TEST_F(CheckpointStorageTest, FindLatestErrorsWhenThereIsNothingToRestore) {
   ASSERT_FALSE(none.ok());
   EXPECT_TRUE(none.status().IsNotFound());
   EXPECT_THAT(none.status().message(),
-              AllOf(HasSubstr("'job'"), HasSubstr(storage_.checkpoints_dir())));
+              AllOf(HasSubstr("no checkpoint"), HasSubstr(storage_.checkpoints_dir())));
   CreateRun("run", "another", 1);
   auto other = storage_.FindLatest("job", &warnings);
   ASSERT_FALSE(other.ok());
-  EXPECT_THAT(other.status().message(), HasSubstr("no checkpoint of job 'job'"));
+  EXPECT_THAT(other.status().message(), HasSubstr("no checkpoint of this job"));
 }
 
 TEST_F(CheckpointStorageTest, FindLatestWarnsAboutBrokenManifestsAndCarriesOn) {

@@ -3,26 +3,38 @@
 // Without checkpointing, lines are appended to the target file directly and fsynced at the
 // end. With checkpointing, the lines between two barriers form a transaction:
 //
-//   write    appended to a staging file <dir>/.<name>.pending/txn-<id>-<n>, unseen by readers
+//   write    appended to a staging file <dir>/.<name>.pending/txn-<instance>-<n>, unseen
 //   prepare  at the barrier: the staging file is sealed; the transaction records the target,
 //            the staging file, and the offset and length its bytes will have in the target
 //   persist  off the task thread: the staging file is fsynced before the checkpoint completes
 //   commit   when that checkpoint completes: the bytes are appended to the target at exactly
-//            that offset. Idempotent: bytes already in place are compared,
-//            not rewritten
+//            that offset. Idempotent: bytes already in place are compared, not rewritten
 //   sync     off the task thread, in the next checkpoint (PersistCommitted): the target is
 //            fsynced, then the staging files of the transactions it now holds are deleted; so
 //            the task never waits for the disk, and until a commit is durable its staging file
 //            is there for a recovery to commit it again. Recovery and the commits after the
 //            end of input fsync at once
 //   recover  on restore: the engine commits every transaction the checkpoint prepared; then
-//            Initialize cuts the target to the committed length and drops unreferenced staging
+//            Initialize checks the target against what the checkpoint committed
 //
 // So the target only ever holds committed transactions, a reader never sees a line that a
 // recovery takes back, and after any crash and restore the file is byte-identical to a run
 // without failure. Each subtask's output is one file; after a rescale that removed subtasks,
 // subtask 0 recovers their files and keeps their state.
+//
+// Nothing committed is destroyed by a restore. Paths are compared as files, not as strings
+// (they are kept absolute), so a respelled --output is the same output. Bytes in the output
+// beyond what the restored checkpoint covers (a later checkpoint committed them, or they were
+// written after a savepoint) make the restore fail, unless
+// execution.state-recovery.rewind-output allows cutting them; and whatever recovery would
+// destroy (that cut, staged data of other runs, files of removed subtasks) waits until the
+// restored run has proved itself (OnRestoreConfirmed: its first checkpoint, or its end). A
+// restore whose output moved (another --output, another working directory) leaves the old
+// output alone, but for committing the transactions the checkpoint prepared there.
+//
+// A lock file in the staging directory keeps a second process from writing the same output.
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -33,10 +45,13 @@
 #include "base/file_system.h"
 #include "base/logging.h"
 #include "base/random.h"
+#include "checkpoint/checkpoint_options.h"
 #include "weir/connectors/file_sink.h"
 
 namespace weir {
 namespace {
+
+constexpr char kLockFile[] = ".lock";
 
 struct Txn {
   std::string target;
@@ -55,15 +70,17 @@ std::string EncodeTxn(const Txn& t) {
   return out;
 }
 
+// Paths are absolute since weir 0.1; a relative one (older checkpoints) is taken relative to
+// the working directory, as it was written.
 bool DecodeTxn(std::string_view bytes, Txn* t) {
   BufferReader r(bytes);
   std::string_view target, staging;
   if (!r.GetLengthPrefixed(&target) || !r.GetLengthPrefixed(&staging) ||
-      !r.GetVarint64(&t->offset) || !r.GetVarint64(&t->length) || !r.empty()) {
+      !r.GetVarint64(&t->offset) || !r.GetVarint64(&t->length) || !r.empty() || target.empty()) {
     return false;
   }
-  t->target.assign(target);
-  t->staging.assign(staging);
+  t->target = AbsolutePath(target);
+  t->staging = AbsolutePath(staging);
   return true;
 }
 
@@ -84,10 +101,11 @@ std::string EncodeFileState(const FileState& s) {
 bool DecodeFileState(std::string_view bytes, FileState* s) {
   BufferReader r(bytes);
   std::string_view target;
-  if (!r.GetLengthPrefixed(&target) || !r.GetVarint64(&s->committed_size) || !r.empty()) {
+  if (!r.GetLengthPrefixed(&target) || !r.GetVarint64(&s->committed_size) || !r.empty() ||
+      target.empty()) {
     return false;
   }
-  s->target.assign(target);
+  s->target = AbsolutePath(target);
   return true;
 }
 
@@ -95,15 +113,26 @@ std::string StagingDir(const std::string& target) {
   return JoinPath(DirName(target), "." + BaseName(target) + ".pending");
 }
 
+// The subtask number k of a file "k" of a parallel sink's directory; 0 if `name` is not one.
+int SubtaskFileNumber(std::string_view name) {
+  int k = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), k);
+  return ec == std::errc() && end == name.data() + name.size() && k > 0 ? k : 0;
+}
+
 }  // namespace
 
 struct TextFileWriter::Impl {
-  std::string path;
+  std::string path;  // as the job gives it
   WriteMode mode;
   SinkContext ctx;
   FileSystem* fs = nullptr;
-  std::string own_target;
+  std::string base;        // the path, absolute: the file, or the directory of files 1..p
+  std::string own_target;  // absolute: base, or base/<subtask+1>
+  bool rewind_allowed = false;
+  std::unique_ptr<FileLock> lock;
   std::map<std::string, uint64_t> committed;  // target -> bytes known to be committed
+  std::set<std::string> recovered;            // targets this subtask recovers (own, adopted)
   std::vector<SinkOutput> adopted;            // files of removed subtasks (subtask 0 only)
   uint64_t next_offset = 0;           // where the next prepared transaction goes in own_target
   std::unique_ptr<WritableFile> out;  // staging file of the open transaction, or the target
@@ -113,6 +142,11 @@ struct TextFileWriter::Impl {
   uint64_t txn_length = 0;
   bool initialized = false;  // recovery is done
   bool finished = false;     // end of input reached
+  bool confirmed = false;    // the run proved itself: destructive recovery work is done
+  // Recovery work that destroys data, waiting for OnRestoreConfirmed.
+  std::vector<std::pair<std::string, uint64_t>> pending_cuts;  // target, size to cut it to
+  std::vector<std::string> pending_staging_cleanups;           // staging dirs to empty
+  std::vector<std::string> pending_removals;                   // empty files of removed subtasks
   // Committed transactions whose target is not yet fsynced, so whose staging files must stay.
   // The task thread adds, PersistCommitted (on a snapshot thread) takes.
   std::mutex unsynced_mu;
@@ -121,31 +155,81 @@ struct TextFileWriter::Impl {
   bool transactional() const { return ctx.checkpointing; }
   std::string Where() const { return "text file sink '" + own_target + "'"; }
 
-  Status PrepareTarget(bool restored) {
+  // Empties a staging directory but for its lock and the files of this writer's own
+  // transactions, which a checkpoint of this run may still refer to.
+  Status CleanStaging(const std::string& dir) {
+    if (!fs->Exists(dir)) return Status::OK();
+    WEIR_ASSIGN_OR_RETURN(auto names, fs->ListDir(dir));
+    for (const auto& n : names) {
+      if (n == kLockFile || n.starts_with("txn-" + instance + "-")) continue;
+      WEIR_RETURN_IF_ERROR(fs->DeleteFile(JoinPath(dir, n)));
+    }
+    return Status::OK();
+  }
+
+  // Parallelism 1 writes a file and above 1 a directory: neither layout can take over the
+  // other's transactions, which would otherwise be lost without a word.
+  Status LayoutError(bool written_as_directory) const {
+    return Status::FailedPrecondition(
+        "text file sink '" + path + "': the output was written with parallelism " +
+        (written_as_directory ? "above 1 (a directory of files)" : "1 (a single file)") +
+        ", and the sink now runs with parallelism " + std::to_string(ctx.parallelism) +
+        "; restore with the parallelism it had, or write to a new path");
+  }
+
+  Status LockOutput() {
+    std::string parent = DirName(own_target);
+    auto is_dir = fs->IsDirectory(parent);
+    if (fs->Exists(parent) && is_dir.ok() && !*is_dir) return LayoutError(false);
+    std::string dir = StagingDir(own_target);
+    WEIR_RETURN_IF_ERROR(fs->CreateDirs(dir));
+    auto l = fs->LockFile(JoinPath(dir, kLockFile), ProcessDescription());
+    if (!l.ok()) {
+      if (l.status().code() != StatusCode::kFailedPrecondition) return l.status();
+      return Status::FailedPrecondition(Where() + ": another job writes this output (" +
+                                        l.status().message() + ")");
+    }
+    lock = std::move(*l);
+    return Status::OK();
+  }
+
+  // A fresh target (nothing restored for it): created empty. An existing file is refused
+  // (kNoOverwrite) or replaced (kOverwrite), but on a restore only once the run is confirmed;
+  // an empty one (an earlier attempt's, say) is taken as it is.
+  Status PrepareFreshTarget() {
     WEIR_RETURN_IF_ERROR(fs->CreateDirs(DirName(own_target)));
-    if (restored) return Status::OK();
     if (fs->Exists(own_target)) {
       auto is_dir = fs->IsDirectory(own_target);
       if (is_dir.ok() && *is_dir) {
         return Status::AlreadyExists(Where() + ": the output path is a directory");
       }
-      // A restart with nothing to restore (no checkpoint had completed) finds the file its own
-      // first attempt created: start it again rather than refuse it.
-      if (mode == WriteMode::kNoOverwrite && ctx.attempt_number == 0) {
-        return Status::AlreadyExists(
-            Where() + ": the output file exists (use WriteMode::kOverwrite to replace it)");
+      WEIR_ASSIGN_OR_RETURN(uint64_t size, fs->FileSize(own_target));
+      if (size > 0) {
+        if (mode == WriteMode::kNoOverwrite && ctx.attempt_number == 0) {
+          return Status::AlreadyExists(
+              Where() + ": the output file exists (use WriteMode::kOverwrite to replace it)");
+        }
+        if (ctx.restored) {
+          pending_cuts.emplace_back(own_target, 0);
+          return Status::OK();
+        }
       }
     }
-    // A fresh start replaces the file (OVERWRITE) and forgets staged data of older runs.
     WEIR_ASSIGN_OR_RETURN(auto f, fs->NewWritableFile(own_target));
     WEIR_RETURN_IF_ERROR(f->Sync());
     WEIR_RETURN_IF_ERROR(f->Close());
     WEIR_RETURN_IF_ERROR(fs->SyncDir(DirName(own_target)));
-    return fs->DeleteDirRecursive(StagingDir(own_target));
+    // A fresh start forgets what older runs staged; a restore waits to be confirmed.
+    if (ctx.restored) {
+      pending_staging_cleanups.push_back(StagingDir(own_target));
+      return Status::OK();
+    }
+    return CleanStaging(StagingDir(own_target));
   }
 
   // Puts `t`'s bytes at t.offset in its target; a no-op if they are already there. With
-  // `sync` the target is fsynced too.
+  // `sync` the target is fsynced too. Before the run is confirmed (recovery) it never cuts
+  // bytes beyond the transaction: they may be committed output.
   Status CommitTxn(const Txn& t, bool sync) {
     WEIR_FAULT_POINT(fault_points::kSinkBeforeCommit);
     const std::string& target = t.target;
@@ -168,14 +252,20 @@ struct TextFileWriter::Impl {
           std::to_string(t.offset + t.length) +
           " of a committed transaction, and its staging file '" + t.staging + "' is gone");
     }
-    // Nothing to put: bytes past the offset belong to later transactions (or are cut by
-    // Recover), so they must not be truncated here.
+    // Nothing to put: bytes past the offset belong to later transactions.
     if (t.length == 0) return Status::OK();
     if (size >= t.offset + t.length) {
       WEIR_ASSIGN_OR_RETURN(std::string have, fs->ReadFileRange(target, t.offset, t.length));
       WEIR_ASSIGN_OR_RETURN(std::string want, fs->ReadFileRange(t.staging, 0, t.length));
       // In place, but maybe not durable: an earlier commit may have failed at its fsync.
       if (have == want) return sync ? fs->SyncFile(target) : Status::OK();
+      if (!confirmed && size > t.offset + t.length) {
+        return Status::FailedPrecondition(
+            "output file '" + target + "' holds other bytes at " + std::to_string(t.offset) +
+            ".." + std::to_string(t.offset + t.length) +
+            " than the transaction the checkpoint committed there, and more after them: it "
+            "was changed outside weir; refusing to overwrite it");
+      }
     }
     if (size > t.offset) WEIR_RETURN_IF_ERROR(fs->Truncate(target, t.offset));
     WEIR_ASSIGN_OR_RETURN(auto f, fs->NewAppendableFile(target));
@@ -189,8 +279,27 @@ struct TextFileWriter::Impl {
     return Status::OK();
   }
 
-  // After the restored transactions were committed: cut the file to what is committed and
-  // drop staged data no checkpoint knows.
+  // A restored transaction of an output this run no longer writes (--output changed, or
+  // another working directory): committed there if its staging file is still at hand and no
+  // other process writes that output; never an error, since that output is not this run's.
+  void CommitElsewhere(const Txn& t) {
+    std::string dir = StagingDir(t.target);
+    if (!fs->Exists(t.staging)) return;  // committed already, or not reachable from here
+    auto l = fs->LockFile(JoinPath(dir, kLockFile), ProcessDescription());
+    if (!l.ok()) {
+      spdlog::info("{}: not committing a restored transaction of '{}': {}", Where(), t.target,
+                   l.status().message());
+      return;
+    }
+    Status s = CommitTxn(t, /*sync=*/true);
+    if (!s.ok()) {
+      spdlog::warn("{}: could not commit a restored transaction of '{}': {}", Where(), t.target,
+                   s.ToString());
+    }
+  }
+
+  // After the restored transactions were committed: the target must hold what the
+  // checkpoint committed; more is refused, or cut once confirmed if rewinding is allowed.
   Status Recover(const std::string& target, uint64_t committed_size) {
     uint64_t size = 0;
     if (fs->Exists(target)) {
@@ -199,16 +308,76 @@ struct TextFileWriter::Impl {
     if (size < committed_size) {
       return Status::Corruption("output file '" + target + "' has " + std::to_string(size) +
                                 " bytes, fewer than the " + std::to_string(committed_size) +
-                                " the checkpoint committed");
+                                " the checkpoint committed: it was truncated or replaced "
+                                "outside weir");
     }
     if (size > committed_size) {
-      spdlog::warn("{}: removing {} bytes written after the restored checkpoint", target,
-                   size - committed_size);
-      WEIR_RETURN_IF_ERROR(fs->Truncate(target, committed_size));
-      WEIR_ASSIGN_OR_RETURN(auto f, fs->NewAppendableFile(target));
-      WEIR_RETURN_IF_ERROR(f->Sync());
+      if (!rewind_allowed) {
+        return Status::FailedPrecondition(
+            "output file '" + target + "' holds " + std::to_string(size - committed_size) +
+            " bytes after the " + std::to_string(committed_size) +
+            " the restored checkpoint covers (a later checkpoint committed them, or they were "
+            "written after the savepoint); weir removes no committed output unless told to: "
+            "restore the latest checkpoint, write to another output, or set "
+            "execution.state-recovery.rewind-output: true to cut the output back to what the "
+            "restored checkpoint covers");
+      }
+      pending_cuts.emplace_back(target, committed_size);
     }
-    return fs->DeleteDirRecursive(StagingDir(target));
+    pending_staging_cleanups.push_back(StagingDir(target));
+    return Status::OK();
+  }
+
+  // Files "k" (k > parallelism) of a parallel output that no restored state accounts for,
+  // left by a run at a higher parallelism that committed nothing: removed once confirmed if
+  // empty; kept, with a warning, if not.
+  Status FindLeftovers() {
+    if (ctx.parallelism == 1 || ctx.subtask_index != 0 || !fs->Exists(base)) return Status::OK();
+    WEIR_ASSIGN_OR_RETURN(auto names, fs->ListDir(base));
+    for (const auto& n : names) {
+      bool staging = n.size() > 9 && n.front() == '.' && n.ends_with(".pending");
+      std::string file_name = staging ? n.substr(1, n.size() - 9) : n;
+      int k = SubtaskFileNumber(file_name);
+      std::string file = JoinPath(base, file_name);
+      if (k <= ctx.parallelism || recovered.contains(file)) continue;
+      if (staging) {
+        pending_staging_cleanups.push_back(JoinPath(base, n));
+        continue;
+      }
+      WEIR_ASSIGN_OR_RETURN(uint64_t size, fs->FileSize(file));
+      if (size == 0) {
+        pending_removals.push_back(file);
+      } else {
+        spdlog::warn("{}: '{}' is not part of the restored checkpoint; it is left as it is",
+                     Where(), file);
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Confirm() {
+    if (confirmed) return Status::OK();
+    confirmed = true;
+    for (const auto& [target, size] : pending_cuts) {
+      WEIR_ASSIGN_OR_RETURN(uint64_t now, fs->FileSize(target));
+      if (now <= size) continue;
+      spdlog::warn("{}: cutting '{}' from {} to {} bytes, the restored checkpoint's output",
+                   Where(), target, now, size);
+      WEIR_RETURN_IF_ERROR(fs->Truncate(target, size));
+      WEIR_RETURN_IF_ERROR(fs->SyncFile(target));
+    }
+    for (const auto& file : pending_removals) WEIR_RETURN_IF_ERROR(fs->DeleteFile(file));
+    for (const auto& dir : pending_staging_cleanups) {
+      if (dir == StagingDir(own_target)) {
+        WEIR_RETURN_IF_ERROR(CleanStaging(dir));
+      } else {
+        WEIR_RETURN_IF_ERROR(fs->DeleteDirRecursive(dir));
+      }
+    }
+    pending_cuts.clear();
+    pending_removals.clear();
+    pending_staging_cleanups.clear();
+    return Status::OK();
   }
 
   Status OpenTxn() {
@@ -241,10 +410,18 @@ Status TextFileWriter::Open(const SinkContext& context) {
   m.fs = context.file_system;
   m.instance = RandomHex(16);
   // Flink's writeAsText: a file at parallelism 1, else a directory of files 1..p.
+  m.base = AbsolutePath(m.path);
   m.own_target = context.parallelism == 1
-                     ? m.path
-                     : JoinPath(m.path, std::to_string(context.subtask_index + 1));
-  return Status::OK();
+                     ? m.base
+                     : JoinPath(m.base, std::to_string(context.subtask_index + 1));
+  if (context.configuration != nullptr) {
+    auto rewind = context.configuration->Get(checkpointing_options::kRewindOutput);
+    if (!rewind.ok()) return rewind.status();
+    m.rewind_allowed = *rewind;
+  }
+  // Without a restore there is nothing to confirm.
+  m.confirmed = !context.restored;
+  return m.LockOutput();
 }
 
 Status TextFileWriter::Commit(std::string_view transaction) {
@@ -252,6 +429,10 @@ Status TextFileWriter::Commit(std::string_view transaction) {
   Txn t;
   if (!DecodeTxn(transaction, &t)) {
     return Status::Corruption(m.Where() + ": a transaction does not decode");
+  }
+  if (!m.initialized && t.target != m.own_target && DirName(t.target) != m.base) {
+    m.CommitElsewhere(t);
+    return Status::OK();
   }
   // While running, the fsync is left to the next checkpoint's PersistCommitted.
   const bool defer = m.initialized && !m.finished;
@@ -278,23 +459,30 @@ Status TextFileWriter::Initialize(const std::vector<SinkOutput>& restored) {
     if (!DecodeFileState(output.state, &s)) {
       return Status::Corruption(m.Where() + ": restored sink state does not decode");
     }
-    // Parallelism 1 writes a file and above 1 a directory: neither layout can take over the
-    // other's transactions, which would otherwise be lost without a word.
-    if ((s.target == m.path) != (p == 1)) {
-      return Status::FailedPrecondition(
-          "text file sink '" + m.path + "': the checkpoint wrote it with parallelism " +
-          (p == 1 ? "above 1 (a directory of files)" : "1 (a single file)") +
-          ", and it now runs with parallelism " + std::to_string(p) +
-          "; restore with the parallelism it had, or write to a new path");
-    }
     if (s.target == m.own_target) {
       own = std::move(s);
-    } else {
+      continue;
+    }
+    bool was_directory = DirName(s.target) == m.base && SubtaskFileNumber(BaseName(s.target)) > 0;
+    if ((p == 1 && was_directory) || (p > 1 && s.target == m.base)) {
+      return m.LayoutError(was_directory);
+    }
+    if (was_directory) {
       adopted.emplace_back(output.owner, std::move(s));
+    } else {
+      spdlog::info(
+          "{}: the restored checkpoint wrote its output to '{}' ({} bytes committed); this run "
+          "writes '{}' from the checkpoint's position on",
+          m.Where(), s.target, s.committed_size, m.own_target);
     }
   }
-  WEIR_RETURN_IF_ERROR(m.PrepareTarget(own.has_value()));
+  if (own) {
+    WEIR_RETURN_IF_ERROR(m.fs->CreateDirs(DirName(m.own_target)));
+  } else {
+    WEIR_RETURN_IF_ERROR(m.PrepareFreshTarget());
+  }
   auto recover = [&](const FileState& s) -> Status {
+    m.recovered.insert(s.target);
     uint64_t& committed = m.committed[s.target];
     committed = std::max(committed, s.committed_size);
     return m.Recover(s.target, committed).WithContext("recovering '" + s.target + "'");
@@ -305,12 +493,21 @@ Status TextFileWriter::Initialize(const std::vector<SinkOutput>& restored) {
     WEIR_RETURN_IF_ERROR(recover(s));
     m.adopted.push_back(SinkOutput{owner, EncodeFileState({s.target, m.committed[s.target]})});
   }
+  WEIR_RETURN_IF_ERROR(m.FindLeftovers());
   if (!m.transactional()) {
+    // Lines go straight into the target: there is no checkpoint to wait for.
+    WEIR_RETURN_IF_ERROR(m.Confirm());
     WEIR_ASSIGN_OR_RETURN(m.out, m.fs->NewAppendableFile(m.own_target));
     m.out_path = m.own_target;
   }
   m.initialized = true;
   return Status::OK();
+}
+
+Status TextFileWriter::OnRestoreConfirmed() {
+  Impl& m = *impl_;
+  Status s = m.Confirm();
+  return s.ok() ? s : s.WithContext(m.Where());
 }
 
 Status TextFileWriter::Write(std::string_view bytes) {
@@ -325,7 +522,7 @@ Result<std::optional<std::string>> TextFileWriter::Prepare(int64_t) {
   Impl& m = *impl_;
   if (!m.transactional()) {
     // Written straight to the target (no checkpointing): a savepoint records how far, so a
-    // restore from it cuts the file there and replays the rest exactly once.
+    // restore from it knows what the savepoint covers.
     if (m.out) {
       Status s = m.out->Sync();
       if (!s.ok()) return s.WithContext(m.Where());
@@ -401,15 +598,19 @@ void TextFileWriter::Close() {
   Impl& m = *impl_;
   if (m.out) (void)m.out->Close();
   m.out.reset();
+  if (m.fs == nullptr) return;
   // Commits no checkpoint made durable yet (say, a stop with a savepoint).
-  Status synced = m.fs != nullptr ? PersistCommitted() : Status::OK();
+  Status synced = PersistCommitted();
   if (!synced.ok()) spdlog::error("{}", synced.ToString());
-  // After a complete run everything is committed: leave only the output behind. Otherwise
+  // Once everything this run prepared is committed and durable, and no recovery work waits,
+  // staged data is of no use to any checkpoint: only the output stays behind. Otherwise the
   // staged transactions stay for the next recovery.
   auto it = m.committed.find(m.own_target);
   uint64_t committed = it == m.committed.end() ? 0 : it->second;
-  if (synced.ok() && m.finished && m.transactional() && m.next_offset == committed &&
-      m.fs != nullptr) {
+  // Without checkpointing nothing is staged: the directory holds the lock only.
+  if (!m.transactional() ||
+      (synced.ok() && m.confirmed && m.next_offset == committed)) {
+    m.lock.reset();
     (void)m.fs->DeleteDirRecursive(StagingDir(m.own_target));
   }
 }

@@ -30,6 +30,7 @@ class RawTextSink final : public TwoPhaseCommitSink<std::string> {
   Status Open(const SinkContext& c) override { return w_.Open(c); }
   Status Commit(std::string_view t) override { return w_.Commit(t); }
   Status Initialize(const std::vector<SinkOutput>& r) override { return w_.Initialize(r); }
+  Status OnRestoreConfirmed() override { return w_.OnRestoreConfirmed(); }
   Status Write(const std::vector<std::string>& records) override {
     for (const auto& r : records) WEIR_RETURN_IF_ERROR(w_.Write(r));
     return Status::OK();
@@ -115,10 +116,15 @@ class TextFileWriterTest : public ::testing::Test {
                              WriteMode mode = WriteMode::kNoOverwrite, int subtask = 0,
                              int parallelism = 1, bool checkpointing = true, int attempt = 0) {
     auto s = std::make_unique<Sink>(&fs_, path, mode, subtask, parallelism);
-    s->ctx.set_checkpointing(checkpointing).set_attempt(attempt).set_restored(!restored.empty());
-    Status st = s->writer.Initialize(s->ctx, restored);
+    Status st = Initialize(*s, restored, checkpointing, attempt);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return s;
+  }
+  Status Initialize(Sink& s, const OperatorState& restored, bool checkpointing = true,
+                    int attempt = 0) {
+    s.ctx.set_checkpointing(checkpointing).set_attempt(attempt).set_restored(!restored.empty());
+    if (rewind_) s.ctx.config().Set("execution.state-recovery.rewind-output", "true");
+    return s.writer.Initialize(s.ctx, restored);
   }
 
   // Takes checkpoint `id`: the synchronous part, then its async part (fsyncs), as a checkpoint
@@ -147,8 +153,16 @@ class TextFileWriterTest : public ::testing::Test {
 
   void TearDown() override { FaultPoints::DisarmAll(); }
 
+  // Staged files, but for the lock the sink holds on its output.
+  std::vector<std::string> Staged(const std::string& out) {
+    auto files = testing::ListFilesRecursive(StagingDir(out));
+    std::erase(files, ".lock");
+    return files;
+  }
+
   testing::TempDir dir_;
   FaultInjectionFileSystem fs_{FileSystem::Default()};
+  bool rewind_ = false;  // execution.state-recovery.rewind-output
 };
 
 TEST_F(TextFileWriterTest, NothingReachesTheTargetBeforeTheCheckpointCompletes) {
@@ -233,12 +247,17 @@ TEST_F(TextFileWriterTest, RecoveryCommitsWhatTheCheckpointPreparedAndDropsTheRe
   EXPECT_EQ(Read(out), "");
   auto s = Open(out, state);
   EXPECT_EQ(Read(out), "a\n");
-  EXPECT_EQ(testing::ListFilesRecursive(StagingDir(out)), std::vector<std::string>{})
-      << "staging data the checkpoint did not know survived the recovery";
+  // Checkpoint 1's transaction is committed and its staged file gone; the unknown one waits
+  // until the restore is confirmed.
+  auto lost = Staged(out);
+  ASSERT_EQ(lost.size(), 1u);
   Write(*s, "b\n");
   Checkpoint(*s, 2);
-  Commit(*s, 2);
+  Commit(*s, 2);  // the restored run's first checkpoint confirms the restore
   EXPECT_EQ(Read(out), "a\nb\n");
+  for (const auto& f : Staged(out)) {
+    EXPECT_NE(f, lost[0]) << "staging data the checkpoint did not know survived the recovery";
+  }
 }
 
 TEST_F(TextFileWriterTest, RecoveringTheSameStateTwiceGivesTheSameFile) {
@@ -265,7 +284,7 @@ TEST_F(TextFileWriterTest, RecoveringTheSameStateTwiceGivesTheSameFile) {
   EXPECT_EQ(Read(out), "aa\n");
 }
 
-TEST_F(TextFileWriterTest, RecoveryCutsBytesCommittedAfterTheRestoredCheckpoint) {
+TEST_F(TextFileWriterTest, RestoringAnOlderCheckpointIsRefusedAndChangesNothing) {
   std::string out = dir_.Join("out.txt");
   OperatorState state;
   {
@@ -276,11 +295,46 @@ TEST_F(TextFileWriterTest, RecoveryCutsBytesCommittedAfterTheRestoredCheckpoint)
     Write(*s, "b\n");
     Checkpoint(*s, 2);
     Commit(*s, 2);
-    EXPECT_EQ(Read(out), "a\nb\n");
   }
-  // Restoring the older checkpoint (a savepoint, say) replays b: it must not appear twice.
+  // Restoring the older checkpoint would replay b, and cutting b would remove committed
+  // output: the restore is refused with what to do instead.
+  Sink s(&fs_, out, WriteMode::kNoOverwrite, 0, 1);
+  Status st = Initialize(s, state);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_TRUE(st.IsPermanent());
+  EXPECT_NE(st.message().find("holds 2 bytes after the 2 the restored checkpoint covers"),
+            std::string::npos)
+      << st.ToString();
+  EXPECT_NE(st.message().find("execution.state-recovery.rewind-output"), std::string::npos);
+  EXPECT_EQ(Read(out), "a\nb\n");
+}
+
+TEST_F(TextFileWriterTest, WithRewindTheOutputIsCutOnlyOnceTheRestoredJobCompletesACheckpoint) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    state = Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "b\n");
+    Checkpoint(*s, 2);
+    Commit(*s, 2);
+  }
+  rewind_ = true;
+  {
+    // The restore fails elsewhere in the job before any checkpoint: nothing was cut.
+    auto s = Open(out, state);
+    Write(*s, "b\n");
+  }
+  EXPECT_EQ(Read(out), "a\nb\n");
   auto s = Open(out, state);
-  EXPECT_EQ(Read(out), "a\n");
+  EXPECT_EQ(Read(out), "a\nb\n");
+  Write(*s, "c\n");
+  Checkpoint(*s, 3);
+  Commit(*s, 3);
+  EXPECT_EQ(Read(out), "a\nc\n");
 }
 
 TEST_F(TextFileWriterTest, RecoveryRepairsACommitThatCrashedHalfway) {
@@ -618,11 +672,12 @@ TEST_F(TextFileWriterTest, FailuresCreatingOrTruncatingTheTargetAreErrors) {
     Checkpoint(*s, 2);
     Commit(*s, 2);
   }
-  // Recovering checkpoint 1 must cut "b": if it cannot, it must say so.
+  // Rewinding to checkpoint 1 must cut "b" once confirmed: if it cannot, it must say so.
+  rewind_ = true;
+  auto restored = Open(out, state);
   fs_.InjectError(Op::kTruncate, "out.txt", Status::IOError("truncate failed"));
-  testing::FakeOperatorContext ctx(0, 1, &fs_);
-  SinkUnderTest w(out, WriteMode::kNoOverwrite);
-  Status s = w.Initialize(ctx, state);
+  Checkpoint(*restored, 3);
+  Status s = restored->writer.Commit(3);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.ToString().find("truncate failed"), std::string::npos) << s.ToString();
 }
@@ -633,12 +688,10 @@ TEST_F(TextFileWriterTest, ACommitIsDurableOnceTheNextCheckpointCompletes) {
   Write(*s, "a\n");
   Checkpoint(*s, 1);
   Commit(*s, 1);
-  EXPECT_EQ(testing::ListFilesRecursive(StagingDir(out)).size(), 1u)
-      << "the staging file went before the commit was durable";
+  EXPECT_EQ(Staged(out).size(), 1u) << "the staging file went before the commit was durable";
   Write(*s, "b\n");
   Checkpoint(*s, 2);  // its async part fsyncs what checkpoint 1's commit appended
-  EXPECT_EQ(testing::ListFilesRecursive(StagingDir(out)).size(), 1u)
-      << "only b's staging file is left";
+  EXPECT_EQ(Staged(out).size(), 1u) << "only b's staging file is left";
   ASSERT_TRUE(fs_.DropUnsyncedData().ok());
   EXPECT_EQ(Read(out), "a\n");
 }
@@ -700,9 +753,146 @@ TEST_F(TextFileWriterTest, PowerLossAfterARecoveryThatCutTheFileKeepsTheCut) {
     Checkpoint(*s, 2);
     Commit(*s, 2);
   }
+  rewind_ = true;
   auto s = Open(out, state);
+  Checkpoint(*s, 3);
+  Commit(*s, 3);  // confirms the restore: the cut
   ASSERT_TRUE(fs_.DropUnsyncedData().ok());
   EXPECT_EQ(Read(out), "a\n");
+}
+
+// ---- Restores that must not destroy anything -------------------------------------------------
+
+TEST_F(TextFileWriterTest, ARespelledPathIsTheSameOutput) {
+  std::string out = dir_.Join("out");
+  std::vector<OperatorState> states;
+  for (int i = 0; i < 2; ++i) {
+    auto s = Open(out, {}, WriteMode::kOverwrite, i, 2);
+    Write(*s, "x" + std::to_string(i) + "\n");
+    Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "y" + std::to_string(i) + "\n");
+    states.push_back(Checkpoint(*s, 2));
+  }
+  OperatorState all = Union(states);
+  for (const std::string& spelling :
+       {dir_.Join("./out"), dir_.Join("out/"), dir_.Join("../" + BaseName(dir_.path()) + "/out")}) {
+    SCOPED_TRACE(spelling);
+    for (int i = 0; i < 2; ++i) {
+      auto s = Open(spelling, all, WriteMode::kOverwrite, i, 2);
+      std::string expected = "x" + std::to_string(i) + "\ny" + std::to_string(i) + "\n";
+      EXPECT_EQ(Read(JoinPath(out, std::to_string(i + 1))), expected);
+    }
+  }
+}
+
+TEST_F(TextFileWriterTest, TheParallelismMessageSaysWhatTheCheckpointWrote) {
+  std::string file = dir_.Join("file");
+  OperatorState single;
+  {
+    auto s = Open(file);
+    Write(*s, "a\n");
+    single = Checkpoint(*s, 1);
+    Commit(*s, 1);
+  }
+  Sink two(&fs_, dir_.Join("./file"), WriteMode::kNoOverwrite, 1, 2);
+  Status st = Initialize(two, single);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("parallelism 1 (a single file)"), std::string::npos) << st.ToString();
+  EXPECT_TRUE(st.IsPermanent());
+  EXPECT_EQ(Read(file), "a\n");
+
+  std::string dir = dir_.Join("dir");
+  std::vector<OperatorState> states;
+  for (int i = 0; i < 2; ++i) {
+    auto s = Open(dir, {}, WriteMode::kNoOverwrite, i, 2);
+    Write(*s, "b\n");
+    states.push_back(Checkpoint(*s, 1));
+  }
+  Sink one(&fs_, dir_.Join("dir/"), WriteMode::kNoOverwrite, 0, 1);
+  st = Initialize(one, Union(states));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("parallelism above 1 (a directory of files)"), std::string::npos)
+      << st.ToString();
+}
+
+TEST_F(TextFileWriterTest, AMovedOutputLeavesTheOldOneAloneAndStartsAtTheCheckpoint) {
+  std::string old_out = dir_.Join("old.txt");
+  OperatorState state;
+  {
+    auto s = Open(old_out);
+    Write(*s, "a\n");
+    Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "b\n");
+    state = Checkpoint(*s, 2);  // a savepoint, say: prepared, not committed
+  }
+  std::string new_out = dir_.Join("new.txt");
+  auto s = Open(new_out, state);
+  EXPECT_EQ(Read(old_out), "a\nb\n") << "the checkpoint's transaction commits where it belongs";
+  EXPECT_EQ(Read(new_out), "");
+  Write(*s, "c\n");
+  Checkpoint(*s, 3);
+  Commit(*s, 3);
+  EXPECT_EQ(Read(new_out), "c\n");
+  EXPECT_EQ(Read(old_out), "a\nb\n");
+}
+
+TEST_F(TextFileWriterTest, EmptyFilesOfAHigherParallelismAreRemovedOnceTheRestoreIsConfirmed) {
+  std::string out = dir_.Join("out");
+  std::vector<OperatorState> states;
+  for (int i = 0; i < 2; ++i) {
+    auto s = Open(out, {}, WriteMode::kOverwrite, i, 2);
+    Write(*s, "a\n");
+    states.push_back(Checkpoint(*s, 1));
+  }
+  OperatorState all = Union(states);
+  // A restore at parallelism 4 created files 3 and 4 and staged data, and died.
+  for (int i = 2; i < 4; ++i) {
+    auto s = Open(out, all, WriteMode::kOverwrite, i, 4);
+    Write(*s, "never committed\n");
+    Checkpoint(*s, 2);
+  }
+  ASSERT_TRUE(testing::FileExists(JoinPath(out, "4")));
+  auto s0 = Open(out, all, WriteMode::kOverwrite, 0, 3);
+  auto s1 = Open(out, all, WriteMode::kOverwrite, 1, 3);
+  auto s2 = Open(out, all, WriteMode::kOverwrite, 2, 3);
+  EXPECT_TRUE(testing::FileExists(JoinPath(out, "4"))) << "removed before the restore proved itself";
+  for (auto* s : {s0.get(), s1.get(), s2.get()}) {
+    Checkpoint(*s, 3);
+    Commit(*s, 3);
+    ASSERT_TRUE(s->writer.Finish().ok());
+    Checkpoint(*s, 4);
+    Commit(*s, 4);
+    s->writer.Close();
+  }
+  EXPECT_EQ(testing::ListFilesRecursive(out), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(Read(JoinPath(out, "1")), "a\n");
+  EXPECT_EQ(Read(JoinPath(out, "3")), "");
+}
+
+TEST_F(TextFileWriterTest, AStopWithASavepointLeavesNoStagedDataBehind) {
+  std::string out = dir_.Join("out.txt");
+  auto s = Open(out);
+  Write(*s, "a\n");
+  Checkpoint(*s, 1);  // the savepoint
+  Commit(*s, 1);      // stop-with-savepoint commits it
+  Write(*s, "after the savepoint\n");  // records processed before the stop took effect
+  s->writer.Close();
+  EXPECT_EQ(Read(out), "a\n");
+  EXPECT_FALSE(testing::FileExists(StagingDir(out)));
+}
+
+TEST_F(TextFileWriterTest, ASecondWriterOfTheSameOutputIsRefusedNamingTheFirst) {
+  std::string out = dir_.Join("out.txt");
+  auto first = Open(out);
+  Sink second(&fs_, dir_.Join("./out.txt"), WriteMode::kOverwrite, 0, 1);
+  Status st = Initialize(second, {});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("another job writes this output (" ), std::string::npos)
+      << st.ToString();
+  EXPECT_NE(st.message().find(ProcessDescription()), std::string::npos) << st.ToString();
 }
 
 }  // namespace

@@ -80,7 +80,14 @@ std::optional<int> CommandLine::Parse(int argc, char** argv) {
       return 2;
     }
   }
-  if (!impl_->restore.empty()) {
+  if (impl_->app.count("--restore") > 0) {
+    // An empty value (an unset shell variable, say) must not quietly start afresh.
+    if (impl_->restore.find_first_not_of(" \t") == std::string::npos) {
+      std::cerr << impl_->app.get_name()
+                << ": --restore is empty: give 'latest' or the path of a checkpoint or "
+                   "savepoint, or leave the flag out to start afresh\n";
+      return 2;
+    }
     config.Set("execution.state-recovery.path", impl_->restore, "--restore");
   }
   if (impl_->parallelism > 0) {

@@ -68,15 +68,26 @@ std::string Thousands(uint64_t v) {
   return s;
 }
 
-// Records consumed by the job's last operators (its sinks): what "done" means to a user.
-uint64_t SinkRecords(const JobMetrics& m) {
-  return m.operators.empty() ? 0 : m.operators.back().records;
+// Records the job's sources have read: its input, whatever the operators after them do.
+uint64_t SourceRecords(const JobMetrics& m) {
+  uint64_t n = 0;
+  for (const auto& op : m.operators) {
+    if (op.source) n += op.records;
+  }
+  return n;
+}
+
+// Whether this process may draw on the terminal now: it is attached to one and in its
+// foreground (a job started with & in a shell must not scribble over the prompt).
+bool InForeground() {
+  pid_t group = ::tcgetpgrp(STDERR_FILENO);
+  return group != -1 && group == ::getpgrp();
 }
 
 std::string ProgressLine(const JobMetrics& m, double rate, double seconds) {
   char buf[256];
-  std::string line =
-      std::string(JobStatusName(m.status)) + "  " + Thousands(SinkRecords(m)) + " records";
+  std::string line = std::string(JobStatusName(m.status)) + "  " + Thousands(SourceRecords(m)) +
+                     " records read";
   std::snprintf(buf, sizeof buf, "  %s/s  %.0fs", Thousands(static_cast<uint64_t>(rate)).c_str(),
                 seconds);
   line += buf;
@@ -102,7 +113,8 @@ void PrintSummary(const JobResult& r) {
   }
   const CheckpointMetrics& c = m.checkpoints;
   if (c.restored_from_id > 0) {
-    std::printf("  restored from checkpoint %lld (%s)\n",
+    std::printf("  restored from %s %lld (%s)\n",
+                c.restored_from_savepoint ? "savepoint" : "checkpoint",
                 static_cast<long long>(c.restored_from_id), c.restored_from_path.c_str());
   }
   if (c.completed > 0 || c.failed > 0) {
@@ -115,6 +127,13 @@ void PrintSummary(const JobResult& r) {
   if (!r.savepoint_path.empty()) {
     std::printf("  stopped with savepoint %s (resume with --restore %s)\n",
                 r.savepoint_path.c_str(), r.savepoint_path.c_str());
+  }
+  if (!c.kept_checkpoint.empty()) {
+    std::printf("  checkpoint kept: %s (resume with --restore latest)\n",
+                c.kept_checkpoint.c_str());
+  } else if (c.checkpoints_deleted && m.status != JobStatus::kFinished) {
+    std::printf("  checkpoints deleted, as execution.checkpointing.externalized-checkpoint-"
+                "retention says (RETAIN_ON_CANCELLATION keeps them)\n");
   }
   if (!r.ok()) std::printf("  error: %s\n", r.error().c_str());
   std::fflush(stdout);
@@ -180,14 +199,18 @@ int RunJob(StreamExecutionEnvironment& env, const std::string& job_name, const C
         JobMetrics m = client->metrics();
         auto now = std::chrono::steady_clock::now();
         double dt = std::chrono::duration<double>(now - last_time).count();
-        uint64_t records = SinkRecords(m);
+        uint64_t records = SourceRecords(m);
         if (dt > 0 && records >= last_records) {
           rate = 0.5 * rate + 0.5 * static_cast<double>(records - last_records) / dt;
         }
         last_records = records;
         last_time = now;
-        console.SetProgress(
-            ProgressLine(m, rate, std::chrono::duration<double>(now - start).count()));
+        if (InForeground()) {
+          console.SetProgress(
+              ProgressLine(m, rate, std::chrono::duration<double>(now - start).count()));
+        } else {
+          console.ClearProgress();
+        }
       }
     });
   }
@@ -202,9 +225,11 @@ int RunJob(StreamExecutionEnvironment& env, const std::string& job_name, const C
         "weir-stderr", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   }
   if (result.job_id.empty()) {
-    // The job never started: the error is all there is to say.
-    std::fprintf(stderr, "%s: %s\n", job_name.c_str(), result.error().c_str());
-    return 1;
+    // The job never started: the error is all there is to say. A bad argument or
+    // configuration value is a usage error, as a bad flag is.
+    std::fprintf(stderr, "job '%s' could not start: %s\n", job_name.c_str(),
+                 result.error().c_str());
+    return result.status.code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   PrintSummary(result);
   if (result.ok()) return 0;

@@ -18,6 +18,7 @@ class Pass : public KeyedProcessFunction<int64_t, int64_t, int64_t> {
 
 class NoHost final : public TaskHost {
  public:
+  void TaskRunning(int) override {}
   void TaskDataFinished(int) override {}
   void TaskExited(int, const Status&) override {}
   void CheckpointAcknowledged(CheckpointAcknowledgement) override {}

@@ -49,7 +49,7 @@ Status JobMaster::Prepare() {
   // Validated here so a bad value fails the job at once, not later inside a task.
   WEIR_ASSIGN_OR_RETURN(debloat_, config_.Get(pipeline_options::kDebloatEnabled));
   WEIR_RETURN_IF_ERROR(config_.Get(pipeline_options::kDebloatTarget).status());
-  WEIR_RETURN_IF_ERROR(config_.Get(state_backend_options::kType).status());
+  WEIR_RETURN_IF_ERROR(ValidateStateBackendConfiguration(config_));
 
   storage_ =
       std::make_unique<CheckpointStorage>(fs_, checkpointing_.dir, checkpointing_.savepoint_dir);
@@ -57,6 +57,16 @@ Status JobMaster::Prepare() {
                         config_.Get(checkpointing_options::kIgnoreUnclaimedState));
   WEIR_ASSIGN_OR_RETURN(std::optional<std::string> restore_path,
                         config_.GetOptional(checkpointing_options::kRestorePath));
+  if (restore_path && restore_path->empty()) {
+    return Status::InvalidArgument(
+        "execution.state-recovery.path (--restore) is empty (from " +
+        config_.SourceOf(checkpointing_options::kRestorePath) +
+        "): give 'latest' or the path of a checkpoint or savepoint, or leave it unset to start "
+        "afresh");
+  }
+  if (checkpointing_.enabled || restore_path) {
+    WEIR_ASSIGN_OR_RETURN(job_lock_, storage_->LockJob(job_name_));
+  }
   std::vector<std::string> warnings;
   auto plan = PlanRestore(*storage_, restore_path.value_or(""), job_name_, checkpointing_.enabled,
                           clock_, &warnings);
@@ -68,6 +78,7 @@ Status JobMaster::Prepare() {
                  plan->checkpoint->id(), plan->checkpoint->dir);
   }
   WEIR_RETURN_IF_ERROR(StartRun(*storage_, *plan));
+  first_own_checkpoint_id_ = plan->next_checkpoint_id;
   job_id_ = plan->job_id;
   restore_from_ = plan->checkpoint;
 
@@ -96,11 +107,21 @@ Status JobMaster::Prepare() {
   }
   coordinator_ = std::make_unique<CheckpointCoordinator>(std::move(co), storage_.get(), clock_);
   coordinator_->Initialize(std::move(plan->retained), plan->next_checkpoint_id);
-  if (restore_from_) coordinator_->SetRestoredFrom(restore_from_->id(), restore_from_->dir);
+  if (restore_from_) {
+    coordinator_->SetRestoredFrom(restore_from_->id(), restore_from_->dir,
+                                  restore_from_->metadata.savepoint);
+  }
   executor_ = std::make_unique<AsyncExecutor>(1);
   // Check the state assignment now, so an incompatible checkpoint fails before any task runs.
   if (restore_from_) {
-    WEIR_RETURN_IF_ERROR(AssignState(*graph_, restore_from_, ignore_unclaimed_state_).status());
+    std::vector<std::string> dropped;
+    WEIR_RETURN_IF_ERROR(
+        AssignState(*graph_, restore_from_, ignore_unclaimed_state_, &dropped).status());
+    for (const auto& d : dropped) {
+      spdlog::warn("Job '{}': dropping the state of {} (execution.state-recovery."
+                   "ignore-unclaimed-state is true)",
+                   job_name_, d);
+    }
   }
   return Status::OK();
 }
@@ -112,6 +133,8 @@ void JobMaster::Post(Event e) {
   }
   cv_.notify_one();
 }
+
+void JobMaster::TaskRunning(int task) { Post({Event::Kind::kRunning, task, 0, {}, {}}); }
 
 void JobMaster::TaskDataFinished(int task) { Post({Event::Kind::kDataFinished, task, 0, {}, {}}); }
 
@@ -166,7 +189,7 @@ void JobMaster::StartNextSavepoint() {
     }
     dir = *resolved;
   }
-  auto trigger = coordinator_->TriggerSavepoint(dir);
+  auto trigger = coordinator_->TriggerSavepoint(dir, active_savepoint_->stop);
   if (!trigger.ok()) {
     active_savepoint_->done.set_value(trigger.status());
     active_savepoint_.reset();
@@ -227,7 +250,8 @@ JobMetrics JobMaster::metrics() const {
   if (!graph_) return m;
   for (const auto& v : graph_->vertices()) {
     for (const detail::Transformation* t : v.operators) {
-      m.operators.push_back(OperatorMetrics{t->name, t->OperatorUid(), v.parallelism, 0});
+      m.operators.push_back(OperatorMetrics{t->name, t->OperatorUid(), v.parallelism, 0,
+                                            t->kind == detail::Transformation::Kind::kSource});
     }
   }
   if (!attempt_) return m;
@@ -257,6 +281,8 @@ Status JobMaster::DeployAttempt() {
     attempt_ = std::move(attempt);
     status_ = JobStatus::kRunning;
   }
+  running_ = 0;
+  restore_confirmed_ = false;
   data_finished_ = 0;
   exited_ok_ = 0;
   final_checkpoint_id_ = 0;
@@ -280,6 +306,13 @@ bool JobMaster::HandleFailure(const Status& cause) {
   spdlog::error("Job '{}' failed: {}", job_name_, cause.ToString());
   SetStatus(JobStatus::kRestarting);
   CancelAttempt("the job is restarting after a failure");
+  if (cause.IsPermanent()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    result_.status = cause.WithContext("job '" + job_name_ +
+                                       "' failed with an error no restart can fix, so it was "
+                                       "not restarted");
+    return false;
+  }
   int64_t now_ms = clock_->NowNanos() / 1'000'000;
   auto delay = restart_strategy_->OnFailure(now_ms);
   if (!delay) {
@@ -326,6 +359,53 @@ bool JobMaster::HandleFailure(const Status& cause) {
   return true;
 }
 
+std::string JobMaster::DescribeSettings() const {
+  auto type = config_.Get(state_backend_options::kType);  // validated at Prepare
+  std::string backend = type.ok() ? *type : "hashmap";
+  std::string out = "state backend " + backend;
+  if (backend == "rocksdb" && checkpointing_.incremental) out += " (incremental checkpoints)";
+  if (!checkpointing_.enabled) return out + ", no checkpoints (output is not exactly-once)";
+  using R = CheckpointOptions::Retention;
+  const char* retention = checkpointing_.retention == R::kRetainOnCancellation
+                              ? "kept when it fails or is cancelled"
+                          : checkpointing_.retention == R::kDeleteOnCancellation
+                              ? "kept when it fails"
+                              : "deleted when it ends";
+  return out + ", " + (checkpointing_.exactly_once ? "exactly-once" : "at-least-once") +
+         " checkpoints every " + FormatDuration(checkpointing_.interval) + " in " +
+         storage_->JobDir(job_id_) + " (" + retention + ")";
+}
+
+void JobMaster::ConfirmRestore() {
+  if (!restore_from_ || restore_confirmed_) return;
+  restore_confirmed_ = true;
+  // Restored from a checkpoint with newer ones beside it (a rewind): from now on this run is
+  // the job's line, and "latest" must not go back to them.
+  if (!abandoned_recorded_ && !restore_from_->metadata.savepoint) {
+    abandoned_recorded_ = true;
+    std::vector<int64_t> abandoned;
+    if (auto ids = storage_->ListCheckpointIds(restore_from_->job_dir); ids.ok()) {
+      for (int64_t id : *ids) {
+        if (id > restore_from_->id() && id < first_own_checkpoint_id_) abandoned.push_back(id);
+      }
+    }
+    Status s = storage_->AbandonCheckpoints(restore_from_->job_dir, abandoned);
+    if (!s.ok()) {
+      // Without the record a later "latest" could pick a checkpoint the rewind made stale: the
+      // sinks must not rewind then.
+      spdlog::error("Job '{}': could not record the checkpoints its restore abandons: {}",
+                    job_name_, s.ToString());
+      return;
+    }
+    if (!abandoned.empty()) {
+      spdlog::info("Job '{}' resumed from checkpoint {}: the newer checkpoints of its earlier "
+                   "run ({} of them) are abandoned",
+                   job_name_, restore_from_->id(), abandoned.size());
+    }
+  }
+  for (int t = 0; t < attempt_->num_tasks(); ++t) attempt_->task(t).NotifyRestoreConfirmed();
+}
+
 void JobMaster::NotifyCompleted(int64_t id) {
   CheckpointCompleted notice{id, id == final_checkpoint_id_};
   for (int t = 0; t < attempt_->num_tasks(); ++t) attempt_->task(t).NotifyCheckpointComplete(notice);
@@ -366,12 +446,7 @@ void JobMaster::Run() {
     final_status = s;
     end = JobStatus::kFailed;
   }
-  spdlog::info(
-      "Job '{}' ({}) is running{}", job_name_, job_id_,
-      checkpointing_.enabled
-          ? " with " + std::string(checkpointing_.exactly_once ? "exactly-once" : "at-least-once") +
-                " checkpoints every " + FormatDuration(checkpointing_.interval)
-          : "");
+  spdlog::info("Job '{}' ({}) is running: {}", job_name_, job_id_, DescribeSettings());
   while (end == JobStatus::kFinished && s.ok()) {
     std::deque<Event> events;
     {
@@ -396,6 +471,9 @@ void JobMaster::Run() {
     bool all_exited = false;
     for (auto& e : events) {
       switch (e.kind) {
+        case Event::Kind::kRunning:
+          if (++running_ == attempt_->num_tasks()) ConfirmRestore();
+          break;
         case Event::Kind::kDataFinished:
           ++data_finished_;
           break;
@@ -443,6 +521,10 @@ void JobMaster::Run() {
     checkpoint_metrics_ = coordinator_->metrics();
   }
   coordinator_->Shutdown(end);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    checkpoint_metrics_ = coordinator_->metrics();
+  }
   JobMetrics m = metrics();
   m.status = end;
   int64_t ms = (clock_->NowNanos() - start_nanos_) / 1'000'000;

@@ -59,6 +59,7 @@ class JobMaster final : public TaskHost {
   const std::string& job_id() const { return job_id_; }
 
   // TaskHost
+  void TaskRunning(int task_index) override;
   void TaskDataFinished(int task_index) override;
   void TaskExited(int task_index, const Status& status) override;
   void CheckpointAcknowledged(CheckpointAcknowledgement ack) override;
@@ -67,7 +68,7 @@ class JobMaster final : public TaskHost {
 
  private:
   struct Event {
-    enum class Kind { kDataFinished, kExited, kAck, kDecline } kind;
+    enum class Kind { kRunning, kDataFinished, kExited, kAck, kDecline } kind;
     int task = 0;
     int64_t checkpoint_id = 0;
     Status status;
@@ -93,6 +94,11 @@ class JobMaster final : public TaskHost {
   bool HandleFailure(const Status& cause);
   void TriggerCheckpointIfDue();
   void NotifyCompleted(int64_t id);
+  // Every task of a restored attempt runs: newer checkpoints of the restored run are a dead
+  // end now, and tasks may do their destructive recovery work.
+  void ConfirmRestore();
+  // The settings in force, for the start-up log: state backend, checkpoints, retention.
+  std::string DescribeSettings() const;
   void InjectBarrier(const CheckpointBarrier& barrier);
   void NotifyAborted();
   void Post(Event e);
@@ -108,6 +114,7 @@ class JobMaster final : public TaskHost {
   std::unique_ptr<JobGraph> graph_;
   CheckpointOptions checkpointing_;
   std::unique_ptr<CheckpointStorage> storage_;
+  std::unique_ptr<FileLock> job_lock_;  // this process runs the job on the checkpoint dir
   std::unique_ptr<CheckpointCoordinator> coordinator_;
   std::unique_ptr<RestartStrategy> restart_strategy_;
   std::unique_ptr<AsyncExecutor> executor_;
@@ -120,6 +127,10 @@ class JobMaster final : public TaskHost {
 
   // Control-thread state.
   std::unique_ptr<ExecutionGraph> attempt_;  // written under mu_ (metrics read it)
+  int running_ = 0;
+  bool restore_confirmed_ = false;  // of the current attempt
+  bool abandoned_recorded_ = false;
+  int64_t first_own_checkpoint_id_ = 0;  // ids below it (and above the restored one) are older
   int data_finished_ = 0;
   int exited_ok_ = 0;
   int64_t final_checkpoint_id_ = 0;

@@ -9,6 +9,8 @@ void RethrowAsOperatorError(const OperatorContext& ctx) {
     throw;
   } catch (const OperatorError&) {
     throw;  // raised further down the chain: it already names its operator
+  } catch (const StateError& e) {
+    throw OperatorError(ctx.operator_name(), ctx.subtask_index(), e.status());
   } catch (const std::exception& e) {
     throw OperatorError(ctx.operator_name(), ctx.subtask_index(), e.what());
   } catch (...) {

@@ -19,8 +19,7 @@ Result<RestorePlan> PlanRestore(const CheckpointStorage& storage, const std::str
   if (path == "latest") {
     cp = storage.FindLatest(job_name, warnings);
     if (!cp.ok()) {
-      return cp.status().WithContext("cannot restore job '" + job_name +
-                                     "' from its latest checkpoint");
+      return cp.status().WithContext("cannot restore from the latest checkpoint");
     }
   } else {
     WEIR_ASSIGN_OR_RETURN(std::string resolved, ResolvePath(path, "execution.state-recovery.path"));
@@ -37,7 +36,9 @@ Result<RestorePlan> PlanRestore(const CheckpointStorage& storage, const std::str
     }
   } else {
     plan.job_id = restored->metadata.job_id;
-    if (storage.JobDir(plan.job_id) != restored->job_dir) {
+    // Compared as directories, not strings: "./checkpoints/j", "/abs/checkpoints/j" and
+    // "checkpoints/j/chk-3/_metadata" all name the same one.
+    if (AbsolutePath(storage.JobDir(plan.job_id)) != AbsolutePath(restored->job_dir)) {
       return Status::InvalidArgument("checkpoint '" + restored->dir +
                                      "' is not in the configured checkpoint directory '" +
                                      storage.checkpoints_dir() +

@@ -97,7 +97,7 @@ TEST_F(RestorePlanTest, ErrorsSayWhatCouldNotBeRestored) {
   EXPECT_THAT(missing.status().message(), HasSubstr("cannot restore from"));
   auto none = Plan("latest");
   ASSERT_FALSE(none.ok());
-  EXPECT_THAT(none.status().message(), HasSubstr("cannot restore job 'job'"));
+  EXPECT_THAT(none.status().message(), HasSubstr("cannot restore from the latest checkpoint"));
   auto scheme = Plan("s3://bucket/chk-1");
   ASSERT_FALSE(scheme.ok());
   EXPECT_THAT(scheme.status().message(), HasSubstr("execution.state-recovery.path"));

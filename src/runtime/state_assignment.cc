@@ -8,7 +8,7 @@ namespace {
 using detail::OperatorStateList;
 
 Status CheckEveryStateIsClaimed(const JobGraph& graph, const CheckpointMetadata& m,
-                                bool ignore_unclaimed_state) {
+                                bool ignore_unclaimed_state, std::vector<std::string>* dropped) {
   for (const auto& op : m.operators) {
     bool claimed = false;
     for (const auto& v : graph.vertices()) {
@@ -17,12 +17,14 @@ Status CheckEveryStateIsClaimed(const JobGraph& graph, const CheckpointMetadata&
     bool has_state = std::any_of(op.subtasks.begin(), op.subtasks.end(), [](const auto& s) {
       return s.keyed.has_value() || !s.operator_state.empty();
     });
-    if (!claimed && has_state && !ignore_unclaimed_state) {
+    if (claimed || !has_state) continue;
+    if (!ignore_unclaimed_state) {
       return Status::InvalidArgument(
           "the checkpoint has state for operator '" + op.name + "' (uid '" + op.uid +
           "') which the job no longer has; set execution.state-recovery.ignore-unclaimed-state "
           "to true to drop it");
     }
+    if (dropped) dropped->push_back("operator '" + op.name + "' (uid '" + op.uid + "')");
   }
   return Status::OK();
 }
@@ -64,9 +66,9 @@ detail::OperatorState AssignOperatorState(const OperatorSnapshotMetadata& op, in
 
 Result<std::vector<std::shared_ptr<const TaskRestore>>> AssignState(
     const JobGraph& graph, const std::shared_ptr<const CompletedCheckpoint>& checkpoint,
-    bool ignore_unclaimed_state) {
+    bool ignore_unclaimed_state, std::vector<std::string>* dropped) {
   const CheckpointMetadata& m = checkpoint->metadata;
-  WEIR_RETURN_IF_ERROR(CheckEveryStateIsClaimed(graph, m, ignore_unclaimed_state));
+  WEIR_RETURN_IF_ERROR(CheckEveryStateIsClaimed(graph, m, ignore_unclaimed_state, dropped));
   std::vector<std::shared_ptr<const TaskRestore>> out;
   for (const auto& v : graph.vertices()) {
     for (int i = 0; i < v.parallelism; ++i) {

@@ -36,8 +36,9 @@ struct TaskRestore {
 
 // One TaskRestore per task subtask, in task order (vertices in order, subtasks within). An
 // error when the checkpoint does not fit the job (unclaimed state, another max parallelism).
+// `dropped`, if given, names each operator whose state is left out (ignored unclaimed state).
 Result<std::vector<std::shared_ptr<const TaskRestore>>> AssignState(
     const JobGraph& graph, const std::shared_ptr<const CompletedCheckpoint>& checkpoint,
-    bool ignore_unclaimed_state);
+    bool ignore_unclaimed_state, std::vector<std::string>* dropped = nullptr);
 
 }  // namespace weir

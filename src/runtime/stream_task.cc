@@ -15,7 +15,9 @@ Status StatusOfCurrentException() {
   try {
     throw;
   } catch (const detail::OperatorError& e) {
-    return Status::FromCode(e.code(), e.what());
+    return e.status();
+  } catch (const detail::StateError& e) {
+    return e.status();
   } catch (const std::exception& e) {
     return Status::Internal(e.what());
   } catch (...) {
@@ -94,12 +96,26 @@ void StreamTask::NotifyCheckpointComplete(const CheckpointCompleted& notice) {
 
 void StreamTask::NotifyCheckpointAborted(const CheckpointAborted& notice) {
   mailbox_.Post([this, id = notice.checkpoint_id] {
+    if (id == stopping_at_savepoint_) stopping_at_savepoint_ = 0;  // carry on
     if (aligner_) aligner_->Abort(id);
     for (auto& e : chain_.entries()) {
       Status s = Guard([&] { e.op->NotifyCheckpointAborted(id); });
       if (!s.ok() && mail_failure_.ok()) mail_failure_ = s;
     }
     if (backend_) backend_->NotifyCheckpointAborted(id);
+  });
+}
+
+void StreamTask::NotifyRestoreConfirmed() {
+  mailbox_.Post([this] {
+    if (!mail_failure_.ok()) return;
+    for (auto& e : chain_.entries()) {
+      Status s = Guard([&] { e.op->NotifyRestoreConfirmed(); });
+      if (!s.ok()) {
+        mail_failure_ = s;
+        return;
+      }
+    }
   });
 }
 
@@ -140,12 +156,16 @@ void StreamTask::CloseOperators() {
 }
 
 Status StreamTask::RunInternal() {
-  WEIR_RETURN_IF_ERROR(InitializeState());
+  Status restored = InitializeState();
+  // Restoring the same checkpoint again cannot cure a corrupt one.
+  if (restored.IsCorruption() && spec_.restore) return restored.AsPermanent();
+  WEIR_RETURN_IF_ERROR(restored);
   // Downstream operators open first, so they are ready when upstream ones emit.
   auto& entries = chain_.entries();
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
     WEIR_RETURN_IF_ERROR(Guard([&] { it->op->Open(); }));
   }
+  host_->TaskRunning(spec_.task_index);
   return MainLoop();
 }
 
@@ -273,6 +293,12 @@ Status StreamTask::MainLoop() {
         (!env_->checkpointing || final_notified_)) {
       EmitEndOfPartition();
       return Status::OK();
+    }
+    if (stopping_at_savepoint_ != 0) {
+      // Nothing after the savepoint: wait for it to complete (then the stop) or fail.
+      FlushOutputs();
+      spec_.waker->WaitUntil(-1, *env_->clock);
+      continue;
     }
     WEIR_RETURN_IF_ERROR(FireTimers());
 
@@ -412,6 +438,7 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
     keyed = std::move(*snap);
   }
   ack->sync_ms = (env_->clock->NowNanos() - start) / 1'000'000;
+  if (barrier.is_stop()) stopping_at_savepoint_ = id;
 
   TaskHost* host = host_;
   Clock* clock = env_->clock;

@@ -63,6 +63,7 @@ class StreamTask final : public TaskGateway {
   void TriggerCheckpoint(const CheckpointBarrier& barrier) override;
   void NotifyCheckpointComplete(const CheckpointCompleted& notice) override;
   void NotifyCheckpointAborted(const CheckpointAborted& notice) override;
+  void NotifyRestoreConfirmed() override;
   void Stop() override;
   void Cancel() override;
 
@@ -117,6 +118,8 @@ class StreamTask final : public TaskGateway {
   bool partition_done_ = false;  // end-of-partition sent downstream: the task is done
   bool final_notified_ = false;  // the final checkpoint completed
   bool stop_requested_ = false;  // stop-with-savepoint
+  // A stop-with-savepoint this task took and that has not failed: it processes nothing more.
+  int64_t stopping_at_savepoint_ = 0;
   int inputs_data_ended_ = 0;
   int inputs_finished_ = 0;
   std::vector<bool> input_data_ended_;

@@ -1,8 +1,10 @@
 // TaskGateway and TaskHost: the two directions between the JobMaster and a task subtask.
 //
 //   JobMaster --TaskGateway--> task   trigger a checkpoint (sources), notify completion or
-//                                     abort, stop (stop-with-savepoint), cancel
-//   task --TaskHost--> JobMaster      data finished, exited, checkpoint acknowledged/declined
+//                                     abort, confirm a restore, stop (stop-with-savepoint),
+//                                     cancel
+//   task --TaskHost--> JobMaster      running, data finished, exited, checkpoint
+//                                     acknowledged/declined
 //
 // Every call carries plain values (checkpoint/checkpoint_messages.h, Status), so either side
 // could be replaced by a proxy that forwards the calls to another process. Calls return at
@@ -25,6 +27,9 @@ class TaskGateway {
   virtual void TriggerCheckpoint(const CheckpointBarrier& barrier) = 0;
   virtual void NotifyCheckpointComplete(const CheckpointCompleted& notice) = 0;
   virtual void NotifyCheckpointAborted(const CheckpointAborted& notice) = 0;
+  // Every task of the job restored its state and opened its operators: the restore is good,
+  // and recovery work that destroys data (a sink's rewind) may run.
+  virtual void NotifyRestoreConfirmed() = 0;
   // Exit normally once the calls made before this are handled (stop-with-savepoint).
   virtual void Stop() = 0;
   // Stop at the next opportunity; the task reports Cancelled. Idempotent.
@@ -34,6 +39,8 @@ class TaskGateway {
 class TaskHost {
  public:
   virtual ~TaskHost() = default;
+  // The task restored its state and opened its operators.
+  virtual void TaskRunning(int task_index) = 0;
   virtual void TaskDataFinished(int task_index) = 0;
   // The task thread ended: OK (finished), Cancelled, or the failure.
   virtual void TaskExited(int task_index, const Status& status) = 0;

@@ -128,12 +128,12 @@ void HeapKeyedStateBackend::SetNewKey(std::string_view key_bytes, uint64_t hash)
     // The record was routed here by its key, so the key changed between routing and
     // processing. Keeping it would put state where no restore looks for it (and the snapshot
     // buckets keys by this subtask's key groups only).
-    throw detail::StateError(
+    throw detail::StateError(Status::FailedPrecondition(
         "operator '" + options_.operator_name + "' subtask " + std::to_string(options_.subtask) +
         " got a key of key group " + std::to_string(kg) + ", outside its key groups " +
         options_.key_groups.ToString() +
         ": the key selector must return the same key every time it is called for a record "
-        "(is it non-deterministic, or does the key's codec encode it differently each time?)");
+        "(is it non-deterministic, or does the key's codec encode it differently each time?)"));
   }
   current_bytes_.assign(key_bytes.data(), key_bytes.size());
   current_hash_ = hash;
@@ -165,16 +165,16 @@ detail::HeapStateTable* HeapKeyedStateBackend::AddTable(
   auto it = pending_.find(table->name());
   if (it != pending_.end()) {
     if (it->second.kind != table->kind()) {
-      throw detail::StateError(
+      throw detail::StateError(Status::FailedPrecondition(
           "state '" + table->name() + "' is declared as " +
           std::string(detail::StateKindName(table->kind())) + " state, but the checkpoint holds " +
-          std::string(detail::StateKindName(it->second.kind)) + " state under that name");
+          std::string(detail::StateKindName(it->second.kind)) + " state under that name"));
     }
     for (const auto& [id, bytes] : it->second.values) {
       if (!table->Decode(id, bytes)) {
-        throw detail::StateError("restoring state '" + table->name() +
+        throw detail::StateError(Status::FailedPrecondition("restoring state '" + table->name() +
                                  "': a stored value does not decode as the declared type "
-                                 "(did the state's type change?)");
+                                 "(did the state's type change?)"));
       }
     }
     pending_.erase(it);

@@ -22,6 +22,12 @@ std::string SanitizeForFileName(std::string_view s) {
   return out;
 }
 
+Status ValidateStateBackendConfiguration(const Configuration& config) {
+  WEIR_ASSIGN_OR_RETURN(std::string type, config.Get(state_backend_options::kType));
+  if (type == "rocksdb") WEIR_RETURN_IF_ERROR(RocksDbTuning::FromConfiguration(config).status());
+  return config.Get(state_backend_options::kIncremental).status();
+}
+
 Result<std::unique_ptr<KeyedStateBackend>> CreateKeyedStateBackend(
     const KeyedBackendOptions& options) {
   WEIR_ASSIGN_OR_RETURN(std::string type, options.config->Get(state_backend_options::kType));

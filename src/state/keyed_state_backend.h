@@ -81,6 +81,9 @@ class KeyedStateBackend : public detail::KeyedStateAccess {
 // A file-name-safe form of an operator uid.
 std::string SanitizeForFileName(std::string_view s);
 
+// Checks the state.backend.* settings, so a bad value fails the job before any task starts.
+Status ValidateStateBackendConfiguration(const Configuration& config);
+
 // The backend state.backend.type selects.
 Result<std::unique_ptr<KeyedStateBackend>> CreateKeyedStateBackend(
     const KeyedBackendOptions& options);

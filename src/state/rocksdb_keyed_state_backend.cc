@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
+#include <mutex>
 
 #include "base/hash.h"
 #include "base/logging.h"
@@ -32,6 +33,9 @@ std::string HostName() {
 // Deletes working directories (job-...-<host>-<pid>-<random>) of processes on this host that
 // are gone: left behind by a process that was killed and could not clean up.
 void DeleteAbandonedWorkingDirs(const std::string& local_dir, const std::string& host) {
+  // Every subtask of a process looks: one at a time, so a directory goes once.
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   FileSystem* fs = FileSystem::Default();
   auto names = fs->ListDir(local_dir);
   if (!names.ok()) return;
@@ -52,7 +56,8 @@ void DeleteAbandonedWorkingDirs(const std::string& local_dir, const std::string&
     spdlog::info("Deleting RocksDB working directory '{}' left behind by process {}, which is gone",
                  path, pid);
     Status s = fs->DeleteDirRecursive(path);
-    if (!s.ok()) spdlog::warn("Could not delete '{}': {}", path, s.ToString());
+    // Gone meanwhile: another process that started beside this one deleted it.
+    if (!s.ok() && !s.IsNotFound()) spdlog::warn("Could not delete '{}': {}", path, s.ToString());
   }
 }
 
@@ -177,11 +182,11 @@ void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes, uint64_
   }
   int kg = detail::KeyGroupForHash(hash, options_.max_parallelism);
   if (!options_.key_groups.Contains(kg)) [[unlikely]] {
-    throw detail::StateError(
+    throw detail::StateError(Status::FailedPrecondition(
         Where() + " got a key of key group " + std::to_string(kg) + ", outside its key groups " +
         options_.key_groups.ToString() +
         ": the key selector must return the same key every time it is called for a record "
-        "(is it non-deterministic, or does the key's codec encode it differently each time?)");
+        "(is it non-deterministic, or does the key's codec encode it differently each time?)"));
   }
   key_prefix_.clear();
   key_prefix_.push_back(static_cast<char>((kg >> 8) & 0xff));
@@ -202,14 +207,14 @@ int RocksDbKeyedStateBackend::RegisterState(std::string_view name, detail::State
     if (st.name != name) continue;
     if (st.kind != kind) {
       if (st.declared) {
-        throw detail::StateError("state '" + st.name + "' is already registered as " +
+        throw detail::StateError(Status::FailedPrecondition("state '" + st.name + "' is already registered as " +
                                  std::string(detail::StateKindName(st.kind)) +
-                                 " state of another type");
+                                 " state of another type"));
       }
-      throw detail::StateError(
+      throw detail::StateError(Status::FailedPrecondition(
           "state '" + st.name + "' is declared as " + std::string(detail::StateKindName(kind)) +
           " state, but the checkpoint holds " + std::string(detail::StateKindName(st.kind)) +
-          " state under that name");
+          " state under that name"));
     }
     st.declared = true;
     return static_cast<int>(i);

@@ -28,6 +28,7 @@ class FakeOperatorContext final : public detail::OperatorContext {
     restored_ = restored;
     return *this;
   }
+  Configuration& config() { return config_; }
 
   const std::string& operator_name() const override { return name_; }
   int subtask_index() const override { return subtask_; }

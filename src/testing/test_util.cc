@@ -72,8 +72,11 @@ std::vector<std::string> ListFilesRecursive(const std::string& dir) {
 
 std::vector<std::string> CheckpointFilesLeft(const std::string& checkpoints_dir) {
   auto files = ListFilesRecursive(checkpoints_dir);
-  std::erase_if(files,
-                [](const std::string& f) { return std::filesystem::path(f).filename() == "_job"; });
+  // Manifests of ended runs, and the lock files jobs hold while they run, stay.
+  std::erase_if(files, [](const std::string& f) {
+    std::string name = std::filesystem::path(f).filename();
+    return name == "_job" || name.starts_with(".lock-");
+  });
   return files;
 }
 

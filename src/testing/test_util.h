@@ -38,7 +38,7 @@ bool FileExists(const std::string& path);
 // Regular files under `dir`, recursively, as paths relative to it, sorted.
 std::vector<std::string> ListFilesRecursive(const std::string& dir);
 // Checkpoint files under a checkpoint directory: everything but the manifests (`_job`) that
-// ended runs leave.
+// ended runs leave and the jobs' lock files.
 std::vector<std::string> CheckpointFilesLeft(const std::string& checkpoints_dir);
 
 // The lines of a text, without their newlines.

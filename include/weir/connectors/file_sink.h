@@ -46,6 +46,7 @@ class TextFileWriter {
   Status Open(const SinkContext& context);
   Status Commit(std::string_view transaction);
   Status Initialize(const std::vector<SinkOutput>& restored);
+  Status OnRestoreConfirmed();
   Status Write(std::string_view bytes);
   Result<std::optional<std::string>> Prepare(int64_t checkpoint_id);
   Status Persist(std::string_view transaction) const;
@@ -70,6 +71,7 @@ class TextFileSink final : public TwoPhaseCommitSink<T> {
   Status Initialize(const std::vector<SinkOutput>& restored) override {
     return writer_.Initialize(restored);
   }
+  Status OnRestoreConfirmed() override { return writer_.OnRestoreConfirmed(); }
   Status Write(const std::vector<T>& records) override {
     text_.clear();
     for (const auto& r : records) {

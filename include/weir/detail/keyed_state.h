@@ -31,6 +31,7 @@
 
 #include "weir/codec.h"
 #include "weir/detail/cow_vector.h"
+#include "weir/status.h"
 
 namespace weir::detail {
 
@@ -44,7 +45,18 @@ std::string_view StateKindName(StateKind kind);
 // restored value). The operator boundary turns it into a task failure naming the operator.
 class StateError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  // A failure in the code of a backend (an I/O error, say): a restart may fix it.
+  explicit StateError(const std::string& what) : std::runtime_error(what) {}
+  // With a Status of its own: a state that does not fit the job (FailedPrecondition) or a
+  // corrupt restored value ends the job at once.
+  explicit StateError(const Status& status)
+      : std::runtime_error(status.message()), status_(status) {}
+
+  // The error as a Status; Internal unless one was given.
+  Status status() const { return status_.ok() ? Status::Internal(what()) : status_; }
+
+ private:
+  Status status_;
 };
 
 // ---- Heap backend contract ------------------------------------------------------------------
@@ -188,9 +200,9 @@ inline constexpr KeyId kNoKey = ~KeyId{0};
 // Heap tables check the current key on each access: one predictable compare. Outside a keyed
 // context (no current key) there is nothing to read, and Flink says so too.
 [[noreturn]] inline void ThrowNoCurrentKey(const std::string& state) {
-  throw StateError("state '" + state +
+  throw StateError(Status::FailedPrecondition("state '" + state +
                    "' was accessed with no current key: keyed state can only "
-                   "be used while processing a record or a timer");
+                   "be used while processing a record or a timer"));
 }
 
 // A typed column of per-key slots in a CowVector, so a snapshot freezes it in O(chunks).
@@ -439,7 +451,7 @@ class RawValueState final : public ValueStateImpl<V> {
   const V* Get() override {
     if (!raw_->Get(state_, &buf_)) return nullptr;
     if (!DecodeFromString(buf_, value_)) {
-      throw StateError("state '" + name_ + "': stored value does not decode");
+      throw StateError(Status::Corruption("state '" + name_ + "': stored value does not decode").AsPermanent());
     }
     return &value_;
   }
@@ -473,7 +485,7 @@ class RawListState final : public ListStateImpl<V> {
       std::string_view element;
       V v;
       if (!r.GetLengthPrefixed(&element) || !DecodeFromString(element, v)) {
-        throw StateError("list state '" + name_ + "': stored element does not decode");
+        throw StateError(Status::Corruption("list state '" + name_ + "': stored element does not decode").AsPermanent());
       }
       list_.push_back(std::move(v));
     }
@@ -519,7 +531,7 @@ class RawMapState final : public MapStateImpl<K, V> {
     EncodeKey(key);
     if (!raw_->GetEntry(state_, key_buf_, &buf_)) return nullptr;
     if (!DecodeFromString(buf_, value_)) {
-      throw StateError("map state '" + name_ + "': stored value does not decode");
+      throw StateError(Status::Corruption("map state '" + name_ + "': stored value does not decode").AsPermanent());
     }
     return &value_;
   }
@@ -551,7 +563,7 @@ class RawMapState final : public MapStateImpl<K, V> {
       K k;
       V v;
       if (!DecodeFromString(kb, k) || !DecodeFromString(vb, v)) {
-        throw StateError("map state '" + name_ + "': stored entry does not decode");
+        throw StateError(Status::Corruption("map state '" + name_ + "': stored entry does not decode").AsPermanent());
       }
       entries.emplace_back(std::move(k), std::move(v));
     });
@@ -580,8 +592,8 @@ Table* FindOrAddHeapTable(HeapStateRegistry& heap, std::string_view name, StateK
                           std::function<std::unique_ptr<Table>()> make) {
   if (HeapStateTable* t = heap.FindTable(name)) {
     if (t->kind() != kind || t->type() != type) {
-      throw StateError("state '" + std::string(name) + "' is already registered as " +
-                       std::string(StateKindName(t->kind())) + " state of another type");
+      throw StateError(Status::FailedPrecondition("state '" + std::string(name) + "' is already registered as " +
+                       std::string(StateKindName(t->kind())) + " state of another type"));
     }
     return static_cast<Table*>(t);
   }

@@ -104,12 +104,19 @@ class OperatorError : public std::runtime_error {
   // A user function's exception.
   OperatorError(const std::string& operator_name, int subtask, const std::string& cause)
       : std::runtime_error(Message(operator_name, subtask, cause)) {}
-  // An engine error inside an operator (a sink's I/O, say): its code is kept.
+  // An engine error inside an operator (a sink's I/O, say): its code is kept, and whether a
+  // restart can fix it.
   OperatorError(const std::string& operator_name, int subtask, const Status& cause)
       : std::runtime_error(Message(operator_name, subtask, cause.ToString())),
-        code_(cause.code()) {}
+        code_(cause.code()),
+        permanent_(cause.IsPermanent()) {}
 
   StatusCode code() const { return code_; }
+  // The failure as a Status, naming the operator.
+  Status status() const {
+    Status s = Status::FromCode(code_, what());
+    return permanent_ ? s.AsPermanent() : s;
+  }
 
  private:
   static std::string Message(const std::string& name, int subtask, const std::string& cause) {
@@ -117,6 +124,7 @@ class OperatorError : public std::runtime_error {
   }
 
   StatusCode code_ = StatusCode::kUserFunction;
+  bool permanent_ = false;
 };
 
 // Rethrows the exception in flight: unchanged if it is already an OperatorError, otherwise
@@ -145,6 +153,9 @@ class StreamOperator {
   virtual void SnapshotState(int64_t checkpoint_id, OperatorSnapshot* out) {}
   virtual void NotifyCheckpointComplete(int64_t checkpoint_id) {}
   virtual void NotifyCheckpointAborted(int64_t checkpoint_id) {}
+  // After a restore: every task of the job restored its state and opened its operators. Work
+  // that destroys data on a restore (a sink's rewind) waits for this.
+  virtual void NotifyRestoreConfirmed() {}
 
   // A processing-time timer of `key_bytes` is due.
   virtual void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) {}

@@ -44,7 +44,7 @@ class CollectionSource final : public SourceOperator<T> {
       for (const auto& e : list.elements) {
         uint64_t pos;
         if (!DecodeFromString(e, pos) || pos > elements_->size()) {
-          throw StateError("collection source: restored position does not fit the collection");
+          throw StateError(Status::FailedPrecondition("collection source: restored position does not fit the collection"));
         }
         next_ = pos;
       }

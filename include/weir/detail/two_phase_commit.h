@@ -75,6 +75,8 @@ class TwoPhaseCommitSinkOperator final : public OneInputOperator<T> {
     sc.restored = ctx.is_restored();
     sc.checkpointing = ctx.checkpointing_enabled();
     sc.file_system = &ctx.file_system();
+    sc.configuration = &ctx.configuration();
+    awaiting_confirmation_ = sc.restored;
     Check(sink_->Open(sc), "opening");
     std::vector<SinkOutput> outputs;
     for (const auto& list : restored) {
@@ -132,6 +134,7 @@ class TwoPhaseCommitSinkOperator final : public OneInputOperator<T> {
   }
 
   void NotifyCheckpointComplete(int64_t checkpoint_id) override {
+    Confirm();
     // Notifications may be lost or subsumed: a later one commits everything up to its id.
     size_t done = 0;
     for (; done < pending_.size() && pending_[done].first <= checkpoint_id; ++done) {
@@ -140,6 +143,8 @@ class TwoPhaseCommitSinkOperator final : public OneInputOperator<T> {
     }
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
   }
+
+  void NotifyRestoreConfirmed() override { Confirm(); }
 
   void Finish() override {
     Check(sink_->Finish(), "finishing");
@@ -161,8 +166,16 @@ class TwoPhaseCommitSinkOperator final : public OneInputOperator<T> {
     }
   }
 
+  // The runtime confirms a restore before any checkpoint of the restored job can complete.
+  void Confirm() {
+    if (!awaiting_confirmation_) return;
+    awaiting_confirmation_ = false;
+    Check(sink_->OnRestoreConfirmed(), "confirming the restore");
+  }
+
   std::shared_ptr<TwoPhaseCommitSink<T>> sink_;
   std::vector<std::pair<int64_t, std::string>> pending_;  // prepared, in checkpoint order
+  bool awaiting_confirmation_ = false;
 };
 
 }  // namespace weir::detail
