@@ -235,7 +235,8 @@ void BM_RocksDbValueStateUpdate(benchmark::State& state) {
       return;
     }
     RocksDbKeyedStateBackend& b = **backend;
-    detail::RawValueState<int64_t> sum(&b, b.RegisterState("sum", detail::StateKind::kValue),
+    detail::RawValueState<int64_t> sum(&b, b.RegisterState("sum", detail::StateKind::kValue,
+                                                         detail::SchemaOf<int64_t>()),
                                        "sum");
     std::vector<std::string> encoded = RandomEncodedKeys(keys);
     // Every key exists before timing starts: updates, not inserts (db_bench's updaterandom,

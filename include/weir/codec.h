@@ -13,6 +13,20 @@
 // bytes) and Decode must return false, never crash, on malformed input (a corrupt checkpoint).
 // Encodings are little-endian and stable across runs and machines of the same byte order.
 //
+// Checkpoints record which codec wrote each state (CodecIdentity below), and a restore refuses
+// state whose codec changed instead of decoding it into garbage. Built-in codecs and
+// FieldsCodec name themselves from the types they write ("i64", "map<string,f64>",
+// "fields<i32,i64>"). Your own codec names itself and says its version:
+//
+//   template <> struct weir::Codec<Point> {
+//     static constexpr std::string_view kName = "Point";
+//     static constexpr int kVersion = 2;
+//     static void Encode(const Point& p, weir::BufferWriter& w);
+//     static bool Decode(weir::BufferReader& r, Point& p);
+//     // Optional: reads what an older version wrote, so checkpoints of it restore (migrate).
+//     static bool DecodeVersion(int version, weir::BufferReader& r, Point& p);
+//   };
+//
 // Thread-safety: codecs are stateless; BufferWriter/BufferReader are single-threaded.
 #pragma once
 
@@ -27,6 +41,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -132,9 +147,40 @@ concept HasCodec = requires(const T& v, T& out, BufferWriter& w, BufferReader& r
   { Codec<T>::Decode(r, out) } -> std::same_as<bool>;
 };
 
+// The name of what Codec<T> writes, recorded with state in checkpoints (see the top of this
+// file): "<kName>@<kVersion>" for a codec that declares them, the codec's own Identity() for
+// built-ins and FieldsCodec, else "type:" and the compiler's name of T.
+template <typename T>
+std::string CodecIdentity() {
+  using C = Codec<T>;
+  if constexpr (requires { C::kName; }) {
+    int version = 1;
+    if constexpr (requires { C::kVersion; }) version = C::kVersion;
+    return std::string(C::kName) + "@" + std::to_string(version);
+  } else if constexpr (requires { C::Identity(); }) {
+    return C::Identity();
+  } else {
+    return std::string("type:") + typeid(T).name();
+  }
+}
+
+namespace codec_internal {
+template <typename... Ts>
+std::string IdentityList() {
+  std::string out;
+  ((out += (out.empty() ? "" : ",") + CodecIdentity<Ts>()), ...);
+  return out;
+}
+}  // namespace codec_internal
+
 // Integers, floating point and bool: fixed-width little-endian.
 template <typename T>
 struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
+  static std::string Identity() {
+    if constexpr (std::is_same_v<T, bool>) return "bool";
+    if constexpr (std::is_floating_point_v<T>) return "f" + std::to_string(sizeof(T) * 8);
+    return (std::is_signed_v<T> ? "i" : "u") + std::to_string(sizeof(T) * 8);
+  }
   static void Encode(const T& v, BufferWriter& w) { w.PutRaw(&v, sizeof v); }
   static bool Decode(BufferReader& r, T& v) {
     if constexpr (std::is_same_v<T, bool>) {
@@ -151,6 +197,7 @@ struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
 template <typename T>
 struct Codec<T, std::enable_if_t<std::is_enum_v<T>>> {
   using U = std::underlying_type_t<T>;
+  static std::string Identity() { return "enum<" + Codec<U>::Identity() + ">"; }
   static void Encode(const T& v, BufferWriter& w) { Codec<U>::Encode(static_cast<U>(v), w); }
   static bool Decode(BufferReader& r, T& v) {
     U u;
@@ -162,6 +209,7 @@ struct Codec<T, std::enable_if_t<std::is_enum_v<T>>> {
 
 template <>
 struct Codec<std::string> {
+  static std::string Identity() { return "string"; }
   static void Encode(const std::string& v, BufferWriter& w) { w.PutLengthPrefixed(v); }
   static bool Decode(BufferReader& r, std::string& v) {
     std::string_view bytes;
@@ -173,6 +221,9 @@ struct Codec<std::string> {
 
 template <typename A, typename B>
 struct Codec<std::pair<A, B>> {
+  static std::string Identity() {
+    return "pair<" + CodecIdentity<A>() + "," + CodecIdentity<B>() + ">";
+  }
   static void Encode(const std::pair<A, B>& v, BufferWriter& w) {
     Codec<A>::Encode(v.first, w);
     Codec<B>::Encode(v.second, w);
@@ -184,6 +235,7 @@ struct Codec<std::pair<A, B>> {
 
 template <typename... Ts>
 struct Codec<std::tuple<Ts...>> {
+  static std::string Identity() { return "tuple<" + codec_internal::IdentityList<Ts...>() + ">"; }
   static void Encode(const std::tuple<Ts...>& v, BufferWriter& w) {
     std::apply([&w](const Ts&... e) { (Codec<Ts>::Encode(e, w), ...); }, v);
   }
@@ -194,6 +246,7 @@ struct Codec<std::tuple<Ts...>> {
 
 template <typename T>
 struct Codec<std::optional<T>> {
+  static std::string Identity() { return "optional<" + CodecIdentity<T>() + ">"; }
   static void Encode(const std::optional<T>& v, BufferWriter& w) {
     w.PutU8(v.has_value() ? 1 : 0);
     if (v) Codec<T>::Encode(*v, w);
@@ -222,6 +275,7 @@ inline bool GetCount(BufferReader& r, uint64_t* n) {
 
 template <typename T, typename A>
 struct Codec<std::vector<T, A>> {
+  static std::string Identity() { return "vector<" + CodecIdentity<T>() + ">"; }
   static void Encode(const std::vector<T, A>& v, BufferWriter& w) {
     w.PutVarint64(v.size());
     for (const auto& e : v) Codec<T>::Encode(e, w);
@@ -242,6 +296,9 @@ struct Codec<std::vector<T, A>> {
 
 template <typename T, size_t N>
 struct Codec<std::array<T, N>> {
+  static std::string Identity() {
+    return "array<" + CodecIdentity<T>() + "," + std::to_string(N) + ">";
+  }
   static void Encode(const std::array<T, N>& v, BufferWriter& w) {
     for (const auto& e : v) Codec<T>::Encode(e, w);
   }
@@ -258,6 +315,9 @@ template <typename Map>
 struct MapCodec {
   using K = typename Map::key_type;
   using V = typename Map::mapped_type;
+  static std::string Identity() {
+    return "map<" + CodecIdentity<K>() + "," + CodecIdentity<V>() + ">";
+  }
   static void Encode(const Map& m, BufferWriter& w) {
     w.PutVarint64(m.size());
     for (const auto& [k, v] : m) {
@@ -288,6 +348,8 @@ struct Codec<std::map<K, V, C, A>> : codec_internal::MapCodec<std::map<K, V, C, 
 template <typename K, typename V, typename H, typename E, typename A>
 struct Codec<std::unordered_map<K, V, H, E, A>> {
   using Map = std::unordered_map<K, V, H, E, A>;
+  // The same bytes as std::map's: either restores the other.
+  static std::string Identity() { return codec_internal::MapCodec<Map>::Identity(); }
   static void Encode(const Map& m, BufferWriter& w) {
     std::vector<std::pair<std::string, const V*>> entries;
     entries.reserve(m.size());
@@ -316,6 +378,12 @@ struct Codec<std::unordered_map<K, V, H, E, A>> {
 // A codec for a struct, from the list of its data members in a fixed order.
 template <typename T, auto... kFields>
 struct FieldsCodec {
+  // The fields' codecs in order: reordering, adding or retyping fields changes it.
+  static std::string Identity() {
+    return "fields<" +
+           codec_internal::IdentityList<std::remove_cvref_t<decltype(std::declval<T&>().*kFields)>...>() +
+           ">";
+  }
   static void Encode(const T& v, BufferWriter& w) {
     (Codec<std::remove_cvref_t<decltype(v.*kFields)>>::Encode(v.*kFields, w), ...);
   }

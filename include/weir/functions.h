@@ -85,16 +85,25 @@ class RuntimeContext {
 
   template <typename V>
   ValueState<V> GetState(const ValueStateDescriptor<V>& d) {
+    static_assert(HasCodec<V>,
+                  "ValueState<V>: V needs a weir::Codec to be checkpointed; specialize "
+                  "weir::Codec<V>, for a struct e.g. with weir::FieldsCodec (see weir/codec.h)");
     return ValueState<V>(ValueImpl<V>(d.name, detail::StateKind::kValue));
   }
 
   template <typename V>
   ReducingState<V> GetReducingState(const ReducingStateDescriptor<V>& d) {
+    static_assert(HasCodec<V>,
+                  "ReducingState<V>: V needs a weir::Codec to be checkpointed; specialize "
+                  "weir::Codec<V>, for a struct e.g. with weir::FieldsCodec (see weir/codec.h)");
     return ReducingState<V>(ValueImpl<V>(d.name, detail::StateKind::kReducing), d.reduce);
   }
 
   template <typename V>
   ListState<V> GetListState(const ListStateDescriptor<V>& d) {
+    static_assert(HasCodec<V>,
+                  "ListState<V>: V needs a weir::Codec to be checkpointed; specialize "
+                  "weir::Codec<V>, for a struct e.g. with weir::FieldsCodec (see weir/codec.h)");
     detail::KeyedStateAccess& keyed = Keyed(d.name);
     if (auto* heap = keyed.heap()) {
       return ListState<V>(detail::FindOrAddHeapTable<detail::HeapListTable<V>>(
@@ -102,12 +111,15 @@ class RuntimeContext {
           [&] { return std::make_unique<detail::HeapListTable<V>>(d.name, heap->current_key_id()); }));
     }
     detail::RawStateAccess* raw = keyed.raw();
-    int handle = raw->RegisterState(d.name, detail::StateKind::kList);
+    int handle = raw->RegisterState(d.name, detail::StateKind::kList, detail::SchemaOf<V>());
     return ListState<V>(Own(std::make_shared<detail::RawListState<V>>(raw, handle, d.name)));
   }
 
   template <typename K, typename V>
   MapState<K, V> GetMapState(const MapStateDescriptor<K, V>& d) {
+    static_assert(HasCodec<K> && HasCodec<V>,
+                  "MapState<K, V>: K and V need a weir::Codec to be checkpointed; specialize "
+                  "weir::Codec, for a struct e.g. with weir::FieldsCodec (see weir/codec.h)");
     detail::KeyedStateAccess& keyed = Keyed(d.name);
     if (auto* heap = keyed.heap()) {
       return MapState<K, V>(detail::FindOrAddHeapTable<detail::HeapMapTable<K, V>>(
@@ -116,7 +128,8 @@ class RuntimeContext {
           }));
     }
     detail::RawStateAccess* raw = keyed.raw();
-    int handle = raw->RegisterState(d.name, detail::StateKind::kMap);
+    int handle =
+        raw->RegisterState(d.name, detail::StateKind::kMap, detail::MapSchemaOf<K, V>());
     return MapState<K, V>(Own(std::make_shared<detail::RawMapState<K, V>>(raw, handle, d.name)));
   }
 
@@ -140,7 +153,7 @@ class RuntimeContext {
           });
     }
     detail::RawStateAccess* raw = keyed.raw();
-    int handle = raw->RegisterState(name, kind);
+    int handle = raw->RegisterState(name, kind, detail::SchemaOf<V>());
     return Own(std::make_shared<detail::RawValueState<V>>(raw, handle, name));
   }
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "base/hash.h"
+#include "base/logging.h"
 #include "state/keyed_snapshot_format.h"
+#include "state/state_schema.h"
 
 namespace weir {
 namespace {
@@ -18,16 +20,18 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
   struct Pending {
     std::string name;
     detail::StateKind kind;
+    std::string codec;
     std::vector<std::pair<detail::KeyId, std::string_view>> values;  // sorted by key id
     std::vector<std::shared_ptr<const std::string>> data;            // what they point into
   };
 
   HeapKeyedSnapshot(
-      KeyTable::Frozen keys,
+      KeyTable::Frozen keys, std::string key_codec,
       std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables,
       std::vector<Pending> pending, std::vector<std::pair<int64_t, std::string>> timers,
       KeyGroupRange range, int max_parallelism, std::string file_name)
       : keys_(std::move(keys)),
+        key_codec_(std::move(key_codec)),
         tables_(std::move(tables)),
         pending_(std::move(pending)),
         timers_(std::move(timers)),
@@ -38,7 +42,7 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
   Result<KeyedStateHandle> Write(const SnapshotLocation& location) override {
     std::vector<StateMeta> metas;
     for (const auto& [meta, table] : tables_) metas.push_back(meta);
-    for (const Pending& p : pending_) metas.push_back(StateMeta{p.name, p.kind});
+    for (const Pending& p : pending_) metas.push_back(StateMeta{p.name, p.kind, p.codec});
 
     // One pass over the keys in id order (memory order, so the caches help), appending each
     // entry to the section of its key group and state; the file is then written section by
@@ -70,7 +74,7 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
 
     WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(file_name_));
     std::string buf;
-    KeyedSnapshotWriter writer(&buf, metas, range_);
+    KeyedSnapshotWriter writer(&buf, metas, range_, key_codec_);
     for (int kg = range_.start; kg <= range_.end; ++kg) {
       size_t g = static_cast<size_t>(kg - range_.start);
       writer.BeginKeyGroup(kg);
@@ -109,6 +113,7 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
   };
 
   KeyTable::Frozen keys_;
+  std::string key_codec_;
   std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables_;
   std::vector<Pending> pending_;
   std::vector<std::pair<int64_t, std::string>> timers_;
@@ -164,18 +169,41 @@ detail::HeapStateTable* HeapKeyedStateBackend::AddTable(
   table->set_emptied_log(&emptied_);
   auto it = pending_.find(table->name());
   if (it != pending_.end()) {
-    if (it->second.kind != table->kind()) {
+    const PendingState& p = it->second;
+    if (p.kind != table->kind()) {
       throw detail::StateError(Status::FailedPrecondition(
-          "state '" + table->name() + "' is declared as " +
+          Where() + ": state '" + table->name() + "' is declared as " +
           std::string(detail::StateKindName(table->kind())) + " state, but the checkpoint holds " +
-          std::string(detail::StateKindName(it->second.kind)) + " state under that name"));
+          std::string(detail::StateKindName(p.kind)) + " state under that name"));
     }
-    for (const auto& [id, bytes] : it->second.values) {
-      if (!table->Decode(id, bytes)) {
-        throw detail::StateError(Status::FailedPrecondition("restoring state '" + table->name() +
-                                 "': a stored value does not decode as the declared type "
-                                 "(did the state's type change?)"));
+    int old_version = 0;
+    SchemaMatch match = MatchSchema(p.codec, table->schema(), &old_version);
+    if (match == SchemaMatch::kIncompatible) {
+      throw detail::StateError(
+          IncompatibleState(Where(), table->name(), p.kind, p.codec, table->schema()));
+    }
+    if (match == SchemaMatch::kUnrecorded) WarnUnrecorded(table->name());
+    std::string migrated;
+    for (const auto& [id, bytes] : p.values) {
+      std::string_view value = bytes;
+      if (match == SchemaMatch::kMigrate) {
+        if (!MigrateCanonicalValue(p.kind, bytes, table->schema(), old_version, &migrated)) {
+          throw detail::StateError(Status::FailedPrecondition(
+              Where() + ": migrating state '" + table->name() + "' from codec '" + p.codec +
+              "' to '" + table->schema().codec + "': a stored value does not decode"));
+        }
+        value = migrated;
       }
+      if (!table->Decode(id, value)) {
+        throw detail::StateError(Status::FailedPrecondition(
+            Where() + ": restoring state '" + table->name() +
+            "': a stored value does not decode as the declared type (did the state's type "
+            "change?)"));
+      }
+    }
+    if (match == SchemaMatch::kMigrate) {
+      spdlog::info("{}: migrated state '{}' from codec '{}' to '{}'", Where(), table->name(),
+                   p.codec, table->schema().codec);
     }
     pending_.erase(it);
     if (pending_.empty()) restored_data_.clear();
@@ -201,13 +229,14 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
     if (!reader.ok()) return reader.status().WithContext(RestoreContext());
     const auto& states = reader->states();
     std::vector<PendingState*> by_index;  // the file's state index -> where its values go
+    WEIR_RETURN_IF_ERROR_CTX(RestoredKeyCodec(reader->key_codec()), RestoreContext());
     for (const StateMeta& m : states) {
       auto it = pending_.find(m.name);
       if (it == pending_.end()) {
-        it = pending_.emplace(m.name, PendingState{m.kind, {}}).first;
-      } else if (it->second.kind != m.kind) {
+        it = pending_.emplace(m.name, PendingState{m.kind, m.codec, {}}).first;
+      } else if (it->second.kind != m.kind || it->second.codec != m.codec) {
         return Status::Corruption(RestoreContext() + ": state '" + m.name +
-                                  "' has different kinds in different checkpoint files");
+                                  "' has different kinds or codecs in different checkpoint files");
       }
       by_index.push_back(&it->second);
     }
@@ -262,18 +291,18 @@ Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t, 
   // O(chunks), not O(keys): the encoding happens off the task thread.
   std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables;
   for (const auto& t : tables_) {
-    tables.emplace_back(StateMeta{t->name(), t->kind()}, t->Freeze());
+    tables.emplace_back(StateMeta{t->name(), t->kind(), t->schema().codec}, t->Freeze());
   }
   std::vector<HeapKeyedSnapshot::Pending> pending;
   for (const auto& [name, p] : pending_)
-    pending.push_back({name, p.kind, p.values, restored_data_});
+    pending.push_back({name, p.kind, p.codec, p.values, restored_data_});
   std::vector<std::pair<int64_t, std::string>> timers;
   timers.reserve(timers_.size());
   timers_.ForEach([&](int64_t ts, const std::string& key) { timers.emplace_back(ts, key); });
   std::string name = SanitizeForFileName(options_.operator_uid) + "-" +
                      std::to_string(options_.subtask) + ".keyed";
   return std::unique_ptr<KeyedSnapshot>(std::make_unique<HeapKeyedSnapshot>(
-      keys_.Freeze(), std::move(tables), std::move(pending), std::move(timers), options_.key_groups,
+      keys_.Freeze(), key_codec(), std::move(tables), std::move(pending), std::move(timers), options_.key_groups,
       options_.max_parallelism, std::move(name)));
 }
 

@@ -66,6 +66,7 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   // key id, decoded when the function declares the state.
   struct PendingState {
     detail::StateKind kind;
+    std::string codec;  // as the checkpoint recorded it; empty: not recorded
     std::vector<std::pair<detail::KeyId, std::string_view>> values;
     const std::string_view* Find(detail::KeyId id) const;
   };

@@ -8,7 +8,8 @@ namespace weir {
 namespace {
 
 constexpr std::string_view kMagic = "WEIRKSS1";
-constexpr uint64_t kVersion = 1;
+// 2: codec identities of the keys and of each state.
+constexpr uint64_t kVersion = 2;
 
 }  // namespace
 
@@ -27,14 +28,16 @@ std::string_view detail::StateKindName(StateKind kind) {
 }
 
 KeyedSnapshotWriter::KeyedSnapshotWriter(std::string* out, const std::vector<StateMeta>& states,
-                                         KeyGroupRange range)
+                                         KeyGroupRange range, std::string_view key_codec)
     : out_(out), w_(out), range_(range), next_group_(range.start) {
   w_.PutBytes(kMagic);
   w_.PutVarint64(kVersion);
+  w_.PutLengthPrefixed(key_codec);
   w_.PutVarint64(states.size());
   for (const StateMeta& s : states) {
     w_.PutLengthPrefixed(s.name);
     w_.PutU8(static_cast<uint8_t>(s.kind));
+    w_.PutLengthPrefixed(s.codec);
   }
   w_.PutVarint64(static_cast<uint64_t>(range.start));
   w_.PutVarint64(static_cast<uint64_t>(range.size()));
@@ -105,19 +108,26 @@ Result<KeyedSnapshotReader> KeyedSnapshotReader::Open(std::string data, std::str
   BufferReader in(std::string_view(d).substr(kMagic.size()));
   uint64_t version, num_states, start, count;
   if (!in.GetVarint64(&version)) return r.Malformed("truncated header");
-  if (version != kVersion) {
+  if (version < 1 || version > kVersion) {
     return r.Malformed("format version " + std::to_string(version) + " is not supported");
+  }
+  if (version >= 2) {
+    std::string_view key_codec;
+    if (!in.GetLengthPrefixed(&key_codec)) return r.Malformed("truncated header");
+    r.key_codec_.assign(key_codec);
   }
   if (!in.GetVarint64(&num_states) || num_states > in.remaining()) {
     return r.Malformed("bad state count");
   }
   for (uint64_t i = 0; i < num_states; ++i) {
-    std::string_view sname;
+    std::string_view sname, codec;
     uint8_t kind;
-    if (!in.GetLengthPrefixed(&sname) || !in.GetU8(&kind) || kind < 1 || kind > 4) {
+    if (!in.GetLengthPrefixed(&sname) || !in.GetU8(&kind) || kind < 1 || kind > 4 ||
+        (version >= 2 && !in.GetLengthPrefixed(&codec))) {
       return r.Malformed("bad state description");
     }
-    r.states_.push_back(StateMeta{std::string(sname), static_cast<detail::StateKind>(kind)});
+    r.states_.push_back(
+        StateMeta{std::string(sname), static_cast<detail::StateKind>(kind), std::string(codec)});
   }
   if (!in.GetVarint64(&start) || !in.GetVarint64(&count) || start > 32768 || count > 32768) {
     return r.Malformed("bad key-group range");

@@ -3,8 +3,9 @@
 // One file holds the keyed state of one operator subtask, grouped by key group so that a
 // restore with another parallelism reads only the groups it now owns:
 //
-//   header   "WEIRKSS1", varint version, varint #states, per state: name, kind,
-//            varint first key group, varint key-group count
+//   header   "WEIRKSS1", varint version (2), the keys' codec identity, varint #states, per
+//            state: name, kind, codec identity (detail::StateSchema), then varint first key
+//            group, varint key-group count. Version 1, without the identities, still reads.
 //   groups   per key group: per state: varint #entries, then (key, value) length-prefixed;
 //            then varint #timers, then (fixed64 timestamp, key length-prefixed)
 //   footer   fixed64 offset of each group, fixed64 footer offset, fixed64 XXH3 of all
@@ -30,11 +31,14 @@ namespace weir {
 struct StateMeta {
   std::string name;
   detail::StateKind kind;
+  std::string codec = {};  // detail::StateSchema::codec; empty: not recorded (format version 1)
 };
 
 class KeyedSnapshotWriter {
  public:
-  KeyedSnapshotWriter(std::string* out, const std::vector<StateMeta>& states, KeyGroupRange range);
+  // `key_codec`: the CodecIdentity of the keys (empty if no key type was declared).
+  KeyedSnapshotWriter(std::string* out, const std::vector<StateMeta>& states, KeyGroupRange range,
+                      std::string_view key_codec = {});
 
   // Key groups must be written in order, each exactly once, every state of each group in
   // order (even with zero entries), then its timers.
@@ -72,6 +76,8 @@ class KeyedSnapshotReader {
   static Result<KeyedSnapshotReader> Open(std::string data, std::string name);
 
   const std::vector<StateMeta>& states() const { return states_; }
+  // The keys' codec identity; empty if not recorded.
+  const std::string& key_codec() const { return key_codec_; }
   KeyGroupRange key_groups() const { return range_; }
   // The file's bytes; the keys and values ForEach passes are views into them.
   std::shared_ptr<const std::string> data() const { return data_; }
@@ -86,6 +92,7 @@ class KeyedSnapshotReader {
   std::shared_ptr<const std::string> data_;
   std::string name_;
   std::vector<StateMeta> states_;
+  std::string key_codec_;
   KeyGroupRange range_;
   std::vector<uint64_t> offsets_;
   uint64_t footer_offset_ = 0;

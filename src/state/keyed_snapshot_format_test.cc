@@ -218,21 +218,62 @@ TEST(KeyedSnapshotFormatTest, BadMagicIsReportedAsNotAStateFile) {
 
 TEST(KeyedSnapshotFormatTest, UnsupportedVersionIsNamed) {
   std::string data = SampleFile();
-  ASSERT_EQ(data[8], '\x01');  // the varint version right after the magic
-  data[8] = '\x02';
+  ASSERT_EQ(data[8], '\x02');  // the varint version right after the magic
+  data[8] = '\x03';
   FixChecksum(&data);
   auto r = KeyedSnapshotReader::Open(data, "f.keyed");
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), HasSubstr("format version 2 is not supported"));
+  EXPECT_THAT(r.status().message(), HasSubstr("format version 3 is not supported"));
+}
+
+TEST(KeyedSnapshotFormatTest, CodecIdentitiesAreRecordedAndVersionOneFilesStillRead) {
+  std::string out;
+  KeyedSnapshotWriter w(&out, {{"sum", detail::StateKind::kValue, "i64"}}, KeyGroupRange{0, 0},
+                        "string");
+  w.BeginKeyGroup(0);
+  w.BeginState(1);
+  w.AddEntry("k", "v");
+  w.BeginTimers(0);
+  w.Finish();
+  auto r = KeyedSnapshotReader::Open(out, "v2.keyed");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->key_codec(), "string");
+  EXPECT_EQ(r->states()[0].codec, "i64");
+
+  // The same file as weir wrote it before codecs were recorded: version 1, no identities.
+  std::string v1 = "WEIRKSS1";
+  BufferWriter b(&v1);
+  b.PutVarint64(1);   // version
+  b.PutVarint64(1);   // states
+  b.PutLengthPrefixed("sum");
+  b.PutU8(static_cast<uint8_t>(detail::StateKind::kValue));
+  b.PutVarint64(0);   // first key group
+  b.PutVarint64(1);   // key groups
+  uint64_t group = v1.size();
+  b.PutVarint64(1);
+  b.PutLengthPrefixed("k");
+  b.PutLengthPrefixed("v");
+  b.PutVarint64(0);  // timers
+  uint64_t footer = v1.size();
+  b.PutFixed64(group);
+  b.PutFixed64(footer);
+  b.PutFixed64(Hash64(v1));
+  b.PutBytes("WEIRKSS1");
+  auto old = KeyedSnapshotReader::Open(v1, "v1.keyed");
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->key_codec(), "");
+  EXPECT_EQ(old->states()[0].name, "sum");
+  EXPECT_EQ(old->states()[0].codec, "") << "not recorded: restored with a warning";
 }
 
 TEST(KeyedSnapshotFormatTest, StructuralDamageBehindAValidChecksumIsDetected) {
   const std::string good = SampleFile();
-  // The kind byte of the first state: magic(8) version(1) count(1) len(1) "sum"(3).
+  // The kind byte of the first state: magic(8) version(1) key codec(1) count(1) len(1)
+  // "sum"(3).
   {
     std::string bad = good;
-    ASSERT_EQ(bad[14], static_cast<char>(detail::StateKind::kValue));
-    bad[14] = 9;
+    ASSERT_EQ(bad[15], static_cast<char>(detail::StateKind::kValue));
+    bad[15] = 9;
     FixChecksum(&bad);
     auto r = KeyedSnapshotReader::Open(bad, "f.keyed");
     ASSERT_FALSE(r.ok());

@@ -66,6 +66,9 @@ class KeyedStateBackend : public detail::KeyedStateAccess {
   // Releases resources (RocksDB: closes the database, deletes its working directory).
   virtual void Close() {}
 
+  // KeyedStateAccess: the keys' codec, checked against what restored state recorded.
+  void DeclareKeyCodec(const std::string& identity) override;
+
   HeapTimerService& timers() { return timers_; }
   const KeyGroupRange& key_groups() const { return options_.key_groups; }
   const KeyedBackendOptions& options() const { return options_; }
@@ -73,9 +76,21 @@ class KeyedStateBackend : public detail::KeyedStateAccess {
  protected:
   // "restoring keyed state of operator 'x' subtask 2"
   std::string RestoreContext() const;
+  // "operator 'x' subtask 2"
+  std::string Where() const;
+  // Records the key codec a restored file or database names; files that disagree are corrupt.
+  Status RestoredKeyCodec(const std::string& identity);
+  // What snapshots record as the keys' codec: the declared one, else the restored one.
+  const std::string& key_codec() const {
+    return declared_key_codec_.empty() ? restored_key_codec_ : declared_key_codec_;
+  }
+  // Warns once per state that a checkpoint did not record its codec (an older weir wrote it).
+  void WarnUnrecorded(std::string_view state);
 
   KeyedBackendOptions options_;
   HeapTimerService timers_;
+  std::string restored_key_codec_;
+  std::string declared_key_codec_;
 };
 
 // A file-name-safe form of an operator uid.

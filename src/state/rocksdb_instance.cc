@@ -18,6 +18,8 @@ namespace {
 constexpr std::string_view kStateColumnPrefix = "state:";
 constexpr std::string_view kStateKindKeyPrefix = "weir.state-kind:";
 constexpr std::string_view kMaxParallelismKey = "weir.max-parallelism";
+constexpr std::string_view kStateCodecKeyPrefix = "weir.state-codec:";
+constexpr std::string_view kKeyCodecKey = "weir.key-codec";
 
 // Concatenates list elements: the stored value is the operands in order. One pass over all
 // operands (not pairwise, which would copy a growing list once per operand).
@@ -249,7 +251,7 @@ Result<std::shared_ptr<RocksDbInstance>> RocksDbInstance::Open(
     if (names[i] == rocksdb::kDefaultColumnFamilyName) {
       inst->default_cf_ = handles[i];
     } else {
-      inst->states_.push_back(StateColumn{"", detail::StateKind::kValue, handles[i]});
+      inst->states_.push_back(StateColumn{"", detail::StateKind::kValue, handles[i], ""});
     }
   }
   // Recover each state's name and kind; a column family without a recorded kind is not ours.
@@ -267,7 +269,12 @@ Result<std::shared_ptr<RocksDbInstance>> RocksDbInstance::Open(
                                 (s.ok() ? "" : " (" + s.ToString() + ")"));
     }
     st.kind = static_cast<detail::StateKind>(kind[0]);
+    s = inst->db_->Get(rocksdb::ReadOptions(), inst->default_cf_,
+                       std::string(kStateCodecKeyPrefix) + st.name, &st.codec);
+    if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s, context);
   }
+  s = inst->db_->Get(rocksdb::ReadOptions(), inst->default_cf_, kKeyCodecKey, &inst->key_codec_);
+  if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s, context);
   std::string mp;
   s = inst->db_->Get(rocksdb::ReadOptions(), inst->default_cf_, kMaxParallelismKey, &mp);
   if (s.ok()) {
@@ -302,19 +309,40 @@ int RocksDbInstance::FindState(std::string_view name) const {
   return -1;
 }
 
-Result<int> RocksDbInstance::AddState(std::string_view name, detail::StateKind kind) {
+Result<int> RocksDbInstance::AddState(std::string_view name, detail::StateKind kind,
+                                      std::string_view codec) {
   const std::string context =
       "creating the column family of state '" + std::string(name) + "' in RocksDB '" + path_ + "'";
   rocksdb::ColumnFamilyHandle* cf = nullptr;
   rocksdb::Status s = db_->CreateColumnFamily(
       cf_options_, std::string(kStateColumnPrefix) + std::string(name), &cf);
   if (!s.ok()) return FromRocksDb(s, context);
-  states_.push_back(StateColumn{std::string(name), kind, cf});
+  states_.push_back(StateColumn{std::string(name), kind, cf, ""});
   char k = static_cast<char>(kind);
   s = db_->Put(write_options_, default_cf_, std::string(kStateKindKeyPrefix) + std::string(name),
                rocksdb::Slice(&k, 1));
   if (!s.ok()) return FromRocksDb(s, context);
-  return static_cast<int>(states_.size()) - 1;
+  int index = static_cast<int>(states_.size()) - 1;
+  if (!codec.empty()) WEIR_RETURN_IF_ERROR_CTX(SetStateCodec(index, codec), context);
+  return index;
+}
+
+Status RocksDbInstance::SetStateCodec(int index, std::string_view codec) {
+  StateColumn& st = states_[static_cast<size_t>(index)];
+  rocksdb::Status s = db_->Put(write_options_, default_cf_,
+                               std::string(kStateCodecKeyPrefix) + st.name,
+                               rocksdb::Slice(codec.data(), codec.size()));
+  if (!s.ok()) return FromRocksDb(s, "writing to RocksDB '" + path_ + "'");
+  st.codec.assign(codec);
+  return Status::OK();
+}
+
+Status RocksDbInstance::SetKeyCodec(std::string_view codec) {
+  rocksdb::Status s = db_->Put(write_options_, default_cf_, kKeyCodecKey,
+                               rocksdb::Slice(codec.data(), codec.size()));
+  if (!s.ok()) return FromRocksDb(s, "writing to RocksDB '" + path_ + "'");
+  key_codec_.assign(codec);
+  return Status::OK();
 }
 
 Status RocksDbInstance::SetMaxParallelism(int max_parallelism) {

@@ -131,6 +131,7 @@ class RocksDbInstance {
     std::string name;
     detail::StateKind kind;
     rocksdb::ColumnFamilyHandle* cf;
+    std::string codec;  // detail::StateSchema::codec; empty: not recorded (an older weir)
   };
 
   // Opens the database in `db_path`, creating it if it does not exist, with every column
@@ -151,8 +152,13 @@ class RocksDbInstance {
   const std::vector<StateColumn>& states() const { return states_; }
   // Index into states(), or -1.
   int FindState(std::string_view name) const;
-  // Creates the column family of a new state and records its kind.
-  Result<int> AddState(std::string_view name, detail::StateKind kind);
+  // Creates the column family of a new state and records its kind and codec.
+  Result<int> AddState(std::string_view name, detail::StateKind kind, std::string_view codec);
+  // Records the codec of state `index` (after a migration, or for an unrecorded one).
+  Status SetStateCodec(int index, std::string_view codec);
+  // The keys' codec identity recorded in the database; empty when none is.
+  const std::string& key_codec() const { return key_codec_; }
+  Status SetKeyCodec(std::string_view codec);
 
   // The max parallelism recorded in the database; 0 when none is (a new database).
   int max_parallelism() const { return max_parallelism_; }
@@ -170,6 +176,7 @@ class RocksDbInstance {
   rocksdb::ColumnFamilyOptions cf_options_;
   rocksdb::WriteOptions write_options_;
   int max_parallelism_ = 0;
+  std::string key_codec_;
 };
 
 }  // namespace weir

@@ -15,6 +15,7 @@
 #include "base/random.h"
 #include "state/keyed_snapshot_format.h"
 #include "state/rocksdb_snapshot.h"
+#include "state/state_schema.h"
 
 namespace weir {
 namespace {
@@ -162,10 +163,6 @@ std::string RocksDbKeyedStateBackend::NextDbPath() {
   return JoinPath(working_dir_, "db-" + std::to_string(next_db_++));
 }
 
-std::string RocksDbKeyedStateBackend::Where() const {
-  return "operator '" + options_.operator_name + "' subtask " + std::to_string(options_.subtask);
-}
-
 // ---- Access path ----------------------------------------------------------------------------
 
 void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
@@ -197,7 +194,8 @@ void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes, uint64_
   has_current_ = true;
 }
 
-int RocksDbKeyedStateBackend::RegisterState(std::string_view name, detail::StateKind kind) {
+int RocksDbKeyedStateBackend::RegisterState(std::string_view name, detail::StateKind kind,
+                                            const detail::StateSchema& schema) {
   if (db_ == nullptr) {
     throw detail::StateError("state '" + std::string(name) + "': " + Where() +
                              " has closed its RocksDB state backend");
@@ -207,22 +205,84 @@ int RocksDbKeyedStateBackend::RegisterState(std::string_view name, detail::State
     if (st.name != name) continue;
     if (st.kind != kind) {
       if (st.declared) {
-        throw detail::StateError(Status::FailedPrecondition("state '" + st.name + "' is already registered as " +
-                                 std::string(detail::StateKindName(st.kind)) +
-                                 " state of another type"));
+        throw detail::StateError(Status::FailedPrecondition(
+            "state '" + st.name + "' is already registered as " +
+            std::string(detail::StateKindName(st.kind)) + " state of another type"));
       }
       throw detail::StateError(Status::FailedPrecondition(
-          "state '" + st.name + "' is declared as " + std::string(detail::StateKindName(kind)) +
-          " state, but the checkpoint holds " + std::string(detail::StateKindName(st.kind)) +
-          " state under that name"));
+          Where() + ": state '" + st.name + "' is declared as " +
+          std::string(detail::StateKindName(kind)) + " state, but the checkpoint holds " +
+          std::string(detail::StateKindName(st.kind)) + " state under that name"));
+    }
+    if (!st.declared) {
+      int old_version = 0;
+      switch (MatchSchema(st.codec, schema, &old_version)) {
+        case SchemaMatch::kSame:
+          break;
+        case SchemaMatch::kUnrecorded:
+          WarnUnrecorded(st.name);
+          break;
+        case SchemaMatch::kIncompatible:
+          throw detail::StateError(IncompatibleState(Where(), st.name, kind, st.codec, schema));
+        case SchemaMatch::kMigrate: {
+          Status m = MigrateState(static_cast<int>(i), schema, old_version);
+          if (!m.ok()) throw detail::StateError(m);
+          break;
+        }
+      }
+      if (st.codec != schema.codec) {
+        Status c = db_->SetStateCodec(db_->FindState(st.name), schema.codec);
+        if (!c.ok()) throw detail::StateError(c.WithContext(Where()));
+        st.codec = schema.codec;
+      }
     }
     st.declared = true;
     return static_cast<int>(i);
   }
-  auto added = db_->AddState(name, kind);
+  auto added = db_->AddState(name, kind, schema.codec);
   if (!added.ok()) throw detail::StateError(Where() + ": " + added.status().ToString());
-  states_.push_back(StateInfo{std::string(name), kind, db_->states()[*added].cf, true});
+  states_.push_back(
+      StateInfo{std::string(name), kind, db_->states()[*added].cf, true, schema.codec});
   return static_cast<int>(states_.size()) - 1;
+}
+
+void RocksDbKeyedStateBackend::DeclareKeyCodec(const std::string& identity) {
+  if (restored_key_codec_.empty() && db_ != nullptr) (void)RestoredKeyCodec(db_->key_codec());
+  KeyedStateBackend::DeclareKeyCodec(identity);
+  // Incremental checkpoints carry the database itself: the record goes in it.
+  if (db_ != nullptr && db_->key_codec() != identity) {
+    Status s = db_->SetKeyCodec(identity);
+    if (!s.ok()) throw detail::StateError(s.WithContext(Where()));
+  }
+}
+
+Status RocksDbKeyedStateBackend::MigrateState(int index, const detail::StateSchema& schema,
+                                              int old_version) {
+  const StateInfo& st = states_[static_cast<size_t>(index)];
+  const std::string context = Where() + ": migrating state '" + st.name + "' from codec '" +
+                              st.codec + "' to '" + schema.codec + "'";
+  rocksdb::WriteBatch batch;
+  std::string migrated;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), st.cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view value(it->value().data(), it->value().size());
+    migrated.clear();
+    bool ok = st.kind == detail::StateKind::kList
+                  ? MigrateStoredList(value, schema, old_version, &migrated)
+                  : schema.migrate(old_version, value, &migrated);
+    if (!ok) return Status::FailedPrecondition(context + ": a stored value does not decode");
+    rocksdb::Status s = batch.Put(st.cf, it->key(), migrated);
+    if (s.ok() && batch.GetDataSize() >= kRestoreBatchBytes) {
+      s = db_->db()->Write(db_->write_options(), &batch);
+      batch.Clear();
+    }
+    if (!s.ok()) return FromRocksDb(s, context);
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), context);
+  rocksdb::Status s = db_->db()->Write(db_->write_options(), &batch);
+  if (!s.ok()) return FromRocksDb(s, context);
+  spdlog::info("{}", context);
+  return Status::OK();
 }
 
 const RocksDbKeyedStateBackend::StateInfo& RocksDbKeyedStateBackend::Access(int state) const {
@@ -365,7 +425,7 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
   if (!resources_->tuning.incremental || savepoint) {
     const rocksdb::Snapshot* snap = db_->db()->GetSnapshot();
     return std::unique_ptr<KeyedSnapshot>(std::make_unique<FullRocksDbSnapshot>(
-        db_, snap, db_->states(), std::move(timers), range, prefix + ".keyed"));
+        db_, snap, db_->states(), std::move(timers), range, prefix + ".keyed", key_codec()));
   }
 
   std::string local = JoinPath(working_dir_, "checkpoint-" + std::to_string(checkpoint_id));
@@ -470,8 +530,9 @@ Status RocksDbKeyedStateBackend::RestoreNativeInPlace(const KeyedRestoreSource& 
   db_ = std::move(*restored);
   (void)FileSystem::Default()->DeleteDirRecursive(empty_path);
   for (const auto& st : db_->states()) {
-    states_.push_back(StateInfo{st.name, st.kind, st.cf, false});
+    states_.push_back(StateInfo{st.name, st.kind, st.cf, false, st.codec});
   }
+  WEIR_RETURN_IF_ERROR(RestoredKeyCodec(db_->key_codec()));
   // The SSTs already in shared storage need not be uploaded again.
   SharedSstFiles::FileMap files;
   for (const StateFile& f : source.handle->native_files) {
@@ -483,19 +544,19 @@ Status RocksDbKeyedStateBackend::RestoreNativeInPlace(const KeyedRestoreSource& 
 }
 
 Result<int> RocksDbKeyedStateBackend::StateForRestore(const std::string& name,
-                                                      detail::StateKind kind) {
+                                                      detail::StateKind kind,
+                                                      const std::string& codec) {
   for (size_t i = 0; i < states_.size(); ++i) {
     if (states_[i].name != name) continue;
-    if (states_[i].kind != kind) {
-      return Status::Corruption("state '" + name + "' has different kinds (" +
-                                std::string(detail::StateKindName(states_[i].kind)) + ", " +
-                                std::string(detail::StateKindName(kind)) +
-                                ") in different checkpoint files");
+    if (states_[i].kind != kind || states_[i].codec != codec) {
+      return Status::Corruption("state '" + name +
+                                "' has different kinds or codecs in different checkpoint files");
     }
     return static_cast<int>(i);
   }
-  WEIR_ASSIGN_OR_RETURN(int idx, db_->AddState(name, kind));
-  states_.push_back(StateInfo{name, kind, db_->states()[static_cast<size_t>(idx)].cf, false});
+  WEIR_ASSIGN_OR_RETURN(int idx, db_->AddState(name, kind, codec));
+  states_.push_back(
+      StateInfo{name, kind, db_->states()[static_cast<size_t>(idx)].cf, false, codec});
   return static_cast<int>(states_.size()) - 1;
 }
 
@@ -521,8 +582,9 @@ Status RocksDbKeyedStateBackend::RestoreNativeRescaled(const KeyedRestoreSource&
   };
   const std::string start = KeyGroupStart(wanted.start);
   const std::string end = KeyGroupStart(wanted.end + 1);
+  WEIR_RETURN_IF_ERROR(RestoredKeyCodec(from->key_codec()));
   for (const auto& st : from->states()) {
-    WEIR_ASSIGN_OR_RETURN(int idx, StateForRestore(st.name, st.kind));
+    WEIR_ASSIGN_OR_RETURN(int idx, StateForRestore(st.name, st.kind, st.codec));
     rocksdb::ColumnFamilyHandle* cf = states_[static_cast<size_t>(idx)].cf;
     rocksdb::Slice upper(end);
     rocksdb::ReadOptions ro;
@@ -546,9 +608,10 @@ Status RocksDbKeyedStateBackend::RestoreCanonical(const KeyedRestoreSource& sour
   WEIR_ASSIGN_OR_RETURN(std::string data, source.location->ReadVerified(file));
   WEIR_ASSIGN_OR_RETURN(
       auto reader, KeyedSnapshotReader::Open(std::move(data), source.location->Absolute(file)));
+  WEIR_RETURN_IF_ERROR(RestoredKeyCodec(reader.key_codec()));
   std::vector<int> index;
   for (const StateMeta& m : reader.states()) {
-    WEIR_ASSIGN_OR_RETURN(int idx, StateForRestore(m.name, m.kind));
+    WEIR_ASSIGN_OR_RETURN(int idx, StateForRestore(m.name, m.kind, m.codec));
     index.push_back(idx);
   }
   rocksdb::WriteBatch batch;

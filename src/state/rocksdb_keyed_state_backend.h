@@ -90,7 +90,9 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   detail::RawStateAccess* raw() override { return this; }
 
   // RawStateAccess
-  int RegisterState(std::string_view name, detail::StateKind kind) override;
+  int RegisterState(std::string_view name, detail::StateKind kind,
+                    const detail::StateSchema& schema) override;
+  void DeclareKeyCodec(const std::string& identity) override;
   bool Get(int state, std::string* value) override;
   void Put(int state, std::string_view value) override;
   void Delete(int state) override;
@@ -119,7 +121,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
     std::string name;
     detail::StateKind kind;
     rocksdb::ColumnFamilyHandle* cf;
-    bool declared;  // registered by this run's functions (not only restored)
+    bool declared;      // registered by this run's functions (not only restored)
+    std::string codec;  // as recorded; empty: not recorded
   };
 
   explicit RocksDbKeyedStateBackend(const KeyedBackendOptions& options);
@@ -127,7 +130,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   // A fresh database directory inside the working directory.
   std::string NextDbPath();
   // The state `name`, created if missing; Corruption if it exists with another kind.
-  Result<int> StateForRestore(const std::string& name, detail::StateKind kind);
+  Result<int> StateForRestore(const std::string& name, detail::StateKind kind,
+                              const std::string& codec);
   // Copies a native handle's files into `db_path`, verifying each.
   Status Download(const KeyedRestoreSource& source, const std::string& db_path) const;
   Status RestoreNativeInPlace(const KeyedRestoreSource& source);
@@ -142,7 +146,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   // Writes batch_, throwing StateError on failure.
   void Write(int state, std::string_view op);
   // "operator 'x' subtask 2"
-  std::string Where() const;
+  // Rewrites every stored value of state `index` from `old_version` of its codec.
+  Status MigrateState(int index, const detail::StateSchema& schema, int old_version);
 
   std::shared_ptr<const RocksDbResources> resources_;
   std::shared_ptr<ScopedDirectory> dir_;  // the working directory

@@ -113,13 +113,14 @@ FullRocksDbSnapshot::FullRocksDbSnapshot(std::shared_ptr<RocksDbInstance> db,
                                          const rocksdb::Snapshot* snapshot,
                                          std::vector<RocksDbInstance::StateColumn> states,
                                          TimersByGroup timers, KeyGroupRange range,
-                                         std::string file_name)
+                                         std::string file_name, std::string key_codec)
     : db_(std::move(db)),
       snapshot_(snapshot),
       states_(std::move(states)),
       timers_(std::move(timers)),
       range_(range),
-      file_name_(std::move(file_name)) {}
+      file_name_(std::move(file_name)),
+      key_codec_(std::move(key_codec)) {}
 
 FullRocksDbSnapshot::~FullRocksDbSnapshot() { db_->db()->ReleaseSnapshot(snapshot_); }
 
@@ -136,9 +137,9 @@ Result<KeyedStateHandle> FullRocksDbSnapshot::Write(const SnapshotLocation& loca
 
 Status FullRocksDbSnapshot::WriteTo(StateFileWriter& file) {
   std::vector<StateMeta> metas;
-  for (const auto& st : states_) metas.push_back(StateMeta{st.name, st.kind});
+  for (const auto& st : states_) metas.push_back(StateMeta{st.name, st.kind, st.codec});
   std::string buf;
-  KeyedSnapshotWriter writer(&buf, metas, range_);
+  KeyedSnapshotWriter writer(&buf, metas, range_, key_codec_);
 
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;

@@ -29,7 +29,7 @@ class FullRocksDbSnapshot final : public KeyedSnapshot {
  public:
   FullRocksDbSnapshot(std::shared_ptr<RocksDbInstance> db, const rocksdb::Snapshot* snapshot,
                       std::vector<RocksDbInstance::StateColumn> states, TimersByGroup timers,
-                      KeyGroupRange range, std::string file_name);
+                      KeyGroupRange range, std::string file_name, std::string key_codec);
   ~FullRocksDbSnapshot() override;
 
   Result<KeyedStateHandle> Write(const SnapshotLocation& location) override;
@@ -43,6 +43,7 @@ class FullRocksDbSnapshot final : public KeyedSnapshot {
   TimersByGroup timers_;
   KeyGroupRange range_;
   std::string file_name_;
+  std::string key_codec_;
 };
 
 class IncrementalRocksDbSnapshot final : public KeyedSnapshot {

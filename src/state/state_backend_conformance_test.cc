@@ -17,6 +17,66 @@
 namespace weir {
 namespace {
 
+struct XThenY {
+  int32_t x = 0;
+  int64_t y = 0;
+};
+struct YThenX {
+  int32_t x = 0;
+  int64_t y = 0;
+};
+// The same struct, with a codec that names itself: version 1 wrote (x, y); version 2 writes
+// (y, x) and reads version 1.
+struct PointV1 {
+  int32_t x = 0;
+  int64_t y = 0;
+};
+struct PointV2 {
+  int32_t x = 0;
+  int64_t y = 0;
+};
+
+}  // namespace
+
+template <>
+struct Codec<XThenY> : FieldsCodec<XThenY, &XThenY::x, &XThenY::y> {};
+template <>
+struct Codec<YThenX> : FieldsCodec<YThenX, &YThenX::y, &YThenX::x> {};
+
+template <>
+struct Codec<PointV1> {
+  static constexpr std::string_view kName = "Point";
+  static constexpr int kVersion = 1;
+  static void Encode(const PointV1& p, BufferWriter& w) {
+    Codec<int32_t>::Encode(p.x, w);
+    Codec<int64_t>::Encode(p.y, w);
+  }
+  static bool Decode(BufferReader& r, PointV1& p) {
+    return Codec<int32_t>::Decode(r, p.x) && Codec<int64_t>::Decode(r, p.y);
+  }
+};
+
+template <>
+struct Codec<PointV2> {
+  static constexpr std::string_view kName = "Point";
+  static constexpr int kVersion = 2;
+  static void Encode(const PointV2& p, BufferWriter& w) {
+    Codec<int64_t>::Encode(p.y, w);
+    Codec<int32_t>::Encode(p.x, w);
+  }
+  static bool Decode(BufferReader& r, PointV2& p) {
+    return Codec<int64_t>::Decode(r, p.y) && Codec<int32_t>::Decode(r, p.x);
+  }
+  static bool DecodeVersion(int version, BufferReader& r, PointV2& p) {
+    return version == 1 && Codec<int32_t>::Decode(r, p.x) && Codec<int64_t>::Decode(r, p.y);
+  }
+};
+
+}  // namespace weir
+
+namespace weir {
+namespace {
+
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -303,21 +363,105 @@ TEST_P(StateBackendTest, RestoredStateDeclaredWithAnotherKindFailsClearly) {
                detail::StateError);
 }
 
+// Declares state `name` of type V on a restored subtask; the StateError's status, or OK.
+template <typename V>
+Status Declare(Subtask& r, const std::string& name) {
+  try {
+    (void)r.runtime->GetState(ValueStateDescriptor<V>(name));
+    return Status::OK();
+  } catch (const detail::StateError& e) {
+    return e.status();
+  }
+}
+
 TEST_P(StateBackendTest, RestoredStateDeclaredWithAnIncompatibleTypeFailsClearly) {
   Subtask t = NewSubtask();
   auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("total"));
   SetKey(*t.backend, 1);
   v.Update(0x0102);
+  // int64 to double has the same size, so nothing would fail to decode: the counts would
+  // silently become garbage. It is refused when the state is declared, naming both codecs.
+  for (const std::string declared : {"f64", "string"}) {
+    Subtask r = SnapshotAndRestore(t);
+    Status s =
+        declared == "f64" ? Declare<double>(r, "total") : Declare<std::string>(r, "total");
+    ASSERT_FALSE(s.ok()) << declared;
+    EXPECT_TRUE(s.IsPermanent());
+    EXPECT_THAT(s.message(),
+                AllOf(HasSubstr("operator 'Running Sum' subtask 0: state 'total'"),
+                      HasSubstr("holds value state written by codec 'i64'"),
+                      HasSubstr("declares value state with codec '" + declared + "'")));
+  }
+  Subtask same = SnapshotAndRestore(t);
+  EXPECT_TRUE(Declare<int64_t>(same, "total").ok());
+}
+
+TEST_P(StateBackendTest, ReorderedFieldsOfAUserStructAreRefused) {
+  Subtask t = NewSubtask();
+  auto v = t.runtime->GetState(ValueStateDescriptor<XThenY>("point"));
+  SetKey(*t.backend, 1);
+  v.Update(XThenY{1, 2});
+  Subtask r = SnapshotAndRestore(t);
+  Status s = Declare<YThenX>(r, "point");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr("codec 'fields<i32,i64>'"), HasSubstr("codec 'fields<i64,i32>'")));
+}
+
+TEST_P(StateBackendTest, ACodecThatReadsItsOlderVersionMigratesRestoredState) {
+  Subtask t = NewSubtask();
+  auto value = t.runtime->GetState(ValueStateDescriptor<PointV1>("value"));
+  auto list = t.runtime->GetListState(ListStateDescriptor<PointV1>("list"));
+  auto map = t.runtime->GetMapState(MapStateDescriptor<std::string, PointV1>("map"));
+  for (int k = 0; k < 50; ++k) {
+    SetKey(*t.backend, k);
+    value.Update(PointV1{k, -k});
+    list.Add(PointV1{k, 1});
+    list.Add(PointV1{k, 2});
+    map.Put("a", PointV1{k, 7});
+  }
+  Subtask r = SnapshotAndRestore(t);
+  auto rv = r.runtime->GetState(ValueStateDescriptor<PointV2>("value"));
+  auto rl = r.runtime->GetListState(ListStateDescriptor<PointV2>("list"));
+  auto rm = r.runtime->GetMapState(MapStateDescriptor<std::string, PointV2>("map"));
+  auto check = [](Subtask& s, ValueState<PointV2>& v, ListState<PointV2>& l,
+                  MapState<std::string, PointV2>& m) {
+    for (int k = 0; k < 50; ++k) {
+      SetKey(*s.backend, k);
+      ASSERT_TRUE(v.Value().has_value());
+      EXPECT_EQ(v.Value()->x, k);
+      EXPECT_EQ(v.Value()->y, -k);
+      ASSERT_EQ(l.Get().size(), 2u);
+      EXPECT_EQ(l.Get()[1].y, 2);
+      ASSERT_TRUE(m.Get("a").has_value());
+      EXPECT_EQ(m.Get("a")->y, 7);
+    }
+  };
+  check(r, rv, rl, rm);
+  // Its snapshots are of the new version.
+  Subtask again = SnapshotAndRestore(r);
+  auto av = again.runtime->GetState(ValueStateDescriptor<PointV2>("value"));
+  auto al = again.runtime->GetListState(ListStateDescriptor<PointV2>("list"));
+  auto am = again.runtime->GetMapState(MapStateDescriptor<std::string, PointV2>("map"));
+  check(again, av, al, am);
+}
+
+TEST_P(StateBackendTest, AnotherKeyTypeIsRefused) {
+  Subtask t = NewSubtask();
+  t.backend->DeclareKeyCodec(CodecIdentity<int32_t>());
+  auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("total"));
+  SetKey(*t.backend, 1);
+  v.Update(1);
   Subtask r = SnapshotAndRestore(t);
   try {
-    // The heap backend finds out when the state is declared, RocksDB when it is read.
-    auto s = r.runtime->GetState(ValueStateDescriptor<std::string>("total"));
-    SetKey(*r.backend, 1);
-    (void)s.Value();
-    FAIL() << "expected StateError";
+    r.backend->DeclareKeyCodec("string");
+    FAIL() << "a string key type was accepted for i32 keys";
   } catch (const detail::StateError& e) {
-    EXPECT_THAT(e.what(), AllOf(HasSubstr("'total'"), HasSubstr("does not decode")));
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("keys were written by codec 'i32'"),
+                                HasSubstr("key type has codec 'string'")));
   }
+  Subtask same = SnapshotAndRestore(t);
+  same.backend->DeclareKeyCodec(CodecIdentity<int32_t>());
 }
 
 TEST_P(StateBackendTest, CurrentKeyDroppedByGarbageCollectionCanBeWrittenAgain) {

@@ -59,18 +59,57 @@ class StateError : public std::runtime_error {
   Status status_;
 };
 
+// ---- What a state holds -----------------------------------------------------------------------
+
+// What a state holds, as checkpoints record it, so a restore can tell a changed state type
+// from the same one (and refuse it, or migrate it) instead of decoding garbage.
+struct StateSchema {
+  // CodecIdentity of the value (value and reducing state), of an element (list state), or
+  // "<user key codec>-><value codec>" (map state).
+  std::string codec;
+  // Turns what version `version` of the value codec wrote (a value; an element; a map value)
+  // into the current encoding. Empty unless the codec reads older versions (DecodeVersion).
+  std::function<bool(int version, std::string_view old_bytes, std::string* out)> migrate;
+};
+
+template <typename V>
+StateSchema SchemaOf() {
+  StateSchema schema{CodecIdentity<V>(), nullptr};
+  if constexpr (requires(BufferReader& r, V& v) { Codec<V>::DecodeVersion(1, r, v); }) {
+    schema.migrate = [](int version, std::string_view old_bytes, std::string* out) {
+      BufferReader r(old_bytes);
+      V v{};
+      if (!Codec<V>::DecodeVersion(version, r, v) || !r.empty()) return false;
+      out->clear();
+      BufferWriter w(out);
+      Codec<V>::Encode(v, w);
+      return true;
+    };
+  }
+  return schema;
+}
+
+template <typename K, typename V>
+StateSchema MapSchemaOf() {
+  StateSchema schema = SchemaOf<V>();
+  schema.codec = CodecIdentity<K>() + "->" + schema.codec;
+  return schema;
+}
+
 // ---- Heap backend contract ------------------------------------------------------------------
 
 // A typed column of per-key state; the type-erased face the heap backend snapshots.
 class HeapStateTable {
  public:
-  HeapStateTable(std::string name, StateKind kind, const std::type_info& type)
-      : name_(std::move(name)), kind_(kind), type_(&type) {}
+  HeapStateTable(std::string name, StateKind kind, const std::type_info& type,
+                 StateSchema schema)
+      : name_(std::move(name)), kind_(kind), type_(&type), schema_(std::move(schema)) {}
   virtual ~HeapStateTable() = default;
 
   const std::string& name() const { return name_; }
   StateKind kind() const { return kind_; }
   const std::type_info& type() const { return *type_; }
+  const StateSchema& schema() const { return schema_; }
 
   // Makes room for key ids < n.
   virtual void Resize(size_t n) = 0;
@@ -103,6 +142,7 @@ class HeapStateTable {
   std::string name_;
   StateKind kind_;
   const std::type_info* type_;
+  StateSchema schema_;
 };
 
 class HeapStateRegistry {
@@ -121,8 +161,9 @@ class HeapStateRegistry {
 class RawStateAccess {
  public:
   virtual ~RawStateAccess() = default;
-  // Registers a state and returns its handle. Throws StateError on failure.
-  virtual int RegisterState(std::string_view name, StateKind kind) = 0;
+  // Registers a state and returns its handle. Restored state of that name must fit `schema`
+  // (or be migrated to it). Throws StateError on failure.
+  virtual int RegisterState(std::string_view name, StateKind kind, const StateSchema& schema) = 0;
   // Value of the current key, or false if none. Throws StateError on I/O failure.
   virtual bool Get(int state, std::string* value) = 0;
   virtual void Put(int state, std::string_view value) = 0;
@@ -154,6 +195,9 @@ class KeyedStateAccess {
   // entries: the lookups of a batch then wait for memory together, not one after another.
   virtual void PrefetchKeys(const uint64_t* hashes, size_t n) {}
   virtual std::string_view current_key_bytes() const = 0;
+  // The CodecIdentity of the keys, declared once by the keyed operator: restored keys must
+  // have been written by the same codec. Throws StateError otherwise.
+  virtual void DeclareKeyCodec(const std::string& identity) {}
   virtual HeapStateRegistry* heap() { return nullptr; }
   virtual RawStateAccess* raw() { return nullptr; }
 };
@@ -210,8 +254,9 @@ inline constexpr KeyId kNoKey = ~KeyId{0};
 template <typename Slot, typename Traits>
 class HeapTable : public HeapStateTable {
  public:
-  HeapTable(std::string name, StateKind kind, const std::type_info& type, const KeyId* current)
-      : HeapStateTable(std::move(name), kind, type), current_(current) {}
+  HeapTable(std::string name, StateKind kind, const std::type_info& type, StateSchema schema,
+            const KeyId* current)
+      : HeapStateTable(std::move(name), kind, type, std::move(schema)), current_(current) {}
 
   void Resize(size_t n) override { slots_.Resize(n); }
   bool Has(KeyId id) const override { return id < slots_.size() && Traits::Present(slots_[id]); }
@@ -286,8 +331,8 @@ class HeapValueTable final : public HeapTable<std::optional<V>, ValueSlotTraits<
                              public ValueStateImpl<V> {
  public:
   HeapValueTable(std::string name, StateKind kind, const KeyId* current)
-      : HeapTable<std::optional<V>, ValueSlotTraits<V>>(std::move(name), kind, typeid(V), current) {
-  }
+      : HeapTable<std::optional<V>, ValueSlotTraits<V>>(std::move(name), kind, typeid(V),
+                                                        SchemaOf<V>(), current) {}
 
   const V* Get() override {
     const auto& slot = this->Read();
@@ -338,7 +383,7 @@ class HeapListTable final : public HeapTable<std::vector<V>, ListSlotTraits<V>>,
  public:
   HeapListTable(std::string name, const KeyId* current)
       : HeapTable<std::vector<V>, ListSlotTraits<V>>(std::move(name), StateKind::kList, typeid(V),
-                                                     current) {}
+                                                     SchemaOf<V>(), current) {}
 
   const std::vector<V>& Get() override { return this->Read(); }
   void Add(V value) override { this->Write().push_back(std::move(value)); }
@@ -413,7 +458,7 @@ class HeapMapTable final : public HeapTable<typename MapSlotTraits<K, V>::Map, M
 
   HeapMapTable(std::string name, const KeyId* current)
       : HeapTable<Map, MapSlotTraits<K, V>>(std::move(name), StateKind::kMap,
-                                            typeid(std::pair<K, V>), current) {}
+                                            typeid(std::pair<K, V>), MapSchemaOf<K, V>(), current) {}
 
   const V* Get(const K& key) override {
     const Map& m = this->Read();

@@ -144,6 +144,7 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
     timers_ = this->context().timer_service();
     runtime_context_ = std::make_unique<RuntimeContext>(&this->context());
     try {
+      keyed_->DeclareKeyCodec(CodecIdentity<K>());
       fn_.Open(*runtime_context_);
     } catch (...) {
       RethrowAsOperatorError(this->context());

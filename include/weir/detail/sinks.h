@@ -31,6 +31,9 @@ void AppendText(const T& v, std::string* out) {
     auto res = std::to_chars(buf, buf + sizeof buf, v);
     out->append(buf, res.ptr);
   } else {
+    static_assert(fmt::is_formattable<T>::value,
+                  "a text sink (WriteAsText, Print) writes records with fmt: give the record type "
+                  "a fmt::formatter specialization, or Map it to a string first");
     fmt::format_to(std::back_inserter(*out), "{}", v);
   }
 }
