@@ -58,14 +58,14 @@ void SequenceSource::InitializeState(const detail::OperatorState& restored) {
 }
 
 detail::SourceStatus SequenceSource::EmitNext(size_t max_records) {
-  while (!splits_.empty() && batch_.size() < max_records) {
+  while (!splits_.empty() && batch_.records.size() < max_records) {
     Split& s = splits_.front();
     // Counted in uint64: a split may end at INT64_MAX, where next + n would overflow.
     uint64_t left = static_cast<uint64_t>(s.last) - static_cast<uint64_t>(s.next);  // + 1
-    uint64_t room = max_records - batch_.size();
+    uint64_t room = max_records - batch_.records.size();
     uint64_t n = left < room ? left + 1 : room;
     for (uint64_t k = 0; k < n; ++k) {
-      batch_.push_back(static_cast<int64_t>(static_cast<uint64_t>(s.next) + k));
+      batch_.records.push_back(static_cast<int64_t>(static_cast<uint64_t>(s.next) + k));
     }
     if (n > left) {
       splits_.erase(splits_.begin());
@@ -73,7 +73,7 @@ detail::SourceStatus SequenceSource::EmitNext(size_t max_records) {
       s.next = static_cast<int64_t>(static_cast<uint64_t>(s.next) + n);
     }
   }
-  if (!batch_.empty()) Emit(batch_);
+  if (!batch_.records.empty()) Emit(batch_);
   return splits_.empty() ? detail::SourceStatus::kEndOfInput : detail::SourceStatus::kMoreAvailable;
 }
 

@@ -30,7 +30,7 @@ class SequenceSource final : public detail::SourceOperator<int64_t> {
   int64_t from_;
   int64_t to_;
   std::vector<Split> splits_;  // unfinished splits of this subtask, read in order
-  std::vector<int64_t> batch_;
+  detail::Batch<int64_t> batch_;
 };
 
 }  // namespace weir

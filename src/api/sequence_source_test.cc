@@ -24,11 +24,15 @@ constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
 class Collect final : public detail::BatchConsumer<int64_t> {
  public:
-  void Accept(std::vector<int64_t>& records) override {
+  void Accept(detail::Batch<int64_t>& batch) override {
     ++batches;
-    all.insert(all.end(), records.begin(), records.end());
+    EXPECT_FALSE(batch.has_timestamps());
+    all.insert(all.end(), batch.records.begin(), batch.records.end());
   }
+  void AcceptWatermark(int64_t watermark) override { watermarks.push_back(watermark); }
+  void AcceptWatermarkStatus(bool) override {}
   std::vector<int64_t> all;
+  std::vector<int64_t> watermarks;
   int batches = 0;
 };
 

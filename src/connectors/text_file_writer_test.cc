@@ -58,8 +58,9 @@ class SinkUnderTest {
     return Run([&] { op_.InitializeState(restored); });
   }
   Status Write(std::string_view text) {
-    std::vector<std::string> records{std::string(text)};
-    return Run([&] { op_.Accept(records); });
+    detail::Batch<std::string> batch;
+    batch.records.emplace_back(text);
+    return Run([&] { op_.Accept(batch); });
   }
   Status Snapshot(int64_t id, OperatorSnapshot* out) {
     return Run([&] { op_.SnapshotState(id, out); });

@@ -49,12 +49,30 @@ void Channel::PushBatch(std::unique_ptr<detail::BatchBase> batch) {
 }
 
 void Channel::PushEvent(EventKind kind, const CheckpointBarrier& barrier) {
+  Envelope e;
+  e.kind = kind;
+  e.barrier = barrier;
+  PushEnvelope(std::move(e));
+}
+
+void Channel::PushWatermark(int64_t watermark) {
+  Envelope e;
+  e.kind = EventKind::kWatermark;
+  e.watermark = watermark;
+  PushEnvelope(std::move(e));
+}
+
+void Channel::PushWatermarkStatus(bool idle) {
+  Envelope e;
+  e.kind = EventKind::kWatermarkStatus;
+  e.idle = idle;
+  PushEnvelope(std::move(e));
+}
+
+void Channel::PushEnvelope(Envelope e) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (cancelled_) return;
-    Envelope e;
-    e.kind = kind;
-    e.barrier = barrier;
     queue_.push_back(std::move(e));
   }
   consumer_->Wake();

@@ -1,8 +1,8 @@
 // Channel: the bounded queue between one producer subtask and one consumer subtask.
 //
-// It carries batches of records and, in the same order, control events: checkpoint barriers,
-// end of data (no more records; barriers may still follow, for the final checkpoint) and end
-// of partition (nothing more at all). Capacity is counted in records. A producer checks
+// It carries batches of records and, in the same order, control events: watermarks and
+// watermark status, checkpoint barriers, end of data (no more records; barriers may still
+// follow, for the final checkpoint) and end of partition (nothing more at all). Capacity is counted in records. A producer checks
 // HasCapacity() before it processes more input, which is how backpressure travels upstream;
 // an event never waits for capacity. Emptied batches travel back to the producer for reuse.
 //
@@ -28,12 +28,21 @@
 
 namespace weir {
 
-enum class EventKind : uint8_t { kRecords, kBarrier, kEndOfData, kEndOfPartition };
+enum class EventKind : uint8_t {
+  kRecords,
+  kWatermark,
+  kWatermarkStatus,
+  kBarrier,
+  kEndOfData,
+  kEndOfPartition,
+};
 
 struct Envelope {
   EventKind kind = EventKind::kRecords;
   std::unique_ptr<detail::BatchBase> batch;
   CheckpointBarrier barrier;
+  int64_t watermark = 0;
+  bool idle = false;  // kWatermarkStatus
 };
 
 class Channel final : public detail::OutputChannel {
@@ -46,6 +55,8 @@ class Channel final : public detail::OutputChannel {
   void PushBatch(std::unique_ptr<detail::BatchBase> batch) override;
   size_t target_batch_size() const override;
   void PushEvent(EventKind kind, const CheckpointBarrier& barrier = {});
+  void PushWatermark(int64_t watermark) override;
+  void PushWatermarkStatus(bool idle) override;
   bool HasCapacity() const {
     return queued_records_.load(std::memory_order_acquire) <
            capacity_.load(std::memory_order_relaxed);
@@ -64,6 +75,7 @@ class Channel final : public detail::OutputChannel {
  private:
   // Queued records at which PushBatch blocks.
   size_t HardLimit() const;
+  void PushEnvelope(Envelope e);
 
   mutable std::mutex mu_;
   std::condition_variable space_;

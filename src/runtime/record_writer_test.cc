@@ -37,10 +37,17 @@ class FakeChannel final : public detail::OutputChannel {
   }
   void PushBatch(std::unique_ptr<BatchBase> batch) override {
     pushed_ptrs.push_back(batch.get());
-    pushed.push_back(static_cast<Batch<int64_t>&>(*batch).records);
-    data_ptrs.push_back(static_cast<Batch<int64_t>&>(*batch).records.data());
+    auto& b = static_cast<Batch<int64_t>&>(*batch);
+    pushed.push_back(b.records);
+    pushed_timestamps.push_back(b.timestamps);
+    data_ptrs.push_back(b.records.data());
+    log.push_back("batch of " + std::to_string(b.records.size()));
     kept_.push_back(std::move(batch));
   }
+  void PushWatermark(int64_t watermark) override {
+    log.push_back("watermark " + std::to_string(watermark));
+  }
+  void PushWatermarkStatus(bool idle) override { log.push_back(idle ? "idle" : "active"); }
   size_t target_batch_size() const override { return target_; }
 
   void set_target(size_t t) { target_ = t; }
@@ -55,8 +62,10 @@ class FakeChannel final : public detail::OutputChannel {
   }
 
   std::vector<std::vector<int64_t>> pushed;
+  std::vector<std::vector<int64_t>> pushed_timestamps;
   std::vector<const BatchBase*> pushed_ptrs;
   std::vector<const int64_t*> data_ptrs;
+  std::vector<std::string> log;  // batches and events, in order
 
  private:
   size_t target_;
@@ -71,6 +80,15 @@ std::vector<int64_t> Range(int64_t from, int64_t to) {
 }
 
 int64_t KeyOf(int64_t v) { return v; }
+
+// Hands `records` (with `timestamps`, if any) to a writer as one batch.
+template <typename Writer>
+void Send(Writer& w, std::vector<int64_t> records, std::vector<int64_t> timestamps = {}) {
+  Batch<int64_t> b;
+  b.records = std::move(records);
+  b.timestamps = std::move(timestamps);
+  w.Accept(b);
+}
 
 TEST(KeyGroupSelectorTest, SendsEveryKeyToTheSubtaskOwningItsKeyGroup) {
   const uint64_t seed = testing::TestSeed();
@@ -158,11 +176,11 @@ TEST(RecordWriterTest, PushesABatchWhenItReachesTheChannelsTargetSize) {
   FakeChannel ch(4);
   RecordWriter<int64_t, RoundRobinSelector> w({&ch}, RoundRobinSelector(1, 0));
   auto records = Range(0, 3);
-  w.Accept(records);
+  Send(w, std::move(records));
   EXPECT_TRUE(ch.pushed.empty());
   EXPECT_TRUE(w.has_pending());
   records = Range(3, 10);
-  w.Accept(records);
+  Send(w, std::move(records));
   ASSERT_EQ(ch.pushed.size(), 2u);
   EXPECT_EQ(ch.pushed[0], Range(0, 4));
   EXPECT_EQ(ch.pushed[1], Range(4, 8));
@@ -173,7 +191,7 @@ TEST(RecordWriterTest, FlushAllPushesPartlyFilledBatchesOnly) {
   FakeChannel a(100), b(100), c(100);
   RecordWriter<int64_t, RoundRobinSelector> w({&a, &b, &c}, RoundRobinSelector(3, 0));
   auto records = Range(0, 4);  // a: 0, 3; b: 1; c: 2
-  w.Accept(records);
+  Send(w, std::move(records));
   w.FlushAll();
   EXPECT_FALSE(w.has_pending());
   EXPECT_EQ(a.pushed, (std::vector<std::vector<int64_t>>{{0, 3}}));
@@ -188,14 +206,14 @@ TEST(RecordWriterTest, ReadsTheTargetSizeAgainForEachNewBatch) {
   FakeChannel ch(2);
   RecordWriter<int64_t, RoundRobinSelector> w({&ch}, RoundRobinSelector(1, 0));
   auto records = Range(0, 2);
-  w.Accept(records);
+  Send(w, std::move(records));
   ASSERT_EQ(ch.pushed.size(), 1u);
   ch.set_target(5);  // the consumer's capacity grew
   records = Range(2, 6);
-  w.Accept(records);
+  Send(w, std::move(records));
   EXPECT_EQ(ch.pushed.size(), 1u);
   records = Range(6, 7);
-  w.Accept(records);
+  Send(w, std::move(records));
   ASSERT_EQ(ch.pushed.size(), 2u);
   EXPECT_EQ(ch.pushed[1], Range(2, 7));
 }
@@ -207,7 +225,7 @@ TEST(RecordWriterTest, ReusesBatchesTheConsumerRecycled) {
   ch.Recycle(std::move(spare));
   RecordWriter<int64_t, RoundRobinSelector> w({&ch}, RoundRobinSelector(1, 0));
   auto records = Range(0, 2);
-  w.Accept(records);
+  Send(w, std::move(records));
   ASSERT_EQ(ch.pushed_ptrs.size(), 1u);
   EXPECT_EQ(ch.pushed_ptrs[0], spare_ptr);
 }
@@ -225,7 +243,7 @@ TEST(RecordWriterTest, KeyedWriterKeepsEveryRecordOfAKeyOnOneChannelInOrder) {
     std::vector<int64_t> records;
     for (size_t n = rng() % 20; n > 0; --n) records.push_back(next++);
     all.insert(all.end(), records.begin(), records.end());
-    w.Accept(records);
+    Send(w, std::move(records));
   }
   w.FlushAll();
   std::vector<int64_t> received;
@@ -249,7 +267,7 @@ TEST(ForwardWriterTest, HandsOverALargeBatchWholeWithoutCopyingRecords) {
   ForwardWriter<int64_t> w(&ch);
   auto records = Range(0, 10);
   const int64_t* data = records.data();
-  w.Accept(records);
+  Send(w, std::move(records));
   ASSERT_EQ(ch.pushed.size(), 1u);
   EXPECT_EQ(ch.pushed[0], Range(0, 10));
   EXPECT_EQ(ch.data_ptrs[0], data) << "the records were copied, not swapped";
@@ -261,7 +279,7 @@ TEST(ForwardWriterTest, SmallBatchesAccumulateUntilTheTargetSize) {
   ForwardWriter<int64_t> w(&ch);
   for (int i = 0; i < 3; ++i) {
     auto records = Range(i * 3, i * 3 + 3);
-    w.Accept(records);
+    Send(w, std::move(records));
   }
   // 3 + 3 reach 6 < 8; the third brings 9 >= 8.
   ASSERT_EQ(ch.pushed.size(), 1u);
@@ -273,7 +291,7 @@ TEST(ForwardWriterTest, FlushAllPushesThePartialBatch) {
   ForwardWriter<int64_t> w(&ch);
   EXPECT_FALSE(w.has_pending());
   auto records = Range(0, 3);
-  w.Accept(records);
+  Send(w, std::move(records));
   EXPECT_TRUE(w.has_pending());
   EXPECT_TRUE(ch.pushed.empty());
   w.FlushAll();
@@ -292,7 +310,7 @@ TEST(ForwardWriterTest, KeepsRecordOrderAcrossManyBatches) {
   for (int round = 0; round < 200; ++round) {
     std::vector<int64_t> records;
     for (size_t n = rng() % 40; n > 0; --n) records.push_back(next++);
-    w.Accept(records);
+    Send(w, std::move(records));
     if (rng() % 10 == 0) ch.set_target(1 + rng() % 32);
   }
   w.FlushAll();
@@ -305,11 +323,82 @@ TEST(TeeTest, EveryConsumerGetsEveryRecord) {
   ForwardWriter<int64_t> wb(&b);
   detail::Tee<int64_t> tee({&wa, &wb});
   auto records = Range(0, 5);
-  tee.Accept(records);
+  Send(tee, std::move(records));
   wa.FlushAll();
   wb.FlushAll();
   EXPECT_EQ(a.All(), Range(0, 5));
   EXPECT_EQ(b.All(), Range(0, 5));
+}
+
+TEST(RecordWriterTest, TimestampsTravelWithTheirRecords) {
+  FakeChannel a(100), b(100);
+  RecordWriter<int64_t, RoundRobinSelector> w({&a, &b}, RoundRobinSelector(2, 0));
+  Send(w, Range(0, 4), {100, 101, 102, 103});
+  w.FlushAll();
+  ASSERT_EQ(a.pushed.size(), 1u);
+  EXPECT_EQ(a.pushed[0], (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(a.pushed_timestamps[0], (std::vector<int64_t>{100, 102}));
+  EXPECT_EQ(b.pushed_timestamps[0], (std::vector<int64_t>{101, 103}));
+}
+
+TEST(RecordWriterTest, NeverMixesRecordsWithAndWithoutTimestampsInABatch) {
+  FakeChannel ch(100);
+  RecordWriter<int64_t, RoundRobinSelector> w({&ch}, RoundRobinSelector(1, 0));
+  Send(w, Range(0, 2), {7, 8});
+  Send(w, Range(2, 4));  // none: the timestamped batch goes first
+  Send(w, Range(4, 5), {9});
+  w.FlushAll();
+  ASSERT_EQ(ch.pushed.size(), 3u);
+  EXPECT_EQ(ch.pushed_timestamps[0], (std::vector<int64_t>{7, 8}));
+  EXPECT_EQ(ch.pushed[1], Range(2, 4));
+  EXPECT_TRUE(ch.pushed_timestamps[1].empty());
+  EXPECT_EQ(ch.pushed_timestamps[2], (std::vector<int64_t>{9}));
+  EXPECT_EQ(ch.All(), Range(0, 5));
+}
+
+TEST(ForwardWriterTest, TimestampsTravelWithTheirRecordsAndNeverMix) {
+  FakeChannel ch(4);
+  ForwardWriter<int64_t> w(&ch);
+  Send(w, Range(0, 10), {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});  // handed over whole
+  Send(w, Range(10, 11), {10});
+  Send(w, Range(11, 12));
+  w.FlushAll();
+  ASSERT_EQ(ch.pushed.size(), 3u);
+  EXPECT_EQ(ch.pushed_timestamps[0], Range(0, 10));
+  EXPECT_EQ(ch.pushed_timestamps[1], (std::vector<int64_t>{10}));
+  EXPECT_TRUE(ch.pushed_timestamps[2].empty());
+  EXPECT_EQ(ch.All(), Range(0, 12));
+}
+
+TEST(RecordWriterTest, AWatermarkGoesToEveryChannelAfterTheRecordsBeforeIt) {
+  FakeChannel a(100), b(100);
+  RecordWriter<int64_t, RoundRobinSelector> w({&a, &b}, RoundRobinSelector(2, 0));
+  Send(w, Range(0, 3), {1, 2, 3});
+  w.AcceptWatermark(3);
+  w.AcceptWatermarkStatus(true);
+  EXPECT_EQ(a.log, (std::vector<std::string>{"batch of 2", "watermark 3", "idle"}));
+  EXPECT_EQ(b.log, (std::vector<std::string>{"batch of 1", "watermark 3", "idle"}));
+}
+
+TEST(ForwardWriterTest, AWatermarkFollowsTheRecordsBeforeIt) {
+  FakeChannel ch(100);
+  ForwardWriter<int64_t> w(&ch);
+  Send(w, Range(0, 3));
+  w.AcceptWatermark(-5);
+  w.AcceptWatermarkStatus(false);
+  EXPECT_EQ(ch.log, (std::vector<std::string>{"batch of 3", "watermark -5", "active"}));
+}
+
+TEST(TeeTest, EveryConsumerGetsTheTimestampsToo) {
+  FakeChannel a(1000), b(1000);
+  ForwardWriter<int64_t> wa(&a);
+  ForwardWriter<int64_t> wb(&b);
+  detail::Tee<int64_t> tee({&wa, &wb});
+  Send(tee, Range(0, 3), {5, 6, 7});
+  wa.FlushAll();
+  wb.FlushAll();
+  EXPECT_EQ(a.pushed_timestamps[0], (std::vector<int64_t>{5, 6, 7}));
+  EXPECT_EQ(b.pushed_timestamps[0], (std::vector<int64_t>{5, 6, 7}));
 }
 
 }  // namespace

@@ -218,6 +218,7 @@ Status StreamTask::InitializeState() {
     d.target = *target;
     gate_ = std::make_unique<InputGate>(spec_.inputs, d);
     aligner_ = std::make_unique<BarrierAligner>(gate_.get(), env_->exactly_once, env_->clock);
+    valve_ = std::make_unique<WatermarkValve>(gate_->size());
     input_data_ended_.assign(spec_.inputs.size(), false);
   }
   return Status::OK();
@@ -354,6 +355,10 @@ Status StreamTask::ProcessInput(bool* did_work) {
       gate_->MaybeDebloat(env_->clock->NowNanos());
       return mail_failure_;
     }
+    case EventKind::kWatermark:
+      return ForwardWatermark(valve_->OnWatermark(ch, e.watermark));
+    case EventKind::kWatermarkStatus:
+      return ForwardWatermark(valve_->OnWatermarkStatus(ch, e.idle));
     case EventKind::kBarrier: {
       std::vector<int64_t> abandoned;
       auto ready = aligner_->OnBarrier(ch, e.barrier, &abandoned);
@@ -384,7 +389,23 @@ Status StreamTask::ProcessInput(bool* did_work) {
   return Status::OK();
 }
 
+Status StreamTask::ForwardWatermark(const WatermarkValve::Output& out) {
+  detail::StreamOperator* head = chain_.head();
+  if (out.watermark) WEIR_RETURN_IF_ERROR(Guard([&] { head->HandleWatermark(*out.watermark); }));
+  if (out.idle) WEIR_RETURN_IF_ERROR(Guard([&] { head->ProcessWatermarkStatus(*out.idle); }));
+  MaybeFlushOnTimeout();
+  return mail_failure_;
+}
+
 void StreamTask::HandleEndOfData() {
+  if (source_ != nullptr) {
+    // Event time ends with the input: every event-time timer and window downstream fires.
+    Status s = Guard([&] { source_->HandleWatermark(detail::kMaxWatermark); });
+    if (!s.ok()) {
+      mail_failure_ = s;
+      return;
+    }
+  }
   for (auto& e : chain_.entries()) {
     Status s = Guard([&] { e.op->Finish(); });
     if (!s.ok()) {

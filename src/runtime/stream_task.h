@@ -17,6 +17,11 @@
 // ended) completes, so sinks commit everything before the job reports success; then
 // end-of-partition flows down and the tasks exit.
 //
+// Event time: each input channel's watermarks and idleness go through a WatermarkValve; the
+// head operator gets the input's combined watermark, handles it and passes it on through the
+// chain, so it leaves the task after every record it covers. A source emits the maximum
+// watermark when its input ends.
+//
 // Thread-safety: Start/Join/Cancel and the Post* methods may be called from any thread.
 #pragma once
 
@@ -37,6 +42,7 @@
 #include "runtime/operator_chain.h"
 #include "runtime/state_assignment.h"
 #include "runtime/task_gateway.h"
+#include "runtime/watermark_valve.h"
 #include "state/keyed_state_backend.h"
 
 namespace weir {
@@ -82,6 +88,8 @@ class StreamTask final : public TaskGateway {
   Status MainLoop();
   Status ProcessInput(bool* did_work);
   Status EmitFromSource();
+  // Hands what the input's watermark valve emitted to the head operator.
+  Status ForwardWatermark(const WatermarkValve::Output& out);
   void HandleEndOfData();
   void EmitEndOfPartition();
   Status PerformCheckpoint(const CheckpointBarrier& barrier);
@@ -106,6 +114,7 @@ class StreamTask final : public TaskGateway {
   std::unique_ptr<KeyedStateBackend> backend_;
   std::unique_ptr<InputGate> gate_;
   std::unique_ptr<BarrierAligner> aligner_;
+  std::unique_ptr<WatermarkValve> valve_;
   std::vector<Channel*> output_channels_;
   detail::SourceOperatorBase* source_ = nullptr;
   std::thread thread_;

@@ -5,14 +5,39 @@
 // objects and pushes them into OutputChannels; the consumer hands them back for reuse, so
 // steady-state exchange allocates nothing.
 //
+// A batch's records carry event timestamps only when the job gives them some (an event-time
+// source, a timestamp assigner): then `timestamps` holds one per record, otherwise it stays
+// empty and costs nothing. Every record of one batch has a timestamp, or none has.
+//
+// Watermarks travel the same way, in order with the records: after each operator handles one,
+// it passes it on through the chain, and a writer sends it over every channel after the
+// records before it.
+//
 // Thread-safety: a BatchConsumer belongs to its task thread. OutputChannel is thread-safe.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
 namespace weir::detail {
+
+// A watermark w says event time reached w: records with timestamps at or below w are late.
+// The maximum ends event time (end of input, or a stop that drains).
+inline constexpr int64_t kMinWatermark = std::numeric_limits<int64_t>::min();
+inline constexpr int64_t kMaxWatermark = std::numeric_limits<int64_t>::max();
+
+// What besides records flows along a stream: watermarks, and whether the stream is idle (an
+// idle stream sends neither records nor watermarks for a while; consumers stop waiting for
+// its watermark until it is active again).
+class WatermarkConsumer {
+ public:
+  virtual ~WatermarkConsumer() = default;
+  virtual void AcceptWatermark(int64_t watermark) = 0;
+  virtual void AcceptWatermarkStatus(bool idle) = 0;
+};
 
 class BatchBase {
  public:
@@ -25,18 +50,24 @@ template <typename T>
 class Batch final : public BatchBase {
  public:
   size_t size() const override { return records.size(); }
-  void clear() override { records.clear(); }
+  void clear() override {
+    records.clear();
+    timestamps.clear();
+  }
+  bool has_timestamps() const { return !timestamps.empty(); }
+
   std::vector<T> records;
+  // Event time in milliseconds since the epoch, one per record, or empty.
+  std::vector<int64_t> timestamps;
 };
 
 // The typed input of an operator: what its predecessor in the chain emits into.
 template <typename T>
-class BatchConsumer {
+class BatchConsumer : public WatermarkConsumer {
  public:
-  virtual ~BatchConsumer() = default;
-  // Processes a batch. The callee may move from the records or reorder them; the caller
-  // clears the vector afterwards.
-  virtual void Accept(std::vector<T>& records) = 0;
+  // Processes a batch. The callee may move from the records (and timestamps) or reorder them;
+  // the caller clears the batch afterwards.
+  virtual void Accept(Batch<T>& batch) = 0;
 };
 
 // The producer's end of a channel between two subtasks.
@@ -48,6 +79,9 @@ class OutputChannel {
   // Queues a batch. Capacity is checked before a task processes input (backpressure); a push
   // blocks only when a single input batch expands far past the channel's capacity.
   virtual void PushBatch(std::unique_ptr<BatchBase> batch) = 0;
+  // Queues a watermark, or a change of the stream's idleness, after the batches before it.
+  virtual void PushWatermark(int64_t watermark) = 0;
+  virtual void PushWatermarkStatus(bool idle) = 0;
   // How many records a batch should hold now (shrinks when the consumer is slow, so that
   // checkpoint barriers do not wait behind a large backlog).
   virtual size_t target_batch_size() const = 0;

@@ -3,7 +3,8 @@
 // Each transformation of a job becomes one operator instance per parallel subtask. The task
 // thread drives an operator through its whole life:
 //
-//   Setup -> InitializeState (restored or empty) -> Open -> records/timers, with checkpoints:
+//   Setup -> InitializeState (restored or empty) -> Open -> records/watermarks/timers, with
+//   checkpoints:
 //     PrepareSnapshotPreBarrier -> (barrier forwarded) -> SnapshotState -> ...
 //     NotifyCheckpointComplete / NotifyCheckpointAborted
 //   -> Finish (end of input) -> Close
@@ -160,6 +161,20 @@ class StreamOperator {
   // A processing-time timer of `key_bytes` is due.
   virtual void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) {}
 
+  // Event time on this operator's input advanced to `watermark` (the minimum over its input
+  // channels, idle ones left out). Ignores a watermark that does not advance, then calls
+  // ProcessWatermark.
+  void HandleWatermark(int64_t watermark) {
+    if (watermark <= current_watermark_) return;
+    current_watermark_ = watermark;
+    ProcessWatermark(watermark);
+  }
+  // The input became idle, or active again.
+  virtual void ProcessWatermarkStatus(bool idle) {
+    if (watermark_output_ != nullptr) watermark_output_->AcceptWatermarkStatus(idle);
+  }
+  int64_t current_watermark() const { return current_watermark_; }
+
   // Wiring, done once when the chain is built: the typed consumer this operator accepts
   // records through (a BatchConsumer<In>*, null for sources), and the typed consumer it emits
   // into (a BatchConsumer<Out>*; sinks ignore it).
@@ -175,6 +190,15 @@ class StreamOperator {
   uint64_t records_processed() const { return records_in_.Get(); }
 
  protected:
+  // Fires what the watermark makes due (event-time timers, windows), then passes it on. The
+  // default passes it on.
+  virtual void ProcessWatermark(int64_t watermark) { EmitWatermark(watermark); }
+  void EmitWatermark(int64_t watermark) {
+    if (watermark_output_ != nullptr) watermark_output_->AcceptWatermark(watermark);
+  }
+
+  WatermarkConsumer* watermark_output_ = nullptr;  // the typed output's; null for sinks
+  int64_t current_watermark_ = kMinWatermark;
   OperatorContext* ctx_ = nullptr;
   RecordCounter records_in_;
 };

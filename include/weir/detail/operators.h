@@ -24,9 +24,10 @@ class OneInputOperator : public StreamOperator, public BatchConsumer<In> {
  public:
   void* typed_input() override { return static_cast<BatchConsumer<In>*>(this); }
   const std::type_info* input_type() const override { return &typeid(In); }
-  void AcceptErased(BatchBase& batch) override {
-    this->Accept(static_cast<Batch<In>&>(batch).records);
-  }
+  void AcceptErased(BatchBase& batch) override { this->Accept(static_cast<Batch<In>&>(batch)); }
+  // From the operator before it in the chain.
+  void AcceptWatermark(int64_t watermark) override { this->HandleWatermark(watermark); }
+  void AcceptWatermarkStatus(bool idle) override { this->ProcessWatermarkStatus(idle); }
 };
 
 template <typename In, typename Out>
@@ -34,6 +35,7 @@ class TransformOperator : public OneInputOperator<In> {
  public:
   void SetTypedOutput(void* consumer) override {
     out_ = static_cast<BatchConsumer<Out>*>(consumer);
+    this->watermark_output_ = out_;
   }
   const std::type_info* output_type() const override { return &typeid(Out); }
 
@@ -46,16 +48,17 @@ class MapOperator final : public TransformOperator<In, Out> {
  public:
   explicit MapOperator(F fn) : fn_(std::move(fn)) {}
 
-  void Accept(std::vector<In>& records) override {
-    this->records_in_.Add(records.size());
+  void Accept(Batch<In>& in) override {
+    this->records_in_.Add(in.records.size());
     try {
       if constexpr (std::is_same_v<In, Out>) {
-        // Same type: transform in place and pass the same vector on.
-        for (auto& r : records) r = Call(r);
-        this->out_->Accept(records);
+        // Same type: transform in place and pass the same batch on.
+        for (auto& r : in.records) r = Call(r);
+        this->out_->Accept(in);
       } else {
-        out_buf_.reserve(records.size());
-        for (auto& r : records) out_buf_.push_back(Call(r));
+        out_buf_.records.reserve(in.records.size());
+        for (auto& r : in.records) out_buf_.records.push_back(Call(r));
+        out_buf_.timestamps.swap(in.timestamps);  // one per record, unchanged
         this->out_->Accept(out_buf_);
         out_buf_.clear();
       }
@@ -76,7 +79,7 @@ class MapOperator final : public TransformOperator<In, Out> {
   }
 
   F fn_;
-  std::vector<Out> out_buf_;
+  Batch<Out> out_buf_;
 };
 
 template <typename T, typename F>
@@ -84,25 +87,39 @@ class FilterOperator final : public TransformOperator<T, T> {
  public:
   explicit FilterOperator(F fn) : fn_(std::move(fn)) {}
 
-  void Accept(std::vector<T>& records) override {
-    this->records_in_.Add(records.size());
+  void Accept(Batch<T>& in) override {
+    this->records_in_.Add(in.records.size());
     try {
-      // Compact in place: no copy of the records that pass.
-      size_t kept = 0;
-      for (size_t i = 0; i < records.size(); ++i) {
-        if (fn_(std::as_const(records[i]))) {
-          if (kept != i) records[kept] = std::move(records[i]);
-          ++kept;
-        }
+      if (in.has_timestamps()) {
+        Compact<true>(in);
+      } else {
+        Compact<false>(in);
       }
-      records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
-      if (!records.empty()) this->out_->Accept(records);
+      if (!in.records.empty()) this->out_->Accept(in);
     } catch (...) {
       RethrowAsOperatorError(this->context());
     }
   }
 
  private:
+  // In place: no copy of the records that pass.
+  template <bool kTimestamps>
+  void Compact(Batch<T>& in) {
+    auto& records = in.records;
+    size_t kept = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (fn_(std::as_const(records[i]))) {
+        if (kept != i) {
+          records[kept] = std::move(records[i]);
+          if constexpr (kTimestamps) in.timestamps[kept] = in.timestamps[i];
+        }
+        ++kept;
+      }
+    }
+    records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
+    if constexpr (kTimestamps) in.timestamps.resize(kept);
+  }
+
   F fn_;
 };
 
@@ -113,11 +130,18 @@ class FlatMapOperator final : public TransformOperator<In, Out> {
 
   void Open() override { batch_size_ = this->context().batch_size(); }
 
-  void Accept(std::vector<In>& records) override {
-    this->records_in_.Add(records.size());
+  void Accept(Batch<In>& in) override {
+    this->records_in_.Add(in.records.size());
     Collector<Out> out(&out_buf_, batch_size_, this->out_);
     try {
-      for (const auto& r : records) fn_(r, out);
+      if (in.has_timestamps()) {
+        for (size_t i = 0; i < in.records.size(); ++i) {
+          out.SetTimestamp(in.timestamps[i]);
+          fn_(std::as_const(in.records[i]), out);
+        }
+      } else {
+        for (const auto& r : in.records) fn_(r, out);
+      }
       out.Flush();
     } catch (...) {
       out_buf_.clear();
@@ -128,7 +152,7 @@ class FlatMapOperator final : public TransformOperator<In, Out> {
  private:
   F fn_;
   size_t batch_size_ = 1024;
-  std::vector<Out> out_buf_;
+  Batch<Out> out_buf_;
 };
 
 // Runs a KeyedProcessFunction: sets the current key for state and timers, then calls it.
@@ -159,15 +183,17 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
     }
   }
 
-  void Accept(std::vector<In>& records) override {
-    this->records_in_.Add(records.size());
+  void Accept(Batch<In>& in) override {
+    this->records_in_.Add(in.records.size());
     Collector<Out> out(&out_buf_, batch_size_, this->out_);
     typename F::Context ctx(&key_, TimerService(timers_));
     try {
-      if (keyed_->wants_key_prefetch()) {
-        ProcessPrefetching(records, ctx, out);
+      // Two call sites of ProcessElement, not more: GCC then still inlines it into the loop.
+      if (in.has_timestamps() || keyed_->wants_key_prefetch()) [[unlikely]] {
+        const int64_t* timestamps = in.has_timestamps() ? in.timestamps.data() : nullptr;
+        ProcessKeysFirst(in.records, timestamps, ctx, out);
       } else {
-        for (const auto& r : records) {
+        for (const auto& r : in.records) {
           key_ = key_selector_(r);
           keyed_->SetCurrentKey(encoder_.Encode(key_));
           fn_.ProcessElement(r, ctx, out);
@@ -197,10 +223,12 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
   }
 
  private:
-  // With many keys: the batch's keys are selected and hashed first, so the backend can fetch
-  // the index entries of the next keys while a record is processed. Otherwise each lookup is
-  // a cache miss that its record waits for alone.
-  void ProcessPrefetching(std::vector<In>& records, typename F::Context& ctx, Collector<Out>& out) {
+  // The batch's keys are selected and hashed first. With many keys that lets the backend fetch
+  // the index entries of the next keys while a record is processed; otherwise each lookup is
+  // a cache miss that its record waits for alone. With event time, each output record gets
+  // the timestamp of the record it was emitted for (`timestamps`: one per record, or null).
+  void ProcessKeysFirst(const std::vector<In>& records, const int64_t* timestamps,
+                        typename F::Context& ctx, Collector<Out>& out) {
     const size_t n = records.size();
     keys_.resize(n);
     hashes_.resize(n);
@@ -208,14 +236,16 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
       keys_[i] = key_selector_(records[i]);
       hashes_[i] = Hash64(encoder_.Encode(keys_[i]));
     }
+    const bool prefetch = keyed_->wants_key_prefetch();
     for (size_t i = 0; i < n; ++i) {
-      if (i % kPrefetchAhead == 0) {  // keeps kPrefetchAhead to 2 * kPrefetchAhead in flight
+      if (prefetch && i % kPrefetchAhead == 0) {  // keeps kPrefetchAhead..2*kPrefetchAhead in flight
         size_t from = i == 0 ? 0 : i + kPrefetchAhead;
         size_t to = std::min(n, i + 2 * kPrefetchAhead);
         if (from < to) keyed_->PrefetchKeys(&hashes_[from], to - from);
       }
       key_ = std::move(keys_[i]);
       keyed_->SetCurrentKey(encoder_.Encode(key_), hashes_[i]);
+      if (timestamps != nullptr) out.SetTimestamp(timestamps[i]);
       fn_.ProcessElement(records[i], ctx, out);
     }
   }
@@ -231,7 +261,7 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
   KeyEncoder<K> encoder_;
   std::vector<K> keys_;  // the batch's keys and their hashes, reused across batches
   std::vector<uint64_t> hashes_;
-  std::vector<Out> out_buf_;
+  Batch<Out> out_buf_;
 };
 
 }  // namespace weir::detail

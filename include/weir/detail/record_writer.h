@@ -34,6 +34,16 @@ class RecordWriterBase {
   const std::vector<OutputChannel*>& channels() const { return channels_; }
 
  protected:
+  // Every consumer subtask gets the watermark, after the records before it.
+  void BroadcastWatermark(int64_t watermark) {
+    FlushAll();
+    for (OutputChannel* ch : channels_) ch->PushWatermark(watermark);
+  }
+  void BroadcastWatermarkStatus(bool idle) {
+    FlushAll();
+    for (OutputChannel* ch : channels_) ch->PushWatermarkStatus(idle);
+  }
+
   std::vector<OutputChannel*> channels_;
 };
 
@@ -47,11 +57,17 @@ class RecordWriter final : public RecordWriterBase, public BatchConsumer<T> {
     limits_.resize(channels_.size(), 0);
   }
 
-  void Accept(std::vector<T>& records) override {
-    for (auto& r : records) {
+  void Accept(Batch<T>& in) override {
+    if (in.has_timestamps() != timestamped_) [[unlikely]] SwitchKind();
+    // One loop for both kinds: a second call site of the selector would keep the compiler
+    // from inlining it (key hashing) into either.
+    const int64_t* timestamps = timestamped_ ? in.timestamps.data() : nullptr;
+    for (size_t i = 0; i < in.records.size(); ++i) {
+      T& r = in.records[i];
       size_t c = static_cast<size_t>(select_(std::as_const(r)));
       Batch<T>& b = PendingFor(c);
       b.records.push_back(std::move(r));
+      if (timestamps != nullptr) [[unlikely]] b.timestamps.push_back(timestamps[i]);
       if (b.records.size() >= limits_[c]) [[unlikely]]
         Push(c);
     }
@@ -62,6 +78,8 @@ class RecordWriter final : public RecordWriterBase, public BatchConsumer<T> {
       if (pending_[c] && !pending_[c]->records.empty()) Push(c);
     }
   }
+  void AcceptWatermark(int64_t watermark) override { BroadcastWatermark(watermark); }
+  void AcceptWatermarkStatus(bool idle) override { BroadcastWatermarkStatus(idle); }
 
   bool has_pending() const override {
     for (const auto& b : pending_) {
@@ -80,9 +98,17 @@ class RecordWriter final : public RecordWriterBase, public BatchConsumer<T> {
     return *pending_[c];
   }
 
+  // Pending batches hold records of the other kind: they go first.
+  [[gnu::noinline]] void SwitchKind() {
+    FlushAll();
+    timestamped_ = !timestamped_;
+  }
+
+
   void Push(size_t c) { channels_[c]->PushBatch(std::move(pending_[c])); }
 
   SelectChannel select_;
+  bool timestamped_ = false;  // the kind of the records in the pending batches
   std::vector<std::unique_ptr<Batch<T>>> pending_;
   std::vector<size_t> limits_;
 };
@@ -94,19 +120,27 @@ class ForwardWriter final : public RecordWriterBase, public BatchConsumer<T> {
  public:
   explicit ForwardWriter(OutputChannel* channel) : RecordWriterBase({channel}) {}
 
-  void Accept(std::vector<T>& records) override {
-    Batch<T>& b = Pending();
-    if (b.records.empty() && records.size() * 2 >= limit_) {
-      b.records.swap(records);
-    } else {
-      for (auto& r : records) b.records.push_back(std::move(r));
+  void Accept(Batch<T>& in) override {
+    Batch<T>* b = &Pending();
+    if (!b->records.empty() && b->has_timestamps() != in.has_timestamps()) [[unlikely]] {
+      channels_[0]->PushBatch(std::move(pending_));  // a batch holds records of one kind
+      b = &Pending();
     }
-    if (b.records.size() >= limit_) channels_[0]->PushBatch(std::move(pending_));
+    if (b->records.empty() && in.records.size() * 2 >= limit_) {
+      b->records.swap(in.records);
+      b->timestamps.swap(in.timestamps);
+    } else {
+      for (auto& r : in.records) b->records.push_back(std::move(r));
+      b->timestamps.insert(b->timestamps.end(), in.timestamps.begin(), in.timestamps.end());
+    }
+    if (b->records.size() >= limit_) channels_[0]->PushBatch(std::move(pending_));
   }
 
   void FlushAll() override {
     if (pending_ && !pending_->records.empty()) channels_[0]->PushBatch(std::move(pending_));
   }
+  void AcceptWatermark(int64_t watermark) override { BroadcastWatermark(watermark); }
+  void AcceptWatermarkStatus(bool idle) override { BroadcastWatermarkStatus(idle); }
   bool has_pending() const override { return pending_ && !pending_->records.empty(); }
 
  private:
@@ -172,18 +206,25 @@ class Tee final : public BatchConsumer<T> {
  public:
   explicit Tee(std::vector<BatchConsumer<T>*> consumers) : consumers_(std::move(consumers)) {}
 
-  void Accept(std::vector<T>& records) override {
+  void Accept(Batch<T>& in) override {
     for (size_t i = 0; i + 1 < consumers_.size(); ++i) {
-      copy_.assign(records.begin(), records.end());
+      copy_.records.assign(in.records.begin(), in.records.end());
+      copy_.timestamps.assign(in.timestamps.begin(), in.timestamps.end());
       consumers_[i]->Accept(copy_);
       copy_.clear();
     }
-    consumers_.back()->Accept(records);
+    consumers_.back()->Accept(in);
+  }
+  void AcceptWatermark(int64_t watermark) override {
+    for (auto* c : consumers_) c->AcceptWatermark(watermark);
+  }
+  void AcceptWatermarkStatus(bool idle) override {
+    for (auto* c : consumers_) c->AcceptWatermarkStatus(idle);
   }
 
  private:
   std::vector<BatchConsumer<T>*> consumers_;
-  std::vector<T> copy_;
+  Batch<T> copy_;
 };
 
 }  // namespace weir::detail

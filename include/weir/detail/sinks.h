@@ -44,10 +44,10 @@ template <typename T, typename F>
 class FunctionSinkOperator final : public OneInputOperator<T> {
  public:
   explicit FunctionSinkOperator(F fn) : fn_(std::move(fn)) {}
-  void Accept(std::vector<T>& records) override {
-    this->records_in_.Add(records.size());
+  void Accept(Batch<T>& in) override {
+    this->records_in_.Add(in.records.size());
     try {
-      for (const auto& r : records) fn_(r);
+      for (const auto& r : in.records) fn_(r);
     } catch (...) {
       RethrowAsOperatorError(this->context());
     }
@@ -70,11 +70,11 @@ class PrintSinkOperator final : public OneInputOperator<T> {
       prefix_ = std::to_string(this->context().subtask_index() + 1) + "> ";
     }
   }
-  void Accept(std::vector<T>& records) override {
-    this->records_in_.Add(records.size());
+  void Accept(Batch<T>& in) override {
+    this->records_in_.Add(in.records.size());
     text_.clear();
     try {
-      for (const auto& r : records) {
+      for (const auto& r : in.records) {
         text_.append(prefix_);
         AppendText(r, &text_);
         text_.push_back('\n');

@@ -16,13 +16,14 @@ class SourceOperator : public SourceOperatorBase {
  public:
   void SetTypedOutput(void* consumer) override {
     out_ = static_cast<BatchConsumer<Out>*>(consumer);
+    watermark_output_ = out_;
   }
   const std::type_info* output_type() const override { return &typeid(Out); }
 
  protected:
   // Sends `batch` downstream and counts it.
-  void Emit(std::vector<Out>& batch) {
-    records_in_.Add(batch.size());
+  void Emit(Batch<Out>& batch) {
+    records_in_.Add(batch.records.size());
     out_->Accept(batch);
     batch.clear();
   }
@@ -53,10 +54,10 @@ class CollectionSource final : public SourceOperator<T> {
 
   SourceStatus EmitNext(size_t max_records) override {
     size_t end = std::min(elements_->size(), next_ + max_records);
-    batch_.assign(elements_->begin() + static_cast<std::ptrdiff_t>(next_),
-                  elements_->begin() + static_cast<std::ptrdiff_t>(end));
+    batch_.records.assign(elements_->begin() + static_cast<std::ptrdiff_t>(next_),
+                          elements_->begin() + static_cast<std::ptrdiff_t>(end));
     next_ = end;
-    if (!batch_.empty()) this->Emit(batch_);
+    if (!batch_.records.empty()) this->Emit(batch_);
     return next_ == elements_->size() ? SourceStatus::kEndOfInput : SourceStatus::kMoreAvailable;
   }
 
@@ -68,7 +69,7 @@ class CollectionSource final : public SourceOperator<T> {
  private:
   std::shared_ptr<const std::vector<T>> elements_;
   uint64_t next_ = 0;
-  std::vector<T> batch_;
+  Batch<T> batch_;
 };
 
 }  // namespace weir::detail

@@ -99,9 +99,9 @@ class TwoPhaseCommitSinkOperator final : public OneInputOperator<T> {
     Check(sink_->Initialize(outputs), "initializing");
   }
 
-  void Accept(std::vector<T>& records) override {
-    this->records_in_.Add(records.size());
-    Check(sink_->Write(records), "writing");
+  void Accept(Batch<T>& in) override {
+    this->records_in_.Add(in.records.size());
+    Check(sink_->Write(in.records), "writing");
   }
 
   void SnapshotState(int64_t checkpoint_id, OperatorSnapshot* out) override {
