@@ -27,8 +27,10 @@
 #include "weir/detail/record_writer.h"
 #include "weir/detail/sinks.h"
 #include "weir/detail/two_phase_commit.h"
+#include "weir/detail/watermark_operator.h"
 #include "weir/detail/transformation.h"
 #include "weir/functions.h"
+#include "weir/watermark.h"
 
 namespace weir {
 
@@ -113,6 +115,15 @@ class DataStream {
     using O = std::conditional_t<std::is_void_v<Out>, detail::FlatMapOutput<F>, Out>;
     return Then<O>("FlatMap", [fn = std::move(fn)]() {
       return std::make_unique<detail::FlatMapOperator<T, O, F>>(fn);
+    });
+  }
+
+  // Gives the records event timestamps and follows them with watermarks (see
+  // weir/watermark.h). Watermarks from before this point are dropped, except the one that ends
+  // a bounded input.
+  DataStream<T> AssignTimestampsAndWatermarks(WatermarkStrategy<T> strategy) const {
+    return Then<T>("Timestamps/Watermarks", [strategy = std::move(strategy)]() {
+      return std::make_unique<detail::TimestampsAndWatermarksOperator<T>>(strategy);
     });
   }
 

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,13 @@ class TimerService {
   // the same time twice for a key yields one call. Timers are checkpointed.
   void RegisterProcessingTimeTimer(int64_t time) { impl_->RegisterProcessingTimeTimer(time); }
   void DeleteProcessingTimeTimer(int64_t time) { impl_->DeleteProcessingTimeTimer(time); }
+
+  // Event time: the operator's current watermark (kMinWatermark before the first).
+  int64_t CurrentWatermark() const { return impl_->CurrentWatermark(); }
+  // Calls OnTimer(time) for the current key once the watermark reaches `time`. Like
+  // processing-time timers: one per key and time, checkpointed, rescaled with their key.
+  void RegisterEventTimeTimer(int64_t time) { impl_->RegisterEventTimeTimer(time); }
+  void DeleteEventTimeTimer(int64_t time) { impl_->DeleteEventTimeTimer(time); }
 
  private:
   detail::TimerServiceAccess* impl_;
@@ -207,10 +215,24 @@ class KeyedProcessFunction {
     // The key of the record (or timer) being processed.
     const K& current_key() const { return *key_; }
     TimerService& timer_service() { return timers_; }
+    // The event timestamp of the record being processed (of the timer, in OnTimer for event
+    // time); none when the stream has no timestamps.
+    std::optional<int64_t> timestamp() const {
+      return timestamp_ != nullptr ? std::optional<int64_t>(*timestamp_) : std::nullopt;
+    }
+    int64_t current_watermark() const { return timers_.CurrentWatermark(); }
+    // In OnTimer: which clock fired it.
+    TimeDomain time_domain() const { return domain_; }
+
+    // For the engine.
+    void SetTimestamp(const int64_t* timestamp) { timestamp_ = timestamp; }
+    void SetTimeDomain(TimeDomain domain) { domain_ = domain; }
 
    private:
     const K* key_;
     TimerService timers_;
+    const int64_t* timestamp_ = nullptr;
+    TimeDomain domain_ = TimeDomain::kProcessingTime;
   };
 
   virtual ~KeyedProcessFunction() = default;
@@ -218,7 +240,7 @@ class KeyedProcessFunction {
   // Called once per subtask before the first record; declare state here.
   virtual void Open(RuntimeContext& ctx) {}
   virtual void ProcessElement(const In& value, Context& ctx, Collector<Out>& out) = 0;
-  // A processing-time timer registered for ctx.current_key() fired.
+  // A timer registered for ctx.current_key() fired (ctx.time_domain() says which kind).
   virtual void OnTimer(int64_t timestamp, Context& ctx, Collector<Out>& out) {}
   virtual void Close() {}
 };

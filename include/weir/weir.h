@@ -13,3 +13,4 @@
 #include "weir/sink.h"
 #include "weir/state.h"
 #include "weir/status.h"
+#include "weir/watermark.h"

@@ -44,6 +44,7 @@ Status JobMaster::Prepare() {
   WEIR_ASSIGN_OR_RETURN(restart_strategy_,
                         RestartStrategy::FromConfiguration(config_, checkpointing_.enabled));
   WEIR_ASSIGN_OR_RETURN(int64_t batch, config_.Get(pipeline_options::kBatchSize));
+  WEIR_RETURN_IF_ERROR(config_.Get(kAutoWatermarkInterval).status());  // read by operators
   WEIR_ASSIGN_OR_RETURN(int64_t capacity, config_.Get(pipeline_options::kChannelCapacity));
   WEIR_ASSIGN_OR_RETURN(auto timeout, config_.Get(pipeline_options::kBufferTimeout));
   // Validated here so a bad value fails the job at once, not later inside a task.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "weir/configuration.h"
+#include "weir/watermark.h"
 
 namespace weir::pipeline_options {
 
@@ -51,7 +52,7 @@ inline constexpr auto kDebloatTarget = ConfigOption<std::chrono::milliseconds>(
 inline std::vector<const ConfigOptionInfo*> All() {
   return {&kName.info(),           &kDefaultParallelism.info(), &kMaxParallelism.info(),
           &kBufferTimeout.info(),  &kBatchSize.info(),          &kChannelCapacity.info(),
-          &kDebloatEnabled.info(), &kDebloatTarget.info()};
+          &kDebloatEnabled.info(), &kDebloatTarget.info(),     &kAutoWatermarkInterval.info()};
 }
 
 }  // namespace weir::pipeline_options

@@ -164,6 +164,7 @@ Status StreamTask::RunInternal() {
   auto& entries = chain_.entries();
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
     WEIR_RETURN_IF_ERROR(Guard([&] { it->op->Open(); }));
+    if (it->op->NextPeriodicTime() != detail::kMaxWatermark) periodic_.push_back(it->op.get());
   }
   host_->TaskRunning(spec_.task_index);
   return MainLoop();
@@ -249,8 +250,9 @@ void StreamTask::MaybeFlushOnTimeout() {
 int64_t StreamTask::NextWakeupNanos(bool outputs_available) const {
   int64_t wake = -1;
   int64_t now = env_->clock->NowNanos();
-  if (backend_ && !data_finished_) {
-    int64_t next = backend_->timers().NextTimestamp();
+  if ((backend_ || !periodic_.empty()) && !data_finished_) {
+    int64_t next = backend_ ? backend_->timers().NextTimestamp() : detail::kMaxWatermark;
+    for (const detail::StreamOperator* op : periodic_) next = std::min(next, op->NextPeriodicTime());
     if (next != std::numeric_limits<int64_t>::max()) {
       int64_t delta_ms = std::max<int64_t>(0, next - env_->clock->WallMillis());
       wake = now + std::min<int64_t>(delta_ms, 3'600'000) * 1'000'000;
@@ -265,7 +267,16 @@ int64_t StreamTask::NextWakeupNanos(bool outputs_available) const {
 }
 
 Status StreamTask::FireTimers() {
-  if (!backend_ || data_finished_) return Status::OK();
+  if (data_finished_) return Status::OK();
+  if (!periodic_.empty()) {
+    int64_t now = env_->clock->WallMillis();
+    for (detail::StreamOperator* op : periodic_) {
+      if (op->NextPeriodicTime() <= now) {
+        WEIR_RETURN_IF_ERROR(Guard([&] { op->OnPeriodicTime(now); }));
+      }
+    }
+  }
+  if (!backend_) return Status::OK();
   int64_t now = env_->clock->WallMillis();
   if (backend_->timers().NextTimestamp() > now) return Status::OK();
   int64_t ts;

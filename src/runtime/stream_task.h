@@ -115,6 +115,8 @@ class StreamTask final : public TaskGateway {
   std::unique_ptr<InputGate> gate_;
   std::unique_ptr<BarrierAligner> aligner_;
   std::unique_ptr<WatermarkValve> valve_;
+  // Operators with wall-clock work of their own (OnPeriodicTime), in chain order.
+  std::vector<detail::StreamOperator*> periodic_;
   std::vector<Channel*> output_channels_;
   detail::SourceOperatorBase* source_ = nullptr;
   std::thread thread_;

@@ -28,7 +28,7 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
   HeapKeyedSnapshot(
       KeyTable::Frozen keys, std::string key_codec,
       std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables,
-      std::vector<Pending> pending, std::vector<std::pair<int64_t, std::string>> timers,
+      std::vector<Pending> pending, std::vector<TimerEntry> timers,
       KeyGroupRange range, int max_parallelism, std::string file_name)
       : keys_(std::move(keys)),
         key_codec_(std::move(key_codec)),
@@ -65,9 +65,9 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
         if (v != values.end() && v->first == kid) group[tables_.size() + p].Add(k.bytes, v->second);
       }
     }
-    std::vector<std::vector<const std::pair<int64_t, std::string>*>> timers_by_group(groups);
+    std::vector<std::vector<const TimerEntry*>> timers_by_group(groups);
     for (const auto& t : timers_) {
-      int kg = detail::KeyGroupForHash(Hash64(t.second), max_parallelism_);
+      int kg = detail::KeyGroupForHash(Hash64(t.key), max_parallelism_);
       if (range_.Contains(kg))
         timers_by_group[static_cast<size_t>(kg - range_.start)].push_back(&t);
     }
@@ -84,7 +84,7 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
         std::string().swap(section.entries);
       }
       writer.BeginTimers(timers_by_group[g].size());
-      for (const auto* t : timers_by_group[g]) writer.AddTimer(t->first, t->second);
+      for (const auto* t : timers_by_group[g]) writer.AddTimer(t->domain, t->timestamp, t->key);
       if (buf.size() >= kFlushBytes) {
         WEIR_RETURN_IF_ERROR(file->Append(buf));
         writer.MarkFlushed();
@@ -116,7 +116,7 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
   std::string key_codec_;
   std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables_;
   std::vector<Pending> pending_;
-  std::vector<std::pair<int64_t, std::string>> timers_;
+  std::vector<TimerEntry> timers_;
   KeyGroupRange range_;
   int max_parallelism_;
   std::string file_name_;
@@ -262,8 +262,8 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
           by_index[state]->values.emplace_back(id, value);
           return Status::OK();
         },
-        [&](int, int64_t ts, std::string_view key) -> Status {
-          timers_.Add(ts, key);
+        [&](int, TimeDomain domain, int64_t ts, std::string_view key) -> Status {
+          timers_.Add(domain, ts, key);
           return Status::OK();
         });
     if (!s.ok()) return s.WithContext(RestoreContext());
@@ -296,9 +296,11 @@ Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t, 
   std::vector<HeapKeyedSnapshot::Pending> pending;
   for (const auto& [name, p] : pending_)
     pending.push_back({name, p.kind, p.codec, p.values, restored_data_});
-  std::vector<std::pair<int64_t, std::string>> timers;
+  std::vector<TimerEntry> timers;
   timers.reserve(timers_.size());
-  timers_.ForEach([&](int64_t ts, const std::string& key) { timers.emplace_back(ts, key); });
+  timers_.ForEach([&](TimeDomain domain, int64_t ts, const std::string& key) {
+    timers.push_back(TimerEntry{domain, ts, key});
+  });
   std::string name = SanitizeForFileName(options_.operator_uid) + "-" +
                      std::to_string(options_.subtask) + ".keyed";
   return std::unique_ptr<KeyedSnapshot>(std::make_unique<HeapKeyedSnapshot>(

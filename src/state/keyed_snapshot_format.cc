@@ -9,7 +9,7 @@ namespace {
 
 constexpr std::string_view kMagic = "WEIRKSS1";
 // 2: codec identities of the keys and of each state.
-constexpr uint64_t kVersion = 2;
+constexpr uint64_t kVersion = 3;
 
 }  // namespace
 
@@ -64,7 +64,8 @@ void KeyedSnapshotWriter::AddEncodedState(size_t count, std::string_view entries
 
 void KeyedSnapshotWriter::BeginTimers(size_t count) { w_.PutVarint64(count); }
 
-void KeyedSnapshotWriter::AddTimer(int64_t timestamp, std::string_view key) {
+void KeyedSnapshotWriter::AddTimer(TimeDomain domain, int64_t timestamp, std::string_view key) {
+  w_.PutU8(static_cast<uint8_t>(domain));
   w_.PutFixed64(static_cast<uint64_t>(timestamp));
   w_.PutLengthPrefixed(key);
 }
@@ -111,6 +112,7 @@ Result<KeyedSnapshotReader> KeyedSnapshotReader::Open(std::string data, std::str
   if (version < 1 || version > kVersion) {
     return r.Malformed("format version " + std::to_string(version) + " is not supported");
   }
+  r.version_ = version;
   if (version >= 2) {
     std::string_view key_codec;
     if (!in.GetLengthPrefixed(&key_codec)) return r.Malformed("truncated header");
@@ -152,7 +154,7 @@ Result<std::vector<uint64_t>> KeyedSnapshotReader::CountEntries(KeyGroupRange wa
         ++counts[state];
         return Status::OK();
       },
-      [](int, int64_t, std::string_view) { return Status::OK(); });
+      [](int, TimeDomain, int64_t, std::string_view) { return Status::OK(); });
   if (!s.ok()) return s;
   return counts;
 }
@@ -180,12 +182,16 @@ Status KeyedSnapshotReader::ForEach(KeyGroupRange wanted, const EntryFn& on_entr
     if (!in.GetVarint64(&timers))
       return Malformed("truncated timers of group " + std::to_string(kg));
     for (uint64_t t = 0; t < timers; ++t) {
+      uint8_t domain = 0;  // before version 3 every timer was a processing-time one
       uint64_t ts;
       std::string_view key;
-      if (!in.GetFixed64(&ts) || !in.GetLengthPrefixed(&key)) {
+      if ((version_ >= 3 && !in.GetU8(&domain)) || !in.GetFixed64(&ts) ||
+          !in.GetLengthPrefixed(&key)) {
         return Malformed("truncated timer in key group " + std::to_string(kg));
       }
-      WEIR_RETURN_IF_ERROR(on_timer(kg, static_cast<int64_t>(ts), key));
+      if (domain > 1) return Malformed("bad timer domain in key group " + std::to_string(kg));
+      WEIR_RETURN_IF_ERROR(
+          on_timer(kg, static_cast<TimeDomain>(domain), static_cast<int64_t>(ts), key));
     }
     if (!in.empty()) return Malformed("trailing bytes in key group " + std::to_string(kg));
   }

@@ -3,11 +3,12 @@
 // One file holds the keyed state of one operator subtask, grouped by key group so that a
 // restore with another parallelism reads only the groups it now owns:
 //
-//   header   "WEIRKSS1", varint version (2), the keys' codec identity, varint #states, per
+//   header   "WEIRKSS1", varint version (3), the keys' codec identity, varint #states, per
 //            state: name, kind, codec identity (detail::StateSchema), then varint first key
 //            group, varint key-group count. Version 1, without the identities, still reads.
 //   groups   per key group: per state: varint #entries, then (key, value) length-prefixed;
-//            then varint #timers, then (fixed64 timestamp, key length-prefixed)
+//            then varint #timers, then (u8 time domain, fixed64 timestamp, key
+//            length-prefixed). Versions 1 and 2, without the domain, had processing time only.
 //   footer   fixed64 offset of each group, fixed64 footer offset, fixed64 XXH3 of all
 //            preceding bytes, "WEIRKSS1"
 //
@@ -24,6 +25,7 @@
 #include "base/hash.h"
 #include "state/key_group_range.h"
 #include "weir/detail/keyed_state.h"
+#include "weir/detail/operator.h"
 #include "weir/status.h"
 
 namespace weir {
@@ -48,7 +50,7 @@ class KeyedSnapshotWriter {
   // BeginState(count), then `entries`: `count` (key, value) pairs, each length-prefixed.
   void AddEncodedState(size_t count, std::string_view entries);
   void BeginTimers(size_t count);
-  void AddTimer(int64_t timestamp, std::string_view key);
+  void AddTimer(TimeDomain domain, int64_t timestamp, std::string_view key);
   // Writes the footer; the buffer then holds the complete file (or, after MarkFlushed, the
   // rest of it).
   void Finish();
@@ -70,7 +72,8 @@ class KeyedSnapshotReader {
  public:
   using EntryFn = std::function<Status(size_t state, int key_group, std::string_view key,
                                        std::string_view value)>;
-  using TimerFn = std::function<Status(int key_group, int64_t timestamp, std::string_view key)>;
+  using TimerFn = std::function<Status(int key_group, TimeDomain domain, int64_t timestamp,
+                                       std::string_view key)>;
 
   // Parses the header and footer and checks the embedded checksum. `name` is for errors.
   static Result<KeyedSnapshotReader> Open(std::string data, std::string name);
@@ -93,6 +96,7 @@ class KeyedSnapshotReader {
   std::string name_;
   std::vector<StateMeta> states_;
   std::string key_codec_;
+  uint64_t version_ = 0;
   KeyGroupRange range_;
   std::vector<uint64_t> offsets_;
   uint64_t footer_offset_ = 0;

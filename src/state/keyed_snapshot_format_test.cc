@@ -30,6 +30,7 @@ struct Entry {
 
 struct Timer {
   int key_group;
+  TimeDomain domain;
   int64_t timestamp;
   std::string key;
   friend bool operator==(const Timer&, const Timer&) = default;
@@ -47,7 +48,9 @@ std::string SampleFile(std::vector<Entry>* entries = nullptr,
       {0, 10, "k1", "v1"},  {0, 10, "k2", std::string("\0\1\2", 3)}, {1, 10, "k1", "list"},
       {2, 10, "k3", "map"}, {1, 12, "k9", std::string(300, 'z')},
   };
-  std::vector<Timer> t = {{10, 1000, "k1"}, {10, -5, "k2"}, {13, 77, "k13"}};
+  std::vector<Timer> t = {{10, TimeDomain::kProcessingTime, 1000, "k1"},
+                          {10, TimeDomain::kEventTime, -5, "k2"},
+                          {13, TimeDomain::kEventTime, 77, "k13"}};
   std::string out;
   KeyedSnapshotWriter w(&out, kStates, KeyGroupRange{10, 13});
   for (int kg = 10; kg <= 13; ++kg) {
@@ -65,7 +68,7 @@ std::string SampleFile(std::vector<Entry>* entries = nullptr,
       if (x.key_group == kg) mine.push_back(&x);
     }
     w.BeginTimers(mine.size());
-    for (const Timer* x : mine) w.AddTimer(x->timestamp, x->key);
+    for (const Timer* x : mine) w.AddTimer(x->domain, x->timestamp, x->key);
   }
   w.Finish();
   if (entries) *entries = e;
@@ -81,8 +84,8 @@ Status ReadAll(const KeyedSnapshotReader& r, KeyGroupRange wanted, std::vector<E
         entries->push_back(Entry{s, kg, std::string(k), std::string(v)});
         return Status::OK();
       },
-      [&](int kg, int64_t ts, std::string_view k) {
-        timers->push_back(Timer{kg, ts, std::string(k)});
+      [&](int kg, TimeDomain domain, int64_t ts, std::string_view k) {
+        timers->push_back(Timer{kg, domain, ts, std::string(k)});
         return Status::OK();
       });
 }
@@ -161,13 +164,13 @@ TEST(KeyedSnapshotFormatTest, CallbackErrorsStopTheScan) {
         ++calls;
         return Status::Aborted("stop");
       },
-      [](int, int64_t, std::string_view) { return Status::OK(); });
+      [](int, TimeDomain, int64_t, std::string_view) { return Status::OK(); });
   EXPECT_EQ(s, Status::Aborted("stop"));
   EXPECT_EQ(calls, 1);
   Status t = r->ForEach(
       KeyGroupRange{0, 127},
       [](size_t, int, std::string_view, std::string_view) { return Status::OK(); },
-      [](int, int64_t, std::string_view) { return Status::Internal("timer"); });
+      [](int, TimeDomain, int64_t, std::string_view) { return Status::Internal("timer"); });
   EXPECT_EQ(t, Status::Internal("timer"));
 }
 
@@ -218,12 +221,12 @@ TEST(KeyedSnapshotFormatTest, BadMagicIsReportedAsNotAStateFile) {
 
 TEST(KeyedSnapshotFormatTest, UnsupportedVersionIsNamed) {
   std::string data = SampleFile();
-  ASSERT_EQ(data[8], '\x02');  // the varint version right after the magic
-  data[8] = '\x03';
+  ASSERT_EQ(data[8], '\x03');  // the varint version right after the magic
+  data[8] = '\x04';
   FixChecksum(&data);
   auto r = KeyedSnapshotReader::Open(data, "f.keyed");
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), HasSubstr("format version 3 is not supported"));
+  EXPECT_THAT(r.status().message(), HasSubstr("format version 4 is not supported"));
 }
 
 TEST(KeyedSnapshotFormatTest, CodecIdentitiesAreRecordedAndVersionOneFilesStillRead) {
@@ -264,6 +267,50 @@ TEST(KeyedSnapshotFormatTest, CodecIdentitiesAreRecordedAndVersionOneFilesStillR
   EXPECT_EQ(old->key_codec(), "");
   EXPECT_EQ(old->states()[0].name, "sum");
   EXPECT_EQ(old->states()[0].codec, "") << "not recorded: restored with a warning";
+}
+
+// Version 2 files (before event time) have no domain per timer: all are processing-time ones.
+TEST(KeyedSnapshotFormatTest, VersionTwoTimersReadAsProcessingTime) {
+  std::string v2 = "WEIRKSS1";
+  BufferWriter b(&v2);
+  b.PutVarint64(2);  // version
+  b.PutLengthPrefixed("string");
+  b.PutVarint64(0);  // states
+  b.PutVarint64(5);  // first key group
+  b.PutVarint64(1);  // key groups
+  uint64_t group = v2.size();
+  b.PutVarint64(2);  // timers
+  b.PutFixed64(1000);
+  b.PutLengthPrefixed("a");
+  b.PutFixed64(2000);
+  b.PutLengthPrefixed("b");
+  uint64_t footer = v2.size();
+  b.PutFixed64(group);
+  b.PutFixed64(footer);
+  b.PutFixed64(Hash64(v2));
+  b.PutBytes("WEIRKSS1");
+  auto r = KeyedSnapshotReader::Open(v2, "v2.keyed");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<Entry> entries;
+  std::vector<Timer> timers;
+  ASSERT_TRUE(ReadAll(*r, KeyGroupRange{0, 127}, &entries, &timers).ok());
+  EXPECT_EQ(timers, (std::vector<Timer>{{5, TimeDomain::kProcessingTime, 1000, "a"},
+                                        {5, TimeDomain::kProcessingTime, 2000, "b"}}));
+}
+
+TEST(KeyedSnapshotFormatTest, AnUnknownTimerDomainIsMalformed) {
+  std::string out;
+  KeyedSnapshotWriter w(&out, {}, KeyGroupRange{0, 0});
+  w.BeginKeyGroup(0);
+  w.BeginTimers(1);
+  w.AddTimer(static_cast<TimeDomain>(7), 1, "k");
+  w.Finish();
+  auto r = KeyedSnapshotReader::Open(out, "bad.keyed");
+  ASSERT_TRUE(r.ok());
+  std::vector<Entry> entries;
+  std::vector<Timer> timers;
+  Status s = ReadAll(*r, KeyGroupRange{0, 0}, &entries, &timers);
+  EXPECT_THAT(s.message(), HasSubstr("bad timer domain in key group 0"));
 }
 
 TEST(KeyedSnapshotFormatTest, StructuralDamageBehindAValidChecksumIsDetected) {

@@ -414,9 +414,10 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
   }
   const KeyGroupRange range = options_.key_groups;
   TimersByGroup timers(static_cast<size_t>(range.size()));
-  timers_.ForEach([&](int64_t ts, const std::string& key) {
+  timers_.ForEach([&](TimeDomain domain, int64_t ts, const std::string& key) {
     int kg = detail::KeyGroupForHash(Hash64(key), options_.max_parallelism);
-    if (range.Contains(kg)) timers[static_cast<size_t>(kg - range.start)].emplace_back(ts, key);
+    if (range.Contains(kg))
+      timers[static_cast<size_t>(kg - range.start)].push_back(TimerEntry{domain, ts, key});
   });
   std::string prefix =
       SanitizeForFileName(options_.operator_uid) + "-" + std::to_string(options_.subtask);
@@ -670,8 +671,8 @@ Status RocksDbKeyedStateBackend::RestoreCanonical(const KeyedRestoreSource& sour
         }
         return malformed(st, kg);
       },
-      [&](int, int64_t ts, std::string_view k) -> Status {
-        timers_.Add(ts, k);
+      [&](int, TimeDomain domain, int64_t ts, std::string_view k) -> Status {
+        timers_.Add(domain, ts, k);
         return Status::OK();
       });
   WEIR_RETURN_IF_ERROR(s);

@@ -163,7 +163,7 @@ Status FullRocksDbSnapshot::WriteTo(StateFileWriter& file) {
     }
     const auto& timers = timers_[static_cast<size_t>(kg - range_.start)];
     writer.BeginTimers(timers.size());
-    for (const auto& [ts, key] : timers) writer.AddTimer(ts, key);
+    for (const auto& t : timers) writer.AddTimer(t.domain, t.timestamp, t.key);
     if (buf.size() >= kFlushBytes) {
       WEIR_RETURN_IF_ERROR(file.Append(buf));
       writer.MarkFlushed();
@@ -229,7 +229,7 @@ Result<StateFile> WriteTimersFile(const SnapshotLocation& location, const std::s
     writer.BeginKeyGroup(kg);
     const auto& group = timers[static_cast<size_t>(kg - range.start)];
     writer.BeginTimers(group.size());
-    for (const auto& [ts, key] : group) writer.AddTimer(ts, key);
+    for (const auto& t : group) writer.AddTimer(t.domain, t.timestamp, t.key);
   }
   writer.Finish();
   WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(name));

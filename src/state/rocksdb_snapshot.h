@@ -23,7 +23,7 @@
 namespace weir {
 
 // Timers of one subtask, by key group (index = key group - range start).
-using TimersByGroup = std::vector<std::vector<std::pair<int64_t, std::string>>>;
+using TimersByGroup = std::vector<std::vector<TimerEntry>>;
 
 class FullRocksDbSnapshot final : public KeyedSnapshot {
  public:

@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "state/heap_keyed_state_backend.h"
 #include "state/state_backend_test_util.h"
@@ -292,6 +293,7 @@ TEST_P(StateBackendTest, SnapshotAndRestoreGiveIdenticalState) {
     if (k % 3 == 0) map.Put(k, {"a", std::to_string(k)});
     if (k % 5 == 0) reducing.Add(k);
     if (k % 7 == 0) timers.RegisterProcessingTimeTimer(5000 + k);
+    if (k % 11 == 0) timers.RegisterEventTimeTimer(7000 + k);
   }
 
   Subtask r = SnapshotAndRestore(t);
@@ -308,10 +310,12 @@ TEST_P(StateBackendTest, SnapshotAndRestoreGiveIdenticalState) {
     ASSERT_EQ(map2.Entries(), map.Entries()) << k;
     ASSERT_EQ(reducing2.Get(), reducing.Get()) << k;
   }
-  std::set<std::pair<int64_t, std::string>> before, after;
-  t.backend->timers().ForEach([&](int64_t ts, const std::string& k) { before.emplace(ts, k); });
-  r.backend->timers().ForEach([&](int64_t ts, const std::string& k) { after.emplace(ts, k); });
-  EXPECT_EQ(before.size(), 43u);
+  std::set<std::tuple<TimeDomain, int64_t, std::string>> before, after;
+  t.backend->timers().ForEach(
+      [&](TimeDomain d, int64_t ts, const std::string& k) { before.emplace(d, ts, k); });
+  r.backend->timers().ForEach(
+      [&](TimeDomain d, int64_t ts, const std::string& k) { after.emplace(d, ts, k); });
+  EXPECT_EQ(before.size(), 43u + 28u);
   EXPECT_EQ(after, before);
   // Restored reducing state keeps reducing with the declared function.
   SetKey(*r.backend, 10);
@@ -493,6 +497,7 @@ TEST_P(StateBackendTest, RescaleSplitsKeysAndTimersByKeyGroupExactlyOnce) {
     SetKey(*t.backend, k);
     v.Update(k + 1);
     timers.RegisterProcessingTimeTimer(100 + k);
+    timers.RegisterEventTimeTimer(200 + k);
   }
   const Written& full = Snapshot(*t.backend);
 
@@ -513,11 +518,11 @@ TEST_P(StateBackendTest, RescaleSplitsKeysAndTimersByKeyGroupExactlyOnce) {
       ASSERT_EQ(hv.Value(), k + 1) << "key " << k << " in subtask " << i;
       seen_keys.insert(k);
     }
-    h.backend->timers().ForEach([&](int64_t ts, const std::string& key) {
+    h.backend->timers().ForEach([&](TimeDomain d, int64_t ts, const std::string& key) {
       int k;
       ASSERT_TRUE(DecodeFromString(key, k));
       EXPECT_TRUE(h.backend->key_groups().Contains(KeyGroupOf(k)));
-      EXPECT_EQ(ts, 100 + k);
+      EXPECT_EQ(ts, (d == TimeDomain::kEventTime ? 200 : 100) + k);
       ++seen_timers;
     });
     // The snapshot of each half holds exactly its own keys.
@@ -530,7 +535,7 @@ TEST_P(StateBackendTest, RescaleSplitsKeysAndTimersByKeyGroupExactlyOnce) {
     }
   }
   EXPECT_EQ(seen_keys.size(), static_cast<size_t>(kKeys));
-  EXPECT_EQ(seen_timers, static_cast<size_t>(kKeys));
+  EXPECT_EQ(seen_timers, static_cast<size_t>(2 * kKeys));
   EXPECT_EQ(keys_per_half[0] + keys_per_half[1], static_cast<size_t>(kKeys));
   EXPECT_GT(keys_per_half[0], 0u);
   EXPECT_GT(keys_per_half[1], 0u);
@@ -546,7 +551,7 @@ TEST_P(StateBackendTest, RescaleSplitsKeysAndTimersByKeyGroupExactlyOnce) {
     ASSERT_EQ(wv.Value(), k + 1) << k;
   }
   EXPECT_EQ(KeysInSnapshot(Snapshot(*whole.backend), kKeys).size(), static_cast<size_t>(kKeys));
-  EXPECT_EQ(whole.backend->timers().size(), static_cast<size_t>(kKeys));
+  EXPECT_EQ(whole.backend->timers().size(), static_cast<size_t>(2 * kKeys));
 }
 
 TEST_P(StateBackendTest, RestoreFromACorruptFileFailsNamingOperatorAndFile) {
@@ -634,6 +639,41 @@ TEST_P(StateBackendTest, TimersFireInTimestampOrderAndRegisterOnce) {
   EXPECT_EQ(timers.size(), 0u);
 }
 
+TEST_P(StateBackendTest, EventTimeTimersFireWhenTheWatermarkPassesThemAndNotOnTheClock) {
+  Subtask t = NewSubtask();
+  HeapTimerService& timers = t.backend->timers();
+  TimerService api(&timers);
+  EXPECT_EQ(api.CurrentWatermark(), detail::kMinWatermark);
+  SetKey(*t.backend, std::string("a"));
+  api.RegisterEventTimeTimer(50);
+  api.RegisterEventTimeTimer(10);
+  api.RegisterProcessingTimeTimer(10);
+  SetKey(*t.backend, std::string("b"));
+  api.RegisterEventTimeTimer(10);
+  api.RegisterEventTimeTimer(30);
+  api.DeleteEventTimeTimer(30);
+  EXPECT_EQ(timers.size(), 4u);
+  EXPECT_EQ(timers.NextTimestamp(), 10) << "only the processing-time timer counts for the clock";
+
+  int64_t ts;
+  std::string key;
+  EXPECT_FALSE(timers.PopDueEventTimer(9, &ts, &key));
+  EXPECT_EQ(api.CurrentWatermark(), 9);
+  std::vector<std::pair<int64_t, std::string>> fired;
+  while (timers.PopDueEventTimer(49, &ts, &key)) {
+    std::string k;
+    ASSERT_TRUE(DecodeFromString(key, k));
+    fired.emplace_back(ts, k);
+  }
+  EXPECT_THAT(fired, ElementsAre(std::pair<int64_t, std::string>{10, "a"},
+                                 std::pair<int64_t, std::string>{10, "b"}));
+  EXPECT_FALSE(timers.PopDueEventTimer(20, &ts, &key)) << "a lower watermark changes nothing";
+  EXPECT_EQ(api.CurrentWatermark(), 49);
+  ASSERT_TRUE(timers.PopDueEventTimer(50, &ts, &key));
+  EXPECT_EQ(ts, 50);
+  EXPECT_EQ(timers.size(), 1u);  // the processing-time one
+}
+
 TEST_P(StateBackendTest, TimersOfKeysWithoutStateSurviveSnapshotAndRestore) {
   Subtask t = NewSubtask();
   TimerService api(t.ctx->timer_service());
@@ -693,7 +733,7 @@ TEST_P(StateBackendTest, RandomOperationsMatchAModelAcrossSnapshotsAndRescales) 
   std::mt19937_64 rng(testing::TestSeed());
   constexpr int kKeySpace = 400;
   std::map<int, KeyModel> model;
-  std::set<std::pair<int64_t, int>> timer_model;
+  std::set<std::tuple<TimeDomain, int64_t, int>> timer_model;
 
   // Either one subtask over all key groups, or two over halves; keys go to their owner.
   std::vector<Subtask> subtasks;
@@ -716,12 +756,12 @@ TEST_P(StateBackendTest, RandomOperationsMatchAModelAcrossSnapshotsAndRescales) 
       ExpectMatches(states[o], it == model.end() ? empty : it->second, k);
       if (::testing::Test::HasFatalFailure()) return;
     }
-    std::set<std::pair<int64_t, int>> timers;
+    std::set<std::tuple<TimeDomain, int64_t, int>> timers;
     for (Subtask& s : subtasks) {
-      s.backend->timers().ForEach([&](int64_t ts, const std::string& key) {
+      s.backend->timers().ForEach([&](TimeDomain d, int64_t ts, const std::string& key) {
         int k = -1;
         EXPECT_TRUE(DecodeFromString(key, k));
-        timers.emplace(ts, k);
+        timers.emplace(d, ts, k);
       });
     }
     ASSERT_EQ(timers, timer_model);
@@ -797,12 +837,14 @@ TEST_P(StateBackendTest, RandomOperationsMatchAModelAcrossSnapshotsAndRescales) 
         case 11: {
           int64_t ts = static_cast<int64_t>(rng() % 20);
           TimerService api(&subtasks[o].backend->timers());
+          const bool event_time = rng() % 2 == 0;
+          const TimeDomain d = event_time ? TimeDomain::kEventTime : TimeDomain::kProcessingTime;
           if (rng() % 3 == 0) {
-            api.DeleteProcessingTimeTimer(ts);
-            timer_model.erase({ts, key});
+            event_time ? api.DeleteEventTimeTimer(ts) : api.DeleteProcessingTimeTimer(ts);
+            timer_model.erase({d, ts, key});
           } else {
-            api.RegisterProcessingTimeTimer(ts);
-            timer_model.emplace(ts, key);
+            event_time ? api.RegisterEventTimeTimer(ts) : api.RegisterProcessingTimeTimer(ts);
+            timer_model.emplace(d, ts, key);
           }
           break;
         }

@@ -1,12 +1,14 @@
-// HeapTimerService: processing-time timers of one keyed operator subtask, kept in memory.
+// HeapTimerService: the timers of one keyed operator subtask, kept in memory.
 //
-// A timer is (timestamp, key); registering the same pair twice keeps one. The task's mailbox
-// loop asks for the next due time and fires due timers between batches. Timers belong to
-// key groups like keyed state and are written to and restored from the canonical snapshot,
-// for both state backends.
+// A timer is (domain, timestamp, key); registering the same one twice keeps one. The task's
+// mailbox loop asks for the next due processing time and fires due timers between batches;
+// event-time timers fire when the operator's watermark passes them. Timers belong to key
+// groups like keyed state and are written to and restored from the canonical snapshot, for
+// both state backends.
 // Thread-safety: owned by one task thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -26,37 +28,70 @@ class HeapTimerService final : public detail::TimerServiceAccess {
 
   int64_t CurrentProcessingTime() const override { return clock_->WallMillis(); }
   void RegisterProcessingTimeTimer(int64_t timestamp) override {
-    timers_.emplace(timestamp, std::string(keys_->current_key_bytes()));
+    processing_.emplace(timestamp, std::string(keys_->current_key_bytes()));
   }
   void DeleteProcessingTimeTimer(int64_t timestamp) override {
-    timers_.erase({timestamp, std::string(keys_->current_key_bytes())});
+    processing_.erase({timestamp, std::string(keys_->current_key_bytes())});
   }
 
-  // The earliest timestamp, or INT64_MAX when there is no timer.
-  int64_t NextTimestamp() const {
-    return timers_.empty() ? std::numeric_limits<int64_t>::max() : timers_.begin()->first;
+  int64_t CurrentWatermark() const override { return watermark_; }
+  void RegisterEventTimeTimer(int64_t timestamp) override {
+    event_.emplace(timestamp, std::string(keys_->current_key_bytes()));
   }
-  // Removes the earliest timer if it is due at `now`.
+  void DeleteEventTimeTimer(int64_t timestamp) override {
+    event_.erase({timestamp, std::string(keys_->current_key_bytes())});
+  }
+  bool PopDueEventTimer(int64_t watermark, int64_t* timestamp, std::string* key) override {
+    watermark_ = std::max(watermark_, watermark);
+    return Pop(event_, watermark_, timestamp, key);
+  }
+
+  // The earliest processing-time timer, or INT64_MAX when there is none.
+  int64_t NextTimestamp() const {
+    return processing_.empty() ? std::numeric_limits<int64_t>::max()
+                               : processing_.begin()->first;
+  }
+  // Removes the earliest processing-time timer if it is due at `now`.
   bool PopDue(int64_t now, int64_t* timestamp, std::string* key) {
-    if (timers_.empty() || timers_.begin()->first > now) return false;
-    auto node = timers_.extract(timers_.begin());
+    return Pop(processing_, now, timestamp, key);
+  }
+
+  // For snapshots and restores: every timer of both domains.
+  void Add(TimeDomain domain, int64_t timestamp, std::string_view key) {
+    Of(domain).emplace(timestamp, std::string(key));
+  }
+  void ForEach(const std::function<void(TimeDomain, int64_t, const std::string&)>& fn) const {
+    for (const auto& [ts, key] : processing_) fn(TimeDomain::kProcessingTime, ts, key);
+    for (const auto& [ts, key] : event_) fn(TimeDomain::kEventTime, ts, key);
+  }
+  size_t size() const { return processing_.size() + event_.size(); }
+
+ private:
+  using Timers = std::set<std::pair<int64_t, std::string>>;
+
+  Timers& Of(TimeDomain domain) {
+    return domain == TimeDomain::kEventTime ? event_ : processing_;
+  }
+  static bool Pop(Timers& timers, int64_t due, int64_t* timestamp, std::string* key) {
+    if (timers.empty() || timers.begin()->first > due) return false;
+    auto node = timers.extract(timers.begin());
     *timestamp = node.value().first;
     *key = std::move(node.value().second);
     return true;
   }
 
-  void Add(int64_t timestamp, std::string_view key) {
-    timers_.emplace(timestamp, std::string(key));
-  }
-  void ForEach(const std::function<void(int64_t, const std::string&)>& fn) const {
-    for (const auto& [ts, key] : timers_) fn(ts, key);
-  }
-  size_t size() const { return timers_.size(); }
-
- private:
   detail::KeyedStateAccess* keys_;
   Clock* clock_;
-  std::set<std::pair<int64_t, std::string>> timers_;
+  Timers processing_;
+  Timers event_;
+  int64_t watermark_ = detail::kMinWatermark;
+};
+
+// A timer as snapshots carry it.
+struct TimerEntry {
+  TimeDomain domain;
+  int64_t timestamp;
+  std::string key;
 };
 
 }  // namespace weir

@@ -30,6 +30,9 @@
 namespace weir {
 class Configuration;
 class FileSystem;
+
+// The clock a timer follows.
+enum class TimeDomain : uint8_t { kProcessingTime = 0, kEventTime = 1 };
 }  // namespace weir
 
 namespace weir::detail {
@@ -66,13 +69,21 @@ struct OperatorSnapshot {
   std::function<Status()> async_part;
 };
 
-// Processing-time timers of a keyed operator, for the current key.
+// Timers of a keyed operator, for the current key: processing-time ones fire when the clock
+// reaches them, event-time ones when the operator's watermark does.
 class TimerServiceAccess {
  public:
   virtual ~TimerServiceAccess() = default;
   virtual int64_t CurrentProcessingTime() const = 0;
   virtual void RegisterProcessingTimeTimer(int64_t timestamp) = 0;
   virtual void DeleteProcessingTimeTimer(int64_t timestamp) = 0;
+  // The operator's watermark: kMinWatermark until the first one arrives.
+  virtual int64_t CurrentWatermark() const = 0;
+  virtual void RegisterEventTimeTimer(int64_t timestamp) = 0;
+  virtual void DeleteEventTimeTimer(int64_t timestamp) = 0;
+  // Event time reached `watermark`: removes the earliest event-time timer at or before it,
+  // if any, and returns it.
+  virtual bool PopDueEventTimer(int64_t watermark, int64_t* timestamp, std::string* key) = 0;
 };
 
 // What the runtime offers one operator instance.
@@ -160,6 +171,10 @@ class StreamOperator {
 
   // A processing-time timer of `key_bytes` is due.
   virtual void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) {}
+  // Wall-clock work of no key (a periodic watermark, say): after Open, the task calls
+  // OnPeriodicTime once its clock reaches NextPeriodicTime(); INT64_MAX for none.
+  virtual int64_t NextPeriodicTime() const { return kMaxWatermark; }
+  virtual void OnPeriodicTime(int64_t now_millis) {}
 
   // Event time on this operator's input advanced to `watermark` (the minimum over its input
   // channels, idle ones left out). Ignores a watermark that does not advance, then calls

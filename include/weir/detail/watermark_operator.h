@@ -1,0 +1,124 @@
+// Internal: the operator behind DataStream::AssignTimestampsAndWatermarks.
+//
+// Per batch: the assigner fills the timestamps, the generator sees them, the batch goes on,
+// then any new watermark. Per auto-watermark interval: the generator's periodic emit and the
+// idleness check. Upstream watermarks are dropped (this operator defines event time from here
+// on), except the maximum one that ends a bounded input.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "weir/detail/operators.h"
+#include "weir/watermark.h"
+
+namespace weir::detail {
+
+template <typename T>
+class TimestampsAndWatermarksOperator final : public TransformOperator<T, T> {
+ public:
+  explicit TimestampsAndWatermarksOperator(WatermarkStrategy<T> strategy)
+      : strategy_(std::move(strategy)) {}
+
+  void Open() override {
+    try {
+      auto interval = this->context().configuration().Get(kAutoWatermarkInterval);
+      if (!interval.ok()) throw Failure(interval.status());
+      interval_ms_ = std::max<int64_t>(1, interval->count());
+      generator_ = strategy_.generator_factory()();
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+    now_ = this->context().CurrentProcessingTime();
+    last_record_ = now_;
+    next_periodic_ = now_ + interval_ms_;
+  }
+
+  void Accept(Batch<T>& in) override {
+    this->records_in_.Add(in.records.size());
+    try {
+      if (strategy_.assigner()) {
+        strategy_.assigner()(in.records, in.timestamps);
+      } else if (!in.has_timestamps() && !in.records.empty()) {
+        // No retry can fix the job's code.
+        throw Failure(Status::InvalidArgument(
+                          "records arrive without timestamps: give the WatermarkStrategy a "
+                          "timestamp assigner (WithTimestampAssigner)")
+                          .AsPermanent());
+      }
+      generator_->OnEvents(in.records, in.timestamps, output_);
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+    saw_records_ = true;
+    if (idle_) {
+      idle_ = false;
+      this->watermark_output_->AcceptWatermarkStatus(false);
+    }
+    this->out_->Accept(in);
+    Forward();
+  }
+
+  int64_t NextPeriodicTime() const override { return next_periodic_; }
+
+  void OnPeriodicTime(int64_t now) override {
+    now_ = now;
+    next_periodic_ = now + interval_ms_;
+    if (saw_records_) {
+      last_record_ = now;
+      saw_records_ = false;
+    }
+    try {
+      generator_->OnPeriodicEmit(output_);
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+    Forward();
+    auto idleness = strategy_.idleness();
+    if (idleness && !idle_ && now - last_record_ >= idleness->count()) {
+      idle_ = true;
+      this->watermark_output_->AcceptWatermarkStatus(true);
+    }
+  }
+
+ protected:
+  void ProcessWatermark(int64_t watermark) override {
+    if (watermark == kMaxWatermark) this->EmitWatermark(watermark);  // the end of the input
+  }
+  void ProcessWatermarkStatus(bool) override {}
+
+ private:
+  OperatorError Failure(const Status& s) const {
+    return OperatorError(this->context().operator_name(), this->context().subtask_index(), s);
+  }
+
+  // Passes on what the generator emitted, if it advanced event time.
+  void Forward() {
+    if (output_.idle() && !idle_) {
+      idle_ = true;
+      this->watermark_output_->AcceptWatermarkStatus(true);
+      return;
+    }
+    if (output_.watermark() > emitted_) {
+      if (idle_) {
+        idle_ = false;
+        this->watermark_output_->AcceptWatermarkStatus(false);
+      }
+      emitted_ = output_.watermark();
+      this->EmitWatermark(emitted_);
+    }
+  }
+
+  WatermarkStrategy<T> strategy_;
+  std::unique_ptr<WatermarkGenerator<T>> generator_;
+  WatermarkOutput output_;
+  int64_t interval_ms_ = 200;
+  int64_t emitted_ = kMinWatermark;
+  int64_t now_ = 0;
+  int64_t last_record_ = 0;
+  int64_t next_periodic_ = 0;
+  bool saw_records_ = false;
+  bool idle_ = false;
+};
+
+}  // namespace weir::detail
