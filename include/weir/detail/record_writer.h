@@ -11,6 +11,7 @@
 // Thread-safety: owned by one task thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -32,9 +33,17 @@ class RecordWriterBase {
   virtual void FlushAll() = 0;
   virtual bool has_pending() const = 0;
   const std::vector<OutputChannel*>& channels() const { return channels_; }
+  // Records accepted so far (any thread; counted once per batch by the task thread).
+  uint64_t records_out() const { return records_out_.load(std::memory_order_relaxed); }
 
  protected:
+  void CountOut(size_t n) {
+    records_out_.store(records_out_.load(std::memory_order_relaxed) + n,
+                       std::memory_order_relaxed);
+  }
+
   std::vector<OutputChannel*> channels_;
+  std::atomic<uint64_t> records_out_{0};
 };
 
 // Sends batches of T to channels chosen per record by `SelectChannel` (int(const T&)).
@@ -48,6 +57,7 @@ class RecordWriter final : public RecordWriterBase, public BatchConsumer<T> {
   }
 
   void Accept(std::vector<T>& records) override {
+    CountOut(records.size());
     for (auto& r : records) {
       size_t c = static_cast<size_t>(select_(std::as_const(r)));
       Batch<T>& b = PendingFor(c);
@@ -95,6 +105,7 @@ class ForwardWriter final : public RecordWriterBase, public BatchConsumer<T> {
   explicit ForwardWriter(OutputChannel* channel) : RecordWriterBase({channel}) {}
 
   void Accept(std::vector<T>& records) override {
+    CountOut(records.size());
     Batch<T>& b = Pending();
     if (b.records.empty() && records.size() * 2 >= limit_) {
       b.records.swap(records);
