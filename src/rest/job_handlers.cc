@@ -543,9 +543,13 @@ class JobHandlers {
     if (auto it = req.query.find("subtasks"); it != req.query.end()) {
       for (const std::string& range : SplitList(it->second)) {
         auto dash = range.find('-');
-        auto lo = ParseIndex(range.substr(0, dash), 1 << 20);
-        auto hi = dash == std::string::npos ? lo : ParseIndex(range.substr(dash + 1), 1 << 20);
-        if (!lo || !hi || *lo > *hi) {
+        std::string first = range.substr(0, dash);
+        std::string last = dash == std::string::npos ? first : range.substr(dash + 1);
+        // Six digits at most, as the OpenAPI document says; "3-1" is read as 1-3.
+        auto lo = first.size() <= 6 ? ParseIndex(first, 999'999) : std::nullopt;
+        auto hi = last.size() <= 6 ? ParseIndex(last, 999'999) : std::nullopt;
+        if (lo && hi && *lo > *hi) std::swap(lo, hi);
+        if (!lo || !hi) {
           return RestResponse::Error(400, "subtasks must be a list of indexes and ranges such as "
                                           "0,2-3, not '" + it->second + "'");
         }
@@ -557,8 +561,7 @@ class JobHandlers {
     std::set<std::string> aggs = {"min", "max", "avg", "sum", "skew"};
     if (auto it = req.query.find("agg"); it != req.query.end()) {
       aggs.clear();
-      for (std::string a : SplitList(it->second)) {
-        std::transform(a.begin(), a.end(), a.begin(), ::tolower);
+      for (const std::string& a : SplitList(it->second)) {
         if (a != "min" && a != "max" && a != "avg" && a != "sum" && a != "skew") {
           return RestResponse::Error(400, "agg must list min, max, avg, sum or skew, not '" +
                                               it->second + "'");
@@ -879,7 +882,9 @@ class JobHandlers {
   // Checks and takes the optional client-chosen triggerId of a request body.
   static Result<std::string> TriggerIdField(const Json& body) {
     WEIR_ASSIGN_OR_RETURN(std::string id, StringField(body, "triggerId"));
-    if (!id.empty() && !IsHex32(id)) {
+    // Present, it must be an id: an empty one is a client's mistake, not "choose one for me".
+    bool present = body.contains("triggerId") && !body["triggerId"].is_null();
+    if (present && !IsHex32(id)) {
       return Status::InvalidArgument("triggerId must be 32 hexadecimal digits");
     }
     return id;

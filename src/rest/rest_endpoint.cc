@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 #include <thread>
@@ -37,6 +38,26 @@ std::string HostOf(const std::string& header) {
   }
   auto colon = header.rfind(':');
   return colon == std::string::npos ? header : header.substr(0, colon);
+}
+
+// A method name cpp-httplib's parser refuses: a well-formed token that is none of its own.
+bool IsUnknownMethod(const std::string& method) {
+  static const std::set<std::string> kKnown = {"GET",     "HEAD",    "POST",  "PUT",   "DELETE",
+                                               "CONNECT", "OPTIONS", "TRACE", "PATCH", "PRI"};
+  if (method.empty() || method.size() > 32 || kKnown.contains(method)) return false;
+  return std::all_of(method.begin(), method.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+  });
+}
+
+// cpp-httplib reads a body for POST, PUT, PATCH and DELETE only: after any other request that
+// came with one, the connection holds unread bytes and cannot carry another request.
+bool BodyLeftUnread(const httplib::Request& req) {
+  static const std::set<std::string> kReadsBody = {"POST", "PUT", "PATCH", "DELETE", "PRI"};
+  if (kReadsBody.contains(req.method)) return false;
+  return req.has_header("Transfer-Encoding") ||
+         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
 }
 
 RestRequest ToRestRequest(const httplib::Request& req) {
@@ -169,6 +190,7 @@ void RestEndpoint::Start(JobMaster* master) {
   impl->handlers = AddJobRoutes(impl->router, master, &impl->operations);
   httplib::Server& s = impl->server;
   auto dispatch = [impl](const httplib::Request& req, httplib::Response& res) {
+    if (BodyLeftUnread(req)) res.set_header("Connection", "close");
     if (impl->loopback && req.has_header("Host")) {
       std::string host = HostOf(req.get_header_value("Host"));
       if (!IsLoopback(host)) {
@@ -197,8 +219,20 @@ void RestEndpoint::Start(JobMaster* master) {
   // Errors cpp-httplib answers itself (a malformed request, a body too large) in Flink's
   // JSON too; the router's own errors have their body already.
   s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
+      [impl](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    // cpp-httplib refused the request before reading its body (if it read it at all): the
+    // connection cannot carry another one.
+    res.set_header("Connection", "close");
+    // A method cpp-httplib does not know (QUERY, PROPFIND) fails its parse with 400 before
+    // any handler sees it; it is a method this API does not take: 405 with what it takes.
+    if (res.status == 400 && IsUnknownMethod(req.method)) {
+      RestRequest unknown = ToRestRequest(req);
+      unknown.method = req.method;
+      unknown.path = req.target.substr(0, req.target.find('?'));  // the parse stopped early
+      Send(impl->router.Dispatch(unknown), res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     std::string message = res.status == 413   ? "the request body is larger than "
                                                  "rest.server.max-content-length"
                           : res.status == 404 ? "not found"
