@@ -217,6 +217,10 @@ TEST_F(RestEndpointTest, WhatTheFuzzerFound) {
   // Subtask ranges: six digits at most; a reversed one is read the right way round.
   std::string vertex = Get(job)["vertices"][1]["id"];
   std::string metrics = job + "/vertices/" + vertex + "/subtasks/metrics?get=numRecordsIn";
+  // The subtask registers its metrics once it runs: a loaded machine may take a while.
+  for (int i = 0; i < 500 && Get(metrics + "&subtasks=0-0").empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(Get(metrics + "&subtasks=0-0").size(), 1u);
   EXPECT_EQ(Get(metrics + "&subtasks=3-0").size(), 1u);
   Get(metrics + "&subtasks=0000001", 400);

@@ -142,10 +142,18 @@ wait "$pid" || fail "the stopped job exited with $?"
 "$weir" inspect "$stopped" | grep -q "operator running-sum (uid running-sum)" || fail "weir inspect"
 "$weir" inspect "$stopped" --state running-sum/sum | json 'd["key"]' | grep -qx 0 ||
   fail "weir inspect --state"
+cp -r "$stopped" damaged
+state_file=$(find damaged -name '*.keyed' | head -1)
+printf 'X' | dd of="$state_file" bs=1 seek=10 conv=notrunc 2>/dev/null
 set +e
+"$weir" verify damaged >verify.out 2>&1
+status=$?
 "$weir" info "$job" >/dev/null 2>&1
-[ $? = 3 ] || fail "weir info of an ended job must exit 3"
+info_status=$?
 set -e
+[ $status = 1 ] && grep -q "checksum mismatch" verify.out ||
+  fail "weir verify of a damaged savepoint exited $status: $(cat verify.out)"
+[ $info_status = 3 ] || fail "weir info of an ended job must exit 3, not $info_status"
 "$bin/fault_tolerance" --end $end --delay-ms 0 --no-progress --restore "$stopped" >restore.log 2>&1 ||
   fail "the restore from $stopped failed"
 python3 - "$work/output/sum_results.txt" $end <<'EOF' || fail "the output is not exact"
