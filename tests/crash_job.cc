@@ -70,17 +70,18 @@ int main(int argc, char** argv) {
 
   weir::StreamExecutionEnvironment env(cli.configuration());
   int parallelism = static_cast<int>(env.config().GetInt("parallelism.default", 1).value());
-  auto counted = env.FromSequence(0, records - 1)
-      .SetParallelism(1)
-      .Map([keys](int64_t i) {
-        return std::pair<int32_t, int64_t>(static_cast<int32_t>(i % keys), 1 + i % 7);
-      })
-      .SetParallelism(1)
-      .Uid("to-key-value")
-      .KeyBy([](const std::pair<int32_t, int64_t>& r) { return r.first; })
-      .Process(CountAndSum(delay_us))
-      .SetParallelism(parallelism)
-      .Uid("count-and-sum");
+  auto counted =
+      env.FromSequence(0, records - 1)
+          .SetParallelism(1)
+          .Map([keys](int64_t i) {
+            return std::pair<int32_t, int64_t>(static_cast<int32_t>(i % keys), 1 + i % 7);
+          })
+          .SetParallelism(1)
+          .Uid("to-key-value")
+          .KeyBy([](const std::pair<int32_t, int64_t>& r) { return r.first; })
+          .Process(CountAndSum(delay_us))
+          .SetParallelism(parallelism)
+          .Uid("count-and-sum");
   if (plain_sink) {
     counted
         .AddSink([output, file = std::shared_ptr<std::FILE>()](const std::string& line) mutable {
@@ -95,7 +96,9 @@ int main(int argc, char** argv) {
         .SetParallelism(1)
         .Uid("lines");
   } else {
-    counted.WriteAsText(output, weir::WriteMode::kOverwrite).SetParallelism(parallelism).Uid("lines");
+    counted.WriteAsText(output, weir::WriteMode::kOverwrite)
+        .SetParallelism(parallelism)
+        .Uid("lines");
   }
   return weir::RunJob(env, "crash job", cli);
 }

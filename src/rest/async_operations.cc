@@ -33,8 +33,7 @@ void AsyncOperations::Poll(Operation& op) {
 }
 
 Result<std::string> AsyncOperations::Add(
-    Kind kind,
-    std::variant<std::future<Result<std::string>>, std::future<Result<int64_t>>> future,
+    Kind kind, std::variant<std::future<Result<std::string>>, std::future<Result<int64_t>>> future,
     const std::string& requested) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string id = requested.empty() ? RandomHex(32) : requested;
@@ -52,8 +51,8 @@ Result<std::string> AsyncOperations::Add(
     }
     if (oldest == ops_.end()) {
       return Status::Aborted(std::to_string(kMaxOperations) +
-                                       " savepoints and checkpoints requested over the REST API "
-                                       "are still in progress; try again once they finish");
+                             " savepoints and checkpoints requested over the REST API "
+                             "are still in progress; try again once they finish");
     }
     ops_.erase(oldest);
   }

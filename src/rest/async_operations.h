@@ -33,16 +33,17 @@ class AsyncOperations {
   struct State {
     Kind kind;
     bool done = false;
-    Status error;         // when done and failed
+    Status error;          // when done and failed
     std::string location;  // savepoints: where it is
     int64_t checkpoint_id = 0;
   };
 
   // A new trigger id (32 hex), or `requested` when given and unused. Errors: the id is in use
   // (AlreadyExists), or too many operations run (Aborted).
-  Result<std::string> Add(Kind kind, std::variant<std::future<Result<std::string>>,
-                                                  std::future<Result<int64_t>>> future,
-                          const std::string& requested = "");
+  Result<std::string> Add(
+      Kind kind,
+      std::variant<std::future<Result<std::string>>, std::future<Result<int64_t>>> future,
+      const std::string& requested = "");
   // The operation's state; nullopt for an unknown id or one of another kind.
   std::optional<State> Get(const std::string& id, Kind kind);
   // Waits until every finished operation's result was fetched with Get, or `timeout`.

@@ -21,13 +21,12 @@ using Json = nlohmann::ordered_json;
 
 constexpr std::string_view kVersion = WEIR_VERSION;
 // Flink's execution states, in the order its "tasks" counts list them.
-constexpr std::string_view kTaskStates[] = {"CREATED",   "SCHEDULED", "DEPLOYING",
-                                            "RUNNING",   "FINISHED",  "CANCELING",
-                                            "CANCELED",  "FAILED",    "RECONCILING",
-                                            "INITIALIZING"};
-constexpr std::string_view kJobStates[] = {"INITIALIZING", "CREATED",  "RUNNING",  "FAILING",
-                                           "FAILED",       "CANCELLING", "CANCELED", "FINISHED",
-                                           "RESTARTING",   "SUSPENDED", "RECONCILING"};
+constexpr std::string_view kTaskStates[] = {"CREATED",     "SCHEDULED",   "DEPLOYING", "RUNNING",
+                                            "FINISHED",    "CANCELING",   "CANCELED",  "FAILED",
+                                            "RECONCILING", "INITIALIZING"};
+constexpr std::string_view kJobStates[] = {"INITIALIZING", "CREATED",    "RUNNING",    "FAILING",
+                                           "FAILED",       "CANCELLING", "CANCELED",   "FINISHED",
+                                           "RESTARTING",   "SUSPENDED",  "RECONCILING"};
 
 RestResponse Ok(const Json& j, int status = 200) {
   return RestResponse::Json(status, j.dump(-1, ' ', false, Json::error_handler_t::replace));
@@ -169,8 +168,9 @@ class JobHandlers {
       return RestResponse::Error(400, "'" + id + "' is not a job id (32 hexadecimal digits)");
     }
     if (id != master_->job_id()) {
-      return RestResponse::Error(404, "job " + id + " is not known here (this REST API serves job " +
-                                          master_->job_id() + ")");
+      return RestResponse::Error(
+          404,
+          "job " + id + " is not known here (this REST API serves job " + master_->job_id() + ")");
     }
     return std::nullopt;
   }
@@ -341,13 +341,14 @@ class JobHandlers {
                 {"optimizer_properties", Json::object()}};
       if (vertex.input_edge >= 0) {
         const JobEdge& e = g.edges()[static_cast<size_t>(vertex.input_edge)];
-        const char* ship = e.partitioning == detail::Partitioning::kKeyGroups  ? "HASH"
+        const char* ship = e.partitioning == detail::Partitioning::kKeyGroups   ? "HASH"
                            : e.partitioning == detail::Partitioning::kRebalance ? "REBALANCE"
-                                                                                 : "FORWARD";
-        node["inputs"] = Json::array({Json{{"num", 0},
-                                           {"id", vertex_ids_[static_cast<size_t>(e.source_vertex)]},
-                                           {"ship_strategy", ship},
-                                           {"exchange", "pipelined_bounded"}}});
+                                                                                : "FORWARD";
+        node["inputs"] =
+            Json::array({Json{{"num", 0},
+                              {"id", vertex_ids_[static_cast<size_t>(e.source_vertex)]},
+                              {"ship_strategy", ship},
+                              {"exchange", "pipelined_bounded"}}});
       }
       nodes.push_back(std::move(node));
     }
@@ -371,7 +372,8 @@ class JobHandlers {
       bool all_ended = true;
       for (const auto& t : tasks) {
         if (t.vertex != static_cast<int>(v)) continue;
-        if (t.start_wall_ms > 0) start = start < 0 ? t.start_wall_ms : std::min(start, t.start_wall_ms);
+        if (t.start_wall_ms > 0)
+          start = start < 0 ? t.start_wall_ms : std::min(start, t.start_wall_ms);
         if (t.end_wall_ms > 0) {
           end = std::max(end, t.end_wall_ms);
         } else {
@@ -419,8 +421,9 @@ class JobHandlers {
     std::transform(mode.begin(), mode.end(), mode.begin(), ::tolower);
     if (mode == "stop") {
       return RestResponse::Error(
-          400, "mode 'stop' is not supported: stop a job with a savepoint with POST "
-               "/jobs/:jobid/stop");
+          400,
+          "mode 'stop' is not supported: stop a job with a savepoint with POST "
+          "/jobs/:jobid/stop");
     }
     if (mode != "cancel") {
       return RestResponse::Error(400, "mode must be 'cancel', not '" + req.Query("mode") + "'");
@@ -461,24 +464,26 @@ class JobHandlers {
     Json entries = Json::array();
     for (auto it = failures.rbegin(); it != failures.rend(); ++it) {
       if (static_cast<int64_t>(entries.size()) >= max) break;
-      entries.push_back(Json{{"exceptionName", "weir." + std::string(StatusCodeName(it->cause.code()))},
-                             {"stacktrace", it->cause.ToString()},
-                             {"timestamp", it->wall_ms},
-                             {"taskName", nullptr},
-                             {"location", nullptr},
-                             {"endpoint", nullptr},
-                             {"taskManagerId", nullptr},
-                             {"failureLabels", Json::object()},
-                             {"concurrentExceptions", Json::array()}});
+      entries.push_back(
+          Json{{"exceptionName", "weir." + std::string(StatusCodeName(it->cause.code()))},
+               {"stacktrace", it->cause.ToString()},
+               {"timestamp", it->wall_ms},
+               {"taskName", nullptr},
+               {"location", nullptr},
+               {"endpoint", nullptr},
+               {"taskManagerId", nullptr},
+               {"failureLabels", Json::object()},
+               {"concurrentExceptions", Json::array()}});
     }
     bool truncated = static_cast<int64_t>(failures.size()) > max;
     Json root = failures.empty() ? Json(nullptr) : Json(failures.back().cause.ToString());
     Json ts = failures.empty() ? Json(nullptr) : Json(failures.back().wall_ms);
-    return Ok(Json{{"root-exception", root},
-                   {"timestamp", ts},
-                   {"all-exceptions", Json::array()},
-                   {"truncated", truncated},
-                   {"exceptionHistory", {{"entries", std::move(entries)}, {"truncated", truncated}}}});
+    return Ok(
+        Json{{"root-exception", root},
+             {"timestamp", ts},
+             {"all-exceptions", Json::array()},
+             {"truncated", truncated},
+             {"exceptionHistory", {{"entries", std::move(entries)}, {"truncated", truncated}}}});
   }
 
   // ---- Metrics in Flink's JSON ----------------------------------------------------------------
@@ -550,8 +555,10 @@ class JobHandlers {
         auto hi = last.size() <= 6 ? ParseIndex(last, 999'999) : std::nullopt;
         if (lo && hi && *lo > *hi) std::swap(lo, hi);
         if (!lo || !hi) {
-          return RestResponse::Error(400, "subtasks must be a list of indexes and ranges such as "
-                                          "0,2-3, not '" + it->second + "'");
+          return RestResponse::Error(400,
+                                     "subtasks must be a list of indexes and ranges such as "
+                                     "0,2-3, not '" +
+                                         it->second + "'");
         }
         for (int64_t i = *lo; i <= std::min<int64_t>(*hi, parallelism - 1); ++i) {
           wanted.insert(static_cast<int>(i));
@@ -563,8 +570,8 @@ class JobHandlers {
       aggs.clear();
       for (const std::string& a : SplitList(it->second)) {
         if (a != "min" && a != "max" && a != "avg" && a != "sum" && a != "skew") {
-          return RestResponse::Error(400, "agg must list min, max, avg, sum or skew, not '" +
-                                              it->second + "'");
+          return RestResponse::Error(
+              400, "agg must list min, max, avg, sum or skew, not '" + it->second + "'");
         }
         aggs.insert(a);
       }
@@ -817,26 +824,25 @@ class JobHandlers {
                       {"external_path", s.latest_restored->external_path}};
     }
     StatsSummary zero;
-    return Ok(Json{
-        {"counts",
-         {{"restored", s.restored},
-          {"total", s.total},
-          {"in_progress", s.in_progress},
-          {"completed", s.completed},
-          {"failed", s.failed}}},
-        {"summary",
-         {{"checkpointed_size", SummaryJson(s.state_size)},
-          {"state_size", SummaryJson(s.state_size)},
-          {"end_to_end_duration", SummaryJson(s.end_to_end_duration)},
-          {"alignment_buffered", SummaryJson(zero)},
-          {"processed_data", SummaryJson(zero)},
-          {"persisted_data", SummaryJson(zero)}}},
-        {"latest",
-         {{"completed", latest(s.latest_completed)},
-          {"savepoint", latest(s.latest_savepoint)},
-          {"failed", latest(s.latest_failed)},
-          {"restored", restored}}},
-        {"history", std::move(history)}});
+    return Ok(Json{{"counts",
+                    {{"restored", s.restored},
+                     {"total", s.total},
+                     {"in_progress", s.in_progress},
+                     {"completed", s.completed},
+                     {"failed", s.failed}}},
+                   {"summary",
+                    {{"checkpointed_size", SummaryJson(s.state_size)},
+                     {"state_size", SummaryJson(s.state_size)},
+                     {"end_to_end_duration", SummaryJson(s.end_to_end_duration)},
+                     {"alignment_buffered", SummaryJson(zero)},
+                     {"processed_data", SummaryJson(zero)},
+                     {"persisted_data", SummaryJson(zero)}}},
+                   {"latest",
+                    {{"completed", latest(s.latest_completed)},
+                     {"savepoint", latest(s.latest_savepoint)},
+                     {"failed", latest(s.latest_failed)},
+                     {"restored", restored}}},
+                   {"history", std::move(history)}});
   }
 
   RestResponse CheckpointConfig(const RestRequest&) {
@@ -848,23 +854,24 @@ class JobHandlers {
     auto backend = master_->config().Get(state_backend_options::kType);
     bool rocksdb = backend.ok() && *backend == "rocksdb";
     using R = CheckpointOptions::Retention;
-    return Ok(Json{{"mode", o.exactly_once ? "exactly_once" : "at_least_once"},
-                   {"interval", o.interval.count()},
-                   {"timeout", o.timeout.count()},
-                   {"min_pause", o.min_pause.count()},
-                   {"max_concurrent", o.max_concurrent},
-                   {"externalization",
-                    {{"enabled", o.retention != R::kNoExternalized},
-                     {"delete_on_cancellation", o.retention != R::kRetainOnCancellation}}},
-                   {"state_backend", rocksdb ? "EmbeddedRocksDBStateBackend" : "HashMapStateBackend"},
-                   {"checkpoint_storage", "FileSystemCheckpointStorage"},
-                   {"unaligned_checkpoints", false},
-                   {"tolerable_failed_checkpoints", o.tolerable_failures},
-                   {"aligned_checkpoint_timeout", 0},
-                   {"checkpoints_after_tasks_finish", true},
-                   {"state_changelog_enabled", false},
-                   {"changelog_periodic_materialization_interval", 0},
-                   {"changelog_storage", "memory"}});
+    return Ok(
+        Json{{"mode", o.exactly_once ? "exactly_once" : "at_least_once"},
+             {"interval", o.interval.count()},
+             {"timeout", o.timeout.count()},
+             {"min_pause", o.min_pause.count()},
+             {"max_concurrent", o.max_concurrent},
+             {"externalization",
+              {{"enabled", o.retention != R::kNoExternalized},
+               {"delete_on_cancellation", o.retention != R::kRetainOnCancellation}}},
+             {"state_backend", rocksdb ? "EmbeddedRocksDBStateBackend" : "HashMapStateBackend"},
+             {"checkpoint_storage", "FileSystemCheckpointStorage"},
+             {"unaligned_checkpoints", false},
+             {"tolerable_failed_checkpoints", o.tolerable_failures},
+             {"aligned_checkpoint_timeout", 0},
+             {"checkpoints_after_tasks_finish", true},
+             {"state_changelog_enabled", false},
+             {"changelog_periodic_materialization_interval", 0},
+             {"changelog_storage", "memory"}});
   }
 
   RestResponse CheckpointDetails(const RestRequest& req) {
@@ -901,8 +908,8 @@ class JobHandlers {
   std::optional<RestResponse> CheckRunning() const {
     JobStatus s = master_->status_info().status;
     if (s == JobStatus::kFinished || s == JobStatus::kFailed || s == JobStatus::kCanceled) {
-      return RestResponse::Error(409, "job " + master_->job_id() + " has ended (" +
-                                          std::string(JobStatusName(s)) + ")");
+      return RestResponse::Error(
+          409, "job " + master_->job_id() + " has ended (" + std::string(JobStatusName(s)) + ")");
     }
     return std::nullopt;
   }
@@ -937,14 +944,16 @@ class JobHandlers {
     auto cancel = BoolField(*body, "cancel-job");
     if (!cancel.ok()) return RestResponse::Error(400, cancel.status().message());
     if (*cancel) {
-      return RestResponse::Error(400, "cancel-job is not supported: stop the job with a "
-                                      "savepoint with POST /jobs/:jobid/stop");
+      return RestResponse::Error(400,
+                                 "cancel-job is not supported: stop the job with a "
+                                 "savepoint with POST /jobs/:jobid/stop");
     }
     auto format = StringField(*body, "formatType");
     if (!format.ok()) return RestResponse::Error(400, format.status().message());
     if (!format->empty() && *format != "CANONICAL") {
-      return RestResponse::Error(400, "formatType must be CANONICAL: savepoints are always in "
-                                      "the canonical format");
+      return RestResponse::Error(400,
+                                 "formatType must be CANONICAL: savepoints are always in "
+                                 "the canonical format");
     }
     return StartSavepoint(*target, /*stop=*/false, *trigger_id);
   }
@@ -983,11 +992,10 @@ class JobHandlers {
     }
     auto state = operations_->Get(id, kind);
     if (!state) {
-      return RestResponse::Error(404, std::string("no ") +
-                                          (kind == AsyncOperations::Kind::kSavepoint
-                                               ? "savepoint"
-                                               : "checkpoint") +
-                                          " was triggered with id " + id);
+      return RestResponse::Error(
+          404, std::string("no ") +
+                   (kind == AsyncOperations::Kind::kSavepoint ? "savepoint" : "checkpoint") +
+                   " was triggered with id " + id);
     }
     return *state;
   }

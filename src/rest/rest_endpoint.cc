@@ -46,8 +46,8 @@ bool IsUnknownMethod(const std::string& method) {
                                                "CONNECT", "OPTIONS", "TRACE", "PATCH", "PRI"};
   if (method.empty() || method.size() > 32 || kKnown.contains(method)) return false;
   return std::all_of(method.begin(), method.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
   });
 }
 
@@ -79,8 +79,8 @@ void Send(const RestResponse& from, httplib::Response& to) {
 
 Result<std::vector<int>> ParsePortRange(std::string_view spec) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument("rest.bind-port = '" + std::string(spec) + "': " +
-                                   std::string(why) +
+    return Status::InvalidArgument("rest.bind-port = '" + std::string(spec) +
+                                   "': " + std::string(why) +
                                    " (expected a port, a range such as 8081-8181, or a list "
                                    "such as 8081,8090-8099)");
   };
@@ -142,7 +142,7 @@ Result<std::unique_ptr<RestEndpoint>> RestEndpoint::Bind(const Configuration& co
   WEIR_ASSIGN_OR_RETURN(MemorySize max_body, config.Get(rest_options::kMaxContentLength));
   WEIR_ASSIGN_OR_RETURN(std::optional<std::string> bind_port,
                         config.GetOptional(rest_options::kBindPort));
-  std::string spec = bind_port && !bind_port->empty() ? *bind_port
+  std::string spec = bind_port && !bind_port->empty()    ? *bind_port
                      : config.IsSet(rest_options::kPort) ? std::to_string(rest_port)
                                                          : "8081-8181";
   WEIR_ASSIGN_OR_RETURN(std::vector<int> ports, ParsePortRange(spec));
@@ -194,8 +194,10 @@ void RestEndpoint::Start(JobMaster* master) {
     if (impl->loopback && req.has_header("Host")) {
       std::string host = HostOf(req.get_header_value("Host"));
       if (!IsLoopback(host)) {
-        Send(RestResponse::Error(403, "the REST API listens on loopback and answers requests "
-                                      "for a loopback host only, not '" + host + "'"),
+        Send(RestResponse::Error(403,
+                                 "the REST API listens on loopback and answers requests "
+                                 "for a loopback host only, not '" +
+                                     host + "'"),
              res);
         return;
       }
@@ -220,26 +222,26 @@ void RestEndpoint::Start(JobMaster* master) {
   // JSON too; the router's own errors have their body already.
   s.set_error_handler(httplib::Server::HandlerWithResponse(
       [impl](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    // cpp-httplib refused the request before reading its body (if it read it at all): the
-    // connection cannot carry another one.
-    res.set_header("Connection", "close");
-    // A method cpp-httplib does not know (QUERY, PROPFIND) fails its parse with 400 before
-    // any handler sees it; it is a method this API does not take: 405 with what it takes.
-    if (res.status == 400 && IsUnknownMethod(req.method)) {
-      RestRequest unknown = ToRestRequest(req);
-      unknown.method = req.method;
-      unknown.path = req.target.substr(0, req.target.find('?'));  // the parse stopped early
-      Send(impl->router.Dispatch(unknown), res);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    std::string message = res.status == 413   ? "the request body is larger than "
-                                                 "rest.server.max-content-length"
-                          : res.status == 404 ? "not found"
-                                              : "bad request";
-    Send(RestResponse::Error(res.status, message), res);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        // cpp-httplib refused the request before reading its body (if it read it at all): the
+        // connection cannot carry another one.
+        res.set_header("Connection", "close");
+        // A method cpp-httplib does not know (QUERY, PROPFIND) fails its parse with 400 before
+        // any handler sees it; it is a method this API does not take: 405 with what it takes.
+        if (res.status == 400 && IsUnknownMethod(req.method)) {
+          RestRequest unknown = ToRestRequest(req);
+          unknown.method = req.method;
+          unknown.path = req.target.substr(0, req.target.find('?'));  // the parse stopped early
+          Send(impl->router.Dispatch(unknown), res);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        std::string message = res.status == 413   ? "the request body is larger than "
+                                                    "rest.server.max-content-length"
+                              : res.status == 404 ? "not found"
+                                                  : "bad request";
+        Send(RestResponse::Error(res.status, message), res);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   s.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown exception";
@@ -254,13 +256,15 @@ void RestEndpoint::Start(JobMaster* master) {
       });
   StartListening();
 
-  spdlog::info("REST API of job '{}' at {}/ (jobs: {}/jobs/overview, Prometheus: {}/metrics; "
-               "or `weir list`)",
-               master->job_name(), impl->url, impl->url, impl->url);
+  spdlog::info(
+      "REST API of job '{}' at {}/ (jobs: {}/jobs/overview, Prometheus: {}/metrics; "
+      "or `weir list`)",
+      master->job_name(), impl->url, impl->url, impl->url);
   if (!impl->loopback) {
-    spdlog::warn("The REST API listens on {}, not on loopback: it has no authentication, and "
-                 "anyone who reaches it can stop or cancel the job",
-                 impl->address);
+    spdlog::warn(
+        "The REST API listens on {}, not on loopback: it has no authentication, and "
+        "anyone who reaches it can stop or cancel the job",
+        impl->address);
   }
   RegisteredJob entry;
   entry.pid = ::getpid();

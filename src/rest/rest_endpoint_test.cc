@@ -174,8 +174,8 @@ TEST_F(RestEndpointTest, BadRequestsGetClearErrors) {
   testing::WriteFile(dir_.Join("a-file"), "x");
   Post(job + "/stop", Json{{"targetDirectory", dir_.Join("a-file")}}.dump(), 400);
   Post(job + "/checkpoints", R"({"triggerId": "nope"})", 400);
-  auto big = http_->Post((job + "/savepoints").c_str(), std::string(2 << 20, ' '),
-                         "application/json");
+  auto big =
+      http_->Post((job + "/savepoints").c_str(), std::string(2 << 20, ' '), "application/json");
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
   httplib::Headers host = {{"Host", "evil.example:80"}};
@@ -240,8 +240,7 @@ TEST_F(RestEndpointTest, CheckpointSavepointAndCancel) {
   EXPECT_EQ(stats["latest"]["completed"]["id"], id);
   EXPECT_EQ(Get(job + "/checkpoints/config")["interval"], 60000);
 
-  Json sp = Post(job + "/savepoints",
-                 Json{{"target-directory", dir_.Join("mine")}}.dump(), 202);
+  Json sp = Post(job + "/savepoints", Json{{"target-directory", dir_.Join("mine")}}.dump(), 202);
   Json sp_done = Await(job + "/savepoints/" + sp["request-id"].get<std::string>());
   std::string location = sp_done["operation"]["location"];
   EXPECT_TRUE(location.starts_with(dir_.Join("mine") + "/savepoint-")) << location;

@@ -90,9 +90,8 @@ RestResponse RestRouter::Dispatch(RestRequest request) const {
     }
     if (allow.find(r.method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + r.method;
   }
-  RestResponse res = RestResponse::Error(
-      405, "method " + request.method + " is not allowed on " + request.path + " (allowed: " +
-               allow + ")");
+  RestResponse res = RestResponse::Error(405, "method " + request.method + " is not allowed on " +
+                                                  request.path + " (allowed: " + allow + ")");
   res.headers.emplace_back("Allow", allow);
   return res;
 }

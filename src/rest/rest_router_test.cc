@@ -35,8 +35,7 @@ class RestRouterTest : public ::testing::Test {
 TEST_F(RestRouterTest, LiteralSegmentsWinOverParameters) {
   EXPECT_EQ(router_.Dispatch(Req("GET", "/jobs/overview")).body, "overview");
   EXPECT_EQ(router_.Dispatch(Req("GET", "/jobs/abc")).body, "job :jobid=abc");
-  EXPECT_EQ(router_.Dispatch(Req("GET", "/jobs/abc/checkpoints/config")).body,
-            "config :jobid=abc");
+  EXPECT_EQ(router_.Dispatch(Req("GET", "/jobs/abc/checkpoints/config")).body, "config :jobid=abc");
   EXPECT_EQ(router_.Dispatch(Req("GET", "/jobs/abc/checkpoints/f00")).body,
             "status :jobid=abc :triggerid=f00");
   EXPECT_EQ(router_.Dispatch(Req("HEAD", "/jobs/abc")).body, "job :jobid=abc");

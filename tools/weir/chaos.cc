@@ -42,8 +42,8 @@ std::map<std::string, std::string> Output(const std::string& path) {
     return files;
   }
   if (!fs::is_directory(path, ec)) return files;
-  for (auto it = fs::recursive_directory_iterator(path, ec); it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(path, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
     std::string name = it->path().filename().string();
     if (!name.empty() && name[0] == '.') {
@@ -214,13 +214,14 @@ int Chaos(const ChaosOptions& o, std::ostream& out, std::ostream& err) {
   out << "weir chaos: reference run in " << reference << std::endl;
   auto start = Clock::now();
   Child ref = Spawn(command, reference, log, runtime);
-  if (!wait_exit(ref)) return fail("the reference run did not end within " +
-                                   std::to_string(o.timeout_seconds) + " s");
+  if (!wait_exit(ref))
+    return fail("the reference run did not end within " + std::to_string(o.timeout_seconds) + " s");
   if (!ref.Succeeded()) return fail("the reference run failed (" + ref.Describe() + ")");
   double ref_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   auto want = Output(reference + "/" + o.output);
   if (want.empty()) return fail("the reference run wrote nothing at " + o.output);
-  out << "weir chaos: the reference run took " << static_cast<int64_t>(ref_ms) << " ms" << std::endl;
+  out << "weir chaos: the reference run took " << static_cast<int64_t>(ref_ms) << " ms"
+      << std::endl;
 
   std::vector<std::string> restore = command;
   restore.push_back("--restore");
@@ -245,9 +246,11 @@ int Chaos(const ChaosOptions& o, std::ostream& out, std::ostream& err) {
         0, std::max<int64_t>(50, static_cast<int64_t>(ref_ms / (o.kills + 1))));
     int64_t wait_ms = delay(rng);
     auto until = Clock::now() + std::chrono::milliseconds(wait_ms);
-    while (c.Poll() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    while (c.Poll() && Clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (!c.Poll()) {
-      if (!c.Succeeded()) return fail("run " + std::to_string(k + 1) + " failed (" + c.Describe() + ")");
+      if (!c.Succeeded())
+        return fail("run " + std::to_string(k + 1) + " failed (" + c.Describe() + ")");
       finished = true;
       out << "weir chaos: run " << k + 1 << " finished before its kill" << std::endl;
       break;
@@ -261,8 +264,8 @@ int Chaos(const ChaosOptions& o, std::ostream& out, std::ostream& err) {
   }
   if (!finished) {
     Child last = Spawn(o.kills == 0 ? command : restore, chaos, log, runtime);
-    if (!wait_exit(last)) return fail("the last run did not end within " +
-                                      std::to_string(o.timeout_seconds) + " s");
+    if (!wait_exit(last))
+      return fail("the last run did not end within " + std::to_string(o.timeout_seconds) + " s");
     if (!last.Succeeded()) return fail("the last run failed (" + last.Describe() + ")");
   }
   std::string diff = Compare(want, Output(chaos + "/" + o.output), /*whole=*/true);

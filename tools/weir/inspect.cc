@@ -72,7 +72,8 @@ std::string Time(int64_t wall_ms) {
 }
 
 // The keyed state of one operator, summed over its subtasks' canonical files.
-Json KeyedSummary(const Loaded& c, const OperatorSnapshotMetadata& op, std::vector<std::string>* problems) {
+Json KeyedSummary(const Loaded& c, const OperatorSnapshotMetadata& op,
+                  std::vector<std::string>* problems) {
   Json states = Json::array();
   std::map<std::string, size_t> index;
   std::string key_codec;
@@ -145,11 +146,11 @@ Json OperatorStateSummary(const OperatorSnapshotMetadata& op) {
     for (const auto& list : subtask.operator_state) {
       if (!lists.contains(list.name)) {
         order.push_back(list.name);
-        lists[list.name] = Json{
-            {"name", list.name},
-            {"mode", list.mode == detail::OperatorStateList::Mode::kUnion ? "union" : "split"},
-            {"elements", 0},
-            {"bytes", 0}};
+        lists[list.name] =
+            Json{{"name", list.name},
+                 {"mode", list.mode == detail::OperatorStateList::Mode::kUnion ? "union" : "split"},
+                 {"elements", 0},
+                 {"bytes", 0}};
       }
       Json& j = lists[list.name];
       j["elements"] = j["elements"].get<uint64_t>() + list.elements.size();
@@ -414,9 +415,8 @@ std::vector<std::string> VerifyOne(const std::string& path, std::ostream& out, J
               problems.push_back(where + reader.status().message());
             } else {
               Status walk = reader->ForEach(
-                  reader->key_groups(), [](size_t, int, std::string_view, std::string_view) {
-                    return Status::OK();
-                  },
+                  reader->key_groups(),
+                  [](size_t, int, std::string_view, std::string_view) { return Status::OK(); },
                   [](int, int64_t, std::string_view) { return Status::OK(); });
               if (!walk.ok()) problems.push_back(where + walk.message());
             }

@@ -46,8 +46,8 @@ int Fail(const ToolError& e) {
 // An error reply as the tool's exit: 404 no such job, 409 ended, other 4xx refused.
 int FailReply(const JobRef& job, const HttpReply& r, const std::string& doing) {
   if (r.status == 0) {
-    return Fail({kEnded, "job '" + job.job_name + "' (" + job.job_id + ") did not answer " +
-                             doing + ": it has ended (" + r.error + ")"});
+    return Fail({kEnded, "job '" + job.job_name + "' (" + job.job_id + ") did not answer " + doing +
+                             ": it has ended (" + r.error + ")"});
   }
   int code = r.status == 404 ? kNotFound : r.status == 409 ? kEnded : kFailed;
   return Fail({code, doing + " job '" + job.job_name + "' (" + job.job_id + "): " + r.error});
@@ -130,9 +130,8 @@ int Info(const Global& g, const std::string& name) {
   const Json& j = r.body;
   std::cout << "Job '" << j["name"].get<std::string>() << "' (" << j["jid"].get<std::string>()
             << ")\n  state " << j["state"].get<std::string>() << ", started "
-            << Time(j["start-time"]) << ", running " << Seconds(j["duration"])
-            << "\n  REST API " << job.url << (job.pid ? ", pid " + std::to_string(job.pid) : "")
-            << "\n\n";
+            << Time(j["start-time"]) << ", running " << Seconds(j["duration"]) << "\n  REST API "
+            << job.url << (job.pid ? ", pid " + std::to_string(job.pid) : "") << "\n\n";
   std::printf("  %-32s  %-40s  %-11s  %-12s  %14s  %14s\n", "VERTEX", "NAME", "PARALLELISM",
               "STATUS", "RECORDS IN", "RECORDS OUT");
   for (const auto& v : j["vertices"]) {
@@ -175,7 +174,8 @@ int Checkpoints(const Global& g, const std::string& name) {
   line("savepoint", latest["savepoint"]);
   line("failed", latest["failed"]);
   if (!latest["restored"].is_null()) {
-    std::cout << "  restored from " << (latest["restored"]["is_savepoint"].get<bool>() ? "savepoint " : "checkpoint ")
+    std::cout << "  restored from "
+              << (latest["restored"]["is_savepoint"].get<bool>() ? "savepoint " : "checkpoint ")
               << latest["restored"]["id"] << " at "
               << latest["restored"]["external_path"].get<std::string>() << "\n";
   }
@@ -186,13 +186,12 @@ int Checkpoints(const Global& g, const std::string& name) {
     size_t shown = 0;
     for (const auto& h : history) {
       if (++shown > 10) break;
-      std::printf("  %-6lld  %-11s  %-14s  %-19s  %10s  %6lld ms\n",
-                  static_cast<long long>(h["id"].get<int64_t>()),
-                  h["status"].get<std::string>().c_str(),
-                  h["checkpoint_type"].get<std::string>().c_str(),
-                  Time(h["trigger_timestamp"]).c_str(),
-                  FormatBytes(h["state_size"].get<uint64_t>()).c_str(),
-                  static_cast<long long>(h["end_to_end_duration"].get<int64_t>()));
+      std::printf(
+          "  %-6lld  %-11s  %-14s  %-19s  %10s  %6lld ms\n",
+          static_cast<long long>(h["id"].get<int64_t>()), h["status"].get<std::string>().c_str(),
+          h["checkpoint_type"].get<std::string>().c_str(), Time(h["trigger_timestamp"]).c_str(),
+          FormatBytes(h["state_size"].get<uint64_t>()).c_str(),
+          static_cast<long long>(h["end_to_end_duration"].get<int64_t>()));
     }
   }
   return kOk;
@@ -228,8 +227,8 @@ int Checkpoint(const Global& g, const std::string& name) {
   HttpReply r = Call(job.url, "POST", base, "{}");
   if (r.status != 202) return FailReply(job, r, "triggering a checkpoint of");
   Json op;
-  if (!Await(job, base + "/" + r.body["request-id"].get<std::string>(), "waiting for a checkpoint of",
-             &op, &code)) {
+  if (!Await(job, base + "/" + r.body["request-id"].get<std::string>(),
+             "waiting for a checkpoint of", &op, &code)) {
     return code;
   }
   std::string cause = CauseOf(op, "failureCause");
@@ -265,8 +264,7 @@ int Savepoint(const Global& g, const std::string& name, const std::string& dir, 
     return FailReply(job, r, stop ? "stopping" : "taking a savepoint of");
   }
   Json op;
-  if (!Await(job,
-             "/jobs/" + job.job_id + "/savepoints/" + r.body["request-id"].get<std::string>(),
+  if (!Await(job, "/jobs/" + job.job_id + "/savepoints/" + r.body["request-id"].get<std::string>(),
              "waiting for the savepoint of", &op, &code)) {
     return code;
   }
@@ -313,10 +311,11 @@ int Cancel(const Global& g, const std::string& name) {
 
 int main(int argc, char** argv) {
   using namespace weir::tool;
-  CLI::App app("Operate weir jobs, as Flink's `flink` command does, and check their "
-               "checkpoints.\nExit codes: 0 done, 1 refused or failed, 2 bad usage, 3 no such "
-               "job, checkpoint or file, 4 the job has ended.",
-               "weir");
+  CLI::App app(
+      "Operate weir jobs, as Flink's `flink` command does, and check their "
+      "checkpoints.\nExit codes: 0 done, 1 refused or failed, 2 bad usage, 3 no such "
+      "job, checkpoint or file, 4 the job has ended.",
+      "weir");
   app.require_subcommand(1);
   app.fallthrough();  // -m and --json also after the verb: weir list --json
   Global g;

@@ -57,7 +57,7 @@ TEST(StateDecoderTest, UnknownCodecsAndBadBytesAreHex) {
   Json out;
   EXPECT_FALSE(DecodeValue("Point@2", "\x01\x02", &out));
   EXPECT_EQ(out, Json::parse(R"({"hex":"0102"})"));
-  EXPECT_FALSE(DecodeValue("i64", "\x01\x02", &out));  // too short
+  EXPECT_FALSE(DecodeValue("i64", "\x01\x02", &out));            // too short
   EXPECT_FALSE(DecodeValue("i32", std::string(5, '\0'), &out));  // bytes left over
   EXPECT_FALSE(DecodeValue("pair<i32", "", &out));
 }
