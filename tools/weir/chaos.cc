@@ -9,13 +9,12 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "base/file_system.h"
+#include "chaos_output.h"
 #include "remote.h"
 #include "rest/job_registry.h"
 
@@ -24,74 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The output's files by path relative to it ("" for a single file); hidden files and
-// directories (a sink's staging data) are not output.
-std::map<std::string, std::string> Output(const std::string& path) {
-  std::map<std::string, std::string> files;
-  std::error_code ec;
-  if (fs::is_regular_file(path, ec)) {
-    files[""] = ReadAll(path);
-    return files;
-  }
-  if (!fs::is_directory(path, ec)) return files;
-  for (auto it = fs::recursive_directory_iterator(path, ec);
-       it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    std::string name = it->path().filename().string();
-    if (!name.empty() && name[0] == '.') {
-      if (it->is_directory()) it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_regular_file()) {
-      files[fs::relative(it->path(), path).string()] = ReadAll(it->path().string());
-    }
-  }
-  return files;
-}
-
-// Where `got` departs from `want`: "" if it is a prefix (or, with `whole`, equal).
-std::string Compare(const std::map<std::string, std::string>& want,
-                    const std::map<std::string, std::string>& got, bool whole) {
-  for (const auto& [name, data] : got) {
-    std::string file = name.empty() ? "the output" : "output file '" + name + "'";
-    auto it = want.find(name);
-    if (it == want.end()) return file + " exists, but the reference run wrote no such file";
-    const std::string& ref = it->second;
-    size_t n = std::min(ref.size(), data.size());
-    size_t i = 0;
-    while (i < n && ref[i] == data[i]) ++i;
-    if (i < n || data.size() > ref.size()) {
-      size_t line = 1 + static_cast<size_t>(std::count(data.begin(), data.begin() + i, '\n'));
-      return file + " differs from the reference at byte " + std::to_string(i) + " (line " +
-             std::to_string(line) + ")" +
-             (data.size() > ref.size() && i == n
-                  ? ": it is longer than the reference (" + std::to_string(data.size()) + " > " +
-                        std::to_string(ref.size()) + " bytes)"
-                  : "");
-    }
-    if (whole && data.size() != ref.size()) {
-      return file + " ends early: " + std::to_string(data.size()) + " of the reference's " +
-             std::to_string(ref.size()) + " bytes";
-    }
-  }
-  if (whole) {
-    for (const auto& [name, data] : want) {
-      if (!got.contains(name) && !data.empty()) {
-        return (name.empty() ? std::string("the output") : "output file '" + name + "'") +
-               " is missing";
-      }
-    }
-  }
-  return "";
-}
 
 struct Child {
   pid_t pid = -1;
@@ -218,7 +149,7 @@ int Chaos(const ChaosOptions& o, std::ostream& out, std::ostream& err) {
     return fail("the reference run did not end within " + std::to_string(o.timeout_seconds) + " s");
   if (!ref.Succeeded()) return fail("the reference run failed (" + ref.Describe() + ")");
   double ref_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  auto want = Output(reference + "/" + o.output);
+  auto want = ReadOutput(reference + "/" + o.output);
   if (want.empty()) return fail("the reference run wrote nothing at " + o.output);
   out << "weir chaos: the reference run took " << static_cast<int64_t>(ref_ms) << " ms"
       << std::endl;
@@ -257,7 +188,7 @@ int Chaos(const ChaosOptions& o, std::ostream& out, std::ostream& err) {
     }
     c.Kill();
     ++kills;
-    std::string diff = Compare(want, Output(chaos + "/" + o.output), /*whole=*/false);
+    std::string diff = CompareOutput(want, ReadOutput(chaos + "/" + o.output), /*whole=*/false);
     out << "weir chaos: kill " << kills << " after " << wait_ms << " ms more: output "
         << (diff.empty() ? "is a prefix of the reference" : "DIFFERS") << std::endl;
     if (!diff.empty()) return fail("after kill " + std::to_string(kills) + ": " + diff);
@@ -268,7 +199,7 @@ int Chaos(const ChaosOptions& o, std::ostream& out, std::ostream& err) {
       return fail("the last run did not end within " + std::to_string(o.timeout_seconds) + " s");
     if (!last.Succeeded()) return fail("the last run failed (" + last.Describe() + ")");
   }
-  std::string diff = Compare(want, Output(chaos + "/" + o.output), /*whole=*/true);
+  std::string diff = CompareOutput(want, ReadOutput(chaos + "/" + o.output), /*whole=*/true);
   if (!diff.empty()) return fail("at the end: " + diff);
   out << "weir chaos: PASSED: " << kills << " kills, the output is identical to the reference"
       << std::endl;
