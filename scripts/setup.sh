@@ -9,6 +9,8 @@ packages=(
   librocksdb-dev rocksdb-tools
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   libyaml-cpp-dev libxxhash-dev
+  libcpp-httplib-dev curl  # the REST API's HTTP server; curl for its tests
+  prometheus python3-venv  # the tests' Prometheus server; the venv for schemathesis (scripts/python_venv.sh)
   openjdk-17-jre-headless maven kcat  # the Kafka test broker (scripts/kafka.sh) and its client
 )
 

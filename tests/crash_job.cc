@@ -6,6 +6,9 @@
 // parallelism 1 and the keyed stage at --parallelism, so each output file's content is fully
 // determined: a run with kills must end byte-identical to one without.
 #include <chrono>
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -58,24 +61,44 @@ int main(int argc, char** argv) {
   cli.AddOption("--keys", &keys, "Distinct keys");
   cli.AddOption("--delay-us", &delay_us, "Microseconds of work per record in the keyed stage");
   cli.AddOption("--output", &output, "Output path");
+  bool plain_sink = false;
+  cli.AddFlag("--at-least-once-sink", &plain_sink,
+              "Append lines to --output as they come, without transactions (parallelism 1): the "
+              "sink `weir chaos` must catch, as a restore writes records again");
   if (auto code = cli.Parse(argc, argv)) return *code;
   if (records < 1 || keys < 1) return 2;
 
   weir::StreamExecutionEnvironment env(cli.configuration());
   int parallelism = static_cast<int>(env.config().GetInt("parallelism.default", 1).value());
-  env.FromSequence(0, records - 1)
-      .SetParallelism(1)
-      .Map([keys](int64_t i) {
-        return std::pair<int32_t, int64_t>(static_cast<int32_t>(i % keys), 1 + i % 7);
-      })
-      .SetParallelism(1)
-      .Uid("to-key-value")
-      .KeyBy([](const std::pair<int32_t, int64_t>& r) { return r.first; })
-      .Process(CountAndSum(delay_us))
-      .SetParallelism(parallelism)
-      .Uid("count-and-sum")
-      .WriteAsText(output, weir::WriteMode::kOverwrite)
-      .SetParallelism(parallelism)
-      .Uid("lines");
+  auto counted =
+      env.FromSequence(0, records - 1)
+          .SetParallelism(1)
+          .Map([keys](int64_t i) {
+            return std::pair<int32_t, int64_t>(static_cast<int32_t>(i % keys), 1 + i % 7);
+          })
+          .SetParallelism(1)
+          .Uid("to-key-value")
+          .KeyBy([](const std::pair<int32_t, int64_t>& r) { return r.first; })
+          .Process(CountAndSum(delay_us))
+          .SetParallelism(parallelism)
+          .Uid("count-and-sum");
+  if (plain_sink) {
+    counted
+        .AddSink([output, file = std::shared_ptr<std::FILE>()](const std::string& line) mutable {
+          if (!file) {
+            std::FILE* f = std::fopen(output.c_str(), "a");
+            if (f == nullptr) throw std::runtime_error("cannot open " + output);
+            file.reset(f, &std::fclose);
+          }
+          std::fputs((line + "\n").c_str(), file.get());
+          std::fflush(file.get());
+        })
+        .SetParallelism(1)
+        .Uid("lines");
+  } else {
+    counted.WriteAsText(output, weir::WriteMode::kOverwrite)
+        .SetParallelism(parallelism)
+        .Uid("lines");
+  }
   return weir::RunJob(env, "crash job", cli);
 }

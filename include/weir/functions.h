@@ -119,6 +119,8 @@ class RuntimeContext {
   int parallelism() const { return ctx_->parallelism(); }
   int max_parallelism() const { return ctx_->max_parallelism(); }
   int attempt_number() const { return ctx_->attempt_number(); }
+  // Where the function registers its own metrics (weir/metrics.h), in its operator's scope.
+  MetricGroup& metric_group() { return ctx_->metric_group(); }
 
   template <typename V>
   ValueState<V> GetState(const ValueStateDescriptor<V>& d) {

@@ -1,6 +1,7 @@
 #include "api/config_options.h"
 
 #include "checkpoint/checkpoint_options.h"
+#include "rest/rest_options.h"
 #include "runtime/pipeline_options.h"
 #include "runtime/restart_strategy.h"
 #include "state/state_backend_options.h"
@@ -11,7 +12,8 @@ const std::vector<const ConfigOptionInfo*>& AllConfigOptions() {
   static const std::vector<const ConfigOptionInfo*> kAll = [] {
     std::vector<const ConfigOptionInfo*> all;
     for (auto list : {pipeline_options::All(), checkpointing_options::All(),
-                      restart_options::All(), state_backend_options::All()}) {
+                      restart_options::All(), state_backend_options::All(),
+                      rest_options::All()}) {
       all.insert(all.end(), list.begin(), list.end());
     }
     return all;

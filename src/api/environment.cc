@@ -6,6 +6,7 @@
 #include "base/file_system.h"
 #include "base/logging.h"
 #include "checkpoint/checkpoint_options.h"
+#include "rest/rest_endpoint.h"
 #include "runtime/job_master.h"
 #include "runtime/pipeline_options.h"
 #include "state/state_backend_options.h"
@@ -15,9 +16,20 @@ namespace {
 
 class LocalJobClient final : public JobClient {
  public:
-  explicit LocalJobClient(std::unique_ptr<JobMaster> master) : master_(std::move(master)) {}
+  LocalJobClient(std::unique_ptr<JobMaster> master, std::unique_ptr<RestEndpoint> rest)
+      : master_(std::move(master)), rest_(std::move(rest)) {}
   // A job that never started: Wait() returns this at once.
   LocalJobClient(JobResult failed) : failed_(std::move(failed)) {}
+  // The REST API stops before the job master goes: its handlers read the master.
+  ~LocalJobClient() override {
+    if (rest_) {
+      if (master_) {
+        master_->Cancel();  // as the master's own destructor would; nothing if it ended
+        master_->Wait();
+      }
+      rest_->Stop();
+    }
+  }
 
   const std::string& job_id() const override {
     return master_ ? master_->job_id() : failed_.job_id;
@@ -43,6 +55,7 @@ class LocalJobClient final : public JobClient {
 
  private:
   std::unique_ptr<JobMaster> master_;
+  std::unique_ptr<RestEndpoint> rest_;  // null: rest.enabled is false
   JobResult failed_;
 };
 
@@ -135,11 +148,16 @@ std::unique_ptr<JobClient> StreamExecutionEnvironment::ExecuteAsync(std::string 
     spdlog::warn("{}", w);
   }
   for (const auto& w : impl_->config.OverrideWarnings()) spdlog::warn("{}", w);
+  // The REST API's port is taken first, so a bad setting or a taken port fails the job
+  // before it starts.
+  auto rest = RestEndpoint::Bind(impl_->config);
+  if (!rest.ok()) return fail(rest.status());
   auto master =
       std::make_unique<JobMaster>(&impl_->graph, job_name, impl_->config, impl_->fs, impl_->clock);
   Status s = master->Start();
   if (!s.ok()) return fail(s);
-  return std::make_unique<LocalJobClient>(std::move(master));
+  if (*rest) (*rest)->Start(master.get());
+  return std::make_unique<LocalJobClient>(std::move(master), std::move(*rest));
 }
 
 JobResult StreamExecutionEnvironment::Execute(std::string job_name) {

@@ -5,6 +5,24 @@
 #include "base/logging.h"
 
 namespace weir {
+namespace {
+
+// The bytes a task's acknowledgement adds to the checkpoint: inline operator state and files.
+uint64_t AcknowledgedSize(const CheckpointAcknowledgement& ack) {
+  uint64_t size = 0;
+  for (const auto& s : ack.states) {
+    for (const auto& list : s.state.operator_state) {
+      for (const auto& e : list.elements) size += e.size();
+    }
+    if (s.state.keyed) {
+      if (s.state.keyed->canonical) size += s.state.keyed->canonical->size;
+      for (const auto& f : s.state.keyed->native_files) size += f.size;
+    }
+  }
+  return size;
+}
+
+}  // namespace
 
 CheckpointCoordinator::CheckpointCoordinator(Options options, CheckpointStorage* storage,
                                              Clock* clock)
@@ -52,6 +70,9 @@ Result<std::optional<CheckpointCoordinator::Trigger>> CheckpointCoordinator::May
   Trigger t{id, p.trigger_wall_ms, p.location};
   pending_.emplace(id, std::move(p));
   metrics_.in_progress = pending_count();
+  if (options_.stats != nullptr) {
+    options_.stats->ReportTriggered(id, CheckpointType::kCheckpoint, t.wall_ms);
+  }
   spdlog::debug("Triggering checkpoint {} for job {}", id, options_.job_id);
   return std::optional<Trigger>(std::move(t));
 }
@@ -66,6 +87,7 @@ Result<CheckpointCoordinator::Trigger> CheckpointCoordinator::TriggerSavepoint(
   Trigger t{id, p.trigger_wall_ms, p.location,
             stop ? CheckpointType::kStopWithSavepoint : CheckpointType::kSavepoint};
   pending_.emplace(id, std::move(p));
+  if (options_.stats != nullptr) options_.stats->ReportTriggered(id, t.type, t.wall_ms);
   spdlog::info("Triggering savepoint {} for job {} into {}", id, options_.job_id,
                location->base_dir());
   return t;
@@ -83,6 +105,12 @@ std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Acknowle
   if (it == pending_.end()) return std::nullopt;
   Pending& p = it->second;
   p.max_alignment_ms = std::max(p.max_alignment_ms, ack.alignment_ms);
+  if (options_.stats != nullptr) {
+    options_.stats->ReportAcknowledged(
+        id, ack.task_index, clock_->WallMillis(),
+        SubtaskCheckpointStats{0, AcknowledgedSize(ack), ack.sync_ms, ack.async_ms,
+                               ack.alignment_ms});
+  }
   int task = ack.task_index;
   p.acks[task] = std::move(ack);
   if (static_cast<int>(p.acks.size()) < options_.num_tasks) return std::nullopt;
@@ -109,6 +137,9 @@ std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Complete
     return std::nullopt;
   }
   std::string path = p.location.base_dir();
+  if (options_.stats != nullptr) {
+    options_.stats->ReportCompleted(id, clock_->WallMillis(), m.StateSize(), path);
+  }
   spdlog::info("Completed savepoint {} for job {} at {} ({}, {} ms)", id, options_.job_id, path,
                FormatBytes(m.StateSize()), (clock_->NowNanos() - p.trigger_nanos) / 1'000'000);
   pending_.erase(id);
@@ -168,6 +199,9 @@ bool CheckpointCoordinator::Complete(Pending& p) {
   c.base_dir = job_dir_;
   c.job_dir = job_dir_;
   c.metadata = std::move(m);
+  if (options_.stats != nullptr) {
+    options_.stats->ReportCompleted(id, clock_->WallMillis(), size, c.dir);
+  }
   completed_.push_back(std::move(c));
   pending_.erase(id);
   // Older pending checkpoints can no longer complete usefully: this one subsumes them.
@@ -175,6 +209,10 @@ bool CheckpointCoordinator::Complete(Pending& p) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->first < id && !it->second.savepoint) {
       (void)storage_->Discard(JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(it->first)));
+      if (options_.stats != nullptr) {
+        options_.stats->ReportFailed(it->first, clock_->WallMillis(),
+                                     "subsumed by checkpoint " + std::to_string(id));
+      }
       aborted_.push_back(it->first);
       it = pending_.erase(it);
     } else {
@@ -224,6 +262,9 @@ void CheckpointCoordinator::CleanUpAfterCompletion(int64_t completed_id) {
 }
 
 void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts, bool discard_dir) {
+  if (options_.stats != nullptr) {
+    options_.stats->ReportFailed(id, clock_->WallMillis(), reason.ToString());
+  }
   auto it = pending_.find(id);
   if (it != pending_.end() && it->second.savepoint) {
     // A savepoint's directory is its own; its failure goes to whoever asked for it.

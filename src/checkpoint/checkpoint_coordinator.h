@@ -24,6 +24,7 @@
 #include "checkpoint/checkpoint_messages.h"
 #include "checkpoint/checkpoint_metadata.h"
 #include "checkpoint/checkpoint_options.h"
+#include "checkpoint/checkpoint_stats.h"
 #include "checkpoint/checkpoint_storage.h"
 #include "weir/job.h"
 
@@ -44,6 +45,7 @@ class CheckpointCoordinator {
     std::string job_name;
     std::vector<CheckpointOperatorInfo> operators;
     int num_tasks = 0;  // task subtasks that must acknowledge
+    CheckpointStatsTracker* stats = nullptr;  // told of every checkpoint; may be null
   };
 
   struct Trigger {
@@ -118,6 +120,9 @@ class CheckpointCoordinator {
     metrics_.restored_from_id = id;
     metrics_.restored_from_path = path;
     metrics_.restored_from_savepoint = savepoint;
+    if (options_.stats != nullptr) {
+      options_.stats->ReportRestored(id, clock_->WallMillis(), path, savepoint);
+    }
   }
 
  private:

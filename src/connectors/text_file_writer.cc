@@ -46,6 +46,7 @@
 #include "base/logging.h"
 #include "base/random.h"
 #include "checkpoint/checkpoint_options.h"
+#include "connectors/file_sink_state.h"
 #include "weir/connectors/file_sink.h"
 
 namespace weir {
@@ -613,6 +614,18 @@ void TextFileWriter::Close() {
     m.lock.reset();
     (void)m.fs->DeleteDirRecursive(StagingDir(m.own_target));
   }
+}
+
+std::optional<FileSinkOutputInfo> DecodeFileSinkOutput(std::string_view bytes) {
+  FileState s;
+  if (!DecodeFileState(bytes, &s)) return std::nullopt;
+  return FileSinkOutputInfo{s.target, s.committed_size};
+}
+
+std::optional<FileSinkTransactionInfo> DecodeFileSinkTransaction(std::string_view bytes) {
+  Txn t;
+  if (!DecodeTxn(bytes, &t)) return std::nullopt;
+  return FileSinkTransactionInfo{t.target, t.staging, t.offset, t.length};
 }
 
 }  // namespace weir

@@ -31,6 +31,8 @@ JobMaster::~JobMaster() {
 
 Status JobMaster::Start() {
   start_nanos_ = clock_->NowNanos();
+  status_info_.start_wall_ms = clock_->WallMillis();
+  status_info_.timestamps[static_cast<size_t>(JobStatus::kCreated)] = status_info_.start_wall_ms;
   Status s = Prepare();
   if (!s.ok()) return s;
   thread_ = std::thread([this] { Run(); });
@@ -100,6 +102,8 @@ Status JobMaster::Prepare() {
   co.job_id = job_id_;
   co.job_name = job_name_;
   co.num_tasks = graph_->num_tasks();
+  checkpoint_stats_ = std::make_unique<CheckpointStatsTracker>(co.num_tasks);
+  co.stats = checkpoint_stats_.get();
   for (const auto& v : graph_->vertices()) {
     for (const detail::Transformation* t : v.operators) {
       co.operators.push_back(CheckpointOperatorInfo{t->OperatorUid(), t->name, v.parallelism,
@@ -113,6 +117,7 @@ Status JobMaster::Prepare() {
                                   restore_from_->metadata.savepoint);
   }
   executor_ = std::make_unique<AsyncExecutor>(1);
+  RegisterJobMetrics();
   // Check the state assignment now, so an incompatible checkpoint fails before any task runs.
   if (restore_from_) {
     std::vector<std::string> dropped;
@@ -159,17 +164,26 @@ void JobMaster::Cancel() {
 }
 
 Result<std::string> JobMaster::TriggerSavepoint(const std::string& target_dir, bool stop) {
+  return TriggerSavepointAsync(target_dir, stop).get();
+}
+
+std::future<Result<std::string>> JobMaster::TriggerSavepointAsync(const std::string& target_dir,
+                                                                  bool stop) {
   auto request = std::make_unique<SavepointRequest>();
   request->target_dir = target_dir;
   request->stop = stop;
   std::future<Result<std::string>> done = request->done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (done_) return Status::FailedPrecondition("job '" + job_name_ + "' is not running");
+    if (done_) {
+      request->done.set_value(
+          Status::FailedPrecondition("job '" + job_name_ + "' is not running"));
+      return done;
+    }
     savepoint_requests_.push_back(std::move(request));
   }
   cv_.notify_one();
-  return done.get();
+  return done;
 }
 
 void JobMaster::StartNextSavepoint() {
@@ -239,7 +253,12 @@ void JobMaster::FailAllSavepointRequests(const Status& why) {
 
 void JobMaster::SetStatus(JobStatus s) {
   std::lock_guard<std::mutex> lock(mu_);
+  SetStatusLocked(s);
+}
+
+void JobMaster::SetStatusLocked(JobStatus s) {
   status_ = s;
+  status_info_.timestamps[static_cast<size_t>(s)] = clock_->WallMillis();
 }
 
 JobMetrics JobMaster::metrics() const {
@@ -279,9 +298,12 @@ Status JobMaster::DeployAttempt() {
   auto attempt = std::make_unique<ExecutionGraph>(*graph_, &env_, restores, this, initial);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    attempt_ = std::move(attempt);
-    status_ = JobStatus::kRunning;
+    attempt_.swap(attempt);
+    SetStatusLocked(JobStatus::kRunning);
   }
+  // The old attempt goes outside the lock: its tasks unregister their metrics, and a metrics
+  // reader may be waiting for this lock while it holds the registry's.
+  attempt.reset();
   running_ = 0;
   restore_confirmed_ = false;
   data_finished_ = 0;
@@ -299,6 +321,7 @@ void JobMaster::CancelAttempt(std::string_view reason) {
   coordinator_->AbortAll(reason);
   (void)coordinator_->TakeAborted();
   FailSavepoints();
+  FailCheckpointRequests(Status::Aborted(std::string(reason)));
   std::lock_guard<std::mutex> lock(mu_);
   events_.clear();
 }
@@ -308,6 +331,7 @@ bool JobMaster::HandleFailure(const Status& cause) {
   SetStatus(JobStatus::kRestarting);
   CancelAttempt("the job is restarting after a failure");
   if (cause.IsPermanent()) {
+    RecordFailure(cause, /*restarted=*/false);
     std::lock_guard<std::mutex> lock(mu_);
     result_.status = cause.WithContext("job '" + job_name_ +
                                        "' failed with an error no restart can fix, so it was "
@@ -316,6 +340,7 @@ bool JobMaster::HandleFailure(const Status& cause) {
   }
   int64_t now_ms = clock_->NowNanos() / 1'000'000;
   auto delay = restart_strategy_->OnFailure(now_ms);
+  RecordFailure(cause, /*restarted=*/delay.has_value());
   if (!delay) {
     std::lock_guard<std::mutex> lock(mu_);
     result_.status = cause.WithContext("job '" + job_name_ + "' failed and the restart strategy (" +
@@ -419,6 +444,7 @@ void JobMaster::InjectBarrier(const CheckpointBarrier& barrier) {
 void JobMaster::NotifyAborted() {
   for (int64_t id : coordinator_->TakeAborted()) {
     if (id == final_checkpoint_id_) final_checkpoint_id_ = 0;  // trigger another
+    ResolveCheckpointRequests(id, Status::Aborted(checkpoint_stats_->FailureOf(id)));
     for (int t = 0; t < attempt_->num_tasks(); ++t) {
       attempt_->task(t).NotifyCheckpointAborted(CheckpointAborted{id});
     }
@@ -491,6 +517,7 @@ void JobMaster::Run() {
               OnSavepointCompleted(*done);
             } else {
               NotifyCompleted(e.checkpoint_id);
+              ResolveCheckpointRequests(e.checkpoint_id, Status::OK());
             }
           }
           break;
@@ -513,8 +540,10 @@ void JobMaster::Run() {
     if (all_exited) break;
     StartNextSavepoint();
     TriggerCheckpointIfDue();
+    StartRequestedCheckpoints();
   }
   FailAllSavepointRequests(Status::FailedPrecondition("job '" + job_name_ + "' ended"));
+  FailCheckpointRequests(Status::FailedPrecondition("job '" + job_name_ + "' ended"));
   if (attempt_) attempt_->JoinAll();
   executor_->Drain();
   {
@@ -533,7 +562,8 @@ void JobMaster::Run() {
     spdlog::info("Job '{}' ({}) finished in {} ms", job_name_, job_id_, ms);
   }
   std::lock_guard<std::mutex> lock(mu_);
-  status_ = end;
+  SetStatusLocked(end);
+  status_info_.end_wall_ms = clock_->WallMillis();
   result_.status = final_status;
   result_.job_id = job_id_;
   result_.job_name = job_name_;

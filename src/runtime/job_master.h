@@ -17,10 +17,12 @@
 // snapshot threads.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,7 +31,9 @@
 #include <vector>
 
 #include "checkpoint/checkpoint_coordinator.h"
+#include "checkpoint/checkpoint_stats.h"
 #include "checkpoint/checkpoint_storage.h"
+#include "metrics/metric_registry.h"
 #include "runtime/async_executor.h"
 #include "runtime/execution_graph.h"
 #include "runtime/job_graph.h"
@@ -39,6 +43,32 @@
 #include "weir/job.h"
 
 namespace weir {
+
+// What the REST API shows of a job beyond JobMetrics (job_master_info.cc).
+struct JobStatusInfo {
+  JobStatus status = JobStatus::kCreated;
+  int restarts = 0;
+  int64_t start_wall_ms = 0;
+  int64_t end_wall_ms = 0;  // 0 while it runs
+  // When the job last entered each status (indexed by JobStatus); 0: never.
+  std::array<int64_t, 6> timestamps = {};
+};
+
+struct JobFailure {
+  int64_t wall_ms = 0;
+  Status cause;
+  bool restarted = false;  // the restart strategy restarted the job after it
+};
+
+// One task subtask of the current attempt, as the REST API shows it.
+struct TaskExecutionSnapshot {
+  int vertex = 0;  // index into JobGraph::vertices()
+  int subtask = 0;
+  int attempt = 0;
+  int state = 0;  // TaskExecutionInfo::State
+  int64_t start_wall_ms = 0;
+  int64_t end_wall_ms = 0;
+};
 
 class JobMaster final : public TaskHost {
  public:
@@ -57,6 +87,23 @@ class JobMaster final : public TaskHost {
   Result<std::string> TriggerSavepoint(const std::string& target_dir, bool stop);
   JobMetrics metrics() const;
   const std::string& job_id() const { return job_id_; }
+
+  // For the REST API and the metrics (job_master_info.cc). Any thread, once Start succeeded.
+  // As TriggerSavepoint, without waiting.
+  std::future<Result<std::string>> TriggerSavepointAsync(const std::string& target_dir,
+                                                         bool stop);
+  // Triggers a checkpoint now (Flink's POST /jobs/:jobid/checkpoints), or as soon as the
+  // checkpoints in progress allow; the future gets its id once it completes, or why it failed.
+  std::future<Result<int64_t>> TriggerCheckpointAsync();
+  JobStatusInfo status_info() const;
+  std::vector<JobFailure> failures() const;
+  std::vector<TaskExecutionSnapshot> task_executions() const;
+  const JobGraph& graph() const { return *graph_; }
+  const std::string& job_name() const { return job_name_; }
+  const Configuration& config() const { return config_; }
+  const CheckpointOptions& checkpointing() const { return checkpointing_; }
+  CheckpointStatsTracker& checkpoint_stats() { return *checkpoint_stats_; }
+  MetricRegistry& metric_registry() { return *metric_registry_; }
 
   // TaskHost
   void TaskRunning(int task_index) override;
@@ -103,6 +150,13 @@ class JobMaster final : public TaskHost {
   void NotifyAborted();
   void Post(Event e);
   void SetStatus(JobStatus s);
+  void SetStatusLocked(JobStatus s);  // with mu_ held
+  // Requested checkpoints (TriggerCheckpointAsync), on the control thread.
+  void StartRequestedCheckpoints();
+  void ResolveCheckpointRequests(int64_t id, const Status& failure);
+  void FailCheckpointRequests(const Status& why);
+  void RecordFailure(const Status& cause, bool restarted);
+  void RegisterJobMetrics();
 
   const detail::GraphBuilder* graph_builder_;
   std::string job_name_;
@@ -118,6 +172,9 @@ class JobMaster final : public TaskHost {
   std::unique_ptr<CheckpointCoordinator> coordinator_;
   std::unique_ptr<RestartStrategy> restart_strategy_;
   std::unique_ptr<AsyncExecutor> executor_;
+  std::unique_ptr<CheckpointStatsTracker> checkpoint_stats_;
+  std::unique_ptr<MetricRegistry> metric_registry_;
+  std::unique_ptr<MetricRegistry::Group> job_metrics_;
   TaskEnvironment env_;
   bool debloat_ = true;  // taskmanager.network.memory.buffer-debloat.enabled
   bool ignore_unclaimed_state_ = false;
@@ -139,13 +196,18 @@ class JobMaster final : public TaskHost {
   int64_t active_savepoint_id_ = 0;
   bool stopping_ = false;  // stop-with-savepoint succeeded: tasks are stopping
   std::string stopped_with_savepoint_;
+  // Checkpoints requested by TriggerCheckpointAsync, by the id that answers them.
+  std::map<int64_t, std::vector<std::promise<Result<int64_t>>>> awaited_checkpoints_;
 
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Event> events_;                                          // guarded by mu_
   std::deque<std::unique_ptr<SavepointRequest>> savepoint_requests_;  // guarded by mu_
+  std::vector<std::promise<Result<int64_t>>> checkpoint_requests_;    // guarded by mu_
   JobStatus status_ = JobStatus::kCreated;                            // guarded by mu_
+  JobStatusInfo status_info_;                                         // guarded by mu_
+  std::deque<JobFailure> failures_;                                   // guarded by mu_
   int restarts_ = 0;                                                  // guarded by mu_
   CheckpointMetrics checkpoint_metrics_;                              // guarded by mu_
   std::atomic<bool> cancel_requested_{false};

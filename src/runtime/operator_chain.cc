@@ -16,7 +16,9 @@ OperatorChain::OperatorChain(const JobGraph& graph, const JobVertex& vertex, int
     entries_.push_back(std::move(e));
   }
   // Wire each operator's output: chained consumers first, then network writers.
-  for (Entry& e : entries_) {
+  first_writer_.assign(entries_.size(), nullptr);
+  for (size_t index = 0; index < entries_.size(); ++index) {
+    Entry& e = entries_[index];
     std::vector<void*> consumers;
     for (const detail::Transformation* c : graph.ChainedConsumers(e.transformation)) {
       for (Entry& x : entries_) {
@@ -37,6 +39,7 @@ OperatorChain::OperatorChain(const JobGraph& graph, const JobVertex& vertex, int
       detail::WiredConsumer w =
           edge->consumer->create_input_writer(std::move(channels), subtask, env->max_parallelism);
       writers_.push_back(w.writer);
+      if (first_writer_[index] == nullptr) first_writer_[index] = w.writer;
       owned_.push_back(w.owner);
       consumers.push_back(w.consumer);
     }

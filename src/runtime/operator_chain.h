@@ -37,6 +37,8 @@ class OperatorChain {
   const std::vector<Entry>& entries() const { return entries_; }
   detail::StreamOperator* head() { return entries_.front().op.get(); }
   const std::vector<detail::RecordWriterBase*>& writers() const { return writers_; }
+  // The first writer to another task that entry `i`'s output goes to; null if none.
+  const detail::RecordWriterBase* first_writer(size_t i) const { return first_writer_[i]; }
 
   void FlushWriters() {
     for (auto* w : writers_) w->FlushAll();
@@ -51,6 +53,7 @@ class OperatorChain {
  private:
   std::vector<Entry> entries_;
   std::vector<detail::RecordWriterBase*> writers_;
+  std::vector<const detail::RecordWriterBase*> first_writer_;  // by entry
   std::vector<std::shared_ptr<void>> owned_;  // writers and tees
 };
 

@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "base/file_system.h"
+#include "metrics/metric_registry.h"
 #include "state/keyed_state_backend.h"
 #include "weir/configuration.h"
 #include "weir/detail/operator.h"
@@ -27,6 +28,9 @@ struct TaskEnvironment {
   size_t batch_size = 1024;
   size_t channel_capacity = 16384;
   int64_t buffer_timeout_nanos = 100'000'000;
+  // Where tasks register their metrics (null: nowhere), and the job's scope in it.
+  MetricRegistry* metrics = nullptr;
+  MetricScope metric_scope;
 };
 
 class OperatorContextImpl final : public detail::OperatorContext {
@@ -35,6 +39,7 @@ class OperatorContextImpl final : public detail::OperatorContext {
       : env_(env), name_(std::move(name)), subtask_(subtask), parallelism_(parallelism) {}
 
   void set_keyed_backend(KeyedStateBackend* backend) { backend_ = backend; }
+  void set_metric_group(MetricGroup* group) { metric_group_ = group; }
 
   const std::string& operator_name() const override { return name_; }
   int subtask_index() const override { return subtask_; }
@@ -51,6 +56,9 @@ class OperatorContextImpl final : public detail::OperatorContext {
   size_t batch_size() const override { return env_->batch_size; }
   const Configuration& configuration() const override { return *env_->config; }
   FileSystem& file_system() override { return *env_->fs; }
+  MetricGroup& metric_group() override {
+    return metric_group_ != nullptr ? *metric_group_ : detail::OperatorContext::metric_group();
+  }
 
  private:
   const TaskEnvironment* env_;
@@ -58,6 +66,7 @@ class OperatorContextImpl final : public detail::OperatorContext {
   int subtask_;
   int parallelism_;
   KeyedStateBackend* backend_ = nullptr;
+  MetricGroup* metric_group_ = nullptr;
 };
 
 }  // namespace weir

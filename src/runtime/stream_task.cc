@@ -43,6 +43,8 @@ StreamTask::StreamTask(const JobGraph& graph, TaskSpec spec, const TaskEnvironme
   if (spec_.vertex->is_source()) {
     source_ = dynamic_cast<detail::SourceOperatorBase*>(chain_.head());
   }
+  metrics_ = std::make_unique<TaskMetrics>(env_->metrics, env_->metric_scope, *spec_.vertex,
+                                           spec_.subtask, chain_, &io_, env_->clock);
 }
 
 StreamTask::~StreamTask() { Join(); }
@@ -139,12 +141,19 @@ void StreamTask::Run() {
     auto waker = spec_.waker;
     clock_subscription_ = env_->clock->Subscribe([waker] { waker->Wake(); });
   }
+  execution_.start_wall_ms.store(env_->clock->WallMillis());
+  execution_.state.store(TaskExecutionInfo::kInitializing);
   Status s = RunInternal();
   CloseOperators();
+  metrics_->Close();  // no metric reads the backend or an operator after this
   if (backend_) backend_->Close();
   if (clock_subscription_ >= 0) env_->clock->Unsubscribe(clock_subscription_);
   if (!s.ok() && cancelled_.load()) s = Status::Cancelled("task '" + name_ + "' was cancelled");
   if (!s.ok() && !s.IsCancelled()) s = s.WithContext("task '" + name_ + "'");
+  execution_.end_wall_ms.store(env_->clock->WallMillis());
+  execution_.state.store(s.ok()            ? TaskExecutionInfo::kFinished
+                         : s.IsCancelled() ? TaskExecutionInfo::kCanceled
+                                           : TaskExecutionInfo::kFailed);
   host_->TaskExited(spec_.task_index, s);
 }
 
@@ -166,6 +175,7 @@ Status StreamTask::RunInternal() {
     WEIR_RETURN_IF_ERROR(Guard([&] { it->op->Open(); }));
     if (it->op->NextPeriodicTime() != detail::kMaxWatermark) periodic_.push_back(it->op.get());
   }
+  execution_.state.store(TaskExecutionInfo::kRunning);
   host_->TaskRunning(spec_.task_index);
   return MainLoop();
 }
@@ -199,6 +209,7 @@ Status StreamTask::InitializeState() {
       WEIR_RETURN_IF_ERROR(backend_->Restore(sources));
     }
     head.context->set_keyed_backend(backend_.get());
+    metrics_->AddBackendMetrics(backend_.get());
   }
   static const detail::OperatorState kEmpty;
   for (auto& e : chain_.entries()) {
@@ -309,7 +320,9 @@ Status StreamTask::MainLoop() {
     if (stopping_at_savepoint_ != 0) {
       // Nothing after the savepoint: wait for it to complete (then the stop) or fail.
       FlushOutputs();
+      io_.BeginWait(TaskIoTimer::kIdle, env_->clock->NowNanos());
       spec_.waker->WaitUntil(-1, *env_->clock);
+      io_.EndWait(env_->clock->NowNanos());
       continue;
     }
     WEIR_RETURN_IF_ERROR(FireTimers());
@@ -330,8 +343,11 @@ Status StreamTask::MainLoop() {
     if (outputs_available) FlushOutputs();
     int64_t start = env_->clock->NowNanos();
     if (gate_) gate_->MaybeDebloat(start);
+    io_.BeginWait(outputs_available ? TaskIoTimer::kIdle : TaskIoTimer::kBackpressured, start);
     spec_.waker->WaitUntil(NextWakeupNanos(outputs_available), *env_->clock);
-    if (gate_ && outputs_available) gate_->RecordIdle(env_->clock->NowNanos() - start);
+    int64_t end = env_->clock->NowNanos();
+    io_.EndWait(end);
+    if (gate_ && outputs_available) gate_->RecordIdle(end - start);
   }
 }
 

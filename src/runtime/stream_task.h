@@ -42,6 +42,7 @@
 #include "runtime/operator_chain.h"
 #include "runtime/state_assignment.h"
 #include "runtime/task_gateway.h"
+#include "runtime/task_metrics.h"
 #include "runtime/watermark_valve.h"
 #include "state/keyed_state_backend.h"
 
@@ -75,11 +76,14 @@ class StreamTask final : public TaskGateway {
 
   const std::string& name() const { return name_; }
   int task_index() const { return spec_.task_index; }
+  int subtask() const { return spec_.subtask; }
   const JobVertex& vertex() const { return *spec_.vertex; }
   size_t num_input_channels() const { return spec_.inputs.size(); }
   size_t num_output_channels() const { return output_channels_.size(); }
   // Records each operator of the chain processed so far (any thread).
   std::vector<uint64_t> RecordCounts() const;
+  // State and times of this attempt of the subtask (any thread).
+  const TaskExecutionInfo& execution() const { return execution_; }
 
  private:
   void Run();
@@ -122,6 +126,9 @@ class StreamTask final : public TaskGateway {
   std::thread thread_;
   std::atomic<bool> cancelled_{false};
   int clock_subscription_ = -1;
+  TaskExecutionInfo execution_;
+  TaskIoTimer io_;                         // idle and back-pressured time, for metrics
+  std::unique_ptr<TaskMetrics> metrics_;   // registered while the task exists
 
   // Task-thread state.
   Status mail_failure_;          // an error raised by a mailbox action

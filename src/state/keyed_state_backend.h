@@ -12,8 +12,10 @@
 // KeyedSnapshot::Write, which runs on a snapshot thread and must not touch live state.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -65,6 +67,11 @@ class KeyedStateBackend : public detail::KeyedStateAccess {
   virtual void NotifyCheckpointAborted(int64_t checkpoint_id) {}
   // Releases resources (RocksDB: closes the database, deletes its working directory).
   virtual void Close() {}
+  // The backend's own figures as metrics, by Flink's names ("rocksdb.estimate-num-keys"), each
+  // a function a metrics thread may call while the task runs: between the end of Restore and
+  // Close, never after.
+  using NativeMetric = std::pair<std::string, std::function<double()>>;
+  virtual std::vector<NativeMetric> NativeMetrics() { return {}; }
 
   // KeyedStateAccess: the keys' codec, checked against what restored state recorded.
   void DeclareKeyCodec(const std::string& identity) override;

@@ -159,6 +159,26 @@ void RocksDbKeyedStateBackend::Close() {
   has_current_ = false;
 }
 
+std::vector<KeyedStateBackend::NativeMetric> RocksDbKeyedStateBackend::NativeMetrics() {
+  std::vector<NativeMetric> out;
+  if (db_ == nullptr) return out;
+  // The database of now: a restore replaces it before metrics are registered, Close after
+  // they are gone; the shared pointer keeps it open while a function runs.
+  std::shared_ptr<RocksDbInstance> db = db_;
+  for (const char* property : {"rocksdb.estimate-num-keys", "rocksdb.cur-size-all-mem-tables",
+                               "rocksdb.estimate-live-data-size", "rocksdb.total-sst-files-size"}) {
+    out.emplace_back(property, [db, property]() -> double {
+      uint64_t v = 0;
+      return db->db()->GetAggregatedIntProperty(property, &v) ? static_cast<double>(v) : 0.0;
+    });
+  }
+  // One cache for every state of the subtask (and its temporary databases).
+  std::shared_ptr<rocksdb::Cache> cache = resources_->block_cache;
+  out.emplace_back("rocksdb.block-cache-usage",
+                   [cache]() { return cache ? static_cast<double>(cache->GetUsage()) : 0.0; });
+  return out;
+}
+
 std::string RocksDbKeyedStateBackend::NextDbPath() {
   return JoinPath(working_dir_, "db-" + std::to_string(next_db_++));
 }

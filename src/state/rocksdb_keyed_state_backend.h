@@ -110,6 +110,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   void NotifyCheckpointComplete(int64_t checkpoint_id) override;
   void NotifyCheckpointAborted(int64_t checkpoint_id) override;
   void Close() override;
+  // Block cache usage, memtable size, estimated keys, live data and SST file sizes.
+  std::vector<NativeMetric> NativeMetrics() override;
 
   // The working directory (deleted by Close once no snapshot still uses it).
   const std::string& working_dir() const { return working_dir_; }

@@ -25,6 +25,7 @@
 
 #include "weir/detail/batch.h"
 #include "weir/detail/keyed_state.h"
+#include "weir/metrics.h"
 #include "weir/status.h"
 
 namespace weir {
@@ -107,6 +108,11 @@ class OperatorContext {
   virtual size_t batch_size() const = 0;
   virtual const Configuration& configuration() const = 0;
   virtual FileSystem& file_system() = 0;
+  // The operator's metrics (weir/metrics.h); outside a running job they are reported nowhere.
+  virtual MetricGroup& metric_group() { return unreported_metrics_; }
+
+ private:
+  UnreportedMetricGroup unreported_metrics_;
 };
 
 // A failure inside an operator, naming it. The task turns it into a task failure; the restart

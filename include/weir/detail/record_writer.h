@@ -11,6 +11,7 @@
 // Thread-safety: owned by one task thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -32,6 +33,8 @@ class RecordWriterBase {
   virtual void FlushAll() = 0;
   virtual bool has_pending() const = 0;
   const std::vector<OutputChannel*>& channels() const { return channels_; }
+  // Records accepted so far (any thread; counted once per batch by the task thread).
+  uint64_t records_out() const { return records_out_.load(std::memory_order_relaxed); }
 
  protected:
   // Every consumer subtask gets the watermark, after the records before it.
@@ -43,8 +46,13 @@ class RecordWriterBase {
     FlushAll();
     for (OutputChannel* ch : channels_) ch->PushWatermarkStatus(idle);
   }
+  void CountOut(size_t n) {
+    records_out_.store(records_out_.load(std::memory_order_relaxed) + n,
+                       std::memory_order_relaxed);
+  }
 
   std::vector<OutputChannel*> channels_;
+  std::atomic<uint64_t> records_out_{0};
 };
 
 // Sends batches of T to channels chosen per record by `SelectChannel` (int(const T&)).
@@ -58,6 +66,7 @@ class RecordWriter final : public RecordWriterBase, public BatchConsumer<T> {
   }
 
   void Accept(Batch<T>& in) override {
+    CountOut(in.records.size());
     if (in.has_timestamps() != timestamped_) [[unlikely]] SwitchKind();
     // One loop for both kinds: a second call site of the selector would keep the compiler
     // from inlining it (key hashing) into either.
@@ -121,6 +130,7 @@ class ForwardWriter final : public RecordWriterBase, public BatchConsumer<T> {
   explicit ForwardWriter(OutputChannel* channel) : RecordWriterBase({channel}) {}
 
   void Accept(Batch<T>& in) override {
+    CountOut(in.records.size());
     Batch<T>* b = &Pending();
     if (!b->records.empty() && b->has_timestamps() != in.has_timestamps()) [[unlikely]] {
       channels_[0]->PushBatch(std::move(pending_));  // a batch holds records of one kind

@@ -1,0 +1,56 @@
+// How the weir tool finds running jobs and talks to their REST API.
+//
+// Without -m, the jobs are those registered on this machine (rest/job_registry.h); with
+// -m host:port, the job that REST API serves. A JOB argument is a job id, a unique prefix
+// of one (at least 4 digits), or a job's exact name.
+//
+// Thread-safety: single-threaded, as the tool is.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace weir::tool {
+
+// Exit codes of the weir tool.
+enum ExitCode : int {
+  kOk = 0,
+  kFailed = 1,    // the job refused, or the operation failed
+  kUsage = 2,     // bad arguments
+  kNotFound = 3,  // no such job, checkpoint or file
+  kEnded = 4,     // the job has ended
+};
+
+// An error to print and exit with.
+struct ToolError {
+  int code = kFailed;
+  std::string message;
+};
+
+struct JobRef {
+  std::string url;  // "http://127.0.0.1:8081"
+  std::string job_id;
+  std::string job_name;
+  int pid = 0;  // 0 with -m
+};
+
+struct HttpReply {
+  int status = 0;  // 0: no answer (connection refused, timeout)
+  nlohmann::json body;
+  std::string error;  // transport error, or the API's "errors"
+};
+
+// Calls the REST API at `url`. `method`: GET, POST or PATCH.
+HttpReply Call(const std::string& url, const std::string& method, const std::string& path,
+               const std::string& body = "");
+
+// The jobs the tool can see: registered ones, or the one behind `master` (host:port).
+std::vector<JobRef> ListJobs(const std::string& master, ToolError* error);
+// The job `job` names; `error` set (kNotFound, with what there is) when none or several match.
+bool FindJob(const std::string& master, const std::string& job, JobRef* out, ToolError* error);
+
+// "http://127.0.0.1:8081" from "127.0.0.1:8081" or a URL.
+std::string UrlOf(const std::string& host_port);
+
+}  // namespace weir::tool
