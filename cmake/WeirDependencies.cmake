@@ -19,6 +19,8 @@ endif()
 # clash with a parent project's pkg-config results (weirConfig.cmake uses the same names).
 pkg_check_modules(WEIR_SPDLOG REQUIRED IMPORTED_TARGET spdlog)
 pkg_check_modules(WEIR_XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+# The Kafka connector (src/connectors/kafka) produces through librdkafka (librdkafka-dev).
+pkg_check_modules(WEIR_RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)

@@ -9,6 +9,7 @@ packages=(
   librocksdb-dev rocksdb-tools
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   libyaml-cpp-dev libxxhash-dev
+  librdkafka-dev  # the Kafka connector (src/connectors/kafka)
   openjdk-17-jre-headless maven kcat  # the Kafka test broker (scripts/kafka.sh) and its client
 )
 
