@@ -324,6 +324,7 @@ Status KafkaWriter::Impl::OpenTransaction() {
   auto created = Producer::Create(p, options.topic);
   if (!created.ok()) return created.status().WithContext(where);
   t.producer = std::move(*created);
+  t.producer->WarmUp(options.topic, operation_timeout);
   // Fences whatever this id held before (an id is never reused, so normally nothing).
   WEIR_RETURN_IF_ERROR_CTX(t.producer->InitTransactions(operation_timeout), where);
   // librdkafka keeps the producer id and epoch to itself; the coordinator tells them.
@@ -493,6 +494,7 @@ Status KafkaWriter::Open(const SinkContext& context) {
   if (!m.exactly_once()) {
     auto p = Producer::Create(m.properties, m.options.topic);
     if (!p.ok()) return p.status().WithContext(m.where);
+    (*p)->WarmUp(m.options.topic, m.operation_timeout);
     std::lock_guard<std::mutex> lock(m.producer_mu);
     m.producer = std::move(*p);
   }

@@ -76,6 +76,7 @@ Producer::~Producer() {
   if (rk_ == nullptr) return;
   // Whatever is still queued is not waited for: a caller that needs it delivered flushed.
   (void)rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
+  for (rd_kafka_topic_t* t : topics_) rd_kafka_topic_destroy(t);
   rd_kafka_destroy(rk_);
 }
 
@@ -182,6 +183,22 @@ Status Producer::Produce(const KafkaRecord& r) {
       default:
         return DeliveryError(err, topic, r.partition.value_or(-1), bytes);
     }
+  }
+}
+
+void Producer::WarmUp(const std::string& topic, std::chrono::milliseconds timeout) {
+  if (topic.empty()) return;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+  if (rkt == nullptr) return;  // an invalid name: the first record says so
+  topics_.push_back(rkt);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(rk_, 0, rkt, &md, static_cast<int>(timeout.count()));
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  // Not an error yet: records fail on their own if the topic cannot be written.
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::debug("Kafka producer {}: metadata of topic '{}': {}", name_, topic,
+                  RdKafkaErrorText(err));
   }
 }
 

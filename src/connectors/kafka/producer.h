@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "connectors/kafka/client_config.h"
 #include "weir/connectors/kafka.h"
@@ -39,6 +40,10 @@ class Producer {
 
   // Queues a record; waits (serving delivery reports) while librdkafka's queue is full.
   Status Produce(const KafkaRecord& record);
+  // Fetches the partitions and leaders of `topic` now (nothing for an empty name). A new
+  // librdkafka producer learns them only on its next periodic metadata scan, up to a second
+  // after the first record, which a producer per transaction would pay at every checkpoint.
+  void WarmUp(const std::string& topic, std::chrono::milliseconds timeout);
   // Serves delivery reports that are ready, without waiting.
   void Poll();
   // Records produced from now on belong to a new period; returns the period that just ended.
@@ -69,6 +74,7 @@ class Producer {
   bool AllDelivered(uint64_t period);
 
   rd_kafka_t* rk_ = nullptr;
+  std::vector<rd_kafka_topic_t*> topics_;  // warmed up: held so librdkafka keeps their metadata
   std::string name_;  // the client's name, for messages
   std::string default_topic_;
   int64_t message_max_bytes_ = 1'000'000;
