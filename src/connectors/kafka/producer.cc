@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 #include <thread>
 
@@ -83,6 +84,7 @@ Producer::~Producer() {
 void Producer::Fail(Status s) {
   std::lock_guard<std::mutex> lock(mu_);
   if (error_.ok()) error_ = std::move(s);
+  failed_.store(true, std::memory_order_release);
 }
 
 Status Producer::error() const {
@@ -93,13 +95,12 @@ Status Producer::error() const {
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   auto period = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(msg->_private));
-  std::lock_guard<std::mutex> lock(self->mu_);
-  auto it = self->outstanding_.find(period);
-  if (it != self->outstanding_.end() && --it->second <= 0) self->outstanding_.erase(it);
-  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR && self->error_.ok()) {
-    self->error_ = DeliveryError(msg->err, msg->rkt ? rd_kafka_topic_name(msg->rkt) : "?",
-                                 msg->partition, msg->len + msg->key_len);
+  // The error first: a waiter that sees the period done then sees the error too.
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    self->Fail(DeliveryError(msg->err, msg->rkt ? rd_kafka_topic_name(msg->rkt) : "?",
+                             msg->partition, msg->len + msg->key_len));
   }
+  self->outstanding_[period % kPeriodSlots].fetch_sub(1, std::memory_order_release);
 }
 
 void Producer::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
@@ -123,12 +124,10 @@ Status Producer::Produce(const KafkaRecord& r) {
     return Status::InvalidArgument(
         "Kafka sink: a record names no topic, and the sink has none (KafkaSinkBuilder::SetTopic)");
   }
-  const uint64_t period = period_;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!error_.ok()) return error_;
-    ++outstanding_[period];
-  }
+  if (failed_.load(std::memory_order_acquire)) return error();
+  const uint64_t period = period_.load(std::memory_order_relaxed);
+  std::atomic<int64_t>& outstanding = outstanding_[period % kPeriodSlots];
+  outstanding.fetch_add(1, std::memory_order_relaxed);
   rd_kafka_headers_t* headers = nullptr;
   if (!r.headers.empty()) {
     headers = rd_kafka_headers_new(r.headers.size());
@@ -160,12 +159,8 @@ Status Producer::Produce(const KafkaRecord& r) {
       if (s.ok()) continue;
     }
     if (headers != nullptr) rd_kafka_headers_destroy(headers);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = outstanding_.find(period);
-      if (it != outstanding_.end() && --it->second <= 0) outstanding_.erase(it);
-      if (!error_.ok()) return error_;
-    }
+    outstanding.fetch_sub(1, std::memory_order_release);
+    if (failed_.load(std::memory_order_acquire)) return error();
     size_t bytes = value_len + key_len;
     switch (err) {
       case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
@@ -205,13 +200,28 @@ void Producer::WarmUp(const std::string& topic, std::chrono::milliseconds timeou
 void Producer::Poll() { rd_kafka_poll(rk_, 0); }
 
 uint64_t Producer::BeginPeriod() {
+  const uint64_t ended = period_.load(std::memory_order_relaxed);
+  // The slot of the next period last counted the period kPeriodSlots - 1 before the one that
+  // ended: it must be empty before it counts again (librdkafka fails a record that is not
+  // delivered within message.timeout.ms, so this ends; in practice it never waits).
+  while (outstanding_[(ended + 1) % kPeriodSlots].load(std::memory_order_acquire) != 0) {
+    rd_kafka_poll(rk_, 10);
+  }
   in_period_ = 0;
-  return period_++;
+  period_.store(ended + 1, std::memory_order_release);
+  return ended;
 }
 
 bool Producer::AllDelivered(uint64_t period) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return outstanding_.empty() || outstanding_.begin()->first > period;
+  // The periods that may still have records out: the current one and the kPeriodSlots - 1
+  // before it (older ones emptied their slot before it was reused).
+  const uint64_t current = period_.load(std::memory_order_acquire);
+  const uint64_t last = std::min(period, current);
+  const uint64_t first = current >= kPeriodSlots - 1 ? current - (kPeriodSlots - 1) : 0;
+  for (uint64_t q = first; q <= last; ++q) {
+    if (outstanding_[q % kPeriodSlots].load(std::memory_order_acquire) != 0) return false;
+  }
+  return true;
 }
 
 Status Producer::WaitForPeriod(uint64_t period, std::chrono::milliseconds timeout) {

@@ -7,6 +7,10 @@
 // failure is kept and returned by every later call, so a lost record fails the task that
 // wrote it.
 //
+// Per record, Produce touches one atomic counter (the records of its period not yet
+// reported) and no lock: the counters are a ring of kPeriodSlots, and BeginPeriod (once per
+// checkpoint) waits until the slot it reuses is empty, so each slot counts one period only.
+//
 // Thread-safety: Produce, BeginPeriod and the transaction calls on the owner's thread (the
 // sink subtask's); WaitForPeriod, Flush and error() from any thread (a snapshot thread waits
 // while the subtask writes on). Delivery reports run on whichever thread polls.
@@ -14,9 +18,10 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -78,11 +83,14 @@ class Producer {
   std::string name_;  // the client's name, for messages
   std::string default_topic_;
   int64_t message_max_bytes_ = 1'000'000;
-  uint64_t period_ = 0;     // owner's thread
-  uint64_t in_period_ = 0;  // records produced in the current period
+  static constexpr uint64_t kPeriodSlots = 64;
+  std::atomic<uint64_t> period_{0};  // written by the owner's thread only
+  uint64_t in_period_ = 0;           // records produced in the current period; owner's thread
+  // Records produced and not yet reported, of period p in slot p % kPeriodSlots.
+  std::array<std::atomic<int64_t>, kPeriodSlots> outstanding_{};
+  std::atomic<bool> failed_{false};  // error_ is set
   mutable std::mutex mu_;
-  std::map<uint64_t, int64_t> outstanding_;  // period -> records not yet reported; mu_
-  Status error_;                             // mu_
+  Status error_;  // mu_
 };
 
 }  // namespace weir::kafka
