@@ -31,15 +31,14 @@ using testing::KafkaBroker;
 using testing::TempDir;
 using testing::UniqueName;
 
-constexpr int kEnd = 2500;
-
 int KillsFromEnvironment(int fallback) {
   const char* s = std::getenv("WEIR_CRASH_KILLS");
   return s && *s ? std::max(1, std::atoi(s)) : fallback;
 }
 
 // One run of the job: to its end, or killed at the `hit`-th hit of a fault point, or killed
-// after `after_ms`.
+// `after_ms` after the run completed its first checkpoint (so that every such kill leaves
+// something to restore, however slow the machine).
 struct Step {
   std::string fault_point;
   int hit = 1;
@@ -65,7 +64,7 @@ class KafkaCrashTest : public ::testing::Test {
     return {BinaryPath("kafka_fault_tolerance"),
             "--no-progress",
             "--end",
-            std::to_string(kEnd),
+            std::to_string(end_),
             "--bootstrap-servers",
             bootstrap_,
             "--output-topic",
@@ -89,8 +88,8 @@ class KafkaCrashTest : public ::testing::Test {
     return out;
   }
 
-  static std::vector<std::string> Expected() {
-    std::vector<std::string> out(kEnd, "0");
+  std::vector<std::string> Expected() const {
+    std::vector<std::string> out(end_, "0");
     out.push_back("1000");
     return out;
   }
@@ -109,7 +108,7 @@ class KafkaCrashTest : public ::testing::Test {
   void RunPlan(const std::vector<Step>& plan, const std::string& guarantee = "exactly-once") {
     TempDir dir;
     const std::vector<std::string> expected = Expected();
-    int restores = 0, fired = 0;
+    int restores = 0, fired = 0, kills = 0;
     for (size_t k = 0; k <= plan.size(); ++k) {
       const bool last = k == plan.size();
       const Step run = last ? Step{} : plan[k];
@@ -132,6 +131,11 @@ class KafkaCrashTest : public ::testing::Test {
       ChildProcess p(args, dir.path(), env);
       testing::ProcessResult r;
       if (run.fault_point.empty() && run.after_ms > 0) {
+        auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        while (p.Running() && std::chrono::steady_clock::now() < give_up &&
+               p.Output().find("Completed checkpoint") == std::string::npos) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
         auto deadline =
             std::chrono::steady_clock::now() + std::chrono::milliseconds(run.after_ms);
         while (p.Running() && std::chrono::steady_clock::now() < deadline) {
@@ -166,8 +170,8 @@ class KafkaCrashTest : public ::testing::Test {
           ASSERT_EQ(got, expected) << r.output;
         } else {
           // At least once: nothing lost. All sums but the last are 0, so every expected sum is
-          // there if there are at least `kEnd` zeros and the last record is the 1000.
-          ASSERT_GE(std::count(got.begin(), got.end(), "0"), kEnd) << r.output;
+          // there if there are at least `end_` zeros and the last record is the 1000.
+          ASSERT_GE(std::count(got.begin(), got.end(), "0"), end_) << r.output;
           ASSERT_FALSE(got.empty());
           ASSERT_EQ(got.back(), "1000") << r.output;
         }
@@ -181,6 +185,7 @@ class KafkaCrashTest : public ::testing::Test {
                          << r.signal << "):\n"
                          << r.output;
       ASSERT_EQ(r.signal, SIGKILL) << "the job died without being killed:\n" << r.output;
+      ++kills;
       if (guarantee == "exactly-once") {
         // Nothing committed is ever taken back or doubled: what is visible is a prefix.
         std::vector<std::string> got = Committed();
@@ -191,14 +196,15 @@ class KafkaCrashTest : public ::testing::Test {
             << r.output;
       }
     }
-    std::printf("[ crash    ] %zu kills (%d at their fault point), %d restores\n", plan.size(),
-                fired, restores);
+    std::printf("[ crash    ] %d of %zu planned kills (%d at their fault point), %d restores\n",
+                kills, plan.size(), fired, restores);
   }
 
   std::string bootstrap_;
   std::string topic_;
   std::string prefix_;
   std::string interval_ = "150 ms";
+  int end_ = 2500;  // the job writes end_ zeros and a 1000
 };
 
 TEST_F(KafkaCrashTest, CrashBeforeSealingATransaction) {
@@ -239,6 +245,7 @@ TEST_F(KafkaCrashTest, CrashBeforeAbortingALingeringTransaction) {
 }
 
 TEST_F(KafkaCrashTest, RandomKillsAndFaultPoints) {
+  end_ = 8000;  // long enough for every planned kill
   uint64_t seed = testing::TestSeed();
   std::mt19937_64 rng(seed);
   const std::vector<FaultPoint> points = {
@@ -253,14 +260,14 @@ TEST_F(KafkaCrashTest, RandomKillsAndFaultPoints) {
       r.must_fire = false;  // a recovery point fires only when there is something to recover
       plan.push_back(r);
     } else {
-      plan.push_back(After(300 + static_cast<int>(rng() % 2200)));
+      plan.push_back(After(1 + static_cast<int>(rng() % 600)));
     }
   }
   RunPlan(plan);
 }
 
 TEST_F(KafkaCrashTest, AtLeastOnceLosesNothingThroughKills) {
-  RunPlan({After(1200), After(1500)}, "at-least-once");
+  RunPlan({After(400), After(700)}, "at-least-once");
 }
 
 }  // namespace
