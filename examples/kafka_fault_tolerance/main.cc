@@ -72,8 +72,7 @@ int main(int argc, char** argv) {
   cli.AddOption("--bootstrap-servers", &bootstrap_servers,
                 "Kafka bootstrap servers (host:port,...); scripts/kafka.sh start prints one");
   cli.AddOption("--output-topic", &output_topic, "Topic the sums go to");
-  cli.AddOption("--delivery-guarantee", &guarantee_name,
-                "exactly-once, at-least-once or none");
+  cli.AddOption("--delivery-guarantee", &guarantee_name, "exactly-once, at-least-once or none");
   cli.AddOption("--transactional-id-prefix", &prefix,
                 "Prefix of the sink's Kafka transactional ids (exactly-once); keep it across "
                 "restores, and unique per job on the cluster");

@@ -136,8 +136,7 @@ class KafkaCrashTest : public ::testing::Test {
                p.Output().find("Completed checkpoint") == std::string::npos) {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
-        auto deadline =
-            std::chrono::steady_clock::now() + std::chrono::milliseconds(run.after_ms);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(run.after_ms);
         while (p.Running() && std::chrono::steady_clock::now() < deadline) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
@@ -148,8 +147,7 @@ class KafkaCrashTest : public ::testing::Test {
       if (!run.fault_point.empty()) {
         bool died_there =
             r.signal == SIGKILL &&
-            r.output.find(FaultPoints::CrashMessage(run.fault_point, run.hit)) !=
-                std::string::npos;
+            r.output.find(FaultPoints::CrashMessage(run.fault_point, run.hit)) != std::string::npos;
         if (died_there) ++fired;
         ASSERT_TRUE(died_there || !run.must_fire)
             << "armed to crash at " << run.fault_point << " (hit " << run.hit
@@ -181,8 +179,8 @@ class KafkaCrashTest : public ::testing::Test {
         }
         continue;
       }
-      ASSERT_FALSE(last) << "the final run failed (exit " << r.exit_code << ", signal "
-                         << r.signal << "):\n"
+      ASSERT_FALSE(last) << "the final run failed (exit " << r.exit_code << ", signal " << r.signal
+                         << "):\n"
                          << r.output;
       ASSERT_EQ(r.signal, SIGKILL) << "the job died without being killed:\n" << r.output;
       ++kills;
@@ -224,8 +222,8 @@ TEST_F(KafkaCrashTest, CommitLostAfterCheckpointIsFinishedByTheRestore) {
 
 // ... and crashes during that recovery: before the restore's EndTxn, and right after it.
 TEST_F(KafkaCrashTest, CrashDuringTheRecoveryCommit) {
-  RunPlan({At(fault_points::kKafkaSinkBeforeCommit, 3),
-           At(fault_points::kKafkaSinkRecoveryCommit, 1)});
+  RunPlan(
+      {At(fault_points::kKafkaSinkBeforeCommit, 3), At(fault_points::kKafkaSinkRecoveryCommit, 1)});
 }
 
 TEST_F(KafkaCrashTest, CrashRightAfterTheRecoveryCommit) {
@@ -241,7 +239,8 @@ TEST_F(KafkaCrashTest, CrashBeforeAbortingALingeringTransaction) {
   // Long enough between barriers that the open transaction's records reach the broker
   // before the third barrier (a transaction the broker saw no record of is not open there).
   interval_ = "600 ms";
-  RunPlan({At(fault_points::kKafkaSinkBeforePrepare, 3), At(fault_points::kKafkaSinkBeforeAbort, 1)});
+  RunPlan(
+      {At(fault_points::kKafkaSinkBeforePrepare, 3), At(fault_points::kKafkaSinkBeforeAbort, 1)});
 }
 
 TEST_F(KafkaCrashTest, RandomKillsAndFaultPoints) {
@@ -249,10 +248,10 @@ TEST_F(KafkaCrashTest, RandomKillsAndFaultPoints) {
   uint64_t seed = testing::TestSeed();
   std::mt19937_64 rng(seed);
   const std::vector<FaultPoint> points = {
-      fault_points::kKafkaSinkBeforePrepare,    fault_points::kKafkaSinkAfterPrepare,
-      fault_points::kKafkaSinkBeforeCommit,     fault_points::kKafkaSinkRecoveryCommit,
+      fault_points::kKafkaSinkBeforePrepare,       fault_points::kKafkaSinkAfterPrepare,
+      fault_points::kKafkaSinkBeforeCommit,        fault_points::kKafkaSinkRecoveryCommit,
       fault_points::kKafkaSinkAfterRecoveryCommit, fault_points::kKafkaSinkBeforeAbort,
-      fault_points::kCheckpointBeforeMetadata,  fault_points::kCheckpointAfterMetadata};
+      fault_points::kCheckpointBeforeMetadata,     fault_points::kCheckpointAfterMetadata};
   std::vector<Step> plan;
   for (int k = KillsFromEnvironment(6); k > 0; --k) {
     if (rng() % 3 == 0) {

@@ -64,21 +64,21 @@ struct JobOptions {
 // writer, so its records keep their order.
 void BuildJob(StreamExecutionEnvironment& env, const JobOptions& o) {
   const int partitions = o.partitions;
-  auto sink = KafkaSink<std::pair<int64_t, int64_t>>::Builder()
-                  .SetBootstrapServers(o.bootstrap)
-                  .SetDeliveryGuarantee(o.guarantee)
-                  .SetTransactionalIdPrefix(o.prefix)
-                  .SetProperties(o.properties)
-                  .SetRecordSerializer([topic = o.topic, partitions](
-                                           const std::pair<int64_t, int64_t>& r) {
-                    KafkaRecord k;
-                    k.topic = topic;
-                    k.partition = static_cast<int32_t>(r.first % partitions);
-                    k.key = std::to_string(r.first % partitions);
-                    k.value = std::to_string(r.first) + " " + std::to_string(r.second);
-                    return k;
-                  })
-                  .Build();
+  auto sink =
+      KafkaSink<std::pair<int64_t, int64_t>>::Builder()
+          .SetBootstrapServers(o.bootstrap)
+          .SetDeliveryGuarantee(o.guarantee)
+          .SetTransactionalIdPrefix(o.prefix)
+          .SetProperties(o.properties)
+          .SetRecordSerializer([topic = o.topic, partitions](const std::pair<int64_t, int64_t>& r) {
+            KafkaRecord k;
+            k.topic = topic;
+            k.partition = static_cast<int32_t>(r.first % partitions);
+            k.key = std::to_string(r.first % partitions);
+            k.value = std::to_string(r.first) + " " + std::to_string(r.second);
+            return k;
+          })
+          .Build();
   auto on_record = o.on_record;
   env.FromSequence(0, o.records - 1)
       .SetParallelism(1)
@@ -172,18 +172,18 @@ TEST_F(KafkaSinkTest, ExactlyOnceThroughTaskFailuresAndFailedCommits) {
   // before anything reached the broker); the restore finishes the transaction with EndTxn as
   // its producer. And a barrier that fails right after sealing a transaction: that
   // transaction belongs to no checkpoint and is aborted once the restored job runs.
-  FaultPoints::Arm(fault_points::kKafkaSinkBeforeCommit,
-                   [] { return Status::IOError("injected: the commit failed"); }, 3, 1);
-  FaultPoints::Arm(fault_points::kKafkaSinkAfterPrepare,
-                   [] { return Status::IOError("injected: the barrier failed"); }, 10, 1);
+  FaultPoints::Arm(
+      fault_points::kKafkaSinkBeforeCommit,
+      [] { return Status::IOError("injected: the commit failed"); }, 3, 1);
+  FaultPoints::Arm(
+      fault_points::kKafkaSinkAfterPrepare,
+      [] { return Status::IOError("injected: the barrier failed"); }, 10, 1);
   FaultPoints::Arm(fault_points::kKafkaSinkRecoveryCommit, [] { return Status::OK(); });
   FaultPoints::Arm(fault_points::kKafkaSinkBeforeAbort, [] { return Status::OK(); });
   StreamExecutionEnvironment env(CheckpointedConfig(dir));
   BuildJob(env, o);
   auto client = env.ExecuteAsync("kafka exactly-once");
-  ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) {
-    return m.checkpoints.completed >= 1;
-  }));
+  ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 1; }));
   failures->checkpointed = true;
   JobResult r = client->Wait();
   ASSERT_TRUE(r.ok()) << r.error();
@@ -207,9 +207,7 @@ TEST_F(KafkaSinkTest, AtLeastOnceLosesNothingAcrossFailures) {
   StreamExecutionEnvironment env(CheckpointedConfig(dir));
   BuildJob(env, o);
   auto client = env.ExecuteAsync("kafka at-least-once");
-  ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) {
-    return m.checkpoints.completed >= 1;
-  }));
+  ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 1; }));
   failures->checkpointed = true;
   JobResult r = client->Wait();
   ASSERT_TRUE(r.ok()) << r.error();
@@ -287,8 +285,7 @@ TEST_F(KafkaSinkTest, SettingsThatCannotWorkFailAtStartWithoutRestarts) {
     bad.properties["transaction.timeout.ms"] = "3600000";
     std::string e = FailingJobError(bad);
     EXPECT_NE(e.find("transaction.timeout.ms is 3600000 (1 h"), std::string::npos) << e;
-    EXPECT_NE(e.find("transaction.max.timeout.ms of broker 1 (127.0.0.1:"), std::string::npos)
-        << e;
+    EXPECT_NE(e.find("transaction.max.timeout.ms of broker 1 (127.0.0.1:"), std::string::npos) << e;
     EXPECT_NE(e.find("(15 min)"), std::string::npos) << e;
   }
 }
@@ -332,8 +329,7 @@ TEST_F(KafkaSinkTest, ABadTopicNameFailsTheStart) {
                   .Build();
   std::chrono::milliseconds took;
   std::string e = ErrorOfShortJob(sink, &took);
-  EXPECT_NE(e.find("'no spaces allowed' is not a valid Kafka topic name"), std::string::npos)
-      << e;
+  EXPECT_NE(e.find("'no spaces allowed' is not a valid Kafka topic name"), std::string::npos) << e;
 }
 
 TEST_F(KafkaSinkTest, ARecordOverTheSizeLimitFailsTheJobNamingTheLimit) {

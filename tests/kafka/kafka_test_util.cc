@@ -50,8 +50,9 @@ KafkaBroker::KafkaBroker(std::string dir, int port, std::vector<std::string> env
 
 KafkaBroker& KafkaBroker::Shared() {
   static KafkaBroker* broker = [] {
-    auto* b = new KafkaBroker(Env("WEIR_KAFKA_DIR", WEIR_KAFKA_TEST_DIR),
-                              std::atoi(Env("WEIR_KAFKA_PORT", std::to_string(WEIR_KAFKA_TEST_PORT)).c_str()));
+    auto* b = new KafkaBroker(
+        Env("WEIR_KAFKA_DIR", WEIR_KAFKA_TEST_DIR),
+        std::atoi(Env("WEIR_KAFKA_PORT", std::to_string(WEIR_KAFKA_TEST_PORT)).c_str()));
     std::string error = b->Start();
     if (!error.empty()) ADD_FAILURE() << "starting the shared test broker failed:\n" << error;
     return b;
@@ -63,7 +64,8 @@ std::string KafkaBroker::Run(const std::string& command, int timeout_ms) {
   std::vector<std::string> env = env_;
   env.push_back("WEIR_KAFKA_DIR=" + dir_);
   env.push_back("WEIR_KAFKA_PORT=" + std::to_string(port_));
-  ChildProcess p({"/bin/bash", std::string(WEIR_SOURCE_DIR) + "/scripts/kafka.sh", command}, "", env);
+  ChildProcess p({"/bin/bash", std::string(WEIR_SOURCE_DIR) + "/scripts/kafka.sh", command}, "",
+                 env);
   ProcessResult r = p.Wait(timeout_ms);
   if (r.exit_code == 0) return "";
   return "scripts/kafka.sh " + command + " exited " + std::to_string(r.exit_code) + ":\n" +
@@ -109,14 +111,15 @@ std::string CreateTopic(const std::string& bootstrap, const std::string& topic, 
 std::vector<ConsumedRecord> ReadTopic(const std::string& bootstrap, const std::string& topic,
                                       bool read_committed) {
   std::string error;
-  RdKafka rk = NewClient(RD_KAFKA_CONSUMER,
-                         {{"bootstrap.servers", bootstrap},
-                          {"group.id", UniqueName("weir-test-reader")},
-                          {"enable.auto.commit", "false"},
-                          {"enable.partition.eof", "true"},
-                          {"allow.auto.create.topics", "false"},
-                          {"isolation.level", read_committed ? "read_committed" : "read_uncommitted"}},
-                         &error);
+  RdKafka rk =
+      NewClient(RD_KAFKA_CONSUMER,
+                {{"bootstrap.servers", bootstrap},
+                 {"group.id", UniqueName("weir-test-reader")},
+                 {"enable.auto.commit", "false"},
+                 {"enable.partition.eof", "true"},
+                 {"allow.auto.create.topics", "false"},
+                 {"isolation.level", read_committed ? "read_committed" : "read_uncommitted"}},
+                &error);
   if (!rk) {
     ADD_FAILURE() << "creating a consumer: " << error;
     return {};
@@ -167,8 +170,8 @@ std::vector<ConsumedRecord> ReadTopic(const std::string& bootstrap, const std::s
         const char* name;
         const void* value;
         size_t size;
-        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                           RD_KAFKA_RESP_ERR_NO_ERROR;
+        for (size_t i = 0;
+             rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
              ++i) {
           r.headers.emplace_back(name, std::string(static_cast<const char*>(value), size));
         }
@@ -184,9 +187,8 @@ std::vector<ConsumedRecord> ReadTopic(const std::string& bootstrap, const std::s
   return out;
 }
 
-std::vector<ConsumedRecord> ReadTopicAtLeast(const std::string& bootstrap,
-                                             const std::string& topic, size_t count,
-                                             std::chrono::milliseconds timeout) {
+std::vector<ConsumedRecord> ReadTopicAtLeast(const std::string& bootstrap, const std::string& topic,
+                                             size_t count, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto records = ReadTopic(bootstrap, topic);

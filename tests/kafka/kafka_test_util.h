@@ -62,10 +62,9 @@ std::vector<ConsumedRecord> ReadTopic(const std::string& bootstrap, const std::s
 
 // Reads until at least `count` records are visible (transaction markers are written just
 // after a commit returns) or `timeout` passed; returns the last read.
-std::vector<ConsumedRecord> ReadTopicAtLeast(const std::string& bootstrap,
-                                             const std::string& topic, size_t count,
-                                             std::chrono::milliseconds timeout =
-                                                 std::chrono::seconds(30));
+std::vector<ConsumedRecord> ReadTopicAtLeast(
+    const std::string& bootstrap, const std::string& topic, size_t count,
+    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // The values of each partition, in offset order.
 std::map<int32_t, std::vector<std::string>> ValuesByPartition(

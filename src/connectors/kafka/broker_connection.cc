@@ -36,11 +36,10 @@ BrokerConnection::~BrokerConnection() {
 }
 
 Result<std::unique_ptr<BrokerConnection>> BrokerConnection::Open(const std::string& host, int port,
-                                                                  std::string client_id,
-                                                                  Deadline deadline) {
-  std::string address = host.find(':') != std::string::npos
-                            ? fmt::format("[{}]:{}", host, port)
-                            : fmt::format("{}:{}", host, port);
+                                                                 std::string client_id,
+                                                                 Deadline deadline) {
+  std::string address = host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                                            : fmt::format("{}:{}", host, port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -54,8 +53,8 @@ Result<std::unique_ptr<BrokerConnection>> BrokerConnection::Open(const std::stri
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, &::freeaddrinfo);
   Status last = Status::IOError(fmt::format("cannot connect to broker {}", address));
   for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                      ai->ai_protocol);
+    int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
       last = Status::IOError(fmt::format("socket for {}: {}", address, ErrnoText(errno)));
       continue;
@@ -64,8 +63,8 @@ Result<std::unique_ptr<BrokerConnection>> BrokerConnection::Open(const std::stri
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::unique_ptr<BrokerConnection> conn(new BrokerConnection(fd, address, client_id));
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      last = Status::IOError(fmt::format("cannot connect to broker {}: {}", address,
-                                         ErrnoText(errno)));
+      last = Status::IOError(
+          fmt::format("cannot connect to broker {}: {}", address, ErrnoText(errno)));
       continue;
     }
     Status s = conn->WaitFor(POLLOUT, deadline);
@@ -103,9 +102,8 @@ Result<int16_t> BrokerConnection::PickVersion(ApiKey key) const {
     int16_t v = std::min(ours.max, it->second.max);
     if (v >= ours.min && v >= it->second.min) return v;
   }
-  std::string theirs = it == api_versions_.end()
-                           ? "none"
-                           : fmt::format("{}-{}", it->second.min, it->second.max);
+  std::string theirs =
+      it == api_versions_.end() ? "none" : fmt::format("{}-{}", it->second.min, it->second.max);
   return Status::FailedPrecondition(fmt::format(
       "the broker at {} does not support a version of the Kafka {} request weir speaks (weir: "
       "{}-{}, broker: {}); weir's Kafka connector needs Apache Kafka 3.0 or newer",
@@ -144,8 +142,8 @@ Status BrokerConnection::SendAll(std::string_view bytes, Deadline deadline) {
       WEIR_RETURN_IF_ERROR(WaitFor(POLLOUT, deadline));
       continue;
     }
-    return Fail(Status::IOError(fmt::format("sending to broker {}: {}", address_,
-                                            ErrnoText(n < 0 ? errno : EPIPE))));
+    return Fail(Status::IOError(
+        fmt::format("sending to broker {}: {}", address_, ErrnoText(n < 0 ? errno : EPIPE))));
   }
   return Status::OK();
 }
@@ -186,8 +184,8 @@ Result<std::string> BrokerConnection::Call(ApiKey key, int16_t version, std::str
   int32_t size = size_reader.Int32();
   if (size < 4 || size > kMaxResponseBytes) {
     return Fail(Status::Corruption(
-        fmt::format("broker {} sent a response of {} bytes to {}: not a Kafka response",
-                    address_, size, ApiKeyName(key))));
+        fmt::format("broker {} sent a response of {} bytes to {}: not a Kafka response", address_,
+                    size, ApiKeyName(key))));
   }
   std::string response;
   WEIR_RETURN_IF_ERROR(ReceiveExactly(static_cast<size_t>(size), &response, deadline));
@@ -197,9 +195,9 @@ Result<std::string> BrokerConnection::Call(ApiKey key, int16_t version, std::str
   int32_t got_id = r.Int32();
   r.TaggedFields();
   if (!r.ok() || got_id != correlation_id) {
-    return Fail(Status::Corruption(fmt::format(
-        "broker {} answered {} with correlation id {}, expected {}", address_,
-        ApiKeyName(key), got_id, correlation_id)));
+    return Fail(
+        Status::Corruption(fmt::format("broker {} answered {} with correlation id {}, expected {}",
+                                       address_, ApiKeyName(key), got_id, correlation_id)));
   }
   size_t header = response.size() - r.remaining();
   return response.substr(header);

@@ -26,10 +26,11 @@ Result<RdKafkaConf> NewRdKafkaConf(const Properties& properties) {
   RdKafkaConf conf(rd_kafka_conf_new());
   char err[512];
   for (const auto& [key, value] : properties) {
-    rd_kafka_conf_res_t r = rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err,
-                                              sizeof err);
+    rd_kafka_conf_res_t r =
+        rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof err);
     if (r != RD_KAFKA_CONF_OK) {
-      return Status::InvalidArgument(fmt::format("Kafka property '{}' = '{}': {}", key, value, err));
+      return Status::InvalidArgument(
+          fmt::format("Kafka property '{}' = '{}': {}", key, value, err));
     }
   }
   rd_kafka_conf_set_log_cb(conf.get(), &LogLine);

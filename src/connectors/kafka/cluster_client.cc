@@ -32,9 +32,8 @@ Result<std::vector<HostPort>> ParseBootstrapServers(std::string_view servers) {
   size_t start = 0;
   while (start <= servers.size()) {
     size_t comma = servers.find(',', start);
-    std::string_view item =
-        Trim(servers.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                    : comma - start));
+    std::string_view item = Trim(servers.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     start = comma == std::string_view::npos ? servers.size() + 1 : comma + 1;
     if (item.empty()) continue;
     if (auto scheme = item.find("://"); scheme != std::string_view::npos) {
@@ -60,8 +59,9 @@ Result<std::vector<HostPort>> ParseBootstrapServers(std::string_view servers) {
     out.push_back(HostPort{std::string(host), port});
   }
   if (out.empty()) {
-    return Status::InvalidArgument("bootstrap.servers is empty: name at least one broker as "
-                                   "host:port");
+    return Status::InvalidArgument(
+        "bootstrap.servers is empty: name at least one broker as "
+        "host:port");
   }
   return out;
 }
@@ -109,9 +109,9 @@ Result<BrokerConnection*> ClusterClient::AnyBroker(Deadline deadline) {
     if (std::chrono::steady_clock::now() >= deadline) break;
     Backoff(attempt, deadline);
   }
-  return Status::IOError(fmt::format(
-      "no broker of bootstrap.servers '{}' answered within {} ms; the last error: {}",
-      options_.bootstrap_servers, options_.request_timeout.count(), last.message()));
+  return Status::IOError(
+      fmt::format("no broker of bootstrap.servers '{}' answered within {} ms; the last error: {}",
+                  options_.bootstrap_servers, options_.request_timeout.count(), last.message()));
 }
 
 Result<std::pair<int16_t, std::string>> ClusterClient::Call(
@@ -133,7 +133,9 @@ Result<MetadataResponse> ClusterClient::Metadata(const std::vector<std::string>&
     if (!conn.ok()) return conn.status();
     auto r = Call(
         *conn, ApiKey::kMetadata,
-        [&](int16_t v) { return EncodeMetadataRequest(v, topics, /*allow_auto_topic_creation=*/false); },
+        [&](int16_t v) {
+          return EncodeMetadataRequest(v, topics, /*allow_auto_topic_creation=*/false);
+        },
         deadline);
     if (r.ok()) {
       auto m = DecodeMetadataResponse(r->first, r->second);
@@ -213,12 +215,11 @@ Result<BrokerConnection*> ClusterClient::Coordinator(const std::string& transact
         last = conn.status();
       } else if (IsRetriableError(found->error_code)) {
         last = Status::IOError(fmt::format("finding the coordinator of transactional id '{}': {}",
-                                           transactional_id,
-                                           ErrorCodeName(found->error_code)));
+                                           transactional_id, ErrorCodeName(found->error_code)));
       } else {
-        return Status::IOError(fmt::format("finding the coordinator of transactional id '{}': {} {}",
-                                           transactional_id, ErrorCodeName(found->error_code),
-                                           found->error_message));
+        return Status::IOError(
+            fmt::format("finding the coordinator of transactional id '{}': {} {}", transactional_id,
+                        ErrorCodeName(found->error_code), found->error_message));
       }
     } else {
       last = r.status();
@@ -236,7 +237,8 @@ Result<TransactionDescription> ClusterClient::DescribeTransaction(
   Status last;
   for (int attempt = 0; std::chrono::steady_clock::now() < deadline || attempt == 0; ++attempt) {
     auto conn = Coordinator(transactional_id, deadline);
-    if (!conn.ok()) return conn.status().WithContext("describing transaction '" + transactional_id + "'");
+    if (!conn.ok())
+      return conn.status().WithContext("describing transaction '" + transactional_id + "'");
     auto r = Call(
         *conn, ApiKey::kDescribeTransactions,
         [&](int16_t) { return EncodeDescribeTransactionsRequest({transactional_id}); }, deadline);
@@ -244,9 +246,9 @@ Result<TransactionDescription> ClusterClient::DescribeTransaction(
       auto d = DecodeDescribeTransactionsResponse(r->second);
       if (!d.ok()) return d.status().WithContext("broker " + (*conn)->address());
       if (d->size() != 1) {
-        return Status::Corruption(fmt::format(
-            "broker {} described {} transactions for one transactional id", (*conn)->address(),
-            d->size()));
+        return Status::Corruption(
+            fmt::format("broker {} described {} transactions for one transactional id",
+                        (*conn)->address(), d->size()));
       }
       TransactionDescription& t = d->front();
       if (t.error_code == error_code::kNone ||

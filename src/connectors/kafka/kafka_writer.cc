@@ -125,7 +125,7 @@ struct KafkaWriter::Impl {
   uint64_t first_own = 0;             // this run's ids of this subtask start here
   std::set<std::string> recovered;    // ids the restore committed
   std::optional<SubtaskState> restored_own;
-  std::vector<SubtaskState> adopted;  // states of subtasks a rescale removed (subtask 0)
+  std::vector<SubtaskState> adopted;   // states of subtasks a rescale removed (subtask 0)
   std::vector<std::string> lingering;  // transactions to abort once the restore is confirmed
   bool initialized = false;
 
@@ -200,14 +200,16 @@ Status KafkaWriter::Impl::Configure() {
   if (exactly_once()) {
     if (prefix().empty()) {
       return Status::InvalidArgument(
-          where + ": EXACTLY_ONCE needs a transactional id prefix (SetTransactionalIdPrefix), "
-                  "unique per job and the same across restores");
+          where +
+          ": EXACTLY_ONCE needs a transactional id prefix (SetTransactionalIdPrefix), "
+          "unique per job and the same across restores");
     }
     if (!ctx.checkpointing) {
       return Status::InvalidArgument(
-          where + ": EXACTLY_ONCE commits a transaction per checkpoint and needs checkpointing "
-                  "(EnableCheckpointing or execution.checkpointing.interval); without it use "
-                  "AT_LEAST_ONCE");
+          where +
+          ": EXACTLY_ONCE commits a transaction per checkpoint and needs checkpointing "
+          "(EnableCheckpointing or execution.checkpointing.interval); without it use "
+          "AT_LEAST_ONCE");
     }
     if (!plaintext) {
       return Status::InvalidArgument(fmt::format(
@@ -258,7 +260,8 @@ Status KafkaWriter::Impl::CheckCluster() {
       int64_t ms = std::atoll(v->c_str());
       if (ms > 0 && (!max_timeout || ms < *max_timeout)) {
         max_timeout = ms;
-        max_timeout_broker = fmt::format("broker {} ({}:{})", broker.node_id, broker.host, broker.port);
+        max_timeout_broker =
+            fmt::format("broker {} ({}:{})", broker.node_id, broker.host, broker.port);
       }
     }
   }
@@ -278,11 +281,10 @@ Status KafkaWriter::Impl::CheckCluster() {
   }
   if (exactly_once()) {
     if (!max_timeout) {
-      return Status::IOError(where + ": the brokers did not say their " +
-                             kTransactionMaxTimeout);
+      return Status::IOError(where + ": the brokers did not say their " + kTransactionMaxTimeout);
     }
-    auto configured = kafka::DurationProperty(properties, "transaction.timeout.ms",
-                                              std::chrono::milliseconds(0));
+    auto configured =
+        kafka::DurationProperty(properties, "transaction.timeout.ms", std::chrono::milliseconds(0));
     if (!configured.ok()) return configured.status().WithContext(where);
     if (configured->count() == 0) {
       transaction_timeout = std::chrono::milliseconds(*max_timeout);
@@ -331,9 +333,10 @@ Status KafkaWriter::Impl::OpenTransaction() {
   auto d = cluster->DescribeTransaction(t.id);
   if (!d.ok()) return d.status().WithContext(where);
   if (d->error_code != kafka::error_code::kNone || d->producer_id < 0) {
-    return Status::IOError(fmt::format("{}: the coordinator does not know transactional id '{}' "
-                                       "right after it was initialized ({})",
-                                       where, t.id, kafka::ErrorCodeName(d->error_code)));
+    return Status::IOError(
+        fmt::format("{}: the coordinator does not know transactional id '{}' "
+                    "right after it was initialized ({})",
+                    where, t.id, kafka::ErrorCodeName(d->error_code)));
   }
   t.producer_id = d->producer_id;
   t.producer_epoch = d->producer_epoch;
@@ -385,7 +388,8 @@ Status KafkaWriter::Impl::RecoverCommit(const PreparedTransaction& t) {
       return lost(fmt::format("the transaction is in state {}", d->state));
     }
     auto code = cluster->EndTransaction(id, t.producer_id, t.producer_epoch, /*commit=*/true);
-    if (!code.ok()) return code.status().WithContext(where + ": recovering transaction '" + id + "'");
+    if (!code.ok())
+      return code.status().WithContext(where + ": recovering transaction '" + id + "'");
     if (*code == kafka::error_code::kNone) {
       spdlog::info(
           "{}: committed transaction '{}' of checkpoint {} left open by an earlier run, as its "
@@ -398,9 +402,10 @@ Status KafkaWriter::Impl::RecoverCommit(const PreparedTransaction& t) {
     spdlog::warn("{}: EndTxn for transaction '{}' answered {}; describing it again", where, id,
                  kafka::ErrorCodeName(*code));
   }
-  return Status::IOError(fmt::format("{}: transaction '{}' of checkpoint {} could not be committed "
-                                     "after 20 attempts",
-                                     where, id, t.checkpoint_id));
+  return Status::IOError(
+      fmt::format("{}: transaction '{}' of checkpoint {} could not be committed "
+                  "after 20 attempts",
+                  where, id, t.checkpoint_id));
 }
 
 // Reads which transactional ids of this sink the cluster knows: the next id of this subtask
@@ -412,7 +417,8 @@ Status KafkaWriter::Impl::ListOwnTransactions() {
   for (const auto& s : adopted) prefixes.insert(s.prefix);
   // The restored next n of each (prefix, subtask) the restore covers.
   std::map<std::pair<std::string, int>, uint64_t> restored_next;
-  if (restored_own) restored_next[{restored_own->prefix, restored_own->subtask}] = restored_own->next;
+  if (restored_own)
+    restored_next[{restored_own->prefix, restored_own->subtask}] = restored_own->next;
   for (const auto& s : adopted) restored_next[{s.prefix, s.subtask}] = s.next;
 
   const int me = ctx.subtask_index;
@@ -446,10 +452,10 @@ Status KafkaWriter::Impl::ListOwnTransactions() {
         beyond.front(),
         beyond.size() > 1 ? fmt::format(" (and {} more)", beyond.size() - 1) : std::string());
     if (!rewind_allowed) {
-      return Status::FailedPrecondition(fmt::format(
-          "{}: {}; restore the latest checkpoint, or set "
-          "execution.state-recovery.rewind-output: true to accept the duplicates",
-          where, msg));
+      return Status::FailedPrecondition(
+          fmt::format("{}: {}; restore the latest checkpoint, or set "
+                      "execution.state-recovery.rewind-output: true to accept the duplicates",
+                      where, msg));
     }
     spdlog::warn("{}: {}; execution.state-recovery.rewind-output is true: writing them again",
                  where, msg);
@@ -472,9 +478,10 @@ Status KafkaWriter::Impl::AbortLingering() {
     // A new producer of the id fences the old one, and the coordinator aborts its transaction.
     Status s = (*fencer)->InitTransactions(operation_timeout);
     if (!s.ok()) return s.WithContext(where + ": aborting transaction '" + id + "'");
-    spdlog::info("{}: aborted transaction '{}' (producer id {}, epoch {}) that an earlier run "
-                 "left open",
-                 where, id, d->producer_id, d->producer_epoch);
+    spdlog::info(
+        "{}: aborted transaction '{}' (producer id {}, epoch {}) that an earlier run "
+        "left open",
+        where, id, d->producer_id, d->producer_epoch);
   }
   lingering.clear();
   return Status::OK();
@@ -507,8 +514,9 @@ Status KafkaWriter::Commit(std::string_view transaction) {
   if (!t.ok()) return t.status().WithContext(m.where).AsPermanent();
   if (t->kind == PreparedTransaction::Kind::kFlush) return Status::OK();  // acknowledged already
   if (!m.cluster) {
-    return Status::InvalidArgument(m.where + ": the checkpoint holds Kafka transactions, which "
-                                             "only a PLAINTEXT connection can recover");
+    return Status::InvalidArgument(m.where +
+                                   ": the checkpoint holds Kafka transactions, which "
+                                   "only a PLAINTEXT connection can recover");
   }
   if (!m.initialized) {
     // Recovery: the engine commits what the restored checkpoint prepared.
@@ -637,8 +645,8 @@ std::vector<SinkOutput> KafkaWriter::SnapshotOutputs() const {
   const Impl& m = *impl_;
   if (!m.exactly_once()) return {};
   std::vector<SinkOutput> outputs;
-  outputs.push_back(SinkOutput{m.ctx.subtask_index,
-                               kafka::EncodeSubtaskState({m.prefix(), m.ctx.subtask_index, m.next})});
+  outputs.push_back(SinkOutput{
+      m.ctx.subtask_index, kafka::EncodeSubtaskState({m.prefix(), m.ctx.subtask_index, m.next})});
   for (const auto& s : m.adopted) {
     outputs.push_back(SinkOutput{s.subtask, kafka::EncodeSubtaskState(s)});
   }

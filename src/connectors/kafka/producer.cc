@@ -36,14 +36,13 @@ Status DeliveryError(rd_kafka_resp_err_t err, std::string_view topic, int32_t pa
       return Status::InvalidArgument(
           fmt::format("topic '{}' has no partition {}", topic, partition));
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-      return Status::FailedPrecondition(
-          fmt::format("this client may not write to topic '{}' ({})", topic, RdKafkaErrorText(err)));
+      return Status::FailedPrecondition(fmt::format("this client may not write to topic '{}' ({})",
+                                                    topic, RdKafkaErrorText(err)));
     default:
-      return Status::IOError(fmt::format("delivering a record of {} bytes to topic '{}'{}: {}",
-                                         bytes, topic,
-                                         partition >= 0 ? fmt::format(" partition {}", partition)
-                                                        : std::string(),
-                                         RdKafkaErrorText(err)));
+      return Status::IOError(
+          fmt::format("delivering a record of {} bytes to topic '{}'{}: {}", bytes, topic,
+                      partition >= 0 ? fmt::format(" partition {}", partition) : std::string(),
+                      RdKafkaErrorText(err)));
   }
 }
 
@@ -144,9 +143,9 @@ Status Producer::Produce(const KafkaRecord& r) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
         RD_KAFKA_V_PARTITION(r.partition.value_or(RD_KAFKA_PARTITION_UA)),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(const_cast<char*>(value), value_len),
-        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_HEADERS(headers),
-        RD_KAFKA_V_TIMESTAMP(r.timestamp_ms.value_or(0)),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value), value_len), RD_KAFKA_V_KEY(key, key_len),
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_TIMESTAMP(r.timestamp_ms.value_or(0)),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(period))), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++in_period_;
@@ -172,8 +171,7 @@ Status Producer::Produce(const KafkaRecord& r) {
       case RD_KAFKA_RESP_ERR__FATAL: {
         char text[512];
         rd_kafka_fatal_error(rk_, text, sizeof text);
-        return Status::IOError(
-            fmt::format("Kafka producer {} failed for good: {}", name_, text));
+        return Status::IOError(fmt::format("Kafka producer {} failed for good: {}", name_, text));
       }
       default:
         return DeliveryError(err, topic, r.partition.value_or(-1), bytes);
@@ -187,8 +185,7 @@ void Producer::WarmUp(const std::string& topic, std::chrono::milliseconds timeou
   if (rkt == nullptr) return;  // an invalid name: the first record says so
   topics_.push_back(rkt);
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err =
-      rd_kafka_metadata(rk_, 0, rkt, &md, static_cast<int>(timeout.count()));
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, rkt, &md, static_cast<int>(timeout.count()));
   if (md != nullptr) rd_kafka_metadata_destroy(md);
   // Not an error yet: records fail on their own if the topic cannot be written.
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -230,9 +227,9 @@ Status Producer::WaitForPeriod(uint64_t period, std::chrono::milliseconds timeou
     if (std::chrono::steady_clock::now() >= deadline) {
       Status s = error();
       if (!s.ok()) return s;
-      return Status::TimedOut(fmt::format(
-          "Kafka producer {}: records were not acknowledged within {}", name_,
-          FormatDuration(timeout)));
+      return Status::TimedOut(
+          fmt::format("Kafka producer {}: records were not acknowledged within {}", name_,
+                      FormatDuration(timeout)));
     }
     rd_kafka_poll(rk_, 10);
   }
@@ -246,9 +243,9 @@ Status Producer::Flush(std::chrono::milliseconds timeout) {
 Status Producer::TxnError(rd_kafka_error_t* error, std::string_view doing) {
   if (error == nullptr) return Status::OK();
   rd_kafka_resp_err_t code = rd_kafka_error_code(error);
-  std::string text = fmt::format("Kafka producer {}: {}: {} ({}{})", name_, doing,
-                                 rd_kafka_error_string(error), rd_kafka_error_name(error),
-                                 rd_kafka_error_is_fatal(error) ? ", fatal" : "");
+  std::string text =
+      fmt::format("Kafka producer {}: {}: {} ({}{})", name_, doing, rd_kafka_error_string(error),
+                  rd_kafka_error_name(error), rd_kafka_error_is_fatal(error) ? ", fatal" : "");
   rd_kafka_error_destroy(error);
   if (code == RD_KAFKA_RESP_ERR_INVALID_TRANSACTION_TIMEOUT) return Status::InvalidArgument(text);
   return Status::IOError(text);

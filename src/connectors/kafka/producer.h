@@ -80,7 +80,7 @@ class Producer {
 
   rd_kafka_t* rk_ = nullptr;
   std::vector<rd_kafka_topic_t*> topics_;  // warmed up: held so librdkafka keeps their metadata
-  std::string name_;  // the client's name, for messages
+  std::string name_;                       // the client's name, for messages
   std::string default_topic_;
   int64_t message_max_bytes_ = 1'000'000;
   static constexpr uint64_t kPeriodSlots = 64;

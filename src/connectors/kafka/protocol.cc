@@ -59,14 +59,15 @@ std::string ErrorCodeName(int16_t code) {
       {128, "INVALID_REGULAR_EXPRESSION"},
   };
   auto it = kNames.find(code);
-  return it == kNames.end() ? fmt::format("error {}", code) : fmt::format("{} ({})", it->second, code);
+  return it == kNames.end() ? fmt::format("error {}", code)
+                            : fmt::format("{} ({})", it->second, code);
 }
 
 bool IsRetriableError(int16_t code) {
   using namespace error_code;
   return code == kCoordinatorLoadInProgress || code == kCoordinatorNotAvailable ||
-         code == kNotCoordinator || code == kConcurrentTransactions ||
-         code == kRequestTimedOut || code == kNetworkException || code == kLeaderNotAvailable;
+         code == kNotCoordinator || code == kConcurrentTransactions || code == kRequestTimedOut ||
+         code == kNetworkException || code == kLeaderNotAvailable;
 }
 
 // --- WireWriter / WireReader -------------------------------------------------------------------
@@ -333,10 +334,10 @@ Result<MetadataResponse> DecodeMetadataResponse(int16_t version, std::string_vie
     int32_t partitions = r.ArrayLength();
     t.partitions = std::max(partitions, 0);
     for (int32_t p = 0; p < partitions && r.ok(); ++p) {
-      (void)r.Int16();                    // error_code
-      (void)r.Int32();                    // partition_index
-      (void)r.Int32();                    // leader_id
-      if (version >= 7) (void)r.Int32();  // leader_epoch
+      (void)r.Int16();                                    // error_code
+      (void)r.Int32();                                    // partition_index
+      (void)r.Int32();                                    // leader_id
+      if (version >= 7) (void)r.Int32();                  // leader_epoch
       for (int k = 0; k < (version >= 5 ? 3 : 2); ++k) {  // replicas, isr, offline replicas
         int32_t nodes = r.ArrayLength();
         r.Skip(4 * static_cast<size_t>(std::max(nodes, 0)));
@@ -407,8 +408,8 @@ std::string EncodeDescribeConfigsRequest(int16_t version, int8_t resource_type,
   w.ArrayLength(keys.size());
   for (const auto& k : keys) w.String(k);
   w.TaggedFields();
-  w.Bool(false);                       // include_synonyms
-  if (version >= 3) w.Bool(false);     // include_documentation
+  w.Bool(false);                    // include_synonyms
+  if (version >= 3) w.Bool(false);  // include_documentation
   w.TaggedFields();
   return out;
 }
@@ -501,8 +502,8 @@ std::string EncodeListTransactionsRequest(int16_t version, const std::vector<std
   WireWriter w(&out, true);
   w.ArrayLength(states.size());
   for (const auto& s : states) w.String(s);
-  w.ArrayLength(0);                  // producer_id_filters
-  if (version >= 1) w.Int64(-1);     // duration_filter: any age
+  w.ArrayLength(0);               // producer_id_filters
+  if (version >= 1) w.Int64(-1);  // duration_filter: any age
   if (version >= 2) {
     if (pattern.empty()) {
       w.NullString();
