@@ -26,9 +26,8 @@
 //
 // Exactly-once, in short (README, "Kafka"): subtask s writes the transaction that follows its
 // k-th one as transactional id "<prefix>-<s>-<k+1>", with a producer of its own. At a barrier
-// the transaction is sealed and its transactional id, producer id and epoch go into the
-// checkpoint; its records are flushed off the task thread before the checkpoint may complete;
-// it is committed when the checkpoint completes. A restore commits the transactions the
+// the transaction's records are flushed, it is sealed, and its transactional id, producer id
+// and epoch go into the checkpoint; it is committed when the checkpoint completes. A restore commits the transactions the
 // checkpoint holds: librdkafka cannot resume a transaction of another process, so weir sends
 // EndTxn itself, as the producer id and epoch the checkpoint recorded, after asking the
 // coordinator (DescribeTransactions) whether the transaction is still open, committed or was

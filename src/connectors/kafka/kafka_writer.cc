@@ -10,10 +10,13 @@
 //   open      on the first record after a barrier: a producer of its own with the next id;
 //             init_transactions fences whatever that id held, then DescribeTransactions
 //             tells the producer id and epoch librdkafka got (librdkafka does not say)
-//   prepare   at the barrier: the transaction is sealed; the checkpoint records its id,
-//             producer id and epoch, and the subtask's next n
-//   persist   off the task thread, before the checkpoint may complete: its records are
-//             flushed and acknowledged (a delivery failure fails the checkpoint)
+//   prepare   at the barrier: the transaction's records are flushed and acknowledged (a
+//             delivery failure fails the checkpoint), and it is sealed; the checkpoint
+//             records its id, producer id and epoch, and the subtask's next n. The flush is
+//             on the task thread, as in Flink: the next transaction has a producer of its
+//             own, and records it sent while this one's were in flight would land before
+//             them, so a partition would not keep the order its records were written in
+//   persist   off the task thread, before the checkpoint may complete: checks the flush
 //   commit    when the checkpoint completes: commit_transaction on its producer
 //   recover   on restore, for each transaction the checkpoint holds: DescribeTransactions,
 //             then, if still open as that producer id and epoch, EndTxn(commit) sent by weir
@@ -592,8 +595,11 @@ Result<std::optional<std::string>> KafkaWriter::Prepare(int64_t checkpoint_id) {
       return std::optional<std::string>();
     }
     WEIR_FAULT_POINT(fault_points::kKafkaSinkBeforePrepare);
-    // A record that failed already fails this checkpoint, not its commit.
-    WEIR_RETURN_IF_ERROR_CTX(m.current->producer->error(), m.where);
+    // Every record of this transaction reaches its partition before the next transaction's
+    // producer sends anything (see the top of this file). A record that failed fails this
+    // checkpoint, not its commit.
+    WEIR_RETURN_IF_ERROR_CTX(m.current->producer->Flush(m.delivery_timeout),
+                             m.where + ": transaction '" + m.current->id + "'");
     PreparedTransaction t;
     t.transactional_id = m.current->id;
     t.producer_id = m.current->producer_id;
