@@ -82,6 +82,8 @@ constexpr std::chrono::milliseconds kDefaultSocketTimeout{60'000};    // librdka
 constexpr std::chrono::milliseconds kDefaultMessageTimeout{300'000};  // librdkafka's default
 constexpr char kTransactionMaxTimeout[] = "transaction.max.timeout.ms";
 constexpr char kAutoCreateTopics[] = "auto.create.topics.enable";
+// Topics whose metadata a new producer fetches before its first record, at most.
+constexpr size_t kMaxWarmTopics = 16;
 // Records between two calls that serve delivery reports.
 constexpr uint64_t kPollEvery = 1024;
 
@@ -119,6 +121,11 @@ struct KafkaWriter::Impl {
   std::mutex producer_mu;
   std::shared_ptr<Producer> producer;
   uint64_t written = 0;
+  // The topics written to so far (up to kMaxWarmTopics): each new producer fetches their
+  // metadata before its first record (Producer::WarmUp). `last_topic` spares a search per
+  // record.
+  std::vector<std::string> topics;
+  std::string last_topic;
 
   // EXACTLY_ONCE. The task thread owns all of it; `sealed` is shared with Persist.
   std::optional<Txn> current;
@@ -329,7 +336,7 @@ Status KafkaWriter::Impl::OpenTransaction() {
   auto created = Producer::Create(p, options.topic);
   if (!created.ok()) return created.status().WithContext(where);
   t.producer = std::move(*created);
-  t.producer->WarmUp(options.topic, operation_timeout);
+  for (const std::string& topic : topics) t.producer->WarmUp(topic, operation_timeout);
   // Fences whatever this id held before (an id is never reused, so normally nothing).
   WEIR_RETURN_IF_ERROR_CTX(t.producer->InitTransactions(operation_timeout), where);
   // librdkafka keeps the producer id and epoch to itself; the coordinator tells them.
@@ -499,12 +506,13 @@ KafkaWriter::~KafkaWriter() = default;
 Status KafkaWriter::Open(const SinkContext& context) {
   Impl& m = *impl_;
   m.ctx = context;
+  if (!m.options.topic.empty()) m.topics.push_back(m.options.topic);
   WEIR_RETURN_IF_ERROR(m.Configure());
   if (m.cluster) WEIR_RETURN_IF_ERROR(m.CheckCluster());
   if (!m.exactly_once()) {
     auto p = Producer::Create(m.properties, m.options.topic);
     if (!p.ok()) return p.status().WithContext(m.where);
-    (*p)->WarmUp(m.options.topic, m.operation_timeout);
+    for (const std::string& topic : m.topics) (*p)->WarmUp(topic, m.operation_timeout);
     std::lock_guard<std::mutex> lock(m.producer_mu);
     m.producer = std::move(*p);
   }
@@ -576,6 +584,13 @@ Status KafkaWriter::OnRestoreConfirmed() {
 
 Status KafkaWriter::Write(const KafkaRecord& record) {
   Impl& m = *impl_;
+  if (!record.topic.empty() && record.topic != m.last_topic) {
+    m.last_topic = record.topic;
+    if (m.topics.size() < kMaxWarmTopics &&
+        std::find(m.topics.begin(), m.topics.end(), record.topic) == m.topics.end()) {
+      m.topics.push_back(record.topic);
+    }
+  }
   Producer* p;
   if (m.exactly_once()) {
     if (!m.current) WEIR_RETURN_IF_ERROR(m.OpenTransaction());

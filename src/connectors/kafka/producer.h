@@ -47,7 +47,8 @@ class Producer {
   Status Produce(const KafkaRecord& record);
   // Fetches the partitions and leaders of `topic` now (nothing for an empty name). A new
   // librdkafka producer learns them only on its next periodic metadata scan, up to a second
-  // after the first record, which a producer per transaction would pay at every checkpoint.
+  // after the first record, which a producer per transaction would pay at every checkpoint
+  // (its barrier waits for its records).
   void WarmUp(const std::string& topic, std::chrono::milliseconds timeout);
   // Serves delivery reports that are ready, without waiting.
   void Poll();
