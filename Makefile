@@ -1,8 +1,9 @@
 # The two commands a new user needs:
 #   make run    installs what is missing, builds, runs the seed job embedded
 #   make test   the same set-up, then every test (what CI runs)
-# Others: make build, make install [PREFIX=dir], make asan, make tsan, make soak, make bench,
-# make docs, make format, make clean.
+# Others: make run-kafka (the seed job writing to a Kafka broker it starts), make build,
+# make install [PREFIX=dir], make asan, make tsan, make soak, make bench, make docs,
+# make format, make clean.
 
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
@@ -10,7 +11,7 @@ JOBS ?= $(shell nproc)
 RUN_ARGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all setup configure build install run test asan tsan soak bench docs format clean
+.PHONY: all setup configure build install run run-kafka test asan tsan soak bench docs format clean
 
 all: build
 
@@ -33,6 +34,10 @@ install: build
 
 run: build
 	$(BUILD_DIR)/bin/fault_tolerance $(RUN_ARGS)
+
+# The seed job with its sums written exactly-once to Kafka, read back read_committed.
+run-kafka: build
+	bash scripts/run_kafka.sh $(BUILD_DIR) $(RUN_ARGS)
 
 test: build
 	ctest --preset $(PRESET)

@@ -21,6 +21,8 @@ pkg_check_modules(WEIR_SPDLOG REQUIRED IMPORTED_TARGET spdlog)
 pkg_check_modules(WEIR_XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 # The REST API's HTTP server (Debian's libcpp-httplib-dev, built as a shared library).
 pkg_check_modules(WEIR_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# The Kafka connector (src/connectors/kafka) produces through librdkafka (librdkafka-dev).
+pkg_check_modules(WEIR_RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)

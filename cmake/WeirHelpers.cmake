@@ -39,10 +39,12 @@ function(weir_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# weir_test(NAME SRCS a_test.cc DEPS lib ... [LABELS l1 l2] [TIMEOUT seconds])
-# One gtest binary; every test case becomes its own ctest entry.
+# weir_test(NAME SRCS a_test.cc DEPS lib ... [LABELS l1 l2] [TIMEOUT seconds]
+#           [PROPERTIES name value ...])
+# One gtest binary; every test case becomes its own ctest entry, with the given ctest
+# properties besides its labels and timeout (say, FIXTURES_REQUIRED).
 function(weir_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SRCS;DEPS;LABELS;PROPERTIES" ${ARGN})
   if(NOT WEIR_BUILD_TESTS)
     return()
   endif()
@@ -59,7 +61,7 @@ function(weir_test name)
     TEST_PREFIX "${name}."
     WORKING_DIRECTORY ${PROJECT_BINARY_DIR}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} ${ARG_PROPERTIES})
 endfunction()
 
 # weir_program(NAME SRCS a.cc DEPS lib ...): an executable in the build's bin/ directory.

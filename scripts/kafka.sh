@@ -204,7 +204,12 @@ EOF
 format_storage() {
   local cluster_id
   # A cluster id is a UUID in URL-safe base64 without padding: 16 random bytes, 22 characters.
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  # One that starts with '-' reads as an option to the storage tool ("--cluster-id: expected
+  # one argument"; 1 start in 64), so draw again, as Kafka's own Uuid.randomUuid does.
+  cluster_id=-
+  while [[ $cluster_id == -* ]]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   # A short-lived JVM: C1 only and the serial collector make it start and finish sooner. Without
   # a log4j config it logs errors only, to format.log, and leaves server.log to the broker.
   if ! "$java" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData \

@@ -11,6 +11,7 @@ packages=(
   libyaml-cpp-dev libxxhash-dev
   libcpp-httplib-dev curl  # the REST API's HTTP server; curl for its tests
   prometheus python3-venv  # the tests' Prometheus server; the venv for schemathesis (scripts/python_venv.sh)
+  librdkafka-dev  # the Kafka connector (src/connectors/kafka)
   openjdk-17-jre-headless maven kcat  # the Kafka test broker (scripts/kafka.sh) and its client
 )
 

@@ -47,12 +47,24 @@ inline constexpr FaultPoint kSinkAfterSync{"sink.after-sync"};
 inline constexpr FaultPoint kRocksDbBeforeUpload{"rocksdb.before-upload"};
 inline constexpr FaultPoint kRocksDbCreateSst{"rocksdb.create-sst"};
 inline constexpr FaultPoint kRocksDbCreateFile{"rocksdb.create-file"};
+// The exactly-once Kafka sink: sealing a transaction at a barrier (before and after), its
+// commit once the checkpoint completed (before anything reaches the broker), the commits and
+// aborts a restore makes (before the EndTxn that finishes a prepared transaction, after it,
+// and before a transaction a crashed run left open is aborted).
+inline constexpr FaultPoint kKafkaSinkBeforePrepare{"kafka-sink.before-prepare"};
+inline constexpr FaultPoint kKafkaSinkAfterPrepare{"kafka-sink.after-prepare"};
+inline constexpr FaultPoint kKafkaSinkBeforeCommit{"kafka-sink.before-commit"};
+inline constexpr FaultPoint kKafkaSinkRecoveryCommit{"kafka-sink.recovery-commit"};
+inline constexpr FaultPoint kKafkaSinkAfterRecoveryCommit{"kafka-sink.after-recovery-commit"};
+inline constexpr FaultPoint kKafkaSinkBeforeAbort{"kafka-sink.before-abort"};
 
 inline constexpr std::array kAll = {
     kCheckpointBeforeMetadata, kCheckpointAfterMetadata, kCheckpointRetireJob,
     kSinkBeforeCommit,         kSinkMidCommit,           kSinkAfterCommit,
     kSinkAfterSync,            kRocksDbBeforeUpload,     kRocksDbCreateSst,
-    kRocksDbCreateFile,
+    kRocksDbCreateFile,        kKafkaSinkBeforePrepare,  kKafkaSinkAfterPrepare,
+    kKafkaSinkBeforeCommit,    kKafkaSinkRecoveryCommit, kKafkaSinkAfterRecoveryCommit,
+    kKafkaSinkBeforeAbort,
 };
 
 }  // namespace fault_points

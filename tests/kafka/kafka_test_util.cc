@@ -1,0 +1,210 @@
+#include "kafka_test_util.h"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <cstdlib>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "base/random.h"
+#include "testing/test_util.h"
+
+namespace weir::testing {
+namespace {
+
+std::string Env(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+struct RdKafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using RdKafka = std::unique_ptr<rd_kafka_t, RdKafkaDeleter>;
+
+RdKafka NewClient(rd_kafka_type_t type, const std::map<std::string, std::string>& props,
+                  std::string* error) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      *error = k + ": " + err;
+      rd_kafka_conf_destroy(conf);
+      return nullptr;
+    }
+  }
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  if (rk == nullptr) {
+    *error = err;
+    rd_kafka_conf_destroy(conf);
+  }
+  return RdKafka(rk);
+}
+
+}  // namespace
+
+KafkaBroker::KafkaBroker(std::string dir, int port, std::vector<std::string> env)
+    : dir_(std::move(dir)), port_(port), env_(std::move(env)) {}
+
+KafkaBroker& KafkaBroker::Shared() {
+  static KafkaBroker* broker = [] {
+    auto* b = new KafkaBroker(
+        Env("WEIR_KAFKA_DIR", WEIR_KAFKA_TEST_DIR),
+        std::atoi(Env("WEIR_KAFKA_PORT", std::to_string(WEIR_KAFKA_TEST_PORT)).c_str()));
+    std::string error = b->Start();
+    if (!error.empty()) ADD_FAILURE() << "starting the shared test broker failed:\n" << error;
+    return b;
+  }();
+  return *broker;
+}
+
+std::string KafkaBroker::Run(const std::string& command, int timeout_ms) {
+  std::vector<std::string> env = env_;
+  env.push_back("WEIR_KAFKA_DIR=" + dir_);
+  env.push_back("WEIR_KAFKA_PORT=" + std::to_string(port_));
+  ChildProcess p({"/bin/bash", std::string(WEIR_SOURCE_DIR) + "/scripts/kafka.sh", command}, "",
+                 env);
+  ProcessResult r = p.Wait(timeout_ms);
+  if (r.exit_code == 0) return "";
+  return "scripts/kafka.sh " + command + " exited " + std::to_string(r.exit_code) + ":\n" +
+         r.output;
+}
+
+std::string KafkaBroker::Start() { return Run("start", 300'000); }
+std::string KafkaBroker::Stop() { return Run("stop", 120'000); }
+
+std::string UniqueName(const std::string& base) { return base + "-" + RandomHex(8); }
+
+std::string CreateTopic(const std::string& bootstrap, const std::string& topic, int partitions) {
+  std::string error;
+  RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
+  if (!rk) return error;
+  char err[512];
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
+  if (nt == nullptr) return err;
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  rd_kafka_CreateTopics(rk.get(), &nt, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60'000);
+  std::string result;
+  if (ev == nullptr) {
+    result = "CreateTopics timed out";
+  } else if (rd_kafka_event_error(ev)) {
+    result = rd_kafka_event_error_string(ev);
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** topics =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    for (size_t i = 0; i < n; ++i) {
+      if (rd_kafka_topic_result_error(topics[i])) {
+        result = rd_kafka_topic_result_error_string(topics[i]);
+      }
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewTopic_destroy(nt);
+  return result;
+}
+
+std::vector<ConsumedRecord> ReadTopic(const std::string& bootstrap, const std::string& topic,
+                                      bool read_committed) {
+  std::string error;
+  RdKafka rk =
+      NewClient(RD_KAFKA_CONSUMER,
+                {{"bootstrap.servers", bootstrap},
+                 {"group.id", UniqueName("weir-test-reader")},
+                 {"enable.auto.commit", "false"},
+                 {"enable.partition.eof", "true"},
+                 {"allow.auto.create.topics", "false"},
+                 {"isolation.level", read_committed ? "read_committed" : "read_uncommitted"}},
+                &error);
+  if (!rk) {
+    ADD_FAILURE() << "creating a consumer: " << error;
+    return {};
+  }
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt, &md, 30'000);
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1) {
+    ADD_FAILURE() << "metadata of topic " << topic << ": " << rd_kafka_err2str(err);
+    if (md != nullptr) rd_kafka_metadata_destroy(md);
+    return {};
+  }
+  int partitions = md->topics[0].err ? 0 : md->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  if (partitions == 0) return {};
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(rk.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  std::set<int32_t> at_end;
+  std::vector<ConsumedRecord> out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (static_cast<int>(at_end.size()) < partitions) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "reading topic " << topic << " did not reach its end within 60 s";
+      break;
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      at_end.insert(m->partition);
+    } else if (m->err) {
+      ADD_FAILURE() << "reading topic " << topic << ": " << rd_kafka_message_errstr(m);
+      rd_kafka_message_destroy(m);
+      break;
+    } else {
+      at_end.erase(m->partition);  // more arrived after an end
+      ConsumedRecord r;
+      r.partition = m->partition;
+      r.offset = m->offset;
+      if (m->key) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* value;
+        size_t size;
+        for (size_t i = 0;
+             rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++i) {
+          r.headers.emplace_back(name, std::string(static_cast<const char*>(value), size));
+        }
+      }
+      out.push_back(std::move(r));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk.get());
+  std::stable_sort(out.begin(), out.end(), [](const ConsumedRecord& a, const ConsumedRecord& b) {
+    return a.partition != b.partition ? a.partition < b.partition : a.offset < b.offset;
+  });
+  return out;
+}
+
+std::vector<ConsumedRecord> ReadTopicAtLeast(const std::string& bootstrap, const std::string& topic,
+                                             size_t count, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto records = ReadTopic(bootstrap, topic);
+    if (records.size() >= count || std::chrono::steady_clock::now() >= deadline ||
+        ::testing::Test::HasFailure()) {
+      return records;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+std::map<int32_t, std::vector<std::string>> ValuesByPartition(
+    const std::vector<ConsumedRecord>& records) {
+  std::map<int32_t, std::vector<std::string>> out;
+  for (const auto& r : records) out[r.partition].push_back(r.value.value_or("<null>"));
+  return out;
+}
+
+}  // namespace weir::testing
