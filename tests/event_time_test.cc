@@ -98,8 +98,7 @@ Configuration ConfigFor(const TempDir& dir, const Backend& b) {
   return c;
 }
 
-JobResult RunWindowCount(const Configuration& config, const JobRun& run, const std::string& out) {
-  StreamExecutionEnvironment env(config);
+void BuildWindowCount(StreamExecutionEnvironment& env, const JobRun& run, const std::string& out) {
   auto hook = run.on_record;
   env.FromSequence(0, run.records - 1)
       .SetParallelism(run.source_parallelism)
@@ -120,6 +119,11 @@ JobResult RunWindowCount(const Configuration& config, const JobRun& run, const s
       .WriteAsText(out, WriteMode::kOverwrite)
       .SetParallelism(run.keyed_parallelism)
       .Uid("sink");
+}
+
+JobResult RunWindowCount(const Configuration& config, const JobRun& run, const std::string& out) {
+  StreamExecutionEnvironment env(config);
+  BuildWindowCount(env, run, out);
   return env.Execute("event-time");
 }
 
@@ -224,6 +228,49 @@ TEST_P(EventTimeTest, EventTimeTimersAreRescaledWithTheirKeys) {
   ASSERT_TRUE(r2.ok()) << r2.error();
   EXPECT_GT(r2.metrics.checkpoints.restored_from_id, 0);
   EXPECT_EQ(OutputLines(dir.Join("out")), ExpectedWindows(second.records));
+}
+
+// Sum of the counts of every window in the output.
+int64_t CountedRecords(const std::string& path) {
+  int64_t sum = 0;
+  for (const auto& line : OutputLines(path)) {
+    sum += std::stoll(line.substr(line.rfind(',') + 1));
+  }
+  return sum;
+}
+
+// Stop with a savepoint while windows are open: with drain, the maximum watermark fires them
+// all into the output the savepoint covers; without, they stay open in the savepoint.
+TEST_P(EventTimeTest, StopWithDrainFiresEveryOpenWindowBeforeTheSavepoint) {
+  for (bool drain : {false, true}) {
+    SCOPED_TRACE(drain ? "drain" : "no drain");
+    TempDir dir;
+    Configuration config = ConfigFor(dir, GetParam());
+    config.Set("execution.checkpointing.interval", "1 h");  // only the savepoint commits
+    static std::atomic<int64_t> emitted;
+    emitted = 0;
+    JobRun run;
+    run.records = 100'000'000;  // runs until stopped
+    run.source_parallelism = 1;
+    run.on_record = [](int64_t i) {
+      if (i % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      emitted.fetch_add(1);
+    };
+    StreamExecutionEnvironment env(config);
+    BuildWindowCount(env, run, dir.Join("out"));
+    auto client = env.ExecuteAsync("drain");
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    auto savepoint = client->StopWithSavepoint(dir.Join("savepoints"), drain);
+    ASSERT_TRUE(savepoint.ok()) << savepoint.status().ToString();
+    JobResult r = client->Wait();
+    ASSERT_TRUE(r.ok()) << r.error();
+    ASSERT_GT(emitted.load(), 1000);
+    if (drain) {
+      EXPECT_EQ(CountedRecords(dir.Join("out")), emitted.load());
+    } else {
+      EXPECT_LT(CountedRecords(dir.Join("out")), emitted.load());
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EventTimeTest, ::testing::ValuesIn(kBackends),

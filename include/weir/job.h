@@ -104,7 +104,11 @@ class JobClient {
   virtual Result<std::string> TriggerSavepoint(const std::string& target_dir = "") = 0;
   // Takes a savepoint, commits the output it covers and stops the job, which ends FINISHED
   // (Flink's `flink stop`). Returns the savepoint's path; on error the job keeps running.
-  virtual Result<std::string> StopWithSavepoint(const std::string& target_dir = "") = 0;
+  // `drain` (Flink's `stop --drain`): the sources first emit the maximum watermark, so every
+  // event-time timer and window fires into the output the savepoint covers; meant for a job
+  // that will not be resumed (a resumed one would see its later records as late).
+  virtual Result<std::string> StopWithSavepoint(const std::string& target_dir = "",
+                                                bool drain = false) = 0;
   // Blocks until the job ends and returns its result.
   virtual JobResult Wait() = 0;
 };

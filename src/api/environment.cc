@@ -47,9 +47,9 @@ class LocalJobClient final : public JobClient {
     if (!master_) return Status::FailedPrecondition("the job did not start");
     return master_->TriggerSavepoint(target_dir, /*stop=*/false);
   }
-  Result<std::string> StopWithSavepoint(const std::string& target_dir) override {
+  Result<std::string> StopWithSavepoint(const std::string& target_dir, bool drain) override {
     if (!master_) return Status::FailedPrecondition("the job did not start");
-    return master_->TriggerSavepoint(target_dir, /*stop=*/true);
+    return master_->TriggerSavepoint(target_dir, /*stop=*/true, drain);
   }
   JobResult Wait() override { return master_ ? master_->Wait() : failed_; }
 

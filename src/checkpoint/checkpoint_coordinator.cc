@@ -78,14 +78,14 @@ Result<std::optional<CheckpointCoordinator::Trigger>> CheckpointCoordinator::May
 }
 
 Result<CheckpointCoordinator::Trigger> CheckpointCoordinator::TriggerSavepoint(
-    const std::string& target_dir, bool stop) {
+    const std::string& target_dir, bool stop, bool drain) {
   int64_t id = next_id_++;
   auto location = storage_->InitSavepoint(options_.job_id, target_dir);
   if (!location.ok())
     return location.status().WithContext("starting savepoint " + std::to_string(id));
   Pending p{id, clock_->NowNanos(), clock_->WallMillis(), *location, {}, 0, /*savepoint=*/true};
   Trigger t{id, p.trigger_wall_ms, p.location,
-            stop ? CheckpointType::kStopWithSavepoint : CheckpointType::kSavepoint};
+            stop ? CheckpointType::kStopWithSavepoint : CheckpointType::kSavepoint, stop && drain};
   pending_.emplace(id, std::move(p));
   if (options_.stats != nullptr) options_.stats->ReportTriggered(id, t.type, t.wall_ms);
   spdlog::info("Triggering savepoint {} for job {} into {}", id, options_.job_id,

@@ -53,10 +53,11 @@ class CheckpointCoordinator {
     int64_t wall_ms;
     SnapshotLocation location;
     CheckpointType type = CheckpointType::kCheckpoint;
+    bool drain = false;
 
     // The barrier that starts it at the sources.
     CheckpointBarrier Barrier() const {
-      return CheckpointBarrier{id, wall_ms, type, CheckpointLocationRef::Of(location)};
+      return CheckpointBarrier{id, wall_ms, type, CheckpointLocationRef::Of(location), drain};
     }
   };
 
@@ -78,7 +79,9 @@ class CheckpointCoordinator {
   // like checkpoints, and its failure does not count towards tolerable-failed-checkpoints.
   // Allowed with checkpointing disabled.
   // `stop`: a stop-with-savepoint (tasks wait after it; see CheckpointType).
-  Result<Trigger> TriggerSavepoint(const std::string& target_dir, bool stop = false);
+  // `drain` (with `stop`): end event time first (CheckpointBarrier::drain).
+  Result<Trigger> TriggerSavepoint(const std::string& target_dir, bool stop = false,
+                                   bool drain = false);
 
   struct Completion {
     int64_t id;

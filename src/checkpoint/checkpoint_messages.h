@@ -46,6 +46,10 @@ struct CheckpointBarrier {
   int64_t timestamp_ms = 0;  // wall-clock time of the trigger
   CheckpointType type = CheckpointType::kCheckpoint;
   CheckpointLocationRef location = {};
+  // A stop that first ends event time (Flink's `stop --drain`): sources emit the maximum
+  // watermark before the barrier, so every event-time timer and window fires into the output
+  // the savepoint covers.
+  bool drain = false;
 
   // A savepoint writes the self-contained canonical format, never incremental files.
   bool is_savepoint() const { return type != CheckpointType::kCheckpoint; }

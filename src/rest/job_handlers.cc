@@ -965,14 +965,14 @@ class JobHandlers {
     if (!trigger_id.ok()) return RestResponse::Error(400, trigger_id.status().message());
     auto target = StringField(*body, "targetDirectory");
     if (!target.ok()) return RestResponse::Error(400, target.status().message());
-    // drain: Flink emits MAX_WATERMARK first so event-time timers fire. Without event time
-    // there is nothing to flush, and a drained stop is an ordinary one.
+    // drain: the sources emit the maximum watermark first, so event-time timers fire.
     auto drain = BoolField(*body, "drain");
     if (!drain.ok()) return RestResponse::Error(400, drain.status().message());
-    return StartSavepoint(*target, /*stop=*/true, *trigger_id);
+    return StartSavepoint(*target, /*stop=*/true, *trigger_id, *drain);
   }
 
-  RestResponse StartSavepoint(const std::string& target, bool stop, const std::string& trigger) {
+  RestResponse StartSavepoint(const std::string& target, bool stop, const std::string& trigger,
+                              bool drain = false) {
     std::string dir;
     if (!target.empty()) {
       auto checked = CheckSavepointTarget(target);
@@ -981,7 +981,7 @@ class JobHandlers {
     }
     if (auto ended = CheckRunning()) return *ended;
     return Accepted(operations_->Add(AsyncOperations::Kind::kSavepoint,
-                                     master_->TriggerSavepointAsync(dir, stop), trigger));
+                                     master_->TriggerSavepointAsync(dir, stop, drain), trigger));
   }
 
   std::variant<AsyncOperations::State, RestResponse> Operation(const RestRequest& req,

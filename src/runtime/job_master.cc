@@ -163,15 +163,17 @@ void JobMaster::Cancel() {
   cv_.notify_one();
 }
 
-Result<std::string> JobMaster::TriggerSavepoint(const std::string& target_dir, bool stop) {
-  return TriggerSavepointAsync(target_dir, stop).get();
+Result<std::string> JobMaster::TriggerSavepoint(const std::string& target_dir, bool stop,
+                                                bool drain) {
+  return TriggerSavepointAsync(target_dir, stop, drain).get();
 }
 
 std::future<Result<std::string>> JobMaster::TriggerSavepointAsync(const std::string& target_dir,
-                                                                  bool stop) {
+                                                                  bool stop, bool drain) {
   auto request = std::make_unique<SavepointRequest>();
   request->target_dir = target_dir;
   request->stop = stop;
+  request->drain = drain;
   std::future<Result<std::string>> done = request->done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -204,7 +206,8 @@ void JobMaster::StartNextSavepoint() {
     }
     dir = *resolved;
   }
-  auto trigger = coordinator_->TriggerSavepoint(dir, active_savepoint_->stop);
+  auto trigger =
+      coordinator_->TriggerSavepoint(dir, active_savepoint_->stop, active_savepoint_->drain);
   if (!trigger.ok()) {
     active_savepoint_->done.set_value(trigger.status());
     active_savepoint_.reset();

@@ -84,14 +84,15 @@ class JobMaster final : public TaskHost {
   // Takes a savepoint into `target_dir` (empty: the configured savepoint directory) and
   // returns its path; with `stop`, then commits it and stops the job (status FINISHED, as
   // Flink's stop-with-savepoint). Blocks until done; an error leaves the job running.
-  Result<std::string> TriggerSavepoint(const std::string& target_dir, bool stop);
+  Result<std::string> TriggerSavepoint(const std::string& target_dir, bool stop,
+                                       bool drain = false);
   JobMetrics metrics() const;
   const std::string& job_id() const { return job_id_; }
 
   // For the REST API and the metrics (job_master_info.cc). Any thread, once Start succeeded.
   // As TriggerSavepoint, without waiting.
   std::future<Result<std::string>> TriggerSavepointAsync(const std::string& target_dir,
-                                                         bool stop);
+                                                         bool stop, bool drain = false);
   // Triggers a checkpoint now (Flink's POST /jobs/:jobid/checkpoints), or as soon as the
   // checkpoints in progress allow; the future gets its id once it completes, or why it failed.
   std::future<Result<int64_t>> TriggerCheckpointAsync();
@@ -125,6 +126,7 @@ class JobMaster final : public TaskHost {
   struct SavepointRequest {
     std::string target_dir;
     bool stop = false;
+    bool drain = false;
     std::promise<Result<std::string>> done;
   };
 

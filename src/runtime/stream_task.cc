@@ -73,6 +73,14 @@ std::vector<uint64_t> StreamTask::RecordCounts() const {
 void StreamTask::TriggerCheckpoint(const CheckpointBarrier& barrier) {
   mailbox_.Post([this, barrier] {
     if (partition_done_ || !mail_failure_.ok()) return;
+    if (barrier.drain && source_ != nullptr && !data_finished_) {
+      // Event time ends before the barrier: what it fires belongs to the savepoint's output.
+      Status drained = Guard([&] { source_->HandleWatermark(detail::kMaxWatermark); });
+      if (!drained.ok()) {
+        mail_failure_ = drained;
+        return;
+      }
+    }
     Status s = PerformCheckpoint(barrier);
     if (!s.ok()) mail_failure_ = s;
   });

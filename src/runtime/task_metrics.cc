@@ -114,6 +114,8 @@ TaskMetrics::TaskMetrics(MetricRegistry* registry, const MetricScope& job_scope,
     group->AddFunction("numRecordsOut", MetricType::kCounter, out);
     group->AddRate("numRecordsInPerSecond", in);
     group->AddRate("numRecordsOutPerSecond", out);
+    group->AddFunction("currentInputWatermark", MetricType::kGauge,
+                       [self] { return static_cast<double>(self->current_watermark()); });
     e.context->set_metric_group(group.get());
     contexts_.push_back(e.context.get());
     operator_groups_.push_back(std::move(group));

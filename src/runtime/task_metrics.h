@@ -5,7 +5,8 @@
 //             numRecordsOutPerSecond, busyTimeMsPerSecond, idleTimeMsPerSecond,
 //             backPressuredTimeMsPerSecond, accumulatedBusyTimeMs, accumulatedIdleTimeMs,
 //             accumulatedBackPressuredTimeMs
-//   operator  numRecordsIn, numRecordsOut, numRecordsInPerSecond, numRecordsOutPerSecond, the
+//   operator  numRecordsIn, numRecordsOut, numRecordsInPerSecond, numRecordsOutPerSecond,
+//             currentInputWatermark (kMinWatermark until one arrives), the
 //             user's own (RuntimeContext::metric_group()), and on the RocksDB backend
 //             rocksdb.block-cache-usage, rocksdb.cur-size-all-mem-tables,
 //             rocksdb.estimate-num-keys, rocksdb.estimate-live-data-size,
@@ -15,10 +16,6 @@
 // per batch, and the times come from TaskIoTimer, two relaxed stores per wait of the task.
 // A task is idle while it waits with nothing to do and back-pressured while it waits for
 // room in its output channels; busy the rest of the time.
-//
-// currentInputWatermark belongs here too, once tasks track watermarks (event time): a gauge
-// per operator of the operator's current input watermark, read from a value the task thread
-// stores per watermark, as the counts are.
 //
 // Thread-safety: built and closed on the task's threads (the control thread builds the task,
 // its own thread closes it); the registry reads the functions on the metrics thread.

@@ -186,15 +186,16 @@ class StreamOperator {
   // channels, idle ones left out). Ignores a watermark that does not advance, then calls
   // ProcessWatermark.
   void HandleWatermark(int64_t watermark) {
-    if (watermark <= current_watermark_) return;
-    current_watermark_ = watermark;
+    if (watermark <= current_watermark_.load(std::memory_order_relaxed)) return;
+    current_watermark_.store(watermark, std::memory_order_relaxed);
     ProcessWatermark(watermark);
   }
   // The input became idle, or active again.
   virtual void ProcessWatermarkStatus(bool idle) {
     if (watermark_output_ != nullptr) watermark_output_->AcceptWatermarkStatus(idle);
   }
-  int64_t current_watermark() const { return current_watermark_; }
+  // Any thread (metrics read it).
+  int64_t current_watermark() const { return current_watermark_.load(std::memory_order_relaxed); }
 
   // Wiring, done once when the chain is built: the typed consumer this operator accepts
   // records through (a BatchConsumer<In>*, null for sources), and the typed consumer it emits
@@ -219,7 +220,7 @@ class StreamOperator {
   }
 
   WatermarkConsumer* watermark_output_ = nullptr;  // the typed output's; null for sinks
-  int64_t current_watermark_ = kMinWatermark;
+  std::atomic<int64_t> current_watermark_{kMinWatermark};  // written by the task thread only
   OperatorContext* ctx_ = nullptr;
   RecordCounter records_in_;
 };
