@@ -227,7 +227,8 @@ TEST(KafkaProtocolTest, MalformedLengthsAreErrorsNotAllocations) {
   std::string body = Bytes({0, 0, 0x7f, 0xff, 0xff, 0xff});
   EXPECT_TRUE(DecodeApiVersionsResponse(body).status().IsCorruption());
   // A varint longer than 5 bytes.
-  WireReader r(Bytes({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}), true);
+  std::string too_long = Bytes({0xff, 0xff, 0xff, 0xff, 0xff, 0xff});  // the reader keeps a view
+  WireReader r(too_long, true);
   (void)r.UnsignedVarint();
   EXPECT_FALSE(r.ok());
 }
