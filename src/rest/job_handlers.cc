@@ -553,14 +553,15 @@ class JobHandlers {
         // Six digits at most, as the OpenAPI document says; "3-1" is read as 1-3.
         auto lo = first.size() <= 6 ? ParseIndex(first, 999'999) : std::nullopt;
         auto hi = last.size() <= 6 ? ParseIndex(last, 999'999) : std::nullopt;
-        if (lo && hi && *lo > *hi) std::swap(lo, hi);
         if (!lo || !hi) {
           return RestResponse::Error(400,
                                      "subtasks must be a list of indexes and ranges such as "
                                      "0,2-3, not '" +
                                          it->second + "'");
         }
-        for (int64_t i = *lo; i <= std::min<int64_t>(*hi, parallelism - 1); ++i) {
+        const int64_t from = std::min(*lo, *hi);
+        const int64_t to = std::max(*lo, *hi);
+        for (int64_t i = from; i <= std::min<int64_t>(to, parallelism - 1); ++i) {
           wanted.insert(static_cast<int>(i));
         }
       }
