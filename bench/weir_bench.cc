@@ -5,6 +5,10 @@
 //   baseline  the same computation as a plain single-threaded loop: the hardware floor.
 //   recovery  the seed pipeline over many keys, failed once mid-stream after a checkpoint;
 //             reports the time from the failure until processing resumed and caught up.
+//   window    a windowed count: record i has event time i ms; per key, a count and sum in
+//             tumbling event-time windows of --window-ms, one line per fired window. Small
+//             windows over many keys make it a timer benchmark (a window, so a timer, per
+//             record); large ones an aggregation benchmark.
 //
 // Throughput is records per second of wall time and per second of CPU time (user + system of
 // the whole process, from getrusage), so "per core" counts every thread the engine used.
@@ -132,6 +136,32 @@ class RunningSum final : public weir::KeyedProcessFunction<int64_t, Record, Line
   bool restarted_ = false;
 };
 
+// The window workload's count and sum per key and window.
+class CountAndSum final : public weir::AggregateFunction<Record, std::pair<int64_t, int64_t>,
+                                                         std::pair<int64_t, int64_t>> {
+ public:
+  using Acc = std::pair<int64_t, int64_t>;
+  Acc CreateAccumulator() const override { return {0, 0}; }
+  void Add(const Record& r, Acc& acc) const override {
+    ++acc.first;
+    acc.second += r.value;
+  }
+  Acc GetResult(const Acc& acc) const override { return acc; }
+  Acc Merge(Acc a, const Acc& b) const override { return {a.first + b.first, a.second + b.second}; }
+};
+
+class FormatWindow final : public weir::ProcessWindowFunction<std::pair<int64_t, int64_t>, Line,
+                                                              int64_t, weir::TimeWindow> {
+ public:
+  void Process(const int64_t& key, Context& ctx,
+               const std::vector<std::pair<int64_t, int64_t>>& totals,
+               weir::Collector<Line>& out) override {
+    out.Collect(Line{std::to_string(key) + "," + std::to_string(ctx.window().end) + "," +
+                         std::to_string(totals[0].first) + "," + std::to_string(totals[0].second),
+                     ctx.window().end, 0});
+  }
+};
+
 struct Options {
   std::string workload = "seed";
   int64_t records = 100'000'000;
@@ -140,6 +170,7 @@ struct Options {
   std::string checkpoint = "off";  // off, or a duration
   std::string mode = "EXACTLY_ONCE";
   std::string sink = "file";  // file (exactly-once text file) or discard
+  int64_t window_ms = 1000;
   std::string dir;  // empty: a temporary directory, removed at exit
   bool json = false;
   bool no_baseline = false;
@@ -190,10 +221,21 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
             int64_t value = keys == 1 ? (i < n - 1 ? 0 : 1000) : 1 + i % 7;
             return Record{keys == 1 ? 0 : i % keys, value, i, (i & 1023) == 0 ? NowNanos() : 0};
           })
-          .Name("map")
-          .KeyBy([](const Record& r) { return r.key; })
-          .Process(RunningSum())
-          .Name("running-sum")
+          .Name("map");
+  auto keyed = [&] {
+    if (o.workload != "window") {
+      return records.KeyBy([](const Record& r) { return r.key; }).Process(RunningSum());
+    }
+    return records
+        .AssignTimestampsAndWatermarks(
+            weir::WatermarkStrategy<Record>::ForMonotonousTimestamps().WithTimestampAssigner(
+                [](const Record& r, int64_t) { return r.seq; }))
+        .KeyBy([](const Record& r) { return r.key; })
+        .Window(weir::TumblingEventTimeWindows::Of(std::chrono::milliseconds(o.window_ms)))
+        .Aggregate(CountAndSum(), FormatWindow());
+  }();
+  auto lines =
+      keyed.Name("running-sum")
           .Map([](Line l) {
             if (l.stamp_ns != 0) [[unlikely]]
               g_latency.Add(NowNanos() - l.stamp_ns);
@@ -205,9 +247,9 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
           })
           .Name("to-text");
   if (o.sink == "file") {
-    records.WriteAsText(o.dir + "/sums", weir::WriteMode::kOverwrite).Name("file");
+    lines.WriteAsText(o.dir + "/sums", weir::WriteMode::kOverwrite).Name("file");
   } else {
-    records.AddSink([](const std::string&) {}).Name("discard");
+    lines.AddSink([](const std::string&) {}).Name("discard");
   }
   g_first_record_ns = 0;
   double cpu0 = CpuSeconds();
@@ -355,6 +397,10 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
         weir::FormatBytes(static_cast<uint64_t>(Percentile(sizes, 50))).c_str(),
         static_cast<long long>(max_alignment));
   }
+  if (o.workload == "window" && !r.metrics.operators.empty()) {
+    double fired = static_cast<double>(r.metrics.operators.back().records);
+    std::printf(", %.0f windows fired (%s per second)", fired, Rate(fired / r.seconds).c_str());
+  }
   if (o.workload == "recovery") {
     std::printf(", recovery: resumed %.1f ms, caught up %.1f ms after the failure",
                 r.recovery_resume_ms, r.recovery_catch_up_ms);
@@ -372,7 +418,8 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
 int main(int argc, char** argv) {
   weir::CommandLine cli("weir_bench", "End-to-end benchmarks of weir (see BENCH.md).");
   Options o;
-  cli.AddOption("--workload", &o.workload, "seed | baseline | recovery");
+  cli.AddOption("--workload", &o.workload, "seed | baseline | recovery | window");
+  cli.AddOption("--window-ms", &o.window_ms, "window: the tumbling windows' size in ms");
   cli.AddOption("--records", &o.records, "Records to process");
   cli.AddOption("--keys", &o.keys, "Distinct keys (1: the seed's constant key)");
   cli.AddOption("--backend", &o.backend, "State backend: hashmap | rocksdb");
@@ -388,11 +435,13 @@ int main(int argc, char** argv) {
               "Skip the plain loop after each seed run (and its ratio), so the process runs "
               "only the job");
   if (auto code = cli.Parse(argc, argv)) return *code;
-  if (o.records < 1 || o.keys < 1 || o.repeat < 1) {
-    std::fprintf(stderr, "weir_bench: --records, --keys and --repeat must be positive\n");
+  if (o.records < 1 || o.keys < 1 || o.repeat < 1 || o.window_ms < 1) {
+    std::fprintf(stderr,
+                 "weir_bench: --records, --keys, --repeat and --window-ms must be positive\n");
     return 2;
   }
-  if (o.workload != "seed" && o.workload != "baseline" && o.workload != "recovery") {
+  if (o.workload != "seed" && o.workload != "baseline" && o.workload != "recovery" &&
+      o.workload != "window") {
     std::fprintf(stderr, "weir_bench: unknown --workload '%s'\n", o.workload.c_str());
     return 2;
   }

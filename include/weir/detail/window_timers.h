@@ -1,8 +1,9 @@
 // Internal: the timers and trigger state of one window operator, per key and window.
 //
 // The engine's timers belong to a key and a time. A window's trigger needs them per window
-// too, so each (time, clock, window) it registers is kept in keyed map state beside them; when
-// a key's timer fires, the windows registered at that time are the ones told. Timers a trigger
+// too, so each (time, clock, window) it registers is kept in keyed map state beside them, and
+// indexed by (time, clock); when a key's timer fires, the windows registered at that time are
+// the ones told. Timers a trigger
 // deletes stay in the engine and, when they fire, find no window. Both live in keyed state:
 // checkpointed with the key and redistributed with its key group. Task thread only.
 #pragma once
@@ -61,6 +62,8 @@ class WindowTimers {
   void Open(RuntimeContext& rc, TimerServiceAccess* timers) {
     timers_ = timers;
     registry_ = rc.GetMapState(MapStateDescriptor<WindowTimer<W>, uint8_t>("window-timers"));
+    by_time_ = rc.GetMapState(
+        MapStateDescriptor<std::pair<int64_t, uint8_t>, std::vector<W>>("window-timers-by-time"));
     trigger_state_ =
         rc.GetMapState(MapStateDescriptor<std::string, std::string>("window-trigger-state"));
   }
@@ -70,8 +73,12 @@ class WindowTimers {
 
   void Register(TimeDomain domain, int64_t time, const W& window) {
     WindowTimer<W> t{time, static_cast<uint8_t>(domain), window};
-    if (registry_.Contains(t)) return;
+    if (registry_.Contains(t)) return;  // the common case: a read, per record
     registry_.Put(t, 1);
+    std::pair<int64_t, uint8_t> at{time, t.domain};
+    std::vector<W> windows = by_time_.Get(at).value_or(std::vector<W>{});
+    windows.push_back(window);
+    by_time_.Put(at, std::move(windows));
     if (domain == TimeDomain::kEventTime) {
       timers_->RegisterEventTimeTimer(time);
     } else {
@@ -79,18 +86,28 @@ class WindowTimers {
     }
   }
   void Delete(TimeDomain domain, int64_t time, const W& window) {
-    registry_.Remove(WindowTimer<W>{time, static_cast<uint8_t>(domain), window});
+    WindowTimer<W> t{time, static_cast<uint8_t>(domain), window};
+    if (!registry_.Contains(t)) return;
+    registry_.Remove(t);
+    std::pair<int64_t, uint8_t> at{time, t.domain};
+    std::vector<W> windows = by_time_.Get(at).value_or(std::vector<W>{});
+    std::erase(windows, window);
+    if (windows.empty()) {
+      by_time_.Remove(at);
+    } else {
+      by_time_.Put(at, std::move(windows));
+    }
   }
 
   // The current key's windows with a timer at `time` on `domain`, in order; their
   // registrations are removed.
   void TakeDue(TimeDomain domain, int64_t time, std::vector<W>* out) {
-    out->clear();
-    registry_.ForEach([&](const WindowTimer<W>& t, const uint8_t&) {
-      if (t.time == time && t.domain == static_cast<uint8_t>(domain)) out->push_back(t.window);
-    });
+    std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
+    *out = by_time_.Get(at).value_or(std::vector<W>{});
+    if (out->empty()) return;
+    by_time_.Remove(at);
+    for (const W& w : *out) registry_.Remove(WindowTimer<W>{time, at.second, w});
     std::sort(out->begin(), out->end());
-    for (const W& w : *out) Delete(domain, time, w);
   }
 
   template <typename V>
@@ -135,7 +152,8 @@ class WindowTimers {
   }
 
   TimerServiceAccess* timers_ = nullptr;
-  MapState<WindowTimer<W>, uint8_t> registry_;
+  MapState<WindowTimer<W>, uint8_t> registry_;  // (time, clock, window) registered
+  MapState<std::pair<int64_t, uint8_t>, std::vector<W>> by_time_;  // the same by (time, clock)
   MapState<std::string, std::string> trigger_state_;
 };
 
