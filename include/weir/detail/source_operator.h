@@ -195,21 +195,16 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   }
 
   // Sends the batch on; with a strategy, through its assigner and the current split's
-  // generator first.
+  // generator first. Records without timestamps (no assigner, and the reader gave none) go
+  // on without: as in Flink, a source need not have event time (NoWatermarks).
   void Flush() {
     if (strategy_) {
-      if (strategy_->assigner()) {
-        strategy_->assigner()(batch_.records, batch_.timestamps);
-      } else if (!batch_.has_timestamps()) {
-        throw OperatorError(this->context().operator_name(), this->context().subtask_index(),
-                            Status::InvalidArgument(
-                                "the source's records have no timestamps: give the "
-                                "WatermarkStrategy a timestamp assigner (WithTimestampAssigner)")
-                                .AsPermanent());
-      }
+      if (strategy_->assigner()) strategy_->assigner()(batch_.records, batch_.timestamps);
       if (current_ < 0) SelectSplit("");
-      SplitTime& s = splits_[static_cast<size_t>(current_)];
-      s.generator->OnEvents(batch_.records, batch_.timestamps, s.output);
+      if (batch_.has_timestamps()) {
+        SplitTime& s = splits_[static_cast<size_t>(current_)];
+        s.generator->OnEvents(batch_.records, batch_.timestamps, s.output);
+      }
     }
     this->Emit(batch_);
     if (strategy_) Combine();
