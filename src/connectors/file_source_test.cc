@@ -34,7 +34,8 @@ class Collect final : public detail::BatchConsumer<std::string> {
     lines.insert(lines.end(), batch.records.begin(), batch.records.end());
   }
   void AcceptWatermark(int64_t w) override { watermarks.push_back(w); }
-  void AcceptWatermarkStatus(bool) override {}
+  void AcceptWatermarkStatus(bool idle) override { statuses.push_back(idle); }
+  std::vector<bool> statuses;
   std::vector<std::string> lines;
   std::vector<int64_t> watermarks;
 };
@@ -267,6 +268,29 @@ TEST(FileSourceTest, TheReadersWatermarkIsTheMinimumOverItsUnfinishedSplits) {
   ASSERT_FALSE(r.out.watermarks.empty());
   EXPECT_EQ(r.out.watermarks.back(), 199);
   EXPECT_EQ(r.out.lines, (std::vector<std::string>{"50", "60", "200"}));
+}
+
+// WithIdleness: a reader that emits nothing for the timeout is idle until its next record.
+TEST(FileSourceTest, AReaderWithoutRecordsForTheIdleTimeoutMarksItsOutputIdle) {
+  TempDir dir;
+  FileSource source =
+      FileSource::ForTextLines(dir.path()).MonitorContinuously(std::chrono::milliseconds(10));
+  auto strategy = WatermarkStrategy<std::string>::ForMonotonousTimestamps()
+                      .WithTimestampAssigner([](const std::string& l) { return std::stoll(l); })
+                      .WithIdleness(std::chrono::milliseconds(100));
+  Enumerator e(source, 1);
+  Reader r(source, e, 0, 1, {}, strategy);
+  EXPECT_EQ(r.op.EmitNext(10), SourceStatus::kNothingAvailable);
+  r.op.OnPeriodicTime(50);
+  EXPECT_TRUE(r.out.statuses.empty());
+  r.op.OnPeriodicTime(150);
+  EXPECT_EQ(r.out.statuses, (std::vector<bool>{true}));
+  WriteFile(dir.Join("1.txt"), "5\n");
+  ASSERT_TRUE(e.coordinator.RunPeriodic(1'000).ok());
+  ASSERT_TRUE(e.coordinator.RunPeriodic(2'000).ok());
+  r.op.EmitNext(10);
+  EXPECT_EQ(r.out.lines, (std::vector<std::string>{"5"}));
+  EXPECT_EQ(r.out.statuses, (std::vector<bool>{true, false}));
 }
 
 }  // namespace

@@ -70,7 +70,8 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
                               interval.status());
         }
         interval_ms_ = std::max<int64_t>(1, interval->count());
-        next_periodic_ = this->context().CurrentProcessingTime() + interval_ms_;
+        last_record_ms_ = this->context().CurrentProcessingTime();
+        next_periodic_ = last_record_ms_ + interval_ms_;
       }
       reader_->Start();
     } catch (...) {
@@ -155,6 +156,17 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
       RethrowAsOperatorError(this->context());
     }
     Combine();
+    // WithIdleness: a reader that emitted nothing for the timeout marks its output idle, so
+    // downstream event time does not wait for it; its next record makes it active again.
+    if (emitted_since_periodic_) {
+      last_record_ms_ = now_ms;
+      emitted_since_periodic_ = false;
+    }
+    auto idleness = strategy_->idleness();
+    if (idleness && !idle_ && now_ms - last_record_ms_ >= idleness->count()) {
+      idle_ = true;
+      this->watermark_output_->AcceptWatermarkStatus(true);
+    }
   }
 
  private:
@@ -204,6 +216,13 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
       if (batch_.has_timestamps()) {
         SplitTime& s = splits_[static_cast<size_t>(current_)];
         s.generator->OnEvents(batch_.records, batch_.timestamps, s.output);
+      }
+    }
+    if (strategy_) {
+      emitted_since_periodic_ = true;
+      if (idle_) {
+        idle_ = false;
+        this->watermark_output_->AcceptWatermarkStatus(false);
       }
     }
     this->Emit(batch_);
@@ -261,6 +280,9 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   int current_ = -1;               // index into splits_ of the split being read
   int64_t interval_ms_ = 200;
   int64_t next_periodic_ = kMaxWatermark;
+  int64_t last_record_ms_ = 0;  // as of the last periodic call that followed records
+  bool emitted_since_periodic_ = false;
+  bool idle_ = false;
 };
 
 }  // namespace weir::detail
