@@ -23,6 +23,8 @@ namespace weir {
 struct SequenceSplit {
   int64_t next = 0;
   int64_t last = 0;
+
+  bool operator==(const SequenceSplit&) const = default;
 };
 
 // The same bytes as std::pair<int64_t, int64_t>(next, last).
