@@ -16,13 +16,17 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "weir/configuration.h"
 #include "weir/data_stream.h"
+#include "weir/detail/source_operator.h"
 #include "weir/detail/sources.h"
 #include "weir/job.h"
+#include "weir/source.h"
+#include "weir/watermark.h"
 
 namespace weir {
 
@@ -60,16 +64,23 @@ class StreamExecutionEnvironment {
   template <typename T>
   DataStream<T> FromCollection(std::vector<T> elements) {
     auto shared = std::make_shared<const std::vector<T>>(std::move(elements));
-    auto t = std::make_unique<detail::Transformation>();
-    t->kind = detail::Transformation::Kind::kSource;
-    t->name = "Collection Source";
-    t->non_parallel = true;
-    t->output_type = &typeid(T);
-    t->create_operator = [shared]() {
-      return std::make_unique<detail::CollectionSource<T>>(shared);
-    };
-    t->create_output_tee = &detail::MakeTee<T>;
-    return DataStream<T>(graph(), graph()->Add(std::move(t)));
+    return AddSource<T, detail::CollectionSplit, std::vector<detail::CollectionSplit>>(
+        std::make_shared<const detail::CollectionSource<T>>(std::move(shared)), std::nullopt,
+        "Collection Source", /*non_parallel=*/true);
+  }
+
+  // The records of `source` (weir/source.h), with event time from `watermark_strategy`
+  // (WatermarkStrategy<T>::NoWatermarks() for none): each split has its own watermark
+  // generator, and each reader's watermark is the minimum over its splits. As Flink's
+  // env.fromSource(source, strategy, name).
+  template <typename S>
+  DataStream<typename S::OutputType> FromSource(
+      S source, WatermarkStrategy<typename S::OutputType> watermark_strategy, std::string name) {
+    using T = typename S::OutputType;
+    std::shared_ptr<const Source<T, typename S::SplitType, typename S::EnumStateType>> shared =
+        std::make_shared<const S>(std::move(source));
+    return AddSource(std::move(shared), std::optional<WatermarkStrategy<T>>(std::move(watermark_strategy)),
+                     std::move(name), /*non_parallel=*/false);
   }
 
   // Runs the job to completion and returns how it ended.
@@ -83,6 +94,28 @@ class StreamExecutionEnvironment {
 
  private:
   detail::GraphBuilder* graph();
+
+  template <typename T, typename Split, typename EnumState>
+  DataStream<T> AddSource(std::shared_ptr<const Source<T, Split, EnumState>> source,
+                          std::optional<WatermarkStrategy<T>> strategy, std::string name,
+                          bool non_parallel) {
+    auto t = std::make_unique<detail::Transformation>();
+    t->kind = detail::Transformation::Kind::kSource;
+    t->name = name;
+    t->non_parallel = non_parallel;
+    t->output_type = &typeid(T);
+    t->create_operator = [source, strategy]() {
+      return std::make_unique<detail::SourceReaderOperator<T, Split, EnumState>>(source, strategy);
+    };
+    t->create_source_coordinator = [source, name](int parallelism, const Configuration* config,
+                                                  FileSystem* fs) {
+      return std::unique_ptr<detail::SourceCoordinatorBase>(
+          std::make_unique<detail::SourceCoordinator<T, Split, EnumState>>(source, name,
+                                                                           parallelism, config, fs));
+    };
+    t->create_output_tee = &detail::MakeTee<T>;
+    return DataStream<T>(graph(), graph()->Add(std::move(t)));
+  }
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

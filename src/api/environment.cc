@@ -118,13 +118,9 @@ DataStream<int64_t> StreamExecutionEnvironment::FromSequence(int64_t from, int64
         Status::InvalidArgument("FromSequence(" + std::to_string(from) + ", " + std::to_string(to) +
                                 "): 'from' must not be greater than 'to'");
   }
-  auto t = std::make_unique<detail::Transformation>();
-  t->kind = detail::Transformation::Kind::kSource;
-  t->name = "Sequence Source";
-  t->output_type = &typeid(int64_t);
-  t->create_operator = [from, to]() { return std::make_unique<SequenceSource>(from, to); };
-  t->create_output_tee = &detail::MakeTee<int64_t>;
-  return DataStream<int64_t>(graph(), graph()->Add(std::move(t)));
+  return AddSource<int64_t, SequenceSplit, std::vector<SequenceSplit>>(
+      std::make_shared<const SequenceSource>(from, to), std::nullopt, "Sequence Source",
+      /*non_parallel=*/false);
 }
 
 std::unique_ptr<JobClient> StreamExecutionEnvironment::ExecuteAsync(std::string job_name) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "testing/fake_operator_context.h"
+#include "weir/detail/source_operator.h"
 #include "testing/test_util.h"
 
 namespace weir {
@@ -18,6 +19,11 @@ using detail::OperatorSnapshot;
 using detail::OperatorState;
 using detail::OperatorStateList;
 using detail::SourceStatus;
+
+using SequenceOperator =
+    detail::SourceReaderOperator<int64_t, SequenceSplit, std::vector<SequenceSplit>>;
+using SequenceCoordinator =
+    detail::SourceCoordinator<int64_t, SequenceSplit, std::vector<SequenceSplit>>;
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
@@ -36,13 +42,27 @@ class Collect final : public detail::BatchConsumer<int64_t> {
   int batches = 0;
 };
 
-// One parallel instance of the source with its context and output.
+bool HasSplitList(const OperatorState& state) {
+  return std::any_of(state.begin(), state.end(),
+                     [](const OperatorStateList& l) { return l.name == "sequence-splits"; });
+}
+
+// One parallel instance of the source with its context and output, and an enumerator of its
+// own (as the job's: a fresh one hands split i to subtask i and has nothing for others; a
+// restored one, from a checkpoint taken before enumerators, nothing at all).
 struct Subtask {
   Subtask(int64_t from, int64_t to, int index, int parallelism, const OperatorState& restored = {})
-      : ctx(index, parallelism), source(from, to) {
+      : ctx(index, parallelism),
+        sequence(std::make_shared<const SequenceSource>(from, to)),
+        coordinator(sequence, "sequence", parallelism, &ctx.configuration(), FileSystem::Default()),
+        source(sequence, std::nullopt) {
+    Status started = coordinator.Start(HasSplitList(restored), nullptr);
+    EXPECT_TRUE(started.ok()) << started.ToString();
+    ctx.set_source_coordinator(&coordinator);
     source.Setup(&ctx);
     source.SetTypedOutput(&out);
     source.InitializeState(restored);
+    source.Open();
   }
 
   // Emits until the end (batches of `batch`); returns how many calls it took.
@@ -60,7 +80,9 @@ struct Subtask {
   }
 
   testing::FakeOperatorContext ctx;
-  SequenceSource source;
+  std::shared_ptr<const SequenceSource> sequence;
+  SequenceCoordinator coordinator;
+  SequenceOperator source;
   Collect out;
 };
 
@@ -247,7 +269,7 @@ TEST(SequenceSourceTest, ARestoredSplitOutsideTheSequenceIsRefused) {
     OperatorState state = {OperatorStateList{
         "sequence-splits", OperatorStateList::Mode::kSplit, {EncodeToString(split)}}};
     testing::FakeOperatorContext ctx(0, 1);
-    SequenceSource source(0, 20);
+    SequenceOperator source(std::make_shared<const SequenceSource>(0, 20), std::nullopt);
     source.Setup(&ctx);
     try {
       source.InitializeState(state);
@@ -266,7 +288,7 @@ TEST(SequenceSourceTest, ACorruptSplitIsAStateError) {
        {std::string("x"), EncodeToString(std::pair<int64_t, int64_t>{50, 10})}) {
     OperatorState state = {OperatorStateList{"sequence-splits", {}, {bad}}};
     testing::FakeOperatorContext ctx(0, 1);
-    SequenceSource source(0, 9);
+    SequenceOperator source(std::make_shared<const SequenceSource>(0, 9), std::nullopt);
     source.Setup(&ctx);
     EXPECT_THROW(source.InitializeState(state), detail::StateError);
   }

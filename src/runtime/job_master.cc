@@ -96,6 +96,7 @@ Status JobMaster::Prepare() {
   env_.batch_size = static_cast<size_t>(batch);
   env_.channel_capacity = static_cast<size_t>(capacity);
   env_.buffer_timeout_nanos = timeout.count() * 1'000'000;
+  env_.source_coordinators = &sources_;
 
   CheckpointCoordinator::Options co;
   co.checkpointing = checkpointing_;
@@ -296,6 +297,7 @@ Status JobMaster::DeployAttempt() {
     WEIR_ASSIGN_OR_RETURN(restores, AssignState(*graph_, restore_from_, ignore_unclaimed_state_));
   }
   env_.restored = restore_from_ != nullptr;
+  WEIR_RETURN_IF_ERROR(sources_.Start(*graph_, restore_from_.get(), &config_, fs_));
   size_t initial =
       debloat_ ? std::min(env_.channel_capacity, kInitialDebloatedCapacity) : env_.channel_capacity;
   auto attempt = std::make_unique<ExecutionGraph>(*graph_, &env_, restores, this, initial);
@@ -319,6 +321,7 @@ Status JobMaster::DeployAttempt() {
 void JobMaster::CancelAttempt(std::string_view reason) {
   attempt_->CancelAll();
   attempt_->JoinAll();
+  sources_.Close();
   // No snapshot write of this attempt may outlive it: its acknowledgements would be stale.
   executor_->Drain();
   coordinator_->AbortAll(reason);
@@ -436,17 +439,25 @@ void JobMaster::ConfirmRestore() {
 }
 
 void JobMaster::NotifyCompleted(int64_t id) {
+  sources_.NotifyComplete(id);
   CheckpointCompleted notice{id, id == final_checkpoint_id_};
   for (int t = 0; t < attempt_->num_tasks(); ++t) attempt_->task(t).NotifyCheckpointComplete(notice);
 }
 
 void JobMaster::InjectBarrier(const CheckpointBarrier& barrier) {
+  // The enumerators' state comes first: a split assigned later reaches its reader after the
+  // reader's snapshot (detail/source_coordinator.h).
+  if (Status s = sources_.Snapshot(barrier.id); !s.ok()) {
+    coordinator_->Decline(barrier.id, s.WithContext("checkpoint " + std::to_string(barrier.id)));
+    return;
+  }
   for (int s : attempt_->source_tasks()) attempt_->task(s).TriggerCheckpoint(barrier);
 }
 
 void JobMaster::NotifyAborted() {
   for (int64_t id : coordinator_->TakeAborted()) {
     if (id == final_checkpoint_id_) final_checkpoint_id_ = 0;  // trigger another
+    sources_.NotifyAborted(id);
     ResolveCheckpointRequests(id, Status::Aborted(checkpoint_stats_->FailureOf(id)));
     for (int t = 0; t < attempt_->num_tasks(); ++t) {
       attempt_->task(t).NotifyCheckpointAborted(CheckpointAborted{id});
@@ -515,6 +526,7 @@ void JobMaster::Run() {
           }
           break;
         case Event::Kind::kAck:
+          sources_.AttachState(e.ack.get());
           if (auto done = coordinator_->Acknowledge(e.checkpoint_id, std::move(*e.ack))) {
             if (done->savepoint) {
               OnSavepointCompleted(*done);
@@ -528,6 +540,9 @@ void JobMaster::Run() {
           coordinator_->Decline(e.checkpoint_id, e.status);
           break;
       }
+    }
+    if (!failure) {
+      if (Status p = sources_.RunPeriodic(clock_->WallMillis()); !p.ok()) failure = p;
     }
     coordinator_->CheckTimeouts();
     FailSavepoints();
@@ -548,6 +563,7 @@ void JobMaster::Run() {
   FailAllSavepointRequests(Status::FailedPrecondition("job '" + job_name_ + "' ended"));
   FailCheckpointRequests(Status::FailedPrecondition("job '" + job_name_ + "' ended"));
   if (attempt_) attempt_->JoinAll();
+  sources_.Close();
   executor_->Drain();
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -38,6 +38,7 @@
 #include "runtime/execution_graph.h"
 #include "runtime/job_graph.h"
 #include "runtime/restart_strategy.h"
+#include "runtime/source_coordinators.h"
 #include "runtime/task_gateway.h"
 #include "weir/configuration.h"
 #include "weir/job.h"
@@ -175,6 +176,7 @@ class JobMaster final : public TaskHost {
   std::unique_ptr<RestartStrategy> restart_strategy_;
   std::unique_ptr<AsyncExecutor> executor_;
   std::unique_ptr<CheckpointStatsTracker> checkpoint_stats_;
+  SourceCoordinators sources_;  // the sources' enumerators, for the current attempt
   std::unique_ptr<MetricRegistry> metric_registry_;
   std::unique_ptr<MetricRegistry::Group> job_metrics_;
   TaskEnvironment env_;

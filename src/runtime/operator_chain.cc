@@ -1,6 +1,7 @@
 #include "runtime/operator_chain.h"
 
 #include "base/check.h"
+#include "runtime/source_coordinators.h"
 
 namespace weir {
 
@@ -12,6 +13,9 @@ OperatorChain::OperatorChain(const JobGraph& graph, const JobVertex& vertex, int
     e.transformation = t;
     e.op = t->create_operator();
     e.context = std::make_unique<OperatorContextImpl>(env, t->name, subtask, vertex.parallelism);
+    if (t->create_source_coordinator && env->source_coordinators != nullptr) {
+      e.context->set_source_coordinator(env->source_coordinators->Find(t->OperatorUid()));
+    }
     e.op->Setup(e.context.get());
     entries_.push_back(std::move(e));
   }

@@ -13,6 +13,8 @@
 
 namespace weir {
 
+class SourceCoordinators;
+
 // Services shared by every task of one job attempt.
 struct TaskEnvironment {
   std::string job_id;
@@ -31,6 +33,8 @@ struct TaskEnvironment {
   // Where tasks register their metrics (null: nowhere), and the job's scope in it.
   MetricRegistry* metrics = nullptr;
   MetricScope metric_scope;
+  // The enumerators of the sources of the current run (null: none).
+  const SourceCoordinators* source_coordinators = nullptr;
 };
 
 class OperatorContextImpl final : public detail::OperatorContext {
@@ -40,6 +44,7 @@ class OperatorContextImpl final : public detail::OperatorContext {
 
   void set_keyed_backend(KeyedStateBackend* backend) { backend_ = backend; }
   void set_metric_group(MetricGroup* group) { metric_group_ = group; }
+  void set_source_coordinator(detail::SourceCoordinatorBase* c) { source_coordinator_ = c; }
 
   const std::string& operator_name() const override { return name_; }
   int subtask_index() const override { return subtask_; }
@@ -59,6 +64,7 @@ class OperatorContextImpl final : public detail::OperatorContext {
   MetricGroup& metric_group() override {
     return metric_group_ != nullptr ? *metric_group_ : detail::OperatorContext::metric_group();
   }
+  detail::SourceCoordinatorBase* source_coordinator() override { return source_coordinator_; }
 
  private:
   const TaskEnvironment* env_;
@@ -67,6 +73,7 @@ class OperatorContextImpl final : public detail::OperatorContext {
   int parallelism_;
   KeyedStateBackend* backend_ = nullptr;
   MetricGroup* metric_group_ = nullptr;
+  detail::SourceCoordinatorBase* source_coordinator_ = nullptr;
 };
 
 }  // namespace weir

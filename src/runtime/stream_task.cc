@@ -42,6 +42,7 @@ StreamTask::StreamTask(const JobGraph& graph, TaskSpec spec, const TaskEnvironme
   }
   if (spec_.vertex->is_source()) {
     source_ = dynamic_cast<detail::SourceOperatorBase*>(chain_.head());
+    if (source_ != nullptr) source_->SetWakeup([waker = spec_.waker] { waker->Wake(); });
   }
   metrics_ = std::make_unique<TaskMetrics>(env_->metrics, env_->metric_scope, *spec_.vertex,
                                            spec_.subtask, chain_, &io_, env_->clock);
@@ -344,10 +345,7 @@ Status StreamTask::MainLoop() {
     bool outputs_available = OutputsAvailable();
     if (outputs_available) {
       if (source_ != nullptr) {
-        if (!data_finished_) {
-          WEIR_RETURN_IF_ERROR(EmitFromSource());
-          did_work = true;
-        }
+        if (!data_finished_) WEIR_RETURN_IF_ERROR(EmitFromSource(&did_work));
       } else {
         WEIR_RETURN_IF_ERROR(ProcessInput(&did_work));
       }
@@ -364,13 +362,15 @@ Status StreamTask::MainLoop() {
   }
 }
 
-Status StreamTask::EmitFromSource() {
+Status StreamTask::EmitFromSource(bool* did_work) {
   // No more per call than the output channels take in one batch: a slow consumer shrinks its
   // channels, and a source must not flood them past that.
   size_t n = env_->batch_size;
   for (const Channel* ch : output_channels_) n = std::min(n, ch->target_batch_size());
   detail::SourceStatus status = detail::SourceStatus::kMoreAvailable;
   WEIR_RETURN_IF_ERROR(Guard([&] { status = source_->EmitNext(n); }));
+  // Nothing available: the task sleeps until the source wakes it (or mail, or a timer).
+  *did_work = status != detail::SourceStatus::kNothingAvailable;
   if (status == detail::SourceStatus::kEndOfInput) {
     HandleEndOfData();
   } else {

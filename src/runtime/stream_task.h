@@ -91,7 +91,7 @@ class StreamTask final : public TaskGateway {
   Status InitializeState();
   Status MainLoop();
   Status ProcessInput(bool* did_work);
-  Status EmitFromSource();
+  Status EmitFromSource(bool* did_work);
   // Hands what the input's watermark valve emitted to the head operator.
   Status ForwardWatermark(const WatermarkValve::Output& out);
   void HandleEndOfData();

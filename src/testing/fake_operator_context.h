@@ -28,6 +28,10 @@ class FakeOperatorContext final : public detail::OperatorContext {
     restored_ = restored;
     return *this;
   }
+  FakeOperatorContext& set_source_coordinator(detail::SourceCoordinatorBase* c) {
+    source_coordinator_ = c;
+    return *this;
+  }
   Configuration& config() { return config_; }
 
   const std::string& operator_name() const override { return name_; }
@@ -43,6 +47,7 @@ class FakeOperatorContext final : public detail::OperatorContext {
   size_t batch_size() const override { return 1024; }
   const Configuration& configuration() const override { return config_; }
   FileSystem& file_system() override { return *fs_; }
+  detail::SourceCoordinatorBase* source_coordinator() override { return source_coordinator_; }
 
  private:
   std::string name_ = "test-operator";
@@ -53,6 +58,7 @@ class FakeOperatorContext final : public detail::OperatorContext {
   bool restored_ = false;
   bool checkpointing_ = true;
   Configuration config_;
+  detail::SourceCoordinatorBase* source_coordinator_ = nullptr;
 };
 
 }  // namespace weir::testing

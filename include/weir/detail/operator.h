@@ -39,6 +39,8 @@ enum class TimeDomain : uint8_t { kProcessingTime = 0, kEventTime = 1 };
 
 namespace weir::detail {
 
+class SourceCoordinatorBase;
+
 // Records an operator processed, readable from other threads (metrics, progress). Written
 // once per batch by the task thread only, so a plain load/store suffices.
 class RecordCounter {
@@ -111,6 +113,8 @@ class OperatorContext {
   virtual FileSystem& file_system() = 0;
   // The operator's metrics (weir/metrics.h); outside a running job they are reported nowhere.
   virtual MetricGroup& metric_group() { return unreported_metrics_; }
+  // A source's link to its enumerator on the coordinating side; null for other operators.
+  virtual SourceCoordinatorBase* source_coordinator() { return nullptr; }
 
  private:
   UnreportedMetricGroup unreported_metrics_;
@@ -235,8 +239,9 @@ class StreamOperator {
   RecordCounter records_in_;
 };
 
-// What a source reports after emitting.
-enum class SourceStatus { kMoreAvailable, kEndOfInput };
+// What a source reports after emitting. kNothingAvailable: the task sleeps until the source
+// (or anything else) wakes it, through the function given to SetWakeup.
+enum class SourceStatus { kMoreAvailable, kNothingAvailable, kEndOfInput };
 
 // A source emits records on its own task thread, a batch at a time, between mailbox actions
 // (so checkpoint barriers are injected between batches, never inside one).
@@ -244,6 +249,11 @@ class SourceOperatorBase : public StreamOperator {
  public:
   // Emits at most `max_records` records downstream.
   virtual SourceStatus EmitNext(size_t max_records) = 0;
+  // Set by the task before Open: wakes its thread (callable from any thread).
+  void SetWakeup(std::function<void()> wakeup) { wakeup_ = std::move(wakeup); }
+
+ protected:
+  std::function<void()> wakeup_;
 };
 
 }  // namespace weir::detail

@@ -50,6 +50,12 @@ struct Transformation {
 
   std::function<std::unique_ptr<StreamOperator>()> create_operator;
 
+  // Sources made with FromSource: their enumerator, one per run of the job, on the
+  // coordinating side (detail/source_coordinator.h). Empty for other transformations.
+  std::function<std::unique_ptr<SourceCoordinatorBase>(int parallelism, const Configuration* config,
+                                                       FileSystem* fs)>
+      create_source_coordinator;
+
   // The writer at the end of the producing task's chain that sends records to this
   // transformation's subtasks over `channels` (one per consumer subtask).
   std::function<WiredConsumer(std::vector<OutputChannel*> channels, int producer_subtask,
