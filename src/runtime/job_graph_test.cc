@@ -53,7 +53,7 @@ TEST(JobGraphTest, ForwardEdgesOfEqualParallelismChainIntoOneTask) {
   EXPECT_EQ(v.parallelism, 2);
   EXPECT_TRUE(v.is_source());
   EXPECT_EQ(v.head(), source.transformation());
-  EXPECT_EQ(v.input_edge, -1);
+  EXPECT_TRUE(v.input_edges.empty());
   ASSERT_EQ(v.operators.size(), 4u);
   EXPECT_EQ(g.ChainedConsumers(source.transformation()),
             (std::vector<const Transformation*>{map.transformation()}));
@@ -80,7 +80,7 @@ TEST(JobGraphTest, KeyByStartsANewTaskWithKeyGroupPartitioning) {
   EXPECT_EQ(e.producer, source.transformation());
   EXPECT_EQ(e.consumer, processed.transformation());
   EXPECT_EQ(g.vertices()[0].output_edges, (std::vector<int>{0}));
-  EXPECT_EQ(g.vertices()[1].input_edge, 0);
+  EXPECT_EQ(g.vertices()[1].input_edges, (std::vector<int>{0}));
   EXPECT_FALSE(g.vertices()[1].is_source());
   auto network = g.NetworkConsumers(source.transformation());
   ASSERT_EQ(network.size(), 1u);
