@@ -1,0 +1,455 @@
+// Several inputs end to end, in-process: Union, connected streams (co-map, co-flat-map,
+// co-process), a keyed co-process function with state and timers shared by both inputs on
+// every state backend, through a failure (barriers aligned across both inputs: exactly-once
+// output) and a rescaled restore; the operator's watermark as the minimum over both inputs.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "testing/test_util.h"
+#include "weir/weir.h"
+
+namespace weir {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Lines;
+using testing::OutputFiles;
+using testing::TempDir;
+
+struct Backend {
+  const char* name;
+  const char* type;
+  bool incremental;
+};
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+const Backend kBackends[] = {{"hashmap", "hashmap", false},
+                             {"rocksdb", "rocksdb", false},
+                             {"rocksdb_incremental", "rocksdb", true}};
+
+Configuration ConfigFor(const TempDir& dir, const Backend& b) {
+  Configuration c;
+  c.Set("state.backend.type", b.type);
+  c.Set("execution.checkpointing.incremental", b.incremental ? "true" : "false");
+  c.Set("state.backend.rocksdb.localdir", dir.Join("rocksdb"));
+  c.Set("execution.checkpointing.interval", "10 ms");
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  c.Set("restart-strategy.type", "fixed-delay");
+  c.Set("restart-strategy.fixed-delay.attempts", "3");
+  c.Set("restart-strategy.fixed-delay.delay", "10 ms");
+  c.Set("pipeline.auto-watermark-interval", "5 ms");
+  return c;
+}
+
+std::vector<std::string> OutputLines(const std::string& path) {
+  std::vector<std::string> all;
+  for (const auto& [name, text] : OutputFiles(path)) {
+    for (auto& l : Lines(text)) all.push_back(l);
+  }
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+bool HasCompletedCheckpoint(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() == "_metadata") return true;
+  }
+  return false;
+}
+
+void SlowDown(int64_t i) {
+  if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::microseconds(2500));
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// ---- Union and unkeyed connected streams -------------------------------------------------------
+
+TEST(UnionTest, ThreeStreamsOfDifferentParallelismBecomeOne) {
+  TempDir dir;
+  Configuration c;
+  c.Set("parallelism.default", "2");
+  StreamExecutionEnvironment env(c);
+  auto a = env.FromSequence(0, 999).SetParallelism(1);
+  auto b = env.FromSequence(1000, 2999);  // parallelism 2: pointwise forward edges
+  auto d = env.FromSequence(3000, 3499).SetParallelism(3).Rebalance();
+  a.Union(b, d)
+      .Map([](int64_t i) { return std::to_string(i); })
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("union");
+  ASSERT_TRUE(r.ok()) << r.error();
+  std::vector<std::string> expected;
+  for (int64_t i = 0; i < 3500; ++i) expected.push_back(std::to_string(i));
+  EXPECT_EQ(OutputLines(dir.Join("out")), Sorted(expected));
+}
+
+class CountTo30 final : public KeyedProcessFunction<int64_t, int64_t, std::string> {
+ public:
+  void Open(RuntimeContext& ctx) override { n_ = ctx.GetState(ValueStateDescriptor<int64_t>("n")); }
+  void ProcessElement(const int64_t&, Context& ctx, Collector<std::string>& out) override {
+    n_.Update(n_.ValueOr(0) + 1);
+    if (n_.ValueOr(0) == 30) out.Collect(std::to_string(ctx.current_key()));
+  }
+
+ private:
+  ValueState<int64_t> n_;
+};
+
+TEST(UnionTest, AUnionFeedsAKeyedOperator) {
+  TempDir dir;
+  StreamExecutionEnvironment env;
+  env.SetParallelism(2);
+  auto a = env.FromSequence(0, 99);
+  auto b = env.FromSequence(100, 199);
+  auto c = env.FromSequence(200, 299);
+  a.Union(b, c)
+      .KeyBy([](int64_t i) { return i % 10; })
+      .Process(CountTo30())
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("union-keyed");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(OutputLines(dir.Join("out")),
+            (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+}
+
+TEST(ConnectTest, CoMapAndCoFlatMapTakeEachInputThroughItsOwnFunction) {
+  TempDir dir;
+  StreamExecutionEnvironment env;
+  env.SetParallelism(2);
+  auto numbers = env.FromSequence(0, 499);
+  auto words = env.FromSequence(0, 299).Map([](int64_t i) { return "w" + std::to_string(i); });
+  numbers.Connect(words)
+      .Map([](int64_t i) { return "n" + std::to_string(i); },
+           [](const std::string& w) { return w + "!"; })
+      .WriteAsText(dir.Join("map"), WriteMode::kOverwrite);
+  numbers.Connect(words)
+      .FlatMap(
+          [](int64_t i, Collector<std::string>& out) {
+            if (i % 2 == 0) out.Collect("even " + std::to_string(i));
+          },
+          [](const std::string& w, Collector<std::string>& out) {
+            out.Collect(w);
+            out.Collect(w);
+          })
+      .WriteAsText(dir.Join("flat"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("co-map");
+  ASSERT_TRUE(r.ok()) << r.error();
+  std::vector<std::string> map, flat;
+  for (int i = 0; i < 500; ++i) map.push_back("n" + std::to_string(i));
+  for (int i = 0; i < 300; ++i) map.push_back("w" + std::to_string(i) + "!");
+  for (int i = 0; i < 500; i += 2) flat.push_back("even " + std::to_string(i));
+  for (int i = 0; i < 300; ++i) {
+    flat.push_back("w" + std::to_string(i));
+    flat.push_back("w" + std::to_string(i));
+  }
+  EXPECT_EQ(OutputLines(dir.Join("map")), Sorted(map));
+  EXPECT_EQ(OutputLines(dir.Join("flat")), Sorted(flat));
+}
+
+class Tag final : public CoProcessFunction<int64_t, std::string, std::string> {
+ public:
+  void ProcessElement1(const int64_t& i, Context& ctx, Collector<std::string>& out) override {
+    if (ctx.timestamp()) throw std::runtime_error("no event time in this job");
+    out.Collect("1:" + std::to_string(i));
+  }
+  void ProcessElement2(const std::string& s, Context&, Collector<std::string>& out) override {
+    out.Collect("2:" + s);
+  }
+};
+
+TEST(ConnectTest, CoProcessGetsBothInputsAndEndsWhenBothEnded) {
+  TempDir dir;
+  StreamExecutionEnvironment env;
+  auto a = env.FromSequence(0, 9).SetParallelism(1);
+  auto b = env.FromCollection(std::vector<std::string>{"x", "y"});
+  a.Connect(b)
+      .Process(Tag())
+      .SetParallelism(3)
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite)
+      .SetParallelism(3);
+  JobResult r = env.Execute("co-process");
+  ASSERT_TRUE(r.ok()) << r.error();
+  std::vector<std::string> expected = {"2:x", "2:y"};
+  for (int i = 0; i < 10; ++i) expected.push_back("1:" + std::to_string(i));
+  EXPECT_EQ(OutputLines(dir.Join("out")), Sorted(expected));
+}
+
+// ---- Keyed co-process: state and timers shared by both inputs ----------------------------------
+
+// Input 1 adds (key, +i), input 2 (key, -2i). Every record's line goes out as it comes; at
+// the end of input (the maximum watermark, which the operator reaches only when both inputs
+// ended) an event-time timer emits the key's total over both inputs and its record counts.
+struct Add {
+  int32_t key;
+  int64_t value;
+};
+
+constexpr int kKeys = 7;
+
+class SumBoth final : public KeyedCoProcessFunction<int32_t, Add, Add, std::string> {
+ public:
+  void Open(RuntimeContext& ctx) override {
+    sum_ = ctx.GetState(ValueStateDescriptor<int64_t>("sum"));
+    seen_ = ctx.GetMapState(MapStateDescriptor<int32_t, int64_t>("records-per-input"));
+  }
+  void ProcessElement1(const Add& a, Context& ctx, Collector<std::string>& out) override {
+    On(1, a, ctx, out);
+  }
+  void ProcessElement2(const Add& a, Context& ctx, Collector<std::string>& out) override {
+    On(2, a, ctx, out);
+  }
+  void OnTimer(int64_t, Context& ctx, Collector<std::string>& out) override {
+    if (ctx.time_domain() != TimeDomain::kEventTime) throw std::runtime_error("wrong domain");
+    out.Collect("total " + std::to_string(ctx.current_key()) + " " +
+                std::to_string(sum_.ValueOr(0)) + " " + std::to_string(seen_.Get(1).value_or(0)) +
+                " " + std::to_string(seen_.Get(2).value_or(0)));
+  }
+
+ private:
+  void On(int input, const Add& a, Context& ctx, Collector<std::string>& out) {
+    if (ctx.current_key() != a.key) throw std::runtime_error("the wrong current key");
+    sum_.Update(sum_.ValueOr(0) + a.value);
+    seen_.Put(input, seen_.Get(input).value_or(0) + 1);
+    ctx.timer_service().RegisterEventTimeTimer(1);
+    out.Collect(std::to_string(input) + " " + std::to_string(a.key) + " " +
+                std::to_string(a.value));
+  }
+
+  ValueState<int64_t> sum_;
+  MapState<int32_t, int64_t> seen_;
+};
+
+struct SumRun {
+  int64_t records = 20'000;  // per input
+  int source_parallelism = 2;
+  int keyed_parallelism = 2;
+  std::function<void(int64_t)> on_record;   // input 1's records
+  std::function<void(int64_t)> on_record2;  // input 2's
+};
+
+void BuildSumBoth(StreamExecutionEnvironment& env, const SumRun& run, const std::string& out) {
+  auto hook = run.on_record;
+  auto hook2 = run.on_record2;
+  auto adds = env.FromSequence(0, run.records - 1)
+                  .SetParallelism(run.source_parallelism)
+                  .Uid("adds-source")
+                  .Map([hook](int64_t i) {
+                    if (hook) hook(i);
+                    return Add{static_cast<int32_t>(i % kKeys), i};
+                  })
+                  .SetParallelism(run.source_parallelism)
+                  .Uid("adds");
+  auto subtracts = env.FromSequence(0, run.records - 1)
+                       .SetParallelism(run.source_parallelism)
+                       .Uid("subtracts-source")
+                       .Map([hook2](int64_t i) {
+                         if (hook2) hook2(i);
+                         return Add{static_cast<int32_t>((i * 3) % kKeys), -2 * i};
+                       })
+                       .SetParallelism(run.source_parallelism)
+                       .Uid("subtracts");
+  adds.Connect(subtracts)
+      .KeyBy([](const Add& a) { return a.key; }, [](const Add& a) { return a.key; })
+      .Process(SumBoth())
+      .SetParallelism(run.keyed_parallelism)
+      .Uid("sum-both")
+      .WriteAsText(out, WriteMode::kOverwrite)
+      .SetParallelism(run.keyed_parallelism)
+      .Uid("sink");
+}
+
+std::vector<std::string> ExpectedSums(int64_t records, bool with_records) {
+  std::map<int32_t, int64_t> sum, n1, n2;
+  std::vector<std::string> lines;
+  for (int64_t i = 0; i < records; ++i) {
+    int32_t k1 = static_cast<int32_t>(i % kKeys), k2 = static_cast<int32_t>((i * 3) % kKeys);
+    sum[k1] += i;
+    ++n1[k1];
+    sum[k2] -= 2 * i;
+    ++n2[k2];
+    if (with_records) {
+      lines.push_back("1 " + std::to_string(k1) + " " + std::to_string(i));
+      lines.push_back("2 " + std::to_string(k2) + " " + std::to_string(-2 * i));
+    }
+  }
+  for (const auto& [k, s] : sum) {
+    lines.push_back("total " + std::to_string(k) + " " + std::to_string(s) + " " +
+                    std::to_string(n1[k]) + " " + std::to_string(n2[k]));
+  }
+  return Sorted(lines);
+}
+
+class KeyedCoProcessTest : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(KeyedCoProcessTest, StateAndTimersAreSharedByBothInputs) {
+  TempDir dir;
+  SumRun run;
+  StreamExecutionEnvironment env(ConfigFor(dir, GetParam()));
+  BuildSumBoth(env, run, dir.Join("out"));
+  JobResult r = env.Execute("sum-both");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(OutputLines(dir.Join("out")), ExpectedSums(run.records, true));
+}
+
+// A failure after a checkpoint: the barriers of both inputs were aligned, so the restored
+// state holds exactly the records before them on every channel of both inputs. The output
+// (exactly-once file sink) has every record's line once and the exact totals.
+TEST_P(KeyedCoProcessTest, AFailureAfterACheckpointIsExactlyOnceAcrossBothInputs) {
+  TempDir dir;
+  SumRun run;
+  run.records = 40'000;
+  static std::atomic<bool> failed;
+  failed = false;
+  std::string checkpoints = dir.Join("checkpoints");
+  run.on_record = [checkpoints](int64_t i) {
+    SlowDown(i);
+    if (i >= 25'000 && i % 100 == 0 && !failed && HasCompletedCheckpoint(checkpoints) &&
+        !failed.exchange(true)) {
+      throw std::runtime_error("injected failure");
+    }
+  };
+  // The other input at another pace: barriers reach the two inputs at different times.
+  run.on_record2 = [](int64_t i) {
+    if (i % 70 == 0) std::this_thread::sleep_for(std::chrono::microseconds(1500));
+  };
+  StreamExecutionEnvironment env(ConfigFor(dir, GetParam()));
+  BuildSumBoth(env, run, dir.Join("out"));
+  JobResult r = env.Execute("sum-both-failure");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(failed.load());
+  EXPECT_GE(r.metrics.restarts, 1);
+  EXPECT_EQ(OutputLines(dir.Join("out")), ExpectedSums(run.records, true));
+}
+
+// Stopped after a checkpoint, resumed from it at parallelism 3: the keyed state of both
+// inputs and the timers move with their key groups.
+TEST_P(KeyedCoProcessTest, TheStateOfBothInputsIsRescaledWithItsKeys) {
+  TempDir dir;
+  Configuration config = ConfigFor(dir, GetParam());
+  config.Set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
+  config.Set("restart-strategy.type", "none");
+  std::string checkpoints = dir.Join("checkpoints");
+  SumRun first;
+  first.records = 40'000;
+  first.on_record = [checkpoints](int64_t i) {
+    SlowDown(i);
+    if (i >= 30'000 && i % 100 == 0 && HasCompletedCheckpoint(checkpoints)) {
+      throw std::runtime_error("stop the first run");
+    }
+  };
+  {
+    StreamExecutionEnvironment env(config);
+    BuildSumBoth(env, first, dir.Join("out"));
+    JobResult r1 = env.Execute("sum-both-rescale");
+    ASSERT_FALSE(r1.ok());
+  }
+  config.Set("execution.state-recovery.path", "latest");
+  SumRun second;
+  second.records = 40'000;
+  second.keyed_parallelism = 3;
+  StreamExecutionEnvironment env(config);
+  BuildSumBoth(env, second, dir.Join("out"));
+  JobResult r2 = env.Execute("sum-both-rescale");
+  ASSERT_TRUE(r2.ok()) << r2.error();
+  EXPECT_GT(r2.metrics.checkpoints.restored_from_id, 0);
+  // The totals count every record of both inputs exactly once.
+  auto lines = OutputLines(dir.Join("out"));
+  std::vector<std::string> totals, expected_totals;
+  for (const auto& l : lines) {
+    if (l.rfind("total", 0) == 0) totals.push_back(l);
+  }
+  for (const auto& l : ExpectedSums(second.records, true)) {
+    if (l.rfind("total", 0) == 0) expected_totals.push_back(l);
+  }
+  EXPECT_EQ(totals, expected_totals);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, KeyedCoProcessTest, ::testing::ValuesIn(kBackends),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---- Watermarks over two inputs -----------------------------------------------------------------
+
+struct Timed {
+  int32_t key;
+  int64_t time;
+};
+
+// Checks on every record that the operator's watermark never passes what either input has
+// delivered so far (so it is at most the minimum of the two), and emits a line each time it
+// advanced by a second.
+class WatermarkProbe final : public KeyedCoProcessFunction<int32_t, Timed, Timed, std::string> {
+ public:
+  void ProcessElement1(const Timed& t, Context& ctx, Collector<std::string>& out) override {
+    max1_ = std::max(max1_, t.time);
+    Check(ctx, out);
+  }
+  void ProcessElement2(const Timed& t, Context& ctx, Collector<std::string>& out) override {
+    max2_ = std::max(max2_, t.time);
+    Check(ctx, out);
+  }
+
+ private:
+  void Check(Context& ctx, Collector<std::string>& out) {
+    int64_t w = ctx.current_watermark();
+    if (w > std::min(max1_, max2_)) {
+      throw std::runtime_error("watermark " + std::to_string(w) + " passed an input: " +
+                               std::to_string(max1_) + " / " + std::to_string(max2_));
+    }
+    if (w > highest_ + 1000) {
+      highest_ = w;
+      out.Collect("advanced to " + std::to_string(w));
+    }
+  }
+
+  int64_t max1_ = kMinWatermark;
+  int64_t max2_ = kMinWatermark;
+  int64_t highest_ = 0;
+};
+
+TEST(TwoInputWatermarkTest, TheOperatorWatermarkIsTheMinimumOverBothInputs) {
+  TempDir dir;
+  Configuration c;
+  c.Set("pipeline.auto-watermark-interval", "2 ms");
+  StreamExecutionEnvironment env(c);
+  env.SetParallelism(1);
+  // Event time runs ten times faster on input 1 than on input 2.
+  auto strategy = WatermarkStrategy<Timed>::ForMonotonousTimestamps().WithTimestampAssigner(
+      [](const Timed& t, int64_t) { return t.time; });
+  auto fast = env.FromSequence(0, 4999)
+                  .Map([](int64_t i) {
+                    if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                    return Timed{static_cast<int32_t>(i % 3), i * 100};
+                  })
+                  .AssignTimestampsAndWatermarks(strategy);
+  auto slow = env.FromSequence(0, 4999)
+                  .Map([](int64_t i) {
+                    if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                    return Timed{static_cast<int32_t>(i % 3), i * 10};
+                  })
+                  .AssignTimestampsAndWatermarks(strategy);
+  fast.Connect(slow)
+      .KeyBy([](const Timed& t) { return t.key; }, [](const Timed& t) { return t.key; })
+      .Process(WatermarkProbe())  // one subtask: it sees every record of both inputs
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("two-input-watermarks");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GT(OutputLines(dir.Join("out")).size(), 2u) << "the watermark advanced while running";
+}
+
+}  // namespace
+}  // namespace weir
