@@ -1,4 +1,4 @@
-// Functions over two inputs: CoProcessFunction, KeyedCoProcessFunction.
+// Functions over two inputs: CoProcessFunction, KeyedCoProcessFunction, ProcessJoinFunction.
 //
 // Two streams, possibly of different types, are connected (DataStream::Connect, see
 // weir/connected_streams.h) and processed by one function with a method per input, as in
@@ -80,6 +80,37 @@ class KeyedCoProcessFunction {
   virtual void ProcessElement2(const In2& value, Context& ctx, Collector<Out>& out) = 0;
   // A timer registered for ctx.current_key() fired, from either input's records.
   virtual void OnTimer(int64_t timestamp, Context& ctx, Collector<Out>& out) {}
+  virtual void Close() {}
+};
+
+// Called for each pair of an interval join (KeyedStream::IntervalJoin): a left record (of the
+// stream IntervalJoin was called on) and a right one of the same key, whose timestamps are
+// within the join's bounds. The output records get the later of the two timestamps.
+template <typename In1, typename In2, typename Out>
+class ProcessJoinFunction {
+ public:
+  class Context {
+   public:
+    int64_t left_timestamp() const { return left_; }
+    int64_t right_timestamp() const { return right_; }
+    // The output's timestamp: the larger of the two.
+    int64_t timestamp() const { return left_ > right_ ? left_ : right_; }
+
+    // For the engine.
+    void Set(int64_t left, int64_t right) {
+      left_ = left;
+      right_ = right;
+    }
+
+   private:
+    int64_t left_ = 0;
+    int64_t right_ = 0;
+  };
+
+  virtual ~ProcessJoinFunction() = default;
+  virtual void Open(RuntimeContext& ctx) {}
+  virtual void ProcessElement(const In1& left, const In2& right, Context& ctx,
+                              Collector<Out>& out) = 0;
   virtual void Close() {}
 };
 

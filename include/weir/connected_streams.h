@@ -1,11 +1,17 @@
-// Several inputs: ConnectedStreams (DataStream::Connect). DataStream::Union is in
-// weir/data_stream.h.
+// Several inputs: ConnectedStreams (DataStream::Connect) and the interval join
+// (KeyedStream::IntervalJoin). DataStream::Union is in weir/data_stream.h.
 //
 //   // Both inputs keyed alike: state and timers of a key are shared by both.
 //   orders.Connect(prices)
 //       .KeyBy([](const Order& o) { return o.item; }, [](const Price& p) { return p.item; })
 //       .Process(Enrich())                              // a KeyedCoProcessFunction
 //       .WriteAsText("out");
+//
+//   // Clicks joined with the impressions of the same ad up to 10 s before them.
+//   clicks.KeyBy([](const Click& c) { return c.ad; })
+//       .IntervalJoin(impressions.KeyBy([](const Impression& i) { return i.ad; }))
+//       .Between(std::chrono::seconds(-10), std::chrono::seconds(0))
+//       .Process(Attribute());                          // a ProcessJoinFunction
 //
 // A two-input operator heads a task of its own: checkpoint barriers align across every
 // channel of both inputs, its watermark is the minimum over the inputs that are not idle,
@@ -25,6 +31,7 @@
 #include "weir/co_functions.h"
 #include "weir/data_stream.h"
 #include "weir/detail/co_operators.h"
+#include "weir/detail/interval_join_operator.h"
 
 namespace weir {
 namespace detail {
@@ -33,6 +40,8 @@ template <typename K, typename In1, typename In2, typename Out>
 Out CoProcessOutputOf(const KeyedCoProcessFunction<K, In1, In2, Out>*);
 template <typename In1, typename In2, typename Out>
 Out CoProcessOutputOf(const CoProcessFunction<In1, In2, Out>*);
+template <typename In1, typename In2, typename Out>
+Out JoinOutputOf(const ProcessJoinFunction<In1, In2, Out>*);
 
 // The writer factory for an input of type T partitioned by key group with `sel`.
 template <typename T, typename K, typename Sel>
@@ -194,10 +203,89 @@ class KeyedConnectedStreams {
   S2 sel2_;
 };
 
+// An interval join with its bounds (Flink's IntervalJoined): a left record at time t joins
+// each right record of its key at a time in [t + lower, t + upper]. Event time only.
+template <typename K, typename A, typename B, typename S1, typename S2>
+class IntervalJoined {
+ public:
+  IntervalJoined(KeyedConnectedStreams<K, A, B, S1, S2> inputs, int64_t lower, int64_t upper)
+      : inputs_(std::move(inputs)), lower_(lower), upper_(upper) {}
+
+  // Makes a bound exclusive (both are inclusive by default).
+  IntervalJoined LowerBoundExclusive() const {
+    IntervalJoined j = *this;
+    j.lower_exclusive_ = true;
+    return j;
+  }
+  IntervalJoined UpperBoundExclusive() const {
+    IntervalJoined j = *this;
+    j.upper_exclusive_ = true;
+    return j;
+  }
+
+  // Calls a ProcessJoinFunction<A, B, Out> for every joined pair. Throws
+  // std::invalid_argument when the bounds leave no interval.
+  template <typename F>
+  auto Process(F fn) const {
+    using Out = decltype(detail::JoinOutputOf(static_cast<const F*>(nullptr)));
+    static_assert(std::is_base_of_v<ProcessJoinFunction<A, B, Out>, F>,
+                  "Process needs a ProcessJoinFunction<A, B, Out> of these inputs' types");
+    static_assert(HasCodec<A> && HasCodec<B>,
+                  "IntervalJoin: both record types need a weir::Codec, since records wait in "
+                  "keyed state (see weir/codec.h)");
+    int64_t lower = lower_exclusive_ ? lower_ + 1 : lower_;
+    int64_t upper = upper_exclusive_ ? upper_ - 1 : upper_;
+    if (lower > upper) {
+      throw std::invalid_argument("IntervalJoin: the lower bound (" + std::to_string(lower) +
+                                  " ms, inclusive) is above the upper bound (" +
+                                  std::to_string(upper) + " ms, inclusive)");
+    }
+    return inputs_.template Add<Out>(
+        "IntervalJoin", [fn = std::move(fn), s1 = inputs_.key_selector1(),
+                         s2 = inputs_.key_selector2(), lower, upper]() {
+          return std::make_unique<detail::IntervalJoinOperator<K, A, B, Out, F, S1, S2>>(
+              fn, s1, s2, lower, upper);
+        });
+  }
+
+ private:
+  KeyedConnectedStreams<K, A, B, S1, S2> inputs_;
+  int64_t lower_;
+  int64_t upper_;
+  bool lower_exclusive_ = false;
+  bool upper_exclusive_ = false;
+};
+
+// KeyedStream::IntervalJoin's result, waiting for its bounds.
+template <typename K, typename A, typename B, typename S1, typename S2>
+class IntervalJoinStreams {
+ public:
+  explicit IntervalJoinStreams(KeyedConnectedStreams<K, A, B, S1, S2> inputs)
+      : inputs_(std::move(inputs)) {}
+
+  // Right timestamps in [left + lower, left + upper], bounds inclusive.
+  IntervalJoined<K, A, B, S1, S2> Between(std::chrono::milliseconds lower,
+                                          std::chrono::milliseconds upper) const {
+    return IntervalJoined<K, A, B, S1, S2>(inputs_, lower.count(), upper.count());
+  }
+
+ private:
+  KeyedConnectedStreams<K, A, B, S1, S2> inputs_;
+};
+
 template <typename T>
 template <typename U>
 ConnectedStreams<T, U> DataStream<T>::Connect(const DataStream<U>& other) const {
   return ConnectedStreams<T, U>(*this, other);
+}
+
+template <typename K, typename T, typename KeySelector>
+template <typename U, typename S2>
+IntervalJoinStreams<K, T, U, KeySelector, S2> KeyedStream<K, T, KeySelector>::IntervalJoin(
+    const KeyedStream<K, U, S2>& other) const {
+  return IntervalJoinStreams<K, T, U, KeySelector, S2>(
+      KeyedConnectedStreams<K, T, U, KeySelector, S2>(input_, other.input(), key_selector_,
+                                                      other.key_selector()));
 }
 
 }  // namespace weir

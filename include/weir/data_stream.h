@@ -39,6 +39,8 @@ template <typename K, typename T, typename KeySelector>
 class KeyedStream;
 template <typename A, typename B>
 class ConnectedStreams;  // weir/connected_streams.h
+template <typename K, typename A, typename B, typename S1, typename S2>
+class IntervalJoinStreams;
 
 namespace detail {
 
@@ -295,6 +297,12 @@ class KeyedStream {
     return DataStream<Out>(input_.graph_, input_.graph_->Add(std::move(t)));
   }
 
+  // Joins this stream with `other`, keyed by the same key type, by event time: see
+  // IntervalJoinStreams::Between in weir/connected_streams.h.
+  template <typename U, typename S2>
+  IntervalJoinStreams<K, T, U, KeySelector, S2> IntervalJoin(
+      const KeyedStream<K, U, S2>& other) const;
+
   const DataStream<T>& input() const { return input_; }
   const KeySelector& key_selector() const { return key_selector_; }
 
@@ -305,4 +313,4 @@ class KeyedStream {
 
 }  // namespace weir
 
-#include "weir/connected_streams.h"  // Connect, defined there
+#include "weir/connected_streams.h"  // Connect and IntervalJoin, defined there
