@@ -296,6 +296,17 @@ std::vector<std::string> ExpectedSums(int64_t records, bool with_records) {
   return Sorted(lines);
 }
 
+// Barriers reach the two inputs far apart: input 2 stalls for 20 ms now and then (its
+// source takes the barrier only after the stall), while input 1 keeps sending small batches
+// right after its barrier. Without alignment, those would be in the snapshot and replayed.
+void SkewBarriers(Configuration& c, SumRun& run) {
+  c.Set("pipeline.exchange.batch-size", "16");
+  c.Set("execution.buffer-timeout.interval", "1 ms");
+  run.on_record2 = [](int64_t i) {
+    if (i % 400 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  };
+}
+
 class KeyedCoProcessTest : public ::testing::TestWithParam<Backend> {};
 
 TEST_P(KeyedCoProcessTest, StateAndTimersAreSharedByBothInputs) {
@@ -325,11 +336,9 @@ TEST_P(KeyedCoProcessTest, AFailureAfterACheckpointIsExactlyOnceAcrossBothInputs
       throw std::runtime_error("injected failure");
     }
   };
-  // The other input at another pace: barriers reach the two inputs at different times.
-  run.on_record2 = [](int64_t i) {
-    if (i % 70 == 0) std::this_thread::sleep_for(std::chrono::microseconds(1500));
-  };
-  StreamExecutionEnvironment env(ConfigFor(dir, GetParam()));
+  Configuration config = ConfigFor(dir, GetParam());
+  SkewBarriers(config, run);
+  StreamExecutionEnvironment env(config);
   BuildSumBoth(env, run, dir.Join("out"));
   JobResult r = env.Execute("sum-both-failure");
   ASSERT_TRUE(r.ok()) << r.error();
@@ -356,9 +365,7 @@ TEST(KeyedCoProcessAtLeastOnceTest, AFailureLosesNoRecordOfEitherInput) {
       throw std::runtime_error("injected failure");
     }
   };
-  run.on_record2 = [](int64_t i) {
-    if (i % 70 == 0) std::this_thread::sleep_for(std::chrono::microseconds(1500));
-  };
+  SkewBarriers(config, run);
   StreamExecutionEnvironment env(config);
   BuildSumBoth(env, run, dir.Join("out"));
   JobResult r = env.Execute("sum-both-at-least-once");
