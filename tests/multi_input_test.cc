@@ -499,6 +499,50 @@ TEST(TwoInputWatermarkTest, TheOperatorWatermarkIsTheMinimumOverBothInputs) {
   EXPECT_GT(OutputLines(dir.Join("out")).size(), 2u) << "the watermark advanced while running";
 }
 
+class FireEarly final : public KeyedCoProcessFunction<int32_t, Timed, Timed, std::string> {
+ public:
+  void ProcessElement1(const Timed& t, Context& ctx, Collector<std::string>&) override {
+    ctx.timer_service().RegisterEventTimeTimer(t.time);
+  }
+  void ProcessElement2(const Timed&, Context&, Collector<std::string>&) override {}
+  void OnTimer(int64_t t, Context& ctx, Collector<std::string>& out) override {
+    // Before the end of input only if the idle input was left out of the minimum.
+    if (ctx.current_watermark() != kMaxWatermark) out.Collect("early " + std::to_string(t));
+  }
+};
+
+TEST(TwoInputWatermarkTest, AnIdleInputDoesNotHoldBackTheOther) {
+  TempDir dir;
+  Configuration c;
+  c.Set("pipeline.auto-watermark-interval", "5 ms");
+  StreamExecutionEnvironment env(c);
+  env.SetParallelism(1);
+  auto strategy = WatermarkStrategy<Timed>::ForMonotonousTimestamps()
+                      .WithTimestampAssigner([](const Timed& t, int64_t) { return t.time; })
+                      .WithIdleness(std::chrono::milliseconds(20));
+  auto slowly = [](int64_t i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return Timed{0, i * 10};
+  };
+  // The assigners run in tasks of their own, so their periodic work is never blocked by
+  // the slow sources. Input 2 sends no record at all, and runs longer than input 1.
+  auto active =
+      env.FromSequence(0, 199).Map(slowly).Rebalance().AssignTimestampsAndWatermarks(strategy);
+  auto idle = env.FromSequence(0, 399)
+                  .Map(slowly)
+                  .Rebalance()
+                  .Filter([](const Timed&) { return false; })
+                  .AssignTimestampsAndWatermarks(strategy);
+  active.Connect(idle)
+      .KeyBy([](const Timed& t) { return t.key; }, [](const Timed& t) { return t.key; })
+      .Process(FireEarly())
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("two-input-idleness");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GT(OutputLines(dir.Join("out")).size(), 10u)
+      << "timers fired as the active input's watermark advanced";
+}
+
 // ---- Interval join
 // -------------------------------------------------------------------------------
 

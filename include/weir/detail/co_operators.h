@@ -178,7 +178,7 @@ class KeyedTwoInputOperator : public TwoInputTransformOperator<In1, In2, Out> {
     runtime_context_ = std::make_unique<RuntimeContext>(&this->context());
     keyed_->DeclareKeyCodec(CodecIdentity<K>());
   }
-  void SetKeyOf(const In1& r) {
+  void SetKeyOf1(const In1& r) {
     key_ = sel1_(r);
     keyed_->SetCurrentKey(encoder_.Encode(key_));
   }
@@ -248,7 +248,7 @@ class KeyedCoProcessOperator final : public KeyedTwoInputOperator<K, In1, In2, O
  protected:
   void Accept1(Batch<In1>& in) override {
     Run(in, [this](const In1& r, auto& ctx, auto& out) {
-      this->SetKeyOf(r);
+      this->SetKeyOf1(r);
       fn_.ProcessElement1(r, ctx, out);
     });
   }

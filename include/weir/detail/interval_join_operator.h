@@ -56,7 +56,7 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
  protected:
   void Accept1(Batch<L>& in) override {
     Run(in, [this](const L& r, int64_t t, Collector<Out>& out) {
-      this->SetKeyOf(r);
+      this->SetKeyOf1(r);
       if (IsLate(t)) return;
       Buffer(left_, r, t);
       for (const auto& [rt, records] : right_.Entries()) {
