@@ -1,7 +1,8 @@
 # The two commands a new user needs:
 #   make run    installs what is missing, builds, runs the seed job embedded
 #   make test   the same set-up, then every test (what CI runs)
-# Others: make run-kafka (the seed job writing to a Kafka broker it starts), make build,
+# Others: make run-windows (the event-time example: clicks per user in windows), make run-kafka
+# (the seed job writing to a Kafka broker it starts), make build,
 # make install [PREFIX=dir], make asan, make tsan, make soak, make bench, make docs,
 # make format, make clean.
 
@@ -11,7 +12,7 @@ JOBS ?= $(shell nproc)
 RUN_ARGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all setup configure build install run run-kafka test asan tsan soak bench docs format clean
+.PHONY: all setup configure build install run run-windows run-kafka test asan tsan soak bench docs format clean
 
 all: build
 
@@ -34,6 +35,10 @@ install: build
 
 run: build
 	$(BUILD_DIR)/bin/fault_tolerance $(RUN_ARGS)
+
+# Clicks per user in one-minute event-time windows, from the sample input that ships with it.
+run-windows: build
+	$(BUILD_DIR)/bin/click_windows $(RUN_ARGS)
 
 # The seed job with its sums written exactly-once to Kafka, read back read_committed.
 run-kafka: build

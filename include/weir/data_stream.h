@@ -31,12 +31,18 @@
 #include "weir/detail/watermark_operator.h"
 #include "weir/detail/transformation.h"
 #include "weir/functions.h"
+#include "weir/output_tag.h"
+#include "weir/triggers.h"
 #include "weir/watermark.h"
+#include "weir/windows.h"
 
 namespace weir {
 
 template <typename K, typename T, typename KeySelector>
 class KeyedStream;
+template <typename K, typename T, typename KeySelector, typename Assigner, typename TriggerT,
+          typename EvictorT>
+class WindowedStream;
 template <typename A, typename B>
 class ConnectedStreams;  // weir/connected_streams.h
 template <typename K, typename A, typename B, typename S1, typename S2>
@@ -60,6 +66,14 @@ using FlatMapOutput = typename CollectorArg<decltype(&F::operator())>::type;
 
 template <typename K, typename In, typename Out>
 Out ProcessOutputOf(const KeyedProcessFunction<K, In, Out>*);
+template <typename In, typename Out>
+Out ProcessOutputOf(const ProcessFunction<In, Out>*);
+
+// The one key of WindowAll.
+template <typename T>
+struct WholeStreamKey {
+  uint8_t operator()(const T&) const { return 0; }
+};
 
 template <typename T>
 WiredConsumer MakeTee(const std::vector<void*>& consumers) {
@@ -123,6 +137,36 @@ class DataStream {
     });
   }
 
+  // Runs a ProcessFunction<T, Out> over each record (no keyed state: for that, KeyBy first).
+  template <typename F>
+  auto Process(F fn) const {
+    using Out = decltype(detail::ProcessOutputOf(static_cast<const F*>(nullptr)));
+    static_assert(std::is_base_of_v<ProcessFunction<T, Out>, F>,
+                  "Process needs a ProcessFunction<T, Out> of this stream's type T");
+    return Then<Out>("Process", [fn = std::move(fn)]() {
+      return std::make_unique<detail::ProcessOperator<T, Out, F>>(fn);
+    });
+  }
+
+  // The records the last operator emitted to `tag` (ctx.Output in a process function, late
+  // records of a window), as a stream of their own. It runs chained to that operator, at its
+  // parallelism.
+  template <typename X>
+  DataStream<X> GetSideOutput(const OutputTag<X>& tag) const {
+    auto t = std::make_unique<detail::Transformation>();
+    t->name = "SideOutput(" + tag.id() + ")";
+    t->input = t_;
+    t->side_output_tag = tag.id();
+    t->output_type = &typeid(X);
+    t->create_operator = []() { return std::make_unique<detail::SideOutputTap<X>>(); };
+    t->create_side_output = [id = tag.id()](void* consumer, size_t flush_at) {
+      return std::make_unique<detail::SideOutput<X>>(
+          id, static_cast<detail::BatchConsumer<X>*>(consumer), flush_at);
+    };
+    t->create_output_tee = &detail::MakeTee<X>;
+    return DataStream<X>(graph_, graph_->Add(std::move(t)));
+  }
+
   // Gives the records event timestamps and follows them with watermarks (see
   // weir/watermark.h). Watermarks from before this point are dropped, except the one that ends
   // a bounded input.
@@ -139,6 +183,15 @@ class DataStream {
     using K = std::decay_t<std::invoke_result_t<F&, const T&>>;
     static_assert(HasCodec<K>, "KeyBy: the key type needs a weir::Codec (see weir/codec.h)");
     return KeyedStream<K, T, F>(*this, std::move(key_selector));
+  }
+
+  // Windows over the whole stream, not per key, in one subtask (Flink's windowAll).
+  template <typename Assigner>
+  auto WindowAll(Assigner assigner) const {
+    return KeyBy(detail::WholeStreamKey<T>()).Window(std::move(assigner)).NonParallel();
+  }
+  auto CountWindowAll(int64_t size) const {
+    return KeyBy(detail::WholeStreamKey<T>()).CountWindow(size).NonParallel();
   }
 
   // One stream of the records of this stream and `others` (all DataStream<T>), as they come
@@ -276,15 +329,43 @@ class KeyedStream {
     using Out = decltype(detail::ProcessOutputOf(static_cast<const F*>(nullptr)));
     static_assert(std::is_base_of_v<KeyedProcessFunction<K, T, Out>, F>,
                   "Process needs a KeyedProcessFunction<K, T, Out> of this stream's key type K");
+    return Transform<Out>("KeyedProcess", [fn = std::move(fn), sel = key_selector_]() {
+      return std::make_unique<detail::KeyedProcessOperator<K, T, Out, F, KeySelector>>(fn, sel);
+    });
+  }
+
+  // Groups each key's records into windows (weir/windows.h) that fire their results (see
+  // WindowedStream in weir/windowed_stream.h).
+  template <typename Assigner>
+  auto Window(Assigner assigner) const {
+    using Trigger = typename Assigner::DefaultTrigger;
+    return WindowedStream<K, T, KeySelector, Assigner, Trigger, NoEvictor>(*this,
+                                                                           std::move(assigner));
+  }
+  // Windows of `size` records per key: each fires when it is full and starts the next.
+  auto CountWindow(int64_t size) const {
+    return Window(GlobalWindows::Create()).Trigger(PurgingTrigger<CountTrigger>::Of(CountTrigger::Of(size)));
+  }
+  // The last `size` records of the key, every `slide` records.
+  auto CountWindow(int64_t size, int64_t slide) const {
+    return Window(GlobalWindows::Create())
+        .Evictor(CountEvictor::Of(static_cast<size_t>(size)))
+        .Trigger(CountTrigger::Of(slide));
+  }
+
+  const KeySelector& key_selector() const { return key_selector_; }
+
+  // Adds an operator of this keyed stream, with keyed state and timers: `make_operator`
+  // returns a new detail::StreamOperator consuming T and emitting Out, once per subtask.
+  template <typename Out, typename Factory>
+  DataStream<Out> Transform(std::string name, Factory make_operator) const {
     auto t = std::make_unique<detail::Transformation>();
-    t->name = "KeyedProcess";
+    t->name = std::move(name);
     t->input = input_.t_;
     t->partitioning = detail::Partitioning::kKeyGroups;
     t->keyed = true;
     t->output_type = &typeid(Out);
-    t->create_operator = [fn = std::move(fn), sel = key_selector_]() {
-      return std::make_unique<detail::KeyedProcessOperator<K, T, Out, F, KeySelector>>(fn, sel);
-    };
+    t->create_operator = std::move(make_operator);
     t->create_input_writer = [sel = key_selector_](std::vector<detail::OutputChannel*> channels,
                                                    int, int max_parallelism) {
       int n = static_cast<int>(channels.size());
@@ -304,7 +385,6 @@ class KeyedStream {
       const KeyedStream<K, U, S2>& other) const;
 
   const DataStream<T>& input() const { return input_; }
-  const KeySelector& key_selector() const { return key_selector_; }
 
  private:
   DataStream<T> input_;
@@ -313,4 +393,5 @@ class KeyedStream {
 
 }  // namespace weir
 
+#include "weir/windowed_stream.h"  // IWYU pragma: export
 #include "weir/connected_streams.h"  // Connect and IntervalJoin, defined there

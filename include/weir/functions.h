@@ -29,64 +29,27 @@
 #include <string>
 #include <vector>
 
+#include "weir/collector.h"
 #include "weir/detail/operator.h"
+#include "weir/output_tag.h"
 #include "weir/state.h"
 
 namespace weir {
 
-// Emits records downstream. Collect appends to the current output batch; nothing is sent
-// per record. An output record gets the event timestamp of the input record (or timer) it
-// was emitted for, if that had one.
-template <typename T>
-class Collector {
- public:
-  Collector(detail::Batch<T>* buffer, size_t flush_at, detail::BatchConsumer<T>* out)
-      : buffer_(buffer), flush_at_(flush_at), out_(out) {}
-
-  void Collect(T value) {
-    buffer_->records.push_back(std::move(value));
-    if (buffer_->records.size() >= flush_at_) [[unlikely]] FlushFull();
+namespace detail {
+template <typename X>
+void EmitToSideOutput(SideOutputs& outputs, const OutputTag<X>& tag, X value,
+                      const int64_t* timestamp) {
+  Collector<X>* c = outputs.Find<X>(tag.id());
+  if (c == nullptr) return;  // nobody reads this tag
+  if (timestamp != nullptr) {
+    c->SetTimestamp(*timestamp);
+  } else {
+    c->EraseTimestamp();
   }
-  // Sends what has been collected (the engine calls this after each input batch).
-  void Flush() {
-    if (buffer_->records.empty()) return;
-    if (timestamped_) StampCollected();
-    out_->Accept(*buffer_);
-    buffer_->clear();
-  }
-
-  // For the engine: the timestamp the next records get, or none. A batch's records all have
-  // one or all have none, so a change of kind first sends what was collected. Out of line, so
-  // that it does not crowd the engine's per-record loops.
-  [[gnu::noinline]] void SetTimestamp(int64_t timestamp) {
-    if (!timestamped_) {
-      Flush();
-      timestamped_ = true;
-    } else if (timestamp != timestamp_) {
-      StampCollected();
-    }
-    timestamp_ = timestamp;
-  }
-  void EraseTimestamp() {
-    if (timestamped_) {
-      Flush();
-      timestamped_ = false;
-    }
-  }
-
- private:
-  // Timestamps are filled in per run of records, not per record: Collect stays as small as
-  // it is without event time.
-  void StampCollected() { buffer_->timestamps.resize(buffer_->records.size(), timestamp_); }
-  // Out of line: Collect, inlined into every user function, stays a push_back and a compare.
-  [[gnu::noinline]] void FlushFull() { Flush(); }
-
-  detail::Batch<T>* buffer_;
-  size_t flush_at_;
-  detail::BatchConsumer<T>* out_;
-  bool timestamped_ = false;
-  int64_t timestamp_ = 0;
-};
+  c->Collect(std::move(value));
+}
+}  // namespace detail
 
 class TimerService {
  public:
@@ -213,7 +176,8 @@ class KeyedProcessFunction {
  public:
   class Context {
    public:
-    Context(const K* key, TimerService timers) : key_(key), timers_(timers) {}
+    Context(const K* key, TimerService timers, detail::SideOutputs* side_outputs)
+        : key_(key), timers_(timers), side_outputs_(side_outputs) {}
     // The key of the record (or timer) being processed.
     const K& current_key() const { return *key_; }
     TimerService& timer_service() { return timers_; }
@@ -225,6 +189,12 @@ class KeyedProcessFunction {
     int64_t current_watermark() const { return timers_.CurrentWatermark(); }
     // In OnTimer: which clock fired it.
     TimeDomain time_domain() const { return domain_; }
+    // Emits `value` to the side output `tag` (read with GetSideOutput), with this record's
+    // (or timer's) timestamp.
+    template <typename X>
+    void Output(const OutputTag<X>& tag, X value) {
+      detail::EmitToSideOutput(*side_outputs_, tag, std::move(value), timestamp_);
+    }
 
     // For the engine.
     void SetTimestamp(const int64_t* timestamp) { timestamp_ = timestamp; }
@@ -235,6 +205,7 @@ class KeyedProcessFunction {
     TimerService timers_;
     const int64_t* timestamp_ = nullptr;
     TimeDomain domain_ = TimeDomain::kProcessingTime;
+    detail::SideOutputs* side_outputs_;
   };
 
   virtual ~KeyedProcessFunction() = default;
@@ -244,6 +215,41 @@ class KeyedProcessFunction {
   virtual void ProcessElement(const In& value, Context& ctx, Collector<Out>& out) = 0;
   // A timer registered for ctx.current_key() fired (ctx.time_domain() says which kind).
   virtual void OnTimer(int64_t timestamp, Context& ctx, Collector<Out>& out) {}
+  virtual void Close() {}
+};
+
+// Processes the records of a stream that is not keyed, one at a time; may emit to side
+// outputs. (Keyed state and timers need a KeyedProcessFunction.)
+template <typename In, typename Out>
+class ProcessFunction {
+ public:
+  class Context {
+   public:
+    Context(detail::OperatorContext& ctx, detail::SideOutputs* side_outputs)
+        : ctx_(&ctx), side_outputs_(side_outputs) {}
+    // The event timestamp of the record being processed; none when the stream has none.
+    std::optional<int64_t> timestamp() const {
+      return timestamp_ != nullptr ? std::optional<int64_t>(*timestamp_) : std::nullopt;
+    }
+    int64_t current_processing_time() const { return ctx_->CurrentProcessingTime(); }
+    // Emits `value` to the side output `tag`, with this record's timestamp.
+    template <typename X>
+    void Output(const OutputTag<X>& tag, X value) {
+      detail::EmitToSideOutput(*side_outputs_, tag, std::move(value), timestamp_);
+    }
+
+    // For the engine.
+    void SetTimestamp(const int64_t* timestamp) { timestamp_ = timestamp; }
+
+   private:
+    detail::OperatorContext* ctx_;
+    detail::SideOutputs* side_outputs_;
+    const int64_t* timestamp_ = nullptr;
+  };
+
+  virtual ~ProcessFunction() = default;
+  virtual void Open(RuntimeContext& ctx) {}
+  virtual void ProcessElement(const In& value, Context& ctx, Collector<Out>& out) = 0;
   virtual void Close() {}
 };
 

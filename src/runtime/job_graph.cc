@@ -84,9 +84,19 @@ Result<JobGraph> JobGraph::Build(const detail::GraphBuilder& graph, const Config
     if (t->non_parallel) {
       if (t->parallelism > 1) {
         return Status::InvalidArgument("operator '" + t->name +
-                                       "' is a non-parallel source: its parallelism must be 1");
+                                       "' runs in one subtask (a non-parallel source, or WindowAll): its parallelism must be 1");
       }
       tp = 1;
+    }
+    if (!t->side_output_tag.empty()) {
+      // A side output runs chained to the operator that emits it.
+      int input_parallelism = g.parallelism_[static_cast<size_t>(t->input->id)];
+      if (t->parallelism > 0 && t->parallelism != input_parallelism) {
+        return Status::InvalidArgument("side output '" + t->side_output_tag +
+                                       "' has the parallelism of '" + t->input->name + "' (" +
+                                       std::to_string(input_parallelism) + "); it cannot be set");
+      }
+      tp = input_parallelism;
     }
     if (tp > g.max_parallelism_) {
       return Status::InvalidArgument("operator '" + t->name + "': parallelism " +

@@ -23,8 +23,13 @@ OperatorChain::OperatorChain(const JobGraph& graph, const JobVertex& vertex, int
     for (const detail::Transformation* c : graph.ChainedConsumers(e.transformation)) {
       for (Entry& x : entries_) {
         if (x.transformation != c) continue;
-        WEIR_CHECK(x.op->input_type() != nullptr &&
-                   *x.op->input_type() == *e.transformation->output_type);
+        WEIR_CHECK(x.op->input_type() != nullptr);
+        if (!c->side_output_tag.empty()) {
+          e.op->side_outputs().Add(
+              c->create_side_output(x.op->typed_input(), x.context->batch_size()));
+          continue;
+        }
+        WEIR_CHECK(*x.op->input_type() == *e.transformation->output_type);
         consumers.push_back(x.op->typed_input());
       }
     }
@@ -43,7 +48,9 @@ OperatorChain::OperatorChain(const JobGraph& graph, const JobVertex& vertex, int
       owned_.push_back(w.owner);
       consumers.push_back(w.consumer);
     }
-    if (consumers.empty()) continue;  // a sink
+    if (consumers.empty() && e.transformation->kind == detail::Transformation::Kind::kSink) {
+      continue;
+    }
     if (consumers.size() == 1) {
       e.op->SetTypedOutput(consumers[0]);
     } else {

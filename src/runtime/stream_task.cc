@@ -278,7 +278,10 @@ int64_t StreamTask::NextWakeupNanos(bool outputs_available) const {
   int64_t wake = -1;
   int64_t now = env_->clock->NowNanos();
   if ((backend_ || !periodic_.empty()) && !data_finished_) {
-    int64_t next = backend_ ? backend_->timers().NextTimestamp() : detail::kMaxWatermark;
+    int64_t next = detail::kMaxWatermark;
+    if (backend_ && backend_->timers().NextTimestamp() != detail::kMaxWatermark) {
+      next = backend_->timers().NextTimestamp() + 1;  // see FireTimers
+    }
     for (const detail::StreamOperator* op : periodic_) next = std::min(next, op->NextPeriodicTime());
     if (next != std::numeric_limits<int64_t>::max()) {
       int64_t delta_ms = std::max<int64_t>(0, next - env_->clock->WallMillis());
@@ -304,12 +307,14 @@ Status StreamTask::FireTimers() {
     }
   }
   if (!backend_) return Status::OK();
-  int64_t now = env_->clock->WallMillis();
-  if (backend_->timers().NextTimestamp() > now) return Status::OK();
+  // A timer fires once the clock has passed its time, as Flink's do: the records of its last
+  // millisecond come first (a processing-time window that ends then gets them all).
+  int64_t passed = env_->clock->WallMillis() - 1;
+  if (backend_->timers().NextTimestamp() > passed) return Status::OK();
   int64_t ts;
   std::string key;
   detail::StreamOperator* head = chain_.head();
-  while (backend_->timers().PopDue(now, &ts, &key)) {
+  while (backend_->timers().PopDue(passed, &ts, &key)) {
     WEIR_RETURN_IF_ERROR(Guard([&] { head->OnProcessingTime(ts, key); }));
   }
   MaybeFlushOnTimeout();

@@ -234,7 +234,7 @@ class KeyedCoProcessOperator final : public KeyedTwoInputOperator<K, In1, In2, O
 
   void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) override {
     Collector<Out> out(&this->out_buf_, this->batch_size_, this->out_);
-    typename F::Context ctx(&this->key_, TimerService(this->timers_));
+    typename F::Context ctx(&this->key_, TimerService(this->timers_), &this->side_outputs());
     try {
       this->SetTimerKey(key_bytes);
       fn_.OnTimer(timestamp, ctx, out);
@@ -262,7 +262,7 @@ class KeyedCoProcessOperator final : public KeyedTwoInputOperator<K, In1, In2, O
   // Fires the event-time timers the watermark passed, then passes the watermark on.
   void ProcessWatermark(int64_t watermark) override {
     Collector<Out> out(&this->out_buf_, this->batch_size_, this->out_);
-    typename F::Context ctx(&this->key_, TimerService(this->timers_));
+    typename F::Context ctx(&this->key_, TimerService(this->timers_), &this->side_outputs());
     ctx.SetTimeDomain(TimeDomain::kEventTime);
     try {
       int64_t timestamp;
@@ -285,7 +285,7 @@ class KeyedCoProcessOperator final : public KeyedTwoInputOperator<K, In1, In2, O
   void Run(Batch<In>& in, Call call) {
     this->records_in_.Add(in.records.size());
     Collector<Out> out(&this->out_buf_, this->batch_size_, this->out_);
-    typename F::Context ctx(&this->key_, TimerService(this->timers_));
+    typename F::Context ctx(&this->key_, TimerService(this->timers_), &this->side_outputs());
     try {
       const int64_t* ts = in.has_timestamps() ? in.timestamps.data() : nullptr;
       ForEachWithTimestamps(in, out, [&](const In& r, size_t i) {

@@ -25,6 +25,7 @@
 
 #include "weir/detail/batch.h"
 #include "weir/detail/keyed_state.h"
+#include "weir/detail/side_outputs.h"
 #include "weir/metrics.h"
 #include "weir/status.h"
 
@@ -193,6 +194,7 @@ class StreamOperator {
   // The input became idle, or active again.
   virtual void ProcessWatermarkStatus(bool idle) {
     if (watermark_output_ != nullptr) watermark_output_->AcceptWatermarkStatus(idle);
+    side_outputs_.EmitWatermarkStatus(idle);
   }
   // Any thread (metrics read it).
   int64_t current_watermark() const { return current_watermark_.load(std::memory_order_relaxed); }
@@ -207,6 +209,8 @@ class StreamOperator {
   virtual const std::type_info* input_type() const { return nullptr; }
   virtual void SetTypedOutput(void* consumer) {}
   virtual const std::type_info* output_type() const { return nullptr; }
+  // Where the operator's side outputs (GetSideOutput) are wired.
+  SideOutputs& side_outputs() { return side_outputs_; }
 
   // Records this operator consumed (sources: emitted).
   uint64_t records_processed() const { return records_in_.Get(); }
@@ -215,11 +219,17 @@ class StreamOperator {
   // Fires what the watermark makes due (event-time timers, windows), then passes it on. The
   // default passes it on.
   virtual void ProcessWatermark(int64_t watermark) { EmitWatermark(watermark); }
+  // Side outputs too: what they hold goes first.
   void EmitWatermark(int64_t watermark) {
     if (watermark_output_ != nullptr) watermark_output_->AcceptWatermark(watermark);
+    if (!side_outputs_.empty()) [[unlikely]] {
+      side_outputs_.Flush();
+      side_outputs_.EmitWatermark(watermark);
+    }
   }
 
   WatermarkConsumer* watermark_output_ = nullptr;  // the typed output's; null for sinks
+  SideOutputs side_outputs_;
   std::atomic<int64_t> current_watermark_{kMinWatermark};  // written by the task thread only
   OperatorContext* ctx_ = nullptr;
   RecordCounter records_in_;

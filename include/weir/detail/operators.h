@@ -155,6 +155,66 @@ class FlatMapOperator final : public TransformOperator<In, Out> {
   Batch<Out> out_buf_;
 };
 
+// The head of a stream made by GetSideOutput: passes on what its operator emits to the tag.
+template <typename T>
+class SideOutputTap final : public TransformOperator<T, T> {
+ public:
+  void Accept(Batch<T>& in) override {
+    this->records_in_.Add(in.records.size());
+    this->out_->Accept(in);
+  }
+};
+
+// Runs a ProcessFunction on a stream that is not keyed.
+template <typename In, typename Out, typename F>
+class ProcessOperator final : public TransformOperator<In, Out> {
+ public:
+  explicit ProcessOperator(F fn) : fn_(std::move(fn)) {}
+
+  void Open() override {
+    batch_size_ = this->context().batch_size();
+    runtime_context_ = std::make_unique<RuntimeContext>(&this->context());
+    try {
+      fn_.Open(*runtime_context_);
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+  }
+  void Close() override {
+    try {
+      fn_.Close();
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+  void Accept(Batch<In>& in) override {
+    this->records_in_.Add(in.records.size());
+    Collector<Out> out(&out_buf_, batch_size_, this->out_);
+    typename F::Context ctx(this->context(), &this->side_outputs());
+    try {
+      for (size_t i = 0; i < in.records.size(); ++i) {
+        if (in.has_timestamps()) {
+          out.SetTimestamp(in.timestamps[i]);
+          ctx.SetTimestamp(&in.timestamps[i]);
+        }
+        fn_.ProcessElement(in.records[i], ctx, out);
+      }
+      out.Flush();
+      this->side_outputs().Flush();
+    } catch (...) {
+      out_buf_.clear();
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+ private:
+  F fn_;
+  size_t batch_size_ = 1024;
+  std::unique_ptr<RuntimeContext> runtime_context_;
+  Batch<Out> out_buf_;
+};
+
 // Runs a KeyedProcessFunction: sets the current key for state and timers, then calls it.
 template <typename K, typename In, typename Out, typename F, typename KeySelector>
 class KeyedProcessOperator final : public TransformOperator<In, Out> {
@@ -186,7 +246,7 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
   void Accept(Batch<In>& in) override {
     this->records_in_.Add(in.records.size());
     Collector<Out> out(&out_buf_, batch_size_, this->out_);
-    typename F::Context ctx(&key_, TimerService(timers_));
+    typename F::Context ctx(&key_, TimerService(timers_), &this->side_outputs());
     try {
       // Out of line (and only two call sites of ProcessElement): GCC keeps inlining the user
       // function into the plain loop, as it did before event time.
@@ -201,6 +261,7 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
         }
       }
       out.Flush();
+      this->side_outputs().Flush();
     } catch (...) {
       out_buf_.clear();
       RethrowAsOperatorError(this->context());
@@ -209,10 +270,11 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
 
   void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) override {
     Collector<Out> out(&out_buf_, batch_size_, this->out_);
-    typename F::Context ctx(&key_, TimerService(timers_));
+    typename F::Context ctx(&key_, TimerService(timers_), &this->side_outputs());
     try {
       FireTimer(timestamp, key_bytes, ctx, out);
       out.Flush();
+      this->side_outputs().Flush();
     } catch (...) {
       out_buf_.clear();
       RethrowAsOperatorError(this->context());
@@ -224,7 +286,7 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
   // watermark on: what they emit comes before it, as it must.
   void ProcessWatermark(int64_t watermark) override {
     Collector<Out> out(&out_buf_, batch_size_, this->out_);
-    typename F::Context ctx(&key_, TimerService(timers_));
+    typename F::Context ctx(&key_, TimerService(timers_), &this->side_outputs());
     ctx.SetTimeDomain(TimeDomain::kEventTime);
     try {
       int64_t timestamp;

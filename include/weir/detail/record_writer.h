@@ -217,6 +217,7 @@ class Tee final : public BatchConsumer<T> {
   explicit Tee(std::vector<BatchConsumer<T>*> consumers) : consumers_(std::move(consumers)) {}
 
   void Accept(Batch<T>& in) override {
+    if (consumers_.empty()) return;  // an operator only its side outputs are read from
     for (size_t i = 0; i + 1 < consumers_.size(); ++i) {
       copy_.records.assign(in.records.begin(), in.records.end());
       copy_.timestamps.assign(in.timestamps.begin(), in.timestamps.end());

@@ -58,6 +58,12 @@ struct Transformation {
   Partitioning partitioning = Partitioning::kForward;
   bool keyed = false;       // consumes a keyed stream: gets keyed state and timers
   const std::type_info* output_type = nullptr;
+  // Set when this transformation reads side output `side_output_tag` of `input` (made by
+  // GetSideOutput): it runs chained to its input, fed through that operator's SideOutputs by
+  // what create_side_output makes of its typed input.
+  std::string side_output_tag;
+  std::function<std::unique_ptr<SideOutputBase>(void* consumer, size_t flush_at)>
+      create_side_output;
 
   std::function<std::unique_ptr<StreamOperator>()> create_operator;
 

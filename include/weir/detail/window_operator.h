@@ -1,0 +1,519 @@
+// Internal: the operator behind KeyedStream::Window, as Flink's WindowOperator.
+//
+// For each record: the assigner names its windows; records of windows already past their end
+// plus the allowed lateness are late (to the late side output, or counted and dropped); the
+// others go into the window's contents, and the trigger decides whether the window fires now.
+// Each window has a cleanup timer at its end plus the allowed lateness that drops its state.
+// Session windows are kept in a per-key set and merge as records bridge them.
+//
+// Everything lives in keyed state: the contents (an accumulator per window, or its records
+// when a function needs them all), the set of session windows, and the triggers' timers and
+// state, so windows are checkpointed and rescaled with their key. Task thread only.
+#pragma once
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "weir/codec.h"
+#include "weir/detail/operators.h"
+#include "weir/detail/window_timers.h"
+#include "weir/functions.h"
+#include "weir/output_tag.h"
+#include "weir/triggers.h"
+#include "weir/window_functions.h"
+#include "weir/windows.h"
+
+namespace weir::detail {
+
+// ---- What a window does with its result ---------------------------------------------------------
+
+// Emits the aggregate as it is.
+template <typename R>
+struct PassResult {
+  using Output = R;
+  void Open(RuntimeContext&) {}
+  void Close() {}
+  template <typename K, typename W>
+  void Apply(const K&, WindowContext<W>&, R result, Collector<R>& out) {
+    out.Collect(std::move(result));
+  }
+};
+
+// Hands the aggregate to a ProcessWindowFunction as its only element.
+template <typename P>
+struct ProcessResult {
+  using Output = typename P::Output;
+  P fn;
+  std::vector<typename P::Input> single;
+  void Open(RuntimeContext& rc) { fn.Open(rc); }
+  void Close() { fn.Close(); }
+  template <typename K, typename W>
+  void Apply(const K& key, WindowContext<W>& ctx, typename P::Input result, Collector<Output>& out) {
+    single.clear();
+    single.push_back(std::move(result));
+    fn.Process(key, ctx, single, out);
+  }
+};
+
+// A reduce function as an aggregate: the accumulator is the reduced value so far.
+template <typename T, typename F>
+struct ReduceAggregate {
+  using Accumulator = std::optional<T>;
+  using Output = T;
+  F reduce;
+  Accumulator CreateAccumulator() const { return std::nullopt; }
+  void Add(const T& value, Accumulator& acc) const {
+    acc = acc ? reduce(std::as_const(*acc), value) : value;
+  }
+  T GetResult(const Accumulator& acc) const { return *acc; }
+  Accumulator Merge(Accumulator a, const Accumulator& b) const {
+    if (!a) return b;
+    if (!b) return a;
+    return reduce(std::as_const(*a), *b);
+  }
+};
+
+// ---- Window contents ----------------------------------------------------------------------------
+
+// One accumulator per window (Reduce, Aggregate): a record costs a read and a write of it.
+template <typename T, typename W, typename Agg, typename Fn>
+class AggregatingContents {
+ public:
+  using Acc = typename Agg::Accumulator;
+  using Out = typename Fn::Output;
+  static_assert(HasCodec<Acc>, "a window's accumulator type needs a weir::Codec");
+
+  AggregatingContents(Agg agg, Fn fn) : agg_(std::move(agg)), fn_(std::move(fn)) {}
+
+  void Open(RuntimeContext& rc) {
+    state_ = rc.GetMapState(MapStateDescriptor<W, Acc>("window-contents"));
+    fn_.Open(rc);
+  }
+  void Close() { fn_.Close(); }
+
+  void Add(const W& w, const T& value, int64_t) {
+    std::optional<Acc> acc = state_.Get(w);
+    if (!acc) acc.emplace(agg_.CreateAccumulator());
+    agg_.Add(value, *acc);
+    state_.Put(w, std::move(*acc));
+  }
+  template <typename K>
+  void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out) {
+    std::optional<Acc> acc = state_.Get(ctx.window());
+    if (acc) fn_.Apply(key, ctx, agg_.GetResult(*acc), out);
+  }
+  void Merge(const W& target, const std::vector<W>& sources) {
+    std::optional<Acc> acc = state_.Get(target);
+    for (const W& s : sources) {
+      std::optional<Acc> other = state_.Get(s);
+      if (!other) continue;
+      acc = acc ? agg_.Merge(std::move(*acc), *other) : std::move(*other);
+      state_.Remove(s);
+    }
+    if (acc) state_.Put(target, std::move(*acc));
+  }
+  void Clear(const W& w) { state_.Remove(w); }
+
+ private:
+  Agg agg_;
+  Fn fn_;
+  MapState<W, Acc> state_;
+};
+
+template <typename W, typename T>
+struct WindowElement {
+  W window{};
+  int64_t timestamp = 0;
+  T value{};
+};
+
+}  // namespace weir::detail
+
+template <typename W, typename T>
+struct weir::Codec<weir::detail::WindowElement<W, T>> {
+  static std::string Identity() {
+    return "window-element<" + CodecIdentity<W>() + "," + CodecIdentity<T>() + ">";
+  }
+  static void Encode(const detail::WindowElement<W, T>& e, BufferWriter& w) {
+    Codec<W>::Encode(e.window, w);
+    Codec<int64_t>::Encode(e.timestamp, w);
+    Codec<T>::Encode(e.value, w);
+  }
+  static bool Decode(BufferReader& r, detail::WindowElement<W, T>& e) {
+    return Codec<W>::Decode(r, e.window) && Codec<int64_t>::Decode(r, e.timestamp) &&
+           Codec<T>::Decode(r, e.value);
+  }
+};
+
+namespace weir::detail {
+
+// Whole-window functions over the records.
+template <typename P>
+struct ProcessElements {
+  using Output = typename P::Output;
+  P fn;
+  void Open(RuntimeContext& rc) { fn.Open(rc); }
+  void Close() { fn.Close(); }
+  template <typename K, typename W, typename T>
+  void ApplyAll(const K& key, WindowContext<W>& ctx, const std::vector<T>& values,
+                Collector<Output>& out) {
+    fn.Process(key, ctx, values, out);
+  }
+};
+
+// An aggregate computed when the window fires, over the records an evictor left.
+template <typename Agg, typename Fn>
+struct AggregateElements {
+  using Output = typename Fn::Output;
+  Agg agg;
+  Fn fn;
+  void Open(RuntimeContext& rc) { fn.Open(rc); }
+  void Close() { fn.Close(); }
+  template <typename K, typename W, typename T>
+  void ApplyAll(const K& key, WindowContext<W>& ctx, const std::vector<T>& values,
+                Collector<Output>& out) {
+    auto acc = agg.CreateAccumulator();
+    for (const T& v : values) agg.Add(v, acc);
+    fn.Apply(key, ctx, agg.GetResult(acc), out);
+  }
+};
+
+// Every record of every window of the key, in arrival order (Process, or an evictor).
+template <typename T, typename W, typename Evictor, typename Fn>
+class ListContents {
+ public:
+  using Out = typename Fn::Output;
+  using Element = WindowElement<W, T>;
+  static_assert(HasCodec<T>, "a window that keeps its records needs a weir::Codec for them");
+
+  ListContents(Evictor evictor, Fn fn) : evictor_(std::move(evictor)), fn_(std::move(fn)) {}
+
+  void Open(RuntimeContext& rc) {
+    state_ = rc.GetListState(ListStateDescriptor<Element>("window-contents"));
+    fn_.Open(rc);
+  }
+  void Close() { fn_.Close(); }
+
+  void Add(const W& w, const T& value, int64_t timestamp) {
+    state_.Add(Element{w, timestamp, value});
+  }
+  template <typename K>
+  void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out) {
+    const W& w = ctx.window();
+    elements_.clear();
+    for (const Element& e : state_.Get()) {
+      if (e.window == w) elements_.push_back(TimestampedValue<T>{e.value, e.timestamp});
+    }
+    if (elements_.empty()) return;
+    size_t before = elements_.size();
+    if constexpr (!std::is_same_v<Evictor, NoEvictor>) evictor_.EvictBefore(elements_, w);
+    values_.clear();
+    for (const auto& e : elements_) values_.push_back(e.value);
+    fn_.ApplyAll(key, ctx, values_, out);
+    if constexpr (!std::is_same_v<Evictor, NoEvictor>) {
+      evictor_.EvictAfter(elements_, w);
+      if (elements_.size() != before) Rewrite(w, &elements_);
+    }
+  }
+  void Merge(const W& target, const std::vector<W>& sources) {
+    std::vector<Element> all = state_.Get();
+    for (Element& e : all) {
+      if (std::find(sources.begin(), sources.end(), e.window) != sources.end()) e.window = target;
+    }
+    state_.Update(std::move(all));
+  }
+  void Clear(const W& w) { Rewrite(w, nullptr); }
+
+ private:
+  // The key's records of other windows, and `kept` (or none) as the records of `w`.
+  void Rewrite(const W& w, const std::vector<TimestampedValue<T>>* kept) {
+    std::vector<Element> rest;
+    for (const Element& e : state_.Get()) {
+      if (!(e.window == w)) rest.push_back(e);
+    }
+    if (kept != nullptr) {
+      for (const auto& e : *kept) rest.push_back(Element{w, e.timestamp, e.value});
+    }
+    if (rest.empty()) {
+      state_.Clear();
+    } else {
+      state_.Update(std::move(rest));
+    }
+  }
+
+  Evictor evictor_;
+  Fn fn_;
+  ListState<Element> state_;
+  std::vector<TimestampedValue<T>> elements_;
+  std::vector<T> values_;
+};
+
+// ---- The operator -------------------------------------------------------------------------------
+
+template <typename K, typename T, typename KeySelector, typename Assigner, typename TriggerT,
+          typename Contents>
+class WindowOperator final : public TransformOperator<T, typename Contents::Out> {
+  using W = typename Assigner::Window;
+  using Out = typename Contents::Out;
+  static constexpr TimeDomain kDomain =
+      Assigner::kEventTime ? TimeDomain::kEventTime : TimeDomain::kProcessingTime;
+
+ public:
+  WindowOperator(KeySelector key_selector, Assigner assigner, TriggerT trigger, Contents contents,
+                 int64_t allowed_lateness, std::optional<OutputTag<T>> late_tag)
+      : key_selector_(std::move(key_selector)),
+        assigner_(std::move(assigner)),
+        trigger_(std::move(trigger)),
+        contents_(std::move(contents)),
+        allowed_lateness_(allowed_lateness),
+        late_tag_(std::move(late_tag)) {}
+
+  void Open() override {
+    batch_size_ = this->context().batch_size();
+    keyed_ = this->context().keyed_state();
+    timers_ = this->context().timer_service();
+    runtime_context_ = std::make_unique<RuntimeContext>(&this->context());
+    late_dropped_ = &this->context().metric_group().AddCounter("numLateRecordsDropped");
+    try {
+      keyed_->DeclareKeyCodec(CodecIdentity<K>());
+      if constexpr (Assigner::kMerging) {
+        if (!trigger_.CanMerge()) {
+          throw std::invalid_argument("session windows need a trigger that can merge");
+        }
+        merging_set_ =
+            runtime_context_->GetMapState(MapStateDescriptor<W, uint8_t>("window-merging-set"));
+      }
+      window_timers_.Open(*runtime_context_, timers_);
+      contents_.Open(*runtime_context_);
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+  void Close() override {
+    try {
+      contents_.Close();
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+  void Accept(Batch<T>& in) override {
+    this->records_in_.Add(in.records.size());
+    Collector<Out> out(&out_buf_, batch_size_, this->out_);
+    try {
+      if constexpr (Assigner::kEventTime) {
+        if (!in.has_timestamps() && !in.records.empty()) {
+          throw std::invalid_argument(
+              "an event-time window got records without timestamps: call "
+              "AssignTimestampsAndWatermarks before it (or use a processing-time window)");
+        }
+      }
+      now_ = timers_->CurrentProcessingTime();
+      for (size_t i = 0; i < in.records.size(); ++i) {
+        key_ = key_selector_(in.records[i]);
+        keyed_->SetCurrentKey(encoder_.Encode(key_));
+        int64_t timestamp = in.has_timestamps() ? in.timestamps[i] : kMinWatermark;
+        ProcessElement(in.records[i], timestamp, out);
+      }
+      out.Flush();
+      this->side_outputs().Flush();
+    } catch (...) {
+      out_buf_.clear();
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+  void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) override {
+    Collector<Out> out(&out_buf_, batch_size_, this->out_);
+    try {
+      now_ = timestamp;
+      FireTimers(TimeDomain::kProcessingTime, timestamp, key_bytes, out);
+      out.Flush();
+      this->side_outputs().Flush();
+    } catch (...) {
+      out_buf_.clear();
+      RethrowAsOperatorError(this->context());
+    }
+  }
+
+ protected:
+  // Windows the watermark passed fire before it goes on.
+  void ProcessWatermark(int64_t watermark) override {
+    Collector<Out> out(&out_buf_, batch_size_, this->out_);
+    try {
+      now_ = timers_->CurrentProcessingTime();
+      int64_t timestamp;
+      while (timers_->PopDueEventTimer(watermark, &timestamp, &timer_key_)) {
+        FireTimers(TimeDomain::kEventTime, timestamp, timer_key_, out);
+      }
+      out.Flush();
+    } catch (...) {
+      out_buf_.clear();
+      RethrowAsOperatorError(this->context());
+    }
+    this->EmitWatermark(watermark);
+  }
+
+ private:
+  void ProcessElement(const T& record, int64_t timestamp, Collector<Out>& out) {
+    windows_.clear();
+    assigner_.AssignWindows(record, timestamp, now_, &windows_);
+    bool dropped = true;
+    for (const W& assigned : windows_) {
+      W w = assigned;
+      if constexpr (Assigner::kMerging) {
+        w = AddToMergingSet(assigned);
+        if (IsWindowLate(w)) {  // a late session of its own: nothing of it is kept
+          merging_set_.Remove(w);
+          continue;
+        }
+      } else {
+        if (IsWindowLate(w)) continue;
+      }
+      dropped = false;
+      contents_.Add(w, record, timestamp);
+      trigger_context_.SetWindow(&w);
+      TriggerResult result = trigger_.OnElement(record, timestamp, w, trigger_context_);
+      if (IsFire(result)) Emit(w, out);
+      if (IsPurge(result)) contents_.Clear(w);
+      RegisterCleanupTimer(w);
+    }
+    if (dropped && IsElementLate(timestamp)) {
+      if (late_tag_) {
+        EmitToSideOutput(this->side_outputs(), *late_tag_, record, &timestamp);
+      } else {
+        late_dropped_->Inc();
+      }
+    }
+  }
+
+  // The timers of the current key at `time`: each window registered there hears of it.
+  void FireTimers(TimeDomain domain, int64_t time, std::string_view key_bytes,
+                  Collector<Out>& out) {
+    if (!DecodeFromString(key_bytes, key_)) {
+      throw StateError("a timer's key does not decode as the stream's key type");
+    }
+    keyed_->SetCurrentKey(key_bytes);
+    window_timers_.TakeDue(domain, time, &due_);
+    for (const W& w : due_) {
+      if constexpr (Assigner::kMerging) {
+        if (!merging_set_.Contains(w)) continue;  // merged into another since
+      }
+      trigger_context_.SetWindow(&w);
+      TriggerResult result = domain == TimeDomain::kEventTime
+                                 ? trigger_.OnEventTime(time, w, trigger_context_)
+                                 : trigger_.OnProcessingTime(time, w, trigger_context_);
+      if (IsFire(result)) Emit(w, out);
+      if (IsPurge(result)) contents_.Clear(w);
+      if (domain == kDomain && time == CleanupTime(w)) ClearAllState(w);
+    }
+  }
+
+  void Emit(const W& w, Collector<Out>& out) {
+    out.SetTimestamp(w.max_timestamp());
+    WindowContext<W> ctx(&this->side_outputs(), this->current_watermark(), now_);
+    ctx.SetWindow(&w);
+    contents_.Emit(key_, ctx, out);
+  }
+
+  void ClearAllState(const W& w) {
+    contents_.Clear(w);
+    trigger_context_.SetWindow(&w);
+    trigger_.Clear(w, trigger_context_);
+    window_timers_.ClearAllState(w);
+    if constexpr (Assigner::kMerging) merging_set_.Remove(w);
+  }
+
+  // Adds a new session window to the key's set, merging it with the windows it overlaps or
+  // touches; returns the window the record belongs to now.
+  W AddToMergingSet(const W& w) {
+    existing_.clear();
+    merging_set_.ForEach([this](const W& e, const uint8_t&) { existing_.push_back(e); });
+    W cover = w;
+    group_.clear();
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const W& e : existing_) {
+        if (e.Intersects(cover) && std::find(group_.begin(), group_.end(), e) == group_.end()) {
+          group_.push_back(e);
+          cover = cover.Cover(e);
+          grew = true;
+        }
+      }
+    }
+    if (group_.empty()) {
+      merging_set_.Put(w, 1);
+      return w;
+    }
+    merged_.clear();
+    for (const W& g : group_) {
+      if (!(g == cover)) merged_.push_back(g);
+    }
+    if (merged_.empty()) return cover;  // inside a window the key has
+    std::sort(merged_.begin(), merged_.end());
+    contents_.Merge(cover, merged_);
+    trigger_context_.SetWindow(&cover);
+    trigger_context_.SetMergedWindows(&merged_);
+    trigger_.OnMerge(cover, trigger_context_);
+    for (const W& m : merged_) {
+      trigger_context_.SetWindow(&m);
+      trigger_.Clear(m, trigger_context_);
+      window_timers_.ClearAllState(m);
+      window_timers_.Delete(kDomain, CleanupTime(m), m);
+      merging_set_.Remove(m);
+    }
+    merging_set_.Put(cover, 1);
+    return cover;
+  }
+
+  // When a window's state goes: its end plus the allowed lateness (event time), its end
+  // (processing time); never for the global window.
+  int64_t CleanupTime(const W& w) const {
+    int64_t end = w.max_timestamp();
+    if constexpr (!Assigner::kEventTime) return end;
+    return end > kMaxWatermark - allowed_lateness_ ? kMaxWatermark : end + allowed_lateness_;
+  }
+  void RegisterCleanupTimer(const W& w) {
+    int64_t t = CleanupTime(w);
+    if (t != kMaxWatermark) window_timers_.Register(kDomain, t, w);
+  }
+  bool IsWindowLate(const W& w) const {
+    return Assigner::kEventTime && CleanupTime(w) <= this->current_watermark();
+  }
+  bool IsElementLate(int64_t timestamp) const {
+    if (!Assigner::kEventTime) return false;
+    int64_t deadline = timestamp > kMaxWatermark - allowed_lateness_
+                           ? kMaxWatermark
+                           : timestamp + allowed_lateness_;
+    return deadline <= this->current_watermark();
+  }
+
+  KeySelector key_selector_;
+  Assigner assigner_;
+  TriggerT trigger_;
+  Contents contents_;
+  int64_t allowed_lateness_;
+  std::optional<OutputTag<T>> late_tag_;
+
+  size_t batch_size_ = 1024;
+  KeyedStateAccess* keyed_ = nullptr;
+  TimerServiceAccess* timers_ = nullptr;
+  std::unique_ptr<RuntimeContext> runtime_context_;
+  Counter* late_dropped_ = nullptr;
+  WindowTimers<W> window_timers_;
+  TriggerContext<W> trigger_context_{&window_timers_};
+  MapState<W, uint8_t> merging_set_;
+  int64_t now_ = 0;
+  K key_{};
+  KeyEncoder<K> encoder_;
+  std::string timer_key_;
+  std::vector<W> windows_, due_, existing_, group_, merged_;
+  Batch<Out> out_buf_;
+};
+
+}  // namespace weir::detail
