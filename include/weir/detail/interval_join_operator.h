@@ -59,8 +59,8 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
       this->SetKeyOf1(r);
       if (IsLate(t)) return;
       Buffer(left_, r, t);
-      for (const auto& [rt, records] : right_.Entries()) {
-        if (rt < t + lower_ || rt > t + upper_) continue;
+      Matching(right_, t + lower_, t + upper_, &right_matches_);
+      for (const auto& [rt, records] : right_matches_) {
         for (const R& other : records) Emit(r, t, other, rt, out);
       }
       this->timers_->RegisterEventTimeTimer(upper_ > 0 ? t + upper_ : t);
@@ -71,8 +71,8 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
       this->SetKeyOf2(r);
       if (IsLate(t)) return;
       Buffer(right_, r, t);
-      for (const auto& [lt, records] : left_.Entries()) {
-        if (lt < t - upper_ || lt > t - lower_) continue;
+      Matching(left_, t - upper_, t - lower_, &left_matches_);
+      for (const auto& [lt, records] : left_matches_) {
         for (const L& other : records) Emit(other, lt, r, t, out);
       }
       this->timers_->RegisterEventTimeTimer(lower_ < 0 ? t - lower_ : t);
@@ -98,6 +98,17 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
   bool IsLate(int64_t t) const {
     int64_t w = this->current_watermark();
     return w != kMinWatermark && t < w;
+  }
+
+  // The buckets of `buffer` with timestamps in [from, to], copied out: only those, and the user
+  // function is not called while the state is being iterated.
+  template <typename V>
+  static void Matching(const MapState<int64_t, std::vector<V>>& buffer, int64_t from, int64_t to,
+                       std::vector<std::pair<int64_t, std::vector<V>>>* out) {
+    out->clear();
+    buffer.ForEach([&](const int64_t& t, const std::vector<V>& records) {
+      if (t >= from && t <= to) out->emplace_back(t, records);
+    });
   }
 
   template <typename V>
@@ -138,6 +149,8 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
   int64_t upper_;
   MapState<int64_t, std::vector<L>> left_;
   MapState<int64_t, std::vector<R>> right_;
+  std::vector<std::pair<int64_t, std::vector<L>>> left_matches_;  // reused across records
+  std::vector<std::pair<int64_t, std::vector<R>>> right_matches_;
   typename F::Context join_ctx_;
 };
 
