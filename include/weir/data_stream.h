@@ -23,6 +23,7 @@
 
 #include "weir/codec.h"
 #include "weir/connectors/file_sink.h"
+#include "weir/detail/co_operators.h"
 #include "weir/detail/operators.h"
 #include "weir/detail/record_writer.h"
 #include "weir/detail/sinks.h"
@@ -42,6 +43,10 @@ class KeyedStream;
 template <typename K, typename T, typename KeySelector, typename Assigner, typename TriggerT,
           typename EvictorT>
 class WindowedStream;
+template <typename A, typename B>
+class ConnectedStreams;  // weir/connected_streams.h
+template <typename K, typename A, typename B, typename S1, typename S2>
+class IntervalJoinStreams;
 
 namespace detail {
 
@@ -189,6 +194,32 @@ class DataStream {
     return KeyBy(detail::WholeStreamKey<T>()).CountWindow(size).NonParallel();
   }
 
+  // One stream of the records of this stream and `others` (all DataStream<T>), as they come
+  // (Flink's union). The next operator reads the channels of all of them.
+  template <typename... Streams>
+  DataStream<T> Union(const Streams&... others) const {
+    static_assert((std::is_same_v<Streams, DataStream<T>> && ...),
+                  "Union: every stream must have this stream's record type");
+    auto t = std::make_unique<detail::Transformation>();
+    t->name = "Union";
+    t->input = t_;
+    t->partitioning = next_partitioning_;
+    t->create_input_writer = UnionInputWriter(next_partitioning_);
+    (t->extra_inputs.push_back(detail::TransformationInput{
+         others.t_, others.next_partitioning_, 0, UnionInputWriter(others.next_partitioning_)}),
+     ...);
+    t->output_type = &typeid(T);
+    t->create_operator = [] { return std::make_unique<detail::UnionOperator<T>>(); };
+    t->create_output_tee = &detail::MakeTee<T>;
+    return DataStream<T>(graph_, graph_->Add(std::move(t)));
+  }
+
+  // Connects this stream with `other` (of any type) for an operator with two inputs: a
+  // co-map, co-flat-map or co-process function, or, after KeyBy, a keyed co-process function
+  // (see weir/connected_streams.h).
+  template <typename U>
+  ConnectedStreams<T, U> Connect(const DataStream<U>& other) const;
+
   // Distributes records round robin over the next operator's subtasks.
   DataStream<T> Rebalance() const {
     return DataStream<T>(graph_, t_, detail::Partitioning::kRebalance);
@@ -252,10 +283,18 @@ class DataStream {
 
   detail::Transformation* transformation() const { return t_; }
   detail::GraphBuilder* graph() const { return graph_; }
+  // How records reach the next operator (Rebalance, or forward).
+  detail::Partitioning partitioning() const { return next_partitioning_; }
 
  private:
   template <typename K, typename U, typename S>
   friend class KeyedStream;
+
+  static detail::InputWriterFactory UnionInputWriter(detail::Partitioning p) {
+    return [p](std::vector<detail::OutputChannel*> channels, int subtask, int) {
+      return detail::MakeUnkeyedWriter<T>(p, std::move(channels), subtask);
+    };
+  }
 
   template <typename Out, typename Factory>
   DataStream<Out> Then(const char* default_name, Factory make_operator) const {
@@ -339,6 +378,14 @@ class KeyedStream {
     return DataStream<Out>(input_.graph_, input_.graph_->Add(std::move(t)));
   }
 
+  // Joins this stream with `other`, keyed by the same key type, by event time: see
+  // IntervalJoinStreams::Between in weir/connected_streams.h.
+  template <typename U, typename S2>
+  IntervalJoinStreams<K, T, U, KeySelector, S2> IntervalJoin(
+      const KeyedStream<K, U, S2>& other) const;
+
+  const DataStream<T>& input() const { return input_; }
+
  private:
   DataStream<T> input_;
   KeySelector key_selector_;
@@ -347,3 +394,4 @@ class KeyedStream {
 }  // namespace weir
 
 #include "weir/windowed_stream.h"  // IWYU pragma: export
+#include "weir/connected_streams.h"  // Connect and IntervalJoin, defined there

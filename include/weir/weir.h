@@ -3,8 +3,10 @@
 #pragma once
 
 #include "weir/cli.h"
+#include "weir/co_functions.h"
 #include "weir/codec.h"
 #include "weir/configuration.h"
+#include "weir/connected_streams.h"
 #include "weir/connectors/file_sink.h"
 #include "weir/connectors/file_source.h"
 #include "weir/data_stream.h"

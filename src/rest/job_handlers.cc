@@ -339,16 +339,19 @@ class JobHandlers {
                 {"operator_strategy", ""},
                 {"description", vertex.name},
                 {"optimizer_properties", Json::object()}};
-      if (vertex.input_edge >= 0) {
-        const JobEdge& e = g.edges()[static_cast<size_t>(vertex.input_edge)];
-        const char* ship = e.partitioning == detail::Partitioning::kKeyGroups   ? "HASH"
-                           : e.partitioning == detail::Partitioning::kRebalance ? "REBALANCE"
-                                                                                : "FORWARD";
-        node["inputs"] =
-            Json::array({Json{{"num", 0},
-                              {"id", vertex_ids_[static_cast<size_t>(e.source_vertex)]},
-                              {"ship_strategy", ship},
-                              {"exchange", "pipelined_bounded"}}});
+      if (!vertex.input_edges.empty()) {
+        Json inputs = Json::array();
+        for (size_t i = 0; i < vertex.input_edges.size(); ++i) {
+          const JobEdge& e = g.edges()[static_cast<size_t>(vertex.input_edges[i])];
+          const char* ship = e.partitioning == detail::Partitioning::kKeyGroups   ? "HASH"
+                             : e.partitioning == detail::Partitioning::kRebalance ? "REBALANCE"
+                                                                                  : "FORWARD";
+          inputs.push_back(Json{{"num", static_cast<int>(i)},
+                                {"id", vertex_ids_[static_cast<size_t>(e.source_vertex)]},
+                                {"ship_strategy", ship},
+                                {"exchange", "pipelined_bounded"}});
+        }
+        node["inputs"] = std::move(inputs);
       }
       nodes.push_back(std::move(node));
     }

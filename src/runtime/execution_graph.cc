@@ -23,8 +23,11 @@ ExecutionGraph::ExecutionGraph(const JobGraph& graph, const TaskEnvironment* env
     const JobVertex& src = vertices[static_cast<size_t>(e.source_vertex)];
     const JobVertex& dst = vertices[static_cast<size_t>(e.target_vertex)];
     std::vector<std::vector<std::shared_ptr<Channel>>> edge(static_cast<size_t>(src.parallelism));
+    // A forward edge (equal parallelism) is pointwise: subtask s sends to subtask s only.
+    const bool pointwise = e.partitioning == detail::Partitioning::kForward;
     for (int s = 0; s < src.parallelism; ++s) {
       for (int t = 0; t < dst.parallelism; ++t) {
+        if (pointwise && s != t) continue;
         edge[static_cast<size_t>(s)].push_back(std::make_shared<Channel>(
             initial_channel_capacity, env->channel_capacity, env->batch_size,
             waker(e.target_vertex, t), waker(e.source_vertex, s)));
@@ -41,9 +44,17 @@ ExecutionGraph::ExecutionGraph(const JobGraph& graph, const TaskEnvironment* env
       spec.vertex = &vertex;
       spec.subtask = i;
       spec.waker = wakers_[static_cast<size_t>(spec.task_index)];
-      if (vertex.input_edge >= 0) {
-        for (const auto& producer : channels[static_cast<size_t>(vertex.input_edge)]) {
+      for (int in : vertex.input_edges) {
+        const JobEdge& e = graph.edges()[static_cast<size_t>(in)];
+        const auto& edge = channels[static_cast<size_t>(in)];
+        if (e.partitioning == detail::Partitioning::kForward) {
+          spec.inputs.push_back(edge[static_cast<size_t>(i)][0]);
+          spec.channel_inputs.push_back(e.consumer_input);
+          continue;
+        }
+        for (const auto& producer : edge) {
           spec.inputs.push_back(producer[static_cast<size_t>(i)]);
+          spec.channel_inputs.push_back(e.consumer_input);
         }
       }
       for (int out : vertex.output_edges) {

@@ -54,13 +54,18 @@ Result<JobGraph> JobGraph::Build(const detail::GraphBuilder& graph, const Config
   // Only what leads to a sink runs.
   std::vector<bool> live(n, false);
   bool any_sink = false;
+  std::vector<const Transformation*> pending;
   for (const auto& t : all) {
     if (t->kind != Transformation::Kind::kSink) continue;
     any_sink = true;
-    for (const Transformation* x = t.get(); x != nullptr && !live[static_cast<size_t>(x->id)];
-         x = x->input) {
-      live[static_cast<size_t>(x->id)] = true;
-    }
+    pending.push_back(t.get());
+  }
+  while (!pending.empty()) {
+    const Transformation* x = pending.back();
+    pending.pop_back();
+    if (live[static_cast<size_t>(x->id)]) continue;
+    live[static_cast<size_t>(x->id)] = true;
+    for (const auto& in : x->inputs()) pending.push_back(in.transformation);
   }
   if (!any_sink) {
     return Status::InvalidArgument("the job has no sink: add WriteAsText or Print to a stream");
@@ -112,8 +117,9 @@ Result<JobGraph> JobGraph::Build(const detail::GraphBuilder& graph, const Config
 
   for (const Transformation* t : g.live_) {
     size_t id = static_cast<size_t>(t->id);
+    const std::vector<detail::TransformationInput> inputs = t->inputs();
     const Transformation* in = t->input;
-    bool chain = in != nullptr && t->partitioning == Partitioning::kForward &&
+    bool chain = inputs.size() == 1 && t->partitioning == Partitioning::kForward &&
                  g.parallelism_[static_cast<size_t>(in->id)] == g.parallelism_[id];
     if (chain) {
       int v = g.vertex_of_[static_cast<size_t>(in->id)];
@@ -126,19 +132,27 @@ Result<JobGraph> JobGraph::Build(const detail::GraphBuilder& graph, const Config
     vertex.parallelism = g.parallelism_[id];
     vertex.operators.push_back(t);
     g.vertex_of_[id] = vertex.id;
-    if (in != nullptr) {
+    for (const auto& input : inputs) {
       JobEdge e;
-      e.source_vertex = g.vertex_of_[static_cast<size_t>(in->id)];
-      e.producer = in;
+      e.source_vertex = g.vertex_of_[static_cast<size_t>(input.transformation->id)];
+      e.producer = input.transformation;
       e.target_vertex = vertex.id;
       e.consumer = t;
-      // Forward between different parallelism becomes rebalance, as in Flink.
-      e.partitioning = t->partitioning == Partitioning::kForward ? Partitioning::kRebalance
-                                                                 : t->partitioning;
-      vertex.input_edge = static_cast<int>(g.edges_.size());
-      g.vertices_[static_cast<size_t>(e.source_vertex)].output_edges.push_back(vertex.input_edge);
-      g.edges_.push_back(e);
-    } else if (t->kind != Transformation::Kind::kSource) {
+      e.consumer_input = input.operator_input;
+      e.create_writer = input.create_writer;
+      // Forward between different parallelism becomes rebalance, as in Flink; at equal
+      // parallelism (an input of a task with several) it stays pointwise.
+      bool same =
+          g.parallelism_[static_cast<size_t>(input.transformation->id)] == vertex.parallelism;
+      e.partitioning = input.partitioning != Partitioning::kForward ? input.partitioning
+                       : same                                       ? Partitioning::kForward
+                                                                    : Partitioning::kRebalance;
+      int edge = static_cast<int>(g.edges_.size());
+      vertex.input_edges.push_back(edge);
+      g.vertices_[static_cast<size_t>(e.source_vertex)].output_edges.push_back(edge);
+      g.edges_.push_back(std::move(e));
+    }
+    if (inputs.empty() && t->kind != Transformation::Kind::kSource) {
       return Status::Internal("operator '" + t->name + "' has no input");
     }
     g.vertices_.push_back(std::move(vertex));

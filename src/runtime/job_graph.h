@@ -6,6 +6,10 @@
 // chain may branch (one operator feeding several), so it is a tree rooted at its head.
 // Transformations that lead to no sink are not run.
 //
+// A transformation with several inputs (a union, a two-input operator) heads a task of its
+// own, with an edge per input; a forward input at equal parallelism becomes a pointwise
+// forward edge (producer subtask i to consumer subtask i).
+//
 // Value type built once per job; immutable and shareable afterwards.
 #pragma once
 
@@ -24,6 +28,8 @@ struct JobEdge {
   int target_vertex = 0;
   const detail::Transformation* consumer = nullptr;  // head of the target vertex
   detail::Partitioning partitioning = detail::Partitioning::kForward;
+  int consumer_input = 0;  // which input of the consumer operator (see TransformationInput)
+  detail::InputWriterFactory create_writer;  // the consumer's writer for this input
 };
 
 struct JobVertex {
@@ -31,7 +37,7 @@ struct JobVertex {
   std::string name;  // the chain's operator names joined by " -> "
   int parallelism = 1;
   std::vector<const detail::Transformation*> operators;  // head first, topological order
-  int input_edge = -1;
+  std::vector<int> input_edges;                          // in the head's input order
   std::vector<int> output_edges;
 
   const detail::Transformation* head() const { return operators.front(); }

@@ -21,6 +21,16 @@ class CountPerKey : public KeyedProcessFunction<int64_t, int64_t, int64_t> {
 };
 
 int64_t Identity(int64_t v) { return v; }
+
+class SumBoth final : public KeyedCoProcessFunction<int64_t, int64_t, std::string, int64_t> {
+ public:
+  void ProcessElement1(const int64_t& v, Context&, Collector<int64_t>& out) override {
+    out.Collect(v);
+  }
+  void ProcessElement2(const std::string& s, Context&, Collector<int64_t>& out) override {
+    out.Collect(static_cast<int64_t>(s.size()));
+  }
+};
 bool Even(int64_t v) { return v % 2 == 0; }
 
 Result<JobGraph> Build(const StreamExecutionEnvironment& env, const DataStream<int64_t>& any) {
@@ -53,7 +63,7 @@ TEST(JobGraphTest, ForwardEdgesOfEqualParallelismChainIntoOneTask) {
   EXPECT_EQ(v.parallelism, 2);
   EXPECT_TRUE(v.is_source());
   EXPECT_EQ(v.head(), source.transformation());
-  EXPECT_EQ(v.input_edge, -1);
+  EXPECT_TRUE(v.input_edges.empty());
   ASSERT_EQ(v.operators.size(), 4u);
   EXPECT_EQ(g.ChainedConsumers(source.transformation()),
             (std::vector<const Transformation*>{map.transformation()}));
@@ -80,12 +90,62 @@ TEST(JobGraphTest, KeyByStartsANewTaskWithKeyGroupPartitioning) {
   EXPECT_EQ(e.producer, source.transformation());
   EXPECT_EQ(e.consumer, processed.transformation());
   EXPECT_EQ(g.vertices()[0].output_edges, (std::vector<int>{0}));
-  EXPECT_EQ(g.vertices()[1].input_edge, 0);
+  EXPECT_EQ(g.vertices()[1].input_edges, (std::vector<int>{0}));
   EXPECT_FALSE(g.vertices()[1].is_source());
   auto network = g.NetworkConsumers(source.transformation());
   ASSERT_EQ(network.size(), 1u);
   EXPECT_EQ(network[0], &e);
   EXPECT_EQ(g.num_tasks(), 6);
+}
+
+TEST(JobGraphTest, AUnionHeadsATaskWithAnEdgePerInput) {
+  StreamExecutionEnvironment env;
+  env.SetParallelism(2);
+  auto a = env.FromSequence(0, 10);
+  auto b = env.FromSequence(0, 10).SetParallelism(3);
+  auto c = env.FromSequence(0, 10).Rebalance();
+  auto u = a.Union(b, c);
+  auto sink = u.Map(Identity).Print();
+  JobGraph g = BuildOk(env, sink);
+  ASSERT_EQ(g.vertices().size(), 4u);
+  const JobVertex& v = g.vertices()[3];
+  EXPECT_EQ(v.name, "Union -> Map -> Print");
+  ASSERT_EQ(v.input_edges.size(), 3u);
+  const auto& e = g.edges();
+  // Equal parallelism: pointwise forward; another parallelism: rebalance; as asked: rebalance.
+  EXPECT_EQ(e[static_cast<size_t>(v.input_edges[0])].partitioning, Partitioning::kForward);
+  EXPECT_EQ(e[static_cast<size_t>(v.input_edges[1])].partitioning, Partitioning::kRebalance);
+  EXPECT_EQ(e[static_cast<size_t>(v.input_edges[2])].partitioning, Partitioning::kRebalance);
+  for (int i : v.input_edges) {
+    EXPECT_EQ(e[static_cast<size_t>(i)].consumer, u.transformation());
+    EXPECT_EQ(e[static_cast<size_t>(i)].consumer_input, 0);
+  }
+  EXPECT_EQ(e[static_cast<size_t>(v.input_edges[1])].producer, b.transformation());
+}
+
+TEST(JobGraphTest, AConnectedKeyedOperatorHasOneEdgePerOperatorInput) {
+  StreamExecutionEnvironment env;
+  env.SetParallelism(2);
+  auto a = env.FromSequence(0, 10);
+  auto b = env.FromSequence(0, 10).Map([](int64_t i) { return std::to_string(i); });
+  auto sink = a.Connect(b)
+                  .KeyBy([](int64_t i) { return i % 3; },
+                         [](const std::string& s) { return static_cast<int64_t>(s.size()); })
+                  .Process(SumBoth())
+                  .Print();
+  JobGraph g = BuildOk(env, sink);
+  EXPECT_EQ(Names(g), (std::vector<std::string>{"Sequence Source", "Sequence Source -> Map",
+                                                "KeyedCoProcess -> Print"}));
+  const JobVertex& v = g.vertices()[2];
+  ASSERT_EQ(v.input_edges.size(), 2u);
+  for (int input = 0; input < 2; ++input) {
+    const JobEdge& e = g.edges()[static_cast<size_t>(v.input_edges[static_cast<size_t>(input)])];
+    EXPECT_EQ(e.partitioning, Partitioning::kKeyGroups);
+    EXPECT_EQ(e.consumer_input, input);
+    EXPECT_EQ(e.source_vertex, input);
+  }
+  EXPECT_TRUE(v.head()->keyed);
+  EXPECT_EQ(v.head()->num_operator_inputs, 2);
 }
 
 TEST(JobGraphTest, RebalanceStartsANewTaskEvenAtEqualParallelism) {

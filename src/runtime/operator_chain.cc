@@ -46,7 +46,7 @@ OperatorChain::OperatorChain(const JobGraph& graph, const JobVertex& vertex, int
       std::vector<detail::OutputChannel*> channels;
       for (const auto& ch : outputs[edge_index]) channels.push_back(ch.get());
       detail::WiredConsumer w =
-          edge->consumer->create_input_writer(std::move(channels), subtask, env->max_parallelism);
+          edge->create_writer(std::move(channels), subtask, env->max_parallelism);
       writers_.push_back(w.writer);
       if (first_writer_[index] == nullptr) first_writer_[index] = w.writer;
       owned_.push_back(w.owner);

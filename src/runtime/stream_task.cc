@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/check.h"
 #include "base/fault_points.h"
 #include "base/logging.h"
 #include "runtime/pipeline_options.h"
@@ -43,6 +44,13 @@ StreamTask::StreamTask(const JobGraph& graph, TaskSpec spec, const TaskEnvironme
   if (spec_.vertex->is_source()) {
     source_ = dynamic_cast<detail::SourceOperatorBase*>(chain_.head());
     if (source_ != nullptr) source_->SetWakeup([waker = spec_.waker] { waker->Wake(); });
+  }
+  if (spec_.vertex->head()->num_operator_inputs > 1) {
+    two_input_head_ = dynamic_cast<detail::TwoInputStreamOperator*>(chain_.head());
+    WEIR_CHECK(two_input_head_ != nullptr);
+  }
+  if (spec_.channel_inputs.size() != spec_.inputs.size()) {
+    spec_.channel_inputs.assign(spec_.inputs.size(), 0);
   }
   metrics_ = std::make_unique<TaskMetrics>(env_->metrics, env_->metric_scope, *spec_.vertex,
                                            spec_.subtask, chain_, &io_, env_->clock);
@@ -239,7 +247,7 @@ Status StreamTask::InitializeState() {
     d.target = *target;
     gate_ = std::make_unique<InputGate>(spec_.inputs, d);
     aligner_ = std::make_unique<BarrierAligner>(gate_.get(), env_->exactly_once, env_->clock);
-    valve_ = std::make_unique<WatermarkValve>(gate_->size());
+    valve_ = std::make_unique<CombinedWatermarkValve>(spec_.channel_inputs);
     input_data_ended_.assign(spec_.inputs.size(), false);
   }
   return Status::OK();
@@ -388,7 +396,12 @@ Status StreamTask::ProcessInput(bool* did_work) {
     case EventKind::kRecords: {
       size_t n = e.batch->size();
       detail::StreamOperator* head = chain_.head();
-      WEIR_RETURN_IF_ERROR(Guard([&] { head->AcceptErased(*e.batch); }));
+      if (two_input_head_ == nullptr) [[likely]] {
+        WEIR_RETURN_IF_ERROR(Guard([&] { head->AcceptErased(*e.batch); }));
+      } else {
+        int input = spec_.channel_inputs[static_cast<size_t>(ch)];
+        WEIR_RETURN_IF_ERROR(Guard([&] { two_input_head_->AcceptErasedInput(input, *e.batch); }));
+      }
       gate_->RecordProcessed(n);
       gate_->Recycle(ch, std::move(e.batch));
       MaybeFlushOnTimeout();

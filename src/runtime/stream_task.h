@@ -17,8 +17,13 @@
 // ended) completes, so sinks commit everything before the job reports success; then
 // end-of-partition flows down and the tasks exit.
 //
-// Event time: each input channel's watermarks and idleness go through a WatermarkValve; the
-// head operator gets the input's combined watermark, handles it and passes it on through the
+// Several inputs (a union, a two-input operator): the channels of all inputs form one input
+// gate, so barriers align across all of them, and the task ends its data when every channel
+// did. A two-input head gets each batch on the input its channel feeds.
+//
+// Event time: each input's channels' watermarks and idleness go through a WatermarkValve, and
+// the inputs' watermarks are combined (CombinedWatermarkValve); the head operator gets the
+// combined watermark, handles it and passes it on through the
 // chain, so it leaves the task after every record it covers. A source emits the maximum
 // watermark when its input ends.
 //
@@ -36,6 +41,7 @@
 #include "runtime/async_executor.h"
 #include "runtime/barrier_aligner.h"
 #include "runtime/channel.h"
+#include "runtime/combined_watermark_valve.h"
 #include "runtime/input_gate.h"
 #include "runtime/job_graph.h"
 #include "runtime/mailbox.h"
@@ -45,6 +51,7 @@
 #include "runtime/task_metrics.h"
 #include "runtime/watermark_valve.h"
 #include "state/keyed_state_backend.h"
+#include "weir/detail/two_input_operator.h"
 
 namespace weir {
 
@@ -53,6 +60,7 @@ struct TaskSpec {
   const JobVertex* vertex = nullptr;
   int subtask = 0;
   std::vector<std::shared_ptr<Channel>> inputs;
+  std::vector<int> channel_inputs;  // per input channel: the head operator's input it feeds
   std::vector<std::vector<std::shared_ptr<Channel>>> outputs;  // per output edge
   std::shared_ptr<TaskWaker> waker;
   std::shared_ptr<const TaskRestore> restore;  // null: fresh start
@@ -118,11 +126,13 @@ class StreamTask final : public TaskGateway {
   std::unique_ptr<KeyedStateBackend> backend_;
   std::unique_ptr<InputGate> gate_;
   std::unique_ptr<BarrierAligner> aligner_;
-  std::unique_ptr<WatermarkValve> valve_;
+  std::unique_ptr<CombinedWatermarkValve> valve_;
   // Operators with wall-clock work of their own (OnPeriodicTime), in chain order.
   std::vector<detail::StreamOperator*> periodic_;
   std::vector<Channel*> output_channels_;
   detail::SourceOperatorBase* source_ = nullptr;
+  // The head when it has two inputs (batches go to the input their channel feeds), else null.
+  detail::TwoInputStreamOperator* two_input_head_ = nullptr;
   std::thread thread_;
   std::atomic<bool> cancelled_{false};
   int clock_subscription_ = -1;

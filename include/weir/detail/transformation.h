@@ -28,6 +28,23 @@ struct WiredConsumer {
   RecordWriterBase* writer = nullptr;  // set when the consumer sends to other tasks
 };
 
+// The writer at the end of a producing task's chain that sends records to a transformation's
+// subtasks over `channels` (one per consumer subtask).
+using InputWriterFactory = std::function<WiredConsumer(std::vector<OutputChannel*> channels,
+                                                       int producer_subtask, int max_parallelism)>;
+
+struct Transformation;
+
+// One input of a transformation: the producer, how records reach the consumer from it, and
+// which of the consumer operator's inputs it feeds (0, or 1 for the second input of a
+// two-input operator; every input of a union feeds input 0).
+struct TransformationInput {
+  Transformation* transformation = nullptr;
+  Partitioning partitioning = Partitioning::kForward;
+  int operator_input = 0;
+  InputWriterFactory create_writer;
+};
+
 struct Transformation {
   enum class Kind { kSource, kOperator, kSink };
 
@@ -58,12 +75,23 @@ struct Transformation {
 
   // The writer at the end of the producing task's chain that sends records to this
   // transformation's subtasks over `channels` (one per consumer subtask).
-  std::function<WiredConsumer(std::vector<OutputChannel*> channels, int producer_subtask,
-                              int max_parallelism)>
-      create_input_writer;
+  InputWriterFactory create_input_writer;
+
+  // The inputs after the first (`input` above): the other streams of a union, the second
+  // input of a two-input operator. A transformation with several inputs is never chained.
+  std::vector<TransformationInput> extra_inputs;
+  int num_operator_inputs = 1;  // 2: the operator is a TwoInputStreamOperator
 
   // Fans this transformation's output out to several consumers (BatchConsumer<Out>*).
   std::function<WiredConsumer(const std::vector<void*>& consumers)> create_output_tee;
+
+  // Every input, the first first; empty for a source.
+  std::vector<TransformationInput> inputs() const {
+    std::vector<TransformationInput> all;
+    if (input != nullptr) all.push_back({input, partitioning, 0, create_input_writer});
+    all.insert(all.end(), extra_inputs.begin(), extra_inputs.end());
+    return all;
+  }
 
   std::string OperatorUid() const { return uid.empty() ? "auto-" + std::to_string(id) : uid; }
 };
