@@ -1,7 +1,7 @@
 // The dashboard in a real browser (Debian's chromium, headless, driven by Playwright) on a
 // running seed job, as a user would use it: the job page opens, the checkpoint count rises,
-// "Savepoint" shows a path that exists on disk, "Stop with savepoint" asks first and the job
-// ends FINISHED. Any JavaScript error, console error or failed request fails the test.
+// the failure it had shows with its operator and subtask, "Savepoint" shows a path that
+// exists on disk, "Stop with savepoint" asks first and the job ends FINISHED. Any JavaScript error, console error or failed request fails the test.
 // Screenshots at 1280x800 and at a phone's 390x844 go to SCREENSHOT_DIR.
 //
 // usage: node dashboard_test.js BIN_DIR SCREENSHOT_DIR   (NODE_PATH: build/node/node_modules;
@@ -53,9 +53,9 @@ async function main() {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = fs.openSync(path.join(work, 'job.log'), 'w');
-  // Long enough to outlive the test; the test stops it.
+  // Long enough to outlive the test, which stops it; it fails once, at once, and restarts.
   const job = spawn(path.join(binDir, 'fault_tolerance'),
-                    ['--end', '10000000', '--delay-ms', '1', '--no-progress',
+                    ['--end', '10000000', '--delay-ms', '1', '--no-progress', '--fail-at', '200',
                      '-D', `rest.bind-port=${port}`],
                     {cwd: work, stdio: ['ignore', log, log],
                      env: {...process.env, WEIR_RUNTIME_DIR: runtime}});
@@ -130,7 +130,14 @@ async function main() {
     await page.click('#tab-config');
     await page.waitForSelector('text=exactly_once');
     await page.click('#tab-exceptions');
-    await page.waitForSelector('text=No exceptions');
+    await page.waitForSelector('#exceptions tbody tr');
+    const failure = await page.locator('#exceptions tbody tr').first().locator('td').allTextContents();
+    assert.equal(failure[1], 'zero-or-thousand', `the failed operator in ${failure}`);
+    assert.equal(failure[2], '0', `the failed subtask in ${failure}`);
+    assert.equal(failure[4], 'yes', `restarted, in ${failure}`);
+    assert.match(failure[5], /injected failure at element 200/);
+    assert.equal(await page.textContent('#job-restarts'), '1');
+    await page.screenshot({path: path.join(shotDir, 'exceptions-1280x800.png')});
     await page.click('a.brand');
     await page.waitForSelector(`a[href="#/jobs/${jid}"]`);
     assert.equal(await page.textContent('td .badge'), 'RUNNING');
@@ -169,6 +176,8 @@ async function main() {
     assert.notEqual(stopped, savepoint);
     assert.ok(fs.existsSync(path.join(stopped, '_metadata')), `${stopped} has _metadata`);
     await page.waitForSelector('#job-state.FINISHED', {timeout: TIMEOUT_MS});
+    assert.match(await page.textContent('#job-ended'), /The job has ended: FINISHED/);
+    assert.ok(await page.isDisabled('#stop-button'), 'the buttons of an ended job are disabled');
     console.log(`stopped with savepoint ${stopped}; the page shows FINISHED`);
     await page.screenshot({path: path.join(shotDir, 'finished-1280x800.png')});
     const {code, signal} = await Promise.race([

@@ -49,7 +49,7 @@ function setBadge(e, state) {
 
 const fmt = {
   int: (n) => (n == null || n < 0 ? '-' : Math.round(n).toLocaleString('en-US')),
-  rate: (n) => (n == null ? '-' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)) + '/s',
+  rate: (n) => (n == null ? '-' : (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)) + '/s'),
   pct: (r) => (r == null ? '-' : Math.round(r * 100) + '%'),
   bytes(n) {
     if (n == null || n < 0) return '-';
@@ -205,6 +205,7 @@ class JobPage {
 
     const f = (label, id) => el('span', {}, label + ' ', el('b#' + id, {text: '-'}));
     this.notice = el('div.notice#action-result', {'aria-live': 'polite'});
+    this.endNotice = el('div.notice.ended#job-ended', {hidden: ''});
     const head = el('div.card', {},
       el('div.jobhead', {},
         el('div.title', {},
@@ -217,7 +218,7 @@ class JobPage {
           this.button('savepoint-button', 'Savepoint', 'secondary', () => this.savepoint(false)),
           this.button('stop-button', 'Stop with savepoint', 'secondary', () => this.savepoint(true)),
           this.button('cancel-button', 'Cancel', 'danger', () => this.cancel()))),
-      this.notice);
+      this.notice, this.endNotice);
     const tile = (id, label) => el('div.tile', {},
       el('div.label', {text: label}), el('div.value#' + id, {text: '-'}), el('div.sub#' + id + '-sub'));
     const tiles = el('div.tiles', {},
@@ -251,14 +252,12 @@ class JobPage {
     if (ENDED.has(job.state)) {
       this.ended = true;
       for (const b of document.querySelectorAll('.actions button')) b.disabled = true;
-      if (!this.notice.classList.contains('done')) {
-        this.notice.className = 'notice ended';
-        setText(this.notice, `The job has ended: ${job.state} at ${fmt.time(job['end-time'])}. ` +
-                             'This page no longer refreshes: the job\'s process exits, and its ' +
-                             'REST API with it.');
-      } else {
-        this.notice.append(el('div', {text: `The job has ended: ${job.state}.`}));
-      }
+      this.endNotice.hidden = false;
+      setText(this.endNotice, `The job has ended: ${job.state} at ${fmt.time(job['end-time'])}. ` +
+                              'This page no longer refreshes: the job\'s process exits, and its ' +
+                              'REST API with it.');
+      // An ended job has no checkpoint in progress; the other figures are the last ones read.
+      setText($('cp-in-progress'), '0');
       if (this.tab === 'graph') this.updateGraph(job, null);
       return true;
     }
@@ -419,13 +418,32 @@ class JobPage {
     this.graphFor = job.jid;
   }
 
+  // `metrics` null: the job has ended, its tasks and their metrics are gone; the figures
+  // shown last stay, only the states change.
   updateGraph(job, metrics, vertex, backpressure) {
     if (this.graphFor !== job.jid || this.vertical !== (this.graph.clientWidth < 560)) {
       this.buildGraph(job);
     }
+    if (!metrics && this.vertexRows.size) {
+      for (const v of job.vertices) {
+        const node = this.nodes.get(v.id), row = this.vertexRows.get(v.id);
+        if (node) {
+          setAttr(node.box, 'fill', '#fff');
+          for (const t of node.texts) t.classList.remove('light');
+          setText(node.load, v.status);
+        }
+        if (row) {
+          setBadge(row.cells[1].firstChild, v.status);
+          setText(row.cells[2], `${v.tasks.RUNNING}/${v.parallelism} running`);
+          setText(row.cells[10], fmt.ms(v.duration));
+        }
+      }
+      return;
+    }
+    metrics = metrics || job.vertices.map(() => []);
     job.vertices.forEach((v, i) => {
       const m = {};
-      for (const x of (metrics && metrics[i]) || []) m[x.id] = x;
+      for (const x of metrics[i]) m[x.id] = x;
       const busy = m.busyTimeMsPerSecond ? m.busyTimeMsPerSecond.max / 1000 : null;
       const bp = m.backPressuredTimeMsPerSecond ? m.backPressuredTimeMsPerSecond.max / 1000 : null;
       const inRate = m.numRecordsInPerSecond ? m.numRecordsInPerSecond.sum : null;
@@ -437,8 +455,7 @@ class JobPage {
         for (const t of node.texts) t.classList.toggle('light', light);
         setText(node.io, `in ${fmt.int(v.metrics['read-records'])} (${fmt.rate(inRate)}) · ` +
                          `out ${fmt.int(v.metrics['write-records'])} (${fmt.rate(outRate)})`);
-        setText(node.load, metrics ? `busy ${fmt.pct(busy)} · back-pressured ${fmt.pct(bp)}`
-                                   : v.status);
+        setText(node.load, `busy ${fmt.pct(busy)} · back-pressured ${fmt.pct(bp)}`);
       }
       let row = this.vertexRows.get(v.id);
       if (!row) {
