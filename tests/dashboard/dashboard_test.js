@@ -11,7 +11,6 @@
 const assert = require('node:assert/strict');
 const {spawn} = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const {chromium} = require('playwright-core');
@@ -19,17 +18,6 @@ const {chromium} = require('playwright-core');
 const [binDir, shotDir] = process.argv.slice(2).map((p) => path.resolve(p));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT_MS = 20000;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const {port} = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(what, fn, timeoutMs = TIMEOUT_MS) {
   const deadline = Date.now() + timeoutMs;
@@ -50,22 +38,24 @@ async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-dashboard-'));
   const runtime = path.join(work, 'run');
   fs.mkdirSync(runtime, {mode: 0o700});
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const log = fs.openSync(path.join(work, 'job.log'), 'w');
+  const logPath = path.join(work, 'job.log');
+  const log = fs.openSync(logPath, 'w');
   // Long enough to outlive the test, which stops it; it fails once, at once, and restarts.
   const job = spawn(path.join(binDir, 'fault_tolerance'),
                     ['--end', '10000000', '--delay-ms', '1', '--no-progress', '--fail-at', '200',
-                     '-D', `rest.bind-port=${port}`],
+                     '-D', 'rest.bind-port=0'],  // any free port: the log says which
                     {cwd: work, stdio: ['ignore', log, log],
                      env: {...process.env, WEIR_RUNTIME_DIR: runtime}});
   const exited = new Promise((resolve) => job.on('exit', (code, signal) => resolve({code, signal})));
   let browser;
   let ok = false;
   try {
-    await waitFor('the job\'s REST API', async () => (await fetch(`${url}/jobs/overview`)).ok, 30000);
-    const startupLog = fs.readFileSync(path.join(work, 'job.log'), 'utf8');
-    assert.match(startupLog, new RegExp(`Dashboard: ${url}/`), 'the log names the dashboard');
+    // Where a user finds it: the log's "Dashboard: http://127.0.0.1:PORT/ (...)".
+    const url = await waitFor('the dashboard\'s address in the log', async () => {
+      const m = fs.readFileSync(logPath, 'utf8').match(/Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/ /);
+      return m && m[1];
+    }, 30000);
+    await waitFor('the job\'s REST API', async () => (await fetch(`${url}/jobs/overview`)).ok);
 
     browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
                                      args: ['--no-sandbox', '--disable-gpu']});
@@ -196,7 +186,7 @@ async function main() {
       fs.rmSync(work, {recursive: true, force: true});
     } else {
       console.error(`kept ${work}; the job's log ends:\n` +
-                    fs.readFileSync(path.join(work, 'job.log'), 'utf8').split('\n').slice(-20).join('\n'));
+                    fs.readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'));
     }
   }
 }
