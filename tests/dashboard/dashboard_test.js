@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's chromium, headless, driven by Playwright) on a
 // running seed job, as a user would use it: the job page opens, the checkpoint count rises,
 // the failure it had shows with its operator and subtask, "Savepoint" shows a path that
-// exists on disk, "Stop with savepoint" asks first and the job ends FINISHED. Any JavaScript error, console error or failed request fails the test.
+// exists on disk, an API error shows on the page, "Stop with savepoint" asks first and the
+// job ends FINISHED. Any JavaScript error, console error or failed request fails the test.
 // Screenshots at 1280x800 and at a phone's 390x844 go to SCREENSHOT_DIR.
 //
 // usage: node dashboard_test.js BIN_DIR SCREENSHOT_DIR   (NODE_PATH: build/node/node_modules;
@@ -142,6 +143,20 @@ async function main() {
     assert.ok(savepoint.startsWith(work + path.sep), `${savepoint} is under ${work}`);
     assert.ok(fs.statSync(savepoint).isDirectory(), `${savepoint} is a directory`);
     assert.ok(fs.existsSync(path.join(savepoint, '_metadata')), `${savepoint} has _metadata`);
+
+    // ---- An error of the API is shown, not swallowed: a job this API does not serve ----
+    const unknown = '0'.repeat(32);
+    const before = problems.length;
+    await page.evaluate((id) => { location.hash = `#/jobs/${id}`; }, unknown);
+    await page.waitForSelector(`.error:has-text("job ${unknown} is not known here")`);
+    assert.match(await page.textContent('#live'), /no data/);
+    await page.evaluate((id) => { location.hash = `#/jobs/${id}`; }, jid);
+    await page.waitForSelector('#job-state.RUNNING');
+    // The next refresh that succeeds takes the error away.
+    await page.waitForSelector('.error', {state: 'detached', timeout: 5000});
+    // Its 404s (and the browser's console lines about them) were the point, not a fault.
+    const expected = (p) => p.includes(unknown) || /status of 404/.test(p);
+    problems.splice(before, problems.length - before, ...problems.slice(before).filter((p) => !expected(p)));
 
     // ---- A phone's width ----
     await page.setViewportSize({width: 390, height: 844});
