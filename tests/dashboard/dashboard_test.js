@@ -34,44 +34,63 @@ async function waitFor(what, fn, timeoutMs = TIMEOUT_MS) {
   }
 }
 
+// Runs the seed job in `dir`, long enough to outlive the test (which ends it), on any free
+// port; returns it once the log's "Dashboard: http://127.0.0.1:PORT/ (...)" line, which a
+// user reads to find it, names its address and the API answers there.
+async function startJob(dir, extraArgs) {
+  fs.mkdirSync(path.join(dir, 'run'), {recursive: true, mode: 0o700});
+  const logPath = path.join(dir, 'job.log');
+  const log = fs.openSync(logPath, 'w');
+  const child = spawn(path.join(binDir, 'fault_tolerance'),
+                      ['--end', '10000000', '--delay-ms', '1', '--no-progress',
+                       '-D', 'rest.bind-port=0', ...extraArgs],
+                      {cwd: dir, stdio: ['ignore', log, log],
+                       env: {...process.env, WEIR_RUNTIME_DIR: path.join(dir, 'run')}});
+  const job = {child, logPath, dir};
+  job.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({code, signal})));
+  jobs.push(job);
+  job.url = await waitFor(`the dashboard's address in ${logPath}`, async () => {
+    const m = fs.readFileSync(logPath, 'utf8').match(/Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/ /);
+    return m && m[1];
+  }, 30000);
+  await waitFor('the job\'s REST API', async () => (await fetch(`${job.url}/jobs/overview`)).ok);
+  return job;
+}
+
+async function exitOf(job) {
+  return Promise.race([job.exited, new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`the job in ${job.dir} did not exit`)), TIMEOUT_MS))]);
+}
+
+const jobs = [];
+
 async function main() {
   fs.mkdirSync(shotDir, {recursive: true});
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-dashboard-'));
-  const runtime = path.join(work, 'run');
-  fs.mkdirSync(runtime, {mode: 0o700});
-  const logPath = path.join(work, 'job.log');
-  const log = fs.openSync(logPath, 'w');
-  // Long enough to outlive the test, which stops it; it fails once, at once, and restarts.
-  const job = spawn(path.join(binDir, 'fault_tolerance'),
-                    ['--end', '10000000', '--delay-ms', '1', '--no-progress', '--fail-at', '200',
-                     '-D', 'rest.bind-port=0'],  // any free port: the log says which
-                    {cwd: work, stdio: ['ignore', log, log],
-                     env: {...process.env, WEIR_RUNTIME_DIR: runtime}});
-  const exited = new Promise((resolve) => job.on('exit', (code, signal) => resolve({code, signal})));
   let browser;
   let ok = false;
   try {
-    // Where a user finds it: the log's "Dashboard: http://127.0.0.1:PORT/ (...)".
-    const url = await waitFor('the dashboard\'s address in the log', async () => {
-      const m = fs.readFileSync(logPath, 'utf8').match(/Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/ /);
-      return m && m[1];
-    }, 30000);
-    await waitFor('the job\'s REST API', async () => (await fetch(`${url}/jobs/overview`)).ok);
+    // It fails once, at once, and restarts: the exceptions tab has something to show.
+    const job = await startJob(work, ['--fail-at', '200']);
+    const url = job.url;
 
     browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
                                      args: ['--no-sandbox', '--disable-gpu']});
     const context = await browser.newContext({viewport: {width: 1280, height: 800}});
-    const page = await context.newPage();
     const problems = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()}: ${r.failure().errorText}`));
+    const watch = (page) => {
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()}: ${r.failure().errorText}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+      });
+      return page;
+    };
+    const page = watch(await context.newPage());
     let loaded = 0;
-    page.on('response', async (r) => {
-      if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
-    });
 
     // ---- First load: small and fast, straight to the one job's page ----
     const started = Date.now();
@@ -185,23 +204,42 @@ async function main() {
     assert.ok(await page.isDisabled('#stop-button'), 'the buttons of an ended job are disabled');
     console.log(`stopped with savepoint ${stopped}; the page shows FINISHED`);
     await page.screenshot({path: path.join(shotDir, 'finished-1280x800.png')});
-    const {code, signal} = await Promise.race([
-      exited, new Promise((_, reject) => setTimeout(() => reject(new Error('the job did not exit')), TIMEOUT_MS))]);
+    const {code, signal} = await exitOf(job);
     assert.equal(code, 0, `the job exited with ${code} (${signal})`);
     await page.waitForTimeout(500);  // a request the page should not have made would fail now
+
+    // ---- Cancel, confirmed, on a second job: it ends CANCELED ----
+    const second = await startJob(path.join(work, 'second'), []);
+    const page2 = watch(await context.newPage());
+    await page2.goto(`${second.url}/`);
+    await page2.waitForSelector('#job-state.RUNNING');
+    await page2.click('#cancel-button');
+    await page2.waitForSelector('#confirm[open]');
+    assert.match(await page2.textContent('#confirm-title'), /Cancel the job/);
+    await page2.click('#confirm-yes');
+    await page2.waitForSelector('#job-state.CANCELED', {timeout: TIMEOUT_MS});
+    assert.match(await page2.textContent('#job-ended'), /The job has ended: CANCELED/);
+    const cancelled = await exitOf(second);
+    assert.equal(cancelled.code, 130, `the cancelled job exited with ${cancelled.code}`);
+    await page2.waitForTimeout(500);
+    console.log('cancelled a second job from its page: CANCELED, exit code 130');
 
     assert.deepEqual(problems, [], 'the page had errors');
     console.log(`screenshots in ${shotDir}`);
     ok = true;
   } finally {
     if (browser) await browser.close();
-    if (job.exitCode === null && job.signalCode === null) job.kill('SIGKILL');
-    await exited;
+    for (const j of jobs) {
+      if (j.child.exitCode === null && j.child.signalCode === null) j.child.kill('SIGKILL');
+      await j.exited;
+    }
     if (ok) {
       fs.rmSync(work, {recursive: true, force: true});
     } else {
-      console.error(`kept ${work}; the job's log ends:\n` +
-                    fs.readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'));
+      for (const j of jobs) {
+        console.error(`kept ${j.dir}; the job's log ends:\n` +
+                      fs.readFileSync(j.logPath, 'utf8').split('\n').slice(-20).join('\n'));
+      }
     }
   }
 }

@@ -84,11 +84,14 @@ async function api(path, {method = 'GET', body} = {}) {
   const what = `${method} ${path}`;
   let res;
   try {
+    // A POST or PATCH always has a body, if an empty one: without Content-Length the server
+    // (cpp-httplib) would wait for one until its read timeout.
+    const hasBody = method !== 'GET';
     res = await fetch(path, {
       method,
       cache: 'no-store',
-      headers: body === undefined ? {} : {'Content-Type': 'application/json'},
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: hasBody ? {'Content-Type': 'application/json'} : {},
+      body: hasBody ? JSON.stringify(body === undefined ? {} : body) : undefined,
     });
   } catch (e) {
     throw new ApiError(`${what}: no answer from the job's REST API (${e.message}). ` +
