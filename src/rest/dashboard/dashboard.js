@@ -407,7 +407,9 @@ class JobPage {
       };
       // Chained operators one per line (Flink's "A -> B"), at most three.
       const shown = operators.length > 3 ? [operators[0], '…', operators[operators.length - 1]] : operators;
-      const names = shown.map((o, i) => line(18 + i * 15, '.name', (i ? '→ ' : '') + o));
+      // Names that would not fit the box are cut; the whole is the box's tooltip (<title>).
+      const fit = (t) => (t.length > 32 ? t.slice(0, 31) + '…' : t);
+      const names = shown.map((o, i) => line(18 + i * 15, '.name', fit((i ? '→ ' : '') + o)));
       const par = line(18 + shown.length * 15 + 2, '', `Parallelism ${n.parallelism}`);
       const io = line(H - 24, '', '');
       const load = line(H - 9, '', '');
