@@ -19,6 +19,7 @@ all: build
 setup:
 	@bash scripts/setup.sh
 	@bash scripts/python_venv.sh >/dev/null
+	@bash scripts/node_modules.sh >/dev/null
 
 # Configure once per preset; CMake re-runs itself when CMakeLists change.
 $(BUILD_DIR)/build.ninja:

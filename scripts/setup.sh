@@ -13,7 +13,13 @@ packages=(
   prometheus python3-venv  # the tests' Prometheus server; the venv for schemathesis (scripts/python_venv.sh)
   librdkafka-dev  # the Kafka connector (src/connectors/kafka)
   openjdk-17-jre-headless maven kcat  # the Kafka test broker (scripts/kafka.sh) and its client
+  chromium  # the dashboard's browser tests (tests/dashboard), driven headless by Playwright
 )
+# Node.js and npm for the dashboard's tests (playwright-core, pinned in tests/dashboard): from
+# Debian unless the machine has them already (e.g. NodeSource's nodejs, which bundles npm and
+# conflicts with Debian's npm package).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

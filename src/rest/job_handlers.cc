@@ -76,6 +76,38 @@ Json FailureCause(const Status& s) {
               {"serialized-throwable", ""}};
 }
 
+// Where a failure happened, from the context the runtime adds to a task's error: "task
+// 'Map -> Filter (2/4)': operator 'Filter' (subtask 1) failed: ...". Empty parts when the
+// failure came from elsewhere (a checkpoint, the coordinator).
+struct FailedTask {
+  std::string task;      // "Map -> Filter (2/4)"
+  std::string operator_name;
+  int subtask = -1;
+};
+
+FailedTask FailedTaskOf(const std::string& message) {
+  FailedTask t;
+  auto quoted = [&](std::string_view prefix, size_t* end) -> std::string {
+    size_t at = message.find(prefix);
+    if (at == std::string::npos) return "";
+    size_t from = at + prefix.size();
+    size_t to = message.find("'", from);
+    if (to == std::string::npos) return "";
+    *end = to + 1;
+    return message.substr(from, to - from);
+  };
+  size_t end = 0;
+  t.task = quoted("task '", &end);
+  t.operator_name = quoted("operator '", &end);
+  if (!t.operator_name.empty() && message.compare(end, 10, " (subtask ") == 0) {
+    int v = 0;
+    const char* first = message.data() + end + 10;
+    auto [ptr, ec] = std::from_chars(first, message.data() + message.size(), v);
+    if (ec == std::errc() && ptr != first) t.subtask = v;
+  }
+  return t;
+}
+
 // Parses a JSON request body: empty means {}; anything but an object is a 400.
 Result<Json> ParseBody(const RestRequest& req) {
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return Json::object();
@@ -467,11 +499,16 @@ class JobHandlers {
     Json entries = Json::array();
     for (auto it = failures.rbegin(); it != failures.rend(); ++it) {
       if (static_cast<int64_t>(entries.size()) >= max) break;
+      FailedTask where = FailedTaskOf(it->cause.ToString());
+      auto or_null = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
       entries.push_back(
           Json{{"exceptionName", "weir." + std::string(StatusCodeName(it->cause.code()))},
                {"stacktrace", it->cause.ToString()},
                {"timestamp", it->wall_ms},
-               {"taskName", nullptr},
+               {"taskName", or_null(where.task)},
+               {"operatorName", or_null(where.operator_name)},
+               {"subtaskIndex", where.subtask >= 0 ? Json(where.subtask) : Json(nullptr)},
+               {"restarted", it->restarted},
                {"location", nullptr},
                {"endpoint", nullptr},
                {"taskManagerId", nullptr},
@@ -790,6 +827,7 @@ class JobHandlers {
            {"checkpointed_size", c.state_size},
            {"state_size", c.state_size},
            {"end_to_end_duration", c.end_to_end_ms()},
+           {"alignment_duration", c.alignment_ms},
            {"alignment_buffered", 0},
            {"processed_data", 0},
            {"persisted_data", 0},

@@ -11,6 +11,8 @@
 //   GET   /jobs/:jobid/vertices/:vertexid  /backpressure  /metrics  /subtasks/metrics
 //         /subtasks/:subtaskindex  /subtasks/:subtaskindex/metrics
 //
+// (The dashboard's page and files, GET / and /assets/:file, are dashboard_routes.h's.)
+//
 // Handlers read the job master's state and metrics and hand requests to it; they never call
 // into a task. Malformed input is 400, an unknown job, vertex, checkpoint or trigger 404.
 //

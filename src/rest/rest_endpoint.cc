@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <set>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "base/file_system.h"
 #include "base/logging.h"
 #include "rest/async_operations.h"
+#include "rest/dashboard_routes.h"
 #include "rest/job_handlers.h"
 #include "rest/job_registry.h"
 #include "rest/rest_options.h"
@@ -75,6 +77,22 @@ void Send(const RestResponse& from, httplib::Response& to) {
   to.set_content(from.body, from.content_type.c_str());
 }
 
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool HasEnded(JobStatus s) {
+  return s == JobStatus::kFinished || s == JobStatus::kFailed || s == JobStatus::kCanceled;
+}
+
+// A request whose answer says how the job ended, once it has.
+bool AsksForStatus(const std::string& path) {
+  return path == "/jobs" || path == "/jobs/overview" || path == "/overview" ||
+         (path.starts_with("/jobs/") && path.find('/', 6) == std::string::npos);
+}
+
 }  // namespace
 
 Result<std::vector<int>> ParsePortRange(std::string_view spec) {
@@ -125,6 +143,12 @@ struct RestEndpoint::Impl {
   std::string url;
   bool loopback = true;
   bool stopped = false;
+  // For Stop: whether a dashboard may be watching (the page was served and a request came a
+  // moment ago), and whether a request answered after the job ended (say, the dashboard's
+  // next refresh) told how it ended.
+  std::atomic<bool> page_served{false};
+  std::atomic<int64_t> last_request_ms{0};
+  std::atomic<bool> end_served{false};
 };
 
 RestEndpoint::RestEndpoint(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -188,8 +212,10 @@ Result<std::unique_ptr<RestEndpoint>> RestEndpoint::Bind(const Configuration& co
 void RestEndpoint::Start(JobMaster* master) {
   Impl* impl = impl_.get();
   impl->handlers = AddJobRoutes(impl->router, master, &impl->operations);
+  AddDashboardRoutes(impl->router, [impl] { impl->page_served = true; });
   httplib::Server& s = impl->server;
-  auto dispatch = [impl](const httplib::Request& req, httplib::Response& res) {
+  auto dispatch = [impl, master](const httplib::Request& req, httplib::Response& res) {
+    impl->last_request_ms = SteadyMillis();
     if (BodyLeftUnread(req)) res.set_header("Connection", "close");
     if (impl->loopback && req.has_header("Host")) {
       std::string host = HostOf(req.get_header_value("Host"));
@@ -202,7 +228,9 @@ void RestEndpoint::Start(JobMaster* master) {
         return;
       }
     }
+    bool ended = HasEnded(master->status_info().status);
     Send(impl->router.Dispatch(ToRestRequest(req)), res);
+    if (ended && res.status == 200 && AsksForStatus(req.path)) impl->end_served = true;
   };
   s.Get(".*", dispatch);
   s.Post(".*", dispatch);
@@ -257,9 +285,9 @@ void RestEndpoint::Start(JobMaster* master) {
   StartListening();
 
   spdlog::info(
-      "REST API of job '{}' at {}/ (jobs: {}/jobs/overview, Prometheus: {}/metrics; "
+      "Dashboard: {}/ (job '{}'; REST API: {}/jobs/overview, Prometheus: {}/metrics; "
       "or `weir list`)",
-      master->job_name(), impl->url, impl->url, impl->url);
+      impl->url, master->job_name(), impl->url, impl->url);
   if (!impl->loopback) {
     spdlog::warn(
         "The REST API listens on {}, not on loopback: it has no authentication, and "
@@ -298,7 +326,16 @@ void RestEndpoint::Stop() {
   impl->stopped = true;
   impl->registration.reset();
   if (impl->thread.joinable()) {
+    const int64_t deadline = SteadyMillis() + kLinger.count() * 1000;
     impl->operations.WaitUntilFetched(kLinger);
+    // An open dashboard refreshes about once a second: it gets to show how the job ended
+    // instead of losing its connection (no wait when nobody is watching, as for `weir stop`).
+    auto watched = [&] {
+      return impl->page_served && SteadyMillis() - impl->last_request_ms < kWatchedWithin.count();
+    };
+    while (watched() && !impl->end_served && SteadyMillis() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   } else {
     // Bound but never started (the job did not start): listening is the only way cpp-httplib
     // offers to close the socket again.

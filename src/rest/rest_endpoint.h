@@ -2,12 +2,14 @@
 //
 // Bind() reads rest.* and binds the first free port of rest.bind-port before the job starts,
 // so a bad setting or a taken port fails the job at once, naming the ports. Start() serves
-// the job's routes (job_handlers.h) and registers the job for `weir list` (job_registry.h);
-// Stop() unregisters it, waits until the results of finished savepoints and checkpoints
-// requested over the API were fetched (at most kLinger), and stops serving. Requests the
-// router does not know get Flink's JSON errors; bodies over rest.server.max-content-length
-// get 413. Bound to loopback (the default), it answers only requests whose Host header names
-// a loopback address, so a web page cannot reach it by DNS rebinding.
+// the job's routes (job_handlers.h) and its dashboard (dashboard_routes.h), logs where, and
+// registers the job for `weir list` (job_registry.h); Stop() unregisters it, waits until the
+// results of finished savepoints and checkpoints requested over the API were fetched and,
+// while a dashboard is open, until it fetched the job's final status (at most kLinger for
+// both), and stops serving. Requests the router does not know get Flink's JSON errors;
+// bodies over rest.server.max-content-length get 413. Bound to loopback (the default), it
+// answers only requests whose Host header names a loopback address, so a web page cannot
+// reach it by DNS rebinding.
 //
 // Thread-safety: Bind, Start and Stop from one thread (the job's owner); requests are served
 // by a pool of kThreads server threads.
@@ -27,6 +29,8 @@ class RestEndpoint {
  public:
   static constexpr int kThreads = 4;
   static constexpr std::chrono::seconds kLinger{5};
+  // A dashboard whose last request is older than this is taken as closed.
+  static constexpr std::chrono::milliseconds kWatchedWithin{3000};
 
   // Null when rest.enabled is false.
   static Result<std::unique_ptr<RestEndpoint>> Bind(const Configuration& config);

@@ -257,6 +257,37 @@ TEST_F(RestEndpointTest, CheckpointSavepointAndCancel) {
   EXPECT_FALSE(http_->Get("/jobs/overview"));  // and then not
 }
 
+// A dashboard that is open when the job ends gets to show how it ended: the API waits for
+// its next refresh before it stops, and no longer once that came.
+TEST_F(RestEndpointTest, AnOpenDashboardSeesHowTheJobEnded) {
+  std::string job = "/jobs/" + job_id_;
+  auto page = http_->Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(Get(job)["state"], "RUNNING");
+  client_->Cancel();
+  client_->Wait();
+  auto started = std::chrono::steady_clock::now();
+  std::thread stop([&] { client_.reset(); });                   // stops the REST API
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the dashboard's refresh
+  EXPECT_EQ(Get(job)["state"], "CANCELED");
+  stop.join();
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(took, RestEndpoint::kLinger) << "the API waited on after the final status was read";
+  EXPECT_FALSE(http_->Get("/jobs/overview"));
+}
+
+// Nobody watching (no dashboard was opened), nothing waits.
+TEST_F(RestEndpointTest, WithNoDashboardOpenTheApiStopsAtOnce) {
+  EXPECT_EQ(Get("/jobs/" + job_id_)["state"], "RUNNING");
+  client_->Cancel();
+  client_->Wait();
+  auto started = std::chrono::steady_clock::now();
+  client_.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+}
+
 TEST(RestEndpointConfigTest, PortRanges) {
   EXPECT_EQ(*ParsePortRange("8081"), std::vector<int>{8081});
   EXPECT_EQ(*ParsePortRange("8081-8083"), (std::vector<int>{8081, 8082, 8083}));
