@@ -565,6 +565,57 @@ TEST_P(WindowSemanticsTest, SlidingWindowsWithATimeEvictor) {
               ElementsAre("[-5,5): 1 4", "[0,10): 4 8", "[5,15): 13", "[10,20): 13"));
 }
 
+
+// A window join and co-group of two streams with their own timestamps: pairs of equal keys in
+// the same window.
+class CountSides final : public CoGroupFunction<Click, int64_t, std::string> {
+ public:
+  void CoGroup(const std::vector<Click>& clicks, const std::vector<int64_t>& marks,
+               Collector<std::string>& out) override {
+    int32_t user = clicks.empty() ? static_cast<int32_t>(marks.front() / 1000) : clicks.front().user;
+    out.Collect(std::to_string(user) + ":" + std::to_string(clicks.size()) + "/" +
+                std::to_string(marks.size()));
+  }
+};
+
+TEST_P(WindowSemanticsTest, WindowJoinAndCoGroupPairEqualKeysOfOneWindow) {
+  TempDir dir;
+  StreamExecutionEnvironment env(ExactConfig(dir, GetParam()));
+  env.SetParallelism(2);
+  auto clicks =
+      env.FromCollection(std::vector<Click>{{1, 5, 10}, {1, 15, 11}, {2, 7, 12}, {3, 8, 13}})
+          .AssignTimestampsAndWatermarks(
+              WatermarkStrategy<Click>::ForBoundedOutOfOrderness(std::chrono::seconds(1))
+                  .WithTimestampAssigner([](const Click& c, int64_t) { return c.time; }));
+  // Marks: user * 1000 + time.
+  auto marks =
+      env.FromCollection(std::vector<int64_t>{1'002, 1'003, 2'012, 4'001})
+          .AssignTimestampsAndWatermarks(
+              WatermarkStrategy<int64_t>::ForBoundedOutOfOrderness(std::chrono::seconds(1))
+                  .WithTimestampAssigner([](const int64_t& m, int64_t) { return m % 1000; }));
+  clicks.Join(marks)
+      .Where([](const Click& c) { return c.user; })
+      .EqualTo([](const int64_t& m) { return static_cast<int32_t>(m / 1000); })
+      .Window(TumblingEventTimeWindows::Of(std::chrono::milliseconds(10)))
+      .Apply([](const Click& c, const int64_t& m) {
+        return std::to_string(c.value) + "+" + std::to_string(m);
+      })
+      .WriteAsText(dir.Join("join"), WriteMode::kOverwrite);
+  clicks.CoGroup(marks)
+      .Where([](const Click& c) { return c.user; })
+      .EqualTo([](const int64_t& m) { return static_cast<int32_t>(m / 1000); })
+      .Window(TumblingEventTimeWindows::Of(std::chrono::milliseconds(10)))
+      .Apply(CountSides())
+      .WriteAsText(dir.Join("cogroup"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("join");
+  ASSERT_TRUE(r.ok()) << r.error();
+  // User 1 in [0,10): click 10 with marks 1002 and 1003; its click at 15 has no mark. User 2's
+  // mark at 12 misses its click at 7. User 3 and 4 have one side each.
+  EXPECT_EQ(OutputLines(dir.Join("join")), (std::vector<std::string>{"10+1002", "10+1003"}));
+  EXPECT_EQ(OutputLines(dir.Join("cogroup")),
+            (std::vector<std::string>{"1:1/0", "1:1/2", "2:0/1", "2:1/0", "3:1/0", "4:0/1"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WindowSemanticsTest, ::testing::ValuesIn(kBackends),
                          [](const auto& info) { return std::string(info.param.name); });
 

@@ -1,6 +1,7 @@
 // Clicks per user in event-time windows: the event-time example.
 //
-// Reads click events, lines "user,timestamp_ms", from --input. Their timestamps may be out of
+// Reads click events, lines "user,timestamp_ms", from --input (a file, or every file of a
+// directory) with the file source. Their timestamps may be out of
 // order by up to --out-of-orderness; the job counts each user's clicks in tumbling windows of
 // --window (or, with --session-gap, in session windows that close after that much silence)
 // and writes a line "user,window_start_ms,window_end_ms,count" for every window that fires,
@@ -9,8 +10,6 @@
 // again with --restore latest: the output ends up the same as a run without failures.
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <string>
 #include <thread>
 
@@ -74,17 +73,6 @@ bool ParseFlagDuration(const char* flag, const std::string& text, std::chrono::m
   return true;
 }
 
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::vector<std::string> lines;
-  std::ifstream in(path);
-  if (!in) {
-    std::fprintf(stderr, "click_windows: cannot read --input '%s'\n", path.c_str());
-    std::exit(2);
-  }
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 void SetDefault(weir::Configuration& config, std::string_view key, std::string value) {
   if (!config.GetRaw(key)) config.Set(key, std::move(value), "click_windows default");
 }
@@ -146,7 +134,8 @@ int main(int argc, char** argv) {
              "RETAIN_ON_CANCELLATION");
 
   auto clicks =
-      env.FromCollection(ReadLines(input))  // TODO(sources): FileSource
+      env.FromSource(weir::FileSource::ForTextLines(input),
+                     weir::WatermarkStrategy<std::string>::NoWatermarks(), "clicks")
           .Uid("clicks")
           .Map([delay = std::chrono::milliseconds(delay_ms)](const std::string& line) {
             if (delay.count() > 0) std::this_thread::sleep_for(delay);

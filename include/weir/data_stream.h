@@ -45,6 +45,8 @@ template <typename K, typename T, typename KeySelector, typename Assigner, typen
 class WindowedStream;
 template <typename A, typename B>
 class ConnectedStreams;  // weir/connected_streams.h
+template <typename A, typename B, bool kJoin>
+class WindowJoinBuilder;  // weir/window_join.h
 template <typename K, typename A, typename B, typename S1, typename S2>
 class IntervalJoinStreams;
 
@@ -219,6 +221,14 @@ class DataStream {
   // (see weir/connected_streams.h).
   template <typename U>
   ConnectedStreams<T, U> Connect(const DataStream<U>& other) const;
+
+  // Pairs of records of this stream and `other` with equal keys in the same window:
+  // Join(other).Where(key).EqualTo(other_key).Window(assigner).Apply(fn) (weir/window_join.h).
+  template <typename U>
+  WindowJoinBuilder<T, U, true> Join(const DataStream<U>& other) const;
+  // The same, once per key and window with both sides' records (a CoGroupFunction).
+  template <typename U>
+  WindowJoinBuilder<T, U, false> CoGroup(const DataStream<U>& other) const;
 
   // Distributes records round robin over the next operator's subtasks.
   DataStream<T> Rebalance() const {
@@ -395,3 +405,4 @@ class KeyedStream {
 
 #include "weir/windowed_stream.h"  // IWYU pragma: export
 #include "weir/connected_streams.h"  // Connect and IntervalJoin, defined there
+#include "weir/window_join.h"        // Join and CoGroup, defined there

@@ -39,6 +39,9 @@ class WindowedStream {
   using W = typename Assigner::Window;
 
  public:
+  using Window = W;
+  using Key = K;
+
   WindowedStream(KeyedStream<K, T, KeySelector> input, Assigner assigner, TriggerT trigger = {},
                  EvictorT evictor = {})
       : input_(std::move(input)),
