@@ -38,6 +38,7 @@
 #include "base/logging.h"
 #include "weir/cli.h"
 #include "weir/weir.h"
+#include "workloads.h"
 
 namespace {
 
@@ -89,19 +90,6 @@ LatencyRecorder g_latency;
 // When the first record reached the sink (NowNanos); 0 until then.
 std::atomic<int64_t> g_first_record_ns{0};
 
-struct Record {
-  int64_t key;
-  int64_t value;
-  int64_t seq;
-  int64_t stamp_ns;  // 0 unless this record is a latency sample
-};
-
-struct Line {
-  std::string text;
-  int64_t seq;
-  int64_t stamp_ns;
-};
-
 // Failure injection and timing for the recovery workload (process-wide: one job at a time).
 struct RecoveryProbe {
   std::atomic<int64_t> fail_at{-1};
@@ -134,32 +122,6 @@ class RunningSum final : public weir::KeyedProcessFunction<int64_t, Record, Line
  private:
   weir::ValueState<int64_t> sum_;
   bool restarted_ = false;
-};
-
-// The window workload's count and sum per key and window.
-class CountAndSum final : public weir::AggregateFunction<Record, std::pair<int64_t, int64_t>,
-                                                         std::pair<int64_t, int64_t>> {
- public:
-  using Acc = std::pair<int64_t, int64_t>;
-  Acc CreateAccumulator() const override { return {0, 0}; }
-  void Add(const Record& r, Acc& acc) const override {
-    ++acc.first;
-    acc.second += r.value;
-  }
-  Acc GetResult(const Acc& acc) const override { return acc; }
-  Acc Merge(Acc a, const Acc& b) const override { return {a.first + b.first, a.second + b.second}; }
-};
-
-class FormatWindow final : public weir::ProcessWindowFunction<std::pair<int64_t, int64_t>, Line,
-                                                              int64_t, weir::TimeWindow> {
- public:
-  void Process(const int64_t& key, Context& ctx,
-               const std::vector<std::pair<int64_t, int64_t>>& totals,
-               weir::Collector<Line>& out) override {
-    out.Collect(Line{std::to_string(key) + "," + std::to_string(ctx.window().end) + "," +
-                         std::to_string(totals[0].first) + "," + std::to_string(totals[0].second),
-                     ctx.window().end, 0});
-  }
 };
 
 struct Options {
@@ -226,13 +188,7 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
     if (o.workload != "window") {
       return records.KeyBy([](const Record& r) { return r.key; }).Process(RunningSum());
     }
-    return records
-        .AssignTimestampsAndWatermarks(
-            weir::WatermarkStrategy<Record>::ForMonotonousTimestamps().WithTimestampAssigner(
-                [](const Record& r, int64_t) { return r.seq; }))
-        .KeyBy([](const Record& r) { return r.key; })
-        .Window(weir::TumblingEventTimeWindows::Of(std::chrono::milliseconds(o.window_ms)))
-        .Aggregate(CountAndSum(), FormatWindow());
+    return WindowedCounts(records, o.window_ms);
   }();
   auto lines =
       keyed.Name("running-sum")
