@@ -108,6 +108,29 @@ std::string CreateTopic(const std::string& bootstrap, const std::string& topic, 
   return result;
 }
 
+std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
+                          const std::vector<std::string>& values,
+                          int32_t (*partition_of)(size_t index)) {
+  std::string error;
+  RdKafka rk = NewClient(RD_KAFKA_PRODUCER,
+                         {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}}, &error);
+  if (!rk) return error;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const int32_t partition = partition_of ? partition_of(i) : RD_KAFKA_PARTITION_UA;
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_producev(
+                rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                RD_KAFKA_V_VALUE(const_cast<char*>(values[i].data()), values[i].size()),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk.get(), 10);
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return rd_kafka_err2str(err);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk.get(), 60'000);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2str(err);
+}
+
 std::vector<ConsumedRecord> ReadTopic(const std::string& bootstrap, const std::string& topic,
                                       bool read_committed) {
   std::string error;

@@ -1,0 +1,264 @@
+// The Kafka source against a real broker (scripts/kafka.sh), jobs in-process: a bounded topic
+// of several partitions read exactly once through task failures and restores (each record
+// counted once, checked through the exactly-once Kafka sink), a restore from a savepoint at
+// another parallelism, deterministic partition owners, and the errors a user meets (a topic
+// that does not exist, a broker that is down: a clear error, not a hang). Crashes of real
+// processes reading their input from Kafka: kafka_crash_test.cc.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <charconv>
+#include <memory>
+#include <thread>
+
+#include "kafka_test_util.h"
+#include "testing/test_util.h"
+#include "weir/connectors/kafka.h"
+#include "weir/connectors/kafka_source.h"
+#include "weir/weir.h"
+
+namespace weir {
+namespace {
+
+using testing::KafkaBroker;
+using testing::ReadTopicAtLeast;
+using testing::TempDir;
+using testing::UniqueName;
+using testing::ValuesByPartition;
+
+constexpr int kPartitions = 4;
+
+// Counts the records of each key: the value written for record i is "i <count>", so a record
+// the source lost or read twice changes what follows it.
+class CountPerKey final
+    : public KeyedProcessFunction<int32_t, int64_t, std::pair<int64_t, int64_t>> {
+ public:
+  void Open(RuntimeContext& ctx) override {
+    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
+  }
+  void ProcessElement(const int64_t& i, Context&,
+                      Collector<std::pair<int64_t, int64_t>>& out) override {
+    int64_t c = count_.ValueOr(0) + 1;
+    count_.Update(c);
+    out.Collect({i, c});
+  }
+
+ private:
+  ValueState<int64_t> count_;
+};
+
+int64_t ParseInt(std::string_view v) {
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size()) throw std::runtime_error("not a number");
+  return n;
+}
+
+struct Topics {
+  std::string input;
+  std::string output;
+  std::string prefix;
+};
+
+// Input: record i ("i") in partition i % kPartitions, so each partition is read in order and
+// the records of a key (i % kPartitions) come from one partition.
+Topics MakeTopics(const std::string& bootstrap, const std::string& name, int64_t records) {
+  Topics t{UniqueName(name + "-in"), UniqueName(name + "-out"), UniqueName(name)};
+  EXPECT_EQ(testing::CreateTopic(bootstrap, t.input, kPartitions), "");
+  EXPECT_EQ(testing::CreateTopic(bootstrap, t.output, kPartitions), "");
+  std::vector<std::string> values;
+  for (int64_t i = 0; i < records; ++i) values.push_back(std::to_string(i));
+  EXPECT_EQ(testing::ProduceValues(bootstrap, t.input, values,
+                                   [](size_t i) { return static_cast<int32_t>(i % kPartitions); }),
+            "");
+  return t;
+}
+
+void BuildJob(StreamExecutionEnvironment& env, const std::string& bootstrap, const Topics& t,
+              int source_parallelism, std::function<void(int64_t)> on_record) {
+  auto source = KafkaSource<int64_t>::Builder()
+                    .SetBootstrapServers(bootstrap)
+                    .SetTopics({t.input})
+                    .SetGroupId(t.prefix)
+                    .SetBounded()
+                    .SetValueOnlyDeserializer(&ParseInt)
+                    .Build();
+  auto sink =
+      KafkaSink<std::pair<int64_t, int64_t>>::Builder()
+          .SetBootstrapServers(bootstrap)
+          .SetDeliveryGuarantee(DeliveryGuarantee::kExactlyOnce)
+          .SetTransactionalIdPrefix(t.prefix)
+          .SetRecordSerializer([topic = t.output](const std::pair<int64_t, int64_t>& r) {
+            KafkaRecord k;
+            k.topic = topic;
+            k.partition = static_cast<int32_t>(r.first % kPartitions);
+            k.value = std::to_string(r.first) + " " + std::to_string(r.second);
+            return k;
+          })
+          .Build();
+  env.FromSource(source, WatermarkStrategy<int64_t>::NoWatermarks(), "kafka-in")
+      .SetParallelism(source_parallelism)
+      .Uid("kafka-in")
+      .Map([on_record](int64_t i) {
+        on_record(i);
+        return i;
+      })
+      .SetParallelism(source_parallelism)
+      .Uid("map")
+      .KeyBy([](int64_t i) { return static_cast<int32_t>(i % kPartitions); })
+      .Process(CountPerKey())
+      .SetParallelism(2)
+      .Uid("count")
+      .SinkTo(sink)
+      .SetParallelism(2)
+      .Uid("kafka-out");
+}
+
+std::map<int32_t, std::vector<std::string>> Expected(int64_t records) {
+  std::map<int32_t, std::vector<std::string>> out;
+  for (int64_t i = 0; i < records; ++i) {
+    out[static_cast<int32_t>(i % kPartitions)].push_back(std::to_string(i) + " " +
+                                                         std::to_string(i / kPartitions + 1));
+  }
+  return out;
+}
+
+Configuration CheckpointedConfig(const TempDir& dir) {
+  Configuration c;
+  c.Set("execution.checkpointing.interval", "100 ms");
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  c.Set("restart-strategy.type", "fixed-delay");
+  c.Set("restart-strategy.fixed-delay.attempts", "20");
+  c.Set("restart-strategy.fixed-delay.delay", "50 ms");
+  return c;
+}
+
+bool WaitFor(JobClient& client, const std::function<bool(const JobMetrics&)>& pred) {
+  for (;;) {
+    JobMetrics m = client.metrics();
+    if (pred(m)) return true;
+    if (m.status == JobStatus::kFinished || m.status == JobStatus::kFailed ||
+        m.status == JobStatus::kCanceled) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+class KafkaSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bootstrap_ = KafkaBroker::Shared().bootstrap();
+    ASSERT_FALSE(::testing::Test::HasFailure());
+  }
+  std::string bootstrap_;
+};
+
+// After a checkpoint completed, fails the task at three records (once each); slow enough
+// that the job spans many checkpoints.
+struct FailureInjector {
+  std::atomic<bool> checkpointed{false};
+  std::atomic<int> failures_left{3};
+  void OnRecord(int64_t i) {
+    if (i % 5 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (checkpointed.load() && i % 2000 == 1001 && failures_left.fetch_sub(1) > 0) {
+      throw std::runtime_error("injected failure at record " + std::to_string(i));
+    }
+  }
+};
+
+TEST_F(KafkaSourceTest, BoundedTopicReadExactlyOnceThroughTaskFailures) {
+  constexpr int64_t kRecords = 12'000;
+  TempDir dir;
+  Topics t = MakeTopics(bootstrap_, "source-eo", kRecords);
+  auto failures = std::make_shared<FailureInjector>();
+  StreamExecutionEnvironment env(CheckpointedConfig(dir));
+  BuildJob(env, bootstrap_, t, 2, [failures](int64_t i) { failures->OnRecord(i); });
+  auto client = env.ExecuteAsync("kafka source exactly-once");
+  ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 1; }));
+  failures->checkpointed = true;
+  JobResult r = client->Wait();
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GE(r.metrics.restarts, 1);
+  EXPECT_EQ(ValuesByPartition(ReadTopicAtLeast(bootstrap_, t.output, kRecords)),
+            Expected(kRecords));
+}
+
+// A savepoint taken with the source at parallelism 2 restores at 3 (and the partitions'
+// positions are dealt out again): every record still counted once.
+TEST_F(KafkaSourceTest, RestoreAtAnotherParallelism) {
+  constexpr int64_t kRecords = 8'000;
+  TempDir dir;
+  Topics t = MakeTopics(bootstrap_, "source-rescale", kRecords);
+  auto slow = [](int64_t i) {
+    if (i % 4 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  std::string savepoint;
+  {
+    StreamExecutionEnvironment env(CheckpointedConfig(dir));
+    BuildJob(env, bootstrap_, t, 2, slow);
+    auto client = env.ExecuteAsync("kafka source at 2");
+    ASSERT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.checkpoints.completed >= 2; }));
+    auto sp = client->StopWithSavepoint(dir.Join("savepoints"));
+    ASSERT_TRUE(sp.ok()) << sp.status().ToString();
+    savepoint = *sp;
+    JobResult r = client->Wait();
+    ASSERT_TRUE(r.ok()) << r.error();
+    ASSERT_LT(r.metrics.operators.front().records, static_cast<uint64_t>(kRecords))
+        << "the job finished before its savepoint: nothing left to restore";
+  }
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.state-recovery.path", savepoint);
+  StreamExecutionEnvironment env(c);
+  BuildJob(env, bootstrap_, t, 3, [](int64_t) {});
+  JobResult r = env.Execute("kafka source at 3");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(ValuesByPartition(ReadTopicAtLeast(bootstrap_, t.output, kRecords)),
+            Expected(kRecords));
+}
+
+TEST_F(KafkaSourceTest, PartitionOwnersAreDeterministicAndSpread) {
+  std::vector<int> per_subtask(3, 0);
+  for (int32_t p = 0; p < 6; ++p) {
+    int owner = kafka::SplitOwner("numbers", p, 3);
+    EXPECT_EQ(owner, kafka::SplitOwner("numbers", p, 3));
+    ++per_subtask[static_cast<size_t>(owner)];
+  }
+  EXPECT_EQ(per_subtask, (std::vector<int>{2, 2, 2}));
+}
+
+std::string ErrorOfJob(const std::string& bootstrap, const std::string& topic,
+                       std::chrono::milliseconds* took) {
+  auto source = KafkaSource<int64_t>::Builder()
+                    .SetBootstrapServers(bootstrap)
+                    .SetTopics({topic})
+                    .SetBounded()
+                    .SetValueOnlyDeserializer(&ParseInt)
+                    .Build();
+  StreamExecutionEnvironment env;
+  env.FromSource(source, WatermarkStrategy<int64_t>::NoWatermarks(), "in").Print();
+  auto start = std::chrono::steady_clock::now();
+  JobResult r = env.Execute("short kafka source job");
+  *took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                start);
+  return r.ok() ? "" : r.error();
+}
+
+TEST_F(KafkaSourceTest, AMissingTopicFailsTheStart) {
+  std::chrono::milliseconds took;
+  std::string topic = UniqueName("no-such-topic");
+  std::string e = ErrorOfJob(bootstrap_, topic, &took);
+  EXPECT_NE(e.find("Kafka source: topic '" + topic + "' does not exist"), std::string::npos) << e;
+  EXPECT_LT(took.count(), 20'000);
+}
+
+TEST_F(KafkaSourceTest, ABrokerThatIsDownFailsTheStartNamingTheAddress) {
+  std::chrono::milliseconds took;
+  std::string e = ErrorOfJob("127.0.0.1:1", "numbers", &took);
+  EXPECT_NE(e.find("Kafka source: cannot reach the brokers at 127.0.0.1:1"), std::string::npos)
+      << e;
+  EXPECT_LT(took.count(), 30'000);
+}
+
+}  // namespace
+}  // namespace weir
