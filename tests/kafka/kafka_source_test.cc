@@ -227,6 +227,38 @@ TEST_F(KafkaSourceTest, PartitionOwnersAreDeterministicAndSpread) {
   EXPECT_EQ(per_subtask, (std::vector<int>{2, 2, 2}));
 }
 
+// Compares each record (its Kafka timestamp, from the deserializer) with the event timestamp the
+// engine gave it.
+std::atomic<int64_t> g_matching{0};
+std::atomic<int64_t> g_mismatching{0};
+class CheckTimestamp final : public ProcessFunction<int64_t, int64_t> {
+ public:
+  void ProcessElement(const int64_t& kafka_ts, Context& ctx, Collector<int64_t>&) override {
+    (ctx.timestamp() == kafka_ts && kafka_ts > 0 ? g_matching : g_mismatching).fetch_add(1);
+  }
+};
+
+TEST_F(KafkaSourceTest, RecordsCarryTheirKafkaTimestamps) {
+  constexpr int64_t kRecords = 1'000;
+  Topics t = MakeTopics(bootstrap_, "source-ts", kRecords);
+  auto source = KafkaSource<int64_t>::Builder()
+                    .SetBootstrapServers(bootstrap_)
+                    .SetTopics({t.input})
+                    .SetBounded()
+                    .SetDeserializer([](const KafkaConsumerRecord& r) { return r.timestamp_ms; })
+                    .Build();
+  StreamExecutionEnvironment env;
+  env.FromSource(source, WatermarkStrategy<int64_t>::ForMonotonousTimestamps(), "in")
+      .SetParallelism(2)
+      .Process(CheckTimestamp())
+      .SetParallelism(2)
+      .Print();
+  JobResult r = env.Execute("kafka timestamps");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(g_matching.load(), kRecords);
+  EXPECT_EQ(g_mismatching.load(), 0);
+}
+
 std::string ErrorOfJob(const std::string& bootstrap, const std::string& topic,
                        std::chrono::milliseconds* took) {
   auto source = KafkaSource<int64_t>::Builder()
