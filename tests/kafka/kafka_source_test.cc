@@ -259,6 +259,46 @@ TEST_F(KafkaSourceTest, RecordsCarryTheirKafkaTimestamps) {
   EXPECT_EQ(g_mismatching.load(), 0);
 }
 
+std::atomic<int64_t> g_seen{0};
+
+// An unbounded source finds a partition added while it runs and reads it from its start.
+TEST_F(KafkaSourceTest, DiscoversPartitionsAddedWhileRunning) {
+  std::string topic = UniqueName("source-discovery");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, topic, 1), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, topic, {"1", "2", "3"}), "");
+  auto source = KafkaSource<int64_t>::Builder()
+                    .SetBootstrapServers(bootstrap_)
+                    .SetTopics({topic})
+                    .SetProperty("partition.discovery.interval.ms", "100")
+                    .SetValueOnlyDeserializer(&ParseInt)
+                    .Build();
+  StreamExecutionEnvironment env;
+  env.FromSource(source, WatermarkStrategy<int64_t>::NoWatermarks(), "in")
+      .SetParallelism(2)
+      .Map([](int64_t v) {
+        g_seen.fetch_add(v);
+        return v;
+      })
+      .SetParallelism(2)
+      .Print();
+  auto client = env.ExecuteAsync("kafka discovery");
+  auto wait_for = [](int64_t sum) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (g_seen.load() < sum && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return g_seen.load();
+  };
+  EXPECT_EQ(wait_for(6), 6);
+  ASSERT_EQ(testing::AddPartitions(bootstrap_, topic, 3), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, topic, {"100", "1000"},
+                                   [](size_t i) { return static_cast<int32_t>(1 + i); }),
+            "");
+  EXPECT_EQ(wait_for(1106), 1106);
+  client->Cancel();
+  client->Wait();
+}
+
 std::string ErrorOfJob(const std::string& bootstrap, const std::string& topic,
                        std::chrono::milliseconds* took) {
   auto source = KafkaSource<int64_t>::Builder()

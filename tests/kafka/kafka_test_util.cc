@@ -108,6 +108,40 @@ std::string CreateTopic(const std::string& bootstrap, const std::string& topic, 
   return result;
 }
 
+std::string AddPartitions(const std::string& bootstrap, const std::string& topic,
+                          int total_partitions) {
+  std::string error;
+  RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
+  if (!rk) return error;
+  char err[512];
+  rd_kafka_NewPartitions_t* np =
+      rd_kafka_NewPartitions_new(topic.c_str(), static_cast<size_t>(total_partitions), err,
+                                 sizeof err);
+  if (np == nullptr) return err;
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  rd_kafka_CreatePartitions(rk.get(), &np, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60'000);
+  std::string result;
+  if (ev == nullptr) {
+    result = "CreatePartitions timed out";
+  } else if (rd_kafka_event_error(ev)) {
+    result = rd_kafka_event_error_string(ev);
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** topics = rd_kafka_CreatePartitions_result_topics(
+        rd_kafka_event_CreatePartitions_result(ev), &n);
+    for (size_t i = 0; i < n; ++i) {
+      if (rd_kafka_topic_result_error(topics[i])) {
+        result = rd_kafka_topic_result_error_string(topics[i]);
+      }
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewPartitions_destroy(np);
+  return result;
+}
+
 std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
                           const std::vector<std::string>& values,
                           int32_t (*partition_of)(size_t index)) {

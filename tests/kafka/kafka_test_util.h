@@ -45,6 +45,10 @@ std::string UniqueName(const std::string& base);
 // Creates a topic with `partitions` partitions; "" on success, else the error.
 std::string CreateTopic(const std::string& bootstrap, const std::string& topic, int partitions);
 
+// Grows `topic` to `total_partitions` partitions; "" on success, else the error.
+std::string AddPartitions(const std::string& bootstrap, const std::string& topic,
+                          int total_partitions);
+
 // Writes `values` to `topic`, value i to partition partition_of(i) (idempotent producer,
 // flushed before it returns); "" on success, else the error.
 std::string ProduceValues(const std::string& bootstrap, const std::string& topic,

@@ -27,7 +27,10 @@
 // wakes the task when records arrive. Each record carries its Kafka timestamp into the
 // watermark strategy, with a watermark per partition. When a checkpoint completes, its offsets
 // are committed to the group (if a group id is set): for monitoring only, as in Flink; fault
-// tolerance uses the checkpoint. New partitions are not discovered after the start.
+// tolerance uses the checkpoint. An unbounded source looks for partitions added to its topics
+// every partition.discovery.interval.ms (a property of the source, not librdkafka's; default
+// 5 min as in Flink, 0 turns it off) and reads new ones from their earliest offset; so does a
+// restore. A bounded source reads the partitions there were at the start.
 //
 // Thread-safety: as weir::Source: a KafkaSource is an immutable description.
 #pragma once
@@ -97,6 +100,7 @@ struct KafkaSourceOptions {
   KafkaOffsetsInitializer starting_offsets = KafkaOffsetsInitializer::Earliest();  // Flink's default
   bool bounded = false;  // true: stop at each partition's end offset as of the start
   // librdkafka consumer properties, passed through. isolation.level defaults to read_committed.
+  // And the source's partition.discovery.interval.ms (milliseconds; default 300000; 0: off).
   std::map<std::string, std::string> properties;
 };
 

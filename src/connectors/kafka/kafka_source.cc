@@ -18,6 +18,9 @@ namespace {
 
 // How long the enumerator waits for the brokers when the job starts.
 constexpr int kMetadataTimeoutMs = 15'000;
+// The source's own property (not librdkafka's), with Flink's default for unbounded sources.
+constexpr std::string_view kDiscoveryInterval = "partition.discovery.interval.ms";
+constexpr std::chrono::milliseconds kDefaultDiscoveryInterval = std::chrono::minutes(5);
 
 std::runtime_error Failure(const std::string& what) {
   return std::runtime_error("Kafka source: " + what);
@@ -42,6 +45,7 @@ Properties ConsumerProperties(const KafkaSourceOptions& options) {
   p["enable.auto.commit"] = "false";
   p["enable.auto.offset.store"] = "false";
   for (const auto& [k, v] : options.properties) p[k] = v;
+  p.erase(std::string(kDiscoveryInterval));
   p["bootstrap.servers"] = options.bootstrap_servers;
   // librdkafka's consumer queue exists only with a group; without one, a private group no
   // offsets are committed to.
@@ -75,12 +79,32 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
   }
 
   void Start() override {
-    // A restored job resumes the partitions its checkpoint holds; the readers have them.
-    if (!restored_) AssignAll();
     if (options_.bounded) {
+      // A restored job resumes the partitions its checkpoint holds; the readers have them.
+      if (!restored_) AssignNew(/*starting=*/true);
       for (int s = 0; s < context_.parallelism(); ++s) context_.SignalNoMoreSplits(s);
+      return;
+    }
+    auto interval =
+        DurationProperty(options_.properties, kDiscoveryInterval, kDefaultDiscoveryInterval);
+    if (!interval.ok()) throw Failure(interval.status().ToString());
+    // Restored: partitions added while the job was down are new ones, read from the earliest.
+    AssignNew(/*starting=*/!restored_);
+    if (interval->count() > 0) {
+      context_.CallPeriodically(
+          [this] {
+            try {
+              AssignNew(/*starting=*/false);
+            } catch (const std::exception& e) {
+              // The brokers may be back at the next round; the readers go on meanwhile.
+              spdlog::warn("{} (partition discovery; tried again in a while)", e.what());
+            }
+          },
+          *interval);
     }
   }
+
+  void Close() override { rk_.reset(); }
 
   void HandleSplitRequest(int) override {}  // splits are pushed to their owners
 
@@ -89,10 +113,13 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
   }
 
  private:
-  void AssignAll() {
-    RdKafka rk = NewConsumer(options_);
+  // Lists the topics' partitions and assigns those not assigned yet: from the starting offsets
+  // when the job starts, from the earliest offset when found later (as Flink does).
+  void AssignNew(bool starting) {
+    if (!rk_) rk_ = NewConsumer(options_);
+    rd_kafka_t* rk = rk_.get();
     const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 1, nullptr, &md, kMetadataTimeoutMs);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, kMetadataTimeoutMs);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       throw Failure(fmt::format("cannot reach the brokers at {}: {}", options_.bootstrap_servers,
                                 RdKafkaErrorText(err)));
@@ -112,14 +139,18 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
                                   found && found->err ? ": " + RdKafkaErrorText(found->err) : ""));
       }
       for (int i = 0; i < found->partition_cnt; ++i) {
-        splits.push_back(KafkaPartitionSplit{topic, found->partitions[i].id, 0,
-                                             KafkaPartitionSplit::kUnbounded});
+        KafkaPartitionSplit split{topic, found->partitions[i].id, 0,
+                                  KafkaPartitionSplit::kUnbounded};
+        if (assigned_.count(split.id()) == 0) splits.push_back(std::move(split));
       }
     }
     std::sort(splits.begin(), splits.end(), [](const auto& a, const auto& b) {
       return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
     });
-    ResolveOffsets(rk.get(), splits);
+    if (splits.empty()) return;
+    ResolveOffsets(rk, splits, starting ? options_.starting_offsets
+                                        : KafkaOffsetsInitializer::Earliest());
+    if (!starting) spdlog::info("Kafka source: {} new partition(s) found", splits.size());
     for (const KafkaPartitionSplit& s : splits) {
       assigned_.insert(s.id());
       context_.AssignSplit(SplitOwner(s.topic, s.partition, context_.parallelism()), s);
@@ -128,10 +159,11 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
 
   // Concrete starting offsets (so that a restore before the first record does not resolve
   // "latest" again) and, bounded, stopping offsets.
-  void ResolveOffsets(rd_kafka_t* rk, std::vector<KafkaPartitionSplit>& splits) {
+  void ResolveOffsets(rd_kafka_t* rk, std::vector<KafkaPartitionSplit>& splits,
+                      KafkaOffsetsInitializer starting_offsets) {
     using Kind = KafkaOffsetsInitializer::Kind;
     std::map<std::string, int64_t> committed;
-    if (options_.starting_offsets.kind == Kind::kCommitted) {
+    if (starting_offsets.kind == Kind::kCommitted) {
       PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
       for (const auto& s : splits) {
         rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition);
@@ -155,12 +187,12 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         throw Failure(fmt::format("the offsets of partition {}: {}", s.id(), RdKafkaErrorText(err)));
       }
-      Kind kind = options_.starting_offsets.kind;
+      Kind kind = starting_offsets.kind;
       auto c = committed.find(s.id());
       if (kind == Kind::kCommitted && c != committed.end()) {
         s.next_offset = c->second;
       } else {
-        if (kind == Kind::kCommitted) kind = options_.starting_offsets.fallback;
+        if (kind == Kind::kCommitted) kind = starting_offsets.fallback;
         s.next_offset = kind == Kind::kLatest ? high : low;
       }
       if (options_.bounded) s.stopping_offset = high;
@@ -171,6 +203,7 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
   KafkaSourceOptions options_;
   bool restored_;
   std::set<std::string> assigned_;
+  RdKafka rk_;  // for metadata and offsets; kept for discovery
 };
 
 }  // namespace
