@@ -260,6 +260,62 @@ TEST_F(KafkaSourceTest, RecordsCarryTheirKafkaTimestamps) {
 }
 
 std::atomic<int64_t> g_seen{0};
+std::atomic<int64_t> g_committed_run{0};
+
+// Completed checkpoints commit the source's offsets to its group; a new job (no checkpoint)
+// with Committed() starting offsets goes on from there.
+TEST_F(KafkaSourceTest, CheckpointsCommitOffsetsThatCommittedStartingOffsetsResumeFrom) {
+  TempDir dir;
+  std::string topic = UniqueName("source-group");
+  std::string group = UniqueName("group");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, topic, 1), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, topic, {"1", "2", "3"}), "");
+  auto build = [&](StreamExecutionEnvironment& env) {
+    auto source = KafkaSource<int64_t>::Builder()
+                      .SetBootstrapServers(bootstrap_)
+                      .SetTopics({topic})
+                      .SetGroupId(group)
+                      .SetStartingOffsets(KafkaOffsetsInitializer::Committed())
+                      .SetValueOnlyDeserializer(&ParseInt)
+                      .Build();
+    env.FromSource(source, WatermarkStrategy<int64_t>::NoWatermarks(), "in")
+        .Map([](int64_t v) {
+          g_committed_run.fetch_add(v);
+          return v;
+        })
+        .Print();
+  };
+  auto wait_until = [](const std::function<bool()>& pred) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!pred() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
+  };
+  {
+    StreamExecutionEnvironment env(CheckpointedConfig(dir));
+    build(env);
+    auto client = env.ExecuteAsync("kafka group 1");
+    EXPECT_TRUE(wait_until([] { return g_committed_run.load() == 6; }));
+    EXPECT_TRUE(wait_until([&] {
+      auto offsets = testing::CommittedOffsets(bootstrap_, group, topic, 1);
+      return offsets.count(0) == 1 && offsets.at(0) == 3;
+    })) << "the group's committed offset did not reach 3";
+    client->Cancel();
+    client->Wait();
+  }
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, topic, {"100"}), "");
+  g_committed_run = 0;
+  TempDir second_dir;  // a new job: no checkpoint to restore
+  StreamExecutionEnvironment env(CheckpointedConfig(second_dir));
+  build(env);
+  auto client = env.ExecuteAsync("kafka group 2");
+  EXPECT_TRUE(wait_until([] { return g_committed_run.load() >= 100; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(g_committed_run.load(), 100) << "records before the committed offset read again";
+  client->Cancel();
+  client->Wait();
+}
 
 // An unbounded source finds a partition added while it runs and reads it from its start.
 TEST_F(KafkaSourceTest, DiscoversPartitionsAddedWhileRunning) {

@@ -142,6 +142,30 @@ std::string AddPartitions(const std::string& bootstrap, const std::string& topic
   return result;
 }
 
+std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
+                                            const std::string& topic, int partitions) {
+  std::string error;
+  RdKafka rk = NewClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}, {"group.id", group}},
+                         &error);
+  std::map<int32_t, int64_t> out;
+  if (!rk) {
+    ADD_FAILURE() << error;
+    return out;
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk.get(), list, 30'000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ADD_FAILURE() << "committed offsets of group " << group << ": " << rd_kafka_err2str(err);
+  } else {
+    for (int i = 0; i < list->cnt; ++i) {
+      if (list->elems[i].offset >= 0) out[list->elems[i].partition] = list->elems[i].offset;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return out;
+}
+
 std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
                           const std::vector<std::string>& values,
                           int32_t (*partition_of)(size_t index)) {

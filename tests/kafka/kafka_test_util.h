@@ -49,6 +49,10 @@ std::string CreateTopic(const std::string& bootstrap, const std::string& topic, 
 std::string AddPartitions(const std::string& bootstrap, const std::string& topic,
                           int total_partitions);
 
+// The offsets `group` committed for the partitions of `topic` (those without one are left out).
+std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
+                                            const std::string& topic, int partitions);
+
 // Writes `values` to `topic`, value i to partition partition_of(i) (idempotent producer,
 // flushed before it returns); "" on success, else the error.
 std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
