@@ -4,6 +4,8 @@
 // another parallelism, deterministic partition owners, and the errors a user meets (a topic
 // that does not exist, a broker that is down: a clear error, not a hang). Crashes of real
 // processes reading their input from Kafka: kafka_crash_test.cc.
+#include "weir/connectors/kafka_source.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,7 +16,6 @@
 #include "kafka_test_util.h"
 #include "testing/test_util.h"
 #include "weir/connectors/kafka.h"
-#include "weir/connectors/kafka_source.h"
 #include "weir/weir.h"
 
 namespace weir {
@@ -83,19 +84,18 @@ void BuildJob(StreamExecutionEnvironment& env, const std::string& bootstrap, con
                     .SetBounded()
                     .SetValueOnlyDeserializer(&ParseInt)
                     .Build();
-  auto sink =
-      KafkaSink<std::pair<int64_t, int64_t>>::Builder()
-          .SetBootstrapServers(bootstrap)
-          .SetDeliveryGuarantee(DeliveryGuarantee::kExactlyOnce)
-          .SetTransactionalIdPrefix(t.prefix)
-          .SetRecordSerializer([topic = t.output](const std::pair<int64_t, int64_t>& r) {
-            KafkaRecord k;
-            k.topic = topic;
-            k.partition = static_cast<int32_t>(r.first % kPartitions);
-            k.value = std::to_string(r.first) + " " + std::to_string(r.second);
-            return k;
-          })
-          .Build();
+  auto sink = KafkaSink<std::pair<int64_t, int64_t>>::Builder()
+                  .SetBootstrapServers(bootstrap)
+                  .SetDeliveryGuarantee(DeliveryGuarantee::kExactlyOnce)
+                  .SetTransactionalIdPrefix(t.prefix)
+                  .SetRecordSerializer([topic = t.output](const std::pair<int64_t, int64_t>& r) {
+                    KafkaRecord k;
+                    k.topic = topic;
+                    k.partition = static_cast<int32_t>(r.first % kPartitions);
+                    k.value = std::to_string(r.first) + " " + std::to_string(r.second);
+                    return k;
+                  })
+                  .Build();
   env.FromSource(source, WatermarkStrategy<int64_t>::NoWatermarks(), "kafka-in")
       .SetParallelism(source_parallelism)
       .Uid("kafka-in")

@@ -114,9 +114,8 @@ std::string AddPartitions(const std::string& bootstrap, const std::string& topic
   RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
   if (!rk) return error;
   char err[512];
-  rd_kafka_NewPartitions_t* np =
-      rd_kafka_NewPartitions_new(topic.c_str(), static_cast<size_t>(total_partitions), err,
-                                 sizeof err);
+  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(
+      topic.c_str(), static_cast<size_t>(total_partitions), err, sizeof err);
   if (np == nullptr) return err;
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
   rd_kafka_CreatePartitions(rk.get(), &np, 1, nullptr, q);
@@ -128,8 +127,8 @@ std::string AddPartitions(const std::string& bootstrap, const std::string& topic
     result = rd_kafka_event_error_string(ev);
   } else {
     size_t n = 0;
-    const rd_kafka_topic_result_t** topics = rd_kafka_CreatePartitions_result_topics(
-        rd_kafka_event_CreatePartitions_result(ev), &n);
+    const rd_kafka_topic_result_t** topics =
+        rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
     for (size_t i = 0; i < n; ++i) {
       if (rd_kafka_topic_result_error(topics[i])) {
         result = rd_kafka_topic_result_error_string(topics[i]);
@@ -145,8 +144,8 @@ std::string AddPartitions(const std::string& bootstrap, const std::string& topic
 std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
                                             const std::string& topic, int partitions) {
   std::string error;
-  RdKafka rk = NewClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}, {"group.id", group}},
-                         &error);
+  RdKafka rk =
+      NewClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}, {"group.id", group}}, &error);
   std::map<int32_t, int64_t> out;
   if (!rk) {
     ADD_FAILURE() << error;
@@ -170,8 +169,9 @@ std::string ProduceValues(const std::string& bootstrap, const std::string& topic
                           const std::vector<std::string>& values,
                           int32_t (*partition_of)(size_t index)) {
   std::string error;
-  RdKafka rk = NewClient(RD_KAFKA_PRODUCER,
-                         {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}}, &error);
+  RdKafka rk =
+      NewClient(RD_KAFKA_PRODUCER,
+                {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}}, &error);
   if (!rk) return error;
   for (size_t i = 0; i < values.size(); ++i) {
     const int32_t partition = partition_of ? partition_of(i) : RD_KAFKA_PARTITION_UA;

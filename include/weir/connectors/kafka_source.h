@@ -92,12 +92,13 @@ struct KafkaOffsetsInitializer {
 
 // What a KafkaSource was built with.
 struct KafkaSourceOptions {
-  std::string bootstrap_servers;  // required: "host:port,host:port"
+  std::string bootstrap_servers;    // required: "host:port,host:port"
   std::vector<std::string> topics;  // required: at least one; each must exist at start
   // The consumer group offsets are committed to when a checkpoint completes, and read from by
   // Committed(). Default: none (nothing committed; Committed() needs one).
   std::string group_id;
-  KafkaOffsetsInitializer starting_offsets = KafkaOffsetsInitializer::Earliest();  // Flink's default
+  KafkaOffsetsInitializer starting_offsets =
+      KafkaOffsetsInitializer::Earliest();  // Flink's default
   bool bounded = false;  // true: stop at each partition's end offset as of the start
   // librdkafka consumer properties, passed through. isolation.level defaults to read_committed.
   // And the source's partition.discovery.interval.ms (milliseconds; default 300000; 0: off).
@@ -162,7 +163,9 @@ class KafkaSourceReader final : public SourceReader<T, KafkaPartitionSplit> {
 
   KafkaSourceReader(const KafkaSourceOptions& options, SourceReaderContext& context,
                     Deserializer deserialize)
-      : bounded_(options.bounded), reader_(options, context), deserialize_(std::move(deserialize)) {}
+      : bounded_(options.bounded),
+        reader_(options, context),
+        deserialize_(std::move(deserialize)) {}
 
   InputStatus PollNext(ReaderOutput<T>& output) override {
     for (const std::string& id : reader_.TakeNewSplitIds()) output.ForSplit(id);
@@ -221,8 +224,9 @@ class KafkaSource final : public Source<T, KafkaPartitionSplit, KafkaEnumeratorS
       SplitEnumeratorContext<KafkaPartitionSplit>& context) const override {
     return kafka::NewKafkaEnumerator(context, options_, std::nullopt);
   }
-  std::unique_ptr<Enumerator> RestoreEnumerator(SplitEnumeratorContext<KafkaPartitionSplit>& context,
-                                                KafkaEnumeratorState state) const override {
+  std::unique_ptr<Enumerator> RestoreEnumerator(
+      SplitEnumeratorContext<KafkaPartitionSplit>& context,
+      KafkaEnumeratorState state) const override {
     return kafka::NewKafkaEnumerator(context, options_, std::move(state));
   }
   std::unique_ptr<SourceReader<T, KafkaPartitionSplit>> CreateReader(

@@ -1,5 +1,7 @@
 // The Kafka source's enumerator and the non-template part of its reader, on librdkafka
 // (weir/connectors/kafka_source.h).
+#include "weir/connectors/kafka_source.h"
+
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
@@ -10,7 +12,6 @@
 
 #include "base/logging.h"
 #include "connectors/kafka/client_config.h"
-#include "weir/connectors/kafka_source.h"
 
 namespace weir {
 namespace kafka {
@@ -148,8 +149,8 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
       return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
     });
     if (splits.empty()) return;
-    ResolveOffsets(rk, splits, starting ? options_.starting_offsets
-                                        : KafkaOffsetsInitializer::Earliest());
+    ResolveOffsets(rk, splits,
+                   starting ? options_.starting_offsets : KafkaOffsetsInitializer::Earliest());
     if (!starting) spdlog::info("Kafka source: {} new partition(s) found", splits.size());
     for (const KafkaPartitionSplit& s : splits) {
       assigned_.insert(s.id());
@@ -182,10 +183,11 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     }
     for (auto& s : splits) {
       int64_t low = 0, high = 0;
-      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-          rk, s.topic.c_str(), s.partition, &low, &high, kMetadataTimeoutMs);
+      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, s.topic.c_str(), s.partition,
+                                                                 &low, &high, kMetadataTimeoutMs);
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        throw Failure(fmt::format("the offsets of partition {}: {}", s.id(), RdKafkaErrorText(err)));
+        throw Failure(
+            fmt::format("the offsets of partition {}: {}", s.id(), RdKafkaErrorText(err)));
       }
       Kind kind = starting_offsets.kind;
       auto c = committed.find(s.id());
@@ -272,8 +274,7 @@ struct KafkaSplitReader::Impl {
   }
 };
 
-KafkaSplitReader::KafkaSplitReader(const KafkaSourceOptions& options,
-                                   SourceReaderContext& context)
+KafkaSplitReader::KafkaSplitReader(const KafkaSourceOptions& options, SourceReaderContext& context)
     : impl_(std::make_unique<Impl>(options, context)) {}
 
 KafkaSplitReader::~KafkaSplitReader() { Close(); }
@@ -311,7 +312,8 @@ void KafkaSplitReader::Fetch(size_t max) {
   finished_.clear();
   // Splits that were finished when they arrived (a restore at their stopping offset).
   for (auto& [id, s] : m.splits) {
-    if (s.stopping_offset != KafkaPartitionSplit::kUnbounded && s.next_offset >= s.stopping_offset) {
+    if (s.stopping_offset != KafkaPartitionSplit::kUnbounded &&
+        s.next_offset >= s.stopping_offset) {
       finished_.push_back(id);
     }
   }
@@ -384,7 +386,8 @@ std::vector<KafkaPartitionSplit> KafkaSplitReader::Snapshot(int64_t checkpoint_i
   std::vector<KafkaPartitionSplit> out;
   for (const auto& [id, s] : impl_->splits) {
     // A finished split not yet released is still finished: keep it out.
-    if (s.stopping_offset != KafkaPartitionSplit::kUnbounded && s.next_offset >= s.stopping_offset) {
+    if (s.stopping_offset != KafkaPartitionSplit::kUnbounded &&
+        s.next_offset >= s.stopping_offset) {
       continue;
     }
     out.push_back(s);
