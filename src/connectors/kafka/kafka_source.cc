@@ -17,8 +17,10 @@ namespace weir {
 namespace kafka {
 namespace {
 
-// How long the enumerator waits for the brokers when the job starts.
+// How long the enumerator waits for the brokers when the job starts, and in a periodic
+// discovery (shorter: the enumerator's lock is held meanwhile, and checkpoints wait for it).
 constexpr int kMetadataTimeoutMs = 15'000;
+constexpr int kDiscoveryTimeoutMs = 3'000;
 // The source's own property (not librdkafka's), with Flink's default for unbounded sources.
 constexpr std::string_view kDiscoveryInterval = "partition.discovery.interval.ms";
 constexpr std::chrono::milliseconds kDefaultDiscoveryInterval = std::chrono::minutes(5);
@@ -120,7 +122,8 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     if (!rk_) rk_ = NewConsumer(options_);
     rd_kafka_t* rk = rk_.get();
     const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, kMetadataTimeoutMs);
+    rd_kafka_resp_err_t err =
+        rd_kafka_metadata(rk, 1, nullptr, &md, starting ? kMetadataTimeoutMs : kDiscoveryTimeoutMs);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       throw Failure(fmt::format("cannot reach the brokers at {}: {}", options_.bootstrap_servers,
                                 RdKafkaErrorText(err)));
