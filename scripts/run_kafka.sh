@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # make run-kafka: the seed job on Kafka, end to end. Starts the test broker (scripts/kafka.sh)
-# unless KAFKA_BOOTSTRAP names one, runs examples/kafka_fault_tolerance writing its running sums
-# exactly-once to a fresh topic, reads the topic back as a read_committed consumer (kcat) and
-# says whether it holds exactly the expected sums: END zeros and a last 1000, each once.
+# unless KAFKA_BOOTSTRAP names one, writes 0..END (UTF-8 decimal values) to a fresh input topic
+# with kcat, runs examples/kafka_fault_tolerance reading them with the Kafka source (bounded) and
+# writing its running sums exactly-once to a fresh output topic, reads that back as a
+# read_committed consumer (kcat) and says whether it holds exactly the expected sums: END zeros
+# and a last 1000, each once. Both topics are named after the time of the run ("numbers-<time>",
+# "sums-<time>"), so that runs do not add to each other's input.
 #
 #   scripts/run_kafka.sh BUILD_DIR [example flags...]     e.g. --end 5000 --delay-ms 0
 #
@@ -21,6 +24,7 @@ command -v kcat > /dev/null || { echo "run-kafka: kcat is missing (scripts/setup
 bootstrap=${KAFKA_BOOTSTRAP:-$(bash "$root/scripts/kafka.sh" start | tail -n 1)}
 stamp=$(date +%Y%m%d-%H%M%S)
 topic=sums-$stamp
+input_topic=numbers-$stamp
 prefix=run-kafka-$stamp
 end=20000
 args=("$@")
@@ -30,11 +34,13 @@ done
 run_dir=${RUN_DIR:-$root/output/kafka}
 mkdir -p "$run_dir"
 
-echo "run-kafka: broker $bootstrap, writing the sums to topic '$topic'" >&2
+echo "run-kafka: broker $bootstrap, writing 0..$end to topic '$input_topic'" >&2
+seq 0 "$end" | kcat -P -b "$bootstrap" -t "$input_topic" -X enable.idempotence=true -X log_level=3
+echo "run-kafka: reading topic '$input_topic', writing the sums to topic '$topic'" >&2
 echo "run-kafka: after a kill, resume in $run_dir with the same flags and --restore latest:" >&2
-echo "  $example --bootstrap-servers $bootstrap --output-topic $topic --transactional-id-prefix $prefix --restore latest" >&2
-(cd "$run_dir" && "$example" --bootstrap-servers "$bootstrap" --output-topic "$topic" \
-  --transactional-id-prefix "$prefix" "$@")
+echo "  $example --bootstrap-servers $bootstrap --input-topic $input_topic --output-topic $topic --transactional-id-prefix $prefix --restore latest" >&2
+(cd "$run_dir" && "$example" --bootstrap-servers "$bootstrap" --input-topic "$input_topic" \
+  --output-topic "$topic" --transactional-id-prefix "$prefix" "$@")
 
 got=$(mktemp)
 expected=$(mktemp)

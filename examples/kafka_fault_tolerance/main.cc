@@ -1,14 +1,16 @@
 // The seed job with its sums written to Kafka: Flink's "Fault Tolerant Zero Generator with
 // Final 1000" on the Kafka sink (weir/connectors/kafka.h).
 //
-// A sequence 0..end is mapped to `end` zeros followed by a single 1000, keyed by a constant,
-// and summed in keyed state (RocksDB); every running sum goes as UTF-8 text to the output
-// topic, by default exactly-once: one Kafka transaction per checkpoint, committed when the
-// checkpoint completes. Kill it at any moment and run it again with --restore latest: a
-// read_committed consumer of the topic sees `end` zeros and a last 1000, each exactly once.
-//
-// The input is generated, as in the seed job: weir has no Kafka source yet.
+// The numbers 0..end (UTF-8 decimal values) are read from the input topic with the Kafka
+// source (weir/connectors/kafka_source.h; bounded by default: up to the end of the topic as it
+// was at the start), mapped to `end` zeros followed by a single 1000, keyed by a constant, and
+// summed in keyed state (RocksDB); every running sum goes as UTF-8 text to the output topic, by
+// default exactly-once: one Kafka transaction per checkpoint, committed when the checkpoint
+// completes. The source's offsets are in every checkpoint. Kill it at any moment and run it
+// again with --restore latest: a read_committed consumer of the output topic sees `end` zeros
+// and a last 1000, each exactly once. scripts/run_kafka.sh writes the input topic first.
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -17,6 +19,7 @@
 
 #include "weir/cli.h"
 #include "weir/connectors/kafka.h"
+#include "weir/connectors/kafka_source.h"
 #include "weir/weir.h"
 
 namespace {
@@ -58,12 +61,15 @@ std::optional<weir::DeliveryGuarantee> ParseGuarantee(const std::string& s) {
 int main(int argc, char** argv) {
   weir::CommandLine cli(
       "kafka_fault_tolerance",
-      "The seed job on Kafka: a running sum over 0..END mapped to END zeros and a final 1000, "
-      "with checkpoints every second. Writes each sum as text to the output topic.");
+      "The seed job on Kafka: reads 0..END from the input topic, maps it to END zeros and a "
+      "final 1000 and keeps a running sum, with checkpoints every second. Writes each sum as "
+      "text to the output topic.");
   int64_t end = 20'000;
   int64_t delay_ms = 1;
   std::string bootstrap_servers = "127.0.0.1:19092";
+  std::string input_topic = "numbers";
   std::string output_topic = "sums";
+  bool unbounded = false;
   std::string guarantee_name = "exactly-once";
   std::string prefix = "kafka-fault-tolerance";
   int64_t fail_at = -1;
@@ -71,7 +77,11 @@ int main(int argc, char** argv) {
   cli.AddOption("--delay-ms", &delay_ms, "Milliseconds the running sum sleeps per element");
   cli.AddOption("--bootstrap-servers", &bootstrap_servers,
                 "Kafka bootstrap servers (host:port,...); scripts/kafka.sh start prints one");
+  cli.AddOption("--input-topic", &input_topic,
+                "Topic the numbers are read from (UTF-8 decimal values, 0..END)");
   cli.AddOption("--output-topic", &output_topic, "Topic the sums go to");
+  cli.AddFlag("--unbounded", &unbounded,
+              "Read the input topic without end (default: up to its end as of the start)");
   cli.AddOption("--delivery-guarantee", &guarantee_name, "exactly-once, at-least-once or none");
   cli.AddOption("--transactional-id-prefix", &prefix,
                 "Prefix of the sink's Kafka transactional ids (exactly-once); keep it across "
@@ -116,8 +126,27 @@ int main(int argc, char** argv) {
                   .SetTransactionalIdPrefix(prefix)
                   .Build();
 
+  auto source_builder =
+      weir::KafkaSource<int64_t>::Builder()
+          .SetBootstrapServers(bootstrap_servers)
+          .SetTopics({input_topic})
+          .SetGroupId(prefix)  // the source's offsets, committed at checkpoints (monitoring)
+          .SetStartingOffsets(weir::KafkaOffsetsInitializer::Earliest())
+          .SetValueOnlyDeserializer([](std::string_view v) -> int64_t {
+            int64_t n = 0;
+            auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec != std::errc() || ptr != v.data() + v.size()) {
+              throw std::runtime_error("input record '" + std::string(v) +
+                                       "' is not a decimal number");
+            }
+            return n;
+          });
+  if (!unbounded) source_builder.SetBounded();
+
   static std::atomic<bool> failed_once{false};
-  env.FromSequence(0, end)
+  env.FromSource(source_builder.Build(), weir::WatermarkStrategy<int64_t>::NoWatermarks(),
+                 "numbers-from-kafka")
+      .Uid("numbers-from-kafka")
       .Map([end, fail_at](int64_t i) -> int64_t {
         if (i == fail_at && !failed_once.exchange(true)) {
           throw std::runtime_error("injected failure at element " + std::to_string(i) +

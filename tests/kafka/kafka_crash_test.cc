@@ -1,5 +1,7 @@
-// The exactly-once Kafka sink through real process crashes: examples/kafka_fault_tolerance
-// writes its running sums to a topic of the shared test broker and is killed with SIGKILL at
+// The Kafka source and the exactly-once Kafka sink through real process crashes:
+// examples/kafka_fault_tolerance reads 0..end from an input topic of the shared test broker
+// (the Kafka source, bounded, its offsets in the checkpoints), writes its running sums to a
+// topic of the same broker and is killed with SIGKILL at
 // the sink's named fault points (before and after a transaction is sealed at a barrier, after
 // its checkpoint completed and before its commit reached the broker, during the commits and
 // aborts a restore makes) and at random moments, then resumed with --restore latest. After
@@ -55,8 +57,17 @@ class KafkaCrashTest : public ::testing::Test {
     bootstrap_ = KafkaBroker::Shared().bootstrap();
     ASSERT_FALSE(::testing::Test::HasFailure());
     topic_ = UniqueName("sums");
+    input_topic_ = UniqueName("numbers");
     prefix_ = UniqueName("crash");
     ASSERT_EQ(testing::CreateTopic(bootstrap_, topic_, 1), "");
+    ASSERT_EQ(testing::CreateTopic(bootstrap_, input_topic_, 1), "");
+  }
+
+  // The job's input: 0..end_ as decimal text, written once before the first run.
+  void WriteInput() {
+    std::vector<std::string> values;
+    for (int i = 0; i <= end_; ++i) values.push_back(std::to_string(i));
+    ASSERT_EQ(testing::ProduceValues(bootstrap_, input_topic_, values), "");
   }
 
   std::vector<std::string> Args(const std::string& guarantee) const {
@@ -67,6 +78,8 @@ class KafkaCrashTest : public ::testing::Test {
             std::to_string(end_),
             "--bootstrap-servers",
             bootstrap_,
+            "--input-topic",
+            input_topic_,
             "--output-topic",
             topic_,
             "--transactional-id-prefix",
@@ -106,6 +119,8 @@ class KafkaCrashTest : public ::testing::Test {
   // checkpoint if there is one, then to its end; checks what read_committed consumers see
   // after every run.
   void RunPlan(const std::vector<Step>& plan, const std::string& guarantee = "exactly-once") {
+    WriteInput();
+    ASSERT_FALSE(::testing::Test::HasFailure());
     TempDir dir;
     const std::vector<std::string> expected = Expected();
     int restores = 0, fired = 0, kills = 0;
@@ -200,6 +215,7 @@ class KafkaCrashTest : public ::testing::Test {
 
   std::string bootstrap_;
   std::string topic_;
+  std::string input_topic_;
   std::string prefix_;
   std::string interval_ = "150 ms";
   int end_ = 2500;  // the job writes end_ zeros and a 1000

@@ -108,6 +108,87 @@ std::string CreateTopic(const std::string& bootstrap, const std::string& topic, 
   return result;
 }
 
+std::string AddPartitions(const std::string& bootstrap, const std::string& topic,
+                          int total_partitions) {
+  std::string error;
+  RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
+  if (!rk) return error;
+  char err[512];
+  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(
+      topic.c_str(), static_cast<size_t>(total_partitions), err, sizeof err);
+  if (np == nullptr) return err;
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  rd_kafka_CreatePartitions(rk.get(), &np, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60'000);
+  std::string result;
+  if (ev == nullptr) {
+    result = "CreatePartitions timed out";
+  } else if (rd_kafka_event_error(ev)) {
+    result = rd_kafka_event_error_string(ev);
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** topics =
+        rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
+    for (size_t i = 0; i < n; ++i) {
+      if (rd_kafka_topic_result_error(topics[i])) {
+        result = rd_kafka_topic_result_error_string(topics[i]);
+      }
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewPartitions_destroy(np);
+  return result;
+}
+
+std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
+                                            const std::string& topic, int partitions) {
+  std::string error;
+  RdKafka rk =
+      NewClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}, {"group.id", group}}, &error);
+  std::map<int32_t, int64_t> out;
+  if (!rk) {
+    ADD_FAILURE() << error;
+    return out;
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk.get(), list, 30'000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ADD_FAILURE() << "committed offsets of group " << group << ": " << rd_kafka_err2str(err);
+  } else {
+    for (int i = 0; i < list->cnt; ++i) {
+      if (list->elems[i].offset >= 0) out[list->elems[i].partition] = list->elems[i].offset;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return out;
+}
+
+std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
+                          const std::vector<std::string>& values,
+                          int32_t (*partition_of)(size_t index)) {
+  std::string error;
+  RdKafka rk =
+      NewClient(RD_KAFKA_PRODUCER,
+                {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}}, &error);
+  if (!rk) return error;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const int32_t partition = partition_of ? partition_of(i) : RD_KAFKA_PARTITION_UA;
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_producev(
+                rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                RD_KAFKA_V_VALUE(const_cast<char*>(values[i].data()), values[i].size()),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk.get(), 10);
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return rd_kafka_err2str(err);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk.get(), 60'000);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2str(err);
+}
+
 std::vector<ConsumedRecord> ReadTopic(const std::string& bootstrap, const std::string& topic,
                                       bool read_committed) {
   std::string error;

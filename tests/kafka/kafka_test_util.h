@@ -45,6 +45,20 @@ std::string UniqueName(const std::string& base);
 // Creates a topic with `partitions` partitions; "" on success, else the error.
 std::string CreateTopic(const std::string& bootstrap, const std::string& topic, int partitions);
 
+// Grows `topic` to `total_partitions` partitions; "" on success, else the error.
+std::string AddPartitions(const std::string& bootstrap, const std::string& topic,
+                          int total_partitions);
+
+// The offsets `group` committed for the partitions of `topic` (those without one are left out).
+std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
+                                            const std::string& topic, int partitions);
+
+// Writes `values` to `topic`, value i to partition partition_of(i) (idempotent producer,
+// flushed before it returns); "" on success, else the error.
+std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
+                          const std::vector<std::string>& values,
+                          int32_t (*partition_of)(size_t index) = nullptr);
+
 struct ConsumedRecord {
   int32_t partition = 0;
   int64_t offset = 0;

@@ -1,7 +1,7 @@
 // The configuration weir's librdkafka clients share: a map of librdkafka properties
 // (bootstrap.servers and any other, passed through as the user wrote them), checked by
 // librdkafka itself, turned into an rd_kafka_conf_t whose log lines and errors go to weir's
-// log. The Kafka sink uses it for its producers; a Kafka source would for its consumer.
+// log. The Kafka sink uses it for its producers, the Kafka source for its consumers.
 //
 // Thread-safety: functions of immutable inputs; the log callback is thread-safe.
 #pragma once
