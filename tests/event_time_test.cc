@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "count_sum_job.h"
+#include "job_test_util.h"
 #include "testing/test_util.h"
 #include "weir/weir.h"
 
@@ -26,6 +27,11 @@ namespace {
 using ::testing::HasSubstr;
 using testing::Lines;
 using testing::OutputFiles;
+using testing::Backend;
+using testing::ConfigFor;
+using testing::HasCompletedCheckpoint;
+using testing::kBackends;
+using testing::OutputLines;
 using testing::TempDir;
 
 struct Event {
@@ -67,36 +73,12 @@ class WindowCount final : public KeyedProcessFunction<int32_t, Event, std::strin
   MapState<int64_t, int64_t> counts_;
 };
 
-struct Backend {
-  const char* name;
-  const char* type;
-  bool incremental;
-};
-void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
-const Backend kBackends[] = {{"hashmap", "hashmap", false},
-                             {"rocksdb", "rocksdb", false},
-                             {"rocksdb_incremental", "rocksdb", true}};
-
 struct JobRun {
   int64_t records = 20'000;
   int source_parallelism = 2;
   int keyed_parallelism = 2;
   std::function<void(int64_t)> on_record;
 };
-
-Configuration ConfigFor(const TempDir& dir, const Backend& b) {
-  Configuration c;
-  c.Set("state.backend.type", b.type);
-  c.Set("execution.checkpointing.incremental", b.incremental ? "true" : "false");
-  c.Set("state.backend.rocksdb.localdir", dir.Join("rocksdb"));
-  c.Set("execution.checkpointing.interval", "10 ms");
-  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
-  c.Set("restart-strategy.type", "fixed-delay");
-  c.Set("restart-strategy.fixed-delay.attempts", "3");
-  c.Set("restart-strategy.fixed-delay.delay", "10 ms");
-  c.Set("pipeline.auto-watermark-interval", "5 ms");
-  return c;
-}
 
 void BuildWindowCount(StreamExecutionEnvironment& env, const JobRun& run, const std::string& out) {
   auto hook = run.on_record;
@@ -141,26 +123,6 @@ std::vector<std::string> ExpectedWindows(int64_t records) {
   }
   std::sort(lines.begin(), lines.end());
   return lines;
-}
-
-std::vector<std::string> OutputLines(const std::string& path) {
-  std::vector<std::string> all;
-  for (const auto& [name, text] : OutputFiles(path)) {
-    for (auto& l : Lines(text)) all.push_back(l);
-  }
-  std::sort(all.begin(), all.end());
-  return all;
-}
-
-// Whether a checkpoint completed: a failure injected after one proves a restore. (Waiting
-// for one inside a task would block its barrier: the tests slow the input down instead.)
-bool HasCompletedCheckpoint(const std::string& dir) {
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->path().filename() == "_metadata") return true;
-  }
-  return false;
 }
 
 // About a second per 20,000 records of one subtask: time for a first RocksDB checkpoint.

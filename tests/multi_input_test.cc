@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "job_test_util.h"
 #include "testing/test_util.h"
 #include "weir/weir.h"
 
@@ -27,49 +28,12 @@ namespace {
 using ::testing::HasSubstr;
 using testing::Lines;
 using testing::OutputFiles;
+using testing::Backend;
+using testing::ConfigFor;
+using testing::HasCompletedCheckpoint;
+using testing::kBackends;
+using testing::OutputLines;
 using testing::TempDir;
-
-struct Backend {
-  const char* name;
-  const char* type;
-  bool incremental;
-};
-void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
-const Backend kBackends[] = {{"hashmap", "hashmap", false},
-                             {"rocksdb", "rocksdb", false},
-                             {"rocksdb_incremental", "rocksdb", true}};
-
-Configuration ConfigFor(const TempDir& dir, const Backend& b) {
-  Configuration c;
-  c.Set("state.backend.type", b.type);
-  c.Set("execution.checkpointing.incremental", b.incremental ? "true" : "false");
-  c.Set("state.backend.rocksdb.localdir", dir.Join("rocksdb"));
-  c.Set("execution.checkpointing.interval", "10 ms");
-  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
-  c.Set("restart-strategy.type", "fixed-delay");
-  c.Set("restart-strategy.fixed-delay.attempts", "3");
-  c.Set("restart-strategy.fixed-delay.delay", "10 ms");
-  c.Set("pipeline.auto-watermark-interval", "5 ms");
-  return c;
-}
-
-std::vector<std::string> OutputLines(const std::string& path) {
-  std::vector<std::string> all;
-  for (const auto& [name, text] : OutputFiles(path)) {
-    for (auto& l : Lines(text)) all.push_back(l);
-  }
-  std::sort(all.begin(), all.end());
-  return all;
-}
-
-bool HasCompletedCheckpoint(const std::string& dir) {
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->path().filename() == "_metadata") return true;
-  }
-  return false;
-}
 
 void SlowDown(int64_t i) {
   if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::microseconds(2500));

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "job_test_util.h"
 #include "testing/test_util.h"
 #include "weir/weir.h"
 
@@ -26,6 +27,11 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::Lines;
 using testing::OutputFiles;
+using testing::Backend;
+using testing::ConfigFor;
+using testing::HasCompletedCheckpoint;
+using testing::kBackends;
+using testing::OutputLines;
 using testing::TempDir;
 
 struct Click {
@@ -33,38 +39,6 @@ struct Click {
   int64_t time = 0;  // ms
   int64_t value = 0;
 };
-
-struct Backend {
-  const char* name;
-  const char* type;
-  bool incremental;
-};
-const Backend kBackends[] = {{"hashmap", "hashmap", false},
-                             {"rocksdb", "rocksdb", false},
-                             {"rocksdb_incremental", "rocksdb", true}};
-
-Configuration ConfigFor(const TempDir& dir, const Backend& b) {
-  Configuration c;
-  c.Set("state.backend.type", b.type);
-  c.Set("execution.checkpointing.incremental", b.incremental ? "true" : "false");
-  c.Set("state.backend.rocksdb.localdir", dir.Join("rocksdb"));
-  c.Set("execution.checkpointing.interval", "10 ms");
-  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
-  c.Set("restart-strategy.type", "fixed-delay");
-  c.Set("restart-strategy.fixed-delay.attempts", "3");
-  c.Set("restart-strategy.fixed-delay.delay", "10 ms");
-  c.Set("pipeline.auto-watermark-interval", "5 ms");
-  return c;
-}
-
-std::vector<std::string> OutputLines(const std::string& path) {
-  std::vector<std::string> all;
-  for (const auto& [name, text] : OutputFiles(path)) {
-    for (auto& l : Lines(text)) all.push_back(l);
-  }
-  std::sort(all.begin(), all.end());
-  return all;
-}
 
 std::string Line(int32_t user, const TimeWindow& w, int64_t count, int64_t sum) {
   return std::to_string(user) + "," + std::to_string(w.start) + "," + std::to_string(w.end) +
@@ -276,15 +250,6 @@ void BuildModelJob(StreamExecutionEnvironment& env, const ModelCase& c,
       .WriteAsText(out, WriteMode::kOverwrite)
       .SetParallelism(job.keyed_parallelism)
       .Uid("sink");
-}
-
-bool HasCompletedCheckpoint(const std::string& dir) {
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->path().filename() == "_metadata") return true;
-  }
-  return false;
 }
 
 class WindowModelTest : public ::testing::TestWithParam<ModelCase> {};
@@ -564,7 +529,6 @@ TEST_P(WindowSemanticsTest, SlidingWindowsWithATimeEvictor) {
   EXPECT_THAT(Lines(testing::ReadFile(dir.Join("out"))),
               ElementsAre("[-5,5): 1 4", "[0,10): 4 8", "[5,15): 13", "[10,20): 13"));
 }
-
 
 // A window join and co-group of two streams with their own timestamps: pairs of equal keys in
 // the same window.

@@ -1,0 +1,63 @@
+// What the in-process job tests with event time, windows and several inputs share: the state
+// backends they run on, a configuration with fast checkpoints, watermarks and restarts, and
+// reading a job's output.
+#pragma once
+
+#include <algorithm>
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "testing/test_util.h"
+#include "weir/configuration.h"
+
+namespace weir::testing {
+
+struct Backend {
+  const char* name;
+  const char* type;
+  bool incremental;
+};
+inline void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+inline constexpr Backend kBackends[] = {{"hashmap", "hashmap", false},
+                                        {"rocksdb", "rocksdb", false},
+                                        {"rocksdb_incremental", "rocksdb", true}};
+
+// Checkpoints every 10 ms, three restarts 10 ms apart, watermarks every 5 ms.
+inline Configuration ConfigFor(const TempDir& dir, const Backend& b) {
+  Configuration c;
+  c.Set("state.backend.type", b.type);
+  c.Set("execution.checkpointing.incremental", b.incremental ? "true" : "false");
+  c.Set("state.backend.rocksdb.localdir", dir.Join("rocksdb"));
+  c.Set("execution.checkpointing.interval", "10 ms");
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  c.Set("restart-strategy.type", "fixed-delay");
+  c.Set("restart-strategy.fixed-delay.attempts", "3");
+  c.Set("restart-strategy.fixed-delay.delay", "10 ms");
+  c.Set("pipeline.auto-watermark-interval", "5 ms");
+  return c;
+}
+
+// Every line of the output file or directory, sorted.
+inline std::vector<std::string> OutputLines(const std::string& path) {
+  std::vector<std::string> all;
+  for (const auto& [name, text] : OutputFiles(path)) {
+    for (auto& l : Lines(text)) all.push_back(l);
+  }
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+// Whether a checkpoint completed: a failure injected after one proves a restore. (Waiting
+// for one inside a task would block its barrier: the tests slow the input down instead.)
+inline bool HasCompletedCheckpoint(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() == "_metadata") return true;
+  }
+  return false;
+}
+
+}  // namespace weir::testing
