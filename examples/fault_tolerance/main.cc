@@ -12,38 +12,10 @@
 #include <string>
 #include <thread>
 
+#include "../common/seed_job.h"
 #include "weir/cli.h"
 #include "weir/weir.h"
 
-namespace {
-
-// Keeps a running sum per key; sleeps per element to simulate a slow operator (backpressure).
-class RunningSum final : public weir::KeyedProcessFunction<int, int64_t, std::string> {
- public:
-  explicit RunningSum(int64_t delay_ms) : delay_(delay_ms) {}
-
-  void Open(weir::RuntimeContext& ctx) override {
-    sum_ = ctx.GetState(weir::ValueStateDescriptor<int64_t>("sum"));
-  }
-
-  void ProcessElement(const int64_t& value, Context&, weir::Collector<std::string>& out) override {
-    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
-    int64_t sum = sum_.ValueOr(0) + value;
-    sum_.Update(sum);
-    out.Collect(std::to_string(sum));
-  }
-
- private:
-  std::chrono::milliseconds delay_;
-  weir::ValueState<int64_t> sum_;
-};
-
-// Applies the seed's settings where the command line and --config left a key unset.
-void SetDefault(weir::Configuration& config, std::string_view key, std::string value) {
-  if (!config.GetRaw(key)) config.Set(key, std::move(value), "fault_tolerance default");
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   weir::CommandLine cli("fault_tolerance",
@@ -76,32 +48,9 @@ int main(int argc, char** argv) {
   }
 
   weir::StreamExecutionEnvironment env(cli.configuration());
-  weir::Configuration& config = env.config();
-  SetDefault(config, "execution.checkpointing.interval", "1 s");
-  SetDefault(config, "execution.checkpointing.mode", "EXACTLY_ONCE");
-  SetDefault(config, "execution.checkpointing.dir", "checkpoints");
-  SetDefault(config, "execution.checkpointing.savepoint-dir", "savepoints");
-  // The seed job keeps its state in RocksDB; -D state.backend.type=hashmap switches.
-  SetDefault(config, "state.backend.type", "rocksdb");
-  // Kept when the job is cancelled or fails, so `--restore latest` can resume it.
-  SetDefault(config, "execution.checkpointing.externalized-checkpoint-retention",
-             "RETAIN_ON_CANCELLATION");
+  seed::ApplyDefaults(env.config(), "fault_tolerance");
 
-  static std::atomic<bool> failed_once{false};
-  env.FromSequence(0, end)
-      .Map([end, fail_at](int64_t i) -> int64_t {
-        if (i == fail_at && !failed_once.exchange(true)) {
-          throw std::runtime_error("injected failure at element " + std::to_string(i) +
-                                   " (--fail-at)");
-        }
-        return i < end ? 0 : 1000;
-      })
-      .Name("zero-or-thousand")
-      .Uid("zero-or-thousand")
-      .KeyBy([](int64_t) { return 0; })
-      .Process(RunningSum(delay_ms))
-      .Name("running-sum")
-      .Uid("running-sum")
+  seed::RunningSums<std::string>(env.FromSequence(0, end), end, fail_at, delay_ms)
       .WriteAsText(output, weir::WriteMode::kOverwrite)
       .Name("sum-file")
       .Uid("sum-file");

@@ -17,37 +17,13 @@
 #include <string>
 #include <thread>
 
+#include "../common/seed_job.h"
 #include "weir/cli.h"
 #include "weir/connectors/kafka.h"
 #include "weir/connectors/kafka_source.h"
 #include "weir/weir.h"
 
 namespace {
-
-// Keeps a running sum per key; sleeps per element to simulate a slow operator (backpressure).
-class RunningSum final : public weir::KeyedProcessFunction<int, int64_t, int64_t> {
- public:
-  explicit RunningSum(int64_t delay_ms) : delay_(delay_ms) {}
-
-  void Open(weir::RuntimeContext& ctx) override {
-    sum_ = ctx.GetState(weir::ValueStateDescriptor<int64_t>("sum"));
-  }
-
-  void ProcessElement(const int64_t& value, Context&, weir::Collector<int64_t>& out) override {
-    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
-    int64_t sum = sum_.ValueOr(0) + value;
-    sum_.Update(sum);
-    out.Collect(sum);
-  }
-
- private:
-  std::chrono::milliseconds delay_;
-  weir::ValueState<int64_t> sum_;
-};
-
-void SetDefault(weir::Configuration& config, std::string_view key, std::string value) {
-  if (!config.GetRaw(key)) config.Set(key, std::move(value), "kafka_fault_tolerance default");
-}
 
 std::optional<weir::DeliveryGuarantee> ParseGuarantee(const std::string& s) {
   if (s == "exactly-once") return weir::DeliveryGuarantee::kExactlyOnce;
@@ -110,14 +86,7 @@ int main(int argc, char** argv) {
   }
 
   weir::StreamExecutionEnvironment env(cli.configuration());
-  weir::Configuration& config = env.config();
-  SetDefault(config, "execution.checkpointing.interval", "1 s");
-  SetDefault(config, "execution.checkpointing.mode", "EXACTLY_ONCE");
-  SetDefault(config, "execution.checkpointing.dir", "checkpoints");
-  SetDefault(config, "execution.checkpointing.savepoint-dir", "savepoints");
-  SetDefault(config, "state.backend.type", "rocksdb");
-  SetDefault(config, "execution.checkpointing.externalized-checkpoint-retention",
-             "RETAIN_ON_CANCELLATION");
+  seed::ApplyDefaults(env.config(), "kafka_fault_tolerance");
 
   auto sink = weir::KafkaSink<int64_t>::Builder()
                   .SetBootstrapServers(bootstrap_servers)
@@ -143,23 +112,11 @@ int main(int argc, char** argv) {
           });
   if (!unbounded) source_builder.SetBounded();
 
-  static std::atomic<bool> failed_once{false};
-  env.FromSource(source_builder.Build(), weir::WatermarkStrategy<int64_t>::NoWatermarks(),
-                 "numbers-from-kafka")
-      .Uid("numbers-from-kafka")
-      .Map([end, fail_at](int64_t i) -> int64_t {
-        if (i == fail_at && !failed_once.exchange(true)) {
-          throw std::runtime_error("injected failure at element " + std::to_string(i) +
-                                   " (--fail-at)");
-        }
-        return i < end ? 0 : 1000;
-      })
-      .Name("zero-or-thousand")
-      .Uid("zero-or-thousand")
-      .KeyBy([](int64_t) { return 0; })
-      .Process(RunningSum(delay_ms))
-      .Name("running-sum")
-      .Uid("running-sum")
+  seed::RunningSums<int64_t>(
+      env.FromSource(source_builder.Build(), weir::WatermarkStrategy<int64_t>::NoWatermarks(),
+                     "numbers-from-kafka")
+          .Uid("numbers-from-kafka"),
+      end, fail_at, delay_ms)
       .SinkTo(sink)
       .Name("sums-to-kafka")
       .Uid("sums-to-kafka");
