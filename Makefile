@@ -3,7 +3,7 @@
 #   make test   the same set-up, then every test (what CI runs)
 # Others: make run-windows (the event-time example: clicks per user in windows), make run-kafka
 # (the seed job writing to a Kafka broker it starts), make build,
-# make install [PREFIX=dir], make asan, make tsan, make soak, make bench, make docs,
+# make install [PREFIX=dir], make asan, make tsan, make soak, make bench, make bench-flink, make docs,
 # make format, make clean.
 
 PRESET ?= release
@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc)
 RUN_ARGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all setup configure build install run run-windows run-kafka test asan tsan soak bench docs format clean
+.PHONY: all setup configure build install run run-windows run-kafka test asan tsan soak bench bench-flink docs format clean
 
 all: build
 
@@ -61,6 +61,12 @@ soak: build
 
 bench: build
 	bash bench/run_short.sh $(BUILD_DIR)
+
+# weir beside Flink (bench/flink): each workload on both engines in turn, medians and ratios.
+# BENCH_ARGS passes flags to bench/flink/compare.py, e.g. BENCH_ARGS="--repeat 5 --only seed".
+BENCH_ARGS ?=
+bench-flink: build
+	python3 bench/flink/compare.py --weir-bin $(BUILD_DIR)/bin $(BENCH_ARGS)
 
 # The README's configuration table, from the options' declarations.
 docs: build

@@ -13,6 +13,7 @@ packages=(
   prometheus python3-venv  # the tests' Prometheus server; the venv for schemathesis (scripts/python_venv.sh)
   librdkafka-dev  # the Kafka connector (src/connectors/kafka)
   openjdk-17-jre-headless maven kcat  # the Kafka test broker (scripts/kafka.sh) and its client
+  openjdk-17-jdk-headless time  # the Flink side of the benchmarks and Nexmark check (bench/flink, bench/nexmark/flink)
   chromium  # the dashboard's browser tests (tests/dashboard), driven headless by Playwright
 )
 # Node.js and npm for the dashboard's tests (playwright-core, pinned in tests/dashboard): from
