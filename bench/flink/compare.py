@@ -109,6 +109,7 @@ class Run:
     job_s: float | None = None
     records_per_s: float | None = None
     records_per_s_after_first: float | None = None
+    records_per_cpu_s: float | None = None  # of the whole process, every thread
     first_record_ms: float | None = None
     first_output_ms: float | None = None
     checkpoints: float | None = None
@@ -358,7 +359,8 @@ def run_once(engine, w: Workload, work: Path, logs: Path, index: int) -> Run:
     log = logs / f"{w.name}.{engine.name}.{index}"
     watch = engine.output(work) if w.sink == "file" else None
     code, wall, cpu, rss, first_output = measure(engine.command(w, work), work, log, watch)
-    run = Run(engine.name, w.name, wall, cpu, rss, first_output_ms=first_output)
+    run = Run(engine.name, w.name, wall, cpu, rss, first_output_ms=first_output,
+              records_per_cpu_s=w.records / cpu if cpu > 0 else None)
     try:
         if code != 0:
             raise ValueError(f"exit code {code}")
@@ -384,6 +386,7 @@ FIGURES = [  # (column, Run field, format)
     ("records/s", "records_per_s", "rate"),
     ("rec/s after 1st", "records_per_s_after_first", "rate"),
     ("CPU s", "cpu_s", "{:.2f}"),
+    ("rec/CPU-s", "records_per_cpu_s", "rate"),
     ("peak RSS MiB", "peak_rss_mib", "{:.0f}"),
     ("first record ms", "first_record_ms", "{:.0f}"),
     ("first output ms", "first_output_ms", "{:.0f}"),
