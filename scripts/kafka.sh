@@ -8,6 +8,10 @@
 #           (and only) line of stdout. Reuses the broker this script already runs there.
 #   stop    stops the broker (SIGTERM, SIGKILL after a timeout), deletes its data and logs.
 #   status  prints whether a broker runs and where; exit 0 if it runs and answers, 1 if not.
+#   topics ARGS...
+#           runs Kafka's topic tool (what kafka-topics.sh runs: org.apache.kafka.tools.TopicCommand)
+#           with ARGS, against any broker, e.g. topics --bootstrap-server 127.0.0.1:19092 --list.
+#           Installs the jars if missing; needs no broker of this script.
 #
 # Environment (all optional):
 #   WEIR_KAFKA_PORT           client port, default 19092; the controller listens on the next port
@@ -360,12 +364,28 @@ cmd_status() {
   fi
 }
 
+# The tool logs errors only, to stderr (log4j's default without a configuration file); its
+# results and its own error messages go to stdout, as in kafka-topics.sh.
+cmd_topics() {
+  find_java
+  take_lock # a start may be installing the jars
+  install_jars
+  exec {lock_fd}>&-
+  # A short-lived JVM, as for the storage tool.
+  exec "$java" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData \
+    -cp "$lib/*" org.apache.kafka.tools.TopicCommand "$@"
+}
+
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
+  topics)
+    shift
+    cmd_topics "$@"
+    ;;
   *)
-    echo "usage: $0 start|stop|status (see scripts/kafka/README.md)" >&2
+    echo "usage: $0 start|stop|status|topics ARGS... (see scripts/kafka/README.md)" >&2
     exit 2
     ;;
 esac
