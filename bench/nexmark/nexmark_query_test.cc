@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +42,7 @@ struct Backend {
   const char* name;
   bool incremental;
 };
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 
 Configuration ConfigFor(const TempDir& dir, const std::string& backend, bool incremental) {
   Configuration c;
