@@ -1,7 +1,8 @@
 // q5, q7, q8, q11 and q17 on weir against a brute-force evaluation of each query's SQL
 // (QUERIES.md), on events from the C++ generator: 50,000 events at 1,000 events/s (50 s of
 // event time, so many windows open, fire and slide) from one and from two generators, then
-// through a failure and a restore from a checkpoint on every state backend.
+// through a failure and a restore from a checkpoint on every state backend; and the edges of
+// q5, q7 and q11 on hand-made events.
 //
 // The model reads the SQL, not the Flink twins' shape: hopping windows as the set of slides
 // that hold a bid, q7's BETWEEN over every window, sessions from the sorted bid times, days
@@ -320,6 +321,71 @@ INSTANTIATE_TEST_SUITE_P(Queries, WindowedQueryRestoreTest, ::testing::ValuesIn(
                            return std::string(info.param.query->name) + "_" +
                                   info.param.backend->name;
                          });
+
+}  // namespace
+}  // namespace weir::nexmark
+
+namespace weir::nexmark {
+namespace {
+
+// ---- Edges that random data rarely hits (the Flink twin's EdgeCasesTest) ----------------------
+
+Event BidAt(int64_t auction, int64_t bidder, int64_t price, int64_t time) {
+  Event e;
+  e.type = EventType::kBid;
+  e.bid = Bid{auction, bidder, price, "Google", "u", time, "x" + std::to_string(time)};
+  return e;
+}
+
+// The query's lines on hand-made events in time order, at parallelism 1; they must also equal
+// the model's.
+std::vector<std::string> RunOn(const WindowedQuery& q, const std::vector<Event>& events) {
+  TempDir dir;
+  StreamExecutionEnvironment env;
+  BuildJob(env, q, events, nullptr, dir.Join("out"));
+  JobResult r = env.Execute(q.name);
+  EXPECT_TRUE(r.ok()) << r.error();
+  std::vector<std::string> lines = OutputLines(dir.Join("out"));
+  EXPECT_EQ(lines, q.model(events)) << q.name << ": weir against the model";
+  return lines;
+}
+
+TEST(WindowedQueryEdgeTest, Q7IncludesABidAtTheWindowEndThatEqualsTheMax) {
+  std::vector<Event> events = {
+      BidAt(1, 2, 5, 0),
+      BidAt(1, 2, 9, 5'000),    // the max of [0, 10 s)
+      BidAt(2, 3, 9, 10'000),   // in [10 s, 20 s), and at the end of [0, 10 s): matches 9
+      BidAt(2, 3, 12, 10'000),  // higher, but at the boundary: not the first window's max
+      BidAt(1, 4, 3, 15'000)};  // [10 s, 20 s) has max 12
+  EXPECT_EQ(RunOn(kQueries[1], events),
+            (std::vector<std::string>{"1,9,2,5000,x5000", "2,12,3,10000,x10000",
+                                      "2,9,3,10000,x10000"}));
+}
+
+TEST(WindowedQueryEdgeTest, Q7BoundaryBidOfAnAuctionWithoutOwnBidsInTheWindow) {
+  std::vector<Event> events = {BidAt(1, 2, 9, 5'000), BidAt(2, 3, 9, 10'000),
+                               BidAt(2, 3, 100, 12'000)};
+  EXPECT_EQ(RunOn(kQueries[1], events),
+            (std::vector<std::string>{"1,9,2,5000,x5000", "2,100,3,12000,x12000",
+                                      "2,9,3,10000,x10000"}));
+}
+
+TEST(WindowedQueryEdgeTest, Q11ABidExactlyOneGapLaterJoinsTheSession) {
+  std::vector<Event> events = {BidAt(1, 5, 1, 0), BidAt(1, 5, 1, 10'000), BidAt(1, 5, 1, 20'001)};
+  EXPECT_EQ(RunOn(kQueries[3], events),
+            (std::vector<std::string>{"5,1,20001,30001", "5,2,0,20000"}));
+}
+
+TEST(WindowedQueryEdgeTest, Q5EmitsAllTiedAuctions) {
+  // Every window holds each of its bids once, so all of them tie: [-8 s, 2 s) holds 1 and 2,
+  // the four from -6 s to 0 s hold 1, 2 and 3, and [2 s, 12 s) holds 3.
+  std::vector<Event> events = {BidAt(1, 5, 1, 1'000), BidAt(2, 5, 1, 1'500), BidAt(3, 5, 1, 3'000)};
+  std::vector<std::string> lines = RunOn(kQueries[0], events);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "1,1"), 5);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "2,1"), 5);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "3,1"), 5);
+  EXPECT_EQ(lines.size(), 15u);
+}
 
 }  // namespace
 }  // namespace weir::nexmark
