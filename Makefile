@@ -3,7 +3,7 @@
 #   make test   the same set-up, then every test (what CI runs)
 # Others: make run-windows (the event-time example: clicks per user in windows), make run-kafka
 # (the seed job writing to a Kafka broker it starts), make build,
-# make install [PREFIX=dir], make asan, make tsan, make soak, make bench, make docs,
+# make install [PREFIX=dir], make asan, make tsan, make soak, make bench, make bench-nexmark, make docs,
 # make format, make clean.
 
 PRESET ?= release
@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc)
 RUN_ARGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all setup configure build install run run-windows run-kafka test asan tsan soak bench docs format clean
+.PHONY: all setup configure build install run run-windows run-kafka test asan tsan soak bench bench-nexmark docs format clean
 
 all: build
 
@@ -61,6 +61,13 @@ soak: build
 
 bench: build
 	bash bench/run_short.sh $(BUILD_DIR)
+
+# The Nexmark queries on weir and on Flink in turn: events/s and events per CPU-second of both
+# and the ratio. NEXMARK_ARGS for more (e.g. "--events 10000000 --repeat 5 --queries q0,q4").
+NEXMARK_ARGS ?=
+bench-nexmark: configure
+	cmake --build --preset $(PRESET) -j $(JOBS) --target nexmark_bench
+	python3 bench/nexmark/compare.py --build $(BUILD_DIR) $(NEXMARK_ARGS)
 
 # The README's configuration table, from the options' declarations.
 docs: build
