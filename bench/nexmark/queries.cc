@@ -31,7 +31,8 @@ DataStream<Bid> Bids(const DataStream<Event>& events) {
 
 const std::vector<Query>& AllQueries() {
   static const std::vector<Query> queries = {
-      {"q0", &Q0}, {"q1", &Q1}, {"q2", &Q2}, {"q3", &Q3}, {"q4", &Q4},
+      {"q0", &Q0}, {"q1", &Q1}, {"q2", &Q2},  {"q3", &Q3},   {"q4", &Q4},
+      {"q5", &Q5}, {"q7", &Q7}, {"q8", &Q8}, {"q11", &Q11}, {"q17", &Q17},
   };
   return queries;
 }
