@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# scripts/kafka.sh start|stop|status|pause|resume: a single-node Apache Kafka broker (KRaft mode, broker and
-# controller in one JVM) on 127.0.0.1, for weir's Kafka connector tests. scripts/kafka/README.md
-# says what it runs, where its data goes and what it leaves behind.
+# scripts/kafka.sh start|stop|status|pause|resume: a single-node Apache Kafka broker (KRaft
+# mode, broker and controller in one JVM) on 127.0.0.1, for weir's Kafka connector tests.
+# scripts/kafka/README.md says what it runs, where its data goes and what it leaves behind.
 #
 #   start   installs the jars with Maven if missing, formats a fresh storage directory, starts the
 #           broker, waits until it answers a Kafka request and prints 127.0.0.1:<port> as the last

@@ -457,8 +457,9 @@ TEST_F(KafkaSourceTest, TopicsAndPatternAreCheckedByTheBuilder) {
   };
   EXPECT_EQ(message([&] { StringSource(bootstrap_).Build(); }),
             "Kafka source: no topics (SetTopics or SetTopicPattern)");
-  EXPECT_NE(message([&] { StringSource(bootstrap_).SetTopics({"a"}).SetTopicPattern("a.*").Build(); })
-                .find("both topics and a topic pattern are set"),
+  EXPECT_NE(message([&] {
+              StringSource(bootstrap_).SetTopics({"a"}).SetTopicPattern("a.*").Build();
+            }).find("both topics and a topic pattern are set"),
             std::string::npos);
   EXPECT_NE(message([&] { StringSource(bootstrap_).SetTopicPattern("in-(").Build(); })
                 .find("the topic pattern 'in-(' is not a regular expression"),
@@ -545,7 +546,10 @@ TEST_F(KafkaSourceTest, TheDeserializerSeesHeaders) {
   ASSERT_EQ(testing::ProduceRecords(bootstrap_, topic,
                                     {{0, "one", std::nullopt, {{"b", "1"}, {"a", ""}, {"b", "2"}}},
                                      {0, "two", std::nullopt, {}},
-                                     {0, "three", std::nullopt, {{"bin", std::string("\0\xff", 2)}}}}),
+                                     {0,
+                                      "three",
+                                      std::nullopt,
+                                      {{"bin", std::string("\0\xff", 2)}}}}),
             "");
   auto source = KafkaSourceBuilder<std::string>()
                     .SetBootstrapServers(bootstrap_)

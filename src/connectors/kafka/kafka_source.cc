@@ -286,7 +286,8 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
       auto g = given.find(s.id());
       if (g != given.end()) {
         s.next_offset = g->second;
-        if (starting_offsets.kind == Kind::kOffsets && (s.next_offset < low || s.next_offset > high)) {
+        const bool outside = s.next_offset < low || s.next_offset > high;
+        if (starting_offsets.kind == Kind::kOffsets && outside) {
           auto explicit_offset = starting_offsets.offsets.find({s.topic, s.partition});
           if (explicit_offset != starting_offsets.offsets.end()) {
             throw Failure(fmt::format(
@@ -522,9 +523,9 @@ void KafkaSplitReader::Fetch(size_t max) {
         for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
                            RD_KAFKA_RESP_ERR_NO_ERROR;
              ++i) {
-          r.headers.emplace_back(name, value == nullptr ? std::string_view()
-                                                        : std::string_view(
-                                                              static_cast<const char*>(value), size));
+          std::string_view bytes;  // a null value stays empty
+          if (value != nullptr) bytes = std::string_view(static_cast<const char*>(value), size);
+          r.headers.emplace_back(name, bytes);
         }
       }
       records_.push_back(std::move(r));
