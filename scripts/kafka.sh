@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# scripts/kafka.sh start|stop|status: a single-node Apache Kafka broker (KRaft mode, broker and
-# controller in one JVM) on 127.0.0.1, for weir's Kafka connector tests. scripts/kafka/README.md
-# says what it runs, where its data goes and what it leaves behind.
+# scripts/kafka.sh start|stop|status|pause|resume: a single-node Apache Kafka broker (KRaft
+# mode, broker and controller in one JVM) on 127.0.0.1, for weir's Kafka connector tests.
+# scripts/kafka/README.md says what it runs, where its data goes and what it leaves behind.
 #
 #   start   installs the jars with Maven if missing, formats a fresh storage directory, starts the
 #           broker, waits until it answers a Kafka request and prints 127.0.0.1:<port> as the last
@@ -12,6 +12,10 @@
 #           runs Kafka's topic tool (what kafka-topics.sh runs: org.apache.kafka.tools.TopicCommand)
 #           with ARGS, against any broker, e.g. topics --bootstrap-server 127.0.0.1:19092 --list.
 #           Installs the jars if missing; needs no broker of this script.
+#   pause   stops the broker as stop does, but keeps its data, config and logs (a broker outage,
+#           for tests of what clients do meanwhile).
+#   resume  starts the paused broker again from its kept data, on the same address, waits until
+#           it answers and prints the address as start does. Reuses a broker that runs.
 #
 # Environment (all optional):
 #   WEIR_KAFKA_PORT           client port, default 19092; the controller listens on the next port
@@ -328,8 +332,8 @@ cmd_start() {
   echo "$address"
 }
 
-cmd_stop() {
-  take_lock
+# Stops the broker running from $dir, if any: SIGTERM, SIGKILL after a timeout.
+stop_broker() {
   local pid
   if pid=$(broker_pid); then
     kill -TERM "$pid" 2> /dev/null || true
@@ -342,11 +346,59 @@ cmd_stop() {
       while is_our_broker "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
       ! is_our_broker "$pid" || die "the broker (pid $pid) survived SIGKILL; $dir not deleted"
     fi
-    say "stopped the broker (pid $pid); deleted its data and logs in $dir"
+    stopped_pid=$pid
+    return 0
+  fi
+  return 1
+}
+
+cmd_stop() {
+  take_lock
+  if stop_broker; then
+    say "stopped the broker (pid $stopped_pid); deleted its data and logs in $dir"
   else
     say "no broker running from $dir"
   fi
   remove_scratch
+}
+
+cmd_pause() {
+  take_lock
+  if stop_broker; then
+    rm -f "$pid_file"
+    say "stopped the broker (pid $stopped_pid); kept its data in $dir (scripts/kafka.sh resume)"
+  else
+    say "no broker running from $dir"
+  fi
+}
+
+cmd_resume() {
+  take_lock
+  local pid address
+  [ -f "$config" ] && [ -f "$dir/data/meta.properties" ] ||
+    die "no paused broker in $dir to resume (scripts/kafka.sh start makes one)"
+  address=$(configured_address)
+  if pid=$(broker_pid); then
+    api_versions_ok "$address" ||
+      die "the broker running from $dir (pid $pid) does not answer on $address;" \
+        "see $logs/server.log, or run scripts/kafka.sh stop"
+    echo "$address"
+    return 0
+  fi
+  find_java
+  [ "$(cat "$lib/.pom.sha256" 2> /dev/null)" = "$(sha256sum "$pom" | cut -d' ' -f1)" ] ||
+    die "the Kafka jars in $lib are missing or stale; scripts/kafka.sh start installs them"
+  local paused_port=${address##*:}
+  check_port_free "$paused_port" "client listener"
+  check_port_free "$((paused_port + 1))" "controller listener"
+  trap abort_start EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  launch
+  wait_ready "$address"
+  starting_pid=""
+  say "broker resumed on $address (pid $(cat "$pid_file"), data and logs in $dir)"
+  echo "$address"
 }
 
 cmd_status() {
@@ -380,12 +432,14 @@ case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
+  pause) cmd_pause ;;
+  resume) cmd_resume ;;
   topics)
     shift
     cmd_topics "$@"
     ;;
   *)
-    echo "usage: $0 start|stop|status|topics ARGS... (see scripts/kafka/README.md)" >&2
+    echo "usage: $0 start|stop|status|pause|resume|topics ARGS... (see scripts/kafka/README.md)" >&2
     exit 2
     ;;
 esac

@@ -2,7 +2,8 @@
 # End to end check of scripts/kafka.sh with a real client, kcat (librdkafka, the library weir's
 # Kafka connectors will use): start a broker, write a topic into being, read it back alone and in
 # a consumer group, commit a transaction, hold one open (invisible to read_committed) and abort
-# it, start again to reuse the broker, stop it and check that no process and no data are left.
+# it, start again to reuse the broker, pause and resume it keeping its data, stop it and check
+# that no process and no data are left.
 #
 # Needs Java 17+, Maven (the first start fetches the jars) and kcat (scripts/setup.sh installs
 # both). Uses its own scratch directory and the first free port pair from 19192 up, so a broker
@@ -137,6 +138,17 @@ lines after-abort | produce -t "$txn_topic" -X transactional.id=weir-smoke-commi
 got=$(consume "$txn_topic" read_committed)
 [ "$got" = "$(lines t1 t2 t3 after-abort)" ] || fail "read_committed after the abort saw '$got'"
 ok "transaction abort: the aborted messages stay invisible, a later commit is visible"
+
+# --- pause and resume: an outage that keeps the data --------------------------------------------
+"$kafka" pause 2> /dev/null || fail "scripts/kafka.sh pause failed"
+port_free "$WEIR_KAFKA_PORT" || fail "port $WEIR_KAFKA_PORT still accepts connections after pause"
+if "$kafka" status > /dev/null; then fail "status exited 0 while paused"; fi
+resumed=$("$kafka" resume 2> /dev/null | tail -n 1) || fail "scripts/kafka.sh resume failed"
+[ "$resumed" = "$bootstrap" ] || fail "resume printed '$resumed', expected $bootstrap"
+got=$(consume "$txn_topic" read_committed)
+[ "$got" = "$(lines t1 t2 t3 after-abort)" ] || fail "read_committed after a resume saw '$got'"
+pid=$(cat "$WEIR_KAFKA_DIR/kafka.pid")
+ok "pause/resume: the broker came back on $bootstrap with its topics and transactions"
 
 # --- stop ----------------------------------------------------------------------------------------
 stopped=$SECONDS

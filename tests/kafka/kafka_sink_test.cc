@@ -352,5 +352,36 @@ TEST_F(KafkaSinkTest, ARecordOverTheSizeLimitFailsTheJobNamingTheLimit) {
   }
 }
 
+// Under the producer's limit but over the topic's max.message.bytes: the broker refuses it,
+// and the job fails saying so, for every delivery guarantee.
+TEST_F(KafkaSinkTest, ARecordTheBrokerRefusesAsTooLargeFailsTheJob) {
+  std::string topic = UniqueName("broker-limit");
+  ASSERT_EQ(testing::CreateTopicWithConfig(bootstrap_, topic, 1, {{"max.message.bytes", "20000"}}),
+            "");
+  for (auto guarantee : {DeliveryGuarantee::kNone, DeliveryGuarantee::kAtLeastOnce,
+                         DeliveryGuarantee::kExactlyOnce}) {
+    auto sink = KafkaSink<int64_t>::Builder()
+                    .SetBootstrapServers(bootstrap_)
+                    .SetTopic(topic)
+                    .SetDeliveryGuarantee(guarantee)
+                    .SetTransactionalIdPrefix(UniqueName("broker-limit"))
+                    .SetValueSerializer([](const int64_t& i) {
+                      return i == 1 ? std::string(100'000, 'x') : std::to_string(i);
+                    })
+                    .Build();
+    TempDir dir;
+    Configuration c = CheckpointedConfig(dir);
+    c.Set("restart-strategy.type", "none");
+    StreamExecutionEnvironment env(c);
+    env.FromSequence(0, 2).SinkTo(sink);
+    JobResult r = env.Execute("record over the broker's limit");
+    ASSERT_FALSE(r.ok()) << "a record over the topic's max.message.bytes was accepted";
+    EXPECT_NE(r.error().find("the brokers refused records for topic '" + topic +
+                             "' partition 0 as too large, the largest of them 100000 bytes"),
+              std::string::npos)
+        << r.error();
+  }
+}
+
 }  // namespace
 }  // namespace weir

@@ -8,9 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "kafka_test_util.h"
@@ -22,6 +24,7 @@ namespace weir {
 namespace {
 
 using testing::KafkaBroker;
+using testing::TestRecord;
 using testing::ReadTopicAtLeast;
 using testing::TempDir;
 using testing::UniqueName;
@@ -353,6 +356,214 @@ TEST_F(KafkaSourceTest, DiscoversPartitionsAddedWhileRunning) {
   EXPECT_EQ(wait_for(1106), 1106);
   client->Cancel();
   client->Wait();
+}
+
+// What the jobs below emit, collected across subtasks.
+std::mutex g_collected_mu;
+std::vector<std::string> g_collected;
+
+std::vector<std::string> Collected() {
+  std::lock_guard<std::mutex> lock(g_collected_mu);
+  std::vector<std::string> out = g_collected;
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void AddToJob(StreamExecutionEnvironment& env, const KafkaSource<std::string>& source) {
+  {
+    std::lock_guard<std::mutex> lock(g_collected_mu);
+    g_collected.clear();
+  }
+  env.FromSource(source, WatermarkStrategy<std::string>::NoWatermarks(), "in")
+      .SetParallelism(2)
+      .Map([](const std::string& v) {
+        std::lock_guard<std::mutex> lock(g_collected_mu);
+        g_collected.push_back(v);
+        return v;
+      })
+      .SetParallelism(2)
+      .Print();
+}
+
+// Runs a bounded source to its end: what it read, sorted, or the job's error.
+std::vector<std::string> ReadBounded(KafkaSourceBuilder<std::string> builder,
+                                     std::string* error = nullptr) {
+  StreamExecutionEnvironment env;
+  AddToJob(env, builder.SetBounded().Build());
+  JobResult r = env.Execute("bounded kafka read");
+  if (error != nullptr) *error = r.ok() ? "" : r.error();
+  EXPECT_TRUE(r.ok() || error != nullptr) << r.error();
+  return Collected();
+}
+
+// Waits up to 30 s for `pred` over what the job collected.
+bool WaitForCollected(const std::function<bool(const std::vector<std::string>&)>& pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!pred(Collected())) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+KafkaSourceBuilder<std::string> StringSource(const std::string& bootstrap) {
+  KafkaSourceBuilder<std::string> b;
+  b.SetBootstrapServers(bootstrap).SetValueOnlyDeserializer(
+      [](std::string_view v) { return std::string(v); });
+  return b;
+}
+
+using Strings = std::vector<std::string>;
+
+// A pattern subscription reads the matching topics there are at the start, and a matching
+// topic created while the job runs (found by partition discovery, read from its start); a
+// topic that does not match is never read.
+TEST_F(KafkaSourceTest, TopicPatternReadsMatchingTopicsCreatedWhileRunning) {
+  std::string base = UniqueName("pattern");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, base + "-in-a", 1), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, base + "-in-a", {"a1", "a2"}), "");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, base + "-out", 1), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, base + "-out", {"not-me"}), "");
+  StreamExecutionEnvironment env;
+  AddToJob(env, StringSource(bootstrap_)
+                    .SetTopicPattern(base + "-in-.*")
+                    .SetProperty("partition.discovery.interval.ms", "100")
+                    .Build());
+  auto client = env.ExecuteAsync("kafka topic pattern");
+  EXPECT_TRUE(WaitForCollected([](const Strings& v) { return v.size() >= 2; }));
+  EXPECT_EQ(Collected(), (Strings{"a1", "a2"}));
+  // A new matching topic of two partitions, and a new one that does not match.
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, base + "-in-b", 2), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, base + "-in-b", {"b1", "b2", "b3"},
+                                   [](size_t i) { return static_cast<int32_t>(i % 2); }),
+            "");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, base + "-other", 1), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, base + "-other", {"nor-me"}), "");
+  EXPECT_TRUE(WaitForCollected([](const Strings& v) { return v.size() >= 5; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // several discoveries
+  EXPECT_EQ(Collected(), (Strings{"a1", "a2", "b1", "b2", "b3"}));
+  client->Cancel();
+  client->Wait();
+}
+
+TEST_F(KafkaSourceTest, TopicsAndPatternAreCheckedByTheBuilder) {
+  auto message = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(message([&] { StringSource(bootstrap_).Build(); }),
+            "Kafka source: no topics (SetTopics or SetTopicPattern)");
+  EXPECT_NE(message([&] {
+              StringSource(bootstrap_).SetTopics({"a"}).SetTopicPattern("a.*").Build();
+            }).find("both topics and a topic pattern are set"),
+            std::string::npos);
+  EXPECT_NE(message([&] { StringSource(bootstrap_).SetTopicPattern("in-(").Build(); })
+                .find("the topic pattern 'in-(' is not a regular expression"),
+            std::string::npos);
+  EXPECT_NE(message([&] {
+              StringSource(bootstrap_)
+                  .SetTopics({"a"})
+                  .SetStartingOffsets(KafkaOffsetsInitializer::Offsets({{{"a", 0}, -5}}))
+                  .Build();
+            }).find("the starting offset -5 of partition 'a'-0 is not valid"),
+            std::string::npos);
+  EXPECT_NE(message([&] {
+              StringSource(bootstrap_)
+                  .SetTopics({"a"})
+                  .SetStartingOffsets(KafkaOffsetsInitializer::Timestamp(-1))
+                  .Build();
+            }).find("the starting timestamp -1 is negative"),
+            std::string::npos);
+}
+
+// Timestamp(t): each partition from its first record with a timestamp >= t; a partition with
+// none that late starts at its end.
+TEST_F(KafkaSourceTest, TimestampStartingOffsets) {
+  std::string topic = UniqueName("source-time");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, topic, 3), "");
+  const int64_t t0 = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() -
+                     3'600'000;
+  std::vector<TestRecord> records = {
+      {0, "p0-early", t0, {}},        {0, "p0-at", t0 + 2000, {}},   {0, "p0-late", t0 + 3000, {}},
+      {1, "p1-early", t0, {}},        {1, "p1-early2", t0 + 1500, {}},
+      {2, "p2-late", t0 + 5000, {}},  {2, "p2-earlier", t0 + 1000, {}},  // out of time order
+      {2, "p2-latest", t0 + 6000, {}}};
+  ASSERT_EQ(testing::ProduceRecords(bootstrap_, topic, records), "");
+  auto read = [&](int64_t ts) {
+    return ReadBounded(StringSource(bootstrap_).SetTopics({topic}).SetStartingOffsets(
+        KafkaOffsetsInitializer::Timestamp(ts)));
+  };
+  // Partition 2 from its first record at or after the time, and everything after it.
+  EXPECT_EQ(read(t0 + 2000), (Strings{"p0-at", "p0-late", "p2-earlier", "p2-late", "p2-latest"}));
+  EXPECT_EQ(read(t0 + 5500), (Strings{"p2-latest"}));
+  EXPECT_EQ(read(t0 + 60'000), Strings{});
+  EXPECT_EQ(read(0).size(), records.size());
+}
+
+// Offsets(map, fallback): the partitions in the map from their offset, the others from the
+// fallback (earliest by default); an offset outside a partition, or a partition the source
+// does not read, fails the start naming it.
+TEST_F(KafkaSourceTest, ExplicitStartingOffsets) {
+  std::string topic = UniqueName("source-offsets");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, topic, 3), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, topic,
+                                   {"a0", "a1", "a2", "b0", "b1", "b2", "c0", "c1", "c2"},
+                                   [](size_t i) { return static_cast<int32_t>(i / 3); }),
+            "");
+  auto read = [&](KafkaOffsetsInitializer start, std::string* error = nullptr) {
+    return ReadBounded(StringSource(bootstrap_).SetTopics({topic}).SetStartingOffsets(start),
+                       error);
+  };
+  using Offsets = std::map<KafkaTopicPartition, int64_t>;
+  EXPECT_EQ(read(KafkaOffsetsInitializer::Offsets(Offsets{{{topic, 0}, 2}, {{topic, 1}, 0}},
+                                                  KafkaOffsetsInitializer::Latest())),
+            (Strings{"a2", "b0", "b1", "b2"}));
+  EXPECT_EQ(read(KafkaOffsetsInitializer::Offsets(Offsets{{{topic, 0}, 1}, {{topic, 2}, 3}})),
+            (Strings{"a1", "a2", "b0", "b1", "b2"}));
+  std::string error;
+  read(KafkaOffsetsInitializer::Offsets(Offsets{{{topic, 1}, 4}}), &error);
+  EXPECT_NE(error.find("the starting offset 4 given for partition " + topic +
+                       "-1 is outside its offsets 0..3"),
+            std::string::npos)
+      << error;
+  read(KafkaOffsetsInitializer::Offsets(Offsets{{{topic, 7}, 0}}), &error);
+  EXPECT_NE(error.find("a starting offset (0) is given for partition " + topic +
+                       "-7, which is not one of the source's partitions"),
+            std::string::npos)
+      << error;
+}
+
+// The whole-record deserializer sees each record's headers in order, duplicates kept.
+TEST_F(KafkaSourceTest, TheDeserializerSeesHeaders) {
+  std::string topic = UniqueName("source-headers");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, topic, 1), "");
+  ASSERT_EQ(testing::ProduceRecords(bootstrap_, topic,
+                                    {{0, "one", std::nullopt, {{"b", "1"}, {"a", ""}, {"b", "2"}}},
+                                     {0, "two", std::nullopt, {}},
+                                     {0,
+                                      "three",
+                                      std::nullopt,
+                                      {{"bin", std::string("\0\xff", 2)}}}}),
+            "");
+  auto source = KafkaSourceBuilder<std::string>()
+                    .SetBootstrapServers(bootstrap_)
+                    .SetTopics({topic})
+                    .SetDeserializer([](const KafkaConsumerRecord& r) {
+                      std::string out(r.value.value_or("<null>"));
+                      for (const auto& [name, value] : r.headers) {
+                        out += " " + std::string(name) + "=" + std::to_string(value.size()) + ":" +
+                               std::string(value);
+                      }
+                      return out;
+                    });
+  EXPECT_EQ(ReadBounded(source),
+            (Strings{"one b=1:1 a=0: b=1:2", std::string("three bin=2:\0\xff", 14), "two"}));
 }
 
 std::string ErrorOfJob(const std::string& bootstrap, const std::string& topic,

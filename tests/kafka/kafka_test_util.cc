@@ -74,16 +74,30 @@ std::string KafkaBroker::Run(const std::string& command, int timeout_ms) {
 
 std::string KafkaBroker::Start() { return Run("start", 300'000); }
 std::string KafkaBroker::Stop() { return Run("stop", 120'000); }
+std::string KafkaBroker::Pause() { return Run("pause", 120'000); }
+std::string KafkaBroker::Resume() { return Run("resume", 300'000); }
 
 std::string UniqueName(const std::string& base) { return base + "-" + RandomHex(8); }
 
 std::string CreateTopic(const std::string& bootstrap, const std::string& topic, int partitions) {
+  return CreateTopicWithConfig(bootstrap, topic, partitions, {});
+}
+
+std::string CreateTopicWithConfig(const std::string& bootstrap, const std::string& topic,
+                                  int partitions,
+                                  const std::map<std::string, std::string>& config) {
   std::string error;
   RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
   if (!rk) return error;
   char err[512];
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
   if (nt == nullptr) return err;
+  for (const auto& [k, v] : config) {
+    if (rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_NewTopic_destroy(nt);
+      return "topic config " + k + "=" + v + " not accepted";
+    }
+  }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
   rd_kafka_CreateTopics(rk.get(), &nt, 1, nullptr, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60'000);
@@ -184,6 +198,36 @@ std::string ProduceValues(const std::string& bootstrap, const std::string& topic
       rd_kafka_poll(rk.get(), 10);
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return rd_kafka_err2str(err);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk.get(), 60'000);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2str(err);
+}
+
+std::string ProduceRecords(const std::string& bootstrap, const std::string& topic,
+                           const std::vector<TestRecord>& records) {
+  std::string error;
+  RdKafka rk =
+      NewClient(RD_KAFKA_PRODUCER,
+                {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}}, &error);
+  if (!rk) return error;
+  for (const TestRecord& r : records) {
+    rd_kafka_resp_err_t err;
+    for (;;) {
+      rd_kafka_headers_t* headers = rd_kafka_headers_new(r.headers.size());
+      for (const auto& [name, value] : r.headers) {
+        rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                            static_cast<ssize_t>(value.size()));
+      }
+      err = rd_kafka_producev(
+          rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
+          RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+          RD_KAFKA_V_TIMESTAMP(r.timestamp_ms.value_or(0)), RD_KAFKA_V_HEADERS(headers),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;  // the message owns the headers now
+      rd_kafka_headers_destroy(headers);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return rd_kafka_err2str(err);
+      rd_kafka_poll(rk.get(), 10);
+    }
   }
   rd_kafka_resp_err_t err = rd_kafka_flush(rk.get(), 60'000);
   return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2str(err);

@@ -29,6 +29,9 @@ class KafkaBroker {
   // scripts/kafka.sh start / stop. Each returns the script's output on failure, "" on success.
   std::string Start();
   std::string Stop();
+  // scripts/kafka.sh pause / resume: stopped keeping its data, started again on its address.
+  std::string Pause();
+  std::string Resume();
   std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
 
@@ -58,6 +61,25 @@ std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const 
 std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
                           const std::vector<std::string>& values,
                           int32_t (*partition_of)(size_t index) = nullptr);
+
+// A record for ProduceRecords.
+struct TestRecord {
+  int32_t partition = 0;
+  std::string value;
+  std::optional<int64_t> timestamp_ms;  // empty: the producer's clock
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Writes `records` to `topic`, in order (idempotent producer, flushed before it returns); ""
+// on success, else the error.
+std::string ProduceRecords(const std::string& bootstrap, const std::string& topic,
+                           const std::vector<TestRecord>& records);
+
+// Creates a topic with `partitions` partitions and topic configuration `config` (e.g.
+// max.message.bytes); "" on success, else the error.
+std::string CreateTopicWithConfig(const std::string& bootstrap, const std::string& topic,
+                                  int partitions,
+                                  const std::map<std::string, std::string>& config);
 
 struct ConsumedRecord {
   int32_t partition = 0;

@@ -13,13 +13,16 @@
 //   env.FromSource(source, weir::WatermarkStrategy<int64_t>::NoWatermarks(), "numbers");
 //
 // Each partition is a split (KafkaPartitionSplit: topic, partition, next offset, stopping
-// offset). The enumerator lists the topics' partitions when the job starts, resolves their
-// starting offsets (earliest, latest, or the group's committed offset with a fallback) and,
-// bounded, their stopping offsets (the end of each partition at start), and assigns each
-// partition to a subtask deterministically (as Flink: from the topic's hash and the partition
-// number). Every checkpoint holds each partition's next offset; a restore, at any parallelism,
-// resumes every partition there, neither skipping nor repeating a record. A topic that does not
-// exist or brokers that cannot be reached fail the job at start with an error naming them.
+// offset). The enumerator lists the partitions of the source's topics (SetTopics) or of every
+// topic whose name matches its pattern (SetTopicPattern) when the job starts, resolves their
+// starting offsets (earliest, latest, the group's committed offset with a fallback, the first
+// record at or after a timestamp, or explicit offsets with a fallback) and, bounded, their
+// stopping offsets (the end of each partition at start), and assigns each partition to a
+// subtask deterministically (as Flink: from the topic's hash and the partition number). Every
+// checkpoint holds each partition's next offset; a restore, at any parallelism, resumes every
+// partition there, neither skipping nor repeating a record. A topic that does not exist (named
+// by SetTopics), an explicit offset outside its partition, or brokers that cannot be reached
+// fail the job at start with an error naming them.
 //
 // A reader has one librdkafka consumer (manual assignment, no group rebalancing) with
 // isolation.level=read_committed unless set otherwise, and never blocks its task: when
@@ -27,10 +30,12 @@
 // wakes the task when records arrive. Each record carries its Kafka timestamp into the
 // watermark strategy, with a watermark per partition. When a checkpoint completes, its offsets
 // are committed to the group (if a group id is set): for monitoring only, as in Flink; fault
-// tolerance uses the checkpoint. An unbounded source looks for partitions added to its topics
-// every partition.discovery.interval.ms (a property of the source, not librdkafka's; default
-// 5 min as in Flink, 0 turns it off) and reads new ones from their earliest offset; so does a
-// restore. A bounded source reads the partitions there were at the start.
+// tolerance uses the checkpoint. An unbounded source looks for partitions added to its topics,
+// and for new topics matching its pattern, every partition.discovery.interval.ms (a property of
+// the source, not librdkafka's; default 5 min as in Flink, 0 turns it off) and reads new ones
+// from their earliest offset; so does a restore (where brokers that do not answer yet only
+// delay that discovery to its next round). A bounded source reads the partitions there were at
+// the start.
 //
 // Thread-safety: as weir::Source: a KafkaSource is an immutable description.
 #pragma once
@@ -76,24 +81,65 @@ template <>
 struct Codec<KafkaEnumeratorState>
     : FieldsCodec<KafkaEnumeratorState, &KafkaEnumeratorState::assigned> {};
 
+// A topic's partition, as a key of explicit starting offsets.
+struct KafkaTopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  auto operator<=>(const KafkaTopicPartition&) const = default;
+};
+
 // Where a partition the job has not read yet starts (Flink's OffsetsInitializer).
 struct KafkaOffsetsInitializer {
-  enum class Kind { kEarliest, kLatest, kCommitted };
+  enum class Kind { kEarliest, kLatest, kCommitted, kTimestamp, kOffsets };
   Kind kind = Kind::kEarliest;
-  Kind fallback = Kind::kEarliest;  // kCommitted: where a partition without one starts
+  // kCommitted and kOffsets: where a partition without a committed or given offset starts
+  // (kEarliest or kLatest).
+  Kind fallback = Kind::kEarliest;
+  int64_t timestamp_ms = 0;                        // kTimestamp
+  std::map<KafkaTopicPartition, int64_t> offsets;  // kOffsets
 
-  static KafkaOffsetsInitializer Earliest() { return {Kind::kEarliest, Kind::kEarliest}; }
-  static KafkaOffsetsInitializer Latest() { return {Kind::kLatest, Kind::kLatest}; }
+  static KafkaOffsetsInitializer Earliest() { return Of(Kind::kEarliest, Kind::kEarliest); }
+  static KafkaOffsetsInitializer Latest() { return Of(Kind::kLatest, Kind::kLatest); }
   // The group's committed offsets; `fallback` (Earliest() or Latest()) where there is none.
   static KafkaOffsetsInitializer Committed(KafkaOffsetsInitializer fallback = Earliest()) {
-    return {Kind::kCommitted, fallback.kind == Kind::kLatest ? Kind::kLatest : Kind::kEarliest};
+    return Of(Kind::kCommitted, fallback.kind == Kind::kLatest ? Kind::kLatest : Kind::kEarliest);
+  }
+  // Each partition from its first record whose timestamp is >= `timestamp_ms` (milliseconds
+  // since the epoch; Kafka's ListOffsets by time); a partition without one starts at its end.
+  static KafkaOffsetsInitializer Timestamp(int64_t timestamp_ms) {
+    KafkaOffsetsInitializer i = Of(Kind::kTimestamp, Kind::kEarliest);
+    i.timestamp_ms = timestamp_ms;
+    return i;
+  }
+  // Each partition in `offsets` from the offset given there (which must lie between the
+  // partition's earliest and end offsets); any other partition from the group's committed
+  // offset if a group id is set and it has one, else from `fallback` (Earliest() or Latest()),
+  // as Flink's OffsetsInitializer.offsets(map, resetStrategy).
+  static KafkaOffsetsInitializer Offsets(std::map<KafkaTopicPartition, int64_t> offsets,
+                                         KafkaOffsetsInitializer fallback = Earliest()) {
+    KafkaOffsetsInitializer i =
+        Of(Kind::kOffsets, fallback.kind == Kind::kLatest ? Kind::kLatest : Kind::kEarliest);
+    i.offsets = std::move(offsets);
+    return i;
+  }
+
+ private:
+  static KafkaOffsetsInitializer Of(Kind kind, Kind fallback) {
+    KafkaOffsetsInitializer i;
+    i.kind = kind;
+    i.fallback = fallback;
+    return i;
   }
 };
 
 // What a KafkaSource was built with.
 struct KafkaSourceOptions {
   std::string bootstrap_servers;    // required: "host:port,host:port"
-  std::vector<std::string> topics;  // required: at least one; each must exist at start
+  // Required: topics, or a topic pattern (not both).
+  std::vector<std::string> topics;  // each must exist at start
+  // A regular expression (ECMAScript syntax) a topic's whole name must match; matching topics
+  // are found at start and at every partition discovery. Internal topics ("__...") never match.
+  std::string topic_pattern;
   // The consumer group offsets are committed to when a checkpoint completes, and read from by
   // Committed(). Default: none (nothing committed; Committed() needs one).
   std::string group_id;
@@ -113,12 +159,14 @@ struct KafkaConsumerRecord {
   int64_t timestamp_ms = 0;             // the record's Kafka timestamp (create or log append time)
   std::optional<std::string_view> key;  // empty: a null key
   std::optional<std::string_view> value;  // empty: a null value (a tombstone)
+  // The record's headers (name, value), in their order, duplicates kept; a null value is empty.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
 
 namespace kafka {
 
 // The non-template part of a reader: a librdkafka consumer of the reader's partitions.
-// Implemented in src/connectors/kafka/kafka_split_reader.cc. Owned by the task thread.
+// Implemented in src/connectors/kafka/kafka_source.cc. Owned by the task thread.
 class KafkaSplitReader {
  public:
   KafkaSplitReader(const KafkaSourceOptions& options, SourceReaderContext& context);
@@ -150,6 +198,11 @@ class KafkaSplitReader {
 std::unique_ptr<SplitEnumerator<KafkaPartitionSplit, KafkaEnumeratorState>> NewKafkaEnumerator(
     SplitEnumeratorContext<KafkaPartitionSplit>& context, const KafkaSourceOptions& options,
     std::optional<KafkaEnumeratorState> restored);
+
+// Throws std::invalid_argument naming what is wrong with options a builder was given: no or
+// both of topics and topic pattern, a pattern that is not a regular expression, an empty topic
+// name, committed offsets without a group id, a negative timestamp or offset.
+void CheckSourceOptions(const KafkaSourceOptions& options);
 
 // Flink's KafkaSourceEnumerator.getSplitOwner: the subtask a partition is assigned to.
 int SplitOwner(const std::string& topic, int32_t partition, int parallelism);
@@ -241,8 +294,9 @@ class KafkaSource final : public Source<T, KafkaPartitionSplit, KafkaEnumeratorS
   typename KafkaSourceReader<T>::Deserializer deserialize_;
 };
 
-// Flink's KafkaSourceBuilder. Build() checks that servers, topics and a deserializer are set
-// (std::invalid_argument otherwise); the rest is checked when the job starts.
+// Flink's KafkaSourceBuilder. Build() checks that servers, topics (or a pattern) and a
+// deserializer are set and that the starting offsets make sense (std::invalid_argument
+// otherwise); the rest is checked when the job starts.
 template <typename T>
 class KafkaSourceBuilder {
  public:
@@ -252,6 +306,12 @@ class KafkaSourceBuilder {
   }
   KafkaSourceBuilder& SetTopics(std::vector<std::string> topics) {
     options_.topics = std::move(topics);
+    return *this;
+  }
+  // Every topic whose whole name matches `pattern` (ECMAScript regular expression), now and
+  // at each partition discovery (Flink's setTopicPattern); instead of SetTopics.
+  KafkaSourceBuilder& SetTopicPattern(std::string pattern) {
+    options_.topic_pattern = std::move(pattern);
     return *this;
   }
   KafkaSourceBuilder& SetGroupId(std::string group_id) {
@@ -280,7 +340,8 @@ class KafkaSourceBuilder {
     };
     return *this;
   }
-  // The record from the whole Kafka record: key, value, timestamp, topic, partition, offset.
+  // The record from the whole Kafka record: key, value, headers, timestamp, topic, partition,
+  // offset.
   KafkaSourceBuilder& SetDeserializer(std::function<T(const KafkaConsumerRecord&)> f) {
     deserialize_ = std::move(f);
     return *this;
@@ -290,13 +351,9 @@ class KafkaSourceBuilder {
     if (options_.bootstrap_servers.empty()) {
       throw std::invalid_argument("Kafka source: no bootstrap servers (SetBootstrapServers)");
     }
-    if (options_.topics.empty()) throw std::invalid_argument("Kafka source: no topics (SetTopics)");
+    kafka::CheckSourceOptions(options_);
     if (!deserialize_) {
       throw std::invalid_argument("Kafka source: no deserializer (SetValueOnlyDeserializer)");
-    }
-    if (options_.starting_offsets.kind == KafkaOffsetsInitializer::Kind::kCommitted &&
-        options_.group_id.empty()) {
-      throw std::invalid_argument("Kafka source: committed starting offsets need a group id");
     }
     KafkaSource<T> source;
     source.options_ = options_;

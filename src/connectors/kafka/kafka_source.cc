@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -79,6 +80,8 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
                   const KafkaSourceOptions& options, std::optional<KafkaEnumeratorState> restored)
       : context_(context), options_(options), restored_(restored.has_value()) {
     if (restored) assigned_.insert(restored->assigned.begin(), restored->assigned.end());
+    // Checked by the builder; std::regex_error would name no source otherwise.
+    if (!options_.topic_pattern.empty()) pattern_.emplace(options_.topic_pattern);
   }
 
   void Start() override {
@@ -92,7 +95,16 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
         DurationProperty(options_.properties, kDiscoveryInterval, kDefaultDiscoveryInterval);
     if (!interval.ok()) throw Failure(interval.status().ToString());
     // Restored: partitions added while the job was down are new ones, read from the earliest.
-    AssignNew(/*starting=*/!restored_);
+    // The readers resume the checkpoint's partitions without the enumerator, so brokers that
+    // do not answer now (a restart after they went away) do not fail the restore: the next
+    // discovery looks again.
+    try {
+      AssignNew(/*starting=*/!restored_);
+    } catch (const std::exception& e) {
+      if (!restored_ || interval->count() == 0) throw;
+      spdlog::warn("{} (partition discovery after a restore; tried again in {} ms)", e.what(),
+                   interval->count());
+    }
     if (interval->count() > 0) {
       context_.CallPeriodically(
           [this] {
@@ -122,8 +134,10 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     if (!rk_) rk_ = NewConsumer(options_);
     rd_kafka_t* rk = rk_.get();
     const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t err =
-        rd_kafka_metadata(rk, 1, nullptr, &md, starting ? kMetadataTimeoutMs : kDiscoveryTimeoutMs);
+    // The first listing (at start, or after a restore) may wait for brokers coming back.
+    rd_kafka_resp_err_t err = rd_kafka_metadata(
+        rk, 1, nullptr, &md, first_listing_ ? kMetadataTimeoutMs : kDiscoveryTimeoutMs);
+    first_listing_ = false;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       throw Failure(fmt::format("cannot reach the brokers at {}: {}", options_.bootstrap_servers,
                                 RdKafkaErrorText(err)));
@@ -131,6 +145,26 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> hold(
         md, &rd_kafka_metadata_destroy);
     std::vector<KafkaPartitionSplit> splits;
+    std::set<KafkaTopicPartition> present;
+    auto add_partitions = [&](const rd_kafka_metadata_topic_t& t) {
+      for (int i = 0; i < t.partition_cnt; ++i) {
+        KafkaPartitionSplit split{t.topic, t.partitions[i].id, 0, KafkaPartitionSplit::kUnbounded};
+        present.insert({split.topic, split.partition});
+        if (assigned_.count(split.id()) == 0) splits.push_back(std::move(split));
+      }
+    };
+    if (pattern_) {
+      for (int i = 0; i < md->topic_cnt; ++i) {
+        const rd_kafka_metadata_topic_t& t = md->topics[i];
+        // A topic being created may have no partitions yet: the next discovery finds them.
+        if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR || t.partition_cnt == 0) continue;
+        std::string_view name(t.topic);
+        if (name.substr(0, 2) == "__" || !std::regex_match(name.begin(), name.end(), *pattern_)) {
+          continue;
+        }
+        add_partitions(t);
+      }
+    }
     for (const std::string& topic : options_.topics) {
       const rd_kafka_metadata_topic_t* found = nullptr;
       for (int i = 0; i < md->topic_cnt; ++i) {
@@ -142,10 +176,16 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
                                   options_.bootstrap_servers,
                                   found && found->err ? ": " + RdKafkaErrorText(found->err) : ""));
       }
-      for (int i = 0; i < found->partition_cnt; ++i) {
-        KafkaPartitionSplit split{topic, found->partitions[i].id, 0,
-                                  KafkaPartitionSplit::kUnbounded};
-        if (assigned_.count(split.id()) == 0) splits.push_back(std::move(split));
+      add_partitions(*found);
+    }
+    if (starting) {
+      for (const auto& [tp, offset] : options_.starting_offsets.offsets) {
+        if (present.count(tp) == 0) {
+          throw Failure(fmt::format(
+              "a starting offset ({}) is given for partition {}-{}, which is not one of the "
+              "source's partitions on {}",
+              offset, tp.topic, tp.partition, options_.bootstrap_servers));
+        }
       }
     }
     std::sort(splits.begin(), splits.end(), [](const auto& a, const auto& b) {
@@ -161,28 +201,79 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     }
   }
 
+  // The group's committed offsets of `splits`, by split id (those without one left out).
+  std::map<std::string, int64_t> CommittedOffsets(rd_kafka_t* rk,
+                                                  const std::vector<KafkaPartitionSplit>& splits) {
+    std::map<std::string, int64_t> committed;
+    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
+    for (const auto& s : splits) {
+      rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition);
+    }
+    rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), kMetadataTimeoutMs);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw Failure(fmt::format("reading the committed offsets of group '{}': {}",
+                                options_.group_id, RdKafkaErrorText(err)));
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& p = list->elems[i];
+      if (p.err == RD_KAFKA_RESP_ERR_NO_ERROR && p.offset >= 0) {
+        committed[fmt::format("{}-{}", p.topic, p.partition)] = p.offset;
+      }
+    }
+    return committed;
+  }
+
+  // For each split, the offset of its first record with a timestamp >= `timestamp_ms`, by
+  // split id; a partition without one is left out.
+  std::map<std::string, int64_t> OffsetsForTime(rd_kafka_t* rk,
+                                                const std::vector<KafkaPartitionSplit>& splits,
+                                                int64_t timestamp_ms) {
+    std::map<std::string, int64_t> out;
+    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
+    for (const auto& s : splits) {
+      rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition)->offset =
+          timestamp_ms;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, list.get(), kMetadataTimeoutMs);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw Failure(fmt::format("looking up the offsets of timestamp {} on {}: {}", timestamp_ms,
+                                options_.bootstrap_servers, RdKafkaErrorText(err)));
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& p = list->elems[i];
+      std::string id = fmt::format("{}-{}", p.topic, p.partition);
+      if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw Failure(fmt::format("looking up the offset of timestamp {} in partition {}: {}",
+                                  timestamp_ms, id, RdKafkaErrorText(p.err)));
+      }
+      if (p.offset >= 0) out[id] = p.offset;  // -1: no record that late
+    }
+    return out;
+  }
+
   // Concrete starting offsets (so that a restore before the first record does not resolve
   // "latest" again) and, bounded, stopping offsets.
   void ResolveOffsets(rd_kafka_t* rk, std::vector<KafkaPartitionSplit>& splits,
-                      KafkaOffsetsInitializer starting_offsets) {
+                      const KafkaOffsetsInitializer& starting_offsets) {
     using Kind = KafkaOffsetsInitializer::Kind;
-    std::map<std::string, int64_t> committed;
-    if (starting_offsets.kind == Kind::kCommitted) {
-      PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
-      for (const auto& s : splits) {
-        rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition);
-      }
-      rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), kMetadataTimeoutMs);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        throw Failure(fmt::format("reading the committed offsets of group '{}': {}",
-                                  options_.group_id, RdKafkaErrorText(err)));
-      }
-      for (int i = 0; i < list->cnt; ++i) {
-        const auto& p = list->elems[i];
-        if (p.err == RD_KAFKA_RESP_ERR_NO_ERROR && p.offset >= 0) {
-          committed[fmt::format("{}-{}", p.topic, p.partition)] = p.offset;
+    std::map<std::string, int64_t> given;  // committed, found by time, or explicit
+    switch (starting_offsets.kind) {
+      case Kind::kCommitted:
+        given = CommittedOffsets(rk, splits);
+        break;
+      case Kind::kTimestamp:
+        given = OffsetsForTime(rk, splits, starting_offsets.timestamp_ms);
+        break;
+      case Kind::kOffsets:
+        // As Flink: a partition not in the map tries the group's committed offset first.
+        if (!options_.group_id.empty()) given = CommittedOffsets(rk, splits);
+        for (const auto& [tp, offset] : starting_offsets.offsets) {
+          given[fmt::format("{}-{}", tp.topic, tp.partition)] = offset;
         }
-      }
+        break;
+      case Kind::kEarliest:
+      case Kind::kLatest:
+        break;
     }
     for (auto& s : splits) {
       int64_t low = 0, high = 0;
@@ -192,12 +283,24 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
         throw Failure(
             fmt::format("the offsets of partition {}: {}", s.id(), RdKafkaErrorText(err)));
       }
-      Kind kind = starting_offsets.kind;
-      auto c = committed.find(s.id());
-      if (kind == Kind::kCommitted && c != committed.end()) {
-        s.next_offset = c->second;
+      auto g = given.find(s.id());
+      if (g != given.end()) {
+        s.next_offset = g->second;
+        const bool outside = s.next_offset < low || s.next_offset > high;
+        if (starting_offsets.kind == Kind::kOffsets && outside) {
+          auto explicit_offset = starting_offsets.offsets.find({s.topic, s.partition});
+          if (explicit_offset != starting_offsets.offsets.end()) {
+            throw Failure(fmt::format(
+                "the starting offset {} given for partition {} is outside its offsets {}..{} "
+                "(earliest..end)",
+                s.next_offset, s.id(), low, high));
+          }
+        }
+      } else if (starting_offsets.kind == Kind::kTimestamp) {
+        s.next_offset = high;  // no record at or after the timestamp: the end, as Flink
       } else {
-        if (kind == Kind::kCommitted) kind = starting_offsets.fallback;
+        Kind kind = starting_offsets.kind;
+        if (kind == Kind::kCommitted || kind == Kind::kOffsets) kind = starting_offsets.fallback;
         s.next_offset = kind == Kind::kLatest ? high : low;
       }
       if (options_.bounded) s.stopping_offset = high;
@@ -209,9 +312,48 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
   bool restored_;
   std::set<std::string> assigned_;
   RdKafka rk_;  // for metadata and offsets; kept for discovery
+  std::optional<std::regex> pattern_;  // options_.topic_pattern, compiled
+  bool first_listing_ = true;
 };
 
 }  // namespace
+
+void CheckSourceOptions(const KafkaSourceOptions& options) {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("Kafka source: " + what); };
+  if (options.topics.empty() && options.topic_pattern.empty()) {
+    fail("no topics (SetTopics or SetTopicPattern)");
+  }
+  if (!options.topics.empty() && !options.topic_pattern.empty()) {
+    fail("both topics and a topic pattern are set; use one (SetTopics or SetTopicPattern)");
+  }
+  for (const std::string& t : options.topics) {
+    if (t.empty()) fail("an empty topic name in SetTopics");
+  }
+  if (!options.topic_pattern.empty()) {
+    try {
+      std::regex check(options.topic_pattern);
+    } catch (const std::regex_error& e) {
+      fail(fmt::format("the topic pattern '{}' is not a regular expression: {}",
+                       options.topic_pattern, e.what()));
+    }
+  }
+  using Kind = KafkaOffsetsInitializer::Kind;
+  const KafkaOffsetsInitializer& start = options.starting_offsets;
+  if (start.kind == Kind::kCommitted && options.group_id.empty()) {
+    fail("committed starting offsets need a group id (SetGroupId)");
+  }
+  if (start.kind == Kind::kTimestamp && start.timestamp_ms < 0) {
+    fail(fmt::format("the starting timestamp {} is negative (milliseconds since the epoch)",
+                     start.timestamp_ms));
+  }
+  for (const auto& [tp, offset] : start.offsets) {
+    if (tp.topic.empty() || tp.partition < 0 || offset < 0) {
+      fail(fmt::format("the starting offset {} of partition '{}'-{} is not valid (a topic name, a "
+                       "partition >= 0 and an offset >= 0)",
+                       offset, tp.topic, tp.partition));
+    }
+  }
+}
 
 int SplitOwner(const std::string& topic, int32_t partition, int parallelism) {
   int start = static_cast<int>(((StableHash(topic) * 31) & 0x7FFFFFFF) % parallelism);
@@ -372,7 +514,21 @@ void KafkaSplitReader::Fetch(size_t max) {
       if (msg->payload != nullptr) {
         r.value.emplace(static_cast<const char*>(msg->payload), msg->len);
       }
-      records_.push_back(r);
+      rd_kafka_headers_t* headers = nullptr;
+      // Points into the message, which is kept until the next Fetch.
+      if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* value;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                           RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++i) {
+          std::string_view bytes;  // a null value stays empty
+          if (value != nullptr) bytes = std::string_view(static_cast<const char*>(value), size);
+          r.headers.emplace_back(name, bytes);
+        }
+      }
+      records_.push_back(std::move(r));
       split->next_offset = msg->offset + 1;
     } else {
       split->next_offset = split->stopping_offset;

@@ -17,9 +17,10 @@ Status DeliveryError(rd_kafka_resp_err_t err, std::string_view topic, int32_t pa
   switch (err) {
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
       return Status::InvalidArgument(fmt::format(
-          "the brokers refused a record of {} bytes for topic '{}' as too large (the limit is "
-          "the broker's message.max.bytes or the topic's max.message.bytes)",
-          bytes, topic));
+          "the brokers refused records for topic '{}'{} as too large, the largest of them {} "
+          "bytes (the limit is the broker's message.max.bytes or the topic's max.message.bytes)",
+          topic, partition >= 0 ? fmt::format(" partition {}", partition) : std::string(),
+          bytes));
     case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
       return Status::InvalidArgument(fmt::format(
           "'{}' is not a valid Kafka topic name (at most 249 of the characters a-z A-Z 0-9 . _ "
@@ -86,6 +87,16 @@ void Producer::Fail(Status s) {
   failed_.store(true, std::memory_order_release);
 }
 
+void Producer::FailTooLarge(std::string_view topic, int32_t partition, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // The first error stays, unless it is an earlier record of this kind, smaller.
+  if (!error_.ok() && largest_refused_ == 0) return;
+  if (bytes <= largest_refused_) return;
+  largest_refused_ = bytes;
+  error_ = DeliveryError(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, topic, partition, bytes);
+  failed_.store(true, std::memory_order_release);
+}
+
 Status Producer::error() const {
   std::lock_guard<std::mutex> lock(mu_);
   return error_;
@@ -95,7 +106,10 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaq
   auto* self = static_cast<Producer*>(opaque);
   auto period = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(msg->_private));
   // The error first: a waiter that sees the period done then sees the error too.
-  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+    self->FailTooLarge(msg->rkt ? rd_kafka_topic_name(msg->rkt) : "?", msg->partition,
+                       msg->len + msg->key_len);
+  } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     self->Fail(DeliveryError(msg->err, msg->rkt ? rd_kafka_topic_name(msg->rkt) : "?",
                              msg->partition, msg->len + msg->key_len));
   }

@@ -76,6 +76,9 @@ class Producer {
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void Fail(Status s);
+  // A record the brokers refused as too large. They refuse a whole batch, small records too:
+  // the error names the largest record refused, the likely culprit.
+  void FailTooLarge(std::string_view topic, int32_t partition, size_t bytes);
   Status TxnError(rd_kafka_error_t* error, std::string_view doing);
   bool AllDelivered(uint64_t period);
 
@@ -92,6 +95,7 @@ class Producer {
   std::atomic<bool> failed_{false};  // error_ is set
   mutable std::mutex mu_;
   Status error_;  // mu_
+  size_t largest_refused_ = 0;  // mu_: FailTooLarge's largest record so far
 };
 
 }  // namespace weir::kafka
