@@ -10,6 +10,7 @@
 #include <memory>
 #include <thread>
 
+#include "kafka_test_job.h"
 #include "kafka_test_util.h"
 #include "testing/test_util.h"
 #include "weir/connectors/kafka.h"
@@ -22,35 +23,14 @@ namespace {
 using testing::KafkaBroker;
 using testing::TempDir;
 using testing::UniqueName;
+using testing::CountPerKey;
+using testing::CountRecordSerializer;
+using testing::ParseInt;
 
 constexpr int kPartitions = 2;
 constexpr int64_t kRecords = 12'000;
 
-// Counts the records of each key: the value written for record i is "i <count>", so a record
-// lost or read twice changes what follows it.
-class CountPerKey final
-    : public KeyedProcessFunction<int32_t, int64_t, std::pair<int64_t, int64_t>> {
- public:
-  void Open(RuntimeContext& ctx) override {
-    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
-  }
-  void ProcessElement(const int64_t& i, Context&,
-                      Collector<std::pair<int64_t, int64_t>>& out) override {
-    int64_t c = count_.ValueOr(0) + 1;
-    count_.Update(c);
-    out.Collect({i, c});
-  }
 
- private:
-  ValueState<int64_t> count_;
-};
-
-int64_t ParseInt(std::string_view v) {
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size()) throw std::runtime_error("not a number");
-  return n;
-}
 
 // Stops the test's broker however the test ends.
 struct StopAtEnd {
@@ -98,13 +78,7 @@ TEST(KafkaBrokerOutageTest, ExactlyOnceThroughABrokerRestart) {
                   .SetTransactionalIdPrefix(prefix)
                   .SetProperty("socket.timeout.ms", "3000")
                   .SetProperty("message.timeout.ms", "3000")
-                  .SetRecordSerializer([output](const std::pair<int64_t, int64_t>& r) {
-                    KafkaRecord k;
-                    k.topic = output;
-                    k.partition = static_cast<int32_t>(r.first % kPartitions);
-                    k.value = std::to_string(r.first) + " " + std::to_string(r.second);
-                    return k;
-                  })
+                  .SetRecordSerializer(CountRecordSerializer(output, kPartitions))
                   .Build();
   env.FromSource(source, WatermarkStrategy<int64_t>::NoWatermarks(), "kafka-in")
       .SetParallelism(2)

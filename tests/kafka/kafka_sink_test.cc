@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/fault_points.h"
+#include "kafka_test_job.h"
 #include "kafka_test_util.h"
 #include "testing/test_util.h"
 #include "weir/connectors/kafka.h"
@@ -26,26 +27,9 @@ using testing::ReadTopic;
 using testing::ReadTopicAtLeast;
 using testing::TempDir;
 using testing::UniqueName;
+using testing::CountPerKey;
 using testing::ValuesByPartition;
 
-// Counts the records of each key: the value written for record i is "i <count>", so a record
-// lost or counted twice (state restored wrongly) changes what follows it.
-class CountPerKey final
-    : public KeyedProcessFunction<int32_t, int64_t, std::pair<int64_t, int64_t>> {
- public:
-  void Open(RuntimeContext& ctx) override {
-    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
-  }
-  void ProcessElement(const int64_t& i, Context&,
-                      Collector<std::pair<int64_t, int64_t>>& out) override {
-    int64_t c = count_.ValueOr(0) + 1;
-    count_.Update(c);
-    out.Collect({i, c});
-  }
-
- private:
-  ValueState<int64_t> count_;
-};
 
 struct JobOptions {
   int64_t records = 20'000;

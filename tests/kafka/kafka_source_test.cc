@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "kafka_test_job.h"
 #include "kafka_test_util.h"
 #include "testing/test_util.h"
 #include "weir/connectors/kafka.h"
@@ -28,35 +29,14 @@ using testing::TestRecord;
 using testing::ReadTopicAtLeast;
 using testing::TempDir;
 using testing::UniqueName;
+using testing::CountPerKey;
+using testing::CountRecordSerializer;
+using testing::ParseInt;
 using testing::ValuesByPartition;
 
 constexpr int kPartitions = 4;
 
-// Counts the records of each key: the value written for record i is "i <count>", so a record
-// the source lost or read twice changes what follows it.
-class CountPerKey final
-    : public KeyedProcessFunction<int32_t, int64_t, std::pair<int64_t, int64_t>> {
- public:
-  void Open(RuntimeContext& ctx) override {
-    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
-  }
-  void ProcessElement(const int64_t& i, Context&,
-                      Collector<std::pair<int64_t, int64_t>>& out) override {
-    int64_t c = count_.ValueOr(0) + 1;
-    count_.Update(c);
-    out.Collect({i, c});
-  }
 
- private:
-  ValueState<int64_t> count_;
-};
-
-int64_t ParseInt(std::string_view v) {
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size()) throw std::runtime_error("not a number");
-  return n;
-}
 
 struct Topics {
   std::string input;
@@ -91,13 +71,7 @@ void BuildJob(StreamExecutionEnvironment& env, const std::string& bootstrap, con
                   .SetBootstrapServers(bootstrap)
                   .SetDeliveryGuarantee(DeliveryGuarantee::kExactlyOnce)
                   .SetTransactionalIdPrefix(t.prefix)
-                  .SetRecordSerializer([topic = t.output](const std::pair<int64_t, int64_t>& r) {
-                    KafkaRecord k;
-                    k.topic = topic;
-                    k.partition = static_cast<int32_t>(r.first % kPartitions);
-                    k.value = std::to_string(r.first) + " " + std::to_string(r.second);
-                    return k;
-                  })
+                  .SetRecordSerializer(CountRecordSerializer(t.output, kPartitions))
                   .Build();
   env.FromSource(source, WatermarkStrategy<int64_t>::NoWatermarks(), "kafka-in")
       .SetParallelism(source_parallelism)
