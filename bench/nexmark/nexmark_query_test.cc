@@ -18,45 +18,21 @@
 
 #include "nexmark_source.h"
 #include "queries.h"
+#include "job_test_util.h"
 #include "testing/test_util.h"
 
 namespace weir::nexmark {
 namespace {
 
+using testing::Backend;
+using testing::ConfigFor;
+using testing::HasCompletedCheckpoint;
+using testing::kBackends;
 using testing::OutputFiles;
 using testing::TempDir;
 
 constexpr int kSplits = 2;
 constexpr int64_t kEvents = 60'000;  // 30 s of event time per split at 1,000 events/s
-
-bool HasCompletedCheckpoint(const std::string& dir) {
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->path().filename() == "_metadata") return true;
-  }
-  return false;
-}
-
-struct Backend {
-  const char* name;
-  bool incremental;
-};
-void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
-
-Configuration ConfigFor(const TempDir& dir, const std::string& backend, bool incremental) {
-  Configuration c;
-  c.Set("state.backend.type", backend);
-  c.Set("execution.checkpointing.incremental", incremental ? "true" : "false");
-  c.Set("state.backend.rocksdb.localdir", dir.Join("rocksdb"));
-  c.Set("execution.checkpointing.interval", "20 ms");
-  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
-  c.Set("restart-strategy.type", "fixed-delay");
-  c.Set("restart-strategy.fixed-delay.attempts", "3");
-  c.Set("restart-strategy.fixed-delay.delay", "10 ms");
-  c.Set("pipeline.auto-watermark-interval", "5 ms");
-  return c;
-}
 
 const Query& QueryNamed(std::string_view name) {
   for (const Query& q : AllQueries()) {
@@ -142,7 +118,7 @@ TEST_P(NexmarkRestoreTest, AFailureAfterACheckpointGivesThePlainRunsResult) {
       throw std::runtime_error("injected failure");
     }
   };
-  JobResult r = RunQuery(ConfigFor(dir, backend.name, backend.incremental), query, kSplits, hook,
+  JobResult r = RunQuery(ConfigFor(dir, backend), query, kSplits, hook,
                     dir.Join("out"));
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_TRUE(failed->load());
@@ -158,7 +134,7 @@ TEST_P(NexmarkRestoreTest, ARestoreAtAnotherParallelismGivesThePlainRunsResult) 
 
   TempDir dir;
   std::string checkpoints = dir.Join("checkpoints");
-  Configuration config = ConfigFor(dir, backend.name, backend.incremental);
+  Configuration config = ConfigFor(dir, backend);
   config.Set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
   config.Set("restart-strategy.type", "none");
   auto stop = [checkpoints](int64_t i) {
@@ -179,7 +155,7 @@ TEST_P(NexmarkRestoreTest, ARestoreAtAnotherParallelismGivesThePlainRunsResult) 
 INSTANTIATE_TEST_SUITE_P(
     QueriesAndBackends, NexmarkRestoreTest,
     ::testing::Combine(::testing::Values("q3", "q4"),
-                       ::testing::Values(Backend{"hashmap", false}, Backend{"rocksdb", true})),
+                       ::testing::Values(kBackends[0], kBackends[2])),
     [](const auto& info) {
       return std::string(std::get<0>(info.param)) + "_" + std::get<1>(info.param).name;
     });

@@ -21,22 +21,6 @@ void AppendInt(std::string& s, int64_t v) {
   s.append(buf, end);
 }
 
-// `a,b,c,dateTime,extra`: the line of q0 (a bid's auction, bidder, price).
-std::string BidLine(const Bid& b) {
-  std::string s;
-  s.reserve(64 + b.extra.size());
-  AppendInt(s, b.auction);
-  s.push_back(',');
-  AppendInt(s, b.bidder);
-  s.push_back(',');
-  AppendInt(s, b.price);
-  s.push_back(',');
-  AppendInt(s, b.date_time);
-  s.push_back(',');
-  s.append(b.extra);
-  return s;
-}
-
 // 0.908 * cents as Flink prints a DECIMAL(23, 3): price * 908 thousandths, three decimals.
 void AppendEuros(std::string& s, int64_t price) {
   int64_t thousandths = price * 908;  // prices are at most 10^8: no overflow
@@ -49,6 +33,24 @@ void AppendEuros(std::string& s, int64_t price) {
   if (frac < 100) s.push_back('0');
   if (frac < 10) s.push_back('0');
   AppendInt(s, frac);
+}
+
+// `auction,bidder,price,dateTime,extra`: the line of q0 and q1, which differ in how the
+// price is printed.
+template <typename AppendPrice>
+std::string BidLine(const Bid& b, AppendPrice append_price) {
+  std::string s;
+  s.reserve(64 + b.extra.size());
+  AppendInt(s, b.auction);
+  s.push_back(',');
+  AppendInt(s, b.bidder);
+  s.push_back(',');
+  append_price(s, b.price);
+  s.push_back(',');
+  AppendInt(s, b.date_time);
+  s.push_back(',');
+  s.append(b.extra);
+  return s;
 }
 
 // ---- q3 -------------------------------------------------------------------------------------
@@ -229,25 +231,12 @@ class AverageByCategory final : public KeyedProcessFunction<int64_t, Winner, std
 }  // namespace
 
 DataStream<std::string> Q0(const DataStream<Event>& events) {
-  return Bids(events).Map([](const Bid& b) { return BidLine(b); }).Name("q0");
+  return Bids(events).Map([](const Bid& b) { return BidLine(b, AppendInt); }).Name("q0");
 }
 
 DataStream<std::string> Q1(const DataStream<Event>& events) {
   return Bids(events)
-      .Map([](const Bid& b) {
-        std::string s;
-        s.reserve(64 + b.extra.size());
-        AppendInt(s, b.auction);
-        s.push_back(',');
-        AppendInt(s, b.bidder);
-        s.push_back(',');
-        AppendEuros(s, b.price);
-        s.push_back(',');
-        AppendInt(s, b.date_time);
-        s.push_back(',');
-        s.append(b.extra);
-        return s;
-      })
+      .Map([](const Bid& b) { return BidLine(b, AppendEuros); })
       .Name("q1");
 }
 
