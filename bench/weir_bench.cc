@@ -36,30 +36,16 @@
 #include <vector>
 
 #include "base/logging.h"
+#include "process_usage.h"
 #include "weir/cli.h"
 #include "weir/weir.h"
 #include "workloads.h"
 
 namespace {
 
-int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-double CpuSeconds() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-long PeakRssKb() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss;
-}
+using weir::bench::CpuSeconds;
+using weir::bench::NowNanos;
+using weir::bench::PeakRssKb;
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
