@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/sequence_source.h"
 #include "testing/test_util.h"
 #include "weir/weir.h"
 
@@ -49,6 +50,37 @@ struct JobSpec {
   std::string output;
   // Called for every record in the source task (failure injection, slowing down).
   std::function<void(int64_t)> on_record;
+  // Called at every start of the source's enumerator, fresh or restored (failure injection);
+  // when set, the sequence comes through FromSource.
+  std::function<void()> on_enumerator_start;
+};
+
+// The sequence source, calling `hook` each time its enumerator is made.
+class HookedSequenceSource final : public Source<int64_t, SequenceSplit, std::vector<SequenceSplit>> {
+ public:
+  HookedSequenceSource(int64_t from, int64_t to, std::function<void()> hook)
+      : inner_(from, to), hook_(std::move(hook)) {}
+
+  std::unique_ptr<SequenceSource::Enumerator> CreateEnumerator(
+      SplitEnumeratorContext<SequenceSplit>& context) const override {
+    hook_();
+    return inner_.CreateEnumerator(context);
+  }
+  std::unique_ptr<SequenceSource::Enumerator> RestoreEnumerator(
+      SplitEnumeratorContext<SequenceSplit>& context,
+      std::vector<SequenceSplit> state) const override {
+    hook_();
+    return inner_.RestoreEnumerator(context, std::move(state));
+  }
+  std::unique_ptr<SourceReader<int64_t, SequenceSplit>> CreateReader(
+      SourceReaderContext& context) const override {
+    return inner_.CreateReader(context);
+  }
+  std::string split_state_name() const override { return inner_.split_state_name(); }
+
+ private:
+  SequenceSource inner_;
+  std::function<void()> hook_;
 };
 
 // Source (p=1 by default, so each keyed subtask sees its keys in sequence order) -> map to
@@ -56,8 +88,11 @@ struct JobSpec {
 void BuildCountJob(StreamExecutionEnvironment& env, const JobSpec& spec) {
   auto hook = spec.on_record;
   int keys = spec.keys;
-  env.FromSequence(0, spec.records - 1)
-      .SetParallelism(spec.source_parallelism)
+  auto source = spec.on_enumerator_start
+                    ? env.FromSource(HookedSequenceSource(0, spec.records - 1, spec.on_enumerator_start),
+                                     WatermarkStrategy<int64_t>::NoWatermarks(), "Sequence Source")
+                    : env.FromSequence(0, spec.records - 1);
+  source.SetParallelism(spec.source_parallelism)
       .Map([hook, keys](int64_t i) {
         if (hook) hook(i);
         return KeyValue(static_cast<int32_t>(i % keys), 1 + i % 7);

@@ -168,6 +168,60 @@ TEST_P(BackendRecoveryTest, RestartStrategyExhaustedFailsTheJobWithTheCause) {
   EXPECT_NE(r.error().find("allows no more restarts"), std::string::npos) << r.error();
 }
 
+// A redeploy that fails (here the source's enumerator, as a Kafka source whose brokers are
+// still down) counts as one more failure: the restart strategy tries again, and the job ends
+// exact.
+TEST_P(BackendRecoveryTest, AFailedRedeployIsRetriedByTheRestartStrategy) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.records = 20'000;
+  auto reference = ReferenceOutput(spec);
+  std::atomic<bool> failed{false};
+  spec.on_record = [&](int64_t i) {
+    if (i == 12'345 && !failed.exchange(true)) throw std::runtime_error("once");
+  };
+  std::atomic<int> starts{0};
+  spec.on_enumerator_start = [&] {
+    int n = ++starts;
+    if (n == 2 || n == 3) throw std::runtime_error("brokers still down (start " + std::to_string(n) + ")");
+  };
+  Configuration c = CheckpointedConfig(dir);
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("flaky redeploy");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(starts.load(), 4);
+  EXPECT_EQ(r.metrics.restarts, 3);
+  EXPECT_EQ(OutputFiles(spec.output), reference);
+  ExpectExactCountSums(OutputFiles(spec.output), spec);
+}
+
+TEST_P(BackendRecoveryTest, ARedeployThatKeepsFailingEndsWhenTheRestartStrategySaysSo) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.on_record = [](int64_t i) {
+    if (i == 100) throw std::runtime_error("first failure");
+  };
+  std::atomic<int> starts{0};
+  spec.on_enumerator_start = [&] {
+    if (++starts > 1) throw std::runtime_error("brokers still down");
+  };
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("restart-strategy.fixed-delay.attempts", "2");
+  c.Set("restart-strategy.fixed-delay.delay", "1 ms");
+  StreamExecutionEnvironment env(c);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("broken redeploy");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(starts.load(), 3);
+  EXPECT_EQ(r.metrics.restarts, 2);
+  EXPECT_NE(r.error().find("brokers still down"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("redeploying job"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("allows no more restarts"), std::string::npos) << r.error();
+}
+
 TEST(RecoveryTest, AtLeastOnceLosesNothingAcrossAFailure) {
   TempDir dir;
   const int64_t n = 60'000;

@@ -332,27 +332,42 @@ void JobMaster::CancelAttempt(std::string_view reason) {
   events_.clear();
 }
 
-bool JobMaster::HandleFailure(const Status& cause) {
+bool JobMaster::HandleFailure(Status cause) {
   spdlog::error("Job '{}' failed: {}", job_name_, cause.ToString());
   SetStatus(JobStatus::kRestarting);
   CancelAttempt("the job is restarting after a failure");
-  if (cause.IsPermanent()) {
-    RecordFailure(cause, /*restarted=*/false);
-    std::lock_guard<std::mutex> lock(mu_);
-    result_.status = cause.WithContext("job '" + job_name_ +
-                                       "' failed with an error no restart can fix, so it was "
-                                       "not restarted");
-    return false;
+  // A redeploy that fails (a source whose brokers are still down, a checkpoint that cannot be
+  // read yet) is one more failure for the restart strategy to count, as in Flink.
+  for (;;) {
+    if (cause.IsPermanent()) {
+      RecordFailure(cause, /*restarted=*/false);
+      std::lock_guard<std::mutex> lock(mu_);
+      result_.status = cause.WithContext("job '" + job_name_ +
+                                         "' failed with an error no restart can fix, so it was "
+                                         "not restarted");
+      return false;
+    }
+    int64_t now_ms = clock_->NowNanos() / 1'000'000;
+    auto delay = restart_strategy_->OnFailure(now_ms);
+    RecordFailure(cause, /*restarted=*/delay.has_value());
+    if (!delay) {
+      std::lock_guard<std::mutex> lock(mu_);
+      result_.status = cause.WithContext("job '" + job_name_ +
+                                         "' failed and the restart strategy (" +
+                                         restart_strategy_->Describe() + ") allows no more restarts");
+      return false;
+    }
+    if (!WaitToRestart(*delay)) return false;
+    coordinator_->ClearFailure();
+    Status s = DeployAttempt();
+    if (s.ok()) return true;
+    sources_.Close();
+    cause = s.WithContext("redeploying job '" + job_name_ + "'");
+    spdlog::error("{}", cause.ToString());
   }
-  int64_t now_ms = clock_->NowNanos() / 1'000'000;
-  auto delay = restart_strategy_->OnFailure(now_ms);
-  RecordFailure(cause, /*restarted=*/delay.has_value());
-  if (!delay) {
-    std::lock_guard<std::mutex> lock(mu_);
-    result_.status = cause.WithContext("job '" + job_name_ + "' failed and the restart strategy (" +
-                                       restart_strategy_->Describe() + ") allows no more restarts");
-    return false;
-  }
+}
+
+bool JobMaster::WaitToRestart(std::chrono::milliseconds delay) {
   if (const CompletedCheckpoint* latest = coordinator_->latest()) {
     if (!restore_from_ || restore_from_->id() != latest->id() ||
         restore_from_->dir != latest->dir) {
@@ -365,10 +380,10 @@ bool JobMaster::HandleFailure(const Status& cause) {
     env_.attempt = restarts_;  // RuntimeContext::attempt_number() of the next attempt
   }
   spdlog::info("Restarting job '{}' in {} ({} restart {}), from {}", job_name_,
-               FormatDuration(*delay), restart_strategy_->Describe(), restarts_,
+               FormatDuration(delay), restart_strategy_->Describe(), restarts_,
                restore_from_ ? "checkpoint " + std::to_string(restore_from_->id())
                              : std::string("the beginning (no checkpoint completed yet)"));
-  int64_t until = clock_->NowNanos() + delay->count() * 1'000'000;
+  int64_t until = clock_->NowNanos() + delay.count() * 1'000'000;
   {
     std::unique_lock<std::mutex> lock(mu_);
     while (!cancel_requested_.load() && clock_->NowNanos() < until) {
@@ -379,13 +394,6 @@ bool JobMaster::HandleFailure(const Status& cause) {
   if (cancel_requested_.load()) {
     std::lock_guard<std::mutex> lock(mu_);
     result_.status = Status::Cancelled("job '" + job_name_ + "' was cancelled while restarting");
-    return false;
-  }
-  coordinator_->ClearFailure();
-  Status s = DeployAttempt();
-  if (!s.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    result_.status = s.WithContext("redeploying job '" + job_name_ + "'");
     return false;
   }
   return true;

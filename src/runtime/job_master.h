@@ -19,6 +19,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -141,7 +142,10 @@ class JobMaster final : public TaskHost {
   Status DeployAttempt();
   void CancelAttempt(std::string_view reason);
   // Handles a failure: restarts (returns true) or decides the job failed (false).
-  bool HandleFailure(const Status& cause);
+  bool HandleFailure(Status cause);
+  // Picks the checkpoint to restore and waits out the restart delay; false if the job was
+  // cancelled meanwhile.
+  bool WaitToRestart(std::chrono::milliseconds delay);
   void TriggerCheckpointIfDue();
   void NotifyCompleted(int64_t id);
   // Every task of a restored attempt runs: newer checkpoints of the restored run are a dead
