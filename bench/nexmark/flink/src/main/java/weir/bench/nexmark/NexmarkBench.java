@@ -26,14 +26,17 @@ import weir.bench.nexmark.queries.Queries;
 import weir.bench.nexmark.source.NexmarkSource;
 
 /**
- * Runs one Nexmark query on Flink's DataStream API in a local MiniCluster and prints one JSON
- * line with its throughput:
+ * Runs Nexmark queries on Flink's DataStream API in a local MiniCluster, one after the other,
+ * and prints one JSON line per query with its throughput:
  *
  * <pre>
  * java -jar target/nexmark-flink.jar --query q5 [--events N] [--parallelism P]
  *     [--checkpoint-interval MS|off] [--backend hashmap|rocksdb] [--output FILE|none]
  *     [--rate EVENTS_PER_S] [--checkpoint-dir DIR]
  * </pre>
+ *
+ * Several queries (--query q0,q1,...) share the JVM, so a correctness check pays for its start
+ * once; each query then writes FILE-qN. Benchmarks run one query per process.
  *
  * The source splits the events over P generators as the Nexmark suite does (so the events, and
  * the results, depend on P; weir with the same P sees the same events). Event time is the
@@ -44,7 +47,8 @@ public final class NexmarkBench {
       "usage: NexmarkBench --query qN [--events N] [--parallelism P]\n"
           + "    [--checkpoint-interval MS|off] [--backend hashmap|rocksdb] [--output FILE|none]\n"
           + "    [--rate EVENTS_PER_S] [--checkpoint-dir DIR]\n"
-          + "  --query             one of q0 q1 q2 q3 q4 q5 q7 q8 q11 q17\n"
+          + "  --query             one of q0 q1 q2 q3 q4 q5 q7 q8 q11 q17, or several joined by\n"
+          + "                      commas, run in turn (each writes FILE-qN)\n"
           + "  --events            events to generate (default 10000000)\n"
           + "  --parallelism       parallelism of every operator and number of generators (default 1)\n"
           + "  --checkpoint-interval  ms between checkpoints, or off (default off)\n"
@@ -117,8 +121,14 @@ public final class NexmarkBench {
         fail("bad value '" + v + "' for " + flag);
       }
     }
-    if (query == null || !Queries.exists(query)) {
-      fail("--query must be one of " + String.join(" ", Queries.names()));
+    if (query == null) {
+      fail("--query is missing");
+    }
+    String[] queries = query.split(",", -1);
+    for (String q : queries) {
+      if (!Queries.exists(q)) {
+        fail("--query must be one of " + String.join(" ", Queries.names()) + ", not '" + q + "'");
+      }
     }
     if (events <= 0 || parallelism <= 0 || rate <= 0 || checkpointMs < 0) {
       fail("--events, --parallelism, --rate and --checkpoint-interval must be positive");
@@ -127,6 +137,22 @@ public final class NexmarkBench {
       fail("--backend must be hashmap or rocksdb");
     }
 
+    for (String q : queries) {
+      String out = queries.length > 1 && !output.equals("none") ? output + "-" + q : output;
+      run(q, events, parallelism, checkpointMs, backend, out, rate, checkpointDir);
+    }
+  }
+
+  private static void run(
+      String query,
+      long events,
+      int parallelism,
+      long checkpointMs,
+      String backend,
+      String output,
+      int rate,
+      String checkpointDir)
+      throws Exception {
     Configuration conf = new Configuration();
     conf.set(StateBackendOptions.STATE_BACKEND, backend);
     conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
