@@ -139,9 +139,10 @@ void ExpectExactCountSums(const std::map<std::string, std::string>& files, const
   }
 }
 
-// Slows the source down a little, so a job spans several checkpoints.
+// Slows the source down (at least 5 ms per 1,000 records, whatever the backend), so a job
+// spans several checkpoints.
 void Throttle(int64_t i) {
-  if (i % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+  if (i % 200 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 // Waits, polling the client, until `pred(metrics)` holds or the job ends.
