@@ -571,6 +571,7 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheJobNamingOperatorSubtaskAnd
   Configuration c = CheckpointedConfig(dir);
   UseBackend(c, dir, kBackends[1]);
   c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
+  c.Set("state.backend.rocksdb.write-cache.entries", "0");  // every update writes
   c.Set("restart-strategy.type", "none");
   FaultPoints::Arm(fault_points::kRocksDbCreateSst, [] { return Status::IOError("injected: disk gone"); });
   StreamExecutionEnvironment env(c);
@@ -594,6 +595,7 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheTaskAndTheRestartLosesNothi
   UseBackend(c, dir, kBackends[1]);
   // Small memtables, flushed often; the first flush fails, and RocksDB then refuses writes.
   c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
+  c.Set("state.backend.rocksdb.write-cache.entries", "0");  // every update writes
   FaultPoints::Arm(
       fault_points::kRocksDbCreateSst, [] { return Status::IOError("injected: disk gone"); }, 0, 1);
   StreamExecutionEnvironment env(c);

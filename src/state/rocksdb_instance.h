@@ -54,6 +54,8 @@ struct RocksDbTuning {
   // state.backend.rocksdb.writebuffer.count; default 2. Memtables per column family; all
   // memtables of a backend together are also bounded by size * count.
   int write_buffer_count = 2;
+  // state.backend.rocksdb.write-cache.entries; default 16384; 0: no StateWriteCache.
+  size_t write_cache_entries = 16384;
   // execution.checkpointing.incremental; default false.
   bool incremental = false;
 

@@ -117,6 +117,7 @@ Result<std::unique_ptr<RocksDbKeyedStateBackend>> RocksDbKeyedStateBackend::Crea
   WEIR_ASSIGN_OR_RETURN(RocksDbTuning tuning, RocksDbTuning::FromConfiguration(*options.config));
   std::unique_ptr<RocksDbKeyedStateBackend> b(new RocksDbKeyedStateBackend(options));
   b->resources_ = RocksDbResources::Create(tuning);
+  b->cache_ = StateWriteCache(tuning.write_cache_entries);
   FileSystem* fs = FileSystem::Default();
   // RocksDB checkpoints need absolute paths; a relative localdir is the working directory's.
   std::error_code ec;
@@ -153,6 +154,8 @@ Result<std::unique_ptr<RocksDbKeyedStateBackend>> RocksDbKeyedStateBackend::Crea
 RocksDbKeyedStateBackend::~RocksDbKeyedStateBackend() { Close(); }
 
 void RocksDbKeyedStateBackend::Close() {
+  // What the cache holds past the last snapshot goes with the attempt.
+  cache_.Clear();
   // Snapshots still being written keep the database (and the directory) until they finish.
   db_.reset();
   dir_.reset();
@@ -211,6 +214,7 @@ void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes, uint64_
   BufferWriter(&key_prefix_).PutVarint64(key_bytes.size());
   key_offset_ = key_prefix_.size();
   key_prefix_.append(key_bytes.data(), key_bytes.size());
+  key_hash_ = hash;
   has_current_ = true;
 }
 
@@ -327,12 +331,65 @@ void RocksDbKeyedStateBackend::ThrowAccessError(int state, std::string_view op,
                            states_[static_cast<size_t>(state)].name + "' failed: " + s.ToString());
 }
 
+uint64_t RocksDbKeyedStateBackend::CacheHash(int state) const {
+  // States of one key differ in their hash, so they spread over the table.
+  return key_hash_ ^ (static_cast<uint64_t>(state + 1) * 0x9e3779b97f4a7c15ull);
+}
+
+StateWriteCache::Entry* RocksDbKeyedStateBackend::AddCacheEntry(int state) {
+  batch_.Clear();
+  int written = state;
+  return cache_.Insert(
+      state, key_prefix_, CacheHash(state),
+      [&](const StateWriteCache::Entry& e) {
+        const StateInfo& owner = states_[static_cast<size_t>(e.state)];
+        rocksdb::Status s = e.present ? batch_.Put(owner.cf, e.key, e.value)
+                                      : batch_.Delete(owner.cf, e.key);
+        if (!s.ok()) ThrowAccessError(e.state, "write", s);
+        written = e.state;
+      },
+      [&] { Write(written, "write"); });
+}
+
+StateWriteCache::Entry* RocksDbKeyedStateBackend::CacheEntry(int state) {
+  StateWriteCache::Entry* e = cache_.Find(state, key_prefix_, CacheHash(state));
+  return e != nullptr ? e : AddCacheEntry(state);
+}
+
+Status RocksDbKeyedStateBackend::WriteBackCache() {
+  if (!cache_.has_dirty()) return Status::OK();
+  batch_.Clear();
+  rocksdb::Status s;
+  cache_.ForEachDirty([&](const StateWriteCache::Entry& e) {
+    const StateInfo& owner = states_[static_cast<size_t>(e.state)];
+    if (s.ok()) s = e.present ? batch_.Put(owner.cf, e.key, e.value) : batch_.Delete(owner.cf, e.key);
+  });
+  if (s.ok()) s = db_->db()->Write(db_->write_options(), &batch_);
+  batch_.Clear();
+  if (!s.ok()) return FromRocksDb(s, Where() + ": writing cached state to RocksDB");
+  cache_.MarkClean();
+  return Status::OK();
+}
+
 bool RocksDbKeyedStateBackend::Get(int state, std::string* value) {
   const StateInfo& st = Access(state);
+  const bool cached = Cached(st);
+  if (cached) {
+    if (const StateWriteCache::Entry* e = cache_.Find(state, key_prefix_, CacheHash(state))) {
+      if (e->present) value->assign(e->value);
+      return e->present;
+    }
+  }
   rocksdb::Status s = db_->db()->Get(read_options_, st.cf, key_prefix_, value);
-  if (s.ok()) return true;
-  if (s.IsNotFound()) return false;
-  ThrowAccessError(state, "read", s);
+  if (!s.ok() && !s.IsNotFound()) ThrowAccessError(state, "read", s);
+  if (cached) {
+    StateWriteCache::Entry* e = AddCacheEntry(state);  // clean, "no value"
+    if (s.ok()) {
+      e->value.assign(*value);
+      e->present = true;
+    }
+  }
+  return s.ok();
 }
 
 // DB::Put and friends build a WriteBatch per call (a heap allocation); a reused one keeps its
@@ -344,6 +401,13 @@ void RocksDbKeyedStateBackend::Write(int state, std::string_view op) {
 
 void RocksDbKeyedStateBackend::Put(int state, std::string_view value) {
   const StateInfo& st = Access(state);
+  if (Cached(st)) {
+    StateWriteCache::Entry* e = CacheEntry(state);
+    e->value.assign(value.data(), value.size());
+    e->present = true;
+    cache_.MarkDirty(e);
+    return;
+  }
   batch_.Clear();
   rocksdb::Status s = batch_.Put(st.cf, key_prefix_, rocksdb::Slice(value.data(), value.size()));
   if (!s.ok()) ThrowAccessError(state, "write", s);
@@ -352,6 +416,12 @@ void RocksDbKeyedStateBackend::Put(int state, std::string_view value) {
 
 void RocksDbKeyedStateBackend::Delete(int state) {
   const StateInfo& st = Access(state);
+  if (Cached(st)) {
+    StateWriteCache::Entry* e = CacheEntry(state);
+    e->present = false;
+    cache_.MarkDirty(e);
+    return;
+  }
   batch_.Clear();
   rocksdb::Status s = batch_.Delete(st.cf, key_prefix_);
   if (!s.ok()) ThrowAccessError(state, "delete", s);
@@ -432,6 +502,7 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
   if (db_ == nullptr) {
     return Status::FailedPrecondition(Where() + ": the RocksDB state backend is closed");
   }
+  WEIR_RETURN_IF_ERROR(WriteBackCache());
   const KeyGroupRange range = options_.key_groups;
   TimersByGroup timers(static_cast<size_t>(range.size()));
   timers_.ForEach([&](TimeDomain domain, int64_t ts, const std::string& key) {

@@ -5,8 +5,10 @@
 // state.backend.rocksdb.localdir (<localdir>/job-<job>-<operator>-<subtask>-<host>-<pid>-<rand>),
 // deleted by Close(). Creating a backend also deletes the directories that processes no
 // longer alive left behind (a kill -9 cannot clean up after itself). The layout of keys and
-// values is described in rocksdb_instance.h. Every access serializes the value with its
-// Codec and goes to RocksDB; the current key's prefix is built once per key change into a
+// values is described in rocksdb_instance.h. Value and reducing states are read and written
+// through a StateWriteCache (state.backend.rocksdb.write-cache.entries) of recently used
+// keys, written back in batches and before every snapshot; list and map states go to
+// RocksDB on every access. The current key's prefix is built once per key change into a
 // reused buffer and writes go through a reused WriteBatch, so a steady-state point access
 // (get, put, merge, delete) allocates nothing; a map scan creates a RocksDB iterator.
 //
@@ -42,6 +44,7 @@
 
 #include "state/keyed_state_backend.h"
 #include "state/rocksdb_instance.h"
+#include "state/state_write_cache.h"
 
 namespace weir {
 
@@ -147,6 +150,18 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
                                      const rocksdb::Status& s) const;
   // Writes batch_, throwing StateError on failure.
   void Write(int state, std::string_view op);
+  // Value and reducing states go through cache_.
+  bool Cached(const StateInfo& st) const {
+    return cache_.enabled() &&
+           (st.kind == detail::StateKind::kValue || st.kind == detail::StateKind::kReducing);
+  }
+  uint64_t CacheHash(int state) const;
+  // A new cache entry for (state, current key), clean and without a value; may evict.
+  StateWriteCache::Entry* AddCacheEntry(int state);
+  // The cache entry of (state, current key), added if missing.
+  StateWriteCache::Entry* CacheEntry(int state);
+  // Writes the cache's dirty entries to RocksDB (before a snapshot reads the database).
+  Status WriteBackCache();
   // "operator 'x' subtask 2"
   // Rewrites every stored value of state `index` from `old_version` of its codec.
   Status MigrateState(int index, const detail::StateSchema& schema, int old_version);
@@ -170,6 +185,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   std::string upper_bound_;
   rocksdb::ReadOptions read_options_;
   rocksdb::WriteBatch batch_;  // reused by every write
+  uint64_t key_hash_ = 0;      // of the current key
+  StateWriteCache cache_{0};
 };
 
 }  // namespace weir

@@ -197,31 +197,41 @@ TEST_F(RocksDbBackendTest, ADatabaseThatCannotBeOpenedIsAClearError) {
 TEST_F(RocksDbBackendTest, AFailedWriteIsAStateErrorNamingOperatorAndRocksDbsReason) {
   UseIncremental();
   config_.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
-  Subtask t = NewSubtask();
-  auto v = t.runtime->GetState(ValueStateDescriptor<std::string>("v"));
-  FaultPoints::Arm(fault_points::kRocksDbCreateSst, [] { return Status::IOError("injected: disk gone"); });
-  // Memtables fill and their flush fails; RocksDB then refuses writes.
-  std::string what;
-  std::string big(1000, 'x');
-  for (int k = 0; k < 100'000 && what.empty(); ++k) {
-    try {
-      SetKey(*t.backend, k);
-      v.Update(big);
-    } catch (const detail::StateError& e) {
-      what = e.what();
+  // Without the write cache every update writes; with it, the writes of evicted entries fail.
+  for (const char* cache : {"0", "64"}) {
+    SCOPED_TRACE(std::string("write cache ") + cache);
+    config_.Set("state.backend.rocksdb.write-cache.entries", cache);
+    Subtask t = NewSubtask();
+    auto v = t.runtime->GetState(ValueStateDescriptor<std::string>("v"));
+    FaultPoints::Arm(fault_points::kRocksDbCreateSst,
+                     [] { return Status::IOError("injected: disk gone"); });
+    // Memtables fill and their flush fails; RocksDB then refuses writes.
+    std::string what;
+    std::string big(1000, 'x');
+    for (int k = 0; k < 100'000 && what.empty(); ++k) {
+      try {
+        SetKey(*t.backend, k);
+        v.Update(big);
+      } catch (const detail::StateError& e) {
+        what = e.what();
+      }
     }
+    ASSERT_FALSE(what.empty()) << "no write failed";
+    // The operator boundary adds the operator and subtask (see the recovery test).
+    EXPECT_THAT(what, AllOf(HasSubstr("RocksDB write of state 'v' failed: IO error"),
+                            HasSubstr(Rocks(t).working_dir()), HasSubstr("disk gone")));
+    // An incremental snapshot (which writes the cache back, then flushes) fails too, with a
+    // status: the checkpoint is declined.
+    auto snap = t.backend->Snapshot(1, false);
+    ASSERT_FALSE(snap.ok());
+    EXPECT_THAT(snap.status().message(),
+                AllOf(HasSubstr("operator 'Running Sum' subtask 0"),
+                      HasSubstr(std::string(cache) == "0"
+                                    ? "creating a RocksDB checkpoint in '" + Rocks(t).working_dir()
+                                    : std::string("writing cached state to RocksDB"))));
+    FaultPoints::DisarmAll();
+    t.backend->Close();
   }
-  ASSERT_FALSE(what.empty()) << "no write failed";
-  // The operator boundary adds the operator and subtask (see the recovery test).
-  EXPECT_THAT(what, AllOf(HasSubstr("RocksDB write of state 'v' failed: IO error"),
-                          HasSubstr(Rocks(t).working_dir()), HasSubstr("disk gone")));
-  // An incremental snapshot (which flushes) fails too, with a status: the checkpoint is
-  // declined.
-  auto snap = t.backend->Snapshot(1, false);
-  ASSERT_FALSE(snap.ok());
-  EXPECT_THAT(snap.status().message(),
-              AllOf(HasSubstr("operator 'Running Sum' subtask 0"),
-                    HasSubstr("creating a RocksDB checkpoint in '" + Rocks(t).working_dir())));
 }
 
 // ---- Key layout -----------------------------------------------------------------------------

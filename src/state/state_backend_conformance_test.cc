@@ -87,6 +87,7 @@ struct BackendParam {
   std::string type;  // state.backend.type
   bool incremental;
   std::string name;
+  std::string write_cache = "16384";  // state.backend.rocksdb.write-cache.entries
 };
 
 void PrintTo(const BackendParam& p, std::ostream* os) { *os << p.name; }
@@ -99,6 +100,7 @@ class StateBackendTest : public BackendTestBase, public ::testing::TestWithParam
     config_.Set("state.backend.rocksdb.localdir", dir_.Join("rocksdb"));
     // Small memtables, so state is spread over several SST files and compactions happen.
     config_.Set("state.backend.rocksdb.writebuffer.size", "256 kb");
+    config_.Set("state.backend.rocksdb.write-cache.entries", GetParam().write_cache);
   }
 
   // The keys in 0..n-1 with a value of state "v" (int32) in a snapshot.
@@ -991,13 +993,17 @@ TEST_P(SnapshotIsolationTest, ASnapshotWrittenConcurrentlyWithUpdatesHoldsTheBar
 INSTANTIATE_TEST_SUITE_P(Backends, SnapshotIsolationTest,
                          ::testing::Values(BackendParam{"hashmap", false, "hashmap"},
                                            BackendParam{"rocksdb", false, "rocksdb"},
-                                           BackendParam{"rocksdb", true, "rocksdb_incremental"}),
+                                           BackendParam{"rocksdb", true, "rocksdb_incremental"},
+                                           BackendParam{"rocksdb", true, "rocksdb_cache4", "4"}),
                          [](const auto& info) { return info.param.name; });
 
+// rocksdb_cache4 evicts from its StateWriteCache all the time; rocksdb_nocache has none.
 INSTANTIATE_TEST_SUITE_P(Backends, StateBackendTest,
                          ::testing::Values(BackendParam{"hashmap", false, "hashmap"},
                                            BackendParam{"rocksdb", false, "rocksdb"},
-                                           BackendParam{"rocksdb", true, "rocksdb_incremental"}),
+                                           BackendParam{"rocksdb", true, "rocksdb_incremental"},
+                                           BackendParam{"rocksdb", false, "rocksdb_cache4", "4"},
+                                           BackendParam{"rocksdb", true, "rocksdb_nocache", "0"}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -42,13 +42,21 @@ inline constexpr auto kRocksDbWriteBufferCount =
                           "by size * count. RocksDB writes one while another is flushed.")
         .WithRange(2, 64);
 
+inline constexpr auto kRocksDbWriteCacheEntries =
+    ConfigOption<int64_t>("state.backend.rocksdb.write-cache.entries", "16384",
+                          "Keys of value and reducing state a RocksDB subtask keeps in memory "
+                          "and writes back in batches, and before every checkpoint (as Kafka "
+                          "Streams' record cache); 0 turns the cache off.")
+        .WithRange(0, 1 << 24);
+
 inline std::vector<const ConfigOptionInfo*> All() {
   return {&kType.info(),
           &kIncremental.info(),
           &kRocksDbLocalDir.info(),
           &kRocksDbBlockCacheSize.info(),
           &kRocksDbWriteBufferSize.info(),
-          &kRocksDbWriteBufferCount.info()};
+          &kRocksDbWriteBufferCount.info(),
+          &kRocksDbWriteCacheEntries.info()};
 }
 
 }  // namespace weir::state_backend_options

@@ -1,0 +1,89 @@
+#include "state/state_write_cache.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace weir {
+
+StateWriteCache::StateWriteCache(size_t capacity) : capacity_(capacity) {
+  if (capacity_ == 0) return;
+  // Entries never move: pointers to them stay valid until they are evicted.
+  entries_.reserve(capacity_);
+  slots_.assign(std::bit_ceil(capacity_ * 2), 0);
+  mask_ = slots_.size() - 1;
+}
+
+size_t StateWriteCache::SlotOf(int state, std::string_view key, uint64_t hash) const {
+  size_t i = hash & mask_;
+  for (;;) {
+    uint32_t s = slots_[i];
+    if (s == 0) return i;
+    const Entry& e = entries_[s - 1];
+    if (e.hash == hash && e.state == state && e.key == key) return i;
+    i = (i + 1) & mask_;
+  }
+}
+
+StateWriteCache::Entry* StateWriteCache::Find(int state, std::string_view key, uint64_t hash) {
+  uint32_t s = slots_[SlotOf(state, key, hash)];
+  if (s == 0) return nullptr;
+  Entry* e = &entries_[s - 1];
+  e->referenced = true;
+  return e;
+}
+
+StateWriteCache::Entry* StateWriteCache::Add(int state, std::string_view key, uint64_t hash) {
+  uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    index = static_cast<uint32_t>(entries_.size());
+    entries_.emplace_back();
+  }
+  Entry& e = entries_[index];
+  e.key.assign(key.data(), key.size());
+  e.hash = hash;
+  e.state = state;
+  e.present = false;
+  e.dirty = false;
+  e.referenced = true;
+  slots_[SlotOf(state, key, hash)] = index + 1;
+  return &e;
+}
+
+void StateWriteCache::Remove(uint32_t index) {
+  Entry& e = entries_[index];
+  size_t i = SlotOf(e.state, e.key, e.hash);
+  // Backward-shift deletion: moves later entries of the probe run into the gap, so lookups
+  // never need tombstones.
+  for (size_t j = (i + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
+    size_t home = entries_[slots_[j] - 1].hash & mask_;
+    // The entry at j may move to i unless its home lies cyclically in (i, j].
+    bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!stays) {
+      slots_[i] = slots_[j];
+      i = j;
+    }
+  }
+  slots_[i] = 0;
+  e.state = -1;
+  e.dirty = false;
+  e.referenced = false;
+  free_.push_back(index);
+}
+
+void StateWriteCache::MarkClean() {
+  for (uint32_t i : dirty_) entries_[i].dirty = false;
+  dirty_.clear();
+}
+
+void StateWriteCache::Clear() {
+  entries_.clear();
+  free_.clear();
+  dirty_.clear();
+  std::fill(slots_.begin(), slots_.end(), 0);
+  hand_ = 0;
+}
+
+}  // namespace weir
