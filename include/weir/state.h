@@ -59,23 +59,35 @@ template <typename V>
 class ValueState {
  public:
   ValueState() = default;
-  explicit ValueState(detail::ValueStateImpl<V>* impl) : impl_(impl) {}
+  explicit ValueState(detail::ValueStateImpl<V>* impl)
+      : impl_(impl), heap_(dynamic_cast<detail::HeapValueTable<V>*>(impl)) {}
 
   // The current key's value, or nullopt.
   std::optional<V> Value() const {
-    const V* v = impl_->Get();
+    const V* v = Get();
     return v ? std::optional<V>(*v) : std::nullopt;
   }
   // The current key's value, or `fallback` if it has none.
   V ValueOr(V fallback) const {
-    const V* v = impl_->Get();
+    const V* v = Get();
     return v ? *v : fallback;
   }
-  void Update(V value) { impl_->Put(std::move(value)); }
+  void Update(V value) {
+    if (heap_ != nullptr) {
+      heap_->Put(std::move(value));
+    } else {
+      impl_->Put(std::move(value));
+    }
+  }
   void Clear() { impl_->Clear(); }
 
  private:
+  // Through the heap table's final class, the access is inlined into the caller's per-record
+  // code instead of being a virtual call.
+  const V* Get() const { return heap_ != nullptr ? heap_->Get() : impl_->Get(); }
+
   detail::ValueStateImpl<V>* impl_ = nullptr;
+  detail::HeapValueTable<V>* heap_ = nullptr;  // impl_, when the backend is the heap
 };
 
 template <typename V>

@@ -79,18 +79,25 @@ void Channel::PushEnvelope(Envelope e) {
 }
 
 bool Channel::Poll(Envelope* out) {
-  bool was_full;
+  bool drained_to_low_water;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (queue_.empty()) return false;
     *out = std::move(queue_.front());
     queue_.pop_front();
     if (out->kind != EventKind::kRecords) return true;
-    size_t before = queued_records_.fetch_sub(out->batch->size(), std::memory_order_acq_rel);
-    was_full = before >= capacity();
+    size_t n = out->batch->size();
+    size_t before = queued_records_.fetch_sub(n, std::memory_order_acq_rel);
+    // A producer that found the channel full sleeps until the queue has drained to half the
+    // capacity, then refills it with several batches per wakeup. Waking it as soon as one batch
+    // fits would make it sleep and wake once per batch whenever it outpaces this consumer.
+    // While it sleeps the queue only shrinks, so this crossing comes; a capacity that grows
+    // wakes it in SetCapacity.
+    size_t low_water = capacity() / 2;
+    drained_to_low_water = before > low_water && before - n <= low_water;
     if (before >= capacity() * kHardLimitFactor) space_.notify_all();
   }
-  if (was_full) producer_->Wake();
+  if (drained_to_low_water) producer_->Wake();
   return true;
 }
 

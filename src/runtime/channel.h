@@ -4,7 +4,9 @@
 // watermark status, checkpoint barriers, end of data (no more records; barriers may still
 // follow, for the final checkpoint) and end of partition (nothing more at all). Capacity is counted in records. A producer checks
 // HasCapacity() before it processes more input, which is how backpressure travels upstream;
-// an event never waits for capacity. Emptied batches travel back to the producer for reuse.
+// an event never waits for capacity. A producer that found the channel full is woken once the
+// consumer has drained it to half its capacity, so it sleeps once per several batches, not
+// once per batch. Emptied batches travel back to the producer for reuse.
 //
 // The consumer sets the capacity from its measured throughput (buffer debloating), so the
 // data queued ahead of a barrier stays around the debloat target in processing time, and

@@ -197,6 +197,20 @@ TEST_F(ChannelTest, PollingAFullChannelWakesTheProducer) {
   EXPECT_TRUE(NotWoken(producer_));
 }
 
+TEST_F(ChannelTest, AFullChannelWakesTheProducerOnceDrainedToHalfItsCapacity) {
+  Channel ch(8, 8, 2, &consumer_, &producer_);
+  for (int64_t i = 0; i < 4; ++i) ch.PushBatch(MakeBatch({2 * i, 2 * i + 1}));
+  ASSERT_FALSE(ch.HasCapacity());
+  Envelope e;
+  ASSERT_TRUE(ch.Poll(&e));  // 6 queued: a batch fits, but the producer sleeps on
+  EXPECT_TRUE(ch.HasCapacity());
+  EXPECT_TRUE(NotWoken(producer_));
+  ASSERT_TRUE(ch.Poll(&e));  // 4 queued: half the capacity
+  EXPECT_TRUE(Woken(producer_));
+  ASSERT_TRUE(ch.Poll(&e));
+  EXPECT_TRUE(NotWoken(producer_));
+}
+
 TEST_F(ChannelTest, GrowingTheCapacityWakesTheProducerButShrinkingDoesNot) {
   Channel ch(4, 100, 1, &consumer_, &producer_);
   ch.SetCapacity(2);

@@ -147,6 +147,22 @@ TEST(KeyGroupSelectorTest, EqualKeysGoToTheSameChannelAndKeysSpreadOverAllChanne
   for (int n : per_channel) EXPECT_GT(n, 100);  // 1000 keys over 4 channels
 }
 
+TEST(KeyGroupSelectorTest, RunsOfOneKeyGoWhereTheKeyAloneGoes) {
+  const uint64_t seed = testing::TestSeed();
+  std::mt19937_64 rng(seed);
+  KeyGroupSelector<int64_t, int64_t (*)(int64_t)> select(&KeyOf, 128, 5);
+  // 0 first: the key a selector that remembers the last one starts out holding.
+  std::vector<int64_t> keys = {0, 0, 0, 7, 7, 0, -1, -1, 7};
+  for (int i = 0; i < 500; ++i) {
+    auto key = static_cast<int64_t>(rng() % 16);
+    for (uint64_t run = rng() % 5; run > 0; --run) keys.push_back(key);
+  }
+  for (int64_t key : keys) {
+    KeyGroupSelector<int64_t, int64_t (*)(int64_t)> fresh(&KeyOf, 128, 5);
+    ASSERT_EQ(select(key), fresh(key)) << "key " << key << " seed " << seed;
+  }
+}
+
 TEST(KeyGroupSelectorTest, TheSameKeyMapsTheSameWayInEverySelector) {
   KeyGroupSelector<std::string, std::string (*)(const std::string&)> a(
       [](const std::string& s) { return s; }, 128, 3);

@@ -57,7 +57,11 @@ class MapOperator final : public TransformOperator<In, Out> {
         this->out_->Accept(in);
       } else {
         out_buf_.records.reserve(in.records.size());
-        for (auto& r : in.records) out_buf_.records.push_back(Call(r));
+        if constexpr (kEmplacesResult) {
+          for (auto& r : in.records) out_buf_.records.emplace_back(Mapped{this, &r});
+        } else {
+          for (auto& r : in.records) out_buf_.records.push_back(Call(r));
+        }
         out_buf_.timestamps.swap(in.timestamps);  // one per record, unchanged
         this->out_->Accept(out_buf_);
         out_buf_.clear();
@@ -77,6 +81,18 @@ class MapOperator final : public TransformOperator<In, Out> {
       return fn_(std::as_const(r));
     }
   }
+
+  // Converts to the function's result for emplace_back, which then constructs it in the batch
+  // (the prvalue is not moved again: a short string's move copies its bytes).
+  struct Mapped {
+    MapOperator* op;
+    In* record;
+    operator Out() const { return op->Call(*record); }
+  };
+  // Not for a type with a constructor that takes anything (std::any, say): it would hold the
+  // Mapped itself.
+  struct Unrelated {};
+  static constexpr bool kEmplacesResult = !std::is_constructible_v<Out, Unrelated>;
 
   F fn_;
   Batch<Out> out_buf_;

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -199,15 +200,33 @@ class KeyGroupSelector {
   }
   template <typename T>
   int operator()(const T& record) {
-    int kg = KeyGroupForHash(Hash64(encoder_.Encode(key_selector_(record))), max_parallelism_);
-    return channel_of_key_group_[static_cast<size_t>(kg)];
+    if constexpr (kRemembersLastKey) {
+      K key = key_selector_(record);
+      // Runs of one key (a hot key, a stream sorted or bursty by key) skip encoding and
+      // hashing. Integer keys only: equal values encode alike, and copying one is free.
+      if (key == last_key_ && last_channel_ >= 0) return last_channel_;
+      last_key_ = key;
+      last_channel_ = ChannelOf(key);
+      return last_channel_;
+    } else {
+      return ChannelOf(key_selector_(record));
+    }
   }
 
  private:
+  static constexpr bool kRemembersLastKey = std::is_integral_v<K> || std::is_enum_v<K>;
+
+  int ChannelOf(const K& key) {
+    int kg = KeyGroupForHash(Hash64(encoder_.Encode(key)), max_parallelism_);
+    return channel_of_key_group_[static_cast<size_t>(kg)];
+  }
+
   KeySelector key_selector_;
   int max_parallelism_;
   std::vector<int> channel_of_key_group_;
   KeyEncoder<K> encoder_;
+  K last_key_{};
+  int last_channel_ = -1;  // the channel of last_key_; -1 before the first record
 };
 
 // Fans one stream out to several consumers; each but the last gets a copy.
