@@ -351,8 +351,7 @@ void NexmarkGenerator::Generate(int64_t events_so_far, Event* event) const {
 void NexmarkGenerator::NextPerson(int64_t event_id, int64_t timestamp, Event* event) const {
   // PersonGenerator.nextPerson.
   JavaRandom random(event_id);
-  event->type = EventType::kPerson;
-  Person& p = event->person;
+  Person& p = event->Hold<Person>();
   p.id = LastBase0PersonId(config_, event_id) + kFirstPersonId;
 
   p.name.assign(kFirstNames[random.NextInt(kFirstNames.size())]);
@@ -389,8 +388,7 @@ void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, int6
                                    Event* event) const {
   // AuctionGenerator.nextAuction.
   JavaRandom random(event_id);
-  event->type = EventType::kAuction;
-  Auction& a = event->auction;
+  Auction& a = event->Hold<Auction>();
   a.id = LastBase0AuctionId(config_, event_id) + kFirstAuctionId;
 
   int64_t seller;
@@ -418,8 +416,7 @@ void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, int6
 void NexmarkGenerator::NextBid(int64_t event_id, int64_t timestamp, Event* event) const {
   // BidGenerator.nextBid.
   JavaRandom random(event_id);
-  event->type = EventType::kBid;
-  Bid& b = event->bid;
+  Bid& b = event->Hold<Bid>();
 
   int64_t auction;
   if (random.NextInt(config_.hot_auction_ratio) > 0) {
