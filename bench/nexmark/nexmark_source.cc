@@ -29,10 +29,8 @@ class NexmarkReader final : public SourceReader<Event, NexmarkSplit> {
     if (next_ >= active_.size()) next_ = 0;
     Active& a = active_[next_];
     output.ForSplit(a.id);
-    for (size_t room = output.room(); room > 0 && a.generator.HasNext(); --room) {
-      // Generated straight into the record: its strings are made once, at their size.
-      Event e;
-      a.generator.Next(&e);
+    a.generator.NextBatch(output.room(), &batch_);
+    for (Event& e : batch_) {
       const int64_t timestamp = e.Timestamp();
       output.Collect(std::move(e), timestamp);
     }
@@ -92,6 +90,7 @@ class NexmarkReader final : public SourceReader<Event, NexmarkSplit> {
   std::vector<GeneratorConfig> slices_;  // slice i is split i
   std::vector<Active> active_;
   size_t next_ = 0;
+  std::vector<Event> batch_;  // a poll's events, moved on; kept for its capacity
   bool no_more_splits_ = false;
   bool requested_ = false;
 };
