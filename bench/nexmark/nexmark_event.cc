@@ -46,9 +46,9 @@ void Field(std::string_view name, std::string_view v, std::string* out) {
 }  // namespace
 
 void AppendCanonicalJson(const Event& event, std::string* out) {
-  switch (event.type) {
+  switch (event.type()) {
     case EventType::kPerson: {
-      const Person& p = event.person;
+      const Person& p = event.person();
       out->append("{\"type\":\"person\"");
       Field("id", p.id, out);
       Field("name", p.name, out);
@@ -61,7 +61,7 @@ void AppendCanonicalJson(const Event& event, std::string* out) {
       break;
     }
     case EventType::kAuction: {
-      const Auction& a = event.auction;
+      const Auction& a = event.auction();
       out->append("{\"type\":\"auction\"");
       Field("id", a.id, out);
       Field("itemName", a.item_name, out);
@@ -76,7 +76,7 @@ void AppendCanonicalJson(const Event& event, std::string* out) {
       break;
     }
     case EventType::kBid: {
-      const Bid& b = event.bid;
+      const Bid& b = event.bid();
       out->append("{\"type\":\"bid\"");
       Field("auction", b.auction, out);
       Field("bidder", b.bidder, out);

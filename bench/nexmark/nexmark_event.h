@@ -4,14 +4,16 @@
 // Field names and order follow the Nexmark suite's schema (its ddl_gen.sql). Times are
 // milliseconds since the epoch (UTC); prices are in cents.
 //
-// Event is a tagged struct rather than a std::variant on purpose: a generator refills the same
-// Event again and again, and keeping all three members alive lets every string keep its
-// capacity, so a steady stream of events allocates nothing. Only the member named by `type` is
-// meaningful. Plain values: no thread-safety of their own.
+// An Event holds exactly one kind (a variant): it is the record the source emits, a batch holds
+// a thousand of them, so it is as small as its largest kind and moves, copies and dies with one
+// kind's strings only. A generator refilling one Event keeps the kind's strings and their
+// capacity while the kind repeats. Plain values: no thread-safety of their own.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <variant>
 
 namespace weir::nexmark {
 
@@ -49,27 +51,40 @@ struct Bid {
   std::string extra;
 };
 
-// The values match the reference's Event.Type (the `event_type` column of its source table).
+// The values match the reference's Event.Type (the `event_type` column of its source table),
+// and the order of Event's kinds.
 enum class EventType : uint8_t { kPerson = 0, kAuction = 1, kBid = 2 };
 
-struct Event {
-  EventType type = EventType::kPerson;
-  Person person;
-  Auction auction;
-  Bid bid;
+class Event {
+ public:
+  Event() = default;
+  explicit Event(Person p) : kind_(std::move(p)) {}
+  explicit Event(Auction a) : kind_(std::move(a)) {}
+  explicit Event(Bid b) : kind_(std::move(b)) {}
 
-  // The event's time: the date_time of whichever member `type` names.
-  int64_t Timestamp() const {
-    switch (type) {
-      case EventType::kPerson:
-        return person.date_time;
-      case EventType::kAuction:
-        return auction.date_time;
-      case EventType::kBid:
-        return bid.date_time;
-    }
-    return 0;
+  EventType type() const { return static_cast<EventType>(kind_.index()); }
+  // The kind type() names; any other throws std::bad_variant_access.
+  const Person& person() const { return std::get<Person>(kind_); }
+  const Auction& auction() const { return std::get<Auction>(kind_); }
+  const Bid& bid() const { return std::get<Bid>(kind_); }
+  Person& person() { return std::get<Person>(kind_); }
+  Auction& auction() { return std::get<Auction>(kind_); }
+  Bid& bid() { return std::get<Bid>(kind_); }
+
+  // Makes the event hold a T, keeping the T (and its strings' capacity) if it holds one.
+  template <typename T>
+  T& Hold() {
+    if (T* held = std::get_if<T>(&kind_)) return *held;
+    return kind_.template emplace<T>();
   }
+
+  // The event's time: the date_time of the kind it holds.
+  int64_t Timestamp() const {
+    return std::visit([](const auto& k) { return k.date_time; }, kind_);
+  }
+
+ private:
+  std::variant<Person, Auction, Bid> kind_;
 };
 
 // Appends the canonical text of `event` to `out`: one JSON object on one line, ending in '\n',

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nexmark_event.h"
@@ -106,6 +107,13 @@ struct GeneratorConfig {
   std::string Validate() const;
 };
 
+// For NexmarkGenerator::NextBatch: a string an event takes from the generator's shared tables,
+// copied once the whole batch is drawn.
+struct DeferredCopy {
+  std::string* out;
+  std::string_view from;
+};
+
 // Makes the events of one GeneratorConfig, in order. Event k is a pure function of the config
 // and k, so a source can checkpoint just the count and resume anywhere (Seek).
 class NexmarkGenerator {
@@ -117,8 +125,16 @@ class NexmarkGenerator {
   // Fills `event` with the next event and advances. Reuses the strings already in `event`.
   void Next(Event* event) { Generate(events_so_far_++, event); }
 
+  // `events` becomes the next n events (fewer at the end), the same as n calls of Next on fresh
+  // Events, only faster: the strings they take from the shared tables (an "extra" from the
+  // 1 MiB pool, a channel URL) are fetched for the whole batch before any is copied, so their
+  // cache misses overlap instead of adding up.
+  void NextBatch(size_t n, std::vector<Event>* events);
+
   // Fills `event` with the event this generator makes after `events_so_far` events.
-  void Generate(int64_t events_so_far, Event* event) const;
+  void Generate(int64_t events_so_far, Event* event) const {
+    Generate(events_so_far, event, nullptr);
+  }
 
   // The watermark the reference attaches to the next event: no later event is older.
   int64_t NextWatermark() const {
@@ -131,13 +147,19 @@ class NexmarkGenerator {
   const GeneratorConfig& config() const { return config_; }
 
  private:
-  void NextPerson(int64_t event_id, int64_t timestamp, Event* event) const;
-  void NextAuction(int64_t events_so_far, int64_t event_id, int64_t timestamp, Event* event) const;
-  void NextBid(int64_t event_id, int64_t timestamp, Event* event) const;
+  // With `deferred`, strings from the shared tables are left to copy (see NextBatch).
+  void Generate(int64_t events_so_far, Event* event, std::vector<DeferredCopy>* deferred) const;
+  void NextPerson(int64_t event_id, int64_t timestamp, Event* event,
+                  std::vector<DeferredCopy>* deferred) const;
+  void NextAuction(int64_t events_so_far, int64_t event_id, int64_t timestamp, Event* event,
+                   std::vector<DeferredCopy>* deferred) const;
+  void NextBid(int64_t event_id, int64_t timestamp, Event* event,
+               std::vector<DeferredCopy>* deferred) const;
 
   GeneratorConfig config_;
   int64_t max_events_;
   int64_t events_so_far_;
+  std::vector<DeferredCopy> deferred_;  // NextBatch's, kept for its capacity
 };
 
 // Java's Math.round(double): the closest long, ties toward positive infinity, NaN to 0 and

@@ -50,10 +50,10 @@ TEST(NexmarkGeneratorTest, KeepsTheProportionsOfEachFiftyEvents) {
     const EventType expected = id % 50 == 0  ? EventType::kPerson
                                : id % 50 < 4 ? EventType::kAuction
                                              : EventType::kBid;
-    ASSERT_EQ(e.type, expected) << "event " << k;
-    persons += e.type == EventType::kPerson;
-    auctions += e.type == EventType::kAuction;
-    bids += e.type == EventType::kBid;
+    ASSERT_EQ(e.type(), expected) << "event " << k;
+    persons += e.type() == EventType::kPerson;
+    auctions += e.type() == EventType::kAuction;
+    bids += e.type() == EventType::kBid;
   }
   EXPECT_EQ(persons, 100);
   EXPECT_EQ(auctions, 300);
@@ -83,29 +83,29 @@ TEST(NexmarkGeneratorTest, IdsAndValuesStayInTheirSpaces) {
     g.Next(&e);
     ASSERT_GE(e.Timestamp(), last_time);
     last_time = e.Timestamp();
-    switch (e.type) {
+    switch (e.type()) {
       case EventType::kPerson:
-        ASSERT_EQ(e.person.id, last_person + 1);
-        last_person = e.person.id;
-        ASSERT_EQ(e.person.credit_card.size(), 19u);
-        ASSERT_NE(e.person.email_address.find('@'), std::string::npos);
+        ASSERT_EQ(e.person().id, last_person + 1);
+        last_person = e.person().id;
+        ASSERT_EQ(e.person().credit_card.size(), 19u);
+        ASSERT_NE(e.person().email_address.find('@'), std::string::npos);
         break;
       case EventType::kAuction:
-        ASSERT_EQ(e.auction.id, last_auction + 1);
-        last_auction = e.auction.id;
-        ASSERT_GE(e.auction.category, 10);
-        ASSERT_LE(e.auction.category, 14);
-        ASSERT_GT(e.auction.expires, e.auction.date_time);
-        ASSERT_GT(e.auction.reserve, e.auction.initial_bid);
-        ASSERT_GE(e.auction.seller, kFirstPersonId);
+        ASSERT_EQ(e.auction().id, last_auction + 1);
+        last_auction = e.auction().id;
+        ASSERT_GE(e.auction().category, 10);
+        ASSERT_LE(e.auction().category, 14);
+        ASSERT_GT(e.auction().expires, e.auction().date_time);
+        ASSERT_GT(e.auction().reserve, e.auction().initial_bid);
+        ASSERT_GE(e.auction().seller, kFirstPersonId);
         break;
       case EventType::kBid:
-        ASSERT_GE(e.bid.price, 100);
-        ASSERT_LE(e.bid.price, 100'000'000);
-        ASSERT_GE(e.bid.auction, kFirstAuctionId);
-        ASSERT_LE(e.bid.auction, last_auction + 11);     // at most the lead ahead
-        ASSERT_GE(e.bid.bidder, kFirstPersonId + 1000);  // the reference's double offset
-        ASSERT_EQ(e.bid.url.rfind("https://www.nexmark.com/", 0), 0u);
+        ASSERT_GE(e.bid().price, 100);
+        ASSERT_LE(e.bid().price, 100'000'000);
+        ASSERT_GE(e.bid().auction, kFirstAuctionId);
+        ASSERT_LE(e.bid().auction, last_auction + 11);     // at most the lead ahead
+        ASSERT_GE(e.bid().bidder, kFirstPersonId + 1000);  // the reference's double offset
+        ASSERT_EQ(e.bid().url.rfind("https://www.nexmark.com/", 0), 0u);
         break;
     }
     // Canonical text is one line.
@@ -165,7 +165,7 @@ TEST(NexmarkGeneratorTest, MatchesTheReferenceGenerator) {
     g.Next(&e);
     const size_t before = text.size();
     AppendCanonicalJson(e, &text);
-    if (e.type == EventType::kPerson && first_person.empty()) {
+    if (e.type() == EventType::kPerson && first_person.empty()) {
       first_person = text.substr(before);
     }
   }
@@ -184,15 +184,14 @@ TEST(NexmarkGeneratorTest, MatchesTheReferenceGenerator) {
 }
 
 TEST(NexmarkGeneratorTest, CanonicalJsonEscapesQuotesAndBackslashes) {
-  Event e;
-  e.type = EventType::kBid;
-  e.bid.auction = 1;
-  e.bid.bidder = 2;
-  e.bid.price = 3;
-  e.bid.channel = "a\"b";
-  e.bid.url = "c\\d";
-  e.bid.date_time = 4;
-  e.bid.extra = std::string("x\ny", 3);
+  Event e(Bid{});
+  e.bid().auction = 1;
+  e.bid().bidder = 2;
+  e.bid().price = 3;
+  e.bid().channel = "a\"b";
+  e.bid().url = "c\\d";
+  e.bid().date_time = 4;
+  e.bid().extra = std::string("x\ny", 3);
   EXPECT_EQ(Json(e),
             "{\"type\":\"bid\",\"auction\":1,\"bidder\":2,\"price\":3,\"channel\":\"a\\\"b\","
             "\"url\":\"c\\\\d\",\"dateTime\":4,\"extra\":\"x\\u000ay\"}\n");

@@ -10,25 +10,6 @@
 namespace weir::nexmark {
 namespace {
 
-// A fresh record holding only the meaningful member of `scratch`: copying the whole Event
-// would copy the stale strings of the other two kinds as well.
-Event RecordOf(const Event& scratch) {
-  Event e;
-  e.type = scratch.type;
-  switch (scratch.type) {
-    case EventType::kPerson:
-      e.person = scratch.person;
-      break;
-    case EventType::kAuction:
-      e.auction = scratch.auction;
-      break;
-    case EventType::kBid:
-      e.bid = scratch.bid;
-      break;
-  }
-  return e;
-}
-
 // Reads its splits in turn, a batch from one before moving on to the next (it holds more than
 // one only after a restore at a lower parallelism); asks for a split whenever it has none.
 // Owned by the task thread.
@@ -48,9 +29,10 @@ class NexmarkReader final : public SourceReader<Event, NexmarkSplit> {
     if (next_ >= active_.size()) next_ = 0;
     Active& a = active_[next_];
     output.ForSplit(a.id);
-    for (size_t room = output.room(); room > 0 && a.generator.HasNext(); --room) {
-      a.generator.Next(&scratch_);
-      output.Collect(RecordOf(scratch_), scratch_.Timestamp());
+    a.generator.NextBatch(output.room(), &batch_);
+    for (Event& e : batch_) {
+      const int64_t timestamp = e.Timestamp();
+      output.Collect(std::move(e), timestamp);
     }
     if (a.generator.HasNext()) {
       ++next_;
@@ -108,7 +90,7 @@ class NexmarkReader final : public SourceReader<Event, NexmarkSplit> {
   std::vector<GeneratorConfig> slices_;  // slice i is split i
   std::vector<Active> active_;
   size_t next_ = 0;
-  Event scratch_;  // refilled by the generators: keeps its strings' capacity
+  std::vector<Event> batch_;  // a poll's events, moved on; kept for its capacity
   bool no_more_splits_ = false;
   bool requested_ = false;
 };

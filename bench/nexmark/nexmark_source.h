@@ -17,8 +17,8 @@
 // Watermarks() each split has its own bounded-out-of-orderness (4 s) watermark, and a reader's
 // watermark is the minimum over its splits.
 //
-// The generator refills one scratch Event per reader; each record is a fresh Event holding a
-// copy of the scratch's one meaningful member (its strings sized to fit), not of all three.
+// Each record is a fresh Event the generator fills in place (a poll's worth at a time, see
+// NexmarkGenerator::NextBatch): its strings are made once, at their size, and moved on.
 //
 // Thread-safety: as weir::Source (its Create* methods are const and share nothing mutable).
 #pragma once

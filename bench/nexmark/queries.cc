@@ -1,32 +1,35 @@
 // The typed views of the event stream, and the registry of the queries weir runs.
 #include "queries.h"
 
+#include <string>
+#include <utility>
+
 namespace weir::nexmark {
 
-// Each copies the one member its kind names: Flink's chained flat maps hand on a copy too
-// (object reuse off), and the copy is what lets the source refill its scratch event.
+namespace {
+
+// The events of kind T: a filter, then a map that moves the kind out of the event (which is
+// not used again; where the stream fans out, the engine hands the other branches copies).
+template <typename T>
+DataStream<T> OfKind(const DataStream<Event>& events, EventType type, const char* name) {
+  return events.Filter([type](const Event& e) { return e.type() == type; })
+      .Name(std::string(name) + "-filter")
+      .Map([](Event e) { return std::move(e.Hold<T>()); })
+      .Name(name);
+}
+
+}  // namespace
+
 DataStream<Person> Persons(const DataStream<Event>& events) {
-  return events
-      .FlatMap([](const Event& e, Collector<Person>& out) {
-        if (e.type == EventType::kPerson) out.Collect(e.person);
-      })
-      .Name("persons");
+  return OfKind<Person>(events, EventType::kPerson, "persons");
 }
 
 DataStream<Auction> Auctions(const DataStream<Event>& events) {
-  return events
-      .FlatMap([](const Event& e, Collector<Auction>& out) {
-        if (e.type == EventType::kAuction) out.Collect(e.auction);
-      })
-      .Name("auctions");
+  return OfKind<Auction>(events, EventType::kAuction, "auctions");
 }
 
 DataStream<Bid> Bids(const DataStream<Event>& events) {
-  return events
-      .FlatMap([](const Event& e, Collector<Bid>& out) {
-        if (e.type == EventType::kBid) out.Collect(e.bid);
-      })
-      .Name("bids");
+  return OfKind<Bid>(events, EventType::kBid, "bids");
 }
 
 const std::vector<Query>& AllQueries() {

@@ -17,8 +17,8 @@
 
 namespace weir::nexmark {
 
-// The events of one kind (the suite's person, auction and bid views), each a chained flat map
-// so timestamps and watermarks carry through.
+// The events of one kind (the suite's person, auction and bid views), each a chained filter
+// and map, so timestamps and watermarks carry through.
 DataStream<Person> Persons(const DataStream<Event>& events);
 DataStream<Auction> Auctions(const DataStream<Event>& events);
 DataStream<Bid> Bids(const DataStream<Event>& events);

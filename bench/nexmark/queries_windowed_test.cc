@@ -69,7 +69,7 @@ std::vector<Event> GenerateEvents(int generators, int64_t count) {
 std::vector<Bid> BidsOf(const std::vector<Event>& events) {
   std::vector<Bid> bids;
   for (const Event& e : events) {
-    if (e.type == EventType::kBid) bids.push_back(e.bid);
+    if (e.type() == EventType::kBid) bids.push_back(e.bid());
   }
   return bids;
 }
@@ -130,10 +130,10 @@ std::vector<std::string> ModelQ8(const std::vector<Event>& events) {
   std::set<std::tuple<int64_t, std::string, int64_t>> persons;  // id, name, window start
   std::set<std::pair<int64_t, int64_t>> sellers;                // seller, window start
   for (const Event& e : events) {
-    if (e.type == EventType::kPerson) {
-      persons.emplace(e.person.id, e.person.name, FloorTo(e.person.date_time, 10'000));
-    } else if (e.type == EventType::kAuction) {
-      sellers.emplace(e.auction.seller, FloorTo(e.auction.date_time, 10'000));
+    if (e.type() == EventType::kPerson) {
+      persons.emplace(e.person().id, e.person().name, FloorTo(e.person().date_time, 10'000));
+    } else if (e.type() == EventType::kAuction) {
+      sellers.emplace(e.auction().seller, FloorTo(e.auction().date_time, 10'000));
     }
   }
   std::vector<std::string> lines;
@@ -331,10 +331,7 @@ namespace {
 // ---- Edges that random data rarely hits (the Flink twin's EdgeCasesTest) ----------------------
 
 Event BidAt(int64_t auction, int64_t bidder, int64_t price, int64_t time) {
-  Event e;
-  e.type = EventType::kBid;
-  e.bid = Bid{auction, bidder, price, "Google", "u", time, "x" + std::to_string(time)};
-  return e;
+  return Event(Bid{auction, bidder, price, "Google", "u", time, "x" + std::to_string(time)});
 }
 
 // The query's lines on hand-made events in time order, at parallelism 1; they must also equal

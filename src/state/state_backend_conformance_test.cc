@@ -641,6 +641,30 @@ TEST_P(StateBackendTest, TimersFireInTimestampOrderAndRegisterOnce) {
   EXPECT_EQ(timers.size(), 0u);
 }
 
+TEST_P(StateBackendTest, ADeletedTimerRegisteredAgainFiresOnceAndDeletedOnesNever) {
+  Subtask t = NewSubtask();
+  HeapTimerService& timers = t.backend->timers();
+  TimerService api(&timers);
+  SetKey(*t.backend, std::string("a"));
+  api.RegisterEventTimeTimer(10);
+  api.DeleteEventTimeTimer(10);
+  api.RegisterEventTimeTimer(10);  // again, after its delete: one timer, not two
+  for (int64_t ts = 100; ts < 400; ++ts) api.RegisterEventTimeTimer(ts);
+  for (int64_t ts = 100; ts < 400; ts += 2) api.DeleteEventTimeTimer(ts);
+  EXPECT_EQ(timers.size(), 151u);
+
+  std::vector<int64_t> fired;
+  int64_t ts;
+  std::string key;
+  while (timers.PopDueEventTimer(1000, &ts, &key)) fired.push_back(ts);
+  ASSERT_EQ(fired.size(), 151u);
+  EXPECT_EQ(fired[0], 10);
+  for (size_t i = 1; i < fired.size(); ++i) {
+    EXPECT_EQ(fired[i], 101 + 2 * static_cast<int64_t>(i - 1));
+  }
+  EXPECT_EQ(timers.size(), 0u);
+}
+
 TEST_P(StateBackendTest, EventTimeTimersFireWhenTheWatermarkPassesThemAndNotOnTheClock) {
   Subtask t = NewSubtask();
   HeapTimerService& timers = t.backend->timers();
