@@ -47,13 +47,16 @@ int64_t CheckpointCoordinator::NextTriggerNanos() const {
   return due;
 }
 
+bool CheckpointCoordinator::TriggerHeldBack() const {
+  const auto& o = options_.checkpointing;
+  // A min pause means one checkpoint at a time, as in Flink.
+  return pending_count() >= o.max_concurrent || (o.min_pause.count() > 0 && !pending_.empty());
+}
+
 Result<std::optional<CheckpointCoordinator::Trigger>> CheckpointCoordinator::MaybeTrigger(
     bool force) {
   const auto& o = options_.checkpointing;
-  if (!o.enabled) return std::optional<Trigger>();
-  if (pending_count() >= o.max_concurrent) return std::optional<Trigger>();
-  // A min pause means one checkpoint at a time, as in Flink.
-  if (o.min_pause.count() > 0 && !pending_.empty()) return std::optional<Trigger>();
+  if (!o.enabled || TriggerHeldBack()) return std::optional<Trigger>();
   int64_t now = clock_->NowNanos();
   if (!force && now < NextTriggerNanos()) return std::optional<Trigger>();
 

@@ -73,6 +73,10 @@ class CheckpointCoordinator {
   Result<std::optional<Trigger>> MaybeTrigger(bool force);
   // Monotonic time (Clock::NowNanos) at which a periodic trigger is next due.
   int64_t NextTriggerNanos() const;
+  // Whether checkpoints in progress hold the next trigger back (max-concurrent-checkpoints
+  // reached, or a min pause with one pending): only an acknowledgement, decline or timeout
+  // can then let one start, however late it is due.
+  bool TriggerHeldBack() const;
 
   // Starts a savepoint: a checkpoint in the self-contained canonical format, written to
   // `target_dir` (empty: the configured savepoint directory). It is not retained or subsumed

@@ -500,9 +500,15 @@ void JobMaster::Run() {
     std::deque<Event> events;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      int64_t wake = checkpointing_.enabled ? coordinator_->NextTriggerNanos() : -1;
+      // A checkpoint overdue behind one in progress waits for that one's acknowledgement (an
+      // event), not in a busy loop that takes a core from the tasks.
+      int64_t wake = checkpointing_.enabled && !coordinator_->TriggerHeldBack()
+                         ? coordinator_->NextTriggerNanos()
+                         : -1;
       int64_t now = clock_->NowNanos();
-      int64_t wait_ms = wake < 0 ? 100 : std::clamp<int64_t>((wake - now) / 1'000'000, 0, 100);
+      // Rounded up: a wait cut to 0 ms would spin until the trigger is due.
+      int64_t wait_ms =
+          wake < 0 ? 100 : std::clamp<int64_t>((wake - now + 999'999) / 1'000'000, 0, 100);
       if (events_.empty() && savepoint_requests_.empty() && !cancel_requested_.load() &&
           wait_ms > 0) {
         cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));

@@ -1,6 +1,7 @@
 #include "state/heap_keyed_state_backend.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "base/hash.h"
 #include "base/logging.h"
@@ -29,7 +30,8 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
       KeyTable::Frozen keys, std::string key_codec,
       std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables,
       std::vector<Pending> pending, std::vector<TimerEntry> timers,
-      KeyGroupRange range, int max_parallelism, std::string file_name)
+      KeyGroupRange range, int max_parallelism, std::string file_name,
+      std::shared_ptr<std::atomic<size_t>> previous_bytes)
       : keys_(std::move(keys)),
         key_codec_(std::move(key_codec)),
         tables_(std::move(tables)),
@@ -37,7 +39,8 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
         timers_(std::move(timers)),
         range_(range),
         max_parallelism_(max_parallelism),
-        file_name_(std::move(file_name)) {}
+        file_name_(std::move(file_name)),
+        previous_bytes_(std::move(previous_bytes)) {}
 
   Result<KeyedStateHandle> Write(const SnapshotLocation& location) override {
     std::vector<StateMeta> metas;
@@ -50,6 +53,11 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
     const size_t groups = static_cast<size_t>(range_.size());
     const size_t states = metas.size();
     std::vector<Section> sections(groups * states);
+    // Sized from the previous snapshot (hashing spreads keys evenly over the groups), so the
+    // sections do not grow by copying themselves over and over.
+    if (size_t previous = previous_bytes_->load(std::memory_order_relaxed); previous > 0) {
+      for (Section& s : sections) s.entries.reserve(previous / sections.size() * 9 / 8);
+    }
     for (size_t id = 0; id < keys_.size(); ++id) {
       const auto& k = keys_[id];
       if (!k.live) continue;
@@ -80,7 +88,15 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
       writer.BeginKeyGroup(kg);
       for (size_t st = 0; st < states; ++st) {
         Section& section = sections[g * states + st];
-        writer.AddEncodedState(section.count, section.entries);
+        if (section.entries.size() < kFlushBytes / 16) {
+          writer.AddEncodedState(section.count, section.entries);
+        } else {
+          // Large: straight to the file, not copied into the buffer first.
+          writer.BeginState(section.count);
+          WEIR_RETURN_IF_ERROR(file->Append(buf));
+          WEIR_RETURN_IF_ERROR(file->Append(section.entries));
+          writer.MarkFlushed(section.entries);
+        }
         std::string().swap(section.entries);
       }
       writer.BeginTimers(timers_by_group[g].size());
@@ -92,6 +108,7 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
     }
     writer.Finish();
     WEIR_RETURN_IF_ERROR(file->Append(buf));
+    previous_bytes_->store(file->size(), std::memory_order_relaxed);
     WEIR_ASSIGN_OR_RETURN(StateFile state_file, file->Finish());
     KeyedStateHandle handle;
     handle.key_groups = range_;
@@ -120,6 +137,8 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
   KeyGroupRange range_;
   int max_parallelism_;
   std::string file_name_;
+  // The size of the backend's last snapshot file, shared with the next one's Write.
+  std::shared_ptr<std::atomic<size_t>> previous_bytes_;
 };
 
 }  // namespace
@@ -304,8 +323,8 @@ Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t, 
   std::string name = SanitizeForFileName(options_.operator_uid) + "-" +
                      std::to_string(options_.subtask) + ".keyed";
   return std::unique_ptr<KeyedSnapshot>(std::make_unique<HeapKeyedSnapshot>(
-      keys_.Freeze(), key_codec(), std::move(tables), std::move(pending), std::move(timers), options_.key_groups,
-      options_.max_parallelism, std::move(name)));
+      keys_.Freeze(), key_codec(), std::move(tables), std::move(pending), std::move(timers),
+      options_.key_groups, options_.max_parallelism, std::move(name), snapshot_bytes_));
 }
 
 void HeapKeyedStateBackend::CollectGarbage() {

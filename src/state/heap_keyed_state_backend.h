@@ -17,6 +17,7 @@
 // frozen chunks, which the task never changes.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -88,6 +89,9 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   std::vector<std::shared_ptr<const std::string>> restored_data_;
   // Keys created, or emptied by a table, since the last garbage collection.
   std::vector<detail::KeyId> emptied_;
+  // The size of the last snapshot file, which its snapshot thread sets: the next one sizes
+  // its buffers from it.
+  std::shared_ptr<std::atomic<size_t>> snapshot_bytes_ = std::make_shared<std::atomic<size_t>>(0);
 };
 
 }  // namespace weir

@@ -80,9 +80,10 @@ void KeyedSnapshotWriter::Finish() {
   w_.PutBytes(kMagic);
 }
 
-void KeyedSnapshotWriter::MarkFlushed() {
+void KeyedSnapshotWriter::MarkFlushed(std::string_view also_written) {
   checksum_.Update(*out_);
-  flushed_ += out_->size();
+  checksum_.Update(also_written);
+  flushed_ += out_->size() + also_written.size();
   out_->clear();
 }
 

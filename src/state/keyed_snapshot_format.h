@@ -54,9 +54,10 @@ class KeyedSnapshotWriter {
   // Writes the footer; the buffer then holds the complete file (or, after MarkFlushed, the
   // rest of it).
   void Finish();
-  // For writing a large file in pieces: the caller has written the buffer out; it is cleared,
-  // and offsets and the checksum account for the bytes it held.
-  void MarkFlushed();
+  // For writing a large file in pieces: the caller has written the buffer out, then
+  // `also_written` (a state's encoded entries, spared a copy into the buffer); the buffer is
+  // cleared, and offsets and the checksum account for all those bytes.
+  void MarkFlushed(std::string_view also_written = {});
 
  private:
   std::string* out_;

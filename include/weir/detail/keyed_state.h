@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -249,6 +250,35 @@ inline constexpr KeyId kNoKey = ~KeyId{0};
                    "be used while processing a record or a timer"));
 }
 
+// Appends a snapshot entry to `out`: `key`, then the value `encode(BufferWriter&)` writes, each
+// length-prefixed. The snapshot does this once per key, so it grows `out` twice, not four
+// times, and encodes the value in place: its length byte is reserved and widened only for a
+// value of 128 bytes or more.
+template <typename EncodeFn>
+void AppendSnapshotEntry(std::string_view key, std::string* out, EncodeFn&& encode) {
+  BufferWriter w(out);
+  if (key.size() < 64) {
+    char head[66];
+    head[0] = static_cast<char>(key.size());
+    std::memcpy(head + 1, key.data(), key.size());
+    head[key.size() + 1] = 0;  // the value's length, filled in below
+    w.PutRaw(head, key.size() + 2);
+  } else {
+    w.PutLengthPrefixed(key);
+    w.PutU8(0);
+  }
+  const size_t length_at = out->size() - 1;
+  encode(w);
+  const size_t length = out->size() - length_at - 1;
+  if (length < 0x80) {
+    (*out)[length_at] = static_cast<char>(length);
+    return;
+  }
+  std::string prefix;
+  BufferWriter(&prefix).PutVarint64(length);
+  out->replace(length_at, 1, prefix);
+}
+
 // A typed column of per-key slots in a CowVector, so a snapshot freezes it in O(chunks).
 // `Traits` says what a slot holds: whether it is present, how to clear, encode and decode it.
 template <typename Slot, typename Traits>
@@ -295,18 +325,13 @@ class HeapTable : public HeapStateTable {
     void Encode(KeyId id, BufferWriter& out) const override { Traits::Encode(slots_[id], out); }
     bool AppendEntry(KeyId id, std::string_view key, std::string* out) override {
       if (id >= slots_.size() || !Traits::Present(slots_[id])) return false;
-      value_.clear();
-      BufferWriter v(&value_);
-      Traits::Encode(slots_[id], v);
-      BufferWriter w(out);
-      w.PutLengthPrefixed(key);
-      w.PutLengthPrefixed(value_);
+      const Slot& slot = slots_[id];
+      AppendSnapshotEntry(key, out, [&](BufferWriter& w) { Traits::Encode(slot, w); });
       return true;
     }
 
    private:
     typename CowVector<Slot>::Frozen slots_;
-    std::string value_;  // reused between entries
   };
 
   const KeyId* current_;
