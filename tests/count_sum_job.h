@@ -6,10 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -137,6 +140,14 @@ void ExpectExactCountSums(const std::map<std::string, std::string>& files, const
       ASSERT_EQ(sum, expected[static_cast<size_t>(count - 1)]) << "key " << k << " count " << count;
     }
   }
+}
+
+// An on_record hook that throws once, at record `at` (the restart must not fail again).
+std::function<void(int64_t)> FailOnceAt(int64_t at) {
+  auto failed = std::make_shared<std::atomic<bool>>(false);
+  return [failed, at](int64_t i) {
+    if (i == at && !failed->exchange(true)) throw std::runtime_error("once");
+  };
 }
 
 // Slows the source down (at least 5 ms per 1,000 records, whatever the backend), so a job

@@ -31,6 +31,7 @@ using testing::TempDir;
 using testing::BuildCountJob;
 using testing::CountSum;
 using testing::ExpectExactCountSums;
+using testing::FailOnceAt;
 using testing::JobSpec;
 using testing::KeyValue;
 using testing::Lines;
@@ -136,10 +137,7 @@ TEST_P(BackendRecoveryTest, WithoutCheckpointsARestartRunsFromTheBeginning) {
   spec.output = dir.Join("out");
   spec.records = 20'000;
   auto reference = ReferenceOutput(spec);
-  std::atomic<bool> failed{false};
-  spec.on_record = [&](int64_t i) {
-    if (i == 12'345 && !failed.exchange(true)) throw std::runtime_error("once");
-  };
+  spec.on_record = FailOnceAt(12'345);
   Configuration c;
   c.Set("restart-strategy.type", "fixed-delay");
   c.Set("restart-strategy.fixed-delay.delay", "1 ms");
@@ -180,10 +178,7 @@ TEST_P(BackendRecoveryTest, AFailedRedeployIsRetriedByTheRestartStrategy) {
   spec.output = dir.Join("out");
   spec.records = 20'000;
   auto reference = ReferenceOutput(spec);
-  std::atomic<bool> failed{false};
-  spec.on_record = [&](int64_t i) {
-    if (i == 12'345 && !failed.exchange(true)) throw std::runtime_error("once");
-  };
+  spec.on_record = FailOnceAt(12'345);
   std::atomic<int> starts{0};
   spec.on_enumerator_start = [&] {
     int n = ++starts;
