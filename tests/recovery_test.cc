@@ -129,6 +129,21 @@ class BackendRecoveryTest : public ::testing::TestWithParam<Backend> {
     UseBackend(c, dir, GetParam());
     return c;
   }
+
+  // Runs the count job, checkpointed, with record 100 failing whenever it comes, under a
+  // fixed-delay strategy that allows two restarts.
+  JobResult RunAlwaysFailingAtRecord100(const TempDir& dir, JobSpec spec) {
+    spec.output = dir.Join("out");
+    spec.on_record = [](int64_t i) {
+      if (i == 100) throw std::runtime_error("always broken");
+    };
+    Configuration c = CheckpointedConfig(dir);
+    c.Set("restart-strategy.fixed-delay.attempts", "2");
+    c.Set("restart-strategy.fixed-delay.delay", "1 ms");
+    StreamExecutionEnvironment env(c);
+    BuildCountJob(env, spec);
+    return env.Execute("broken");
+  }
 };
 
 TEST_P(BackendRecoveryTest, WithoutCheckpointsARestartRunsFromTheBeginning) {
@@ -152,17 +167,7 @@ TEST_P(BackendRecoveryTest, WithoutCheckpointsARestartRunsFromTheBeginning) {
 
 TEST_P(BackendRecoveryTest, RestartStrategyExhaustedFailsTheJobWithTheCause) {
   TempDir dir;
-  JobSpec spec;
-  spec.output = dir.Join("out");
-  spec.on_record = [](int64_t i) {
-    if (i == 100) throw std::runtime_error("always broken");
-  };
-  Configuration c = CheckpointedConfig(dir);
-  c.Set("restart-strategy.fixed-delay.attempts", "2");
-  c.Set("restart-strategy.fixed-delay.delay", "1 ms");
-  StreamExecutionEnvironment env(c);
-  BuildCountJob(env, spec);
-  JobResult r = env.Execute("broken");
+  JobResult r = RunAlwaysFailingAtRecord100(dir, JobSpec());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.metrics.restarts, 2);
   EXPECT_NE(r.error().find("always broken"), std::string::npos) << r.error();
@@ -198,20 +203,12 @@ TEST_P(BackendRecoveryTest, AFailedRedeployIsRetriedByTheRestartStrategy) {
 TEST_P(BackendRecoveryTest, ARedeployThatKeepsFailingEndsWhenTheRestartStrategySaysSo) {
   TempDir dir;
   JobSpec spec;
-  spec.output = dir.Join("out");
-  spec.on_record = [](int64_t i) {
-    if (i == 100) throw std::runtime_error("first failure");
-  };
   std::atomic<int> starts{0};
   spec.on_enumerator_start = [&] {
     if (++starts > 1) throw std::runtime_error("brokers still down");
   };
-  Configuration c = CheckpointedConfig(dir);
-  c.Set("restart-strategy.fixed-delay.attempts", "2");
-  c.Set("restart-strategy.fixed-delay.delay", "1 ms");
-  StreamExecutionEnvironment env(c);
-  BuildCountJob(env, spec);
-  JobResult r = env.Execute("broken redeploy");
+  // Only the first attempt reaches record 100: every redeploy fails before.
+  JobResult r = RunAlwaysFailingAtRecord100(dir, spec);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(starts.load(), 3);
   EXPECT_EQ(r.metrics.restarts, 2);
