@@ -221,7 +221,11 @@ TEST_P(EventTimeTest, StopWithDrainFiresEveryOpenWindowBeforeTheSavepoint) {
     StreamExecutionEnvironment env(config);
     BuildWindowCount(env, run, dir.Join("out"));
     auto client = env.ExecuteAsync("drain");
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    // Stop once windows are open; a fixed sleep was too short under TSan on a loaded machine.
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (emitted.load() <= 1000 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     auto savepoint = client->StopWithSavepoint(dir.Join("savepoints"), drain);
     ASSERT_TRUE(savepoint.ok()) << savepoint.status().ToString();
     JobResult r = client->Wait();
