@@ -43,18 +43,6 @@ Out CoProcessOutputOf(const CoProcessFunction<In1, In2, Out>*);
 template <typename In1, typename In2, typename Out>
 Out JoinOutputOf(const ProcessJoinFunction<In1, In2, Out>*);
 
-// The writer factory for an input of type T partitioned by key group with `sel`.
-template <typename T, typename K, typename Sel>
-InputWriterFactory KeyedInputWriter(Sel sel) {
-  return [sel](std::vector<OutputChannel*> channels, int, int max_parallelism) {
-    int n = static_cast<int>(channels.size());
-    using Selector = KeyGroupSelector<K, Sel>;
-    auto w = std::make_shared<RecordWriter<T, Selector>>(std::move(channels),
-                                                         Selector(sel, max_parallelism, n));
-    return WiredConsumer{w, static_cast<BatchConsumer<T>*>(w.get()), w.get()};
-  };
-}
-
 template <typename T>
 InputWriterFactory UnkeyedInputWriter(Partitioning p) {
   return [p](std::vector<OutputChannel*> channels, int subtask, int) {

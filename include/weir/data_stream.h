@@ -99,6 +99,23 @@ WiredConsumer MakeUnkeyedWriter(Partitioning p, std::vector<OutputChannel*> chan
   return WiredConsumer{w, static_cast<BatchConsumer<T>*>(w.get()), w.get()};
 }
 
+// Writer factory for an input of type T partitioned by key group with `sel`. With one consumer
+// subtask every key group is its own: batches go over whole, and no key is selected or hashed.
+template <typename T, typename K, typename Sel>
+InputWriterFactory KeyedInputWriter(Sel sel) {
+  return [sel](std::vector<OutputChannel*> channels, int, int max_parallelism) {
+    if (channels.size() == 1) {
+      auto w = std::make_shared<ForwardWriter<T>>(channels[0]);
+      return WiredConsumer{w, static_cast<BatchConsumer<T>*>(w.get()), w.get()};
+    }
+    int n = static_cast<int>(channels.size());
+    using Selector = KeyGroupSelector<K, Sel>;
+    auto w = std::make_shared<RecordWriter<T, Selector>>(std::move(channels),
+                                                         Selector(sel, max_parallelism, n));
+    return WiredConsumer{w, static_cast<BatchConsumer<T>*>(w.get()), w.get()};
+  };
+}
+
 }  // namespace detail
 
 template <typename T>
@@ -376,14 +393,7 @@ class KeyedStream {
     t->keyed = true;
     t->output_type = &typeid(Out);
     t->create_operator = std::move(make_operator);
-    t->create_input_writer = [sel = key_selector_](std::vector<detail::OutputChannel*> channels,
-                                                   int, int max_parallelism) {
-      int n = static_cast<int>(channels.size());
-      using Selector = detail::KeyGroupSelector<K, KeySelector>;
-      auto w = std::make_shared<detail::RecordWriter<T, Selector>>(
-          std::move(channels), Selector(sel, max_parallelism, n));
-      return detail::WiredConsumer{w, static_cast<detail::BatchConsumer<T>*>(w.get()), w.get()};
-    };
+    t->create_input_writer = detail::KeyedInputWriter<T, K>(key_selector_);
     t->create_output_tee = &detail::MakeTee<Out>;
     return DataStream<Out>(input_.graph_, input_.graph_->Add(std::move(t)));
   }

@@ -14,6 +14,7 @@
 #include "testing/fake_operator_context.h"
 #include "testing/test_util.h"
 #include "weir/connectors/file_sink.h"
+#include "weir/detail/sinks.h"
 #include "weir/detail/two_phase_commit.h"
 
 namespace weir {
@@ -894,6 +895,32 @@ TEST_F(TextFileWriterTest, ASecondWriterOfTheSameOutputIsRefusedNamingTheFirst) 
   EXPECT_NE(st.message().find("another job writes this output (" ), std::string::npos)
       << st.ToString();
   EXPECT_NE(st.message().find(ProcessDescription()), std::string::npos) << st.ToString();
+}
+
+// The sink formats a batch of strings in one pass: every length (each branch of the short
+// copy), after text already in the buffer, as AppendText and a newline per record would.
+TEST(AppendLinesTest, WritesEveryStringAsAppendTextDoes) {
+  std::vector<std::string> records;
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s.push_back(static_cast<char>('a' + (n + i) % 26));
+    records.push_back(s);
+  }
+  std::string want = "already there|";
+  for (const auto& r : records) {
+    detail::AppendText(r, &want);
+    want.push_back('\n');
+  }
+  std::string got = "already there|";
+  detail::AppendLines(records, &got);
+  EXPECT_EQ(got, want);
+}
+
+TEST(AppendLinesTest, FormatsOtherTypesAsAppendTextDoes) {
+  std::string got;
+  detail::AppendLines(std::vector<int64_t>{0, -7, 1000}, &got);
+  detail::AppendLines(std::vector<std::string_view>{"a", "", "bc"}, &got);
+  EXPECT_EQ(got, "0\n-7\n1000\na\n\nbc\n");
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "state/key_group_range.h"
 #include "testing/test_util.h"
+#include "weir/data_stream.h"
 
 namespace weir {
 namespace {
@@ -288,6 +289,40 @@ TEST(ForwardWriterTest, HandsOverALargeBatchWholeWithoutCopyingRecords) {
   EXPECT_EQ(ch.pushed[0], Range(0, 10));
   EXPECT_EQ(ch.data_ptrs[0], data) << "the records were copied, not swapped";
   EXPECT_FALSE(w.has_pending());
+}
+
+// Every key group belongs to the one consumer subtask: no key needs selecting or hashing.
+TEST(KeyedInputWriterTest, IntoOneSubtaskHandsBatchesOverWholeWithoutSelectingKeys) {
+  FakeChannel ch(8);
+  int selected = 0;
+  auto key = [&selected](int64_t v) {
+    ++selected;
+    return v % 10;
+  };
+  detail::WiredConsumer wired = detail::KeyedInputWriter<int64_t, int64_t>(key)({&ch}, 0, 128);
+  auto& w = *static_cast<detail::BatchConsumer<int64_t>*>(wired.consumer);
+  auto records = Range(0, 10);
+  const int64_t* data = records.data();
+  Send(w, std::move(records));
+  Send(w, Range(10, 13));
+  wired.writer->FlushAll();
+  EXPECT_EQ(ch.pushed, (std::vector<std::vector<int64_t>>{Range(0, 10), Range(10, 13)}));
+  EXPECT_EQ(ch.data_ptrs[0], data) << "the records were copied, not swapped";
+  EXPECT_EQ(selected, 0);
+}
+
+// With more subtasks each record goes to the owner of its key's key group.
+TEST(KeyedInputWriterTest, IntoSeveralSubtasksPartitionsByKeyGroup) {
+  FakeChannel a(4), b(4);
+  auto key = [](int64_t v) { return v % 10; };
+  detail::WiredConsumer wired = detail::KeyedInputWriter<int64_t, int64_t>(key)({&a, &b}, 0, 128);
+  Send(*static_cast<detail::BatchConsumer<int64_t>*>(wired.consumer), Range(0, 100));
+  wired.writer->FlushAll();
+  KeyGroupSelector<int64_t, decltype(key)> owner(key, 128, 2);
+  for (int c = 0; c < 2; ++c) {
+    for (int64_t v : (c == 0 ? a : b).All()) EXPECT_EQ(owner(v), c) << "record " << v;
+  }
+  EXPECT_EQ(a.All().size() + b.All().size(), 100u);
 }
 
 TEST(ForwardWriterTest, SmallBatchesAccumulateUntilTheTargetSize) {

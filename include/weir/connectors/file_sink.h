@@ -74,10 +74,7 @@ class TextFileSink final : public TwoPhaseCommitSink<T> {
   Status OnRestoreConfirmed() override { return writer_.OnRestoreConfirmed(); }
   Status Write(const std::vector<T>& records) override {
     text_.clear();
-    for (const auto& r : records) {
-      detail::AppendText(r, &text_);
-      text_.push_back('\n');
-    }
+    detail::AppendLines(records, &text_);
     return writer_.Write(text_);
   }
   Result<std::optional<std::string>> Prepare(int64_t checkpoint_id) override {

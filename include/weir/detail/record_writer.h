@@ -6,8 +6,9 @@
 // checkpoint barrier or end-of-data event goes out (events travel in the same channels, after
 // the records that precede them).
 //
-// Partitioning: forward (one channel, batches passed through without copying records),
-// rebalance (round robin), and key groups (hash of the key's bytes, Flink's assignment).
+// Partitioning: forward (one channel, batches passed through without copying records; also
+// key groups into a single subtask), rebalance (round robin), and key groups (hash of the key's
+// bytes, Flink's assignment).
 // Thread-safety: owned by one task thread.
 #pragma once
 
@@ -123,8 +124,8 @@ class RecordWriter final : public RecordWriterBase, public BatchConsumer<T> {
   std::vector<size_t> limits_;
 };
 
-// One channel, same parallelism: a large batch is handed over whole (the vectors are swapped,
-// no record is moved one by one).
+// One channel (a forward edge, or a keyed one into a single subtask): a large batch is handed
+// over whole (the vectors are swapped, no record is moved one by one).
 template <typename T>
 class ForwardWriter final : public RecordWriterBase, public BatchConsumer<T> {
  public:

@@ -10,11 +10,13 @@
 #include <fmt/ranges.h>
 
 #include <charconv>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "weir/detail/operators.h"
 
@@ -35,6 +37,48 @@ void AppendText(const T& v, std::string* out) {
                   "a text sink (WriteAsText, Print) writes records with fmt: give the record type "
                   "a fmt::formatter specialization, or Map it to a string first");
     fmt::format_to(std::back_inserter(*out), "{}", v);
+  }
+}
+
+// Copies n bytes: inline for up to 16 (a short string's), memcpy beyond. A library call per
+// record would cost more than the copy.
+inline void CopyBytes(char* dst, const char* src, size_t n) {
+  if (n > 16) {
+    std::memcpy(dst, src, n);
+  } else if (n >= 8) {  // two overlapping words
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n > 0) {
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  }
+}
+
+// Appends each record's text and a newline. Strings are measured first and copied into place:
+// one resize per batch instead of a capacity check and a length update per record.
+template <typename T>
+void AppendLines(const std::vector<T>& records, std::string* out) {
+  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    size_t at = out->size();
+    size_t total = at + records.size();
+    for (const auto& r : records) total += std::string_view(r).size();
+    out->resize(total);
+    char* p = out->data() + at;
+    for (const auto& r : records) {
+      std::string_view text(r);
+      CopyBytes(p, text.data(), text.size());
+      p += text.size();
+      *p++ = '\n';
+    }
+  } else {
+    for (const auto& r : records) {
+      AppendText(r, out);
+      out->push_back('\n');
+    }
   }
 }
 
