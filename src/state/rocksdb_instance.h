@@ -46,16 +46,18 @@ namespace weir {
 struct RocksDbTuning {
   // state.backend.rocksdb.localdir; default $TMPDIR (or /tmp) + "/weir-rocksdb".
   std::string local_dir;
-  // state.backend.rocksdb.block.cache-size; default 8 MiB (Flink's). One LRU cache shared by
-  // every column family of a backend; index and filter blocks are charged to it too.
-  uint64_t block_cache_bytes = 8ull << 20;
-  // state.backend.rocksdb.writebuffer.size; default 64 MiB. Size of one memtable.
-  uint64_t write_buffer_bytes = 64ull << 20;
+  // Defaults: 48 MiB of block cache, 2 x 32 MiB of memtables and about 12 MiB of write cache
+  // make about 128 MiB, the managed memory Flink's RocksDB backend gets by default.
+  // state.backend.rocksdb.block.cache-size; default 48 MiB. One LRU cache shared by every
+  // column family of a backend; index and filter blocks are charged to it too.
+  uint64_t block_cache_bytes = 48ull << 20;
+  // state.backend.rocksdb.writebuffer.size; default 32 MiB. Size of one memtable.
+  uint64_t write_buffer_bytes = 32ull << 20;
   // state.backend.rocksdb.writebuffer.count; default 2. Memtables per column family; all
   // memtables of a backend together are also bounded by size * count.
   int write_buffer_count = 2;
-  // state.backend.rocksdb.write-cache.entries; default 16384; 0: no StateWriteCache.
-  size_t write_cache_entries = 16384;
+  // state.backend.rocksdb.write-cache.entries; default 131072; 0: no StateWriteCache.
+  size_t write_cache_entries = 131072;
   // execution.checkpointing.incremental; default false.
   bool incremental = false;
 

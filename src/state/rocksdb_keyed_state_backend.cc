@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
@@ -337,18 +338,14 @@ uint64_t RocksDbKeyedStateBackend::CacheHash(int state) const {
 }
 
 StateWriteCache::Entry* RocksDbKeyedStateBackend::AddCacheEntry(int state) {
-  batch_.Clear();
-  int written = state;
+  write_back_.clear();
   return cache_.Insert(
       state, key_prefix_, CacheHash(state),
-      [&](const StateWriteCache::Entry& e) {
-        const StateInfo& owner = states_[static_cast<size_t>(e.state)];
-        rocksdb::Status s = e.present ? batch_.Put(owner.cf, e.key, e.value)
-                                      : batch_.Delete(owner.cf, e.key);
-        if (!s.ok()) ThrowAccessError(e.state, "write", s);
-        written = e.state;
-      },
-      [&] { Write(written, "write"); });
+      [&](const StateWriteCache::Entry& e) { write_back_.push_back(WriteBack{e.state, &e}); },
+      [&] {
+        rocksdb::Status s = WriteBackSorted();
+        if (!s.ok()) ThrowAccessError(write_back_.front().state, "write", s);
+      });
 }
 
 StateWriteCache::Entry* RocksDbKeyedStateBackend::CacheEntry(int state) {
@@ -356,16 +353,32 @@ StateWriteCache::Entry* RocksDbKeyedStateBackend::CacheEntry(int state) {
   return e != nullptr ? e : AddCacheEntry(state);
 }
 
-Status RocksDbKeyedStateBackend::WriteBackCache() {
-  if (!cache_.has_dirty()) return Status::OK();
+rocksdb::Status RocksDbKeyedStateBackend::WriteBackSorted() {
+  // A memtable insert searches the skip list from the previous insert's position: in key
+  // order each search is short, in the cache's order each is a walk from the top through a
+  // million nodes that are not in the CPU cache (a third of the time with 1M keys).
+  std::sort(write_back_.begin(), write_back_.end(), [](const WriteBack& a, const WriteBack& b) {
+    return a.state != b.state ? a.state < b.state : a.entry->key < b.entry->key;
+  });
   batch_.Clear();
   rocksdb::Status s;
-  cache_.ForEachDirty([&](const StateWriteCache::Entry& e) {
-    const StateInfo& owner = states_[static_cast<size_t>(e.state)];
-    if (s.ok()) s = e.present ? batch_.Put(owner.cf, e.key, e.value) : batch_.Delete(owner.cf, e.key);
-  });
-  if (s.ok()) s = db_->db()->Write(db_->write_options(), &batch_);
+  for (const WriteBack& w : write_back_) {
+    rocksdb::ColumnFamilyHandle* cf = states_[static_cast<size_t>(w.state)].cf;
+    const StateWriteCache::Entry& e = *w.entry;
+    s = e.present ? batch_.Put(cf, e.key, e.value) : batch_.Delete(cf, e.key);
+    if (!s.ok()) return s;
+  }
+  s = db_->db()->Write(db_->write_options(), &batch_);
   batch_.Clear();
+  return s;
+}
+
+Status RocksDbKeyedStateBackend::WriteBackCache() {
+  if (!cache_.has_dirty()) return Status::OK();
+  write_back_.clear();
+  cache_.ForEachDirty(
+      [&](const StateWriteCache::Entry& e) { write_back_.push_back(WriteBack{e.state, &e}); });
+  rocksdb::Status s = WriteBackSorted();
   if (!s.ok()) return FromRocksDb(s, Where() + ": writing cached state to RocksDB");
   cache_.MarkClean();
   return Status::OK();

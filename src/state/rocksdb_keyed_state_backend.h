@@ -162,6 +162,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   StateWriteCache::Entry* CacheEntry(int state);
   // Writes the cache's dirty entries to RocksDB (before a snapshot reads the database).
   Status WriteBackCache();
+  // Writes the entries collected in write_back_ to RocksDB in one batch, in key order.
+  rocksdb::Status WriteBackSorted();
   // "operator 'x' subtask 2"
   // Rewrites every stored value of state `index` from `old_version` of its codec.
   Status MigrateState(int index, const detail::StateSchema& schema, int old_version);
@@ -187,6 +189,12 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   rocksdb::WriteBatch batch_;  // reused by every write
   uint64_t key_hash_ = 0;      // of the current key
   StateWriteCache cache_{0};
+  // Dirty entries being written back, with their state (an evicted entry's is cleared).
+  struct WriteBack {
+    int state;
+    const StateWriteCache::Entry* entry;
+  };
+  std::vector<WriteBack> write_back_;
 };
 
 }  // namespace weir

@@ -74,9 +74,16 @@ TEST(RocksDbTuningTest, DefaultsBoundMemory) {
   Configuration config;
   auto t = RocksDbTuning::FromConfiguration(config);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  EXPECT_EQ(t->block_cache_bytes, 8u << 20);
-  EXPECT_EQ(t->write_buffer_bytes, 64u << 20);
+  EXPECT_EQ(t->block_cache_bytes, 48u << 20);
+  EXPECT_EQ(t->write_buffer_bytes, 32u << 20);
   EXPECT_EQ(t->write_buffer_count, 2);
+  EXPECT_EQ(t->write_cache_entries, 131072u);
+  // Block cache, memtables and write cache (an entry with keys and values of up to 15 bytes:
+  // 80 bytes, 8 of hash slots, 4 in the dirty list) stay within the managed memory Flink
+  // gives RocksDB by default.
+  EXPECT_LE(t->block_cache_bytes + t->write_buffer_bytes * t->write_buffer_count +
+                t->write_cache_entries * 92,
+            128u << 20);
   EXPECT_FALSE(t->incremental);
   EXPECT_EQ(t->local_dir, RocksDbTuning::DefaultLocalDir());
   EXPECT_THAT(t->local_dir, ::testing::EndsWith("/weir-rocksdb"));

@@ -47,7 +47,8 @@ class StateWriteCache {
   // A new entry for (state, key), which must not be cached, with its value to be set by the
   // caller. When the cache is full, first evicts an eighth of it: `write_back(entry)` is
   // called for each dirty one and then `commit()` once (it may throw; the evicted entries
-  // are then gone from the cache, as the failed attempt's state is).
+  // are then gone from the cache, as the failed attempt's state is). An evicted entry keeps
+  // its key, value and `present` until `commit()` returns, so `commit()` may write them.
   template <typename WriteBack, typename Commit>
   Entry* Insert(int state, std::string_view key, uint64_t hash, WriteBack&& write_back,
                 Commit&& commit) {
