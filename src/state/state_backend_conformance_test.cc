@@ -689,6 +689,32 @@ TEST_P(StateBackendTest, ADeletedTimerRegisteredAgainFiresOnceAndDeletedOnesNeve
   EXPECT_EQ(timers.size(), 0u);
 }
 
+TEST_P(StateBackendTest, MapStateFindAndKeysSeeOnlyTheCurrentKeysEntries) {
+  Subtask t = NewSubtask();
+  auto map = t.runtime->GetMapState(MapStateDescriptor<std::pair<int64_t, uint8_t>, int64_t>("m"));
+  SetKey(*t.backend, std::string("a"));
+  map.Put({10, 0}, 100);
+  map.Put({10, 1}, 101);
+  SetKey(*t.backend, std::string("b"));
+  map.Put({20, 0}, 200);
+  EXPECT_EQ(map.Find({10, 0}), nullptr);
+  std::vector<std::pair<int64_t, uint8_t>> keys{{1, 1}, {2, 2}, {3, 3}};  // replaced
+  map.Keys(&keys);
+  EXPECT_THAT(keys, ElementsAre(std::pair<int64_t, uint8_t>(20, 0)));
+
+  SetKey(*t.backend, std::string("a"));
+  const int64_t* v = map.Find({10, 1});
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(*v, 101);
+  map.Keys(&keys);
+  EXPECT_THAT(keys, UnorderedElementsAre(std::pair<int64_t, uint8_t>(10, 0),
+                                         std::pair<int64_t, uint8_t>(10, 1)));
+  map.Remove({10, 0});
+  map.Remove({10, 1});
+  map.Keys(&keys);
+  EXPECT_TRUE(keys.empty());
+}
+
 TEST_P(StateBackendTest, EventTimeTimersFireWhenTheWatermarkPassesThemAndNotOnTheClock) {
   Subtask t = NewSubtask();
   HeapTimerService& timers = t.backend->timers();
