@@ -41,9 +41,7 @@ class WindowTimers {
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
     // The common case, per record and window: one read, no copy.
     const std::vector<W>* windows = by_time_.Find(at);
-    if (windows != nullptr && std::find(windows->begin(), windows->end(), window) != windows->end()) {
-      return;
-    }
+    if (Holds(windows, window)) return;
     std::vector<W> updated = windows != nullptr ? *windows : std::vector<W>{};
     updated.push_back(window);
     by_time_.Put(at, std::move(updated));
@@ -56,9 +54,7 @@ class WindowTimers {
   void Delete(TimeDomain domain, int64_t time, const W& window) {
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
     const std::vector<W>* windows = by_time_.Find(at);
-    if (windows == nullptr || std::find(windows->begin(), windows->end(), window) == windows->end()) {
-      return;
-    }
+    if (!Holds(windows, window)) return;
     if (windows->size() > 1) {
       std::vector<W> rest = *windows;
       std::erase(rest, window);
@@ -117,6 +113,10 @@ class WindowTimers {
   }
 
  private:
+  static bool Holds(const std::vector<W>* windows, const W& window) {
+    return windows != nullptr &&
+           std::find(windows->begin(), windows->end(), window) != windows->end();
+  }
   // The window's bytes, length-prefixed so that no window's key is a prefix of another's.
   static std::string StateKey(std::string_view name, const W& window) {
     std::string w = EncodeToString(window);
