@@ -119,6 +119,9 @@ class MapState {
     const V* v = impl_->Get(key);
     return v ? std::optional<V>(*v) : std::nullopt;
   }
+  // The same without a copy: the current key's value at `key`, or null. The pointer is valid
+  // until the next access to this state.
+  const V* Find(const K& key) const { return impl_->Get(key); }
   void Put(const K& key, V value) { impl_->Put(key, std::move(value)); }
   void Remove(const K& key) { impl_->Remove(key); }
   bool Contains(const K& key) const { return impl_->Contains(key); }
@@ -126,6 +129,9 @@ class MapState {
   void Clear() { impl_->Clear(); }
   // Calls fn(key, value) for every entry of the current key, in no particular order.
   void ForEach(const std::function<void(const K&, const V&)>& fn) const { impl_->ForEach(fn); }
+  // The current key's map keys, in no particular order, into *out (replacing its contents,
+  // reusing its memory).
+  void Keys(std::vector<K>* out) const { impl_->Keys(out); }
   std::vector<std::pair<K, V>> Entries() const {
     std::vector<std::pair<K, V>> out;
     impl_->ForEach([&out](const K& k, const V& v) { out.emplace_back(k, v); });

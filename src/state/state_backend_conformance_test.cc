@@ -14,6 +14,8 @@
 
 #include "state/heap_keyed_state_backend.h"
 #include "state/state_backend_test_util.h"
+#include "weir/detail/window_timers.h"
+#include "weir/windows.h"
 
 namespace weir {
 namespace {
@@ -687,6 +689,71 @@ TEST_P(StateBackendTest, ADeletedTimerRegisteredAgainFiresOnceAndDeletedOnesNeve
     EXPECT_EQ(fired[i], 101 + 2 * static_cast<int64_t>(i - 1));
   }
   EXPECT_EQ(timers.size(), 0u);
+}
+
+TEST_P(StateBackendTest, MapStateFindAndKeysSeeOnlyTheCurrentKeysEntries) {
+  Subtask t = NewSubtask();
+  auto map = t.runtime->GetMapState(MapStateDescriptor<std::pair<int64_t, uint8_t>, int64_t>("m"));
+  SetKey(*t.backend, std::string("a"));
+  map.Put({10, 0}, 100);
+  map.Put({10, 1}, 101);
+  SetKey(*t.backend, std::string("b"));
+  map.Put({20, 0}, 200);
+  EXPECT_EQ(map.Find({10, 0}), nullptr);
+  std::vector<std::pair<int64_t, uint8_t>> keys{{1, 1}, {2, 2}, {3, 3}};  // replaced
+  map.Keys(&keys);
+  EXPECT_THAT(keys, ElementsAre(std::pair<int64_t, uint8_t>(20, 0)));
+
+  SetKey(*t.backend, std::string("a"));
+  const int64_t* v = map.Find({10, 1});
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(*v, 101);
+  map.Keys(&keys);
+  EXPECT_THAT(keys, UnorderedElementsAre(std::pair<int64_t, uint8_t>(10, 0),
+                                         std::pair<int64_t, uint8_t>(10, 1)));
+  map.Remove({10, 0});
+  map.Remove({10, 1});
+  map.Keys(&keys);
+  EXPECT_TRUE(keys.empty());
+}
+
+// The window operator's timers: the engine keeps one timer per key and time while any window
+// of the key has one there, and drops it with the last, so that a session growing with each
+// record leaves no dead timers behind.
+TEST_P(StateBackendTest, AWindowTimerLeavesTheEngineWithTheLastWindowAtItsTime) {
+  Subtask t = NewSubtask();
+  HeapTimerService& engine = t.backend->timers();
+  detail::WindowTimers<TimeWindow> timers;
+  timers.Open(*t.runtime, &engine);
+  const TimeWindow first{0, 100}, second{50, 100}, later{100, 200};
+  SetKey(*t.backend, std::string("a"));
+  timers.Register(TimeDomain::kEventTime, 99, first);
+  timers.Register(TimeDomain::kEventTime, 99, second);
+  timers.Register(TimeDomain::kEventTime, 99, first);  // again: one registration
+  timers.Register(TimeDomain::kEventTime, 199, later);
+  timers.Register(TimeDomain::kProcessingTime, 99, first);
+  EXPECT_EQ(engine.size(), 3u);
+
+  timers.Delete(TimeDomain::kEventTime, 99, first);
+  EXPECT_EQ(engine.size(), 3u) << "the second window still has a timer at 99";
+  timers.Delete(TimeDomain::kEventTime, 99, later);  // not registered there: no-op
+  timers.Delete(TimeDomain::kEventTime, 99, second);
+  EXPECT_EQ(engine.size(), 2u);
+
+  timers.Register(TimeDomain::kEventTime, 199, first);
+  std::vector<TimeWindow> due;
+  int64_t ts;
+  std::string key;
+  ASSERT_TRUE(engine.PopDueEventTimer(1000, &ts, &key));
+  EXPECT_EQ(ts, 199);
+  timers.TakeDue(TimeDomain::kEventTime, ts, &due);
+  EXPECT_THAT(due, ElementsAre(first, later));
+  EXPECT_FALSE(engine.PopDueEventTimer(1000, &ts, &key));
+  timers.TakeDue(TimeDomain::kEventTime, 199, &due);
+  EXPECT_TRUE(due.empty()) << "taken once";
+  ASSERT_TRUE(engine.PopDue(1'000'000'000, &ts, &key));
+  timers.TakeDue(TimeDomain::kProcessingTime, ts, &due);
+  EXPECT_THAT(due, ElementsAre(first));
 }
 
 TEST_P(StateBackendTest, EventTimeTimersFireWhenTheWatermarkPassesThemAndNotOnTheClock) {

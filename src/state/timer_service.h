@@ -93,10 +93,11 @@ class TimerQueue {
     bool operator()(const Timer& a, const Timer& b) const { return a == b; }
   };
 
-  // Keeps the top live, so that Earliest() needs no cleaning.
+  // Keeps the top live, so that Earliest() needs no cleaning. The heap holds each live timer
+  // once, so as long as it is no bigger than the set there is nothing dead to look up.
   void DropDeadTop() {
-    while (!heap_.empty() && live_.find(View{heap_.front().first, heap_.front().second}) ==
-                                 live_.end()) {
+    while (heap_.size() > live_.size() &&
+           live_.find(View{heap_.front().first, heap_.front().second}) == live_.end()) {
       std::pop_heap(heap_.begin(), heap_.end(), Later());
       heap_.pop_back();
     }

@@ -28,6 +28,7 @@
 #include <type_traits>
 #include <typeinfo>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "weir/codec.h"
@@ -235,6 +236,7 @@ class MapStateImpl {
   virtual bool IsEmpty() = 0;
   virtual void Clear() = 0;
   virtual void ForEach(const std::function<void(const K&, const V&)>& fn) = 0;
+  virtual void Keys(std::vector<K>* out) = 0;  // replaces *out
 };
 
 // ---- Heap tables ------------------------------------------------------------------------------
@@ -436,6 +438,15 @@ struct StateKeyHash {
   }
 };
 
+// A pair (as the window operator's (time, clock)) from its members' hashes, not its bytes.
+template <typename A, typename B>
+struct StateKeyHash<std::pair<A, B>> {
+  size_t operator()(const std::pair<A, B>& p) const {
+    size_t h = StateKeyHash<A>{}(p.first);
+    return h ^ (StateKeyHash<B>{}(p.second) + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2));
+  }
+};
+
 template <typename K, typename V>
 struct MapSlotTraits {
   using Map = std::unordered_map<K, V, StateKeyHash<K>>;
@@ -507,6 +518,10 @@ class HeapMapTable final : public HeapTable<typename MapSlotTraits<K, V>::Map, M
     // A copy: `fn` may modify the map.
     Map copy = this->Read();
     for (const auto& [k, v] : copy) fn(k, v);
+  }
+  void Keys(std::vector<K>* out) override {
+    out->clear();
+    for (const auto& entry : this->Read()) out->push_back(entry.first);
   }
 };
 
@@ -638,6 +653,14 @@ class RawMapState final : public MapStateImpl<K, V> {
       entries.emplace_back(std::move(k), std::move(v));
     });
     for (const auto& [k, v] : entries) fn(k, v);
+  }
+  void Keys(std::vector<K>* out) override {
+    out->clear();
+    raw_->ForEachEntry(state_, [&](std::string_view kb, std::string_view) {
+      if (!DecodeFromString(kb, out->emplace_back())) {
+        throw StateError(Status::Corruption("map state '" + name_ + "': stored key does not decode").AsPermanent());
+      }
+    });
   }
 
  private:

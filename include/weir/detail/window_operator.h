@@ -432,8 +432,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   // Adds a new session window to the key's set, merging it with the windows it overlaps or
   // touches; returns the window the record belongs to now.
   W AddToMergingSet(const W& w) {
-    existing_.clear();
-    merging_set_.ForEach([this](const W& e, const uint8_t&) { existing_.push_back(e); });
+    merging_set_.Keys(&existing_);
     W cover = w;
     group_.clear();
     for (bool grew = true; grew;) {

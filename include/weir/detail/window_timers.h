@@ -1,19 +1,19 @@
 // Internal: the timers and trigger state of one window operator, per key and window.
 //
 // The engine's timers belong to a key and a time. A window's trigger needs them per window
-// too, so each (time, clock, window) it registers is kept in keyed map state beside them, and
-// indexed by (time, clock); when a key's timer fires, the windows registered at that time are
-// the ones told. Timers a trigger
-// deletes stay in the engine and, when they fire, find no window. Both live in keyed state:
-// checkpointed with the key and redistributed with its key group. Task thread only.
+// too, so the windows with a timer at each (time, clock) are kept in keyed map state beside
+// them; when a key's timer fires, the windows registered at that time are the ones told. When
+// the last window at a time deletes its timer, the engine's timer goes too (a session that
+// grows with each record would otherwise leave one dead timer per record). Both live in keyed
+// state: checkpointed with the key and redistributed with its key group. Task thread only.
 #pragma once
 
 #include <algorithm>
-#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "weir/codec.h"
@@ -24,44 +24,10 @@
 namespace weir::detail {
 
 template <typename W>
-struct WindowTimer {
-  int64_t time = 0;
-  uint8_t domain = 0;  // TimeDomain
-  W window{};
-  auto operator<=>(const WindowTimer&) const = default;
-};
-
-}  // namespace weir::detail
-
-template <typename W>
-struct weir::Codec<weir::detail::WindowTimer<W>> {
-  static std::string Identity() { return "window-timer<" + CodecIdentity<W>() + ">"; }
-  static void Encode(const detail::WindowTimer<W>& t, BufferWriter& w) {
-    Codec<int64_t>::Encode(t.time, w);
-    w.PutU8(t.domain);
-    Codec<W>::Encode(t.window, w);
-  }
-  static bool Decode(BufferReader& r, detail::WindowTimer<W>& t) {
-    return Codec<int64_t>::Decode(r, t.time) && r.GetU8(&t.domain) && t.domain <= 1 &&
-           Codec<W>::Decode(r, t.window);
-  }
-};
-
-template <typename W>
-struct std::hash<weir::detail::WindowTimer<W>> {
-  size_t operator()(const weir::detail::WindowTimer<W>& t) const noexcept {
-    return std::hash<W>{}(t.window) * 31 + std::hash<int64_t>{}(t.time) + t.domain;
-  }
-};
-
-namespace weir::detail {
-
-template <typename W>
 class WindowTimers {
  public:
   void Open(RuntimeContext& rc, TimerServiceAccess* timers) {
     timers_ = timers;
-    registry_ = rc.GetMapState(MapStateDescriptor<WindowTimer<W>, uint8_t>("window-timers"));
     by_time_ = rc.GetMapState(
         MapStateDescriptor<std::pair<int64_t, uint8_t>, std::vector<W>>("window-timers-by-time"));
     trigger_state_ =
@@ -72,13 +38,13 @@ class WindowTimers {
   int64_t CurrentProcessingTime() const { return timers_->CurrentProcessingTime(); }
 
   void Register(TimeDomain domain, int64_t time, const W& window) {
-    WindowTimer<W> t{time, static_cast<uint8_t>(domain), window};
-    if (registry_.Contains(t)) return;  // the common case: a read, per record
-    registry_.Put(t, 1);
-    std::pair<int64_t, uint8_t> at{time, t.domain};
-    std::vector<W> windows = by_time_.Get(at).value_or(std::vector<W>{});
-    windows.push_back(window);
-    by_time_.Put(at, std::move(windows));
+    std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
+    // The common case, per record and window: one read, no copy.
+    const std::vector<W>* windows = by_time_.Find(at);
+    if (Holds(windows, window)) return;
+    std::vector<W> updated = windows != nullptr ? *windows : std::vector<W>{};
+    updated.push_back(window);
+    by_time_.Put(at, std::move(updated));
     if (domain == TimeDomain::kEventTime) {
       timers_->RegisterEventTimeTimer(time);
     } else {
@@ -86,16 +52,20 @@ class WindowTimers {
     }
   }
   void Delete(TimeDomain domain, int64_t time, const W& window) {
-    WindowTimer<W> t{time, static_cast<uint8_t>(domain), window};
-    if (!registry_.Contains(t)) return;
-    registry_.Remove(t);
-    std::pair<int64_t, uint8_t> at{time, t.domain};
-    std::vector<W> windows = by_time_.Get(at).value_or(std::vector<W>{});
-    std::erase(windows, window);
-    if (windows.empty()) {
-      by_time_.Remove(at);
+    std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
+    const std::vector<W>* windows = by_time_.Find(at);
+    if (!Holds(windows, window)) return;
+    if (windows->size() > 1) {
+      std::vector<W> rest = *windows;
+      std::erase(rest, window);
+      by_time_.Put(at, std::move(rest));
+      return;
+    }
+    by_time_.Remove(at);
+    if (domain == TimeDomain::kEventTime) {
+      timers_->DeleteEventTimeTimer(time);
     } else {
-      by_time_.Put(at, std::move(windows));
+      timers_->DeleteProcessingTimeTimer(time);
     }
   }
 
@@ -103,10 +73,13 @@ class WindowTimers {
   // registrations are removed.
   void TakeDue(TimeDomain domain, int64_t time, std::vector<W>* out) {
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
-    *out = by_time_.Get(at).value_or(std::vector<W>{});
-    if (out->empty()) return;
+    const std::vector<W>* windows = by_time_.Find(at);
+    if (windows == nullptr) {
+      out->clear();
+      return;
+    }
+    out->assign(windows->begin(), windows->end());
     by_time_.Remove(at);
-    for (const W& w : *out) registry_.Remove(WindowTimer<W>{time, at.second, w});
     std::sort(out->begin(), out->end());
   }
 
@@ -140,6 +113,10 @@ class WindowTimers {
   }
 
  private:
+  static bool Holds(const std::vector<W>* windows, const W& window) {
+    return windows != nullptr &&
+           std::find(windows->begin(), windows->end(), window) != windows->end();
+  }
   // The window's bytes, length-prefixed so that no window's key is a prefix of another's.
   static std::string StateKey(std::string_view name, const W& window) {
     std::string w = EncodeToString(window);
@@ -152,8 +129,7 @@ class WindowTimers {
   }
 
   TimerServiceAccess* timers_ = nullptr;
-  MapState<WindowTimer<W>, uint8_t> registry_;  // (time, clock, window) registered
-  MapState<std::pair<int64_t, uint8_t>, std::vector<W>> by_time_;  // the same by (time, clock)
+  MapState<std::pair<int64_t, uint8_t>, std::vector<W>> by_time_;  // windows by (time, clock)
   MapState<std::string, std::string> trigger_state_;
 };
 
