@@ -14,103 +14,15 @@
 #include <limits>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "base/clock.h"
-#include "base/hash.h"
+#include "state/timer_queue.h"
 #include "weir/detail/keyed_state.h"
 #include "weir/detail/operator.h"
 
 namespace weir {
-
-// The timers of one domain, earliest first: a binary min-heap on (timestamp, key) for the
-// order and a hash set for membership, as Flink's HeapPriorityQueueSet. Registering a timer
-// that exists is one hash lookup and allocates nothing; a new one is a push that rarely climbs
-// (timers mostly come in time order). A deleted timer leaves the set at once and the heap
-// when it reaches the top: the set says which heap entries are live.
-class TimerQueue {
- public:
-  bool empty() const { return live_.empty(); }
-  size_t size() const { return live_.size(); }
-  // The earliest live timestamp; the queue must not be empty.
-  int64_t Earliest() const { return heap_.front().first; }
-
-  void Add(int64_t timestamp, std::string_view key) {
-    if (live_.find(View{timestamp, key}) != live_.end()) return;
-    live_.emplace(timestamp, std::string(key));
-    heap_.emplace_back(timestamp, std::string(key));
-    std::push_heap(heap_.begin(), heap_.end(), Later());
-  }
-  void Remove(int64_t timestamp, std::string_view key) {
-    auto it = live_.find(View{timestamp, key});
-    if (it == live_.end()) return;
-    live_.erase(it);
-    if (heap_.size() > 2 * live_.size() + 64) {
-      Rebuild();
-    } else {
-      DropDeadTop();
-    }
-  }
-  // Removes the earliest timer if it is due at `due`.
-  bool PopDue(int64_t due, int64_t* timestamp, std::string* key) {
-    if (live_.empty() || heap_.front().first > due) return false;
-    std::pop_heap(heap_.begin(), heap_.end(), Later());
-    Timer& t = heap_.back();
-    live_.erase(live_.find(View{t.first, t.second}));
-    *timestamp = t.first;
-    *key = std::move(t.second);
-    heap_.pop_back();
-    DropDeadTop();
-    return true;
-  }
-  // Every live timer, in (timestamp, key) order.
-  std::vector<std::pair<int64_t, std::string_view>> Sorted() const {
-    std::vector<std::pair<int64_t, std::string_view>> out(live_.begin(), live_.end());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  using Timer = std::pair<int64_t, std::string>;
-  using View = std::pair<int64_t, std::string_view>;
-  struct Later {
-    bool operator()(const Timer& a, const Timer& b) const { return a > b; }
-  };
-  struct TimerHash {
-    using is_transparent = void;
-    size_t operator()(const View& t) const {
-      return Hash64(t.second) ^ (static_cast<uint64_t>(t.first) * 0x9E3779B97F4A7C15ULL);
-    }
-    size_t operator()(const Timer& t) const { return (*this)(View{t.first, t.second}); }
-  };
-  struct TimerEqual {
-    using is_transparent = void;
-    bool operator()(const View& a, const View& b) const { return a == b; }
-    bool operator()(const Timer& a, const View& b) const { return View{a.first, a.second} == b; }
-    bool operator()(const View& a, const Timer& b) const { return a == View{b.first, b.second}; }
-    bool operator()(const Timer& a, const Timer& b) const { return a == b; }
-  };
-
-  // Keeps the top live, so that Earliest() needs no cleaning. The heap holds each live timer
-  // once, so as long as it is no bigger than the set there is nothing dead to look up.
-  void DropDeadTop() {
-    while (heap_.size() > live_.size() &&
-           live_.find(View{heap_.front().first, heap_.front().second}) == live_.end()) {
-      std::pop_heap(heap_.begin(), heap_.end(), Later());
-      heap_.pop_back();
-    }
-  }
-  // Too many dead entries: the heap again from the live ones only.
-  void Rebuild() {
-    heap_.assign(live_.begin(), live_.end());
-    std::make_heap(heap_.begin(), heap_.end(), Later());
-  }
-
-  std::vector<Timer> heap_;  // may hold dead entries, and a timer twice (deleted, then added)
-  std::unordered_set<Timer, TimerHash, TimerEqual> live_;
-};
 
 class HeapTimerService final : public detail::TimerServiceAccess {
  public:
