@@ -207,6 +207,7 @@ DataStream<std::string> Compute(const Windowed& windowed, Function f) {
 
 struct WindowJob {
   int keyed_parallelism = 2;
+  int64_t allowed_lateness_ms = 0;  // tumbling and sliding windows
   std::function<void(int64_t)> on_record;
 };
 
@@ -235,10 +236,13 @@ void BuildModelJob(StreamExecutionEnvironment& env, const ModelCase& c,
     using std::chrono::milliseconds;
     switch (c.kind) {
       case Kind::kTumbling:
-        return Compute(keyed.Window(TumblingEventTimeWindows::Of(milliseconds(kSize))), c.function);
+        return Compute(keyed.Window(TumblingEventTimeWindows::Of(milliseconds(kSize)))
+                           .AllowedLateness(milliseconds(job.allowed_lateness_ms)),
+                       c.function);
       case Kind::kSliding:
         return Compute(
-            keyed.Window(SlidingEventTimeWindows::Of(milliseconds(kSize), milliseconds(kSlide))),
+            keyed.Window(SlidingEventTimeWindows::Of(milliseconds(kSize), milliseconds(kSlide)))
+                .AllowedLateness(milliseconds(job.allowed_lateness_ms)),
             c.function);
       case Kind::kSession:
         break;
@@ -339,6 +343,49 @@ TEST_P(WindowRescaleTest, OpenWindowsMoveWithTheirKeys) {
     ASSERT_TRUE(r.ok()) << r.error();
     EXPECT_GT(r.metrics.checkpoints.restored_from_id, 0);
     EXPECT_EQ(OutputLines(dir.Join("out")), ModelWindows(kind, clicks));
+  }
+}
+
+// Without allowed lateness a window's timers are kept as the engine's alone; with it, each
+// window is recorded beside its times. A checkpoint of either kind restores into the other and
+// every window still fires once, exact.
+TEST_P(WindowRescaleTest, ARestoreMayChangeTheAllowedLateness) {
+  for (auto [before, after] : {std::pair<int64_t, int64_t>{0, 70}, {70, 0}}) {
+    ModelCase c{Kind::kSliding, Function::kAggregate, &GetParam()};
+    SCOPED_TRACE("allowed lateness " + std::to_string(before) + " ms, then " +
+                 std::to_string(after) + " ms");
+    uint32_t seed = std::random_device{}();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::cout << "seed " << seed << "\n";
+    std::vector<Click> clicks = RandomClicks(seed, c.kind, 6'000);
+    TempDir dir;
+    Configuration config = ConfigFor(dir, GetParam());
+    config.Set("execution.checkpointing.externalized-checkpoint-retention",
+               "RETAIN_ON_CANCELLATION");
+    config.Set("restart-strategy.type", "none");
+    std::string checkpoints = dir.Join("checkpoints");
+    WindowJob first;
+    first.allowed_lateness_ms = before;
+    first.on_record = [checkpoints](int64_t i) {
+      if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (i >= 3'000 && i % 50 == 0 && HasCompletedCheckpoint(checkpoints)) {
+        throw std::runtime_error("stop the first run");
+      }
+    };
+    {
+      StreamExecutionEnvironment env(config);
+      BuildModelJob(env, c, clicks, first, dir.Join("out"));
+      ASSERT_FALSE(env.Execute("windows, lateness changed").ok());
+    }
+    config.Set("execution.state-recovery.path", "latest");
+    WindowJob second;
+    second.allowed_lateness_ms = after;
+    StreamExecutionEnvironment env(config);
+    BuildModelJob(env, c, clicks, second, dir.Join("out"));
+    JobResult r = env.Execute("windows, lateness changed");
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_GT(r.metrics.checkpoints.restored_from_id, 0);
+    EXPECT_EQ(OutputLines(dir.Join("out")), ModelWindows(c.kind, clicks));
   }
 }
 

@@ -94,6 +94,8 @@ class TumblingEventTimeWindows {
     int64_t start = TimeWindow::StartOf(timestamp, offset_, size_);
     out->push_back(TimeWindow{start, start + size_});
   }
+  // Every window is this long (ms).
+  int64_t window_size() const { return size_; }
 
  private:
   TumblingEventTimeWindows(int64_t size, int64_t offset) : size_(size), offset_(offset) {}
@@ -123,6 +125,8 @@ class SlidingEventTimeWindows {
       out->push_back(TimeWindow{start, start + size_});
     }
   }
+  // Every window is this long (ms).
+  int64_t window_size() const { return size_; }
 
  protected:
   SlidingEventTimeWindows(int64_t size, int64_t slide, int64_t offset)

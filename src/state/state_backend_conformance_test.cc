@@ -724,7 +724,7 @@ TEST_P(StateBackendTest, AWindowTimerLeavesTheEngineWithTheLastWindowAtItsTime) 
   Subtask t = NewSubtask();
   HeapTimerService& engine = t.backend->timers();
   detail::WindowTimers<TimeWindow> timers;
-  timers.Open(*t.runtime, &engine);
+  timers.Open(*t.runtime, &engine, std::nullopt, false);
   const TimeWindow first{0, 100}, second{50, 100}, later{100, 200};
   SetKey(*t.backend, std::string("a"));
   timers.Register(TimeDomain::kEventTime, 99, first);
@@ -754,6 +754,45 @@ TEST_P(StateBackendTest, AWindowTimerLeavesTheEngineWithTheLastWindowAtItsTime) 
   ASSERT_TRUE(engine.PopDue(1'000'000'000, &ts, &key));
   timers.TakeDue(TimeDomain::kProcessingTime, ts, &due);
   EXPECT_THAT(due, ElementsAre(first));
+}
+
+// Windows of one size: a timer at a window's last millisecond names the window. Registered
+// with `named_only`, it is the engine's timer alone; taken without, the named window is
+// adopted when nothing was recorded at its time (a snapshot from the other kind of job).
+TEST_P(StateBackendTest, AWindowNamedByItsTimerNeedsNoRecordOfIt) {
+  Subtask t = NewSubtask();
+  HeapTimerService& engine = t.backend->timers();
+  detail::WindowTimers<TimeWindow> named, recorded;
+  named.Open(*t.runtime, &engine, 100, true);
+  recorded.Open(*t.runtime, &engine, 100, false);
+  const TimeWindow w{0, 100}, next{50, 150};
+  SetKey(*t.backend, std::string("a"));
+  named.Register(TimeDomain::kEventTime, 99, w);
+  named.Register(TimeDomain::kEventTime, 99, w);
+  named.Register(TimeDomain::kEventTime, 149, next);
+  EXPECT_EQ(engine.size(), 2u);
+  named.Delete(TimeDomain::kEventTime, 149, next);
+  EXPECT_EQ(engine.size(), 1u);
+
+  int64_t ts;
+  std::string key;
+  std::vector<TimeWindow> due;
+  ASSERT_TRUE(engine.PopDueEventTimer(1000, &ts, &key));
+  EXPECT_FALSE(named.TakeDue(TimeDomain::kEventTime, ts, &due));
+  EXPECT_THAT(due, ElementsAre(w));
+
+  // A named timer taken by a job that records its windows: adopted, and said so.
+  named.Register(TimeDomain::kEventTime, 1099, TimeWindow{1000, 1100});
+  ASSERT_TRUE(engine.PopDueEventTimer(2000, &ts, &key));
+  EXPECT_TRUE(recorded.TakeDue(TimeDomain::kEventTime, ts, &due));
+  EXPECT_THAT(due, ElementsAre(TimeWindow{1000, 1100}));
+  // A recorded window taken by a named job: found, with the named one, once each.
+  recorded.Register(TimeDomain::kEventTime, 1199, TimeWindow{1100, 1200});
+  recorded.Register(TimeDomain::kEventTime, 1199, TimeWindow{1150, 1200});
+  ASSERT_TRUE(engine.PopDueEventTimer(2000, &ts, &key));
+  EXPECT_FALSE(named.TakeDue(TimeDomain::kEventTime, ts, &due));
+  EXPECT_THAT(due, ElementsAre(TimeWindow{1100, 1200}, TimeWindow{1150, 1200}));
+  EXPECT_EQ(engine.size(), 0u);
 }
 
 TEST_P(StateBackendTest, EventTimeTimersFireWhenTheWatermarkPassesThemAndNotOnTheClock) {

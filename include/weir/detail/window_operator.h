@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -95,11 +96,14 @@ class AggregatingContents {
   }
   void Close() { fn_.Close(); }
 
-  void Add(const W& w, const T& value, int64_t) {
+  // True when the window had no contents before.
+  bool Add(const W& w, const T& value, int64_t) {
     std::optional<Acc> acc = state_.Get(w);
-    if (!acc) acc.emplace(agg_.CreateAccumulator());
+    const bool opened = !acc;
+    if (opened) acc.emplace(agg_.CreateAccumulator());
     agg_.Add(value, *acc);
     state_.Put(w, std::move(*acc));
+    return opened;
   }
   template <typename K>
   void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out) {
@@ -198,8 +202,10 @@ class ListContents {
   }
   void Close() { fn_.Close(); }
 
-  void Add(const W& w, const T& value, int64_t timestamp) {
+  // Whether the window had records before is not known without reading them all: true.
+  bool Add(const W& w, const T& value, int64_t timestamp) {
     state_.Add(Element{w, timestamp, value});
+    return true;
   }
   template <typename K>
   void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out) {
@@ -287,7 +293,12 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
         merging_set_ =
             runtime_context_->GetMapState(MapStateDescriptor<W, uint8_t>("window-merging-set"));
       }
-      window_timers_.Open(*runtime_context_, timers_);
+      std::optional<int64_t> window_size;
+      if constexpr (requires { assigner_.window_size(); }) window_size = assigner_.window_size();
+      // The event-time trigger's timer at a window's end is then its cleanup timer as well.
+      named_timers_only_ = std::is_same_v<TriggerT, EventTimeTrigger> && Assigner::kEventTime &&
+                           window_size.has_value() && allowed_lateness_ == 0;
+      window_timers_.Open(*runtime_context_, timers_, window_size, named_timers_only_);
       contents_.Open(*runtime_context_);
     } catch (...) {
       RethrowAsOperatorError(this->context());
@@ -376,7 +387,8 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
         if (IsWindowLate(w)) continue;
       }
       dropped = false;
-      contents_.Add(w, record, timestamp);
+      // The event-time trigger, told of a window it has seen, registers the timer it has.
+      if (!contents_.Add(w, record, timestamp) && named_timers_only_) continue;
       trigger_context_.SetWindow(&w);
       TriggerResult result = trigger_.OnElement(record, timestamp, w, trigger_context_);
       if (IsFire(result)) Emit(w, out);
@@ -399,7 +411,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       throw StateError("a timer's key does not decode as the stream's key type");
     }
     keyed_->SetCurrentKey(key_bytes);
-    window_timers_.TakeDue(domain, time, &due_);
+    bool adopted = window_timers_.TakeDue(domain, time, &due_);
     for (const W& w : due_) {
       if constexpr (Assigner::kMerging) {
         if (!merging_set_.Contains(w)) continue;  // merged into another since
@@ -410,7 +422,12 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
                                  : trigger_.OnProcessingTime(time, w, trigger_context_);
       if (IsFire(result)) Emit(w, out);
       if (IsPurge(result)) contents_.Clear(w);
-      if (domain == kDomain && time == CleanupTime(w)) ClearAllState(w);
+      // At or past: a restore may have shortened the allowed lateness since the timer was set.
+      if (domain == kDomain && time >= CleanupTime(w)) {
+        ClearAllState(w);
+      } else if (adopted) {
+        RegisterCleanupTimer(w);
+      }
     }
   }
 
@@ -478,6 +495,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     return end > kMaxWatermark - allowed_lateness_ ? kMaxWatermark : end + allowed_lateness_;
   }
   void RegisterCleanupTimer(const W& w) {
+    if (named_timers_only_) return;  // the trigger registered this very timer
     int64_t t = CleanupTime(w);
     if (t != kMaxWatermark) window_timers_.Register(kDomain, t, w);
   }
@@ -505,6 +523,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   std::unique_ptr<RuntimeContext> runtime_context_;
   Counter* late_dropped_ = nullptr;
   WindowTimers<W> window_timers_;
+  bool named_timers_only_ = false;
   TriggerContext<W> trigger_context_{&window_timers_};
   MapState<W, uint8_t> merging_set_;
   int64_t now_ = 0;

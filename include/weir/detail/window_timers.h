@@ -5,14 +5,23 @@
 // them; when a key's timer fires, the windows registered at that time are the ones told. When
 // the last window at a time deletes its timer, the engine's timer goes too (a session that
 // grows with each record would otherwise leave one dead timer per record). Both live in keyed
-// state: checkpointed with the key and redistributed with its key group. Task thread only.
+// state: checkpointed with the key and redistributed with its key group.
+//
+// When every window has one size (tumbling, sliding), a timer at a window's last millisecond
+// names that window: an event-time timer with no windows recorded at its time is that
+// window's. With the event-time trigger and no allowed lateness every timer is such a one, so
+// none is recorded at all (`named_only`) and a record's timer costs the engine's lookup alone,
+// as Flink's timers, which carry their window, cost. A snapshot of either kind restores into
+// the other. Task thread only.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -20,14 +29,19 @@
 #include "weir/detail/operator.h"
 #include "weir/functions.h"
 #include "weir/state.h"
+#include "weir/windows.h"
 
 namespace weir::detail {
 
 template <typename W>
 class WindowTimers {
  public:
-  void Open(RuntimeContext& rc, TimerServiceAccess* timers) {
+  // `window_size`: the one length every window has, if so (TimeWindow only).
+  void Open(RuntimeContext& rc, TimerServiceAccess* timers, std::optional<int64_t> window_size,
+            bool named_only) {
     timers_ = timers;
+    window_size_ = window_size;
+    named_only_ = named_only && window_size.has_value();
     by_time_ = rc.GetMapState(
         MapStateDescriptor<std::pair<int64_t, uint8_t>, std::vector<W>>("window-timers-by-time"));
     trigger_state_ =
@@ -38,6 +52,10 @@ class WindowTimers {
   int64_t CurrentProcessingTime() const { return timers_->CurrentProcessingTime(); }
 
   void Register(TimeDomain domain, int64_t time, const W& window) {
+    if (named_only_ && domain == TimeDomain::kEventTime && Names(time, window)) {
+      timers_->RegisterEventTimeTimer(time);
+      return;
+    }
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
     // The common case, per record and window: one read, no copy.
     const std::vector<W>* windows = by_time_.Find(at);
@@ -52,6 +70,10 @@ class WindowTimers {
     }
   }
   void Delete(TimeDomain domain, int64_t time, const W& window) {
+    if (named_only_ && domain == TimeDomain::kEventTime && Names(time, window)) {
+      timers_->DeleteEventTimeTimer(time);
+      return;
+    }
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
     const std::vector<W>* windows = by_time_.Find(at);
     if (!Holds(windows, window)) return;
@@ -70,17 +92,27 @@ class WindowTimers {
   }
 
   // The current key's windows with a timer at `time` on `domain`, in order; their
-  // registrations are removed.
-  void TakeDue(TimeDomain domain, int64_t time, std::vector<W>* out) {
+  // registrations are removed. True when the window the time names was not recorded although
+  // windows are (it comes from a snapshot taken with `named_only`): its cleanup timer, which
+  // that snapshot did not need, is the caller's to register.
+  bool TakeDue(TimeDomain domain, int64_t time, std::vector<W>* out) {
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
+    // With `named_only`, only a snapshot taken without it has windows here.
     const std::vector<W>* windows = by_time_.Find(at);
-    if (windows == nullptr) {
-      out->clear();
-      return;
+    out->clear();
+    if (windows != nullptr) {
+      out->assign(windows->begin(), windows->end());
+      by_time_.Remove(at);
     }
-    out->assign(windows->begin(), windows->end());
-    by_time_.Remove(at);
+    bool adopted = false;
+    if (domain == TimeDomain::kEventTime && (named_only_ || windows == nullptr)) {
+      if (std::optional<W> named = NamedBy(time); named && !Holds(out, *named)) {
+        out->push_back(*named);
+        adopted = !named_only_;
+      }
+    }
     std::sort(out->begin(), out->end());
+    return adopted;
   }
 
   template <typename V>
@@ -113,6 +145,19 @@ class WindowTimers {
   }
 
  private:
+  // The window whose last millisecond is `time`, when all windows have one size.
+  std::optional<W> NamedBy(int64_t time) const {
+    if constexpr (std::is_same_v<W, TimeWindow>) {
+      if (window_size_ && time < std::numeric_limits<int64_t>::max()) {
+        return TimeWindow{time + 1 - *window_size_, time + 1};
+      }
+    }
+    return std::nullopt;
+  }
+  bool Names(int64_t time, const W& window) const {
+    std::optional<W> named = NamedBy(time);
+    return named && *named == window;
+  }
   static bool Holds(const std::vector<W>* windows, const W& window) {
     return windows != nullptr &&
            std::find(windows->begin(), windows->end(), window) != windows->end();
@@ -129,6 +174,8 @@ class WindowTimers {
   }
 
   TimerServiceAccess* timers_ = nullptr;
+  std::optional<int64_t> window_size_;
+  bool named_only_ = false;
   MapState<std::pair<int64_t, uint8_t>, std::vector<W>> by_time_;  // windows by (time, clock)
   MapState<std::string, std::string> trigger_state_;
 };
