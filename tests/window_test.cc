@@ -305,6 +305,39 @@ INSTANTIATE_TEST_SUITE_P(Windows, WindowModelTest, ::testing::ValuesIn(ModelCase
 
 class WindowRescaleTest : public ::testing::TestWithParam<Backend> {};
 
+// Random clicks through `first`, stopped by a failure after a checkpoint past the middle of
+// the input, then through `second` from that checkpoint: every window must come out exact.
+void ExpectExactThroughAStopAndResume(const ModelCase& c, WindowJob first, WindowJob second) {
+  uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::cout << "seed " << seed << "\n";
+  std::vector<Click> clicks = RandomClicks(seed, c.kind, 6'000);
+  TempDir dir;
+  Configuration config = ConfigFor(dir, *c.backend);
+  config.Set("execution.checkpointing.externalized-checkpoint-retention",
+             "RETAIN_ON_CANCELLATION");
+  config.Set("restart-strategy.type", "none");
+  std::string checkpoints = dir.Join("checkpoints");
+  first.on_record = [checkpoints](int64_t i) {
+    if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (i >= 3'000 && i % 50 == 0 && HasCompletedCheckpoint(checkpoints)) {
+      throw std::runtime_error("stop the first run");
+    }
+  };
+  {
+    StreamExecutionEnvironment env(config);
+    BuildModelJob(env, c, clicks, first, dir.Join("out"));
+    ASSERT_FALSE(env.Execute("windows, stopped and resumed").ok());
+  }
+  config.Set("execution.state-recovery.path", "latest");  // of the job of the same name
+  StreamExecutionEnvironment env(config);
+  BuildModelJob(env, c, clicks, second, dir.Join("out"));
+  JobResult r = env.Execute("windows, stopped and resumed");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GT(r.metrics.checkpoints.restored_from_id, 0);
+  EXPECT_EQ(OutputLines(dir.Join("out")), ModelWindows(c.kind, clicks));
+}
+
 // Stopped after a checkpoint at parallelism 2, resumed at 3: open windows (contents, timers,
 // session sets) move with their keys.
 TEST_P(WindowRescaleTest, OpenWindowsMoveWithTheirKeys) {
@@ -312,37 +345,9 @@ TEST_P(WindowRescaleTest, OpenWindowsMoveWithTheirKeys) {
     ModelCase c{kind, kind == Kind::kSession ? Function::kProcess : Function::kAggregate,
                 &GetParam()};
     SCOPED_TRACE(CaseName(c));
-    uint32_t seed = std::random_device{}();
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    std::cout << "seed " << seed << "\n";
-    std::vector<Click> clicks = RandomClicks(seed, kind, 6'000);
-    TempDir dir;
-    Configuration config = ConfigFor(dir, GetParam());
-    config.Set("execution.checkpointing.externalized-checkpoint-retention",
-               "RETAIN_ON_CANCELLATION");
-    config.Set("restart-strategy.type", "none");
-    std::string checkpoints = dir.Join("checkpoints");
-    WindowJob first;
-    first.on_record = [checkpoints](int64_t i) {
-      if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      if (i >= 3'000 && i % 50 == 0 && HasCompletedCheckpoint(checkpoints)) {
-        throw std::runtime_error("stop the first run");
-      }
-    };
-    {
-      StreamExecutionEnvironment env(config);
-      BuildModelJob(env, c, clicks, first, dir.Join("out"));
-      ASSERT_FALSE(env.Execute("rescaled windows").ok());
-    }
-    config.Set("execution.state-recovery.path", "latest");
     WindowJob second;
     second.keyed_parallelism = 3;
-    StreamExecutionEnvironment env(config);
-    BuildModelJob(env, c, clicks, second, dir.Join("out"));
-    JobResult r = env.Execute("rescaled windows");
-    ASSERT_TRUE(r.ok()) << r.error();
-    EXPECT_GT(r.metrics.checkpoints.restored_from_id, 0);
-    EXPECT_EQ(OutputLines(dir.Join("out")), ModelWindows(kind, clicks));
+    ExpectExactThroughAStopAndResume(c, WindowJob{}, second);
   }
 }
 
@@ -351,41 +356,13 @@ TEST_P(WindowRescaleTest, OpenWindowsMoveWithTheirKeys) {
 // every window still fires once, exact.
 TEST_P(WindowRescaleTest, ARestoreMayChangeTheAllowedLateness) {
   for (auto [before, after] : {std::pair<int64_t, int64_t>{0, 70}, {70, 0}}) {
-    ModelCase c{Kind::kSliding, Function::kAggregate, &GetParam()};
     SCOPED_TRACE("allowed lateness " + std::to_string(before) + " ms, then " +
                  std::to_string(after) + " ms");
-    uint32_t seed = std::random_device{}();
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    std::cout << "seed " << seed << "\n";
-    std::vector<Click> clicks = RandomClicks(seed, c.kind, 6'000);
-    TempDir dir;
-    Configuration config = ConfigFor(dir, GetParam());
-    config.Set("execution.checkpointing.externalized-checkpoint-retention",
-               "RETAIN_ON_CANCELLATION");
-    config.Set("restart-strategy.type", "none");
-    std::string checkpoints = dir.Join("checkpoints");
-    WindowJob first;
+    WindowJob first, second;
     first.allowed_lateness_ms = before;
-    first.on_record = [checkpoints](int64_t i) {
-      if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      if (i >= 3'000 && i % 50 == 0 && HasCompletedCheckpoint(checkpoints)) {
-        throw std::runtime_error("stop the first run");
-      }
-    };
-    {
-      StreamExecutionEnvironment env(config);
-      BuildModelJob(env, c, clicks, first, dir.Join("out"));
-      ASSERT_FALSE(env.Execute("windows, lateness changed").ok());
-    }
-    config.Set("execution.state-recovery.path", "latest");
-    WindowJob second;
     second.allowed_lateness_ms = after;
-    StreamExecutionEnvironment env(config);
-    BuildModelJob(env, c, clicks, second, dir.Join("out"));
-    JobResult r = env.Execute("windows, lateness changed");
-    ASSERT_TRUE(r.ok()) << r.error();
-    EXPECT_GT(r.metrics.checkpoints.restored_from_id, 0);
-    EXPECT_EQ(OutputLines(dir.Join("out")), ModelWindows(c.kind, clicks));
+    ExpectExactThroughAStopAndResume({Kind::kSliding, Function::kAggregate, &GetParam()}, first,
+                                     second);
   }
 }
 
