@@ -3,12 +3,13 @@
 // One file holds the keyed state of one operator subtask, grouped by key group so that a
 // restore with another parallelism reads only the groups it now owns:
 //
-//   header   "WEIRKSS1", varint version (3), the keys' codec identity, varint #states, per
+//   header   "WEIRKSS1", varint version (4), the keys' codec identity, varint #states, per
 //            state: name, kind, codec identity (detail::StateSchema), then varint first key
 //            group, varint key-group count. Version 1, without the identities, still reads.
 //   groups   per key group: per state: varint #entries, then (key, value) length-prefixed;
 //            then varint #timers, then (u8 time domain, fixed64 timestamp, key
 //            length-prefixed). Versions 1 and 2, without the domain, had processing time only.
+//            Version 3 is version 4 without windows named by their timers (window_timers.h).
 //   footer   fixed64 offset of each group, fixed64 footer offset, fixed64 XXH3 of all
 //            preceding bytes, "WEIRKSS1"
 //
