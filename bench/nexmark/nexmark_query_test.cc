@@ -154,7 +154,7 @@ TEST_P(NexmarkRestoreTest, ARestoreAtAnotherParallelismGivesThePlainRunsResult) 
 
 INSTANTIATE_TEST_SUITE_P(
     QueriesAndBackends, NexmarkRestoreTest,
-    ::testing::Combine(::testing::Values("q3", "q4"),
+    ::testing::Combine(::testing::Values("q3", "q4", "q5", "q7", "q8", "q11", "q17"),
                        ::testing::Values(kBackends[0], kBackends[2])),
     [](const auto& info) {
       return std::string(std::get<0>(info.param)) + "_" + std::get<1>(info.param).name;
