@@ -182,6 +182,11 @@ detail::HeapStateTable* HeapKeyedStateBackend::FindTable(std::string_view name) 
   return nullptr;
 }
 
+bool HeapKeyedStateBackend::HoldsUndeclaredState(std::string_view name) {
+  auto it = pending_.find(name);
+  return it != pending_.end() && !it->second.values.empty();
+}
+
 detail::HeapStateTable* HeapKeyedStateBackend::AddTable(
     std::unique_ptr<detail::HeapStateTable> table) {
   table->Resize(capacity_);

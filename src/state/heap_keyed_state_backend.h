@@ -49,6 +49,7 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   bool wants_key_prefetch() const override { return keys_.id_limit() > (size_t{1} << 16); }
   void PrefetchKeys(const uint64_t* hashes, size_t n) override { keys_.Prefetch(hashes, n); }
   std::string_view current_key_bytes() const override { return current_bytes_; }
+  bool HoldsUndeclaredState(std::string_view name) override;
   detail::HeapStateRegistry* heap() override { return this; }
 
   // HeapStateRegistry

@@ -281,6 +281,21 @@ void RocksDbKeyedStateBackend::DeclareKeyCodec(const std::string& identity) {
   }
 }
 
+bool RocksDbKeyedStateBackend::HoldsUndeclaredState(std::string_view name) {
+  for (const StateInfo& st : states_) {
+    if (st.name != name || st.declared) continue;
+    // Each state has a column family of its own: one seek tells.
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), st.cf));
+    it->SeekToFirst();
+    if (!it->status().ok()) {
+      throw detail::StateError(
+          FromRocksDb(it->status(), Where() + ": reading restored state '" + st.name + "'"));
+    }
+    return it->Valid();
+  }
+  return false;
+}
+
 Status RocksDbKeyedStateBackend::MigrateState(int index, const detail::StateSchema& schema,
                                               int old_version) {
   const StateInfo& st = states_[static_cast<size_t>(index)];

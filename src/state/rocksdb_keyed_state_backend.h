@@ -90,6 +90,7 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   std::string_view current_key_bytes() const override {
     return std::string_view(key_prefix_).substr(key_offset_);
   }
+  bool HoldsUndeclaredState(std::string_view name) override;
   detail::RawStateAccess* raw() override { return this; }
 
   // RawStateAccess

@@ -376,6 +376,28 @@ TEST_P(StateBackendTest, RestoredStateNeverDeclaredIsCarriedIntoLaterSnapshots) 
   EXPECT_THAT(other2.Get(), ElementsAre(3, 300));
 }
 
+// What an operator that moved its state elsewhere asks before declaring the old name.
+TEST_P(StateBackendTest, UndeclaredRestoredStateIsSeenOnlyWhereItHoldsValues) {
+  Subtask t = NewSubtask();
+  auto old_layout = t.runtime->GetMapState(MapStateDescriptor<int32_t, int32_t>("old"));
+  auto emptied = t.runtime->GetState(ValueStateDescriptor<int32_t>("emptied"));
+  for (int k = 0; k < 10; ++k) {
+    SetKey(*t.backend, k);
+    old_layout.Put(k, k);
+    emptied.Update(k);
+    emptied.Clear();
+  }
+  EXPECT_FALSE(t.backend->HoldsUndeclaredState("old")) << "declared in this run";
+  Subtask r = SnapshotAndRestore(t);
+  EXPECT_TRUE(r.backend->HoldsUndeclaredState("old"));
+  EXPECT_FALSE(r.backend->HoldsUndeclaredState("emptied"));
+  EXPECT_FALSE(r.backend->HoldsUndeclaredState("never"));
+  auto declared = r.runtime->GetMapState(MapStateDescriptor<int32_t, int32_t>("old"));
+  EXPECT_FALSE(r.backend->HoldsUndeclaredState("old"));
+  SetKey(*r.backend, 7);
+  EXPECT_EQ(declared.Get(7), 7);
+}
+
 TEST_P(StateBackendTest, RestoredStateDeclaredWithAnotherKindFailsClearly) {
   Subtask t = NewSubtask();
   auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("total"));

@@ -200,6 +200,9 @@ class KeyedStateAccess {
   // The CodecIdentity of the keys, declared once by the keyed operator: restored keys must
   // have been written by the same codec. Throws StateError otherwise.
   virtual void DeclareKeyCodec(const std::string& identity) {}
+  // Whether restored state this run has not declared holds values under `name`: an operator
+  // that changed how it keeps its state reads the old layout only where there is one.
+  virtual bool HoldsUndeclaredState(std::string_view name) { return false; }
   virtual HeapStateRegistry* heap() { return nullptr; }
   virtual RawStateAccess* raw() { return nullptr; }
 };
