@@ -209,6 +209,54 @@ struct WindowJob {
   int keyed_parallelism = 2;
   int64_t allowed_lateness_ms = 0;  // tumbling and sliding windows
   std::function<void(int64_t)> on_record;
+  // Session windows aggregated as weir kept them before snapshot format 5, without
+  // watermarks: nothing fires, every session stays open in the checkpoints.
+  bool old_session_layout = false;
+};
+
+// The state a session window with CountAndSum left in weir before snapshot format 5: a map
+// entry per session ("window-merging-set"), the accumulator by window, and each session's
+// timer recorded at its end, beside the engine's timer there. Fires nothing (see WindowJob).
+class OldSessionLayout final : public KeyedProcessFunction<int32_t, Click, std::string> {
+ public:
+  void Open(RuntimeContext& rc) override {
+    sessions_ = rc.GetMapState(MapStateDescriptor<TimeWindow, uint8_t>("window-merging-set"));
+    contents_ = rc.GetMapState(MapStateDescriptor<TimeWindow, Totals>("window-contents"));
+    timers_ = rc.GetMapState(MapStateDescriptor<std::pair<int64_t, uint8_t>,
+                                                std::vector<TimeWindow>>("window-timers-by-time"));
+  }
+  void ProcessElement(const Click& c, Context& ctx, Collector<std::string>&) override {
+    TimeWindow cover{c.time, c.time + kGap};
+    Totals totals{1, c.value};
+    std::vector<TimeWindow> sessions;
+    for (bool grew = true; grew;) {
+      grew = false;
+      sessions_.Keys(&sessions);
+      for (const TimeWindow& s : sessions) {
+        if (!s.Intersects(cover)) continue;
+        cover = cover.Cover(s);
+        Totals t = *contents_.Get(s);
+        totals = Totals{totals.count + t.count, totals.sum + t.sum};
+        sessions_.Remove(s);
+        contents_.Remove(s);
+        timers_.Remove(TimerOf(s));
+        ctx.timer_service().DeleteEventTimeTimer(s.max_timestamp());
+        grew = true;
+      }
+    }
+    sessions_.Put(cover, 1);
+    contents_.Put(cover, totals);
+    timers_.Put(TimerOf(cover), {cover});
+    ctx.timer_service().RegisterEventTimeTimer(cover.max_timestamp());
+  }
+
+ private:
+  static std::pair<int64_t, uint8_t> TimerOf(const TimeWindow& w) {
+    return {w.max_timestamp(), static_cast<uint8_t>(TimeDomain::kEventTime)};
+  }
+  MapState<TimeWindow, uint8_t> sessions_;
+  MapState<TimeWindow, Totals> contents_;
+  MapState<std::pair<int64_t, uint8_t>, std::vector<TimeWindow>> timers_;
 };
 
 void BuildModelJob(StreamExecutionEnvironment& env, const ModelCase& c,
@@ -225,7 +273,10 @@ void BuildModelJob(StreamExecutionEnvironment& env, const ModelCase& c,
             return p.second;
           })
           .AssignTimestampsAndWatermarks(
-              WatermarkStrategy<Click>::ForBoundedOutOfOrderness(std::chrono::milliseconds(kBound))
+              (job.old_session_layout
+                   ? WatermarkStrategy<Click>::NoWatermarks()
+                   : WatermarkStrategy<Click>::ForBoundedOutOfOrderness(
+                         std::chrono::milliseconds(kBound)))
                   .WithTimestampAssigner([](const Click& e, int64_t) { return e.time; }))
           .Map([f = c.function](Click e) {
             if (f == Function::kReduce) e.time = 1;
@@ -247,6 +298,7 @@ void BuildModelJob(StreamExecutionEnvironment& env, const ModelCase& c,
       case Kind::kSession:
         break;
     }
+    if (job.old_session_layout) return keyed.Process(OldSessionLayout());
     return Compute(keyed.Window(EventTimeSessionWindows::WithGap(milliseconds(kGap))), c.function);
   }();
   result.SetParallelism(job.keyed_parallelism)
@@ -364,6 +416,15 @@ TEST_P(WindowRescaleTest, ARestoreMayChangeTheAllowedLateness) {
     ExpectExactThroughAStopAndResume({Kind::kSliding, Function::kAggregate, &GetParam()}, first,
                                      second);
   }
+}
+
+// A checkpoint of open sessions as an older weir kept them restores: each key's sessions move
+// into today's list at its first record or timer, and every session comes out exact.
+TEST_P(WindowRescaleTest, SessionsOfAnOlderWeirRestore) {
+  WindowJob first;
+  first.old_session_layout = true;
+  ExpectExactThroughAStopAndResume({Kind::kSession, Function::kAggregate, &GetParam()}, first,
+                                   WindowJob{});
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WindowRescaleTest, ::testing::ValuesIn(kBackends),

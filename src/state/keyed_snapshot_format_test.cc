@@ -221,33 +221,36 @@ TEST(KeyedSnapshotFormatTest, BadMagicIsReportedAsNotAStateFile) {
 
 TEST(KeyedSnapshotFormatTest, UnsupportedVersionIsNamed) {
   std::string data = SampleFile();
-  ASSERT_EQ(data[8], '\x04');  // the varint version right after the magic
-  data[8] = '\x05';
+  ASSERT_EQ(data[8], '\x05');  // the varint version right after the magic
+  data[8] = '\x06';
   FixChecksum(&data);
   auto r = KeyedSnapshotReader::Open(data, "f.keyed");
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), HasSubstr("format version 5 is not supported"));
+  EXPECT_THAT(r.status().message(), HasSubstr("format version 6 is not supported"));
 }
 
-// Version 4 changed what a window's timer may mean, not the bytes: version 3 files read as
-// they did.
-TEST(KeyedSnapshotFormatTest, VersionThreeFilesStillRead) {
-  std::string data = SampleFile();
-  data[8] = '\x03';
-  FixChecksum(&data);
-  auto r = KeyedSnapshotReader::Open(data, "f.keyed");
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  std::vector<Entry> entries;
-  std::vector<Timer> timers;
-  ASSERT_TRUE(ReadAll(*r, KeyGroupRange{0, 127}, &entries, &timers).ok());
-  std::vector<Entry> entries_v4;
-  std::vector<Timer> timers_v4;
-  auto v4 = KeyedSnapshotReader::Open(SampleFile(), "f.keyed");
-  ASSERT_TRUE(v4.ok());
-  ASSERT_TRUE(ReadAll(*v4, KeyGroupRange{0, 127}, &entries_v4, &timers_v4).ok());
-  EXPECT_FALSE(timers.empty());
-  EXPECT_EQ(entries, entries_v4);
-  EXPECT_EQ(timers, timers_v4);
+// Versions 4 and 5 changed what window state means, not the bytes: version 3 and 4 files
+// read as they did.
+TEST(KeyedSnapshotFormatTest, VersionThreeAndFourFilesStillRead) {
+  std::vector<Entry> entries_now;
+  std::vector<Timer> timers_now;
+  auto now = KeyedSnapshotReader::Open(SampleFile(), "f.keyed");
+  ASSERT_TRUE(now.ok());
+  ASSERT_TRUE(ReadAll(*now, KeyGroupRange{0, 127}, &entries_now, &timers_now).ok());
+  EXPECT_FALSE(timers_now.empty());
+  for (char version : {'\x03', '\x04'}) {
+    SCOPED_TRACE("version " + std::to_string(version));
+    std::string data = SampleFile();
+    data[8] = version;
+    FixChecksum(&data);
+    auto r = KeyedSnapshotReader::Open(data, "f.keyed");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    std::vector<Entry> entries;
+    std::vector<Timer> timers;
+    ASSERT_TRUE(ReadAll(*r, KeyGroupRange{0, 127}, &entries, &timers).ok());
+    EXPECT_EQ(entries, entries_now);
+    EXPECT_EQ(timers, timers_now);
+  }
 }
 
 TEST(KeyedSnapshotFormatTest, CodecIdentitiesAreRecordedAndVersionOneFilesStillRead) {

@@ -4,7 +4,7 @@
 // plus the allowed lateness are late (to the late side output, or counted and dropped); the
 // others go into the window's contents, and the trigger decides whether the window fires now.
 // Each window has a cleanup timer at its end plus the allowed lateness that drops its state.
-// Session windows are kept in a per-key set and merge as records bridge them.
+// Session windows are kept in a per-key list and merge as records bridge them.
 //
 // Everything lives in keyed state: the contents (an accumulator per window, or its records
 // when a function needs them all), the set of session windows, and the triggers' timers and
@@ -290,8 +290,11 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
         if (!trigger_.CanMerge()) {
           throw std::invalid_argument("session windows need a trigger that can merge");
         }
-        merging_set_ =
-            runtime_context_->GetMapState(MapStateDescriptor<W, uint8_t>("window-merging-set"));
+        sessions_ = runtime_context_->GetListState(ListStateDescriptor<W>("window-sessions"));
+        if (keyed_->HoldsUndeclaredState(kOldSessionsState)) {
+          old_sessions_ =
+              runtime_context_->GetMapState(MapStateDescriptor<W, uint8_t>(kOldSessionsState));
+        }
       }
       std::optional<int64_t> window_size;
       if constexpr (requires { assigner_.window_size(); }) window_size = assigner_.window_size();
@@ -378,9 +381,9 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     for (const W& assigned : windows_) {
       W w = assigned;
       if constexpr (Assigner::kMerging) {
-        w = AddToMergingSet(assigned);
+        w = AddSession(assigned);
         if (IsWindowLate(w)) {  // a late session of its own: nothing of it is kept
-          merging_set_.Remove(w);
+          RemoveSession(w);
           continue;
         }
       } else {
@@ -414,7 +417,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     bool adopted = window_timers_.TakeDue(domain, time, &due_);
     for (const W& w : due_) {
       if constexpr (Assigner::kMerging) {
-        if (!merging_set_.Contains(w)) continue;  // merged into another since
+        if (!HasSession(w)) continue;  // merged into another since
       }
       trigger_context_.SetWindow(&w);
       TriggerResult result = domain == TimeDomain::kEventTime
@@ -443,13 +446,43 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     trigger_context_.SetWindow(&w);
     trigger_.Clear(w, trigger_context_);
     window_timers_.ClearAllState(w);
-    if constexpr (Assigner::kMerging) merging_set_.Remove(w);
+    if constexpr (Assigner::kMerging) RemoveSession(w);
   }
 
-  // Adds a new session window to the key's set, merging it with the windows it overlaps or
-  // touches; returns the window the record belongs to now.
-  W AddToMergingSet(const W& w) {
-    merging_set_.Keys(&existing_);
+  // The current key's sessions, valid until the next access to them. Sessions an older weir
+  // kept (one map entry each) move into the list at the key's first read.
+  const std::vector<W>& SessionsOfKey() {
+    const std::vector<W>& stored = sessions_.Get();
+    if (!stored.empty() || !old_sessions_) return stored;
+    old_sessions_->Keys(&moved_);
+    if (moved_.empty()) return stored;
+    old_sessions_->Clear();
+    sessions_.Update(moved_);
+    return sessions_.Get();
+  }
+  bool HasSession(const W& w) {
+    const std::vector<W>& sessions = SessionsOfKey();
+    return std::find(sessions.begin(), sessions.end(), w) != sessions.end();
+  }
+  void RemoveSession(const W& w) {
+    existing_ = SessionsOfKey();
+    auto it = std::find(existing_.begin(), existing_.end(), w);
+    if (it == existing_.end()) return;
+    existing_.erase(it);
+    WriteSessions(existing_);
+  }
+  void WriteSessions(const std::vector<W>& sessions) {
+    if (sessions.empty()) {
+      sessions_.Clear();
+    } else {
+      sessions_.Update(sessions);
+    }
+  }
+
+  // Adds a new session window to the key's sessions, merging it with the windows it overlaps
+  // or touches; returns the window the record belongs to now.
+  W AddSession(const W& w) {
+    existing_ = SessionsOfKey();
     W cover = w;
     group_.clear();
     for (bool grew = true; grew;) {
@@ -463,7 +496,8 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       }
     }
     if (group_.empty()) {
-      merging_set_.Put(w, 1);
+      existing_.push_back(w);
+      WriteSessions(existing_);
       return w;
     }
     merged_.clear();
@@ -481,9 +515,12 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       trigger_.Clear(m, trigger_context_);
       window_timers_.ClearAllState(m);
       window_timers_.Delete(kDomain, CleanupTime(m), m);
-      merging_set_.Remove(m);
     }
-    merging_set_.Put(cover, 1);
+    std::erase_if(existing_, [&](const W& e) {
+      return e == cover || std::find(merged_.begin(), merged_.end(), e) != merged_.end();
+    });
+    existing_.push_back(cover);
+    WriteSessions(existing_);
     return cover;
   }
 
@@ -525,12 +562,17 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   WindowTimers<W> window_timers_;
   bool named_timers_only_ = false;
   TriggerContext<W> trigger_context_{&window_timers_};
-  MapState<W, uint8_t> merging_set_;
+  // A key's session windows, one list per key as in Flink: a record reads one value. (One map
+  // entry per session left a RocksDB tombstone per merge that every later read stepped over.)
+  ListState<W> sessions_;
+  // Where a weir before snapshot format 5 kept them; declared only when a restore holds some.
+  static constexpr const char* kOldSessionsState = "window-merging-set";
+  std::optional<MapState<W, uint8_t>> old_sessions_;
   int64_t now_ = 0;
   K key_{};
   KeyEncoder<K> encoder_;
   std::string timer_key_;
-  std::vector<W> windows_, due_, existing_, group_, merged_;
+  std::vector<W> windows_, due_, existing_, group_, merged_, moved_;
   Batch<Out> out_buf_;
 };
 
