@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "runtime/input_gate.h"
 #include "state/heap_keyed_state_backend.h"
 #include "state/rocksdb_keyed_state_backend.h"
+#include "state/snapshot_location.h"
 #include "weir/codec.h"
 #include "weir/detail/record_writer.h"
 
@@ -183,6 +185,36 @@ void BM_HeapValueStateUpdate(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_HeapValueStateUpdate)->Arg(1)->Arg(1000)->Arg(1'000'000);
+
+// A full heap snapshot of `keys` int64 sums, written to a file (under /tmp): what a checkpoint
+// costs its snapshot thread.
+void BM_HeapSnapshot(benchmark::State& state) {
+  HeapSumFixture f(state.range(0));
+  char tmpl[] = "/tmp/weir-micro-snapshot-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return state.SkipWithError("cannot create a directory in /tmp");
+  const std::string dir = tmpl;
+  int64_t id = 0;
+  for (auto _ : state) {
+    const std::string chk = "chk-" + std::to_string(++id);
+    Status made = FileSystem::Default()->CreateDirs(dir + "/" + chk);
+    auto snapshot = f.backend->Snapshot(id, false);
+    if (!made.ok() || !snapshot.ok()) {
+      state.SkipWithError("cannot take the snapshot");
+      break;
+    }
+    auto handle = (*snapshot)->Write(SnapshotLocation(FileSystem::Default(), dir, chk));
+    if (!handle.ok()) {
+      state.SkipWithError(handle.status().ToString().c_str());
+      break;
+    }
+    state.PauseTiming();
+    std::filesystem::remove_all(dir + "/" + chk);
+    state.ResumeTiming();
+  }
+  std::filesystem::remove_all(dir);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.encoded.size()));
+}
+BENCHMARK(BM_HeapSnapshot)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
 // A batch of 1024 at a time, as the keyed operator does it with many keys: hash the batch,
 // then prefetch the index 16 to 32 keys ahead of the record being updated.
