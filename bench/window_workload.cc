@@ -22,24 +22,30 @@ class CountAndSum final : public weir::AggregateFunction<Record, Totals, Totals>
 };
 
 class FormatWindow final
-    : public weir::ProcessWindowFunction<Totals, Line, int64_t, weir::TimeWindow> {
+    : public weir::ProcessWindowFunction<Totals, std::string, int64_t, weir::TimeWindow> {
  public:
+  explicit FormatWindow(void (*on_line)()) : on_line_(on_line) {}
   void Process(const int64_t& key, Context& ctx, const std::vector<Totals>& totals,
-               weir::Collector<Line>& out) override {
-    out.Collect(Line{std::to_string(key) + "," + std::to_string(ctx.window().end) + "," +
-                         std::to_string(totals[0].first) + "," + std::to_string(totals[0].second),
-                     ctx.window().end, 0});
+               weir::Collector<std::string>& out) override {
+    on_line_();
+    out.Collect(std::to_string(key) + "," + std::to_string(ctx.window().end) + "," +
+                std::to_string(totals[0].first) + "," + std::to_string(totals[0].second));
   }
+
+ private:
+  void (*on_line_)();
 };
 
 }  // namespace
 
-weir::DataStream<Line> WindowedCounts(const weir::DataStream<Record>& records, int64_t window_ms) {
+weir::DataStream<std::string> WindowedCounts(const weir::DataStream<Record>& records,
+                                             int64_t window_ms, void (*on_line)()) {
   return records
       .AssignTimestampsAndWatermarks(
           weir::WatermarkStrategy<Record>::ForMonotonousTimestamps().WithTimestampAssigner(
               [](const Record& r, int64_t) { return r.seq; }))
       .KeyBy([](const Record& r) { return r.key; })
       .Window(weir::TumblingEventTimeWindows::Of(std::chrono::milliseconds(window_ms)))
-      .Aggregate(CountAndSum(), FormatWindow());
+      .Aggregate(CountAndSum(), FormatWindow(on_line))
+      .Name("window");
 }

@@ -15,12 +15,8 @@ struct Record {
   int64_t stamp_ns;  // 0 unless this record is a latency sample
 };
 
-struct Line {
-  std::string text;
-  int64_t seq;
-  int64_t stamp_ns;
-};
-
 // Per key, a count and sum of the values in tumbling event-time windows of `window_ms`, with
-// record i at event time i ms; one line "key,window_end,count,sum" per fired window.
-weir::DataStream<Line> WindowedCounts(const weir::DataStream<Record>& records, int64_t window_ms);
+// record i at event time i ms; one line "key,window_end,count,sum" per fired window, after a
+// call of `on_line`.
+weir::DataStream<std::string> WindowedCounts(const weir::DataStream<Record>& records,
+                                             int64_t window_ms, void (*on_line)());
