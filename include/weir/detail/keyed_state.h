@@ -256,22 +256,20 @@ inline constexpr KeyId kNoKey = ~KeyId{0};
 }
 
 // Appends a snapshot entry to `out`: `key`, then the value `encode(BufferWriter&)` writes, each
-// length-prefixed. The snapshot does this once per key, so it grows `out` twice, not four
-// times, and encodes the value in place: its length byte is reserved and widened only for a
-// value of 128 bytes or more.
+// length-prefixed. The snapshot does this once per key, so it encodes the value in place: its
+// length byte is reserved and widened only for a value of 128 bytes or more. The pieces go
+// straight into `out`: staging them in a buffer on the stack made the copy out load bytes
+// that separate stores had just written, which the CPU cannot forward (a stall per entry).
 template <typename EncodeFn>
 void AppendSnapshotEntry(std::string_view key, std::string* out, EncodeFn&& encode) {
   BufferWriter w(out);
-  if (key.size() < 64) {
-    char head[66];
-    head[0] = static_cast<char>(key.size());
-    std::memcpy(head + 1, key.data(), key.size());
-    head[key.size() + 1] = 0;  // the value's length, filled in below
-    w.PutRaw(head, key.size() + 2);
+  if (key.size() < 0x80) {
+    w.PutU8(static_cast<uint8_t>(key.size()));
+    w.PutBytes(key);
   } else {
     w.PutLengthPrefixed(key);
-    w.PutU8(0);
   }
+  w.PutU8(0);  // the value's length, filled in below
   const size_t length_at = out->size() - 1;
   encode(w);
   const size_t length = out->size() - length_at - 1;
