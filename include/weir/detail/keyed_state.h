@@ -126,8 +126,6 @@ class HeapStateTable {
   class Frozen {
    public:
     virtual ~Frozen() = default;
-    virtual bool Has(KeyId id) const = 0;
-    virtual void Encode(KeyId id, BufferWriter& out) const = 0;
     // If the key has state: appends the snapshot entry (key and encoded value, each
     // length-prefixed) to `out` and returns true. One call per key, for the snapshot loop.
     virtual bool AppendEntry(KeyId id, std::string_view key, std::string* out) = 0;
@@ -324,8 +322,6 @@ class HeapTable : public HeapStateTable {
   class FrozenTable final : public Frozen {
    public:
     explicit FrozenTable(typename CowVector<Slot>::Frozen slots) : slots_(std::move(slots)) {}
-    bool Has(KeyId id) const override { return id < slots_.size() && Traits::Present(slots_[id]); }
-    void Encode(KeyId id, BufferWriter& out) const override { Traits::Encode(slots_[id], out); }
     bool AppendEntry(KeyId id, std::string_view key, std::string* out) override {
       if (id >= slots_.size() || !Traits::Present(slots_[id])) return false;
       const Slot& slot = slots_[id];
