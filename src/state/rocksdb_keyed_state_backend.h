@@ -161,8 +161,10 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   StateWriteCache::Entry* AddCacheEntry(int state);
   // The cache entry of (state, current key), added if missing.
   StateWriteCache::Entry* CacheEntry(int state);
-  // Writes the cache's dirty entries to RocksDB (before a snapshot reads the database).
+  // Writes the cache's dirty entries to RocksDB (before RocksDB's files are checkpointed).
   Status WriteBackCache();
+  // Copies of the cache's dirty entries, for a full snapshot to write with RocksDB's.
+  CachedWrites DirtyCacheEntries() const;
   // Writes the entries collected in write_back_ to RocksDB in one batch, in key order.
   rocksdb::Status WriteBackSorted();
   // "operator 'x' subtask 2"

@@ -1,7 +1,9 @@
 #include "state/rocksdb_snapshot.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <span>
 
 #include "base/fault_points.h"
 #include "base/hash.h"
@@ -34,12 +36,38 @@ Status CopyLocalFile(const std::string& local_path, StateFileWriter& out) {
 bool IsTableFile(std::string_view name) { return name.ends_with(".sst"); }
 
 // Appends the entries of one state in one key group, in canonical form, to `out`, and counts
-// them. Leaves `it` on the first key of a later key group (or invalid).
-Status EncodeStateGroup(rocksdb::Iterator* it, detail::StateKind kind, int key_group,
-                        std::string* out, size_t* count, std::string* value_buf,
-                        std::string* map_entries) {
+// them: the stored ones, and the cached ones of the group, which come first in `*cached`
+// (sorted by key) and are consumed. Leaves `it` on the first key of a later key group (or
+// invalid).
+Status EncodeStateGroup(rocksdb::Iterator* it, std::span<const CachedWrite>* cached,
+                        detail::StateKind kind, int key_group, std::string* out, size_t* count,
+                        std::string* value_buf, std::string* map_entries) {
   BufferWriter w(out);
   *count = 0;
+  // Writes the cached values of the group up to the stored key `stored` (to the group's end
+  // if empty); `*replaced`: one had that key, and takes the stored entry's place.
+  auto write_cached = [&](std::string_view stored, bool* replaced) {
+    *replaced = false;
+    while (!cached->empty()) {
+      const CachedWrite& c = cached->front();
+      int kg;
+      std::string_view key, rest;
+      if (!ParseStateKey(c.key, &kg, &key, &rest) || kg < key_group) {
+        return Status::Internal("a cached key (" + std::to_string(c.key.size()) +
+                                " bytes) is malformed or out of order");
+      }
+      if (kg > key_group || (!stored.empty() && std::string_view(c.key) > stored)) break;
+      *replaced = c.key == stored;
+      if (c.present) {
+        w.PutLengthPrefixed(key);
+        w.PutLengthPrefixed(c.value);
+        ++*count;
+      }
+      *cached = cached->subspan(1);
+      if (*replaced) break;
+    }
+    return Status::OK();
+  };
   std::string current_key;  // of the map being gathered
   size_t map_count = 0;
   auto flush_map = [&] {
@@ -67,6 +95,9 @@ Status EncodeStateGroup(rocksdb::Iterator* it, detail::StateKind kind, int key_g
       return Status::Corruption("a stored key of key group " + std::to_string(kg) +
                                 " is out of order");
     }
+    bool replaced;
+    WEIR_RETURN_IF_ERROR(write_cached(std::string_view(k.data(), k.size()), &replaced));
+    if (replaced) continue;
     rocksdb::Slice v = it->value();
     std::string_view value(v.data(), v.size());
     switch (kind) {
@@ -102,7 +133,8 @@ Status EncodeStateGroup(rocksdb::Iterator* it, detail::StateKind kind, int key_g
   }
   flush_map();
   if (!it->status().ok()) return FromRocksDb(it->status(), "reading a RocksDB snapshot");
-  return Status::OK();
+  bool replaced;
+  return write_cached({}, &replaced);
 }
 
 }  // namespace
@@ -112,11 +144,13 @@ Status EncodeStateGroup(rocksdb::Iterator* it, detail::StateKind kind, int key_g
 FullRocksDbSnapshot::FullRocksDbSnapshot(std::shared_ptr<RocksDbInstance> db,
                                          const rocksdb::Snapshot* snapshot,
                                          std::vector<RocksDbInstance::StateColumn> states,
-                                         TimersByGroup timers, KeyGroupRange range,
-                                         std::string file_name, std::string key_codec)
+                                         CachedWrites cached, TimersByGroup timers,
+                                         KeyGroupRange range, std::string file_name,
+                                         std::string key_codec)
     : db_(std::move(db)),
       snapshot_(snapshot),
       states_(std::move(states)),
+      cached_(std::move(cached)),
       timers_(std::move(timers)),
       range_(range),
       file_name_(std::move(file_name)),
@@ -150,14 +184,22 @@ Status FullRocksDbSnapshot::WriteTo(StateFileWriter& file) {
     its.emplace_back(db_->db()->NewIterator(ro, st.cf));
     its.back()->Seek(start);
   }
+  // In RocksDB's order (bytewise), to be merged with its iterators'.
+  cached_.resize(states_.size());
+  std::vector<std::span<const CachedWrite>> cached;
+  for (auto& writes : cached_) {
+    std::sort(writes.begin(), writes.end(),
+              [](const CachedWrite& a, const CachedWrite& b) { return a.key < b.key; });
+    cached.emplace_back(writes);
+  }
   std::string entries, value_buf, map_entries;
   for (int kg = range_.start; kg <= range_.end; ++kg) {
     writer.BeginKeyGroup(kg);
     for (size_t i = 0; i < states_.size(); ++i) {
       entries.clear();
       size_t count = 0;
-      Status s = EncodeStateGroup(its[i].get(), states_[i].kind, kg, &entries, &count, &value_buf,
-                                  &map_entries);
+      Status s = EncodeStateGroup(its[i].get(), &cached[i], states_[i].kind, kg, &entries, &count,
+                                  &value_buf, &map_entries);
       if (!s.ok()) return s.WithContext("state '" + states_[i].name + "'");
       writer.AddEncodedState(count, entries);
     }
@@ -167,6 +209,13 @@ Status FullRocksDbSnapshot::WriteTo(StateFileWriter& file) {
     if (buf.size() >= kFlushBytes) {
       WEIR_RETURN_IF_ERROR(file.Append(buf));
       writer.MarkFlushed();
+    }
+  }
+  for (size_t i = 0; i < states_.size(); ++i) {
+    if (!cached[i].empty()) {
+      return Status::Internal("state '" + states_[i].name +
+                              "': the write cache holds a key outside key groups " +
+                              range_.ToString());
     }
   }
   writer.Finish();

@@ -1,8 +1,8 @@
 // The asynchronous parts of RocksDbKeyedStateBackend's snapshots, and moving files between
 // a backend's working directory and checkpoint storage.
 //
-// FullRocksDbSnapshot writes a RocksDB snapshot (taken in the synchronous part) in the
-// canonical format; IncrementalRocksDbSnapshot uploads a RocksDB checkpoint (hard links taken
+// FullRocksDbSnapshot writes a RocksDB snapshot (taken in the synchronous part), with the
+// write cache's values that RocksDB did not hold yet, in the canonical format; IncrementalRocksDbSnapshot uploads a RocksDB checkpoint (hard links taken
 // in the synchronous part). Both keep the database open (shared ownership) until written, and
 // release what they hold (the RocksDB snapshot, the local checkpoint directory) when
 // destroyed, whether or not Write ran.
@@ -28,8 +28,9 @@ using TimersByGroup = std::vector<std::vector<TimerEntry>>;
 class FullRocksDbSnapshot final : public KeyedSnapshot {
  public:
   FullRocksDbSnapshot(std::shared_ptr<RocksDbInstance> db, const rocksdb::Snapshot* snapshot,
-                      std::vector<RocksDbInstance::StateColumn> states, TimersByGroup timers,
-                      KeyGroupRange range, std::string file_name, std::string key_codec);
+                      std::vector<RocksDbInstance::StateColumn> states, CachedWrites cached,
+                      TimersByGroup timers, KeyGroupRange range, std::string file_name,
+                      std::string key_codec);
   ~FullRocksDbSnapshot() override;
 
   Result<KeyedStateHandle> Write(const SnapshotLocation& location) override;
@@ -40,6 +41,7 @@ class FullRocksDbSnapshot final : public KeyedSnapshot {
   std::shared_ptr<RocksDbInstance> db_;
   const rocksdb::Snapshot* snapshot_;
   std::vector<RocksDbInstance::StateColumn> states_;
+  CachedWrites cached_;
   TimersByGroup timers_;
   KeyGroupRange range_;
   std::string file_name_;

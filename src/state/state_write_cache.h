@@ -5,8 +5,9 @@
 // and again (a hot key; the seed job has a single one) costs a hash lookup instead of a
 // RocksDB Get and a Put, each a skip-list search in a memtable full of that key's versions;
 // and RocksDB sees one write batch per eviction round instead of one write per update. The
-// backend writes every dirty entry before each snapshot, so a checkpoint holds exactly what
-// the state holds; a failure discards the cache with the rest of the attempt's state.
+// backend writes every dirty entry before each incremental snapshot (a full one takes copies
+// of them instead), so a checkpoint holds exactly what the state holds; a failure discards the
+// cache with the rest of the attempt's state.
 //
 // Entries are evicted by the CLOCK algorithm, an eighth of the capacity at a time, so that
 // the dirty ones among them go to RocksDB in one batch. An entry caches a value, or the
@@ -118,5 +119,15 @@ class StateWriteCache {
   size_t mask_ = 0;
   size_t hand_ = 0;  // CLOCK
 };
+
+// A dirty entry's copy: a full snapshot writes it in place of what the RocksDB snapshot holds
+// under its key, or leaves that out when absent.
+struct CachedWrite {
+  std::string key;  // the RocksDB key
+  std::string value;
+  bool present = false;
+};
+// By state column (index into RocksDbInstance::states()), in any order.
+using CachedWrites = std::vector<std::vector<CachedWrite>>;
 
 }  // namespace weir
