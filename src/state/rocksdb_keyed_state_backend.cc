@@ -399,12 +399,16 @@ Status RocksDbKeyedStateBackend::WriteBackCache() {
   return Status::OK();
 }
 
-CachedWrites RocksDbKeyedStateBackend::DirtyCacheEntries() const {
+Result<CachedWrites> RocksDbKeyedStateBackend::DirtyCacheEntries() const {
   const auto& columns = db_->states();
   std::vector<size_t> column_of(states_.size(), columns.size());
   for (size_t i = 0; i < states_.size(); ++i) {
     for (size_t c = 0; c < columns.size(); ++c) {
       if (columns[c].cf == states_[i].cf) column_of[i] = c;
+    }
+    if (column_of[i] == columns.size()) {
+      return Status::Internal(Where() + ": state '" + states_[i].name +
+                              "' has no column family in the RocksDB instance");
     }
   }
   CachedWrites cached(columns.size());
@@ -564,9 +568,10 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
     // RocksDB's on the snapshot thread: writing them back here would stop the task for a
     // memtable insert each (about 400 ms for 131,072 of them among a million keys). They stay
     // dirty, for an eviction to write.
+    WEIR_ASSIGN_OR_RETURN(CachedWrites cached, DirtyCacheEntries());
     const rocksdb::Snapshot* snap = db_->db()->GetSnapshot();
     return std::unique_ptr<KeyedSnapshot>(std::make_unique<FullRocksDbSnapshot>(
-        db_, snap, db_->states(), DirtyCacheEntries(), std::move(timers), range,
+        db_, snap, db_->states(), std::move(cached), std::move(timers), range,
         prefix + ".keyed", key_codec()));
   }
   // An incremental snapshot hard-links RocksDB's files: RocksDB must hold everything.

@@ -164,7 +164,7 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   // Writes the cache's dirty entries to RocksDB (before RocksDB's files are checkpointed).
   Status WriteBackCache();
   // Copies of the cache's dirty entries, for a full snapshot to write with RocksDB's.
-  CachedWrites DirtyCacheEntries() const;
+  Result<CachedWrites> DirtyCacheEntries() const;
   // Writes the entries collected in write_back_ to RocksDB in one batch, in key order.
   rocksdb::Status WriteBackSorted();
   // "operator 'x' subtask 2"
