@@ -46,8 +46,9 @@ inline constexpr auto kRocksDbWriteBufferCount =
 inline constexpr auto kRocksDbWriteCacheEntries =
     ConfigOption<int64_t>("state.backend.rocksdb.write-cache.entries", "131072",
                           "Keys of value and reducing state a RocksDB subtask keeps in memory "
-                          "and writes back in batches, and before every checkpoint (as Kafka "
-                          "Streams' record cache); about 90 bytes each for keys and values of "
+                          "and writes back in batches, and before every incremental "
+                          "checkpoint (as Kafka Streams' record cache; full checkpoints and "
+                          "savepoints take copies); about 90 bytes each for keys and values of "
                           "up to 15 bytes; 0 turns the cache off.")
         .WithRange(0, 1 << 24);
 
