@@ -52,19 +52,20 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
     // section in key-group order.
     const size_t groups = static_cast<size_t>(range_.size());
     const size_t states = metas.size();
-    std::vector<Section> sections(groups * states);
+    std::vector<detail::SnapshotSection> sections(groups * states);
     // Sized from the previous snapshot (hashing spreads keys evenly over the groups), so the
     // sections do not grow by copying themselves over and over.
     if (size_t previous = previous_bytes_->load(std::memory_order_relaxed); previous > 0) {
-      for (Section& s : sections) s.entries.reserve(previous / sections.size() * 9 / 8);
+      for (auto& s : sections) s.Reserve(previous / sections.size() * 9 / 8);
     }
     for (size_t id = 0; id < keys_.size(); ++id) {
       const auto& k = keys_[id];
       if (!k.live) continue;
-      Section* group = &sections[static_cast<size_t>(k.key_group - range_.start) * states];
+      detail::SnapshotSection* group =
+          &sections[static_cast<size_t>(k.key_group - range_.start) * states];
       auto kid = static_cast<detail::KeyId>(id);
       for (size_t t = 0; t < tables_.size(); ++t) {
-        if (tables_[t].second->AppendEntry(kid, k.bytes, &group[t].entries)) ++group[t].count;
+        tables_[t].second->AppendEntry(kid, k.bytes, &group[t]);
       }
       for (size_t p = 0; p < pending_.size(); ++p) {
         const auto& values = pending_[p].values;
@@ -87,17 +88,17 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
       size_t g = static_cast<size_t>(kg - range_.start);
       writer.BeginKeyGroup(kg);
       for (size_t st = 0; st < states; ++st) {
-        Section& section = sections[g * states + st];
-        if (section.entries.size() < kFlushBytes / 16) {
-          writer.AddEncodedState(section.count, section.entries);
+        detail::SnapshotSection& section = sections[g * states + st];
+        if (section.bytes().size() < kFlushBytes / 16) {
+          writer.AddEncodedState(section.count(), section.bytes());
         } else {
           // Large: straight to the file, not copied into the buffer first.
-          writer.BeginState(section.count);
+          writer.BeginState(section.count());
           WEIR_RETURN_IF_ERROR(file->Append(buf));
-          WEIR_RETURN_IF_ERROR(file->Append(section.entries));
-          writer.MarkFlushed(section.entries);
+          WEIR_RETURN_IF_ERROR(file->Append(section.bytes()));
+          writer.MarkFlushed(section.bytes());
         }
-        std::string().swap(section.entries);
+        section = detail::SnapshotSection();
       }
       writer.BeginTimers(timers_by_group[g].size());
       for (const auto* t : timers_by_group[g]) writer.AddTimer(t->domain, t->timestamp, t->key);
@@ -117,18 +118,6 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
   }
 
  private:
-  // The encoded entries of one state in one key group.
-  struct Section {
-    size_t count = 0;
-    std::string entries;
-    void Add(std::string_view key, std::string_view value) {
-      BufferWriter w(&entries);
-      w.PutLengthPrefixed(key);
-      w.PutLengthPrefixed(value);
-      ++count;
-    }
-  };
-
   KeyTable::Frozen keys_;
   std::string key_codec_;
   std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables_;

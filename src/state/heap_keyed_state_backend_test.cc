@@ -113,5 +113,61 @@ TEST_F(HeapBackendTest, RestoreOfNativeRocksDbStateIsRejected) {
   EXPECT_THAT(s.message(), HasSubstr("state.backend.type: rocksdb"));
 }
 
+// A snapshot entry is the key and the value, each length-prefixed, however AppendSnapshotEntry
+// writes them: in place for a fixed-width value, through the scratch buffer for any other, with
+// short keys copied by overlapping moves. Every key length across those moves' boundaries, a
+// length prefix of two bytes, and a section that grows from nothing and from a reservation.
+template <typename V>
+void ExpectCanonicalEntries(const std::vector<V>& values, size_t reserve) {
+  detail::SnapshotSection section;
+  section.Reserve(reserve);
+  std::string expected;
+  BufferWriter w(&expected);
+  size_t count = 0;
+  for (size_t key_length : {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 127, 128, 300}) {
+    for (const V& v : values) {
+      std::string key(key_length, '\0');
+      for (size_t i = 0; i < key_length; ++i) key[i] = static_cast<char>('a' + (i + count) % 26);
+      std::optional<V> slot = v;
+      detail::AppendSnapshotEntry<detail::ValueSlotTraits<V>>(key, slot, &section);
+      ++count;
+      w.PutLengthPrefixed(key);
+      std::string value;
+      BufferWriter vw(&value);
+      Codec<V>::Encode(v, vw);
+      w.PutLengthPrefixed(value);
+    }
+  }
+  EXPECT_EQ(section.count(), count);
+  EXPECT_EQ(section.bytes(), expected);
+}
+
+TEST(SnapshotSectionTest, EntriesAreTheKeyAndValueEachLengthPrefixed) {
+  static_assert(detail::ValueSlotTraits<int64_t>::kFixedSize == 8);
+  static_assert(detail::ValueSlotTraits<std::string>::kFixedSize == 0);
+  for (size_t reserve : {0, 64, 1 << 20}) {
+    SCOPED_TRACE(reserve);
+    ExpectCanonicalEntries<int64_t>({0, -1, int64_t{1} << 62}, reserve);
+    ExpectCanonicalEntries<bool>({true, false}, reserve);
+    ExpectCanonicalEntries<double>({0.5, -3e300}, reserve);
+    ExpectCanonicalEntries<std::string>(
+        {"", "x", std::string(126, 'v'), std::string(127, 'v'), std::string(5000, 'w')}, reserve);
+  }
+}
+
+TEST(SnapshotSectionTest, AddWritesWhatARestoredValueHolds) {
+  detail::SnapshotSection section;
+  std::string expected;
+  BufferWriter w(&expected);
+  for (size_t n : {0, 6, 12, 200}) {
+    std::string key(n, 'k'), value(2 * n, 'v');
+    section.Add(key, value);
+    w.PutLengthPrefixed(key);
+    w.PutLengthPrefixed(value);
+  }
+  EXPECT_EQ(section.count(), 4u);
+  EXPECT_EQ(section.bytes(), expected);
+}
+
 }  // namespace
 }  // namespace weir

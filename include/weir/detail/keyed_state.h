@@ -17,6 +17,7 @@
 // Thread-safety: a backend and its tables belong to one task thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -100,6 +101,8 @@ StateSchema MapSchemaOf() {
 
 // ---- Heap backend contract ------------------------------------------------------------------
 
+class SnapshotSection;
+
 // A typed column of per-key state; the type-erased face the heap backend snapshots.
 class HeapStateTable {
  public:
@@ -126,9 +129,9 @@ class HeapStateTable {
   class Frozen {
    public:
     virtual ~Frozen() = default;
-    // If the key has state: appends the snapshot entry (key and encoded value, each
-    // length-prefixed) to `out` and returns true. One call per key, for the snapshot loop.
-    virtual bool AppendEntry(KeyId id, std::string_view key, std::string* out) = 0;
+    // If the key has state: appends its snapshot entry (key and encoded value, each
+    // length-prefixed) to `out`. One call per key, for the snapshot loop.
+    virtual void AppendEntry(KeyId id, std::string_view key, SnapshotSection* out) = 0;
   };
   virtual std::unique_ptr<Frozen> Freeze() = 0;
 
@@ -253,31 +256,106 @@ inline constexpr KeyId kNoKey = ~KeyId{0};
                    "be used while processing a record or a timer"));
 }
 
-// Appends a snapshot entry to `out`: `key`, then the value `encode(BufferWriter&)` writes, each
-// length-prefixed. The snapshot does this once per key, so it encodes the value in place: its
-// length byte is reserved and widened only for a value of 128 bytes or more. The pieces go
-// straight into `out`: staging them in a buffer on the stack made the copy out load bytes
-// that separate stores had just written, which the CPU cannot forward (a stall per entry).
-template <typename EncodeFn>
-void AppendSnapshotEntry(std::string_view key, std::string* out, EncodeFn&& encode) {
-  BufferWriter w(out);
-  if (key.size() < 0x80) {
-    w.PutU8(static_cast<uint8_t>(key.size()));
-    w.PutBytes(key);
+// The entries of one state in one key group of a heap snapshot, appended through a raw cursor:
+// an entry is a few small pieces (a short key, a fixed-width value), and appending each to a
+// std::string costs an out-of-line call and a memcpy call apiece.
+class SnapshotSection {
+ public:
+  size_t count() const { return count_; }
+  std::string_view bytes() const {
+    return {data_.get(), static_cast<size_t>(cursor_ - data_.get())};
+  }
+  // Makes room for `n` bytes in all, so the section does not grow by copying itself.
+  void Reserve(size_t n) {
+    if (n > static_cast<size_t>(end_ - data_.get())) Grow(n - bytes().size());
+  }
+  // Where the next entry goes, with room for `n` bytes; then Commit where it ended.
+  char* Extend(size_t n) {
+    if (static_cast<size_t>(end_ - cursor_) < n) [[unlikely]]
+      Grow(n);
+    // A snapshot writes to one section per key group in turn, too many streams for the
+    // hardware to see: fetch the line a few entries ahead, or each new line stalls the loop.
+    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(cursor_) + 256),
+                       1);
+    return cursor_;
+  }
+  void Commit(char* entry_end) {
+    cursor_ = entry_end;
+    ++count_;
+  }
+  // Appends `key` and `value`, each length-prefixed, as one entry.
+  void Add(std::string_view key, std::string_view value) {
+    char* p = Extend(2 * kMaxVarint + key.size() + value.size());
+    p = PutBytes(PutVarint(p, key.size()), key);
+    Commit(PutBytes(PutVarint(p, value.size()), value));
+  }
+  // For encoding values that have no fixed width: reused, so it rarely allocates.
+  std::string& scratch() { return scratch_; }
+
+  static constexpr size_t kMaxVarint = 10;
+  static char* PutVarint(char* p, uint64_t v) {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+    return p;
+  }
+  // Short keys are copied by two fixed-size moves that may overlap, not a call to memcpy.
+  static char* PutBytes(char* p, std::string_view bytes) {
+    const size_t n = bytes.size();
+    const char* s = bytes.data();
+    if (n >= 8 && n <= 16) {
+      std::memcpy(p, s, 8);
+      std::memcpy(p + n - 8, s + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+      std::memcpy(p, s, 4);
+      std::memcpy(p + n - 4, s + n - 4, 4);
+    } else if (n > 0) {
+      std::memcpy(p, s, n);
+    }
+    return p + n;
+  }
+
+ private:
+  void Grow(size_t n) {
+    const size_t used = bytes().size();
+    const size_t capacity = std::max({used + n, 2 * static_cast<size_t>(end_ - data_.get()),
+                                      size_t{256}});
+    auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+    if (used > 0) std::memcpy(grown.get(), data_.get(), used);
+    data_ = std::move(grown);
+    cursor_ = data_.get() + used;
+    end_ = data_.get() + capacity;
+  }
+
+  std::unique_ptr<char[]> data_;
+  char* cursor_ = nullptr;
+  char* end_ = nullptr;
+  size_t count_ = 0;
+  std::string scratch_;
+};
+
+// Appends a slot's snapshot entry to `out`: `key`, then the slot's canonical value, each
+// length-prefixed. The snapshot does this once per key: a value of fixed width is written in
+// place, any other is encoded into the section's scratch buffer first.
+template <typename Traits, typename Slot>
+void AppendSnapshotEntry(std::string_view key, const Slot& slot, SnapshotSection* out) {
+  constexpr size_t kHead = 2 * SnapshotSection::kMaxVarint;
+  if constexpr (Traits::kFixedSize > 0) {
+    static_assert(Traits::kFixedSize < 0x80, "a fixed-width value's length is one byte");
+    char* p = out->Extend(kHead + key.size() + Traits::kFixedSize);
+    p = SnapshotSection::PutBytes(SnapshotSection::PutVarint(p, key.size()), key);
+    *p++ = static_cast<char>(Traits::kFixedSize);
+    Traits::EncodeFixed(slot, p);
+    out->Commit(p + Traits::kFixedSize);
   } else {
-    w.PutLengthPrefixed(key);
+    std::string& value = out->scratch();
+    value.clear();
+    BufferWriter w(&value);
+    Traits::Encode(slot, w);
+    out->Add(key, value);
   }
-  w.PutU8(0);  // the value's length, filled in below
-  const size_t length_at = out->size() - 1;
-  encode(w);
-  const size_t length = out->size() - length_at - 1;
-  if (length < 0x80) {
-    (*out)[length_at] = static_cast<char>(length);
-    return;
-  }
-  std::string prefix;
-  BufferWriter(&prefix).PutVarint64(length);
-  out->replace(length_at, 1, prefix);
 }
 
 // A typed column of per-key slots in a CowVector, so a snapshot freezes it in O(chunks).
@@ -322,11 +400,9 @@ class HeapTable : public HeapStateTable {
   class FrozenTable final : public Frozen {
    public:
     explicit FrozenTable(typename CowVector<Slot>::Frozen slots) : slots_(std::move(slots)) {}
-    bool AppendEntry(KeyId id, std::string_view key, std::string* out) override {
-      if (id >= slots_.size() || !Traits::Present(slots_[id])) return false;
-      const Slot& slot = slots_[id];
-      AppendSnapshotEntry(key, out, [&](BufferWriter& w) { Traits::Encode(slot, w); });
-      return true;
+    void AppendEntry(KeyId id, std::string_view key, SnapshotSection* out) override {
+      if (id < slots_.size() && Traits::Present(slots_[id]))
+        AppendSnapshotEntry<Traits>(key, slots_[id], out);
     }
 
    private:
@@ -339,6 +415,17 @@ class HeapTable : public HeapStateTable {
 
 template <typename V>
 struct ValueSlotTraits {
+  // Nonzero when V's codec writes the value's own bytes: a snapshot copies them in place.
+  static constexpr size_t kFixedSize = [] {
+    if constexpr (requires { Codec<V>::kFixedWidth; }) {
+      return Codec<V>::kFixedWidth;
+    } else {
+      return size_t{0};
+    }
+  }();
+  static void EncodeFixed(const std::optional<V>& s, char* out) {
+    std::memcpy(out, &*s, kFixedSize);
+  }
   static bool Present(const std::optional<V>& s) { return s.has_value(); }
   static void Reset(std::optional<V>& s) { s.reset(); }
   static void Encode(const std::optional<V>& s, BufferWriter& out) { Codec<V>::Encode(*s, out); }
@@ -371,6 +458,7 @@ class HeapValueTable final : public HeapTable<std::optional<V>, ValueSlotTraits<
 
 template <typename V>
 struct ListSlotTraits {
+  static constexpr size_t kFixedSize = 0;
   static bool Present(const std::vector<V>& s) { return !s.empty(); }
   static void Reset(std::vector<V>& s) { std::vector<V>().swap(s); }
   static void Encode(const std::vector<V>& list, BufferWriter& out) {
@@ -446,6 +534,7 @@ struct StateKeyHash<std::pair<A, B>> {
 
 template <typename K, typename V>
 struct MapSlotTraits {
+  static constexpr size_t kFixedSize = 0;
   using Map = std::unordered_map<K, V, StateKeyHash<K>>;
   static bool Present(const Map& m) { return !m.empty(); }
   static void Reset(Map& m) { Map().swap(m); }
