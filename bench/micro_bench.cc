@@ -125,6 +125,31 @@ void BM_Hash64(benchmark::State& state) {
 }
 BENCHMARK(BM_Hash64)->Arg(8)->Arg(32);
 
+// A state file's checksum, 128 KiB at a time (a heap snapshot's section): Checksum (xxHash's
+// runtime-dispatched code) against the header-inlined portable XXH3 (arg 1), which state
+// files went through before.
+void BM_FileChecksum(benchmark::State& state) {
+  std::string piece(128 << 10, 'x');
+  for (size_t i = 0; i < piece.size(); ++i) piece[i] = static_cast<char>(i * 131);
+  uint64_t h = 0;
+  for (auto _ : state) {
+    piece[0] = static_cast<char>(h);
+    if (state.range(0) == 0) {
+      Checksum sum;
+      for (int i = 0; i < 8; ++i) sum.Update(piece);
+      h += sum.Digest();
+    } else {
+      XXH3_state_t sum;
+      XXH3_64bits_reset(&sum);
+      for (int i = 0; i < 8; ++i) XXH3_64bits_update(&sum, piece.data(), piece.size());
+      h += XXH3_64bits_digest(&sum);
+    }
+  }
+  benchmark::DoNotOptimize(h);
+  state.SetBytesProcessed(state.iterations() * 8 * static_cast<int64_t>(piece.size()));
+}
+BENCHMARK(BM_FileChecksum)->Arg(0)->Arg(1);
+
 // ---- Keyed state on the heap backend: set the current key, read and update a value ----------
 
 // `count` distinct-looking int64 keys, encoded as the backends see them (at most 2^20).

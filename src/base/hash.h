@@ -7,22 +7,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/checksum.h"
 #include "weir/detail/hash.h"
 
 namespace weir {
 
 using detail::Hash64;
-
-// Incremental checksum over a stream of writes (XXH3-64): the checksum every state file,
-// metadata file and copied SST file carries. Equal to Hash64 of the concatenated bytes.
-class Checksum {
- public:
-  Checksum() { XXH3_64bits_reset(&state_); }
-  void Update(std::string_view bytes) { XXH3_64bits_update(&state_, bytes.data(), bytes.size()); }
-  uint64_t Digest() const { return XXH3_64bits_digest(&state_); }
-
- private:
-  XXH3_state_t state_;
-};
 
 }  // namespace weir

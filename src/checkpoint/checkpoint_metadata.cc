@@ -81,7 +81,7 @@ std::string CheckpointMetadata::Encode() const {
       }
     }
   }
-  w.PutFixed64(Hash64(out));
+  w.PutFixed64(Checksum::Of(out));
   return out;
 }
 
@@ -95,7 +95,7 @@ Result<CheckpointMetadata> CheckpointMetadata::Decode(std::string_view data,
   }
   uint64_t stored;
   std::memcpy(&stored, data.data() + data.size() - 8, 8);
-  if (Hash64(data.substr(0, data.size() - 8)) != stored) {
+  if (Checksum::Of(data.substr(0, data.size() - 8)) != stored) {
     return bad("checksum mismatch (the file is truncated or corrupted)");
   }
   BufferReader r(data.substr(kMagic.size(), data.size() - kMagic.size() - 8));

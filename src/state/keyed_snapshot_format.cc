@@ -108,7 +108,7 @@ Result<KeyedSnapshotReader> KeyedSnapshotReader::Open(std::string data, std::str
   uint64_t footer, checksum;
   std::memcpy(&footer, d.data() + d.size() - kTrailer, 8);
   std::memcpy(&checksum, d.data() + d.size() - kTrailer + 8, 8);
-  if (Hash64(std::string_view(d.data(), d.size() - 8 - kMagic.size())) != checksum) {
+  if (Checksum::Of(std::string_view(d.data(), d.size() - 8 - kMagic.size())) != checksum) {
     return r.Malformed("checksum mismatch");
   }
   BufferReader in(std::string_view(d).substr(kMagic.size()));

@@ -80,7 +80,7 @@ Result<std::string> SnapshotLocation::ReadVerified(const StateFile& f) const {
     return Status::Corruption("state file '" + abs + "' has " + std::to_string(data->size()) +
                               " bytes, the checkpoint recorded " + std::to_string(f.size));
   }
-  uint64_t sum = Hash64(*data);
+  uint64_t sum = Checksum::Of(*data);
   if (sum != f.checksum) {
     return Status::Corruption("state file '" + abs + "': checksum mismatch (computed " +
                               HexChecksum(sum) + ", recorded " + HexChecksum(f.checksum) + ")");
