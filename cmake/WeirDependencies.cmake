@@ -19,6 +19,16 @@ endif()
 # clash with a parent project's pkg-config results (weirConfig.cmake uses the same names).
 pkg_check_modules(WEIR_SPDLOG REQUIRED IMPORTED_TARGET spdlog)
 pkg_check_modules(WEIR_XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+# A libxxhash built with its x86 dispatcher (Debian's is) checksums state files with AVX2
+# where the CPU has it; without one, Checksum uses the portable code (src/base/checksum.cc).
+include(CheckCXXSourceCompiles)
+set(CMAKE_REQUIRED_LIBRARIES PkgConfig::WEIR_XXHASH)
+check_cxx_source_compiles([[
+#define XXH_DISPATCH_DISABLE_REPLACE
+#include <xxh_x86dispatch.h>
+int main() { return XXH3_64bits_dispatch("", 0) == 0; }
+]] WEIR_HAVE_XXH_DISPATCH)
+unset(CMAKE_REQUIRED_LIBRARIES)
 # The REST API's HTTP server (Debian's libcpp-httplib-dev, built as a shared library).
 pkg_check_modules(WEIR_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 # The Kafka connector (src/connectors/kafka) produces through librdkafka (librdkafka-dev).

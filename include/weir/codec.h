@@ -181,7 +181,8 @@ struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
     if constexpr (std::is_floating_point_v<T>) return "f" + std::to_string(sizeof(T) * 8);
     return (std::is_signed_v<T> ? "i" : "u") + std::to_string(sizeof(T) * 8);
   }
-  // The value's own bytes, always this many: a heap snapshot copies them without a call.
+  // The value's own bytes, always this many: a heap snapshot copies them without a call
+  // (for these built-in number types only).
   static constexpr size_t kFixedWidth = sizeof(T);
   static void Encode(const T& v, BufferWriter& w) { w.PutRaw(&v, sizeof v); }
   static bool Decode(BufferReader& r, T& v) {

@@ -4,7 +4,7 @@
 
 #define XXH_STATIC_LINKING_ONLY  // the state's definition, to keep it inside Checksum
 #include <xxhash.h>
-#if defined(__x86_64__)
+#if defined(WEIR_HAVE_XXH_DISPATCH)  // see cmake/WeirDependencies.cmake
 #define XXH_DISPATCH_DISABLE_REPLACE
 #include <xxh_x86dispatch.h>
 #define WEIR_XXH3_UPDATE XXH3_64bits_update_dispatch

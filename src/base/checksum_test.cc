@@ -37,13 +37,22 @@ TEST(ChecksumTest, EqualsHash64OfTheConcatenatedBytesHoweverTheyAreSplit) {
 }
 
 TEST(ChecksumTest, CopiesCarryOnFromWhereTheyWere) {
-  Checksum a;
-  a.Update("checkpoint ");
-  Checksum b = a;
-  a.Update("one");
-  b.Update("two");
-  EXPECT_EQ(a.Digest(), Hash64("checkpoint one"));
-  EXPECT_EQ(b.Digest(), Hash64("checkpoint two"));
+  // Past XXH3's first stripes (1 KiB) and inside its buffer, by copy and by assignment.
+  for (size_t head_length : {0, 11, 5000}) {
+    const std::string head(head_length, 'h');
+    Checksum a;
+    a.Update(head);
+    Checksum b = a;
+    Checksum c;
+    c.Update("something else");
+    c = a;
+    a.Update("one");
+    b.Update("two");
+    c.Update(std::string(3000, 't'));
+    EXPECT_EQ(a.Digest(), Hash64(head + "one")) << head_length;
+    EXPECT_EQ(b.Digest(), Hash64(head + "two")) << head_length;
+    EXPECT_EQ(c.Digest(), Hash64(head + std::string(3000, 't'))) << head_length;
+  }
   EXPECT_EQ(Checksum().Digest(), Hash64(""));
 }
 

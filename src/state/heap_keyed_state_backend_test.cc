@@ -113,6 +113,29 @@ TEST_F(HeapBackendTest, RestoreOfNativeRocksDbStateIsRejected) {
   EXPECT_THAT(s.message(), HasSubstr("state.backend.type: rocksdb"));
 }
 
+enum class Level : int16_t { kLow = 1, kHigh = 300 };
+
+}  // namespace
+
+// A codec built on a number's that writes something else: the snapshot must call it.
+struct Meters {
+  int64_t value;
+};
+template <>
+struct Codec<Meters> : Codec<int64_t> {
+  static void Encode(const Meters& m, BufferWriter& w) {
+    w.PutVarint64(static_cast<uint64_t>(m.value));
+  }
+  static bool Decode(BufferReader& r, Meters& m) {
+    uint64_t v;
+    if (!r.GetVarint64(&v)) return false;
+    m.value = static_cast<int64_t>(v);
+    return true;
+  }
+};
+
+namespace {
+
 // A snapshot entry is the key and the value, each length-prefixed, however AppendSnapshotEntry
 // writes them: in place for a fixed-width value, through the scratch buffer for any other, with
 // short keys copied by overlapping moves. Every key length across those moves' boundaries, a
@@ -125,6 +148,8 @@ void ExpectCanonicalEntries(const std::vector<V>& values, size_t reserve) {
   BufferWriter w(&expected);
   size_t count = 0;
   for (size_t key_length : {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 127, 128, 300}) {
+    // Reserving with entries in the section keeps them.
+    if (key_length == 16) section.Reserve(section.bytes().size() + reserve);
     for (const V& v : values) {
       std::string key(key_length, '\0');
       for (size_t i = 0; i < key_length; ++i) key[i] = static_cast<char>('a' + (i + count) % 26);
@@ -145,6 +170,8 @@ void ExpectCanonicalEntries(const std::vector<V>& values, size_t reserve) {
 TEST(SnapshotSectionTest, EntriesAreTheKeyAndValueEachLengthPrefixed) {
   static_assert(detail::ValueSlotTraits<int64_t>::kFixedSize == 8);
   static_assert(detail::ValueSlotTraits<std::string>::kFixedSize == 0);
+  static_assert(detail::ValueSlotTraits<Level>::kFixedSize == 0);
+  static_assert(detail::ValueSlotTraits<Meters>::kFixedSize == 0);
   for (size_t reserve : {0, 64, 1 << 20}) {
     SCOPED_TRACE(reserve);
     ExpectCanonicalEntries<int64_t>({0, -1, int64_t{1} << 62}, reserve);
@@ -152,7 +179,42 @@ TEST(SnapshotSectionTest, EntriesAreTheKeyAndValueEachLengthPrefixed) {
     ExpectCanonicalEntries<double>({0.5, -3e300}, reserve);
     ExpectCanonicalEntries<std::string>(
         {"", "x", std::string(126, 'v'), std::string(127, 'v'), std::string(5000, 'w')}, reserve);
+    ExpectCanonicalEntries<Level>({Level::kLow, Level::kHigh}, reserve);
+    ExpectCanonicalEntries<Meters>({Meters{0}, Meters{300}, Meters{-1}}, reserve);
   }
+}
+
+TEST(SnapshotSectionTest, AFrozenTableWritesOnlyKeysWithState) {
+  detail::KeyId current = 1;
+  detail::HeapValueTable<int64_t> table("sum", detail::StateKind::kValue, &current);
+  table.Resize(4);
+  table.Put(41);
+  auto frozen = table.Freeze();
+  table.Put(42);  // after the freeze: the snapshot keeps 41
+  detail::SnapshotSection section;
+  for (detail::KeyId id : {0u, 1u, 3u, 4u, 1000u}) frozen->AppendEntry(id, "key", &section);
+  std::string expected;
+  BufferWriter w(&expected);
+  w.PutLengthPrefixed("key");
+  std::string value;
+  BufferWriter vw(&value);
+  vw.PutFixed64(41);
+  w.PutLengthPrefixed(value);
+  EXPECT_EQ(section.count(), 1u);
+  EXPECT_EQ(section.bytes(), expected);
+}
+
+TEST(SnapshotSectionTest, AMovedSectionTakesItsEntriesAndLeavesAnEmptyOne) {
+  detail::SnapshotSection a;
+  a.Add("k", "v");
+  detail::SnapshotSection b(std::move(a));
+  EXPECT_EQ(a.count(), 0u);  // NOLINT(bugprone-use-after-move): moved-from is empty, by design
+  EXPECT_TRUE(a.bytes().empty());
+  a.Add("x", "y");
+  EXPECT_EQ(b.count(), 1u);
+  EXPECT_EQ(b.bytes(), std::string_view("\x01k\x01v", 4));
+  b = std::move(a);
+  EXPECT_EQ(b.bytes(), std::string_view("\x01x\x01y", 4));
 }
 
 TEST(SnapshotSectionTest, AddWritesWhatARestoredValueHolds) {

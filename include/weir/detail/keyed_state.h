@@ -261,6 +261,17 @@ inline constexpr KeyId kNoKey = ~KeyId{0};
 // std::string costs an out-of-line call and a memcpy call apiece.
 class SnapshotSection {
  public:
+  SnapshotSection() = default;
+  SnapshotSection(SnapshotSection&& other) noexcept { *this = std::move(other); }
+  SnapshotSection& operator=(SnapshotSection&& other) noexcept {
+    data_ = std::move(other.data_);
+    cursor_ = std::exchange(other.cursor_, nullptr);
+    end_ = std::exchange(other.end_, nullptr);
+    count_ = std::exchange(other.count_, 0);
+    scratch_ = std::move(other.scratch_);
+    return *this;
+  }
+
   size_t count() const { return count_; }
   std::string_view bytes() const {
     return {data_.get(), static_cast<size_t>(cursor_ - data_.get())};
@@ -415,10 +426,12 @@ class HeapTable : public HeapStateTable {
 
 template <typename V>
 struct ValueSlotTraits {
-  // Nonzero when V's codec writes the value's own bytes: a snapshot copies them in place.
+  // Nonzero when V is a number whose codec writes its own bytes: a snapshot copies them in
+  // place. Only built-in types: a user's codec, even one built on a number's, is called.
   static constexpr size_t kFixedSize = [] {
-    if constexpr (requires { Codec<V>::kFixedWidth; }) {
-      return Codec<V>::kFixedWidth;
+    if constexpr (std::is_arithmetic_v<V> && requires { Codec<V>::kFixedWidth; }) {
+      static_assert(Codec<V>::kFixedWidth == sizeof(V));
+      return sizeof(V);
     } else {
       return size_t{0};
     }
