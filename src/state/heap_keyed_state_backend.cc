@@ -63,18 +63,18 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
       // Read in order, but the hardware does not fetch far enough ahead on its own.
       if (id + kKeysAhead < keys_.size()) __builtin_prefetch(&keys_[id + kKeysAhead]);
       const auto& k = keys_[id];
-      if (!k.live) continue;
+      if (!k.live()) continue;
       detail::SnapshotSection* group =
-          &sections[static_cast<size_t>(k.key_group - range_.start) * states];
+          &sections[static_cast<size_t>(k.key_group() - range_.start) * states];
       auto kid = static_cast<detail::KeyId>(id);
       for (size_t t = 0; t < tables_.size(); ++t) {
-        tables_[t].second->AppendEntry(kid, k.bytes, &group[t]);
+        tables_[t].second->AppendEntry(kid, k.bytes(), &group[t]);
       }
       for (size_t p = 0; p < pending_.size(); ++p) {
         const auto& values = pending_[p].values;
         auto v = std::lower_bound(values.begin(), values.end(), kid,
                                   [](const auto& e, detail::KeyId id) { return e.first < id; });
-        if (v != values.end() && v->first == kid) group[tables_.size() + p].Add(k.bytes, v->second);
+        if (v != values.end() && v->first == kid) group[tables_.size() + p].Add(k.bytes(), v->second);
       }
     }
     std::vector<std::vector<const TimerEntry*>> timers_by_group(groups);
@@ -329,7 +329,7 @@ void HeapKeyedStateBackend::CollectGarbage() {
   std::sort(emptied_.begin(), emptied_.end());
   emptied_.erase(std::unique(emptied_.begin(), emptied_.end()), emptied_.end());
   for (detail::KeyId id : emptied_) {
-    if (id >= keys_.id_limit() || !keys_.key(id).live) continue;
+    if (id >= keys_.id_limit() || !keys_.key(id).live()) continue;
     bool has_state =
         std::any_of(tables_.begin(), tables_.end(), [&](const auto& t) { return t->Has(id); }) ||
         std::any_of(pending_.begin(), pending_.end(),

@@ -1,17 +1,60 @@
 #include "state/key_table.h"
 
 #include <bit>
+#include <limits>
+#include <string>
 
 #include "weir/detail/hash.h"
 
 namespace weir {
+
+static_assert(sizeof(KeyTable::Key) == 24);
+
+KeyTable::Key& KeyTable::Key::operator=(const Key& other) {
+  if (this != &other) {
+    Release();
+    if (other.size_ > kInline) {
+      char* p = new char[other.size_];
+      std::memcpy(p, other.heap(), other.size_);
+      std::memcpy(data_, &p, sizeof p);
+    } else {
+      std::memcpy(data_, other.data_, kInline);
+    }
+    size_ = other.size_;
+    home_hash_ = other.home_hash_;
+    key_group_ = other.key_group_;
+    live_ = other.live_;
+  }
+  return *this;
+}
+
+void KeyTable::Key::Assign(std::string_view bytes, uint64_t hash, int key_group) {
+  Release();
+  if (bytes.size() > kInline) {
+    char* p = new char[bytes.size()];
+    std::memcpy(p, bytes.data(), bytes.size());
+    std::memcpy(data_, &p, sizeof p);
+  } else if (!bytes.empty()) {
+    std::memcpy(data_, bytes.data(), bytes.size());
+  }
+  size_ = static_cast<uint32_t>(bytes.size());
+  home_hash_ = static_cast<uint32_t>(hash);
+  key_group_ = static_cast<uint16_t>(key_group);
+  live_ = true;
+}
+
+void KeyTable::Key::Release() {
+  if (size_ > kInline) delete[] heap();
+  size_ = 0;
+  live_ = false;
+}
 
 KeyTable::KeyTable() : slots_(16, kEmpty), mask_(15) {}
 
 detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int key_group,
                                      bool* inserted) {
   uint64_t tag = hash & 0xffffffff00000000ull;
-  size_t i = static_cast<size_t>(hash) & mask_;
+  size_t i = Home(hash);
   size_t insert_at = SIZE_MAX;
   while (true) {
     uint64_t s = slots_[i];
@@ -20,9 +63,18 @@ detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int 
       if (insert_at == SIZE_MAX) insert_at = i;
     } else if ((s & 0xffffffff00000000ull) == tag) {
       auto id = static_cast<detail::KeyId>((s & 0xffffffffull) - 1);
-      if (detail::BytesEqual(keys_[id].bytes, bytes)) return id;
+      if (detail::BytesEqual(keys_[id].bytes(), bytes)) return id;
     }
     i = (i + 1) & mask_;
+  }
+  // What a Key has room for, checked before an id is taken.
+  if (bytes.size() > std::numeric_limits<uint32_t>::max()) {
+    throw detail::StateError("a key of " + std::to_string(bytes.size()) +
+                             " bytes: the heap state backend keeps keys of at most 4 GiB");
+  }
+  if (key_group < 0 || key_group > std::numeric_limits<uint16_t>::max()) {
+    throw detail::StateError("key group " + std::to_string(key_group) +
+                             " is out of range: there are at most 65536");
   }
   detail::KeyId id;
   if (!free_ids_.empty()) {
@@ -32,12 +84,8 @@ detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int 
     id = static_cast<detail::KeyId>(keys_.size());
     keys_.Resize(keys_.size() + 1);
   }
+  keys_.Mutable(id).Assign(bytes, hash, key_group);
   if (inserted != nullptr) *inserted = true;
-  Key& k = keys_.Mutable(id);
-  k.bytes.assign(bytes.data(), bytes.size());
-  k.hash = hash;
-  k.key_group = key_group;
-  k.live = true;
   ++live_;
   if (insert_at == SIZE_MAX) {
     insert_at = i;
@@ -49,19 +97,16 @@ detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int 
 }
 
 void KeyTable::Erase(detail::KeyId id) {
-  if (!keys_[id].live) return;
+  if (!keys_[id].live()) return;
   Key& k = keys_.Mutable(id);
-  uint64_t want = Slot(k.hash, id);
-  size_t i = static_cast<size_t>(k.hash) & mask_;
-  while (slots_[i] != kEmpty) {
-    if (slots_[i] == want) {
+  const uint64_t want = static_cast<uint64_t>(id) + 1;
+  for (size_t i = Home(k.home_hash_); slots_[i] != kEmpty; i = (i + 1) & mask_) {
+    if (slots_[i] != kTombstone && (slots_[i] & 0xffffffffull) == want) {
       slots_[i] = kTombstone;
       break;
     }
-    i = (i + 1) & mask_;
   }
-  k.live = false;
-  std::string().swap(k.bytes);
+  k.Release();
   free_ids_.push_back(id);
   --live_;
 }
@@ -80,7 +125,7 @@ void KeyTable::Rehash(size_t capacity) {
   for (uint64_t s : old) {
     if (s == kEmpty || s == kTombstone) continue;
     auto id = static_cast<detail::KeyId>((s & 0xffffffffull) - 1);
-    size_t i = static_cast<size_t>(keys_[id].hash) & mask_;
+    size_t i = Home(keys_[id].home_hash_);
     while (slots_[i] != kEmpty) i = (i + 1) & mask_;
     slots_[i] = s;
     ++used_;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,11 +20,37 @@ namespace weir {
 
 class KeyTable {
  public:
-  struct Key {
-    std::string bytes;
-    uint64_t hash = 0;
-    int key_group = 0;
-    bool live = false;
+  // A key: its bytes (inline up to kInline, else on the heap), the low half of its hash (where
+  // its lookups start), its key group, and whether the id holds a key. 24 bytes: a lookup
+  // reads one, and a snapshot reads every one.
+  class Key {
+   public:
+    static constexpr size_t kInline = 12;
+
+    Key() = default;
+    Key(const Key& other) { *this = other; }
+    Key& operator=(const Key& other);
+    ~Key() { Release(); }
+
+    std::string_view bytes() const { return {size_ <= kInline ? data_ : heap(), size_}; }
+    int key_group() const { return key_group_; }
+    bool live() const { return live_; }
+
+   private:
+    friend class KeyTable;
+    void Assign(std::string_view bytes, uint64_t hash, int key_group);
+    void Release();
+    const char* heap() const {
+      const char* p;
+      std::memcpy(&p, data_, sizeof p);
+      return p;
+    }
+
+    char data_[kInline] = {};  // the bytes, or a pointer to them
+    uint32_t size_ = 0;
+    uint32_t home_hash_ = 0;
+    uint16_t key_group_ = 0;
+    bool live_ = false;
   };
 
   KeyTable();
@@ -31,12 +58,12 @@ class KeyTable {
   using Frozen = detail::CowVector<Key>::Frozen;
 
   // The id of the key, inserting it if new (then *inserted is set). `hash` must be
-  // Hash64(bytes).
+  // Hash64(bytes). Keys are at most 4 GiB and key groups below 65536 (else StateError).
   detail::KeyId FindOrInsert(std::string_view bytes, uint64_t hash, int key_group,
                              bool* inserted = nullptr);
   // Starts loading the index slots where keys with these hashes are looked up first.
   void Prefetch(const uint64_t* hashes, size_t n) const {
-    for (size_t i = 0; i < n; ++i) PrefetchLine(&slots_[static_cast<size_t>(hashes[i]) & mask_]);
+    for (size_t i = 0; i < n; ++i) PrefetchLine(&slots_[Home(hashes[i])]);
   }
   void Erase(detail::KeyId id);
   // Makes room for `n` more keys without rehashing as they come (a restore knows its count).
@@ -56,6 +83,8 @@ class KeyTable {
   static uint64_t Slot(uint64_t hash, detail::KeyId id) {
     return (hash & 0xffffffff00000000ull) | (static_cast<uint64_t>(id) + 1);
   }
+  // Where a key's lookup starts: from the low half of its hash only, the half a Key keeps.
+  size_t Home(uint64_t hash) const { return static_cast<uint32_t>(hash) & mask_; }
   void Rehash(size_t capacity);
   static void PrefetchLine(const uint64_t* p) {
 #if defined(__x86_64__)

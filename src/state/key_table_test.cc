@@ -27,10 +27,9 @@ TEST(KeyTableTest, InsertReturnsTheSameIdForTheSameKey) {
   EXPECT_EQ(Insert(t, "alpha", 3), a);
   EXPECT_EQ(Insert(t, "beta", 7), b);
   EXPECT_EQ(t.live_count(), 2u);
-  EXPECT_EQ(t.key(a).bytes, "alpha");
-  EXPECT_EQ(t.key(a).hash, Hash64("alpha"));
-  EXPECT_EQ(t.key(a).key_group, 3);
-  EXPECT_TRUE(t.key(a).live);
+  EXPECT_EQ(t.key(a).bytes(), "alpha");
+  EXPECT_EQ(t.key(a).key_group(), 3);
+  EXPECT_TRUE(t.key(a).live());
   EXPECT_LT(a, t.id_limit());
   EXPECT_LT(b, t.id_limit());
 }
@@ -55,11 +54,11 @@ TEST(KeyTableTest, EraseForgetsTheKeyAndReusesItsId) {
   KeyId b = Insert(t, "b");
   t.Erase(a);
   EXPECT_EQ(t.live_count(), 1u);
-  EXPECT_FALSE(t.key(a).live);
+  EXPECT_FALSE(t.key(a).live());
   EXPECT_EQ(Insert(t, "b"), b) << "other keys are unaffected";
   KeyId c = Insert(t, "c");
   EXPECT_EQ(c, a) << "the erased id is reused";
-  EXPECT_EQ(t.key(c).bytes, "c");
+  EXPECT_EQ(t.key(c).bytes(), "c");
   EXPECT_EQ(t.id_limit(), 2u);
   // "a" is gone: inserting it again gives a new id, not c's.
   KeyId a2 = Insert(t, "a");
@@ -100,7 +99,7 @@ TEST(KeyTableTest, ManyKeysSurviveRehashing) {
   EXPECT_EQ(t.live_count(), static_cast<size_t>(kKeys));
   for (int i = 0; i < kKeys; ++i) {
     ASSERT_EQ(Insert(t, "key-" + std::to_string(i)), ids[i]) << i;
-    ASSERT_EQ(t.key(ids[i]).key_group, i % 128);
+    ASSERT_EQ(t.key(ids[i]).key_group(), i % 128);
   }
   EXPECT_EQ(t.live_count(), static_cast<size_t>(kKeys));
 }
@@ -144,8 +143,8 @@ TEST(KeyTableTest, RandomOperationsMatchAModel) {
           model.emplace(key, id);
           by_id.emplace(id, key);
         }
-        ASSERT_TRUE(t.key(id).live);
-        ASSERT_EQ(t.key(id).bytes, key);
+        ASSERT_TRUE(t.key(id).live());
+        ASSERT_EQ(t.key(id).bytes(), key);
       } else if (!model.empty()) {
         auto it = model.find(key);
         if (it == model.end()) continue;
@@ -157,6 +156,60 @@ TEST(KeyTableTest, RandomOperationsMatchAModel) {
     }
     for (const auto& [k, id] : model) EXPECT_EQ(t.FindOrInsert(k, hash_of(k), 0), id);
   }
+}
+
+// Keys up to Key::kInline bytes sit in the entry, longer ones on the heap: both kinds, and the
+// lengths at the boundary, survive rehashing, erasing and the reuse of an erased id.
+TEST(KeyTableTest, ShortAndLongKeysKeepTheirBytes) {
+  KeyTable t;
+  std::vector<std::string> keys;
+  for (size_t n : {0, 1, 7, 8, 11, 12, 13, 16, 17, 300}) {
+    keys.push_back(std::string(n, 'k'));
+    if (n > 0) keys.push_back(std::string(n - 1, 'k') + '\0');  // same length, other bytes
+  }
+  std::vector<KeyId> ids;
+  for (const auto& k : keys) ids.push_back(Insert(t, k, 5));
+  for (int i = 0; i < 5000; ++i) Insert(t, "filler-" + std::to_string(i));  // rehashes
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_EQ(Insert(t, keys[i]), ids[i]) << keys[i].size();
+    EXPECT_EQ(t.key(ids[i]).bytes(), keys[i]);
+    EXPECT_EQ(t.key(ids[i]).key_group(), 5);
+  }
+  for (size_t i = 0; i < keys.size(); i += 2) t.Erase(ids[i]);
+  for (size_t i = 0; i < keys.size(); i += 2) {
+    KeyId id = Insert(t, keys[i] + "-again");
+    EXPECT_EQ(t.key(id).bytes(), keys[i] + "-again");
+  }
+  for (size_t i = 1; i < keys.size(); i += 2) EXPECT_EQ(t.key(ids[i]).bytes(), keys[i]);
+}
+
+// A frozen view keeps the keys as they were, long ones included, while the table erases and
+// reuses their ids (the write copies the chunk, and each copy owns its bytes).
+TEST(KeyTableTest, AFrozenViewKeepsItsKeysWhileTheTableChanges) {
+  KeyTable t;
+  const std::string long_key(40, 'L');
+  KeyId a = Insert(t, long_key, 1);
+  KeyId b = Insert(t, "short", 2);
+  KeyTable::Frozen frozen = t.Freeze();
+  t.Erase(a);
+  KeyId c = Insert(t, std::string(50, 'N'), 3);
+  ASSERT_EQ(c, a);
+  t.Erase(b);
+  EXPECT_TRUE(frozen[a].live());
+  EXPECT_EQ(frozen[a].bytes(), long_key);
+  EXPECT_EQ(frozen[a].key_group(), 1);
+  EXPECT_EQ(frozen[b].bytes(), "short");
+  EXPECT_EQ(t.key(c).bytes(), std::string(50, 'N'));
+  EXPECT_FALSE(t.key(b).live());
+}
+
+TEST(KeyTableTest, AKeyGroupAKeyCannotHoldIsAStateErrorAndTakesNoId) {
+  KeyTable t;
+  EXPECT_THROW(t.FindOrInsert("k", Hash64("k"), 70000), detail::StateError);
+  EXPECT_THROW(t.FindOrInsert("k", Hash64("k"), -1), detail::StateError);
+  EXPECT_EQ(t.live_count(), 0u);
+  EXPECT_EQ(t.id_limit(), 0u);
+  EXPECT_EQ(Insert(t, "k", 65535), KeyId(0));
 }
 
 }  // namespace
