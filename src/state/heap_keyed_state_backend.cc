@@ -151,7 +151,6 @@ void HeapKeyedStateBackend::SetNewKey(std::string_view key_bytes, uint64_t hash)
         ": the key selector must return the same key every time it is called for a record "
         "(is it non-deterministic, or does the key's codec encode it differently each time?)"));
   }
-  current_bytes_.assign(key_bytes.data(), key_bytes.size());
   current_hash_ = hash;
   bool inserted = false;
   current_id_ = keys_.FindOrInsert(key_bytes, hash, kg, &inserted);

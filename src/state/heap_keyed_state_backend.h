@@ -37,18 +37,24 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   // KeyedStateAccess. Throws StateError for a key outside this subtask's key groups (a key
   // selector that is not deterministic), which would otherwise be silently mis-stored.
   void SetCurrentKey(std::string_view key_bytes) override {
-    if (has_current_ && detail::BytesEqual(key_bytes, current_bytes_)) return;
+    if (has_current_ && detail::BytesEqual(key_bytes, current_key_bytes())) return;
     SetNewKey(key_bytes, Hash64(key_bytes));
   }
   void SetCurrentKey(std::string_view key_bytes, uint64_t hash) override {
-    if (has_current_ && hash == current_hash_ && detail::BytesEqual(key_bytes, current_bytes_))
+    if (has_current_ && hash == current_hash_ &&
+        detail::BytesEqual(key_bytes, current_key_bytes())) {
       return;
+    }
     SetNewKey(key_bytes, hash);
   }
   // Beyond this many keys the index (16 bytes a key) outgrows the L2 cache.
   bool wants_key_prefetch() const override { return keys_.id_limit() > (size_t{1} << 16); }
   void PrefetchKeys(const uint64_t* hashes, size_t n) override { keys_.Prefetch(hashes, n); }
-  std::string_view current_key_bytes() const override { return current_bytes_; }
+  // Read from the key table each time, not copied per key (a copy-on-write chunk copy may
+  // move the entry; the id stays until a snapshot's garbage collection, which resets it).
+  std::string_view current_key_bytes() const override {
+    return has_current_ ? keys_.key(current_id_).bytes() : std::string_view();
+  }
   bool HoldsUndeclaredState(std::string_view name) override;
   detail::HeapStateRegistry* heap() override { return this; }
 
@@ -80,7 +86,6 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
 
   KeyTable keys_;
   detail::KeyId current_id_ = detail::kNoKey;
-  std::string current_bytes_;
   uint64_t current_hash_ = 0;
   bool has_current_ = false;
   size_t capacity_ = 0;
