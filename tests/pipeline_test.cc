@@ -377,6 +377,50 @@ TEST(PipelineTest, FlatMapRebalanceAndParallelSinksKeepEveryRecord) {
   }
 }
 
+// Counts its copies, to show which functions get their record moved in.
+struct Tracked {
+  static inline std::atomic<int> copies{0};
+  std::string text;
+
+  Tracked() = default;
+  explicit Tracked(std::string t) : text(std::move(t)) {}
+  Tracked(const Tracked& other) : text(other.text) { ++copies; }
+  Tracked& operator=(const Tracked& other) {
+    text = other.text;
+    ++copies;
+    return *this;
+  }
+  Tracked(Tracked&&) noexcept = default;
+  Tracked& operator=(Tracked&&) noexcept = default;
+};
+
+TEST(PipelineTest, FunctionsTakingTheRecordByValueGetItMovedIn) {
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(1);
+  Tracked::copies = 0;
+  auto tagged =
+      env.FromSequence(0, 999)
+          .Map([](int64_t i) { return Tracked("record " + std::to_string(i) + " and its text"); })
+          .FlatMap([](Tracked t, Collector<Tracked>& out) {
+            t.text += " (tagged)";
+            out.Collect(std::move(t));
+          });
+  // Two consumers: the first gets a copy of each record, the last the record itself.
+  tagged.Map([](Tracked t) { return "a: " + std::move(t.text); })
+      .WriteAsText(dir.Join("a"), WriteMode::kOverwrite);
+  tagged.Map([](Tracked t) { return "b: " + std::move(t.text); })
+      .WriteAsText(dir.Join("b"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("moves");
+  ASSERT_TRUE(r.ok()) << r.error();
+  for (const char* name : {"a", "b"}) {
+    auto lines = Lines(ReadFile(dir.Join(name)));
+    ASSERT_EQ(lines.size(), 1000u) << name;
+    EXPECT_EQ(lines[999], std::string(name) + ": record 999 and its text (tagged)");
+  }
+  EXPECT_EQ(Tracked::copies.load(), 1000);  // the fan-out's, and no other
+}
+
 TEST_P(StateBackendPipelineTest, ProcessingTimeTimersFirePerKeyOnceWithDeduplication) {
   ManualClock clock;
   TempDir dir;

@@ -127,7 +127,8 @@ class DataStream {
              detail::Partitioning next = detail::Partitioning::kForward)
       : graph_(graph), t_(t), next_partitioning_(next) {}
 
-  // One output record per input record: fn(const T&) -> Out.
+  // One output record per input record: fn(const T&) -> Out. A function that takes the record
+  // by value (fn(T)) gets it moved in: each record reaches one function only.
   template <typename F>
   auto Map(F fn) const {
     using Out = std::decay_t<std::invoke_result_t<F&, const T&>>;
@@ -146,8 +147,9 @@ class DataStream {
     });
   }
 
-  // Zero or more output records per input: fn(const T&, Collector<Out>&). Out is deduced
-  // from the lambda; give it explicitly (FlatMap<Out>(...)) for a generic lambda.
+  // Zero or more output records per input: fn(const T&, Collector<Out>&), or fn(T, ...) to get
+  // the record moved in, as Map. Out is deduced from the lambda; give it explicitly
+  // (FlatMap<Out>(...)) for a generic lambda.
   template <typename Out = void, typename F>
   auto FlatMap(F fn) const {
     using O = std::conditional_t<std::is_void_v<Out>, detail::FlatMapOutput<F>, Out>;

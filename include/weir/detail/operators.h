@@ -153,10 +153,10 @@ class FlatMapOperator final : public TransformOperator<In, Out> {
       if (in.has_timestamps()) {
         for (size_t i = 0; i < in.records.size(); ++i) {
           out.SetTimestamp(in.timestamps[i]);
-          fn_(std::as_const(in.records[i]), out);
+          Call(in.records[i], out);
         }
       } else {
-        for (const auto& r : in.records) fn_(r, out);
+        for (auto& r : in.records) Call(r, out);
       }
       out.Flush();
     } catch (...) {
@@ -166,6 +166,16 @@ class FlatMapOperator final : public TransformOperator<In, Out> {
   }
 
  private:
+  // As in MapOperator: the record is not used again, so a function taking it by value gets
+  // it moved in (and can move its parts into what it emits).
+  void Call(In& r, Collector<Out>& out) {
+    if constexpr (std::is_invocable_v<F&, In&&, Collector<Out>&>) {
+      fn_(std::move(r), out);
+    } else {
+      fn_(std::as_const(r), out);
+    }
+  }
+
   F fn_;
   size_t batch_size_ = 1024;
   Batch<Out> out_buf_;
