@@ -312,10 +312,10 @@ DataStream<std::string> Q5(const DataStream<Event>& events) {
 
 DataStream<std::string> Q7(const DataStream<Event>& events) {
   return Bids(events)
-      .FlatMap([](const Bid& b, Collector<TaggedBid>& out) {
+      .FlatMap([](Bid b, Collector<TaggedBid>& out) {  // moved in: its strings move on
         int64_t start = TimeWindow::StartOf(b.date_time, 0, kQ7WindowMs);
-        out.Collect(TaggedBid{start + kQ7WindowMs, false, b});
         if (b.date_time == start) out.Collect(TaggedBid{start, true, b});
+        out.Collect(TaggedBid{start + kQ7WindowMs, false, std::move(b)});
       })
       .Name("q7-tag-windows")
       .KeyBy([](const TaggedBid& t) { return std::pair<int64_t, int64_t>(t.bid.auction, t.window_end); })
