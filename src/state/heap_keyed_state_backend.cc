@@ -86,7 +86,7 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
 
     WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(file_name_));
     std::string buf;
-    KeyedSnapshotWriter writer(&buf, metas, range_, key_codec_);
+    KeyedSnapshotWriter writer(&buf, metas, range_, key_codec_, &file->checksum());
     for (int kg = range_.start; kg <= range_.end; ++kg) {
       size_t g = static_cast<size_t>(kg - range_.start);
       writer.BeginKeyGroup(kg);

@@ -32,8 +32,9 @@ std::string_view detail::StateKindName(StateKind kind) {
 }
 
 KeyedSnapshotWriter::KeyedSnapshotWriter(std::string* out, const std::vector<StateMeta>& states,
-                                         KeyGroupRange range, std::string_view key_codec)
-    : out_(out), w_(out), range_(range), next_group_(range.start) {
+                                         KeyGroupRange range, std::string_view key_codec,
+                                         const Checksum* written)
+    : out_(out), w_(out), range_(range), next_group_(range.start), written_(written) {
   w_.PutBytes(kMagic);
   w_.PutVarint64(kVersion);
   w_.PutLengthPrefixed(key_codec);
@@ -78,15 +79,18 @@ void KeyedSnapshotWriter::Finish() {
   uint64_t footer = flushed_ + out_->size();
   for (uint64_t off : offsets_) w_.PutFixed64(off);
   w_.PutFixed64(footer);
-  checksum_.Update(*out_);
-  uint64_t digest = checksum_.Digest();
-  w_.PutFixed64(digest);
+  // A copy of the file's checksum, so the file's own goes on from the flushed bytes.
+  Checksum all = written_ != nullptr ? *written_ : checksum_;
+  all.Update(*out_);
+  w_.PutFixed64(all.Digest());
   w_.PutBytes(kMagic);
 }
 
 void KeyedSnapshotWriter::MarkFlushed(std::string_view also_written) {
-  checksum_.Update(*out_);
-  checksum_.Update(also_written);
+  if (written_ == nullptr) {
+    checksum_.Update(*out_);
+    checksum_.Update(also_written);
+  }
   flushed_ += out_->size() + also_written.size();
   out_->clear();
 }

@@ -40,8 +40,11 @@ struct StateMeta {
 class KeyedSnapshotWriter {
  public:
   // `key_codec`: the CodecIdentity of the keys (empty if no key type was declared).
+  // `written`: the running checksum of the file the caller writes the flushed bytes to, from
+  // its first byte (a StateFileWriter's). The embedded checksum is then taken from it, not
+  // computed over every byte a second time; the caller must feed it exactly those bytes.
   KeyedSnapshotWriter(std::string* out, const std::vector<StateMeta>& states, KeyGroupRange range,
-                      std::string_view key_codec = {});
+                      std::string_view key_codec = {}, const Checksum* written = nullptr);
 
   // Key groups must be written in order, each exactly once, every state of each group in
   // order (even with zero entries), then its timers.
@@ -67,6 +70,7 @@ class KeyedSnapshotWriter {
   std::vector<uint64_t> offsets_;
   int next_group_;
   uint64_t flushed_ = 0;
+  const Checksum* written_;  // null: checksum_ covers the flushed bytes
   Checksum checksum_;
 };
 

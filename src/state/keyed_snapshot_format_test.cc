@@ -115,6 +115,50 @@ TEST(KeyedSnapshotFormatTest, RoundTripsStatesEntriesAndTimers) {
   EXPECT_EQ(timers, want_timers);
 }
 
+// A file written in pieces, as snapshots write large ones: per group, the first state's
+// entries straight to the file, and a flush after every other group. With
+// `use_file_checksum`, the writer takes its checksum from the one the "file" keeps.
+std::string WriteInPieces(bool use_file_checksum) {
+  std::string file, buf;
+  Checksum written;
+  KeyedSnapshotWriter w(&buf, kStates, KeyGroupRange{0, 3}, "codec",
+                        use_file_checksum ? &written : nullptr);
+  auto flush = [&](std::string_view also_written) {
+    for (std::string_view piece : {std::string_view(buf), also_written}) {
+      file += piece;
+      written.Update(piece);
+    }
+    w.MarkFlushed(also_written);
+  };
+  for (int kg = 0; kg <= 3; ++kg) {
+    w.BeginKeyGroup(kg);
+    w.BeginState(2);
+    flush("\x02k1\x02v1\x02k2\x03v22");
+    w.BeginState(1);
+    w.AddEntry("k" + std::to_string(kg), std::string(200, 'x'));
+    w.AddEncodedState(0, "");
+    w.BeginTimers(1);
+    w.AddTimer(TimeDomain::kEventTime, kg, "t");
+    if (kg % 2 == 1) flush({});
+  }
+  w.Finish();
+  return file + buf;
+}
+
+TEST(KeyedSnapshotFormatTest, TheFilesOwnChecksumServesAsTheEmbeddedOne) {
+  std::string own = WriteInPieces(/*use_file_checksum=*/false);
+  EXPECT_EQ(WriteInPieces(/*use_file_checksum=*/true), own);
+  auto r = KeyedSnapshotReader::Open(own, "pieces.keyed");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<Entry> entries;
+  std::vector<Timer> timers;
+  ASSERT_TRUE(ReadAll(*r, KeyGroupRange{0, 3}, &entries, &timers).ok());
+  ASSERT_EQ(entries.size(), 12u);
+  EXPECT_EQ(entries[1], (Entry{0, 0, "k2", "v22"}));
+  EXPECT_EQ(entries[11], (Entry{1, 3, "k3", std::string(200, 'x')}));
+  EXPECT_EQ(timers.size(), 4u);
+}
+
 TEST(KeyedSnapshotFormatTest, ReadsOnlyTheWantedKeyGroups) {
   auto r = KeyedSnapshotReader::Open(SampleFile(), "f.keyed");
   ASSERT_TRUE(r.ok());

@@ -173,7 +173,7 @@ Status FullRocksDbSnapshot::WriteTo(StateFileWriter& file) {
   std::vector<StateMeta> metas;
   for (const auto& st : states_) metas.push_back(StateMeta{st.name, st.kind, st.codec});
   std::string buf;
-  KeyedSnapshotWriter writer(&buf, metas, range_, key_codec_);
+  KeyedSnapshotWriter writer(&buf, metas, range_, key_codec_, &file.checksum());
 
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;

@@ -30,6 +30,8 @@ class StateFileWriter {
     return file_->Append(data);
   }
   uint64_t size() const { return file_->size(); }
+  // Of the bytes appended so far.
+  const Checksum& checksum() const { return checksum_; }
   // fsyncs and closes the file and returns its handle.
   Result<StateFile> Finish();
 
