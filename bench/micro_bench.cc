@@ -153,11 +153,14 @@ BENCHMARK(BM_FileChecksum)->Arg(0)->Arg(1);
 // ---- Keyed state on the heap backend: set the current key, read and update a value ----------
 
 // `count` distinct-looking int64 keys, encoded as the backends see them (at most 2^20).
-std::vector<std::string> RandomEncodedKeys(int64_t count) {
+// Random int64 keys, encoded; or, with `pairs`, pairs of them (16 bytes: a composite key).
+std::vector<std::string> RandomEncodedKeys(int64_t count, bool pairs = false) {
   std::mt19937_64 rng(7);
   std::vector<std::string> encoded;
   for (int64_t k = 0; k < std::min<int64_t>(count, 1 << 20); ++k) {
-    encoded.push_back(EncodeToString<int64_t>(static_cast<int64_t>(rng())));
+    auto a = static_cast<int64_t>(rng());
+    encoded.push_back(pairs ? EncodeToString(std::pair<int64_t, int64_t>(a, k))
+                            : EncodeToString<int64_t>(a));
   }
   return encoded;
 }
@@ -166,7 +169,8 @@ std::vector<std::string> RandomEncodedKeys(int64_t count) {
 // timing starts: updates, not inserts (db_bench's updaterandom).
 class HeapSumFixture {
  public:
-  explicit HeapSumFixture(int64_t keys) : encoded(RandomEncodedKeys(keys)) {
+  explicit HeapSumFixture(int64_t keys, bool pair_keys = false)
+      : encoded(RandomEncodedKeys(keys, pair_keys)) {
     o_.operator_uid = "bench";
     o_.operator_name = "bench";
     o_.key_groups = KeyGroupRange{0, 127};
@@ -210,6 +214,19 @@ void BM_HeapValueStateUpdate(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_HeapValueStateUpdate)->Arg(1)->Arg(1000)->Arg(1'000'000);
+
+// The same with 16-byte keys, pairs of int64 (a composite key such as (auction, window)).
+void BM_HeapValueStateUpdatePairKeys(benchmark::State& state) {
+  HeapSumFixture f(state.range(0), /*pair_keys=*/true);
+  size_t i = 0;
+  for (auto _ : state) {
+    f.backend->SetCurrentKey(f.encoded[i]);
+    f.Increment();
+    if (++i == f.encoded.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HeapValueStateUpdatePairKeys)->Arg(1000)->Arg(1'000'000);
 
 // A full heap snapshot of `keys` int64 sums, written to a file (under /tmp): what a checkpoint
 // costs its snapshot thread.
