@@ -13,14 +13,14 @@ static_assert(sizeof(KeyTable::Key) == 24);
 KeyTable::Key& KeyTable::Key::operator=(const Key& other) {
   if (this != &other) {
     Release();
-    if (other.size_ > kInline) {
-      char* p = new char[other.size_];
-      std::memcpy(p, other.heap(), other.size_);
+    std::memcpy(data_, other.data_, kInline);
+    if (other.inline_size_ == kOnHeap) {  // a copy owns its bytes
+      std::string_view b = other.bytes();
+      char* p = new char[b.size()];
+      std::memcpy(p, b.data(), b.size());
       std::memcpy(data_, &p, sizeof p);
-    } else {
-      std::memcpy(data_, other.data_, kInline);
     }
-    size_ = other.size_;
+    inline_size_ = other.inline_size_;
     home_hash_ = other.home_hash_;
     key_group_ = other.key_group_;
     live_ = other.live_;
@@ -33,19 +33,22 @@ void KeyTable::Key::Assign(std::string_view bytes, uint64_t hash, int key_group)
   if (bytes.size() > kInline) {
     char* p = new char[bytes.size()];
     std::memcpy(p, bytes.data(), bytes.size());
+    auto n = static_cast<uint32_t>(bytes.size());  // FindOrInsert refused longer keys
     std::memcpy(data_, &p, sizeof p);
-  } else if (!bytes.empty()) {
-    std::memcpy(data_, bytes.data(), bytes.size());
+    std::memcpy(data_ + sizeof p, &n, sizeof n);
+    inline_size_ = kOnHeap;
+  } else {
+    if (!bytes.empty()) std::memcpy(data_, bytes.data(), bytes.size());
+    inline_size_ = static_cast<uint8_t>(bytes.size());
   }
-  size_ = static_cast<uint32_t>(bytes.size());
   home_hash_ = static_cast<uint32_t>(hash);
   key_group_ = static_cast<uint16_t>(key_group);
   live_ = true;
 }
 
 void KeyTable::Key::Release() {
-  if (size_ > kInline) delete[] heap();
-  size_ = 0;
+  if (inline_size_ == kOnHeap) delete[] bytes().data();
+  inline_size_ = 0;
   live_ = false;
 }
 

@@ -22,35 +22,41 @@ class KeyTable {
  public:
   // A key: its bytes (inline up to kInline, else on the heap), the low half of its hash (where
   // its lookups start), its key group, and whether the id holds a key. 24 bytes: a lookup
-  // reads one, and a snapshot reads every one.
+  // reads one, and a snapshot reads every one. 16 inline bytes hold any integer key, a pair
+  // of them, a UUID or a short string id.
   class Key {
    public:
-    static constexpr size_t kInline = 12;
+    static constexpr size_t kInline = 16;
 
     Key() = default;
     Key(const Key& other) { *this = other; }
     Key& operator=(const Key& other);
     ~Key() { Release(); }
 
-    std::string_view bytes() const { return {size_ <= kInline ? data_ : heap(), size_}; }
+    std::string_view bytes() const {
+      if (inline_size_ != kOnHeap) [[likely]] return {data_, inline_size_};
+      const char* p;
+      uint32_t n;
+      std::memcpy(&p, data_, sizeof p);
+      std::memcpy(&n, data_ + sizeof p, sizeof n);
+      return {p, n};
+    }
     int key_group() const { return key_group_; }
     bool live() const { return live_; }
 
    private:
     friend class KeyTable;
+    static constexpr uint8_t kOnHeap = 0xff;
+
     void Assign(std::string_view bytes, uint64_t hash, int key_group);
     void Release();
-    const char* heap() const {
-      const char* p;
-      std::memcpy(&p, data_, sizeof p);
-      return p;
-    }
 
-    char data_[kInline] = {};  // the bytes, or a pointer to them
-    uint32_t size_ = 0;
+    // The bytes, or (kOnHeap) a pointer to them and their 32-bit length.
+    char data_[kInline] = {};
     uint32_t home_hash_ = 0;
     uint16_t key_group_ = 0;
     bool live_ = false;
+    uint8_t inline_size_ = 0;  // the length of the inline bytes, or kOnHeap
   };
 
   KeyTable();

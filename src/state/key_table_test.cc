@@ -163,7 +163,7 @@ TEST(KeyTableTest, RandomOperationsMatchAModel) {
 TEST(KeyTableTest, ShortAndLongKeysKeepTheirBytes) {
   KeyTable t;
   std::vector<std::string> keys;
-  for (size_t n : {0, 1, 7, 8, 11, 12, 13, 16, 17, 300}) {
+  for (size_t n : {0, 1, 7, 8, 11, 12, 13, 15, 16, 17, 24, 300}) {
     keys.push_back(std::string(n, 'k'));
     if (n > 0) keys.push_back(std::string(n - 1, 'k') + '\0');  // same length, other bytes
   }
