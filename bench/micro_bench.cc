@@ -203,8 +203,8 @@ class HeapSumFixture {
 };
 
 // A record at a time: each lookup of a random key waits for its own cache miss.
-void BM_HeapValueStateUpdate(benchmark::State& state) {
-  HeapSumFixture f(state.range(0));
+void UpdateARecordAtATime(benchmark::State& state, bool pair_keys) {
+  HeapSumFixture f(state.range(0), pair_keys);
   size_t i = 0;
   for (auto _ : state) {
     f.backend->SetCurrentKey(f.encoded[i]);
@@ -213,18 +213,12 @@ void BM_HeapValueStateUpdate(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
+void BM_HeapValueStateUpdate(benchmark::State& state) { UpdateARecordAtATime(state, false); }
 BENCHMARK(BM_HeapValueStateUpdate)->Arg(1)->Arg(1000)->Arg(1'000'000);
 
 // The same with 16-byte keys, pairs of int64 (a composite key such as (auction, window)).
 void BM_HeapValueStateUpdatePairKeys(benchmark::State& state) {
-  HeapSumFixture f(state.range(0), /*pair_keys=*/true);
-  size_t i = 0;
-  for (auto _ : state) {
-    f.backend->SetCurrentKey(f.encoded[i]);
-    f.Increment();
-    if (++i == f.encoded.size()) i = 0;
-  }
-  state.SetItemsProcessed(state.iterations());
+  UpdateARecordAtATime(state, true);
 }
 BENCHMARK(BM_HeapValueStateUpdatePairKeys)->Arg(1000)->Arg(1'000'000);
 
