@@ -139,7 +139,16 @@ HeapKeyedStateBackend::HeapKeyedStateBackend(const KeyedBackendOptions& options)
     : KeyedStateBackend(options) {}
 
 void HeapKeyedStateBackend::SetNewKey(std::string_view key_bytes, uint64_t hash) {
-  int kg = detail::KeyGroupForHash(hash, options_.max_parallelism);
+  detail::KeyId id = keys_.Find(key_bytes, hash);
+  if (id == detail::kNoKey) [[unlikely]] id = InsertKey(key_bytes, hash);
+  current_id_ = id;
+  current_hash_ = hash;
+  has_current_ = true;
+}
+
+detail::KeyId HeapKeyedStateBackend::InsertKey(std::string_view key_bytes, uint64_t hash) {
+  // Checked once per key, when it first comes: its bytes pick its key group for good.
+  int kg = detail::KeyGroupForHash(Hash64(key_bytes), options_.max_parallelism);
   if (!options_.key_groups.Contains(kg)) [[unlikely]] {
     // The record was routed here by its key, so the key changed between routing and
     // processing. Keeping it would put state where no restore looks for it (and the snapshot
@@ -151,13 +160,11 @@ void HeapKeyedStateBackend::SetNewKey(std::string_view key_bytes, uint64_t hash)
         ": the key selector must return the same key every time it is called for a record "
         "(is it non-deterministic, or does the key's codec encode it differently each time?)"));
   }
-  current_hash_ = hash;
-  bool inserted = false;
-  current_id_ = keys_.FindOrInsert(key_bytes, hash, kg, &inserted);
+  detail::KeyId id = keys_.Insert(key_bytes, hash, kg);
   // A new key is a garbage candidate until some state is written for it.
-  if (inserted) emptied_.push_back(current_id_);
-  has_current_ = true;
-  if (current_id_ >= capacity_) EnsureCapacity(static_cast<size_t>(current_id_) + 1);
+  emptied_.push_back(id);
+  if (id >= capacity_) EnsureCapacity(static_cast<size_t>(id) + 1);
+  return id;
 }
 
 void HeapKeyedStateBackend::EnsureCapacity(size_t n) {

@@ -80,6 +80,7 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   };
 
   void SetNewKey(std::string_view key_bytes, uint64_t hash);
+  detail::KeyId InsertKey(std::string_view key_bytes, uint64_t hash);
   void EnsureCapacity(size_t n);
   // Drops keys that hold no state any more, among the candidates in emptied_.
   void CollectGarbage();

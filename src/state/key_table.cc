@@ -54,22 +54,19 @@ void KeyTable::Key::Release() {
 
 KeyTable::KeyTable() : slots_(16, kEmpty), mask_(15) {}
 
-detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int key_group,
-                                     bool* inserted) {
-  uint64_t tag = hash & 0xffffffff00000000ull;
-  size_t i = Home(hash);
-  size_t insert_at = SIZE_MAX;
-  while (true) {
-    uint64_t s = slots_[i];
-    if (s == kEmpty) break;
-    if (s == kTombstone) {
-      if (insert_at == SIZE_MAX) insert_at = i;
-    } else if ((s & 0xffffffff00000000ull) == tag) {
+detail::KeyId KeyTable::Find(std::string_view bytes, uint64_t hash) const {
+  const uint64_t tag = hash & 0xffffffff00000000ull;
+  for (size_t i = Home(hash);; i = (i + 1) & mask_) {
+    const uint64_t s = slots_[i];
+    if (s == kEmpty) return detail::kNoKey;
+    if (s != kTombstone && (s & 0xffffffff00000000ull) == tag) {
       auto id = static_cast<detail::KeyId>((s & 0xffffffffull) - 1);
       if (detail::BytesEqual(keys_[id].bytes(), bytes)) return id;
     }
-    i = (i + 1) & mask_;
   }
+}
+
+detail::KeyId KeyTable::Insert(std::string_view bytes, uint64_t hash, int key_group) {
   // What a Key has room for, checked before an id is taken.
   if (bytes.size() > std::numeric_limits<uint32_t>::max()) {
     throw detail::StateError("a key of " + std::to_string(bytes.size()) +
@@ -79,6 +76,8 @@ detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int 
     throw detail::StateError("key group " + std::to_string(key_group) +
                              " is out of range: there are at most 65536");
   }
+  size_t i = Home(hash);
+  while (slots_[i] != kEmpty && slots_[i] != kTombstone) i = (i + 1) & mask_;
   detail::KeyId id;
   if (!free_ids_.empty()) {
     id = free_ids_.back();
@@ -88,13 +87,9 @@ detail::KeyId KeyTable::FindOrInsert(std::string_view bytes, uint64_t hash, int 
     keys_.Resize(keys_.size() + 1);
   }
   keys_.Mutable(id).Assign(bytes, hash, key_group);
-  if (inserted != nullptr) *inserted = true;
   ++live_;
-  if (insert_at == SIZE_MAX) {
-    insert_at = i;
-    ++used_;
-  }
-  slots_[insert_at] = Slot(hash, id);
+  if (slots_[i] == kEmpty) ++used_;
+  slots_[i] = Slot(hash, id);
   if (used_ * 10 >= slots_.size() * 7) Rehash(std::bit_ceil(std::max<size_t>(16, live_ * 2)));
   return id;
 }

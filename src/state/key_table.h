@@ -63,10 +63,15 @@ class KeyTable {
 
   using Frozen = detail::CowVector<Key>::Frozen;
 
-  // The id of the key, inserting it if new (then *inserted is set). `hash` must be
-  // Hash64(bytes). Keys are at most 4 GiB and key groups below 65536 (else StateError).
-  detail::KeyId FindOrInsert(std::string_view bytes, uint64_t hash, int key_group,
-                             bool* inserted = nullptr);
+  // The id of the key, or detail::kNoKey. `hash` must be Hash64(bytes).
+  detail::KeyId Find(std::string_view bytes, uint64_t hash) const;
+  // Adds a key Find did not find, in `key_group`. Keys are at most 4 GiB and key groups below
+  // 65536 (else StateError).
+  detail::KeyId Insert(std::string_view bytes, uint64_t hash, int key_group);
+  detail::KeyId FindOrInsert(std::string_view bytes, uint64_t hash, int key_group) {
+    detail::KeyId id = Find(bytes, hash);
+    return id != detail::kNoKey ? id : Insert(bytes, hash, key_group);
+  }
   // Starts loading the index slots where keys with these hashes are looked up first.
   void Prefetch(const uint64_t* hashes, size_t n) const {
     for (size_t i = 0; i < n; ++i) PrefetchLine(&slots_[Home(hashes[i])]);

@@ -19,6 +19,16 @@ KeyId Insert(KeyTable& t, const std::string& key, int key_group = 0) {
   return t.FindOrInsert(key, Hash64(key), key_group);
 }
 
+TEST(KeyTableTest, FindDoesNotInsert) {
+  KeyTable t;
+  EXPECT_EQ(t.Find("alpha", Hash64("alpha")), detail::kNoKey);
+  KeyId a = Insert(t, "alpha", 3);
+  EXPECT_EQ(t.Find("alpha", Hash64("alpha")), a);
+  EXPECT_EQ(t.Find("beta", Hash64("beta")), detail::kNoKey);
+  EXPECT_EQ(t.live_count(), 1u);
+  EXPECT_EQ(t.key(a).key_group(), 3);
+}
+
 TEST(KeyTableTest, InsertReturnsTheSameIdForTheSameKey) {
   KeyTable t;
   KeyId a = Insert(t, "alpha", 3);

@@ -266,12 +266,21 @@ TEST_P(StateBackendTest, KeyOutsideTheSubtasksKeyGroupsIsAStateError) {
   auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
   SetKey(*t.backend, inside);
   v.Update(1);
-  try {
-    SetKey(*t.backend, outside);
-    FAIL() << "expected StateError";
-  } catch (const detail::StateError& e) {
-    EXPECT_THAT(e.what(),
-                AllOf(HasSubstr("Running Sum"), HasSubstr("[0, 63]"), HasSubstr("key selector")));
+  // Both ways a key is set: alone, and with the hash a keyed operator computes first.
+  const std::string bytes = EncodeToString(outside);
+  for (bool with_hash : {false, true}) {
+    try {
+      if (with_hash) {
+        t.backend->SetCurrentKey(bytes, Hash64(bytes));
+      } else {
+        t.backend->SetCurrentKey(bytes);
+      }
+      FAIL() << "expected StateError";
+    } catch (const detail::StateError& e) {
+      EXPECT_THAT(e.what(), AllOf(HasSubstr("Running Sum"), HasSubstr("[0, 63]"),
+                                  HasSubstr("key selector")));
+    }
+    EXPECT_EQ(v.Value(), 1) << "the key set before stays the current key";
   }
   // The backend is still usable, and a snapshot does not trip over the rejected key.
   SetKey(*t.backend, inside);
