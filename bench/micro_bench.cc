@@ -154,13 +154,22 @@ BENCHMARK(BM_FileChecksum)->Arg(0)->Arg(1);
 
 // `count` distinct-looking int64 keys, encoded as the backends see them (at most 2^20).
 // Random int64 keys, encoded; or, with `pairs`, pairs of them (16 bytes: a composite key).
-std::vector<std::string> RandomEncodedKeys(int64_t count, bool pairs = false) {
+// What a benchmark's keys are: random int64s, pairs of them, or the ids 0..n-1 (dense ids,
+// sequence numbers), in that order.
+enum class Keys { kRandom, kPairs, kDense };
+
+std::vector<std::string> EncodedKeys(int64_t count, Keys kind = Keys::kRandom) {
   std::mt19937_64 rng(7);
   std::vector<std::string> encoded;
   for (int64_t k = 0; k < std::min<int64_t>(count, 1 << 20); ++k) {
     auto a = static_cast<int64_t>(rng());
-    encoded.push_back(pairs ? EncodeToString(std::pair<int64_t, int64_t>(a, k))
-                            : EncodeToString<int64_t>(a));
+    switch (kind) {
+      case Keys::kRandom: encoded.push_back(EncodeToString<int64_t>(a)); break;
+      case Keys::kPairs:
+        encoded.push_back(EncodeToString(std::pair<int64_t, int64_t>(a, k)));
+        break;
+      case Keys::kDense: encoded.push_back(EncodeToString<int64_t>(k)); break;
+    }
   }
   return encoded;
 }
@@ -169,8 +178,8 @@ std::vector<std::string> RandomEncodedKeys(int64_t count, bool pairs = false) {
 // timing starts: updates, not inserts (db_bench's updaterandom).
 class HeapSumFixture {
  public:
-  explicit HeapSumFixture(int64_t keys, bool pair_keys = false)
-      : encoded(RandomEncodedKeys(keys, pair_keys)) {
+  explicit HeapSumFixture(int64_t keys, Keys kind = Keys::kRandom)
+      : encoded(EncodedKeys(keys, kind)) {
     o_.operator_uid = "bench";
     o_.operator_name = "bench";
     o_.key_groups = KeyGroupRange{0, 127};
@@ -203,8 +212,8 @@ class HeapSumFixture {
 };
 
 // A record at a time: each lookup of a random key waits for its own cache miss.
-void UpdateARecordAtATime(benchmark::State& state, bool pair_keys) {
-  HeapSumFixture f(state.range(0), pair_keys);
+void UpdateARecordAtATime(benchmark::State& state, Keys kind) {
+  HeapSumFixture f(state.range(0), kind);
   size_t i = 0;
   for (auto _ : state) {
     f.backend->SetCurrentKey(f.encoded[i]);
@@ -213,14 +222,23 @@ void UpdateARecordAtATime(benchmark::State& state, bool pair_keys) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-void BM_HeapValueStateUpdate(benchmark::State& state) { UpdateARecordAtATime(state, false); }
+void BM_HeapValueStateUpdate(benchmark::State& state) {
+  UpdateARecordAtATime(state, Keys::kRandom);
+}
 BENCHMARK(BM_HeapValueStateUpdate)->Arg(1)->Arg(1000)->Arg(1'000'000);
 
 // The same with 16-byte keys, pairs of int64 (a composite key such as (auction, window)).
 void BM_HeapValueStateUpdatePairKeys(benchmark::State& state) {
-  UpdateARecordAtATime(state, true);
+  UpdateARecordAtATime(state, Keys::kPairs);
 }
 BENCHMARK(BM_HeapValueStateUpdatePairKeys)->Arg(1000)->Arg(1'000'000);
+
+// The same with the keys 0..n-1 in order (dense ids, sequence numbers): KeyHash starts every
+// four of them in one cache line of the index, so their lookups read memory in order.
+void BM_HeapValueStateUpdateDenseKeys(benchmark::State& state) {
+  UpdateARecordAtATime(state, Keys::kDense);
+}
+BENCHMARK(BM_HeapValueStateUpdateDenseKeys)->Arg(1000)->Arg(1'000'000);
 
 // A full heap snapshot of `keys` int64 sums, written to a file (under /tmp): what a checkpoint
 // costs its snapshot thread.
@@ -263,7 +281,7 @@ void BM_HeapValueStateUpdateBatchPrefetch(benchmark::State& state) {
   for (auto _ : state) {
     for (size_t j = 0; j < kBatch; ++j) {
       batch[j] = &f.encoded[next];
-      hashes[j] = Hash64(*batch[j]);
+      hashes[j] = detail::KeyHash(*batch[j]);
       if (++next == f.encoded.size()) next = 0;
     }
     for (size_t j = 0; j < kBatch; ++j) {
@@ -306,7 +324,7 @@ void BM_RocksDbValueStateUpdate(benchmark::State& state) {
     detail::RawValueState<int64_t> sum(&b, b.RegisterState("sum", detail::StateKind::kValue,
                                                          detail::SchemaOf<int64_t>()),
                                        "sum");
-    std::vector<std::string> encoded = RandomEncodedKeys(keys);
+    std::vector<std::string> encoded = EncodedKeys(keys);
     // Every key exists before timing starts: updates, not inserts (db_bench's updaterandom,
     // which runs on a database its fillrandom filled).
     for (const auto& k : encoded) {

@@ -273,14 +273,13 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
     Status s = reader->ForEach(
         options_.key_groups,
         [&](size_t state, int kg, std::string_view key, std::string_view value) -> Status {
-          uint64_t hash = Hash64(key);
-          if (detail::KeyGroupForHash(hash, options_.max_parallelism) != kg) {
+          if (detail::KeyGroupForHash(Hash64(key), options_.max_parallelism) != kg) {
             return Status::Corruption(
                 "a key is stored in key group " + std::to_string(kg) +
                 " but hashes to another: the checkpoint was taken with another "
                 "pipeline.max-parallelism, which cannot change");
           }
-          detail::KeyId id = keys_.FindOrInsert(key, hash, kg);
+          detail::KeyId id = keys_.FindOrInsert(key, detail::KeyHash(key), kg);
           by_index[state]->values.emplace_back(id, value);
           return Status::OK();
         },

@@ -38,7 +38,7 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   // selector that is not deterministic), which would otherwise be silently mis-stored.
   void SetCurrentKey(std::string_view key_bytes) override {
     if (has_current_ && detail::BytesEqual(key_bytes, current_key_bytes())) return;
-    SetNewKey(key_bytes, Hash64(key_bytes));
+    SetNewKey(key_bytes, detail::KeyHash(key_bytes));
   }
   void SetCurrentKey(std::string_view key_bytes, uint64_t hash) override {
     if (has_current_ && hash == current_hash_ &&

@@ -63,7 +63,7 @@ class KeyTable {
 
   using Frozen = detail::CowVector<Key>::Frozen;
 
-  // The id of the key, or detail::kNoKey. `hash` must be Hash64(bytes).
+  // The id of the key, or detail::kNoKey. `hash` must be KeyHash(bytes).
   detail::KeyId Find(std::string_view bytes, uint64_t hash) const;
   // Adds a key Find did not find, in `key_group`. Keys are at most 4 GiB and key groups below
   // 65536 (else StateError).

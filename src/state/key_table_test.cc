@@ -9,6 +9,7 @@
 
 #include "base/hash.h"
 #include "testing/test_util.h"
+#include "weir/codec.h"
 
 namespace weir {
 namespace {
@@ -27,6 +28,35 @@ TEST(KeyTableTest, FindDoesNotInsert) {
   EXPECT_EQ(t.Find("beta", Hash64("beta")), detail::kNoKey);
   EXPECT_EQ(t.live_count(), 1u);
   EXPECT_EQ(t.key(a).key_group(), 3);
+}
+
+// KeyHash of an integer key: keys 4m..4m+3 start in one cache line of 8 slots, each at a
+// slot of its own and with a tag of its own, so keys that come in order are looked up in
+// order; the lines of successive blocks, and of keys that differ only in high bits, spread
+// over the table.
+TEST(KeyHashTest, IntegerKeysInOrderShareALineAndOthersSpread) {
+  constexpr uint64_t kMask = (1u << 16) - 1;  // a table of 64K slots
+  auto home = [&](int64_t k) { return detail::KeyHash(EncodeToString(k)) & kMask; };
+  auto tag = [&](int64_t k) { return detail::KeyHash(EncodeToString(k)) >> 32; };
+  std::set<uint64_t> lines, high_bit_lines;
+  for (int64_t block = 0; block < 1000; ++block) {
+    const int64_t first = 4 * block;
+    lines.insert(home(first) / 8);
+    std::set<uint64_t> tags;
+    for (int64_t k = first; k < first + 4; ++k) {
+      EXPECT_EQ(home(k) / 8, home(first) / 8) << "key " << k;
+      EXPECT_EQ(home(k) % 8, static_cast<uint64_t>(k - first)) << "key " << k;
+      tags.insert(tag(k));
+    }
+    EXPECT_EQ(tags.size(), 4u) << "block " << block;
+    high_bit_lines.insert(home(block << 40) / 8);
+  }
+  // 1000 blocks over 8192 lines: random lines would repeat about 60 times.
+  EXPECT_GT(lines.size(), 900u);
+  EXPECT_GT(high_bit_lines.size(), 900u);
+  // Keys of other lengths: shorter ones are read as numbers too, longer ones use Hash64.
+  EXPECT_EQ(detail::KeyHash(EncodeToString(int32_t{6})) & 7, 2u);
+  EXPECT_EQ(detail::KeyHash("a key of more than 8 bytes"), Hash64("a key of more than 8 bytes"));
 }
 
 TEST(KeyTableTest, InsertReturnsTheSameIdForTheSameKey) {
@@ -127,21 +157,31 @@ TEST(KeyTableTest, ChurnWithManyTombstonesKeepsWorking) {
   EXPECT_LE(t.id_limit(), 2u) << "erased ids are reused";
 }
 
-// Random inserts, lookups and erases compared with a model. Hashes come either from Hash64
-// or from a tiny set, to force long probe chains and equal hashes for different keys.
+// Random inserts, lookups and erases compared with a model, with four kinds of keys: strings
+// hashed by Hash64; strings whose hashes come from a tiny set, to force long probe chains and
+// equal hashes for different keys; and int64 keys hashed by KeyHash, dense (whole 4-key
+// blocks in one line, as ids that come in order) or multiples of 2^40 (only high bits vary).
 TEST(KeyTableTest, RandomOperationsMatchAModel) {
   std::mt19937_64 rng(testing::TestSeed());
-  for (int forced_collisions = 0; forced_collisions < 2; ++forced_collisions) {
+  enum Keys { kStrings, kForcedCollisions, kDenseInts, kHighBitInts };
+  for (Keys kind : {kStrings, kForcedCollisions, kDenseInts, kHighBitInts}) {
+    SCOPED_TRACE(kind);
     KeyTable t;
     std::unordered_map<std::string, KeyId> model;
     std::unordered_map<KeyId, std::string> by_id;
-    const uint64_t key_space = forced_collisions ? 800 : 3000;
-    auto hash_of = [&](const std::string& k) {
-      uint64_t h = Hash64(k);
-      return forced_collisions ? (h % 7) * 0x9e3779b97f4a7c15ull : h;
+    const uint64_t key_space = kind == kForcedCollisions ? 800 : 3000;
+    auto hash_of = [&](const std::string& k) -> uint64_t {
+      switch (kind) {
+        case kStrings: return Hash64(k);
+        case kForcedCollisions: return (Hash64(k) % 7) * 0x9e3779b97f4a7c15ull;
+        default: return detail::KeyHash(k);
+      }
     };
     for (int op = 0; op < 60000; ++op) {
-      std::string key = "k" + std::to_string(rng() % key_space);
+      const uint64_t n = rng() % key_space;
+      std::string key = kind == kDenseInts    ? EncodeToString(static_cast<int64_t>(n))
+                        : kind == kHighBitInts ? EncodeToString(static_cast<int64_t>(n << 40))
+                                               : "k" + std::to_string(n);
       int r = static_cast<int>(rng() % 10);
       if (r < 6) {
         KeyId id = t.FindOrInsert(key, hash_of(key), 0);

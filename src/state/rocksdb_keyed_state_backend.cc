@@ -189,13 +189,15 @@ std::string RocksDbKeyedStateBackend::NextDbPath() {
 
 // ---- Access path ----------------------------------------------------------------------------
 
-void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
-  if (has_current_ && detail::BytesEqual(key_bytes, current_key_bytes())) return;
-  SetCurrentKey(key_bytes, Hash64(key_bytes));
+// The lookup hash a keyed operator passes is of no use here: a key's RocksDB prefix is its key
+// group, which Hash64 picks, and a record's RocksDB access costs far more than hashing.
+void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes, uint64_t) {
+  SetCurrentKey(key_bytes);
 }
 
-void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes, uint64_t hash) {
+void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
   if (has_current_ && detail::BytesEqual(key_bytes, current_key_bytes())) return;
+  const uint64_t hash = Hash64(key_bytes);
   if (db_ == nullptr) [[unlikely]] {
     throw detail::StateError(Where() +
                              ": a key was set after the RocksDB state backend was "

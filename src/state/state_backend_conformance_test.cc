@@ -266,12 +266,12 @@ TEST_P(StateBackendTest, KeyOutsideTheSubtasksKeyGroupsIsAStateError) {
   auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
   SetKey(*t.backend, inside);
   v.Update(1);
-  // Both ways a key is set: alone, and with the hash a keyed operator computes first.
+  // Both ways a key is set: alone, and with the lookup hash a keyed operator computes first.
   const std::string bytes = EncodeToString(outside);
   for (bool with_hash : {false, true}) {
     try {
       if (with_hash) {
-        t.backend->SetCurrentKey(bytes, Hash64(bytes));
+        t.backend->SetCurrentKey(bytes, detail::KeyHash(bytes));
       } else {
         t.backend->SetCurrentKey(bytes);
       }

@@ -190,11 +190,11 @@ class KeyedStateAccess {
   // Sets the key (its Codec bytes) that state accesses refer to until the next call. Cheap
   // when the key is the same as the previous one.
   virtual void SetCurrentKey(std::string_view key_bytes) = 0;
-  // The same, with the key's Hash64 already known.
+  // The same, with the key's KeyHash already known (the operator computes a batch's first).
   virtual void SetCurrentKey(std::string_view key_bytes, uint64_t hash) = 0;
   // Whether PrefetchKeys pays off now: the backend's key index is too big for the caches.
   virtual bool wants_key_prefetch() const { return false; }
-  // Says which keys (by hash) come next, so the backend can start fetching their index
+  // Says which keys (by KeyHash) come next, so the backend can start fetching their index
   // entries: the lookups of a batch then wait for memory together, not one after another.
   virtual void PrefetchKeys(const uint64_t* hashes, size_t n) {}
   virtual std::string_view current_key_bytes() const = 0;

@@ -351,7 +351,7 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
     hashes_.resize(n);
     for (size_t i = 0; i < n; ++i) {
       keys_[i] = key_selector_(records[i]);
-      hashes_[i] = Hash64(encoder_.Encode(keys_[i]));
+      hashes_[i] = KeyHash(encoder_.Encode(keys_[i]));
     }
     const bool prefetch = keyed_->wants_key_prefetch();
     for (size_t i = 0; i < n; ++i) {
