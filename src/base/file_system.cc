@@ -10,8 +10,12 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <vector>
 
 namespace weir {
 namespace {
@@ -97,8 +101,145 @@ class PosixWritableFile final : public WritableFile {
   std::string buffer_;
 };
 
+// Aligned 1 MiB buffers for DirectWritableFile, kept for the next file: a fresh buffer is
+// memory the kernel has to fault in, which is what writing around the page cache avoids.
+class DirectBufferPool {
+ public:
+  static constexpr size_t kSize = 1 << 20;
+  static constexpr size_t kAlign = 4096;  // covers 512-byte and 4 KiB logical blocks
+
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  using Buffer = std::unique_ptr<char, Free>;
+
+  static DirectBufferPool& Get() {
+    static DirectBufferPool* pool = new DirectBufferPool();  // never destroyed: used at exit
+    return *pool;
+  }
+  Buffer Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        Buffer b = std::move(free_.back());
+        free_.pop_back();
+        return b;
+      }
+    }
+    return Buffer(static_cast<char*>(std::aligned_alloc(kAlign, kSize)));
+  }
+  void Release(Buffer b) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < 4) free_.push_back(std::move(b));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Buffer> free_;
+};
+
+// A file opened with O_DIRECT: whole aligned buffers go from the process to the device with no
+// copy into the page cache. The tail that does not fill an aligned block goes through the
+// page cache when the file is flushed (O_DIRECT cleared), and so does anything appended later.
+class DirectWritableFile final : public WritableFile {
+ public:
+  DirectWritableFile(std::string path, int fd)
+      : path_(std::move(path)), fd_(fd), buffer_(DirectBufferPool::Get().Acquire()) {}
+  ~DirectWritableFile() override {
+    (void)Close();
+    if (buffer_ != nullptr) DirectBufferPool::Get().Release(std::move(buffer_));
+  }
+
+  Status Append(std::string_view data) override {
+    if (fd_ < 0) return Status::FailedPrecondition("append to closed file '" + path_ + "'");
+    size_ += data.size();
+    if (!direct_) return WriteAll(fd_, data.data(), data.size(), path_);
+    while (!data.empty()) {
+      size_t n = std::min(data.size(), DirectBufferPool::kSize - used_);
+      std::memcpy(buffer_.get() + used_, data.data(), n);
+      used_ += n;
+      data.remove_prefix(n);
+      if (used_ == DirectBufferPool::kSize) WEIR_RETURN_IF_ERROR(WriteBuffer(used_));
+    }
+    return Status::OK();
+  }
+
+  Status Flush() override {
+    if (fd_ < 0 || !direct_) return Status::OK();
+    const size_t aligned = used_ / DirectBufferPool::kAlign * DirectBufferPool::kAlign;
+    if (aligned > 0) WEIR_RETURN_IF_ERROR(WriteBuffer(aligned));
+    // The rest through the page cache: a direct write must fill whole blocks.
+    return LeaveDirectMode();
+  }
+
+  Status Sync() override {
+    WEIR_RETURN_IF_ERROR(Flush());
+    if (::fdatasync(fd_) != 0) return ErrnoStatus("fsync of", path_);
+    return Status::OK();
+  }
+
+  Status Close() override {
+    if (fd_ < 0) return Status::OK();
+    Status s = Flush();
+    if (::close(fd_) != 0 && s.ok()) s = ErrnoStatus("closing", path_);
+    fd_ = -1;
+    return s;
+  }
+
+  uint64_t size() const override { return size_; }
+  const std::string& path() const override { return path_; }
+
+ private:
+  // Writes the buffer's first n bytes (a multiple of kAlign) and keeps what follows them.
+  Status WriteBuffer(size_t n) {
+    size_t done = 0;
+    Status s;
+    while (done < n) {
+      ssize_t w = ::write(fd_, buffer_.get() + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      // A file system that took O_DIRECT at open but not this write: the rest goes cached.
+      if (w < 0 && errno == EINVAL) break;
+      if (w < 0) {
+        s = ErrnoStatus("writing", path_);
+        break;
+      }
+      done += static_cast<size_t>(w);
+    }
+    std::memmove(buffer_.get(), buffer_.get() + done, used_ - done);
+    used_ -= done;
+    if (s.ok() && done < n) return LeaveDirectMode();
+    return s;
+  }
+
+  // Clears O_DIRECT and writes what is buffered through the page cache.
+  Status LeaveDirectMode() {
+    int flags = ::fcntl(fd_, F_GETFL);
+    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) {
+      return ErrnoStatus("clearing O_DIRECT on", path_);
+    }
+    direct_ = false;
+    Status s = WriteAll(fd_, buffer_.get(), used_, path_);
+    used_ = 0;
+    return s;
+  }
+
+  std::string path_;
+  int fd_;
+  uint64_t size_ = 0;
+  bool direct_ = true;
+  DirectBufferPool::Buffer buffer_;
+  size_t used_ = 0;  // bytes in buffer_ not yet written
+};
+
 class PosixFileSystem final : public FileSystem {
  public:
+  Result<std::unique_ptr<WritableFile>> NewUncachedWritableFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+    if (fd < 0 && errno == EINVAL) return NewWritableFile(path);  // no O_DIRECT here (tmpfs)
+    if (fd < 0) return ErrnoStatus("creating", path);
+    return std::unique_ptr<WritableFile>(std::make_unique<DirectWritableFile>(path, fd));
+  }
+
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return ErrnoStatus("creating", path);

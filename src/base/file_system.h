@@ -53,6 +53,12 @@ class FileSystem {
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
   // Opens `path` for appending, creating it if missing.
   virtual Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) = 0;
+  // As NewWritableFile, for a large file written once and read rarely (a state snapshot): its
+  // bytes may bypass the page cache where the file system allows it, which spares copying
+  // them into memory the kernel then has to find. The same bytes either way.
+  virtual Result<std::unique_ptr<WritableFile>> NewUncachedWritableFile(const std::string& path) {
+    return NewWritableFile(path);
+  }
 
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   // Reads exactly `n` bytes at `offset`; Corruption if the file is shorter.

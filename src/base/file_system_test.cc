@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "testing/test_util.h"
@@ -63,6 +64,59 @@ TEST_F(FileSystemTest, LargeAndSmallAppendsKeepTheirOrder) {
   ASSERT_TRUE(f->Sync().ok());
   ASSERT_TRUE(f->Close().ok());
   EXPECT_EQ(*fs_.ReadFile(Path("big")), expected);
+}
+
+// An uncached file (O_DIRECT where the file system has it, as the temp directory's usually
+// does) holds exactly the bytes appended: pieces of random sizes across the 4 KiB blocks and
+// 1 MiB buffers it writes whole, an unaligned tail, an append after a sync, and a file that
+// was longer before.
+void AppendInRandomPiecesAndCheck(FileSystem& fs, const std::string& dir) {
+  std::mt19937_64 rng(testing::TestSeed());
+  for (size_t total : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, size_t{4097},
+                       (size_t{1} << 20) - 1, size_t{1} << 20, (size_t{3} << 20) + 17}) {
+    SCOPED_TRACE("total " + std::to_string(total));
+    const std::string path = JoinPath(dir, "u" + std::to_string(total));
+    WriteFile(path, Pattern(5000, 99));
+    auto f = fs.NewUncachedWritableFile(path);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    std::string expected = Pattern(total, static_cast<int>(total % 97));
+    size_t at = 0;
+    while (at < total) {
+      size_t n = std::min<size_t>(total - at, rng() % 3 == 0 ? rng() % 300000 : rng() % 5000);
+      ASSERT_TRUE((*f)->Append(std::string_view(expected).substr(at, n)).ok());
+      at += n;
+      ASSERT_EQ((*f)->size(), at);
+    }
+    ASSERT_TRUE((*f)->Sync().ok());
+    ASSERT_TRUE((*f)->Append("after the sync").ok());
+    expected += "after the sync";
+    ASSERT_TRUE((*f)->Close().ok());
+    ASSERT_TRUE((*f)->Close().ok());
+    EXPECT_FALSE((*f)->Append("x").ok()) << "appending to a closed file";
+    auto read = fs.ReadFile(path);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_EQ(read->size(), expected.size());
+    EXPECT_TRUE(*read == expected) << "the bytes differ";
+  }
+}
+
+TEST_F(FileSystemTest, UncachedFileHoldsExactlyTheBytesAppended) {
+  AppendInRandomPiecesAndCheck(fs_, dir_.path());
+}
+
+// tmpfs has no O_DIRECT: the file is written through the page cache instead.
+TEST_F(FileSystemTest, UncachedFileWhereThereIsNoDirectIo) {
+  if (!fs_.Exists("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  char tmpl[] = "/dev/shm/weir-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  AppendInRandomPiecesAndCheck(fs_, tmpl);
+  EXPECT_TRUE(fs_.DeleteDirRecursive(tmpl).ok());
+}
+
+TEST_F(FileSystemTest, UncachedFileInAMissingDirectoryNamesThePath) {
+  auto f = fs_.NewUncachedWritableFile(Path("missing/file"));
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(f.status().message(), HasSubstr(Path("missing/file")));
 }
 
 TEST_F(FileSystemTest, FlushMakesBufferedDataVisible) {
