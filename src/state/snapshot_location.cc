@@ -38,7 +38,7 @@ Result<StateFile> StateFileWriter::Finish() {
 Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateExclusiveFile(
     const std::string& name) const {
   std::string rel = JoinPath(exclusive_dir_, name);
-  WEIR_ASSIGN_OR_RETURN(auto file, fs_->NewWritableFile(JoinPath(base_dir_, rel)));
+  WEIR_ASSIGN_OR_RETURN(auto file, fs_->NewUncachedWritableFile(JoinPath(base_dir_, rel)));
   return std::make_unique<StateFileWriter>(std::move(file), rel);
 }
 
@@ -51,7 +51,7 @@ Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateSharedFile(
     WEIR_RETURN_IF_ERROR(fs_->CreateDirs(dir));
     WEIR_RETURN_IF_ERROR(fs_->SyncDir(base_dir_));
   }
-  WEIR_ASSIGN_OR_RETURN(auto file, fs_->NewWritableFile(JoinPath(base_dir_, rel)));
+  WEIR_ASSIGN_OR_RETURN(auto file, fs_->NewUncachedWritableFile(JoinPath(base_dir_, rel)));
   return std::make_unique<StateFileWriter>(std::move(file), rel);
 }
 
