@@ -44,10 +44,39 @@ Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
   return Status::OK();
 }
 
-class PosixWritableFile final : public WritableFile {
+// A file written through a descriptor: Sync and Close in terms of the subclass's Flush.
+class FdWritableFile : public WritableFile {
+ public:
+  Status Sync() override {
+    WEIR_RETURN_IF_ERROR(Flush());
+    if (::fdatasync(fd_) != 0) return ErrnoStatus("fsync of", path_);
+    return Status::OK();
+  }
+
+  Status Close() override {
+    if (fd_ < 0) return Status::OK();
+    Status s = Flush();
+    if (::close(fd_) != 0 && s.ok()) s = ErrnoStatus("closing", path_);
+    fd_ = -1;
+    return s;
+  }
+
+  uint64_t size() const override { return size_; }
+  const std::string& path() const override { return path_; }
+
+ protected:
+  FdWritableFile(std::string path, int fd, uint64_t initial_size)
+      : path_(std::move(path)), fd_(fd), size_(initial_size) {}
+
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+class PosixWritableFile final : public FdWritableFile {
  public:
   PosixWritableFile(std::string path, int fd, uint64_t initial_size)
-      : path_(std::move(path)), fd_(fd), size_(initial_size) {
+      : FdWritableFile(std::move(path), fd, initial_size) {
     buffer_.reserve(kWriteBufferSize);
   }
   ~PosixWritableFile() override { (void)Close(); }
@@ -67,22 +96,6 @@ class PosixWritableFile final : public WritableFile {
 
   Status Flush() override { return FlushBuffer(); }
 
-  Status Sync() override {
-    WEIR_RETURN_IF_ERROR(FlushBuffer());
-    if (::fdatasync(fd_) != 0) return ErrnoStatus("fsync of", path_);
-    return Status::OK();
-  }
-
-  Status Close() override {
-    if (fd_ < 0) return Status::OK();
-    Status s = FlushBuffer();
-    if (::close(fd_) != 0 && s.ok()) s = ErrnoStatus("closing", path_);
-    fd_ = -1;
-    return s;
-  }
-
-  uint64_t size() const override { return size_; }
-  const std::string& path() const override { return path_; }
   int fd() const { return fd_; }
   // Counts bytes written to fd() directly (AppendRange), bypassing Append.
   void AddWrittenDirectly(uint64_t n) { size_ += n; }
@@ -95,9 +108,6 @@ class PosixWritableFile final : public WritableFile {
     return s;
   }
 
-  std::string path_;
-  int fd_;
-  uint64_t size_;
   std::string buffer_;
 };
 
@@ -141,10 +151,10 @@ class DirectBufferPool {
 // A file opened with O_DIRECT: whole aligned buffers go from the process to the device with no
 // copy into the page cache. The tail that does not fill an aligned block goes through the
 // page cache when the file is flushed (O_DIRECT cleared), and so does anything appended later.
-class DirectWritableFile final : public WritableFile {
+class DirectWritableFile final : public FdWritableFile {
  public:
   DirectWritableFile(std::string path, int fd)
-      : path_(std::move(path)), fd_(fd), buffer_(DirectBufferPool::Get().Acquire()) {}
+      : FdWritableFile(std::move(path), fd, 0), buffer_(DirectBufferPool::Get().Acquire()) {}
   ~DirectWritableFile() override {
     (void)Close();
     if (buffer_ != nullptr) DirectBufferPool::Get().Release(std::move(buffer_));
@@ -171,23 +181,6 @@ class DirectWritableFile final : public WritableFile {
     // The rest through the page cache: a direct write must fill whole blocks.
     return LeaveDirectMode();
   }
-
-  Status Sync() override {
-    WEIR_RETURN_IF_ERROR(Flush());
-    if (::fdatasync(fd_) != 0) return ErrnoStatus("fsync of", path_);
-    return Status::OK();
-  }
-
-  Status Close() override {
-    if (fd_ < 0) return Status::OK();
-    Status s = Flush();
-    if (::close(fd_) != 0 && s.ok()) s = ErrnoStatus("closing", path_);
-    fd_ = -1;
-    return s;
-  }
-
-  uint64_t size() const override { return size_; }
-  const std::string& path() const override { return path_; }
 
  private:
   // Writes the buffer's first n bytes (a multiple of kAlign) and keeps what follows them.
@@ -223,9 +216,6 @@ class DirectWritableFile final : public WritableFile {
     return s;
   }
 
-  std::string path_;
-  int fd_;
-  uint64_t size_ = 0;
   bool direct_ = true;
   DirectBufferPool::Buffer buffer_;
   size_t used_ = 0;  // bytes in buffer_ not yet written
