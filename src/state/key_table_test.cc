@@ -30,32 +30,32 @@ TEST(KeyTableTest, FindDoesNotInsert) {
   EXPECT_EQ(t.key(a).key_group(), 3);
 }
 
-// KeyHash of an integer key: keys 4m..4m+3 start in one cache line of 8 slots, each at a
-// slot of its own and with a tag of its own, so keys that come in order are looked up in
-// order; the lines of successive blocks, and of keys that differ only in high bits, spread
-// over the table.
+// KeyHash of an integer key: keys 4m..4m+3 start in one 4-slot group (half a cache line),
+// each at a slot of its own and with a tag of its own, so keys that come in order are looked
+// up in order; the groups of successive blocks, and of keys that differ only in high bits,
+// spread over the table.
 TEST(KeyHashTest, IntegerKeysInOrderShareALineAndOthersSpread) {
   constexpr uint64_t kMask = (1u << 16) - 1;  // a table of 64K slots
   auto home = [&](int64_t k) { return detail::KeyHash(EncodeToString(k)) & kMask; };
   auto tag = [&](int64_t k) { return detail::KeyHash(EncodeToString(k)) >> 32; };
-  std::set<uint64_t> lines, high_bit_lines;
+  std::set<uint64_t> groups, high_bit_groups;
   for (int64_t block = 0; block < 1000; ++block) {
     const int64_t first = 4 * block;
-    lines.insert(home(first) / 8);
+    groups.insert(home(first) / 4);
     std::set<uint64_t> tags;
     for (int64_t k = first; k < first + 4; ++k) {
-      EXPECT_EQ(home(k) / 8, home(first) / 8) << "key " << k;
-      EXPECT_EQ(home(k) % 8, static_cast<uint64_t>(k - first)) << "key " << k;
+      EXPECT_EQ(home(k) / 4, home(first) / 4) << "key " << k;
+      EXPECT_EQ(home(k) % 4, static_cast<uint64_t>(k - first)) << "key " << k;
       tags.insert(tag(k));
     }
     EXPECT_EQ(tags.size(), 4u) << "block " << block;
-    high_bit_lines.insert(home(block << 40) / 8);
+    high_bit_groups.insert(home(block << 40) / 4);
   }
-  // 1000 blocks over 8192 lines: random lines would repeat about 60 times.
-  EXPECT_GT(lines.size(), 900u);
-  EXPECT_GT(high_bit_lines.size(), 900u);
+  // 1000 blocks over 16384 groups: random groups would repeat about 30 times.
+  EXPECT_GT(groups.size(), 950u);
+  EXPECT_GT(high_bit_groups.size(), 950u);
   // Keys of other lengths: shorter ones are read as numbers too, longer ones use Hash64.
-  EXPECT_EQ(detail::KeyHash(EncodeToString(int32_t{6})) & 7, 2u);
+  EXPECT_EQ(detail::KeyHash(EncodeToString(int32_t{6})) & 3, 2u);
   EXPECT_EQ(detail::KeyHash("a key of more than 8 bytes"), Hash64("a key of more than 8 bytes"));
 }
 
