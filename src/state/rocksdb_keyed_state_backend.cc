@@ -70,48 +70,10 @@ bool IsPlainFileName(std::string_view name) {
 
 }  // namespace
 
-// ---- SharedSstFiles -------------------------------------------------------------------------
-
-SharedSstFiles::FileMap SharedSstFiles::BeginCheckpoint(int64_t checkpoint_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  FileMap base = pending_.empty() ? confirmed_ : FileMap();
-  pending_.insert(checkpoint_id);
-  return base;
-}
-
-void SharedSstFiles::Written(int64_t checkpoint_id, FileMap files) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (pending_.contains(checkpoint_id)) written_[checkpoint_id] = std::move(files);
-}
-
-void SharedSstFiles::Completed(int64_t checkpoint_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (checkpoint_id <= last_completed_) return;
-  last_completed_ = checkpoint_id;
-  auto it = written_.find(checkpoint_id);
-  // A completed checkpoint that wrote no SST files (a full one, or one this backend did not
-  // take) references none of the old ones: they may be deleted now.
-  confirmed_ = it != written_.end() ? std::move(it->second) : FileMap();
-  // Older pending checkpoints are subsumed: they will never complete.
-  written_.erase(written_.begin(), written_.upper_bound(checkpoint_id));
-  pending_.erase(pending_.begin(), pending_.upper_bound(checkpoint_id));
-}
-
-void SharedSstFiles::Aborted(int64_t checkpoint_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  pending_.erase(checkpoint_id);
-  written_.erase(checkpoint_id);
-}
-
-void SharedSstFiles::Seed(FileMap files) {
-  std::lock_guard<std::mutex> lock(mu_);
-  confirmed_ = std::move(files);
-}
-
 // ---- Creation -------------------------------------------------------------------------------
 
 RocksDbKeyedStateBackend::RocksDbKeyedStateBackend(const KeyedBackendOptions& options)
-    : KeyedStateBackend(options), shared_files_(std::make_shared<SharedSstFiles>()) {}
+    : KeyedStateBackend(options), shared_files_(std::make_shared<SharedStateFiles>()) {}
 
 Result<std::unique_ptr<RocksDbKeyedStateBackend>> RocksDbKeyedStateBackend::Create(
     const KeyedBackendOptions& options) {
@@ -685,7 +647,7 @@ Status RocksDbKeyedStateBackend::RestoreNativeInPlace(const KeyedRestoreSource& 
   }
   WEIR_RETURN_IF_ERROR(RestoredKeyCodec(db_->key_codec()));
   // The SSTs already in shared storage need not be uploaded again.
-  SharedSstFiles::FileMap files;
+  SharedStateFiles::FileMap files;
   for (const StateFile& f : source.handle->native_files) {
     if (f.local_name.ends_with(".sst") && f.path.starts_with("shared/"))
       files.emplace(f.local_name, f);

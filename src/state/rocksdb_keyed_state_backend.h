@@ -44,38 +44,10 @@
 
 #include "state/keyed_state_backend.h"
 #include "state/rocksdb_instance.h"
+#include "state/shared_state_files.h"
 #include "state/state_write_cache.h"
 
 namespace weir {
-
-// Which SST files of one backend's database are already in checkpoint storage, so an
-// incremental checkpoint uploads only new ones. A checkpoint reuses only the files of the
-// last checkpoint the backend was told completed (or the one it was restored from), and none
-// at all while an earlier checkpoint of its own is still pending: a pending checkpoint that
-// completes may subsume the base, after which the coordinator deletes the base's files that
-// the completed one does not reference. This keeps every reused file referenced by a retained
-// checkpoint until the checkpoint reusing it completes.
-// Thread-safety: thread-safe (the task thread and a snapshot thread use it).
-class SharedSstFiles {
- public:
-  using FileMap = std::map<std::string, StateFile>;  // local SST name -> its file in storage
-
-  // Task thread, at a checkpoint's synchronous part: the files it may reuse. Marks it pending.
-  FileMap BeginCheckpoint(int64_t checkpoint_id);
-  // Snapshot thread, when the checkpoint's files are written.
-  void Written(int64_t checkpoint_id, FileMap files);
-  void Completed(int64_t checkpoint_id);
-  void Aborted(int64_t checkpoint_id);
-  // The SST files of the checkpoint a backend was restored from.
-  void Seed(FileMap files);
-
- private:
-  std::mutex mu_;
-  FileMap confirmed_;                   // guarded by mu_
-  std::set<int64_t> pending_;           // guarded by mu_
-  std::map<int64_t, FileMap> written_;  // guarded by mu_
-  int64_t last_completed_ = 0;          // guarded by mu_
-};
 
 class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::RawStateAccess {
  public:
@@ -174,7 +146,7 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   std::shared_ptr<const RocksDbResources> resources_;
   std::shared_ptr<ScopedDirectory> dir_;  // the working directory
   std::shared_ptr<RocksDbInstance> db_;
-  std::shared_ptr<SharedSstFiles> shared_files_;
+  std::shared_ptr<SharedStateFiles> shared_files_;
   std::string working_dir_;
   int next_db_ = 0;
   std::string backend_id_;

@@ -289,34 +289,6 @@ TEST(RocksDbKeyLayoutTest, KeysSortByKeyGroupAndParseBack) {
 
 // ---- Incremental snapshots ------------------------------------------------------------------
 
-TEST(SharedSstFilesTest, OnlyFilesOfTheLastCompletedCheckpointAreReusedWhenNoneIsPending) {
-  SharedSstFiles files;
-  auto file = [](const std::string& name) { return StateFile{"shared/" + name, 1, 2, name}; };
-  EXPECT_TRUE(files.BeginCheckpoint(1).empty());
-  files.Written(1, {{"1.sst", file("c1_1.sst")}});
-  files.Completed(1);
-  auto base = files.BeginCheckpoint(2);
-  ASSERT_EQ(base.size(), 1u);
-  EXPECT_EQ(base.at("1.sst").path, "shared/c1_1.sst");
-  // Checkpoint 2 is pending: if it completes it may subsume 1, whose files 3 must not rely on.
-  EXPECT_TRUE(files.BeginCheckpoint(3).empty());
-  files.Written(2, {{"1.sst", file("c1_1.sst")}, {"2.sst", file("c2_2.sst")}});
-  files.Aborted(2);
-  files.Written(3, {{"3.sst", file("c3_3.sst")}});
-  EXPECT_TRUE(files.BeginCheckpoint(4).empty()) << "3 is still pending";
-  files.Completed(3);  // subsumes 4's predecessor... and 4 is still pending
-  EXPECT_TRUE(files.BeginCheckpoint(5).empty()) << "4 is still pending";
-  files.Completed(5);  // 5 wrote nothing (not incremental): nothing is reusable
-  EXPECT_TRUE(files.BeginCheckpoint(6).empty());
-  files.Written(6, {{"6.sst", file("c6_6.sst")}});
-  files.Completed(6);
-  files.Completed(4);  // late and older: ignored
-  EXPECT_EQ(files.BeginCheckpoint(7).size(), 1u);
-  files.Aborted(7);
-  files.Seed({{"a.sst", file("c9_a.sst")}, {"b.sst", file("c9_b.sst")}});
-  EXPECT_EQ(files.BeginCheckpoint(8).size(), 2u);
-}
-
 TEST_F(RocksDbBackendTest, IncrementalSnapshotsUploadNewSstFilesOnceAndReuseTheRest) {
   UseIncremental();
   Subtask t = NewSubtask();

@@ -234,7 +234,7 @@ Result<KeyedStateHandle> IncrementalRocksDbSnapshot::Write(const SnapshotLocatio
   KeyedStateHandle handle;
   handle.key_groups = p_.range;
   handle.backend_id = p_.backend_id;
-  SharedSstFiles::FileMap uploaded;
+  SharedStateFiles::FileMap uploaded;
   for (const std::string& name : names) {
     std::string path = JoinPath(p_.local_dir, name);
     if (IsTableFile(name)) {

@@ -52,10 +52,10 @@ class IncrementalRocksDbSnapshot final : public KeyedSnapshot {
  public:
   struct Params {
     std::shared_ptr<RocksDbInstance> db;
-    std::shared_ptr<SharedSstFiles> shared_files;
+    std::shared_ptr<SharedStateFiles> shared_files;
     int64_t checkpoint_id = 0;
     std::string local_dir;             // the RocksDB checkpoint; deleted when done
-    SharedSstFiles::FileMap reusable;  // SSTs already in storage
+    SharedStateFiles::FileMap reusable;  // SSTs already in storage
     TimersByGroup timers;
     KeyGroupRange range;
     std::string file_prefix;  // "<operator uid>-<subtask>"
