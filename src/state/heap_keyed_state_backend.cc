@@ -234,6 +234,47 @@ detail::HeapStateTable* HeapKeyedStateBackend::AddTable(
   return tables_.back().get();
 }
 
+template <typename Reader>
+Status HeapKeyedStateBackend::RestoreFrom(const Reader& reader) {
+  const auto& states = reader.states();
+  std::vector<PendingState*> by_index;  // the file's state index -> where its values go
+  WEIR_RETURN_IF_ERROR(RestoredKeyCodec(reader.key_codec()));
+  for (const StateMeta& m : states) {
+    auto it = pending_.find(m.name);
+    if (it == pending_.end()) {
+      it = pending_.emplace(m.name, PendingState{m.kind, m.codec, {}}).first;
+    } else if (it->second.kind != m.kind || it->second.codec != m.codec) {
+      return Status::Corruption("state '" + m.name +
+                                "' has different kinds or codecs in different checkpoint files");
+    }
+    by_index.push_back(&it->second);
+  }
+  restored_data_.push_back(reader.data());
+  // Size the key index and the value lists once, instead of growing them entry by entry.
+  WEIR_ASSIGN_OR_RETURN(auto counts, reader.CountEntries(options_.key_groups));
+  if (!counts.empty()) keys_.Reserve(*std::max_element(counts.begin(), counts.end()));
+  for (size_t i = 0; i < counts.size(); ++i) {
+    by_index[i]->values.reserve(by_index[i]->values.size() + counts[i]);
+  }
+  return reader.ForEach(
+      options_.key_groups,
+      [&](size_t state, int kg, std::string_view key, std::string_view value) -> Status {
+        if (detail::KeyGroupForHash(Hash64(key), options_.max_parallelism) != kg) {
+          return Status::Corruption(
+              "a key is stored in key group " + std::to_string(kg) +
+              " but hashes to another: the checkpoint was taken with another "
+              "pipeline.max-parallelism, which cannot change");
+        }
+        detail::KeyId id = keys_.FindOrInsert(key, detail::KeyHash(key), kg);
+        by_index[state]->values.emplace_back(id, value);
+        return Status::OK();
+      },
+      [&](int, TimeDomain domain, int64_t ts, std::string_view key) -> Status {
+        timers_.Add(domain, ts, key);
+        return Status::OK();
+      });
+}
+
 Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sources) {
   for (const KeyedRestoreSource& src : sources) {
     // A native handle's canonical file holds only its timers: restoring that alone would
@@ -249,45 +290,7 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
     auto reader =
         KeyedSnapshotReader::Open(std::move(*data), src.location->Absolute(*src.handle->canonical));
     if (!reader.ok()) return reader.status().WithContext(RestoreContext());
-    const auto& states = reader->states();
-    std::vector<PendingState*> by_index;  // the file's state index -> where its values go
-    WEIR_RETURN_IF_ERROR_CTX(RestoredKeyCodec(reader->key_codec()), RestoreContext());
-    for (const StateMeta& m : states) {
-      auto it = pending_.find(m.name);
-      if (it == pending_.end()) {
-        it = pending_.emplace(m.name, PendingState{m.kind, m.codec, {}}).first;
-      } else if (it->second.kind != m.kind || it->second.codec != m.codec) {
-        return Status::Corruption(RestoreContext() + ": state '" + m.name +
-                                  "' has different kinds or codecs in different checkpoint files");
-      }
-      by_index.push_back(&it->second);
-    }
-    restored_data_.push_back(reader->data());
-    // Size the key index and the value lists once, instead of growing them entry by entry.
-    auto counts = reader->CountEntries(options_.key_groups);
-    if (!counts.ok()) return counts.status().WithContext(RestoreContext());
-    if (!counts->empty()) keys_.Reserve(*std::max_element(counts->begin(), counts->end()));
-    for (size_t i = 0; i < counts->size(); ++i) {
-      by_index[i]->values.reserve(by_index[i]->values.size() + (*counts)[i]);
-    }
-    Status s = reader->ForEach(
-        options_.key_groups,
-        [&](size_t state, int kg, std::string_view key, std::string_view value) -> Status {
-          if (detail::KeyGroupForHash(Hash64(key), options_.max_parallelism) != kg) {
-            return Status::Corruption(
-                "a key is stored in key group " + std::to_string(kg) +
-                " but hashes to another: the checkpoint was taken with another "
-                "pipeline.max-parallelism, which cannot change");
-          }
-          detail::KeyId id = keys_.FindOrInsert(key, detail::KeyHash(key), kg);
-          by_index[state]->values.emplace_back(id, value);
-          return Status::OK();
-        },
-        [&](int, TimeDomain domain, int64_t ts, std::string_view key) -> Status {
-          timers_.Add(domain, ts, key);
-          return Status::OK();
-        });
-    if (!s.ok()) return s.WithContext(RestoreContext());
+    WEIR_RETURN_IF_ERROR_CTX(RestoreFrom(*reader), RestoreContext());
   }
   for (auto& [name, p] : pending_) {
     // Sorted for lookups by id; a key restored twice (from two files) keeps its last value.

@@ -79,6 +79,10 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
     const std::string_view* Find(detail::KeyId id) const;
   };
 
+  // Restores one file's entries and timers into pending_ (for each reader type: the canonical
+  // format, the incremental one).
+  template <typename Reader>
+  Status RestoreFrom(const Reader& reader);
   void SetNewKey(std::string_view key_bytes, uint64_t hash);
   detail::KeyId InsertKey(std::string_view key_bytes, uint64_t hash);
   void EnsureCapacity(size_t n);

@@ -88,6 +88,7 @@ detail::KeyId KeyTable::Insert(std::string_view bytes, uint64_t hash, int key_gr
   }
   keys_.Mutable(id).Assign(bytes, hash, key_group);
   ++live_;
+  ++version_;
   if (slots_[i] == kEmpty) ++used_;
   slots_[i] = Slot(hash, id);
   if (used_ * 10 >= slots_.size() * 7) Rehash(std::bit_ceil(std::max<size_t>(16, live_ * 2)));
@@ -107,6 +108,7 @@ void KeyTable::Erase(detail::KeyId id) {
   k.Release();
   free_ids_.push_back(id);
   --live_;
+  ++version_;
 }
 
 void KeyTable::Reserve(size_t n) {

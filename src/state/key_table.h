@@ -84,6 +84,9 @@ class KeyTable {
   // Every live id is below this.
   size_t id_limit() const { return keys_.size(); }
   size_t live_count() const { return live_; }
+  // Changes with every Insert and Erase: while it stays the same, every id names the same key
+  // (an incremental snapshot reuses its key file as long as it does).
+  uint64_t version() const { return version_; }
   // The keys as they are now, for a snapshot thread (see CowVector).
   Frozen Freeze() { return keys_.Freeze(); }
 
@@ -110,6 +113,7 @@ class KeyTable {
   size_t mask_;
   size_t used_ = 0;  // occupied slots plus tombstones
   size_t live_ = 0;
+  uint64_t version_ = 0;
   detail::CowVector<Key> keys_;
   std::vector<detail::KeyId> free_ids_;
 };

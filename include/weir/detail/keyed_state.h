@@ -132,6 +132,10 @@ class HeapStateTable {
     // If the key has state: appends its snapshot entry (key and encoded value, each
     // length-prefixed) to `out`. One call per key, for the snapshot loop.
     virtual void AppendEntry(KeyId id, std::string_view key, SnapshotSection* out) = 0;
+    // Appends the values of ids [begin, end) in id order, one entry each: varint 0 for an id
+    // without state, else varint (length + 1) and the encoded value. For an incremental
+    // snapshot, whose keys are in a file of their own.
+    virtual void AppendValues(KeyId begin, KeyId end, SnapshotSection* out) = 0;
   };
   virtual std::unique_ptr<Frozen> Freeze() = 0;
 
@@ -294,6 +298,11 @@ class SnapshotSection {
     cursor_ = entry_end;
     ++count_;
   }
+  // Empties the section, keeping its memory for the next entries.
+  void Clear() {
+    cursor_ = data_.get();
+    count_ = 0;
+  }
   // Appends `key` and `value`, each length-prefixed, as one entry.
   void Add(std::string_view key, std::string_view value) {
     char* p = Extend(2 * kMaxVarint + key.size() + value.size());
@@ -369,6 +378,26 @@ void AppendSnapshotEntry(std::string_view key, const Slot& slot, SnapshotSection
   }
 }
 
+// Appends a slot's value for an incremental snapshot: varint (length + 1), then the
+// canonical value (see HeapStateTable::Frozen::AppendValues).
+template <typename Traits, typename Slot>
+void AppendSnapshotValue(const Slot& slot, SnapshotSection* out) {
+  if constexpr (Traits::kFixedSize > 0) {
+    static_assert(Traits::kFixedSize + 1 < 0x80, "a fixed-width value's length is one byte");
+    char* p = out->Extend(1 + Traits::kFixedSize);
+    *p++ = static_cast<char>(Traits::kFixedSize + 1);
+    Traits::EncodeFixed(slot, p);
+    out->Commit(p + Traits::kFixedSize);
+  } else {
+    std::string& value = out->scratch();
+    value.clear();
+    BufferWriter w(&value);
+    Traits::Encode(slot, w);
+    char* p = out->Extend(SnapshotSection::kMaxVarint + value.size());
+    out->Commit(SnapshotSection::PutBytes(SnapshotSection::PutVarint(p, value.size() + 1), value));
+  }
+}
+
 // A typed column of per-key slots in a CowVector, so a snapshot freezes it in O(chunks).
 // `Traits` says what a slot holds: whether it is present, how to clear, encode and decode it.
 template <typename Slot, typename Traits>
@@ -414,6 +443,17 @@ class HeapTable : public HeapStateTable {
     void AppendEntry(KeyId id, std::string_view key, SnapshotSection* out) override {
       if (id < slots_.size() && Traits::Present(slots_[id]))
         AppendSnapshotEntry<Traits>(key, slots_[id], out);
+    }
+    void AppendValues(KeyId begin, KeyId end, SnapshotSection* out) override {
+      for (KeyId id = begin; id < end; ++id) {
+        if (id >= slots_.size() || !Traits::Present(slots_[id])) {
+          char* p = out->Extend(1);
+          *p = 0;
+          out->Commit(p + 1);
+        } else {
+          AppendSnapshotValue<Traits>(slots_[id], out);
+        }
+      }
     }
 
    private:
