@@ -353,7 +353,7 @@ TEST_P(CrashJobTest, ManyKeysAtParallelismThreeSurviveRandomKills) {
   s.output = "output";
   s.min_kill_ms = 100;
   s.max_kill_ms = 700;
-  if (GetParam().name != "hashmap") s.rocksdb_dir = "rocksdb";
+  if (GetParam().name.starts_with("rocksdb")) s.rocksdb_dir = "rocksdb";
   s.fault_points = CommonFaultPoints();
   s.fault_points.insert(s.fault_points.end(), GetParam().fault_points.begin(),
                         GetParam().fault_points.end());
@@ -364,6 +364,10 @@ TEST_P(CrashJobTest, ManyKeysAtParallelismThreeSurviveRandomKills) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, CrashJobTest,
                          ::testing::Values(Backend{"hashmap", {"state.backend.type=hashmap"}, {}},
+                                           Backend{"hashmap_incremental",
+                                                   {"state.backend.type=hashmap",
+                                                    "execution.checkpointing.incremental=true"},
+                                                   {}},
                                            Backend{"rocksdb",
                                                    {"state.backend.type=rocksdb"},
                                                    {fault_points::kRocksDbCreateFile}},

@@ -1,7 +1,7 @@
 // Recovery end to end, in-process: restarts from checkpoints, at-least-once, a disk that
 // fails fsync, rename or fills up during checkpoints, a power loss that drops unsynced data,
 // rescaling on restore, and corrupt or partial checkpoints. Every test with keyed state runs
-// on each state backend: hashmap, rocksdb (full checkpoints) and rocksdb with incremental
+// on each state backend: hashmap and rocksdb, each with full and with incremental
 // checkpoints; RocksDB's own failures (a working directory that cannot be created, a write
 // that fails) are handled by the restart strategy.
 #include <gtest/gtest.h>
@@ -49,6 +49,7 @@ struct Backend {
 void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 
 const Backend kBackends[] = {{"hashmap", "hashmap", false},
+                             {"hashmap_incremental", "hashmap", true},
                              {"rocksdb", "rocksdb", false},
                              {"rocksdb_incremental", "rocksdb", true}};
 
@@ -561,7 +562,7 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheJobNamingOperatorSubtaskAnd
   spec.output = dir.Join("out");
   spec.keyed_parallelism = 1;
   Configuration c = CheckpointedConfig(dir);
-  UseBackend(c, dir, kBackends[1]);
+  UseBackend(c, dir, Backend{"rocksdb", "rocksdb", false});
   c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
   c.Set("state.backend.rocksdb.write-cache.entries", "0");  // every update writes
   c.Set("restart-strategy.type", "none");
@@ -584,7 +585,7 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheTaskAndTheRestartLosesNothi
   auto reference = ReferenceOutput(spec);
   spec.on_record = Throttle;
   Configuration c = CheckpointedConfig(dir);
-  UseBackend(c, dir, kBackends[1]);
+  UseBackend(c, dir, Backend{"rocksdb", "rocksdb", false});
   // Small memtables, flushed often; the first flush fails, and RocksDB then refuses writes.
   c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
   c.Set("state.backend.rocksdb.write-cache.entries", "0");  // every update writes

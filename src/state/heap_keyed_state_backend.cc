@@ -5,7 +5,10 @@
 
 #include "base/hash.h"
 #include "base/logging.h"
+#include "base/random.h"
+#include "state/heap_incremental_format.h"
 #include "state/keyed_snapshot_format.h"
+#include "state/state_backend_options.h"
 #include "state/state_schema.h"
 
 namespace weir {
@@ -133,10 +136,110 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
   std::shared_ptr<std::atomic<size_t>> previous_bytes_;
 };
 
+// An incremental checkpoint (heap_incremental_format.h): every state's values by key id,
+// against the key file of the last completed checkpoint if the keys have not changed since
+// (`reused_keys`), else against a new one in shared/.
+class HeapIncrementalSnapshot final : public KeyedSnapshot {
+ public:
+  struct Params {
+    KeyTable::Frozen keys;
+    std::string key_codec;
+    std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables;
+    std::vector<HeapKeyedSnapshot::Pending> pending;
+    std::vector<TimerEntry> timers;
+    KeyGroupRange range;
+    int max_parallelism = 0;
+    int64_t checkpoint_id = 0;
+    std::string file_prefix;  // "<operator uid>-<subtask>"
+    // The key file's name in SharedStateFiles: "keys-<backend instance>-<key table version>".
+    std::string key_name;
+    std::optional<StateFile> reused_keys;
+    std::shared_ptr<SharedStateFiles> shared_files;
+  };
+
+  explicit HeapIncrementalSnapshot(Params p) : p_(std::move(p)) {}
+
+  Result<KeyedStateHandle> Write(const SnapshotLocation& location) override {
+    StateFile keys;
+    if (p_.reused_keys) {
+      keys = *p_.reused_keys;
+    } else {
+      WEIR_ASSIGN_OR_RETURN(auto file, location.CreateSharedFile(SharedStateFileName(
+                                           p_.checkpoint_id, p_.file_prefix + ".keys")));
+      WEIR_RETURN_IF_ERROR(WriteHeapKeyFile(p_.keys, file.get()));
+      WEIR_ASSIGN_OR_RETURN(keys, file->Finish());
+      // The checkpoint's _metadata makes its own directory durable, not shared/.
+      WEIR_RETURN_IF_ERROR(location.fs().SyncDir(JoinPath(location.base_dir(), "shared")));
+      keys.local_name = p_.key_name;
+    }
+
+    std::vector<HeapValueColumn> columns;
+    for (auto& [meta, table] : p_.tables) {
+      columns.push_back({meta, [t = table.get()](detail::KeyId b, detail::KeyId e,
+                                                 detail::SnapshotSection* out) {
+                           t->AppendValues(b, e, out);
+                         }});
+    }
+    for (const HeapKeyedSnapshot::Pending& pending : p_.pending) {
+      columns.push_back({StateMeta{pending.name, pending.kind, pending.codec},
+                         [&values = pending.values](detail::KeyId b, detail::KeyId e,
+                                                    detail::SnapshotSection* out) {
+                           AppendPendingValues(values, b, e, out);
+                         }});
+    }
+    HeapValueFileHeader header;
+    header.key_file_checksum = keys.checksum;
+    header.id_count = p_.keys.size();
+    header.key_codec = p_.key_codec;
+    header.range = p_.range;
+    WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(p_.file_prefix + ".keyed"));
+    WEIR_RETURN_IF_ERROR(
+        WriteHeapValueFile(header, columns, p_.timers, p_.max_parallelism, file.get()));
+    WEIR_ASSIGN_OR_RETURN(StateFile values, file->Finish());
+    values.local_name = "values";
+
+    p_.shared_files->Written(p_.checkpoint_id, {{p_.key_name, keys}});
+    KeyedStateHandle handle;
+    handle.key_groups = p_.range;
+    handle.native_files = {std::move(keys), std::move(values)};
+    handle.backend_id = std::string(kHeapIncrementalBackendId);
+    return handle;
+  }
+
+ private:
+  // Restored values of a state not declared again, sorted by key id, as AppendValues writes.
+  static void AppendPendingValues(
+      const std::vector<std::pair<detail::KeyId, std::string_view>>& values, detail::KeyId begin,
+      detail::KeyId end, detail::SnapshotSection* out) {
+    auto it = std::lower_bound(values.begin(), values.end(), begin,
+                               [](const auto& e, detail::KeyId id) { return e.first < id; });
+    for (detail::KeyId id = begin; id < end; ++id) {
+      std::string_view value;
+      size_t n = 0;
+      if (it != values.end() && it->first == id) {
+        value = it->second;
+        n = value.size() + 1;
+        ++it;
+      }
+      char* p = out->Extend(detail::SnapshotSection::kMaxVarint + value.size());
+      out->Commit(detail::SnapshotSection::PutBytes(detail::SnapshotSection::PutVarint(p, n),
+                                                    value));
+    }
+  }
+
+  Params p_;
+};
+
 }  // namespace
 
 HeapKeyedStateBackend::HeapKeyedStateBackend(const KeyedBackendOptions& options)
-    : KeyedStateBackend(options) {}
+    : KeyedStateBackend(options), instance_(RandomHex(8)) {
+  if (options.config != nullptr) {
+    // Checked with the rest of the configuration before any backend is created.
+    auto incremental = options.config->Get(state_backend_options::kIncremental);
+    incremental_ = incremental.ok() && *incremental;
+  }
+}
 
 void HeapKeyedStateBackend::SetNewKey(std::string_view key_bytes, uint64_t hash) {
   detail::KeyId id = keys_.Find(key_bytes, hash);
@@ -277,6 +380,10 @@ Status HeapKeyedStateBackend::RestoreFrom(const Reader& reader) {
 
 Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sources) {
   for (const KeyedRestoreSource& src : sources) {
+    if (src.handle->backend_id == kHeapIncrementalBackendId) {
+      WEIR_RETURN_IF_ERROR_CTX(RestoreIncremental(src), RestoreContext());
+      continue;
+    }
     // A native handle's canonical file holds only its timers: restoring that alone would
     // silently drop the state.
     if (!src.handle->native_files.empty() || !src.handle->canonical) {
@@ -304,13 +411,43 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
   return Status::OK();
 }
 
+Status HeapKeyedStateBackend::RestoreIncremental(const KeyedRestoreSource& source) {
+  const std::vector<StateFile>& files = source.handle->native_files;
+  if (files.size() != 2 || !files[0].local_name.starts_with("keys-") ||
+      files[1].local_name != "values") {
+    return Status::Corruption("a heap incremental state handle lists " +
+                              std::to_string(files.size()) +
+                              " files; it must list a key file and a value file");
+  }
+  WEIR_ASSIGN_OR_RETURN(std::string keys, source.location->ReadVerified(files[0]));
+  WEIR_ASSIGN_OR_RETURN(std::string values, source.location->ReadVerified(files[1]));
+  WEIR_ASSIGN_OR_RETURN(auto reader,
+                        HeapIncrementalReader::Open(std::move(keys),
+                                                    source.location->Absolute(files[0]),
+                                                    std::move(values),
+                                                    source.location->Absolute(files[1])));
+  return RestoreFrom(reader);
+}
+
+void HeapKeyedStateBackend::NotifyCheckpointComplete(int64_t checkpoint_id) {
+  // A savepoint is self-contained and subsumes no checkpoint: what may be reused is unchanged.
+  if (savepoints_.erase(checkpoint_id) > 0) return;
+  shared_files_->Completed(checkpoint_id);
+}
+
+void HeapKeyedStateBackend::NotifyCheckpointAborted(int64_t checkpoint_id) {
+  if (savepoints_.erase(checkpoint_id) > 0) return;
+  shared_files_->Aborted(checkpoint_id);
+}
+
 const std::string_view* HeapKeyedStateBackend::PendingState::Find(detail::KeyId id) const {
   auto it = std::lower_bound(values.begin(), values.end(), id,
                              [](const auto& e, detail::KeyId k) { return e.first < k; });
   return it != values.end() && it->first == id ? &it->second : nullptr;
 }
 
-Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t, bool) {
+Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t checkpoint_id,
+                                                                      bool savepoint) {
   CollectGarbage();
   // O(chunks), not O(keys): the encoding happens off the task thread.
   std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables;
@@ -325,11 +462,29 @@ Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t, 
   timers_.ForEach([&](TimeDomain domain, int64_t ts, const std::string& key) {
     timers.push_back(TimerEntry{domain, ts, key});
   });
-  std::string name = SanitizeForFileName(options_.operator_uid) + "-" +
-                     std::to_string(options_.subtask) + ".keyed";
+  std::string prefix =
+      SanitizeForFileName(options_.operator_uid) + "-" + std::to_string(options_.subtask);
+  if (savepoint) savepoints_.insert(checkpoint_id);
+  if (incremental_ && !savepoint) {
+    HeapIncrementalSnapshot::Params p;
+    p.keys = keys_.Freeze();
+    p.key_codec = key_codec();
+    p.tables = std::move(tables);
+    p.pending = std::move(pending);
+    p.timers = std::move(timers);
+    p.range = options_.key_groups;
+    p.max_parallelism = options_.max_parallelism;
+    p.checkpoint_id = checkpoint_id;
+    p.file_prefix = std::move(prefix);
+    p.key_name = "keys-" + instance_ + "-" + std::to_string(keys_.version());
+    SharedStateFiles::FileMap reusable = shared_files_->BeginCheckpoint(checkpoint_id);
+    if (auto it = reusable.find(p.key_name); it != reusable.end()) p.reused_keys = it->second;
+    p.shared_files = shared_files_;
+    return std::unique_ptr<KeyedSnapshot>(std::make_unique<HeapIncrementalSnapshot>(std::move(p)));
+  }
   return std::unique_ptr<KeyedSnapshot>(std::make_unique<HeapKeyedSnapshot>(
       keys_.Freeze(), key_codec(), std::move(tables), std::move(pending), std::move(timers),
-      options_.key_groups, options_.max_parallelism, std::move(name), snapshot_bytes_));
+      options_.key_groups, options_.max_parallelism, prefix + ".keyed", snapshot_bytes_));
 }
 
 void HeapKeyedStateBackend::CollectGarbage() {

@@ -11,6 +11,12 @@
 // frozen view into the canonical format and writes it, while the task keeps processing and
 // copies a chunk the first time it writes to it after the freeze.
 //
+// Incremental checkpoints (execution.checkpointing.incremental; never savepoints) use the
+// format of heap_incremental_format.h: a key file under shared/, reused by later checkpoints
+// while the key set does not change (SharedStateFiles decides when reuse is safe), and the
+// values by key id. A job whose keys stay the same writes only its values. Only this backend
+// restores them; a savepoint moves state to RocksDB.
+//
 // Restored state is kept as bytes until the function declares the state (in Open), then
 // decoded with the declared type; state never declared again is carried into later
 // snapshots unchanged. Thread-safety: owned by one task thread; a snapshot's Write reads only
@@ -20,6 +26,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +34,7 @@
 #include "base/hash.h"
 #include "state/key_table.h"
 #include "state/keyed_state_backend.h"
+#include "state/shared_state_files.h"
 
 namespace weir {
 
@@ -66,6 +74,8 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   // KeyedStateBackend
   Status Restore(const std::vector<KeyedRestoreSource>& sources) override;
   Result<std::unique_ptr<KeyedSnapshot>> Snapshot(int64_t checkpoint_id, bool savepoint) override;
+  void NotifyCheckpointComplete(int64_t checkpoint_id) override;
+  void NotifyCheckpointAborted(int64_t checkpoint_id) override;
 
   size_t live_keys() const { return keys_.live_count(); }
 
@@ -83,6 +93,7 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   // format, the incremental one).
   template <typename Reader>
   Status RestoreFrom(const Reader& reader);
+  Status RestoreIncremental(const KeyedRestoreSource& source);
   void SetNewKey(std::string_view key_bytes, uint64_t hash);
   detail::KeyId InsertKey(std::string_view key_bytes, uint64_t hash);
   void EnsureCapacity(size_t n);
@@ -103,6 +114,11 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   // The size of the last snapshot file, which its snapshot thread sets: the next one sizes
   // its buffers from it.
   std::shared_ptr<std::atomic<size_t>> snapshot_bytes_ = std::make_shared<std::atomic<size_t>>(0);
+  bool incremental_ = false;
+  std::string instance_;  // names this backend's key files apart from any other's
+  // The key files in storage that an incremental checkpoint may reuse.
+  std::shared_ptr<SharedStateFiles> shared_files_ = std::make_shared<SharedStateFiles>();
+  std::set<int64_t> savepoints_;  // taken and not yet completed or aborted
 };
 
 }  // namespace weir

@@ -88,7 +88,11 @@ detail::KeyId KeyTable::Insert(std::string_view bytes, uint64_t hash, int key_gr
   }
   keys_.Mutable(id).Assign(bytes, hash, key_group);
   ++live_;
-  ++version_;
+  if (fresh_.size() <= id) fresh_.resize(keys_.size());
+  if (!fresh_[id]) {
+    fresh_[id] = true;
+    inserted_.push_back(id);
+  }
   if (slots_[i] == kEmpty) ++used_;
   slots_[i] = Slot(hash, id);
   if (used_ * 10 >= slots_.size() * 7) Rehash(std::bit_ceil(std::max<size_t>(16, live_ * 2)));
@@ -108,7 +112,19 @@ void KeyTable::Erase(detail::KeyId id) {
   k.Release();
   free_ids_.push_back(id);
   --live_;
-  ++version_;
+  if (!fresh_[id]) ++version_;  // the last Freeze saw it
+}
+
+KeyTable::Frozen KeyTable::Freeze() {
+  bool changed = keys_.size() != frozen_ids_;
+  for (detail::KeyId id : inserted_) {
+    changed = changed || keys_[id].live();
+    fresh_[id] = false;
+  }
+  inserted_.clear();
+  if (changed) ++version_;
+  frozen_ids_ = keys_.size();
+  return keys_.Freeze();
 }
 
 void KeyTable::Reserve(size_t n) {

@@ -84,11 +84,14 @@ class KeyTable {
   // Every live id is below this.
   size_t id_limit() const { return keys_.size(); }
   size_t live_count() const { return live_; }
-  // Changes with every Insert and Erase: while it stays the same, every id names the same key
-  // (an incremental snapshot reuses its key file as long as it does).
+  // What the last Freeze saw changes when a key it held is erased, or, at the next Freeze,
+  // when a key inserted since is still there or the ids grew: while the version stays the
+  // same, every id below id_limit() names the same key (an incremental snapshot reuses its
+  // key file as long as it does). A key inserted and erased between two freezes, as when a
+  // record's key has no state and gets none, changes nothing.
   uint64_t version() const { return version_; }
   // The keys as they are now, for a snapshot thread (see CowVector).
-  Frozen Freeze() { return keys_.Freeze(); }
+  Frozen Freeze();
 
  private:
   static constexpr uint64_t kEmpty = 0;
@@ -114,6 +117,10 @@ class KeyTable {
   size_t used_ = 0;  // occupied slots plus tombstones
   size_t live_ = 0;
   uint64_t version_ = 0;
+  // Ids inserted since the last Freeze (flag by id, and the list to clear it).
+  std::vector<bool> fresh_;
+  std::vector<detail::KeyId> inserted_;
+  size_t frozen_ids_ = 0;  // id_limit() at the last Freeze
   detail::CowVector<Key> keys_;
   std::vector<detail::KeyId> free_ids_;
 };

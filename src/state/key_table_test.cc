@@ -74,6 +74,39 @@ TEST(KeyTableTest, InsertReturnsTheSameIdForTheSameKey) {
   EXPECT_LT(b, t.id_limit());
 }
 
+TEST(KeyTableTest, TheVersionChangesWhenWhatTheLastFreezeSawChanges) {
+  KeyTable t;
+  KeyId a = Insert(t, "a");
+  (void)t.Freeze();
+  uint64_t v = t.version();
+  // A key that comes and goes between two freezes, reusing a free id, changes nothing.
+  KeyId b = Insert(t, "b");
+  (void)t.Freeze();
+  EXPECT_NE(t.version(), v) << "b is new";
+  v = t.version();
+  t.Erase(b);
+  EXPECT_NE(t.version(), v) << "the last freeze saw b";
+  v = t.version();
+  (void)t.Freeze();
+  EXPECT_EQ(t.version(), v);
+  KeyId c = Insert(t, "c");
+  EXPECT_EQ(c, b) << "the free id is reused";
+  t.Erase(c);
+  (void)t.Freeze();
+  EXPECT_EQ(t.version(), v) << "c came and went";
+  // Another transient key, with no free id: the ids grow, so the version changes.
+  KeyId d = Insert(t, "d");
+  KeyId e = Insert(t, "e");
+  t.Erase(d);
+  t.Erase(e);
+  (void)t.Freeze();
+  EXPECT_NE(t.version(), v);
+  v = t.version();
+  EXPECT_EQ(t.Find("a", Hash64("a")), a);
+  (void)t.Freeze();
+  EXPECT_EQ(t.version(), v);
+}
+
 TEST(KeyTableTest, IdsAreDense) {
   KeyTable t;
   for (int i = 0; i < 100; ++i) EXPECT_EQ(Insert(t, "k" + std::to_string(i)), KeyId(i));

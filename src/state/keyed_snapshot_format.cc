@@ -8,12 +8,7 @@ namespace weir {
 namespace {
 
 constexpr std::string_view kMagic = "WEIRKSS1";
-// 2: codec identities of the keys and of each state. 3: a time domain per timer.
-// 4: nothing new in the bytes, but a window's event-time timer may stand for the window it
-// names with nothing recorded beside it, which a weir that reads at most 3 would never fire:
-// it refuses the file instead. 5: nothing new in the bytes either, but session windows are
-// listed in "window-sessions", where a weir that reads at most 4 would not look for them.
-constexpr uint64_t kVersion = 5;
+constexpr uint64_t kVersion = kKeyedSnapshotVersion;
 
 }  // namespace
 

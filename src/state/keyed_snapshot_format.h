@@ -31,6 +31,14 @@
 
 namespace weir {
 
+// The format's version. 2: codec identities of the keys and of each state. 3: a time domain
+// per timer. 4: nothing new in the bytes, but a window's event-time timer may stand for the
+// window it names with nothing recorded beside it, which a weir that reads at most 3 would
+// never fire: it refuses the file instead. 5: nothing new in the bytes either, but session
+// windows are listed in "window-sessions", where a weir that reads at most 4 would not look
+// for them. The heap backend's incremental files record it too, for what their entries mean.
+inline constexpr uint64_t kKeyedSnapshotVersion = 5;
+
 struct StateMeta {
   std::string name;
   detail::StateKind kind;

@@ -585,6 +585,14 @@ Status RocksDbKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& 
   if (!states_.empty()) {
     return Status::FailedPrecondition(RestoreContext() + ": state was declared before restoring");
   }
+  for (const KeyedRestoreSource& src : sources) {
+    if (src.handle->backend_id == kHeapIncrementalBackendId) {
+      return Status::InvalidArgument(
+          RestoreContext() +
+          ": the checkpoint holds the hashmap backend's incremental state; restore it with "
+          "state.backend.type: hashmap, or take a savepoint to switch backends");
+    }
+  }
   Status s;
   if (sources.size() == 1 && !sources[0].handle->native_files.empty() &&
       sources[0].handle->key_groups == options_.key_groups) {

@@ -476,7 +476,7 @@ TEST_F(RocksDbBackendTest, FullSnapshotsAndSavepointsRestoreIntoTheHeapBackendAn
     if (HasFailure()) return;
 
     // And back: the heap backend's snapshot restores into RocksDB.
-    const Written& hw = Snapshot(*heap.backend);
+    const Written& hw = Snapshot(*heap.backend, true, /*savepoint=*/incremental);
     config_.Set("state.backend.type", "rocksdb");
     Subtask back = NewSubtask();
     ASSERT_NE(back.backend->raw(), nullptr);
@@ -484,6 +484,23 @@ TEST_F(RocksDbBackendTest, FullSnapshotsAndSavepointsRestoreIntoTheHeapBackendAn
     AllKinds b = AllKinds::Declare(*back.runtime);
     b.Expect(back);
   }
+}
+
+TEST_F(RocksDbBackendTest, RefusesTheHeapBackendsIncrementalCheckpointClearly) {
+  UseIncremental();
+  config_.Set("state.backend.type", "hashmap");
+  Subtask heap = NewSubtask();
+  auto v = heap.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
+  SetKey(*heap.backend, 1);
+  v.Update(1);
+  const Written& w = Snapshot(*heap.backend);
+  ASSERT_EQ(w.handle.backend_id, kHeapIncrementalBackendId);
+  config_.Set("state.backend.type", "rocksdb");
+  Subtask rocks = NewSubtask();
+  Status s = Restore(*rocks.backend, {&w});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr("Running Sum"), HasSubstr("state.backend.type: hashmap")));
 }
 
 TEST_F(RocksDbBackendTest, TheHeapBackendRefusesAnIncrementalCheckpointClearly) {

@@ -122,7 +122,8 @@ class StateBackendTest : public BackendTestBase, public ::testing::TestWithParam
   // A file of the snapshot that holds keyed state (not only timers).
   static const StateFile& StateFileOf(const Written& w) {
     for (const StateFile& f : w.handle.native_files) {
-      if (f.local_name.ends_with(".sst")) return f;
+      // RocksDB's SSTs, the hashmap backend's shared key file.
+      if (f.local_name.ends_with(".sst") || f.local_name.starts_with("keys-")) return f;
     }
     return *w.handle.canonical;
   }
@@ -1177,6 +1178,7 @@ TEST_P(SnapshotIsolationTest, ASnapshotWrittenConcurrentlyWithUpdatesHoldsTheBar
 
 INSTANTIATE_TEST_SUITE_P(Backends, SnapshotIsolationTest,
                          ::testing::Values(BackendParam{"hashmap", false, "hashmap"},
+                                           BackendParam{"hashmap", true, "hashmap_incremental"},
                                            BackendParam{"rocksdb", false, "rocksdb"},
                                            BackendParam{"rocksdb", true, "rocksdb_incremental"},
                                            BackendParam{"rocksdb", true, "rocksdb_cache4", "4"}),
@@ -1185,6 +1187,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, SnapshotIsolationTest,
 // rocksdb_cache4 evicts from its StateWriteCache all the time; rocksdb_nocache has none.
 INSTANTIATE_TEST_SUITE_P(Backends, StateBackendTest,
                          ::testing::Values(BackendParam{"hashmap", false, "hashmap"},
+                                           BackendParam{"hashmap", true, "hashmap_incremental"},
                                            BackendParam{"rocksdb", false, "rocksdb"},
                                            BackendParam{"rocksdb", true, "rocksdb_incremental"},
                                            BackendParam{"rocksdb", false, "rocksdb_cache4", "4"},

@@ -17,8 +17,9 @@ inline constexpr auto kType =
 
 inline constexpr auto kIncremental =
     ConfigOption<bool>("execution.checkpointing.incremental", "false",
-                       "Incremental checkpoints (RocksDB): each checkpoint uploads only the SST "
-                       "files no earlier checkpoint uploaded.")
+                       "Incremental checkpoints: RocksDB uploads only the SST files no earlier "
+                       "checkpoint uploaded; the hashmap backend writes its keys only when they "
+                       "changed, and its values.")
         .WithFallbackKeys("state.backend.incremental");
 
 inline constexpr auto kRocksDbLocalDir = ConfigOption<std::string>(

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "state/key_group_range.h"
@@ -24,6 +25,10 @@ struct StateFile {
   friend bool operator==(const StateFile&, const StateFile&) = default;
 };
 
+// The backend_id of the heap backend's incremental checkpoints (heap_incremental_format.h):
+// native_files are a key file (local_name "keys-...") and a value file ("values").
+inline constexpr std::string_view kHeapIncrementalBackendId = "heap-incremental";
+
 // The keyed state of one operator subtask.
 struct KeyedStateHandle {
   KeyGroupRange key_groups;
@@ -33,7 +38,9 @@ struct KeyedStateHandle {
   // RocksDB native incremental snapshot: SST files (usually under shared/) and the private
   // files (MANIFEST, CURRENT, OPTIONS) that make them a database.
   std::vector<StateFile> native_files;
-  std::string backend_id;  // which backend instance wrote native_files (incremental base)
+  // Which RocksDB backend instance wrote native_files (incremental base), or
+  // kHeapIncrementalBackendId.
+  std::string backend_id;
 
   friend bool operator==(const KeyedStateHandle&, const KeyedStateHandle&) = default;
 };

@@ -294,9 +294,9 @@ class SnapshotSection {
                        1);
     return cursor_;
   }
-  void Commit(char* entry_end) {
+  void Commit(char* entry_end, size_t entries = 1) {
     cursor_ = entry_end;
-    ++count_;
+    count_ += entries;
   }
   // Empties the section, keeping its memory for the next entries.
   void Clear() {
@@ -445,13 +445,30 @@ class HeapTable : public HeapStateTable {
         AppendSnapshotEntry<Traits>(key, slots_[id], out);
     }
     void AppendValues(KeyId begin, KeyId end, SnapshotSection* out) override {
-      for (KeyId id = begin; id < end; ++id) {
-        if (id >= slots_.size() || !Traits::Present(slots_[id])) {
-          char* p = out->Extend(1);
-          *p = 0;
-          out->Commit(p + 1);
-        } else {
-          AppendSnapshotValue<Traits>(slots_[id], out);
+      const KeyId stored = static_cast<KeyId>(std::min<size_t>(end, slots_.size()));
+      if constexpr (Traits::kFixedSize > 0) {
+        // Room for all of them at once, and no branch per value: a snapshot of a million
+        // numbers runs at the speed it reads them.
+        constexpr size_t kEntry = 1 + Traits::kFixedSize;
+        char* p = out->Extend(static_cast<size_t>(end - begin) * kEntry);
+        for (KeyId id = begin; id < stored; ++id) {
+          const Slot& s = slots_[id];
+          const bool present = Traits::Present(s);
+          *p = static_cast<char>(present ? kEntry : 0);
+          if (present) Traits::EncodeFixed(s, p + 1);
+          p += present ? kEntry : 1;
+        }
+        for (KeyId id = std::max(begin, stored); id < end; ++id) *p++ = 0;
+        out->Commit(p, end - begin);
+      } else {
+        for (KeyId id = begin; id < end; ++id) {
+          if (id >= stored || !Traits::Present(slots_[id])) {
+            char* p = out->Extend(1);
+            *p = 0;
+            out->Commit(p + 1);
+          } else {
+            AppendSnapshotValue<Traits>(slots_[id], out);
+          }
         }
       }
     }
