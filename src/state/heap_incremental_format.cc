@@ -307,4 +307,19 @@ Status HeapIncrementalReader::ForEach(KeyGroupRange wanted,
   return Status::OK();
 }
 
+Result<HeapIncrementalReader> OpenHeapIncremental(const KeyedStateHandle& handle,
+                                                  const SnapshotLocation& location) {
+  const std::vector<StateFile>& files = handle.native_files;
+  if (files.size() != 2 || !files[0].local_name.starts_with("keys-") ||
+      files[1].local_name != "values") {
+    return Status::Corruption("a heap incremental state handle lists " +
+                              std::to_string(files.size()) +
+                              " files; it must list a key file and a value file");
+  }
+  WEIR_ASSIGN_OR_RETURN(std::string keys, location.ReadVerified(files[0]));
+  WEIR_ASSIGN_OR_RETURN(std::string values, location.ReadVerified(files[1]));
+  return HeapIncrementalReader::Open(std::move(keys), location.Absolute(files[0]),
+                                     std::move(values), location.Absolute(files[1]));
+}
+
 }  // namespace weir

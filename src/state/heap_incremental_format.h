@@ -95,4 +95,8 @@ class HeapIncrementalReader {
   size_t footer_offset_ = 0;
 };
 
+// Reads and checks both files of a handle whose backend_id is kHeapIncrementalBackendId.
+Result<HeapIncrementalReader> OpenHeapIncremental(const KeyedStateHandle& handle,
+                                                  const SnapshotLocation& location);
+
 }  // namespace weir

@@ -412,20 +412,7 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
 }
 
 Status HeapKeyedStateBackend::RestoreIncremental(const KeyedRestoreSource& source) {
-  const std::vector<StateFile>& files = source.handle->native_files;
-  if (files.size() != 2 || !files[0].local_name.starts_with("keys-") ||
-      files[1].local_name != "values") {
-    return Status::Corruption("a heap incremental state handle lists " +
-                              std::to_string(files.size()) +
-                              " files; it must list a key file and a value file");
-  }
-  WEIR_ASSIGN_OR_RETURN(std::string keys, source.location->ReadVerified(files[0]));
-  WEIR_ASSIGN_OR_RETURN(std::string values, source.location->ReadVerified(files[1]));
-  WEIR_ASSIGN_OR_RETURN(auto reader,
-                        HeapIncrementalReader::Open(std::move(keys),
-                                                    source.location->Absolute(files[0]),
-                                                    std::move(values),
-                                                    source.location->Absolute(files[1])));
+  WEIR_ASSIGN_OR_RETURN(auto reader, OpenHeapIncremental(*source.handle, *source.location));
   return RestoreFrom(reader);
 }
 

@@ -9,6 +9,7 @@
 #include "checkpoint/checkpoint_metadata.h"
 #include "connectors/file_sink_state.h"
 #include "remote.h"
+#include "state/heap_incremental_format.h"
 #include "state/keyed_snapshot_format.h"
 #include "state/snapshot_location.h"
 #include "state_decoder.h"
@@ -84,6 +85,46 @@ Json KeyedSummary(const Loaded& c, const OperatorSnapshotMetadata& op,
     const auto& keyed = op.subtasks[s].keyed;
     if (!keyed) continue;
     any = true;
+    // Counts every entry and timer of one subtask's reader (either format).
+    auto count = [&](const auto& reader) {
+      if (!reader.key_codec().empty()) key_codec = reader.key_codec();
+      std::vector<uint64_t> keys(reader.states().size(), 0), bytes(reader.states().size(), 0);
+      Status st = reader.ForEach(
+          reader.key_groups(),
+          [&](size_t state, int, std::string_view k, std::string_view v) {
+            ++keys[state];
+            bytes[state] += k.size() + v.size();
+            return Status::OK();
+          },
+          [&](int, TimeDomain, int64_t, std::string_view) {
+            ++timers;
+            return Status::OK();
+          });
+      if (!st.ok()) problems->push_back(st.ToString());
+      for (size_t i = 0; i < reader.states().size(); ++i) {
+        const StateMeta& m = reader.states()[i];
+        auto [it, inserted] = index.emplace(m.name, states.size());
+        if (inserted) {
+          states.push_back(Json{{"name", m.name},
+                                {"kind", detail::StateKindName(m.kind)},
+                                {"codec", m.codec},
+                                {"keys", 0},
+                                {"bytes", 0}});
+        }
+        Json& j = states[it->second];
+        j["keys"] = j["keys"].get<uint64_t>() + keys[i];
+        j["bytes"] = j["bytes"].get<uint64_t>() + bytes[i];
+      }
+    };
+    if (keyed->backend_id == kHeapIncrementalBackendId) {
+      auto reader = OpenHeapIncremental(*keyed, *c.location);
+      if (reader.ok()) {
+        count(*reader);
+      } else {
+        problems->push_back(reader.status().ToString());
+      }
+      continue;
+    }
     for (const auto& f : keyed->native_files) {
       ++native_files;
       native_bytes += f.size;
@@ -99,34 +140,7 @@ Json KeyedSummary(const Loaded& c, const OperatorSnapshotMetadata& op,
       problems->push_back(reader.status().ToString());
       continue;
     }
-    if (!reader->key_codec().empty()) key_codec = reader->key_codec();
-    std::vector<uint64_t> keys(reader->states().size(), 0), bytes(reader->states().size(), 0);
-    Status st = reader->ForEach(
-        reader->key_groups(),
-        [&](size_t state, int, std::string_view k, std::string_view v) {
-          ++keys[state];
-          bytes[state] += k.size() + v.size();
-          return Status::OK();
-        },
-        [&](int, TimeDomain, int64_t, std::string_view) {
-          ++timers;
-          return Status::OK();
-        });
-    if (!st.ok()) problems->push_back(st.ToString());
-    for (size_t i = 0; i < reader->states().size(); ++i) {
-      const StateMeta& m = reader->states()[i];
-      auto [it, inserted] = index.emplace(m.name, states.size());
-      if (inserted) {
-        states.push_back(Json{{"name", m.name},
-                              {"kind", detail::StateKindName(m.kind)},
-                              {"codec", m.codec},
-                              {"keys", 0},
-                              {"bytes", 0}});
-      }
-      Json& j = states[it->second];
-      j["keys"] = j["keys"].get<uint64_t>() + keys[i];
-      j["bytes"] = j["bytes"].get<uint64_t>() + bytes[i];
-    }
+    count(*reader);
   }
   if (!any) return nullptr;
   Json out{{"key_codec", key_codec}, {"states", std::move(states)}, {"timers", timers}};
@@ -323,43 +337,50 @@ int InspectState(const std::string& path, const std::string& uid_and_name, std::
   int decode_errors = 0;
   for (const auto& subtask : op->subtasks) {
     if (!subtask.keyed) continue;
-    if (!subtask.keyed->canonical) {
+    // Prints the entries of state `name` from one subtask's reader (either format).
+    auto print = [&](const auto& reader) {
+      size_t index = reader.states().size();
+      for (size_t i = 0; i < reader.states().size(); ++i) {
+        if (reader.states()[i].name == name) index = i;
+      }
+      if (index == reader.states().size()) return Status::OK();
+      found = true;
+      const StateMeta& meta = reader.states()[index];
+      std::string key_codec = reader.key_codec();
+      return reader.ForEach(
+          reader.key_groups(),
+          [&](size_t state, int key_group, std::string_view k, std::string_view v) {
+            if (state != index) return Status::OK();
+            Json key, value;
+            bool ok = DecodeValue(key_codec, k, &key);
+            ok = DecodeStateValue(meta.kind, meta.codec, v, &value) && ok;
+            if (!ok) ++decode_errors;
+            Json line{
+                {"key", std::move(key)}, {"value", std::move(value)}, {"key_group", key_group}};
+            out << line.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+            return Status::OK();
+          },
+          [](int, TimeDomain, int64_t, std::string_view) { return Status::OK(); });
+    };
+    Status s;
+    if (subtask.keyed->backend_id == kHeapIncrementalBackendId) {
+      auto reader = OpenHeapIncremental(*subtask.keyed, *c.location);
+      s = reader.ok() ? print(*reader) : reader.status();
+    } else if (!subtask.keyed->canonical) {
       err << "weir inspect: operator '" << uid
           << "' keeps its state in RocksDB's own files (an incremental checkpoint); take a "
              "savepoint of the job and inspect that\n";
       return kFailed;
+    } else {
+      auto data = c.location->ReadVerified(*subtask.keyed->canonical);
+      if (!data.ok()) {
+        s = data.status();
+      } else {
+        auto reader =
+            KeyedSnapshotReader::Open(std::move(*data), subtask.keyed->canonical->path);
+        s = reader.ok() ? print(*reader) : reader.status();
+      }
     }
-    auto data = c.location->ReadVerified(*subtask.keyed->canonical);
-    if (!data.ok()) {
-      err << "weir inspect: " << data.status().ToString() << "\n";
-      return kFailed;
-    }
-    auto reader = KeyedSnapshotReader::Open(std::move(*data), subtask.keyed->canonical->path);
-    if (!reader.ok()) {
-      err << "weir inspect: " << reader.status().ToString() << "\n";
-      return kFailed;
-    }
-    size_t index = reader->states().size();
-    for (size_t i = 0; i < reader->states().size(); ++i) {
-      if (reader->states()[i].name == name) index = i;
-    }
-    if (index == reader->states().size()) continue;
-    found = true;
-    const StateMeta& meta = reader->states()[index];
-    std::string key_codec = reader->key_codec();
-    Status s = reader->ForEach(
-        reader->key_groups(),
-        [&](size_t state, int key_group, std::string_view k, std::string_view v) {
-          if (state != index) return Status::OK();
-          Json key, value;
-          bool ok = DecodeValue(key_codec, k, &key);
-          ok = DecodeStateValue(meta.kind, meta.codec, v, &value) && ok;
-          if (!ok) ++decode_errors;
-          Json line{{"key", std::move(key)}, {"value", std::move(value)}, {"key_group", key_group}};
-          out << line.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
-          return Status::OK();
-        },
-        [](int, TimeDomain, int64_t, std::string_view) { return Status::OK(); });
     if (!s.ok()) {
       err << "weir inspect: " << s.ToString() << "\n";
       return kFailed;
@@ -399,15 +420,17 @@ std::vector<std::string> VerifyOne(const std::string& path, std::ostream& out, J
       std::vector<const StateFile*> all;
       if (keyed->canonical) all.push_back(&*keyed->canonical);
       for (const auto& f : keyed->native_files) all.push_back(&f);
+      bool verified = true;
       for (const StateFile* f : all) {
         ++files;
         bytes += f->size;
         Status st = c.location->Verify(*f);
         if (!st.ok()) {
           problems.push_back(where + st.message());
+          verified = false;
           continue;
         }
-        if (f == &*keyed->canonical) {
+        if (keyed->canonical && f == &*keyed->canonical) {
           auto data = c.location->ReadVerified(*f);
           if (data.ok()) {
             auto reader = KeyedSnapshotReader::Open(std::move(*data), c.location->Absolute(*f));
@@ -422,6 +445,10 @@ std::vector<std::string> VerifyOne(const std::string& path, std::ostream& out, J
             }
           }
         }
+      }
+      if (verified && keyed->backend_id == kHeapIncrementalBackendId) {
+        auto reader = OpenHeapIncremental(*keyed, *c.location);
+        if (!reader.ok()) problems.push_back(where + reader.status().message());
       }
     }
   }

@@ -378,26 +378,6 @@ void AppendSnapshotEntry(std::string_view key, const Slot& slot, SnapshotSection
   }
 }
 
-// Appends a slot's value for an incremental snapshot: varint (length + 1), then the
-// canonical value (see HeapStateTable::Frozen::AppendValues).
-template <typename Traits, typename Slot>
-void AppendSnapshotValue(const Slot& slot, SnapshotSection* out) {
-  if constexpr (Traits::kFixedSize > 0) {
-    static_assert(Traits::kFixedSize + 1 < 0x80, "a fixed-width value's length is one byte");
-    char* p = out->Extend(1 + Traits::kFixedSize);
-    *p++ = static_cast<char>(Traits::kFixedSize + 1);
-    Traits::EncodeFixed(slot, p);
-    out->Commit(p + Traits::kFixedSize);
-  } else {
-    std::string& value = out->scratch();
-    value.clear();
-    BufferWriter w(&value);
-    Traits::Encode(slot, w);
-    char* p = out->Extend(SnapshotSection::kMaxVarint + value.size());
-    out->Commit(SnapshotSection::PutBytes(SnapshotSection::PutVarint(p, value.size() + 1), value));
-  }
-}
-
 // A typed column of per-key slots in a CowVector, so a snapshot freezes it in O(chunks).
 // `Traits` says what a slot holds: whether it is present, how to clear, encode and decode it.
 template <typename Slot, typename Traits>
@@ -461,14 +441,17 @@ class HeapTable : public HeapStateTable {
         for (KeyId id = std::max(begin, stored); id < end; ++id) *p++ = 0;
         out->Commit(p, end - begin);
       } else {
+        std::string& value = out->scratch();
         for (KeyId id = begin; id < end; ++id) {
-          if (id >= stored || !Traits::Present(slots_[id])) {
-            char* p = out->Extend(1);
-            *p = 0;
-            out->Commit(p + 1);
-          } else {
-            AppendSnapshotValue<Traits>(slots_[id], out);
+          value.clear();
+          const bool present = id < stored && Traits::Present(slots_[id]);
+          if (present) {
+            BufferWriter w(&value);
+            Traits::Encode(slots_[id], w);
           }
+          char* p = out->Extend(SnapshotSection::kMaxVarint + value.size());
+          p = SnapshotSection::PutVarint(p, present ? value.size() + 1 : 0);
+          out->Commit(SnapshotSection::PutBytes(p, value));
         }
       }
     }
