@@ -134,6 +134,7 @@ Status WriteHeapValueFile(const HeapValueFileHeader& header,
 
 Result<HeapIncrementalReader> HeapIncrementalReader::Open(std::string key_file,
                                                           std::string key_name,
+                                                          uint64_t key_file_checksum,
                                                           std::string value_file,
                                                           std::string value_name) {
   HeapIncrementalReader r;
@@ -175,18 +176,18 @@ Result<HeapIncrementalReader> HeapIncrementalReader::Open(std::string key_file,
   WEIR_ASSIGN_OR_RETURN(std::string_view value_body,
                         Body(*r.values_, kValueMagic, r.value_name_, "heap value file"));
   BufferReader in(value_body);
-  uint64_t meaning, key_checksum, value_ids, num_states, start, count;
+  uint64_t content_version, key_checksum, value_ids, num_states, start, count;
   std::string_view key_codec;
-  if (!in.GetVarint64(&version) || !in.GetVarint64(&meaning) ||
+  if (!in.GetVarint64(&version) || !in.GetVarint64(&content_version) ||
       !in.GetFixed64(&key_checksum) || !in.GetVarint64(&value_ids) ||
       !in.GetLengthPrefixed(&key_codec)) {
     return value_error("truncated header");
   }
-  if (version != kVersion || meaning < 1 || meaning > kKeyedSnapshotVersion) {
+  if (version != kVersion || content_version < 1 || content_version > kKeyedSnapshotVersion) {
     return value_error("format version " + std::to_string(version) + "." +
-                       std::to_string(meaning) + " is not supported");
+                       std::to_string(content_version) + " is not supported");
   }
-  if (key_checksum != Checksum::Of(*r.key_data_) || value_ids != id_count) {
+  if (key_checksum != key_file_checksum || value_ids != id_count) {
     return value_error("written against another key file than '" + key_name + "'");
   }
   r.key_codec_.assign(key_codec);
@@ -318,8 +319,17 @@ Result<HeapIncrementalReader> OpenHeapIncremental(const KeyedStateHandle& handle
   }
   WEIR_ASSIGN_OR_RETURN(std::string keys, location.ReadVerified(files[0]));
   WEIR_ASSIGN_OR_RETURN(std::string values, location.ReadVerified(files[1]));
-  return HeapIncrementalReader::Open(std::move(keys), location.Absolute(files[0]),
-                                     std::move(values), location.Absolute(files[1]));
+  WEIR_ASSIGN_OR_RETURN(
+      auto reader,
+      HeapIncrementalReader::Open(std::move(keys), location.Absolute(files[0]),
+                                  files[0].checksum, std::move(values),
+                                  location.Absolute(files[1])));
+  if (reader.key_groups() != handle.key_groups) {
+    return Status::Corruption("heap value file '" + location.Absolute(files[1]) +
+                              "' holds key groups " + reader.key_groups().ToString() +
+                              ", its handle " + handle.key_groups.ToString());
+  }
+  return reader;
 }
 
 }  // namespace weir

@@ -64,9 +64,11 @@ Status WriteHeapValueFile(const HeapValueFileHeader& header,
 // Reads a key file and a value file together, with the interface of KeyedSnapshotReader.
 class HeapIncrementalReader {
  public:
-  // Checks both files completely. The names are for errors.
+  // Checks both files completely; `key_file_checksum` is the key file's XXH3 as its handle
+  // records it (ReadVerified checked the bytes against it). The names are for errors.
   static Result<HeapIncrementalReader> Open(std::string key_file, std::string key_name,
-                                            std::string value_file, std::string value_name);
+                                            uint64_t key_file_checksum, std::string value_file,
+                                            std::string value_name);
 
   const std::vector<StateMeta>& states() const { return states_; }
   const std::string& key_codec() const { return key_codec_; }

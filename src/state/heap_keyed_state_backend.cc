@@ -436,7 +436,8 @@ const std::string_view* HeapKeyedStateBackend::PendingState::Find(detail::KeyId 
 Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t checkpoint_id,
                                                                       bool savepoint) {
   CollectGarbage();
-  // O(chunks), not O(keys): the encoding happens off the task thread.
+  // O(chunks) and the keys inserted since the last snapshot, not O(keys): the encoding
+  // happens off the task thread.
   std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>> tables;
   for (const auto& t : tables_) {
     tables.emplace_back(StateMeta{t->name(), t->kind(), t->schema().codec}, t->Freeze());

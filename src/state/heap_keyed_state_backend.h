@@ -13,8 +13,8 @@
 //
 // Incremental checkpoints (execution.checkpointing.incremental; never savepoints) use the
 // format of heap_incremental_format.h: a key file under shared/, reused by later checkpoints
-// while the key set does not change (SharedStateFiles decides when reuse is safe), and the
-// values by key id. A job whose keys stay the same writes only its values. Only this backend
+// while the key set does not change, once the checkpoint that wrote it completed and while
+// none of this backend's is pending (SharedStateFiles), and the values by key id. A job whose keys stay the same writes only its values. Only this backend
 // restores them; a savepoint moves state to RocksDB.
 //
 // Restored state is kept as bytes until the function declares the state (in Open), then

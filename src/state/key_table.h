@@ -88,7 +88,7 @@ class KeyTable {
   // when a key inserted since is still there or the ids grew: while the version stays the
   // same, every id below id_limit() names the same key (an incremental snapshot reuses its
   // key file as long as it does). A key inserted and erased between two freezes, as when a
-  // record's key has no state and gets none, changes nothing.
+  // record's key has no state and gets none, changes nothing if it took a free id.
   uint64_t version() const { return version_; }
   // The keys as they are now, for a snapshot thread (see CowVector).
   Frozen Freeze();
