@@ -417,13 +417,10 @@ Status HeapKeyedStateBackend::RestoreIncremental(const KeyedRestoreSource& sourc
 }
 
 void HeapKeyedStateBackend::NotifyCheckpointComplete(int64_t checkpoint_id) {
-  // A savepoint is self-contained and subsumes no checkpoint: what may be reused is unchanged.
-  if (savepoints_.erase(checkpoint_id) > 0) return;
   shared_files_->Completed(checkpoint_id);
 }
 
 void HeapKeyedStateBackend::NotifyCheckpointAborted(int64_t checkpoint_id) {
-  if (savepoints_.erase(checkpoint_id) > 0) return;
   shared_files_->Aborted(checkpoint_id);
 }
 
@@ -452,7 +449,7 @@ Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t c
   });
   std::string prefix =
       SanitizeForFileName(options_.operator_uid) + "-" + std::to_string(options_.subtask);
-  if (savepoint) savepoints_.insert(checkpoint_id);
+  if (savepoint) shared_files_->BeginSavepoint(checkpoint_id);
   if (incremental_ && !savepoint) {
     HeapIncrementalSnapshot::Params p;
     p.keys = keys_.Freeze();

@@ -26,7 +26,6 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -118,7 +117,6 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   std::string instance_;  // names this backend's key files apart from any other's
   // The key files in storage that an incremental checkpoint may reuse.
   std::shared_ptr<SharedStateFiles> shared_files_ = std::make_shared<SharedStateFiles>();
-  std::set<int64_t> savepoints_;  // taken and not yet completed or aborted
 };
 
 }  // namespace weir

@@ -526,7 +526,7 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
   std::string prefix =
       SanitizeForFileName(options_.operator_uid) + "-" + std::to_string(options_.subtask);
 
-  if (savepoint) savepoints_.insert(checkpoint_id);
+  if (savepoint) shared_files_->BeginSavepoint(checkpoint_id);
   if (!resources_->tuning.incremental || savepoint) {
     // The write cache's dirty values go into the snapshot as copies, sorted and merged with
     // RocksDB's on the snapshot thread: writing them back here would stop the task for a
@@ -566,13 +566,10 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
 }
 
 void RocksDbKeyedStateBackend::NotifyCheckpointComplete(int64_t checkpoint_id) {
-  // A savepoint is self-contained and subsumes no checkpoint: what may be reused is unchanged.
-  if (savepoints_.erase(checkpoint_id) > 0) return;
   shared_files_->Completed(checkpoint_id);
 }
 
 void RocksDbKeyedStateBackend::NotifyCheckpointAborted(int64_t checkpoint_id) {
-  if (savepoints_.erase(checkpoint_id) > 0) return;
   shared_files_->Aborted(checkpoint_id);
 }
 

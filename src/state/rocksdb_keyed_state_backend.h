@@ -39,7 +39,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "state/keyed_state_backend.h"
@@ -151,7 +150,6 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   int next_db_ = 0;
   std::string backend_id_;
   std::vector<StateInfo> states_;
-  std::set<int64_t> savepoints_;  // taken and not yet completed or aborted
 
   // The current key's prefix ([key group][varint length][key]), and where the key starts.
   std::string key_prefix_;

@@ -486,34 +486,27 @@ TEST_F(RocksDbBackendTest, FullSnapshotsAndSavepointsRestoreIntoTheHeapBackendAn
   }
 }
 
-TEST_F(RocksDbBackendTest, RefusesTheHeapBackendsIncrementalCheckpointClearly) {
+// Each backend's incremental checkpoint restores only into that backend, and the other says
+// which one to use (or to take a savepoint).
+TEST_F(RocksDbBackendTest, AnIncrementalCheckpointOfTheOtherBackendIsRefusedClearly) {
   UseIncremental();
-  config_.Set("state.backend.type", "hashmap");
-  Subtask heap = NewSubtask();
-  auto v = heap.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
-  SetKey(*heap.backend, 1);
-  v.Update(1);
-  const Written& w = Snapshot(*heap.backend);
-  ASSERT_EQ(w.handle.backend_id, kHeapIncrementalBackendId);
-  config_.Set("state.backend.type", "rocksdb");
-  Subtask rocks = NewSubtask();
-  Status s = Restore(*rocks.backend, {&w});
-  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(),
-              AllOf(HasSubstr("Running Sum"), HasSubstr("state.backend.type: hashmap")));
-}
-
-TEST_F(RocksDbBackendTest, TheHeapBackendRefusesAnIncrementalCheckpointClearly) {
-  UseIncremental();
-  Subtask t = NewSubtask();
-  Fill(t, 0, 10);
-  const Written& w = Snapshot(*t.backend);
-  config_.Set("state.backend.type", "hashmap");
-  Subtask heap = NewSubtask();
-  Status s = Restore(*heap.backend, {&w});
-  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(),
-              AllOf(HasSubstr("Running Sum"), HasSubstr("state.backend.type: rocksdb")));
+  for (std::string type : {"rocksdb", "hashmap"}) {
+    SCOPED_TRACE("written by " + type);
+    config_.Set("state.backend.type", type);
+    Subtask t = NewSubtask();
+    auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
+    SetKey(*t.backend, 1);
+    v.Update(1);
+    const Written& w = Snapshot(*t.backend);
+    EXPECT_FALSE(w.handle.native_files.empty());
+    EXPECT_EQ(w.handle.backend_id == kHeapIncrementalBackendId, type == "hashmap");
+    config_.Set("state.backend.type", type == "rocksdb" ? "hashmap" : "rocksdb");
+    Subtask other = NewSubtask();
+    Status s = Restore(*other.backend, {&w});
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(s.message(),
+                AllOf(HasSubstr("Running Sum"), HasSubstr("state.backend.type: " + type)));
+  }
 }
 
 }  // namespace

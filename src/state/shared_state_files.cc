@@ -9,6 +9,11 @@ SharedStateFiles::FileMap SharedStateFiles::BeginCheckpoint(int64_t checkpoint_i
   return base;
 }
 
+void SharedStateFiles::BeginSavepoint(int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  savepoints_.insert(checkpoint_id);
+}
+
 void SharedStateFiles::Written(int64_t checkpoint_id, FileMap files) {
   std::lock_guard<std::mutex> lock(mu_);
   if (pending_.contains(checkpoint_id)) written_[checkpoint_id] = std::move(files);
@@ -16,6 +21,7 @@ void SharedStateFiles::Written(int64_t checkpoint_id, FileMap files) {
 
 void SharedStateFiles::Completed(int64_t checkpoint_id) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (savepoints_.erase(checkpoint_id) > 0) return;
   if (checkpoint_id <= last_completed_) return;
   last_completed_ = checkpoint_id;
   auto it = written_.find(checkpoint_id);
@@ -29,6 +35,7 @@ void SharedStateFiles::Completed(int64_t checkpoint_id) {
 
 void SharedStateFiles::Aborted(int64_t checkpoint_id) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (savepoints_.erase(checkpoint_id) > 0) return;
   pending_.erase(checkpoint_id);
   written_.erase(checkpoint_id);
 }

@@ -28,6 +28,9 @@ class SharedStateFiles {
 
   // Task thread, at a checkpoint's synchronous part: the files it may reuse. Marks it pending.
   FileMap BeginCheckpoint(int64_t checkpoint_id);
+  // Task thread, at a savepoint's: a savepoint is self-contained and subsumes no checkpoint,
+  // so its completion or abort leaves what may be reused unchanged.
+  void BeginSavepoint(int64_t checkpoint_id);
   // Snapshot thread, when the checkpoint's files are written: the shared files it references,
   // new and reused.
   void Written(int64_t checkpoint_id, FileMap files);
@@ -40,6 +43,7 @@ class SharedStateFiles {
   std::mutex mu_;
   FileMap confirmed_;                   // guarded by mu_
   std::set<int64_t> pending_;           // guarded by mu_
+  std::set<int64_t> savepoints_;        // guarded by mu_; begun, not yet completed or aborted
   std::map<int64_t, FileMap> written_;  // guarded by mu_
   int64_t last_completed_ = 0;          // guarded by mu_
 };

@@ -31,6 +31,18 @@ TEST(SharedStateFilesTest, OnlyFilesOfTheLastCompletedCheckpointAreReusedWhenNon
   files.Aborted(7);
   files.Seed({{"a.sst", file("c9_a.sst")}, {"b.sst", file("c9_b.sst")}});
   EXPECT_EQ(files.BeginCheckpoint(8).size(), 2u);
+  files.Completed(8);  // 8 wrote nothing: nothing is reusable
+  EXPECT_TRUE(files.BeginCheckpoint(9).empty());
+  files.Written(9, {{"9.sst", file("c9_9.sst")}});
+  files.Completed(9);
+  // A savepoint's completion or abort leaves what may be reused alone.
+  files.BeginSavepoint(10);
+  files.Completed(10);
+  files.BeginSavepoint(11);
+  files.Aborted(11);
+  auto after = files.BeginCheckpoint(12);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after.at("9.sst").path, "shared/c9_9.sst");
 }
 
 }  // namespace
