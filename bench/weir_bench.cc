@@ -2,6 +2,7 @@
 //
 //   seed      the seed pipeline without its delay: sequence -> map -> key by -> running sum
 //             in keyed state -> one line of text per record. One key (the seed's) or many.
+//             With --emit sum the sums stay numbers (for engines compared that emit them).
 //   baseline  the same computation as a plain single-threaded loop: the hardware floor.
 //   recovery  the seed pipeline over many keys, failed once mid-stream after a checkpoint;
 //             reports the time from the failure until processing resumed and caught up.
@@ -97,14 +98,18 @@ struct RecoveryProbe {
 };
 RecoveryProbe g_probe;
 
-// The seed's KeyedProcessFunction: the running sum, emitted as text.
-class RunningSum final : public weir::KeyedProcessFunction<int64_t, Record, std::string> {
+// The seed's KeyedProcessFunction: the running sum, emitted as text (Out = std::string) or,
+// for a comparison with an engine that emits the number, as the number.
+template <typename Out>
+class RunningSum final : public weir::KeyedProcessFunction<int64_t, Record, Out> {
  public:
+  using Context = typename weir::KeyedProcessFunction<int64_t, Record, Out>::Context;
+
   void Open(weir::RuntimeContext& ctx) override {
     sum_ = ctx.GetState(weir::ValueStateDescriptor<int64_t>("sum"));
     restarted_ = ctx.attempt_number() > 0;
   }
-  void ProcessElement(const Record& r, Context&, weir::Collector<std::string>& out) override {
+  void ProcessElement(const Record& r, Context&, weir::Collector<Out>& out) override {
     if (restarted_) [[unlikely]] {
       int64_t zero = 0;
       g_probe.resumed_ns.compare_exchange_strong(zero, NowNanos());
@@ -115,7 +120,11 @@ class RunningSum final : public weir::KeyedProcessFunction<int64_t, Record, std:
     int64_t sum = sum_.ValueOr(0) + r.value;
     sum_.Update(sum);
     NoteLine(r.stamp_ns);
-    out.Collect(std::to_string(sum));
+    if constexpr (std::is_same_v<Out, std::string>) {
+      out.Collect(std::to_string(sum));
+    } else {
+      out.Collect(sum);
+    }
   }
 
  private:
@@ -131,6 +140,7 @@ struct Options {
   std::string checkpoint = "off";  // off, or a duration
   std::string mode = "EXACTLY_ONCE";
   std::string sink = "file";  // file (exactly-once text file) or discard
+  std::string emit = "text";  // text (the seed's lines) or sum (the number, discard sink only)
   int64_t window_ms = 1000;
   std::string dir;  // empty: a temporary directory, removed at exit
   bool json = false;
@@ -149,6 +159,8 @@ struct RunResult {
   double recovery_resume_ms = 0;
   double recovery_catch_up_ms = 0;
 };
+
+RunResult Measure(weir::StreamExecutionEnvironment& env, const Options& o);
 
 RunResult RunSeed(const Options& o, const weir::Configuration& base) {
   weir::Configuration config = base;
@@ -183,11 +195,18 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
             return Record{keys == 1 ? 0 : i % keys, value, i, (i & 1023) == 0 ? NowNanos() : 0};
           })
           .Name("map");
+  auto by_key = [](const Record& r) { return r.key; };
+  if (o.emit == "sum") {
+    records.KeyBy(by_key)
+        .Process(RunningSum<int64_t>())
+        .Name("running-sum")
+        .AddSink([](int64_t) {})
+        .Name("discard");
+    return Measure(env, o);
+  }
   auto lines = [&] {
     if (o.workload != "window") {
-      return records.KeyBy([](const Record& r) { return r.key; })
-          .Process(RunningSum())
-          .Name("running-sum");
+      return records.KeyBy(by_key).Process(RunningSum<std::string>()).Name("running-sum");
     }
     return WindowedCounts(records, o.window_ms, [] { NoteLine(0); });
   }();
@@ -196,6 +215,12 @@ RunResult RunSeed(const Options& o, const weir::Configuration& base) {
   } else {
     lines.AddSink([](const std::string&) {}).Name("discard");
   }
+  return Measure(env, o);
+}
+
+// Runs the job built in `env` and measures it.
+RunResult Measure(weir::StreamExecutionEnvironment& env, const Options& o) {
+  const int64_t n = o.records;
   g_first_record_ns = 0;
   double cpu0 = CpuSeconds();
   int64_t t0 = NowNanos();
@@ -302,6 +327,7 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
     std::printf(
         "{\"workload\":\"%s\",\"records\":%lld,\"keys\":%lld,\"parallelism\":\"%s\","
         "\"backend\":\"%s\",\"checkpoint\":\"%s\",\"mode\":\"%s\",\"sink\":\"%s\","
+        "\"emit\":\"%s\","
         "\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"records_per_s\":%.0f,"
         "\"records_per_cpu_s\":%.0f,\"first_record_ms\":%.1f,"
         "\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
@@ -312,7 +338,8 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
         o.workload.c_str(), static_cast<long long>(o.records), static_cast<long long>(o.keys),
         r.metrics.operators.empty() ? "1"
                                     : std::to_string(r.metrics.operators[2].parallelism).c_str(),
-        o.backend.c_str(), o.checkpoint.c_str(), o.mode.c_str(), o.sink.c_str(), r.seconds,
+        o.backend.c_str(), o.checkpoint.c_str(), o.mode.c_str(), o.sink.c_str(), o.emit.c_str(),
+        r.seconds,
         r.cpu_seconds, rate, per_core, r.first_record_ms, Percentile(r.latency_ms, 50),
         Percentile(r.latency_ms, 99), Percentile(r.latency_ms, 99.9), durations.size(),
         Percentile(durations, 50), Percentile(durations, 99),
@@ -324,10 +351,11 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
     return;
   }
   std::printf(
-      "%-8s records=%lld keys=%lld backend=%s checkpoint=%s mode=%s sink=%s: "
+      "%-8s records=%lld keys=%lld backend=%s checkpoint=%s mode=%s sink=%s%s: "
       "%s rec/s, %s rec/s per CPU-second (cpu %.2f s, wall %.2f s)",
       o.workload.c_str(), static_cast<long long>(o.records), static_cast<long long>(o.keys),
-      o.backend.c_str(), o.checkpoint.c_str(), o.mode.c_str(), o.sink.c_str(), Rate(rate).c_str(),
+      o.backend.c_str(), o.checkpoint.c_str(), o.mode.c_str(), o.sink.c_str(),
+      o.emit == "sum" ? " emit=sum" : "", Rate(rate).c_str(),
       Rate(per_core).c_str(), r.cpu_seconds, r.seconds);
   if (!r.latency_ms.empty()) {
     std::printf(", latency p50 %.3f ms p99 %.3f ms p99.9 %.3f ms", Percentile(r.latency_ms, 50),
@@ -371,6 +399,9 @@ int main(int argc, char** argv) {
   cli.AddOption("--checkpoint", &o.checkpoint, "Checkpoint interval (e.g. 1s, 100ms) or off");
   cli.AddOption("--mode", &o.mode, "EXACTLY_ONCE | AT_LEAST_ONCE");
   cli.AddOption("--sink", &o.sink, "file (exactly-once text file) | discard");
+  cli.AddOption("--emit", &o.emit,
+                "text (each sum a line, as the seed) | sum (the number itself, with --sink "
+                "discard: the same work as an engine that emits numbers)");
   cli.AddOption("--dir", &o.dir,
                 "Directory for output and checkpoints (kept); default: a temporary directory, "
                 "removed at exit");
@@ -388,6 +419,11 @@ int main(int argc, char** argv) {
   if (o.workload != "seed" && o.workload != "baseline" && o.workload != "recovery" &&
       o.workload != "window") {
     std::fprintf(stderr, "weir_bench: unknown --workload '%s'\n", o.workload.c_str());
+    return 2;
+  }
+  if (o.emit != "text" && (o.emit != "sum" || o.sink != "discard" || o.workload != "seed")) {
+    std::fprintf(stderr,
+                 "weir_bench: --emit is text, or sum with --workload seed and --sink discard\n");
     return 2;
   }
   if (o.workload == "recovery" && o.checkpoint == "off") o.checkpoint = "1s";
