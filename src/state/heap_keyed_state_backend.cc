@@ -46,6 +46,15 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
         file_name_(std::move(file_name)),
         previous_bytes_(std::move(previous_bytes)) {}
 
+  // Drops a snapshot's frozen views once it has read them: while one is alive, the task
+  // thread copies every chunk it writes (CowVector).
+  static void ReleaseFrozen(
+      KeyTable::Frozen& keys,
+      std::vector<std::pair<StateMeta, std::unique_ptr<detail::HeapStateTable::Frozen>>>& tables) {
+    keys = KeyTable::Frozen();
+    for (auto& [meta, table] : tables) table.reset();
+  }
+
   Result<KeyedStateHandle> Write(const SnapshotLocation& location) override {
     std::vector<StateMeta> metas;
     for (const auto& [meta, table] : tables_) metas.push_back(meta);
@@ -80,6 +89,8 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
         if (v != values.end() && v->first == kid) group[tables_.size() + p].Add(k.bytes(), v->second);
       }
     }
+    // The sections hold copies: let the task thread write the frozen chunks in place again.
+    ReleaseFrozen(keys_, tables_);
     std::vector<std::vector<const TimerEntry*>> timers_by_group(groups);
     for (const auto& t : timers_) {
       int kg = detail::KeyGroupForHash(Hash64(t.key), max_parallelism_);
@@ -195,6 +206,8 @@ class HeapIncrementalSnapshot final : public KeyedSnapshot {
     WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(p_.file_prefix + ".keyed"));
     WEIR_RETURN_IF_ERROR(
         WriteHeapValueFile(header, columns, p_.timers, p_.max_parallelism, file.get()));
+    columns.clear();
+    HeapKeyedSnapshot::ReleaseFrozen(p_.keys, p_.tables);  // before the sync
     WEIR_ASSIGN_OR_RETURN(StateFile values, file->Finish());
     values.local_name = "values";
 

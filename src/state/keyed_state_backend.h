@@ -44,7 +44,8 @@ struct KeyedBackendOptions {
 class KeyedSnapshot {
  public:
   virtual ~KeyedSnapshot() = default;
-  // Writes the snapshot's files into `location` and returns their handle.
+  // Writes the snapshot's files into `location` and returns their handle. Called once: a
+  // snapshot may let go of what it has read as it goes.
   virtual Result<KeyedStateHandle> Write(const SnapshotLocation& location) = 0;
 };
 

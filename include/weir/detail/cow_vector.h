@@ -4,16 +4,19 @@
 // epoch; a write to a chunk from an older epoch copies the chunk first, so the frozen view
 // never changes while a snapshot thread reads it, and the task thread never waits for it.
 // Only chunks written after a freeze are copied, once per freeze (Flink's heap backend does
-// the same with its copy-on-write state maps).
+// the same with its copy-on-write state maps), and only while a frozen view is alive: once
+// the snapshot has dropped its views, a write takes the chunk back without copying it.
 //
-// Thread-safety: the owner (a task thread) calls everything except Frozen's reads, which any
-// thread may do while the owner goes on writing.
+// Thread-safety: the owner (a task thread) calls everything except Frozen's reads and its
+// destructor, which any thread may do while the owner goes on writing.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace weir::detail {
@@ -35,13 +38,42 @@ class CowVector {
   class Frozen {
    public:
     Frozen() = default;
+    Frozen(const Frozen& other) : chunks_(other.chunks_), size_(other.size_) {
+      Join(other.views_);
+    }
+    Frozen(Frozen&& other) noexcept
+        : chunks_(std::move(other.chunks_)),
+          size_(std::exchange(other.size_, 0)),
+          views_(std::move(other.views_)) {}
+    Frozen& operator=(Frozen other) noexcept {
+      Leave();
+      chunks_ = std::move(other.chunks_);
+      size_ = std::exchange(other.size_, 0);
+      views_ = std::move(other.views_);
+      return *this;
+    }
+    ~Frozen() { Leave(); }
+
     size_t size() const { return size_; }
     const T& operator[](size_t i) const { return chunks_[i >> kChunkBits]->items[i & kChunkMask]; }
 
    private:
     friend class CowVector;
+    void Join(const std::shared_ptr<std::atomic<int64_t>>& views) {
+      views_ = views;
+      if (views_) views_->fetch_add(1, std::memory_order_relaxed);
+    }
+    // The chunks go first: the release orders every read of them before the owner sees the
+    // count drop, and writes to them in place.
+    void Leave() {
+      chunks_.clear();
+      if (views_) views_->fetch_sub(1, std::memory_order_release);
+      views_.reset();
+    }
+
     std::vector<std::shared_ptr<const Chunk>> chunks_;
     size_t size_ = 0;
+    std::shared_ptr<std::atomic<int64_t>> views_;  // the owner's count of live views
   };
 
   size_t size() const { return size_; }
@@ -62,15 +94,19 @@ class CowVector {
   T& Mutable(size_t i) {
     std::shared_ptr<Chunk>& c = chunks_[i >> kChunkBits];
     if (c->epoch != epoch_) [[unlikely]] {
-      auto copy = std::make_shared<Chunk>(*c);
-      copy->epoch = epoch_;
-      c = std::move(copy);
+      // Frozen views are the only other owners of chunks: with none alive, this one is ours.
+      if (views_->load(std::memory_order_acquire) != 0) {
+        auto copy = std::make_shared<Chunk>(*c);
+        c = std::move(copy);
+      }
+      c->epoch = epoch_;
     }
     return c->items[i & kChunkMask];
   }
 
   Frozen Freeze() {
     Frozen f;
+    f.Join(views_);
     f.chunks_.assign(chunks_.begin(), chunks_.end());
     f.size_ = size_;
     ++epoch_;
@@ -78,6 +114,8 @@ class CowVector {
   }
 
  private:
+  // Frozen views alive, shared with them (a view may outlive the vector).
+  std::shared_ptr<std::atomic<int64_t>> views_ = std::make_shared<std::atomic<int64_t>>(0);
   std::vector<std::shared_ptr<Chunk>> chunks_;
   uint64_t epoch_ = 0;
   size_t size_ = 0;
