@@ -247,11 +247,12 @@ TEST(CrashTest, ArmingAnUnknownFaultPointIsRefusedAtStart) {
 void ClickWindowsSurviveRandomKills(const std::vector<std::string>& flags,
                                     const std::string& output) {
   uint64_t seed = testing::TestSeed();
+  const std::string clicks = std::string(WEIR_SOURCE_DIR) + "/examples/click_windows/clicks.csv";
   auto job = [&](const std::string& delay_ms) {
     std::vector<std::string> args{BinaryPath("click_windows"),
                                   "--no-progress",
                                   "--input",
-                                  std::string(WEIR_SOURCE_DIR) + "/examples/click_windows/clicks.csv",
+                                  clicks,
                                   "--delay-ms",
                                   delay_ms,
                                   "-D",

@@ -188,7 +188,9 @@ TEST_P(BackendRecoveryTest, AFailedRedeployIsRetriedByTheRestartStrategy) {
   std::atomic<int> starts{0};
   spec.on_enumerator_start = [&] {
     int n = ++starts;
-    if (n == 2 || n == 3) throw std::runtime_error("brokers still down (start " + std::to_string(n) + ")");
+    if (n == 2 || n == 3) {
+      throw std::runtime_error("brokers still down (start " + std::to_string(n) + ")");
+    }
   };
   Configuration c = CheckpointedConfig(dir);
   StreamExecutionEnvironment env(c);
@@ -566,7 +568,8 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheJobNamingOperatorSubtaskAnd
   c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
   c.Set("state.backend.rocksdb.write-cache.entries", "0");  // every update writes
   c.Set("restart-strategy.type", "none");
-  FaultPoints::Arm(fault_points::kRocksDbCreateSst, [] { return Status::IOError("injected: disk gone"); });
+  FaultPoints::Arm(fault_points::kRocksDbCreateSst,
+                   [] { return Status::IOError("injected: disk gone"); });
   StreamExecutionEnvironment env(c);
   BuildCountJob(env, spec);
   JobResult r = env.Execute("rocksdb write error");

@@ -86,7 +86,9 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
         const auto& values = pending_[p].values;
         auto v = std::lower_bound(values.begin(), values.end(), kid,
                                   [](const auto& e, detail::KeyId id) { return e.first < id; });
-        if (v != values.end() && v->first == kid) group[tables_.size() + p].Add(k.bytes(), v->second);
+        if (v != values.end() && v->first == kid) {
+          group[tables_.size() + p].Add(k.bytes(), v->second);
+        }
       }
     }
     // The sections hold copies: let the task thread write the frozen chunks in place again.

@@ -9,13 +9,15 @@
 // Snapshots are copy-on-write (weir/detail/cow_vector.h): at the barrier the task thread only
 // freezes the key table and each state's column, in O(chunks); a snapshot thread encodes the
 // frozen view into the canonical format and writes it, while the task keeps processing and
-// copies a chunk the first time it writes to it after the freeze.
+// copies a chunk the first time it writes to it after the freeze, while the snapshot still
+// holds the view.
 //
 // Incremental checkpoints (execution.checkpointing.incremental; never savepoints) use the
 // format of heap_incremental_format.h: a key file under shared/, reused by later checkpoints
 // while the key set does not change, once the checkpoint that wrote it completed and while
-// none of this backend's is pending (SharedStateFiles), and the values by key id. A job whose keys stay the same writes only its values. Only this backend
-// restores them; a savepoint moves state to RocksDB.
+// none of this backend's is pending (SharedStateFiles), and the values by key id. A job
+// whose keys stay the same writes only its values. Only this backend restores them; a
+// savepoint moves state to RocksDB.
 //
 // Restored state is kept as bytes until the function declares the state (in Open), then
 // decoded with the declared type; state never declared again is carried into later

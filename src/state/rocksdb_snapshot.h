@@ -2,8 +2,9 @@
 // a backend's working directory and checkpoint storage.
 //
 // FullRocksDbSnapshot writes a RocksDB snapshot (taken in the synchronous part), with the
-// write cache's values that RocksDB did not hold yet, in the canonical format; IncrementalRocksDbSnapshot uploads a RocksDB checkpoint (hard links taken
-// in the synchronous part). Both keep the database open (shared ownership) until written, and
+// write cache's values that RocksDB did not hold yet, in the canonical format;
+// IncrementalRocksDbSnapshot uploads a RocksDB checkpoint (hard links taken in the
+// synchronous part). Both keep the database open (shared ownership) until written, and
 // release what they hold (the RocksDB snapshot, the local checkpoint directory) when
 // destroyed, whether or not Write ran.
 // Thread-safety: each snapshot is used by one thread at a time.

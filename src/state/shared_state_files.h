@@ -4,11 +4,11 @@
 //
 // A checkpoint reuses only the files of the last checkpoint the backend was told completed
 // (or, for RocksDB, the one it was restored from: the heap backend numbers its keys anew at a
-// restore, so its first checkpoint after one writes a new key file), and none at all while an earlier checkpoint of its own
-// is still pending: a pending checkpoint that completes may subsume the base, after which the
-// coordinator deletes the base's files that the completed one does not reference. This keeps
-// every reused file referenced by a retained checkpoint until the checkpoint reusing it
-// completes.
+// restore, so its first checkpoint after one writes a new key file), and none at all while
+// an earlier checkpoint of its own is still pending: a pending checkpoint that completes may
+// subsume the base, after which the coordinator deletes the base's files that the completed
+// one does not reference. This keeps every reused file referenced by a retained checkpoint
+// until the checkpoint reusing it completes.
 // Thread-safety: thread-safe (the task thread and a snapshot thread use it).
 #pragma once
 
