@@ -10,15 +10,7 @@ namespace {
 // The bytes a task's acknowledgement adds to the checkpoint: inline operator state and files.
 uint64_t AcknowledgedSize(const CheckpointAcknowledgement& ack) {
   uint64_t size = 0;
-  for (const auto& s : ack.states) {
-    for (const auto& list : s.state.operator_state) {
-      for (const auto& e : list.elements) size += e.size();
-    }
-    if (s.state.keyed) {
-      if (s.state.keyed->canonical) size += s.state.keyed->canonical->size;
-      for (const auto& f : s.state.keyed->native_files) size += f.size;
-    }
-  }
+  for (const auto& s : ack.states) size += StateSize(s.state);
   return size;
 }
 

@@ -226,15 +226,22 @@ std::vector<const StateFile*> CheckpointMetadata::Files() const {
   return files;
 }
 
+uint64_t StateSize(const SubtaskState& state) {
+  uint64_t size = 0;
+  for (const auto& list : state.operator_state) {
+    for (const auto& e : list.elements) size += e.size();
+  }
+  if (state.keyed) {
+    if (state.keyed->canonical) size += state.keyed->canonical->size;
+    for (const auto& f : state.keyed->native_files) size += f.size;
+  }
+  return size;
+}
+
 uint64_t CheckpointMetadata::StateSize() const {
   uint64_t size = 0;
-  for (const StateFile* f : Files()) size += f->size;
   for (const auto& op : operators) {
-    for (const auto& st : op.subtasks) {
-      for (const auto& list : st.operator_state) {
-        for (const auto& e : list.elements) size += e.size();
-      }
-    }
+    for (const auto& st : op.subtasks) size += weir::StateSize(st);
   }
   return size;
 }

@@ -23,6 +23,9 @@ struct SubtaskState {
   std::optional<KeyedStateHandle> keyed;
 };
 
+// Bytes of one subtask's state: its files plus its inline operator state.
+uint64_t StateSize(const SubtaskState& state);
+
 struct OperatorSnapshotMetadata {
   std::string uid;
   std::string name;
