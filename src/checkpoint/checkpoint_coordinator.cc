@@ -8,10 +8,10 @@ namespace weir {
 namespace {
 
 // The bytes a task's acknowledgement adds to the checkpoint: inline operator state and files.
-uint64_t AcknowledgedSize(const CheckpointAcknowledgement& ack) {
-  uint64_t size = 0;
-  for (const auto& s : ack.states) size += StateSize(s.state);
-  return size;
+StateSizes AcknowledgedSizes(const CheckpointAcknowledgement& ack) {
+  StateSizes sizes;
+  for (const auto& s : ack.states) sizes += SizesOf(s.state, ack.checkpoint_id);
+  return sizes;
 }
 
 }  // namespace
@@ -101,9 +101,10 @@ std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Acknowle
   Pending& p = it->second;
   p.max_alignment_ms = std::max(p.max_alignment_ms, ack.alignment_ms);
   if (options_.stats != nullptr) {
+    StateSizes sizes = AcknowledgedSizes(ack);
     options_.stats->ReportAcknowledged(
         id, ack.task_index, clock_->WallMillis(),
-        SubtaskCheckpointStats{0, AcknowledgedSize(ack), ack.sync_ms, ack.async_ms,
+        SubtaskCheckpointStats{0, sizes.full, sizes.checkpointed, ack.sync_ms, ack.async_ms,
                                ack.alignment_ms});
   }
   int task = ack.task_index;
@@ -132,11 +133,12 @@ std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Complete
     return std::nullopt;
   }
   std::string path = p.location.base_dir();
+  StateSizes sizes = m.Sizes();
   if (options_.stats != nullptr) {
-    options_.stats->ReportCompleted(id, clock_->WallMillis(), m.StateSize(), path);
+    options_.stats->ReportCompleted(id, clock_->WallMillis(), sizes, path);
   }
   spdlog::info("Completed savepoint {} for job {} at {} ({}, {} ms)", id, options_.job_id, path,
-               FormatBytes(m.StateSize()), (clock_->NowNanos() - p.trigger_nanos) / 1'000'000);
+               FormatBytes(sizes.full), (clock_->NowNanos() - p.trigger_nanos) / 1'000'000);
   pending_.erase(id);
   metrics_.in_progress = pending_count();
   return Completion{id, true, path};
@@ -187,7 +189,8 @@ bool CheckpointCoordinator::Complete(Pending& p) {
   }
   int64_t now = clock_->NowNanos();
   int64_t duration_ms = (now - p.trigger_nanos) / 1'000'000;
-  uint64_t size = m.StateSize();
+  StateSizes sizes = m.Sizes();
+  uint64_t size = sizes.full;
   int64_t alignment = p.max_alignment_ms;
   CompletedCheckpoint c;
   c.dir = JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(id));
@@ -195,7 +198,7 @@ bool CheckpointCoordinator::Complete(Pending& p) {
   c.job_dir = job_dir_;
   c.metadata = std::move(m);
   if (options_.stats != nullptr) {
-    options_.stats->ReportCompleted(id, clock_->WallMillis(), size, c.dir);
+    options_.stats->ReportCompleted(id, clock_->WallMillis(), sizes, c.dir);
   }
   completed_.push_back(std::move(c));
   pending_.erase(id);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/hash.h"
+#include "state/snapshot_location.h"
 #include "weir/codec.h"
 
 namespace weir {
@@ -226,24 +227,28 @@ std::vector<const StateFile*> CheckpointMetadata::Files() const {
   return files;
 }
 
-uint64_t StateSize(const SubtaskState& state) {
-  uint64_t size = 0;
+StateSizes SizesOf(const SubtaskState& state, int64_t checkpoint_id) {
+  StateSizes sizes;
+  auto add = [&](const StateFile& f) {
+    sizes.full += f.size;
+    if (WrittenByCheckpoint(f.path, checkpoint_id)) sizes.checkpointed += f.size;
+  };
   for (const auto& list : state.operator_state) {
-    for (const auto& e : list.elements) size += e.size();
+    for (const auto& e : list.elements) sizes += {e.size(), e.size()};
   }
   if (state.keyed) {
-    if (state.keyed->canonical) size += state.keyed->canonical->size;
-    for (const auto& f : state.keyed->native_files) size += f.size;
+    if (state.keyed->canonical) add(*state.keyed->canonical);
+    for (const auto& f : state.keyed->native_files) add(f);
   }
-  return size;
+  return sizes;
 }
 
-uint64_t CheckpointMetadata::StateSize() const {
-  uint64_t size = 0;
+StateSizes CheckpointMetadata::Sizes() const {
+  StateSizes sizes;
   for (const auto& op : operators) {
-    for (const auto& st : op.subtasks) size += weir::StateSize(st);
+    for (const auto& st : op.subtasks) sizes += SizesOf(st, checkpoint_id);
   }
-  return size;
+  return sizes;
 }
 
 }  // namespace weir

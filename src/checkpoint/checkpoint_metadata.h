@@ -23,8 +23,22 @@ struct SubtaskState {
   std::optional<KeyedStateHandle> keyed;
 };
 
-// Bytes of one subtask's state: its files plus its inline operator state.
-uint64_t StateSize(const SubtaskState& state);
+// Bytes of state, files and inline operator state: `full`, all of it (Flink's state size),
+// and `checkpointed`, what the checkpoint wrote itself (Flink's checkpointed size): less when
+// an incremental checkpoint reuses files of earlier ones under shared/.
+struct StateSizes {
+  uint64_t full = 0;
+  uint64_t checkpointed = 0;
+
+  StateSizes& operator+=(const StateSizes& other) {
+    full += other.full;
+    checkpointed += other.checkpointed;
+    return *this;
+  }
+};
+
+// One subtask's state in checkpoint (or savepoint) `checkpoint_id`.
+StateSizes SizesOf(const SubtaskState& state, int64_t checkpoint_id);
 
 struct OperatorSnapshotMetadata {
   std::string uid;
@@ -50,8 +64,7 @@ struct CheckpointMetadata {
   const OperatorSnapshotMetadata* FindOperator(std::string_view uid) const;
   // Every file the checkpoint refers to.
   std::vector<const StateFile*> Files() const;
-  // Bytes of state: files plus inline operator state.
-  uint64_t StateSize() const;
+  StateSizes Sizes() const;
 };
 
 }  // namespace weir

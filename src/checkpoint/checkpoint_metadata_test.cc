@@ -127,7 +127,7 @@ TEST(CheckpointMetadataTest, EncodingIsDeterministic) {
   EXPECT_EQ(Sample().Encode(), Sample().Encode());
 }
 
-TEST(CheckpointMetadataTest, FindOperatorFilesAndStateSize) {
+TEST(CheckpointMetadataTest, FindOperatorFilesAndStateSizes) {
   CheckpointMetadata m = Sample();
   ASSERT_NE(m.FindOperator("running-sum"), nullptr);
   EXPECT_EQ(m.FindOperator("running-sum")->name, "Running Sum");
@@ -137,8 +137,13 @@ TEST(CheckpointMetadataTest, FindOperatorFilesAndStateSize) {
   EXPECT_THAT(paths,
               ::testing::ElementsAre("chk-17/running-sum-0.keyed", "chk-17/running-sum-2.keyed",
                                      "shared/c12_000007.sst", "chk-17/MANIFEST-000003"));
-  // Files: 1000 + 1002 + 1 MiB + 77; inline operator state: 4 + 1 + 0 + 1 bytes.
-  EXPECT_EQ(m.StateSize(), 1000u + 1002u + (1u << 20) + 77u + 6u);
+  // Files: 1000 + 1002 + 1 MiB + 77; inline operator state: 4 + 1 + 0 + 1 bytes. Checkpoint
+  // 17 reuses the SST that checkpoint 12 wrote: it is not part of what 17 wrote.
+  EXPECT_EQ(m.Sizes().full, 1000u + 1002u + (1u << 20) + 77u + 6u);
+  EXPECT_EQ(m.Sizes().checkpointed, 1000u + 1002u + 77u + 6u);
+  // Had checkpoint 12 been the one described, it would have written the SST too.
+  m.checkpoint_id = 12;
+  EXPECT_EQ(m.Sizes().checkpointed, m.Sizes().full);
 }
 
 TEST(CheckpointMetadataTest, EverySingleFlippedByteIsDetected) {

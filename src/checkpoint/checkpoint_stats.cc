@@ -83,16 +83,18 @@ void CheckpointStatsTracker::ReportAcknowledged(int64_t id, int task_index, int6
   if (!inserted) return;
   c->latest_ack_wall_ms = std::max(c->latest_ack_wall_ms, wall_ms);
   c->state_size += s.state_size;
+  c->checkpointed_size += s.checkpointed_size;
   c->alignment_ms = std::max(c->alignment_ms, s.alignment_ms);
 }
 
 void CheckpointStatsTracker::RecordSummaryLocked(const CheckpointStats& c) {
   Push(sizes_, static_cast<int64_t>(c.state_size));
+  Push(checkpointed_sizes_, static_cast<int64_t>(c.checkpointed_size));
   Push(durations_, c.end_to_end_ms());
   Push(alignments_, c.alignment_ms);
 }
 
-void CheckpointStatsTracker::ReportCompleted(int64_t id, int64_t wall_ms, uint64_t state_size,
+void CheckpointStatsTracker::ReportCompleted(int64_t id, int64_t wall_ms, StateSizes sizes,
                                              std::string path) {
   std::lock_guard<std::mutex> lock(mu_);
   CheckpointStats* c = FindLocked(id);
@@ -100,7 +102,8 @@ void CheckpointStatsTracker::ReportCompleted(int64_t id, int64_t wall_ms, uint64
   c->status = CheckpointStats::Status::kCompleted;
   c->end_wall_ms = wall_ms;
   c->latest_ack_wall_ms = std::max(c->latest_ack_wall_ms, wall_ms);
-  c->state_size = state_size;
+  c->state_size = sizes.full;
+  c->checkpointed_size = sizes.checkpointed;
   c->external_path = std::move(path);
   ++completed_;
   RecordSummaryLocked(*c);
@@ -145,6 +148,7 @@ CheckpointStatsSnapshot CheckpointStatsTracker::Snapshot() const {
   s.latest_failed = latest_failed_;
   s.latest_restored = latest_restored_;
   s.state_size = Summarize(sizes_);
+  s.checkpointed_size = Summarize(checkpointed_sizes_);
   s.end_to_end_duration = Summarize(durations_);
   s.alignment = Summarize(alignments_);
   return s;

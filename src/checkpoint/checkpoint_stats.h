@@ -20,12 +20,14 @@
 #include <vector>
 
 #include "checkpoint/checkpoint_messages.h"
+#include "checkpoint/checkpoint_metadata.h"
 
 namespace weir {
 
 struct SubtaskCheckpointStats {
   int64_t ack_wall_ms = 0;
   uint64_t state_size = 0;
+  uint64_t checkpointed_size = 0;  // what this checkpoint wrote (see StateSizes)
   int64_t sync_ms = 0;
   int64_t async_ms = 0;
   int64_t alignment_ms = 0;
@@ -40,6 +42,7 @@ struct CheckpointStats {
   int64_t latest_ack_wall_ms = 0;  // 0 before the first acknowledgement
   int64_t end_wall_ms = 0;         // completed or failed
   uint64_t state_size = 0;         // acknowledged so far; the whole when completed
+  uint64_t checkpointed_size = 0;  // the same, of what this checkpoint wrote (StateSizes)
   int64_t alignment_ms = 0;        // longest of any task
   int num_subtasks = 0;
   std::map<int, SubtaskCheckpointStats> acks;  // by task index
@@ -77,6 +80,7 @@ struct CheckpointStatsSnapshot {
   std::optional<CheckpointStats> latest_failed;
   std::optional<RestoredCheckpointStats> latest_restored;
   StatsSummary state_size;
+  StatsSummary checkpointed_size;
   StatsSummary end_to_end_duration;
   StatsSummary alignment;
 };
@@ -90,7 +94,7 @@ class CheckpointStatsTracker {
   void ReportTriggered(int64_t id, CheckpointType type, int64_t trigger_wall_ms);
   void ReportAcknowledged(int64_t id, int task_index, int64_t wall_ms,
                           const SubtaskCheckpointStats& stats);
-  void ReportCompleted(int64_t id, int64_t wall_ms, uint64_t state_size, std::string path);
+  void ReportCompleted(int64_t id, int64_t wall_ms, StateSizes sizes, std::string path);
   void ReportFailed(int64_t id, int64_t wall_ms, std::string message);
   void ReportRestored(int64_t id, int64_t wall_ms, std::string path, bool savepoint);
 
@@ -112,7 +116,7 @@ class CheckpointStatsTracker {
   std::optional<CheckpointStats> latest_completed_, latest_savepoint_, latest_failed_;
   std::optional<RestoredCheckpointStats> latest_restored_;
   // The last completed checkpoints' figures, for the summary (at most kSummaryWindow).
-  std::deque<int64_t> sizes_, durations_, alignments_;
+  std::deque<int64_t> sizes_, checkpointed_sizes_, durations_, alignments_;
 };
 
 }  // namespace weir

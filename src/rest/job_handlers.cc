@@ -790,13 +790,14 @@ class JobHandlers {
       for (size_t v = 0; v < vertices.size(); ++v) {
         int acked = 0;
         int64_t latest = 0, alignment = 0;
-        uint64_t size = 0;
+        uint64_t size = 0, checkpointed = 0;
         for (int s = 0; s < vertices[v].parallelism; ++s) {
           auto it = c.acks.find(first_task_[v] + s);
           if (it == c.acks.end()) continue;
           ++acked;
           latest = std::max(latest, it->second.ack_wall_ms);
           size += it->second.state_size;
+          checkpointed += it->second.checkpointed_size;
           alignment = std::max(alignment, it->second.alignment_ms);
         }
         const char* status = acked == vertices[v].parallelism ? "COMPLETED" : StatusName(c.status);
@@ -804,7 +805,7 @@ class JobHandlers {
             Json{{"id", c.id},
                  {"status", status},
                  {"latest_ack_timestamp", latest},
-                 {"checkpointed_size", size},
+                 {"checkpointed_size", checkpointed},
                  {"state_size", size},
                  {"end_to_end_duration", latest > 0 ? latest - c.trigger_wall_ms : 0},
                  {"alignment_buffered", 0},
@@ -824,7 +825,7 @@ class JobHandlers {
            {"savepointFormat", c.savepoint() ? Json("CANONICAL") : Json(nullptr)},
            {"trigger_timestamp", c.trigger_wall_ms},
            {"latest_ack_timestamp", c.latest_ack_wall_ms},
-           {"checkpointed_size", c.state_size},
+           {"checkpointed_size", c.checkpointed_size},
            {"state_size", c.state_size},
            {"end_to_end_duration", c.end_to_end_ms()},
            {"alignment_duration", c.alignment_ms},
@@ -873,7 +874,7 @@ class JobHandlers {
                      {"completed", s.completed},
                      {"failed", s.failed}}},
                    {"summary",
-                    {{"checkpointed_size", SummaryJson(s.state_size)},
+                    {{"checkpointed_size", SummaryJson(s.checkpointed_size)},
                      {"state_size", SummaryJson(s.state_size)},
                      {"end_to_end_duration", SummaryJson(s.end_to_end_duration)},
                      {"alignment_buffered", SummaryJson(zero)},

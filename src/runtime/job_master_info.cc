@@ -156,7 +156,13 @@ void JobMaster::RegisterJobMetrics() {
     auto s = completed();
     return s.latest_completed ? static_cast<double>(s.latest_completed->end_to_end_ms()) : 0.0;
   });
+  // As Flink's: the size is what the checkpoint wrote, the full size all the state it holds
+  // (they differ when an incremental checkpoint reuses earlier files).
   g.AddFunction("lastCheckpointSize", MetricType::kGauge, [completed] {
+    auto s = completed();
+    return s.latest_completed ? static_cast<double>(s.latest_completed->checkpointed_size) : 0.0;
+  });
+  g.AddFunction("lastCheckpointFullSize", MetricType::kGauge, [completed] {
     auto s = completed();
     return s.latest_completed ? static_cast<double>(s.latest_completed->state_size) : 0.0;
   });

@@ -42,6 +42,12 @@ Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateExclusiveFile(
   return std::make_unique<StateFileWriter>(std::move(file), rel);
 }
 
+bool WrittenByCheckpoint(std::string_view file, int64_t checkpoint_id) {
+  constexpr std::string_view kShared = "shared/";
+  if (!file.starts_with(kShared)) return true;
+  return SharedStateFileCheckpoint(file.substr(kShared.size())) == checkpoint_id;
+}
+
 Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateSharedFile(
     const std::string& name) const {
   std::string rel = JoinPath("shared", name);

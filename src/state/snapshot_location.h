@@ -46,6 +46,10 @@ class StateFileWriter {
 std::string SharedStateFileName(int64_t checkpoint_id, std::string_view rest);
 // The checkpoint id in such a name; nullopt for a name that is not one.
 std::optional<int64_t> SharedStateFileCheckpoint(std::string_view name);
+// Whether checkpoint `checkpoint_id` wrote `file` (a path relative to the checkpoints' base
+// directory): the files of its own directory and those under shared/ named for it. Any other
+// shared file was written by an earlier checkpoint and reused.
+bool WrittenByCheckpoint(std::string_view file, int64_t checkpoint_id);
 
 class SnapshotLocation {
  public:

@@ -110,6 +110,15 @@ TEST_F(SnapshotLocationTest, SharedFilesGoUnderSharedAndUploadCopiesWithChecksum
   EXPECT_EQ(*location_.ReadVerified(*up), contents);
 }
 
+TEST(SharedStateFileNameTest, ACheckpointWroteItsOwnFilesAndTheSharedOnesNamedForIt) {
+  EXPECT_TRUE(WrittenByCheckpoint("chk-7/sum-0.keyed", 7));
+  EXPECT_TRUE(WrittenByCheckpoint("savepoint-ab12/sum-0.keyed", 7));
+  EXPECT_TRUE(WrittenByCheckpoint("shared/" + SharedStateFileName(7, "sum-0.keys"), 7));
+  EXPECT_FALSE(WrittenByCheckpoint("shared/" + SharedStateFileName(5, "sum-0.keys"), 7));
+  EXPECT_FALSE(WrittenByCheckpoint("shared/" + SharedStateFileName(17, "000007.sst"), 7));
+  EXPECT_FALSE(WrittenByCheckpoint("shared/not-a-checkpoint-name", 7));
+}
+
 TEST_F(SnapshotLocationTest, AnUploadedSharedFileSurvivesAPowerLoss) {
   // A checkpoint's _metadata makes only its own directory durable: an upload must make
   // its entry in shared/ (and shared/ itself) durable, or a completed checkpoint could lose it.

@@ -48,6 +48,9 @@ newest=$(dirname "$(ls "$job_dir"/chk-*/_metadata | sort -V | tail -1)")
 "$weir" verify "$newest" >verify.out 2>&1 || fail "weir verify $newest"
 "$weir" inspect "$newest" >inspect.out 2>&1 || fail "weir inspect $newest"
 grep -q "sum: value of 'i64', 1 keys" inspect.out || fail "weir inspect shows no key: $(cat inspect.out)"
+# The newest reuses the key file an older one wrote: it holds more than it wrote.
+grep -q "written by this checkpoint" inspect.out ||
+  fail "weir inspect does not tell what the checkpoint wrote: $(cat inspect.out)"
 "$weir" inspect "$newest" --state running-sum/sum >state.out 2>&1 || fail "weir inspect --state"
 python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); assert d["key"] == 0 and d["value"] == 0, d' \
   state.out || fail "weir inspect --state: $(cat state.out)"

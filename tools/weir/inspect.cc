@@ -216,7 +216,12 @@ void PrintText(const Json& j, std::ostream& out) {
       << ")\n";
   out << "  at " << j["path"].get<std::string>() << "\n";
   out << "  taken " << Time(j["trigger_time"]) << ", completed " << Time(j["completed_time"])
-      << ", " << FormatBytes(j["state_size"]) << "\n";
+      << ", " << FormatBytes(j["state_size"]);
+  // An incremental checkpoint holds files earlier ones wrote.
+  if (j["checkpointed_size"] != j["state_size"]) {
+    out << " (" << FormatBytes(j["checkpointed_size"]) << " written by this checkpoint)";
+  }
+  out << "\n";
   for (const auto& op : j["operators"]) {
     out << "\noperator " << op["name"].get<std::string>() << " (uid "
         << op["uid"].get<std::string>() << "), parallelism " << op["parallelism"]
@@ -293,7 +298,8 @@ int Inspect(const std::string& path, bool json, std::ostream& out, std::ostream&
          {"job_name", c.metadata.job_name},
          {"trigger_time", c.metadata.trigger_wall_ms},
          {"completed_time", c.metadata.completed_wall_ms},
-         {"state_size", c.metadata.StateSize()},
+         {"state_size", c.metadata.Sizes().full},
+         {"checkpointed_size", c.metadata.Sizes().checkpointed},
          {"operators", std::move(ops)}};
   if (json) {
     out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
