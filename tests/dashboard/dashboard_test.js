@@ -135,6 +135,7 @@ async function main() {
     // ---- The other tabs and the jobs list ----
     await page.click('#tab-checkpoints');
     await page.waitForSelector('#history tbody tr');
+    await page.waitForSelector('text=Written (checkpointed size)');  // beside the full size
     await page.waitForTimeout(300);
     await page.screenshot({path: path.join(shotDir, 'checkpoints-1280x800.png')});
     await page.click('#tab-config');

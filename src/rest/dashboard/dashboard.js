@@ -569,7 +569,10 @@ class JobPage {
       setText(c[2], h.checkpoint_type === 'CHECKPOINT' ? 'checkpoint' : 'savepoint');
       setText(c[3], fmt.time(h.trigger_timestamp));
       setText(c[4], fmt.ms(h.end_to_end_duration));
-      setText(c[5], fmt.bytes(h.state_size));
+      // An incremental checkpoint holds files earlier ones wrote: say what it wrote itself.
+      setText(c[5], h.checkpointed_size !== undefined && h.checkpointed_size !== h.state_size
+        ? `${fmt.bytes(h.state_size)} (${fmt.bytes(h.checkpointed_size)} new)`
+        : fmt.bytes(h.state_size));
       setText(c[6], fmt.ms(h.alignment_duration));
       setText(c[7], `${h.num_acknowledged_subtasks}/${h.num_subtasks}`);
       setText(c[8], h.status === 'FAILED' ? h.failure_message || '' : h.external_path || '');
@@ -579,7 +582,8 @@ class JobPage {
     this.updatePlot('size', oldest, (h) => h.state_size, fmt.bytes);
     this.updatePlot('alignment', oldest, (h) => h.alignment_duration || 0, fmt.ms);
     const rows = [['Duration', cp.summary.end_to_end_duration, fmt.ms],
-                  ['Size', cp.summary.state_size, fmt.bytes]];
+                  ['Size', cp.summary.state_size, fmt.bytes],
+                  ['Written (checkpointed size)', cp.summary.checkpointed_size, fmt.bytes]];
     if (!this.summaryRows) {
       this.summaryRows = rows.map(() => {
         const cells = Array.from({length: 7}, (_, c) => el('td' + (c ? '.num' : '')));
