@@ -7,10 +7,11 @@
 namespace weir {
 namespace {
 
-// The bytes a task's acknowledgement adds to the checkpoint: inline operator state and files.
-StateSizes AcknowledgedSizes(const CheckpointAcknowledgement& ack) {
+// The bytes a task's acknowledgement of checkpoint `id` adds to it: inline operator state and
+// files.
+StateSizes AcknowledgedSizes(const CheckpointAcknowledgement& ack, int64_t id) {
   StateSizes sizes;
-  for (const auto& s : ack.states) sizes += SizesOf(s.state, ack.checkpoint_id);
+  for (const auto& s : ack.states) sizes += SizesOf(s.state, id);
   return sizes;
 }
 
@@ -101,7 +102,7 @@ std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Acknowle
   Pending& p = it->second;
   p.max_alignment_ms = std::max(p.max_alignment_ms, ack.alignment_ms);
   if (options_.stats != nullptr) {
-    StateSizes sizes = AcknowledgedSizes(ack);
+    StateSizes sizes = AcknowledgedSizes(ack, id);
     options_.stats->ReportAcknowledged(
         id, ack.task_index, clock_->WallMillis(),
         SubtaskCheckpointStats{0, sizes.full, sizes.checkpointed, ack.sync_ms, ack.async_ms,
