@@ -18,6 +18,8 @@ import json, sys
 r = json.loads(sys.argv[1])
 assert r["error"] == "", f"{sys.argv[2]}: {r['error']}"
 assert r["records_per_s"] > 0 and r["cpu_seconds"] > 0, f"{sys.argv[2]}: {r}"
+if r["checkpoints"] > 0:
+    assert 0 < r["checkpoint_written_bytes_p50"] <= r["checkpoint_bytes_p50"], f"{sys.argv[2]}: {r}"
 if r["workload"] == "recovery":
     assert r["recovery_catch_up_ms"] > 0, f"{sys.argv[2]}: did not recover: {r}"
 print(f"ok: {sys.argv[2]}: {r['records_per_s']:.0f} records/s, {r['checkpoints']} checkpoints")

@@ -45,8 +45,11 @@ struct OperatorMetrics {
 struct CompletedCheckpointStats {
   int64_t id = 0;
   int64_t duration_ms = 0;  // trigger to completion
-  uint64_t size_bytes = 0;
+  uint64_t size_bytes = 0;   // all the state it holds
   int64_t alignment_ms = 0;  // longest barrier alignment in any task
+  // What it wrote itself: less than size_bytes when an incremental checkpoint reuses files
+  // earlier ones wrote (Flink's checkpointed size).
+  uint64_t checkpointed_bytes = 0;
 };
 
 struct CheckpointMetrics {
@@ -56,6 +59,7 @@ struct CheckpointMetrics {
   int64_t last_completed_id = 0;
   int64_t last_duration_ms = 0;
   uint64_t last_size_bytes = 0;
+  uint64_t last_checkpointed_bytes = 0;  // see CompletedCheckpointStats
   int64_t last_alignment_ms = 0;  // longest barrier alignment of the last checkpoint
   int64_t last_completed_wall_ms = 0;
   int64_t restored_from_id = 0;  // 0: not restored

@@ -225,10 +225,12 @@ bool CheckpointCoordinator::Complete(Pending& p) {
   metrics_.last_completed_id = id;
   metrics_.last_duration_ms = duration_ms;
   metrics_.last_size_bytes = size;
+  metrics_.last_checkpointed_bytes = sizes.checkpointed;
   metrics_.last_alignment_ms = alignment;
   metrics_.last_completed_wall_ms = clock_->WallMillis();
   if (metrics_.history.size() >= 1000) metrics_.history.erase(metrics_.history.begin());
-  metrics_.history.push_back(CompletedCheckpointStats{id, duration_ms, size, alignment});
+  metrics_.history.push_back(
+      CompletedCheckpointStats{id, duration_ms, size, alignment, sizes.checkpointed});
   spdlog::info("Completed checkpoint {} for job {} ({}, {} ms, alignment {} ms)", id,
                options_.job_id, FormatBytes(size), duration_ms, alignment);
   CleanUpAfterCompletion(id);
