@@ -566,7 +566,7 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheJobNamingOperatorSubtaskAnd
   Configuration c = CheckpointedConfig(dir);
   UseBackend(c, dir, Backend{"rocksdb", "rocksdb", false});
   c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
-  c.Set("state.backend.rocksdb.write-cache.entries", "0");  // every update writes
+  c.Set("state.backend.rocksdb.write-cache.size", "0");  // every update writes
   c.Set("restart-strategy.type", "none");
   FaultPoints::Arm(fault_points::kRocksDbCreateSst,
                    [] { return Status::IOError("injected: disk gone"); });
@@ -591,7 +591,7 @@ TEST(RocksDbRecoveryTest, AFailedRocksDbWriteFailsTheTaskAndTheRestartLosesNothi
   UseBackend(c, dir, Backend{"rocksdb", "rocksdb", false});
   // Small memtables, flushed often; the first flush fails, and RocksDB then refuses writes.
   c.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
-  c.Set("state.backend.rocksdb.write-cache.entries", "0");  // every update writes
+  c.Set("state.backend.rocksdb.write-cache.size", "0");  // every update writes
   FaultPoints::Arm(
       fault_points::kRocksDbCreateSst, [] { return Status::IOError("injected: disk gone"); }, 0, 1);
   StreamExecutionEnvironment env(c);

@@ -46,6 +46,17 @@ constexpr std::string_view kEnginePrefixes[] = {
     "taskmanager.", "weir.",
 };
 
+// Options weir had and replaced, with what replaces them: a configuration written for an
+// older weir gets told what to write now.
+struct ReplacedKey {
+  std::string_view key;
+  std::string_view by;
+};
+constexpr ReplacedKey kReplacedKeys[] = {
+    {"state.backend.rocksdb.write-cache.entries",
+     "state.backend.rocksdb.write-cache.size (a memory size, about 88 bytes a key)"},
+};
+
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -551,7 +562,11 @@ std::vector<std::string> Configuration::UnknownKeyWarnings(
     }
     if (known) continue;
     std::string w = "unknown configuration key '" + key + "' (from " + entry.source + ")";
-    if (best_dist <= 4) {
+    auto replaced = std::find_if(std::begin(kReplacedKeys), std::end(kReplacedKeys),
+                                 [&](const ReplacedKey& r) { return r.key == key; });
+    if (replaced != std::end(kReplacedKeys)) {
+      w += ": replaced by " + std::string(replaced->by);
+    } else if (best_dist <= 4) {
       w += "; did you mean '" + std::string(best) + "'?";
     } else if (!engine) {
       w += ": weir has no such option (if the job reads it itself, ignore this)";

@@ -429,6 +429,15 @@ TEST(ConfigurationTest, UnknownKeyWarningsSuggestTheClosestKnownKey) {
   EXPECT_THAT(w[0], HasSubstr("did you mean 'execution.checkpointing.interval'?"));
 }
 
+TEST(ConfigurationTest, AReplacedKeyIsWarnedAboutWithWhatReplacesIt) {
+  Configuration c;
+  c.Set("state.backend.rocksdb.write-cache.entries", "131072", "-D");
+  auto w = c.UnknownKeyWarnings(Known());
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_THAT(w[0], HasSubstr("'state.backend.rocksdb.write-cache.entries' (from -D): replaced "
+                              "by state.backend.rocksdb.write-cache.size"));
+}
+
 TEST(ConfigurationTest, UnknownKeyWarningsIgnoreKnownAndFallbackKeys) {
   Configuration c;
   c.Set("execution.checkpointing.interval", "1 s");

@@ -171,8 +171,8 @@ Result<RocksDbTuning> RocksDbTuning::FromConfiguration(const Configuration& conf
   }
   WEIR_ASSIGN_OR_RETURN(int64_t count, config.Get(so::kRocksDbWriteBufferCount));
   t.write_buffer_count = static_cast<int>(count);
-  WEIR_ASSIGN_OR_RETURN(int64_t cached, config.Get(so::kRocksDbWriteCacheEntries));
-  t.write_cache_entries = static_cast<size_t>(cached);
+  WEIR_ASSIGN_OR_RETURN(MemorySize write_cache, config.Get(so::kRocksDbWriteCacheSize));
+  t.write_cache_bytes = static_cast<size_t>(write_cache.bytes);
   WEIR_ASSIGN_OR_RETURN(t.incremental, config.Get(so::kIncremental));
   return t;
 }

@@ -46,18 +46,20 @@ namespace weir {
 struct RocksDbTuning {
   // state.backend.rocksdb.localdir; default $TMPDIR (or /tmp) + "/weir-rocksdb".
   std::string local_dir;
-  // Defaults: 48 MiB of block cache, 2 x 32 MiB of memtables and about 12 MiB of write cache
-  // make about 128 MiB, the managed memory Flink's RocksDB backend gets by default.
-  // state.backend.rocksdb.block.cache-size; default 48 MiB. One LRU cache shared by every
+  // Defaults: 16 MiB of block cache, 2 x 8 MiB of memtables and 96 MiB of write cache make
+  // 128 MiB, the managed memory Flink's RocksDB backend gets by default. Most of it goes to
+  // the write cache: a key found there costs a hash lookup, one found in RocksDB's caches a
+  // search through its memtables and blocks.
+  // state.backend.rocksdb.block.cache-size; default 16 MiB. One LRU cache shared by every
   // column family of a backend; index and filter blocks are charged to it too.
-  uint64_t block_cache_bytes = 48ull << 20;
-  // state.backend.rocksdb.writebuffer.size; default 32 MiB. Size of one memtable.
-  uint64_t write_buffer_bytes = 32ull << 20;
+  uint64_t block_cache_bytes = 16ull << 20;
+  // state.backend.rocksdb.writebuffer.size; default 8 MiB. Size of one memtable.
+  uint64_t write_buffer_bytes = 8ull << 20;
   // state.backend.rocksdb.writebuffer.count; default 2. Memtables per column family; all
   // memtables of a backend together are also bounded by size * count.
   int write_buffer_count = 2;
-  // state.backend.rocksdb.write-cache.entries; default 131072; 0: no StateWriteCache.
-  size_t write_cache_entries = 131072;
+  // state.backend.rocksdb.write-cache.size; default 96 MiB; 0: no StateWriteCache.
+  size_t write_cache_bytes = 96ull << 20;
   // execution.checkpointing.incremental; default false.
   bool incremental = false;
 

@@ -80,7 +80,13 @@ Result<std::unique_ptr<RocksDbKeyedStateBackend>> RocksDbKeyedStateBackend::Crea
   WEIR_ASSIGN_OR_RETURN(RocksDbTuning tuning, RocksDbTuning::FromConfiguration(*options.config));
   std::unique_ptr<RocksDbKeyedStateBackend> b(new RocksDbKeyedStateBackend(options));
   b->resources_ = RocksDbResources::Create(tuning);
-  b->cache_ = StateWriteCache(tuning.write_cache_entries);
+  b->cache_ = StateWriteCache(tuning.write_cache_bytes);
+  // An incremental snapshot first writes the dirty entries to RocksDB, stopping the task for
+  // a memtable insert each: beyond a bound they are written back in turn, oldest first, and
+  // stay cached for reading. A full snapshot copies them instead, many times faster.
+  b->max_dirty_ = tuning.incremental
+                     ? std::max<size_t>(1, std::min(kMaxDirtyIncremental, b->cache_.capacity() / 2))
+                     : SIZE_MAX;
   FileSystem* fs = FileSystem::Default();
   // RocksDB checkpoints need absolute paths; a relative localdir is the working directory's.
   std::error_code ec;
@@ -153,11 +159,14 @@ std::string RocksDbKeyedStateBackend::NextDbPath() {
 
 // The lookup hash a keyed operator passes is of no use here: a key's RocksDB prefix is its key
 // group, which Hash64 picks, and a record's RocksDB access costs far more than hashing.
-void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes, uint64_t) {
-  SetCurrentKey(key_bytes);
+void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
+  SetCurrentKey(key_bytes, detail::KeyHash(key_bytes));
 }
 
-void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
+// The key group comes from Hash64, as everywhere; the write cache looks the key up by its
+// KeyHash, which the keyed operator has computed already and which keeps keys that come in
+// order close together in the cache's table.
+void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes, uint64_t key_hash) {
   if (has_current_ && detail::BytesEqual(key_bytes, current_key_bytes())) return;
   const uint64_t hash = Hash64(key_bytes);
   if (db_ == nullptr) [[unlikely]] {
@@ -179,7 +188,7 @@ void RocksDbKeyedStateBackend::SetCurrentKey(std::string_view key_bytes) {
   BufferWriter(&key_prefix_).PutVarint64(key_bytes.size());
   key_offset_ = key_prefix_.size();
   key_prefix_.append(key_bytes.data(), key_bytes.size());
-  key_hash_ = hash;
+  key_hash_ = key_hash;
   has_current_ = true;
 }
 
@@ -316,20 +325,38 @@ uint64_t RocksDbKeyedStateBackend::CacheHash(int state) const {
   return key_hash_ ^ (static_cast<uint64_t>(state + 1) * 0x9e3779b97f4a7c15ull);
 }
 
+// The two halves of every write-back: collecting the entries a cache operation writes back,
+// then writing them in one batch (a failure throws, and the attempt fails).
+auto RocksDbKeyedStateBackend::CollectWriteBack() {
+  return [this](const StateWriteCache::Entry& e) {
+    write_back_.push_back(WriteBack{e.state, &e});
+  };
+}
+auto RocksDbKeyedStateBackend::CommitWriteBack() {
+  return [this] {
+    rocksdb::Status s = WriteBackSorted();
+    const int state = write_back_.front().state;
+    write_back_.clear();
+    if (!s.ok()) ThrowAccessError(state, "write", s);
+  };
+}
+
 StateWriteCache::Entry* RocksDbKeyedStateBackend::AddCacheEntry(int state) {
-  write_back_.clear();
-  return cache_.Insert(
-      state, key_prefix_, CacheHash(state),
-      [&](const StateWriteCache::Entry& e) { write_back_.push_back(WriteBack{e.state, &e}); },
-      [&] {
-        rocksdb::Status s = WriteBackSorted();
-        if (!s.ok()) ThrowAccessError(write_back_.front().state, "write", s);
-      });
+  return cache_.Insert(state, key_prefix_, CacheHash(state), CollectWriteBack(),
+                       CommitWriteBack());
 }
 
 StateWriteCache::Entry* RocksDbKeyedStateBackend::CacheEntry(int state) {
   StateWriteCache::Entry* e = cache_.Find(state, key_prefix_, CacheHash(state));
   return e != nullptr ? e : AddCacheEntry(state);
+}
+
+void RocksDbKeyedStateBackend::MarkDirty(StateWriteCache::Entry* e) {
+  cache_.MarkDirty(e);
+  if (cache_.dirty_count() > max_dirty_) [[unlikely]] {
+    cache_.CleanOldest(max_dirty_ / 8 + 1, CollectWriteBack(), CommitWriteBack());
+  }
+  cache_.EvictIfOverBudget(CollectWriteBack(), CommitWriteBack());
 }
 
 rocksdb::Status RocksDbKeyedStateBackend::WriteBackSorted() {
@@ -355,9 +382,9 @@ rocksdb::Status RocksDbKeyedStateBackend::WriteBackSorted() {
 Status RocksDbKeyedStateBackend::WriteBackCache() {
   if (!cache_.has_dirty()) return Status::OK();
   write_back_.clear();
-  cache_.ForEachDirty(
-      [&](const StateWriteCache::Entry& e) { write_back_.push_back(WriteBack{e.state, &e}); });
+  cache_.ForEachDirty(CollectWriteBack());
   rocksdb::Status s = WriteBackSorted();
+  write_back_.clear();
   if (!s.ok()) return FromRocksDb(s, Where() + ": writing cached state to RocksDB");
   cache_.MarkClean();
   return Status::OK();
@@ -399,8 +426,8 @@ bool RocksDbKeyedStateBackend::Get(int state, std::string* value) {
   if (cached) {
     StateWriteCache::Entry* e = AddCacheEntry(state);  // clean, "no value"
     if (s.ok()) {
-      e->value.assign(*value);
-      e->present = true;
+      cache_.SetValue(e, *value);
+      cache_.EvictIfOverBudget(CollectWriteBack(), CommitWriteBack());
     }
   }
   return s.ok();
@@ -417,9 +444,8 @@ void RocksDbKeyedStateBackend::Put(int state, std::string_view value) {
   const StateInfo& st = Access(state);
   if (Cached(st)) {
     StateWriteCache::Entry* e = CacheEntry(state);
-    e->value.assign(value.data(), value.size());
-    e->present = true;
-    cache_.MarkDirty(e);
+    cache_.SetValue(e, value);
+    MarkDirty(e);
     return;
   }
   batch_.Clear();
@@ -433,7 +459,7 @@ void RocksDbKeyedStateBackend::Delete(int state) {
   if (Cached(st)) {
     StateWriteCache::Entry* e = CacheEntry(state);
     e->present = false;
-    cache_.MarkDirty(e);
+    MarkDirty(e);
     return;
   }
   batch_.Clear();

@@ -6,8 +6,8 @@
 // deleted by Close(). Creating a backend also deletes the directories that processes no
 // longer alive left behind (a kill -9 cannot clean up after itself). The layout of keys and
 // values is described in rocksdb_instance.h. Value and reducing states are read and written
-// through a StateWriteCache (state.backend.rocksdb.write-cache.entries) of recently used
-// keys, written back in batches and before every snapshot; list and map states go to
+// through a StateWriteCache (state.backend.rocksdb.write-cache.size) of recently used
+// keys, written back in batches and before every incremental snapshot; list and map states go to
 // RocksDB on every access. The current key's prefix is built once per key change into a
 // reused buffer and writes go through a reused WriteBatch, so a steady-state point access
 // (get, put, merge, delete) allocates nothing; a map scan creates a RocksDB iterator.
@@ -132,6 +132,11 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   StateWriteCache::Entry* AddCacheEntry(int state);
   // The cache entry of (state, current key), added if missing.
   StateWriteCache::Entry* CacheEntry(int state);
+  // Marks a changed entry dirty, then keeps the cache within max_dirty_ dirty entries (the
+  // oldest written back) and within its budget. `e` may be evicted.
+  void MarkDirty(StateWriteCache::Entry* e);
+  auto CollectWriteBack();
+  auto CommitWriteBack();
   // Writes the cache's dirty entries to RocksDB (before RocksDB's files are checkpointed).
   Status WriteBackCache();
   // Copies of the cache's dirty entries, for a full snapshot to write with RocksDB's.
@@ -160,8 +165,12 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   std::string upper_bound_;
   rocksdb::ReadOptions read_options_;
   rocksdb::WriteBatch batch_;  // reused by every write
-  uint64_t key_hash_ = 0;      // of the current key
+  uint64_t key_hash_ = 0;      // the current key's KeyHash
   StateWriteCache cache_{0};
+  // With incremental checkpoints, at most half the cache and at most this many entries are
+  // dirty (the oldest written back).
+  static constexpr size_t kMaxDirtyIncremental = 131072;
+  size_t max_dirty_ = SIZE_MAX;
   // Dirty entries being written back, with their state (an evicted entry's is cleared).
   struct WriteBack {
     int state;

@@ -74,16 +74,16 @@ TEST(RocksDbTuningTest, DefaultsBoundMemory) {
   Configuration config;
   auto t = RocksDbTuning::FromConfiguration(config);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  EXPECT_EQ(t->block_cache_bytes, 48u << 20);
-  EXPECT_EQ(t->write_buffer_bytes, 32u << 20);
+  EXPECT_EQ(t->block_cache_bytes, 16u << 20);
+  EXPECT_EQ(t->write_buffer_bytes, 8u << 20);
   EXPECT_EQ(t->write_buffer_count, 2);
-  EXPECT_EQ(t->write_cache_entries, 131072u);
-  // Block cache, memtables and write cache (an entry with keys and values of up to 15 bytes:
-  // 80 bytes, 8 of hash slots, 4 in the dirty list) stay within the managed memory Flink
-  // gives RocksDB by default.
+  EXPECT_EQ(t->write_cache_bytes, 96u << 20);
+  // Block cache, memtables and write cache stay within the managed memory Flink gives RocksDB
+  // by default, and a million keys with short values fit in the write cache.
   EXPECT_LE(t->block_cache_bytes + t->write_buffer_bytes * t->write_buffer_count +
-                t->write_cache_entries * 92,
+                t->write_cache_bytes,
             128u << 20);
+  EXPECT_GT(StateWriteCache(t->write_cache_bytes).capacity(), 1'000'000u);
   EXPECT_FALSE(t->incremental);
   EXPECT_EQ(t->local_dir, RocksDbTuning::DefaultLocalDir());
   EXPECT_THAT(t->local_dir, ::testing::EndsWith("/weir-rocksdb"));
@@ -95,6 +95,7 @@ TEST(RocksDbTuningTest, ParsesEverySetting) {
   config.Set("state.backend.rocksdb.block.cache-size", "16 mb");
   config.Set("state.backend.rocksdb.writebuffer.size", "1 mb");
   config.Set("state.backend.rocksdb.writebuffer.count", "3");
+  config.Set("state.backend.rocksdb.write-cache.size", "1 mb");
   config.Set("state.backend.incremental", "true");  // Flink's older name
   auto t = RocksDbTuning::FromConfiguration(config);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
@@ -102,6 +103,7 @@ TEST(RocksDbTuningTest, ParsesEverySetting) {
   EXPECT_EQ(t->block_cache_bytes, 16u << 20);
   EXPECT_EQ(t->write_buffer_bytes, 1u << 20);
   EXPECT_EQ(t->write_buffer_count, 3);
+  EXPECT_EQ(t->write_cache_bytes, 1u << 20);
   EXPECT_TRUE(t->incremental);
 }
 
@@ -117,6 +119,7 @@ TEST(RocksDbTuningTest, BadValuesAreClearErrors) {
            Case{"state.backend.rocksdb.writebuffer.size", "1 kb", "at least 64 kb"},
            Case{"state.backend.rocksdb.writebuffer.count", "1", "between 2 and 64"},
            Case{"state.backend.rocksdb.writebuffer.count", "two", "not an integer"},
+           Case{"state.backend.rocksdb.write-cache.size", "lots", ""},
            Case{"state.backend.rocksdb.localdir", "", "directory path"},
            Case{"state.backend.rocksdb.localdir", "s3://bucket/x", "s3"},
            Case{"execution.checkpointing.incremental", "maybe", ""},
@@ -205,9 +208,10 @@ TEST_F(RocksDbBackendTest, AFailedWriteIsAStateErrorNamingOperatorAndRocksDbsRea
   UseIncremental();
   config_.Set("state.backend.rocksdb.writebuffer.size", "64 kb");
   // Without the write cache every update writes; with it, the writes of evicted entries fail.
-  for (const char* cache : {"0", "64"}) {
-    SCOPED_TRACE(std::string("write cache ") + cache);
-    config_.Set("state.backend.rocksdb.write-cache.entries", cache);
+  for (size_t entries : {0, 64}) {
+    SCOPED_TRACE("write cache of " + std::to_string(entries) + " entries");
+    config_.Set("state.backend.rocksdb.write-cache.size",
+                std::to_string(StateWriteCache::BytesForEntries(entries)));
     Subtask t = NewSubtask();
     auto v = t.runtime->GetState(ValueStateDescriptor<std::string>("v"));
     FaultPoints::Arm(fault_points::kRocksDbCreateSst,
@@ -233,7 +237,7 @@ TEST_F(RocksDbBackendTest, AFailedWriteIsAStateErrorNamingOperatorAndRocksDbsRea
     ASSERT_FALSE(snap.ok());
     EXPECT_THAT(snap.status().message(),
                 AllOf(HasSubstr("operator 'Running Sum' subtask 0"),
-                      HasSubstr(std::string(cache) == "0"
+                      HasSubstr(entries == 0
                                     ? "creating a RocksDB checkpoint in '" + Rocks(t).working_dir()
                                     : std::string("writing cached state to RocksDB"))));
     FaultPoints::DisarmAll();

@@ -14,6 +14,7 @@
 
 #include "state/heap_keyed_state_backend.h"
 #include "state/state_backend_test_util.h"
+#include "state/state_write_cache.h"
 #include "weir/detail/window_timers.h"
 #include "weir/windows.h"
 
@@ -89,7 +90,7 @@ struct BackendParam {
   std::string type;  // state.backend.type
   bool incremental;
   std::string name;
-  std::string write_cache = "16384";  // state.backend.rocksdb.write-cache.entries
+  size_t write_cache_entries = 16384;  // state.backend.rocksdb.write-cache.size, in entries
 };
 
 void PrintTo(const BackendParam& p, std::ostream* os) { *os << p.name; }
@@ -102,7 +103,8 @@ class StateBackendTest : public BackendTestBase, public ::testing::TestWithParam
     config_.Set("state.backend.rocksdb.localdir", dir_.Join("rocksdb"));
     // Small memtables, so state is spread over several SST files and compactions happen.
     config_.Set("state.backend.rocksdb.writebuffer.size", "256 kb");
-    config_.Set("state.backend.rocksdb.write-cache.entries", GetParam().write_cache);
+    config_.Set("state.backend.rocksdb.write-cache.size",
+                std::to_string(StateWriteCache::BytesForEntries(GetParam().write_cache_entries)));
   }
 
   // The keys in 0..n-1 with a value of state "v" (int32) in a snapshot.
@@ -1181,7 +1183,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, SnapshotIsolationTest,
                                            BackendParam{"hashmap", true, "hashmap_incremental"},
                                            BackendParam{"rocksdb", false, "rocksdb"},
                                            BackendParam{"rocksdb", true, "rocksdb_incremental"},
-                                           BackendParam{"rocksdb", true, "rocksdb_cache4", "4"}),
+                                           BackendParam{"rocksdb", true, "rocksdb_cache4", 4}),
                          [](const auto& info) { return info.param.name; });
 
 // rocksdb_cache4 evicts from its StateWriteCache all the time; rocksdb_nocache has none.
@@ -1190,8 +1192,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, StateBackendTest,
                                            BackendParam{"hashmap", true, "hashmap_incremental"},
                                            BackendParam{"rocksdb", false, "rocksdb"},
                                            BackendParam{"rocksdb", true, "rocksdb_incremental"},
-                                           BackendParam{"rocksdb", false, "rocksdb_cache4", "4"},
-                                           BackendParam{"rocksdb", true, "rocksdb_nocache", "0"}),
+                                           BackendParam{"rocksdb", false, "rocksdb_cache4", 4},
+                                           BackendParam{"rocksdb", true, "rocksdb_nocache", 0}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

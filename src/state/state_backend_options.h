@@ -29,13 +29,13 @@ inline constexpr auto kRocksDbLocalDir = ConfigOption<std::string>(
     "TMPDIR).");
 
 inline constexpr auto kRocksDbBlockCacheSize = ConfigOption<MemorySize>(
-    "state.backend.rocksdb.block.cache-size", "48 mb",
+    "state.backend.rocksdb.block.cache-size", "16 mb",
     "RocksDB block cache of one operator subtask, shared by its states; index and filter "
     "blocks are in it, partitioned so that they fit. With the memtables and the write cache "
-    "about 128 mb, the managed memory Flink gives RocksDB by default.");
+    "128 mb, the managed memory Flink gives RocksDB by default.");
 
 inline constexpr auto kRocksDbWriteBufferSize =
-    ConfigOption<MemorySize>("state.backend.rocksdb.writebuffer.size", "32 mb",
+    ConfigOption<MemorySize>("state.backend.rocksdb.writebuffer.size", "8 mb",
                              "Size of one RocksDB memtable; at least 64 kb.");
 
 inline constexpr auto kRocksDbWriteBufferCount =
@@ -44,14 +44,13 @@ inline constexpr auto kRocksDbWriteBufferCount =
                           "by size * count. RocksDB writes one while another is flushed.")
         .WithRange(2, 64);
 
-inline constexpr auto kRocksDbWriteCacheEntries =
-    ConfigOption<int64_t>("state.backend.rocksdb.write-cache.entries", "131072",
-                          "Keys of value and reducing state a RocksDB subtask keeps in memory "
-                          "and writes back in batches, and before every incremental "
-                          "checkpoint (as Kafka Streams' record cache; full checkpoints and "
-                          "savepoints take copies); about 90 bytes each for keys and values of "
-                          "up to 15 bytes; 0 turns the cache off.")
-        .WithRange(0, 1 << 24);
+inline constexpr auto kRocksDbWriteCacheSize = ConfigOption<MemorySize>(
+    "state.backend.rocksdb.write-cache.size", "96 mb",
+    "Memory of a RocksDB subtask for the latest values of recently used keys of value and "
+    "reducing state, written back in batches (as Kafka Streams' record cache): about 88 "
+    "bytes a key for keys and values of up to 15 bytes, so a million keys fit in the "
+    "default. Full checkpoints and savepoints copy the changed values; incremental ones "
+    "write them to RocksDB first, and keep at most 131,072 changed. 0 turns the cache off.");
 
 inline std::vector<const ConfigOptionInfo*> All() {
   return {&kType.info(),
@@ -60,7 +59,7 @@ inline std::vector<const ConfigOptionInfo*> All() {
           &kRocksDbBlockCacheSize.info(),
           &kRocksDbWriteBufferSize.info(),
           &kRocksDbWriteBufferCount.info(),
-          &kRocksDbWriteCacheEntries.info()};
+          &kRocksDbWriteCacheSize.info()};
 }
 
 }  // namespace weir::state_backend_options

@@ -5,12 +5,34 @@
 
 namespace weir {
 
-StateWriteCache::StateWriteCache(size_t capacity) : capacity_(capacity) {
+size_t StateWriteCache::SlotsFor(size_t capacity) {
+  return std::bit_ceil(capacity + capacity / 3 + 1);
+}
+
+size_t StateWriteCache::BytesForEntries(size_t entries) {
+  if (entries == 0) return 0;
+  return entries * kEntryBytes + SlotsFor(entries) * sizeof(uint32_t);
+}
+
+StateWriteCache::StateWriteCache(size_t budget_bytes) {
+  // The most entries whose fixed parts and hash table fit (BytesForEntries grows with them).
+  size_t low = 0;
+  size_t high = budget_bytes / kEntryBytes;
+  while (low < high) {
+    size_t mid = low + (high - low + 1) / 2;
+    if (BytesForEntries(mid) <= budget_bytes) {
+      low = mid;
+    } else {
+      high = mid - 1;
+    }
+  }
+  capacity_ = low;
   if (capacity_ == 0) return;
   // Entries never move: pointers to them stay valid until they are evicted.
   entries_.reserve(capacity_);
-  slots_.assign(std::bit_ceil(capacity_ * 2), 0);
+  slots_.assign(SlotsFor(capacity_), 0);
   mask_ = slots_.size() - 1;
+  budget_ = budget_bytes - slots_.size() * sizeof(uint32_t);
 }
 
 size_t StateWriteCache::SlotOf(int state, std::string_view key, uint64_t hash) const {
@@ -43,6 +65,8 @@ StateWriteCache::Entry* StateWriteCache::Add(int state, std::string_view key, ui
   }
   Entry& e = entries_[index];
   e.key.assign(key.data(), key.size());
+  e.value.clear();
+  long_bytes_ += LongBytes(e.key);
   e.hash = hash;
   e.state = state;
   e.present = false;
@@ -67,10 +91,19 @@ void StateWriteCache::Remove(uint32_t index) {
     }
   }
   slots_[i] = 0;
+  long_bytes_ -= LongBytes(e.key) + LongBytes(e.value);
   e.state = -1;
   e.dirty = false;
   e.referenced = false;
   free_.push_back(index);
+}
+
+void StateWriteCache::ReleaseLongBuffers(size_t first) {
+  for (size_t i = first; i < free_.size(); ++i) {
+    Entry& e = entries_[free_[i]];
+    if (e.key.capacity() > kInline) std::string().swap(e.key);
+    if (e.value.capacity() > kInline) std::string().swap(e.value);
+  }
 }
 
 void StateWriteCache::MarkClean() {
@@ -81,6 +114,7 @@ void StateWriteCache::MarkClean() {
 void StateWriteCache::Clear() {
   entries_.clear();
   free_.clear();
+  long_bytes_ = 0;
   dirty_.clear();
   std::fill(slots_.begin(), slots_.end(), 0);
   hand_ = 0;

@@ -9,13 +9,16 @@
 // of them instead), so a checkpoint holds exactly what the state holds; a failure discards the
 // cache with the rest of the attempt's state.
 //
-// Entries are evicted by the CLOCK algorithm, an eighth of the capacity at a time, so that
-// the dirty ones among them go to RocksDB in one batch. An entry caches a value, or the
-// absence of one. Keys and values of up to 15 bytes live inside the entry (std::string's
-// small buffer), and an evicted entry's buffers are reused: a steady state allocates nothing.
+// The cache holds as many entries as fit in a memory budget: each entry's fixed part, its
+// share of the hash table, and the keys and values too long for std::string's inline buffer
+// (15 bytes). Entries are evicted by the CLOCK algorithm, an eighth of the budget at a time,
+// so that the dirty ones among them go to RocksDB in one batch. An entry caches a value, or
+// the absence of one. An evicted entry's inline buffers are reused (its long ones freed): a
+// steady state with short keys and values allocates nothing.
 // Thread-safety: the backend's task thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -36,11 +39,27 @@ class StateWriteCache {
     bool referenced = false;
   };
 
-  // Up to `capacity` entries; 0 disables the cache.
-  explicit StateWriteCache(size_t capacity);
+  // Entries within `budget_bytes`; a budget too small for one entry disables the cache.
+  explicit StateWriteCache(size_t budget_bytes);
+  // The budget that holds `entries` entries of short keys and values.
+  static size_t BytesForEntries(size_t entries);
 
   bool enabled() const { return capacity_ > 0; }
   size_t size() const { return entries_.size() - free_.size(); }
+  // The most entries the budget holds (with short keys and values).
+  size_t capacity() const { return capacity_; }
+  // Memory of the live entries, as counted against the budget (less the hash table's, which
+  // is reserved up front).
+  size_t bytes() const { return size() * kEntryBytes + long_bytes_; }
+  size_t dirty_count() const { return dirty_.size(); }
+
+  // Sets an entry's value, keeping count of its memory.
+  void SetValue(Entry* entry, std::string_view value) {
+    const size_t before = LongBytes(entry->value);
+    entry->value.assign(value.data(), value.size());
+    long_bytes_ += LongBytes(entry->value) - before;
+    entry->present = true;
+  }
 
   // The entry of (state, key), or nullptr. `hash` is the key's hash.
   Entry* Find(int state, std::string_view key, uint64_t hash);
@@ -53,15 +72,17 @@ class StateWriteCache {
   template <typename WriteBack, typename Commit>
   Entry* Insert(int state, std::string_view key, uint64_t hash, WriteBack&& write_back,
                 Commit&& commit) {
-    if (size() == capacity_) {
-      bool any = false;
-      EvictSome([&](const Entry& e) {
-        write_back(e);
-        any = true;
-      });
-      if (any) commit();
+    if (size() == capacity_ || bytes() + kEntryBytes + LongBytes(key) > budget_) {
+      EvictRound(write_back, commit);
     }
     return Add(state, key, hash);
+  }
+
+  // After a value grew: evicts as Insert does if the entries are over the budget. Any entry
+  // may go, so the caller marks a changed entry dirty first and holds no pointer after.
+  template <typename WriteBack, typename Commit>
+  void EvictIfOverBudget(WriteBack&& write_back, Commit&& commit) {
+    if (bytes() > budget_) [[unlikely]] EvictRound(write_back, commit);
   }
 
   // Calls `write_back(entry)` for every dirty entry. After the caller has written them, it
@@ -72,6 +93,18 @@ class StateWriteCache {
   }
   bool has_dirty() const { return !dirty_.empty(); }
   void MarkClean();
+
+  // Writes back the `count` entries dirty the longest (`write_back(entry)` for each, then
+  // `commit()`, which may throw as in Insert) and marks them clean; they stay cached.
+  template <typename WriteBack, typename Commit>
+  void CleanOldest(size_t count, WriteBack&& write_back, Commit&& commit) {
+    count = std::min(count, dirty_.size());
+    if (count == 0) return;
+    for (size_t i = 0; i < count; ++i) write_back(entries_[dirty_[i]]);
+    commit();
+    for (size_t i = 0; i < count; ++i) entries_[dirty_[i]].dirty = false;
+    dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(count));
+  }
 
   // Records that `entry` changed and must be written back.
   void MarkDirty(Entry* entry) {
@@ -85,11 +118,36 @@ class StateWriteCache {
   void Clear();
 
  private:
+  // An entry's fixed part and its place in the dirty list.
+  static constexpr size_t kEntryBytes = sizeof(Entry) + sizeof(uint32_t);
+  // Hash table slots for `capacity` entries: at most three quarters full.
+  static size_t SlotsFor(size_t capacity);
+  // The heap memory of a string too long for its inline buffer.
+  static size_t LongBytes(const std::string& s) { return LongBytes(std::string_view(s)); }
+  static size_t LongBytes(std::string_view s) {
+    return s.size() > kInline ? s.size() + 1 : 0;
+  }
+  static constexpr size_t kInline = 15;  // libstdc++'s std::string holds 15 chars inline
+
+  template <typename WriteBack, typename Commit>
+  void EvictRound(WriteBack& write_back, Commit& commit) {
+    const size_t first_freed = free_.size();
+    bool any = false;
+    EvictSome([&](const Entry& e) {
+      write_back(e);
+      any = true;
+    });
+    if (any) commit();
+    ReleaseLongBuffers(first_freed);
+  }
+
+  // Evicts an eighth of the entries when they are as many as the budget holds (at least
+  // one otherwise), and more while their memory is above seven eighths of the budget.
   template <typename WriteBack>
   void EvictSome(WriteBack&& write_back) {
-    size_t target = capacity_ / 8 == 0 ? 1 : capacity_ / 8;
+    size_t target = size() == capacity_ ? std::max<size_t>(1, capacity_ / 8) : 1;
     size_t evicted = 0;
-    while (evicted < target) {
+    while (size() > 0 && (evicted < target || bytes() > budget_ - budget_ / 8)) {
       Entry& e = entries_[hand_];
       uint32_t index = static_cast<uint32_t>(hand_);
       hand_ = hand_ + 1 == entries_.size() ? 0 : hand_ + 1;
@@ -108,10 +166,14 @@ class StateWriteCache {
 
   Entry* Add(int state, std::string_view key, uint64_t hash);
   void Remove(uint32_t index);
+  // Frees the long keys and values of the entries evicted since free_ had `first` of them.
+  void ReleaseLongBuffers(size_t first);
   // The slot holding (state, key), or the empty slot where it would go.
   size_t SlotOf(int state, std::string_view key, uint64_t hash) const;
 
-  size_t capacity_;
+  size_t budget_ = 0;  // for the entries, after the hash table's share
+  size_t capacity_ = 0;
+  size_t long_bytes_ = 0;  // LongBytes of live entries' keys and values
   std::vector<Entry> entries_;  // grows to capacity_, never moves after that
   std::vector<uint32_t> free_;  // indexes of evicted entries, reused first
   std::vector<uint32_t> dirty_;

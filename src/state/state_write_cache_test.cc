@@ -16,7 +16,7 @@ namespace {
 uint64_t HashOf(const std::string& key) { return std::hash<std::string>()(key); }
 
 TEST(StateWriteCacheTest, FindsWhatWasAddedPerStateAndKey) {
-  StateWriteCache cache(8);
+  StateWriteCache cache(StateWriteCache::BytesForEntries(8));
   auto no_write = [](const StateWriteCache::Entry&) { FAIL() << "nothing to evict"; };
   StateWriteCache::Entry* a = cache.Insert(0, "a", HashOf("a"), no_write, [] {});
   a->value = "1";
@@ -40,7 +40,7 @@ TEST(StateWriteCacheTest, FindsWhatWasAddedPerStateAndKey) {
 }
 
 TEST(StateWriteCacheTest, AFullCacheEvictsAnEighthAndWritesBackOnlyDirtyEntries) {
-  StateWriteCache cache(16);
+  StateWriteCache cache(StateWriteCache::BytesForEntries(16));
   int commits = 0;
   std::vector<std::string> written;
   auto write = [&](const StateWriteCache::Entry& e) { written.push_back(e.key); };
@@ -68,6 +68,70 @@ TEST(StateWriteCacheTest, AFullCacheEvictsAnEighthAndWritesBackOnlyDirtyEntries)
   EXPECT_EQ(dirty, 7);
 }
 
+TEST(StateWriteCacheTest, ABudgetHoldsTheEntriesItWasSizedFor) {
+  EXPECT_FALSE(StateWriteCache(0).enabled());
+  EXPECT_EQ(StateWriteCache::BytesForEntries(0), 0u);
+  for (size_t n : {1, 2, 3, 8, 100, 131072, 1'000'000}) {
+    SCOPED_TRACE(n);
+    EXPECT_EQ(StateWriteCache(StateWriteCache::BytesForEntries(n)).capacity(), n);
+    EXPECT_EQ(StateWriteCache(StateWriteCache::BytesForEntries(n) - 1).capacity(), n - 1);
+  }
+}
+
+TEST(StateWriteCacheTest, LongValuesCountAgainstTheBudget) {
+  StateWriteCache cache(StateWriteCache::BytesForEntries(64));
+  auto write = [](const StateWriteCache::Entry&) {};
+  const std::string long_value(1000, 'x');
+  size_t most = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::string k = "k" + std::to_string(i);
+    StateWriteCache::Entry* e = cache.Insert(0, k, HashOf(k), write, [] {});
+    cache.SetValue(e, long_value);
+    cache.MarkDirty(e);
+    most = std::max(most, cache.size());
+  }
+  // 64 entries of short values fit; of 1,001 bytes more each, a handful.
+  EXPECT_LE(most, 8u);
+  EXPECT_LE(cache.bytes(), StateWriteCache::BytesForEntries(64) + long_value.size() + 1);
+  // Short values again: the budget holds as many as it was sized for.
+  for (int i = 0; i < 200; ++i) {
+    std::string k = "s" + std::to_string(i);
+    cache.SetValue(cache.Insert(0, k, HashOf(k), write, [] {}), "1");
+  }
+  EXPECT_GE(cache.size(), 56u);
+}
+
+TEST(StateWriteCacheTest, CleanOldestWritesBackTheLongestDirtyAndKeepsThemCached) {
+  StateWriteCache cache(StateWriteCache::BytesForEntries(16));
+  auto no_write = [](const StateWriteCache::Entry&) { FAIL() << "nothing to evict"; };
+  for (int i = 0; i < 6; ++i) {
+    std::string k = "k" + std::to_string(i);
+    StateWriteCache::Entry* e = cache.Insert(0, k, HashOf(k), no_write, [] {});
+    cache.SetValue(e, std::to_string(i));
+    cache.MarkDirty(e);
+  }
+  std::vector<std::string> written;
+  int commits = 0;
+  cache.CleanOldest(
+      4, [&](const StateWriteCache::Entry& e) { written.push_back(e.key + "=" + e.value); },
+      [&] { ++commits; });
+  EXPECT_EQ(commits, 1);
+  EXPECT_EQ(written, (std::vector<std::string>{"k0=0", "k1=1", "k2=2", "k3=3"}));
+  EXPECT_EQ(cache.dirty_count(), 2u);
+  EXPECT_EQ(cache.size(), 6u);
+  StateWriteCache::Entry* k0 = cache.Find(0, "k0", HashOf("k0"));
+  ASSERT_NE(k0, nullptr);
+  EXPECT_FALSE(k0->dirty);
+  EXPECT_EQ(k0->value, "0");
+  // Dirty again: it joins the end of the line.
+  cache.MarkDirty(k0);
+  written.clear();
+  cache.CleanOldest(
+      10, [&](const StateWriteCache::Entry& e) { written.push_back(e.key); }, [] {});
+  EXPECT_EQ(written, (std::vector<std::string>{"k4", "k5", "k0"}));
+  EXPECT_FALSE(cache.has_dirty());
+}
+
 // A cache in front of a "database" map must always read as the map alone would, and the
 // database plus the dirty entries must equal the model at any point.
 TEST(StateWriteCacheTest, RandomisedAgainstAMap) {
@@ -75,7 +139,8 @@ TEST(StateWriteCacheTest, RandomisedAgainstAMap) {
   std::mt19937_64 rng(seed);
   for (size_t capacity : {1, 2, 7, 64}) {
     SCOPED_TRACE("capacity " + std::to_string(capacity) + " seed " + std::to_string(seed));
-    StateWriteCache cache(capacity);
+    StateWriteCache cache(StateWriteCache::BytesForEntries(capacity));
+    ASSERT_EQ(cache.capacity(), capacity);
     std::map<std::pair<int, std::string>, std::string> db, model;
     auto write = [&](const StateWriteCache::Entry& e) {
       if (e.present) {
@@ -95,23 +160,21 @@ TEST(StateWriteCacheTest, RandomisedAgainstAMap) {
           if (e == nullptr) {
             auto d = db.find({state, key});
             e = cache.Insert(state, key, hash, write, [] {});
-            if (d != db.end()) {
-              e->present = true;
-              e->value = d->second;
-            }
+            if (d != db.end()) cache.SetValue(e, d->second);
           }
           ASSERT_EQ(e->present, m != model.end());
           if (e->present) {
             ASSERT_EQ(e->value, m->second);
           }
+          cache.EvictIfOverBudget(write, [] {});
           break;
         }
-        case 1: {  // update
+        case 1: {  // update, now and then with a value too long to be held inline
           if (e == nullptr) e = cache.Insert(state, key, hash, write, [] {});
-          e->value = std::to_string(op);
-          e->present = true;
+          cache.SetValue(e, std::string(rng() % 8 == 0 ? 40 : 1, 'v') + std::to_string(op));
           cache.MarkDirty(e);
           model[{state, key}] = e->value;
+          cache.EvictIfOverBudget(write, [] {});
           break;
         }
         default: {  // delete
@@ -122,6 +185,10 @@ TEST(StateWriteCacheTest, RandomisedAgainstAMap) {
         }
       }
       ASSERT_LE(cache.size(), capacity);
+      ASSERT_LE(cache.bytes(), StateWriteCache::BytesForEntries(capacity));
+      if (op % 97 == 0) {  // the oldest dirty entries written back, as incremental mode does
+        cache.CleanOldest(rng() % 4, write, [] {});
+      }
       if (op % 1000 == 999) {  // a snapshot
         cache.ForEachDirty(write);
         cache.MarkClean();
