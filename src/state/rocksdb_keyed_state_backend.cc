@@ -1,5 +1,6 @@
 #include "state/rocksdb_keyed_state_backend.h"
 
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <signal.h>
@@ -383,11 +384,45 @@ Status RocksDbKeyedStateBackend::WriteBackCache() {
   if (!cache_.has_dirty()) return Status::OK();
   write_back_.clear();
   cache_.ForEachDirty(CollectWriteBack());
-  rocksdb::Status s = WriteBackSorted();
+  rocksdb::Status s = write_back_.size() >= kIngestAtLeast ? IngestSorted() : WriteBackSorted();
   write_back_.clear();
   if (!s.ok()) return FromRocksDb(s, Where() + ": writing cached state to RocksDB");
   cache_.MarkClean();
   return Status::OK();
+}
+
+rocksdb::Status RocksDbKeyedStateBackend::IngestSorted() {
+  // As many dirty entries as a million cost a memtable insert each, a search of a skip list
+  // as large: written as one SST file per state in key order and handed to RocksDB whole,
+  // they cost a sequential write each, and RocksDB then flushes no memtable of them.
+  std::sort(write_back_.begin(), write_back_.end(), [](const WriteBack& a, const WriteBack& b) {
+    return a.state != b.state ? a.state < b.state : a.entry->key < b.entry->key;
+  });
+  std::vector<rocksdb::IngestExternalFileArg> files;
+  auto remove_files = [&] {
+    std::error_code ignored;
+    for (const auto& f : files) std::filesystem::remove(f.external_files.front(), ignored);
+  };
+  rocksdb::Status s;
+  for (size_t i = 0; i < write_back_.size() && s.ok();) {
+    const int state = write_back_[i].state;
+    rocksdb::ColumnFamilyHandle* cf = states_[static_cast<size_t>(state)].cf;
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_->db()->GetOptions(cf), cf);
+    rocksdb::IngestExternalFileArg& arg = files.emplace_back();
+    arg.column_family = cf;
+    arg.external_files.push_back(
+        JoinPath(working_dir_, "write-back-" + std::to_string(next_ingest_++) + ".sst"));
+    arg.options.move_files = true;
+    s = writer.Open(arg.external_files.front());
+    for (; i < write_back_.size() && write_back_[i].state == state && s.ok(); ++i) {
+      const StateWriteCache::Entry& e = *write_back_[i].entry;
+      s = e.present ? writer.Put(e.key, e.value) : writer.Delete(e.key);
+    }
+    if (s.ok()) s = writer.Finish();
+  }
+  if (s.ok()) s = db_->db()->IngestExternalFiles(files);
+  remove_files();  // RocksDB linked them into the database
+  return s;
 }
 
 Result<CachedWrites> RocksDbKeyedStateBackend::DirtyCacheEntries() const {

@@ -137,6 +137,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   void MarkDirty(StateWriteCache::Entry* e);
   auto CollectWriteBack();
   auto CommitWriteBack();
+  // Writes write_back_ into RocksDB as SST files, one per state.
+  rocksdb::Status IngestSorted();
   // Writes the cache's dirty entries to RocksDB (before RocksDB's files are checkpointed).
   Status WriteBackCache();
   // Copies of the cache's dirty entries, for a full snapshot to write with RocksDB's.
@@ -170,6 +172,9 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   // With incremental checkpoints, at most half the cache and at most this many entries are
   // dirty (the oldest written back).
   static constexpr size_t kMaxDirtyIncremental = 131072;
+  // From this many dirty entries on, an incremental snapshot ingests them as SST files.
+  static constexpr size_t kIngestAtLeast = 4096;
+  int64_t next_ingest_ = 0;
   size_t max_dirty_ = SIZE_MAX;
   // Dirty entries being written back, with their state (an evicted entry's is cleared).
   struct WriteBack {

@@ -348,6 +348,55 @@ TEST_F(RocksDbBackendTest, IncrementalSnapshotsUploadNewSstFilesOnceAndReuseTheR
   ExpectFilled(r, 0, 2000);
 }
 
+// An incremental snapshot with many changed keys in the write cache hands them to RocksDB as
+// SST files (puts and deletes, one file per state); a failure to write them declines the
+// checkpoint and loses nothing: the next one writes them.
+TEST_F(RocksDbBackendTest, ManyChangedKeysAreIngestedAsFilesBeforeAnIncrementalSnapshot) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  auto a = t.runtime->GetState(ValueStateDescriptor<int32_t>("a"));
+  auto b = t.runtime->GetState(ValueStateDescriptor<std::string>("b"));
+  const int n = 10000;  // more than RocksDbKeyedStateBackend::kIngestAtLeast
+  for (int k = 0; k < n; ++k) {
+    SetKey(*t.backend, k);
+    a.Update(k);
+    b.Update("long enough not to be held inline: " + std::to_string(k));
+  }
+  Snapshot(*t.backend);
+  // Changes after the first snapshot: updates, and deletes of a third of "a".
+  for (int k = 0; k < n; ++k) {
+    SetKey(*t.backend, k);
+    if (k % 3 == 0) {
+      a.Clear();
+    } else {
+      a.Update(-k);
+    }
+  }
+  FaultPoints::Arm(fault_points::kRocksDbCreateSst,
+                   [] { return Status::IOError("injected: disk gone"); });
+  auto failed = t.backend->Snapshot(100, false);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr("writing cached state to RocksDB"));
+  FaultPoints::DisarmAll();
+
+  Subtask r = SnapshotAndRestore(t);
+  auto ra = r.runtime->GetState(ValueStateDescriptor<int32_t>("a"));
+  auto rb = r.runtime->GetState(ValueStateDescriptor<std::string>("b"));
+  for (int k = 0; k < n; ++k) {
+    SetKey(*r.backend, k);
+    if (k % 3 == 0) {
+      ASSERT_FALSE(ra.Value().has_value()) << k;
+    } else {
+      ASSERT_EQ(ra.Value(), -k) << k;
+    }
+    ASSERT_EQ(rb.Value(), "long enough not to be held inline: " + std::to_string(k)) << k;
+  }
+  // The files written for RocksDB were linked into it and removed from the working directory.
+  auto local = FileSystem::Default()->ListDir(Rocks(t).working_dir());
+  ASSERT_TRUE(local.ok());
+  for (const auto& name : *local) EXPECT_THAT(name, StartsWith("db-"));
+}
+
 TEST_F(RocksDbBackendTest, NothingIsReusedWhileAnEarlierCheckpointIsPending) {
   UseIncremental();
   Subtask t = NewSubtask();
