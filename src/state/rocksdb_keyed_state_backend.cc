@@ -82,12 +82,6 @@ Result<std::unique_ptr<RocksDbKeyedStateBackend>> RocksDbKeyedStateBackend::Crea
   std::unique_ptr<RocksDbKeyedStateBackend> b(new RocksDbKeyedStateBackend(options));
   b->resources_ = RocksDbResources::Create(tuning);
   b->cache_ = StateWriteCache(tuning.write_cache_bytes);
-  // An incremental snapshot first writes the dirty entries to RocksDB, stopping the task for
-  // a memtable insert each: beyond a bound they are written back in turn, oldest first, and
-  // stay cached for reading. A full snapshot copies them instead, many times faster.
-  b->max_dirty_ = tuning.incremental
-                     ? std::max<size_t>(1, std::min(kMaxDirtyIncremental, b->cache_.capacity() / 2))
-                     : SIZE_MAX;
   FileSystem* fs = FileSystem::Default();
   // RocksDB checkpoints need absolute paths; a relative localdir is the working directory's.
   std::error_code ec;
@@ -354,9 +348,6 @@ StateWriteCache::Entry* RocksDbKeyedStateBackend::CacheEntry(int state) {
 
 void RocksDbKeyedStateBackend::MarkDirty(StateWriteCache::Entry* e) {
   cache_.MarkDirty(e);
-  if (cache_.dirty_count() > max_dirty_) [[unlikely]] {
-    cache_.CleanOldest(max_dirty_ / 8 + 1, CollectWriteBack(), CommitWriteBack());
-  }
   cache_.EvictIfOverBudget(CollectWriteBack(), CommitWriteBack());
 }
 
@@ -380,14 +371,16 @@ rocksdb::Status RocksDbKeyedStateBackend::WriteBackSorted() {
   return s;
 }
 
-Status RocksDbKeyedStateBackend::WriteBackCache() {
-  if (!cache_.has_dirty()) return Status::OK();
+Status RocksDbKeyedStateBackend::WriteBackUnchanged() {
   write_back_.clear();
-  cache_.ForEachDirty(CollectWriteBack());
+  cache_.ForEachDirty([&](const StateWriteCache::Entry& e) {
+    if (!e.changed) write_back_.push_back(WriteBack{e.state, &e});
+  });
+  if (write_back_.empty()) return Status::OK();
   rocksdb::Status s = write_back_.size() >= kIngestAtLeast ? IngestSorted() : WriteBackSorted();
   write_back_.clear();
   if (!s.ok()) return FromRocksDb(s, Where() + ": writing cached state to RocksDB");
-  cache_.MarkClean();
+  cache_.CleanIf([](const StateWriteCache::Entry& e) { return !e.changed; });
   return Status::OK();
 }
 
@@ -599,8 +592,14 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
         db_, snap, db_->states(), std::move(cached), std::move(timers), range,
         prefix + ".keyed", key_codec()));
   }
-  // An incremental snapshot hard-links RocksDB's files: RocksDB must hold everything.
-  WEIR_RETURN_IF_ERROR(WriteBackCache());
+  // An incremental snapshot is RocksDB's files (hard links) and the write cache's values
+  // that changed since the last one, as copies the snapshot thread writes as SST files of
+  // their own, which a restore ingests. Writing those into RocksDB here would stop the task
+  // for each; the dirty entries that did not change since are written now instead (they
+  // went into an earlier checkpoint's copies), so that the copies stay what changed.
+  WEIR_RETURN_IF_ERROR(WriteBackUnchanged());
+  WEIR_ASSIGN_OR_RETURN(CachedWrites changed, DirtyCacheEntries());
+  cache_.ForEachDirty([](StateWriteCache::Entry& e) { e.changed = false; });
 
   std::string local = JoinPath(working_dir_, "checkpoint-" + std::to_string(checkpoint_id));
   (void)FileSystem::Default()->DeleteDirRecursive(local);  // left by an abandoned attempt
@@ -620,6 +619,8 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
   p.local_dir = std::move(local);
   p.reusable = shared_files_->BeginCheckpoint(checkpoint_id);
   p.timers = std::move(timers);
+  p.changed = std::move(changed);
+  p.columns = db_->states();
   p.range = range;
   p.file_prefix = std::move(prefix);
   p.backend_id = backend_id_;
@@ -698,6 +699,10 @@ Status RocksDbKeyedStateBackend::RestoreNativeInPlace(const KeyedRestoreSource& 
     return s;
   }
   auto restored = RocksDbInstance::Open(path, resources_, dir_);
+  if (restored.ok()) {
+    Status ingested = IngestChangedValues(**restored, path);
+    if (!ingested.ok()) restored = ingested;
+  }
   if (!restored.ok()) {
     (void)FileSystem::Default()->DeleteDirRecursive(path);
     return restored.status();
@@ -749,6 +754,7 @@ Status RocksDbKeyedStateBackend::RestoreNativeRescaled(const KeyedRestoreSource&
   WEIR_RETURN_IF_ERROR(Download(source, path));
   WEIR_ASSIGN_OR_RETURN(std::shared_ptr<RocksDbInstance> from,
                         RocksDbInstance::Open(path, resources_, dir));
+  WEIR_RETURN_IF_ERROR(IngestChangedValues(*from, path));
   WEIR_RETURN_IF_ERROR(CheckMaxParallelism(from->max_parallelism()));
 
   rocksdb::WriteBatch batch;

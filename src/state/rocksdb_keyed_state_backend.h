@@ -7,8 +7,8 @@
 // longer alive left behind (a kill -9 cannot clean up after itself). The layout of keys and
 // values is described in rocksdb_instance.h. Value and reducing states are read and written
 // through a StateWriteCache (state.backend.rocksdb.write-cache.size) of recently used
-// keys, written back in batches and before every incremental snapshot; list and map states go to
-// RocksDB on every access. The current key's prefix is built once per key change into a
+// keys, written back in batches when evicted; list and map states go to RocksDB on every
+// access. The current key's prefix is built once per key change into a
 // reused buffer and writes go through a reused WriteBatch, so a steady-state point access
 // (get, put, merge, delete) allocates nothing; a map scan creates a RocksDB iterator.
 //
@@ -18,9 +18,13 @@
 //    checkpoint (memtables flushed, SST files hard-linked) into a local directory; the write
 //    uploads the SST files no completed checkpoint uploaded yet to <job dir>/shared/, reuses
 //    the handles of the others, and copies MANIFEST, CURRENT and OPTIONS into the checkpoint's
-//    own directory. The native files restore only into a RocksDB backend.
+//    own directory. The write cache's values changed since the last incremental snapshot
+//    are copied and written beside them as SST files of their own (the other dirty ones are
+//    written to RocksDB first); a restore ingests them into the opened database. The native
+//    files restore only into a RocksDB backend.
 //  - full (and every savepoint): a RocksDB snapshot, written in the canonical format of
-//    keyed_snapshot_format.h, which either backend restores.
+//    keyed_snapshot_format.h with copies of the write cache's dirty values, which either
+//    backend restores.
 // Timers stay in memory (HeapTimerService) and go into every snapshot in the canonical format.
 //
 // Restore takes canonical handles of either backend, and native handles: one whose key groups
@@ -132,15 +136,15 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   StateWriteCache::Entry* AddCacheEntry(int state);
   // The cache entry of (state, current key), added if missing.
   StateWriteCache::Entry* CacheEntry(int state);
-  // Marks a changed entry dirty, then keeps the cache within max_dirty_ dirty entries (the
-  // oldest written back) and within its budget. `e` may be evicted.
+  // Marks a changed entry dirty, then keeps the cache within its budget. `e` may be evicted.
   void MarkDirty(StateWriteCache::Entry* e);
   auto CollectWriteBack();
   auto CommitWriteBack();
   // Writes write_back_ into RocksDB as SST files, one per state.
   rocksdb::Status IngestSorted();
-  // Writes the cache's dirty entries to RocksDB (before RocksDB's files are checkpointed).
-  Status WriteBackCache();
+  // Writes the dirty entries that did not change since the last incremental snapshot to
+  // RocksDB (before RocksDB's files are checkpointed), and marks them clean.
+  Status WriteBackUnchanged();
   // Copies of the cache's dirty entries, for a full snapshot to write with RocksDB's.
   Result<CachedWrites> DirtyCacheEntries() const;
   // Writes the entries collected in write_back_ to RocksDB in one batch, in key order.
@@ -169,13 +173,10 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   rocksdb::WriteBatch batch_;  // reused by every write
   uint64_t key_hash_ = 0;      // the current key's KeyHash
   StateWriteCache cache_{0};
-  // With incremental checkpoints, at most half the cache and at most this many entries are
-  // dirty (the oldest written back).
-  static constexpr size_t kMaxDirtyIncremental = 131072;
-  // From this many dirty entries on, an incremental snapshot ingests them as SST files.
+  // From this many entries on, a write-back before an incremental snapshot is an SST file
+  // RocksDB ingests.
   static constexpr size_t kIngestAtLeast = 4096;
   int64_t next_ingest_ = 0;
-  size_t max_dirty_ = SIZE_MAX;
   // Dirty entries being written back, with their state (an evicted entry's is cleared).
   struct WriteBack {
     int state;

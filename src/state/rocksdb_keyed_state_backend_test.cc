@@ -38,6 +38,12 @@ class RocksDbBackendTest : public BackendTestBase, public ::testing::Test {
     return static_cast<RocksDbKeyedStateBackend&>(*s.backend);
   }
   void UseIncremental() { config_.Set("execution.checkpointing.incremental", "true"); }
+  // Incremental, with every value in RocksDB's files: without the write cache, whose changed
+  // values a snapshot holds in files of their own.
+  void UseIncrementalWithoutCache() {
+    UseIncremental();
+    config_.Set("state.backend.rocksdb.write-cache.size", "0");
+  }
   static std::string Host() {
     char buf[256] = {};
     EXPECT_EQ(gethostname(buf, sizeof buf - 1), 0);
@@ -231,15 +237,13 @@ TEST_F(RocksDbBackendTest, AFailedWriteIsAStateErrorNamingOperatorAndRocksDbsRea
     // The operator boundary adds the operator and subtask (see the recovery test).
     EXPECT_THAT(what, AllOf(HasSubstr("RocksDB write of state 'v' failed: IO error"),
                             HasSubstr(Rocks(t).working_dir()), HasSubstr("disk gone")));
-    // An incremental snapshot (which writes the cache back, then flushes) fails too, with a
-    // status: the checkpoint is declined.
+    // An incremental snapshot (which flushes RocksDB's memtables) fails too, with a status:
+    // the checkpoint is declined.
     auto snap = t.backend->Snapshot(1, false);
     ASSERT_FALSE(snap.ok());
     EXPECT_THAT(snap.status().message(),
                 AllOf(HasSubstr("operator 'Running Sum' subtask 0"),
-                      HasSubstr(entries == 0
-                                    ? "creating a RocksDB checkpoint in '" + Rocks(t).working_dir()
-                                    : std::string("writing cached state to RocksDB"))));
+                      HasSubstr("creating a RocksDB checkpoint in '" + Rocks(t).working_dir())));
     FaultPoints::DisarmAll();
     t.backend->Close();
   }
@@ -294,7 +298,7 @@ TEST(RocksDbKeyLayoutTest, KeysSortByKeyGroupAndParseBack) {
 // ---- Incremental snapshots ------------------------------------------------------------------
 
 TEST_F(RocksDbBackendTest, IncrementalSnapshotsUploadNewSstFilesOnceAndReuseTheRest) {
-  UseIncremental();
+  UseIncrementalWithoutCache();
   Subtask t = NewSubtask();
   Fill(t, 0, 1000);
   const Written& w1 = Snapshot(*t.backend);
@@ -348,10 +352,12 @@ TEST_F(RocksDbBackendTest, IncrementalSnapshotsUploadNewSstFilesOnceAndReuseTheR
   ExpectFilled(r, 0, 2000);
 }
 
-// An incremental snapshot with many changed keys in the write cache hands them to RocksDB as
-// SST files (puts and deletes, one file per state); a failure to write them declines the
-// checkpoint and loses nothing: the next one writes them.
-TEST_F(RocksDbBackendTest, ManyChangedKeysAreIngestedAsFilesBeforeAnIncrementalSnapshot) {
+// An incremental snapshot holds the write cache's values changed since the last one as SST
+// files of its own, beside RocksDB's, and a restore ingests them. Dirty values that did not
+// change since went into an earlier snapshot's files: they are written to RocksDB first (as
+// an SST file RocksDB ingests, when there are many). A failure to write them declines the
+// checkpoint and loses nothing.
+TEST_F(RocksDbBackendTest, AnIncrementalSnapshotHoldsTheCachedValuesChangedSinceTheLastOne) {
   UseIncremental();
   Subtask t = NewSubtask();
   auto a = t.runtime->GetState(ValueStateDescriptor<int32_t>("a"));
@@ -362,8 +368,15 @@ TEST_F(RocksDbBackendTest, ManyChangedKeysAreIngestedAsFilesBeforeAnIncrementalS
     a.Update(k);
     b.Update("long enough not to be held inline: " + std::to_string(k));
   }
-  Snapshot(*t.backend);
-  // Changes after the first snapshot: updates, and deletes of a third of "a".
+  auto changed_files = [](const Written& w) {
+    std::vector<std::string> names;
+    for (const auto& f : w.handle.native_files) {
+      if (f.local_name.starts_with("weir-changed-values-cf")) names.push_back(f.local_name);
+    }
+    return names;
+  };
+  EXPECT_EQ(changed_files(Snapshot(*t.backend)).size(), 2u) << "both states changed";
+  // Changes after the first snapshot: updates of "a", deletes of a third of it; "b" stays.
   for (int k = 0; k < n; ++k) {
     SetKey(*t.backend, k);
     if (k % 3 == 0) {
@@ -379,6 +392,7 @@ TEST_F(RocksDbBackendTest, ManyChangedKeysAreIngestedAsFilesBeforeAnIncrementalS
   EXPECT_THAT(failed.status().message(), HasSubstr("writing cached state to RocksDB"));
   FaultPoints::DisarmAll();
 
+  EXPECT_EQ(changed_files(Snapshot(*t.backend)).size(), 1u) << "only \"a\" changed";
   Subtask r = SnapshotAndRestore(t);
   auto ra = r.runtime->GetState(ValueStateDescriptor<int32_t>("a"));
   auto rb = r.runtime->GetState(ValueStateDescriptor<std::string>("b"));
@@ -395,10 +409,13 @@ TEST_F(RocksDbBackendTest, ManyChangedKeysAreIngestedAsFilesBeforeAnIncrementalS
   auto local = FileSystem::Default()->ListDir(Rocks(t).working_dir());
   ASSERT_TRUE(local.ok());
   for (const auto& name : *local) EXPECT_THAT(name, StartsWith("db-"));
+  auto restored = FileSystem::Default()->ListDir(Rocks(r).working_dir());
+  ASSERT_TRUE(restored.ok());
+  for (const auto& name : *restored) EXPECT_THAT(name, StartsWith("db-"));
 }
 
 TEST_F(RocksDbBackendTest, NothingIsReusedWhileAnEarlierCheckpointIsPending) {
-  UseIncremental();
+  UseIncrementalWithoutCache();
   Subtask t = NewSubtask();
   Fill(t, 0, 500);
   const Written& w1 = Snapshot(*t.backend, /*complete=*/false);
@@ -415,7 +432,7 @@ TEST_F(RocksDbBackendTest, NothingIsReusedWhileAnEarlierCheckpointIsPending) {
 }
 
 TEST_F(RocksDbBackendTest, ARestoredIncrementalCheckpointsFilesAreNotUploadedAgain) {
-  UseIncremental();
+  UseIncrementalWithoutCache();
   Subtask t = NewSubtask();
   Fill(t, 0, 1000);
   const Written& w1 = Snapshot(*t.backend);

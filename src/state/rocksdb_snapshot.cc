@@ -1,6 +1,9 @@
 #include "state/rocksdb_snapshot.h"
 
+#include <rocksdb/sst_file_writer.h>
+
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <span>
@@ -13,6 +16,12 @@ namespace weir {
 namespace {
 
 constexpr uint64_t kChunk = 4 << 20;
+// An incremental snapshot's file of the write cache's changed values of one state:
+// "<prefix><column family id>", an SST file.
+constexpr std::string_view kChangedValuesPrefix = "weir-changed-values-cf";
+std::string ChangedValuesFileName(uint32_t column_family_id) {
+  return std::string(kChangedValuesPrefix) + std::to_string(column_family_id);
+}
 // A full snapshot is written to its file in pieces of about this size.
 constexpr size_t kFlushBytes = 1 << 20;
 
@@ -228,8 +237,35 @@ IncrementalRocksDbSnapshot::~IncrementalRocksDbSnapshot() {
   (void)FileSystem::Default()->DeleteDirRecursive(p_.local_dir);
 }
 
+Status IncrementalRocksDbSnapshot::WriteChangedValues() {
+  for (size_t c = 0; c < p_.changed.size(); ++c) {
+    std::vector<CachedWrite>& writes = p_.changed[c];
+    if (writes.empty()) continue;  // RocksDB writes no empty SST file
+    std::sort(writes.begin(), writes.end(),
+              [](const CachedWrite& a, const CachedWrite& b) { return a.key < b.key; });
+    rocksdb::ColumnFamilyHandle* cf = p_.columns[c].cf;
+    // No column family recorded in the file: a restore ingests it into the column family of
+    // the same id in the checkpoint's database.
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), p_.db->db()->GetOptions(cf));
+    const std::string path = JoinPath(p_.local_dir, ChangedValuesFileName(cf->GetID()));
+    rocksdb::Status s = writer.Open(path);
+    for (size_t i = 0; i < writes.size() && s.ok(); ++i) {
+      s = writes[i].present ? writer.Put(writes[i].key, writes[i].value)
+                            : writer.Delete(writes[i].key);
+    }
+    if (s.ok()) s = writer.Finish();
+    if (!s.ok()) {
+      return FromRocksDb(s, "writing the changed values of state '" + p_.columns[c].name +
+                                "' to '" + path + "'");
+    }
+    writes = {};
+  }
+  return Status::OK();
+}
+
 Result<KeyedStateHandle> IncrementalRocksDbSnapshot::Write(const SnapshotLocation& location) {
   FileSystem* local = FileSystem::Default();
+  WEIR_RETURN_IF_ERROR(WriteChangedValues());
   WEIR_ASSIGN_OR_RETURN(auto names, local->ListDir(p_.local_dir));
   KeyedStateHandle handle;
   handle.key_groups = p_.range;
@@ -252,8 +288,8 @@ Result<KeyedStateHandle> IncrementalRocksDbSnapshot::Write(const SnapshotLocatio
       uploaded.emplace(name, f);
       handle.native_files.push_back(std::move(f));
     } else {
-      // MANIFEST, CURRENT, OPTIONS (and empty WAL files): small, and private to this
-      // checkpoint.
+      // MANIFEST, CURRENT, OPTIONS (and empty WAL files): small; and the changed values.
+      // Private to this checkpoint.
       WEIR_ASSIGN_OR_RETURN(auto writer, location.CreateExclusiveFile(p_.file_prefix + "-" + name));
       WEIR_RETURN_IF_ERROR(CopyLocalFile(path, *writer));
       WEIR_ASSIGN_OR_RETURN(StateFile f, writer->Finish());
@@ -268,6 +304,37 @@ Result<KeyedStateHandle> IncrementalRocksDbSnapshot::Write(const SnapshotLocatio
   // The hard links are no longer needed; the destructor would also remove them.
   (void)local->DeleteDirRecursive(p_.local_dir);
   return handle;
+}
+
+Status IngestChangedValues(RocksDbInstance& db, const std::string& db_path) {
+  WEIR_ASSIGN_OR_RETURN(auto names, FileSystem::Default()->ListDir(db_path));
+  std::vector<rocksdb::IngestExternalFileArg> files;
+  for (const std::string& name : names) {
+    if (!name.starts_with(kChangedValuesPrefix)) continue;
+    const std::string path = JoinPath(db_path, name);
+    std::string_view id_text = std::string_view(name).substr(kChangedValuesPrefix.size());
+    uint32_t id = 0;
+    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    const RocksDbInstance::StateColumn* column = nullptr;
+    for (const auto& st : db.states()) {
+      if (ec == std::errc() && end == id_text.data() + id_text.size() && st.cf->GetID() == id) {
+        column = &st;
+      }
+    }
+    if (column == nullptr) {
+      return Status::Corruption("restored RocksDB state file '" + path +
+                                "' names no column family of the checkpoint's database");
+    }
+    rocksdb::IngestExternalFileArg& arg = files.emplace_back();
+    arg.column_family = column->cf;
+    arg.external_files.push_back(path);
+    arg.options.move_files = true;
+  }
+  if (files.empty()) return Status::OK();
+  rocksdb::Status s = db.db()->IngestExternalFiles(files);
+  if (!s.ok()) return FromRocksDb(s, "ingesting the changed values in '" + db_path + "'");
+  for (const auto& f : files) (void)FileSystem::Default()->DeleteFile(f.external_files.front());
+  return Status::OK();
 }
 
 Result<StateFile> WriteTimersFile(const SnapshotLocation& location, const std::string& name,

@@ -4,7 +4,7 @@
 // FullRocksDbSnapshot writes a RocksDB snapshot (taken in the synchronous part), with the
 // write cache's values that RocksDB did not hold yet, in the canonical format;
 // IncrementalRocksDbSnapshot uploads a RocksDB checkpoint (hard links taken in the
-// synchronous part). Both keep the database open (shared ownership) until written, and
+// synchronous part), and the write cache's values changed since the last one as SST files. Both keep the database open (shared ownership) until written, and
 // release what they hold (the RocksDB snapshot, the local checkpoint directory) when
 // destroyed, whether or not Write ran.
 // Thread-safety: each snapshot is used by one thread at a time.
@@ -58,6 +58,10 @@ class IncrementalRocksDbSnapshot final : public KeyedSnapshot {
     std::string local_dir;             // the RocksDB checkpoint; deleted when done
     SharedStateFiles::FileMap reusable;  // SSTs already in storage
     TimersByGroup timers;
+    // The write cache's values changed since the last incremental snapshot, by column (index
+    // into `columns`): written as SST files of their own, which a restore ingests.
+    CachedWrites changed;
+    std::vector<RocksDbInstance::StateColumn> columns;
     KeyGroupRange range;
     std::string file_prefix;  // "<operator uid>-<subtask>"
     std::string backend_id;
@@ -69,8 +73,16 @@ class IncrementalRocksDbSnapshot final : public KeyedSnapshot {
   Result<KeyedStateHandle> Write(const SnapshotLocation& location) override;
 
  private:
+  // Writes p_.changed into the local checkpoint directory, one SST file per state.
+  Status WriteChangedValues();
+
   Params p_;
 };
+
+// After a native restore opened the checkpoint's database in `db_path`: ingests the write
+// cache's changed values the checkpoint holds beside RocksDB's files (see
+// IncrementalRocksDbSnapshot), and deletes their files.
+Status IngestChangedValues(RocksDbInstance& db, const std::string& db_path);
 
 // Writes a canonical keyed-state file with no states, only timers.
 Result<StateFile> WriteTimersFile(const SnapshotLocation& location, const std::string& name,

@@ -49,8 +49,9 @@ inline constexpr auto kRocksDbWriteCacheSize = ConfigOption<MemorySize>(
     "Memory of a RocksDB subtask for the latest values of recently used keys of value and "
     "reducing state, written back in batches (as Kafka Streams' record cache): about 88 "
     "bytes a key for keys and values of up to 15 bytes, so a million keys fit in the "
-    "default. Full checkpoints and savepoints copy the changed values; incremental ones "
-    "write them to RocksDB first, and keep at most 131,072 changed. 0 turns the cache off.");
+    "default. Checkpoints and savepoints copy the changed values (incremental checkpoints "
+    "those changed since the last one, as SST files beside RocksDB's). 0 turns the cache "
+    "off.");
 
 inline std::vector<const ConfigOptionInfo*> All() {
   return {&kType.info(),

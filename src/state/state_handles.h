@@ -36,7 +36,8 @@ struct KeyedStateHandle {
   // backend's timers (and all its state in a full snapshot or savepoint).
   std::optional<StateFile> canonical;
   // RocksDB native incremental snapshot: SST files (usually under shared/) and the private
-  // files (MANIFEST, CURRENT, OPTIONS) that make them a database.
+  // files (MANIFEST, CURRENT, OPTIONS) that make them a database, and the write cache's
+  // values changed since the last snapshot (private SST files a restore ingests).
   std::vector<StateFile> native_files;
   // Which RocksDB backend instance wrote native_files (incremental base), or
   // kHeapIncrementalBackendId.

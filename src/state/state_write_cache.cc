@@ -71,6 +71,7 @@ StateWriteCache::Entry* StateWriteCache::Add(int state, std::string_view key, ui
   e.state = state;
   e.present = false;
   e.dirty = false;
+  e.changed = false;
   e.referenced = true;
   slots_[SlotOf(state, key, hash)] = index + 1;
   return &e;
@@ -94,6 +95,7 @@ void StateWriteCache::Remove(uint32_t index) {
   long_bytes_ -= LongBytes(e.key) + LongBytes(e.value);
   e.state = -1;
   e.dirty = false;
+  e.changed = false;
   e.referenced = false;
   free_.push_back(index);
 }

@@ -36,6 +36,7 @@ class StateWriteCache {
     int state = -1;
     bool present = false;  // false: the key has no value
     bool dirty = false;    // not yet written to RocksDB
+    bool changed = false;  // marked dirty since the caller last cleared this (ForEachDirty)
     bool referenced = false;
   };
 
@@ -85,29 +86,32 @@ class StateWriteCache {
     if (bytes() > budget_) [[unlikely]] EvictRound(write_back, commit);
   }
 
-  // Calls `write_back(entry)` for every dirty entry. After the caller has written them, it
-  // marks them clean with MarkClean.
-  template <typename WriteBack>
-  void ForEachDirty(WriteBack&& write_back) const {
-    for (uint32_t i : dirty_) write_back(entries_[i]);
+  // Calls `f(entry)` for every dirty entry. After the caller has written them, it marks them
+  // clean with MarkClean or CleanIf.
+  template <typename F>
+  void ForEachDirty(F&& f) const {
+    for (uint32_t i : dirty_) f(entries_[i]);
+  }
+  template <typename F>
+  void ForEachDirty(F&& f) {
+    for (uint32_t i : dirty_) f(entries_[i]);
   }
   bool has_dirty() const { return !dirty_.empty(); }
   void MarkClean();
-
-  // Writes back the `count` entries dirty the longest (`write_back(entry)` for each, then
-  // `commit()`, which may throw as in Insert) and marks them clean; they stay cached.
-  template <typename WriteBack, typename Commit>
-  void CleanOldest(size_t count, WriteBack&& write_back, Commit&& commit) {
-    count = std::min(count, dirty_.size());
-    if (count == 0) return;
-    for (size_t i = 0; i < count; ++i) write_back(entries_[dirty_[i]]);
-    commit();
-    for (size_t i = 0; i < count; ++i) entries_[dirty_[i]].dirty = false;
-    dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(count));
+  // Marks clean the dirty entries `pred` holds for.
+  template <typename Pred>
+  void CleanIf(Pred&& pred) {
+    std::erase_if(dirty_, [&](uint32_t i) {
+      Entry& e = entries_[i];
+      if (!pred(static_cast<const Entry&>(e))) return false;
+      e.dirty = false;
+      return true;
+    });
   }
 
   // Records that `entry` changed and must be written back.
   void MarkDirty(Entry* entry) {
+    entry->changed = true;
     if (!entry->dirty) {
       entry->dirty = true;
       dirty_.push_back(static_cast<uint32_t>(entry - entries_.data()));

@@ -101,35 +101,33 @@ TEST(StateWriteCacheTest, LongValuesCountAgainstTheBudget) {
   EXPECT_GE(cache.size(), 56u);
 }
 
-TEST(StateWriteCacheTest, CleanOldestWritesBackTheLongestDirtyAndKeepsThemCached) {
+TEST(StateWriteCacheTest, DirtyEntriesSayWhetherTheyChangedSinceTheFlagWasCleared) {
   StateWriteCache cache(StateWriteCache::BytesForEntries(16));
   auto no_write = [](const StateWriteCache::Entry&) { FAIL() << "nothing to evict"; };
-  for (int i = 0; i < 6; ++i) {
+  std::vector<StateWriteCache::Entry*> e;
+  for (int i = 0; i < 4; ++i) {
     std::string k = "k" + std::to_string(i);
-    StateWriteCache::Entry* e = cache.Insert(0, k, HashOf(k), no_write, [] {});
-    cache.SetValue(e, std::to_string(i));
-    cache.MarkDirty(e);
+    e.push_back(cache.Insert(0, k, HashOf(k), no_write, [] {}));
+    EXPECT_FALSE(e.back()->changed);
+    cache.SetValue(e.back(), std::to_string(i));
+    cache.MarkDirty(e.back());
+    EXPECT_TRUE(e.back()->changed);
   }
-  std::vector<std::string> written;
-  int commits = 0;
-  cache.CleanOldest(
-      4, [&](const StateWriteCache::Entry& e) { written.push_back(e.key + "=" + e.value); },
-      [&] { ++commits; });
-  EXPECT_EQ(commits, 1);
-  EXPECT_EQ(written, (std::vector<std::string>{"k0=0", "k1=1", "k2=2", "k3=3"}));
+  // As an incremental snapshot does: takes the changed ones and clears their flag.
+  cache.ForEachDirty([](StateWriteCache::Entry& d) { d.changed = false; });
+  cache.MarkDirty(e[1]);
+  cache.MarkDirty(e[3]);
+  // The next one writes back those unchanged since, and keeps the changed ones dirty.
+  std::vector<std::string> unchanged;
+  cache.ForEachDirty([&](const StateWriteCache::Entry& d) {
+    if (!d.changed) unchanged.push_back(d.key);
+  });
+  EXPECT_EQ(unchanged, (std::vector<std::string>{"k0", "k2"}));
+  cache.CleanIf([](const StateWriteCache::Entry& d) { return !d.changed; });
   EXPECT_EQ(cache.dirty_count(), 2u);
-  EXPECT_EQ(cache.size(), 6u);
-  StateWriteCache::Entry* k0 = cache.Find(0, "k0", HashOf("k0"));
-  ASSERT_NE(k0, nullptr);
-  EXPECT_FALSE(k0->dirty);
-  EXPECT_EQ(k0->value, "0");
-  // Dirty again: it joins the end of the line.
-  cache.MarkDirty(k0);
-  written.clear();
-  cache.CleanOldest(
-      10, [&](const StateWriteCache::Entry& e) { written.push_back(e.key); }, [] {});
-  EXPECT_EQ(written, (std::vector<std::string>{"k4", "k5", "k0"}));
-  EXPECT_FALSE(cache.has_dirty());
+  EXPECT_FALSE(e[0]->dirty);
+  EXPECT_TRUE(e[1]->dirty);
+  EXPECT_EQ(cache.size(), 4u) << "clean entries stay cached";
 }
 
 // A cache in front of a "database" map must always read as the map alone would, and the
@@ -186,8 +184,12 @@ TEST(StateWriteCacheTest, RandomisedAgainstAMap) {
       }
       ASSERT_LE(cache.size(), capacity);
       ASSERT_LE(cache.bytes(), StateWriteCache::BytesForEntries(capacity));
-      if (op % 97 == 0) {  // the oldest dirty entries written back, as incremental mode does
-        cache.CleanOldest(rng() % 4, write, [] {});
+      if (op % 97 == 0) {  // as an incremental snapshot: unchanged ones written back
+        cache.ForEachDirty([&](const StateWriteCache::Entry& d) {
+          if (!d.changed) write(d);
+        });
+        cache.CleanIf([](const StateWriteCache::Entry& d) { return !d.changed; });
+        cache.ForEachDirty([](StateWriteCache::Entry& d) { d.changed = false; });
       }
       if (op % 1000 == 999) {  // a snapshot
         cache.ForEachDirty(write);
