@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/huge_page_allocator.h"
+#include "base/prefetch.h"
 #include "weir/detail/cow_vector.h"
 #include "weir/detail/keyed_state.h"
 
@@ -103,14 +104,6 @@ class KeyTable {
   // Where a key's lookup starts: from the low half of its hash only, the half a Key keeps.
   size_t Home(uint64_t hash) const { return static_cast<uint32_t>(hash) & mask_; }
   void Rehash(size_t capacity);
-  static void PrefetchLine(const uint64_t* p) {
-#if defined(__x86_64__)
-    // GCC 12 drops a __builtin_prefetch in a loop that does nothing else.
-    asm volatile("prefetcht0 %0" : : "m"(*p));
-#else
-    __builtin_prefetch(p);
-#endif
-  }
 
   std::vector<uint64_t, HugePageAllocator<uint64_t>> slots_;
   size_t mask_;
