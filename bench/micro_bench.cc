@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -328,57 +329,114 @@ BENCHMARK(BM_HeapValueStateUpdateBatchPrefetch)->Arg(1000)->Arg(1'000'000);
 
 // ---- Keyed state on the RocksDB backend: the same access through the raw adapter ------------
 
-// Arguments: keys, and whether the write cache is on (off: every update is a RocksDB Get and
-// Put, as db_bench's updaterandom).
-void BM_RocksDbValueStateUpdate(benchmark::State& state) {
-  const int64_t keys = state.range(0);
-  char tmpl[] = "/tmp/weir-bench-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  Configuration config;
-  config.Set("state.backend.rocksdb.localdir", dir);
-  if (state.range(1) == 0) config.Set("state.backend.rocksdb.write-cache.size", "0");
-  ManualClock clock;
-  KeyedBackendOptions o;
-  o.job_id = "bench";
-  o.operator_uid = "bench";
-  o.operator_name = "bench";
-  o.key_groups = KeyGroupRange{0, 127};
-  o.clock = &clock;
-  o.fs = FileSystem::Default();
-  o.config = &config;
-  {
-    auto backend = RocksDbKeyedStateBackend::Create(o);
-    if (!backend.ok()) {
-      state.SkipWithError(backend.status().ToString().c_str());
+// A RocksDB backend with one value state, every key of `keys` present, in a temporary
+// directory removed at the end.
+struct RocksDbSumFixture {
+  RocksDbSumFixture(int64_t keys, bool write_cache) : encoded(EncodedKeys(keys)) {
+    char tmpl[] = "/tmp/weir-bench-XXXXXX";
+    dir = mkdtemp(tmpl);
+    config.Set("state.backend.rocksdb.localdir", dir);
+    if (!write_cache) config.Set("state.backend.rocksdb.write-cache.size", "0");
+    KeyedBackendOptions o;
+    o.job_id = "bench";
+    o.operator_uid = "bench";
+    o.operator_name = "bench";
+    o.key_groups = KeyGroupRange{0, 127};
+    o.clock = &clock;
+    o.fs = FileSystem::Default();
+    o.config = &config;
+    auto b = RocksDbKeyedStateBackend::Create(o);
+    if (!b.ok()) {
+      error = b.status().ToString();
       return;
     }
-    RocksDbKeyedStateBackend& b = **backend;
-    detail::RawValueState<int64_t> sum(&b, b.RegisterState("sum", detail::StateKind::kValue,
-                                                         detail::SchemaOf<int64_t>()),
-                                       "sum");
-    std::vector<std::string> encoded = EncodedKeys(keys);
+    backend = std::move(*b);
+    sum.emplace(backend.get(),
+                backend->RegisterState("sum", detail::StateKind::kValue,
+                                       detail::SchemaOf<int64_t>()),
+                "sum");
     // Every key exists before timing starts: updates, not inserts (db_bench's updaterandom,
     // which runs on a database its fillrandom filled).
     for (const auto& k : encoded) {
-      b.SetCurrentKey(k);
-      sum.Put(0);
+      backend->SetCurrentKey(k);
+      sum->Put(0);
     }
-    size_t i = 0;
-    for (auto _ : state) {
-      b.SetCurrentKey(encoded[i]);
-      const int64_t* v = sum.Get();
-      sum.Put((v ? *v : 0) + 1);
-      if (++i == encoded.size()) i = 0;
-    }
-    state.SetItemsProcessed(state.iterations());
   }
-  (void)FileSystem::Default()->DeleteDirRecursive(dir);
+  ~RocksDbSumFixture() {
+    sum.reset();
+    backend.reset();
+    (void)FileSystem::Default()->DeleteDirRecursive(dir);
+  }
+  void Increment() {
+    const int64_t* v = sum->Get();
+    sum->Put((v ? *v : 0) + 1);
+  }
+
+  std::vector<std::string> encoded;
+  std::string dir;
+  Configuration config;
+  ManualClock clock;
+  std::unique_ptr<RocksDbKeyedStateBackend> backend;
+  std::optional<detail::RawValueState<int64_t>> sum;
+  std::string error;
+};
+
+// Arguments: keys, and whether the write cache is on (off: every update is a RocksDB Get and
+// Put, as db_bench's updaterandom).
+void BM_RocksDbValueStateUpdate(benchmark::State& state) {
+  RocksDbSumFixture f(state.range(0), state.range(1) != 0);
+  if (!f.error.empty()) {
+    state.SkipWithError(f.error.c_str());
+    return;
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    f.backend->SetCurrentKey(f.encoded[i]);
+    f.Increment();
+    if (++i == f.encoded.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RocksDbValueStateUpdate)
     ->Args({1, 1})
     ->Args({1000, 1})
     ->Args({1'000'000, 1})
     ->Args({1'000'000, 0});
+
+// As BM_HeapValueStateUpdateBatchPrefetch, on RocksDB with its write cache. Arguments: keys,
+// and whether to prefetch (when the backend wants it).
+void BM_RocksDbValueStateUpdateBatchPrefetch(benchmark::State& state) {
+  RocksDbSumFixture f(state.range(0), /*write_cache=*/true);
+  if (!f.error.empty()) {
+    state.SkipWithError(f.error.c_str());
+    return;
+  }
+  constexpr size_t kBatch = 1024, kAhead = 16;
+  std::vector<uint64_t> hashes(kBatch);
+  std::vector<const std::string*> batch(kBatch);
+  size_t next = 0;
+  const bool prefetch = state.range(1) != 0 && f.backend->wants_key_prefetch();
+  for (auto _ : state) {
+    for (size_t j = 0; j < kBatch; ++j) {
+      batch[j] = &f.encoded[next];
+      hashes[j] = detail::KeyHash(*batch[j]);
+      if (++next == f.encoded.size()) next = 0;
+    }
+    for (size_t j = 0; j < kBatch; ++j) {
+      if (prefetch && j % kAhead == 0) {
+        size_t from = j == 0 ? 0 : j + kAhead, to = std::min(kBatch, j + 2 * kAhead);
+        if (from < to) f.backend->PrefetchKeys(&hashes[from], to - from);
+      }
+      f.backend->SetCurrentKey(*batch[j], hashes[j]);
+      f.Increment();
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_RocksDbValueStateUpdateBatchPrefetch)
+    ->Args({1000, 1})
+    ->Args({1'000'000, 0})
+    ->Args({1'000'000, 1});
 
 // ---- Barrier alignment over several channels -------------------------------------------------
 

@@ -315,9 +315,16 @@ void RocksDbKeyedStateBackend::ThrowAccessError(int state, std::string_view op,
                            states_[static_cast<size_t>(state)].name + "' failed: " + s.ToString());
 }
 
-uint64_t RocksDbKeyedStateBackend::CacheHash(int state) const {
-  // States of one key differ in their hash, so they spread over the table.
-  return key_hash_ ^ (static_cast<uint64_t>(state + 1) * 0x9e3779b97f4a7c15ull);
+// In two steps a call apart: the table slots of these keys now, and the entries of the last
+// call's keys, whose slots have arrived since. The keyed operator calls every 16 records with
+// the 16 after the next 16: those next 16, about to be looked up, get their entries fetched.
+void RocksDbKeyedStateBackend::PrefetchKeys(const uint64_t* hashes, size_t n) {
+  for (int s = 0; s < static_cast<int>(states_.size()); ++s) {
+    if (!Cached(states_[static_cast<size_t>(s)])) continue;
+    for (uint64_t h : prefetched_) cache_.PrefetchEntry(CacheHash(h, s));
+    for (size_t i = 0; i < n; ++i) cache_.PrefetchSlot(CacheHash(hashes[i], s));
+  }
+  prefetched_.assign(hashes, hashes + n);
 }
 
 // The two halves of every write-back: collecting the entries a cache operation writes back,

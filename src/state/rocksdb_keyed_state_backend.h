@@ -62,6 +62,9 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   // KeyedStateAccess. Throws StateError for a key outside this subtask's key groups.
   void SetCurrentKey(std::string_view key_bytes) override;
   void SetCurrentKey(std::string_view key_bytes, uint64_t hash) override;
+  // Past 65,536 cached entries the cache's table no longer stays in the CPU's caches.
+  bool wants_key_prefetch() const override { return cache_.size() > (size_t{1} << 16); }
+  void PrefetchKeys(const uint64_t* hashes, size_t n) override;
   std::string_view current_key_bytes() const override {
     return std::string_view(key_prefix_).substr(key_offset_);
   }
@@ -131,7 +134,11 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
     return cache_.enabled() &&
            (st.kind == detail::StateKind::kValue || st.kind == detail::StateKind::kReducing);
   }
-  uint64_t CacheHash(int state) const;
+  // The write cache's hash of (key, state): states of one key spread over its table.
+  static uint64_t CacheHash(uint64_t key_hash, int state) {
+    return key_hash ^ (static_cast<uint64_t>(state + 1) * 0x9e3779b97f4a7c15ull);
+  }
+  uint64_t CacheHash(int state) const { return CacheHash(key_hash_, state); }
   // A new cache entry for (state, current key), clean and without a value; may evict.
   StateWriteCache::Entry* AddCacheEntry(int state);
   // The cache entry of (state, current key), added if missing.
@@ -183,6 +190,7 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
     const StateWriteCache::Entry* entry;
   };
   std::vector<WriteBack> write_back_;
+  std::vector<uint64_t> prefetched_;  // the keys of the last PrefetchKeys, by KeyHash
 };
 
 }  // namespace weir

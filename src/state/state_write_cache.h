@@ -4,10 +4,10 @@
 // As Kafka Streams' record cache in front of its RocksDB stores: a key read and updated again
 // and again (a hot key; the seed job has a single one) costs a hash lookup instead of a
 // RocksDB Get and a Put, each a skip-list search in a memtable full of that key's versions;
-// and RocksDB sees one write batch per eviction round instead of one write per update. The
-// backend writes every dirty entry before each incremental snapshot (a full one takes copies
-// of them instead), so a checkpoint holds exactly what the state holds; a failure discards the
-// cache with the rest of the attempt's state.
+// and RocksDB sees one write batch per eviction round instead of one write per update. A
+// snapshot takes copies of the dirty entries (an incremental one of those changed since the
+// last, after writing back the others), so a checkpoint holds exactly what the state holds;
+// a failure discards the cache with the rest of the attempt's state.
 //
 // The cache holds as many entries as fit in a memory budget: each entry's fixed part, its
 // share of the hash table, and the keys and values too long for std::string's inline buffer
@@ -24,6 +24,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "base/prefetch.h"
 
 namespace weir {
 
@@ -64,6 +66,17 @@ class StateWriteCache {
 
   // The entry of (state, key), or nullptr. `hash` is the key's hash.
   Entry* Find(int state, std::string_view key, uint64_t hash);
+
+  // For a Find of `hash` soon: starts loading the hash table slot its search starts at; and,
+  // once that slot is here, the entry it names (an enabled cache only).
+  void PrefetchSlot(uint64_t hash) const { PrefetchLine(&slots_[hash & mask_]); }
+  void PrefetchEntry(uint64_t hash) const {
+    if (const uint32_t s = slots_[hash & mask_]; s != 0) {
+      const char* entry = reinterpret_cast<const char*>(&entries_[s - 1]);
+      PrefetchLine(entry);
+      PrefetchLine(entry + sizeof(Entry) - 1);  // an entry spans two cache lines
+    }
+  }
 
   // A new entry for (state, key), which must not be cached, with its value to be set by the
   // caller. When the cache is full, first evicts an eighth of it: `write_back(entry)` is
