@@ -414,6 +414,31 @@ TEST_F(RocksDbBackendTest, AnIncrementalSnapshotHoldsTheCachedValuesChangedSince
   for (const auto& name : *restored) EXPECT_THAT(name, StartsWith("db-"));
 }
 
+// Past 65,536 cached entries the backend takes the keyed operator's prefetch; prefetching
+// keys, cached or not, changes nothing a lookup finds.
+TEST_F(RocksDbBackendTest, ThePrefetchOfAFullCacheChangesNothingALookupFinds) {
+  Subtask t = NewSubtask();
+  const int n = 70000;
+  Fill(t, 0, n);
+  EXPECT_TRUE(t.backend->wants_key_prefetch());
+  auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
+  std::vector<uint64_t> hashes;
+  for (int k = n - 100; k < n + 100; ++k) {  // half cached, half never seen
+    hashes.push_back(detail::KeyHash(EncodeToString<int>(k)));
+  }
+  for (size_t i = 0; i < hashes.size(); i += 16) {
+    t.backend->PrefetchKeys(&hashes[i], std::min<size_t>(16, hashes.size() - i));
+  }
+  for (int k = n - 100; k < n + 100; ++k) {
+    SetKey(*t.backend, k);
+    if (k < n) {
+      ASSERT_EQ(v.Value(), k * 3) << k;
+    } else {
+      ASSERT_FALSE(v.Value().has_value()) << k;
+    }
+  }
+}
+
 TEST_F(RocksDbBackendTest, NothingIsReusedWhileAnEarlierCheckpointIsPending) {
   UseIncrementalWithoutCache();
   Subtask t = NewSubtask();
