@@ -332,11 +332,13 @@ BENCHMARK(BM_HeapValueStateUpdateBatchPrefetch)->Arg(1000)->Arg(1'000'000);
 // A RocksDB backend with one value state, every key of `keys` present, in a temporary
 // directory removed at the end.
 struct RocksDbSumFixture {
-  RocksDbSumFixture(int64_t keys, bool write_cache) : encoded(EncodedKeys(keys)) {
+  RocksDbSumFixture(int64_t keys, bool write_cache, bool incremental = false)
+      : encoded(EncodedKeys(keys)) {
     char tmpl[] = "/tmp/weir-bench-XXXXXX";
     dir = mkdtemp(tmpl);
     config.Set("state.backend.rocksdb.localdir", dir);
     if (!write_cache) config.Set("state.backend.rocksdb.write-cache.size", "0");
+    if (incremental) config.Set("execution.checkpointing.incremental", "true");
     KeyedBackendOptions o;
     o.job_id = "bench";
     o.operator_uid = "bench";
@@ -437,6 +439,46 @@ BENCHMARK(BM_RocksDbValueStateUpdateBatchPrefetch)
     ->Args({1000, 1})
     ->Args({1'000'000, 0})
     ->Args({1'000'000, 1});
+
+// A RocksDB checkpoint of `keys` int64 sums, every one changed in the write cache since the
+// last (updated while the timer is paused), written to a file under /tmp: the snapshot's
+// part on the task thread and its writing, as one checkpoint costs them in a row. Arguments:
+// keys, and whether the checkpoint is incremental.
+void BM_RocksDbSnapshot(benchmark::State& state) {
+  RocksDbSumFixture f(state.range(0), /*write_cache=*/true, state.range(1) != 0);
+  if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
+  char tmpl[] = "/tmp/weir-micro-snapshot-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return state.SkipWithError("cannot create a directory in /tmp");
+  const std::string dir = tmpl;
+  int64_t id = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (const auto& k : f.encoded) {
+      f.backend->SetCurrentKey(k);
+      f.Increment();
+    }
+    const std::string chk = "chk-" + std::to_string(++id);
+    Status made = FileSystem::Default()->CreateDirs(dir + "/" + chk);
+    state.ResumeTiming();
+    auto snapshot = f.backend->Snapshot(id, false);
+    if (!made.ok() || !snapshot.ok()) {
+      state.SkipWithError("cannot take the snapshot");
+      break;
+    }
+    auto handle = (*snapshot)->Write(SnapshotLocation(FileSystem::Default(), dir, chk));
+    if (!handle.ok()) {
+      state.SkipWithError(handle.status().ToString().c_str());
+      break;
+    }
+    f.backend->NotifyCheckpointComplete(id);
+  }
+  std::filesystem::remove_all(dir);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.encoded.size()));
+}
+BENCHMARK(BM_RocksDbSnapshot)
+    ->Args({1'000'000, 0})
+    ->Args({1'000'000, 1})
+    ->Unit(benchmark::kMillisecond);
 
 // ---- Barrier alignment over several channels -------------------------------------------------
 
