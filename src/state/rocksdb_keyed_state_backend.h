@@ -154,6 +154,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   Status WriteBackUnchanged();
   // Copies of the cache's dirty entries, for a full snapshot to write with RocksDB's.
   Result<CachedWrites> DirtyCacheEntries() const;
+  // Sorts write_back_ by state, then key.
+  void SortWriteBack();
   // Writes the entries collected in write_back_ to RocksDB in one batch, in key order.
   rocksdb::Status WriteBackSorted();
   // "operator 'x' subtask 2"

@@ -6,10 +6,10 @@
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
-#include <span>
 
 #include "base/fault_points.h"
 #include "base/hash.h"
+#include "state/key_order.h"
 #include "state/keyed_snapshot_format.h"
 
 namespace weir {
@@ -48,7 +48,7 @@ bool IsTableFile(std::string_view name) { return name.ends_with(".sst"); }
 // them: the stored ones, and the cached ones of the group, which come first in `*cached`
 // (sorted by key) and are consumed. Leaves `it` on the first key of a later key group (or
 // invalid).
-Status EncodeStateGroup(rocksdb::Iterator* it, std::span<const CachedWrite>* cached,
+Status EncodeStateGroup(rocksdb::Iterator* it, CachedWriteList::Reader* cached,
                         detail::StateKind kind, int key_group, std::string* out, size_t* count,
                         std::string* value_buf, std::string* map_entries) {
   BufferWriter w(out);
@@ -58,21 +58,21 @@ Status EncodeStateGroup(rocksdb::Iterator* it, std::span<const CachedWrite>* cac
   auto write_cached = [&](std::string_view stored, bool* replaced) {
     *replaced = false;
     while (!cached->empty()) {
-      const CachedWrite& c = cached->front();
+      const CachedWrite c = cached->front();
       int kg;
       std::string_view key, rest;
       if (!ParseStateKey(c.key, &kg, &key, &rest) || kg < key_group) {
         return Status::Internal("a cached key (" + std::to_string(c.key.size()) +
                                 " bytes) is malformed or out of order");
       }
-      if (kg > key_group || (!stored.empty() && std::string_view(c.key) > stored)) break;
+      if (kg > key_group || (!stored.empty() && c.key > stored)) break;
       *replaced = c.key == stored;
       if (c.present) {
         w.PutLengthPrefixed(key);
         w.PutLengthPrefixed(c.value);
         ++*count;
       }
-      *cached = cached->subspan(1);
+      cached->pop_front();
       if (*replaced) break;
     }
     return Status::OK();
@@ -195,11 +195,10 @@ Status FullRocksDbSnapshot::WriteTo(StateFileWriter& file) {
   }
   // In RocksDB's order (bytewise), to be merged with its iterators'.
   cached_.resize(states_.size());
-  std::vector<std::span<const CachedWrite>> cached;
+  std::vector<CachedWriteList::Reader> cached;
   for (auto& writes : cached_) {
-    std::sort(writes.begin(), writes.end(),
-              [](const CachedWrite& a, const CachedWrite& b) { return a.key < b.key; });
-    cached.emplace_back(writes);
+    writes.SortByKey();
+    cached.emplace_back(&writes);
   }
   std::string entries, value_buf, map_entries;
   for (int kg = range_.start; kg <= range_.end; ++kg) {
@@ -239,19 +238,18 @@ IncrementalRocksDbSnapshot::~IncrementalRocksDbSnapshot() {
 
 Status IncrementalRocksDbSnapshot::WriteChangedValues() {
   for (size_t c = 0; c < p_.changed.size(); ++c) {
-    std::vector<CachedWrite>& writes = p_.changed[c];
+    CachedWriteList& writes = p_.changed[c];
     if (writes.empty()) continue;  // RocksDB writes no empty SST file
-    std::sort(writes.begin(), writes.end(),
-              [](const CachedWrite& a, const CachedWrite& b) { return a.key < b.key; });
+    writes.SortByKey();
     rocksdb::ColumnFamilyHandle* cf = p_.columns[c].cf;
     // No column family recorded in the file: a restore ingests it into the column family of
     // the same id in the checkpoint's database.
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), p_.db->db()->GetOptions(cf));
     const std::string path = JoinPath(p_.local_dir, ChangedValuesFileName(cf->GetID()));
     rocksdb::Status s = writer.Open(path);
-    for (size_t i = 0; i < writes.size() && s.ok(); ++i) {
-      s = writes[i].present ? writer.Put(writes[i].key, writes[i].value)
-                            : writer.Delete(writes[i].key);
+    for (CachedWriteList::Reader in(&writes); !in.empty() && s.ok(); in.pop_front()) {
+      const CachedWrite w = in.front();
+      s = w.present ? writer.Put(w.key, w.value) : writer.Delete(w.key);
     }
     if (s.ok()) s = writer.Finish();
     if (!s.ok()) {

@@ -1,0 +1,157 @@
+// OrderByKey and SortByKey against std::sort of the keys as strings, on keys made to trip
+// a 16-byte prefix sort: prefixes of each other, zero bytes, the same first 16 bytes, few or
+// many varying bytes; below and above the size where buckets start (seed printed). And
+// CachedWriteList: what is added reads back, in key order after SortByKey.
+#include "state/key_order.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "state/state_write_cache.h"
+#include "testing/test_util.h"
+
+namespace weir {
+namespace {
+
+struct Keyed {
+  uint32_t group;
+  std::string key;
+};
+
+std::vector<Keyed> SortedAsStrings(std::vector<Keyed> items) {
+  std::sort(items.begin(), items.end(), [](const Keyed& a, const Keyed& b) {
+    return a.group != b.group ? a.group < b.group : a.key < b.key;
+  });
+  return items;
+}
+
+// Distinct keys of `kind` in `groups` groups, in random order (each kind has millions).
+std::vector<Keyed> RandomKeys(std::mt19937_64& rng, int kind, size_t n, uint32_t groups) {
+  std::vector<std::map<std::string, bool>> seen(groups);
+  std::vector<Keyed> items;
+  while (items.size() < n) {
+    uint32_t group = static_cast<uint32_t>(rng() % groups);
+    std::string key;
+    switch (kind) {
+      case 0:  // RocksDB keys of int64s: [key group][length][8 bytes], one to three vary
+        key = {'\0', static_cast<char>(rng() % 128), '\x08', '\x80', '\0', '\0', '\0', '\0'};
+        for (int b = 0; b < 3; ++b) key.push_back(static_cast<char>(rng() % 4 == 0 ? 0 : rng()));
+        break;
+      case 1: {  // keys of zero bytes and 'a's: prefixes of each other, zero padding
+        key.assign(rng() % 24, '\0');
+        for (char& c : key) c = rng() % 2 ? 'a' : '\0';
+        break;
+      }
+      case 2:  // the same first 16 bytes, then anything
+        key.assign(16, 'p');
+        key.resize(16 + rng() % 6);
+        for (size_t i = 16; i < key.size(); ++i) key[i] = static_cast<char>(rng() % 4 ? rng() : 0);
+        break;
+      default:  // random bytes of random lengths
+        key.resize(rng() % 24);
+        for (char& c : key) c = static_cast<char>(rng());
+    }
+    if (!seen[group].emplace(key, true).second) continue;
+    items.push_back(Keyed{group, std::move(key)});
+  }
+  return items;
+}
+
+TEST(KeyOrderTest, OrdersAsStringsDo) {
+  const uint64_t seed = testing::TestSeed();
+  std::mt19937_64 rng(seed);
+  for (int kind = 0; kind < 4; ++kind) {
+    for (size_t n : {0, 1, 2, 100, 2047, 2048, 5000, 40000}) {
+      for (uint32_t groups : {1u, 3u}) {
+        SCOPED_TRACE("seed " + std::to_string(seed) + " kind " + std::to_string(kind) + " n " +
+                     std::to_string(n) + " groups " + std::to_string(groups));
+        std::vector<Keyed> items = RandomKeys(rng, kind, n, groups);
+        const std::vector<Keyed> expected = SortedAsStrings(items);
+
+        std::vector<uint32_t> order = OrderByKey(
+            items.size(), [&](size_t i) { return items[i].group; },
+            [&](size_t i) { return std::string_view(items[i].key); });
+        ASSERT_EQ(order.size(), items.size());
+        for (size_t i = 0; i < order.size(); ++i) {
+          ASSERT_EQ(items[order[i]].key, expected[i].key) << "at " << i;
+          ASSERT_EQ(items[order[i]].group, expected[i].group) << "at " << i;
+        }
+
+        SortByKey(
+            items, [](const Keyed& k) { return k.group; },
+            [](const Keyed& k) { return std::string_view(k.key); });
+        for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key);
+      }
+    }
+  }
+}
+
+TEST(KeyOrderTest, FewDistinctShortKeysStillOrder) {
+  // Every key of up to 10 bytes from {0, 'a'}: 2047 keys, many prefixes of others.
+  std::vector<Keyed> items;
+  for (int len = 0; len <= 10; ++len) {
+    for (int bits = 0; bits < (1 << len); ++bits) {
+      std::string key(static_cast<size_t>(len), '\0');
+      for (int i = 0; i < len; ++i) key[static_cast<size_t>(i)] = (bits >> i) & 1 ? 'a' : '\0';
+      items.push_back(Keyed{0, key});
+    }
+  }
+  std::shuffle(items.begin(), items.end(), std::mt19937_64(testing::TestSeed()));
+  const std::vector<Keyed> expected = SortedAsStrings(items);
+  SortByKey(
+      items, [](const Keyed& k) { return k.group; },
+      [](const Keyed& k) { return std::string_view(k.key); });
+  for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key) << i;
+}
+
+TEST(CachedWriteListTest, ReadsBackWhatWasAddedThenInKeyOrder) {
+  CachedWriteList list;
+  list.Reserve(3);
+  list.Add("k2", true, "two");
+  list.Add("k1", false, "ignored");
+  list.Add(std::string_view("k0\0z", 4), true, "");
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].key, "k2");
+  EXPECT_EQ(list[0].value, "two");
+  EXPECT_TRUE(list[0].present);
+  EXPECT_EQ(list[1].key, "k1");
+  EXPECT_FALSE(list[1].present);
+  EXPECT_EQ(list[1].value, "");
+  EXPECT_EQ(list[2].key, std::string_view("k0\0z", 4));
+  EXPECT_TRUE(list[2].present);
+  EXPECT_EQ(list[2].value, "");
+
+  list.SortByKey();
+  std::vector<std::string> keys;
+  for (CachedWriteList::Reader in(&list); !in.empty(); in.pop_front()) {
+    keys.emplace_back(in.front().key);
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{std::string("k0\0z", 4), "k1", "k2"}));
+  EXPECT_EQ(list[2].value, "two");
+}
+
+TEST(CachedWriteListTest, ManyCopiesSortAndReadBackInOrder) {
+  std::mt19937_64 rng(testing::TestSeed());
+  CachedWriteList list;
+  std::map<std::string, std::string> model;
+  while (model.size() < 200'000) {
+    std::string key(8, '\0');
+    for (char& c : key) c = static_cast<char>(rng());
+    std::string value = std::to_string(rng());
+    if (model.emplace(key, value).second) list.Add(key, true, value);
+  }
+  list.SortByKey();
+  auto it = model.begin();
+  for (CachedWriteList::Reader in(&list); !in.empty(); in.pop_front(), ++it) {
+    ASSERT_EQ(in.front().key, it->first);
+    ASSERT_EQ(in.front().value, it->second);
+  }
+  EXPECT_EQ(it, model.end());
+}
+
+}  // namespace
+}  // namespace weir
