@@ -1,7 +1,6 @@
 // OrderByKey and SortByKey against std::sort of the keys as strings, on keys made to trip
 // a 16-byte prefix sort: prefixes of each other, zero bytes, the same first 16 bytes, few or
-// many varying bytes; below and above the size where buckets start (seed printed). And
-// CachedWriteList: what is added reads back, in key order after SortByKey.
+// many varying bytes; below and above the size where buckets start (seed printed).
 #include "state/key_order.h"
 
 #include <gtest/gtest.h>
@@ -11,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "state/state_write_cache.h"
 #include "testing/test_util.h"
 
 namespace weir {
@@ -106,51 +104,6 @@ TEST(KeyOrderTest, FewDistinctShortKeysStillOrder) {
       items, [](const Keyed& k) { return k.group; },
       [](const Keyed& k) { return std::string_view(k.key); });
   for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key) << i;
-}
-
-TEST(CachedWriteListTest, ReadsBackWhatWasAddedThenInKeyOrder) {
-  CachedWriteList list;
-  list.Reserve(3);
-  list.Add("k2", true, "two");
-  list.Add("k1", false, "ignored");
-  list.Add(std::string_view("k0\0z", 4), true, "");
-  ASSERT_EQ(list.size(), 3u);
-  EXPECT_EQ(list[0].key, "k2");
-  EXPECT_EQ(list[0].value, "two");
-  EXPECT_TRUE(list[0].present);
-  EXPECT_EQ(list[1].key, "k1");
-  EXPECT_FALSE(list[1].present);
-  EXPECT_EQ(list[1].value, "");
-  EXPECT_EQ(list[2].key, std::string_view("k0\0z", 4));
-  EXPECT_TRUE(list[2].present);
-  EXPECT_EQ(list[2].value, "");
-
-  list.SortByKey();
-  std::vector<std::string> keys;
-  for (CachedWriteList::Reader in(&list); !in.empty(); in.pop_front()) {
-    keys.emplace_back(in.front().key);
-  }
-  EXPECT_EQ(keys, (std::vector<std::string>{std::string("k0\0z", 4), "k1", "k2"}));
-  EXPECT_EQ(list[2].value, "two");
-}
-
-TEST(CachedWriteListTest, ManyCopiesSortAndReadBackInOrder) {
-  std::mt19937_64 rng(testing::TestSeed());
-  CachedWriteList list;
-  std::map<std::string, std::string> model;
-  while (model.size() < 200'000) {
-    std::string key(8, '\0');
-    for (char& c : key) c = static_cast<char>(rng());
-    std::string value = std::to_string(rng());
-    if (model.emplace(key, value).second) list.Add(key, true, value);
-  }
-  list.SortByKey();
-  auto it = model.begin();
-  for (CachedWriteList::Reader in(&list); !in.empty(); in.pop_front(), ++it) {
-    ASSERT_EQ(in.front().key, it->first);
-    ASSERT_EQ(in.front().value, it->second);
-  }
-  EXPECT_EQ(it, model.end());
 }
 
 }  // namespace

@@ -48,6 +48,7 @@
 #include "state/keyed_state_backend.h"
 #include "state/rocksdb_instance.h"
 #include "state/shared_state_files.h"
+#include "state/cached_write_list.h"
 #include "state/state_write_cache.h"
 
 namespace weir {

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "state/cached_write_list.h"
 #include "state/keyed_state_backend.h"
 #include "state/rocksdb_instance.h"
 #include "state/rocksdb_keyed_state_backend.h"

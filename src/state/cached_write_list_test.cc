@@ -1,0 +1,63 @@
+// CachedWriteList: what is added reads back, present or absent, and in key order after
+// SortByKey (seed printed).
+#include "state/cached_write_list.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "testing/test_util.h"
+
+namespace weir {
+namespace {
+
+TEST(CachedWriteListTest, ReadsBackWhatWasAddedThenInKeyOrder) {
+  CachedWriteList list;
+  list.Reserve(3);
+  list.Add("k2", true, "two");
+  list.Add("k1", false, "ignored");
+  list.Add(std::string_view("k0\0z", 4), true, "");
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].key, "k2");
+  EXPECT_EQ(list[0].value, "two");
+  EXPECT_TRUE(list[0].present);
+  EXPECT_EQ(list[1].key, "k1");
+  EXPECT_FALSE(list[1].present);
+  EXPECT_EQ(list[1].value, "");
+  EXPECT_EQ(list[2].key, std::string_view("k0\0z", 4));
+  EXPECT_TRUE(list[2].present);
+  EXPECT_EQ(list[2].value, "");
+
+  list.SortByKey();
+  std::vector<std::string> keys;
+  for (CachedWriteList::Reader in(&list); !in.empty(); in.pop_front()) {
+    keys.emplace_back(in.front().key);
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{std::string("k0\0z", 4), "k1", "k2"}));
+  EXPECT_EQ(list[2].value, "two");
+}
+
+TEST(CachedWriteListTest, ManyCopiesSortAndReadBackInOrder) {
+  std::mt19937_64 rng(testing::TestSeed());
+  CachedWriteList list;
+  std::map<std::string, std::string> model;
+  while (model.size() < 200'000) {
+    std::string key(8, '\0');
+    for (char& c : key) c = static_cast<char>(rng());
+    std::string value = std::to_string(rng());
+    if (model.emplace(key, value).second) list.Add(key, true, value);
+  }
+  list.SortByKey();
+  auto it = model.begin();
+  for (CachedWriteList::Reader in(&list); !in.empty(); in.pop_front(), ++it) {
+    ASSERT_EQ(in.front().key, it->first);
+    ASSERT_EQ(in.front().value, it->second);
+  }
+  EXPECT_EQ(it, model.end());
+}
+
+}  // namespace
+}  // namespace weir
