@@ -1,8 +1,13 @@
 #include "state/cached_write_list.h"
 
+#include <bit>
+
 #include "state/key_order.h"
 
 namespace weir {
+
+// packed() hands out the in-memory headers as the file format's little-endian ones.
+static_assert(std::endian::native == std::endian::little);
 
 void CachedWriteList::Add(std::string_view key, bool present, std::string_view value) {
   // RocksDB's keys and values are below 4 GiB: its write batches hold 32-bit sizes.
@@ -20,6 +25,29 @@ void CachedWriteList::SortByKey() {
   std::vector<size_t> sorted(order.size());
   for (size_t i = 0; i < order.size(); ++i) sorted[i] = offsets_[order[i]];
   offsets_.swap(sorted);
+}
+
+Result<CachedWriteList> CachedWriteList::FromPacked(std::string bytes, size_t start) {
+  CachedWriteList list;
+  size_t at = start;
+  while (at < bytes.size()) {
+    Header h;
+    if (bytes.size() - at < sizeof h) {
+      return Status::Corruption("a cached write's header at byte " + std::to_string(at) +
+                                " runs past the end (" + std::to_string(bytes.size()) + " bytes)");
+    }
+    std::memcpy(&h, bytes.data() + at, sizeof h);
+    const uint64_t size = uint64_t{h.key_size} + (h.value_size == kAbsent ? 0 : h.value_size);
+    if (bytes.size() - at - sizeof h < size) {
+      return Status::Corruption("the cached write at byte " + std::to_string(at) + " has " +
+                                std::to_string(size) + " bytes of key and value, past the end (" +
+                                std::to_string(bytes.size()) + " bytes)");
+    }
+    list.offsets_.push_back(at);
+    at += sizeof h + size;
+  }
+  list.bytes_ = std::move(bytes);
+  return list;
 }
 
 }  // namespace weir

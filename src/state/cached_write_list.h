@@ -1,6 +1,6 @@
 // CachedWriteList: copies of the RocksDB write cache's dirty entries of one state, taken on
 // the task thread for a snapshot that the snapshot thread writes (a full snapshot merges them
-// with RocksDB's, an incremental one writes them as an SST file of their own).
+// with RocksDB's, an incremental one writes their packed bytes as a file of their own).
 // Thread-safety: none; made by one thread and handed to another with the snapshot.
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/prefetch.h"
+#include "weir/status.h"
 
 namespace weir {
 
@@ -33,6 +34,14 @@ class CachedWriteList {
 
   // Orders the copies by key, as RocksDB does (bytewise).
   void SortByKey();
+
+  // The copies as one block of bytes, in the order added whatever SortByKey did: each is two
+  // little-endian uint32 (the key's size; the value's, or 0xffffffff when absent), then the
+  // key and the value. An incremental snapshot writes this block to its file as it is.
+  std::string_view packed() const { return bytes_; }
+  // The list of a block packed() gave, from byte `start` of `bytes` on (what is before it is
+  // the caller's), in that order. Corruption when that is not such a block.
+  static Result<CachedWriteList> FromPacked(std::string bytes, size_t start = 0);
 
   size_t size() const { return offsets_.size(); }
   bool empty() const { return offsets_.empty(); }

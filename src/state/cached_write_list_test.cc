@@ -1,5 +1,6 @@
 // CachedWriteList: what is added reads back, present or absent, and in key order after
-// SortByKey (seed printed).
+// SortByKey (seed printed); its packed bytes read back as the same list, and bytes that are
+// not such a block are corruption.
 #include "state/cached_write_list.h"
 
 #include <gtest/gtest.h>
@@ -38,6 +39,38 @@ TEST(CachedWriteListTest, ReadsBackWhatWasAddedThenInKeyOrder) {
   }
   EXPECT_EQ(keys, (std::vector<std::string>{std::string("k0\0z", 4), "k1", "k2"}));
   EXPECT_EQ(list[2].value, "two");
+}
+
+TEST(CachedWriteListTest, PackedBytesReadBackAsTheSameListWhateverTheOrder) {
+  CachedWriteList list;
+  list.Add("k2", true, "two");
+  list.Add("k1", false, "ignored");
+  list.Add(std::string_view("k0\0z", 4), true, "");
+  list.SortByKey();  // orders the reads, not the packed bytes
+  auto back = CachedWriteList::FromPacked(std::string(list.packed()));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), 3u);
+  EXPECT_EQ((*back)[0].key, "k2");
+  EXPECT_EQ((*back)[0].value, "two");
+  EXPECT_TRUE((*back)[0].present);
+  EXPECT_EQ((*back)[1].key, "k1");
+  EXPECT_FALSE((*back)[1].present);
+  EXPECT_EQ((*back)[2].key, std::string_view("k0\0z", 4));
+  EXPECT_TRUE((*back)[2].present);
+
+  auto empty = CachedWriteList::FromPacked("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+
+  // Every cut short of the whole block ends inside a header or a copy.
+  const std::string packed(list.packed());
+  for (size_t cut : {size_t{1}, size_t{8}, size_t{11}, packed.size() - 1}) {
+    auto truncated = CachedWriteList::FromPacked(packed.substr(0, cut));
+    ASSERT_FALSE(truncated.ok()) << cut;
+    EXPECT_TRUE(truncated.status().IsCorruption()) << cut;
+    EXPECT_NE(truncated.status().message().find("past the end"), std::string::npos)
+        << truncated.status().ToString();
+  }
 }
 
 TEST(CachedWriteListTest, ManyCopiesSortAndReadBackInOrder) {

@@ -8,12 +8,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <rocksdb/sst_file_writer.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <set>
 
 #include "base/fault_points.h"
+#include "state/cached_write_list.h"
 #include "state/heap_keyed_state_backend.h"
 #include "state/state_backend_test_util.h"
 
@@ -352,8 +355,8 @@ TEST_F(RocksDbBackendTest, IncrementalSnapshotsUploadNewSstFilesOnceAndReuseTheR
   ExpectFilled(r, 0, 2000);
 }
 
-// An incremental snapshot holds the write cache's values changed since the last one as SST
-// files of its own, beside RocksDB's, and a restore ingests them. Dirty values that did not
+// An incremental snapshot holds the write cache's values changed since the last one in files
+// of its own, beside RocksDB's, and a restore ingests them. Dirty values that did not
 // change since went into an earlier snapshot's files: they are written to RocksDB first (as
 // an SST file RocksDB ingests, when there are many). A failure to write them declines the
 // checkpoint and loses nothing.
@@ -371,7 +374,7 @@ TEST_F(RocksDbBackendTest, AnIncrementalSnapshotHoldsTheCachedValuesChangedSince
   auto changed_files = [](const Written& w) {
     std::vector<std::string> names;
     for (const auto& f : w.handle.native_files) {
-      if (f.local_name.starts_with("weir-changed-values-cf")) names.push_back(f.local_name);
+      if (f.local_name.starts_with("weir-changed-writes-cf")) names.push_back(f.local_name);
     }
     return names;
   };
@@ -412,6 +415,91 @@ TEST_F(RocksDbBackendTest, AnIncrementalSnapshotHoldsTheCachedValuesChangedSince
   auto restored = FileSystem::Default()->ListDir(Rocks(r).working_dir());
   ASSERT_TRUE(restored.ok());
   for (const auto& name : *restored) EXPECT_THAT(name, StartsWith("db-"));
+}
+
+// A copy of `w` whose files of changed values are replaced: `rewrite` takes one's local name
+// and bytes and returns the local name and bytes of its replacement.
+Written RewriteChangedValues(
+    const Written& w, const std::string& base_dir,
+    const std::function<std::pair<std::string, std::string>(const std::string&, std::string)>&
+        rewrite) {
+  Written out;
+  out.checkpoint_id = w.checkpoint_id;
+  out.handle = w.handle;
+  out.location = std::make_unique<SnapshotLocation>(FileSystem::Default(), base_dir,
+                                                    "chk-" + std::to_string(w.checkpoint_id));
+  int rewritten = 0;
+  for (StateFile& f : out.handle.native_files) {
+    if (!f.local_name.starts_with("weir-changed-writes-cf")) continue;
+    auto bytes = FileSystem::Default()->ReadFile(out.location->Absolute(f));
+    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+    auto [name, replacement] = rewrite(f.local_name, std::move(*bytes));
+    // Unique across calls: a second rewrite of `w` must not overwrite the first's files.
+    static int files = 0;
+    auto file = out.location->CreateExclusiveFile("rewritten-" + std::to_string(files++));
+    ++rewritten;
+    EXPECT_TRUE(file.ok() && (*file)->Append(replacement).ok());
+    auto done = (*file)->Finish();
+    EXPECT_TRUE(done.ok()) << done.status().ToString();
+    f = *done;
+    f.local_name = name;
+  }
+  EXPECT_GT(rewritten, 0) << "the snapshot holds no changed values";
+  return out;
+}
+
+// weir wrote the changed values as SST files ("weir-changed-values-cf<id>") before it wrote
+// them packed: a restore of such a checkpoint ingests them as they are.
+TEST_F(RocksDbBackendTest, ChangedValuesWrittenAsSstFilesBeforeTheyWerePackedStillRestore) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  Fill(t, 0, 3000);
+  const std::string sst = dir_.Join("old-format.sst");
+  Written old = RewriteChangedValues(
+      Snapshot(*t.backend), dir_.path(), [&](const std::string& name, std::string bytes) {
+        auto writes = CachedWriteList::FromPacked(std::move(bytes), 8);  // after the magic
+        EXPECT_TRUE(writes.ok()) << writes.status().ToString();
+        writes->SortByKey();
+        rocksdb::SstFileWriter writer{rocksdb::EnvOptions(), rocksdb::Options()};
+        EXPECT_TRUE(writer.Open(sst).ok());
+        for (CachedWriteList::Reader in(&*writes); !in.empty(); in.pop_front()) {
+          EXPECT_TRUE(in.front().present);
+          EXPECT_TRUE(writer.Put(in.front().key, in.front().value).ok());
+        }
+        EXPECT_TRUE(writer.Finish().ok());
+        auto table = FileSystem::Default()->ReadFile(sst);
+        EXPECT_TRUE(table.ok());
+        return std::pair{"weir-changed-values-cf" + name.substr(name.find("-cf") + 3), *table};
+      });
+  Subtask r = NewSubtask();
+  Status s = Restore(*r.backend, {&old});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ExpectFilled(r, 0, 3000);
+}
+
+// A file of changed values cut short, or not one at all, fails the restore and names it,
+// even when its checksum matches the handle's.
+TEST_F(RocksDbBackendTest, ACorruptFileOfChangedValuesFailsTheRestoreAndNamesIt) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  Fill(t, 0, 3000);
+  const Written& w = Snapshot(*t.backend);
+  Written cut = RewriteChangedValues(w, dir_.path(), [](const std::string& name, std::string b) {
+    b.pop_back();
+    return std::pair{name, b};
+  });
+  Written foreign = RewriteChangedValues(w, dir_.path(), [](const std::string& name, std::string b) {
+    b[0] = 'W';
+    return std::pair{name, b};
+  });
+  for (const Written* bad : {&cut, &foreign}) {
+    Subtask r = NewSubtask();
+    Status s = Restore(*r.backend, {bad});
+    ASSERT_FALSE(s.ok());
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr("weir-changed-writes-cf"));
+    EXPECT_THAT(s.message(), HasSubstr(bad == &cut ? "past the end" : "does not start as"));
+  }
 }
 
 // Past 65,536 cached entries the backend takes the keyed operator's prefetch; prefetching

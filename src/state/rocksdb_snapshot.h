@@ -60,7 +60,7 @@ class IncrementalRocksDbSnapshot final : public KeyedSnapshot {
     SharedStateFiles::FileMap reusable;  // SSTs already in storage
     TimersByGroup timers;
     // The write cache's values changed since the last incremental snapshot, by column (index
-    // into `columns`): written as SST files of their own, which a restore ingests.
+    // into `columns`): written as files of their own, which a restore ingests.
     CachedWrites changed;
     std::vector<RocksDbInstance::StateColumn> columns;
     KeyGroupRange range;
@@ -74,8 +74,8 @@ class IncrementalRocksDbSnapshot final : public KeyedSnapshot {
   Result<KeyedStateHandle> Write(const SnapshotLocation& location) override;
 
  private:
-  // Writes p_.changed into the local checkpoint directory, one SST file per state.
-  Status WriteChangedValues();
+  // Writes p_.changed to `location`, one file per state, and adds them to `handle`.
+  Status WriteChangedValues(const SnapshotLocation& location, KeyedStateHandle* handle);
 
   Params p_;
 };
