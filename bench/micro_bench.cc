@@ -177,6 +177,16 @@ std::vector<std::string> EncodedKeys(int64_t count, Keys kind = Keys::kRandom) {
 
 // The heap backend with one ValueState<int64_t>, every key of `encoded` holding 0 before
 // timing starts: updates, not inserts (db_bench's updaterandom).
+// Changes every key's value once, as a job does between checkpoints in the worst case: on a
+// HeapSumFixture or a RocksDbSumFixture.
+template <typename SumFixture>
+void IncrementAll(SumFixture& f) {
+  for (const auto& k : f.encoded) {
+    f.backend->SetCurrentKey(k);
+    f.Increment();
+  }
+}
+
 class HeapSumFixture {
  public:
   explicit HeapSumFixture(int64_t keys, Keys kind = Keys::kRandom, bool incremental = false)
@@ -291,10 +301,7 @@ void BM_HeapUpdatesAfterASnapshot(benchmark::State& state) {
     if (!snapshot.ok()) return state.SkipWithError("cannot take the snapshot");
     (*snapshot).reset();  // written, and its views released
     state.ResumeTiming();
-    for (const auto& k : f.encoded) {
-      f.backend->SetCurrentKey(k);
-      f.Increment();
-    }
+    IncrementAll(f);
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.encoded.size()));
 }
@@ -454,10 +461,7 @@ void BM_RocksDbSnapshot(benchmark::State& state) {
   int64_t id = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    for (const auto& k : f.encoded) {
-      f.backend->SetCurrentKey(k);
-      f.Increment();
-    }
+    IncrementAll(f);
     const std::string chk = "chk-" + std::to_string(++id);
     Status made = FileSystem::Default()->CreateDirs(dir + "/" + chk);
     state.ResumeTiming();
@@ -476,10 +480,11 @@ void BM_RocksDbSnapshot(benchmark::State& state) {
   std::filesystem::remove_all(dir);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.encoded.size()));
 }
-BENCHMARK(BM_RocksDbSnapshot)
-    ->Args({1'000'000, 0})
-    ->Args({1'000'000, 1})
-    ->Unit(benchmark::kMillisecond);
+// Arguments of the checkpoint and restore benchmarks: a million keys, full and incremental.
+void MillionKeysFullAndIncremental(benchmark::internal::Benchmark* b) {
+  b->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
+}
+BENCHMARK(BM_RocksDbSnapshot)->Apply(MillionKeysFullAndIncremental);
 
 // A restore into a new backend of a snapshot of a million cached values, every one changed
 // since the last checkpoint. Arguments: keys, and whether the snapshot is incremental (its
@@ -487,10 +492,7 @@ BENCHMARK(BM_RocksDbSnapshot)
 void BM_RocksDbRestore(benchmark::State& state) {
   RocksDbSumFixture f(state.range(0), /*write_cache=*/true, state.range(1) != 0);
   if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
-  for (const auto& k : f.encoded) {
-    f.backend->SetCurrentKey(k);
-    f.Increment();
-  }
+  IncrementAll(f);
   char tmpl[] = "/tmp/weir-micro-restore-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return state.SkipWithError("cannot create a directory in /tmp");
   const std::string dir = tmpl;
@@ -514,10 +516,7 @@ void BM_RocksDbRestore(benchmark::State& state) {
   std::filesystem::remove_all(dir);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.encoded.size()));
 }
-BENCHMARK(BM_RocksDbRestore)
-    ->Args({1'000'000, 0})
-    ->Args({1'000'000, 1})
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RocksDbRestore)->Apply(MillionKeysFullAndIncremental);
 
 // ---- Barrier alignment over several channels -------------------------------------------------
 
