@@ -611,8 +611,8 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
         prefix + ".keyed", key_codec()));
   }
   // An incremental snapshot is RocksDB's files (hard links) and the write cache's values
-  // that changed since the last one, as copies the snapshot thread writes as SST files of
-  // their own, which a restore ingests. Writing those into RocksDB here would stop the task
+  // that changed since the last one, as copies the snapshot thread writes packed in files of
+  // their own. Writing those into RocksDB here would stop the task
   // for each; the dirty entries that did not change since are written now instead (they
   // went into an earlier checkpoint's copies), so that the copies stay what changed.
   WEIR_RETURN_IF_ERROR(WriteBackUnchanged());
@@ -718,7 +718,9 @@ Status RocksDbKeyedStateBackend::RestoreNativeInPlace(const KeyedRestoreSource& 
   }
   auto restored = RocksDbInstance::Open(path, resources_, dir_);
   if (restored.ok()) {
-    Status ingested = IngestChangedValues(**restored, path);
+    auto changed = ReadChangedValues(**restored, path);
+    Status ingested =
+        changed.ok() ? IngestChangedValues(**restored, path, std::move(*changed)) : changed.status();
     if (!ingested.ok()) restored = ingested;
   }
   if (!restored.ok()) {
@@ -772,7 +774,8 @@ Status RocksDbKeyedStateBackend::RestoreNativeRescaled(const KeyedRestoreSource&
   WEIR_RETURN_IF_ERROR(Download(source, path));
   WEIR_ASSIGN_OR_RETURN(std::shared_ptr<RocksDbInstance> from,
                         RocksDbInstance::Open(path, resources_, dir));
-  WEIR_RETURN_IF_ERROR(IngestChangedValues(*from, path));
+  WEIR_ASSIGN_OR_RETURN(RestoredChangedValues changed, ReadChangedValues(*from, path));
+  WEIR_RETURN_IF_ERROR(IngestChangedValues(*from, path, std::move(changed)));
   WEIR_RETURN_IF_ERROR(CheckMaxParallelism(from->max_parallelism()));
 
   rocksdb::WriteBatch batch;

@@ -322,9 +322,8 @@ Result<const RocksDbInstance::StateColumn*> ChangedValuesColumn(RocksDbInstance&
                             "' names no column family of the checkpoint's database");
 }
 
-// Reads a changed-values file and writes its values, sorted, as the SST file `sst_path`.
-Status ChangedValuesToSst(RocksDbInstance& db, const RocksDbInstance::StateColumn& column,
-                          const std::string& path, const std::string& sst_path) {
+// Reads a file of packed changed values.
+Result<CachedWriteList> ReadPackedValues(const std::string& path) {
   WEIR_ASSIGN_OR_RETURN(std::string bytes, FileSystem::Default()->ReadFile(path));
   if (!std::string_view(bytes).starts_with(kChangedValuesMagic)) {
     return Status::Corruption("restored RocksDB state file '" + path +
@@ -334,7 +333,13 @@ Status ChangedValuesToSst(RocksDbInstance& db, const RocksDbInstance::StateColum
   if (!writes.ok()) {
     return writes.status().WithContext("restored RocksDB state file '" + path + "'");
   }
-  writes->SortByKey();
+  return writes;
+}
+
+// Writes `writes`, sorted, as the SST file `sst_path` for `column`.
+Status WriteSst(RocksDbInstance& db, const RocksDbInstance::StateColumn& column,
+                CachedWriteList& writes, const std::string& sst_path) {
+  writes.SortByKey();
   // No column family recorded in the file: it is ingested into `column`. Uncompressed (2%
   // of a restore's time in BM_RocksDbRestore): compactions rewrite it, compressed if deep.
   rocksdb::Options options = db.db()->GetOptions(column.cf);
@@ -343,7 +348,7 @@ Status ChangedValuesToSst(RocksDbInstance& db, const RocksDbInstance::StateColum
   options.bottommost_compression = rocksdb::kDisableCompressionOption;
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options);
   rocksdb::Status s = writer.Open(sst_path);
-  for (CachedWriteList::Reader in(&*writes); !in.empty() && s.ok(); in.pop_front()) {
+  for (CachedWriteList::Reader in(&writes); !in.empty() && s.ok(); in.pop_front()) {
     const CachedWrite w = in.front();
     s = w.present ? writer.Put(w.key, w.value) : writer.Delete(w.key);
   }
@@ -357,11 +362,10 @@ Status ChangedValuesToSst(RocksDbInstance& db, const RocksDbInstance::StateColum
 
 }  // namespace
 
-Status IngestChangedValues(RocksDbInstance& db, const std::string& db_path) {
+Result<RestoredChangedValues> ReadChangedValues(RocksDbInstance& db, const std::string& db_path) {
   FileSystem* fs = FileSystem::Default();
   WEIR_ASSIGN_OR_RETURN(auto names, fs->ListDir(db_path));
-  std::vector<rocksdb::IngestExternalFileArg> files;
-  std::vector<std::string> read;  // changed-values files turned into SST files
+  RestoredChangedValues out;
   for (const std::string& name : names) {
     const bool packed = name.starts_with(kChangedValuesPrefix);
     if (!packed && !name.starts_with(kChangedValuesSstPrefix)) continue;
@@ -370,23 +374,42 @@ Status IngestChangedValues(RocksDbInstance& db, const std::string& db_path) {
         const RocksDbInstance::StateColumn* column,
         ChangedValuesColumn(db, name, packed ? kChangedValuesPrefix : kChangedValuesSstPrefix,
                             path));
-    if (packed) {
-      const std::string sst_path = path + ".ingest";
-      WEIR_RETURN_IF_ERROR(ChangedValuesToSst(db, *column, path, sst_path));
-      read.push_back(std::move(path));
-      path = sst_path;
+    if (!packed) {
+      out.sst.push_back({*column, std::move(path)});
+      continue;
     }
-    rocksdb::IngestExternalFileArg& arg = files.emplace_back();
-    arg.column_family = column->cf;
-    arg.external_files.push_back(path);
-    arg.options.move_files = true;
+    WEIR_ASSIGN_OR_RETURN(CachedWriteList writes, ReadPackedValues(path));
+    (void)fs->DeleteFile(path);
+    out.packed.push_back({*column, std::move(writes), std::move(path)});
   }
-  if (files.empty()) return Status::OK();
-  rocksdb::Status s = db.db()->IngestExternalFiles(files);
-  if (!s.ok()) return FromRocksDb(s, "ingesting the changed values in '" + db_path + "'");
-  for (const auto& f : files) (void)fs->DeleteFile(f.external_files.front());
-  for (const auto& path : read) (void)fs->DeleteFile(path);
-  return Status::OK();
+  return out;
+}
+
+Status IngestChangedValues(RocksDbInstance& db, const std::string& db_path,
+                           RestoredChangedValues changed) {
+  std::vector<rocksdb::IngestExternalFileArg> files;
+  auto add = [&](const RocksDbInstance::StateColumn& column, std::string path) {
+    rocksdb::IngestExternalFileArg& arg = files.emplace_back();
+    arg.column_family = column.cf;
+    arg.external_files.push_back(std::move(path));
+    arg.options.move_files = true;
+  };
+  Status s;
+  for (size_t i = 0; i < changed.packed.size() && s.ok(); ++i) {
+    RestoredChangedValues::Packed& p = changed.packed[i];
+    std::string sst_path = p.path + ".ingest";
+    s = WriteSst(db, p.column, p.writes, sst_path);
+    add(p.column, std::move(sst_path));
+  }
+  for (RestoredChangedValues::Sst& f : changed.sst) add(f.column, std::move(f.path));
+  if (s.ok() && !files.empty()) {
+    rocksdb::Status ingested = db.db()->IngestExternalFiles(files);
+    if (!ingested.ok()) {
+      s = FromRocksDb(ingested, "ingesting the changed values in '" + db_path + "'");
+    }
+  }
+  for (const auto& f : files) (void)FileSystem::Default()->DeleteFile(f.external_files.front());
+  return s;
 }
 
 Result<StateFile> WriteTimersFile(const SnapshotLocation& location, const std::string& name,

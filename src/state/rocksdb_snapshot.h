@@ -4,7 +4,8 @@
 // FullRocksDbSnapshot writes a RocksDB snapshot (taken in the synchronous part), with the
 // write cache's values that RocksDB did not hold yet, in the canonical format;
 // IncrementalRocksDbSnapshot uploads a RocksDB checkpoint (hard links taken in the
-// synchronous part), and the write cache's values changed since the last one as SST files. Both keep the database open (shared ownership) until written, and
+// synchronous part), and the write cache's values changed since the last one as files of
+// their own. Both keep the database open (shared ownership) until written, and
 // release what they hold (the RocksDB snapshot, the local checkpoint directory) when
 // destroyed, whether or not Write ran.
 // Thread-safety: each snapshot is used by one thread at a time.
@@ -80,10 +81,30 @@ class IncrementalRocksDbSnapshot final : public KeyedSnapshot {
   Params p_;
 };
 
-// After a native restore opened the checkpoint's database in `db_path`: ingests the write
-// cache's changed values the checkpoint holds beside RocksDB's files (see
-// IncrementalRocksDbSnapshot), and deletes their files.
-Status IngestChangedValues(RocksDbInstance& db, const std::string& db_path);
+// The write cache's values that an incremental checkpoint holds beside RocksDB's files (see
+// IncrementalRocksDbSnapshot), read back by a restore.
+struct RestoredChangedValues {
+  struct Packed {
+    RocksDbInstance::StateColumn column;  // of the checkpoint's database
+    CachedWriteList writes;
+    std::string path;  // of the file they came from, for errors
+  };
+  struct Sst {  // as weir wrote them before it packed them
+    RocksDbInstance::StateColumn column;
+    std::string path;
+  };
+  std::vector<Packed> packed;
+  std::vector<Sst> sst;
+};
+
+// After a native restore opened the checkpoint's database in `db_path`: the changed values
+// the checkpoint holds, each file checked. The packed files are deleted once read.
+Result<RestoredChangedValues> ReadChangedValues(RocksDbInstance& db, const std::string& db_path);
+
+// Writes `changed` into `db`: the packed values as SST files, sorted, and RocksDB ingests
+// them with the older SST files, whose files it takes.
+Status IngestChangedValues(RocksDbInstance& db, const std::string& db_path,
+                           RestoredChangedValues changed);
 
 // Writes a canonical keyed-state file with no states, only timers.
 Result<StateFile> WriteTimersFile(const SnapshotLocation& location, const std::string& name,
