@@ -488,7 +488,7 @@ BENCHMARK(BM_RocksDbSnapshot)->Apply(MillionKeysFullAndIncremental);
 
 // A restore into a new backend of a snapshot of a million cached values, every one changed
 // since the last checkpoint. Arguments: keys, and whether the snapshot is incremental (its
-// changed values in a file of their own, which the restore turns into RocksDB's).
+// changed values in a file of their own, which the restore puts back in the write cache).
 void BM_RocksDbRestore(benchmark::State& state) {
   RocksDbSumFixture f(state.range(0), /*write_cache=*/true, state.range(1) != 0);
   if (!f.error.empty()) return state.SkipWithError(f.error.c_str());

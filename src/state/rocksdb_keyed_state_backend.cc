@@ -11,6 +11,7 @@
 #include <charconv>
 #include <filesystem>
 #include <mutex>
+#include <utility>
 
 #include "base/hash.h"
 #include "base/logging.h"
@@ -251,16 +252,34 @@ void RocksDbKeyedStateBackend::DeclareKeyCodec(const std::string& identity) {
 }
 
 bool RocksDbKeyedStateBackend::HoldsUndeclaredState(std::string_view name) {
-  for (const StateInfo& st : states_) {
+  for (size_t i = 0; i < states_.size(); ++i) {
+    const StateInfo& st = states_[i];
     if (st.name != name || st.declared) continue;
-    // Each state has a column family of its own: one seek tells.
+    const int state = static_cast<int>(i);
+    // Restored changed values are in the cache (CacheRestoredValues); no other entries of an
+    // undeclared state can be, as nothing has read it.
+    bool cached_value = false;
+    cache_.ForEachDirty([&](const StateWriteCache::Entry& e) {
+      cached_value = cached_value || (e.state == state && e.present);
+    });
+    if (cached_value) return true;
+    // Each state has a column family of its own: the first key its cached absence does not
+    // hide tells.
     std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), st.cf));
-    it->SeekToFirst();
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view stored(it->key().data(), it->key().size());
+      int kg = 0;
+      std::string_view key, rest;
+      if (!Cached(st) || !ParseStateKey(stored, &kg, &key, &rest)) return true;
+      const StateWriteCache::Entry* e =
+          cache_.Find(state, stored, CacheHash(detail::KeyHash(key), state));
+      if (e == nullptr || e->present) return true;
+    }
     if (!it->status().ok()) {
       throw detail::StateError(
           FromRocksDb(it->status(), Where() + ": reading restored state '" + st.name + "'"));
     }
-    return it->Valid();
+    return false;
   }
   return false;
 }
@@ -290,6 +309,16 @@ Status RocksDbKeyedStateBackend::MigrateState(int index, const detail::StateSche
   if (!it->status().ok()) return FromRocksDb(it->status(), context);
   rocksdb::Status s = db_->db()->Write(db_->write_options(), &batch);
   if (!s.ok()) return FromRocksDb(s, context);
+  // And the restored changed values in the cache (CacheRestoredValues), which stay changed.
+  // Values that grew are evicted for by the next write, which keeps the cache in its budget.
+  bool malformed = false;
+  cache_.ForEachDirty([&](StateWriteCache::Entry& e) {
+    if (e.state != index || !e.present || malformed) return;
+    migrated.clear();
+    malformed = !schema.migrate(old_version, e.value, &migrated);
+    if (!malformed) cache_.SetValue(&e, migrated);
+  });
+  if (malformed) return Status::FailedPrecondition(context + ": a stored value does not decode");
   spdlog::info("{}", context);
   return Status::OK();
 }
@@ -717,10 +746,14 @@ Status RocksDbKeyedStateBackend::RestoreNativeInPlace(const KeyedRestoreSource& 
     return s;
   }
   auto restored = RocksDbInstance::Open(path, resources_, dir_);
+  RestoredChangedValues changed;
   if (restored.ok()) {
-    auto changed = ReadChangedValues(**restored, path);
-    Status ingested =
-        changed.ok() ? IngestChangedValues(**restored, path, std::move(*changed)) : changed.status();
+    auto read = ReadChangedValues(**restored, path);
+    Status ingested = read.status();
+    if (read.ok()) {
+      changed = std::move(*read);
+      ingested = IngestChangedValues(**restored, path, TakeUncached(changed, options_.key_groups));
+    }
     if (!ingested.ok()) restored = ingested;
   }
   if (!restored.ok()) {
@@ -737,6 +770,7 @@ Status RocksDbKeyedStateBackend::RestoreNativeInPlace(const KeyedRestoreSource& 
     states_.push_back(StateInfo{st.name, st.kind, st.cf, false, st.codec});
   }
   WEIR_RETURN_IF_ERROR(RestoredKeyCodec(db_->key_codec()));
+  WEIR_RETURN_IF_ERROR(CacheRestoredValues(changed, options_.key_groups));
   // The SSTs already in shared storage need not be uploaded again.
   SharedStateFiles::FileMap files;
   for (const StateFile& f : source.handle->native_files) {
@@ -775,7 +809,7 @@ Status RocksDbKeyedStateBackend::RestoreNativeRescaled(const KeyedRestoreSource&
   WEIR_ASSIGN_OR_RETURN(std::shared_ptr<RocksDbInstance> from,
                         RocksDbInstance::Open(path, resources_, dir));
   WEIR_ASSIGN_OR_RETURN(RestoredChangedValues changed, ReadChangedValues(*from, path));
-  WEIR_RETURN_IF_ERROR(IngestChangedValues(*from, path, std::move(changed)));
+  WEIR_RETURN_IF_ERROR(IngestChangedValues(*from, path, TakeUncached(changed, wanted)));
   WEIR_RETURN_IF_ERROR(CheckMaxParallelism(from->max_parallelism()));
 
   rocksdb::WriteBatch batch;
@@ -806,7 +840,82 @@ Status RocksDbKeyedStateBackend::RestoreNativeRescaled(const KeyedRestoreSource&
       return FromRocksDb(it->status(), "reading restored RocksDB '" + path + "'");
     }
   }
-  return flush();
+  WEIR_RETURN_IF_ERROR(flush());
+  // Over the values just written from RocksDB, as they were over the checkpoint's.
+  return CacheRestoredValues(changed, wanted);
+}
+
+RestoredChangedValues RocksDbKeyedStateBackend::TakeUncached(RestoredChangedValues& changed,
+                                                            KeyGroupRange range) const {
+  RestoredChangedValues uncached;
+  uncached.sst = std::exchange(changed.sst, {});
+  size_t entries = 0;
+  size_t long_bytes = 0;
+  bool cacheable = true;
+  for (const RestoredChangedValues::Packed& p : changed.packed) {
+    const auto kind = p.column.kind;
+    cacheable = cacheable && (kind == detail::StateKind::kValue ||
+                              kind == detail::StateKind::kReducing);
+    for (size_t i = 0; i < p.writes.size(); ++i) {
+      const CachedWrite w = p.writes[i];
+      int kg = 0;
+      std::string_view key, rest;
+      // A malformed key is counted here and refused by CacheRestoredValues.
+      if (ParseStateKey(w.key, &kg, &key, &rest) && !range.Contains(kg)) continue;
+      ++entries;
+      long_bytes += StateWriteCache::LongBytes(w.key) + StateWriteCache::LongBytes(w.value);
+    }
+  }
+  if (!cacheable || !cache_.HasRoomFor(entries, long_bytes)) {
+    uncached.packed = std::exchange(changed.packed, {});
+  }
+  return uncached;
+}
+
+Status RocksDbKeyedStateBackend::CacheRestoredValues(const RestoredChangedValues& changed,
+                                                     KeyGroupRange range) {
+  for (const RestoredChangedValues::Packed& p : changed.packed) {
+    WEIR_ASSIGN_OR_RETURN(int state, StateForRestore(p.column.name, p.column.kind, p.column.codec));
+    auto corrupt = [&](std::string_view what) {
+      return Status::Corruption("restored RocksDB state file '" + p.path + "' " +
+                                std::string(what) + " of state '" + p.column.name + "'");
+    };
+    // The hashes first, so that the table slots and entries of the keys a few ahead can be
+    // fetched while one is added: each is a miss in the CPU's caches, a million of them most
+    // of a restore's time.
+    struct Wanted {
+      size_t index;  // in p.writes
+      uint64_t hash;
+    };
+    std::vector<Wanted> wanted;
+    wanted.reserve(p.writes.size());
+    for (size_t i = 0; i < p.writes.size(); ++i) {
+      int kg = 0;
+      std::string_view key, rest;
+      if (!ParseStateKey(p.writes[i].key, &kg, &key, &rest) || !rest.empty() ||
+          kg >= options_.max_parallelism) {
+        return corrupt("holds a key that is not one");
+      }
+      if (range.Contains(kg)) wanted.push_back({i, CacheHash(detail::KeyHash(key), state)});
+    }
+    constexpr size_t kSlotsAhead = 16;
+    constexpr size_t kEntriesAhead = 8;
+    for (size_t j = 0; j < wanted.size(); ++j) {
+      if (j + kSlotsAhead < wanted.size()) cache_.PrefetchSlot(wanted[j + kSlotsAhead].hash);
+      if (j + kEntriesAhead < wanted.size()) cache_.PrefetchEntry(wanted[j + kEntriesAhead].hash);
+      const uint64_t hash = wanted[j].hash;
+      const CachedWrite w = p.writes[wanted[j].index];
+      if (cache_.Find(state, w.key, hash) != nullptr) return corrupt("holds a key twice");
+      StateWriteCache::Entry* e = cache_.AddIfRoom(state, w.key, hash);
+      if (e == nullptr) {
+        return Status::Internal(Where() + ": no room in the write cache for the values of '" +
+                                p.path + "' after it was found to have some");
+      }
+      if (w.present) cache_.SetValue(e, w.value);
+      cache_.MarkDirty(e);
+    }
+  }
+  return Status::OK();
 }
 
 Status RocksDbKeyedStateBackend::RestoreCanonical(const KeyedRestoreSource& source) {

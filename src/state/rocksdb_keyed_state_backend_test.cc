@@ -68,6 +68,19 @@ class RocksDbBackendTest : public BackendTestBase, public ::testing::Test {
       ASSERT_EQ(v.Value(), k * 3) << k;
     }
   }
+  // The packed changed values a snapshot holds, of every state (see ChangedValues).
+  size_t ChangedValues(const Written& w) const {
+    size_t n = 0;
+    for (const auto& f : w.handle.native_files) {
+      if (!f.local_name.starts_with("weir-changed-writes-cf")) continue;
+      auto bytes = FileSystem::Default()->ReadFile(w.location->Absolute(f));
+      EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+      auto writes = CachedWriteList::FromPacked(std::move(*bytes), 8);  // after the magic
+      EXPECT_TRUE(writes.ok()) << writes.status().ToString();
+      n += writes->size();
+    }
+    return n;
+  }
   static std::set<std::string> SstPaths(const Written& w) {
     std::set<std::string> out;
     for (const auto& f : w.handle.native_files) {
@@ -500,6 +513,141 @@ TEST_F(RocksDbBackendTest, ACorruptFileOfChangedValuesFailsTheRestoreAndNamesIt)
     EXPECT_THAT(s.message(), HasSubstr("weir-changed-writes-cf"));
     EXPECT_THAT(s.message(), HasSubstr(bad == &cut ? "past the end" : "does not start as"));
   }
+}
+
+// A restore puts an incremental checkpoint's changed values back into the write cache, still
+// changed: the next checkpoint holds them again, and the one after in RocksDB's files.
+TEST_F(RocksDbBackendTest, RestoredChangedValuesAreCachedUntilACheckpointWritesThemToRocksDb) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  Fill(t, 0, 5000);  // more than RocksDbKeyedStateBackend::kIngestAtLeast
+  Subtask r = NewSubtask();
+  Status s = Restore(*r.backend, {&Snapshot(*t.backend)});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const Written& first = Snapshot(*r.backend);
+  EXPECT_EQ(ChangedValues(first), 5000u) << "nothing changed since the restore, but in the cache";
+  const Written& second = Snapshot(*r.backend);
+  EXPECT_EQ(ChangedValues(second), 0u) << "written to RocksDB by now";
+  for (const Written* w : {&first, &second}) {
+    Subtask again = NewSubtask();
+    s = Restore(*again.backend, {w});
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ExpectFilled(again, 0, 5000);
+  }
+  ExpectFilled(r, 0, 5000);
+}
+
+// Changed values the write cache has no room for are written as an SST file RocksDB ingests.
+TEST_F(RocksDbBackendTest, ChangedValuesTheCacheHasNoRoomForAreIngestedIntoRocksDb) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  Fill(t, 0, 3000);
+  const Written& w = Snapshot(*t.backend);
+  for (size_t entries : {size_t{0}, size_t{2999}}) {
+    config_.Set("state.backend.rocksdb.write-cache.size",
+                std::to_string(StateWriteCache::BytesForEntries(entries)));
+    Subtask r = NewSubtask();
+    Status s = Restore(*r.backend, {&w});
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(ChangedValues(Snapshot(*r.backend)), 0u) << entries << ": not in the cache";
+    ExpectFilled(r, 0, 3000);
+  }
+}
+
+// Scaling in, each checkpoint's changed values go into the cache while it has room for all of
+// them, and into RocksDB after; the next checkpoint holds every value either way.
+TEST_F(RocksDbBackendTest, ScalingInCachesTheChangedValuesThatFitAndIngestsTheRest) {
+  UseIncremental();
+  const int n = 3000;
+  std::vector<const Written*> halves;
+  size_t first_half = 0;
+  for (int i = 0; i < 2; ++i) {
+    Subtask h = NewSubtask(KeyGroupRange::ForSubtask(128, 2, i), i);
+    auto v = h.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
+    for (int k = 0; k < n; ++k) {
+      if (!h.backend->key_groups().Contains(KeyGroupOf(k))) continue;
+      SetKey(*h.backend, k);
+      v.Update(k * 3);
+      if (i == 0) ++first_half;
+    }
+    halves.push_back(&Snapshot(*h.backend));
+  }
+  ASSERT_GT(first_half, 0u);
+  ASSERT_LT(first_half, size_t{n});
+  config_.Set("state.backend.rocksdb.write-cache.size",
+              std::to_string(StateWriteCache::BytesForEntries(std::max(first_half, n - first_half))));
+  Subtask whole = NewSubtask();
+  Status s = Restore(*whole.backend, halves);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // Before any read, which would evict cached values to make room.
+  const Written& next = Snapshot(*whole.backend);
+  EXPECT_EQ(ChangedValues(next), first_half) << "the first half cached, the second ingested";
+  ExpectFilled(whole, 0, n);
+  Subtask again = NewSubtask();
+  s = Restore(*again.backend, {&next});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ExpectFilled(again, 0, n);
+}
+
+// A file of changed values whose keys are not keys of the state, or hold one twice, fails the
+// restore and names it.
+TEST_F(RocksDbBackendTest, ChangedValuesWithKeysThatCannotBeCachedFailTheRestore) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  Fill(t, 0, 100);
+  const Written& w = Snapshot(*t.backend);
+  auto repack = [](const CachedWriteList& list) {
+    return std::string("weirCW01") + std::string(list.packed());
+  };
+  Written not_a_key =
+      RewriteChangedValues(w, dir_.path(), [&](const std::string& name, std::string) {
+        CachedWriteList list;
+        list.Add("x", true, "value");
+        return std::pair{name, repack(list)};
+      });
+  Written twice = RewriteChangedValues(w, dir_.path(), [&](const std::string& name, std::string b) {
+    auto writes = CachedWriteList::FromPacked(std::move(b), 8);
+    EXPECT_TRUE(writes.ok());
+    CachedWriteList list;
+    for (size_t i = 0; i < writes->size(); ++i) {
+      list.Add((*writes)[i].key, (*writes)[i].present, (*writes)[i].value);
+    }
+    list.Add((*writes)[7].key, (*writes)[7].present, (*writes)[7].value);
+    return std::pair{name, repack(list)};
+  });
+  for (const Written* bad : {&not_a_key, &twice}) {
+    Subtask r = NewSubtask();
+    Status s = Restore(*r.backend, {bad});
+    ASSERT_FALSE(s.ok());
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_THAT(s.message(), AllOf(HasSubstr("weir-changed-writes-cf"), HasSubstr("state 'v'"),
+                                   HasSubstr(bad == &twice ? "holds a key twice"
+                                                           : "holds a key that is not one")));
+  }
+}
+
+// A restored value cleared since it was written to RocksDB is an absence in the cache, which
+// hides RocksDB's value: a state with nothing else holds nothing.
+TEST_F(RocksDbBackendTest, AnUndeclaredStateWhoseValuesWereClearedInTheCacheHoldsNothing) {
+  UseIncremental();
+  Subtask t = NewSubtask();
+  auto gone = t.runtime->GetState(ValueStateDescriptor<int32_t>("gone"));
+  auto kept = t.runtime->GetState(ValueStateDescriptor<int32_t>("kept"));
+  for (int k = 0; k < 10; ++k) {
+    SetKey(*t.backend, k);
+    gone.Update(k);
+    kept.Update(k);
+  }
+  Snapshot(*t.backend);
+  Snapshot(*t.backend);  // writes the values to RocksDB
+  for (int k = 0; k < 10; ++k) {
+    SetKey(*t.backend, k);
+    gone.Clear();
+    if (k > 0) kept.Clear();
+  }
+  Subtask r = SnapshotAndRestore(t);
+  EXPECT_FALSE(r.backend->HoldsUndeclaredState("gone"));
+  EXPECT_TRUE(r.backend->HoldsUndeclaredState("kept"));
 }
 
 // Past 65,536 cached entries the backend takes the keyed operator's prefetch; prefetching

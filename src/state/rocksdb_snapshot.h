@@ -61,7 +61,8 @@ class IncrementalRocksDbSnapshot final : public KeyedSnapshot {
     SharedStateFiles::FileMap reusable;  // SSTs already in storage
     TimersByGroup timers;
     // The write cache's values changed since the last incremental snapshot, by column (index
-    // into `columns`): written as files of their own, which a restore ingests.
+    // into `columns`): written packed, as files of their own, which a restore puts back in
+    // the write cache (or has RocksDB ingest).
     CachedWrites changed;
     std::vector<RocksDbInstance::StateColumn> columns;
     KeyGroupRange range;

@@ -50,8 +50,8 @@ inline constexpr auto kRocksDbWriteCacheSize = ConfigOption<MemorySize>(
     "reducing state, written back in batches (as Kafka Streams' record cache): about 88 "
     "bytes a key for keys and values of up to 15 bytes, so a million keys fit in the "
     "default. Checkpoints and savepoints copy the changed values (incremental checkpoints "
-    "those changed since the last one, in files of their own beside RocksDB's). 0 turns "
-    "the cache off.");
+    "those changed since the last one, in files of their own beside RocksDB's, which a "
+    "restore puts back in the cache when they fit). 0 turns the cache off.");
 
 inline std::vector<const ConfigOptionInfo*> All() {
   return {&kType.info(),

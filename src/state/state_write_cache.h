@@ -7,7 +7,8 @@
 // and RocksDB sees one write batch per eviction round instead of one write per update. A
 // snapshot takes copies of the dirty entries (an incremental one of those changed since the
 // last, after writing back the others), so a checkpoint holds exactly what the state holds;
-// a failure discards the cache with the rest of the attempt's state.
+// a failure discards the cache with the rest of the attempt's state, and a restore of an
+// incremental checkpoint puts the copies it holds back, as they were.
 //
 // The cache holds as many entries as fit in a memory budget: each entry's fixed part, its
 // share of the hash table, and the keys and values too long for std::string's inline buffer
@@ -92,6 +93,22 @@ class StateWriteCache {
     return Add(state, key, hash);
   }
 
+  // Whether `entries` more entries fit without an eviction, their keys and values holding
+  // `long_bytes` beyond their inline buffers (LongBytes).
+  bool HasRoomFor(size_t entries, size_t long_bytes) const {
+    return size() + entries <= capacity_ &&
+           bytes() + entries * kEntryBytes + long_bytes <= budget_;
+  }
+  // A new entry for (state, key), which must not be cached, if it fits without an eviction
+  // (a restore's, which has nowhere to write back to yet); nullptr otherwise.
+  Entry* AddIfRoom(int state, std::string_view key, uint64_t hash) {
+    if (size() == capacity_ || bytes() + kEntryBytes + LongBytes(key) > budget_) return nullptr;
+    return Add(state, key, hash);
+  }
+
+  // The heap memory of a string too long for its inline buffer, as the budget counts it.
+  static size_t LongBytes(std::string_view s) { return s.size() > kInline ? s.size() + 1 : 0; }
+
   // After a value grew: evicts as Insert does if the entries are over the budget. Any entry
   // may go, so the caller marks a changed entry dirty first and holds no pointer after.
   template <typename WriteBack, typename Commit>
@@ -139,11 +156,7 @@ class StateWriteCache {
   static constexpr size_t kEntryBytes = sizeof(Entry) + sizeof(uint32_t);
   // Hash table slots for `capacity` entries: at most three quarters full.
   static size_t SlotsFor(size_t capacity);
-  // The heap memory of a string too long for its inline buffer.
   static size_t LongBytes(const std::string& s) { return LongBytes(std::string_view(s)); }
-  static size_t LongBytes(std::string_view s) {
-    return s.size() > kInline ? s.size() + 1 : 0;
-  }
   static constexpr size_t kInline = 15;  // libstdc++'s std::string holds 15 chars inline
 
   template <typename WriteBack, typename Commit>
