@@ -918,6 +918,23 @@ Status RocksDbKeyedStateBackend::CacheRestoredValues(const RestoredChangedValues
   return Status::OK();
 }
 
+bool RocksDbKeyedStateBackend::CacheRestoredValue(int state, std::string_view key,
+                                                  std::string_view user_key,
+                                                  std::string_view value) {
+  if (!Cached(states_[static_cast<size_t>(state)])) return false;
+  const uint64_t hash = CacheHash(detail::KeyHash(user_key), state);
+  StateWriteCache::Entry* e = cache_.Find(state, key, hash);
+  if (e == nullptr) {
+    if (!cache_.HasRoomFor(1, StateWriteCache::LongBytes(key) + StateWriteCache::LongBytes(value))) {
+      return false;
+    }
+    e = cache_.AddIfRoom(state, key, hash);
+  }
+  cache_.SetValue(e, value);
+  cache_.MarkDirty(e);
+  return true;
+}
+
 Status RocksDbKeyedStateBackend::RestoreCanonical(const KeyedRestoreSource& source) {
   const StateFile& file = *source.handle->canonical;
   WEIR_ASSIGN_OR_RETURN(std::string data, source.location->ReadVerified(file));
@@ -959,6 +976,7 @@ Status RocksDbKeyedStateBackend::RestoreCanonical(const KeyedRestoreSource& sour
         switch (st.kind) {
           case detail::StateKind::kValue:
           case detail::StateKind::kReducing:
+            if (CacheRestoredValue(index[state], key, k, value)) return Status::OK();
             return put(st.cf, value);
           case detail::StateKind::kList: {
             BufferReader r(value);

@@ -589,6 +589,30 @@ TEST_F(RocksDbBackendTest, ScalingInCachesTheChangedValuesThatFitAndIngestsTheRe
   ExpectFilled(again, 0, n);
 }
 
+// A full snapshot's (or a savepoint's) values of value state go into the write cache while
+// it has room, changed, and the rest into RocksDB; the next checkpoint holds every value.
+TEST_F(RocksDbBackendTest, AFullSnapshotsValuesGoIntoTheCacheWhileItHasRoom) {
+  Subtask t = NewSubtask();
+  Fill(t, 0, 3000);
+  const Written& full = Snapshot(*t.backend);
+  ASSERT_TRUE(full.handle.canonical.has_value());
+  UseIncremental();  // whose checkpoints show what is in the cache: its changed values
+  for (size_t entries : {size_t{0}, size_t{1000}, size_t{16384}}) {
+    config_.Set("state.backend.rocksdb.write-cache.size",
+                std::to_string(StateWriteCache::BytesForEntries(entries)));
+    Subtask r = NewSubtask();
+    Status s = Restore(*r.backend, {&full});
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    const Written& next = Snapshot(*r.backend);
+    EXPECT_EQ(ChangedValues(next), std::min<size_t>(entries, 3000)) << entries;
+    Subtask again = NewSubtask();
+    s = Restore(*again.backend, {&next});
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ExpectFilled(again, 0, 3000);
+    ExpectFilled(r, 0, 3000);
+  }
+}
+
 // A file of changed values whose keys are not keys of the state, or hold one twice, fails the
 // restore and names it.
 TEST_F(RocksDbBackendTest, ChangedValuesWithKeysThatCannotBeCachedFailTheRestore) {
