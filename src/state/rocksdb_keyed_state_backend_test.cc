@@ -68,7 +68,18 @@ class RocksDbBackendTest : public BackendTestBase, public ::testing::Test {
       ASSERT_EQ(v.Value(), k * 3) << k;
     }
   }
-  // The packed changed values a snapshot holds, of every state (see ChangedValues).
+  void UseWriteCacheOf(size_t entries) {
+    config_.Set("state.backend.rocksdb.write-cache.size",
+                std::to_string(StateWriteCache::BytesForEntries(entries)));
+  }
+  // A new subtask of every key group, restored from `from`.
+  Subtask RestoredFrom(const std::vector<const Written*>& from) {
+    Subtask r = NewSubtask();
+    Status s = Restore(*r.backend, from);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return r;
+  }
+  // The packed changed values a snapshot holds, of every state.
   size_t ChangedValues(const Written& w) const {
     size_t n = 0;
     for (const auto& f : w.handle.native_files) {
@@ -521,17 +532,13 @@ TEST_F(RocksDbBackendTest, RestoredChangedValuesAreCachedUntilACheckpointWritesT
   UseIncremental();
   Subtask t = NewSubtask();
   Fill(t, 0, 5000);  // more than RocksDbKeyedStateBackend::kIngestAtLeast
-  Subtask r = NewSubtask();
-  Status s = Restore(*r.backend, {&Snapshot(*t.backend)});
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  Subtask r = RestoredFrom({&Snapshot(*t.backend)});
   const Written& first = Snapshot(*r.backend);
   EXPECT_EQ(ChangedValues(first), 5000u) << "nothing changed since the restore, but in the cache";
   const Written& second = Snapshot(*r.backend);
   EXPECT_EQ(ChangedValues(second), 0u) << "written to RocksDB by now";
   for (const Written* w : {&first, &second}) {
-    Subtask again = NewSubtask();
-    s = Restore(*again.backend, {w});
-    ASSERT_TRUE(s.ok()) << s.ToString();
+    Subtask again = RestoredFrom({w});
     ExpectFilled(again, 0, 5000);
   }
   ExpectFilled(r, 0, 5000);
@@ -544,11 +551,8 @@ TEST_F(RocksDbBackendTest, ChangedValuesTheCacheHasNoRoomForAreIngestedIntoRocks
   Fill(t, 0, 3000);
   const Written& w = Snapshot(*t.backend);
   for (size_t entries : {size_t{0}, size_t{2999}}) {
-    config_.Set("state.backend.rocksdb.write-cache.size",
-                std::to_string(StateWriteCache::BytesForEntries(entries)));
-    Subtask r = NewSubtask();
-    Status s = Restore(*r.backend, {&w});
-    ASSERT_TRUE(s.ok()) << s.ToString();
+    UseWriteCacheOf(entries);
+    Subtask r = RestoredFrom({&w});
     EXPECT_EQ(ChangedValues(Snapshot(*r.backend)), 0u) << entries << ": not in the cache";
     ExpectFilled(r, 0, 3000);
   }
@@ -574,18 +578,13 @@ TEST_F(RocksDbBackendTest, ScalingInCachesTheChangedValuesThatFitAndIngestsTheRe
   }
   ASSERT_GT(first_half, 0u);
   ASSERT_LT(first_half, size_t{n});
-  config_.Set("state.backend.rocksdb.write-cache.size",
-              std::to_string(StateWriteCache::BytesForEntries(std::max(first_half, n - first_half))));
-  Subtask whole = NewSubtask();
-  Status s = Restore(*whole.backend, halves);
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  UseWriteCacheOf(std::max(first_half, n - first_half));
+  Subtask whole = RestoredFrom(halves);
   // Before any read, which would evict cached values to make room.
   const Written& next = Snapshot(*whole.backend);
   EXPECT_EQ(ChangedValues(next), first_half) << "the first half cached, the second ingested";
   ExpectFilled(whole, 0, n);
-  Subtask again = NewSubtask();
-  s = Restore(*again.backend, {&next});
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  Subtask again = RestoredFrom({&next});
   ExpectFilled(again, 0, n);
 }
 
@@ -598,16 +597,11 @@ TEST_F(RocksDbBackendTest, AFullSnapshotsValuesGoIntoTheCacheWhileItHasRoom) {
   ASSERT_TRUE(full.handle.canonical.has_value());
   UseIncremental();  // whose checkpoints show what is in the cache: its changed values
   for (size_t entries : {size_t{0}, size_t{1000}, size_t{16384}}) {
-    config_.Set("state.backend.rocksdb.write-cache.size",
-                std::to_string(StateWriteCache::BytesForEntries(entries)));
-    Subtask r = NewSubtask();
-    Status s = Restore(*r.backend, {&full});
-    ASSERT_TRUE(s.ok()) << s.ToString();
+    UseWriteCacheOf(entries);
+    Subtask r = RestoredFrom({&full});
     const Written& next = Snapshot(*r.backend);
     EXPECT_EQ(ChangedValues(next), std::min<size_t>(entries, 3000)) << entries;
-    Subtask again = NewSubtask();
-    s = Restore(*again.backend, {&next});
-    ASSERT_TRUE(s.ok()) << s.ToString();
+    Subtask again = RestoredFrom({&next});
     ExpectFilled(again, 0, 3000);
     ExpectFilled(r, 0, 3000);
   }
