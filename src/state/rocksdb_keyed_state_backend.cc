@@ -860,7 +860,6 @@ RestoredChangedValues RocksDbKeyedStateBackend::TakeUncached(RestoredChangedValu
       const CachedWrite w = p.writes[i];
       int kg = 0;
       std::string_view key, rest;
-      // A malformed key is counted here and refused by CacheRestoredValues.
       if (ParseStateKey(w.key, &kg, &key, &rest) && !range.Contains(kg)) continue;
       ++entries;
       long_bytes += StateWriteCache::LongBytes(w.key) + StateWriteCache::LongBytes(w.value);
@@ -876,10 +875,6 @@ Status RocksDbKeyedStateBackend::CacheRestoredValues(const RestoredChangedValues
                                                      KeyGroupRange range) {
   for (const RestoredChangedValues::Packed& p : changed.packed) {
     WEIR_ASSIGN_OR_RETURN(int state, StateForRestore(p.column.name, p.column.kind, p.column.codec));
-    auto corrupt = [&](std::string_view what) {
-      return Status::Corruption("restored RocksDB state file '" + p.path + "' " +
-                                std::string(what) + " of state '" + p.column.name + "'");
-    };
     // The hashes first, so that the table slots and entries of the keys a few ahead can be
     // fetched while one is added: each is a miss in the CPU's caches, a million of them most
     // of a restore's time.
@@ -892,11 +887,10 @@ Status RocksDbKeyedStateBackend::CacheRestoredValues(const RestoredChangedValues
     for (size_t i = 0; i < p.writes.size(); ++i) {
       int kg = 0;
       std::string_view key, rest;
-      if (!ParseStateKey(p.writes[i].key, &kg, &key, &rest) || !rest.empty() ||
-          kg >= options_.max_parallelism) {
-        return corrupt("holds a key that is not one");
+      // Checked by ReadChangedValues.
+      if (ParseStateKey(p.writes[i].key, &kg, &key, &rest) && range.Contains(kg)) {
+        wanted.push_back({i, CacheHash(detail::KeyHash(key), state)});
       }
-      if (range.Contains(kg)) wanted.push_back({i, CacheHash(detail::KeyHash(key), state)});
     }
     constexpr size_t kSlotsAhead = 16;
     constexpr size_t kEntriesAhead = 8;
@@ -905,11 +899,14 @@ Status RocksDbKeyedStateBackend::CacheRestoredValues(const RestoredChangedValues
       if (j + kEntriesAhead < wanted.size()) cache_.PrefetchEntry(wanted[j + kEntriesAhead].hash);
       const uint64_t hash = wanted[j].hash;
       const CachedWrite w = p.writes[wanted[j].index];
-      if (cache_.Find(state, w.key, hash) != nullptr) return corrupt("holds a key twice");
+      if (cache_.Find(state, w.key, hash) != nullptr) {
+        return Status::Corruption("restored RocksDB state file '" + p.path +
+                                  "' holds a key twice, of state '" + p.column.name + "'");
+      }
       StateWriteCache::Entry* e = cache_.AddIfRoom(state, w.key, hash);
       if (e == nullptr) {
-        return Status::Internal(Where() + ": no room in the write cache for the values of '" +
-                                p.path + "' after it was found to have some");
+        return Status::Internal("no room in the write cache for the values of '" + p.path +
+                                "' after it was found to have some");
       }
       if (w.present) cache_.SetValue(e, w.value);
       cache_.MarkDirty(e);

@@ -19,9 +19,9 @@
 //    uploads the SST files no completed checkpoint uploaded yet to <job dir>/shared/, reuses
 //    the handles of the others, and copies MANIFEST, CURRENT and OPTIONS into the checkpoint's
 //    own directory. The write cache's values changed since the last incremental snapshot
-//    are copied and written beside them as SST files of their own (the other dirty ones are
-//    written to RocksDB first); a restore ingests them into the opened database. The native
-//    files restore only into a RocksDB backend.
+//    are copied and written beside them, packed, in files of their own (the other dirty ones
+//    are written to RocksDB first); a restore puts them back into the write cache, or has the
+//    opened database ingest them. The native files restore only into a RocksDB backend.
 //  - full (and every savepoint): a RocksDB snapshot, written in the canonical format of
 //    keyed_snapshot_format.h with copies of the write cache's dirty values, which either
 //    backend restores.

@@ -607,40 +607,52 @@ TEST_F(RocksDbBackendTest, AFullSnapshotsValuesGoIntoTheCacheWhileItHasRoom) {
   }
 }
 
-// A file of changed values whose keys are not keys of the state, or hold one twice, fails the
-// restore and names it.
-TEST_F(RocksDbBackendTest, ChangedValuesWithKeysThatCannotBeCachedFailTheRestore) {
+// A file of changed values with a key that is not one of the state's, one in a key group it
+// does not hash to, or one twice, fails the restore and names it, whether the write cache has
+// room for the values or RocksDB is to ingest them.
+TEST_F(RocksDbBackendTest, ChangedValuesWithKeysThatAreNotTheStatesFailTheRestore) {
   UseIncremental();
   Subtask t = NewSubtask();
   Fill(t, 0, 100);
   const Written& w = Snapshot(*t.backend);
-  auto repack = [](const CachedWriteList& list) {
-    return std::string("weirCW01") + std::string(list.packed());
+  // Rewrites each file of changed values with `change` applied to its list.
+  auto rewrite = [&](const std::function<void(CachedWriteList&, const CachedWriteList&)>& change) {
+    return RewriteChangedValues(w, dir_.path(), [&](const std::string& name, std::string b) {
+      auto writes = CachedWriteList::FromPacked(std::move(b), 8);
+      EXPECT_TRUE(writes.ok());
+      CachedWriteList list;
+      change(list, *writes);
+      return std::pair{name, "weirCW01" + std::string(list.packed())};
+    });
   };
-  Written not_a_key =
-      RewriteChangedValues(w, dir_.path(), [&](const std::string& name, std::string) {
-        CachedWriteList list;
-        list.Add("x", true, "value");
-        return std::pair{name, repack(list)};
-      });
-  Written twice = RewriteChangedValues(w, dir_.path(), [&](const std::string& name, std::string b) {
-    auto writes = CachedWriteList::FromPacked(std::move(b), 8);
-    EXPECT_TRUE(writes.ok());
-    CachedWriteList list;
-    for (size_t i = 0; i < writes->size(); ++i) {
-      list.Add((*writes)[i].key, (*writes)[i].present, (*writes)[i].value);
+  auto copy = [](CachedWriteList& to, const CachedWrite& c) { to.Add(c.key, c.present, c.value); };
+  std::vector<std::pair<Written, std::string>> bad;
+  bad.emplace_back(rewrite([&](CachedWriteList& list, const CachedWriteList&) {
+                     list.Add("x", true, "value");
+                   }),
+                   "holds a malformed key");
+  bad.emplace_back(rewrite([&](CachedWriteList& list, const CachedWriteList& writes) {
+                     std::string key;
+                     AppendStateKeyPrefix((KeyGroupOf(7) + 1) % 128, EncodeToString(7), &key);
+                     list.Add(key, true, writes[0].value);
+                   }),
+                   "which it does not hash to");
+  bad.emplace_back(rewrite([&](CachedWriteList& list, const CachedWriteList& writes) {
+                     for (size_t i = 0; i < writes.size(); ++i) copy(list, writes[i]);
+                     copy(list, writes[7]);
+                   }),
+                   "holds a key twice");
+  for (size_t entries : {size_t{16384}, size_t{0}}) {
+    UseWriteCacheOf(entries);
+    for (const auto& [written, what] : bad) {
+      Subtask r = NewSubtask();
+      Status s = Restore(*r.backend, {&written});
+      ASSERT_FALSE(s.ok()) << what;
+      EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+      EXPECT_THAT(s.message(), AllOf(HasSubstr("weir-changed-writes-cf"), HasSubstr("state 'v'"),
+                                     HasSubstr(what)))
+          << entries;
     }
-    list.Add((*writes)[7].key, (*writes)[7].present, (*writes)[7].value);
-    return std::pair{name, repack(list)};
-  });
-  for (const Written* bad : {&not_a_key, &twice}) {
-    Subtask r = NewSubtask();
-    Status s = Restore(*r.backend, {bad});
-    ASSERT_FALSE(s.ok());
-    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
-    EXPECT_THAT(s.message(), AllOf(HasSubstr("weir-changed-writes-cf"), HasSubstr("state 'v'"),
-                                   HasSubstr(bad == &twice ? "holds a key twice"
-                                                           : "holds a key that is not one")));
   }
 }
 

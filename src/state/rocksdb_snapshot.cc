@@ -336,10 +336,39 @@ Result<CachedWriteList> ReadPackedValues(const std::string& path) {
   return writes;
 }
 
-// Writes `writes`, sorted, as the SST file `sst_path` for `column`.
-Status WriteSst(RocksDbInstance& db, const RocksDbInstance::StateColumn& column,
-                CachedWriteList& writes, const std::string& sst_path) {
+// Every key of a file of changed values must be a key of a value of its state, in the key
+// group it hashes to (when the database records its max parallelism): checked whether the
+// values then go into the write cache or into RocksDB.
+Status CheckChangedKeys(const CachedWriteList& writes, const RocksDbInstance::StateColumn& column,
+                        int max_parallelism, const std::string& path) {
+  for (size_t i = 0; i < writes.size(); ++i) {
+    int kg = 0;
+    std::string_view key, rest;
+    if (!ParseStateKey(writes[i].key, &kg, &key, &rest) || !rest.empty()) {
+      return Status::Corruption("restored RocksDB state file '" + path +
+                                "' holds a malformed key of state '" + column.name + "'");
+    }
+    if (max_parallelism > 0 && detail::KeyGroupForHash(Hash64(key), max_parallelism) != kg) {
+      return Status::Corruption("restored RocksDB state file '" + path + "' holds a key of state '" +
+                                column.name + "' in key group " + std::to_string(kg) +
+                                ", which it does not hash to");
+    }
+  }
+  return Status::OK();
+}
+
+// Writes `p`'s values, sorted, as the SST file `sst_path` for its state.
+Status WriteSst(RocksDbInstance& db, RestoredChangedValues::Packed& p,
+                const std::string& sst_path) {
+  const RocksDbInstance::StateColumn& column = p.column;
+  CachedWriteList& writes = p.writes;
   writes.SortByKey();
+  for (size_t i = 1; i < writes.size(); ++i) {
+    if (writes[i].key == writes[i - 1].key) {
+      return Status::Corruption("restored RocksDB state file '" + p.path +
+                                "' holds a key twice, of state '" + column.name + "'");
+    }
+  }
   // No column family recorded in the file: it is ingested into `column`. Uncompressed (2%
   // of a restore's time in BM_RocksDbRestore): compactions rewrite it, compressed if deep.
   rocksdb::Options options = db.db()->GetOptions(column.cf);
@@ -379,6 +408,7 @@ Result<RestoredChangedValues> ReadChangedValues(RocksDbInstance& db, const std::
       continue;
     }
     WEIR_ASSIGN_OR_RETURN(CachedWriteList writes, ReadPackedValues(path));
+    WEIR_RETURN_IF_ERROR(CheckChangedKeys(writes, *column, db.max_parallelism(), path));
     (void)fs->DeleteFile(path);
     out.packed.push_back({*column, std::move(writes), std::move(path)});
   }
@@ -398,7 +428,7 @@ Status IngestChangedValues(RocksDbInstance& db, const std::string& db_path,
   for (size_t i = 0; i < changed.packed.size() && s.ok(); ++i) {
     RestoredChangedValues::Packed& p = changed.packed[i];
     std::string sst_path = p.path + ".ingest";
-    s = WriteSst(db, p.column, p.writes, sst_path);
+    s = WriteSst(db, p, sst_path);
     add(p.column, std::move(sst_path));
   }
   for (RestoredChangedValues::Sst& f : changed.sst) add(f.column, std::move(f.path));

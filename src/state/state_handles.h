@@ -37,7 +37,8 @@ struct KeyedStateHandle {
   std::optional<StateFile> canonical;
   // RocksDB native incremental snapshot: SST files (usually under shared/) and the private
   // files (MANIFEST, CURRENT, OPTIONS) that make them a database, and the write cache's
-  // values changed since the last snapshot (private SST files a restore ingests).
+  // values changed since the last snapshot (private files of packed copies; SST files
+  // before weir packed them).
   std::vector<StateFile> native_files;
   // Which RocksDB backend instance wrote native_files (incremental base), or
   // kHeapIncrementalBackendId.

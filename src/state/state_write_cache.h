@@ -7,8 +7,8 @@
 // and RocksDB sees one write batch per eviction round instead of one write per update. A
 // snapshot takes copies of the dirty entries (an incremental one of those changed since the
 // last, after writing back the others), so a checkpoint holds exactly what the state holds;
-// a failure discards the cache with the rest of the attempt's state, and a restore of an
-// incremental checkpoint puts the copies it holds back, as they were.
+// a failure discards the cache with the rest of the attempt's state, and a restore puts the
+// values back, dirty, while the cache has room.
 //
 // The cache holds as many entries as fit in a memory budget: each entry's fixed part, its
 // share of the hash table, and the keys and values too long for std::string's inline buffer
