@@ -501,28 +501,68 @@ TEST_F(RocksDbBackendTest, ChangedValuesWrittenAsSstFilesBeforeTheyWerePackedSti
   ExpectFilled(r, 0, 3000);
 }
 
-// A file of changed values cut short, or not one at all, fails the restore and names it,
-// even when its checksum matches the handle's.
+// A file of changed values cut short, not one at all, or with a key that is not one of the
+// state's, one in a key group it does not hash to, or one twice, fails the restore and names
+// it, even when its checksum matches the handle's; whether the write cache has room for the
+// values or RocksDB is to ingest them.
 TEST_F(RocksDbBackendTest, ACorruptFileOfChangedValuesFailsTheRestoreAndNamesIt) {
   UseIncremental();
   Subtask t = NewSubtask();
-  Fill(t, 0, 3000);
+  Fill(t, 0, 100);
   const Written& w = Snapshot(*t.backend);
-  Written cut = RewriteChangedValues(w, dir_.path(), [](const std::string& name, std::string b) {
-    b.pop_back();
-    return std::pair{name, b};
-  });
-  Written foreign = RewriteChangedValues(w, dir_.path(), [](const std::string& name, std::string b) {
-    b[0] = 'W';
-    return std::pair{name, b};
-  });
-  for (const Written* bad : {&cut, &foreign}) {
-    Subtask r = NewSubtask();
-    Status s = Restore(*r.backend, {bad});
-    ASSERT_FALSE(s.ok());
-    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
-    EXPECT_THAT(s.message(), HasSubstr("weir-changed-writes-cf"));
-    EXPECT_THAT(s.message(), HasSubstr(bad == &cut ? "past the end" : "does not start as"));
+  // Each file of `w`'s changed values with `change` applied to its bytes.
+  auto rewrite = [&](const std::function<std::string(std::string)>& change) {
+    return RewriteChangedValues(w, dir_.path(), [&](const std::string& name, std::string b) {
+      return std::pair{name, change(std::move(b))};
+    });
+  };
+  // Each file's list replaced by what `change` adds to an empty one, given the list.
+  auto relist = [&](const std::function<void(CachedWriteList&, const CachedWriteList&)>& change) {
+    return rewrite([&](std::string b) {
+      auto writes = CachedWriteList::FromPacked(std::move(b), 8);  // after the magic
+      EXPECT_TRUE(writes.ok());
+      CachedWriteList list;
+      change(list, *writes);
+      return "weirCW01" + std::string(list.packed());
+    });
+  };
+  auto copy = [](CachedWriteList& to, const CachedWrite& c) { to.Add(c.key, c.present, c.value); };
+  std::vector<std::pair<Written, std::string>> bad;  // and what the error says
+  bad.emplace_back(rewrite([](std::string b) {
+                     b.pop_back();
+                     return b;
+                   }),
+                   "past the end");
+  bad.emplace_back(rewrite([](std::string b) {
+                     b[0] = 'W';
+                     return b;
+                   }),
+                   "does not start as");
+  bad.emplace_back(relist([](CachedWriteList& list, const CachedWriteList&) {
+                     list.Add("x", true, "value");
+                   }),
+                   "holds a malformed key of state 'v'");
+  bad.emplace_back(relist([](CachedWriteList& list, const CachedWriteList& writes) {
+                     std::string key;
+                     AppendStateKeyPrefix((KeyGroupOf(7) + 1) % 128, EncodeToString(7), &key);
+                     list.Add(key, true, writes[0].value);
+                   }),
+                   "holds a key of state 'v' in key group");
+  bad.emplace_back(relist([&](CachedWriteList& list, const CachedWriteList& writes) {
+                     for (size_t i = 0; i < writes.size(); ++i) copy(list, writes[i]);
+                     copy(list, writes[7]);
+                   }),
+                   "holds a key twice, of state 'v'");
+  for (size_t entries : {size_t{16384}, size_t{0}}) {
+    UseWriteCacheOf(entries);
+    for (const auto& [written, what] : bad) {
+      Subtask r = NewSubtask();
+      Status s = Restore(*r.backend, {&written});
+      ASSERT_FALSE(s.ok()) << what;
+      EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+      EXPECT_THAT(s.message(), AllOf(HasSubstr("weir-changed-writes-cf"), HasSubstr(what)))
+          << entries;
+    }
   }
 }
 
@@ -604,55 +644,6 @@ TEST_F(RocksDbBackendTest, AFullSnapshotsValuesGoIntoTheCacheWhileItHasRoom) {
     Subtask again = RestoredFrom({&next});
     ExpectFilled(again, 0, 3000);
     ExpectFilled(r, 0, 3000);
-  }
-}
-
-// A file of changed values with a key that is not one of the state's, one in a key group it
-// does not hash to, or one twice, fails the restore and names it, whether the write cache has
-// room for the values or RocksDB is to ingest them.
-TEST_F(RocksDbBackendTest, ChangedValuesWithKeysThatAreNotTheStatesFailTheRestore) {
-  UseIncremental();
-  Subtask t = NewSubtask();
-  Fill(t, 0, 100);
-  const Written& w = Snapshot(*t.backend);
-  // Rewrites each file of changed values with `change` applied to its list.
-  auto rewrite = [&](const std::function<void(CachedWriteList&, const CachedWriteList&)>& change) {
-    return RewriteChangedValues(w, dir_.path(), [&](const std::string& name, std::string b) {
-      auto writes = CachedWriteList::FromPacked(std::move(b), 8);
-      EXPECT_TRUE(writes.ok());
-      CachedWriteList list;
-      change(list, *writes);
-      return std::pair{name, "weirCW01" + std::string(list.packed())};
-    });
-  };
-  auto copy = [](CachedWriteList& to, const CachedWrite& c) { to.Add(c.key, c.present, c.value); };
-  std::vector<std::pair<Written, std::string>> bad;
-  bad.emplace_back(rewrite([&](CachedWriteList& list, const CachedWriteList&) {
-                     list.Add("x", true, "value");
-                   }),
-                   "holds a malformed key");
-  bad.emplace_back(rewrite([&](CachedWriteList& list, const CachedWriteList& writes) {
-                     std::string key;
-                     AppendStateKeyPrefix((KeyGroupOf(7) + 1) % 128, EncodeToString(7), &key);
-                     list.Add(key, true, writes[0].value);
-                   }),
-                   "which it does not hash to");
-  bad.emplace_back(rewrite([&](CachedWriteList& list, const CachedWriteList& writes) {
-                     for (size_t i = 0; i < writes.size(); ++i) copy(list, writes[i]);
-                     copy(list, writes[7]);
-                   }),
-                   "holds a key twice");
-  for (size_t entries : {size_t{16384}, size_t{0}}) {
-    UseWriteCacheOf(entries);
-    for (const auto& [written, what] : bad) {
-      Subtask r = NewSubtask();
-      Status s = Restore(*r.backend, {&written});
-      ASSERT_FALSE(s.ok()) << what;
-      EXPECT_TRUE(s.IsCorruption()) << s.ToString();
-      EXPECT_THAT(s.message(), AllOf(HasSubstr("weir-changed-writes-cf"), HasSubstr("state 'v'"),
-                                     HasSubstr(what)))
-          << entries;
-    }
   }
 }
 
