@@ -2,8 +2,6 @@
 
 #include <bit>
 
-#include "state/key_order.h"
-
 namespace weir {
 
 // packed() hands out the in-memory headers as the file format's little-endian ones.
@@ -19,12 +17,18 @@ void CachedWriteList::Add(std::string_view key, bool present, std::string_view v
   if (present) bytes_.append(value.data(), value.size());
 }
 
-void CachedWriteList::SortByKey() {
-  const std::vector<uint32_t> order = OrderByKey(
-      size(), [](size_t) { return 0; }, [this](size_t i) { return (*this)[i].key; });
-  std::vector<size_t> sorted(order.size());
-  for (size_t i = 0; i < order.size(); ++i) sorted[i] = offsets_[order[i]];
-  offsets_.swap(sorted);
+void CachedWriteList::Clear() {
+  bytes_.clear();
+  offsets_.clear();
+}
+
+void CachedWriteList::SortByKey(KeyOrderScratch& scratch) {
+  SortKeyPositions(
+      size(), [](size_t) { return 0; }, [this](size_t i) { return (*this)[i].key; }, scratch);
+  sorted_.clear();
+  sorted_.reserve(size());
+  for (const auto& p : scratch.positions) sorted_.push_back(offsets_[p.index]);
+  offsets_.swap(sorted_);
 }
 
 Result<CachedWriteList> CachedWriteList::FromPacked(std::string bytes, size_t start) {

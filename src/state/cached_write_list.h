@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/prefetch.h"
+#include "state/key_order.h"
 #include "weir/status.h"
 
 namespace weir {
@@ -31,9 +32,15 @@ class CachedWriteList {
  public:
   void Reserve(size_t writes) { offsets_.reserve(writes); }
   void Add(std::string_view key, bool present, std::string_view value);
+  // Empties the list and keeps its memory, for copies added next.
+  void Clear();
 
-  // Orders the copies by key, as RocksDB does (bytewise).
-  void SortByKey();
+  // Orders the copies by key, as RocksDB does (bytewise), sorting in `scratch`.
+  void SortByKey(KeyOrderScratch& scratch);
+  void SortByKey() {
+    KeyOrderScratch scratch;
+    SortByKey(scratch);
+  }
 
   // The copies as one block of bytes, in the order added whatever SortByKey did: each is two
   // little-endian uint32 (the key's size; the value's, or 0xffffffff when absent), then the
@@ -84,6 +91,7 @@ class CachedWriteList {
 
   std::string bytes_;             // per copy: Header, key, value
   std::vector<size_t> offsets_;  // of each copy's Header in bytes_
+  std::vector<size_t> sorted_;   // SortByKey's, kept for the next
 };
 
 // By state column (index into RocksDbInstance::states()), in any order.

@@ -1,6 +1,6 @@
 // CachedWriteList: what is added reads back, present or absent, and in key order after
-// SortByKey (seed printed); its packed bytes read back as the same list, and bytes that are
-// not such a block are corruption.
+// SortByKey (seed printed), in a list cleared and reused too; its packed bytes read back as
+// the same list, and bytes that are not such a block are corruption.
 #include "state/cached_write_list.h"
 
 #include <gtest/gtest.h>
@@ -73,23 +73,32 @@ TEST(CachedWriteListTest, PackedBytesReadBackAsTheSameListWhateverTheOrder) {
   }
 }
 
-TEST(CachedWriteListTest, ManyCopiesSortAndReadBackInOrder) {
-  std::mt19937_64 rng(testing::TestSeed());
+// A snapshot reuses one list and one sort's scratch checkpoint after checkpoint: cleared,
+// more copies or fewer than the last time, they still read back in order.
+TEST(CachedWriteListTest, ManyCopiesSortAndReadBackInOrderInAReusedList) {
+  const uint64_t seed = testing::TestSeed();
+  std::mt19937_64 rng(seed);
   CachedWriteList list;
-  std::map<std::string, std::string> model;
-  while (model.size() < 200'000) {
-    std::string key(8, '\0');
-    for (char& c : key) c = static_cast<char>(rng());
-    std::string value = std::to_string(rng());
-    if (model.emplace(key, value).second) list.Add(key, true, value);
+  KeyOrderScratch scratch;
+  for (size_t copies : {200'000, 3'000, 120'000}) {
+    SCOPED_TRACE("seed " + std::to_string(seed) + ", " + std::to_string(copies) + " copies");
+    list.Clear();
+    std::map<std::string, std::string> model;
+    while (model.size() < copies) {
+      std::string key(8, '\0');
+      for (char& c : key) c = static_cast<char>(rng());
+      std::string value = std::to_string(rng());
+      if (model.emplace(key, value).second) list.Add(key, true, value);
+    }
+    list.SortByKey(scratch);
+    ASSERT_EQ(list.size(), copies);
+    auto it = model.begin();
+    for (CachedWriteList::Reader in(&list); !in.empty(); in.pop_front(), ++it) {
+      ASSERT_EQ(in.front().key, it->first);
+      ASSERT_EQ(in.front().value, it->second);
+    }
+    EXPECT_EQ(it, model.end());
   }
-  list.SortByKey();
-  auto it = model.begin();
-  for (CachedWriteList::Reader in(&list); !in.empty(); in.pop_front(), ++it) {
-    ASSERT_EQ(in.front().key, it->first);
-    ASSERT_EQ(in.front().value, it->second);
-  }
-  EXPECT_EQ(it, model.end());
 }
 
 }  // namespace

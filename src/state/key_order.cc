@@ -29,7 +29,8 @@ inline uint32_t Byte(const Position& p, int d) {
 // and the top byte of a key, say): a million keys fall into thousands of buckets, each
 // sorted in the CPU's cache. One std::sort of them all compares each position about twenty
 // times, from all over the array.
-void SortPositions(std::vector<Position>& positions) {
+void SortPositions(KeyOrderScratch& scratch) {
+  std::vector<Position>& positions = scratch.positions;
   const size_t n = positions.size();
   if (n < kBucketsFrom) {
     std::sort(positions.begin(), positions.end(), kBefore);
@@ -51,14 +52,15 @@ void SortPositions(std::vector<Position>& positions) {
   auto digit = [&](const Position& p) {
     return next < 0 ? Byte(p, top) : Byte(p, top) << 8 | Byte(p, next);
   };
-  std::vector<uint32_t> starts((next < 0 ? 256 : 65536) + 1, 0);
+  std::vector<uint32_t>& starts = scratch.starts;
+  starts.assign((next < 0 ? 256 : 65536) + 1, 0);
   for (const Position& p : positions) ++starts[digit(p) + 1];
   for (size_t b = 1; b < starts.size(); ++b) starts[b] += starts[b - 1];
-  std::vector<Position> buckets(n);
-  {
-    std::vector<uint32_t> fill(starts.begin(), starts.end() - 1);
-    for (const Position& p : positions) buckets[fill[digit(p)]++] = p;
-  }
+  std::vector<Position>& buckets = scratch.buckets;
+  buckets.resize(n);  // every one is written below; only growth zeroes
+  std::vector<uint32_t>& fill = scratch.fill;
+  fill.assign(starts.begin(), starts.end() - 1);
+  for (const Position& p : positions) buckets[fill[digit(p)]++] = p;
   for (size_t b = 0; b + 1 < starts.size(); ++b) {
     if (starts[b + 1] - starts[b] > 1) {
       std::sort(buckets.begin() + starts[b], buckets.begin() + starts[b + 1], kBefore);

@@ -31,8 +31,21 @@ struct Position {
   uint64_t low;    // bytes 8-15
 };
 
-// Sorts by (group, high, low).
-void SortPositions(std::vector<Position>& positions);
+}  // namespace key_order_detail
+
+// The memory a sort by key works in, for a caller that sorts again and again: a million
+// keys' positions and their buckets are 48 MB, and memory fresh from the kernel costs a page
+// fault and a zeroing per 4 KiB every time.
+struct KeyOrderScratch {
+  std::vector<key_order_detail::Position> positions;  // sorted, once SortKeyPositions ran
+  std::vector<key_order_detail::Position> buckets;
+  std::vector<uint32_t> starts, fill;  // of each bucket
+};
+
+namespace key_order_detail {
+
+// Sorts scratch.positions by (group, high, low).
+void SortPositions(KeyOrderScratch& scratch);
 
 inline uint64_t LoadBigEndian(const unsigned char* p) {
   uint64_t v;
@@ -42,17 +55,19 @@ inline uint64_t LoadBigEndian(const unsigned char* p) {
 
 }  // namespace key_order_detail
 
-// The order of items 0..n-1 by (group_of(i), key_of(i)): groups as integers, keys bytewise
-// (a key before every longer key it is a prefix of), as the items' indices. `key_of(i)`
-// returns something that converts to std::string_view; `group_of(i)` an integer below 2^32
-// (a state's index, or 0 for one group). Not stable; the keys within a group are expected to
-// be distinct. Fewer than 2^32 items.
+// Leaves in scratch.positions one position per item 0..n-1, in the order of (group_of(i),
+// key_of(i)): groups as integers, keys bytewise (a key before every longer key it is a
+// prefix of); each position's `index` is its item's. `key_of(i)` returns something that
+// converts to std::string_view; `group_of(i)` an integer below 2^32 (a state's index, or 0
+// for one group). Not stable; the keys within a group are expected to be distinct. Fewer
+// than 2^32 items.
 template <typename GroupOf, typename KeyOf>
-std::vector<uint32_t> OrderByKey(size_t n, GroupOf group_of, KeyOf key_of) {
+void SortKeyPositions(size_t n, GroupOf group_of, KeyOf key_of, KeyOrderScratch& scratch) {
   using key_order_detail::Position;
   // Reserved, not sized: zeroing a million positions first was a third of the sort's samples
   // in a profile of a full RocksDB snapshot.
-  std::vector<Position> positions;
+  std::vector<Position>& positions = scratch.positions;
+  positions.clear();
   positions.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     std::string_view key = key_of(i);
@@ -62,7 +77,7 @@ std::vector<uint32_t> OrderByKey(size_t n, GroupOf group_of, KeyOf key_of) {
                                  key_order_detail::LoadBigEndian(prefix),
                                  key_order_detail::LoadBigEndian(prefix + 8)});
   }
-  key_order_detail::SortPositions(positions);
+  key_order_detail::SortPositions(scratch);
   // Runs with the same first 16 bytes, zero padding included: only the whole keys can tell.
   auto same_prefix = [](const Position& a, const Position& b) {
     return a.group == b.group && a.high == b.high && a.low == b.low;
@@ -77,8 +92,16 @@ std::vector<uint32_t> OrderByKey(size_t n, GroupOf group_of, KeyOf key_of) {
     }
     run = end;
   }
+}
+
+// The order of items 0..n-1 by (group_of(i), key_of(i)), as SortKeyPositions orders them,
+// as the items' indices.
+template <typename GroupOf, typename KeyOf>
+std::vector<uint32_t> OrderByKey(size_t n, GroupOf group_of, KeyOf key_of) {
+  KeyOrderScratch scratch;
+  SortKeyPositions(n, group_of, key_of, scratch);
   std::vector<uint32_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = positions[i].index;
+  for (size_t i = 0; i < n; ++i) order[i] = scratch.positions[i].index;
   return order;
 }
 

@@ -1,6 +1,7 @@
-// OrderByKey and SortByKey against std::sort of the keys as strings, on keys made to trip
-// a 16-byte prefix sort: prefixes of each other, zero bytes, the same first 16 bytes, few or
-// many varying bytes; below and above the size where buckets start (seed printed).
+// OrderByKey, SortKeyPositions (in memory reused from sort to sort) and SortByKey against
+// std::sort of the keys as strings, on keys made to trip a 16-byte prefix sort: prefixes of
+// each other, zero bytes, the same first 16 bytes, few or many varying bytes; below and
+// above the size where buckets start (seed printed).
 #include "state/key_order.h"
 
 #include <gtest/gtest.h>
@@ -62,6 +63,7 @@ std::vector<Keyed> RandomKeys(std::mt19937_64& rng, int kind, size_t n, uint32_t
 TEST(KeyOrderTest, OrdersAsStringsDo) {
   const uint64_t seed = testing::TestSeed();
   std::mt19937_64 rng(seed);
+  KeyOrderScratch reused;  // by every sort below, larger and smaller than the one before
   for (int kind = 0; kind < 4; ++kind) {
     for (size_t n : {0, 1, 2, 100, 2047, 2048, 5000, 40000}) {
       for (uint32_t groups : {1u, 3u}) {
@@ -77,6 +79,13 @@ TEST(KeyOrderTest, OrdersAsStringsDo) {
         for (size_t i = 0; i < order.size(); ++i) {
           ASSERT_EQ(items[order[i]].key, expected[i].key) << "at " << i;
           ASSERT_EQ(items[order[i]].group, expected[i].group) << "at " << i;
+        }
+        SortKeyPositions(
+            items.size(), [&](size_t i) { return items[i].group; },
+            [&](size_t i) { return std::string_view(items[i].key); }, reused);
+        ASSERT_EQ(reused.positions.size(), items.size());
+        for (size_t i = 0; i < order.size(); ++i) {
+          ASSERT_EQ(reused.positions[i].index, order[i]) << "at " << i;
         }
 
         SortByKey(
