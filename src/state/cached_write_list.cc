@@ -25,10 +25,10 @@ void CachedWriteList::Clear() {
 void CachedWriteList::SortByKey(KeyOrderScratch& scratch) {
   SortKeyPositions(
       size(), [](size_t) { return 0; }, [this](size_t i) { return (*this)[i].key; }, scratch);
-  sorted_.clear();
-  sorted_.reserve(size());
-  for (const auto& p : scratch.positions) sorted_.push_back(offsets_[p.index]);
-  offsets_.swap(sorted_);
+  spare_offsets_.clear();
+  spare_offsets_.reserve(size());
+  for (const auto& p : scratch.positions) spare_offsets_.push_back(offsets_[p.index]);
+  offsets_.swap(spare_offsets_);
 }
 
 Result<CachedWriteList> CachedWriteList::FromPacked(std::string bytes, size_t start) {

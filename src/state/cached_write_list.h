@@ -30,16 +30,26 @@ struct CachedWrite {
 // without an allocation or a string's copy each. In the order added, or by key.
 class CachedWriteList {
  public:
-  void Reserve(size_t writes) { offsets_.reserve(writes); }
+  // Room for `writes` copies of `bytes` in all (headers included) before the list grows.
+  void Reserve(size_t writes, size_t bytes = 0) {
+    offsets_.reserve(writes);
+    bytes_.reserve(bytes);
+  }
+  // The bytes a copy of `key` and `value` takes in the list.
+  static size_t BytesOf(size_t key_size, size_t value_size) {
+    return sizeof(Header) + key_size + value_size;
+  }
   void Add(std::string_view key, bool present, std::string_view value);
   // Empties the list and keeps its memory, for copies added next.
   void Clear();
 
   // Orders the copies by key, as RocksDB does (bytewise), sorting in `scratch`.
   void SortByKey(KeyOrderScratch& scratch);
+  // The same for a list sorted once: keeps no memory for another sort.
   void SortByKey() {
     KeyOrderScratch scratch;
     SortByKey(scratch);
+    std::vector<size_t>().swap(spare_offsets_);
   }
 
   // The copies as one block of bytes, in the order added whatever SortByKey did: each is two
@@ -52,6 +62,17 @@ class CachedWriteList {
 
   size_t size() const { return offsets_.size(); }
   bool empty() const { return offsets_.empty(); }
+  // How many copies fit before the offsets grow.
+  size_t capacity() const { return offsets_.capacity(); }
+  // The memory the list holds, and how much of it its copies fill, in bytes.
+  size_t HeldBytes() const {
+    return bytes_.capacity() + (offsets_.capacity() + spare_offsets_.capacity()) * sizeof(size_t);
+  }
+  size_t FilledBytes() const {
+    return bytes_.size() + (offsets_.size() + spare_offsets_.size()) * sizeof(size_t);
+  }
+  // The bytes of the copies alone, headers included.
+  size_t CopyBytes() const { return bytes_.size(); }
   CachedWrite operator[](size_t i) const {
     const char* p = bytes_.data() + offsets_[i];
     Header h;
@@ -91,7 +112,7 @@ class CachedWriteList {
 
   std::string bytes_;             // per copy: Header, key, value
   std::vector<size_t> offsets_;  // of each copy's Header in bytes_
-  std::vector<size_t> sorted_;   // SortByKey's, kept for the next
+  std::vector<size_t> spare_offsets_;  // SortByKey's other array, kept for the next sort
 };
 
 // By state column (index into RocksDbInstance::states()), in any order.

@@ -8,7 +8,7 @@
 // checkpoint's time. Here the first 16 bytes of each key, as two big-endian integers, are
 // sorted with the item's index (the keys of a few bytes weir writes sort as integers); the
 // items are then read in that order, or moved into it once, without a swap.
-// Thread-safety: none; a pure function of its arguments.
+// Thread-safety: none; a KeyOrderScratch serves one sort at a time.
 #pragma once
 
 #include <algorithm>
@@ -100,6 +100,7 @@ template <typename GroupOf, typename KeyOf>
 std::vector<uint32_t> OrderByKey(size_t n, GroupOf group_of, KeyOf key_of) {
   KeyOrderScratch scratch;
   SortKeyPositions(n, group_of, key_of, scratch);
+  scratch.buckets = {};  // not needed beside the order
   std::vector<uint32_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = scratch.positions[i].index;
   return order;

@@ -471,15 +471,17 @@ Result<CachedWrites> RocksDbKeyedStateBackend::DirtyCacheEntries() const {
   }
   // Sized first: grown as they fill, a million copies would be moved twenty times over, on
   // the task thread.
-  CachedWrites cached(columns.size());
+  CachedWrites cached;
   if (columns.size() == 1) {
-    cached[0].Reserve(cache_.dirty_count());
+    cached.push_back(snapshot_buffers_->TakeList(0, cache_.dirty_count()));
   } else {
     std::vector<size_t> counts(columns.size());
     cache_.ForEachDirty([&](const StateWriteCache::Entry& e) {
       ++counts[column_of[static_cast<size_t>(e.state)]];
     });
-    for (size_t c = 0; c < columns.size(); ++c) cached[c].Reserve(counts[c]);
+    for (size_t c = 0; c < columns.size(); ++c) {
+      cached.push_back(snapshot_buffers_->TakeList(c, counts[c]));
+    }
   }
   cache_.ForEachDirty([&](const StateWriteCache::Entry& e) {
     cached[column_of[static_cast<size_t>(e.state)]].Add(e.key, e.present, e.value);
@@ -636,7 +638,7 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
     WEIR_ASSIGN_OR_RETURN(CachedWrites cached, DirtyCacheEntries());
     const rocksdb::Snapshot* snap = db_->db()->GetSnapshot();
     return std::unique_ptr<KeyedSnapshot>(std::make_unique<FullRocksDbSnapshot>(
-        db_, snap, db_->states(), std::move(cached), std::move(timers), range,
+        db_, snap, db_->states(), std::move(cached), snapshot_buffers_, std::move(timers), range,
         prefix + ".keyed", key_codec()));
   }
   // An incremental snapshot is RocksDB's files (hard links) and the write cache's values
@@ -667,6 +669,7 @@ Result<std::unique_ptr<KeyedSnapshot>> RocksDbKeyedStateBackend::Snapshot(int64_
   p.reusable = shared_files_->BeginCheckpoint(checkpoint_id);
   p.timers = std::move(timers);
   p.changed = std::move(changed);
+  p.buffers = snapshot_buffers_;
   p.columns = db_->states();
   p.range = range;
   p.file_prefix = std::move(prefix);

@@ -48,6 +48,7 @@
 #include "state/keyed_state_backend.h"
 #include "state/rocksdb_instance.h"
 #include "state/shared_state_files.h"
+#include "state/snapshot_buffers.h"
 #include "state/cached_write_list.h"
 #include "state/state_write_cache.h"
 
@@ -183,6 +184,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   std::shared_ptr<ScopedDirectory> dir_;  // the working directory
   std::shared_ptr<RocksDbInstance> db_;
   std::shared_ptr<SharedStateFiles> shared_files_;
+  // What snapshots copy the cache's dirty values into, kept for the next snapshot's copies.
+  std::shared_ptr<SnapshotBuffers> snapshot_buffers_ = std::make_shared<SnapshotBuffers>();
   std::string working_dir_;
   int next_db_ = 0;
   std::string backend_id_;

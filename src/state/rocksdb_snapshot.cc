@@ -160,19 +160,24 @@ Status EncodeStateGroup(rocksdb::Iterator* it, CachedWriteList::Reader* cached,
 FullRocksDbSnapshot::FullRocksDbSnapshot(std::shared_ptr<RocksDbInstance> db,
                                          const rocksdb::Snapshot* snapshot,
                                          std::vector<RocksDbInstance::StateColumn> states,
-                                         CachedWrites cached, TimersByGroup timers,
-                                         KeyGroupRange range, std::string file_name,
-                                         std::string key_codec)
+                                         CachedWrites cached,
+                                         std::shared_ptr<SnapshotBuffers> buffers,
+                                         TimersByGroup timers, KeyGroupRange range,
+                                         std::string file_name, std::string key_codec)
     : db_(std::move(db)),
       snapshot_(snapshot),
       states_(std::move(states)),
       cached_(std::move(cached)),
+      buffers_(std::move(buffers)),
       timers_(std::move(timers)),
       range_(range),
       file_name_(std::move(file_name)),
       key_codec_(std::move(key_codec)) {}
 
-FullRocksDbSnapshot::~FullRocksDbSnapshot() { db_->db()->ReleaseSnapshot(snapshot_); }
+FullRocksDbSnapshot::~FullRocksDbSnapshot() {
+  db_->db()->ReleaseSnapshot(snapshot_);
+  buffers_->Give(std::move(cached_));
+}
 
 Result<KeyedStateHandle> FullRocksDbSnapshot::Write(const SnapshotLocation& location) {
   WEIR_ASSIGN_OR_RETURN(auto file, location.CreateExclusiveFile(file_name_));
@@ -203,9 +208,15 @@ Status FullRocksDbSnapshot::WriteTo(StateFileWriter& file) {
   // In RocksDB's order (bytewise), to be merged with its iterators'.
   cached_.resize(states_.size());
   std::vector<CachedWriteList::Reader> cached;
-  for (auto& writes : cached_) {
-    writes.SortByKey();
-    cached.emplace_back(&writes);
+  {
+    KeyOrderScratch scratch = buffers_->TakeSortScratch();
+    size_t largest = 0;
+    for (auto& writes : cached_) {
+      writes.SortByKey(scratch);
+      cached.emplace_back(&writes);
+      largest = std::max(largest, writes.size());
+    }
+    buffers_->Give(std::move(scratch), largest);
   }
   std::string entries, value_buf, map_entries;
   for (int kg = range_.start; kg <= range_.end; ++kg) {
@@ -241,6 +252,7 @@ Status FullRocksDbSnapshot::WriteTo(StateFileWriter& file) {
 
 IncrementalRocksDbSnapshot::~IncrementalRocksDbSnapshot() {
   (void)FileSystem::Default()->DeleteDirRecursive(p_.local_dir);
+  if (p_.buffers != nullptr) p_.buffers->Give(std::move(p_.changed));
 }
 
 Status IncrementalRocksDbSnapshot::WriteChangedValues(const SnapshotLocation& location,
@@ -255,7 +267,8 @@ Status IncrementalRocksDbSnapshot::WriteChangedValues(const SnapshotLocation& lo
     WEIR_ASSIGN_OR_RETURN(StateFile f, writer->Finish());
     f.local_name = name;
     handle->native_files.push_back(std::move(f));
-    writes = {};
+    // Back for the next snapshot, while RocksDB's files upload.
+    if (p_.buffers != nullptr) p_.buffers->Give(c, std::exchange(writes, {}));
   }
   return Status::OK();
 }

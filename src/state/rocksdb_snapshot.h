@@ -7,7 +7,8 @@
 // synchronous part), and the write cache's values changed since the last one as files of
 // their own. Both keep the database open (shared ownership) until written, and
 // release what they hold (the RocksDB snapshot, the local checkpoint directory) when
-// destroyed, whether or not Write ran.
+// destroyed, whether or not Write ran; the copies of the write cache's values go back to the
+// backend's SnapshotBuffers for the next snapshot.
 // Thread-safety: each snapshot is used by one thread at a time.
 #pragma once
 
@@ -22,6 +23,7 @@
 #include "state/keyed_state_backend.h"
 #include "state/rocksdb_instance.h"
 #include "state/rocksdb_keyed_state_backend.h"
+#include "state/snapshot_buffers.h"
 
 namespace weir {
 
@@ -32,8 +34,8 @@ class FullRocksDbSnapshot final : public KeyedSnapshot {
  public:
   FullRocksDbSnapshot(std::shared_ptr<RocksDbInstance> db, const rocksdb::Snapshot* snapshot,
                       std::vector<RocksDbInstance::StateColumn> states, CachedWrites cached,
-                      TimersByGroup timers, KeyGroupRange range, std::string file_name,
-                      std::string key_codec);
+                      std::shared_ptr<SnapshotBuffers> buffers, TimersByGroup timers,
+                      KeyGroupRange range, std::string file_name, std::string key_codec);
   ~FullRocksDbSnapshot() override;
 
   Result<KeyedStateHandle> Write(const SnapshotLocation& location) override;
@@ -45,6 +47,7 @@ class FullRocksDbSnapshot final : public KeyedSnapshot {
   const rocksdb::Snapshot* snapshot_;
   std::vector<RocksDbInstance::StateColumn> states_;
   CachedWrites cached_;
+  std::shared_ptr<SnapshotBuffers> buffers_;  // where cached_ goes back to
   TimersByGroup timers_;
   KeyGroupRange range_;
   std::string file_name_;
@@ -64,6 +67,7 @@ class IncrementalRocksDbSnapshot final : public KeyedSnapshot {
     // into `columns`): written packed, as files of their own, which a restore puts back in
     // the write cache (or has RocksDB ingest).
     CachedWrites changed;
+    std::shared_ptr<SnapshotBuffers> buffers;  // where `changed` goes back to, if set
     std::vector<RocksDbInstance::StateColumn> columns;
     KeyGroupRange range;
     std::string file_prefix;  // "<operator uid>-<subtask>"
