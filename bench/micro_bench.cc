@@ -13,6 +13,7 @@
 #include "runtime/barrier_aligner.h"
 #include "runtime/channel.h"
 #include "runtime/input_gate.h"
+#include "state/cached_write_list.h"
 #include "state/heap_keyed_state_backend.h"
 #include "state/rocksdb_keyed_state_backend.h"
 #include "state/snapshot_location.h"
@@ -447,6 +448,36 @@ BENCHMARK(BM_RocksDbValueStateUpdateBatchPrefetch)
     ->Args({1000, 1})
     ->Args({1'000'000, 0})
     ->Args({1'000'000, 1});
+
+// A full RocksDB snapshot's sort of the write cache's copies: `keys` RocksDB keys of int64s
+// in 128 key groups, as a CachedWriteList holds them, sorted in memory kept from sort to
+// sort. Arguments: keys, and whether they are the ids 0..n-1 (1; they differ in four bytes
+// and sort as 64-bit integers) or random int64s (0).
+void BM_SortCachedWrites(benchmark::State& state) {
+  const std::vector<std::string> encoded =
+      EncodedKeys(state.range(0), state.range(1) != 0 ? Keys::kDense : Keys::kRandom);
+  CachedWriteList list;
+  std::string key;
+  for (const std::string& k : encoded) {
+    key.clear();
+    AppendStateKeyPrefix(detail::KeyGroupForHash(Hash64(k), 128), k, &key);
+    list.Add(key, true, "sum-of-8");
+  }
+  KeyOrderScratch scratch;
+  CachedWriteList sorted;
+  for (auto _ : state) {
+    state.PauseTiming();
+    sorted = list;  // in the order added, as the task copies them
+    state.ResumeTiming();
+    sorted.SortByKey(scratch);
+    benchmark::DoNotOptimize(sorted[0]);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(encoded.size()));
+}
+BENCHMARK(BM_SortCachedWrites)
+    ->Args({1'000'000, 0})
+    ->Args({1'000'000, 1})
+    ->Unit(benchmark::kMillisecond);
 
 // A RocksDB checkpoint of `keys` int64 sums, every one changed in the write cache since the
 // last (updated while the timer is paused), written to a file under /tmp: the snapshot's

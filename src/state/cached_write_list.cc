@@ -23,11 +23,11 @@ void CachedWriteList::Clear() {
 }
 
 void CachedWriteList::SortByKey(KeyOrderScratch& scratch) {
-  SortKeyPositions(
+  SortKeys(
       size(), [](size_t) { return 0; }, [this](size_t i) { return (*this)[i].key; }, scratch);
   spare_offsets_.clear();
   spare_offsets_.reserve(size());
-  for (const auto& p : scratch.positions) spare_offsets_.push_back(offsets_[p.index]);
+  for (uint32_t i : scratch.order) spare_offsets_.push_back(offsets_[i]);
   offsets_.swap(spare_offsets_);
 }
 

@@ -6,8 +6,9 @@
 // as many keys as the cache holds, a million or more. Sorted as strings, every comparison is
 // a memcmp call and every swap moves two short strings; that was most of a million-key
 // checkpoint's time. Here the first 16 bytes of each key, as two big-endian integers, are
-// sorted with the item's index (the keys of a few bytes weir writes sort as integers); the
-// items are then read in that order, or moved into it once, without a swap.
+// sorted with the item's index (the keys of a few bytes weir writes sort as integers), or,
+// when no more than four of those bytes differ, those bytes and the index as one 64-bit
+// integer; the items are then read in that order, or moved into it once, without a swap.
 // Thread-safety: none; a KeyOrderScratch serves one sort at a time.
 #pragma once
 
@@ -37,15 +38,27 @@ struct Position {
 // keys' positions and their buckets are 48 MB, and memory fresh from the kernel costs a page
 // fault and a zeroing per 4 KiB every time.
 struct KeyOrderScratch {
-  std::vector<key_order_detail::Position> positions;  // sorted, once SortKeyPositions ran
-  std::vector<key_order_detail::Position> buckets;
-  std::vector<uint32_t> starts, fill;  // of each bucket
+  std::vector<uint32_t> order;  // the result: the items' indices in key order
+  std::vector<key_order_detail::Position> positions, buckets;
+  std::vector<uint64_t> packed, packed_buckets;
+  std::vector<uint32_t> starts, fill;                // of each bucket
+  std::vector<std::pair<uint32_t, uint32_t>> ties;  // ranges of `order` with equal prefixes
+
+  // The memory held, in bytes.
+  size_t HeldBytes() const {
+    auto bytes = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
+    return bytes(order) + bytes(positions) + bytes(buckets) + bytes(packed) +
+           bytes(packed_buckets) + bytes(starts) + bytes(fill) + bytes(ties);
+  }
 };
 
 namespace key_order_detail {
 
-// Sorts scratch.positions by (group, high, low).
-void SortPositions(KeyOrderScratch& scratch);
+// Sorts the items of scratch.positions by (group, high, low) into scratch.order, and lists
+// in scratch.ties the ranges [begin, end) of it, of two items or more, whose positions are
+// equal: only their whole keys can order them. `differ`: the bits in which some position
+// differs from the first (an xor of each with it, or'ed), taken as they were made.
+void SortPositions(KeyOrderScratch& scratch, const Position& differ);
 
 inline uint64_t LoadBigEndian(const unsigned char* p) {
   uint64_t v;
@@ -55,55 +68,47 @@ inline uint64_t LoadBigEndian(const unsigned char* p) {
 
 }  // namespace key_order_detail
 
-// Leaves in scratch.positions one position per item 0..n-1, in the order of (group_of(i),
-// key_of(i)): groups as integers, keys bytewise (a key before every longer key it is a
-// prefix of); each position's `index` is its item's. `key_of(i)` returns something that
-// converts to std::string_view; `group_of(i)` an integer below 2^32 (a state's index, or 0
-// for one group). Not stable; the keys within a group are expected to be distinct. Fewer
-// than 2^32 items.
+// Leaves in scratch.order the items 0..n-1 in the order of (group_of(i), key_of(i)): groups
+// as integers, keys bytewise (a key before every longer key it is a prefix of), as their
+// indices. `key_of(i)` returns something that converts to std::string_view; `group_of(i)` an
+// integer below 2^32 (a state's index, or 0 for one group). Not stable; the keys within a
+// group are expected to be distinct. Fewer than 2^32 items.
 template <typename GroupOf, typename KeyOf>
-void SortKeyPositions(size_t n, GroupOf group_of, KeyOf key_of, KeyOrderScratch& scratch) {
+void SortKeys(size_t n, GroupOf group_of, KeyOf key_of, KeyOrderScratch& scratch) {
   using key_order_detail::Position;
   // Reserved, not sized: zeroing a million positions first was a third of the sort's samples
   // in a profile of a full RocksDB snapshot.
   std::vector<Position>& positions = scratch.positions;
   positions.clear();
   positions.reserve(n);
+  Position differ{0, 0, 0, 0};
   for (size_t i = 0; i < n; ++i) {
     std::string_view key = key_of(i);
     unsigned char prefix[16] = {};
     std::memcpy(prefix, key.data(), std::min<size_t>(key.size(), sizeof prefix));
-    positions.push_back(Position{static_cast<uint32_t>(group_of(i)), static_cast<uint32_t>(i),
-                                 key_order_detail::LoadBigEndian(prefix),
-                                 key_order_detail::LoadBigEndian(prefix + 8)});
+    const Position& p = positions.emplace_back(
+        static_cast<uint32_t>(group_of(i)), static_cast<uint32_t>(i),
+        key_order_detail::LoadBigEndian(prefix), key_order_detail::LoadBigEndian(prefix + 8));
+    differ.group |= p.group ^ positions.front().group;
+    differ.high |= p.high ^ positions.front().high;
+    differ.low |= p.low ^ positions.front().low;
   }
-  key_order_detail::SortPositions(scratch);
-  // Runs with the same first 16 bytes, zero padding included: only the whole keys can tell.
-  auto same_prefix = [](const Position& a, const Position& b) {
-    return a.group == b.group && a.high == b.high && a.low == b.low;
-  };
-  for (auto run = positions.begin(); run != positions.end();) {
-    auto end = run + 1;
-    while (end != positions.end() && same_prefix(*run, *end)) ++end;
-    if (end - run > 1) {
-      std::sort(run, end, [&](const Position& a, const Position& b) {
-        return std::string_view(key_of(a.index)) < std::string_view(key_of(b.index));
-      });
-    }
-    run = end;
+  key_order_detail::SortPositions(scratch, differ);
+  for (auto [begin, end] : scratch.ties) {
+    std::sort(scratch.order.begin() + begin, scratch.order.begin() + end,
+              [&](uint32_t a, uint32_t b) {
+                return std::string_view(key_of(a)) < std::string_view(key_of(b));
+              });
   }
 }
 
-// The order of items 0..n-1 by (group_of(i), key_of(i)), as SortKeyPositions orders them,
-// as the items' indices.
+// The order of items 0..n-1 by (group_of(i), key_of(i)), as SortKeys orders them, as the
+// items' indices.
 template <typename GroupOf, typename KeyOf>
 std::vector<uint32_t> OrderByKey(size_t n, GroupOf group_of, KeyOf key_of) {
   KeyOrderScratch scratch;
-  SortKeyPositions(n, group_of, key_of, scratch);
-  scratch.buckets = {};  // not needed beside the order
-  std::vector<uint32_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = scratch.positions[i].index;
-  return order;
+  SortKeys(n, group_of, key_of, scratch);
+  return std::move(scratch.order);
 }
 
 // Sorts `items` by (group_of(item), key_of(item)), as OrderByKey orders them. For small

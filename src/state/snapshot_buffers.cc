@@ -13,15 +13,6 @@ bool WorthKeeping(size_t held, size_t filled) {
   return held <= 4 * std::max(filled, kSmallBytes);
 }
 
-template <typename T>
-size_t Bytes(const std::vector<T>& v) {
-  return v.capacity() * sizeof(T);
-}
-
-size_t ScratchBytes(const KeyOrderScratch& s) {
-  return Bytes(s.positions) + Bytes(s.buckets) + Bytes(s.starts) + Bytes(s.fill);
-}
-
 }  // namespace
 
 CachedWriteList SnapshotBuffers::TakeList(size_t column, size_t writes) {
@@ -63,14 +54,14 @@ void SnapshotBuffers::Give(CachedWrites lists) {
 
 void SnapshotBuffers::Give(KeyOrderScratch scratch, size_t largest) {
   const size_t filled = 2 * largest * sizeof(key_order_detail::Position);  // and its buckets
-  if (!WorthKeeping(ScratchBytes(scratch), filled)) return;
+  if (!WorthKeeping(scratch.HeldBytes(), filled)) return;
   std::lock_guard lock(mu_);
-  if (ScratchBytes(scratch) > ScratchBytes(scratch_)) std::swap(scratch_, scratch);
+  if (scratch.HeldBytes() > scratch_.HeldBytes()) std::swap(scratch_, scratch);
 }
 
 size_t SnapshotBuffers::HeldBytes() const {
   std::lock_guard lock(mu_);
-  size_t bytes = ScratchBytes(scratch_);
+  size_t bytes = scratch_.HeldBytes();
   for (const Column& c : columns_) bytes += c.list.capacity() > 0 ? c.list.HeldBytes() : 0;
   return bytes;
 }

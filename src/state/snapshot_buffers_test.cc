@@ -94,11 +94,12 @@ TEST(SnapshotBuffersTest, SortScratchIsKeptForTheLargestSortInIt) {
   KeyOrderScratch scratch = buffers.TakeSortScratch();
   large.SortByKey(scratch);
   empty.SortByKey(scratch);
-  const size_t capacity = scratch.positions.capacity() + scratch.buckets.capacity();
-  EXPECT_GE(capacity, 50'000u);
+  const size_t held = scratch.HeldBytes();
+  EXPECT_GE(held, 50'000 * sizeof(key_order_detail::Position));
   buffers.Give(std::move(scratch), std::max(large.size(), empty.size()));
+  EXPECT_EQ(buffers.HeldBytes(), held);
   KeyOrderScratch again = buffers.TakeSortScratch();
-  EXPECT_EQ(again.positions.capacity() + again.buckets.capacity(), capacity);
+  EXPECT_EQ(again.HeldBytes(), held);
   EXPECT_EQ(buffers.HeldBytes(), 0u);
 }
 
