@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/huge_page_allocator.h"
 #include "base/prefetch.h"
 
 namespace weir {
@@ -204,10 +205,13 @@ class StateWriteCache {
   size_t budget_ = 0;  // for the entries, after the hash table's share
   size_t capacity_ = 0;
   size_t long_bytes_ = 0;  // LongBytes of live entries' keys and values
-  std::vector<Entry> entries_;  // grows to capacity_, never moves after that
+  // On huge pages: a million keys' entries are 88 MB and their slots 8 MB, both read at
+  // random; with 4 KiB pages nearly every lookup also missed the TLB.
+  std::vector<Entry, HugePageAllocator<Entry>> entries_;  // grows to capacity_, never moves
   std::vector<uint32_t> free_;  // indexes of evicted entries, reused first
   std::vector<uint32_t> dirty_;
-  std::vector<uint32_t> slots_;  // open addressing, linear probing: entry index + 1, 0 empty
+  // Open addressing, linear probing: entry index + 1, 0 empty.
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> slots_;
   size_t mask_ = 0;
   size_t hand_ = 0;  // CLOCK
 };
