@@ -31,7 +31,7 @@ void CachedWriteList::SortByKey(KeyOrderScratch& scratch) {
   offsets_.swap(spare_offsets_);
 }
 
-Result<CachedWriteList> CachedWriteList::FromPacked(std::string bytes, size_t start) {
+Result<CachedWriteList> CachedWriteList::FromPacked(std::string_view bytes, size_t start) {
   CachedWriteList list;
   size_t at = start;
   while (at < bytes.size()) {
@@ -50,7 +50,7 @@ Result<CachedWriteList> CachedWriteList::FromPacked(std::string bytes, size_t st
     list.offsets_.push_back(at);
     at += sizeof h + size;
   }
-  list.bytes_ = std::move(bytes);
+  list.bytes_.assign(bytes.data(), bytes.size());  // a copy onto huge pages
   return list;
 }
 

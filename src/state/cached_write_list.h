@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/huge_page_allocator.h"
 #include "base/prefetch.h"
 #include "state/key_order.h"
 #include "weir/status.h"
@@ -55,10 +56,10 @@ class CachedWriteList {
   // The copies as one block of bytes, in the order added whatever SortByKey did: each is two
   // little-endian uint32 (the key's size; the value's, or 0xffffffff when absent), then the
   // key and the value. An incremental snapshot writes this block to its file as it is.
-  std::string_view packed() const { return bytes_; }
+  std::string_view packed() const { return {bytes_.data(), bytes_.size()}; }
   // The list of a block packed() gave, from byte `start` of `bytes` on (what is before it is
-  // the caller's), in that order. Corruption when that is not such a block.
-  static Result<CachedWriteList> FromPacked(std::string bytes, size_t start = 0);
+  // the caller's), in that order, copied. Corruption when that is not such a block.
+  static Result<CachedWriteList> FromPacked(std::string_view bytes, size_t start = 0);
 
   size_t size() const { return offsets_.size(); }
   bool empty() const { return offsets_.empty(); }
@@ -110,7 +111,9 @@ class CachedWriteList {
 
   void Prefetch(size_t i) const { PrefetchLine(bytes_.data() + offsets_[i]); }
 
-  std::string bytes_;             // per copy: Header, key, value
+  // Per copy: Header, key, value. On huge pages: a full snapshot reads a million copies in
+  // key order, at random, and with 4 KiB pages nearly every read also missed the TLB.
+  std::basic_string<char, std::char_traits<char>, HugePageAllocator<char>> bytes_;
   std::vector<size_t> offsets_;  // of each copy's Header in bytes_
   std::vector<size_t> spare_offsets_;  // SortByKey's other array, kept for the next sort
 };

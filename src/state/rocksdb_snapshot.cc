@@ -342,7 +342,7 @@ Result<CachedWriteList> ReadPackedValues(const std::string& path) {
     return Status::Corruption("restored RocksDB state file '" + path +
                               "' does not start as a file of changed values does");
   }
-  auto writes = CachedWriteList::FromPacked(std::move(bytes), kChangedValuesMagic.size());
+  auto writes = CachedWriteList::FromPacked(bytes, kChangedValuesMagic.size());
   if (!writes.ok()) {
     return writes.status().WithContext("restored RocksDB state file '" + path + "'");
   }
