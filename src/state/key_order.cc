@@ -23,7 +23,8 @@ inline uint32_t Byte(const Position& p, int d) {
   return (p.group >> (8 * (d - 16))) & 0xff;
 }
 
-// Lists the ranges of `order` whose items `same(i - 1, i)` holds for, by their index in order.
+// Lists the ranges of `order` within which `same(i)` (item i of `order` sorts equal to item
+// i - 1) holds, by their index in order.
 template <typename Same>
 void ListTies(KeyOrderScratch& s, Same same) {
   const uint32_t n = static_cast<uint32_t>(s.order.size());

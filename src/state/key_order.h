@@ -7,8 +7,9 @@
 // a memcmp call and every swap moves two short strings; that was most of a million-key
 // checkpoint's time. Here the first 16 bytes of each key, as two big-endian integers, are
 // sorted with the item's index (the keys of a few bytes weir writes sort as integers), or,
-// when no more than four of those bytes differ, those bytes and the index as one 64-bit
-// integer; the items are then read in that order, or moved into it once, without a swap.
+// from 2048 items on, when no more than four of those bytes and the group's differ, those
+// bytes and the index as one 64-bit integer; the items are then read in that order, or
+// moved into it once, without a swap.
 // Thread-safety: none; a KeyOrderScratch serves one sort at a time.
 #pragma once
 
@@ -86,9 +87,10 @@ void SortKeys(size_t n, GroupOf group_of, KeyOf key_of, KeyOrderScratch& scratch
     std::string_view key = key_of(i);
     unsigned char prefix[16] = {};
     std::memcpy(prefix, key.data(), std::min<size_t>(key.size(), sizeof prefix));
-    const Position& p = positions.emplace_back(
-        static_cast<uint32_t>(group_of(i)), static_cast<uint32_t>(i),
-        key_order_detail::LoadBigEndian(prefix), key_order_detail::LoadBigEndian(prefix + 8));
+    positions.push_back(Position{static_cast<uint32_t>(group_of(i)), static_cast<uint32_t>(i),
+                                 key_order_detail::LoadBigEndian(prefix),
+                                 key_order_detail::LoadBigEndian(prefix + 8)});
+    const Position& p = positions.back();
     differ.group |= p.group ^ positions.front().group;
     differ.high |= p.high ^ positions.front().high;
     differ.low |= p.low ^ positions.front().low;

@@ -28,9 +28,7 @@ std::vector<Keyed> SortedAsStrings(std::vector<Keyed> items) {
   return items;
 }
 
-// Distinct keys of `kind` in `groups` groups, in random order (each kind has millions). The
-// keys of kinds 0 and 3 in one group differ in four bytes of their first 16 or fewer, which
-// a sort of 2048 or more orders as 64-bit integers; the others, and more groups, in buckets.
+// Distinct keys of `kind` in `groups` groups, in random order (each kind has millions).
 std::vector<Keyed> RandomKeys(std::mt19937_64& rng, int kind, size_t n, uint32_t groups) {
   std::vector<std::map<std::string, bool>> seen(groups);
   std::vector<Keyed> items;
@@ -59,6 +57,16 @@ std::vector<Keyed> RandomKeys(std::mt19937_64& rng, int kind, size_t n, uint32_t
         key.resize(16 + rng() % 4);
         for (size_t i = 16; i < key.size(); ++i) key[i] = static_cast<char>(rng() % 4 ? rng() : 0);
         break;
+      case 4: {  // 13 to 15 bytes, four vary, often zero: a short key ties with a longer one
+        key.assign(13, 'r');
+        key[4] = static_cast<char>(rng());
+        key[9] = static_cast<char>(rng() % 4 ? rng() : 0);
+        // After the 13th byte: nothing, zeros a shorter key's padding equals, or a 1.
+        static constexpr std::string_view kSuffixes[] = {
+            {"", 0}, {"\0", 1}, {"\0\0", 2}, {"\x01", 1}, {"\0\x01", 2}};
+        key.append(kSuffixes[rng() % 5]);
+        break;
+      }
       default:  // random bytes of random lengths
         key.resize(rng() % 24);
         for (char& c : key) c = static_cast<char>(rng());
@@ -73,7 +81,7 @@ TEST(KeyOrderTest, OrdersAsStringsDo) {
   const uint64_t seed = testing::TestSeed();
   std::mt19937_64 rng(seed);
   KeyOrderScratch reused;  // by every sort below, larger and smaller than the one before
-  for (int kind = 0; kind < 5; ++kind) {
+  for (int kind = 0; kind < 6; ++kind) {
     for (size_t n : {0, 1, 2, 100, 2047, 2048, 5000, 40000}) {
       for (uint32_t groups : {1u, 3u}) {
         SCOPED_TRACE("seed " + std::to_string(seed) + " kind " + std::to_string(kind) + " n " +
@@ -93,6 +101,19 @@ TEST(KeyOrderTest, OrdersAsStringsDo) {
             items.size(), [&](size_t i) { return items[i].group; },
             [&](size_t i) { return std::string_view(items[i].key); }, reused);
         ASSERT_EQ(reused.order, order);
+
+        // From 2048 keys on, those whose first 16 bytes differ in four bytes or fewer (the
+        // group's among them) sort as 64-bit integers; the others in buckets.
+        KeyOrderScratch fresh;
+        SortKeys(
+            items.size(), [&](size_t i) { return items[i].group; },
+            [&](size_t i) { return std::string_view(items[i].key); }, fresh);
+        const bool as_integers =
+            kind == 2 || kind == 3 || ((kind == 0 || kind == 4) && groups == 1);
+        if (n >= 2048) {
+          EXPECT_EQ(!fresh.packed.empty(), as_integers);
+          EXPECT_EQ(!fresh.buckets.empty(), !as_integers);
+        }
 
         SortByKey(
             items, [](const Keyed& k) { return k.group; },

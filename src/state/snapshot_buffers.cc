@@ -53,7 +53,8 @@ void SnapshotBuffers::Give(CachedWrites lists) {
 }
 
 void SnapshotBuffers::Give(KeyOrderScratch scratch, size_t largest) {
-  const size_t filled = 2 * largest * sizeof(key_order_detail::Position);  // and its buckets
+  // Positions and their buckets (or packed keys, smaller), and the order.
+  const size_t filled = largest * (2 * sizeof(key_order_detail::Position) + sizeof(uint32_t));
   if (!WorthKeeping(scratch.HeldBytes(), filled)) return;
   std::lock_guard lock(mu_);
   if (scratch.HeldBytes() > scratch_.HeldBytes()) std::swap(scratch_, scratch);

@@ -205,7 +205,7 @@ class StateWriteCache {
   size_t budget_ = 0;  // for the entries, after the hash table's share
   size_t capacity_ = 0;
   size_t long_bytes_ = 0;  // LongBytes of live entries' keys and values
-  // On huge pages: a million keys' entries are 88 MB and their slots 8 MB, both read at
+  // On huge pages: a million keys' entries are 80 MB and their slots 8 MB, both read at
   // random; with 4 KiB pages nearly every lookup also missed the TLB.
   std::vector<Entry, HugePageAllocator<Entry>> entries_;  // grows to capacity_, never moves
   std::vector<uint32_t> free_;  // indexes of evicted entries, reused first
