@@ -16,6 +16,8 @@ namespace {
 
 constexpr size_t kFlushBytes = 1 << 20;
 constexpr size_t kKeysAhead = 32;  // 1.5 KiB of keys: a few entries' worth of time ahead
+// A full snapshot visits the keys in blocks: each state appends a block's entries in one call.
+constexpr size_t kKeyBlock = 256;
 
 // What the task thread captured at the barrier: frozen views of the keys and of every
 // table, a copy of the timers and of restored state not declared again. Encoding and writing
@@ -71,23 +73,28 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
     if (size_t previous = previous_bytes_->load(std::memory_order_relaxed); previous > 0) {
       for (auto& s : sections) s.Reserve(previous / sections.size() * 9 / 8);
     }
-    for (size_t id = 0; id < keys_.size(); ++id) {
-      // Read in order, but the hardware does not fetch far enough ahead on its own.
-      if (id + kKeysAhead < keys_.size()) __builtin_prefetch(&keys_[id + kKeysAhead]);
-      const auto& k = keys_[id];
-      if (!k.live()) continue;
-      detail::SnapshotSection* group =
-          &sections[static_cast<size_t>(k.key_group() - range_.start) * states];
-      auto kid = static_cast<detail::KeyId>(id);
-      for (size_t t = 0; t < tables_.size(); ++t) {
-        tables_[t].second->AppendEntry(kid, k.bytes(), &group[t]);
+    std::vector<detail::SnapshotKey> block;
+    block.reserve(kKeyBlock);
+    for (size_t id = 0; id < keys_.size();) {
+      block.clear();
+      for (const size_t end = std::min(keys_.size(), id + kKeyBlock); id < end; ++id) {
+        // Read in order, but the hardware does not fetch far enough ahead on its own.
+        if (id + kKeysAhead < keys_.size()) __builtin_prefetch(&keys_[id + kKeysAhead]);
+        const auto& k = keys_[id];
+        if (!k.live()) continue;
+        block.push_back({static_cast<detail::KeyId>(id), k.bytes(),
+                         &sections[static_cast<size_t>(k.key_group() - range_.start) * states]});
       }
+      for (size_t t = 0; t < tables_.size(); ++t) tables_[t].second->AppendEntries(block, t);
       for (size_t p = 0; p < pending_.size(); ++p) {
         const auto& values = pending_[p].values;
-        auto v = std::lower_bound(values.begin(), values.end(), kid,
-                                  [](const auto& e, detail::KeyId id) { return e.first < id; });
-        if (v != values.end() && v->first == kid) {
-          group[tables_.size() + p].Add(k.bytes(), v->second);
+        for (const detail::SnapshotKey& k : block) {
+          auto v = std::lower_bound(
+              values.begin(), values.end(), k.id,
+              [](const auto& e, detail::KeyId id) { return e.first < id; });
+          if (v != values.end() && v->first == k.id) {
+            k.sections[tables_.size() + p].Add(k.key, v->second);
+          }
         }
       }
     }

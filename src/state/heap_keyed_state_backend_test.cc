@@ -386,7 +386,9 @@ TEST(SnapshotSectionTest, AFrozenTableWritesOnlyKeysWithStateOrEveryIdInOrder) {
   auto frozen = table.Freeze();
   table.Put(42);  // after the freeze: the snapshot keeps 41
   detail::SnapshotSection section;
-  for (detail::KeyId id : {0u, 1u, 3u, 4u, 1000u}) frozen->AppendEntry(id, "key", &section);
+  std::vector<detail::SnapshotKey> keys;
+  for (detail::KeyId id : {0u, 1u, 3u, 4u, 1000u}) keys.push_back({id, "key", &section});
+  frozen->AppendEntries(keys, 0);
   std::string expected;
   BufferWriter w(&expected);
   w.PutLengthPrefixed("key");
@@ -409,6 +411,37 @@ TEST(SnapshotSectionTest, AFrozenTableWritesOnlyKeysWithStateOrEveryIdInOrder) {
   values.Clear();
   EXPECT_EQ(values.count(), 0u);
   EXPECT_TRUE(values.bytes().empty());
+}
+
+// A block of keys from several key groups: each entry goes to its own key's sections, at the
+// table's state index, in the block's order.
+TEST(SnapshotSectionTest, AFrozenTableAppendsEachKeysEntryToItsGroupsSectionOfTheState) {
+  detail::KeyId current = 0;
+  detail::HeapValueTable<int64_t> table("sum", detail::StateKind::kValue, &current);
+  table.Resize(3);
+  for (detail::KeyId id : {0u, 1u, 2u}) {
+    current = id;
+    table.Put(100 + id);
+  }
+  auto frozen = table.Freeze();
+  detail::SnapshotSection group_a[2], group_b[2];  // two key groups, two states each
+  std::vector<detail::SnapshotKey> keys = {
+      {0, "k0", group_a}, {1, "k1", group_b}, {2, "k2", group_a}};
+  frozen->AppendEntries(keys, 1);
+  auto entry = [](std::string_view key, int64_t v) {
+    std::string out, value;
+    BufferWriter w(&out), vw(&value);
+    w.PutLengthPrefixed(key);
+    vw.PutFixed64(static_cast<uint64_t>(v));
+    w.PutLengthPrefixed(value);
+    return out;
+  };
+  EXPECT_EQ(group_a[0].count(), 0u);
+  EXPECT_EQ(group_b[0].count(), 0u);
+  EXPECT_EQ(group_a[1].count(), 2u);
+  EXPECT_EQ(group_a[1].bytes(), entry("k0", 100) + entry("k2", 102));
+  EXPECT_EQ(group_b[1].count(), 1u);
+  EXPECT_EQ(group_b[1].bytes(), entry("k1", 101));
 }
 
 TEST(SnapshotSectionTest, AMovedSectionTakesItsEntriesAndLeavesAnEmptyOne) {

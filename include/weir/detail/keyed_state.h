@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -103,6 +104,14 @@ StateSchema MapSchemaOf() {
 
 class SnapshotSection;
 
+// A live key as a full snapshot visits it: its id, its bytes, and the sections its entries go
+// to (those of its key group, one per state).
+struct SnapshotKey {
+  KeyId id;
+  std::string_view key;
+  SnapshotSection* sections;
+};
+
 // A typed column of per-key state; the type-erased face the heap backend snapshots.
 class HeapStateTable {
  public:
@@ -129,9 +138,10 @@ class HeapStateTable {
   class Frozen {
    public:
     virtual ~Frozen() = default;
-    // If the key has state: appends its snapshot entry (key and encoded value, each
-    // length-prefixed) to `out`. One call per key, for the snapshot loop.
-    virtual void AppendEntry(KeyId id, std::string_view key, SnapshotSection* out) = 0;
+    // For each of `keys` that has state in this table: appends its snapshot entry (key and
+    // encoded value, each length-prefixed) to `sections[state]` of that key. One call per
+    // block of keys, so that the snapshot's per-key work is one loop, not calls.
+    virtual void AppendEntries(std::span<const SnapshotKey> keys, size_t state) = 0;
     // Appends the values of ids [begin, end) in id order, one entry each: varint 0 for an id
     // without state, else varint (length + 1) and the encoded value. For an incremental
     // snapshot, whose keys are in a file of their own.
@@ -360,7 +370,8 @@ class SnapshotSection {
 // length-prefixed. The snapshot does this once per key: a value of fixed width is written in
 // place, any other is encoded into the section's scratch buffer first.
 template <typename Traits, typename Slot>
-void AppendSnapshotEntry(std::string_view key, const Slot& slot, SnapshotSection* out) {
+[[gnu::always_inline]] inline void AppendSnapshotEntry(std::string_view key, const Slot& slot,
+                                                       SnapshotSection* out) {
   constexpr size_t kHead = 2 * SnapshotSection::kMaxVarint;
   if constexpr (Traits::kFixedSize > 0) {
     static_assert(Traits::kFixedSize < 0x80, "a fixed-width value's length is one byte");
@@ -420,9 +431,11 @@ class HeapTable : public HeapStateTable {
   class FrozenTable final : public Frozen {
    public:
     explicit FrozenTable(typename CowVector<Slot>::Frozen slots) : slots_(std::move(slots)) {}
-    void AppendEntry(KeyId id, std::string_view key, SnapshotSection* out) override {
-      if (id < slots_.size() && Traits::Present(slots_[id]))
-        AppendSnapshotEntry<Traits>(key, slots_[id], out);
+    void AppendEntries(std::span<const SnapshotKey> keys, size_t state) override {
+      for (const SnapshotKey& k : keys) {
+        if (k.id < slots_.size() && Traits::Present(slots_[k.id]))
+          AppendSnapshotEntry<Traits>(k.key, slots_[k.id], &k.sections[state]);
+      }
     }
     void AppendValues(KeyId begin, KeyId end, SnapshotSection* out) override {
       const KeyId stored = static_cast<KeyId>(std::min<size_t>(end, slots_.size()));
