@@ -10,7 +10,7 @@
 //             user's own (RuntimeContext::metric_group()), and on the RocksDB backend
 //             rocksdb.block-cache-usage, rocksdb.cur-size-all-mem-tables,
 //             rocksdb.estimate-num-keys, rocksdb.estimate-live-data-size,
-//             rocksdb.total-sst-files-size
+//             rocksdb.total-sst-files-size, and weir's stateSnapshotBufferBytes
 //
 // Nothing is counted per record: the counts are the ones operators and record writers keep
 // per batch, and the times come from TaskIoTimer, two relaxed stores per wait of the task.

@@ -145,6 +145,11 @@ std::vector<KeyedStateBackend::NativeMetric> RocksDbKeyedStateBackend::NativeMet
   std::shared_ptr<rocksdb::Cache> cache = resources_->block_cache;
   out.emplace_back("rocksdb.block-cache-usage",
                    [cache]() { return cache ? static_cast<double>(cache->GetUsage()) : 0.0; });
+  // The memory kept between checkpoints to copy and sort the write cache's changed values in:
+  // what the last checkpoints needed, held for the next.
+  out.emplace_back("stateSnapshotBufferBytes", [buffers = snapshot_buffers_]() {
+    return static_cast<double>(buffers->HeldBytes());
+  });
   return out;
 }
 

@@ -584,6 +584,23 @@ TEST_F(RocksDbBackendTest, RestoredChangedValuesAreCachedUntilACheckpointWritesT
   ExpectFilled(r, 0, 5000);
 }
 
+// The memory kept for the next checkpoint's copies is a metric: none before a checkpoint, what
+// the copies of the changed values took once one is written.
+TEST_F(RocksDbBackendTest, TheSnapshotBuffersKeptBetweenCheckpointsAreAGauge) {
+  Subtask t = NewSubtask();
+  auto held = [&] {
+    for (auto& [name, read] : t.backend->NativeMetrics()) {
+      if (name == "stateSnapshotBufferBytes") return read();
+    }
+    ADD_FAILURE() << "no stateSnapshotBufferBytes among the backend's metrics";
+    return -1.0;
+  };
+  Fill(t, 0, 3000);
+  EXPECT_EQ(held(), 0.0);
+  Snapshot(*t.backend);
+  EXPECT_GE(held(), 3000.0 * CachedWriteList::BytesOf(4, 4)) << "3000 copies, and their sort";
+}
+
 // Changed values the write cache has no room for are written as an SST file RocksDB ingests.
 TEST_F(RocksDbBackendTest, ChangedValuesTheCacheHasNoRoomForAreIngestedIntoRocksDb) {
   UseIncremental();
