@@ -103,6 +103,13 @@ checkpoint=$("$weir" checkpoint "$job" --json | json 'd["checkpoint_id"]')
 curl -sf "$url/jobs/$job/checkpoints/details/$checkpoint" | json 'd["status"]' | grep -qx COMPLETED ||
   fail "/checkpoints/details/:checkpointid"
 
+# The seed job's state is in RocksDB: after a checkpoint its backend keeps the memory it copied
+# the write cache's changed values into, and says how much.
+curl -sf "$url/metrics" | python3 -c '
+import sys
+held = [float(l.split()[-1]) for l in sys.stdin if l.startswith("weir_operator_stateSnapshotBufferBytes{")]
+sys.exit(0 if held and held[0] > 0 else 1)' || fail "no stateSnapshotBufferBytes above 0 after a checkpoint"
+
 # ---- Prometheus scrapes the job and answers a query on a weir metric ---------------------------
 prom_port=$(free_port)
 cat >prometheus.yml <<EOF
