@@ -68,9 +68,9 @@ class KeyedStateBackend : public detail::KeyedStateAccess {
   virtual void NotifyCheckpointAborted(int64_t checkpoint_id) {}
   // Releases resources (RocksDB: closes the database, deletes its working directory).
   virtual void Close() {}
-  // The backend's own figures as metrics, by Flink's names ("rocksdb.estimate-num-keys"), each
-  // a function a metrics thread may call while the task runs: between the end of Restore and
-  // Close, never after.
+  // The backend's own figures as metrics, by Flink's names where Flink has them
+  // ("rocksdb.estimate-num-keys"), each a function a metrics thread may call while the task
+  // runs: between the end of Restore and Close, never after.
   using NativeMetric = std::pair<std::string, std::function<double()>>;
   virtual std::vector<NativeMetric> NativeMetrics() { return {}; }
 

@@ -103,12 +103,16 @@ checkpoint=$("$weir" checkpoint "$job" --json | json 'd["checkpoint_id"]')
 curl -sf "$url/jobs/$job/checkpoints/details/$checkpoint" | json 'd["status"]' | grep -qx COMPLETED ||
   fail "/checkpoints/details/:checkpointid"
 
-# The seed job's state is in RocksDB: after a checkpoint its backend keeps the memory it copied
-# the write cache's changed values into, and says how much.
-curl -sf "$url/metrics" | python3 -c '
+# The seed job's state is in RocksDB: once a checkpoint's snapshot is done with them (just
+# after the checkpoint completes), its backend keeps the buffers it copied the write cache's
+# changed values into, and says how much.
+buffers_held() {
+  curl -sf "$url/metrics" | python3 -c '
 import sys
 held = [float(l.split()[-1]) for l in sys.stdin if l.startswith("weir_operator_stateSnapshotBufferBytes{")]
-sys.exit(0 if held and held[0] > 0 else 1)' || fail "no stateSnapshotBufferBytes above 0 after a checkpoint"
+sys.exit(0 if any(h > 0 for h in held) else 1)'
+}
+wait_for 10 "stateSnapshotBufferBytes above 0 after checkpoints" buffers_held
 
 # ---- Prometheus scrapes the job and answers a query on a weir metric ---------------------------
 prom_port=$(free_port)
