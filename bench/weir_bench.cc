@@ -316,10 +316,12 @@ std::string Rate(double per_second) {
 void Report(const Options& o, const RunResult& r, double baseline_rate) {
   double rate = static_cast<double>(o.records) / r.seconds;
   double per_core = static_cast<double>(o.records) / std::max(r.cpu_seconds, 1e-9);
-  std::vector<double> durations, sizes, written;
+  std::vector<double> durations, sizes, written, sync, async;
   int64_t max_alignment = 0;
   for (const auto& c : r.metrics.checkpoints.history) {
     durations.push_back(static_cast<double>(c.duration_ms));
+    sync.push_back(static_cast<double>(c.sync_ms));
+    async.push_back(static_cast<double>(c.async_ms));
     sizes.push_back(static_cast<double>(c.size_bytes));
     written.push_back(static_cast<double>(c.checkpointed_bytes));
     max_alignment = std::max(max_alignment, c.alignment_ms);
@@ -333,6 +335,7 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
         "\"records_per_cpu_s\":%.0f,\"first_record_ms\":%.1f,"
         "\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
         "\"checkpoints\":%zu,\"checkpoint_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
+        "\"checkpoint_sync_ms_p50\":%.1f,\"checkpoint_async_ms_p50\":%.1f,"
         "\"checkpoint_bytes_p50\":%.0f,\"checkpoint_written_bytes_p50\":%.0f,"
         "\"alignment_ms_max\":%lld,\"peak_rss_kb\":%ld,"
         "\"baseline_ratio\":%.3f,\"recovery_resume_ms\":%.1f,\"recovery_catch_up_ms\":%.1f,"
@@ -346,7 +349,7 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
         Percentile(r.latency_ms, 99), Percentile(r.latency_ms, 99.9), durations.size(),
         Percentile(durations, 50), Percentile(durations, 99),
         durations.empty() ? 0.0 : *std::max_element(durations.begin(), durations.end()),
-        Percentile(sizes, 50), Percentile(written, 50), static_cast<long long>(max_alignment),
+        Percentile(sync, 50), Percentile(async, 50), Percentile(sizes, 50), Percentile(written, 50), static_cast<long long>(max_alignment),
         r.peak_rss_kb,
         baseline_rate > 0 ? rate / baseline_rate : 0.0, r.recovery_resume_ms,
         r.recovery_catch_up_ms, r.error.c_str());
@@ -366,10 +369,11 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
   }
   if (!durations.empty()) {
     std::printf(
-        ", %zu checkpoints p50 %.0f ms p99 %.0f ms max %.0f ms size p50 %s (written %s), "
-        "alignment max %lld ms",
+        ", %zu checkpoints p50 %.0f ms p99 %.0f ms max %.0f ms (sync p50 %.0f ms, async p50 "
+        "%.0f ms) size p50 %s (written %s), alignment max %lld ms",
         durations.size(), Percentile(durations, 50), Percentile(durations, 99),
-        *std::max_element(durations.begin(), durations.end()),
+        *std::max_element(durations.begin(), durations.end()), Percentile(sync, 50),
+        Percentile(async, 50),
         weir::FormatBytes(static_cast<uint64_t>(Percentile(sizes, 50))).c_str(),
         weir::FormatBytes(static_cast<uint64_t>(Percentile(written, 50))).c_str(),
         static_cast<long long>(max_alignment));

@@ -50,6 +50,11 @@ struct CompletedCheckpointStats {
   // What it wrote itself: less than size_bytes when an incremental checkpoint reuses files
   // earlier ones wrote (Flink's checkpointed size).
   uint64_t checkpointed_bytes = 0;
+  // The longest in any task of its synchronous part (the task thread's, from the barrier to
+  // the snapshot taken) and of its asynchronous part (writing the snapshot), as Flink's
+  // checkpoint details report them.
+  int64_t sync_ms = 0;
+  int64_t async_ms = 0;
 };
 
 struct CheckpointMetrics {

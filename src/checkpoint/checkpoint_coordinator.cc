@@ -62,7 +62,8 @@ Result<std::optional<CheckpointCoordinator::Trigger>> CheckpointCoordinator::May
          /*discard_dir=*/location.status().code() != StatusCode::kAlreadyExists);
     return location.status().WithContext("starting checkpoint " + std::to_string(id));
   }
-  Pending p{id, now, clock_->WallMillis(), *location, {}, 0};
+  Pending p{.id = id, .trigger_nanos = now, .trigger_wall_ms = clock_->WallMillis(),
+            .location = *location, .acks = {}};
   Trigger t{id, p.trigger_wall_ms, p.location};
   pending_.emplace(id, std::move(p));
   metrics_.in_progress = pending_count();
@@ -79,7 +80,8 @@ Result<CheckpointCoordinator::Trigger> CheckpointCoordinator::TriggerSavepoint(
   auto location = storage_->InitSavepoint(options_.job_id, target_dir);
   if (!location.ok())
     return location.status().WithContext("starting savepoint " + std::to_string(id));
-  Pending p{id, clock_->NowNanos(), clock_->WallMillis(), *location, {}, 0, /*savepoint=*/true};
+  Pending p{.id = id, .trigger_nanos = clock_->NowNanos(), .trigger_wall_ms = clock_->WallMillis(),
+            .location = *location, .acks = {}, .savepoint = true};
   Trigger t{id, p.trigger_wall_ms, p.location,
             stop ? CheckpointType::kStopWithSavepoint : CheckpointType::kSavepoint, stop && drain};
   pending_.emplace(id, std::move(p));
@@ -101,6 +103,8 @@ std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Acknowle
   if (it == pending_.end()) return std::nullopt;
   Pending& p = it->second;
   p.max_alignment_ms = std::max(p.max_alignment_ms, ack.alignment_ms);
+  p.max_sync_ms = std::max(p.max_sync_ms, ack.sync_ms);
+  p.max_async_ms = std::max(p.max_async_ms, ack.async_ms);
   if (options_.stats != nullptr) {
     StateSizes sizes = AcknowledgedSizes(ack, id);
     options_.stats->ReportAcknowledged(
@@ -193,6 +197,7 @@ bool CheckpointCoordinator::Complete(Pending& p) {
   StateSizes sizes = m.Sizes();
   uint64_t size = sizes.full;
   int64_t alignment = p.max_alignment_ms;
+  const int64_t sync_ms = p.max_sync_ms, async_ms = p.max_async_ms;  // p is erased below
   CompletedCheckpoint c;
   c.dir = JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(id));
   c.base_dir = job_dir_;
@@ -230,7 +235,8 @@ bool CheckpointCoordinator::Complete(Pending& p) {
   metrics_.last_completed_wall_ms = clock_->WallMillis();
   if (metrics_.history.size() >= 1000) metrics_.history.erase(metrics_.history.begin());
   metrics_.history.push_back(
-      CompletedCheckpointStats{id, duration_ms, size, alignment, sizes.checkpointed});
+      CompletedCheckpointStats{id, duration_ms, size, alignment, sizes.checkpointed,
+                               sync_ms, async_ms});
   spdlog::info("Completed checkpoint {} for job {} ({}, {} ms, alignment {} ms)", id,
                options_.job_id, FormatBytes(size), duration_ms, alignment);
   CleanUpAfterCompletion(id);

@@ -140,6 +140,8 @@ class CheckpointCoordinator {
     SnapshotLocation location;
     std::map<int, CheckpointAcknowledgement> acks;  // by task index
     int64_t max_alignment_ms = 0;
+    int64_t max_sync_ms = 0;
+    int64_t max_async_ms = 0;
     bool savepoint = false;
   };
 

@@ -65,6 +65,8 @@ class CheckpointCoordinatorTest : public ::testing::Test {
     CheckpointAcknowledgement ack;
     ack.task_index = task;
     ack.alignment_ms = 10 * task;
+    ack.sync_ms = 3 - task;  // task 0 the longest
+    ack.async_ms = 100 * task;
     if (task == 0) {
       SubtaskState s;
       s.operator_state.push_back(
@@ -225,6 +227,9 @@ TEST_F(CheckpointCoordinatorTest, AcknowledgementsCompleteTheCheckpointAndWriteM
   EXPECT_EQ(m.last_duration_ms, 250);
   EXPECT_EQ(m.last_alignment_ms, 20);
   EXPECT_EQ(m.last_completed_wall_ms, clock_.WallMillis());
+  ASSERT_EQ(m.history.size(), 1u);
+  EXPECT_EQ(m.history[0].sync_ms, 3) << "the longest of any task's";
+  EXPECT_EQ(m.history[0].async_ms, 200);
   EXPECT_EQ(m.last_size_bytes,
             2 * std::string("keyed state 1").size() + std::string("pos-1").size());
 
