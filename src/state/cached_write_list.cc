@@ -27,7 +27,13 @@ void CachedWriteList::SortByKey(KeyOrderScratch& scratch) {
       size(), [](size_t) { return 0; }, [this](size_t i) { return (*this)[i].key; }, scratch);
   spare_offsets_.clear();
   spare_offsets_.reserve(size());
-  for (uint32_t i : scratch.order) spare_offsets_.push_back(offsets_[i]);
+  // In key order, the offsets are read at random: fetched a few ahead.
+  constexpr size_t kAhead = 16;
+  const std::vector<uint32_t>& order = scratch.order;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i + kAhead < order.size()) PrefetchLine(&offsets_[order[i + kAhead]]);
+    spare_offsets_.push_back(offsets_[order[i]]);
+  }
   offsets_.swap(spare_offsets_);
 }
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <random>
 #include <string>
@@ -140,6 +141,24 @@ TEST(KeyOrderTest, FewDistinctShortKeysStillOrder) {
       items, [](const Keyed& k) { return k.group; },
       [](const Keyed& k) { return std::string_view(k.key); });
   for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key) << i;
+}
+
+TEST(KeyOrderTest, APrefixIsTheKeysFirstSixteenBytesBigEndianZeroPadded) {
+  std::mt19937_64 rng(testing::TestSeed());
+  for (int round = 0; round < 100; ++round) {
+    for (size_t n = 0; n <= 20; ++n) {
+      // Bytes around the key that must not be read into its prefix.
+      std::string buffer(n + 16, static_cast<char>(0xee));
+      for (size_t i = 8; i < 8 + n; ++i) buffer[i] = static_cast<char>(rng());
+      const std::string_view key(buffer.data() + 8, n);
+      unsigned char expected[16] = {};
+      std::memcpy(expected, key.data(), std::min<size_t>(n, 16));
+      uint64_t high = 1, low = 1;
+      key_order_detail::LoadPrefix(key, high, low);
+      ASSERT_EQ(high, key_order_detail::LoadBigEndian(expected)) << "length " << n;
+      ASSERT_EQ(low, key_order_detail::LoadBigEndian(expected + 8)) << "length " << n;
+    }
+  }
 }
 
 }  // namespace
