@@ -9,12 +9,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace weir {
@@ -140,7 +143,7 @@ class DirectBufferPool {
   }
   void Release(Buffer b) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() < 4) free_.push_back(std::move(b));
+    if (free_.size() < 8) free_.push_back(std::move(b));  // two files' worth in flight
   }
 
  private:
@@ -148,10 +151,109 @@ class DirectBufferPool {
   std::vector<Buffer> free_;
 };
 
+// Writes a DirectWritableFile's full buffers, in order, on a thread of its own: a direct write
+// returns when the device has the data, and a snapshot thread that encoded 17 MiB of state
+// waited for seventeen of them in turn. Now the device's time overlaps the filling of the
+// next buffers. Started with the first full buffer, so a file under 1 MiB starts no thread.
+class DirectBufferWriter {
+ public:
+  using Buffer = DirectBufferPool::Buffer;
+
+  DirectBufferWriter(int fd, const std::string& path)
+      : fd_(fd), path_(path), thread_([this] { Run(); }) {}
+  ~DirectBufferWriter() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+  // Queues `full` to be written whole, first waiting while kQueued others wait. If an earlier
+  // write failed, queues nothing and returns its error.
+  Status Push(Buffer full) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      changed_.wait(lock, [&] { return queue_.size() < kQueued || !error_.ok(); });
+      if (!error_.ok()) {
+        DirectBufferPool::Get().Release(std::move(full));
+        return error_;
+      }
+      queue_.push_back(std::move(full));
+    }
+    changed_.notify_all();
+    return Status::OK();
+  }
+
+  // Waits until every queued buffer is written (or dropped after an error); the first error.
+  Status Drain() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    return error_;
+  }
+
+ private:
+  static constexpr size_t kQueued = 2;
+
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      changed_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      Buffer b = std::move(queue_.front());
+      queue_.pop_front();
+      const bool failed = !error_.ok();
+      busy_ = true;
+      lock.unlock();
+      // After a failure the rest is dropped: the file is unusable anyway.
+      Status s = failed ? Status::OK() : WriteWhole(b.get(), DirectBufferPool::kSize);
+      DirectBufferPool::Get().Release(std::move(b));
+      lock.lock();
+      busy_ = false;
+      if (!s.ok() && error_.ok()) error_ = std::move(s);
+      changed_.notify_all();
+    }
+  }
+
+  Status WriteWhole(const char* data, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t w = ::write(fd_, data + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EINVAL && !cached_) {
+        // A file system that took O_DIRECT at open but not this write: the rest goes cached.
+        int flags = ::fcntl(fd_, F_GETFL);
+        if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) {
+          return ErrnoStatus("clearing O_DIRECT on", path_);
+        }
+        cached_ = true;
+        continue;
+      }
+      if (w < 0) return ErrnoStatus("writing", path_);
+      done += static_cast<size_t>(w);
+    }
+    return Status::OK();
+  }
+
+  const int fd_;
+  const std::string path_;
+  bool cached_ = false;  // O_DIRECT cleared; the writer thread's alone
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<Buffer> queue_;
+  bool busy_ = false;  // writing a buffer taken from the queue
+  bool stop_ = false;
+  Status error_;
+  std::thread thread_;  // last: it starts once the rest is ready
+};
+
 // A file opened with O_DIRECT: whole aligned buffers go from the process to the device with no
-// copy into the page cache. The tail that does not fill an aligned block goes through the
-// page cache when the file is flushed (O_DIRECT cleared), and so does anything appended later.
+// copy into the page cache, written behind the appends (DirectBufferWriter). The tail that
+// does not fill an aligned block goes through the page cache when the file is flushed
+// (O_DIRECT cleared), and so does anything appended later.
 class DirectWritableFile final : public FdWritableFile {
+
  public:
   DirectWritableFile(std::string path, int fd)
       : FdWritableFile(std::move(path), fd, 0), buffer_(DirectBufferPool::Get().Acquire()) {}
@@ -162,6 +264,7 @@ class DirectWritableFile final : public FdWritableFile {
 
   Status Append(std::string_view data) override {
     if (fd_ < 0) return Status::FailedPrecondition("append to closed file '" + path_ + "'");
+    WEIR_RETURN_IF_ERROR(write_error_);
     size_ += data.size();
     if (!direct_) return WriteAll(fd_, data.data(), data.size(), path_);
     while (!data.empty()) {
@@ -169,13 +272,21 @@ class DirectWritableFile final : public FdWritableFile {
       std::memcpy(buffer_.get() + used_, data.data(), n);
       used_ += n;
       data.remove_prefix(n);
-      if (used_ == DirectBufferPool::kSize) WEIR_RETURN_IF_ERROR(WriteBuffer(used_));
+      if (used_ == DirectBufferPool::kSize) WEIR_RETURN_IF_ERROR(WriteFullBuffer());
     }
     return Status::OK();
   }
 
   Status Flush() override {
-    if (fd_ < 0 || !direct_) return Status::OK();
+    if (fd_ < 0) return Status::OK();
+    // The full buffers first, then the rest from this thread.
+    if (writer_ != nullptr) {
+      Status drained = writer_->Drain();
+      if (write_error_.ok()) write_error_ = std::move(drained);
+      writer_.reset();
+    }
+    WEIR_RETURN_IF_ERROR(write_error_);
+    if (!direct_) return Status::OK();
     const size_t aligned = used_ / DirectBufferPool::kAlign * DirectBufferPool::kAlign;
     if (aligned > 0) WEIR_RETURN_IF_ERROR(WriteBuffer(aligned));
     // The rest through the page cache: a direct write must fill whole blocks.
@@ -183,6 +294,16 @@ class DirectWritableFile final : public FdWritableFile {
   }
 
  private:
+  // Hands the full buffer to the writer thread and goes on with a fresh one. A failed write
+  // fails every later call: what follows it in the file is lost.
+  Status WriteFullBuffer() {
+    if (writer_ == nullptr) writer_ = std::make_unique<DirectBufferWriter>(fd_, path_);
+    DirectBufferPool::Buffer next = DirectBufferPool::Get().Acquire();
+    used_ = 0;
+    write_error_ = writer_->Push(std::exchange(buffer_, std::move(next)));
+    return write_error_;
+  }
+
   // Writes the buffer's first n bytes (a multiple of kAlign) and keeps what follows them.
   Status WriteBuffer(size_t n) {
     size_t done = 0;
@@ -219,6 +340,8 @@ class DirectWritableFile final : public FdWritableFile {
   bool direct_ = true;
   DirectBufferPool::Buffer buffer_;
   size_t used_ = 0;  // bytes in buffer_ not yet written
+  std::unique_ptr<DirectBufferWriter> writer_;  // from the first full buffer until Flush
+  Status write_error_;  // of a write behind the appends
 };
 
 class PosixFileSystem final : public FileSystem {

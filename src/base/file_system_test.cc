@@ -4,7 +4,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <random>
 #include <string>
 
@@ -111,6 +113,31 @@ TEST_F(FileSystemTest, UncachedFileWhereThereIsNoDirectIo) {
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   AppendInRandomPiecesAndCheck(fs_, tmpl);
   EXPECT_TRUE(fs_.DeleteDirRecursive(tmpl).ok());
+}
+
+// The full buffers are written behind the appends, on a thread of their own. One that fails
+// (past the process's file size limit here, as on a full disk) fails the appends or the sync
+// that come after it, naming the file, and every call after that: nothing hangs.
+TEST_F(FileSystemTest, UncachedFileReportsAWriteThatFailedBehindItsAppends) {
+  struct rlimit old;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  struct rlimit limit = old;
+  limit.rlim_cur = 3 << 20;
+  auto previous = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  const std::string path = Path("limited");
+  auto f = fs_.NewUncachedWritableFile(path);
+  Status s = f.status();
+  const std::string piece(256 << 10, 'x');
+  for (int i = 0; i < 40 && s.ok(); ++i) s = (*f)->Append(piece);  // 10 MiB
+  if (s.ok()) s = (*f)->Sync();
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, previous);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_FALSE(s.ok()) << "10 MiB written under a limit of 3";
+  EXPECT_THAT(s.message(), HasSubstr(path));
+  EXPECT_FALSE((*f)->Append(piece).ok());
+  EXPECT_FALSE((*f)->Sync().ok());
 }
 
 TEST_F(FileSystemTest, UncachedFileInAMissingDirectoryNamesThePath) {
