@@ -5,23 +5,12 @@
 namespace weir::key_order_detail {
 namespace {
 
-// Below this many, one std::sort is as quick.
-constexpr size_t kBucketsFrom = 2048;
-
 // A function object, not a function: std::sort inlines it.
 constexpr auto kBefore = [](const Position& a, const Position& b) {
   if (a.group != b.group) return a.group < b.group;
   if (a.high != b.high) return a.high < b.high;
   return a.low < b.low;
 };
-
-// Byte `d` of a position's sort key group:high:low, 0 the least significant.
-constexpr int kBytes = 20;
-inline uint32_t Byte(const Position& p, int d) {
-  if (d < 8) return static_cast<uint32_t>(p.low >> (8 * d)) & 0xff;
-  if (d < 16) return static_cast<uint32_t>(p.high >> (8 * (d - 8))) & 0xff;
-  return (p.group >> (8 * (d - 16))) & 0xff;
-}
 
 // Lists the ranges of `order` within which `same(i)` (item i of `order` sorts equal to item
 // i - 1) holds, by their index in order.
@@ -36,27 +25,28 @@ void ListTies(KeyOrderScratch& s, Same same) {
   }
 }
 
-// At most four bytes of the sort keys differ (`bytes`, most significant first): each item is
-// one 64-bit integer, those bytes above its index, and a least-significant-digit radix sort
-// orders them 11 bits per pass (the buckets' ends stay in the CPU's first-level cache), each
-// pass a read and a write of 8 bytes per item. A state's integer keys in 128 key groups
-// differ in 31 bits or fewer up to 16 million keys: three passes.
-void SortPacked(KeyOrderScratch& s, const int* bytes, int count) {
+}  // namespace
+
+int DifferingBytes(const Position& differ, int* bytes) {
+  int count = 0;
+  for (int d = kBytes - 1; d >= 0; --d) {
+    if (Byte(differ, d) != 0) bytes[count++] = d;
+  }
+  return count;
+}
+
+// A least-significant-digit radix sort orders the packed items 11 bits per pass (the buckets'
+// ends stay in the CPU's first-level cache), each pass a read and a write of 8 bytes per item.
+// A state's integer keys in 128 key groups differ in 31 bits or fewer up to 16 million keys:
+// three passes.
+void SortPacked(KeyOrderScratch& s, uint64_t bits) {
   constexpr int kDigitBits = 11;
   constexpr uint32_t kBuckets = 1u << kDigitBits;
-  const std::vector<Position>& positions = s.positions;
-  const size_t n = positions.size();
   std::vector<uint64_t>& packed = s.packed;
+  const size_t n = packed.size();
   std::vector<uint64_t>& out = s.packed_buckets;
-  packed.resize(n);  // every one is written below; only growth zeroes
-  out.resize(n);
-  uint64_t bits = 0;  // every key's bits, or'ed
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t key = 0;
-    for (int b = 0; b < count; ++b) key = key << 8 | Byte(positions[i], bytes[b]);
-    packed[i] = key << 32 | positions[i].index;
-    bits |= key;
-  }
+  out.resize(n);  // every one is written below; only growth zeroes
+  s.ties.clear();
   const int passes = (std::bit_width(bits) + kDigitBits - 1) / kDigitBits;
   std::vector<uint32_t>& counts = s.starts;  // kBuckets per pass, counted in one read
   counts.assign(static_cast<size_t>(kBuckets) * passes, 0);
@@ -77,6 +67,8 @@ void SortPacked(KeyOrderScratch& s, const int* bytes, int count) {
   for (size_t i = 0; i < n; ++i) s.order[i] = static_cast<uint32_t>(packed[i]);
   ListTies(s, [&](uint32_t i) { return packed[i] >> 32 == packed[i - 1] >> 32; });
 }
+
+namespace {
 
 // One pass of a most-significant-digit radix sort on `top` and `next` (-1: none), the two most
 // significant bytes that differ, then std::sort within each bucket: a million keys fall into
@@ -114,11 +106,18 @@ void SortPositions(KeyOrderScratch& s, const Position& differ) {
   s.order.clear();
   if (n == 0) return;
   int differing[kBytes];  // the bytes that differ, most significant first
-  int count = 0;
-  for (int d = kBytes - 1; d >= 0; --d) {
-    if (Byte(differ, d) != 0) differing[count++] = d;
+  const int count = DifferingBytes(differ, differing);
+  if (n >= kBucketsFrom && count <= kMaxPackedBytes) {
+    std::vector<uint64_t>& packed = s.packed;
+    packed.resize(n);  // every one is written below; only growth zeroes
+    uint64_t bits = 0;  // every key's bits, or'ed
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t key = PackBytes(positions[i], differing, count);
+      packed[i] = key << 32 | positions[i].index;
+      bits |= key;
+    }
+    return SortPacked(s, bits);
   }
-  if (n >= kBucketsFrom && count <= 4) return SortPacked(s, differing, count);
   if (n < kBucketsFrom) {
     std::sort(positions.begin(), positions.end(), kBefore);
   } else {

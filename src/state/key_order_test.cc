@@ -143,6 +143,26 @@ TEST(KeyOrderTest, FewDistinctShortKeysStillOrder) {
   for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key) << i;
 }
 
+// Keys that differ in few bytes are packed into integers once a sample and then a pass over
+// all of them agree. Here the sample sees only ids; one key it does not see differs in every
+// byte, and the keys sort as positions instead.
+TEST(KeyOrderTest, AKeyTheSampleMissesStillOrders) {
+  for (size_t odd_one : {size_t{1}, size_t{4999}}) {
+    std::vector<Keyed> items;
+    for (uint32_t i = 0; i < 5000; ++i) {
+      std::string key(8, '\0');
+      for (int b = 0; b < 4; ++b) key[7 - b] = static_cast<char>((i * 2654435761u) >> (8 * b));
+      items.push_back(Keyed{0, key});
+    }
+    items[odd_one].key = std::string(12, static_cast<char>(0x80 | odd_one));
+    const std::vector<Keyed> expected = SortedAsStrings(items);
+    SortByKey(
+        items, [](const Keyed& k) { return k.group; },
+        [](const Keyed& k) { return std::string_view(k.key); });
+    for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key) << i;
+  }
+}
+
 TEST(KeyOrderTest, APrefixIsTheKeysFirstSixteenBytesBigEndianZeroPadded) {
   std::mt19937_64 rng(testing::TestSeed());
   for (int round = 0; round < 100; ++round) {
