@@ -349,8 +349,8 @@ void Report(const Options& o, const RunResult& r, double baseline_rate) {
         Percentile(r.latency_ms, 99), Percentile(r.latency_ms, 99.9), durations.size(),
         Percentile(durations, 50), Percentile(durations, 99),
         durations.empty() ? 0.0 : *std::max_element(durations.begin(), durations.end()),
-        Percentile(sync, 50), Percentile(async, 50), Percentile(sizes, 50), Percentile(written, 50), static_cast<long long>(max_alignment),
-        r.peak_rss_kb,
+        Percentile(sync, 50), Percentile(async, 50), Percentile(sizes, 50),
+        Percentile(written, 50), static_cast<long long>(max_alignment), r.peak_rss_kb,
         baseline_rate > 0 ? rate / baseline_rate : 0.0, r.recovery_resume_ms,
         r.recovery_catch_up_ms, r.error.c_str());
     std::fflush(stdout);

@@ -16,7 +16,9 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <random>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -139,7 +141,9 @@ class DirectBufferPool {
         return b;
       }
     }
-    return Buffer(static_cast<char*>(std::aligned_alloc(kAlign, kSize)));
+    auto* p = static_cast<char*>(std::aligned_alloc(kAlign, kSize));
+    if (p == nullptr) throw std::bad_alloc();  // as new would: not a null buffer to copy into
+    return Buffer(p);
   }
   void Release(Buffer b) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -151,10 +155,10 @@ class DirectBufferPool {
   std::vector<Buffer> free_;
 };
 
-// Writes a DirectWritableFile's full buffers, in order, on a thread of its own: a direct write
-// returns when the device has the data, and a snapshot thread that encoded 17 MiB of state
-// waited for seventeen of them in turn. Now the device's time overlaps the filling of the
-// next buffers. Started with the first full buffer, so a file under 1 MiB starts no thread.
+// Writes a DirectWritableFile's full buffers, in order, on a thread of its own: a direct
+// write returns when the data has gone to the device (durable only after the sync), and a
+// snapshot thread that encoded 17 MiB of state waited for seventeen of them in turn. Now the
+// device's time overlaps the filling of the next buffers. Started with the first full buffer, so a file under 1 MiB starts no thread.
 class DirectBufferWriter {
  public:
   using Buffer = DirectBufferPool::Buffer;
@@ -297,7 +301,14 @@ class DirectWritableFile final : public FdWritableFile {
   // Hands the full buffer to the writer thread and goes on with a fresh one. A failed write
   // fails every later call: what follows it in the file is lost.
   Status WriteFullBuffer() {
-    if (writer_ == nullptr) writer_ = std::make_unique<DirectBufferWriter>(fd_, path_);
+    if (writer_ == nullptr && !writer_refused_) {
+      try {
+        writer_ = std::make_unique<DirectBufferWriter>(fd_, path_);
+      } catch (const std::system_error&) {
+        writer_refused_ = true;  // no thread to be had: this file writes its buffers itself
+      }
+    }
+    if (writer_ == nullptr) return WriteBuffer(used_);
     DirectBufferPool::Buffer next = DirectBufferPool::Get().Acquire();
     used_ = 0;
     write_error_ = writer_->Push(std::exchange(buffer_, std::move(next)));
@@ -341,6 +352,7 @@ class DirectWritableFile final : public FdWritableFile {
   DirectBufferPool::Buffer buffer_;
   size_t used_ = 0;  // bytes in buffer_ not yet written
   std::unique_ptr<DirectBufferWriter> writer_;  // from the first full buffer until Flush
+  bool writer_refused_ = false;                 // its thread could not start
   Status write_error_;  // of a write behind the appends
 };
 

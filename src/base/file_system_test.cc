@@ -123,17 +123,23 @@ TEST_F(FileSystemTest, UncachedFileReportsAWriteThatFailedBehindItsAppends) {
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
   struct rlimit limit = old;
   limit.rlim_cur = 3 << 20;
-  auto previous = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  // Process-wide: put back however the test ends.
+  struct Restore {
+    struct rlimit limit;
+    void (*handler)(int);
+    ~Restore() {
+      ::setrlimit(RLIMIT_FSIZE, &limit);
+      std::signal(SIGXFSZ, handler);
+    }
+  } restore{old, std::signal(SIGXFSZ, SIG_IGN)};  // EFBIG instead of the signal
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
   const std::string path = Path("limited");
   auto f = fs_.NewUncachedWritableFile(path);
-  Status s = f.status();
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  Status s;
   const std::string piece(256 << 10, 'x');
   for (int i = 0; i < 40 && s.ok(); ++i) s = (*f)->Append(piece);  // 10 MiB
   if (s.ok()) s = (*f)->Sync();
-  ::setrlimit(RLIMIT_FSIZE, &old);
-  std::signal(SIGXFSZ, previous);
-  ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_FALSE(s.ok()) << "10 MiB written under a limit of 3";
   EXPECT_THAT(s.message(), HasSubstr(path));
   EXPECT_FALSE((*f)->Append(piece).ok());

@@ -87,7 +87,9 @@ inline void NoteDifference(const Position& first, const Position& p, Position& d
 // Sorts the items of scratch.positions by (group, high, low) into scratch.order, and lists
 // in scratch.ties the ranges [begin, end) of it, of two items or more, whose positions are
 // equal: only their whole keys can order them. `differ`: the bits in which some position
-// differs from the first (an xor of each with it, or'ed), taken as they were made.
+// differs from the first (an xor of each with it, or'ed), taken as they were made. (SortKeys
+// packs keys that differ in few bytes itself, straight from them; given positions of such
+// keys, this packs them from the positions.)
 void SortPositions(KeyOrderScratch& scratch, const Position& differ);
 // The same for items packed into scratch.packed (PackBytes of each above its index); `bits`:
 // their packed bytes, or'ed.
@@ -154,7 +156,9 @@ void SortKeys(size_t n, GroupOf group_of, KeyOf key_of, KeyOrderScratch& scratch
     Position differ{0, 0, 0, 0};
     int bytes[kod::kBytes];
     constexpr size_t kSample = 64;
-    for (size_t i = 1; i < kSample; ++i) kod::NoteDifference(first, position(i * (n / kSample)), differ);
+    for (size_t i = 1; i < kSample; ++i) {
+      kod::NoteDifference(first, position(i * (n / kSample)), differ);
+    }
     if (kod::DifferingBytes(differ, bytes) <= kod::kMaxPackedBytes) {
       for (size_t i = 1; i < n; ++i) kod::NoteDifference(first, position(i), differ);
       const int count = kod::DifferingBytes(differ, bytes);
