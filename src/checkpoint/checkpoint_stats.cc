@@ -7,10 +7,11 @@ namespace {
 
 constexpr size_t kSummaryWindow = 1000;
 
-StatsSummary Summarize(const std::deque<int64_t>& values) {
+}  // namespace
+
+StatsSummary Summarize(std::vector<int64_t> v) {
   StatsSummary s;
-  if (values.empty()) return s;
-  std::vector<int64_t> v(values.begin(), values.end());
+  if (v.empty()) return s;
   std::sort(v.begin(), v.end());
   s.count = static_cast<int64_t>(v.size());
   s.min = v.front();
@@ -28,6 +29,12 @@ StatsSummary Summarize(const std::deque<int64_t>& values) {
   s.p99 = q(0.99);
   s.p999 = q(0.999);
   return s;
+}
+
+namespace {
+
+StatsSummary SummarizeWindow(const std::deque<int64_t>& values) {
+  return Summarize(std::vector<int64_t>(values.begin(), values.end()));
 }
 
 void Push(std::deque<int64_t>& d, int64_t v) {
@@ -147,10 +154,10 @@ CheckpointStatsSnapshot CheckpointStatsTracker::Snapshot() const {
   s.latest_savepoint = latest_savepoint_;
   s.latest_failed = latest_failed_;
   s.latest_restored = latest_restored_;
-  s.state_size = Summarize(sizes_);
-  s.checkpointed_size = Summarize(checkpointed_sizes_);
-  s.end_to_end_duration = Summarize(durations_);
-  s.alignment = Summarize(alignments_);
+  s.state_size = SummarizeWindow(sizes_);
+  s.checkpointed_size = SummarizeWindow(checkpointed_sizes_);
+  s.end_to_end_duration = SummarizeWindow(durations_);
+  s.alignment = SummarizeWindow(alignments_);
   return s;
 }
 

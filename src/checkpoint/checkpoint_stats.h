@@ -67,6 +67,7 @@ struct StatsSummary {
   int64_t min = 0, max = 0, avg = 0;
   double p50 = 0, p90 = 0, p95 = 0, p99 = 0, p999 = 0;
 };
+StatsSummary Summarize(std::vector<int64_t> values);
 
 struct CheckpointStatsSnapshot {
   int64_t restored = 0;  // restores, the first start from a checkpoint included

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 #include <map>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -176,6 +177,8 @@ class JobHandlers {
     r.Add("GET", "/jobs/:jobid/checkpoints/config", job(&JobHandlers::CheckpointConfig));
     r.Add("GET", "/jobs/:jobid/checkpoints/details/:checkpointid",
           job(&JobHandlers::CheckpointDetails));
+    r.Add("GET", "/jobs/:jobid/checkpoints/details/:checkpointid/subtasks/:vertexid",
+          job(&JobHandlers::CheckpointSubtasks));
     r.Add("GET", "/jobs/:jobid/checkpoints/:triggerid", job(&JobHandlers::CheckpointStatus));
     r.Add("POST", "/jobs/:jobid/savepoints", job(&JobHandlers::TriggerSavepoint));
     r.Add("GET", "/jobs/:jobid/savepoints/:triggerid", job(&JobHandlers::SavepointStatus));
@@ -917,7 +920,8 @@ class JobHandlers {
              {"changelog_storage", "memory"}});
   }
 
-  RestResponse CheckpointDetails(const RestRequest& req) {
+  // The checkpoint the request names, or the error response.
+  std::variant<CheckpointStats, RestResponse> FindCheckpoint(const RestRequest& req) const {
     const std::string& text = req.params.at(":checkpointid");
     auto id = ParseIndex(text, std::numeric_limits<int64_t>::max());
     if (!id) return RestResponse::Error(400, "'" + text + "' is not a checkpoint id");
@@ -926,7 +930,88 @@ class JobHandlers {
       return RestResponse::Error(404, "checkpoint " + text + " of job " + master_->job_id() +
                                           " is unknown, or too old to be in the history");
     }
-    return Ok(CheckpointJson(*c, true));
+    return std::move(*c);
+  }
+
+  RestResponse CheckpointDetails(const RestRequest& req) {
+    auto c = FindCheckpoint(req);
+    if (auto* error = std::get_if<RestResponse>(&c)) return std::move(*error);
+    return Ok(CheckpointJson(std::get<CheckpointStats>(c), true));
+  }
+
+  // One vertex's part in a checkpoint, subtask by subtask, as Flink reports it: when each
+  // acknowledged, what it wrote, and how long its synchronous part (the task thread's) and
+  // its asynchronous part (writing the snapshot) took. Flink's start_delay (trigger to the
+  // first barrier's arrival) is not measured here and is left out.
+  RestResponse CheckpointSubtasks(const RestRequest& req) {
+    auto found = FindCheckpoint(req);
+    if (auto* error = std::get_if<RestResponse>(&found)) return std::move(*error);
+    auto vertex = FindVertex(req);
+    if (auto* error = std::get_if<RestResponse>(&vertex)) return std::move(*error);
+    const CheckpointStats& c = std::get<CheckpointStats>(found);
+    const int v = std::get<int>(vertex);
+    const int parallelism = master_->graph().vertices()[static_cast<size_t>(v)].parallelism;
+
+    Json subtasks = Json::array();
+    std::vector<int64_t> state, checkpointed, end_to_end, sync, async, alignment;
+    int64_t latest = 0;
+    for (int s = 0; s < parallelism; ++s) {
+      auto it = c.acks.find(first_task_[static_cast<size_t>(v)] + s);
+      if (it == c.acks.end()) {
+        subtasks.push_back(Json{{"className", "pending_or_failed"}, {"index", s},
+                                {"status", "pending_or_failed"}});
+        continue;
+      }
+      const SubtaskCheckpointStats& a = it->second;
+      const int64_t duration = a.ack_wall_ms - c.trigger_wall_ms;
+      latest = std::max(latest, a.ack_wall_ms);
+      state.push_back(static_cast<int64_t>(a.state_size));
+      checkpointed.push_back(static_cast<int64_t>(a.checkpointed_size));
+      end_to_end.push_back(duration);
+      sync.push_back(a.sync_ms);
+      async.push_back(a.async_ms);
+      alignment.push_back(a.alignment_ms);
+      subtasks.push_back(Json{
+          {"className", "completed"},
+          {"index", s},
+          {"status", "completed"},
+          {"ack_timestamp", a.ack_wall_ms},
+          {"end_to_end_duration", duration},
+          {"state_size", a.state_size},
+          {"checkpointed_size", a.checkpointed_size},
+          {"checkpoint", Json{{"sync", a.sync_ms}, {"async", a.async_ms}}},
+          // Aligned checkpoints only: nothing is buffered, processed or persisted in flight.
+          {"alignment",
+           Json{{"buffered", 0}, {"processed", 0}, {"persisted", 0}, {"duration", a.alignment_ms}}},
+          {"unaligned_checkpoint", false},
+          {"aborted", false}});
+    }
+    const int acked = static_cast<int>(state.size());
+    const StatsSummary none;
+    Json j{{"id", c.id},
+           {"status", acked == parallelism ? "COMPLETED" : StatusName(c.status)},
+           {"latest_ack_timestamp", latest},
+           {"state_size", std::accumulate(state.begin(), state.end(), int64_t{0})},
+           {"checkpointed_size",
+            std::accumulate(checkpointed.begin(), checkpointed.end(), int64_t{0})},
+           {"end_to_end_duration", latest > 0 ? latest - c.trigger_wall_ms : 0},
+           {"alignment_buffered", 0},
+           {"processed_data", 0},
+           {"persisted_data", 0},
+           {"num_subtasks", parallelism},
+           {"num_acknowledged_subtasks", acked},
+           {"summary",
+            Json{{"state_size", SummaryJson(Summarize(state))},
+                 {"checkpointed_size", SummaryJson(Summarize(checkpointed))},
+                 {"end_to_end_duration", SummaryJson(Summarize(end_to_end))},
+                 {"checkpoint_duration", Json{{"sync", SummaryJson(Summarize(sync))},
+                                              {"async", SummaryJson(Summarize(async))}}},
+                 {"alignment", Json{{"buffered", SummaryJson(none)},
+                                    {"processed", SummaryJson(none)},
+                                    {"persisted", SummaryJson(none)},
+                                    {"duration", SummaryJson(Summarize(alignment))}}}}},
+           {"subtasks", std::move(subtasks)}};
+    return Ok(std::move(j));
   }
 
   // Checks and takes the optional client-chosen triggerId of a request body.

@@ -241,6 +241,39 @@ TEST_F(RestEndpointTest, CheckpointSavepointAndCancel) {
   Json details = Get(job + "/checkpoints/details/" + std::to_string(id));
   EXPECT_EQ(details["status"], "COMPLETED");
   EXPECT_EQ(details["num_acknowledged_subtasks"], 2);
+  // Each vertex's part, subtask by subtask: when each acknowledged, what it wrote, and its
+  // synchronous and asynchronous parts, which the end-to-end duration holds.
+  ASSERT_FALSE(details["tasks"].empty());
+  std::string vertex;
+  for (const auto& [v, task] : details["tasks"].items()) {
+    vertex = v;
+    Json sub = Get(job + "/checkpoints/details/" + std::to_string(id) + "/subtasks/" + v);
+    EXPECT_EQ(sub["id"], id);
+    EXPECT_EQ(sub["status"], "COMPLETED");
+    EXPECT_EQ(sub["num_subtasks"], task["num_subtasks"]);
+    EXPECT_EQ(sub["num_acknowledged_subtasks"], task["num_subtasks"]);
+    EXPECT_EQ(sub["state_size"], task["state_size"]);
+    EXPECT_EQ(sub["latest_ack_timestamp"], task["latest_ack_timestamp"]);
+    ASSERT_EQ(sub["subtasks"].size(), task["num_subtasks"].get<size_t>());
+    int64_t longest_sync = 0;
+    for (size_t i = 0; i < sub["subtasks"].size(); ++i) {
+      const Json& s = sub["subtasks"][i];
+      EXPECT_EQ(s["index"], i);
+      EXPECT_EQ(s["status"], "completed");
+      EXPECT_GT(s["ack_timestamp"].get<int64_t>(), 0);
+      const int64_t sync = s["checkpoint"]["sync"], async = s["checkpoint"]["async"];
+      EXPECT_GE(sync, 0);
+      EXPECT_GE(async, 0);
+      EXPECT_GE(s["end_to_end_duration"].get<int64_t>() + 2, sync + async) << s.dump();
+      longest_sync = std::max(longest_sync, sync);
+    }
+    EXPECT_EQ(sub["summary"]["checkpoint_duration"]["sync"]["max"], longest_sync);
+  }
+  const std::string subtasks = job + "/checkpoints/details/" + std::to_string(id) + "/subtasks/";
+  Get(subtasks + std::string(32, '0'), 404);
+  Get(subtasks + "not-a-vertex", 400);
+  Get(job + "/checkpoints/details/12345/subtasks/" + vertex, 404);
+  Get(job + "/checkpoints/details/x/subtasks/" + vertex, 400);
   Json stats = Get(job + "/checkpoints");
   EXPECT_EQ(stats["latest"]["completed"]["id"], id);
   EXPECT_EQ(Get(job + "/checkpoints/config")["interval"], 60000);
