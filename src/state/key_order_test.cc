@@ -29,6 +29,15 @@ std::vector<Keyed> SortedAsStrings(std::vector<Keyed> items) {
   return items;
 }
 
+// SortByKey moves `items` into the order SortedAsStrings gives them.
+void ExpectSortByKeyOrdersAsStrings(std::vector<Keyed> items) {
+  const std::vector<Keyed> expected = SortedAsStrings(items);
+  SortByKey(
+      items, [](const Keyed& k) { return k.group; },
+      [](const Keyed& k) { return std::string_view(k.key); });
+  for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key) << i;
+}
+
 // Distinct keys of `kind` in `groups` groups, in random order (each kind has millions).
 std::vector<Keyed> RandomKeys(std::mt19937_64& rng, int kind, size_t n, uint32_t groups) {
   std::vector<std::map<std::string, bool>> seen(groups);
@@ -116,10 +125,7 @@ TEST(KeyOrderTest, OrdersAsStringsDo) {
           EXPECT_EQ(!fresh.buckets.empty(), !as_integers);
         }
 
-        SortByKey(
-            items, [](const Keyed& k) { return k.group; },
-            [](const Keyed& k) { return std::string_view(k.key); });
-        for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key);
+        ExpectSortByKeyOrdersAsStrings(std::move(items));
       }
     }
   }
@@ -136,11 +142,7 @@ TEST(KeyOrderTest, FewDistinctShortKeysStillOrder) {
     }
   }
   std::shuffle(items.begin(), items.end(), std::mt19937_64(testing::TestSeed()));
-  const std::vector<Keyed> expected = SortedAsStrings(items);
-  SortByKey(
-      items, [](const Keyed& k) { return k.group; },
-      [](const Keyed& k) { return std::string_view(k.key); });
-  for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key) << i;
+  ExpectSortByKeyOrdersAsStrings(std::move(items));
 }
 
 // Keys that differ in few bytes are packed into integers once a sample and then a pass over
@@ -155,11 +157,8 @@ TEST(KeyOrderTest, AKeyTheSampleMissesStillOrders) {
       items.push_back(Keyed{0, key});
     }
     items[odd_one].key = std::string(12, static_cast<char>(0x80 | odd_one));
-    const std::vector<Keyed> expected = SortedAsStrings(items);
-    SortByKey(
-        items, [](const Keyed& k) { return k.group; },
-        [](const Keyed& k) { return std::string_view(k.key); });
-    for (size_t i = 0; i < items.size(); ++i) ASSERT_EQ(items[i].key, expected[i].key) << i;
+    SCOPED_TRACE("the odd key at " + std::to_string(odd_one));
+    ExpectSortByKeyOrdersAsStrings(std::move(items));
   }
 }
 
