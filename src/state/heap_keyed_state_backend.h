@@ -16,8 +16,7 @@
 // format of heap_incremental_format.h: a key file under shared/, reused by later checkpoints
 // while the key set does not change, once the checkpoint that wrote it completed and while
 // none of this backend's is pending (SharedStateFiles), and the values by key id. A job
-// whose keys stay the same writes only its values. Only this backend restores them; a
-// savepoint moves state to RocksDB.
+// whose keys stay the same writes only its values. Either backend restores them.
 //
 // Restored state is kept as bytes until the function declares the state (in Open), then
 // decoded with the declared type; state never declared again is carried into later

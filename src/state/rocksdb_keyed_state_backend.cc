@@ -16,6 +16,7 @@
 #include "base/hash.h"
 #include "base/logging.h"
 #include "base/random.h"
+#include "state/heap_incremental_format.h"
 #include "state/key_order.h"
 #include "state/keyed_snapshot_format.h"
 #include "state/rocksdb_snapshot.h"
@@ -699,22 +700,21 @@ Status RocksDbKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& 
   if (!states_.empty()) {
     return Status::FailedPrecondition(RestoreContext() + ": state was declared before restoring");
   }
-  for (const KeyedRestoreSource& src : sources) {
-    if (src.handle->backend_id == kHeapIncrementalBackendId) {
-      return Status::InvalidArgument(
-          RestoreContext() +
-          ": the checkpoint holds the hashmap backend's incremental state; restore it with "
-          "state.backend.type: hashmap, or take a savepoint to switch backends");
-    }
-  }
+  // RocksDB's own files, which the hashmap backend's are not.
+  auto rocksdb_native = [](const KeyedRestoreSource& src) {
+    return !src.handle->native_files.empty() &&
+           src.handle->backend_id != kHeapIncrementalBackendId;
+  };
   Status s;
-  if (sources.size() == 1 && !sources[0].handle->native_files.empty() &&
+  if (sources.size() == 1 && rocksdb_native(sources[0]) &&
       sources[0].handle->key_groups == options_.key_groups) {
     s = RestoreNativeInPlace(sources[0]);
     if (s.ok() && sources[0].handle->canonical) s = RestoreCanonical(sources[0]);
   } else {
     for (size_t i = 0; i < sources.size() && s.ok(); ++i) {
-      if (!sources[i].handle->native_files.empty()) {
+      if (sources[i].handle->backend_id == kHeapIncrementalBackendId) {
+        s = RestoreHeapNative(sources[i]);
+      } else if (rocksdb_native(sources[i])) {
         s = RestoreNativeRescaled(sources[i], static_cast<int>(i));
       }
       if (s.ok() && sources[i].handle->canonical) s = RestoreCanonical(sources[i]);
@@ -943,8 +943,19 @@ bool RocksDbKeyedStateBackend::CacheRestoredValue(int state, std::string_view ke
 Status RocksDbKeyedStateBackend::RestoreCanonical(const KeyedRestoreSource& source) {
   const StateFile& file = *source.handle->canonical;
   WEIR_ASSIGN_OR_RETURN(std::string data, source.location->ReadVerified(file));
-  WEIR_ASSIGN_OR_RETURN(
-      auto reader, KeyedSnapshotReader::Open(std::move(data), source.location->Absolute(file)));
+  const std::string name = source.location->Absolute(file);
+  WEIR_ASSIGN_OR_RETURN(auto reader, KeyedSnapshotReader::Open(std::move(data), name));
+  return RestoreEntries(reader, name);
+}
+
+Status RocksDbKeyedStateBackend::RestoreHeapNative(const KeyedRestoreSource& source) {
+  WEIR_ASSIGN_OR_RETURN(auto reader, OpenHeapIncremental(*source.handle, *source.location));
+  // OpenHeapIncremental checked that the second file is the value file.
+  return RestoreEntries(reader, source.location->Absolute(source.handle->native_files[1]));
+}
+
+template <typename Reader>
+Status RocksDbKeyedStateBackend::RestoreEntries(const Reader& reader, const std::string& file) {
   WEIR_RETURN_IF_ERROR(RestoredKeyCodec(reader.key_codec()));
   std::vector<int> index;
   for (const StateMeta& m : reader.states()) {
@@ -963,7 +974,7 @@ Status RocksDbKeyedStateBackend::RestoreCanonical(const KeyedRestoreSource& sour
                   : FromRocksDb(s, "writing restored state to '" + db_->path() + "'");
   };
   auto malformed = [&](const StateInfo& st, int kg) {
-    return Status::Corruption("keyed state file '" + source.location->Absolute(file) + "': a " +
+    return Status::Corruption("keyed state file '" + file + "': a " +
                               std::string(detail::StateKindName(st.kind)) + " value of state '" +
                               st.name + "' in key group " + std::to_string(kg) + " is malformed");
   };

@@ -125,6 +125,13 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   Status RestoreNativeInPlace(const KeyedRestoreSource& source);
   Status RestoreNativeRescaled(const KeyedRestoreSource& source, int index);
   Status RestoreCanonical(const KeyedRestoreSource& source);
+  // The hashmap backend's own checkpoint files (heap_incremental_format.h), read as a
+  // canonical file is: a checkpoint of either backend restores into RocksDB.
+  Status RestoreHeapNative(const KeyedRestoreSource& source);
+  // Every entry and timer of `reader` (a KeyedSnapshotReader or a HeapIncrementalReader) in
+  // this subtask's key groups. `file` names the state file in errors.
+  template <typename Reader>
+  Status RestoreEntries(const Reader& reader, const std::string& file);
   Status CheckMaxParallelism(int recorded) const;
   // An incremental checkpoint's changed values (ReadChangedValues) go back into the write
   // cache, as the task that took it held them, when the cache has room for all of them:

@@ -858,27 +858,59 @@ TEST_F(RocksDbBackendTest, FullSnapshotsAndSavepointsRestoreIntoTheHeapBackendAn
   }
 }
 
-// Each backend's incremental checkpoint restores only into that backend, and the other says
-// which one to use (or to take a savepoint).
-TEST_F(RocksDbBackendTest, AnIncrementalCheckpointOfTheOtherBackendIsRefusedClearly) {
+// A RocksDB incremental checkpoint restores only into RocksDB, and the hashmap backend says
+// so (or to take a savepoint).
+TEST_F(RocksDbBackendTest, ARocksDbIncrementalCheckpointIsRefusedByTheHashmapBackendClearly) {
   UseIncremental();
-  for (std::string type : {"rocksdb", "hashmap"}) {
-    SCOPED_TRACE("written by " + type);
-    config_.Set("state.backend.type", type);
-    Subtask t = NewSubtask();
-    auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
-    SetKey(*t.backend, 1);
-    v.Update(1);
-    const Written& w = Snapshot(*t.backend);
-    EXPECT_FALSE(w.handle.native_files.empty());
-    EXPECT_EQ(w.handle.backend_id == kHeapIncrementalBackendId, type == "hashmap");
-    config_.Set("state.backend.type", type == "rocksdb" ? "hashmap" : "rocksdb");
-    Subtask other = NewSubtask();
-    Status s = Restore(*other.backend, {&w});
-    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-    EXPECT_THAT(s.message(),
-                AllOf(HasSubstr("Running Sum"), HasSubstr("state.backend.type: " + type)));
+  config_.Set("state.backend.type", "rocksdb");
+  Subtask t = NewSubtask();
+  auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));
+  SetKey(*t.backend, 1);
+  v.Update(1);
+  const Written& w = Snapshot(*t.backend);
+  EXPECT_FALSE(w.handle.native_files.empty());
+  config_.Set("state.backend.type", "hashmap");
+  Subtask other = NewSubtask();
+  Status s = Restore(*other.backend, {&w});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr("Running Sum"), HasSubstr("state.backend.type: rocksdb")));
+}
+
+// The hashmap backend's checkpoints in its own format restore into RocksDB, every kind of
+// state and the timers, split over as many subtasks as the job now has.
+TEST_F(RocksDbBackendTest, AHashmapCheckpointInItsOwnFormatRestoresIntoRocksDb) {
+  UseIncremental();
+  config_.Set("state.backend.type", "hashmap");
+  Subtask t = NewSubtask();
+  AllKinds a = AllKinds::Declare(*t.runtime);
+  a.Fill(t);
+  const Written& w = Snapshot(*t.backend);
+  ASSERT_EQ(w.handle.backend_id, kHeapIncrementalBackendId);
+
+  config_.Set("state.backend.type", "rocksdb");
+  Subtask whole = NewSubtask();
+  ASSERT_NE(whole.backend->raw(), nullptr);
+  Status restored = Restore(*whole.backend, {&w});
+  ASSERT_TRUE(restored.ok()) << restored.ToString();
+  AllKinds b = AllKinds::Declare(*whole.runtime);
+  b.Expect(whole);
+
+  size_t timers = 0;
+  for (int i = 0; i < 2; ++i) {
+    Subtask half = NewSubtask(KeyGroupRange::ForSubtask(128, 2, i), i);
+    ASSERT_TRUE(Restore(*half.backend, {&w}).ok());
+    AllKinds h = AllKinds::Declare(*half.runtime);
+    for (int k = 0; k < 200; ++k) {
+      if (!half.backend->key_groups().Contains(KeyGroupOf(k))) continue;
+      SetKey(*half.backend, k);
+      EXPECT_EQ(h.value.Value(),
+                k % 2 == 0 ? std::optional<std::string>("v" + std::to_string(k)) : std::nullopt);
+      EXPECT_EQ(h.list.Get().size(), static_cast<size_t>(k % 4)) << k;
+    }
+    timers += half.backend->timers().size();
   }
+  EXPECT_EQ(timers, 29u);
 }
 
 }  // namespace
