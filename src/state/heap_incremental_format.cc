@@ -49,26 +49,43 @@ Result<std::string_view> Body(const std::string& d, std::string_view magic,
 }  // namespace
 
 Status WriteHeapKeyFile(const KeyTable::Frozen& keys, StateFileWriter* file) {
+  using Key = KeyTable::Key;
+  constexpr size_t kChunk = detail::CowVector<Key>::kChunkSize;
+  // An id's entry with an inline key: key group + 1 (below 65536: at most 3 varint bytes),
+  // the length (1 byte) and room for all kInline bytes, which are copied whatever the length.
+  constexpr size_t kInlineEntry = 3 + 1 + Key::kInline;
   SnapshotSection piece;
-  piece.Reserve(kPieceBytes + 256);
+  piece.Reserve(kPieceBytes + kChunk * kInlineEntry);
   {
     char* p = piece.Extend(kKeyMagic.size() + 2 * SnapshotSection::kMaxVarint);
     p = SnapshotSection::PutBytes(p, kKeyMagic);
     p = SnapshotSection::PutVarint(p, kVersion);
     piece.Commit(SnapshotSection::PutVarint(p, keys.size()));
   }
-  for (size_t id = 0; id < keys.size(); ++id) {
-    const KeyTable::Key& k = keys[id];
-    if (!k.live()) {
-      char* p = piece.Extend(1);
-      *p = 0;
-      piece.Commit(p + 1);
-    } else {
-      std::string_view bytes = k.bytes();
-      char* p = piece.Extend(3 * SnapshotSection::kMaxVarint + bytes.size());
+  for (size_t c = 0; c * kChunk < keys.size(); ++c) {
+    // A chunk of ids in one loop, with room for all of them reserved up front.
+    std::span<const Key> chunk = keys.chunk(c);
+    char* p = piece.Extend(chunk.size() * kInlineEntry);
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      const Key& k = chunk[i];
+      if (!k.live()) {
+        *p++ = 0;
+        continue;
+      }
       p = SnapshotSection::PutVarint(p, static_cast<uint64_t>(k.key_group()) + 1);
-      piece.Commit(SnapshotSection::PutBytes(SnapshotSection::PutVarint(p, bytes.size()), bytes));
+      if (k.is_inline()) [[likely]] {
+        *p++ = static_cast<char>(k.inline_size());
+        std::memcpy(p, k.inline_bytes(), Key::kInline);
+        p += k.inline_size();
+      } else {
+        std::string_view bytes = k.bytes();
+        piece.Commit(p, 0);
+        p = piece.Extend(SnapshotSection::kMaxVarint + bytes.size() +
+                         (chunk.size() - i - 1) * kInlineEntry);
+        p = SnapshotSection::PutBytes(SnapshotSection::PutVarint(p, bytes.size()), bytes);
+      }
     }
+    piece.Commit(p, 0);
     if (piece.bytes().size() >= kPieceBytes) {
       WEIR_RETURN_IF_ERROR(file->Append(piece.bytes()));
       piece.Clear();

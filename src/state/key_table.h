@@ -44,6 +44,11 @@ class KeyTable {
     }
     int key_group() const { return key_group_; }
     bool live() const { return live_; }
+    // Whether bytes() are the first inline_size() of inline_bytes(), which always holds
+    // kInline bytes: a snapshot copies them in one fixed-size move.
+    bool is_inline() const { return inline_size_ != kOnHeap; }
+    size_t inline_size() const { return inline_size_; }
+    const char* inline_bytes() const { return data_; }
 
    private:
     friend class KeyTable;

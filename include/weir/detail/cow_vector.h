@@ -11,11 +11,13 @@
 // destructor, which any thread may do while the owner goes on writing.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -56,6 +58,12 @@ class CowVector {
 
     size_t size() const { return size_; }
     const T& operator[](size_t i) const { return chunks_[i >> kChunkBits]->items[i & kChunkMask]; }
+    // The elements [c * kChunkSize, (c + 1) * kChunkSize) that are below size(), for loops
+    // that visit every element: one lookup per chunk.
+    std::span<const T> chunk(size_t c) const {
+      const std::array<T, kChunkSize>& items = chunks_[c]->items;
+      return std::span<const T>(items).first(std::min(kChunkSize, size_ - c * kChunkSize));
+    }
 
    private:
     friend class CowVector;
