@@ -122,6 +122,7 @@ class DirectBufferPool {
  public:
   static constexpr size_t kSize = 1 << 20;
   static constexpr size_t kAlign = 4096;  // covers 512-byte and 4 KiB logical blocks
+  static constexpr size_t kKept = 32;
 
   struct Free {
     void operator()(char* p) const { std::free(p); }
@@ -147,7 +148,9 @@ class DirectBufferPool {
   }
   void Release(Buffer b) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() < 8) free_.push_back(std::move(b));  // two files' worth in flight
+    // As many as one file may have waiting (DirectBufferWriter::kQueued): taken from the
+    // kernel afresh, each checkpoint's buffers would fault in again.
+    if (free_.size() < kKept) free_.push_back(std::move(b));
   }
 
  private:
@@ -198,7 +201,10 @@ class DirectBufferWriter {
   }
 
  private:
-  static constexpr size_t kQueued = 2;
+  // Up to 32 MiB a file waiting for the device: a heap snapshot encodes a million keys'
+  // state (about 20 MiB) without waiting for the disk, and so lets go sooner of the frozen
+  // chunks the task copies before it writes to them. Larger files go at the device's pace.
+  static constexpr size_t kQueued = DirectBufferPool::kKept;
 
   void Run() {
     std::unique_lock<std::mutex> lock(mu_);
