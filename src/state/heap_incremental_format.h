@@ -1,9 +1,13 @@
-// The heap backend's incremental checkpoint format: the keys in a file of their own, which
-// checkpoints share while the key set does not change, and each checkpoint's values by key id.
+// The heap backend's checkpoint format: the keys in a file of their own, which incremental
+// checkpoints share while the key set does not change, and each checkpoint's values by key
+// id. (The name is older than full checkpoints in this format: the files and the handles'
+// backend id "heap-incremental" keep it.)
 //
-// A checkpoint of a job whose keys stay the same then writes only its values, about half of
-// what the canonical format (keyed_snapshot_format.h) holds for small keys and values, and
-// never reads the key table. Savepoints stay canonical; only the heap backend reads these.
+// Both files are written in id order, as the backend holds its keys and values, with no
+// scatter into key groups. An incremental checkpoint of a job whose keys stay the same writes
+// only its values, about half of what the canonical format (keyed_snapshot_format.h) holds
+// for small keys and values, and never reads the key table. Savepoints stay canonical; both
+// backends read these.
 //
 //   key file    "WEIRHKY1", varint version (1), varint id count; per id: varint 0 (no key)
 //               or key group + 1, then the key, length-prefixed; fixed64 XXH3 of all preceding

@@ -8,15 +8,16 @@
 //
 // Snapshots are copy-on-write (weir/detail/cow_vector.h): at the barrier the task thread only
 // freezes the key table and each state's column, in O(chunks); a snapshot thread encodes the
-// frozen view into the canonical format and writes it, while the task keeps processing and
-// copies a chunk the first time it writes to it after the freeze, while the snapshot still
-// holds the view.
+// frozen view and writes it, while the task keeps processing and copies a chunk the first
+// time it writes to it after the freeze, while the snapshot still holds the view.
 //
-// Incremental checkpoints (execution.checkpointing.incremental; never savepoints) use the
-// format of heap_incremental_format.h: a key file under shared/, reused by later checkpoints
-// while the key set does not change, once the checkpoint that wrote it completed and while
-// none of this backend's is pending (SharedStateFiles), and the values by key id. A job
-// whose keys stay the same writes only its values. Either backend restores them.
+// Checkpoints use the backend's own format (heap_incremental_format.h): a key file, and the
+// values by key id, both in id order. A full checkpoint writes both among its own files.
+// An incremental one (execution.checkpointing.incremental) writes its key file under shared/
+// and reuses it while the key set does not change, once the checkpoint that wrote it
+// completed and while none of this backend's is pending (SharedStateFiles): a job whose keys
+// stay the same writes only its values. Either backend restores them. Savepoints are in the
+// canonical format (keyed_snapshot_format.h), grouped by key group.
 //
 // Restored state is kept as bytes until the function declares the state (in Open), then
 // decoded with the declared type; state never declared again is carried into later

@@ -48,15 +48,50 @@ TEST_F(HeapBackendTest, TimersAloneDoNotKeepAKeyAlive) {
   EXPECT_EQ(r.backend->timers().size(), 20u);
 }
 
-TEST_F(HeapBackendTest, SnapshotFileIsNamedAfterTheOperatorAndSubtask) {
+// A full checkpoint's key file and value file are its own, named after the operator and
+// subtask; a savepoint is one canonical file.
+TEST_F(HeapBackendTest, SnapshotFilesAreNamedAfterTheOperatorAndSubtask) {
   KeyGroupRange range = KeyGroupRange::ForSubtask(128, 4, 3);
   Subtask t = NewSubtask(range, /*subtask=*/3);
   const Written& w = Snapshot(*t.backend);
-  ASSERT_TRUE(w.handle.canonical.has_value());
-  EXPECT_EQ(w.handle.canonical->path, "chk-1/running-sum-3.keyed");
+  EXPECT_EQ(w.handle.backend_id, kHeapIncrementalBackendId);
+  EXPECT_FALSE(w.handle.canonical.has_value());
+  ASSERT_EQ(w.handle.native_files.size(), 2u);
+  EXPECT_EQ(w.handle.native_files[0].path, "chk-1/running-sum-3.keys");
+  EXPECT_EQ(w.handle.native_files[1].path, "chk-1/running-sum-3.keyed");
   EXPECT_EQ(w.handle.key_groups, range);
-  EXPECT_TRUE(w.handle.native_files.empty());
-  EXPECT_TRUE(w.location->Verify(*w.handle.canonical).ok());
+  for (const StateFile& f : w.handle.native_files) EXPECT_TRUE(w.location->Verify(f).ok());
+
+  const Written& sp = Snapshot(*t.backend, true, /*savepoint=*/true);
+  ASSERT_TRUE(sp.handle.canonical.has_value());
+  EXPECT_EQ(sp.handle.canonical->path, "chk-2/running-sum-3.keyed");
+  EXPECT_TRUE(sp.handle.native_files.empty());
+  EXPECT_TRUE(sp.location->Verify(*sp.handle.canonical).ok());
+}
+
+// Full checkpoints share nothing: each writes its own key file, even when the keys have not
+// changed, and deleting one checkpoint leaves the next restorable.
+TEST_F(HeapBackendTest, FullCheckpointsShareNoFiles) {
+  Subtask t = NewSubtask();
+  auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+  for (int k = 0; k < 500; ++k) {
+    SetKey(*t.backend, k);
+    v.Update(k);
+  }
+  Snapshot(*t.backend);  // chk-1
+  SetKey(*t.backend, 7);
+  v.Update(70);
+  const Written& w2 = Snapshot(*t.backend);
+  ASSERT_EQ(w2.handle.native_files.size(), 2u);
+  EXPECT_EQ(w2.handle.native_files[0].path, "chk-2/running-sum-0.keys");
+  ASSERT_TRUE(FileSystem::Default()->DeleteDirRecursive(dir_.Join("chk-1")).ok());
+  Subtask r = NewSubtask();
+  ASSERT_TRUE(Restore(*r.backend, {&w2}).ok());
+  auto rv = r.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+  for (int k = 0; k < 500; ++k) {
+    SetKey(*r.backend, k);
+    ASSERT_EQ(rv.Value(), k == 7 ? 70 : k) << k;
+  }
 }
 
 TEST_F(HeapBackendTest, KeysWithOnlyEmptyStateAreDroppedAtSnapshot) {
