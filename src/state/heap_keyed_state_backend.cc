@@ -159,9 +159,10 @@ class HeapKeyedSnapshot final : public KeyedSnapshot {
 // A checkpoint in the backend's own format (heap_incremental_format.h): a key file and every
 // state's values by key id. Read in id order and written in order, it costs the snapshot
 // thread about half of what the canonical format's scatter into key groups does (BENCH.md,
-// "Heap checkpoints in the backend's own format"). A full checkpoint writes its key file
-// among its own files; an incremental one (`shared_files` set) in shared/, or reuses the key
-// file of the last completed checkpoint if the keys have not changed since (`reused_keys`).
+// "Heap checkpoints in the backend's own format"). If the keys have not changed since the
+// last completed checkpoint (`reused_keys`), an incremental checkpoint refers to its key file
+// and a full one hard-links it among its own files; else the key file is written, under
+// shared/ for an incremental checkpoint.
 class HeapNativeSnapshot final : public KeyedSnapshot {
  public:
   struct Params {
@@ -178,7 +179,8 @@ class HeapNativeSnapshot final : public KeyedSnapshot {
     // SharedStateFiles for an incremental checkpoint.
     std::string key_name;
     std::optional<StateFile> reused_keys;
-    std::shared_ptr<SharedStateFiles> shared_files;  // null: a full checkpoint
+    std::shared_ptr<SharedStateFiles> shared_files;
+    bool incremental = false;
   };
 
   explicit HeapNativeSnapshot(Params p) : p_(std::move(p)) {}
@@ -189,10 +191,19 @@ class HeapNativeSnapshot final : public KeyedSnapshot {
     const size_t id_count = p_.keys.size();
     StateFile keys;
     std::unique_ptr<StateFileWriter> key_file;
-    if (p_.reused_keys) {
+    bool have_keys = false;
+    if (p_.reused_keys && p_.incremental) {
       keys = *p_.reused_keys;
-    } else {
-      if (p_.shared_files == nullptr) {
+      have_keys = true;
+    } else if (p_.reused_keys) {
+      // A full checkpoint stands alone: the same key file, linked. Where that fails (a file
+      // system without hard links, the earlier checkpoint deleted), it is written again.
+      auto linked = location.LinkExclusiveFile(*p_.reused_keys, p_.file_prefix + ".keys");
+      if (linked.ok()) keys = std::move(*linked);
+      have_keys = linked.ok();
+    }
+    if (!have_keys) {
+      if (!p_.incremental) {
         WEIR_ASSIGN_OR_RETURN(key_file, location.CreateExclusiveFile(p_.file_prefix + ".keys"));
       } else {
         WEIR_ASSIGN_OR_RETURN(key_file, location.CreateSharedFile(SharedStateFileName(
@@ -229,7 +240,7 @@ class HeapNativeSnapshot final : public KeyedSnapshot {
     HeapKeyedSnapshot::ReleaseFrozen(p_.keys, p_.tables);  // before the syncs
     if (key_file != nullptr) {
       WEIR_ASSIGN_OR_RETURN(keys, key_file->Finish());
-      if (p_.shared_files != nullptr) {
+      if (p_.incremental) {
         // The checkpoint's _metadata makes its own directory durable, not shared/.
         WEIR_RETURN_IF_ERROR(location.fs().SyncDir(JoinPath(location.base_dir(), "shared")));
       }
@@ -238,9 +249,7 @@ class HeapNativeSnapshot final : public KeyedSnapshot {
     WEIR_ASSIGN_OR_RETURN(StateFile values, file->Finish());
     values.local_name = "values";
 
-    if (p_.shared_files != nullptr) {
-      p_.shared_files->Written(p_.checkpoint_id, {{p_.key_name, keys}});
-    }
+    p_.shared_files->Written(p_.checkpoint_id, {{p_.key_name, keys}});
     KeyedStateHandle handle;
     handle.key_groups = p_.range;
     handle.native_files = {std::move(keys), std::move(values)};
@@ -509,11 +518,10 @@ Result<std::unique_ptr<KeyedSnapshot>> HeapKeyedStateBackend::Snapshot(int64_t c
   p.checkpoint_id = checkpoint_id;
   p.file_prefix = std::move(prefix);
   p.key_name = "keys-" + instance_ + "-" + std::to_string(keys_.version());
-  if (incremental_) {
-    SharedStateFiles::FileMap reusable = shared_files_->BeginCheckpoint(checkpoint_id);
-    if (auto it = reusable.find(p.key_name); it != reusable.end()) p.reused_keys = it->second;
-    p.shared_files = shared_files_;
-  }
+  SharedStateFiles::FileMap reusable = shared_files_->BeginCheckpoint(checkpoint_id);
+  if (auto it = reusable.find(p.key_name); it != reusable.end()) p.reused_keys = it->second;
+  p.shared_files = shared_files_;
+  p.incremental = incremental_;
   return std::unique_ptr<KeyedSnapshot>(std::make_unique<HeapNativeSnapshot>(std::move(p)));
 }
 

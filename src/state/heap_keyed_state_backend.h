@@ -12,7 +12,9 @@
 // time it writes to it after the freeze, while the snapshot still holds the view.
 //
 // Checkpoints use the backend's own format (heap_incremental_format.h): a key file, and the
-// values by key id, both in id order. A full checkpoint writes both among its own files.
+// values by key id, both in id order. A full checkpoint keeps both among its own files, so
+// it stands alone; while the keys stay the same it hard-links the last completed one's key
+// file rather than writing it again.
 // An incremental one (execution.checkpointing.incremental) writes its key file under shared/
 // and reuses it while the key set does not change, once the checkpoint that wrote it
 // completed and while none of this backend's is pending (SharedStateFiles): a job whose keys

@@ -4,6 +4,8 @@
 // behaviour every backend shares is tested in state_backend_conformance_test.cc.
 #include "state/heap_keyed_state_backend.h"
 
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -69,29 +71,58 @@ TEST_F(HeapBackendTest, SnapshotFilesAreNamedAfterTheOperatorAndSubtask) {
   EXPECT_TRUE(sp.location->Verify(*sp.handle.canonical).ok());
 }
 
-// Full checkpoints share nothing: each writes its own key file, even when the keys have not
-// changed, and deleting one checkpoint leaves the next restorable.
-TEST_F(HeapBackendTest, FullCheckpointsShareNoFiles) {
+// Full checkpoints stand alone: while the keys stay the same, each hard-links the last
+// completed one's key file among its own files (where it cannot, it writes the file again),
+// so deleting an earlier checkpoint leaves a later one whole.
+TEST_F(HeapBackendTest, FullCheckpointsLinkTheLastKeyFileAndStandAlone) {
   Subtask t = NewSubtask();
   auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
-  for (int k = 0; k < 500; ++k) {
-    SetKey(*t.backend, k);
-    v.Update(k);
-  }
-  Snapshot(*t.backend);  // chk-1
-  SetKey(*t.backend, 7);
-  v.Update(70);
+  auto fill = [&](int n, int64_t factor) {
+    for (int k = 0; k < n; ++k) {
+      SetKey(*t.backend, k);
+      v.Update(k * factor);
+    }
+  };
+  auto links = [&](const Written& w) {
+    struct stat st {};
+    EXPECT_EQ(::stat(w.location->Absolute(w.handle.native_files[0]).c_str(), &st), 0);
+    return st.st_nlink;
+  };
+  auto expect_restores = [&](const Written& w, int n, int64_t factor) {
+    Subtask r = NewSubtask();
+    Status s = Restore(*r.backend, {&w});
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    auto rv = r.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+    for (int k = 0; k < n; ++k) {
+      SetKey(*r.backend, k);
+      ASSERT_EQ(rv.Value(), k * factor) << k;
+    }
+  };
+  fill(500, 1);
+  const Written& w1 = Snapshot(*t.backend);
+  EXPECT_EQ(links(w1), 1u);
+  fill(500, 2);  // new values, the same keys
   const Written& w2 = Snapshot(*t.backend);
   ASSERT_EQ(w2.handle.native_files.size(), 2u);
   EXPECT_EQ(w2.handle.native_files[0].path, "chk-2/running-sum-0.keys");
+  EXPECT_EQ(w2.handle.native_files[0].checksum, w1.handle.native_files[0].checksum);
+  EXPECT_EQ(links(w2), 2u) << "chk-1's key file, linked";
   ASSERT_TRUE(FileSystem::Default()->DeleteDirRecursive(dir_.Join("chk-1")).ok());
-  Subtask r = NewSubtask();
-  ASSERT_TRUE(Restore(*r.backend, {&w2}).ok());
-  auto rv = r.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
-  for (int k = 0; k < 500; ++k) {
-    SetKey(*r.backend, k);
-    ASSERT_EQ(rv.Value(), k == 7 ? 70 : k) << k;
-  }
+  EXPECT_EQ(links(w2), 1u);
+  expect_restores(w2, 500, 2);
+
+  // chk-2 gone too: the key file cannot be linked, so it is written again.
+  ASSERT_TRUE(FileSystem::Default()->DeleteDirRecursive(dir_.Join("chk-2")).ok());
+  fill(500, 3);
+  const Written& w3 = Snapshot(*t.backend);
+  EXPECT_EQ(links(w3), 1u);
+  expect_restores(w3, 500, 3);
+
+  fill(501, 4);  // one key more: a new key file
+  const Written& w4 = Snapshot(*t.backend);
+  EXPECT_NE(w4.handle.native_files[0].checksum, w3.handle.native_files[0].checksum);
+  EXPECT_EQ(links(w4), 1u);
+  expect_restores(w4, 501, 4);
 }
 
 TEST_F(HeapBackendTest, KeysWithOnlyEmptyStateAreDroppedAtSnapshot) {

@@ -48,6 +48,14 @@ bool WrittenByCheckpoint(std::string_view file, int64_t checkpoint_id) {
   return SharedStateFileCheckpoint(file.substr(kShared.size())) == checkpoint_id;
 }
 
+Result<StateFile> SnapshotLocation::LinkExclusiveFile(const StateFile& from,
+                                                      const std::string& name) const {
+  StateFile linked = from;
+  linked.path = JoinPath(exclusive_dir_, name);
+  WEIR_RETURN_IF_ERROR(fs_->Link(Absolute(from), Absolute(linked)));
+  return linked;
+}
+
 Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateSharedFile(
     const std::string& name) const {
   std::string rel = JoinPath("shared", name);

@@ -62,6 +62,10 @@ class SnapshotLocation {
   // The caller makes the file's directory entry durable (SyncDir of shared/) once finished.
   Result<std::unique_ptr<StateFileWriter>> CreateSharedFile(const std::string& name) const;
 
+  // Hard-links `from`, a file of an earlier checkpoint, into this checkpoint's directory as
+  // `name`: the same bytes, with nothing written. The file was durable already; this
+  // checkpoint's _metadata makes the new directory entry durable.
+  Result<StateFile> LinkExclusiveFile(const StateFile& from, const std::string& name) const;
   // Copies `local_path` into shared/ as `name`, checksumming it. The file and its directory
   // entry are durable when this returns.
   Result<StateFile> UploadShared(const std::string& local_path, const std::string& name) const;
