@@ -203,7 +203,14 @@ Status FaultInjectionFileSystem::Link(const std::string& from, const std::string
     std::lock_guard<std::mutex> lock(mu_);
     WEIR_RETURN_IF_ERROR(MaybeFail(Op::kLink, to));
   }
-  return base_->Link(from, to);
+  WEIR_RETURN_IF_ERROR(base_->Link(from, to));
+  WEIR_ASSIGN_OR_RETURN(uint64_t size, base_->FileSize(to));
+  std::lock_guard<std::mutex> lock(mu_);
+  // One more directory entry, durable once its directory is synced; the bytes are the other
+  // name's, as durable as they are there.
+  auto it = files_.find(from);
+  files_[to] = FileState{it != files_.end() ? it->second.synced_size : size, false};
+  return Status::OK();
 }
 
 Status FaultInjectionFileSystem::Truncate(const std::string& path, uint64_t size) {

@@ -233,6 +233,21 @@ TEST_F(FaultInjectionFileSystemTest, DropUnsyncedDataKeepsARenameFollowedByDirec
   EXPECT_EQ(ReadFile(Path("final")), "new");
 }
 
+// A hard link is one more name: lost in a power loss until its directory is synced, while
+// the name it was made from keeps the bytes.
+TEST_F(FaultInjectionFileSystemTest, DropUnsyncedDataDropsALinkWithoutDirectorySync) {
+  Write("a", "data", /*sync=*/true);
+  ASSERT_TRUE(fs_.SyncDir(dir_.path()).ok());
+  ASSERT_TRUE(fs_.CreateDirs(Path("d")).ok());
+  ASSERT_TRUE(fs_.Link(Path("a"), Path("d/lost")).ok());
+  ASSERT_TRUE(fs_.Link(Path("a"), Path("d2-kept")).ok());
+  ASSERT_TRUE(fs_.SyncDir(dir_.path()).ok());
+  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
+  EXPECT_FALSE(testing::FileExists(Path("d/lost")));
+  EXPECT_EQ(ReadFile(Path("d2-kept")), "data");
+  EXPECT_EQ(ReadFile(Path("a")), "data");
+}
+
 TEST_F(FaultInjectionFileSystemTest, RenameOverADurableFileNeverLosesTheName) {
   // A manifest that was written durably, then replaced by a rename whose directory fsync did
   // not happen: after a power loss the name holds the old or the new contents, never nothing.
