@@ -299,6 +299,43 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param).name;
     });
 
+// The hashmap backend's key file: written by the first checkpoint and after any change of
+// keys, then reused (incremental) or hard-linked (full).
+const Backend kHashmapBackends[] = {kBackends[0], kBackends[1]};
+INSTANTIATE_TEST_SUITE_P(
+    KeyFileFaults, CheckpointFaultTest,
+    ::testing::Combine(
+        ::testing::Values(
+            FaultCase{"fsync_of_key_file", FaultInjectionFileSystem::Op::kSync, ".keys", 2},
+            FaultCase{"write_of_key_file", FaultInjectionFileSystem::Op::kWrite, ".keys", 2}),
+        ::testing::ValuesIn(kHashmapBackends)),
+    [](const auto& info) {
+      return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param).name;
+    });
+
+// A full checkpoint that cannot hard-link the last key file writes it instead: no checkpoint
+// fails, nothing is lost.
+TEST(KeyFileLinkTest, AFailedLinkWritesTheKeyFileAndTheCheckpointCompletes) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  auto reference = ReferenceOutput(spec);
+  spec.on_record = Throttle;
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  fs.InjectError(FaultInjectionFileSystem::Op::kLink, ".keys", Status::IOError("no links"), 2);
+  Configuration c = CheckpointedConfig(dir);
+  UseBackend(c, dir, kBackends[0]);
+  StreamExecutionEnvironment env(c);
+  env.SetFileSystemForTesting(&fs);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("failed-link");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(fs.injected_failures(), 2);
+  EXPECT_EQ(r.metrics.checkpoints.failed, 0);
+  EXPECT_GE(r.metrics.checkpoints.completed, 3);
+  EXPECT_EQ(OutputFiles(spec.output), reference);
+}
+
 TEST_P(BackendRecoveryTest, TooManyFailedCheckpointsFailTheJob) {
   TempDir dir;
   JobSpec spec;

@@ -148,8 +148,8 @@ class DirectBufferPool {
   }
   void Release(Buffer b) {
     std::lock_guard<std::mutex> lock(mu_);
-    // As many as one file may have waiting (DirectBufferWriter::kQueued): taken from the
-    // kernel afresh, each checkpoint's buffers would fault in again.
+    // As many as a snapshot's two files may have waiting (DirectBufferWriter::kQueued):
+    // taken from the kernel afresh, each checkpoint's buffers would fault in again.
     if (free_.size() < kKept) free_.push_back(std::move(b));
   }
 
@@ -201,10 +201,11 @@ class DirectBufferWriter {
   }
 
  private:
-  // Up to 32 MiB a file waiting for the device: a heap snapshot encodes a million keys'
-  // state (about 20 MiB) without waiting for the disk, and so lets go sooner of the frozen
-  // chunks the task copies before it writes to them. Larger files go at the device's pace.
-  static constexpr size_t kQueued = DirectBufferPool::kKept;
+  // Up to 16 MiB a file waiting for the device: a heap snapshot encodes a million keys'
+  // state (two files of about 10 MiB) without waiting for the disk, and so lets go sooner of
+  // the frozen chunks the task copies before it writes to them. Larger files go at the
+  // device's pace.
+  static constexpr size_t kQueued = 16;
 
   void Run() {
     std::unique_lock<std::mutex> lock(mu_);

@@ -78,8 +78,14 @@ Status WriteHeapKeyFile(const KeyTable::Frozen& keys, StateFileWriter* file) {
         std::memcpy(p, k.inline_bytes(), Key::kInline);
         p += k.inline_size();
       } else {
+        // A long key: what came before it goes out first if the piece is full, so a chunk
+        // of long keys does not pile up in memory.
         std::string_view bytes = k.bytes();
         piece.Commit(p, 0);
+        if (piece.bytes().size() >= kPieceBytes) {
+          WEIR_RETURN_IF_ERROR(file->Append(piece.bytes()));
+          piece.Clear();
+        }
         p = piece.Extend(SnapshotSection::kMaxVarint + bytes.size() +
                          (chunk.size() - i - 1) * kInlineEntry);
         p = SnapshotSection::PutBytes(SnapshotSection::PutVarint(p, bytes.size()), bytes);

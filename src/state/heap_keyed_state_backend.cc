@@ -175,8 +175,8 @@ class HeapNativeSnapshot final : public KeyedSnapshot {
     int max_parallelism = 0;
     int64_t checkpoint_id = 0;
     std::string file_prefix;  // "<operator uid>-<subtask>"
-    // The key file's local name, "keys-<backend instance>-<key table version>": its name in
-    // SharedStateFiles for an incremental checkpoint.
+    // The key file's local name, "keys-<backend instance>-<key table version>", and its name
+    // in SharedStateFiles.
     std::string key_name;
     std::optional<StateFile> reused_keys;
     std::shared_ptr<SharedStateFiles> shared_files;

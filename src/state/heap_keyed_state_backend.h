@@ -114,12 +114,12 @@ class HeapKeyedStateBackend final : public KeyedStateBackend, public detail::Hea
   std::vector<std::shared_ptr<const std::string>> restored_data_;
   // Keys created, or emptied by a table, since the last garbage collection.
   std::vector<detail::KeyId> emptied_;
-  // The size of the last snapshot file, which its snapshot thread sets: the next one sizes
+  // The size of the last savepoint's file, which its snapshot thread sets: the next one sizes
   // its buffers from it.
   std::shared_ptr<std::atomic<size_t>> snapshot_bytes_ = std::make_shared<std::atomic<size_t>>(0);
   bool incremental_ = false;
   std::string instance_;  // names this backend's key files apart from any other's
-  // The key files in storage that an incremental checkpoint may reuse.
+  // The key files in storage that a checkpoint may reuse (incremental) or link (full).
   std::shared_ptr<SharedStateFiles> shared_files_ = std::make_shared<SharedStateFiles>();
 };
 

@@ -125,6 +125,66 @@ TEST_F(HeapBackendTest, FullCheckpointsLinkTheLastKeyFileAndStandAlone) {
   expect_restores(w4, 501, 4);
 }
 
+// A key file holds every id, dead ones too, across chunks of 1,024 ids, with keys of every
+// length around the 16 bytes kept inline (a long one last in a chunk).
+TEST_F(HeapBackendTest, KeysOfEveryLengthAndDeadIdsSurviveAFullCheckpoint) {
+  constexpr int kKeys = 2500;
+  auto key = [](int i) {
+    static constexpr size_t kLengths[] = {0, 7, 14, 15, 16, 17, 300};
+    std::string k = i == 0 ? "" : std::to_string(i);
+    k.resize(std::max(k.size(), i == 1023 ? size_t{300} : kLengths[i % 7]), 'x');
+    return k;
+  };
+  Subtask t = NewSubtask();
+  auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+  for (int i = 0; i < kKeys; ++i) {
+    SetKey(*t.backend, key(i));
+    v.Update(i);
+    if (i % 5 == 3) v.Clear();  // dropped at the snapshot: a dead id
+  }
+  const Written& w = Snapshot(*t.backend);
+  ASSERT_EQ(w.handle.backend_id, kHeapIncrementalBackendId);
+  Subtask r = NewSubtask();
+  Status s = Restore(*r.backend, {&w});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Heap(r).live_keys(), static_cast<size_t>(kKeys - kKeys / 5));
+  auto rv = r.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+  for (int i = 0; i < kKeys; ++i) {
+    SetKey(*r.backend, key(i));
+    ASSERT_EQ(rv.Value(), i % 5 == 3 ? std::nullopt : std::optional<int64_t>(i)) << i;
+  }
+}
+
+// A full checkpoint links a key file only from the last checkpoint that completed, and only
+// while none of its own is pending: never from one that was aborted or is still open.
+TEST_F(HeapBackendTest, AFullCheckpointLinksOnlyACompletedCheckpointsKeyFile) {
+  Subtask t = NewSubtask();
+  auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+  for (int k = 0; k < 100; ++k) {
+    SetKey(*t.backend, k);
+    v.Update(k);
+  }
+  auto links = [](const Written& w) {
+    struct stat st {};
+    EXPECT_EQ(::stat(w.location->Absolute(w.handle.native_files[0]).c_str(), &st), 0);
+    return st.st_nlink;
+  };
+  const Written& w1 = Snapshot(*t.backend, /*complete=*/false);
+  const Written& w2 = Snapshot(*t.backend, /*complete=*/false);
+  EXPECT_EQ(links(w2), 1u) << "1 has not completed";
+  t.backend->NotifyCheckpointAborted(w2.checkpoint_id);
+  t.backend->NotifyCheckpointComplete(w1.checkpoint_id);
+  const Written& w3 = Snapshot(*t.backend, /*complete=*/false);
+  EXPECT_EQ(links(w3), 2u) << "1 completed, and 2 was aborted";
+  const Written& w4 = Snapshot(*t.backend);
+  EXPECT_EQ(links(w4), 1u) << "3 is pending and may subsume 1";
+  // A savepoint between two checkpoints changes nothing they may link.
+  const Written& sp = Snapshot(*t.backend, true, /*savepoint=*/true);
+  EXPECT_TRUE(sp.handle.canonical.has_value());
+  const Written& w6 = Snapshot(*t.backend);
+  EXPECT_EQ(links(w6), 2u) << "4's key file";
+}
+
 TEST_F(HeapBackendTest, KeysWithOnlyEmptyStateAreDroppedAtSnapshot) {
   Subtask t = NewSubtask();
   auto v = t.runtime->GetState(ValueStateDescriptor<int32_t>("v"));

@@ -1,4 +1,4 @@
-// The canonical keyed-state snapshot format, shared by every backend and by savepoints.
+// The canonical keyed-state snapshot format: every savepoint, and RocksDB's full checkpoints.
 //
 // One file holds the keyed state of one operator subtask, grouped by key group so that a
 // restore with another parallelism reads only the groups it now owns:

@@ -27,9 +27,10 @@
 //    backend restores.
 // Timers stay in memory (HeapTimerService) and go into every snapshot in the canonical format.
 //
-// Restore takes canonical handles of either backend, and native handles: one whose key groups
-// are exactly this backend's is downloaded and opened as the database; otherwise (rescaling)
-// each is opened as a temporary database and this backend's key groups are copied over.
+// Restore takes canonical handles of either backend, the heap backend's own files (read as
+// canonical ones are), and native handles: one whose key groups are exactly this backend's
+// is downloaded and opened as the database; otherwise (rescaling) each is opened as a
+// temporary database and this backend's key groups are copied over.
 //
 // Errors: a failed RocksDB read or write throws detail::StateError naming the operator,
 // subtask and RocksDB's message (the task fails and the restart strategy decides); failures

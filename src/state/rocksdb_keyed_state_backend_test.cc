@@ -877,40 +877,53 @@ TEST_F(RocksDbBackendTest, ARocksDbIncrementalCheckpointIsRefusedByTheHashmapBac
               AllOf(HasSubstr("Running Sum"), HasSubstr("state.backend.type: rocksdb")));
 }
 
-// The hashmap backend's checkpoints in its own format restore into RocksDB, every kind of
-// state and the timers, split over as many subtasks as the job now has.
+// The hashmap backend's checkpoints in its own format, full and incremental, restore into
+// RocksDB, every kind of state and the timers: into one subtask, split over two, and from two
+// into one.
 TEST_F(RocksDbBackendTest, AHashmapCheckpointInItsOwnFormatRestoresIntoRocksDb) {
-  UseIncremental();
-  config_.Set("state.backend.type", "hashmap");
-  Subtask t = NewSubtask();
-  AllKinds a = AllKinds::Declare(*t.runtime);
-  a.Fill(t);
-  const Written& w = Snapshot(*t.backend);
-  ASSERT_EQ(w.handle.backend_id, kHeapIncrementalBackendId);
-
-  config_.Set("state.backend.type", "rocksdb");
-  Subtask whole = NewSubtask();
-  ASSERT_NE(whole.backend->raw(), nullptr);
-  Status restored = Restore(*whole.backend, {&w});
-  ASSERT_TRUE(restored.ok()) << restored.ToString();
-  AllKinds b = AllKinds::Declare(*whole.runtime);
-  b.Expect(whole);
-
-  size_t timers = 0;
-  for (int i = 0; i < 2; ++i) {
-    Subtask half = NewSubtask(KeyGroupRange::ForSubtask(128, 2, i), i);
-    ASSERT_TRUE(Restore(*half.backend, {&w}).ok());
-    AllKinds h = AllKinds::Declare(*half.runtime);
-    for (int k = 0; k < 200; ++k) {
-      if (!half.backend->key_groups().Contains(KeyGroupOf(k))) continue;
-      SetKey(*half.backend, k);
-      EXPECT_EQ(h.value.Value(),
-                k % 2 == 0 ? std::optional<std::string>("v" + std::to_string(k)) : std::nullopt);
-      EXPECT_EQ(h.list.Get().size(), static_cast<size_t>(k % 4)) << k;
+  for (bool incremental : {false, true}) {
+    SCOPED_TRACE(incremental ? "incremental" : "full");
+    config_.Set("execution.checkpointing.incremental", incremental ? "true" : "false");
+    config_.Set("state.backend.type", "hashmap");
+    Subtask t = NewSubtask();
+    AllKinds a = AllKinds::Declare(*t.runtime);
+    a.Fill(t);
+    const Written& w = Snapshot(*t.backend);
+    ASSERT_EQ(w.handle.backend_id, kHeapIncrementalBackendId);
+    // The same state in two hashmap subtasks, each checkpointed.
+    std::vector<const Written*> halves;
+    for (int i = 0; i < 2; ++i) {
+      Subtask half = NewSubtask(KeyGroupRange::ForSubtask(128, 2, i), i);
+      ASSERT_TRUE(Restore(*half.backend, {&w}).ok());
+      (void)AllKinds::Declare(*half.runtime);
+      halves.push_back(&Snapshot(*half.backend));
     }
-    timers += half.backend->timers().size();
+
+    config_.Set("state.backend.type", "rocksdb");
+    for (const std::vector<const Written*>& from : {std::vector<const Written*>{&w}, halves}) {
+      Subtask whole = NewSubtask();
+      ASSERT_NE(whole.backend->raw(), nullptr);
+      Status restored = Restore(*whole.backend, from);
+      ASSERT_TRUE(restored.ok()) << restored.ToString();
+      AllKinds b = AllKinds::Declare(*whole.runtime);
+      b.Expect(whole);
+    }
+    size_t timers = 0;
+    for (int i = 0; i < 2; ++i) {
+      Subtask half = NewSubtask(KeyGroupRange::ForSubtask(128, 2, i), i);
+      ASSERT_TRUE(Restore(*half.backend, {&w}).ok());
+      AllKinds h = AllKinds::Declare(*half.runtime);
+      for (int k = 0; k < 200; ++k) {
+        if (!half.backend->key_groups().Contains(KeyGroupOf(k))) continue;
+        SetKey(*half.backend, k);
+        EXPECT_EQ(h.value.Value(),
+                  k % 2 == 0 ? std::optional<std::string>("v" + std::to_string(k)) : std::nullopt);
+        EXPECT_EQ(h.list.Get().size(), static_cast<size_t>(k % 4)) << k;
+      }
+      timers += half.backend->timers().size();
+    }
+    EXPECT_EQ(timers, 29u);
   }
-  EXPECT_EQ(timers, 29u);
 }
 
 }  // namespace

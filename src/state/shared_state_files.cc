@@ -25,7 +25,7 @@ void SharedStateFiles::Completed(int64_t checkpoint_id) {
   if (checkpoint_id <= last_completed_) return;
   last_completed_ = checkpoint_id;
   auto it = written_.find(checkpoint_id);
-  // A completed checkpoint that wrote no shared files (a full one, or one this backend did
+  // A completed checkpoint that noted no files (a RocksDB full one, or one this backend did
   // not take) references none of the old ones: they may be deleted now.
   confirmed_ = it != written_.end() ? std::move(it->second) : FileMap();
   // Older pending checkpoints are subsumed: they will never complete.

@@ -1,6 +1,8 @@
 // SharedStateFiles: which files of one backend are already in checkpoint storage (under
 // shared/), so an incremental checkpoint writes only new ones and reuses the handles of the
-// rest: RocksDB's SST files, the heap backend's key files.
+// rest: RocksDB's SST files, the heap backend's key files. (The heap backend's full
+// checkpoints note their key files here too, in their own directories, for the next one to
+// hard-link.)
 //
 // A checkpoint reuses only the files of the last checkpoint the backend was told completed
 // (or, for RocksDB, the one it was restored from: the heap backend numbers its keys anew at a

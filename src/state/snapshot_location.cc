@@ -38,7 +38,11 @@ Result<StateFile> StateFileWriter::Finish() {
 Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateExclusiveFile(
     const std::string& name) const {
   std::string rel = JoinPath(exclusive_dir_, name);
-  WEIR_ASSIGN_OR_RETURN(auto file, fs_->NewUncachedWritableFile(JoinPath(base_dir_, rel)));
+  std::string path = JoinPath(base_dir_, rel);
+  // A file an earlier attempt left there is unlinked, not truncated: it may be a hard link
+  // to a retained checkpoint's file (LinkExclusiveFile), which truncating would destroy.
+  if (fs_->Exists(path)) WEIR_RETURN_IF_ERROR(fs_->DeleteFile(path));
+  WEIR_ASSIGN_OR_RETURN(auto file, fs_->NewUncachedWritableFile(path));
   return std::make_unique<StateFileWriter>(std::move(file), rel);
 }
 

@@ -124,7 +124,7 @@ class StateBackendTest : public BackendTestBase, public ::testing::TestWithParam
   // A file of the snapshot that holds keyed state (not only timers).
   static const StateFile& StateFileOf(const Written& w) {
     for (const StateFile& f : w.handle.native_files) {
-      // RocksDB's SSTs, the hashmap backend's shared key file.
+      // RocksDB's SSTs, the hashmap backend's key file.
       if (f.local_name.ends_with(".sst") || f.local_name.starts_with("keys-")) return f;
     }
     return *w.handle.canonical;

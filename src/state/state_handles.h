@@ -25,20 +25,22 @@ struct StateFile {
   friend bool operator==(const StateFile&, const StateFile&) = default;
 };
 
-// The backend_id of the heap backend's incremental checkpoints (heap_incremental_format.h):
-// native_files are a key file (local_name "keys-...") and a value file ("values").
+// The backend_id of the heap backend's checkpoints, full and incremental, in its own format
+// (heap_incremental_format.h; the name is older than full ones in it): native_files are a
+// key file (local_name "keys-...") and a value file ("values").
 inline constexpr std::string_view kHeapIncrementalBackendId = "heap-incremental";
 
 // The keyed state of one operator subtask.
 struct KeyedStateHandle {
   KeyGroupRange key_groups;
-  // Canonical format (keyed_snapshot_format.h): all of a heap backend's state, or a RocksDB
-  // backend's timers (and all its state in a full snapshot or savepoint).
+  // Canonical format (keyed_snapshot_format.h): all of a heap backend's state in a savepoint
+  // (and in checkpoints before its own format), or a RocksDB backend's timers (and all its
+  // state in a full snapshot or savepoint).
   std::optional<StateFile> canonical;
   // RocksDB native incremental snapshot: SST files (usually under shared/) and the private
   // files (MANIFEST, CURRENT, OPTIONS) that make them a database, and the write cache's
   // values changed since the last snapshot (private files of packed copies; SST files
-  // before weir packed them).
+  // before weir packed them). Or the heap backend's key file and value file.
   std::vector<StateFile> native_files;
   // Which RocksDB backend instance wrote native_files (incremental base), or
   // kHeapIncrementalBackendId.

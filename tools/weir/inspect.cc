@@ -72,7 +72,7 @@ std::string Time(int64_t wall_ms) {
   return buf;
 }
 
-// The keyed state of one operator, summed over its subtasks' canonical files.
+// The keyed state of one operator, summed over its subtasks' canonical or heap files.
 Json KeyedSummary(const Loaded& c, const OperatorSnapshotMetadata& op,
                   std::vector<std::string>* problems) {
   Json states = Json::array();

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -59,8 +60,9 @@ class CowVector {
     size_t size() const { return size_; }
     const T& operator[](size_t i) const { return chunks_[i >> kChunkBits]->items[i & kChunkMask]; }
     // The elements [c * kChunkSize, (c + 1) * kChunkSize) that are below size(), for loops
-    // that visit every element: one lookup per chunk.
+    // that visit every element: one lookup per chunk. Requires c * kChunkSize < size().
     std::span<const T> chunk(size_t c) const {
+      assert(c * kChunkSize < size_);
       const std::array<T, kChunkSize>& items = chunks_[c]->items;
       return std::span<const T>(items).first(std::min(kChunkSize, size_ - c * kChunkSize));
     }
