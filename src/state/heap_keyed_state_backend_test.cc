@@ -24,6 +24,36 @@ class HeapBackendTest : public BackendTestBase, public ::testing::Test {
   static HeapKeyedStateBackend& Heap(Subtask& s) {
     return static_cast<HeapKeyedStateBackend&>(*s.backend);
   }
+
+  static const StateFile& KeyFile(const Written& w) { return w.handle.native_files.at(0); }
+  static const StateFile& ValueFile(const Written& w) { return w.handle.native_files.at(1); }
+
+  // Sets keys [0, n) of state "v" to key * factor.
+  static void Fill(Subtask& t, int n, int factor) {
+    auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+    for (int k = 0; k < n; ++k) {
+      SetKey(*t.backend, k);
+      v.Update(int64_t{k} * factor);
+    }
+  }
+  void ExpectRestores(const Written& w, int n, int factor) {
+    Subtask r = NewSubtask();
+    Status s = Restore(*r.backend, {&w});
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    auto v = r.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+    for (int k = 0; k < n; ++k) {
+      SetKey(*r.backend, k);
+      ASSERT_EQ(v.Value(), int64_t{k} * factor) << k;
+    }
+    SetKey(*r.backend, n);
+    EXPECT_EQ(v.Value(), std::nullopt);
+  }
+  // How many names the snapshot's key file has: 2 once a later checkpoint linked it.
+  static nlink_t KeyFileLinks(const Written& w) {
+    struct stat st {};
+    EXPECT_EQ(::stat(w.location->Absolute(KeyFile(w)).c_str(), &st), 0);
+    return st.st_nlink;
+  }
 };
 
 TEST_F(HeapBackendTest, RedeclaringAStateWithAnotherTypeFails) {
@@ -76,53 +106,30 @@ TEST_F(HeapBackendTest, SnapshotFilesAreNamedAfterTheOperatorAndSubtask) {
 // so deleting an earlier checkpoint leaves a later one whole.
 TEST_F(HeapBackendTest, FullCheckpointsLinkTheLastKeyFileAndStandAlone) {
   Subtask t = NewSubtask();
-  auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
-  auto fill = [&](int n, int64_t factor) {
-    for (int k = 0; k < n; ++k) {
-      SetKey(*t.backend, k);
-      v.Update(k * factor);
-    }
-  };
-  auto links = [&](const Written& w) {
-    struct stat st {};
-    EXPECT_EQ(::stat(w.location->Absolute(w.handle.native_files[0]).c_str(), &st), 0);
-    return st.st_nlink;
-  };
-  auto expect_restores = [&](const Written& w, int n, int64_t factor) {
-    Subtask r = NewSubtask();
-    Status s = Restore(*r.backend, {&w});
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    auto rv = r.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
-    for (int k = 0; k < n; ++k) {
-      SetKey(*r.backend, k);
-      ASSERT_EQ(rv.Value(), k * factor) << k;
-    }
-  };
-  fill(500, 1);
+  Fill(t, 500, 1);
   const Written& w1 = Snapshot(*t.backend);
-  EXPECT_EQ(links(w1), 1u);
-  fill(500, 2);  // new values, the same keys
+  EXPECT_EQ(KeyFileLinks(w1), 1u);
+  Fill(t, 500, 2);  // new values, the same keys
   const Written& w2 = Snapshot(*t.backend);
-  ASSERT_EQ(w2.handle.native_files.size(), 2u);
-  EXPECT_EQ(w2.handle.native_files[0].path, "chk-2/running-sum-0.keys");
-  EXPECT_EQ(w2.handle.native_files[0].checksum, w1.handle.native_files[0].checksum);
-  EXPECT_EQ(links(w2), 2u) << "chk-1's key file, linked";
+  EXPECT_EQ(KeyFile(w2).path, "chk-2/running-sum-0.keys");
+  EXPECT_EQ(KeyFile(w2).checksum, KeyFile(w1).checksum);
+  EXPECT_EQ(KeyFileLinks(w2), 2u) << "chk-1's key file, linked";
   ASSERT_TRUE(FileSystem::Default()->DeleteDirRecursive(dir_.Join("chk-1")).ok());
-  EXPECT_EQ(links(w2), 1u);
-  expect_restores(w2, 500, 2);
+  EXPECT_EQ(KeyFileLinks(w2), 1u);
+  ExpectRestores(w2, 500, 2);
 
   // chk-2 gone too: the key file cannot be linked, so it is written again.
   ASSERT_TRUE(FileSystem::Default()->DeleteDirRecursive(dir_.Join("chk-2")).ok());
-  fill(500, 3);
+  Fill(t, 500, 3);
   const Written& w3 = Snapshot(*t.backend);
-  EXPECT_EQ(links(w3), 1u);
-  expect_restores(w3, 500, 3);
+  EXPECT_EQ(KeyFileLinks(w3), 1u);
+  ExpectRestores(w3, 500, 3);
 
-  fill(501, 4);  // one key more: a new key file
+  Fill(t, 501, 4);  // one key more: a new key file
   const Written& w4 = Snapshot(*t.backend);
-  EXPECT_NE(w4.handle.native_files[0].checksum, w3.handle.native_files[0].checksum);
-  EXPECT_EQ(links(w4), 1u);
-  expect_restores(w4, 501, 4);
+  EXPECT_NE(KeyFile(w4).checksum, KeyFile(w3).checksum);
+  EXPECT_EQ(KeyFileLinks(w4), 1u);
+  ExpectRestores(w4, 501, 4);
 }
 
 // A key file holds every id, dead ones too, across chunks of 1,024 ids, with keys of every
@@ -159,30 +166,21 @@ TEST_F(HeapBackendTest, KeysOfEveryLengthAndDeadIdsSurviveAFullCheckpoint) {
 // while none of its own is pending: never from one that was aborted or is still open.
 TEST_F(HeapBackendTest, AFullCheckpointLinksOnlyACompletedCheckpointsKeyFile) {
   Subtask t = NewSubtask();
-  auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
-  for (int k = 0; k < 100; ++k) {
-    SetKey(*t.backend, k);
-    v.Update(k);
-  }
-  auto links = [](const Written& w) {
-    struct stat st {};
-    EXPECT_EQ(::stat(w.location->Absolute(w.handle.native_files[0]).c_str(), &st), 0);
-    return st.st_nlink;
-  };
+  Fill(t, 100, 1);
   const Written& w1 = Snapshot(*t.backend, /*complete=*/false);
   const Written& w2 = Snapshot(*t.backend, /*complete=*/false);
-  EXPECT_EQ(links(w2), 1u) << "1 has not completed";
+  EXPECT_EQ(KeyFileLinks(w2), 1u) << "1 has not completed";
   t.backend->NotifyCheckpointAborted(w2.checkpoint_id);
   t.backend->NotifyCheckpointComplete(w1.checkpoint_id);
   const Written& w3 = Snapshot(*t.backend, /*complete=*/false);
-  EXPECT_EQ(links(w3), 2u) << "1 completed, and 2 was aborted";
+  EXPECT_EQ(KeyFileLinks(w3), 2u) << "1 completed, and 2 was aborted";
   const Written& w4 = Snapshot(*t.backend);
-  EXPECT_EQ(links(w4), 1u) << "3 is pending and may subsume 1";
+  EXPECT_EQ(KeyFileLinks(w4), 1u) << "3 is pending and may subsume 1";
   // A savepoint between two checkpoints changes nothing they may link.
   const Written& sp = Snapshot(*t.backend, true, /*savepoint=*/true);
   EXPECT_TRUE(sp.handle.canonical.has_value());
   const Written& w6 = Snapshot(*t.backend);
-  EXPECT_EQ(links(w6), 2u) << "4's key file";
+  EXPECT_EQ(KeyFileLinks(w6), 2u) << "4's key file";
 }
 
 TEST_F(HeapBackendTest, KeysWithOnlyEmptyStateAreDroppedAtSnapshot) {
@@ -300,30 +298,6 @@ void ExpectCanonicalEntries(const std::vector<V>& values, size_t reserve) {
 class HeapIncrementalTest : public HeapBackendTest {
  protected:
   HeapIncrementalTest() { config_.Set("execution.checkpointing.incremental", "true"); }
-
-  static const StateFile& KeyFile(const Written& w) { return w.handle.native_files.at(0); }
-  static const StateFile& ValueFile(const Written& w) { return w.handle.native_files.at(1); }
-
-  // Sets keys [0, n) of state "v" to key * factor.
-  static void Fill(Subtask& t, int n, int factor) {
-    auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
-    for (int k = 0; k < n; ++k) {
-      SetKey(*t.backend, k);
-      v.Update(int64_t{k} * factor);
-    }
-  }
-  void ExpectRestores(const Written& w, int n, int factor) {
-    Subtask r = NewSubtask();
-    Status s = Restore(*r.backend, {&w});
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    auto v = r.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
-    for (int k = 0; k < n; ++k) {
-      SetKey(*r.backend, k);
-      ASSERT_EQ(v.Value(), int64_t{k} * factor) << k;
-    }
-    SetKey(*r.backend, n);
-    EXPECT_EQ(v.Value(), std::nullopt);
-  }
 };
 
 TEST_F(HeapIncrementalTest, CheckpointsShareTheKeyFileWhileTheKeysStayTheSame) {
