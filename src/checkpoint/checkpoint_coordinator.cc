@@ -109,8 +109,12 @@ std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Acknowle
     StateSizes sizes = AcknowledgedSizes(ack, id);
     options_.stats->ReportAcknowledged(
         id, ack.task_index, clock_->WallMillis(),
-        SubtaskCheckpointStats{0, sizes.full, sizes.checkpointed, ack.sync_ms, ack.async_ms,
-                               ack.alignment_ms});
+        SubtaskCheckpointStats{.state_size = sizes.full,
+                               .checkpointed_size = sizes.checkpointed,
+                               .sync_ms = ack.sync_ms,
+                               .async_ms = ack.async_ms,
+                               .alignment_ms = ack.alignment_ms,
+                               .start_delay_ms = ack.start_delay_ms});
   }
   int task = ack.task_index;
   p.acks[task] = std::move(ack);

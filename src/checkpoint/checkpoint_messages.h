@@ -68,9 +68,10 @@ struct CheckpointAcknowledgement {
   int64_t checkpoint_id = 0;
   int task_index = 0;  // index of the task subtask in the job (0 .. number of tasks - 1)
   std::vector<OperatorSubtaskState> states;
-  int64_t alignment_ms = 0;  // barrier alignment before the snapshot
-  int64_t sync_ms = 0;       // the snapshot on the task thread
-  int64_t async_ms = 0;      // writing it off the task thread
+  int64_t start_delay_ms = 0;  // from the trigger to the first barrier reaching the task
+  int64_t alignment_ms = 0;    // barrier alignment before the snapshot
+  int64_t sync_ms = 0;         // the snapshot on the task thread
+  int64_t async_ms = 0;        // writing it off the task thread
 };
 
 // A task subtask could not take its part of a checkpoint; the checkpoint fails.

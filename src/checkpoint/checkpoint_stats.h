@@ -31,6 +31,7 @@ struct SubtaskCheckpointStats {
   int64_t sync_ms = 0;
   int64_t async_ms = 0;
   int64_t alignment_ms = 0;
+  int64_t start_delay_ms = 0;  // from the trigger to the first barrier at the task
 };
 
 struct CheckpointStats {

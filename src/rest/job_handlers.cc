@@ -940,9 +940,9 @@ class JobHandlers {
   }
 
   // One vertex's part in a checkpoint, subtask by subtask, as Flink reports it: when each
-  // acknowledged, what it wrote, and how long its synchronous part (the task thread's) and
-  // its asynchronous part (writing the snapshot) took. Flink's start_delay (trigger to the
-  // first barrier's arrival) is not measured here and is left out.
+  // acknowledged, what it wrote, how long the trigger took to reach it (start_delay: to a
+  // source's trigger or to the first barrier), and how long its synchronous part (the task
+  // thread's) and its asynchronous part (writing the snapshot) took.
   RestResponse CheckpointSubtasks(const RestRequest& req) {
     auto found = FindCheckpoint(req);
     if (auto* error = std::get_if<RestResponse>(&found)) return std::move(*error);
@@ -953,7 +953,7 @@ class JobHandlers {
     const int parallelism = master_->graph().vertices()[static_cast<size_t>(v)].parallelism;
 
     Json subtasks = Json::array();
-    std::vector<int64_t> state, checkpointed, end_to_end, sync, async, alignment;
+    std::vector<int64_t> state, checkpointed, end_to_end, sync, async, alignment, start_delay;
     int64_t latest = 0;
     for (int s = 0; s < parallelism; ++s) {
       auto it = c.acks.find(first_task_[static_cast<size_t>(v)] + s);
@@ -971,6 +971,7 @@ class JobHandlers {
       sync.push_back(a.sync_ms);
       async.push_back(a.async_ms);
       alignment.push_back(a.alignment_ms);
+      start_delay.push_back(a.start_delay_ms);
       subtasks.push_back(Json{
           {"className", "completed"},
           {"index", s},
@@ -983,6 +984,7 @@ class JobHandlers {
           // Aligned checkpoints only: nothing is buffered, processed or persisted in flight.
           {"alignment",
            Json{{"buffered", 0}, {"processed", 0}, {"persisted", 0}, {"duration", a.alignment_ms}}},
+          {"start_delay", a.start_delay_ms},
           {"unaligned_checkpoint", false},
           {"aborted", false}});
     }
@@ -1009,7 +1011,8 @@ class JobHandlers {
                  {"alignment", Json{{"buffered", SummaryJson(none)},
                                     {"processed", SummaryJson(none)},
                                     {"persisted", SummaryJson(none)},
-                                    {"duration", SummaryJson(Summarize(alignment))}}}}},
+                                    {"duration", SummaryJson(Summarize(alignment))}}},
+                 {"start_delay", SummaryJson(Summarize(start_delay))}}},
            {"subtasks", std::move(subtasks)}};
     return Ok(std::move(j));
   }

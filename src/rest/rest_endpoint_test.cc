@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,10 @@ namespace {
 using Json = nlohmann::json;
 using testing::TempDir;
 
+// How long CountingSum stalls at every thousandth number; a fixture may change it before
+// the job starts.
+std::atomic<int64_t> g_stall_us{200};
+
 class CountingSum final : public KeyedProcessFunction<int64_t, int64_t, int64_t> {
  public:
   void Open(RuntimeContext& ctx) override {
@@ -28,7 +33,7 @@ class CountingSum final : public KeyedProcessFunction<int64_t, int64_t, int64_t>
   void ProcessElement(const int64_t& v, Context&, Collector<int64_t>& out) override {
     seen_->Inc();
     sum_.Update(sum_.ValueOr(0) + v);
-    if (v % 1000 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    if (v % 1000 == 0) std::this_thread::sleep_for(std::chrono::microseconds(g_stall_us.load()));
   }
 
  private:
@@ -75,6 +80,7 @@ class RestEndpointTest : public ::testing::Test {
     }
     client_.reset();
     ::unsetenv("WEIR_RUNTIME_DIR");
+    g_stall_us = 200;
   }
 
   Json Get(const std::string& path, int expect = 200) {
@@ -241,8 +247,9 @@ TEST_F(RestEndpointTest, CheckpointSavepointAndCancel) {
   Json details = Get(job + "/checkpoints/details/" + std::to_string(id));
   EXPECT_EQ(details["status"], "COMPLETED");
   EXPECT_EQ(details["num_acknowledged_subtasks"], 2);
-  // Each vertex's part, subtask by subtask: when each acknowledged, what it wrote, and its
-  // synchronous and asynchronous parts, which the end-to-end duration holds.
+  // Each vertex's part, subtask by subtask: when each acknowledged, what it wrote, how long
+  // the trigger took to reach it, and its synchronous and asynchronous parts, all of which
+  // the end-to-end duration holds (each rounded down to a millisecond).
   ASSERT_FALSE(details["tasks"].empty());
   std::string vertex;
   for (const auto& [v, task] : details["tasks"].items()) {
@@ -255,19 +262,24 @@ TEST_F(RestEndpointTest, CheckpointSavepointAndCancel) {
     EXPECT_EQ(sub["state_size"], task["state_size"]);
     EXPECT_EQ(sub["latest_ack_timestamp"], task["latest_ack_timestamp"]);
     ASSERT_EQ(sub["subtasks"].size(), task["num_subtasks"].get<size_t>());
-    int64_t longest_sync = 0;
+    int64_t longest_sync = 0, longest_start_delay = 0;
     for (size_t i = 0; i < sub["subtasks"].size(); ++i) {
       const Json& s = sub["subtasks"][i];
       EXPECT_EQ(s["index"], i);
       EXPECT_EQ(s["status"], "completed");
       EXPECT_GT(s["ack_timestamp"].get<int64_t>(), 0);
       const int64_t sync = s["checkpoint"]["sync"], async = s["checkpoint"]["async"];
+      const int64_t start_delay = s["start_delay"];
       EXPECT_GE(sync, 0);
       EXPECT_GE(async, 0);
-      EXPECT_GE(s["end_to_end_duration"].get<int64_t>() + 2, sync + async) << s.dump();
+      EXPECT_GE(start_delay, 0);
+      EXPECT_GE(s["end_to_end_duration"].get<int64_t>() + 3, start_delay + sync + async)
+          << s.dump();
       longest_sync = std::max(longest_sync, sync);
+      longest_start_delay = std::max(longest_start_delay, start_delay);
     }
     EXPECT_EQ(sub["summary"]["checkpoint_duration"]["sync"]["max"], longest_sync);
+    EXPECT_EQ(sub["summary"]["start_delay"]["max"], longest_start_delay);
   }
   const std::string subtasks = job + "/checkpoints/details/" + std::to_string(id) + "/subtasks/";
   Get(subtasks + std::string(32, '0'), 404);
@@ -293,6 +305,44 @@ TEST_F(RestEndpointTest, CheckpointSavepointAndCancel) {
   EXPECT_EQ(Get(job)["state"], "CANCELED");  // still served until the client goes
   client_.reset();
   EXPECT_FALSE(http_->Get("/jobs/overview"));  // and then not
+}
+
+class RestEndpointBackPressureTest : public RestEndpointTest {
+ protected:
+  void Configure(Configuration& config) override {
+    // Batches of 1000 numbers, each taking the sum 10 ms: the source fills the channel (16
+    // batches, not shrunk by debloating) long before the sum drains it.
+    config.Set("pipeline.exchange.batch-size", "1000");
+    config.Set("pipeline.exchange.channel-capacity", "16000");
+    config.Set("taskmanager.network.memory.buffer-debloat.enabled", "false");
+    g_stall_us = 10'000;
+  }
+};
+
+// The start delay is how long the trigger took to reach each subtask: at once at the
+// source, and for the sum only once the batches queued ahead of the barrier were processed.
+TEST_F(RestEndpointBackPressureTest, StartDelayIsHowLongTheBarrierQueuedBehindRecords) {
+  std::string job = "/jobs/" + job_id_;
+  std::string sum_vertex = Get(job)["vertices"][1]["id"];
+  // Until the channel is full: the sum has read a few batches.
+  for (int i = 0; i < 500; ++i) {
+    if (Get(job)["vertices"][1]["metrics"]["read-records"].get<int64_t>() >= 3000) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Json trigger = Post(job + "/checkpoints", "", 202);
+  Json done = Await(job + "/checkpoints/" + trigger["request-id"].get<std::string>());
+  ASSERT_TRUE(done["operation"].contains("checkpointId")) << done.dump();
+  std::string subtasks = job + "/checkpoints/details/" +
+                         std::to_string(done["operation"]["checkpointId"].get<int64_t>()) +
+                         "/subtasks/";
+  Json source = Get(subtasks + Get(job)["vertices"][0]["id"].get<std::string>());
+  Json sum = Get(subtasks + sum_vertex);
+  const int64_t source_delay = source["subtasks"][0]["start_delay"];
+  const int64_t sum_delay = sum["subtasks"][0]["start_delay"];
+  EXPECT_GE(sum_delay, 20) << "stalled batches were ahead of the barrier: " << sum.dump();
+  EXPECT_LE(source_delay, sum_delay) << source.dump();
+  EXPECT_EQ(sum["summary"]["start_delay"]["max"], sum_delay);
+  EXPECT_GE(sum["subtasks"][0]["end_to_end_duration"].get<int64_t>(), sum_delay);
 }
 
 class RestEndpointIncrementalTest : public RestEndpointTest {

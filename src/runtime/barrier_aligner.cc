@@ -21,6 +21,7 @@ std::optional<CheckpointBarrier> BarrierAligner::Complete() {
   CheckpointBarrier b = *current_;
   last_done_id_ = b.id;
   last_alignment_ms_ = (clock_->NowNanos() - alignment_start_nanos_) / 1'000'000;
+  last_first_barrier_wall_ms_ = first_barrier_wall_ms_;
   Reset();
   return b;
 }
@@ -37,6 +38,7 @@ std::optional<CheckpointBarrier> BarrierAligner::OnBarrier(int channel,
   if (!current_) {
     current_ = barrier;
     alignment_start_nanos_ = clock_->NowNanos();
+    first_barrier_wall_ms_ = clock_->WallMillis();
   }
   received_[static_cast<size_t>(channel)] = true;
   if (AllOpenChannelsReceived()) return Complete();

@@ -39,6 +39,8 @@ class BarrierAligner {
 
   // How long the last completed alignment took (first to last barrier).
   int64_t last_alignment_ms() const { return last_alignment_ms_; }
+  // Wall-clock time its first barrier arrived: the end of Flink's "start delay".
+  int64_t last_first_barrier_wall_ms() const { return last_first_barrier_wall_ms_; }
 
  private:
   bool AllOpenChannelsReceived() const;
@@ -51,8 +53,10 @@ class BarrierAligner {
   std::optional<CheckpointBarrier> current_;
   std::vector<bool> received_;
   int64_t alignment_start_nanos_ = 0;
+  int64_t first_barrier_wall_ms_ = 0;
   int64_t last_done_id_ = 0;
   int64_t last_alignment_ms_ = 0;
+  int64_t last_first_barrier_wall_ms_ = 0;
 };
 
 }  // namespace weir

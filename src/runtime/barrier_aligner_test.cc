@@ -189,9 +189,12 @@ TEST_F(BarrierAlignerTest, LateBarriersOfACompletedCheckpointAreIgnored) {
   EXPECT_EQ(ReadableChannels(), (std::set<int>{0, 1, 2}));
 }
 
-TEST_F(BarrierAlignerTest, ReportsHowLongTheLastAlignmentTook) {
+// The alignment runs from the first barrier to the last; the first one's wall-clock arrival
+// is where the checkpoint's start delay ends.
+TEST_F(BarrierAlignerTest, ReportsWhenTheFirstBarrierCameAndHowLongTheAlignmentTook) {
   BarrierAligner aligner(gate_.get(), true, &clock_);
   EXPECT_EQ(aligner.last_alignment_ms(), 0);
+  const int64_t wall0 = clock_.WallMillis();
   clock_.AdvanceMillis(1000);  // time before the first barrier does not count
   (void)aligner.OnBarrier(0, Barrier(1), &abandoned_);
   clock_.AdvanceMillis(120);
@@ -199,12 +202,14 @@ TEST_F(BarrierAlignerTest, ReportsHowLongTheLastAlignmentTook) {
   clock_.AdvanceMillis(130);
   ASSERT_TRUE(aligner.OnBarrier(2, Barrier(1), &abandoned_).has_value());
   EXPECT_EQ(aligner.last_alignment_ms(), 250);
+  EXPECT_EQ(aligner.last_first_barrier_wall_ms(), wall0 + 1000);
 
   (void)aligner.OnBarrier(2, Barrier(2), &abandoned_);
   (void)aligner.OnBarrier(0, Barrier(2), &abandoned_);
   clock_.AdvanceMillis(40);
   ASSERT_TRUE(aligner.OnBarrier(1, Barrier(2), &abandoned_).has_value());
   EXPECT_EQ(aligner.last_alignment_ms(), 40);
+  EXPECT_EQ(aligner.last_first_barrier_wall_ms(), wall0 + 1250);
 }
 
 }  // namespace

@@ -493,6 +493,11 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
   ack->checkpoint_id = id;
   ack->task_index = spec_.task_index;
   ack->alignment_ms = aligner_ ? aligner_->last_alignment_ms() : 0;
+  // A source starts the checkpoint when the trigger reaches it; any other task when its first
+  // barrier does. Wall clocks on both ends, as the barrier carries the trigger's wall time.
+  const int64_t started_wall_ms =
+      aligner_ ? aligner_->last_first_barrier_wall_ms() : env_->clock->WallMillis();
+  ack->start_delay_ms = std::max<int64_t>(0, started_wall_ms - barrier.timestamp_ms);
   std::vector<std::function<Status()>> async_parts;
   for (auto& e : entries) {
     detail::OperatorSnapshot snapshot;
