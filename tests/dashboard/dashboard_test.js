@@ -1,6 +1,7 @@
 // The dashboard in a real browser (Debian's chromium, headless, driven by Playwright) on a
 // running seed job, as a user would use it: the job page opens, the checkpoint count rises,
-// the failure it had shows with its operator and subtask, "Savepoint" shows a path that
+// a checkpoint's details show each operator's and subtask's durations and sizes as the REST
+// API gives them, the failure it had shows with its operator and subtask, "Savepoint" shows a path that
 // exists on disk, an API error shows on the page, "Stop with savepoint" asks first and the
 // job ends FINISHED. Any JavaScript error, console error or failed request fails the test.
 // Screenshots at 1280x800 and at a phone's 390x844 go to SCREENSHOT_DIR.
@@ -136,8 +137,34 @@ async function main() {
     await page.click('#tab-checkpoints');
     await page.waitForSelector('#history tbody tr');
     await page.waitForSelector('text=Written (checkpointed size)');  // beside the full size
+    // A completed checkpoint's details: each vertex, then each subtask, with the figures the
+    // REST API gives for it.
+    const done = page.locator('#history tbody tr:has(.badge.COMPLETED)').first();
+    const cpId = Number(await done.getAttribute('data-checkpoint'));
+    await done.click();
+    await page.waitForSelector('#checkpoint-tasks tr.subtask');
+    assert.match(await page.textContent('#checkpoint-card h2'), new RegExp(`Checkpoint #${cpId}: completed`));
+    const details = await (await fetch(`${url}/jobs/${jid}/checkpoints/details/${cpId}`)).json();
+    const vertexNames = await page.locator('#checkpoint-tasks tr.vertex td:first-child').allTextContents();
+    assert.deepEqual(vertexNames, (await (await fetch(`${url}/jobs/${jid}`)).json()).vertices
+      .filter((v) => details.tasks[v.id]).map((v) => v.name));
+    for (const [vertex, task] of Object.entries(details.tasks)) {
+      const sub = await (await fetch(`${url}/jobs/${jid}/checkpoints/details/${cpId}/subtasks/${vertex}`)).json();
+      const row = page.locator(`#checkpoint-tasks tr.subtask[data-vertex="${vertex}"][data-subtask="0"]`);
+      const cells = await row.locator('td').allTextContents();
+      const t = sub.subtasks[0];
+      assert.deepEqual(cells.slice(2, 7), [t.end_to_end_duration, t.start_delay, t.alignment.duration,
+                                           t.checkpoint.sync, t.checkpoint.async].map((n) => `${n} ms`),
+                       `subtask 0 of ${vertex}: ${cells}`);
+      const vertexRow = await page.locator(`#checkpoint-tasks tr.vertex[data-vertex="${vertex}"] td`).allTextContents();
+      assert.equal(vertexRow[1], `${task.num_acknowledged_subtasks}/${task.num_subtasks}`);
+      console.log(`checkpoint ${cpId}, ${vertexRow[0]}: start delay ${t.start_delay} ms, sync ${t.checkpoint.sync} ms, ` +
+                  `async ${t.checkpoint.async} ms`);
+    }
     await page.waitForTimeout(300);
-    await page.screenshot({path: path.join(shotDir, 'checkpoints-1280x800.png')});
+    await page.screenshot({path: path.join(shotDir, 'checkpoints-1280x800.png'), fullPage: true});
+    await page.locator(`#history tbody tr[data-checkpoint="${cpId}"]`).click();  // and closed again
+    await page.waitForSelector('#checkpoint-card', {state: 'hidden'});
     await page.click('#tab-config');
     await page.waitForSelector('text=exactly_once');
     await page.click('#tab-exceptions');

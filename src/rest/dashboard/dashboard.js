@@ -78,7 +78,12 @@ const fmt = {
 
 // ---- The REST API -----------------------------------------------------------------------------
 
-class ApiError extends Error {}
+class ApiError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.status = status;  // the HTTP status; 0 when there was no answer
+  }
+}
 
 async function api(path, {method = 'GET', body} = {}) {
   const what = `${method} ${path}`;
@@ -102,7 +107,7 @@ async function api(path, {method = 'GET', body} = {}) {
   try { json = text ? JSON.parse(text) : null; } catch (e) { /* not JSON: reported below */ }
   if (!res.ok) {
     const why = json && Array.isArray(json.errors) ? json.errors.join('; ') : text.slice(0, 300);
-    throw new ApiError(`${what}: ${res.status} ${res.statusText}: ${why}`);
+    throw new ApiError(`${what}: ${res.status} ${res.statusText}: ${why}`, res.status);
   }
   if (json === null && text) throw new ApiError(`${what}: the answer is not JSON`);
   return json;
@@ -203,6 +208,8 @@ class JobPage {
     this.tab = TABS.some(([t]) => t === tab) ? tab : 'graph';
     this.base = `/jobs/${jid}`;
     this.selected = null;  // vertex id whose subtasks are shown
+    this.checkpoint = null;  // id of the checkpoint whose details are shown
+    this.checkpointShown = null;  // what was last shown of it, until it changes no more
     this.ended = false;
     this.busy = false;     // an action is under way
 
@@ -275,6 +282,9 @@ class JobPage {
         wanted.push(api(`${this.base}/vertices/${this.selected}`),
                     api(`${this.base}/vertices/${this.selected}/backpressure`));
       }
+    } else if (this.tab === 'checkpoints' && this.checkpoint !== null &&
+               !(this.checkpointShown && this.checkpointShown.final)) {
+      wanted.push(this.checkpointDetails(this.checkpoint));
     } else if (this.tab === 'config') {
       wanted.push(api(`${this.base}/config`),
                   api(`${this.base}/checkpoints/config`).catch((e) => ({error: e.message})));
@@ -284,7 +294,10 @@ class JobPage {
     this.updateTiles(checkpoints);
     setText($('tab-exceptions'), `Exceptions (${exceptions.exceptionHistory.entries.length})`);
     if (this.tab === 'graph') this.updateGraph(job, rest[0], rest[1], rest[2]);
-    if (this.tab === 'checkpoints') this.updateCheckpoints(checkpoints);
+    if (this.tab === 'checkpoints') {
+      this.updateCheckpoints(checkpoints);
+      if (rest[0]) this.updateCheckpointDetails(rest[0]);
+    }
     if (this.tab === 'config') this.updateConfig(rest[0], rest[1]);
     if (this.tab === 'exceptions') this.updateExceptions(exceptions);
     return false;
@@ -542,7 +555,97 @@ class JobPage {
         el('thead', {}, el('tr', {}, ...['Id', 'Status', 'Type', 'Triggered', 'Duration', 'Size',
                                          'Alignment', 'Acknowledged', 'Path or failure']
           .map((h, i) => el('th' + (i >= 4 && i <= 7 ? '.num' : ''), {text: h})))),
-        this.historyBody))));
+        this.historyBody)),
+        el('div.legend', {text: 'click a checkpoint for its operators and subtasks'})),
+      this.buildCheckpointCard());
+  }
+
+  // One checkpoint, vertex by vertex and subtask by subtask, as Flink's checkpoint details
+  // show it: where the time went (the trigger reaching the subtask, alignment, the snapshot
+  // on the task thread, writing it) and what each wrote.
+  buildCheckpointCard() {
+    this.checkpointTitle = el('h2');
+    this.checkpointNote = el('p.muted');
+    this.checkpointBody = el('tbody');
+    const heads = ['Operator / subtask', 'Acknowledged', 'End to end', 'Start delay', 'Alignment',
+                   'Sync', 'Async', 'Size', 'Written'];
+    this.checkpointCard = el('div.card#checkpoint-card', {hidden: ''}, this.checkpointTitle,
+      el('div.scroll', {}, el('table#checkpoint-tasks', {},
+        el('thead', {}, el('tr', {}, ...heads.map((h, i) => el('th' + (i >= 2 ? '.num' : ''), {text: h})))),
+        this.checkpointBody)),
+      this.checkpointNote);
+    return this.checkpointCard;
+  }
+
+  selectCheckpoint(id) {
+    this.checkpoint = this.checkpoint === id ? null : id;
+    this.checkpointShown = null;
+    this.checkpointBody.replaceChildren();
+    this.checkpointCard.hidden = this.checkpoint === null;
+    for (const [hid, row] of this.historyRows) row.tr.classList.toggle('selected', hid === this.checkpoint);
+    if (this.checkpoint !== null) {
+      setText(this.checkpointTitle, `Checkpoint #${id}`);
+      setText(this.checkpointNote, 'loading…');
+      this.checkpointCard.scrollIntoView({block: 'nearest'});
+      refreshSoon();
+    }
+  }
+
+  // The checkpoint's details and each vertex's subtasks; {gone} once it has left the history.
+  async checkpointDetails(id) {
+    const path = `${this.base}/checkpoints/details/${id}`;
+    try {
+      const details = await api(path);
+      const vertices = this.job.vertices.filter((v) => details.tasks[v.id]);
+      const subtasks = await Promise.all(vertices.map((v) => api(`${path}/subtasks/${v.id}`)));
+      return {id, details, vertices, subtasks};
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return {id, gone: true};
+      throw e;
+    }
+  }
+
+  updateCheckpointDetails(d) {
+    if (d.id !== this.checkpoint) return;  // another was chosen meanwhile
+    if (d.gone) {
+      this.checkpointBody.replaceChildren();
+      setText(this.checkpointNote, `Checkpoint #${d.id} is no longer in the job's history ` +
+                                   '(web.checkpoints.history keeps the latest).');
+      this.checkpointShown = {final: true};
+      return;
+    }
+    const c = d.details;
+    setText(this.checkpointTitle, `Checkpoint #${c.id}: ${c.status.toLowerCase().replace('_', ' ')}` +
+                                  ` · ${c.checkpoint_type === 'CHECKPOINT' ? 'checkpoint' : 'savepoint'}` +
+                                  ` · triggered ${fmt.time(c.trigger_timestamp)}`);
+    setText(this.checkpointNote, c.status === 'FAILED' ? `Failed: ${c.failure_message || ''}` :
+      'Start delay: from the trigger to the first barrier at the subtask (at a source, to the ' +
+      'trigger). Sync: the snapshot on the task thread. Async: writing it. Per operator, the ' +
+      'largest of its subtasks; sizes are their sums.');
+    // Rows are rebuilt while the checkpoint is in progress: a few per vertex, once a second.
+    const rows = [];
+    const cell = (text, cls = '.num') => el('td' + cls, {text});
+    d.vertices.forEach((v, i) => {
+      const s = d.subtasks[i], sum = s.summary;
+      rows.push(el('tr.vertex', {'data-vertex': v.id},
+        cell(v.name, ''), cell(`${s.num_acknowledged_subtasks}/${s.num_subtasks}`, ''),
+        cell(fmt.ms(s.end_to_end_duration)), cell(fmt.ms(sum.start_delay.max)),
+        cell(fmt.ms(sum.alignment.duration.max)), cell(fmt.ms(sum.checkpoint_duration.sync.max)),
+        cell(fmt.ms(sum.checkpoint_duration.async.max)), cell(fmt.bytes(s.state_size)),
+        cell(fmt.bytes(s.checkpointed_size))));
+      for (const t of s.subtasks) {
+        const done = t.status === 'completed';
+        rows.push(el('tr.subtask', {'data-vertex': v.id, 'data-subtask': t.index},
+          cell(`subtask ${t.index}`, '.indent'),
+          cell(done ? fmt.time(t.ack_timestamp) : 'pending or failed', ''),
+          cell(done ? fmt.ms(t.end_to_end_duration) : '-'), cell(done ? fmt.ms(t.start_delay) : '-'),
+          cell(done ? fmt.ms(t.alignment.duration) : '-'), cell(done ? fmt.ms(t.checkpoint.sync) : '-'),
+          cell(done ? fmt.ms(t.checkpoint.async) : '-'), cell(done ? fmt.bytes(t.state_size) : '-'),
+          cell(done ? fmt.bytes(t.checkpointed_size) : '-')));
+      }
+    });
+    this.checkpointBody.replaceChildren(...rows);
+    this.checkpointShown = {final: c.status !== 'IN_PROGRESS'};
   }
 
   updateCheckpoints(cp) {
@@ -559,7 +662,10 @@ class JobPage {
         const cells = Array.from({length: 9}, (_, c) => el('td' + (c >= 4 && c <= 7 ? '.num' : '')));
         cells[1].append(el('span.badge'));
         cells[8].classList.add('mono');
-        row = {tr: el('tr', {}, ...cells), cells};
+        const id = h.id;
+        row = {tr: el('tr.clickable', {'data-checkpoint': id, onclick: () => this.selectCheckpoint(id)},
+                      ...cells), cells};
+        row.tr.classList.toggle('selected', id === this.checkpoint);
         this.historyRows.set(h.id, row);
       }
       if (row.tr !== before) this.historyBody.insertBefore(row.tr, before); else before = before.nextSibling;
