@@ -345,17 +345,19 @@ TEST_F(RestEndpointBackPressureTest, StartDelayIsHowLongTheBarrierQueuedBehindRe
   EXPECT_GE(sum["subtasks"][0]["end_to_end_duration"].get<int64_t>(), sum_delay);
 }
 
-class RestEndpointIncrementalTest : public RestEndpointTest {
+// The hashmap backend, with incremental checkpoints or not.
+class RestEndpointHeapTest : public RestEndpointTest, public ::testing::WithParamInterface<bool> {
  protected:
   void Configure(Configuration& config) override {
     config.Set("state.backend.type", "hashmap");
-    config.Set("execution.checkpointing.incremental", "true");
+    config.Set("execution.checkpointing.incremental", GetParam() ? "true" : "false");
   }
 };
 
 // As in Flink, a checkpoint's checkpointed size is what it wrote, its state size all the state
-// it holds: an incremental checkpoint that reuses the last one's key file wrote less.
-TEST_F(RestEndpointIncrementalTest, CheckpointedSizeIsWhatTheCheckpointWrote) {
+// it holds: an incremental checkpoint that reuses the last one's key file, or a full one that
+// hard-links it, wrote less.
+TEST_P(RestEndpointHeapTest, CheckpointedSizeIsWhatTheCheckpointWrote) {
   std::string job = "/jobs/" + job_id_;
   Json reused = nullptr;
   // The first writes its key file; a later one reuses it once the backend has heard that the
@@ -396,6 +398,11 @@ TEST_F(RestEndpointIncrementalTest, CheckpointedSizeIsWhatTheCheckpointWrote) {
   EXPECT_EQ(values["lastCheckpointSize"], reused["checkpointed_size"].get<double>());
   EXPECT_EQ(values["lastCheckpointFullSize"], reused["state_size"].get<double>());
 }
+
+INSTANTIATE_TEST_SUITE_P(Checkpoints, RestEndpointHeapTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "incremental" : "full";
+                         });
 
 // A dashboard that is open when the job ends gets to show how it ended: the API waits for
 // its next refresh before it stops, and no longer once that came.

@@ -111,9 +111,13 @@ TEST_F(HeapBackendTest, FullCheckpointsLinkTheLastKeyFileAndStandAlone) {
   EXPECT_EQ(KeyFileLinks(w1), 1u);
   Fill(t, 500, 2);  // new values, the same keys
   const Written& w2 = Snapshot(*t.backend);
-  EXPECT_EQ(KeyFile(w2).path, "chk-2/running-sum-0.keys");
+  EXPECT_EQ(KeyFile(w2).path, "chk-2/running-sum-0.keys.linked");
   EXPECT_EQ(KeyFile(w2).checksum, KeyFile(w1).checksum);
   EXPECT_EQ(KeyFileLinks(w2), 2u) << "chk-1's key file, linked";
+  // What chk-2 wrote (its checkpointed size) is its value file; its key file is chk-1's.
+  EXPECT_TRUE(WrittenByCheckpoint(KeyFile(w1).path, 1));
+  EXPECT_FALSE(WrittenByCheckpoint(KeyFile(w2).path, 2));
+  EXPECT_TRUE(WrittenByCheckpoint(ValueFile(w2).path, 2));
   ASSERT_TRUE(FileSystem::Default()->DeleteDirRecursive(dir_.Join("chk-1")).ok());
   EXPECT_EQ(KeyFileLinks(w2), 1u);
   ExpectRestores(w2, 500, 2);

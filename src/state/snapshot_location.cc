@@ -48,14 +48,14 @@ Result<std::unique_ptr<StateFileWriter>> SnapshotLocation::CreateExclusiveFile(
 
 bool WrittenByCheckpoint(std::string_view file, int64_t checkpoint_id) {
   constexpr std::string_view kShared = "shared/";
-  if (!file.starts_with(kShared)) return true;
+  if (!file.starts_with(kShared)) return !file.ends_with(kLinkedFileSuffix);
   return SharedStateFileCheckpoint(file.substr(kShared.size())) == checkpoint_id;
 }
 
 Result<StateFile> SnapshotLocation::LinkExclusiveFile(const StateFile& from,
                                                       const std::string& name) const {
   StateFile linked = from;
-  linked.path = JoinPath(exclusive_dir_, name);
+  linked.path = JoinPath(exclusive_dir_, name + std::string(kLinkedFileSuffix));
   WEIR_RETURN_IF_ERROR(fs_->Link(Absolute(from), Absolute(linked)));
   return linked;
 }

@@ -46,9 +46,12 @@ class StateFileWriter {
 std::string SharedStateFileName(int64_t checkpoint_id, std::string_view rest);
 // The checkpoint id in such a name; nullopt for a name that is not one.
 std::optional<int64_t> SharedStateFileCheckpoint(std::string_view name);
+// The end of the name of a file hard-linked from an earlier checkpoint (LinkExclusiveFile):
+// its bytes were written by that checkpoint, not by the one whose directory holds the link.
+inline constexpr std::string_view kLinkedFileSuffix = ".linked";
 // Whether checkpoint `checkpoint_id` wrote `file` (a path relative to the checkpoints' base
-// directory): the files of its own directory and those under shared/ named for it. Any other
-// shared file was written by an earlier checkpoint and reused.
+// directory): the files of its own directory but those linked there, and those under shared/
+// named for it. Any other shared file was written by an earlier checkpoint and reused.
 bool WrittenByCheckpoint(std::string_view file, int64_t checkpoint_id);
 
 class SnapshotLocation {
@@ -63,8 +66,8 @@ class SnapshotLocation {
   Result<std::unique_ptr<StateFileWriter>> CreateSharedFile(const std::string& name) const;
 
   // Hard-links `from`, a file of an earlier checkpoint, into this checkpoint's directory as
-  // `name`: the same bytes, with nothing written. The file was durable already; this
-  // checkpoint's _metadata makes the new directory entry durable.
+  // `name` + kLinkedFileSuffix: the same bytes, with nothing written. The file was durable
+  // already; this checkpoint's _metadata makes the new directory entry durable.
   Result<StateFile> LinkExclusiveFile(const StateFile& from, const std::string& name) const;
   // Copies `local_path` into shared/ as `name`, checksumming it. The file and its directory
   // entry are durable when this returns.

@@ -113,6 +113,7 @@ TEST_F(SnapshotLocationTest, SharedFilesGoUnderSharedAndUploadCopiesWithChecksum
 TEST(SharedStateFileNameTest, ACheckpointWroteItsOwnFilesAndTheSharedOnesNamedForIt) {
   EXPECT_TRUE(WrittenByCheckpoint("chk-7/sum-0.keyed", 7));
   EXPECT_TRUE(WrittenByCheckpoint("savepoint-ab12/sum-0.keyed", 7));
+  EXPECT_FALSE(WrittenByCheckpoint("chk-7/sum-0.keys.linked", 7)) << "an earlier one's bytes";
   EXPECT_TRUE(WrittenByCheckpoint("shared/" + SharedStateFileName(7, "sum-0.keys"), 7));
   EXPECT_FALSE(WrittenByCheckpoint("shared/" + SharedStateFileName(5, "sum-0.keys"), 7));
   EXPECT_FALSE(WrittenByCheckpoint("shared/" + SharedStateFileName(17, "000007.sst"), 7));
