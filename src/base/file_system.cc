@@ -153,9 +153,33 @@ class DirectBufferPool {
     if (free_.size() < kKept) free_.push_back(std::move(b));
   }
 
+  // The process's budget of buffers waiting for the device beyond each file's own
+  // (DirectBufferWriter::kOwnQueued): a file takes a slot per extra buffer it queues and
+  // gives it back once that buffer is written. A few files get their full queue; many
+  // subtasks snapshotting at once share kExtraQueued MiB instead of 16 MiB each.
+  static constexpr size_t kExtraQueued = 48;
+  bool TryTakeQueueSlot() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_slots_taken_ >= kExtraQueued) return false;
+    peak_queue_slots_ = std::max(peak_queue_slots_, ++queue_slots_taken_);
+    return true;
+  }
+  void ReturnQueueSlots(size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_slots_taken_ -= n;
+  }
+  DirectIoQueueUse QueueUse() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {.extra_buffers = queue_slots_taken_,
+            .peak_extra_buffers = peak_queue_slots_,
+            .extra_budget = kExtraQueued};
+  }
+
  private:
   std::mutex mu_;
   std::vector<Buffer> free_;
+  size_t queue_slots_taken_ = 0;
+  size_t peak_queue_slots_ = 0;
 };
 
 // Writes a DirectWritableFile's full buffers, in order, on a thread of its own: a direct
@@ -175,14 +199,25 @@ class DirectBufferWriter {
     }
     changed_.notify_all();
     thread_.join();
+    if (slots_ > 0) DirectBufferPool::Get().ReturnQueueSlots(slots_);
   }
 
-  // Queues `full` to be written whole, first waiting while kQueued others wait. If an earlier
+  // Queues `full` to be written whole, first waiting while this file has as many waiting as
+  // it may: kOwnQueued, more with slots of the process's budget, never kQueued. If an earlier
   // write failed, queues nothing and returns its error.
   Status Push(Buffer full) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      changed_.wait(lock, [&] { return queue_.size() < kQueued || !error_.ok(); });
+      // Waiting for a slot needs no wake-up from other files: this one has buffers in
+      // flight, and each written one tries again.
+      changed_.wait(lock, [&] {
+        if (!error_.ok()) return true;
+        const size_t waiting = queue_.size() + (busy_ ? 1 : 0);
+        if (waiting < kOwnQueued) return true;
+        if (waiting >= kQueued || !DirectBufferPool::Get().TryTakeQueueSlot()) return false;
+        ++slots_;
+        return true;
+      });
       if (!error_.ok()) {
         DirectBufferPool::Get().Release(std::move(full));
         return error_;
@@ -204,8 +239,20 @@ class DirectBufferWriter {
   // Up to 16 MiB a file waiting for the device: a heap snapshot encodes a million keys'
   // state (two files of about 10 MiB) without waiting for the disk, and so lets go sooner of
   // the frozen chunks the task copies before it writes to them. Larger files go at the
-  // device's pace.
+  // device's pace. Beyond kOwnQueued, each buffer takes a slot of the process's budget
+  // (DirectBufferPool::kExtraQueued); without one, the file waits for its own writes.
   static constexpr size_t kQueued = 16;
+  static constexpr size_t kOwnQueued = 2;
+
+  // After a buffer is written: slots beyond what the buffers still waiting need go back.
+  void ReturnSpareSlotsLocked() {
+    const size_t waiting = queue_.size() + (busy_ ? 1 : 0);
+    const size_t needed = waiting > kOwnQueued ? waiting - kOwnQueued : 0;
+    if (slots_ > needed) {
+      DirectBufferPool::Get().ReturnQueueSlots(slots_ - needed);
+      slots_ = needed;
+    }
+  }
 
   void Run() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -223,6 +270,7 @@ class DirectBufferWriter {
       lock.lock();
       busy_ = false;
       if (!s.ok() && error_.ok()) error_ = std::move(s);
+      ReturnSpareSlotsLocked();
       changed_.notify_all();
     }
   }
@@ -254,6 +302,7 @@ class DirectBufferWriter {
   std::condition_variable changed_;
   std::deque<Buffer> queue_;
   bool busy_ = false;  // writing a buffer taken from the queue
+  size_t slots_ = 0;   // of the process's budget, held for buffers beyond kOwnQueued
   bool stop_ = false;
   Status error_;
   std::thread thread_;  // last: it starts once the rest is ready
@@ -362,6 +411,12 @@ class DirectWritableFile final : public FdWritableFile {
   bool writer_refused_ = false;                 // its thread could not start
   Status write_error_;  // of a write behind the appends
 };
+
+}  // namespace
+
+DirectIoQueueUse DirectIoQueue() { return DirectBufferPool::Get().QueueUse(); }
+
+namespace {
 
 class PosixFileSystem final : public FileSystem {
  public:

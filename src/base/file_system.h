@@ -100,6 +100,16 @@ class FileSystem {
   static FileSystem* Default();
 };
 
+// The buffers of uncached files (NewUncachedWritableFile, where it writes around the page
+// cache) that wait for the device beyond each file's first two, across the process: how
+// many now, the most at once, and the budget they share. For tests and diagnostics.
+struct DirectIoQueueUse {
+  size_t extra_buffers = 0;
+  size_t peak_extra_buffers = 0;
+  size_t extra_budget = 0;
+};
+DirectIoQueueUse DirectIoQueue();
+
 // Writes `data` to `path` durably and atomically: a temp file, fsync, rename, fsync of the
 // directory. A reader sees the old file or the whole new one, never a part.
 Status WriteFileAtomically(FileSystem& fs, const std::string& path, std::string_view data);

@@ -7,8 +7,11 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <cstdio>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "testing/test_util.h"
 
@@ -104,6 +107,40 @@ void AppendInRandomPiecesAndCheck(FileSystem& fs, const std::string& dir) {
 
 TEST_F(FileSystemTest, UncachedFileHoldsExactlyTheBytesAppended) {
   AppendInRandomPiecesAndCheck(fs_, dir_.path());
+}
+
+// Many uncached files written at once share the process's budget of buffers waiting for the
+// device: each file may have two, the rest take slots of the budget, which none exceeds, and
+// every slot comes back. Every file holds exactly its bytes.
+TEST_F(FileSystemTest, UncachedFilesWrittenAtOnceShareTheBudgetOfQueuedBuffers) {
+  constexpr int kFiles = 8;
+  const std::string piece = Pattern(3 << 20, 5);
+  std::vector<std::thread> writers;
+  std::vector<Status> results(kFiles);
+  for (int i = 0; i < kFiles; ++i) {
+    writers.emplace_back([&, i] {
+      auto f = fs_.NewUncachedWritableFile(Path("many" + std::to_string(i)));
+      Status s = f.status();
+      for (int k = 0; k < 8 && s.ok(); ++k) s = (*f)->Append(piece);  // 24 MiB
+      if (s.ok()) s = (*f)->Sync();
+      if (s.ok()) s = (*f)->Close();
+      results[static_cast<size_t>(i)] = s;
+    });
+  }
+  for (auto& t : writers) t.join();
+  std::string expected;
+  for (int k = 0; k < 8; ++k) expected += piece;
+  for (int i = 0; i < kFiles; ++i) {
+    ASSERT_TRUE(results[static_cast<size_t>(i)].ok()) << results[static_cast<size_t>(i)].ToString();
+    auto read = fs_.ReadFile(Path("many" + std::to_string(i)));
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_TRUE(*read == expected) << "file " << i << " differs";
+  }
+  DirectIoQueueUse use = DirectIoQueue();
+  EXPECT_EQ(use.extra_buffers, 0u) << "every slot came back";
+  EXPECT_LE(use.peak_extra_buffers, use.extra_budget);
+  EXPECT_LT(use.extra_budget, size_t{kFiles} * 14) << "less than each file's full queue";
+  std::printf("peak extra buffers queued: %zu of %zu\n", use.peak_extra_buffers, use.extra_budget);
 }
 
 // tmpfs has no O_DIRECT: the file is written through the page cache instead.
