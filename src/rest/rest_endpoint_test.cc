@@ -343,6 +343,11 @@ TEST_F(RestEndpointBackPressureTest, StartDelayIsHowLongTheBarrierQueuedBehindRe
   EXPECT_LE(source_delay, sum_delay) << source.dump();
   EXPECT_EQ(sum["summary"]["start_delay"]["max"], sum_delay);
   EXPECT_GE(sum["subtasks"][0]["end_to_end_duration"].get<int64_t>(), sum_delay);
+  // And as Flink's task metric, until the next checkpoint (none is due for a minute).
+  Json metric =
+      Get(job + "/vertices/" + sum_vertex + "/subtasks/0/metrics?get=checkpointStartDelayNanos");
+  ASSERT_EQ(metric.size(), 1u) << metric.dump();
+  EXPECT_EQ(std::stod(metric[0]["value"].get<std::string>()), sum_delay * 1e6);
 }
 
 // The hashmap backend, with incremental checkpoints or not.

@@ -53,7 +53,8 @@ StreamTask::StreamTask(const JobGraph& graph, TaskSpec spec, const TaskEnvironme
     spec_.channel_inputs.assign(spec_.inputs.size(), 0);
   }
   metrics_ = std::make_unique<TaskMetrics>(env_->metrics, env_->metric_scope, *spec_.vertex,
-                                           spec_.subtask, chain_, &io_, env_->clock);
+                                           spec_.subtask, chain_, &io_, &execution_,
+                                           env_->clock);
 }
 
 StreamTask::~StreamTask() { Join(); }
@@ -498,6 +499,7 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
   const int64_t started_wall_ms =
       aligner_ ? aligner_->last_first_barrier_wall_ms() : env_->clock->WallMillis();
   ack->start_delay_ms = std::max<int64_t>(0, started_wall_ms - barrier.timestamp_ms);
+  execution_.checkpoint_start_delay_nanos.store(ack->start_delay_ms * 1'000'000);
   std::vector<std::function<Status()>> async_parts;
   for (auto& e : entries) {
     detail::OperatorSnapshot snapshot;

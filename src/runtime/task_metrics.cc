@@ -36,7 +36,8 @@ std::string JobVertexId(const JobVertex& vertex) {
 
 TaskMetrics::TaskMetrics(MetricRegistry* registry, const MetricScope& job_scope,
                          const JobVertex& vertex, int subtask, OperatorChain& chain,
-                         const TaskIoTimer* io, Clock* clock) {
+                         const TaskIoTimer* io, const TaskExecutionInfo* execution,
+                         Clock* clock) {
   if (registry == nullptr) return;
   MetricScope task = job_scope;
   task.level = MetricScope::Level::kTask;
@@ -86,6 +87,9 @@ TaskMetrics::TaskMetrics(MetricRegistry* registry, const MetricScope& job_scope,
                            [backpressured] { return backpressured() / 1e6; });
   task_group_->AddFunction("accumulatedBusyTimeMs", MetricType::kCounter,
                            [busy] { return busy() / 1e6; });
+  task_group_->AddFunction("checkpointStartDelayNanos", MetricType::kGauge, [execution] {
+    return static_cast<double>(execution->checkpoint_start_delay_nanos.load());
+  });
 
   for (size_t i = 0; i < entries.size(); ++i) {
     OperatorChain::Entry& e = entries[i];

@@ -4,7 +4,8 @@
 //   task      numRecordsIn, numRecordsOut (over the network), numRecordsInPerSecond,
 //             numRecordsOutPerSecond, busyTimeMsPerSecond, idleTimeMsPerSecond,
 //             backPressuredTimeMsPerSecond, accumulatedBusyTimeMs, accumulatedIdleTimeMs,
-//             accumulatedBackPressuredTimeMs
+//             accumulatedBackPressuredTimeMs, checkpointStartDelayNanos (of the last
+//             checkpoint: how long its trigger took to reach the task)
 //   operator  numRecordsIn, numRecordsOut, numRecordsInPerSecond, numRecordsOutPerSecond,
 //             currentInputWatermark (kMinWatermark until one arrives), the
 //             user's own (RuntimeContext::metric_group()), and on the RocksDB backend
@@ -80,6 +81,7 @@ struct TaskExecutionInfo {
   std::atomic<int> state{kCreated};
   std::atomic<int64_t> start_wall_ms{0};
   std::atomic<int64_t> end_wall_ms{0};
+  std::atomic<int64_t> checkpoint_start_delay_nanos{0};  // of the last checkpoint it took
 };
 std::string_view TaskStateName(int state);
 
@@ -92,7 +94,8 @@ class TaskMetrics {
   // Registers the task's and its operators' metrics (null registry: none) and gives each
   // operator context its group, so functions can add theirs in Open.
   TaskMetrics(MetricRegistry* registry, const MetricScope& job_scope, const JobVertex& vertex,
-              int subtask, OperatorChain& chain, const TaskIoTimer* io, Clock* clock);
+              int subtask, OperatorChain& chain, const TaskIoTimer* io,
+              const TaskExecutionInfo* execution, Clock* clock);
   ~TaskMetrics();
 
   // After the keyed backend restored: its own figures, in the head operator's group.
