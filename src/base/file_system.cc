@@ -237,10 +237,11 @@ class DirectBufferWriter {
 
  private:
   // Up to 16 MiB a file waiting for the device: a heap snapshot encodes a million keys'
-  // state (two files of about 10 MiB) without waiting for the disk, and so lets go sooner of
-  // the frozen chunks the task copies before it writes to them. Larger files go at the
-  // device's pace. Beyond kOwnQueued, each buffer takes a slot of the process's budget
-  // (DirectBufferPool::kExtraQueued); without one, the file waits for its own writes.
+  // state (two files of about 10 MiB) without waiting for the disk, while the process's
+  // budget has room, and so lets go sooner of the frozen chunks the task copies before it
+  // writes to them. Larger files go at the device's pace. Beyond kOwnQueued, each buffer
+  // takes a slot of that budget (DirectBufferPool::kExtraQueued); without one, the file
+  // waits for its own writes.
   static constexpr size_t kQueued = 16;
   static constexpr size_t kOwnQueued = 2;
 

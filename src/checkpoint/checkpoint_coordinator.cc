@@ -102,6 +102,7 @@ std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Acknowle
   auto it = pending_.find(id);
   if (it == pending_.end()) return std::nullopt;
   Pending& p = it->second;
+  p.max_start_delay_ms = std::max(p.max_start_delay_ms, ack.start_delay_ms);
   p.max_alignment_ms = std::max(p.max_alignment_ms, ack.alignment_ms);
   p.max_sync_ms = std::max(p.max_sync_ms, ack.sync_ms);
   p.max_async_ms = std::max(p.max_async_ms, ack.async_ms);
@@ -201,6 +202,7 @@ bool CheckpointCoordinator::Complete(Pending& p) {
   StateSizes sizes = m.Sizes();
   uint64_t size = sizes.full;
   int64_t alignment = p.max_alignment_ms;
+  const int64_t start_delay = p.max_start_delay_ms;
   const int64_t sync_ms = p.max_sync_ms, async_ms = p.max_async_ms;  // p is erased below
   CompletedCheckpoint c;
   c.dir = JoinPath(job_dir_, CheckpointStorage::CheckpointDirName(id));
@@ -241,8 +243,9 @@ bool CheckpointCoordinator::Complete(Pending& p) {
   metrics_.history.push_back(
       CompletedCheckpointStats{id, duration_ms, size, alignment, sizes.checkpointed,
                                sync_ms, async_ms});
-  spdlog::info("Completed checkpoint {} for job {} ({}, {} ms, alignment {} ms)", id,
-               options_.job_id, FormatBytes(size), duration_ms, alignment);
+  // The start delay is where a checkpoint behind back-pressured records spends its time.
+  spdlog::info("Completed checkpoint {} for job {} ({}, {} ms, start delay {} ms, alignment {} ms)",
+               id, options_.job_id, FormatBytes(size), duration_ms, start_delay, alignment);
   CleanUpAfterCompletion(id);
   return true;
 }

@@ -139,6 +139,7 @@ class CheckpointCoordinator {
     int64_t trigger_wall_ms;
     SnapshotLocation location;
     std::map<int, CheckpointAcknowledgement> acks;  // by task index
+    int64_t max_start_delay_ms = 0;
     int64_t max_alignment_ms = 0;
     int64_t max_sync_ms = 0;
     int64_t max_async_ms = 0;

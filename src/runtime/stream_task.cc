@@ -83,6 +83,7 @@ std::vector<uint64_t> StreamTask::RecordCounts() const {
 void StreamTask::TriggerCheckpoint(const CheckpointBarrier& barrier) {
   mailbox_.Post([this, barrier] {
     if (partition_done_ || !mail_failure_.ok()) return;
+    const int64_t reached_wall_ms = env_->clock->WallMillis();
     if (barrier.drain && source_ != nullptr && !data_finished_) {
       // Event time ends before the barrier: what it fires belongs to the savepoint's output.
       Status drained = Guard([&] { source_->HandleWatermark(detail::kMaxWatermark); });
@@ -91,7 +92,7 @@ void StreamTask::TriggerCheckpoint(const CheckpointBarrier& barrier) {
         return;
       }
     }
-    Status s = PerformCheckpoint(barrier);
+    Status s = PerformCheckpoint(barrier, reached_wall_ms);
     if (!s.ok()) mail_failure_ = s;
   });
 }
@@ -422,7 +423,7 @@ Status StreamTask::ProcessInput(bool* did_work) {
             Status::Aborted("the barrier of a newer checkpoint arrived at '" + name_ +
                             "' before alignment finished")});
       }
-      if (ready) return PerformCheckpoint(*ready);
+      if (ready) return PerformCheckpoint(*ready, aligner_->last_first_barrier_wall_ms());
       return Status::OK();
     }
     case EventKind::kEndOfData: {
@@ -436,7 +437,7 @@ Status StreamTask::ProcessInput(bool* did_work) {
       gate_->MarkFinished(ch);
       ++inputs_finished_;
       auto ready = aligner_->OnChannelFinished(ch);
-      if (ready) return PerformCheckpoint(*ready);
+      if (ready) return PerformCheckpoint(*ready, aligner_->last_first_barrier_wall_ms());
       return Status::OK();
     }
   }
@@ -480,7 +481,7 @@ void StreamTask::EmitEndOfPartition() {
   partition_done_ = true;
 }
 
-Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
+Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier, int64_t reached_wall_ms) {
   const int64_t id = barrier.id;
   const int64_t start = env_->clock->NowNanos();
   auto& entries = chain_.entries();
@@ -494,11 +495,8 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier) {
   ack->checkpoint_id = id;
   ack->task_index = spec_.task_index;
   ack->alignment_ms = aligner_ ? aligner_->last_alignment_ms() : 0;
-  // A source starts the checkpoint when the trigger reaches it; any other task when its first
-  // barrier does. Wall clocks on both ends, as the barrier carries the trigger's wall time.
-  const int64_t started_wall_ms =
-      aligner_ ? aligner_->last_first_barrier_wall_ms() : env_->clock->WallMillis();
-  ack->start_delay_ms = std::max<int64_t>(0, started_wall_ms - barrier.timestamp_ms);
+  // Wall clocks on both ends, as the barrier carries the trigger's wall time.
+  ack->start_delay_ms = std::max<int64_t>(0, reached_wall_ms - barrier.timestamp_ms);
   execution_.checkpoint_start_delay_nanos.store(ack->start_delay_ms * 1'000'000);
   std::vector<std::function<Status()>> async_parts;
   for (auto& e : entries) {

@@ -104,7 +104,9 @@ class StreamTask final : public TaskGateway {
   Status ForwardWatermark(const WatermarkValve::Output& out);
   void HandleEndOfData();
   void EmitEndOfPartition();
-  Status PerformCheckpoint(const CheckpointBarrier& barrier);
+  // `reached_wall_ms`: when the checkpoint reached this task (the trigger at a source, the
+  // first barrier elsewhere), the end of its start delay.
+  Status PerformCheckpoint(const CheckpointBarrier& barrier, int64_t reached_wall_ms);
   Status FireTimers();
   bool OutputsAvailable() const;
   void FlushOutputs();

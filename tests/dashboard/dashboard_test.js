@@ -139,9 +139,10 @@ async function main() {
     await page.waitForSelector('text=Written (checkpointed size)');  // beside the full size
     // A completed checkpoint's details: each vertex, then each subtask, with the figures the
     // REST API gives for it.
-    const done = page.locator('#history tbody tr:has(.badge.COMPLETED)').first();
-    const cpId = Number(await done.getAttribute('data-checkpoint'));
-    await done.click();
+    // One row, by its id: the first completed row may be another by the time of the click.
+    const cpId = Number(await page.locator('#history tbody tr:has(.badge.COMPLETED)').first()
+      .getAttribute('data-checkpoint'));
+    await page.locator(`#history tbody tr[data-checkpoint="${cpId}"]`).click();
     await page.waitForSelector('#checkpoint-tasks tr.subtask');
     assert.match(await page.textContent('#checkpoint-card h2'), new RegExp(`Checkpoint #${cpId}: completed`));
     const details = await (await fetch(`${url}/jobs/${jid}/checkpoints/details/${cpId}`)).json();
@@ -153,8 +154,9 @@ async function main() {
       const row = page.locator(`#checkpoint-tasks tr.subtask[data-vertex="${vertex}"][data-subtask="0"]`);
       const cells = await row.locator('td').allTextContents();
       const t = sub.subtasks[0];
+      const ms = (n) => (n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`);  // as the page writes them
       assert.deepEqual(cells.slice(2, 7), [t.end_to_end_duration, t.start_delay, t.alignment.duration,
-                                           t.checkpoint.sync, t.checkpoint.async].map((n) => `${n} ms`),
+                                           t.checkpoint.sync, t.checkpoint.async].map(ms),
                        `subtask 0 of ${vertex}: ${cells}`);
       const vertexRow = await page.locator(`#checkpoint-tasks tr.vertex[data-vertex="${vertex}"] td`).allTextContents();
       assert.equal(vertexRow[1], `${task.num_acknowledged_subtasks}/${task.num_subtasks}`);
@@ -163,7 +165,7 @@ async function main() {
     }
     await page.waitForTimeout(300);
     await page.screenshot({path: path.join(shotDir, 'checkpoints-1280x800.png'), fullPage: true});
-    await page.locator(`#history tbody tr[data-checkpoint="${cpId}"]`).click();  // and closed again
+    await page.click('#checkpoint-close');  // and closed again
     await page.waitForSelector('#checkpoint-card', {state: 'hidden'});
     await page.click('#tab-config');
     await page.waitForSelector('text=exactly_once');

@@ -569,7 +569,10 @@ class JobPage {
     this.checkpointBody = el('tbody');
     const heads = ['Operator / subtask', 'Acknowledged', 'End to end', 'Start delay', 'Alignment',
                    'Sync', 'Async', 'Size', 'Written'];
-    this.checkpointCard = el('div.card#checkpoint-card', {hidden: ''}, this.checkpointTitle,
+    const close = el('button.secondary#checkpoint-close', {type: 'button', text: 'Close',
+                                                            onclick: () => this.selectCheckpoint(this.checkpoint)});
+    this.checkpointCard = el('div.card#checkpoint-card', {hidden: ''},
+      el('div.cardhead', {}, this.checkpointTitle, close),
       el('div.scroll', {}, el('table#checkpoint-tasks', {},
         el('thead', {}, el('tr', {}, ...heads.map((h, i) => el('th' + (i >= 2 ? '.num' : ''), {text: h})))),
         this.checkpointBody)),
@@ -627,12 +630,15 @@ class JobPage {
     const cell = (text, cls = '.num') => el('td' + cls, {text});
     d.vertices.forEach((v, i) => {
       const s = d.subtasks[i], sum = s.summary;
+      // Until a subtask acknowledges, the vertex has no figures (its summaries say 0).
+      const acked = s.num_acknowledged_subtasks > 0;
+      const most = (n) => (acked ? fmt.ms(n) : '-');
       rows.push(el('tr.vertex', {'data-vertex': v.id},
         cell(v.name, ''), cell(`${s.num_acknowledged_subtasks}/${s.num_subtasks}`, ''),
-        cell(fmt.ms(s.end_to_end_duration)), cell(fmt.ms(sum.start_delay.max)),
-        cell(fmt.ms(sum.alignment.duration.max)), cell(fmt.ms(sum.checkpoint_duration.sync.max)),
-        cell(fmt.ms(sum.checkpoint_duration.async.max)), cell(fmt.bytes(s.state_size)),
-        cell(fmt.bytes(s.checkpointed_size))));
+        cell(most(s.end_to_end_duration)), cell(most(sum.start_delay.max)),
+        cell(most(sum.alignment.duration.max)), cell(most(sum.checkpoint_duration.sync.max)),
+        cell(most(sum.checkpoint_duration.async.max)),
+        cell(acked ? fmt.bytes(s.state_size) : '-'), cell(acked ? fmt.bytes(s.checkpointed_size) : '-')));
       for (const t of s.subtasks) {
         const done = t.status === 'completed';
         rows.push(el('tr.subtask', {'data-vertex': v.id, 'data-subtask': t.index},
