@@ -142,6 +142,17 @@ records_query="weir_task_numRecordsIn{job_id=\"$job\",task_name=~\"running-sum.*
 curl -sf -G "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$records_query" |
   json 'd["data"]["result"][0]["metric"]["subtask_index"]' | grep -qx 0 ||
   fail "Prometheus has no $records_query"
+# Behind the 1 ms-per-record sum, a barrier waits for the records queued ahead of it.
+delay_query="weir_task_checkpointStartDelayNanos{job_id=\"$job\",task_name=~\"running-sum.*\"}"
+start_delayed() {
+  local v
+  v=$(curl -sf -G "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$delay_query" |
+    json 'd["data"]["result"][0]["value"][1] if d["data"]["result"] else 0')
+  python3 -c "import sys; sys.exit(0 if float('${v:-0}') > 0 else 1)"
+}
+wait_for 30 "Prometheus to scrape a start delay above 0 ($delay_query)" start_delayed
+echo "Prometheus: $delay_query = $(curl -sf -G "http://127.0.0.1:$prom_port/api/v1/query" \
+  --data-urlencode "query=$delay_query" | json 'd["data"]["result"][0]["value"][1]')"
 
 # ---- Savepoint, stop with a savepoint, restore: the output is exact ----------------------------
 savepoint=$("$weir" savepoint "$job" savepoints-by-hand --json | json 'd["location"]')
