@@ -30,6 +30,17 @@ Result<CheckpointOptions> CheckpointOptions::FromConfiguration(const Configurati
   }
   WEIR_ASSIGN_OR_RETURN(std::string mode, config.Get(co::kMode));
   o.exactly_once = mode == "EXACTLY_ONCE";
+  // Flink's users set it for back-pressured jobs: running aligned instead would not be what
+  // they asked for, so say so rather than warn of an unknown key.
+  WEIR_ASSIGN_OR_RETURN(bool unaligned, config.Get(co::kUnaligned));
+  if (unaligned) {
+    return Status::InvalidArgument(
+        "configuration execution.checkpointing.unaligned.enabled = true (from " +
+        config.SourceOf(co::kUnaligned) +
+        "): weir takes aligned checkpoints only; leave it unset or false. Behind a slow "
+        "operator a barrier waits for the records queued ahead of it, which a lower "
+        "taskmanager.network.memory.buffer-debloat.target shortens");
+  }
   WEIR_ASSIGN_OR_RETURN(o.timeout, config.Get(co::kTimeout));
   if (o.timeout.count() < 10) {
     return Status::InvalidArgument("execution.checkpointing.timeout must be at least 10 ms");

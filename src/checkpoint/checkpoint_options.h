@@ -23,6 +23,11 @@ inline constexpr auto kMode =
     ConfigOption<std::string>("execution.checkpointing.mode", "EXACTLY_ONCE",
                               "EXACTLY_ONCE (barriers aligned) or AT_LEAST_ONCE.")
         .WithAllowed({"EXACTLY_ONCE", "AT_LEAST_ONCE"});
+inline constexpr auto kUnaligned = ConfigOption<bool>(
+    "execution.checkpointing.unaligned.enabled", "false",
+    "Unaligned checkpoints are not supported: true is refused. Barriers wait for the records "
+    "queued ahead of them (a checkpoint's start delay); a lower "
+    "taskmanager.network.memory.buffer-debloat.target shortens the wait.");
 inline constexpr auto kTimeout = ConfigOption<std::chrono::milliseconds>(
     "execution.checkpointing.timeout", "10 min", "A checkpoint not complete by then expires.");
 inline constexpr auto kMinPause = ConfigOption<std::chrono::milliseconds>(
@@ -75,7 +80,8 @@ inline constexpr auto kRewindOutput = ConfigOption<bool>(
     "restored job has completed a checkpoint; false refuses the restore and changes nothing.");
 
 inline std::vector<const ConfigOptionInfo*> All() {
-  return {&kInterval.info(),       &kMode.info(),          &kTimeout.info(),
+  return {&kInterval.info(),       &kMode.info(),          &kUnaligned.info(),
+          &kTimeout.info(),
           &kMinPause.info(),       &kMaxConcurrent.info(), &kTolerableFailures.info(),
           &kNumRetained.info(),    &kRetention.info(),     &kDir.info(),
           &kSavepointDir.info(),   &kRestorePath.info(),   &kIgnoreUnclaimedState.info(),

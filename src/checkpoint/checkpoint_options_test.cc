@@ -82,6 +82,17 @@ TEST(CheckpointOptionsTest, ModeAcceptsFlinkSpellings) {
                     HasSubstr("EXACTLY_ONCE, AT_LEAST_ONCE")));
 }
 
+// Unaligned checkpoints are refused, not quietly replaced by aligned ones.
+TEST(CheckpointOptionsTest, UnalignedCheckpointsAreRefusedClearly) {
+  EXPECT_TRUE(Parse({{"execution.checkpointing.unaligned.enabled", "false"}}).ok());
+  EXPECT_THAT(ErrorOf({{"execution.checkpointing.unaligned.enabled", "true"}}),
+              AllOf(HasSubstr("execution.checkpointing.unaligned.enabled = true (from -D)"),
+                    HasSubstr("aligned checkpoints only"),
+                    HasSubstr("taskmanager.network.memory.buffer-debloat.target")));
+  EXPECT_THAT(ErrorOf({{"execution.checkpointing.unaligned.enabled", "maybe"}}),
+              HasSubstr("execution.checkpointing.unaligned.enabled = 'maybe'"));
+}
+
 TEST(CheckpointOptionsTest, TimeoutAndMinPause) {
   auto o = Parse({{"execution.checkpointing.timeout", "2 min"},
                   {"execution.checkpointing.min-pause", "500 ms"}});
