@@ -102,6 +102,19 @@ checkpoint=$("$weir" checkpoint "$job" --json | json 'd["checkpoint_id"]')
   fail "checkpoint $checkpoint is not in weir checkpoints"
 curl -sf "$url/jobs/$job/checkpoints/details/$checkpoint" | json 'd["status"]' | grep -qx COMPLETED ||
   fail "/checkpoints/details/:checkpointid"
+# One checkpoint in detail: each vertex and subtask, with the REST API's figures.
+"$weir" checkpoints "$job" "$checkpoint" >details.out || fail "weir checkpoints JOB ID"
+grep -q "START DELAY" details.out && grep -q "^  running-sum -> sum-file " details.out &&
+  grep -q "^    subtask 0 " details.out || fail "weir checkpoints JOB ID printed: $(cat details.out)"
+"$weir" checkpoints "$job" "$checkpoint" --json |
+  json '[v["details"]["subtasks"][0]["start_delay"] for v in d["vertices"] if v["name"].startswith("running-sum")][0]' |
+  grep -qE '^[0-9]+$' || fail "weir checkpoints JOB ID --json has no start delay of running-sum"
+set +e
+"$weir" checkpoints "$job" 999999 >/dev/null 2>&1
+[ $? = 3 ] || fail "weir checkpoints of an unknown checkpoint must exit 3"
+"$weir" checkpoints "$job" -1 >/dev/null 2>&1
+[ $? = 2 ] || fail "weir checkpoints with a negative id must exit 2"
+set -e
 
 # The seed job's state is in RocksDB: once a checkpoint's snapshot is done with them (just
 # after the checkpoint completes), its backend keeps the buffers it copied the write cache's

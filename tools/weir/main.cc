@@ -2,7 +2,8 @@
 //
 //   weir list                                  jobs running on this machine
 //   weir info JOB                              state, vertices, records
-//   weir checkpoints JOB                       counts, latest, history
+//   weir checkpoints JOB [ID]                  counts, latest, history; or one checkpoint,
+//                                              operator by operator and subtask by subtask
 //   weir checkpoint JOB                        a checkpoint now; prints its id
 //   weir savepoint JOB [DIR]                   a savepoint; waits, prints its path
 //   weir stop JOB [--savepoint-dir DIR] [--drain]   stop with a savepoint; prints its path
@@ -197,6 +198,75 @@ int Checkpoints(const Global& g, const std::string& name) {
   return kOk;
 }
 
+// One checkpoint of the history, as the dashboard's details show it: each vertex, then each
+// of its subtasks, with where the time went (start delay, alignment, sync, async) and sizes.
+int CheckpointDetails(const Global& g, const std::string& name, int64_t id) {
+  JobRef job;
+  int code;
+  if (!Find(g, name, &job, &code)) return code;
+  const std::string base = "/jobs/" + job.job_id + "/checkpoints/details/" + std::to_string(id);
+  HttpReply details = Call(job.url, "GET", base);
+  if (details.status != 200) return FailReply(job, details, "asking for checkpoint of");
+  HttpReply vertices = Call(job.url, "GET", "/jobs/" + job.job_id);
+  if (vertices.status != 200) return FailReply(job, vertices, "asking");
+  Json out{{"checkpoint", details.body}, {"vertices", Json::array()}};
+  for (const auto& v : vertices.body["vertices"]) {
+    const std::string vid = v["id"];
+    if (!details.body["tasks"].contains(vid)) continue;
+    HttpReply sub = Call(job.url, "GET", base + "/subtasks/" + vid);
+    if (sub.status != 200) return FailReply(job, sub, "asking for checkpoint subtasks of");
+    out["vertices"].push_back(Json{{"id", vid}, {"name", v["name"]}, {"details", sub.body}});
+  }
+  if (g.json) {
+    std::cout << out.dump(2) << "\n";
+    return kOk;
+  }
+  const Json& c = details.body;
+  std::cout << "Checkpoint " << id << " of job '" << job.job_name << "': "
+            << c["status"].get<std::string>() << ", " << c["checkpoint_type"].get<std::string>()
+            << ", triggered " << Time(c["trigger_timestamp"]) << ", "
+            << c["end_to_end_duration"] << " ms, " << FormatBytes(c["state_size"].get<uint64_t>())
+            << " (" << FormatBytes(c["checkpointed_size"].get<uint64_t>()) << " written)\n";
+  if (c.contains("failure_message")) {
+    std::cout << "  failed: " << c["failure_message"].get<std::string>() << "\n";
+  }
+  std::printf("\n  %-40s  %5s  %10s  %11s  %9s  %7s  %7s  %10s  %10s\n", "VERTEX / SUBTASK",
+              "ACKED", "END TO END", "START DELAY", "ALIGNMENT", "SYNC", "ASYNC", "SIZE",
+              "WRITTEN");
+  auto ms = [](const Json& n) { return std::to_string(n.get<int64_t>()) + " ms"; };
+  for (const auto& v : out["vertices"]) {
+    const Json& d = v["details"];
+    const Json& sum = d["summary"];
+    const bool acked = d["num_acknowledged_subtasks"].get<int>() > 0;
+    auto most = [&](const Json& n) { return acked ? ms(n) : std::string("-"); };
+    std::printf("  %-40.40s  %5s  %10s  %11s  %9s  %7s  %7s  %10s  %10s\n",
+                v["name"].get<std::string>().c_str(),
+                (std::to_string(d["num_acknowledged_subtasks"].get<int>()) + "/" +
+                 std::to_string(d["num_subtasks"].get<int>()))
+                    .c_str(),
+                most(d["end_to_end_duration"]).c_str(), most(sum["start_delay"]["max"]).c_str(),
+                most(sum["alignment"]["duration"]["max"]).c_str(),
+                most(sum["checkpoint_duration"]["sync"]["max"]).c_str(),
+                most(sum["checkpoint_duration"]["async"]["max"]).c_str(),
+                FormatBytes(d["state_size"].get<uint64_t>()).c_str(),
+                FormatBytes(d["checkpointed_size"].get<uint64_t>()).c_str());
+    for (const auto& s : d["subtasks"]) {
+      const std::string label = "  subtask " + std::to_string(s["index"].get<int>());
+      if (s["status"] != "completed") {
+        std::printf("  %-40s  %5s\n", label.c_str(), "no");
+        continue;
+      }
+      std::printf("  %-40s  %5s  %10s  %11s  %9s  %7s  %7s  %10s  %10s\n", label.c_str(), "yes",
+                  ms(s["end_to_end_duration"]).c_str(), ms(s["start_delay"]).c_str(),
+                  ms(s["alignment"]["duration"]).c_str(), ms(s["checkpoint"]["sync"]).c_str(),
+                  ms(s["checkpoint"]["async"]).c_str(),
+                  FormatBytes(s["state_size"].get<uint64_t>()).c_str(),
+                  FormatBytes(s["checkpointed_size"].get<uint64_t>()).c_str());
+    }
+  }
+  return kOk;
+}
+
 // Polls an asynchronous operation until COMPLETED; false with `*code` set on an error.
 bool Await(const JobRef& job, const std::string& path, const std::string& doing, Json* operation,
            int* code) {
@@ -328,8 +398,18 @@ int main(int argc, char** argv) {
   auto* list = app.add_subcommand("list", "List the running jobs");
   auto* info = app.add_subcommand("info", "Show a job: state, vertices, records");
   info->add_option("JOB", job, "Job id, unique prefix, or name")->required();
-  auto* cps = app.add_subcommand("checkpoints", "Show a job's checkpoints");
+  auto* cps = app.add_subcommand("checkpoints", "Show a job's checkpoints, or one in detail");
   cps->add_option("JOB", job, "Job id, unique prefix, or name")->required();
+  int64_t checkpoint_id = -1;
+  cps->add_option("ID", checkpoint_id,
+                  "A checkpoint of the history: its operators and subtasks (start delay, "
+                  "alignment, sync, async, sizes)")
+      ->check([](const std::string& id) {
+        return !id.empty() && id.size() <= 18 &&
+                       id.find_first_not_of("0123456789") == std::string::npos
+                   ? std::string()
+                   : "a checkpoint id is a whole number, 0 or more: '" + id + "'";
+      });
   auto* cp = app.add_subcommand("checkpoint", "Take a checkpoint now");
   cp->add_option("JOB", job, "Job id, unique prefix, or name")->required();
   auto* sp = app.add_subcommand("savepoint", "Take a savepoint; prints its path");
@@ -368,7 +448,9 @@ int main(int argc, char** argv) {
   }
   if (list->parsed()) return List(g);
   if (info->parsed()) return Info(g, job);
-  if (cps->parsed()) return Checkpoints(g, job);
+  if (cps->parsed()) {
+    return checkpoint_id >= 0 ? CheckpointDetails(g, job, checkpoint_id) : Checkpoints(g, job);
+  }
   if (cp->parsed()) return Checkpoint(g, job);
   if (sp->parsed()) return Savepoint(g, job, dir, false, false);
   if (stop->parsed()) return Savepoint(g, job, dir, true, drain);
