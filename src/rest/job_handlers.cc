@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <nlohmann/json.hpp>
@@ -185,6 +186,7 @@ class JobHandlers {
     r.Add("POST", "/jobs/:jobid/stop", job(&JobHandlers::Stop));
     r.Add("GET", "/jobs/:jobid/vertices/:vertexid", job(&JobHandlers::Vertex));
     r.Add("GET", "/jobs/:jobid/vertices/:vertexid/backpressure", job(&JobHandlers::Backpressure));
+    r.Add("GET", "/jobs/:jobid/vertices/:vertexid/watermarks", job(&JobHandlers::Watermarks));
     r.Add("GET", "/jobs/:jobid/vertices/:vertexid/metrics", job(&JobHandlers::VertexMetrics));
     r.Add("GET", "/jobs/:jobid/vertices/:vertexid/subtasks/metrics",
           job(&JobHandlers::SubtasksMetrics));
@@ -723,6 +725,28 @@ class JobHandlers {
     auto index = ParseSubtask(req, v);
     if (auto* err = std::get_if<RestResponse>(&index)) return *err;
     return Ok(SubtaskJson(v, std::get<int>(index), master_->task_executions(), NowMs()));
+  }
+
+  // Each running subtask's input watermark, as Flink lists it: "<subtask>.currentInputWatermark"
+  // and the milliseconds as a string, Long.MIN_VALUE's digits until one arrives.
+  RestResponse Watermarks(const RestRequest& req) {
+    auto found = FindVertex(req);
+    if (auto* err = std::get_if<RestResponse>(&found)) return *err;
+    const int v = std::get<int>(found);
+    const int parallelism = master_->graph().vertices()[static_cast<size_t>(v)].parallelism;
+    Json out = Json::array();
+    for (int s = 0; s < parallelism; ++s) {
+      for (const auto& [id, value] : SubtaskMetrics(v, s, false)) {
+        if (id != "currentInputWatermark") continue;
+        // Gauges are doubles: kMaxWatermark (2^63 - 1) comes back as 2^63.
+        const int64_t ms = value >= 9.2e18    ? std::numeric_limits<int64_t>::max()
+                           : value <= -9.2e18 ? std::numeric_limits<int64_t>::min()
+                                              : static_cast<int64_t>(value);
+        out.push_back(Json{{"id", std::to_string(s) + ".currentInputWatermark"},
+                           {"value", std::to_string(ms)}});
+      }
+    }
+    return Ok(out);
   }
 
   // Flink's levels from the share of time back-pressured: up to 10% ok, up to 50% low.

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -52,8 +53,7 @@ class RestEndpointTest : public ::testing::Test {
     Configure(config);
     env_ = std::make_unique<StreamExecutionEnvironment>(config);
     env_->EnableCheckpointing(std::chrono::seconds(60));
-    env_->FromSequence(0, int64_t{1} << 40)
-        .Uid("numbers")
+    BuildJob(env_->FromSequence(0, int64_t{1} << 40).Uid("numbers"))
         .KeyBy([](int64_t v) { return v % 4; })
         .Process(CountingSum())
         .Name("sum")
@@ -72,6 +72,8 @@ class RestEndpointTest : public ::testing::Test {
 
   // What a test adds to the job's configuration.
   virtual void Configure(Configuration& config) {}
+  // What a test puts between the numbers and their sum.
+  virtual DataStream<int64_t> BuildJob(DataStream<int64_t> numbers) { return numbers; }
 
   void TearDown() override {
     if (client_) {
@@ -348,6 +350,48 @@ TEST_F(RestEndpointBackPressureTest, StartDelayIsHowLongTheBarrierQueuedBehindRe
       Get(job + "/vertices/" + sum_vertex + "/subtasks/0/metrics?get=checkpointStartDelayNanos");
   ASSERT_EQ(metric.size(), 1u) << metric.dump();
   EXPECT_EQ(std::stod(metric[0]["value"].get<std::string>()), sum_delay * 1e6);
+}
+
+class RestEndpointEventTimeTest : public RestEndpointTest {
+ protected:
+  // Each number is its own event time: the sum's input watermark follows the numbers.
+  DataStream<int64_t> BuildJob(DataStream<int64_t> numbers) override {
+    return numbers.AssignTimestampsAndWatermarks(
+        WatermarkStrategy<int64_t>::ForMonotonousTimestamps().WithTimestampAssigner(
+            [](const int64_t& v, int64_t) { return v; }));
+  }
+};
+
+// Flink's /watermarks: each subtask's input watermark. The source reads none; the sum's rises
+// as the numbers do, and is its task's currentInputWatermark metric.
+TEST_F(RestEndpointEventTimeTest, WatermarksOfEachSubtaskAsFlinkListsThem) {
+  const std::string job = "/jobs/" + job_id_;
+  Json vertices = Get(job)["vertices"];
+  const std::string source = vertices[0]["id"], sum = vertices[1]["id"];
+  auto watermark = [&](const std::string& vertex) -> int64_t {
+    Json w = Get(job + "/vertices/" + vertex + "/watermarks");
+    if (w.size() != 1) return 0;  // not running yet
+    EXPECT_EQ(w[0]["id"], "0.currentInputWatermark") << w.dump();
+    return std::stoll(w[0]["value"].get<std::string>());
+  };
+  int64_t first = 0;
+  for (int i = 0; i < 500 && first <= 0; ++i) {
+    first = watermark(sum);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(first, 0) << "the sum's input watermark never rose";
+  int64_t later = first;
+  for (int i = 0; i < 500 && later == first; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    later = watermark(sum);
+  }
+  EXPECT_GT(later, first) << "the watermark did not move on";
+  EXPECT_EQ(watermark(source), std::numeric_limits<int64_t>::min()) << "a source reads none";
+  Json low = Get(job + "/vertices/" + sum +
+                 "/subtasks/metrics?get=currentInputWatermark&agg=min");
+  ASSERT_EQ(low.size(), 1u) << low.dump();
+  EXPECT_GE(low[0]["min"].get<double>(), static_cast<double>(later));
+  Get(job + "/vertices/" + std::string(32, '0') + "/watermarks", 404);
 }
 
 // The hashmap backend, with incremental checkpoints or not.

@@ -5,7 +5,8 @@
 //             numRecordsOutPerSecond, busyTimeMsPerSecond, idleTimeMsPerSecond,
 //             backPressuredTimeMsPerSecond, accumulatedBusyTimeMs, accumulatedIdleTimeMs,
 //             accumulatedBackPressuredTimeMs, checkpointStartDelayNanos (of the last
-//             checkpoint: how long its trigger took to reach the task)
+//             checkpoint: how long its trigger took to reach the task),
+//             currentInputWatermark (its head operator's; kMinWatermark until one arrives)
 //   operator  numRecordsIn, numRecordsOut, numRecordsInPerSecond, numRecordsOutPerSecond,
 //             currentInputWatermark (kMinWatermark until one arrives), the
 //             user's own (RuntimeContext::metric_group()), and on the RocksDB backend
