@@ -124,6 +124,13 @@ async function main() {
     await page.locator('#vertices tbody tr').nth(1).click();
     await page.waitForSelector('#subtasks tbody tr');
     assert.match(await page.textContent('#subtasks-card h2'), /running-sum -> sum-file/);
+    // The seed job has no event time: no watermark, on the vertex nor on its subtask.
+    await waitFor('the subtask\'s watermark', async () =>
+      (await page.locator('#subtasks tbody tr td').nth(9).textContent()) === 'none');
+    assert.equal(await page.locator('#vertices tbody tr').nth(1).locator('td').nth(11).textContent(), 'none');
+    // And how an event-time job's would show (the page's own formatting, in the browser).
+    assert.deepEqual(await page.evaluate(() => [1700000000123, -9223372036854775808, 9223372036854775807]
+      .map((w) => fmt.watermark(w))), ['2023-11-14 22:13:20.123', 'none', 'end of input']);
 
     // ---- The checkpoint count rises ----
     const count = async () => Number((await page.textContent('#cp-completed')).replace(/,/g, ''));

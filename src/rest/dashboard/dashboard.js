@@ -68,6 +68,15 @@ const fmt = {
     if (h > 0) return `${h} h ${String(m % 60).padStart(2, '0')} min`;
     return `${m} min ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
   },
+  // An event-time watermark (milliseconds), as a UTC time; none before the first one arrives
+  // (Long.MIN_VALUE), and the end of input after the last (Long.MAX_VALUE).
+  watermark(w) {
+    if (w == null) return '-';
+    if (w <= -9.2e18) return 'none';
+    if (w >= 9.2e18) return 'end of input';
+    const d = new Date(w);
+    return Number.isNaN(d.getTime()) ? String(w) : d.toISOString().replace('T', ' ').replace('Z', '');
+  },
   time(t) {
     if (!t || t <= 0) return '-';
     const d = new Date(t);
@@ -275,12 +284,13 @@ class JobPage {
                     api(`${this.base}/exceptions?maxExceptions=50`)];
     if (this.tab === 'graph') {
       const get = 'numRecordsInPerSecond,numRecordsOutPerSecond,busyTimeMsPerSecond,' +
-                  'backPressuredTimeMsPerSecond,idleTimeMsPerSecond';
+                  'backPressuredTimeMsPerSecond,idleTimeMsPerSecond,currentInputWatermark';
       wanted.push(Promise.all(job.vertices.map((v) =>
-        api(`${this.base}/vertices/${v.id}/subtasks/metrics?get=${get}&agg=max,sum`))));
+        api(`${this.base}/vertices/${v.id}/subtasks/metrics?get=${get}&agg=min,max,sum`))));
       if (this.selected) {
         wanted.push(api(`${this.base}/vertices/${this.selected}`),
-                    api(`${this.base}/vertices/${this.selected}/backpressure`));
+                    api(`${this.base}/vertices/${this.selected}/backpressure`),
+                    api(`${this.base}/vertices/${this.selected}/watermarks`));
       }
     } else if (this.tab === 'checkpoints' && this.checkpoint !== null &&
                !(this.checkpointShown && this.checkpointShown.final)) {
@@ -293,7 +303,7 @@ class JobPage {
     setText($('job-restarts'), restarts[0] ? fmt.int(Number(restarts[0].value)) : '0');
     this.updateTiles(checkpoints);
     setText($('tab-exceptions'), `Exceptions (${exceptions.exceptionHistory.entries.length})`);
-    if (this.tab === 'graph') this.updateGraph(job, rest[0], rest[1], rest[2]);
+    if (this.tab === 'graph') this.updateGraph(job, rest[0], rest[1], rest[2], rest[3]);
     if (this.tab === 'checkpoints') {
       this.updateCheckpoints(checkpoints);
       if (rest[0]) this.updateCheckpointDetails(rest[0]);
@@ -341,12 +351,12 @@ class JobPage {
           el('span', {text: 'as the busiest subtask of each vertex; click a vertex for its subtasks'}))),
       el('div.card', {}, el('h2', {text: 'Vertices'}), el('div.scroll', {}, el('table#vertices', {},
         heads(['Name', 'Status', 'Tasks', 'Parallelism', 'Records in', 'Records out', 'In/s', 'Out/s',
-               'Busy (max)', 'Back-pressured (max)', 'Duration']),
+               'Busy (max)', 'Back-pressured (max)', 'Duration', 'Low watermark']),
         this.vertexBody))),
       el('div.card#subtasks-card', {hidden: ''}, this.subtaskTitle, el('div.scroll', {},
         el('table#subtasks', {},
           heads(['Subtask', 'Status', 'Attempt', 'Records in', 'Records out', 'Busy',
-                 'Back-pressured', 'Idle', 'Duration']),
+                 'Back-pressured', 'Idle', 'Duration', 'Watermark']),
           this.subtaskBody))));
   }
 
@@ -438,7 +448,7 @@ class JobPage {
 
   // `metrics` null: the job has ended, its tasks and their metrics are gone; the figures
   // shown last stay, only the states change.
-  updateGraph(job, metrics, vertex, backpressure) {
+  updateGraph(job, metrics, vertex, backpressure, watermarks) {
     if (this.graphFor !== job.jid || this.vertical !== (this.graph.clientWidth < 560)) {
       this.buildGraph(job);
     }
@@ -466,6 +476,8 @@ class JobPage {
       const bp = m.backPressuredTimeMsPerSecond ? m.backPressuredTimeMsPerSecond.max / 1000 : null;
       const inRate = m.numRecordsInPerSecond ? m.numRecordsInPerSecond.sum : null;
       const outRate = m.numRecordsOutPerSecond ? m.numRecordsOutPerSecond.sum : null;
+      // The vertex's low watermark: the least of its subtasks' input watermarks, as Flink's.
+      const low = m.currentInputWatermark ? m.currentInputWatermark.min : null;
       const node = this.nodes.get(v.id);
       if (node) {
         const {fill, light} = loadColour(busy, bp);
@@ -477,7 +489,7 @@ class JobPage {
       }
       let row = this.vertexRows.get(v.id);
       if (!row) {
-        const cells = Array.from({length: 11}, (_, c) => el('td' + (c >= 3 ? '.num' : '')));
+        const cells = Array.from({length: 12}, (_, c) => el('td' + (c >= 3 ? '.num' : '')));
         cells[1].append(el('span.badge'));
         cells[8].append(el('span.meter', {}, el('i')), el('span'));
         cells[9].append(el('span.meter.bp', {}, el('i')), el('span'));
@@ -498,17 +510,20 @@ class JobPage {
       setMeter(c[8], busy);
       setMeter(c[9], bp);
       setText(c[10], fmt.ms(v.duration));
+      setText(c[11], fmt.watermark(low));
     });
-    if (vertex && backpressure && vertex.id === this.selected) this.updateSubtasks(vertex, backpressure);
+    if (vertex && backpressure && vertex.id === this.selected) {
+      this.updateSubtasks(vertex, backpressure, watermarks || []);
+    }
   }
 
-  updateSubtasks(vertex, backpressure) {
+  updateSubtasks(vertex, backpressure, watermarks) {
     setText(this.subtaskTitle, `Subtasks of ${vertex.name}`);
     if (!this.subtaskRows) this.subtaskRows = [];
     vertex.subtasks.forEach((s, i) => {
       let row = this.subtaskRows[i];
       if (!row) {
-        const cells = Array.from({length: 9}, (_, c) => el('td' + (c >= 3 ? '.num' : '')));
+        const cells = Array.from({length: 10}, (_, c) => el('td' + (c >= 3 ? '.num' : '')));
         cells[1].append(el('span.badge'));
         cells[5].append(el('span.meter', {}, el('i')), el('span'));
         cells[6].append(el('span.meter.bp', {}, el('i')), el('span'));
@@ -527,6 +542,9 @@ class JobPage {
       setMeter(c[6], b.ratio);
       setText(c[7], fmt.pct(b.idleRatio));
       setText(c[8], fmt.ms(s.duration));
+      const w = watermarks.find((x) => x.id === `${s.subtask}.currentInputWatermark`);
+      setText(c[9], fmt.watermark(w ? Number(w.value) : null));
+      setAttr(c[9], 'title', w ? w.value : '');
     });
   }
 
