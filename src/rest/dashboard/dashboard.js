@@ -350,8 +350,8 @@ class JobPage {
           el('span', {}, el('i.swatch.sw-bp'), 'back-pressured'),
           el('span', {text: 'as the busiest subtask of each vertex; click a vertex for its subtasks'}))),
       el('div.card', {}, el('h2', {text: 'Vertices'}), el('div.scroll', {}, el('table#vertices', {},
-        heads(['Name', 'Status', 'Tasks', 'Parallelism', 'Records in', 'Records out', 'In/s', 'Out/s',
-               'Busy (max)', 'Back-pressured (max)', 'Duration', 'Low watermark']),
+        heads(['Name', 'Status', 'Running', 'Parallelism', 'Records in', 'Records out', 'In/s', 'Out/s',
+               'Busy (max)', 'Back-pressure (max)', 'Duration', 'Low watermark']),
         this.vertexBody))),
       el('div.card#subtasks-card', {hidden: ''}, this.subtaskTitle, el('div.scroll', {},
         el('table#subtasks', {},
@@ -462,7 +462,7 @@ class JobPage {
         }
         if (row) {
           setBadge(row.cells[1].firstChild, v.status);
-          setText(row.cells[2], `${v.tasks.RUNNING}/${v.parallelism} running`);
+          setText(row.cells[2], `${v.tasks.RUNNING}/${v.parallelism}`);
           setText(row.cells[10], fmt.ms(v.duration));
         }
       }
@@ -501,7 +501,7 @@ class JobPage {
       const c = row.cells;
       setText(c[0], v.name);
       setBadge(c[1].firstChild, v.status);
-      setText(c[2], `${v.tasks.RUNNING}/${v.parallelism} running`);
+      setText(c[2], `${v.tasks.RUNNING}/${v.parallelism}`);
       setText(c[3], v.parallelism);
       setText(c[4], fmt.int(v.metrics['read-records']));
       setText(c[5], fmt.int(v.metrics['write-records']));
