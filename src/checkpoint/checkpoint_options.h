@@ -27,7 +27,8 @@ inline constexpr auto kUnaligned = ConfigOption<bool>(
     "execution.checkpointing.unaligned.enabled", "false",
     "Unaligned checkpoints are not supported: true is refused. Barriers wait for the records "
     "queued ahead of them (a checkpoint's start delay); a lower "
-    "taskmanager.network.memory.buffer-debloat.target shortens the wait.");
+    "taskmanager.network.memory.buffer-debloat.target shortens the wait.")
+    .WithFallbackKeys("execution.checkpointing.unaligned");
 inline constexpr auto kTimeout = ConfigOption<std::chrono::milliseconds>(
     "execution.checkpointing.timeout", "10 min", "A checkpoint not complete by then expires.");
 inline constexpr auto kMinPause = ConfigOption<std::chrono::milliseconds>(

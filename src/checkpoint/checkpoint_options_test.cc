@@ -91,6 +91,9 @@ TEST(CheckpointOptionsTest, UnalignedCheckpointsAreRefusedClearly) {
                     HasSubstr("taskmanager.network.memory.buffer-debloat.target")));
   EXPECT_THAT(ErrorOf({{"execution.checkpointing.unaligned.enabled", "maybe"}}),
               HasSubstr("execution.checkpointing.unaligned.enabled = 'maybe'"));
+  // Flink's older name too.
+  EXPECT_THAT(ErrorOf({{"execution.checkpointing.unaligned", "true"}}),
+              HasSubstr("aligned checkpoints only"));
 }
 
 TEST(CheckpointOptionsTest, TimeoutAndMinPause) {

@@ -49,9 +49,18 @@ std::optional<int64_t> ParseIndex(std::string_view s, int64_t max) {
   return v;
 }
 
+// A gauge's whole value as the long it stands for. Gauges are doubles: kMinWatermark (-2^63)
+// is exact, kMaxWatermark (2^63 - 1) comes back as 2^63; both print as Flink's longs.
+std::optional<int64_t> AsLong(double v) {
+  if (std::isnan(v) || v != std::floor(v)) return std::nullopt;
+  if (v >= 0x1p63) return std::numeric_limits<int64_t>::max();
+  if (v <= -0x1p63) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+
 std::string MetricText(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15) {
-    return std::to_string(static_cast<int64_t>(v));
+  if (auto whole = AsLong(v); whole && (std::fabs(v) < 9e15 || std::fabs(v) >= 0x1p63)) {
+    return std::to_string(*whole);
   }
   Json j = v;
   return j.dump();
@@ -737,13 +746,10 @@ class JobHandlers {
     Json out = Json::array();
     for (int s = 0; s < parallelism; ++s) {
       for (const auto& [id, value] : SubtaskMetrics(v, s, false)) {
-        if (id != "currentInputWatermark") continue;
-        // Gauges are doubles: kMaxWatermark (2^63 - 1) comes back as 2^63.
-        const int64_t ms = value >= 9.2e18    ? std::numeric_limits<int64_t>::max()
-                           : value <= -9.2e18 ? std::numeric_limits<int64_t>::min()
-                                              : static_cast<int64_t>(value);
+        auto ms = AsLong(value);
+        if (id != "currentInputWatermark" || !ms) continue;
         out.push_back(Json{{"id", std::to_string(s) + ".currentInputWatermark"},
-                           {"value", std::to_string(ms)}});
+                           {"value", std::to_string(*ms)}});
       }
     }
     return Ok(out);

@@ -90,9 +90,11 @@ TaskMetrics::TaskMetrics(MetricRegistry* registry, const MetricScope& job_scope,
   task_group_->AddFunction("checkpointStartDelayNanos", MetricType::kGauge, [execution] {
     return static_cast<double>(execution->checkpoint_start_delay_nanos.load());
   });
-  // The task's input is its head operator's (what the REST API's /watermarks reports).
-  task_group_->AddFunction("currentInputWatermark", MetricType::kGauge,
-                           [head] { return static_cast<double>(head->current_watermark()); });
+  // The task's input is its head operator's (what the REST API's /watermarks reports). A
+  // source reads none, as in Flink, even where it makes watermarks of its own.
+  task_group_->AddFunction("currentInputWatermark", MetricType::kGauge, [head, source] {
+    return static_cast<double>(source ? detail::kMinWatermark : head->current_watermark());
+  });
 
   for (size_t i = 0; i < entries.size(); ++i) {
     OperatorChain::Entry& e = entries[i];

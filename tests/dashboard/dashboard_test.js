@@ -130,7 +130,7 @@ async function main() {
     assert.equal(await page.locator('#vertices tbody tr').nth(1).locator('td').nth(11).textContent(), 'none');
     // And how an event-time job's would show (the page's own formatting, in the browser).
     assert.deepEqual(await page.evaluate(() => [1700000000123, -9223372036854775808, 9223372036854775807]
-      .map((w) => fmt.watermark(w))), ['2023-11-14 22:13:20.123', 'none', 'end of input']);
+      .map((w) => fmt.watermark(w))), ['2023-11-14 22:13:20.123 UTC', 'none', 'end of input']);
 
     // ---- The checkpoint count rises ----
     const count = async () => Number((await page.textContent('#cp-completed')).replace(/,/g, ''));

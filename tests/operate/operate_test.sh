@@ -109,6 +109,9 @@ grep -q "START DELAY" details.out && grep -q "^  running-sum -> sum-file " detai
 "$weir" checkpoints "$job" "$checkpoint" --json |
   json '[v["details"]["subtasks"][0]["start_delay"] for v in d["vertices"] if v["name"].startswith("running-sum")][0]' |
   grep -qE '^[0-9]+$' || fail "weir checkpoints JOB ID --json has no start delay of running-sum"
+# Ids are decimal, leading zeros and all.
+"$weir" checkpoints "$job" "0$checkpoint" | grep -q "^Checkpoint $checkpoint of job" ||
+  fail "weir checkpoints JOB 0$checkpoint is not checkpoint $checkpoint"
 set +e
 "$weir" checkpoints "$job" 999999 >/dev/null 2>&1
 [ $? = 3 ] || fail "weir checkpoints of an unknown checkpoint must exit 3"

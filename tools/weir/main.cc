@@ -400,7 +400,8 @@ int main(int argc, char** argv) {
   info->add_option("JOB", job, "Job id, unique prefix, or name")->required();
   auto* cps = app.add_subcommand("checkpoints", "Show a job's checkpoints, or one in detail");
   cps->add_option("JOB", job, "Job id, unique prefix, or name")->required();
-  int64_t checkpoint_id = -1;
+  // Read as text, then as decimal: CLI11 would read "010" as octal.
+  std::string checkpoint_id;
   cps->add_option("ID", checkpoint_id,
                   "A checkpoint of the history: its operators and subtasks (start delay, "
                   "alignment, sync, async, sizes)")
@@ -449,7 +450,8 @@ int main(int argc, char** argv) {
   if (list->parsed()) return List(g);
   if (info->parsed()) return Info(g, job);
   if (cps->parsed()) {
-    return checkpoint_id >= 0 ? CheckpointDetails(g, job, checkpoint_id) : Checkpoints(g, job);
+    if (checkpoint_id.empty()) return Checkpoints(g, job);
+    return CheckpointDetails(g, job, std::stoll(checkpoint_id));  // 18 digits at most
   }
   if (cp->parsed()) return Checkpoint(g, job);
   if (sp->parsed()) return Savepoint(g, job, dir, false, false);

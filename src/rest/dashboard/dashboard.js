@@ -75,7 +75,7 @@ const fmt = {
     if (w <= -9.2e18) return 'none';
     if (w >= 9.2e18) return 'end of input';
     const d = new Date(w);
-    return Number.isNaN(d.getTime()) ? String(w) : d.toISOString().replace('T', ' ').replace('Z', '');
+    return Number.isNaN(d.getTime()) ? String(w) : d.toISOString().replace('T', ' ').replace('Z', ' UTC');
   },
   time(t) {
     if (!t || t <= 0) return '-';
@@ -511,6 +511,7 @@ class JobPage {
       setMeter(c[9], bp);
       setText(c[10], fmt.ms(v.duration));
       setText(c[11], fmt.watermark(low));
+      setAttr(c[11], 'title', low == null ? '' : String(low));
     });
     if (vertex && backpressure && vertex.id === this.selected) {
       this.updateSubtasks(vertex, backpressure, watermarks || []);
