@@ -111,8 +111,10 @@ class RunningSum final : public weir::KeyedProcessFunction<int64_t, Record, Out>
   }
   void ProcessElement(const Record& r, Context&, weir::Collector<Out>& out) override {
     if (restarted_) [[unlikely]] {
-      int64_t zero = 0;
-      g_probe.resumed_ns.compare_exchange_strong(zero, NowNanos());
+      if (g_probe.resumed_ns.load(std::memory_order_relaxed) == 0) {
+        int64_t zero = 0;
+        g_probe.resumed_ns.compare_exchange_strong(zero, NowNanos());
+      }
       if (r.seq == g_probe.fail_at.load(std::memory_order_relaxed)) {
         g_probe.caught_up_ns.store(NowNanos());
       }
