@@ -1,6 +1,7 @@
 #include "state/heap_keyed_state_backend.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 
 #include "base/hash.h"
@@ -410,7 +411,24 @@ Status HeapKeyedStateBackend::RestoreFrom(const Reader& reader) {
   for (size_t i = 0; i < counts.size(); ++i) {
     by_index[i]->values.reserve(by_index[i]->values.size() + counts[i]);
   }
-  return reader.ForEach(
+  // Keys come in key-group (or id) order and their index slots in hash order, so each lookup
+  // would wait for memory: entries wait in a short window while their slots are fetched, and
+  // are indexed in the order they came (a key restored twice keeps its last value).
+  struct Entry {
+    size_t state;
+    int key_group;
+    uint64_t hash;
+    std::string_view key;  // views into the reader's bytes, alive until it returns
+    std::string_view value;
+  };
+  constexpr size_t kWindow = 16;
+  std::array<Entry, kWindow> window;
+  size_t next = 0, waiting = 0;
+  auto index = [&](const Entry& e) {
+    detail::KeyId id = keys_.FindOrInsert(e.key, e.hash, e.key_group);
+    by_index[e.state]->values.emplace_back(id, e.value);
+  };
+  WEIR_RETURN_IF_ERROR(reader.ForEach(
       options_.key_groups,
       [&](size_t state, int kg, std::string_view key, std::string_view value) -> Status {
         if (detail::KeyGroupForHash(Hash64(key), options_.max_parallelism) != kg) {
@@ -419,14 +437,23 @@ Status HeapKeyedStateBackend::RestoreFrom(const Reader& reader) {
               " but hashes to another: the checkpoint was taken with another "
               "pipeline.max-parallelism, which cannot change");
         }
-        detail::KeyId id = keys_.FindOrInsert(key, detail::KeyHash(key), kg);
-        by_index[state]->values.emplace_back(id, value);
+        uint64_t hash = detail::KeyHash(key);
+        keys_.Prefetch(&hash, 1);
+        if (waiting == kWindow) {
+          index(window[next]);  // the oldest
+        } else {
+          ++waiting;
+        }
+        window[next] = Entry{state, kg, hash, key, value};
+        next = (next + 1) % kWindow;
         return Status::OK();
       },
       [&](int, TimeDomain domain, int64_t ts, std::string_view key) -> Status {
         timers_.Add(domain, ts, key);
         return Status::OK();
-      });
+      }));
+  for (size_t i = kWindow - waiting; i < kWindow; ++i) index(window[(next + i) % kWindow]);
+  return Status::OK();
 }
 
 Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sources) {
@@ -452,8 +479,11 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
   }
   for (auto& [name, p] : pending_) {
     // Sorted for lookups by id; a key restored twice (from two files) keeps its last value.
-    std::stable_sort(p.values.begin(), p.values.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    // One file into an empty backend gives its keys ids in the order they come: sorted.
+    auto by_id = [](const auto& a, const auto& b) { return a.first < b.first; };
+    if (!std::is_sorted(p.values.begin(), p.values.end(), by_id)) {
+      std::stable_sort(p.values.begin(), p.values.end(), by_id);
+    }
     auto last = std::unique(p.values.rbegin(), p.values.rend(),
                             [](const auto& a, const auto& b) { return a.first == b.first; });
     p.values.erase(p.values.begin(), last.base());

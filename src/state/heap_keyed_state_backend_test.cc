@@ -166,6 +166,37 @@ TEST_F(HeapBackendTest, KeysOfEveryLengthAndDeadIdsSurviveAFullCheckpoint) {
   }
 }
 
+// A restore indexes keys a few entries behind the file while their slots load: every key of
+// every state still gets its value, in order, and a key in two files keeps the later one's.
+TEST_F(HeapBackendTest, AKeyInTwoRestoredFilesKeepsTheLaterFilesValue) {
+  Subtask a = NewSubtask();
+  Subtask b = NewSubtask();
+  Fill(a, 1000, 1);
+  auto aw = a.runtime->GetState(ValueStateDescriptor<int64_t>("w"));
+  for (int k = 0; k < 1000; k += 3) {
+    SetKey(*a.backend, k);
+    aw.Update(-k);
+  }
+  auto bv = b.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+  for (int k = 500; k < 1500; ++k) {
+    SetKey(*b.backend, k);
+    bv.Update(int64_t{k} * 2);
+  }
+  const Written& first = Snapshot(*a.backend);
+  const Written& second = Snapshot(*b.backend);
+  Subtask r = NewSubtask();
+  Status s = Restore(*r.backend, {&first, &second});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto v = r.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+  auto w = r.runtime->GetState(ValueStateDescriptor<int64_t>("w"));
+  for (int k = 0; k < 1500; ++k) {
+    SetKey(*r.backend, k);
+    ASSERT_EQ(v.Value(), int64_t{k} * (k < 500 ? 1 : 2)) << k;
+    ASSERT_EQ(w.Value(), k < 1000 && k % 3 == 0 ? std::optional<int64_t>(-k) : std::nullopt)
+        << k;
+  }
+}
+
 // A full checkpoint links a key file only from the last checkpoint that completed, and only
 // while none of its own is pending: never from one that was aborted or is still open.
 TEST_F(HeapBackendTest, AFullCheckpointLinksOnlyACompletedCheckpointsKeyFile) {
