@@ -458,7 +458,7 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(o.dir, ec);
   weir::InitLogging();
-  spdlog::set_level(spdlog::level::warn);
+  if (std::getenv("WEIR_LOG_LEVEL") == nullptr) spdlog::set_level(spdlog::level::warn);
   for (int i = 0; i < o.repeat; ++i) {
     if (o.workload == "baseline") {
       Report(o, RunBaseline(o), 0);

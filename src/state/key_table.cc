@@ -1,5 +1,6 @@
 #include "state/key_table.h"
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 #include <string>
@@ -88,7 +89,8 @@ detail::KeyId KeyTable::Insert(std::string_view bytes, uint64_t hash, int key_gr
   }
   keys_.Mutable(id).Assign(bytes, hash, key_group);
   ++live_;
-  if (fresh_.size() <= id) fresh_.resize(keys_.size());
+  // Grown by half at a time: a resize per new id is a call per insert.
+  if (fresh_.size() <= id) fresh_.resize(std::max(keys_.size(), fresh_.size() * 3 / 2));
   if (!fresh_[id]) {
     fresh_[id] = true;
     inserted_.push_back(id);
@@ -128,7 +130,9 @@ KeyTable::Frozen KeyTable::Freeze() {
 }
 
 void KeyTable::Reserve(size_t n) {
-  size_t want = std::bit_ceil(std::max<size_t>(16, (live_ + n) * 2));
+  // The table the keys grow into one by one (Insert rehashes at 70% full): twice the keys
+  // would be up to twice that, and new memory costs a restore more than the probes save.
+  size_t want = std::bit_ceil(std::max<size_t>(16, (live_ + n) * 10 / 7 + 1));
   if (want > slots_.size()) Rehash(want);
 }
 
