@@ -453,6 +453,10 @@ class PosixFileSystem final : public FileSystem {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("opening", path);
     std::string out;
+    // Sized once: growing by doubling copies a large state file a second time and touches
+    // twice its memory. The read still goes to the end, should the size have changed.
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
     char buf[64 * 1024];
     while (true) {
       ssize_t r = ::read(fd, buf, sizeof buf);
