@@ -307,7 +307,10 @@ void BM_HeapRestore(benchmark::State& state) {
   auto handle = FileSystem::Default()->CreateDirs(dir + "/chk-1").ok() && snapshot.ok()
                     ? (*snapshot)->Write(location)
                     : Result<KeyedStateHandle>(Status::IOError("cannot take the snapshot"));
-  if (!handle.ok()) return state.SkipWithError(handle.status().ToString().c_str());
+  if (!handle.ok()) {
+    std::filesystem::remove_all(dir);
+    return state.SkipWithError(handle.status().ToString().c_str());
+  }
   for (auto _ : state) {
     auto restored = std::make_unique<HeapKeyedStateBackend>(f.options());
     Status s = restored->Restore({{&*handle, &location}});

@@ -452,6 +452,11 @@ class PosixFileSystem final : public FileSystem {
   Result<std::string> ReadFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("opening", path);
+    // Closed however this returns: the buffer of a huge file may fail to allocate.
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
     std::string out;
     // Sized once: growing by doubling copies a large state file a second time and touches
     // twice its memory. The read still goes to the end, should the size have changed.
@@ -462,14 +467,11 @@ class PosixFileSystem final : public FileSystem {
       ssize_t r = ::read(fd, buf, sizeof buf);
       if (r < 0) {
         if (errno == EINTR) continue;
-        Status s = ErrnoStatus("reading", path);
-        ::close(fd);
-        return s;
+        return ErrnoStatus("reading", path);
       }
       if (r == 0) break;
       out.append(buf, static_cast<size_t>(r));
     }
-    ::close(fd);
     return out;
   }
 

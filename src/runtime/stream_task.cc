@@ -227,9 +227,12 @@ Status StreamTask::InitializeState() {
       }
       int64_t started = env_->clock->NowNanos();
       WEIR_RETURN_IF_ERROR(backend_->Restore(sources));
-      spdlog::info("{}: restored the keyed state of '{}' from {} files of checkpoint {} in {} ms",
-                   name_, o.operator_uid, sources.size(), restore->checkpoint->id(),
-                   (env_->clock->NowNanos() - started) / 1'000'000);
+      if (!sources.empty()) {
+        spdlog::info("{}: restored the keyed state of '{}' from checkpoint {} ({} of its state "
+                     "handles) in {} ms",
+                     name_, o.operator_uid, restore->checkpoint->id(), sources.size(),
+                     (env_->clock->NowNanos() - started) / 1'000'000);
+      }
     }
     head.context->set_keyed_backend(backend_.get());
     metrics_->AddBackendMetrics(backend_.get());

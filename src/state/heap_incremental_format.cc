@@ -292,6 +292,12 @@ Result<std::vector<uint64_t>> HeapIncrementalReader::CountEntries(KeyGroupRange 
   return counts;
 }
 
+size_t HeapIncrementalReader::CountKeys(KeyGroupRange wanted) const {
+  return static_cast<size_t>(std::count_if(keys_.begin(), keys_.end(), [&](const Key& k) {
+    return k.key_group >= 0 && wanted.Contains(k.key_group);
+  }));
+}
+
 Status HeapIncrementalReader::ForEach(KeyGroupRange wanted,
                                       const KeyedSnapshotReader::EntryFn& on_entry,
                                       const KeyedSnapshotReader::TimerFn& on_timer) const {

@@ -80,6 +80,8 @@ class HeapIncrementalReader {
   // The value file's bytes; the values ForEach passes are views into them.
   std::shared_ptr<const std::string> data() const { return values_; }
   Result<std::vector<uint64_t>> CountEntries(KeyGroupRange wanted) const;
+  // The keys in `wanted`, whatever states they have values in: what a restore's index holds.
+  size_t CountKeys(KeyGroupRange wanted) const;
   Status ForEach(KeyGroupRange wanted, const KeyedSnapshotReader::EntryFn& on_entry,
                  const KeyedSnapshotReader::TimerFn& on_timer) const;
 

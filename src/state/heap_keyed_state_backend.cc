@@ -407,7 +407,13 @@ Status HeapKeyedStateBackend::RestoreFrom(const Reader& reader) {
   restored_data_.push_back(reader.data());
   // Size the key index and the value lists once, instead of growing them entry by entry.
   WEIR_ASSIGN_OR_RETURN(auto counts, reader.CountEntries(options_.key_groups));
-  if (!counts.empty()) keys_.Reserve(*std::max_element(counts.begin(), counts.end()));
+  // A savepoint's file does not say how many distinct keys its states share: at least as
+  // many as the state with the most.
+  if constexpr (requires { reader.CountKeys(options_.key_groups); }) {
+    keys_.Reserve(reader.CountKeys(options_.key_groups));
+  } else if (!counts.empty()) {
+    keys_.Reserve(*std::max_element(counts.begin(), counts.end()));
+  }
   for (size_t i = 0; i < counts.size(); ++i) {
     by_index[i]->values.reserve(by_index[i]->values.size() + counts[i]);
   }
@@ -479,7 +485,7 @@ Status HeapKeyedStateBackend::Restore(const std::vector<KeyedRestoreSource>& sou
   }
   for (auto& [name, p] : pending_) {
     // Sorted for lookups by id; a key restored twice (from two files) keeps its last value.
-    // One file into an empty backend gives its keys ids in the order they come: sorted.
+    // Often sorted already: the keys of a file's first state get ids in the order they come.
     auto by_id = [](const auto& a, const auto& b) { return a.first < b.first; };
     if (!std::is_sorted(p.values.begin(), p.values.end(), by_id)) {
       std::stable_sort(p.values.begin(), p.values.end(), by_id);

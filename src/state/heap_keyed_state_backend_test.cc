@@ -168,7 +168,11 @@ TEST_F(HeapBackendTest, KeysOfEveryLengthAndDeadIdsSurviveAFullCheckpoint) {
 
 // A restore indexes keys a few entries behind the file while their slots load: every key of
 // every state still gets its value, in order, and a key in two files keeps the later one's.
-TEST_F(HeapBackendTest, AKeyInTwoRestoredFilesKeepsTheLaterFilesValue) {
+// From checkpoints (the backend's own format) and from savepoints (the canonical one).
+class HeapRestoreTest : public HeapBackendTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(HeapRestoreTest, AKeyInTwoRestoredFilesKeepsTheLaterFilesValue) {
+  const bool savepoint = GetParam();
   Subtask a = NewSubtask();
   Subtask b = NewSubtask();
   Fill(a, 1000, 1);
@@ -182,8 +186,8 @@ TEST_F(HeapBackendTest, AKeyInTwoRestoredFilesKeepsTheLaterFilesValue) {
     SetKey(*b.backend, k);
     bv.Update(int64_t{k} * 2);
   }
-  const Written& first = Snapshot(*a.backend);
-  const Written& second = Snapshot(*b.backend);
+  const Written& first = Snapshot(*a.backend, true, savepoint);
+  const Written& second = Snapshot(*b.backend, true, savepoint);
   Subtask r = NewSubtask();
   Status s = Restore(*r.backend, {&first, &second});
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -196,6 +200,9 @@ TEST_F(HeapBackendTest, AKeyInTwoRestoredFilesKeepsTheLaterFilesValue) {
         << k;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(CheckpointAndSavepoint, HeapRestoreTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "savepoint" : "checkpoint"; });
 
 // A full checkpoint links a key file only from the last checkpoint that completed, and only
 // while none of its own is pending: never from one that was aborted or is still open.
