@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
@@ -923,11 +924,8 @@ Status RocksDbKeyedStateBackend::CacheRestoredValues(const RestoredChangedValues
   return Status::OK();
 }
 
-bool RocksDbKeyedStateBackend::CacheRestoredValue(int state, std::string_view key,
-                                                  std::string_view user_key,
+bool RocksDbKeyedStateBackend::CacheRestoredValue(int state, std::string_view key, uint64_t hash,
                                                   std::string_view value) {
-  if (!Cached(states_[static_cast<size_t>(state)])) return false;
-  const uint64_t hash = CacheHash(detail::KeyHash(user_key), state);
   StateWriteCache::Entry* e = cache_.Find(state, key, hash);
   if (e == nullptr) {
     if (!cache_.HasRoomFor(1, StateWriteCache::LongBytes(key) + StateWriteCache::LongBytes(value))) {
@@ -964,14 +962,36 @@ Status RocksDbKeyedStateBackend::RestoreEntries(const Reader& reader, const std:
   }
   rocksdb::WriteBatch batch;
   std::string key;
-  auto put = [&](rocksdb::ColumnFamilyHandle* cf, std::string_view v) -> Status {
-    rocksdb::Status s = batch.Put(cf, key, rocksdb::Slice(v.data(), v.size()));
+  auto put_key = [&](rocksdb::ColumnFamilyHandle* cf, std::string_view k,
+                     std::string_view v) -> Status {
+    rocksdb::Status s = batch.Put(cf, rocksdb::Slice(k.data(), k.size()),
+                                  rocksdb::Slice(v.data(), v.size()));
     if (!s.ok()) return FromRocksDb(s, "restoring state");
     if (batch.GetDataSize() < kRestoreBatchBytes) return Status::OK();
     s = db_->db()->Write(db_->write_options(), &batch);
     batch.Clear();
     return s.ok() ? Status::OK()
                   : FromRocksDb(s, "writing restored state to '" + db_->path() + "'");
+  };
+  auto put = [&](rocksdb::ColumnFamilyHandle* cf, std::string_view v) {
+    return put_key(cf, key, v);
+  };
+  // Values for the write cache wait in a window of 16 while their cache slots load: keys come
+  // in key-group order, their slots in hash order. A file holds each key once, so the order
+  // they reach the cache in, and RocksDB when it is full, does not matter.
+  struct Cacheable {
+    int state;
+    rocksdb::ColumnFamilyHandle* cf;
+    uint64_t hash;
+    std::string key;         // the stored key, a buffer reused entry after entry
+    std::string_view value;  // a view into the reader's bytes, alive until it returns
+  };
+  constexpr size_t kWindow = 16;
+  std::array<Cacheable, kWindow> window;
+  size_t next = 0, waiting = 0;
+  auto settle = [&](const Cacheable& c) -> Status {
+    if (CacheRestoredValue(c.state, c.key, c.hash, c.value)) return Status::OK();
+    return put_key(c.cf, c.key, c.value);
   };
   auto malformed = [&](const StateInfo& st, int kg) {
     return Status::Corruption("keyed state file '" + file + "': a " +
@@ -991,9 +1011,24 @@ Status RocksDbKeyedStateBackend::RestoreEntries(const Reader& reader, const std:
         AppendStateKeyPrefix(kg, k, &key);
         switch (st.kind) {
           case detail::StateKind::kValue:
-          case detail::StateKind::kReducing:
-            if (CacheRestoredValue(index[state], key, k, value)) return Status::OK();
-            return put(st.cf, value);
+          case detail::StateKind::kReducing: {
+            if (!Cached(st)) return put(st.cf, value);
+            const uint64_t hash = CacheHash(detail::KeyHash(k), index[state]);
+            cache_.PrefetchSlot(hash);
+            if (waiting == kWindow) {
+              WEIR_RETURN_IF_ERROR(settle(window[next]));  // the oldest
+            } else {
+              ++waiting;
+            }
+            Cacheable& c = window[next];
+            next = (next + 1) % kWindow;
+            c.state = index[state];
+            c.cf = st.cf;
+            c.hash = hash;
+            c.key.assign(key);
+            c.value = value;
+            return Status::OK();
+          }
           case detail::StateKind::kList: {
             BufferReader r(value);
             uint64_t n;
@@ -1024,6 +1059,9 @@ Status RocksDbKeyedStateBackend::RestoreEntries(const Reader& reader, const std:
         return Status::OK();
       });
   WEIR_RETURN_IF_ERROR(s);
+  for (size_t i = kWindow - waiting; i < kWindow; ++i) {
+    WEIR_RETURN_IF_ERROR(settle(window[(next + i) % kWindow]));
+  }
   if (batch.Count() > 0) {
     rocksdb::Status ws = db_->db()->Write(db_->write_options(), &batch);
     if (!ws.ok()) return FromRocksDb(ws, "writing restored state to '" + db_->path() + "'");

@@ -143,12 +143,11 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   RestoredChangedValues TakeUncached(RestoredChangedValues& changed, KeyGroupRange range) const;
   // Adds the packed values of key groups `range` to the cache, which has room for them.
   Status CacheRestoredValues(const RestoredChangedValues& changed, KeyGroupRange range);
-  // A full snapshot's value of `state` (value or reducing) under the stored `key` (the key's
-  // bytes `user_key`) goes into the cache the same way, if it has room; false: it has not,
-  // and the value is for RocksDB. The job then starts with the values in memory rather than
-  // reading each back from RocksDB, and the restore writes none there.
-  bool CacheRestoredValue(int state, std::string_view key, std::string_view user_key,
-                          std::string_view value);
+  // A full snapshot's value of `state` (value or reducing) under the stored `key` (its cache
+  // hash `hash`) goes into the cache the same way, if it has room; false: it has not, and the
+  // value is for RocksDB. The job then starts with the values in memory rather than reading
+  // each back from RocksDB, and the restore writes none there.
+  bool CacheRestoredValue(int state, std::string_view key, uint64_t hash, std::string_view value);
 
   // The state, after checking there is a current key.
   const StateInfo& Access(int state) const;

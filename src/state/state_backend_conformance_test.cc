@@ -550,6 +550,43 @@ TEST_P(StateBackendTest, CurrentKeyDroppedByGarbageCollectionCanBeWrittenAgain) 
   EXPECT_EQ(rv.Value(), 8);
 }
 
+// A restore takes entries a few at a time while their index (or write cache) slots load,
+// and writes other kinds as they come: every value of every state arrives, from a
+// checkpoint and from a savepoint.
+TEST_P(StateBackendTest, ManyKeysOfSeveralKindsRestoreFromCheckpointsAndSavepoints) {
+  constexpr int kKeys = 3000;
+  Subtask t = NewSubtask();
+  auto v = t.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+  auto w = t.runtime->GetState(ValueStateDescriptor<int64_t>("w"));
+  auto l = t.runtime->GetListState(ListStateDescriptor<int32_t>("l"));
+  for (int k = 0; k < kKeys; ++k) {
+    SetKey(*t.backend, k);
+    v.Update(int64_t{k} * 7);
+    if (k % 3 == 0) w.Update(-k);
+    if (k % 5 == 0) l.AddAll({k, k + 1});
+  }
+  for (bool savepoint : {false, true}) {
+    SCOPED_TRACE(savepoint ? "savepoint" : "checkpoint");
+    const Written& written = Snapshot(*t.backend, true, savepoint);
+    Subtask r = NewSubtask();
+    Status s = Restore(*r.backend, {&written});
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    auto rv = r.runtime->GetState(ValueStateDescriptor<int64_t>("v"));
+    auto rw = r.runtime->GetState(ValueStateDescriptor<int64_t>("w"));
+    auto rl = r.runtime->GetListState(ListStateDescriptor<int32_t>("l"));
+    for (int k = 0; k < kKeys; ++k) {
+      SetKey(*r.backend, k);
+      ASSERT_EQ(rv.Value(), int64_t{k} * 7) << k;
+      ASSERT_EQ(rw.Value(), k % 3 == 0 ? std::optional<int64_t>(-k) : std::nullopt) << k;
+      if (k % 5 == 0) {
+        ASSERT_THAT(rl.Get(), ElementsAre(k, k + 1)) << k;
+      } else {
+        ASSERT_TRUE(rl.Get().empty()) << k;
+      }
+    }
+  }
+}
+
 TEST_P(StateBackendTest, RescaleSplitsKeysAndTimersByKeyGroupExactlyOnce) {
   constexpr int kKeys = 600;
   Subtask t = NewSubtask();
