@@ -952,6 +952,8 @@ Status RocksDbKeyedStateBackend::RestoreHeapNative(const KeyedRestoreSource& sou
   return RestoreEntries(reader, source.location->Absolute(source.handle->native_files[1]));
 }
 
+// `reader` passes views into bytes it owns (KeyedSnapshotReader, HeapIncrementalReader), not
+// into a scratch buffer: values wait in a window after their ForEach call returns.
 template <typename Reader>
 Status RocksDbKeyedStateBackend::RestoreEntries(const Reader& reader, const std::string& file) {
   WEIR_RETURN_IF_ERROR(RestoredKeyCodec(reader.key_codec()));

@@ -146,7 +146,8 @@ class RocksDbKeyedStateBackend final : public KeyedStateBackend, public detail::
   // A full snapshot's value of `state` (value or reducing) under the stored `key` (its cache
   // hash `hash`) goes into the cache the same way, if it has room; false: it has not, and the
   // value is for RocksDB. The job then starts with the values in memory rather than reading
-  // each back from RocksDB, and the restore writes none there.
+  // each back from RocksDB, and the restore writes none there. For a cached state only (the
+  // caller checks Cached()).
   bool CacheRestoredValue(int state, std::string_view key, uint64_t hash, std::string_view value);
 
   // The state, after checking there is a current key.
