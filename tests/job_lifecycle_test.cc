@@ -116,6 +116,53 @@ TEST(JobLifecycleTest, CancelStopsAnEndlessJobQuicklyAndRetentionDecidesTheCheck
   }
 }
 
+// A function that opens only when the test lets it: its task stays initializing until then.
+class HeldOpen final : public KeyedProcessFunction<int, int64_t, int64_t> {
+ public:
+  explicit HeldOpen(std::atomic<bool>* release) : release_(release) {}
+  void Open(RuntimeContext&) override {
+    while (!release_->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  void ProcessElement(const int64_t& v, Context&, Collector<int64_t>& out) override {
+    out.Collect(v);
+  }
+
+ private:
+  std::atomic<bool>* release_;
+};
+
+// As in Flink, no checkpoint starts while a task still restores or opens: its barrier would
+// wait there, and the checkpoint's duration would measure the restore. The one due starts as
+// soon as every task runs.
+TEST(JobLifecycleTest, NoCheckpointStartsBeforeEveryTaskRuns) {
+  TempDir dir;
+  std::atomic<bool> release{false};
+  Configuration c;
+  c.Set("execution.checkpointing.interval", "10 ms");
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  StreamExecutionEnvironment env(c);
+  env.FromSequence(0, std::numeric_limits<int64_t>::max() - 1)
+      .KeyBy([](int64_t i) { return static_cast<int>(i % 10); })
+      .Process(HeldOpen(&release))
+      .AddSink([](const int64_t&) {});
+  auto client = env.ExecuteAsync("held-open");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // 30 intervals
+  CheckpointMetrics before = client->metrics().checkpoints;
+  EXPECT_EQ(before.completed + before.failed + before.in_progress, 0);
+  release = true;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (client->metrics().checkpoints.completed < 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CheckpointMetrics after = client->metrics().checkpoints;
+  EXPECT_GE(after.completed, 1);
+  EXPECT_EQ(after.failed, 0);
+  client->Cancel();
+  JobResult r = client->Wait();
+  EXPECT_EQ(r.metrics.status, JobStatus::kCanceled);
+}
+
 // A user's exactly-once sink into an "external system" (shared, so it outlives restarts):
 // prepared batches are staged under a transaction name and appear only on commit.
 struct ExternalStore {

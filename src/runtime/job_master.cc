@@ -473,8 +473,14 @@ void JobMaster::NotifyAborted() {
   }
 }
 
+bool JobMaster::AllTasksRunning() const { return running_ == attempt_->num_tasks(); }
+
 void JobMaster::TriggerCheckpointIfDue() {
   if (!checkpointing_.enabled || final_checkpoint_id_ != 0 || stopping_) return;
+  // As Flink (NOT_ALL_REQUIRED_TASKS_RUNNING): no checkpoint while a task still restores or
+  // opens, where its barrier would only wait and its duration measure the restore. The one
+  // due starts as the last task runs.
+  if (!AllTasksRunning()) return;
   bool all_data_finished = data_finished_ == attempt_->num_tasks();
   auto trigger = coordinator_->MaybeTrigger(/*force=*/all_data_finished);
   if (!trigger.ok()) {
@@ -502,9 +508,10 @@ void JobMaster::Run() {
       std::unique_lock<std::mutex> lock(mu_);
       // A checkpoint overdue behind one in progress waits for that one's acknowledgement (an
       // event), not in a busy loop that takes a core from the tasks.
-      int64_t wake = checkpointing_.enabled && !coordinator_->TriggerHeldBack()
-                         ? coordinator_->NextTriggerNanos()
-                         : -1;
+      int64_t wake =
+          checkpointing_.enabled && AllTasksRunning() && !coordinator_->TriggerHeldBack()
+              ? coordinator_->NextTriggerNanos()
+              : -1;
       int64_t now = clock_->NowNanos();
       // Rounded up: a wait cut to 0 ms would spin until the trigger is due.
       int64_t wait_ms =

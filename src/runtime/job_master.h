@@ -147,6 +147,8 @@ class JobMaster final : public TaskHost {
   // cancelled meanwhile.
   bool WaitToRestart(std::chrono::milliseconds delay);
   void TriggerCheckpointIfDue();
+  // Whether every task of the current attempt restored its state and opened.
+  bool AllTasksRunning() const;
   void NotifyCompleted(int64_t id);
   // Every task of a restored attempt runs: newer checkpoints of the restored run are a dead
   // end now, and tasks may do their destructive recovery work.
@@ -192,7 +194,7 @@ class JobMaster final : public TaskHost {
 
   // Control-thread state.
   std::unique_ptr<ExecutionGraph> attempt_;  // written under mu_ (metrics read it)
-  int running_ = 0;
+  int running_ = 0;  // tasks of the current attempt that restored and opened
   bool restore_confirmed_ = false;  // of the current attempt
   bool abandoned_recorded_ = false;
   int64_t first_own_checkpoint_id_ = 0;  // ids below it (and above the restored one) are older
