@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -47,22 +48,29 @@ TEST(JobLifecycleTest, ANoOverwriteJobRestartsAfterFailingBeforeItsFirstCheckpoi
   EXPECT_EQ(ReadFile(dir.Join("out.txt")), Numbers(1, 5000));
 }
 
-class AttemptProbe final : public KeyedProcessFunction<int, int64_t, int64_t> {
+// A keyed function that passes records on and runs `on_open` as it opens (on its task thread).
+class PassOn final : public KeyedProcessFunction<int, int64_t, int64_t> {
  public:
-  explicit AttemptProbe(std::atomic<int>* seen) : seen_(seen) {}
-  void Open(RuntimeContext& ctx) override {
-    int a = ctx.attempt_number();
-    int prev = seen_->load();
-    while (a > prev && !seen_->compare_exchange_weak(prev, a)) {
-    }
-  }
+  explicit PassOn(std::function<void(RuntimeContext&)> on_open = [](RuntimeContext&) {})
+      : on_open_(std::move(on_open)) {}
+  void Open(RuntimeContext& ctx) override { on_open_(ctx); }
   void ProcessElement(const int64_t& v, Context&, Collector<int64_t>& out) override {
     out.Collect(v);
   }
 
  private:
-  std::atomic<int>* seen_;
+  std::function<void(RuntimeContext&)> on_open_;
 };
+
+// Opens, noting the highest attempt number seen in `seen`.
+PassOn AttemptProbe(std::atomic<int>* seen) {
+  return PassOn([seen](RuntimeContext& ctx) {
+    int a = ctx.attempt_number();
+    int prev = seen->load();
+    while (a > prev && !seen->compare_exchange_weak(prev, a)) {
+    }
+  });
+}
 
 TEST(JobLifecycleTest, AttemptNumberCountsRestarts) {
   TempDir dir;
@@ -88,7 +96,6 @@ TEST(JobLifecycleTest, AttemptNumberCountsRestarts) {
 }
 
 TEST(JobLifecycleTest, CancelStopsAnEndlessJobQuicklyAndRetentionDecidesTheCheckpoints) {
-  std::atomic<int> unused_attempts{0};
   for (const char* retention : {"NO_EXTERNALIZED_CHECKPOINTS", "RETAIN_ON_CANCELLATION"}) {
     SCOPED_TRACE(retention);
     TempDir dir;
@@ -99,7 +106,7 @@ TEST(JobLifecycleTest, CancelStopsAnEndlessJobQuicklyAndRetentionDecidesTheCheck
     StreamExecutionEnvironment env(c);
     env.FromSequence(0, std::numeric_limits<int64_t>::max() - 1)
         .KeyBy([](int64_t i) { return static_cast<int>(i % 10); })
-        .Process(AttemptProbe(&unused_attempts))
+        .Process(PassOn())
         .AddSink([](const int64_t&) {});
     auto client = env.ExecuteAsync("endless");
     while (client->metrics().checkpoints.completed < 2) {
@@ -116,21 +123,6 @@ TEST(JobLifecycleTest, CancelStopsAnEndlessJobQuicklyAndRetentionDecidesTheCheck
   }
 }
 
-// A function that opens only when the test lets it: its task stays initializing until then.
-class HeldOpen final : public KeyedProcessFunction<int, int64_t, int64_t> {
- public:
-  explicit HeldOpen(std::atomic<bool>* release) : release_(release) {}
-  void Open(RuntimeContext&) override {
-    while (!release_->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  void ProcessElement(const int64_t& v, Context&, Collector<int64_t>& out) override {
-    out.Collect(v);
-  }
-
- private:
-  std::atomic<bool>* release_;
-};
-
 // As in Flink, no checkpoint starts while a task still restores or opens: its barrier would
 // wait there, and the checkpoint's duration would measure the restore. The one due starts as
 // soon as every task runs.
@@ -143,7 +135,10 @@ TEST(JobLifecycleTest, NoCheckpointStartsBeforeEveryTaskRuns) {
   StreamExecutionEnvironment env(c);
   env.FromSequence(0, std::numeric_limits<int64_t>::max() - 1)
       .KeyBy([](int64_t i) { return static_cast<int>(i % 10); })
-      .Process(HeldOpen(&release))
+      .Process(PassOn([&release](RuntimeContext&) {
+        // Opens only when the test lets it: the task stays initializing until then.
+        while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }))
       .AddSink([](const int64_t&) {});
   auto client = env.ExecuteAsync("held-open");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // 30 intervals
