@@ -101,16 +101,12 @@ class CowVector {
   const T& operator[](size_t i) const { return chunks_[i >> kChunkBits]->items[i & kChunkMask]; }
 
   // The element for writing: its chunk is copied first if a snapshot may still read it.
+  // Inlined into every state update; the first write to a chunk after a freeze goes out of
+  // line.
   T& Mutable(size_t i) {
-    std::shared_ptr<Chunk>& c = chunks_[i >> kChunkBits];
-    if (c->epoch != epoch_) [[unlikely]] {
-      // Frozen views are the only other owners of chunks: with none alive, this one is ours.
-      if (views_->load(std::memory_order_acquire) != 0) {
-        auto copy = std::make_shared<Chunk>(*c);
-        c = std::move(copy);
-      }
-      c->epoch = epoch_;
-    }
+    Chunk* c = chunks_[i >> kChunkBits].get();
+    if (c->epoch != epoch_) [[unlikely]]
+      c = TakeChunk(i >> kChunkBits);
     return c->items[i & kChunkMask];
   }
 
@@ -124,6 +120,17 @@ class CowVector {
   }
 
  private:
+  // Makes chunk `c` this epoch's, copying it if a frozen view may still read it.
+  [[gnu::noinline]] Chunk* TakeChunk(size_t c) {
+    std::shared_ptr<Chunk>& chunk = chunks_[c];
+    // Frozen views are the only other owners of chunks: with none alive, this one is ours.
+    if (views_->load(std::memory_order_acquire) != 0) {
+      chunk = std::make_shared<Chunk>(*chunk);
+    }
+    chunk->epoch = epoch_;
+    return chunk.get();
+  }
+
   // Frozen views alive, shared with them (a view may outlive the vector).
   std::shared_ptr<std::atomic<int64_t>> views_ = std::make_shared<std::atomic<int64_t>>(0);
   std::vector<std::shared_ptr<Chunk>> chunks_;
