@@ -61,6 +61,15 @@ class Workload:
             records = records // 10 * 10 + 1  # N zeros and a 1000, like the seed's output
         return dataclasses.replace(self, records=records)
 
+    def startup(self) -> Workload | None:
+        """The same workload on a hundredth of the records, whose CPU is mostly start-up (a JVM's
+        and a MiniCluster's, the first JIT compilations; weir's is milliseconds). None for the
+        seed job, which sleeps per record and whose size is its point."""
+        if not self.scalable:
+            return None
+        return dataclasses.replace(self.scaled(0.01) if self.records >= 100_000 else self,
+                                   name=f"{self.name}-startup")
+
 
 # weir_bench's rows in BENCH.md, plus the seed job itself. Sizes keep a run under a minute.
 WORKLOADS = [
@@ -418,7 +427,20 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{r:.0f}x" if r >= 100 else f"{r:.1f}x" if r >= 1 else f"{r:.2g}x"
 
 
-def table_line(w: Workload, weir_runs: list[Run], flink_runs: list[Run], verdict: str) -> str:
+def steady_rate(w: Workload, runs: list[Run], short: Workload | None,
+                short_runs: list[Run]) -> float | None:
+    """Records per CPU-second past start-up: the records the full run has beyond the short one,
+    over the CPU they cost (medians of each). What a long-running job pays per record."""
+    if short is None:
+        return None
+    cpu, short_cpu = median(runs, "cpu_s"), median(short_runs, "cpu_s")
+    if cpu is None or short_cpu is None or cpu <= short_cpu:
+        return None
+    return (w.records - short.records) / (cpu - short_cpu)
+
+
+def table_line(w: Workload, weir_runs: list[Run], flink_runs: list[Run], verdict: str,
+               steady: tuple[float | None, float | None]) -> str:
     cells = [w.name]
     for _, field, style in FIGURES:
         a, b = median(weir_runs, field), median(flink_runs, field)
@@ -426,8 +448,20 @@ def table_line(w: Workload, weir_runs: list[Run], flink_runs: list[Run], verdict
             cells.append(f"{fmt(a, style)} / {fmt(b, style)}")
             continue
         cells.append(f"{fmt(a, style)} / {fmt(b, style)} = {ratio(a, b)}")
+        if field == "records_per_cpu_s":
+            a, b = steady
+            cells.append(f"{fmt(a, 'rate')} / {fmt(b, 'rate')} = {ratio(a, b)}")
     cells.append(verdict)
     return "| " + " | ".join(cells) + " |"
+
+
+def header_cells() -> list[str]:
+    cells = []
+    for column, field, _ in FIGURES:
+        cells.append(column)
+        if field == "records_per_cpu_s":
+            cells.append("rec/CPU-s past start-up")
+    return cells
 
 
 def check_outputs(w: Workload, runs: list[Run]) -> str:
@@ -532,23 +566,32 @@ def main() -> int:
                                      f"logs in {logs}")
         print(f"{a.repeat} runs per engine, interleaved; medians; each cell is "
               "weir / Flink = ratio weir/Flink")
-        print("| workload | " + " | ".join(f for f, _, _ in FIGURES) + " | output |")
-        print("|---" * (len(FIGURES) + 2) + "|")
+        print("| workload | " + " | ".join(header_cells()) + " | output |")
+        print("|---" * (len(header_cells()) + 2) + "|")
         failed = False
         all_runs: list[Run] = []
         for w in workloads:
+            short = w.startup()
             runs = {e.name: [] for e in engines}
+            short_runs = {e.name: [] for e in engines}
             for i in range(a.repeat):
                 for e in engines:
                     runs[e.name].append(run_once(e, w, work, logs, i))
+                    if short:
+                        short_runs[e.name].append(run_once(e, short, work, logs, i))
             every = runs["weir"] + runs["flink"]
-            all_runs += every
+            all_runs += every + short_runs["weir"] + short_runs["flink"]
             verdict = check_outputs(w, every)
             failed |= verdict == "OUTPUT DIFFERS" or any(r.error for r in every)
-            print(table_line(w, runs["weir"], runs["flink"], verdict), flush=True)
+            failed |= any(r.error for r in short_runs["weir"] + short_runs["flink"])
+            steady = tuple(steady_rate(w, runs[e.name], short, short_runs[e.name])
+                           for e in engines)
+            print(table_line(w, runs["weir"], runs["flink"], verdict, steady), flush=True)
         print()
         for w in workloads:
             print(f"  {w.name}: {w.what}; {w.records:,} records")
+        print("  rec/CPU-s past start-up: (records - those of a run on a hundredth of them) / "
+              "(CPU of the full run - CPU of that run), medians of each")
         if a.results:
             with open(a.results, "w") as f:
                 for r in all_runs:

@@ -9,9 +9,13 @@ second come from the engine's own JSON line (events / the job's run time, as the
 NexmarkBench reports it). It prints, per query, the medians of both engines and the ratio
 weir / Flink, written like 12.3x.
 
+A JVM's start-up costs Flink seconds of CPU whatever the event count, so each round also runs
+both engines on a few events (--startup-events); the "steady" columns are the events per
+CPU-second past start-up, the figure to compare engines on.
+
     python3 bench/nexmark/compare.py [--build build/release] [--events 2000000]
         [--parallelism 2] [--repeat 3] [--rate 10000000] [--queries q0,q3]
-        [--backend hashmap] [--checkpoint-interval off]
+        [--backend hashmap] [--checkpoint-interval off] [--startup-events 10000]
 
 Python 3 standard library only. nexmark_bench comes from BUILD/bin; the Flink jar is built by
 flink_jar.sh when it is missing or older than its sources.
@@ -74,9 +78,14 @@ def main() -> int:
     p.add_argument("--queries", default="", help="comma-separated; default: every query weir has")
     p.add_argument("--backend", default="hashmap", choices=["hashmap", "rocksdb"])
     p.add_argument("--checkpoint-interval", default="off")
+    p.add_argument("--startup-events", type=int, default=10_000,
+                   help="events of the short runs that measure each engine's start-up CPU "
+                        "(0: no such runs)")
     a = p.parse_args()
     if a.events < 1 or a.parallelism < 1 or a.repeat < 1 or a.rate < 1:
         sys.exit("compare.py: --events, --parallelism, --repeat and --rate must be positive")
+    if a.startup_events < 0 or a.startup_events >= a.events:
+        sys.exit("compare.py: --startup-events must be at least 0 and below --events")
 
     bench = Path(a.build) / "bin" / "nexmark_bench"
     if not bench.exists():
@@ -94,29 +103,54 @@ def main() -> int:
             sys.exit(f"compare.py: weir has no query {q} (it has {' '.join(known)})")
 
     checkpoint_dir = Path(os.environ.get("TMPDIR", "/tmp")) / "nexmark-compare-checkpoints"
-    flags = ["--events", str(a.events), "--parallelism", str(a.parallelism), "--rate", str(a.rate),
-             "--backend", a.backend, "--checkpoint-interval", a.checkpoint_interval,
-             "--checkpoint-dir", str(checkpoint_dir), "--output", "none"]
+
+    def flags(events: int) -> list[str]:
+        return ["--events", str(events), "--parallelism", str(a.parallelism), "--rate",
+                str(a.rate), "--backend", a.backend, "--checkpoint-interval",
+                a.checkpoint_interval, "--checkpoint-dir", str(checkpoint_dir), "--output", "none"]
+
+    commands = {"weir": [str(bench)], "flink": ["java", "-jar", jar_path]}
     print(f"Nexmark, {a.events:,} events, parallelism {a.parallelism}, {a.backend}, checkpoints "
           f"{a.checkpoint_interval}, median of {a.repeat} (weir and Flink alternating)")
     header = (f"{'query':<6}{'weir ev/s':>12}{'weir ev/CPU-s':>15}{'Flink ev/s':>12}"
               f"{'Flink ev/CPU-s':>16}{'ev/s':>9}{'ev/CPU-s':>10}")
+    if a.startup_events:
+        header += f"{'weir steady':>13}{'Flink steady':>14}{'steady':>8}"
     print(header)
     print("-" * len(header))
     for q in queries:
         runs: dict[str, list[dict]] = {"weir": [], "flink": []}
+        short: dict[str, list[dict]] = {"weir": [], "flink": []}
         for _ in range(a.repeat):
-            runs["weir"].append(run([str(bench), "--query", q, *flags]))
-            runs["flink"].append(run(["java", "-jar", jar_path, "--query", q, *flags]))
+            for engine, cmd in commands.items():
+                runs[engine].append(run([*cmd, "--query", q, *flags(a.events)]))
+                if a.startup_events:
+                    short[engine].append(run([*cmd, "--query", q, *flags(a.startup_events)]))
         med = {}
         for engine, rs in runs.items():
             med[engine] = (statistics.median(r["events_per_second"] for r in rs),
                            statistics.median(a.events / r["cpu_seconds"] for r in rs))
         (w_rate, w_cpu), (f_rate, f_cpu) = med["weir"], med["flink"]
-        print(f"{q:<6}{rate(w_rate):>12}{rate(w_cpu):>15}{rate(f_rate):>12}{rate(f_cpu):>16}"
-              f"{w_rate / f_rate:>8.1f}x{w_cpu / f_cpu:>9.1f}x", flush=True)
+        line = (f"{q:<6}{rate(w_rate):>12}{rate(w_cpu):>15}{rate(f_rate):>12}{rate(f_cpu):>16}"
+                f"{w_rate / f_rate:>8.1f}x{w_cpu / f_cpu:>9.1f}x")
+        if a.startup_events:
+            # The CPU the extra events cost, start-up (a JVM's, a MiniCluster's, JIT warm-up up to
+            # the short run's size) taken out: what a long-running job pays per event.
+            steady = {}
+            for engine in commands:
+                extra_cpu = (statistics.median(r["cpu_seconds"] for r in runs[engine]) -
+                             statistics.median(r["cpu_seconds"] for r in short[engine]))
+                steady[engine] = (a.events - a.startup_events) / extra_cpu if extra_cpu > 0 else 0
+            w_steady, f_steady = steady["weir"], steady["flink"]
+            ratio = f"{w_steady / f_steady:>7.1f}x" if w_steady and f_steady else f"{'n/a':>8}"
+            line += f"{rate(w_steady) if w_steady else 'n/a':>13}" \
+                    f"{rate(f_steady) if f_steady else 'n/a':>14}{ratio}"
+        print(line, flush=True)
     print("ev/s: events / the job's run time (each engine's JSON line); ev/CPU-s: events / the "
           "whole process's user+system CPU seconds (JVM start included); ratios are weir / Flink.")
+    if a.startup_events:
+        print(f"steady: events per CPU-second past start-up, (events - {a.startup_events:,}) / "
+              f"(CPU of the full run - CPU of a {a.startup_events:,}-event run), medians of each.")
     return 0
 
 
