@@ -347,6 +347,71 @@ TEST_P(StateBackendPipelineTest, EveryStateKindMatchesAModelAcrossManyKeys) {
   EXPECT_TRUE(ListFilesRecursive(dir.Join("rocksdb")).empty());
 }
 
+// Sums per key, each line naming the key the context reports: the keyed operator looks a key
+// up once per run of equal keys, so runs of every length, within a batch and across batches,
+// must keep each key's state apart.
+template <typename K>
+class KeyedRunningSum final : public KeyedProcessFunction<K, std::pair<K, int64_t>, std::string> {
+ public:
+  using Context = typename KeyedProcessFunction<K, std::pair<K, int64_t>, std::string>::Context;
+  void Open(RuntimeContext& ctx) override {
+    sum_ = ctx.GetState(ValueStateDescriptor<int64_t>("sum"));
+  }
+  void ProcessElement(const std::pair<K, int64_t>& r, Context& ctx,
+                      Collector<std::string>& out) override {
+    const int64_t sum = sum_.ValueOr(0) + r.second;
+    sum_.Update(sum);
+    std::ostringstream line;
+    line << ctx.current_key() << ":" << sum;
+    out.Collect(line.str());
+  }
+
+ private:
+  ValueState<int64_t> sum_;
+};
+
+template <typename K>
+void ExpectRunsOfKeysKeepTheirState(const Configuration& config, const std::string& out,
+                                    K (*key_of)(int)) {
+  const uint64_t seed = testing::TestSeed();
+  std::mt19937_64 rng(seed);
+  std::vector<std::pair<K, int64_t>> records;
+  while (records.size() < 20'000) {
+    // Runs of 1 to 3000 records (batches hold 1024), of one of 7 keys, often the same again.
+    const int key = static_cast<int>(rng() % 7);
+    const size_t run = 1 + (rng() % 4 == 0 ? rng() % 3000 : rng() % 5);
+    for (size_t i = 0; i < run; ++i) {
+      records.emplace_back(key_of(key), static_cast<int64_t>(rng() % 1000));
+    }
+  }
+  std::vector<std::string> expected;
+  std::map<K, int64_t> sums;
+  for (const auto& [key, v] : records) {
+    std::ostringstream line;
+    line << key << ":" << (sums[key] += v);
+    expected.push_back(line.str());
+  }
+  StreamExecutionEnvironment env(config);
+  env.SetParallelism(1);
+  env.FromCollection(records)
+      .KeyBy([](const std::pair<K, int64_t>& r) { return r.first; })
+      .Process(KeyedRunningSum<K>())
+      .WriteAsText(out, WriteMode::kOverwrite);
+  JobResult r = env.Execute("runs-of-keys");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(OutputLines(out), expected) << "seed " << seed;
+}
+
+TEST_P(StateBackendPipelineTest, RunsOfOneKeyKeepEachKeysState) {
+  TempDir dir;
+  const Configuration config = BackendConfig(dir, /*checkpoints=*/true);
+  ExpectRunsOfKeysKeepTheirState<int64_t>(config, dir.Join("ints"),
+                                          [](int k) { return int64_t{k} * 1'000'003; });
+  ExpectRunsOfKeysKeepTheirState<std::string>(config, dir.Join("strings"), [](int k) {
+    return k == 0 ? std::string() : "key-" + std::string(static_cast<size_t>(k) * 5, 'x');
+  });
+}
+
 TEST(PipelineTest, FlatMapRebalanceAndParallelSinksKeepEveryRecord) {
   TempDir dir;
   std::vector<std::string> sentences;

@@ -241,6 +241,12 @@ class ProcessOperator final : public TransformOperator<In, Out> {
   Batch<Out> out_buf_;
 };
 
+// Key types for which == holds exactly when the encoded bytes are equal, so an equal key
+// needs no new lookup. Not floating point: 0.0 == -0.0, and their bytes differ.
+template <typename K>
+inline constexpr bool kEqualKeysEncodeEqually =
+    std::is_integral_v<K> || std::is_same_v<K, std::string>;
+
 // Runs a KeyedProcessFunction: sets the current key for state and timers, then calls it.
 template <typename K, typename In, typename Out, typename F, typename KeySelector>
 class KeyedProcessOperator final : public TransformOperator<In, Out> {
@@ -279,6 +285,19 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
       if (in.has_timestamps() || keyed_->wants_key_prefetch()) [[unlikely]] {
         const int64_t* timestamps = in.has_timestamps() ? in.timestamps.data() : nullptr;
         ProcessKeysFirst(in.records, timestamps, ctx, out);
+      } else if constexpr (kEqualKeysEncodeEqually<K>) {
+        // A run of records with one key (the seed job has a single key) sets the backend's
+        // key once per run: nothing but SetCurrentKey changes it while the batch runs.
+        bool key_set = false;
+        for (const auto& r : in.records) {
+          K key = key_selector_(r);
+          if (!key_set || !(key == key_)) {
+            key_ = std::move(key);
+            keyed_->SetCurrentKey(encoder_.Encode(key_));
+            key_set = true;
+          }
+          fn_.ProcessElement(r, ctx, out);
+        }
       } else {
         for (const auto& r : in.records) {
           key_ = key_selector_(r);
