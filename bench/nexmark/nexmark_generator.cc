@@ -50,14 +50,12 @@ constexpr std::array<std::string_view, 4> kHotChannels = {"Google", "Facebook", 
 // time in 13, `special`; then String.trim(), which here can only remove spaces. Appends to
 // `out`; only the appended part is trimmed.
 void AppendRandomString(JavaRandom& random, int max_length, char special, std::string* out) {
-  int len = kMinStringLength + random.NextInt(max_length - kMinStringLength);
+  const int len = kMinStringLength + random.NextInt(max_length - kMinStringLength);
   const size_t start = out->size();
-  while (len-- > 0) {
-    if (random.NextInt(13) == 0) {
-      out->push_back(special);
-    } else {
-      out->push_back(static_cast<char>('a' + random.NextInt(26)));
-    }
+  out->resize(start + static_cast<size_t>(len));  // then written in place: no size check per character
+  char* chars = out->data() + start;
+  for (int i = 0; i < len; ++i) {
+    chars[i] = random.NextInt(13) == 0 ? special : static_cast<char>('a' + random.NextInt(26));
   }
   size_t end = out->size();
   while (end > start && (*out)[end - 1] <= ' ') --end;
