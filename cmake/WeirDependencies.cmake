@@ -13,6 +13,22 @@ endif()
 if(WEIR_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+# mimalloc replaces malloc and operator new process-wide when a program links Debian's
+# libmimalloc.so (libmimalloc-dev); sanitizers bring their own allocator.
+if(WEIR_MALLOC STREQUAL "mimalloc")
+  if(NOT WEIR_SANITIZE STREQUAL "")
+    message(FATAL_ERROR "WEIR_MALLOC=mimalloc cannot be combined with WEIR_SANITIZE=${WEIR_SANITIZE}: "
+                        "the sanitizer replaces malloc itself; use WEIR_MALLOC=system")
+  endif()
+  find_package(mimalloc 2.0 CONFIG)
+  if(NOT mimalloc_FOUND)
+    message(FATAL_ERROR "WEIR_MALLOC=mimalloc but mimalloc 2.x was not found: install Debian's "
+                        "libmimalloc-dev (bash scripts/setup.sh does), or configure with "
+                        "-DWEIR_MALLOC=system")
+  endif()
+elseif(NOT WEIR_MALLOC STREQUAL "system")
+  message(FATAL_ERROR "WEIR_MALLOC must be 'system' or 'mimalloc', not '${WEIR_MALLOC}'")
+endif()
 
 # spdlog's CMake package pulls in a bundled-fmt configuration on Debian; its pkg-config
 # flags are the ones that match the system fmt. The prefixes are weir's own, so they cannot

@@ -9,6 +9,7 @@ packages=(
   librocksdb-dev rocksdb-tools
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   libyaml-cpp-dev libxxhash-dev
+  libmimalloc-dev  # the allocator of weir's own programs and tests (WEIR_MALLOC, README)
   libcpp-httplib-dev curl  # the REST API's HTTP server; curl for its tests
   prometheus python3-venv  # the tests' Prometheus server; the venv for schemathesis (scripts/python_venv.sh)
   librdkafka-dev  # the Kafka connector (src/connectors/kafka)
