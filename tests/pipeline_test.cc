@@ -471,10 +471,11 @@ TEST(PipelineTest, FunctionsTakingTheRecordByValueGetItMovedIn) {
             t.text += " (tagged)";
             out.Collect(std::move(t));
           });
-  // Two consumers: the first gets a copy of each record, the last the record itself.
+  // Two consumers: the first gets a copy of each record, the last the record itself (by
+  // rvalue reference).
   tagged.Map([](Tracked t) { return "a: " + std::move(t.text); })
       .WriteAsText(dir.Join("a"), WriteMode::kOverwrite);
-  tagged.Map([](Tracked t) { return "b: " + std::move(t.text); })
+  tagged.Map([](Tracked&& t) { return "b: " + std::move(t.text); })  // moved in, not moved again
       .WriteAsText(dir.Join("b"), WriteMode::kOverwrite);
   JobResult r = env.Execute("moves");
   ASSERT_TRUE(r.ok()) << r.error();

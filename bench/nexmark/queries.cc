@@ -10,11 +10,12 @@ namespace {
 
 // The events of kind T: a filter, then a map that moves the kind out of the event (which is
 // not used again; where the stream fans out, the engine hands the other branches copies).
+// The map takes the event by rvalue reference: by value, each would be moved once more.
 template <typename T>
 DataStream<T> OfKind(const DataStream<Event>& events, EventType type, const char* name) {
   return events.Filter([type](const Event& e) { return e.type() == type; })
       .Name(std::string(name) + "-filter")
-      .Map([](Event e) { return std::move(e.Hold<T>()); })
+      .Map([](Event&& e) { return std::move(e.Hold<T>()); })
       .Name(name);
 }
 

@@ -128,10 +128,11 @@ class DataStream {
       : graph_(graph), t_(t), next_partitioning_(next) {}
 
   // One output record per input record: fn(const T&) -> Out. A function that takes the record
-  // by value (fn(T)) gets it moved in: each record reaches one function only.
+  // by value (fn(T)) or by rvalue reference (fn(T&&)) gets it moved in: each record reaches one
+  // function only.
   template <typename F>
   auto Map(F fn) const {
-    using Out = std::decay_t<std::invoke_result_t<F&, const T&>>;
+    using Out = std::decay_t<std::invoke_result_t<F&, T&&>>;
     return Then<Out>("Map", [fn = std::move(fn)]() {
       return std::make_unique<detail::MapOperator<T, Out, F>>(fn);
     });
