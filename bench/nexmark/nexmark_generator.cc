@@ -199,26 +199,33 @@ int64_t NextPrice(JavaRandom& random) {
   return JavaMathRound(std::pow(10.0, random.NextDouble() * 6.0) * 100.0);
 }
 
+}  // namespace
+
+EventPosition EventPosition::Of(const GeneratorConfig& c, int64_t event_id) {
+  const int64_t total = c.TotalProportion();
+  return EventPosition{event_id / total, event_id % total};  // one division for both
+}
+
+namespace {
+
 // PersonGenerator.lastBase0PersonId.
-int64_t LastBase0PersonId(const GeneratorConfig& c, int64_t event_id) {
-  const int64_t epoch = event_id / c.TotalProportion();
-  int64_t offset = event_id % c.TotalProportion();
-  if (offset >= c.person_proportion) offset = c.person_proportion - 1;
-  return epoch * c.person_proportion + offset;
+int64_t LastBase0PersonId(const GeneratorConfig& c, EventPosition at) {
+  const int64_t offset = std::min<int64_t>(at.offset, c.person_proportion - 1);
+  return at.epoch * c.person_proportion + offset;
 }
 
 // PersonGenerator.nextBase0PersonId: one of the active people or a few ids ahead.
-int64_t NextBase0PersonId(const GeneratorConfig& c, int64_t event_id, JavaRandom& random) {
-  const int64_t num_people = LastBase0PersonId(c, event_id) + 1;
+int64_t NextBase0PersonId(const GeneratorConfig& c, EventPosition at, JavaRandom& random) {
+  const int64_t num_people = LastBase0PersonId(c, at) + 1;
   const int64_t active_people = std::min<int64_t>(num_people, c.num_active_people);
   const int64_t n = NextLong(random, active_people + kPersonIdLead);
   return num_people - active_people + n;
 }
 
 // AuctionGenerator.lastBase0AuctionId.
-int64_t LastBase0AuctionId(const GeneratorConfig& c, int64_t event_id) {
-  int64_t epoch = event_id / c.TotalProportion();
-  int64_t offset = event_id % c.TotalProportion();
+int64_t LastBase0AuctionId(const GeneratorConfig& c, EventPosition at) {
+  int64_t epoch = at.epoch;
+  int64_t offset = at.offset;
   if (offset < c.person_proportion) {
     --epoch;
     offset = c.auction_proportion - 1;
@@ -231,8 +238,8 @@ int64_t LastBase0AuctionId(const GeneratorConfig& c, int64_t event_id) {
 }
 
 // AuctionGenerator.nextBase0AuctionId: one of the auctions likely still open, or a few ahead.
-int64_t NextBase0AuctionId(const GeneratorConfig& c, int64_t event_id, JavaRandom& random) {
-  const int64_t max_auction = LastBase0AuctionId(c, event_id);
+int64_t NextBase0AuctionId(const GeneratorConfig& c, EventPosition at, JavaRandom& random) {
+  const int64_t max_auction = LastBase0AuctionId(c, at);
   const int64_t min_auction = std::max<int64_t>(max_auction - c.num_in_flight_auctions, 0);
   return min_auction + NextLong(random, max_auction - min_auction + 1 + kAuctionIdLead);
 }
@@ -292,6 +299,7 @@ int64_t GeneratorConfig::TimestampForEvent(int64_t event_number) const {
 int64_t GeneratorConfig::NextAdjustedEventNumber(int64_t events_so_far) const {
   const int64_t n = out_of_order_group_size;
   const int64_t event_number = first_event_number + events_so_far;
+  if (n == 1) return event_number;  // in order (the default): no division
   const int64_t base = (event_number / n) * n;
   const int64_t offset = (event_number * 953) % n;
   return base + offset;
@@ -346,10 +354,12 @@ NexmarkGenerator::NexmarkGenerator(const GeneratorConfig& config, int64_t events
 }
 
 void NexmarkGenerator::NextBatch(size_t n, std::vector<Event>* events) {
-  events->clear();
-  events->reserve(n);  // the deferred copies point into it: it must not move
+  // The events already there are refilled: one that holds the kind it is to hold keeps it
+  // (Event::Hold), instead of a fresh one made and then turned into a bid.
+  const auto left = static_cast<uint64_t>(std::max<int64_t>(max_events_ - events_so_far_, 0));
+  events->resize(static_cast<size_t>(std::min<uint64_t>(n, left)));
   deferred_.clear();
-  for (; n > 0 && HasNext(); --n) Generate(events_so_far_++, &events->emplace_back(), &deferred_);
+  for (Event& event : *events) Generate(events_so_far_++, &event, &deferred_);
   for (const DeferredCopy& c : deferred_) c.out->assign(c.from);
 }
 
@@ -360,22 +370,22 @@ void NexmarkGenerator::Generate(int64_t events_so_far, Event* event,
   const int64_t event_number = config_.NextAdjustedEventNumber(events_so_far);
   const int64_t timestamp = config_.TimestampForEvent(event_number);
   const int64_t event_id = config_.first_event_id + event_number;
-  const int64_t rem = event_id % config_.TotalProportion();
-  if (rem < config_.person_proportion) {
-    NextPerson(event_id, timestamp, event, deferred);
-  } else if (rem < config_.person_proportion + config_.auction_proportion) {
-    NextAuction(events_so_far, event_id, timestamp, event, deferred);
+  const EventPosition at = EventPosition::Of(config_, event_id);
+  if (at.offset < config_.person_proportion) {
+    NextPerson(event_id, at, timestamp, event, deferred);
+  } else if (at.offset < config_.person_proportion + config_.auction_proportion) {
+    NextAuction(events_so_far, event_id, at, timestamp, event, deferred);
   } else {
-    NextBid(event_id, timestamp, event, deferred);
+    NextBid(event_id, at, timestamp, event, deferred);
   }
 }
 
-void NexmarkGenerator::NextPerson(int64_t event_id, int64_t timestamp, Event* event,
-                                  std::vector<DeferredCopy>* deferred) const {
+void NexmarkGenerator::NextPerson(int64_t event_id, EventPosition at, int64_t timestamp,
+                                  Event* event, std::vector<DeferredCopy>* deferred) const {
   // PersonGenerator.nextPerson.
   JavaRandom random(event_id);
   Person& p = event->Hold<Person>();
-  p.id = LastBase0PersonId(config_, event_id) + kFirstPersonId;
+  p.id = LastBase0PersonId(config_, at) + kFirstPersonId;
 
   p.name.assign(kFirstNames[random.NextInt(kFirstNames.size())]);
   p.name.push_back(' ');
@@ -407,18 +417,19 @@ void NexmarkGenerator::NextPerson(int64_t event_id, int64_t timestamp, Event* ev
   AssignExtra(random, current_size, config_.avg_person_byte_size, &p.extra, deferred);
 }
 
-void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, int64_t timestamp,
-                                   Event* event, std::vector<DeferredCopy>* deferred) const {
+void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, EventPosition at,
+                                   int64_t timestamp, Event* event,
+                                   std::vector<DeferredCopy>* deferred) const {
   // AuctionGenerator.nextAuction.
   JavaRandom random(event_id);
   Auction& a = event->Hold<Auction>();
-  a.id = LastBase0AuctionId(config_, event_id) + kFirstAuctionId;
+  a.id = LastBase0AuctionId(config_, at) + kFirstAuctionId;
 
   int64_t seller;
   if (random.NextInt(config_.hot_sellers_ratio) > 0) {
-    seller = (LastBase0PersonId(config_, event_id) / kHotSellerBatch) * kHotSellerBatch;
+    seller = (LastBase0PersonId(config_, at) / kHotSellerBatch) * kHotSellerBatch;
   } else {
-    seller = NextBase0PersonId(config_, event_id, random);
+    seller = NextBase0PersonId(config_, at, random);
   }
   a.seller = seller + kFirstPersonId;
 
@@ -436,26 +447,26 @@ void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, int6
   AssignExtra(random, current_size, config_.avg_auction_byte_size, &a.extra, deferred);
 }
 
-void NexmarkGenerator::NextBid(int64_t event_id, int64_t timestamp, Event* event,
-                               std::vector<DeferredCopy>* deferred) const {
+void NexmarkGenerator::NextBid(int64_t event_id, EventPosition at, int64_t timestamp,
+                               Event* event, std::vector<DeferredCopy>* deferred) const {
   // BidGenerator.nextBid.
   JavaRandom random(event_id);
   Bid& b = event->Hold<Bid>();
 
   int64_t auction;
   if (random.NextInt(config_.hot_auction_ratio) > 0) {
-    auction = (LastBase0AuctionId(config_, event_id) / kHotAuctionBatch) * kHotAuctionBatch;
+    auction = (LastBase0AuctionId(config_, at) / kHotAuctionBatch) * kHotAuctionBatch;
   } else {
-    auction = NextBase0AuctionId(config_, event_id, random);
+    auction = NextBase0AuctionId(config_, at, random);
   }
   b.auction = auction + kFirstAuctionId;
 
   int64_t bidder;
   if (random.NextInt(config_.hot_bidders_ratio) > 0) {
     // The second person of the batch, so hot bidders and hot sellers differ.
-    bidder = (LastBase0PersonId(config_, event_id) / kHotBidderBatch) * kHotBidderBatch + 1;
+    bidder = (LastBase0PersonId(config_, at) / kHotBidderBatch) * kHotBidderBatch + 1;
   } else {
-    bidder = NextBase0PersonId(config_, event_id, random);
+    bidder = NextBase0PersonId(config_, at, random);
   }
   // The reference adds FIRST_PERSON_ID twice (once here, once after the channel), so bidder ids
   // are person ids + 1000. Kept, so that both engines see the suite's data.

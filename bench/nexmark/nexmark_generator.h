@@ -107,6 +107,15 @@ struct GeneratorConfig {
   std::string Validate() const;
 };
 
+// Where an event falls in the repeating pattern of person, auction and bid events (of
+// TotalProportion() events each): the pattern's number and the event's place in it.
+struct EventPosition {
+  int64_t epoch = 0;
+  int64_t offset = 0;
+
+  static EventPosition Of(const GeneratorConfig& config, int64_t event_id);
+};
+
 // For NexmarkGenerator::NextBatch: a string an event takes from the generator's shared tables,
 // copied once the whole batch is drawn.
 struct DeferredCopy {
@@ -125,8 +134,8 @@ class NexmarkGenerator {
   // Fills `event` with the next event and advances. Reuses the strings already in `event`.
   void Next(Event* event) { Generate(events_so_far_++, event); }
 
-  // `events` becomes the next n events (fewer at the end), the same as n calls of Next on fresh
-  // Events, only faster: the strings they take from the shared tables (an "extra" from the
+  // `events` becomes the next n events (fewer at the end), the same as n calls of Next, only
+  // faster: the strings they take from the shared tables (an "extra" from the
   // 1 MiB pool, a channel URL) are fetched for the whole batch before any is copied, so their
   // cache misses overlap instead of adding up.
   void NextBatch(size_t n, std::vector<Event>* events);
@@ -149,11 +158,11 @@ class NexmarkGenerator {
  private:
   // With `deferred`, strings from the shared tables are left to copy (see NextBatch).
   void Generate(int64_t events_so_far, Event* event, std::vector<DeferredCopy>* deferred) const;
-  void NextPerson(int64_t event_id, int64_t timestamp, Event* event,
+  void NextPerson(int64_t event_id, EventPosition at, int64_t timestamp, Event* event,
                   std::vector<DeferredCopy>* deferred) const;
-  void NextAuction(int64_t events_so_far, int64_t event_id, int64_t timestamp, Event* event,
-                   std::vector<DeferredCopy>* deferred) const;
-  void NextBid(int64_t event_id, int64_t timestamp, Event* event,
+  void NextAuction(int64_t events_so_far, int64_t event_id, EventPosition at, int64_t timestamp,
+                   Event* event, std::vector<DeferredCopy>* deferred) const;
+  void NextBid(int64_t event_id, EventPosition at, int64_t timestamp, Event* event,
                std::vector<DeferredCopy>* deferred) const;
 
   GeneratorConfig config_;
