@@ -487,6 +487,22 @@ TEST(PipelineTest, FunctionsTakingTheRecordByValueGetItMovedIn) {
   EXPECT_EQ(Tracked::copies.load(), 1000);  // the fan-out's, and no other
 }
 
+// Generic functions: auto& binds the record as const (it cannot bind the rvalue a function of
+// T&& gets), auto&& gets it moved in.
+TEST(PipelineTest, MapTakesGenericFunctions) {
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(1);
+  env.FromSequence(1, 4)
+      .Map([](auto& i) { return std::to_string(i * 10); })
+      .Map([](auto&& s) { return std::move(s) + "!"; })
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("generic maps");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(Lines(ReadFile(dir.Join("out"))),
+            (std::vector<std::string>{"10!", "20!", "30!", "40!"}));
+}
+
 TEST_P(StateBackendPipelineTest, ProcessingTimeTimersFirePerKeyOnceWithDeduplication) {
   ManualClock clock;
   TempDir dir;

@@ -132,7 +132,10 @@ class DataStream {
   // function only.
   template <typename F>
   auto Map(F fn) const {
-    using Out = std::decay_t<std::invoke_result_t<F&, T&&>>;
+    // The argument MapOperator passes: the record moved in where fn takes it (T, T&&, auto&&),
+    // else a const reference (const T&, and auto&, which cannot bind an rvalue).
+    using Arg = std::conditional_t<std::is_invocable_v<F&, T&&>, T&&, const T&>;
+    using Out = std::decay_t<std::invoke_result_t<F&, Arg>>;
     return Then<Out>("Map", [fn = std::move(fn)]() {
       return std::make_unique<detail::MapOperator<T, Out, F>>(fn);
     });
