@@ -20,6 +20,7 @@ if(WEIR_MALLOC STREQUAL "mimalloc")
     message(FATAL_ERROR "WEIR_MALLOC=mimalloc cannot be combined with WEIR_SANITIZE=${WEIR_SANITIZE}: "
                         "the sanitizer replaces malloc itself; use WEIR_MALLOC=system")
   endif()
+  # Debian 12 ships 2.0.9; mimalloc's version file accepts only the same major version.
   find_package(mimalloc 2.0 CONFIG)
   if(NOT mimalloc_FOUND)
     message(FATAL_ERROR "WEIR_MALLOC=mimalloc but mimalloc 2.x was not found: install Debian's "

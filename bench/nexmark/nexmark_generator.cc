@@ -52,7 +52,7 @@ constexpr std::array<std::string_view, 4> kHotChannels = {"Google", "Facebook", 
 void AppendRandomString(JavaRandom& random, int max_length, char special, std::string* out) {
   const int len = kMinStringLength + random.NextInt(max_length - kMinStringLength);
   const size_t start = out->size();
-  out->resize(start + static_cast<size_t>(len));  // then written in place: no size check per character
+  out->resize(start + static_cast<size_t>(len));  // written in place: no size check per char
   char* chars = out->data() + start;
   for (int i = 0; i < len; ++i) {
     chars[i] = random.NextInt(13) == 0 ? special : static_cast<char>('a' + random.NextInt(26));

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace weir::nexmark {
 namespace {
@@ -181,6 +183,42 @@ TEST(NexmarkGeneratorTest, MatchesTheReferenceGenerator) {
     fnv1a = (fnv1a ^ c) * 0x100000001b3ULL;
   }
   EXPECT_EQ(fnv1a, 0x030668c181081f1cULL);
+}
+
+// NextBatch refills the events of the vector it is given: every event must be the one Generate
+// makes fresh, whatever the refilled event held before (a moved-from event, a whole one of the
+// same or another kind, a batch larger than what is left), also with out-of-order groups and
+// other proportions.
+TEST(NexmarkGeneratorTest, NextBatchRefillsEventsToWhatGenerateMakes) {
+  GeneratorConfig c = Config(5'000);
+  c.out_of_order_group_size = 3;
+  c.person_proportion = 2;
+  c.auction_proportion = 5;
+  NexmarkGenerator batches(c);
+  const NexmarkGenerator fresh(c);
+  std::vector<Event> batch;
+  std::vector<Event> moved_out;
+  int64_t k = 0;
+  bool move_out = false;
+  for (size_t n : {1, 7, 300, 1024, 64, 1024, 1024, 1024, 1024, 1024}) {
+    batches.NextBatch(n, &batch);
+    ASSERT_EQ(batch.size(), std::min<size_t>(n, static_cast<size_t>(5'000 - k)));
+    for (Event& e : batch) {
+      Event expected;
+      fresh.Generate(k, &expected);
+      ASSERT_EQ(Json(e), Json(expected)) << "event " << k;
+      ++k;
+      // Every other batch is moved out, as the source does (emptied strings); the others are
+      // left whole, so a field not rewritten would show.
+      if (move_out) moved_out.push_back(std::move(e));
+    }
+    move_out = !move_out;
+    if (moved_out.size() > 2'000) moved_out.clear();
+  }
+  EXPECT_EQ(k, 5'000);
+  EXPECT_FALSE(batches.HasNext());
+  batches.NextBatch(10, &batch);
+  EXPECT_TRUE(batch.empty());
 }
 
 TEST(NexmarkGeneratorTest, CanonicalJsonEscapesQuotesAndBackslashes) {

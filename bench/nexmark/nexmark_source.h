@@ -17,8 +17,9 @@
 // Watermarks() each split has its own bounded-out-of-orderness (4 s) watermark, and a reader's
 // watermark is the minimum over its splits.
 //
-// Each record is a fresh Event the generator fills in place (a poll's worth at a time, see
-// NexmarkGenerator::NextBatch): its strings are made once, at their size, and moved on.
+// Each record is an Event the generator fills in place in the reader's batch (a poll's worth at
+// a time, see NexmarkGenerator::NextBatch) and the reader then moves on: its strings are made
+// once, at their size, and the emptied Event is refilled by the next poll.
 //
 // Thread-safety: as weir::Source (its Create* methods are const and share nothing mutable).
 #pragma once
