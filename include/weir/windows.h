@@ -94,8 +94,10 @@ class TumblingEventTimeWindows {
     int64_t start = TimeWindow::StartOf(timestamp, offset_, size_);
     out->push_back(TimeWindow{start, start + size_});
   }
-  // Every window is this long (ms).
+  // Every window is this long (ms), and one starts every slide() from offset().
   int64_t window_size() const { return size_; }
+  int64_t slide() const { return size_; }
+  int64_t offset() const { return offset_; }
 
  private:
   TumblingEventTimeWindows(int64_t size, int64_t offset) : size_(size), offset_(offset) {}
@@ -125,8 +127,10 @@ class SlidingEventTimeWindows {
       out->push_back(TimeWindow{start, start + size_});
     }
   }
-  // Every window is this long (ms).
+  // Every window is this long (ms), and one starts every slide() from offset().
   int64_t window_size() const { return size_; }
+  int64_t slide() const { return slide_; }
+  int64_t offset() const { return offset_; }
 
  protected:
   SlidingEventTimeWindows(int64_t size, int64_t slide, int64_t offset)

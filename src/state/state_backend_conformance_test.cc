@@ -827,15 +827,17 @@ TEST_P(StateBackendTest, AWindowTimerLeavesTheEngineWithTheLastWindowAtItsTime) 
   EXPECT_THAT(due, ElementsAre(first));
 }
 
-// Windows of one size: a timer at a window's last millisecond names the window. Registered
-// with `named_only`, it is the engine's timer alone; taken without, the named window is
-// adopted when nothing was recorded at its time (a snapshot from the other kind of job).
+// Windows of one size on one grid: a timer at a window's last millisecond names the window.
+// Registered with `named_only`, it is the engine's timer alone; taken without, the named
+// window is adopted when nothing was recorded at its time (a snapshot from the other kind of
+// job). A time at which no window ends names none.
 TEST_P(StateBackendTest, AWindowNamedByItsTimerNeedsNoRecordOfIt) {
   Subtask t = NewSubtask();
   HeapTimerService& engine = t.backend->timers();
   detail::WindowTimers<TimeWindow> named, recorded;
-  named.Open(*t.runtime, &engine, 100, true);
-  recorded.Open(*t.runtime, &engine, 100, false);
+  const detail::WindowGrid grid{100, 50, 0};  // [0,100), [50,150), ...
+  named.Open(*t.runtime, &engine, grid, true);
+  recorded.Open(*t.runtime, &engine, grid, false);
   const TimeWindow w{0, 100}, next{50, 150};
   SetKey(*t.backend, std::string("a"));
   named.Register(TimeDomain::kEventTime, 99, w);
@@ -863,6 +865,12 @@ TEST_P(StateBackendTest, AWindowNamedByItsTimerNeedsNoRecordOfIt) {
   ASSERT_TRUE(engine.PopDueEventTimer(2000, &ts, &key));
   EXPECT_FALSE(named.TakeDue(TimeDomain::kEventTime, ts, &due));
   EXPECT_THAT(due, ElementsAre(TimeWindow{1100, 1200}, TimeWindow{1150, 1200}));
+  // A cleanup timer 70 ms after a window's end, taken by a named job: [1170,1270) is no
+  // window of the grid.
+  recorded.Register(TimeDomain::kEventTime, 1269, TimeWindow{1100, 1200});
+  ASSERT_TRUE(engine.PopDueEventTimer(2000, &ts, &key));
+  EXPECT_FALSE(named.TakeDue(TimeDomain::kEventTime, ts, &due));
+  EXPECT_THAT(due, ElementsAre(TimeWindow{1100, 1200}));
   EXPECT_EQ(engine.size(), 0u);
 }
 

@@ -296,12 +296,14 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
               runtime_context_->GetMapState(MapStateDescriptor<W, uint8_t>(kOldSessionsState));
         }
       }
-      std::optional<int64_t> window_size;
-      if constexpr (requires { assigner_.window_size(); }) window_size = assigner_.window_size();
+      std::optional<WindowGrid> grid;
+      if constexpr (requires { assigner_.window_size(); }) {
+        grid = WindowGrid{assigner_.window_size(), assigner_.slide(), assigner_.offset()};
+      }
       // The event-time trigger's timer at a window's end is then its cleanup timer as well.
       named_timers_only_ = std::is_same_v<TriggerT, EventTimeTrigger> && Assigner::kEventTime &&
-                           window_size.has_value() && allowed_lateness_ == 0;
-      window_timers_.Open(*runtime_context_, timers_, window_size, named_timers_only_);
+                           grid.has_value() && allowed_lateness_ == 0;
+      window_timers_.Open(*runtime_context_, timers_, grid, named_timers_only_);
       contents_.Open(*runtime_context_);
     } catch (...) {
       RethrowAsOperatorError(this->context());

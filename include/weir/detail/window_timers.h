@@ -7,9 +7,9 @@
 // grows with each record would otherwise leave one dead timer per record). Both live in keyed
 // state: checkpointed with the key and redistributed with its key group.
 //
-// When every window has one size (tumbling, sliding), a timer at a window's last millisecond
-// names that window: an event-time timer with no windows recorded at its time is that
-// window's. With the event-time trigger and no allowed lateness every timer is such a one, so
+// When every window has one size and one grid of starts (tumbling, sliding), a timer at a
+// window's last millisecond names that window: an event-time timer with no windows recorded
+// at its time is that window's, if a window ends there. With the event-time trigger and no allowed lateness every timer is such a one, so
 // none is recorded at all (`named_only`) and a record's timer costs the engine's lookup alone,
 // as Flink's timers, which carry their window, cost. A snapshot of either kind restores into
 // the other. Task thread only.
@@ -33,15 +33,22 @@
 
 namespace weir::detail {
 
+// Windows of one size, one starting every `slide` ms from `offset`.
+struct WindowGrid {
+  int64_t size = 0;
+  int64_t slide = 0;
+  int64_t offset = 0;
+};
+
 template <typename W>
 class WindowTimers {
  public:
-  // `window_size`: the one length every window has, if so (TimeWindow only).
-  void Open(RuntimeContext& rc, TimerServiceAccess* timers, std::optional<int64_t> window_size,
+  // `grid`: where every window lies, if they all lie on one (TimeWindow only).
+  void Open(RuntimeContext& rc, TimerServiceAccess* timers, std::optional<WindowGrid> grid,
             bool named_only) {
     timers_ = timers;
-    window_size_ = window_size;
-    named_only_ = named_only && window_size.has_value();
+    grid_ = grid;
+    named_only_ = named_only && grid.has_value();
     by_time_ = rc.GetMapState(
         MapStateDescriptor<std::pair<int64_t, uint8_t>, std::vector<W>>("window-timers-by-time"));
     trigger_state_ =
@@ -145,11 +152,16 @@ class WindowTimers {
   }
 
  private:
-  // The window whose last millisecond is `time`, when all windows have one size.
+  // The window whose last millisecond is `time`, if one ends there. (A cleanup timer at
+  // a window's end plus an allowed lateness, restored into an operator without lateness,
+  // names none.)
   std::optional<W> NamedBy(int64_t time) const {
     if constexpr (std::is_same_v<W, TimeWindow>) {
-      if (window_size_ && time < std::numeric_limits<int64_t>::max()) {
-        return TimeWindow{time + 1 - *window_size_, time + 1};
+      if (grid_ && time < std::numeric_limits<int64_t>::max()) {
+        const int64_t start = time + 1 - grid_->size;
+        if (TimeWindow::StartOf(start, grid_->offset, grid_->slide) == start) {
+          return TimeWindow{start, time + 1};
+        }
       }
     }
     return std::nullopt;
@@ -174,7 +186,7 @@ class WindowTimers {
   }
 
   TimerServiceAccess* timers_ = nullptr;
-  std::optional<int64_t> window_size_;
+  std::optional<WindowGrid> grid_;
   bool named_only_ = false;
   MapState<std::pair<int64_t, uint8_t>, std::vector<W>> by_time_;  // windows by (time, clock)
   MapState<std::string, std::string> trigger_state_;
