@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -65,6 +66,7 @@ template <typename T, typename F>
 struct ReduceAggregate {
   using Accumulator = std::optional<T>;
   using Output = T;
+  static constexpr bool kKeepsOrder = true;  // see AggregatingContents::kMayUsePanes
   F reduce;
   Accumulator CreateAccumulator() const { return std::nullopt; }
   void Add(const T& value, Accumulator& acc) const {
@@ -80,13 +82,29 @@ struct ReduceAggregate {
 
 // ---- Window contents ----------------------------------------------------------------------------
 
-// One accumulator per window (Reduce, Aggregate): a record costs a read and a write of it.
+// Sliding windows cut into panes of gcd(size, slide): a pane lies wholly inside every window
+// that holds any of it, so a window is the merge of its panes, and a pane can go once the last
+// window holding it (the one that starts at most a slide before it) has gone.
+struct Panes {
+  int64_t size = 0;    // of a window
+  int64_t slide = 0;
+  int64_t length = 0;  // of a pane
+  int64_t offset = 0;
+};
+
+// One accumulator per window (Reduce, Aggregate): a record costs a read and a write of it. With
+// panes (UsePanes), also one per pane.
 template <typename T, typename W, typename Agg, typename Fn>
 class AggregatingContents {
  public:
   using Acc = typename Agg::Accumulator;
   using Out = typename Fn::Output;
   static_assert(HasCodec<Acc>, "a window's accumulator type needs a weir::Codec");
+  // An AggregateFunction's Merge combines any two accumulators; a reduce function may depend
+  // on the order of its records (the last one wins, say), which panes would not keep.
+  static constexpr bool kMayUsePanes = std::is_same_v<W, TimeWindow> && !requires {
+    Agg::kKeepsOrder;
+  };
 
   AggregatingContents(Agg agg, Fn fn) : agg_(std::move(agg)), fn_(std::move(fn)) {}
 
@@ -96,7 +114,11 @@ class AggregatingContents {
   }
   void Close() { fn_.Close(); }
 
-  // True when the window had no contents before.
+  // From now on a window's contents are its own accumulator (if a snapshot taken without
+  // panes left one) merged with those of its panes (TimeWindow only).
+  void UsePanes(const Panes& panes) requires kMayUsePanes { panes_ = panes; }
+
+  // True when the window (or pane) had no contents before.
   bool Add(const W& w, const T& value, int64_t) {
     std::optional<Acc> acc = state_.Get(w);
     const bool opened = !acc;
@@ -107,7 +129,17 @@ class AggregatingContents {
   }
   template <typename K>
   void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out) {
-    std::optional<Acc> acc = state_.Get(ctx.window());
+    const W& w = ctx.window();
+    std::optional<Acc> acc = state_.Get(w);
+    if constexpr (kMayUsePanes) {
+      if (panes_) {
+        for (int64_t start = w.start; start < w.end; start += panes_->length) {
+          const Acc* pane = state_.Find(W{start, start + panes_->length});
+          if (pane == nullptr) continue;
+          acc = acc ? agg_.Merge(std::move(*acc), *pane) : *pane;
+        }
+      }
+    }
     if (acc) fn_.Apply(key, ctx, agg_.GetResult(*acc), out);
   }
   void Merge(const W& target, const std::vector<W>& sources) {
@@ -120,12 +152,23 @@ class AggregatingContents {
     }
     if (acc) state_.Put(target, std::move(*acc));
   }
-  void Clear(const W& w) { state_.Remove(w); }
+  // Also the panes whose last window `w` is: those of its first slide.
+  void Clear(const W& w) {
+    state_.Remove(w);
+    if constexpr (kMayUsePanes) {
+      if (panes_) {
+        for (int64_t start = w.start; start < w.start + panes_->slide; start += panes_->length) {
+          state_.Remove(W{start, start + panes_->length});
+        }
+      }
+    }
+  }
 
  private:
   Agg agg_;
   Fn fn_;
   MapState<W, Acc> state_;
+  std::optional<Panes> panes_;
 };
 
 template <typename W, typename T>
@@ -267,6 +310,9 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   using Out = typename Contents::Out;
   static constexpr TimeDomain kDomain =
       Assigner::kEventTime ? TimeDomain::kEventTime : TimeDomain::kProcessingTime;
+  static constexpr bool kMayUsePanes =
+      std::is_same_v<Assigner, SlidingEventTimeWindows> &&
+      requires(Contents& c, const Panes& p) { c.UsePanes(p); };
 
  public:
   WindowOperator(KeySelector key_selector, Assigner assigner, TriggerT trigger, Contents contents,
@@ -305,6 +351,15 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
                            grid.has_value() && allowed_lateness_ == 0;
       window_timers_.Open(*runtime_context_, timers_, grid, named_timers_only_);
       contents_.Open(*runtime_context_);
+      if constexpr (kMayUsePanes) {
+        if (grid->slide < grid->size) {
+          panes_ = Panes{grid->size, grid->slide, std::gcd(grid->size, grid->slide), grid->offset};
+          // Any window reads panes, as a restore may bring them; only the event-time
+          // trigger without lateness is known never to need a window's own accumulator.
+          contents_.UsePanes(panes_);
+          sliced_ = named_timers_only_;
+        }
+      }
     } catch (...) {
       RethrowAsOperatorError(this->context());
     }
@@ -377,6 +432,9 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
 
  private:
   void ProcessElement(const T& record, int64_t timestamp, Collector<Out>& out) {
+    if constexpr (kMayUsePanes) {
+      if (sliced_) return AddToPane(record, timestamp);
+    }
     windows_.clear();
     assigner_.AssignWindows(record, timestamp, now_, &windows_);
     bool dropped = true;
@@ -400,12 +458,33 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       if (IsPurge(result)) contents_.Clear(w);
       RegisterCleanupTimer(w);
     }
-    if (dropped && IsElementLate(timestamp)) {
-      if (late_tag_) {
-        EmitToSideOutput(this->side_outputs(), *late_tag_, record, &timestamp);
-      } else {
-        late_dropped_->Inc();
-      }
+    if (dropped && IsElementLate(timestamp)) DropLate(record, timestamp);
+  }
+
+  // A record of sliced windows goes into its pane, once, not into each of its windows. The
+  // pane's first record registers the timers of the pane's windows not yet fired: each of them
+  // holds all of the pane. The last of them ends last: when it is late, the record is.
+  void AddToPane(const T& record, int64_t timestamp) {
+    const int64_t last_end =
+        TimeWindow::StartOf(timestamp, panes_.offset, panes_.slide) + panes_.size;
+    if (last_end - 1 <= this->current_watermark()) {
+      DropLate(record, timestamp);
+      return;
+    }
+    const int64_t start = TimeWindow::StartOf(timestamp, panes_.offset, panes_.length);
+    if (!contents_.Add(TimeWindow{start, start + panes_.length}, record, timestamp)) return;
+    windows_.clear();
+    assigner_.Assign(timestamp, &windows_);
+    for (const W& w : windows_) {
+      if (!IsWindowLate(w)) window_timers_.Register(kDomain, w.max_timestamp(), w);
+    }
+  }
+
+  void DropLate(const T& record, int64_t timestamp) {
+    if (late_tag_) {
+      EmitToSideOutput(this->side_outputs(), *late_tag_, record, &timestamp);
+    } else {
+      late_dropped_->Inc();
     }
   }
 
@@ -563,6 +642,12 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   Counter* late_dropped_ = nullptr;
   WindowTimers<W> window_timers_;
   bool named_timers_only_ = false;
+  // Sliding windows of the event-time trigger without allowed lateness keep their contents by
+  // pane (Panes): a record updates one accumulator, not one per window (size / slide of them),
+  // and a window merges its panes when it fires, as Flink SQL's sliced window aggregates do.
+  // A snapshot of either layout restores into the other.
+  bool sliced_ = false;
+  Panes panes_;
   TriggerContext<W> trigger_context_{&window_timers_};
   // A key's session windows, one list per key as in Flink: a record reads one value. (One map
   // entry per session left a RocksDB tombstone per merge that every later read stepped over.)
