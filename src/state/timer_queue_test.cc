@@ -83,14 +83,33 @@ TEST(TimerQueueTest, RemovedTimersNeverFireAndMayComeBack) {
 TEST(TimerQueueTest, RandomisedAgainstAnOrderedSet) {
   const uint64_t seed = testing::TestSeed();
   std::mt19937_64 rng(seed);
-  for (int keys_per_time : {3, 12, 200}) {
-    SCOPED_TRACE("keys " + std::to_string(keys_per_time) + " seed " + std::to_string(seed));
+  // Keys that differ early, keys that differ only past 8 bytes, and bytes of any value
+  // (zeros, 0xFF) in keys of 0 to 11 bytes.
+  auto make_key = [&rng](int style, int keys_per_time) {
+    const uint64_t n = rng() % keys_per_time;
+    if (style == 0) return "k" + std::to_string(n);
+    if (style == 1) return "same-prefix-" + std::to_string(n);
+    std::mt19937_64 bytes(n);
+    std::string key(bytes() % 12, '\0');
+    for (char& c : key) {
+      const uint64_t pick = bytes() % 3;
+      c = static_cast<char>(pick == 0 ? 0 : pick == 1 ? 0xFF : bytes());
+    }
+    return key;
+  };
+  std::vector<std::pair<int, int>> cases;  // keys per time, key style
+  for (int keys_per_time : {3, 12, 200, 3000}) {
+    for (int style : {0, 1, 2}) cases.emplace_back(keys_per_time, style);
+  }
+  for (auto [keys_per_time, style] : cases) {
+    SCOPED_TRACE("keys " + std::to_string(keys_per_time) + " style " + std::to_string(style) +
+                 " seed " + std::to_string(seed));
     TimerQueue q;
     std::set<Timer> model;
     int64_t due = 0;
     for (int op = 0; op < 30000; ++op) {
       int64_t ts = due + static_cast<int64_t>(rng() % 6) - 1;
-      std::string key = "k" + std::to_string(rng() % keys_per_time);
+      std::string key = make_key(style, keys_per_time);
       switch (rng() % 8) {
         case 0:
         case 1:
