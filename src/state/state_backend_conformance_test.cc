@@ -795,7 +795,7 @@ TEST_P(StateBackendTest, AWindowTimerLeavesTheEngineWithTheLastWindowAtItsTime) 
   Subtask t = NewSubtask();
   HeapTimerService& engine = t.backend->timers();
   detail::WindowTimers<TimeWindow> timers;
-  timers.Open(*t.runtime, &engine, std::nullopt, false);
+  timers.Open(*t.runtime, *t.backend, &engine, std::nullopt, false, true);
   const TimeWindow first{0, 100}, second{50, 100}, later{100, 200};
   SetKey(*t.backend, std::string("a"));
   timers.Register(TimeDomain::kEventTime, 99, first);
@@ -836,8 +836,8 @@ TEST_P(StateBackendTest, AWindowNamedByItsTimerNeedsNoRecordOfIt) {
   HeapTimerService& engine = t.backend->timers();
   detail::WindowTimers<TimeWindow> named, recorded;
   const detail::WindowGrid grid{100, 50, 0};  // [0,100), [50,150), ...
-  named.Open(*t.runtime, &engine, grid, true);
-  recorded.Open(*t.runtime, &engine, grid, false);
+  named.Open(*t.runtime, *t.backend, &engine, grid, true, false);
+  recorded.Open(*t.runtime, *t.backend, &engine, grid, false, false);
   const TimeWindow w{0, 100}, next{50, 150};
   SetKey(*t.backend, std::string("a"));
   named.Register(TimeDomain::kEventTime, 99, w);
@@ -859,19 +859,26 @@ TEST_P(StateBackendTest, AWindowNamedByItsTimerNeedsNoRecordOfIt) {
   ASSERT_TRUE(engine.PopDueEventTimer(2000, &ts, &key));
   EXPECT_TRUE(recorded.TakeDue(TimeDomain::kEventTime, ts, &due));
   EXPECT_THAT(due, ElementsAre(TimeWindow{1000, 1100}));
-  // A recorded window taken by a named job: found, with the named one, once each.
+  EXPECT_EQ(engine.size(), 0u);
+
+  // Recorded windows restored into a named job (which records none itself, so declares the
+  // record only when a restore brings one): found, with the named one, once each. A cleanup
+  // timer 70 ms after a window's end names nothing: [1170,1270) is no window of the grid.
   recorded.Register(TimeDomain::kEventTime, 1199, TimeWindow{1100, 1200});
   recorded.Register(TimeDomain::kEventTime, 1199, TimeWindow{1150, 1200});
-  ASSERT_TRUE(engine.PopDueEventTimer(2000, &ts, &key));
-  EXPECT_FALSE(named.TakeDue(TimeDomain::kEventTime, ts, &due));
-  EXPECT_THAT(due, ElementsAre(TimeWindow{1100, 1200}, TimeWindow{1150, 1200}));
-  // A cleanup timer 70 ms after a window's end, taken by a named job: [1170,1270) is no
-  // window of the grid.
   recorded.Register(TimeDomain::kEventTime, 1269, TimeWindow{1100, 1200});
-  ASSERT_TRUE(engine.PopDueEventTimer(2000, &ts, &key));
-  EXPECT_FALSE(named.TakeDue(TimeDomain::kEventTime, ts, &due));
+  Subtask r = SnapshotAndRestore(t);
+  HeapTimerService& restored_engine = r.backend->timers();
+  detail::WindowTimers<TimeWindow> restored;
+  restored.Open(*r.runtime, *r.backend, &restored_engine, grid, true, false);
+  ASSERT_TRUE(restored_engine.PopDueEventTimer(2000, &ts, &key));
+  SetKey(*r.backend, std::string("a"));
+  EXPECT_FALSE(restored.TakeDue(TimeDomain::kEventTime, ts, &due));
+  EXPECT_THAT(due, ElementsAre(TimeWindow{1100, 1200}, TimeWindow{1150, 1200}));
+  ASSERT_TRUE(restored_engine.PopDueEventTimer(2000, &ts, &key));
+  EXPECT_FALSE(restored.TakeDue(TimeDomain::kEventTime, ts, &due));
   EXPECT_THAT(due, ElementsAre(TimeWindow{1100, 1200}));
-  EXPECT_EQ(engine.size(), 0u);
+  EXPECT_EQ(restored_engine.size(), 0u);
 }
 
 TEST_P(StateBackendTest, EventTimeTimersFireWhenTheWatermarkPassesThemAndNotOnTheClock) {

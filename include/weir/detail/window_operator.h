@@ -349,7 +349,10 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       // The event-time trigger's timer at a window's end is then its cleanup timer as well.
       named_timers_only_ = std::is_same_v<TriggerT, EventTimeTrigger> && Assigner::kEventTime &&
                            grid.has_value() && allowed_lateness_ == 0;
-      window_timers_.Open(*runtime_context_, timers_, grid, named_timers_only_);
+      constexpr bool kTriggerKeepsState = !std::is_same_v<TriggerT, EventTimeTrigger> &&
+                                          !std::is_same_v<TriggerT, ProcessingTimeTrigger>;
+      window_timers_.Open(*runtime_context_, *keyed_, timers_, grid, named_timers_only_,
+                          kTriggerKeepsState);
       contents_.Open(*runtime_context_);
       if constexpr (kMayUsePanes) {
         if (grid->slide < grid->size) {

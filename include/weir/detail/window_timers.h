@@ -12,7 +12,12 @@
 // at its time is that window's, if a window ends there. With the event-time trigger and no allowed lateness every timer is such a one, so
 // none is recorded at all (`named_only`) and a record's timer costs the engine's lookup alone,
 // as Flink's timers, which carry their window, cost. A snapshot of either kind restores into
-// the other. Task thread only.
+// the other.
+//
+// Each of the two states is declared only where it may hold something: the windows by time
+// unless every timer names its window, the triggers' state where the trigger may keep some
+// (the built-in time triggers keep none); a restore that brings either declares it. A window
+// that fires then looks its key up in neither. Task thread only.
 #pragma once
 
 #include <algorithm>
@@ -44,15 +49,15 @@ template <typename W>
 class WindowTimers {
  public:
   // `grid`: where every window lies, if they all lie on one (TimeWindow only).
-  void Open(RuntimeContext& rc, TimerServiceAccess* timers, std::optional<WindowGrid> grid,
-            bool named_only) {
+  // `trigger_keeps_state`: whether the trigger may keep state per window.
+  void Open(RuntimeContext& rc, KeyedStateAccess& keyed, TimerServiceAccess* timers,
+            std::optional<WindowGrid> grid, bool named_only, bool trigger_keeps_state) {
+    rc_ = &rc;
     timers_ = timers;
     grid_ = grid;
     named_only_ = named_only && grid.has_value();
-    by_time_ = rc.GetMapState(
-        MapStateDescriptor<std::pair<int64_t, uint8_t>, std::vector<W>>("window-timers-by-time"));
-    trigger_state_ =
-        rc.GetMapState(MapStateDescriptor<std::string, std::string>("window-trigger-state"));
+    if (!named_only_ || keyed.HoldsUndeclaredState(kByTime)) ByTime();
+    if (trigger_keeps_state || keyed.HoldsUndeclaredState(kTriggerState)) TriggerState();
   }
 
   int64_t CurrentWatermark() const { return timers_->CurrentWatermark(); }
@@ -65,11 +70,11 @@ class WindowTimers {
     }
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
     // The common case, per record and window: one read, no copy.
-    const std::vector<W>* windows = by_time_.Find(at);
+    const std::vector<W>* windows = ByTime().Find(at);
     if (Holds(windows, window)) return;
     std::vector<W> updated = windows != nullptr ? *windows : std::vector<W>{};
     updated.push_back(window);
-    by_time_.Put(at, std::move(updated));
+    by_time_->Put(at, std::move(updated));
     if (domain == TimeDomain::kEventTime) {
       timers_->RegisterEventTimeTimer(time);
     } else {
@@ -81,16 +86,17 @@ class WindowTimers {
       timers_->DeleteEventTimeTimer(time);
       return;
     }
+    if (!by_time_) return;  // nothing recorded
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
-    const std::vector<W>* windows = by_time_.Find(at);
+    const std::vector<W>* windows = by_time_->Find(at);
     if (!Holds(windows, window)) return;
     if (windows->size() > 1) {
       std::vector<W> rest = *windows;
       std::erase(rest, window);
-      by_time_.Put(at, std::move(rest));
+      by_time_->Put(at, std::move(rest));
       return;
     }
-    by_time_.Remove(at);
+    by_time_->Remove(at);
     if (domain == TimeDomain::kEventTime) {
       timers_->DeleteEventTimeTimer(time);
     } else {
@@ -105,11 +111,11 @@ class WindowTimers {
   bool TakeDue(TimeDomain domain, int64_t time, std::vector<W>* out) {
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
     // With `named_only`, only a snapshot taken without it has windows here.
-    const std::vector<W>* windows = by_time_.Find(at);
+    const std::vector<W>* windows = by_time_ ? by_time_->Find(at) : nullptr;
     out->clear();
     if (windows != nullptr) {
       out->assign(windows->begin(), windows->end());
-      by_time_.Remove(at);
+      by_time_->Remove(at);
     }
     bool adopted = false;
     if (domain == TimeDomain::kEventTime && (named_only_ || windows == nullptr)) {
@@ -124,7 +130,8 @@ class WindowTimers {
 
   template <typename V>
   std::optional<V> GetState(std::string_view name, const W& window) {
-    std::optional<std::string> bytes = trigger_state_.Get(StateKey(name, window));
+    if (!trigger_state_) return std::nullopt;
+    std::optional<std::string> bytes = trigger_state_->Get(StateKey(name, window));
     if (!bytes) return std::nullopt;
     V v;
     if (!DecodeFromString(*bytes, v)) {
@@ -135,20 +142,20 @@ class WindowTimers {
   }
   template <typename V>
   void UpdateState(std::string_view name, const W& window, const V& value) {
-    trigger_state_.Put(StateKey(name, window), EncodeToString(value));
+    TriggerState().Put(StateKey(name, window), EncodeToString(value));
   }
   void ClearState(std::string_view name, const W& window) {
-    trigger_state_.Remove(StateKey(name, window));
+    if (trigger_state_) trigger_state_->Remove(StateKey(name, window));
   }
   // Whatever state a trigger left for `window` (the window is gone).
   void ClearAllState(const W& window) {
-    if (trigger_state_.IsEmpty()) return;
+    if (!trigger_state_ || trigger_state_->IsEmpty()) return;
     std::string prefix = StateKey("", window);
     std::vector<std::string> doomed;
-    trigger_state_.ForEach([&](const std::string& k, const std::string&) {
+    trigger_state_->ForEach([&](const std::string& k, const std::string&) {
       if (k.starts_with(prefix)) doomed.push_back(k);
     });
-    for (const auto& k : doomed) trigger_state_.Remove(k);
+    for (const auto& k : doomed) trigger_state_->Remove(k);
   }
 
  private:
@@ -185,11 +192,30 @@ class WindowTimers {
     return key;
   }
 
+  static constexpr const char* kByTime = "window-timers-by-time";
+  static constexpr const char* kTriggerState = "window-trigger-state";
+  MapState<std::pair<int64_t, uint8_t>, std::vector<W>>& ByTime() {
+    if (!by_time_) {
+      by_time_ = rc_->GetMapState(
+          MapStateDescriptor<std::pair<int64_t, uint8_t>, std::vector<W>>(kByTime));
+    }
+    return *by_time_;
+  }
+  MapState<std::string, std::string>& TriggerState() {
+    if (!trigger_state_) {
+      trigger_state_ =
+          rc_->GetMapState(MapStateDescriptor<std::string, std::string>(kTriggerState));
+    }
+    return *trigger_state_;
+  }
+
+  RuntimeContext* rc_ = nullptr;
   TimerServiceAccess* timers_ = nullptr;
   std::optional<WindowGrid> grid_;
   bool named_only_ = false;
-  MapState<std::pair<int64_t, uint8_t>, std::vector<W>> by_time_;  // windows by (time, clock)
-  MapState<std::string, std::string> trigger_state_;
+  // Declared where they may hold something (see the file comment). Windows by (time, clock):
+  std::optional<MapState<std::pair<int64_t, uint8_t>, std::vector<W>>> by_time_;
+  std::optional<MapState<std::string, std::string>> trigger_state_;
 };
 
 }  // namespace weir::detail
