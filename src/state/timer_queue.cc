@@ -132,19 +132,20 @@ uint64_t LeadingBytes(std::string_view key) {
 }  // namespace
 
 void TimerKeys::SortDescending() {
-  // Integer keys (big-endian) differ in their first 8 bytes: sorting those as integers, and
-  // comparing whole keys only on a tie, is several times faster than comparing the strings.
-  order_.resize(keys_.size());
+  // Keys mostly differ in their first 8 bytes (integer keys, big-endian, always): sorting
+  // those as integers, and comparing whole keys only on a tie, is several times faster than
+  // comparing the strings. Once per due time, so the buffers are not kept.
+  std::vector<std::pair<uint64_t, uint32_t>> order(keys_.size());
   for (size_t i = 0; i < keys_.size(); ++i) {
-    order_[i] = {LeadingBytes(keys_[i]), static_cast<uint32_t>(i)};
+    order[i] = {LeadingBytes(keys_[i]), static_cast<uint32_t>(i)};
   }
-  std::sort(order_.begin(), order_.end(), [this](const auto& a, const auto& b) {
+  std::sort(order.begin(), order.end(), [this](const auto& a, const auto& b) {
     if (a.first != b.first) return a.first > b.first;
     return keys_[a.second] > keys_[b.second];
   });
-  sorted_.resize(keys_.size());
-  for (size_t i = 0; i < order_.size(); ++i) sorted_[i] = std::move(keys_[order_[i].second]);
-  keys_.swap(sorted_);
+  std::vector<std::string> sorted(keys_.size());
+  for (size_t i = 0; i < order.size(); ++i) sorted[i] = std::move(keys_[order[i].second]);
+  keys_.swap(sorted);
   if (!index_.empty()) Rebuild(index_.size());
   descending_ = true;
 }

@@ -59,10 +59,6 @@ class TimerKeys {
 
   std::vector<std::string> keys_;
   std::vector<uint64_t> index_;  // empty while keys_.size() <= kLinearMax
-  // SortDescending's, kept for their capacity: each key's leading bytes and position, and
-  // the keys in their new order.
-  std::vector<std::pair<uint64_t, uint32_t>> order_;
-  std::vector<std::string> sorted_;
   size_t gone_ = 0;              // tombstones in index_
   bool descending_ = false;      // keys_ sorted descending (kept once the time is due)
 };
