@@ -98,7 +98,7 @@ class FormatRecords final : public ProcessWindowFunction<Click, std::string, int
 };
 
 enum class Kind { kTumbling, kSliding, kSession };
-enum class Function { kAggregate, kProcess, kReduce };
+enum class Function { kAggregate, kProcess, kReduce, kSlicedAggregate };
 
 constexpr int64_t kBound = 40;  // the watermark's out-of-orderness
 constexpr int64_t kSize = 100, kSlide = 30, kGap = 50;
@@ -178,7 +178,7 @@ struct ModelCase {
 
 std::string CaseName(const ModelCase& c) {
   const char* kinds[] = {"Tumbling", "Sliding", "Session"};
-  const char* fns[] = {"Aggregate", "Process", "Reduce"};
+  const char* fns[] = {"Aggregate", "Process", "Reduce", "SlicedAggregate"};
   return std::string(kinds[static_cast<int>(c.kind)]) + fns[static_cast<int>(c.function)] + "_" +
          c.backend->name;
 }
@@ -190,6 +190,8 @@ DataStream<std::string> Compute(const Windowed& windowed, Function f) {
       return windowed.Aggregate(CountAndSum(), FormatTotals());
     case Function::kProcess:
       return windowed.Process(FormatRecords());
+    case Function::kSlicedAggregate:
+      return windowed.Sliced().Aggregate(CountAndSum(), FormatTotals());
     case Function::kReduce:
       break;
   }
@@ -208,6 +210,7 @@ DataStream<std::string> Compute(const Windowed& windowed, Function f) {
 struct WindowJob {
   int keyed_parallelism = 2;
   int64_t allowed_lateness_ms = 0;  // tumbling and sliding windows
+  bool sliced = false;              // sliding windows, Aggregate
   std::function<void(int64_t)> on_record;
   // Session windows aggregated as weir kept them before snapshot format 5, without
   // watermarks: nothing fires, every session stays open in the checkpoints.
@@ -290,11 +293,12 @@ void BuildModelJob(StreamExecutionEnvironment& env, const ModelCase& c,
         return Compute(keyed.Window(TumblingEventTimeWindows::Of(milliseconds(kSize)))
                            .AllowedLateness(milliseconds(job.allowed_lateness_ms)),
                        c.function);
-      case Kind::kSliding:
-        return Compute(
+      case Kind::kSliding: {
+        auto windowed =
             keyed.Window(SlidingEventTimeWindows::Of(milliseconds(kSize), milliseconds(kSlide)))
-                .AllowedLateness(milliseconds(job.allowed_lateness_ms)),
-            c.function);
+                .AllowedLateness(milliseconds(job.allowed_lateness_ms));
+        return Compute(job.sliced ? windowed.Sliced() : windowed, c.function);
+      }
       case Kind::kSession:
         break;
     }
@@ -341,13 +345,15 @@ TEST_P(WindowModelTest, MatchesTheModelThroughAFailureAndRestore) {
 std::vector<ModelCase> ModelCases() {
   std::vector<ModelCase> cases;
   for (Kind k : {Kind::kTumbling, Kind::kSliding, Kind::kSession}) {
-    for (Function f : {Function::kAggregate, Function::kProcess, Function::kReduce}) {
+    for (Function f : {Function::kAggregate, Function::kProcess, Function::kReduce,
+                       Function::kSlicedAggregate}) {
+      const bool sliced = f == Function::kSlicedAggregate;
+      if (sliced && k != Kind::kSliding) continue;
       for (const Backend& b : kBackends) {
         // Every function on the heap; on RocksDB every kind with one function each, and
-        // sliding windows aggregated by pane as well.
-        const bool panes = k == Kind::kSliding && f == Function::kAggregate;
+        // sliced sliding windows.
         if (std::string(b.type) == "rocksdb" && static_cast<int>(f) != static_cast<int>(k) &&
-            !panes) {
+            !sliced) {
           continue;
         }
         cases.push_back({k, f, &b});
@@ -409,15 +415,27 @@ TEST_P(WindowRescaleTest, OpenWindowsMoveWithTheirKeys) {
 }
 
 // Without allowed lateness a window's timers are kept as the engine's alone; with it, each
-// window is recorded beside its times. A checkpoint of either kind restores into the other and
-// every window still fires once, exact.
-TEST_P(WindowRescaleTest, ARestoreMayChangeTheAllowedLateness) {
-  for (auto [before, after] : {std::pair<int64_t, int64_t>{0, 70}, {70, 0}}) {
-    SCOPED_TRACE("allowed lateness " + std::to_string(before) + " ms, then " +
-                 std::to_string(after) + " ms");
+// window is recorded beside its times. Sliced, a window's contents are kept by slice. A
+// checkpoint of any kind restores into the others and every window still fires once, exact;
+// also with a lateness of whole slides, whose cleanup timers fall where other windows end.
+TEST_P(WindowRescaleTest, ARestoreMayChangeTheAllowedLatenessAndTheSlicing) {
+  struct Run {
+    int64_t lateness_ms;
+    bool sliced;
+  };
+  const std::pair<Run, Run> changes[] = {
+      {{0, false}, {70, false}}, {{70, false}, {0, false}}, {{0, false}, {60, false}},
+      {{0, true}, {70, false}},  {{70, false}, {0, true}},  {{0, true}, {60, false}},
+      {{0, true}, {0, false}},   {{0, false}, {0, true}}};
+  for (const auto& [before, after] : changes) {
+    SCOPED_TRACE("allowed lateness " + std::to_string(before.lateness_ms) + " ms" +
+                 (before.sliced ? ", sliced" : "") + ", then " +
+                 std::to_string(after.lateness_ms) + " ms" + (after.sliced ? ", sliced" : ""));
     WindowJob first, second;
-    first.allowed_lateness_ms = before;
-    second.allowed_lateness_ms = after;
+    first.allowed_lateness_ms = before.lateness_ms;
+    first.sliced = before.sliced;
+    second.allowed_lateness_ms = after.lateness_ms;
+    second.sliced = after.sliced;
     ExpectExactThroughAStopAndResume({Kind::kSliding, Function::kAggregate, &GetParam()}, first,
                                      second);
   }
@@ -484,11 +502,10 @@ TEST_P(WindowSemanticsTest, LateRecordsFireAgainWithinTheAllowedLatenessThenGoTo
   EXPECT_THAT(Lines(testing::ReadFile(dir.Join("late"))), ElementsAre("late 4"));
 }
 
-// Sliding windows aggregated with the event-time trigger keep a pane per 5 ms, not an
-// accumulator per window: a record behind the watermark still counts in those of its windows
-// not yet fired, and goes to the late output only once all have, exactly as with windows that
-// keep their own records (Process).
-TEST_P(WindowSemanticsTest, ALateRecordCountsInItsSlidingWindowsNotYetFired) {
+// Sliced sliding windows keep an accumulator per 5 ms slice, not per window: a record behind
+// the watermark still counts in those of its windows not yet fired, and goes to the late
+// output only once all have, exactly as with windows that keep their own records (Process).
+TEST_P(WindowSemanticsTest, ALateRecordCountsInItsSlicedWindowsNotYetFired) {
   TempDir dir;
   StreamExecutionEnvironment env(ExactConfig(dir, GetParam()));
   const OutputTag<Click> late("late");
@@ -498,13 +515,13 @@ TEST_P(WindowSemanticsTest, ALateRecordCountsInItsSlidingWindowsNotYetFired) {
           .Window(SlidingEventTimeWindows::Of(std::chrono::milliseconds(10),
                                               std::chrono::milliseconds(5)))
           .SideOutputLateData(late);
-  auto by_pane = windowed.Aggregate(CountAndSum(), FormatTotals());
+  auto by_slice = windowed.Sliced().Aggregate(CountAndSum(), FormatTotals());
   auto by_window = windowed.Process(FormatRecords());
   auto late_times = [&](DataStream<std::string> windows) {
     return windows.GetSideOutput(late).Map(
         [](const Click& c) { return "late " + std::to_string(c.time); });
   };
-  by_pane.Union(late_times(by_pane)).WriteAsText(dir.Join("panes"), WriteMode::kOverwrite);
+  by_slice.Union(late_times(by_slice)).WriteAsText(dir.Join("slices"), WriteMode::kOverwrite);
   by_window.Union(late_times(by_window)).WriteAsText(dir.Join("windows"), WriteMode::kOverwrite);
   JobResult r = env.Execute("late sliding");
   ASSERT_TRUE(r.ok()) << r.error();
@@ -513,17 +530,17 @@ TEST_P(WindowSemanticsTest, ALateRecordCountsInItsSlidingWindowsNotYetFired) {
   const std::vector<std::string> expected = {"0,-5,5,1,1",   "0,0,10,2,2",   "0,10,20,1,1",
                                              "0,15,25,1,1",  "0,20,30,1,1",  "0,5,15,3,3",
                                              "late 3"};
-  EXPECT_EQ(OutputLines(dir.Join("panes")), expected);
+  EXPECT_EQ(OutputLines(dir.Join("slices")), expected);
   EXPECT_EQ(OutputLines(dir.Join("windows")), expected);
 }
 
-class SlidingPanesTest : public ::testing::TestWithParam<Backend> {};
+class SlicedWindowsTest : public ::testing::TestWithParam<Backend> {};
 
-// A pane goes with the last window that holds it: however long the stream, the state stays
-// the size of the windows open (here 11 panes of 100 keys, not one per 100 ms of the stream).
-// (Not with incremental RocksDB checkpoints, whose files keep deleted entries until RocksDB
-// compacts them.)
-TEST_P(SlidingPanesTest, SlidingWindowsLeaveNoPanesBehind) {
+// A slice goes with the last window that holds it: however long the stream, the state stays
+// the size of the windows open (here 10 to 13 slices of 100 ms for each of 100 keys, three
+// per slide, not one per 100 ms of the stream). (Not with incremental RocksDB checkpoints,
+// whose files keep deleted entries until RocksDB compacts them.)
+TEST_P(SlicedWindowsTest, SlicedWindowsLeaveNoSlicesBehind) {
   TempDir dir;
   StreamExecutionEnvironment env(ConfigFor(dir, GetParam()));
   std::vector<Click> clicks;
@@ -538,23 +555,24 @@ TEST_P(SlidingPanesTest, SlidingWindowsLeaveNoPanesBehind) {
           WatermarkStrategy<Click>::ForMonotonousTimestamps().WithTimestampAssigner(
               [](const Click& e, int64_t) { return e.time; }))
       .KeyBy([](const Click& c) { return c.user; })
-      .Window(SlidingEventTimeWindows::Of(std::chrono::seconds(1), std::chrono::milliseconds(100)))
+      .Window(SlidingEventTimeWindows::Of(std::chrono::seconds(1), std::chrono::milliseconds(300)))
+      .Sliced()
       .Aggregate(CountAndSum(), FormatTotals())
       .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
   JobResult r = env.Execute("long sliding");
   ASSERT_TRUE(r.ok()) << r.error();
-  // Each key: windows starting at -900, -800, ..., 19900, ten records in each full one.
+  // Each key: windows starting at -900, -600, ..., 19800, ten records in each full one.
   std::vector<std::string> lines = OutputLines(dir.Join("out"));
-  EXPECT_EQ(lines.size(), 100u * 209u);
-  EXPECT_THAT(lines, ::testing::Contains("7,5000,6000,10,10"));
+  EXPECT_EQ(lines.size(), 100u * 70u);
+  EXPECT_THAT(lines, ::testing::Contains("7,6000,7000,10,10"));
   ASSERT_GE(r.metrics.checkpoints.history.size(), 10u);
-  // Kept panes would add about 30 bytes per key and 100 ms: 600 KB by the end.
+  // Kept slices would add about 30 bytes per key and 100 ms: 600 KB by the end.
   uint64_t largest = 0;
   for (const auto& c : r.metrics.checkpoints.history) largest = std::max(largest, c.size_bytes);
   EXPECT_LT(largest, 150'000u) << "the largest checkpoint";
 }
 
-INSTANTIATE_TEST_SUITE_P(FullCheckpoints, SlidingPanesTest,
+INSTANTIATE_TEST_SUITE_P(FullCheckpoints, SlicedWindowsTest,
                          ::testing::Values(kBackends[0], kBackends[1]),
                          [](const auto& info) { return std::string(info.param.name); });
 
@@ -862,6 +880,38 @@ TEST(WindowErrorsTest, AnEventTimeWindowWithoutTimestampsFailsWithAClearError) {
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.error(), HasSubstr("AssignTimestampsAndWatermarks"));
   EXPECT_THAT(r.error(), HasSubstr("Window(Reduce)"));
+}
+
+TEST(WindowErrorsTest, SlicedNeedsSlidingEventTimeWindowsAggregatedWithoutLateness) {
+  using std::chrono::milliseconds;
+  StreamExecutionEnvironment env;
+  auto keyed = env.FromCollection(std::vector<Click>{{0, 1, 1}})
+                   .KeyBy([](const Click& c) { return c.user; });
+  auto sliding = keyed.Window(SlidingEventTimeWindows::Of(milliseconds(10), milliseconds(5)));
+  auto sum = [](const Click& a, const Click& b) {
+    return Click{a.user, a.time, a.value + b.value};
+  };
+  auto refused = [](const auto& build, const char* why) {
+    try {
+      build();
+      ADD_FAILURE() << "accepted, expected: " << why;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_THAT(e.what(), HasSubstr(why));
+    }
+  };
+  refused([&] { sliding.Sliced().AllowedLateness(milliseconds(1)).Aggregate(CountAndSum()); },
+          "allow no lateness");
+  refused([&] { sliding.Sliced().Reduce(sum); }, "a reduce function may depend");
+  refused([&] { sliding.Sliced().Process(FormatRecords()); }, "not Process");
+  refused([&] { sliding.Trigger(CountTrigger::Of(2)).Sliced().Aggregate(CountAndSum()); },
+          "the default trigger");
+  refused(
+      [&] {
+        keyed.Window(TumblingEventTimeWindows::Of(milliseconds(10))).Sliced().Aggregate(
+            CountAndSum());
+      },
+      "SlidingEventTimeWindows");
+  sliding.Sliced().Aggregate(CountAndSum());  // accepted
 }
 
 TEST(WindowErrorsTest, WindowAllRunsInOneSubtask) {

@@ -301,6 +301,7 @@ DataStream<std::string> Q5(const DataStream<Event>& events) {
   return Bids(events)
       .KeyBy([](const Bid& b) { return b.auction; })
       .Window(SlidingEventTimeWindows::Of(seconds(10), seconds(2)))
+      .Sliced()  // a count per 2 s slice, as Flink SQL slices its HOP window aggregates
       .Aggregate(CountBids(), CountWithWindowEnd())
       .Name("q5-count-per-window")
       .Uid("q5-count-per-window")

@@ -9,8 +9,8 @@
 //     int64_t Merge(int64_t a, const int64_t& b) const override { return a + b; }
 //   };
 //
-// Reduce and Aggregate keep one accumulator per window (Aggregate over sliding event-time
-// windows one per pane of gcd(size, slide)); Process keeps every record. Functions
+// Reduce and Aggregate keep one accumulator per window (Aggregate over Sliced() sliding
+// windows one per slice of gcd(size, slide)); Process keeps every record. Functions
 // are copied once per parallel subtask and called on its thread only.
 #pragma once
 
@@ -28,8 +28,8 @@ namespace weir {
 // Incremental aggregation: Add folds each record into the window's accumulator (Acc needs a
 // weir::Codec), GetResult makes the output when the window fires, and Merge combines two
 // accumulators into what one would hold had it been given the records of both: session
-// windows merge with it, and sliding event-time windows, which keep an accumulator per pane,
-// merge their panes with it when they fire.
+// windows merge with it, and Sliced() sliding windows (weir/windowed_stream.h), which keep an
+// accumulator per slice, merge their slices with it when they fire.
 template <typename In, typename Acc, typename Out>
 class AggregateFunction {
  public:

@@ -82,6 +82,21 @@ class WindowedStream {
     return w;
   }
 
+  // Aggregates sliding event-time windows by slice: one accumulator per slice of
+  // gcd(size, slide) instead of one per window, as Flink SQL's window aggregates do. A record
+  // then updates one accumulator instead of size/slide of them, and a window merges its slices
+  // with the AggregateFunction's Merge when it fires, so Merge(a, b) must give what one
+  // accumulator given the records of both would (Flink's DataStream API calls it for session
+  // windows only: a port that leaves it a stub must not slice). For SlidingEventTimeWindows
+  // with the default trigger, no evictor and no allowed lateness, then Aggregate (a reduce
+  // function may depend on the records' order, which slices would not keep); Reduce, Process
+  // and Aggregate throw std::invalid_argument otherwise.
+  WindowedStream Sliced() const {
+    WindowedStream w = *this;
+    w.sliced_ = true;
+    return w;
+  }
+
   // Folds each window's records with fn(const T&, const T&) -> T.
   template <typename F>
   DataStream<T> Reduce(F fn) const {
@@ -112,6 +127,7 @@ class WindowedStream {
   template <typename P>
   auto Process(P process) const {
     CheckProcess<T, P>();
+    if (sliced_) throw std::invalid_argument("Sliced() windows are for Aggregate, not Process");
     using Contents = detail::ListContents<T, W, EvictorT, detail::ProcessElements<P>>;
     return Build(Contents(evictor_, detail::ProcessElements<P>{std::move(process)}),
                  "Window(Process)");
@@ -133,6 +149,7 @@ class WindowedStream {
     allowed_lateness_ = o.allowed_lateness_;
     late_tag_ = o.late_tag_;
     non_parallel_ = o.non_parallel_;
+    sliced_ = o.sliced_;
   }
 
   template <typename In, typename P>
@@ -144,9 +161,25 @@ class WindowedStream {
 
   template <typename Agg, typename Fn>
   auto Aggregated(Agg aggregate, Fn fn, const char* name) const {
+    using Contents = detail::AggregatingContents<T, W, Agg, Fn>;
+    if (sliced_) {
+      if (!std::is_same_v<Assigner, SlidingEventTimeWindows> ||
+          !std::is_same_v<TriggerT, EventTimeTrigger> || !std::is_same_v<EvictorT, NoEvictor>) {
+        throw std::invalid_argument(
+            "Sliced() needs SlidingEventTimeWindows with the default trigger and no evictor");
+      }
+      if (!Contents::kMaySlice) {
+        throw std::invalid_argument(
+            "Sliced() windows are for Aggregate: a reduce function may depend on the order of "
+            "its records, which slices do not keep");
+      }
+      if (allowed_lateness_ != 0) {
+        throw std::invalid_argument("Sliced() windows allow no lateness: a late record would "
+                                    "fire a window again, and it keeps no accumulator of its own");
+      }
+    }
     if constexpr (std::is_same_v<EvictorT, NoEvictor>) {
-      return Build(detail::AggregatingContents<T, W, Agg, Fn>(std::move(aggregate), std::move(fn)),
-                   name);
+      return Build(Contents(std::move(aggregate), std::move(fn)), name);
     } else {
       using All = detail::AggregateElements<Agg, Fn>;
       return Build(detail::ListContents<T, W, EvictorT, All>(
@@ -162,8 +195,8 @@ class WindowedStream {
     DataStream<Out> out = input_.template Transform<Out>(
         name, [sel = input_.key_selector(), assigner = assigner_, trigger = trigger_,
                contents = std::move(contents), lateness = allowed_lateness_,
-               late = late_tag_]() {
-          return std::make_unique<Op>(sel, assigner, trigger, contents, lateness, late);
+               late = late_tag_, sliced = sliced_]() {
+          return std::make_unique<Op>(sel, assigner, trigger, contents, lateness, late, sliced);
         });
     if (non_parallel_) out.transformation()->non_parallel = true;
     return out;
@@ -176,6 +209,7 @@ class WindowedStream {
   int64_t allowed_lateness_ = 0;
   std::optional<OutputTag<T>> late_tag_;
   bool non_parallel_ = false;
+  bool sliced_ = false;
 };
 
 }  // namespace weir

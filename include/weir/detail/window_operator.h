@@ -66,7 +66,7 @@ template <typename T, typename F>
 struct ReduceAggregate {
   using Accumulator = std::optional<T>;
   using Output = T;
-  static constexpr bool kKeepsOrder = true;  // see AggregatingContents::kMayUsePanes
+  static constexpr bool kKeepsOrder = true;  // see AggregatingContents::kMaySlice
   F reduce;
   Accumulator CreateAccumulator() const { return std::nullopt; }
   void Add(const T& value, Accumulator& acc) const {
@@ -82,18 +82,20 @@ struct ReduceAggregate {
 
 // ---- Window contents ----------------------------------------------------------------------------
 
-// Sliding windows cut into panes of gcd(size, slide): a pane lies wholly inside every window
-// that holds any of it, so a window is the merge of its panes, and a pane can go once the last
-// window holding it (the one that starts at most a slide before it) has gone.
-struct Panes {
+// Sliding windows cut into slices of gcd(size, slide): a slice lies wholly inside every window
+// that holds any of it, so a window is the merge of its slices, and a slice can go once the
+// last window holding it (the one that starts at most a slide before it) has gone.
+struct Slices {
   int64_t size = 0;    // of a window
   int64_t slide = 0;
-  int64_t length = 0;  // of a pane
+  int64_t length = 0;  // of a slice
   int64_t offset = 0;
 };
 
-// One accumulator per window (Reduce, Aggregate): a record costs a read and a write of it. With
-// panes (UsePanes), also one per pane.
+// One accumulator per window (Reduce, Aggregate): a record costs a read and a write of it.
+// Sliced (WindowedStream::Sliced), one per slice instead. Each layout has its own state,
+// declared only where it may hold something: by the layout in use, or by a restore of the
+// other, whose accumulators a firing window then merges too.
 template <typename T, typename W, typename Agg, typename Fn>
 class AggregatingContents {
  public:
@@ -101,74 +103,113 @@ class AggregatingContents {
   using Out = typename Fn::Output;
   static_assert(HasCodec<Acc>, "a window's accumulator type needs a weir::Codec");
   // An AggregateFunction's Merge combines any two accumulators; a reduce function may depend
-  // on the order of its records (the last one wins, say), which panes would not keep.
-  static constexpr bool kMayUsePanes = std::is_same_v<W, TimeWindow> && !requires {
+  // on the order of its records (the last one wins, say), which slices would not keep.
+  static constexpr bool kMaySlice = std::is_same_v<W, TimeWindow> && !requires {
     Agg::kKeepsOrder;
   };
 
   AggregatingContents(Agg agg, Fn fn) : agg_(std::move(agg)), fn_(std::move(fn)) {}
 
-  void Open(RuntimeContext& rc) {
-    state_ = rc.GetMapState(MapStateDescriptor<W, Acc>("window-contents"));
+  // `slices`: how the windows would be sliced, if they can be; `sliced`: whether they are.
+  void Open(RuntimeContext& rc, KeyedStateAccess& keyed, std::optional<Slices> slices,
+            bool sliced) {
+    rc_ = &rc;
+    if (!sliced || keyed.HoldsUndeclaredState(kWindowsState)) Windows();
+    if constexpr (kMaySlice) {
+      if (slices && (sliced || keyed.HoldsUndeclaredState(kSlicesState))) {
+        slices_ = *slices;
+        slice_state_ = rc.GetMapState(MapStateDescriptor<W, Acc>(kSlicesState));
+      }
+    }
     fn_.Open(rc);
   }
   void Close() { fn_.Close(); }
 
-  // From now on a window's contents are its own accumulator (if a snapshot taken without
-  // panes left one) merged with those of its panes (TimeWindow only).
-  void UsePanes(const Panes& panes) requires kMayUsePanes { panes_ = panes; }
+  // True when the window had no contents before.
+  bool Add(const W& w, const T& value, int64_t) { return AddTo(Windows(), w, value); }
+  // The same for a slice (sliced only).
+  bool AddToSlice(const W& slice, const T& value) { return AddTo(*slice_state_, slice, value); }
 
-  // True when the window (or pane) had no contents before.
-  bool Add(const W& w, const T& value, int64_t) {
-    std::optional<Acc> acc = state_.Get(w);
-    const bool opened = !acc;
-    if (opened) acc.emplace(agg_.CreateAccumulator());
-    agg_.Add(value, *acc);
-    state_.Put(w, std::move(*acc));
-    return opened;
-  }
   template <typename K>
   void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out) {
     const W& w = ctx.window();
-    std::optional<Acc> acc = state_.Get(w);
-    if constexpr (kMayUsePanes) {
-      if (panes_) {
-        for (int64_t start = w.start; start < w.end; start += panes_->length) {
-          const Acc* pane = state_.Find(W{start, start + panes_->length});
-          if (pane == nullptr) continue;
-          acc = acc ? agg_.Merge(std::move(*acc), *pane) : *pane;
+    std::optional<Acc> acc;
+    if (windows_) {
+      if (const Acc* own = windows_->Find(w)) acc.emplace(*own);
+    }
+    if constexpr (kMaySlice) {
+      if (slice_state_) {
+        for (int64_t start = w.start; start < w.end; start += slices_.length) {
+          const Acc* slice = slice_state_->Find(W{start, start + slices_.length});
+          if (slice == nullptr) continue;
+          if (acc) {
+            *acc = agg_.Merge(std::move(*acc), *slice);
+          } else {
+            acc.emplace(*slice);
+          }
         }
       }
     }
     if (acc) fn_.Apply(key, ctx, agg_.GetResult(*acc), out);
   }
   void Merge(const W& target, const std::vector<W>& sources) {
-    std::optional<Acc> acc = state_.Get(target);
+    MapState<W, Acc>& windows = Windows();
+    std::optional<Acc> acc = windows.Get(target);
     for (const W& s : sources) {
-      std::optional<Acc> other = state_.Get(s);
+      std::optional<Acc> other = windows.Get(s);
       if (!other) continue;
       acc = acc ? agg_.Merge(std::move(*acc), *other) : std::move(*other);
-      state_.Remove(s);
+      windows.Remove(s);
     }
-    if (acc) state_.Put(target, std::move(*acc));
+    if (acc) windows.Put(target, std::move(*acc));
   }
-  // Also the panes whose last window `w` is: those of its first slide.
+  // Whether the window has contents, its own or in its slices.
+  bool Holds(const W& w) {
+    if (windows_ && windows_->Find(w) != nullptr) return true;
+    if constexpr (kMaySlice) {
+      if (slice_state_) {
+        for (int64_t start = w.start; start < w.end; start += slices_.length) {
+          if (slice_state_->Find(W{start, start + slices_.length}) != nullptr) return true;
+        }
+      }
+    }
+    return false;
+  }
+  // Also the slices whose last window `w` is: those of its first slide.
   void Clear(const W& w) {
-    state_.Remove(w);
-    if constexpr (kMayUsePanes) {
-      if (panes_) {
-        for (int64_t start = w.start; start < w.start + panes_->slide; start += panes_->length) {
-          state_.Remove(W{start, start + panes_->length});
+    if (windows_) windows_->Remove(w);
+    if constexpr (kMaySlice) {
+      if (slice_state_) {
+        for (int64_t start = w.start; start < w.start + slices_.slide; start += slices_.length) {
+          slice_state_->Remove(W{start, start + slices_.length});
         }
       }
     }
   }
 
  private:
+  static constexpr const char* kWindowsState = "window-contents";
+  static constexpr const char* kSlicesState = "window-slices";
+
+  MapState<W, Acc>& Windows() {
+    if (!windows_) windows_ = rc_->GetMapState(MapStateDescriptor<W, Acc>(kWindowsState));
+    return *windows_;
+  }
+  bool AddTo(MapState<W, Acc>& state, const W& w, const T& value) {
+    std::optional<Acc> acc = state.Get(w);
+    const bool opened = !acc;
+    if (opened) acc.emplace(agg_.CreateAccumulator());
+    agg_.Add(value, *acc);
+    state.Put(w, std::move(*acc));
+    return opened;
+  }
+
   Agg agg_;
   Fn fn_;
-  MapState<W, Acc> state_;
-  std::optional<Panes> panes_;
+  RuntimeContext* rc_ = nullptr;
+  std::optional<MapState<W, Acc>> windows_;
+  Slices slices_;
+  std::optional<MapState<W, Acc>> slice_state_;  // declared: see the class comment
 };
 
 template <typename W, typename T>
@@ -239,7 +280,7 @@ class ListContents {
 
   ListContents(Evictor evictor, Fn fn) : evictor_(std::move(evictor)), fn_(std::move(fn)) {}
 
-  void Open(RuntimeContext& rc) {
+  void Open(RuntimeContext& rc, KeyedStateAccess&, std::optional<Slices>, bool) {
     state_ = rc.GetListState(ListStateDescriptor<Element>("window-contents"));
     fn_.Open(rc);
   }
@@ -276,6 +317,10 @@ class ListContents {
     state_.Update(std::move(all));
   }
   void Clear(const W& w) { Rewrite(w, nullptr); }
+  bool Holds(const W& w) {
+    const std::vector<Element>& all = state_.Get();
+    return std::any_of(all.begin(), all.end(), [&](const Element& e) { return e.window == w; });
+  }
 
  private:
   // The key's records of other windows, and `kept` (or none) as the records of `w`.
@@ -310,19 +355,21 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   using Out = typename Contents::Out;
   static constexpr TimeDomain kDomain =
       Assigner::kEventTime ? TimeDomain::kEventTime : TimeDomain::kProcessingTime;
-  static constexpr bool kMayUsePanes =
-      std::is_same_v<Assigner, SlidingEventTimeWindows> &&
-      requires(Contents& c, const Panes& p) { c.UsePanes(p); };
+  static constexpr bool kMaySlice =
+      std::is_same_v<Assigner, SlidingEventTimeWindows> && requires { Contents::kMaySlice; };
 
  public:
+  // `sliced`: as WindowedStream::Sliced, which checked that it applies.
   WindowOperator(KeySelector key_selector, Assigner assigner, TriggerT trigger, Contents contents,
-                 int64_t allowed_lateness, std::optional<OutputTag<T>> late_tag)
+                 int64_t allowed_lateness, std::optional<OutputTag<T>> late_tag,
+                 bool sliced = false)
       : key_selector_(std::move(key_selector)),
         assigner_(std::move(assigner)),
         trigger_(std::move(trigger)),
         contents_(std::move(contents)),
         allowed_lateness_(allowed_lateness),
-        late_tag_(std::move(late_tag)) {}
+        late_tag_(std::move(late_tag)),
+        sliced_(sliced) {}
 
   void Open() override {
     batch_size_ = this->context().batch_size();
@@ -353,16 +400,17 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
                                           !std::is_same_v<TriggerT, ProcessingTimeTrigger>;
       window_timers_.Open(*runtime_context_, *keyed_, timers_, grid, named_timers_only_,
                           kTriggerKeepsState);
-      contents_.Open(*runtime_context_);
-      if constexpr (kMayUsePanes) {
-        if (grid->slide < grid->size) {
-          panes_ = Panes{grid->size, grid->slide, std::gcd(grid->size, grid->slide), grid->offset};
-          // Any window reads panes, as a restore may bring them; only the event-time
-          // trigger without lateness is known never to need a window's own accumulator.
-          contents_.UsePanes(panes_);
-          sliced_ = named_timers_only_;
+      std::optional<Slices> slices;
+      if constexpr (kMaySlice) {
+        if (Contents::kMaySlice && grid->slide < grid->size) {
+          slices = Slices{grid->size, grid->slide, std::gcd(grid->size, grid->slide),
+                          grid->offset};
         }
       }
+      // Windows that do not overlap have nothing to share.
+      sliced_ = sliced_ && named_timers_only_ && slices.has_value();
+      if (sliced_) slices_ = *slices;
+      contents_.Open(*runtime_context_, *keyed_, slices, sliced_);
     } catch (...) {
       RethrowAsOperatorError(this->context());
     }
@@ -435,8 +483,8 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
 
  private:
   void ProcessElement(const T& record, int64_t timestamp, Collector<Out>& out) {
-    if constexpr (kMayUsePanes) {
-      if (sliced_) return AddToPane(record, timestamp);
+    if constexpr (kMaySlice) {
+      if (sliced_) return AddToSlice(record, timestamp);
     }
     windows_.clear();
     assigner_.AssignWindows(record, timestamp, now_, &windows_);
@@ -464,18 +512,18 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     if (dropped && IsElementLate(timestamp)) DropLate(record, timestamp);
   }
 
-  // A record of sliced windows goes into its pane, once, not into each of its windows. The
-  // pane's first record registers the timers of the pane's windows not yet fired: each of them
-  // holds all of the pane. The last of them ends last: when it is late, the record is.
-  void AddToPane(const T& record, int64_t timestamp) {
+  // A record of sliced windows goes into its slice, once, not into each of its windows. The
+  // slice's first record registers the timers of the slice's windows not yet fired: each of
+  // them holds all of the slice. The last of them ends last: when it is late, the record is.
+  void AddToSlice(const T& record, int64_t timestamp) {
     const int64_t last_end =
-        TimeWindow::StartOf(timestamp, panes_.offset, panes_.slide) + panes_.size;
+        TimeWindow::StartOf(timestamp, slices_.offset, slices_.slide) + slices_.size;
     if (last_end - 1 <= this->current_watermark()) {
       DropLate(record, timestamp);
       return;
     }
-    const int64_t start = TimeWindow::StartOf(timestamp, panes_.offset, panes_.length);
-    if (!contents_.Add(TimeWindow{start, start + panes_.length}, record, timestamp)) return;
+    const int64_t start = TimeWindow::StartOf(timestamp, slices_.offset, slices_.length);
+    if (!contents_.AddToSlice(TimeWindow{start, start + slices_.length}, record)) return;
     windows_.clear();
     assigner_.Assign(timestamp, &windows_);
     for (const W& w : windows_) {
@@ -498,11 +546,14 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       throw StateError("a timer's key does not decode as the stream's key type");
     }
     keyed_->SetCurrentKey(key_bytes);
-    bool adopted = window_timers_.TakeDue(domain, time, &due_);
+    std::optional<W> adopted = window_timers_.TakeDue(domain, time, &due_);
     for (const W& w : due_) {
       if constexpr (Assigner::kMerging) {
         if (!HasSession(w)) continue;  // merged into another since
       }
+      // An adopted window without contents is not one of this key's: a cleanup timer for it
+      // would name the next window, and that the next.
+      const bool adopt = adopted && w == *adopted && contents_.Holds(w);
       trigger_context_.SetWindow(&w);
       TriggerResult result = domain == TimeDomain::kEventTime
                                  ? trigger_.OnEventTime(time, w, trigger_context_)
@@ -512,7 +563,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       // At or past: a restore may have shortened the allowed lateness since the timer was set.
       if (domain == kDomain && time >= CleanupTime(w)) {
         ClearAllState(w);
-      } else if (adopted) {
+      } else if (adopt) {
         RegisterCleanupTimer(w);
       }
     }
@@ -645,12 +696,12 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   Counter* late_dropped_ = nullptr;
   WindowTimers<W> window_timers_;
   bool named_timers_only_ = false;
-  // Sliding windows of the event-time trigger without allowed lateness keep their contents by
-  // pane (Panes): a record updates one accumulator, not one per window (size / slide of them),
-  // and a window merges its panes when it fires, as Flink SQL's sliced window aggregates do.
-  // A snapshot of either layout restores into the other.
+  // Sliding windows aggregated by slice (WindowedStream::Sliced): a record updates one
+  // accumulator, not one per window (size / slide of them), and a window merges its slices
+  // when it fires, as Flink SQL's window aggregates do. A snapshot of either layout restores
+  // into the other.
   bool sliced_ = false;
-  Panes panes_;
+  Slices slices_;
   TriggerContext<W> trigger_context_{&window_timers_};
   // A key's session windows, one list per key as in Flink: a record reads one value. (One map
   // entry per session left a RocksDB tombstone per merge that every later read stepped over.)

@@ -105,10 +105,12 @@ class WindowTimers {
   }
 
   // The current key's windows with a timer at `time` on `domain`, in order; their
-  // registrations are removed. True when the window the time names was not recorded although
-  // windows are (it comes from a snapshot taken with `named_only`): its cleanup timer, which
-  // that snapshot did not need, is the caller's to register.
-  bool TakeDue(TimeDomain domain, int64_t time, std::vector<W>* out) {
+  // registrations are removed. Returns the window the time names if it was not recorded
+  // although windows are (it comes from a snapshot taken with `named_only`): its cleanup
+  // timer, which that snapshot did not need, is the caller's to register. It may share its
+  // time with recorded ones (a cleanup timer a lateness of whole slides after another
+  // window's end).
+  std::optional<W> TakeDue(TimeDomain domain, int64_t time, std::vector<W>* out) {
     std::pair<int64_t, uint8_t> at{time, static_cast<uint8_t>(domain)};
     // With `named_only`, only a snapshot taken without it has windows here.
     const std::vector<W>* windows = by_time_ ? by_time_->Find(at) : nullptr;
@@ -117,11 +119,11 @@ class WindowTimers {
       out->assign(windows->begin(), windows->end());
       by_time_->Remove(at);
     }
-    bool adopted = false;
-    if (domain == TimeDomain::kEventTime && (named_only_ || windows == nullptr)) {
+    std::optional<W> adopted;
+    if (domain == TimeDomain::kEventTime) {
       if (std::optional<W> named = NamedBy(time); named && !Holds(out, *named)) {
         out->push_back(*named);
-        adopted = !named_only_;
+        if (!named_only_) adopted = named;
       }
     }
     std::sort(out->begin(), out->end());
