@@ -534,6 +534,163 @@ TEST_P(WindowSemanticsTest, ALateRecordCountsInItsSlicedWindowsNotYetFired) {
   EXPECT_EQ(OutputLines(dir.Join("windows")), expected);
 }
 
+// Clicks i = 0, 1, ... of three users, 10 ms apart from 1000 ms, each followed by its
+// watermark; resumed from a savepoint taken after record S - 1, the first kLateClicks records
+// of the second run are replaced by clicks 130 ms behind record S: every sliding window
+// (100 ms every 30 ms) that holds them fired before the savepoint, while the slices of their
+// last 70 ms are still held by later windows.
+class ResumedClicks {
+ public:
+  static constexpr int64_t kClicks = 600;
+  static constexpr int64_t kLateClicks = 6;
+
+  static Click At(int64_t i) { return Click{static_cast<int32_t>(i % 3), 1000 + 10 * i, 1}; }
+  static int64_t LateTime(int64_t first_resumed) { return At(first_resumed).time - 130; }
+
+  struct Run {
+    int64_t allowed_lateness_ms = 0;
+    bool sliced = false;
+    bool resumed = false;
+    int parallelism = 2;  // of the windows
+  };
+
+  // Counts the records the first run saw; the second replaces its first ones.
+  static inline std::atomic<int64_t> seen{0};
+  static inline std::atomic<int64_t> first_resumed{-1};
+
+  static void Build(StreamExecutionEnvironment& env, const Run& run, const TempDir& dir) {
+    using std::chrono::milliseconds;
+    const OutputTag<Click> late("late");
+    auto clicks =
+        env.FromSequence(0, kClicks - 1)
+            .SetParallelism(1)
+            .Map([resumed = run.resumed](int64_t i) {
+              if (!resumed) {
+                std::this_thread::sleep_for(milliseconds(1));  // a savepoint comes midway
+                seen.fetch_add(1);
+                return At(i);
+              }
+              int64_t first = -1;
+              first_resumed.compare_exchange_strong(first, i);
+              first = first_resumed.load();
+              Click c = At(i);
+              if (i < first + kLateClicks) c.time = LateTime(first);
+              return c;
+            })
+            .SetParallelism(1)
+            .AssignTimestampsAndWatermarks(
+                WatermarkStrategy<Click>::ForGenerator(
+                    [] { return std::make_unique<EveryRecordWatermarks>(); })
+                    .WithTimestampAssigner([](const Click& e, int64_t) { return e.time; }))
+            .SetParallelism(1)
+            .Uid("timestamps");
+    auto windowed = clicks.KeyBy([](const Click& c) { return c.user; })
+                        .Window(SlidingEventTimeWindows::Of(milliseconds(kSize), milliseconds(kSlide)))
+                        .AllowedLateness(milliseconds(run.allowed_lateness_ms))
+                        .SideOutputLateData(late);
+    auto counts = (run.sliced ? windowed.Sliced() : windowed).Aggregate(CountAndSum(), FormatTotals());
+    counts.SetParallelism(run.parallelism).Uid("windows");
+    // The sinks keep theirs: a file sink's output does not change parallelism.
+    counts.WriteAsText(dir.Join("out"), WriteMode::kOverwrite).SetParallelism(2).Uid("sink");
+    counts.GetSideOutput(late)
+        .Map([](const Click& c) {
+          return "late " + std::to_string(c.user) + "," + std::to_string(c.time);
+        })
+        .SetParallelism(2)
+        .WriteAsText(dir.Join("late"), WriteMode::kOverwrite)
+        .SetParallelism(2)
+        .Uid("late-sink");
+  }
+
+  // What a run without the failure writes, with the late clicks in it.
+  static std::pair<std::vector<std::string>, std::vector<std::string>> Expected(
+      int64_t first, int64_t allowed_lateness_ms) {
+    std::vector<Click> on_time;
+    std::vector<Click> late;
+    for (int64_t i = 0; i < kClicks; ++i) {
+      if (i >= first && i < first + kLateClicks) {
+        late.push_back(Click{At(i).user, LateTime(first), 1});
+      } else {
+        on_time.push_back(At(i));
+      }
+    }
+    std::vector<std::string> out = ModelWindows(Kind::kSliding, on_time);
+    std::vector<std::string> late_lines;
+    // Within the allowed lateness a window that fired long ago fires again with its late
+    // records alone: its state went when it fired, without lateness. Past it they are late.
+    std::map<std::pair<int32_t, int64_t>, Totals> again;
+    for (const Click& c : late) {
+      if (allowed_lateness_ms == 0) {
+        late_lines.push_back("late " + std::to_string(c.user) + "," + std::to_string(c.time));
+        continue;
+      }
+      for (int64_t start = TimeWindow::StartOf(c.time, 0, kSlide); start > c.time - kSize;
+           start -= kSlide) {
+        Totals& t = again[{c.user, start}];
+        ++t.count;
+        t.sum += c.value;
+        out.push_back(Line(c.user, TimeWindow{start, start + kSize}, t.count, t.sum));
+      }
+    }
+    std::sort(out.begin(), out.end());
+    std::sort(late_lines.begin(), late_lines.end());
+    return {out, late_lines};
+  }
+};
+
+// A record that was late before a savepoint stays late after it: each key group's watermark
+// comes back with the window operator's state. (Flink's starts again from nothing, so records
+// replayed before the first new watermark would fire long-fired windows once more.) A savepoint
+// of sliced windows resumed with a larger allowed lateness: a long-fired window fires again
+// with its late records alone, not with the slices that later windows still hold.
+TEST_P(WindowSemanticsTest, RecordsLateBeforeASavepointStayLateAfterIt) {
+  using Run = ResumedClicks::Run;
+  const std::pair<Run, Run> cases[] = {
+      {{0, false}, {0, false, true}},      {{0, true}, {0, true, true}},
+      {{0, true}, {0, false, true}},       {{0, false}, {1000, false, true}},
+      {{0, true}, {1000, false, true}},    {{0, false}, {0, false, true, 3}},
+      {{0, true}, {1000, false, true, 1}},
+  };
+  for (const auto& [before, after] : cases) {
+    SCOPED_TRACE(std::string(before.sliced ? "sliced" : "whole") + " windows, then " +
+                 (after.sliced ? "sliced" : "whole") + " with an allowed lateness of " +
+                 std::to_string(after.allowed_lateness_ms) + " ms, at parallelism " +
+                 std::to_string(after.parallelism));
+    TempDir dir;
+    Configuration config = ExactConfig(dir, GetParam());
+    ResumedClicks::seen = 0;
+    ResumedClicks::first_resumed = -1;
+    std::string savepoint;
+    {
+      StreamExecutionEnvironment env(config);
+      ResumedClicks::Build(env, before, dir);
+      auto client = env.ExecuteAsync("late across a savepoint");
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (ResumedClicks::seen.load() < ResumedClicks::kClicks / 3 &&
+             std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      auto taken = client->StopWithSavepoint(dir.Join("savepoints"), /*drain=*/false);
+      ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+      savepoint = *taken;
+      JobResult r = client->Wait();
+      ASSERT_TRUE(r.ok()) << r.error();
+    }
+    config.Set("execution.state-recovery.path", savepoint);
+    StreamExecutionEnvironment env(config);
+    ResumedClicks::Build(env, after, dir);
+    JobResult r = env.Execute("late across a savepoint");
+    ASSERT_TRUE(r.ok()) << r.error();
+    const int64_t first = ResumedClicks::first_resumed.load();
+    ASSERT_GT(first, 10) << "the savepoint came too early to have fired windows";
+    ASSERT_LT(first, ResumedClicks::kClicks - ResumedClicks::kLateClicks - 10)
+        << "the savepoint came too late";
+    auto [out, late] = ResumedClicks::Expected(first, after.allowed_lateness_ms);
+    EXPECT_EQ(OutputLines(dir.Join("out")), out);
+    EXPECT_EQ(OutputLines(dir.Join("late")), late);
+  }
+}
+
 class SlicedWindowsTest : public ::testing::TestWithParam<Backend> {};
 
 // A slice goes with the last window that holds it: however long the stream, the state stays

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "weir/codec.h"
+#include "weir/detail/key_group_watermarks.h"
 #include "weir/detail/operators.h"
 #include "weir/detail/window_timers.h"
 #include "weir/functions.h"
@@ -114,6 +115,7 @@ class AggregatingContents {
   void Open(RuntimeContext& rc, KeyedStateAccess& keyed, std::optional<Slices> slices,
             bool sliced) {
     rc_ = &rc;
+    sliced_ = sliced;
     if (!sliced || keyed.HoldsUndeclaredState(kWindowsState)) Windows();
     if constexpr (kMaySlice) {
       if (slices && (sliced || keyed.HoldsUndeclaredState(kSlicesState))) {
@@ -138,7 +140,7 @@ class AggregatingContents {
       if (const Acc* own = windows_->Find(w)) acc.emplace(*own);
     }
     if constexpr (kMaySlice) {
-      if (slice_state_) {
+      if (slice_state_ && sliced_) {
         for (int64_t start = w.start; start < w.end; start += slices_.length) {
           const Acc* slice = slice_state_->Find(W{start, start + slices_.length});
           if (slice == nullptr) continue;
@@ -163,11 +165,47 @@ class AggregatingContents {
     }
     if (acc) windows.Put(target, std::move(*acc));
   }
+  // Whether restored slices wait to be taken apart: the job does not slice, its checkpoint did.
+  bool HoldsRestoredSlices() const {
+    if constexpr (kMaySlice) {
+      return slice_state_ && !sliced_;
+    } else {
+      return false;
+    }
+  }
+  // Takes the current key's restored slices apart into the accumulators of the windows that
+  // hold them and end after `fired_through`: those that end earlier fired in the job that
+  // sliced, and a late record must find them empty, as Flink's window would be. Then the job
+  // keeps whole windows only: a window's late firing sees all of it and no more.
+  void TakeApartSlices(int64_t fired_through) {
+    if constexpr (kMaySlice) {
+      if (slice_state_->IsEmpty()) return;
+      slice_state_->Keys(&slice_keys_);
+      for (const W& slice : slice_keys_) {
+        const Acc* part = slice_state_->Find(slice);
+        if (part == nullptr) continue;
+        const Acc copy = *part;  // valid only until the next access to the state
+        for (int64_t start = TimeWindow::StartOf(slice.start, slices_.offset, slices_.slide);
+             start > slice.start - slices_.size; start -= slices_.slide) {
+          const W w{start, start + slices_.size};
+          if (w.max_timestamp() <= fired_through) continue;
+          std::optional<Acc> acc = Windows().Get(w);
+          if (acc) {
+            acc = agg_.Merge(std::move(*acc), copy);
+          } else {
+            acc.emplace(copy);
+          }
+          windows_->Put(w, std::move(*acc));
+        }
+      }
+      slice_state_->Clear();
+    }
+  }
   // Whether the window has contents, its own or in its slices.
   bool Holds(const W& w) {
     if (windows_ && windows_->Find(w) != nullptr) return true;
     if constexpr (kMaySlice) {
-      if (slice_state_) {
+      if (slice_state_ && sliced_) {
         for (int64_t start = w.start; start < w.end; start += slices_.length) {
           if (slice_state_->Find(W{start, start + slices_.length}) != nullptr) return true;
         }
@@ -179,7 +217,7 @@ class AggregatingContents {
   void Clear(const W& w) {
     if (windows_) windows_->Remove(w);
     if constexpr (kMaySlice) {
-      if (slice_state_) {
+      if (slice_state_ && sliced_) {
         for (int64_t start = w.start; start < w.start + slices_.slide; start += slices_.length) {
           slice_state_->Remove(W{start, start + slices_.length});
         }
@@ -208,8 +246,10 @@ class AggregatingContents {
   Fn fn_;
   RuntimeContext* rc_ = nullptr;
   std::optional<MapState<W, Acc>> windows_;
+  bool sliced_ = false;
   Slices slices_;
   std::optional<MapState<W, Acc>> slice_state_;  // declared: see the class comment
+  std::vector<W> slice_keys_;
 };
 
 template <typename W, typename T>
@@ -371,6 +411,20 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
         late_tag_(std::move(late_tag)),
         sliced_(sliced) {}
 
+  void InitializeState(const OperatorState& restored) override {
+    if constexpr (Assigner::kEventTime) {
+      try {
+        restored_watermarks_.Restore(restored, this->context());
+      } catch (...) {
+        RethrowAsOperatorError(this->context());
+      }
+    }
+  }
+
+  void SnapshotState(int64_t, OperatorSnapshot* out) override {
+    if constexpr (Assigner::kEventTime) restored_watermarks_.Snapshot(this->current_watermark(), out);
+  }
+
   void Open() override {
     batch_size_ = this->context().batch_size();
     keyed_ = this->context().keyed_state();
@@ -438,7 +492,9 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       now_ = timers_->CurrentProcessingTime();
       for (size_t i = 0; i < in.records.size(); ++i) {
         key_ = key_selector_(in.records[i]);
-        keyed_->SetCurrentKey(encoder_.Encode(key_));
+        const std::string_view key_bytes = encoder_.Encode(key_);
+        keyed_->SetCurrentKey(key_bytes);
+        OnKey(key_bytes);
         int64_t timestamp = in.has_timestamps() ? in.timestamps[i] : kMinWatermark;
         ProcessElement(in.records[i], timestamp, out);
       }
@@ -469,6 +525,10 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     Collector<Out> out(&out_buf_, batch_size_, this->out_);
     try {
       now_ = timers_->CurrentProcessingTime();
+      if (restored_watermarks_.Active()) {
+        restored_watermarks_.Advance(watermark);
+        if (!restored_watermarks_.Active()) SetWatermarkFloor(kMinWatermark);
+      }
       int64_t timestamp;
       while (timers_->PopDueEventTimer(watermark, &timestamp, &timer_key_)) {
         FireTimers(TimeDomain::kEventTime, timestamp, timer_key_, out);
@@ -518,7 +578,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   void AddToSlice(const T& record, int64_t timestamp) {
     const int64_t last_end =
         TimeWindow::StartOf(timestamp, slices_.offset, slices_.slide) + slices_.size;
-    if (last_end - 1 <= this->current_watermark()) {
+    if (last_end - 1 <= Watermark()) {
       DropLate(record, timestamp);
       return;
     }
@@ -546,6 +606,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       throw StateError("a timer's key does not decode as the stream's key type");
     }
     keyed_->SetCurrentKey(key_bytes);
+    OnKey(key_bytes);
     std::optional<W> adopted = window_timers_.TakeDue(domain, time, &due_);
     for (const W& w : due_) {
       if constexpr (Assigner::kMerging) {
@@ -571,7 +632,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
 
   void Emit(const W& w, Collector<Out>& out) {
     out.SetTimestamp(w.max_timestamp());
-    WindowContext<W> ctx(&this->side_outputs(), this->current_watermark(), now_);
+    WindowContext<W> ctx(&this->side_outputs(), Watermark(), now_);
     ctx.SetWindow(&w);
     contents_.Emit(key_, ctx, out);
   }
@@ -659,6 +720,26 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     return cover;
   }
 
+  // After a restore, for the key just made current: its key group's restored watermark, and
+  // its restored slices, taken apart if the job does not slice.
+  void OnKey(std::string_view key_bytes) {
+    if (restored_watermarks_.Active()) SetWatermarkFloor(restored_watermarks_.FloorOf(key_bytes));
+    if constexpr (kMaySlice) {
+      if (contents_.HoldsRestoredSlices()) {
+        contents_.TakeApartSlices(restored_watermarks_.FloorOf(key_bytes));
+      }
+    }
+  }
+
+  // What records and windows of the current key are judged by: the operator's watermark, or
+  // the one restored for the key's group if that is ahead (KeyGroupWatermarks). The trigger
+  // sees the same through WindowTimers.
+  int64_t Watermark() const { return std::max(this->current_watermark(), watermark_floor_); }
+  void SetWatermarkFloor(int64_t floor) {
+    watermark_floor_ = floor;
+    window_timers_.SetWatermarkFloor(floor);
+  }
+
   // When a window's state goes: its end plus the allowed lateness (event time), its end
   // (processing time); never for the global window.
   int64_t CleanupTime(const W& w) const {
@@ -672,14 +753,14 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     if (t != kMaxWatermark) window_timers_.Register(kDomain, t, w);
   }
   bool IsWindowLate(const W& w) const {
-    return Assigner::kEventTime && CleanupTime(w) <= this->current_watermark();
+    return Assigner::kEventTime && CleanupTime(w) <= Watermark();
   }
   bool IsElementLate(int64_t timestamp) const {
     if (!Assigner::kEventTime) return false;
     int64_t deadline = timestamp > kMaxWatermark - allowed_lateness_
                            ? kMaxWatermark
                            : timestamp + allowed_lateness_;
-    return deadline <= this->current_watermark();
+    return deadline <= Watermark();
   }
 
   KeySelector key_selector_;
@@ -695,6 +776,8 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   std::unique_ptr<RuntimeContext> runtime_context_;
   Counter* late_dropped_ = nullptr;
   WindowTimers<W> window_timers_;
+  int64_t watermark_floor_ = kMinWatermark;  // see Watermark()
+  KeyGroupWatermarks restored_watermarks_;
   bool named_timers_only_ = false;
   // Sliding windows aggregated by slice (WindowedStream::Sliced): a record updates one
   // accumulator, not one per window (size / slide of them), and a window merges its slices

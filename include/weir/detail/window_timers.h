@@ -60,7 +60,12 @@ class WindowTimers {
     if (trigger_keeps_state || keyed.HoldsUndeclaredState(kTriggerState)) TriggerState();
   }
 
-  int64_t CurrentWatermark() const { return timers_->CurrentWatermark(); }
+  // The watermark windows are judged by: the operator's, or a restored one ahead of it
+  // (KeyGroupWatermarks), which the operator sets as the current key changes.
+  int64_t CurrentWatermark() const {
+    return std::max(timers_->CurrentWatermark(), watermark_floor_);
+  }
+  void SetWatermarkFloor(int64_t floor) { watermark_floor_ = floor; }
   int64_t CurrentProcessingTime() const { return timers_->CurrentProcessingTime(); }
 
   void Register(TimeDomain domain, int64_t time, const W& window) {
@@ -213,6 +218,7 @@ class WindowTimers {
 
   RuntimeContext* rc_ = nullptr;
   TimerServiceAccess* timers_ = nullptr;
+  int64_t watermark_floor_ = kMinWatermark;
   std::optional<WindowGrid> grid_;
   bool named_only_ = false;
   // Declared where they may hold something (see the file comment). Windows by (time, clock):
