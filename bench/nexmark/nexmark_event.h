@@ -2,7 +2,8 @@
 // with the canonical one-line text form both generators (C++ and Java) print.
 //
 // Field names and order follow the Nexmark suite's schema (its ddl_gen.sql). Times are
-// milliseconds since the epoch (UTC); prices are in cents.
+// milliseconds since the epoch (UTC); prices are in cents. The fields the generator cuts from
+// its tables (a bid's URL, the "extra" padding) are SharedText: views of those tables.
 //
 // An Event holds exactly one kind (a variant): it is the record the source emits, a batch holds
 // a thousand of them, so it is as small as its largest kind and moves, copies and dies with one
@@ -15,6 +16,8 @@
 #include <utility>
 #include <variant>
 
+#include "shared_text.h"
+
 namespace weir::nexmark {
 
 struct Person {
@@ -25,7 +28,7 @@ struct Person {
   std::string city;
   std::string state;
   int64_t date_time = 0;  // ms since the epoch
-  std::string extra;
+  SharedText extra;
 };
 
 struct Auction {
@@ -38,7 +41,7 @@ struct Auction {
   int64_t expires = 0;      // ms since the epoch; bids after it do not count
   int64_t seller = 0;       // a Person id
   int64_t category = 0;
-  std::string extra;
+  SharedText extra;
 };
 
 struct Bid {
@@ -46,9 +49,9 @@ struct Bid {
   int64_t bidder = 0;   // a Person id (offset by the reference's quirk, see the generator)
   int64_t price = 0;    // cents
   std::string channel;
-  std::string url;
+  SharedText url;
   int64_t date_time = 0;  // ms since the epoch
-  std::string extra;
+  SharedText extra;
 };
 
 // The values match the reference's Event.Type (the `event_type` column of its source table),

@@ -141,44 +141,39 @@ const Tables& GetTables() {
   return tables;
 }
 
-// `out` becomes `from`, a string of the shared tables: now, or with `deferred`, once the
-// batch is drawn (its cache lines are asked for now).
-void CopyFromTables(std::string_view from, std::string* out, std::vector<DeferredCopy>* deferred) {
-  if (deferred == nullptr) {
-    out->assign(from);
-    return;
-  }
+// `out` becomes a view of `from`, text of the shared tables. Its cache lines are asked for now:
+// a query that reads it (q0 copies a bid's padding into its line) will find them there.
+void ViewTables(std::string_view from, SharedText* out) {
   for (size_t at = 0; at < from.size(); at += 64) __builtin_prefetch(from.data() + at);
   if (!from.empty()) __builtin_prefetch(from.data() + from.size() - 1);
-  deferred->push_back(DeferredCopy{out, from});
+  out->SetLasting(from);
 }
 
 // StringsGenerator.nextExactString: a random slice of the pool, or for lengths of half the pool
 // or more (never with the default sizes), fresh characters.
-void AssignExactString(JavaRandom& random, int length, std::string* out,
-                       std::vector<DeferredCopy>* deferred) {
+void AssignExactString(JavaRandom& random, int length, SharedText* out) {
   const std::string& pool = GetTables().extra_pool;
-  out->clear();
   if (length < static_cast<int>(pool.size()) / 2) {
     const int offset = random.NextInt(static_cast<int>(pool.size()) - length);
-    CopyFromTables(std::string_view(pool).substr(offset, length), out, deferred);
+    ViewTables(std::string_view(pool).substr(offset, length), out);
     return;
   }
-  AppendExactStringSlow(random, length, out);
+  std::string fresh;
+  AppendExactStringSlow(random, length, &fresh);
+  *out = SharedText(std::move(fresh));
 }
 
 // StringsGenerator.nextExtra: padding so that current_size plus it averages desired_average.
-void AssignExtra(JavaRandom& random, int current_size, int desired_average, std::string* out,
-                 std::vector<DeferredCopy>* deferred) {
+void AssignExtra(JavaRandom& random, int current_size, int desired_average, SharedText* out) {
   if (current_size > desired_average) {
-    out->clear();
+    out->SetLasting("");
     return;
   }
   desired_average -= current_size;
   const auto delta = static_cast<int32_t>(JavaMathRound(desired_average * 0.2));
   const int min_size = desired_average - delta;
   const int desired_size = min_size + (delta == 0 ? 0 : random.NextInt(2 * delta));
-  AssignExactString(random, desired_size, out, deferred);
+  AssignExactString(random, desired_size, out);
 }
 
 // LongGenerator.nextLong: [0, n) through nextInt when n fits an int, else |nextLong() % n|
@@ -358,13 +353,10 @@ void NexmarkGenerator::NextBatch(size_t n, std::vector<Event>* events) {
   // (Event::Hold), instead of a fresh one made and then turned into a bid.
   const auto left = static_cast<uint64_t>(std::max<int64_t>(max_events_ - events_so_far_, 0));
   events->resize(static_cast<size_t>(std::min<uint64_t>(n, left)));
-  deferred_.clear();
-  for (Event& event : *events) Generate(events_so_far_++, &event, &deferred_);
-  for (const DeferredCopy& c : deferred_) c.out->assign(c.from);
+  for (Event& event : *events) Fill(events_so_far_++, event);
 }
 
-void NexmarkGenerator::Generate(int64_t events_so_far, Event* event,
-                                std::vector<DeferredCopy>* deferred) const {
+void NexmarkGenerator::Fill(int64_t events_so_far, Event& event) const {
   // NexmarkGenerator.nextEvent. The event time is the adjusted one (the same as the plain one
   // unless out_of_order_group_size > 1).
   const int64_t event_number = config_.NextAdjustedEventNumber(events_so_far);
@@ -372,19 +364,19 @@ void NexmarkGenerator::Generate(int64_t events_so_far, Event* event,
   const int64_t event_id = config_.first_event_id + event_number;
   const EventPosition at = EventPosition::Of(config_, event_id);
   if (at.offset < config_.person_proportion) {
-    NextPerson(event_id, at, timestamp, event, deferred);
+    NextPerson(event_id, at, timestamp, event);
   } else if (at.offset < config_.person_proportion + config_.auction_proportion) {
-    NextAuction(events_so_far, event_id, at, timestamp, event, deferred);
+    NextAuction(events_so_far, event_id, at, timestamp, event);
   } else {
-    NextBid(event_id, at, timestamp, event, deferred);
+    NextBid(event_id, at, timestamp, event);
   }
 }
 
 void NexmarkGenerator::NextPerson(int64_t event_id, EventPosition at, int64_t timestamp,
-                                  Event* event, std::vector<DeferredCopy>* deferred) const {
+                                  Event& event) const {
   // PersonGenerator.nextPerson.
   JavaRandom random(event_id);
-  Person& p = event->Hold<Person>();
+  Person& p = event.Hold<Person>();
   p.id = LastBase0PersonId(config_, at) + kFirstPersonId;
 
   p.name.assign(kFirstNames[random.NextInt(kFirstNames.size())]);
@@ -414,15 +406,14 @@ void NexmarkGenerator::NextPerson(int64_t event_id, EventPosition at, int64_t ti
   p.date_time = timestamp;
   const auto current_size = static_cast<int>(8 + p.name.size() + p.email_address.size() +
                                              p.credit_card.size() + p.city.size() + p.state.size());
-  AssignExtra(random, current_size, config_.avg_person_byte_size, &p.extra, deferred);
+  AssignExtra(random, current_size, config_.avg_person_byte_size, &p.extra);
 }
 
 void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, EventPosition at,
-                                   int64_t timestamp, Event* event,
-                                   std::vector<DeferredCopy>* deferred) const {
+                                   int64_t timestamp, Event& event) const {
   // AuctionGenerator.nextAuction.
   JavaRandom random(event_id);
-  Auction& a = event->Hold<Auction>();
+  Auction& a = event.Hold<Auction>();
   a.id = LastBase0AuctionId(config_, at) + kFirstAuctionId;
 
   int64_t seller;
@@ -444,14 +435,14 @@ void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, Even
   a.reserve = a.initial_bid + NextPrice(random);
   const auto current_size =
       static_cast<int>(8 + a.item_name.size() + a.description.size() + 8 + 8 + 8 + 8 + 8);
-  AssignExtra(random, current_size, config_.avg_auction_byte_size, &a.extra, deferred);
+  AssignExtra(random, current_size, config_.avg_auction_byte_size, &a.extra);
 }
 
 void NexmarkGenerator::NextBid(int64_t event_id, EventPosition at, int64_t timestamp,
-                               Event* event, std::vector<DeferredCopy>* deferred) const {
+                               Event& event) const {
   // BidGenerator.nextBid.
   JavaRandom random(event_id);
-  Bid& b = event->Hold<Bid>();
+  Bid& b = event.Hold<Bid>();
 
   int64_t auction;
   if (random.NextInt(config_.hot_auction_ratio) > 0) {
@@ -478,19 +469,18 @@ void NexmarkGenerator::NextBid(int64_t event_id, EventPosition at, int64_t times
   if (random.NextInt(kHotChannelsRatio) > 0) {
     const int i = random.NextInt(kHotChannels.size());
     b.channel.assign(kHotChannels[i]);
-    b.url.assign(tables.hot_urls[i]);
+    b.url.SetLasting(tables.hot_urls[i]);
   } else {
     const int channel = random.NextInt(kNumChannels);
     char digits[16];
     b.channel.assign("channel-");
     b.channel.append(digits, std::to_chars(digits, digits + sizeof(digits), channel).ptr);
     const auto [offset, length] = tables.channel_urls[channel];
-    CopyFromTables(std::string_view(tables.channel_url_text).substr(offset, length), &b.url,
-                   deferred);
+    b.url.SetLasting(std::string_view(tables.channel_url_text).substr(offset, length));
   }
   b.bidder = bidder + kFirstPersonId;
   b.date_time = timestamp;
-  AssignExtra(random, 8 + 8 + 8 + 8, config_.avg_bid_byte_size, &b.extra, deferred);
+  AssignExtra(random, 8 + 8 + 8 + 8, config_.avg_bid_byte_size, &b.extra);
 }
 
 }  // namespace weir::nexmark

@@ -116,13 +116,6 @@ struct EventPosition {
   static EventPosition Of(const GeneratorConfig& config, int64_t event_id);
 };
 
-// For NexmarkGenerator::NextBatch: a string an event takes from the generator's shared tables,
-// copied once the whole batch is drawn.
-struct DeferredCopy {
-  std::string* out;
-  std::string_view from;
-};
-
 // Makes the events of one GeneratorConfig, in order. Event k is a pure function of the config
 // and k, so a source can checkpoint just the count and resume anywhere (Seek).
 class NexmarkGenerator {
@@ -132,18 +125,15 @@ class NexmarkGenerator {
   bool HasNext() const { return events_so_far_ < max_events_; }
 
   // Fills `event` with the next event and advances. Reuses the strings already in `event`.
-  void Next(Event* event) { Generate(events_so_far_++, event); }
+  void Next(Event* event) { Fill(events_so_far_++, *event); }
 
-  // `events` becomes the next n events (fewer at the end), the same as n calls of Next, only
-  // faster: the strings they take from the shared tables (an "extra" from the
-  // 1 MiB pool, a channel URL) are fetched for the whole batch before any is copied, so their
-  // cache misses overlap instead of adding up.
+  // `events` becomes the next n events (fewer at the end), the same as n calls of Next. The
+  // events already there are refilled: one that holds the kind it is to hold keeps its
+  // strings' capacity (Event::Hold).
   void NextBatch(size_t n, std::vector<Event>* events);
 
   // Fills `event` with the event this generator makes after `events_so_far` events.
-  void Generate(int64_t events_so_far, Event* event) const {
-    Generate(events_so_far, event, nullptr);
-  }
+  void Generate(int64_t events_so_far, Event* event) const { Fill(events_so_far, *event); }
 
   // The watermark the reference attaches to the next event: no later event is older.
   int64_t NextWatermark() const {
@@ -156,19 +146,15 @@ class NexmarkGenerator {
   const GeneratorConfig& config() const { return config_; }
 
  private:
-  // With `deferred`, strings from the shared tables are left to copy (see NextBatch).
-  void Generate(int64_t events_so_far, Event* event, std::vector<DeferredCopy>* deferred) const;
-  void NextPerson(int64_t event_id, EventPosition at, int64_t timestamp, Event* event,
-                  std::vector<DeferredCopy>* deferred) const;
+  void Fill(int64_t events_so_far, Event& event) const;
+  void NextPerson(int64_t event_id, EventPosition at, int64_t timestamp, Event& event) const;
   void NextAuction(int64_t events_so_far, int64_t event_id, EventPosition at, int64_t timestamp,
-                   Event* event, std::vector<DeferredCopy>* deferred) const;
-  void NextBid(int64_t event_id, EventPosition at, int64_t timestamp, Event* event,
-               std::vector<DeferredCopy>* deferred) const;
+                   Event& event) const;
+  void NextBid(int64_t event_id, EventPosition at, int64_t timestamp, Event& event) const;
 
   GeneratorConfig config_;
   int64_t max_events_;
   int64_t events_so_far_;
-  std::vector<DeferredCopy> deferred_;  // NextBatch's, kept for its capacity
 };
 
 // Java's Math.round(double): the closest long, ties toward positive infinity, NaN to 0 and

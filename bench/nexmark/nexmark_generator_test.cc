@@ -107,7 +107,7 @@ TEST(NexmarkGeneratorTest, IdsAndValuesStayInTheirSpaces) {
         ASSERT_GE(e.bid().auction, kFirstAuctionId);
         ASSERT_LE(e.bid().auction, last_auction + 11);     // at most the lead ahead
         ASSERT_GE(e.bid().bidder, kFirstPersonId + 1000);  // the reference's double offset
-        ASSERT_EQ(e.bid().url.rfind("https://www.nexmark.com/", 0), 0u);
+        ASSERT_EQ(e.bid().url.view().rfind("https://www.nexmark.com/", 0), 0u);
         break;
     }
     // Canonical text is one line.

@@ -118,7 +118,7 @@ std::vector<std::string> ModelQ7(const std::vector<Event>& events) {
       if (b.date_time >= end - 10'000 && b.date_time <= end && b.price == max) {
         lines.push_back(std::to_string(b.auction) + "," + std::to_string(b.price) + "," +
                         std::to_string(b.bidder) + "," + std::to_string(b.date_time) + "," +
-                        b.extra);
+                        std::string(b.extra.view()));
       }
     }
   }
