@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <string_view>
 
+#include "decimal.h"
 #include "java_random.h"
 
 // Every rule below is the reference's, in the reference's order of random draws: changing the
@@ -472,9 +472,9 @@ void NexmarkGenerator::NextBid(int64_t event_id, EventPosition at, int64_t times
     b.url.SetLasting(tables.hot_urls[i]);
   } else {
     const int channel = random.NextInt(kNumChannels);
-    char digits[16];
+    char digits[20];
     b.channel.assign("channel-");
-    b.channel.append(digits, std::to_chars(digits, digits + sizeof(digits), channel).ptr);
+    b.channel.append(digits, PutDecimal(digits, static_cast<int64_t>(channel)));
     const auto [offset, length] = tables.channel_urls[channel];
     b.url.SetLasting(std::string_view(tables.channel_url_text).substr(offset, length));
   }

@@ -4,12 +4,12 @@
 #include <weir/functions.h>
 #include <weir/state.h>
 
-#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "decimal.h"
 #include "nexmark_codecs.h"
 #include "queries.h"
 
@@ -19,7 +19,7 @@ namespace {
 // The numbers of a line are written into a buffer on the stack first and the line's string is
 // made once, at its size: appending number by number costs a call and a size check per piece.
 // Each Put writes at `at` and returns the end; 20 characters hold any int64_t.
-char* PutInt(char* at, int64_t v) { return std::to_chars(at, at + 20, v).ptr; }
+char* PutInt(char* at, int64_t v) { return PutDecimal(at, v); }
 
 // 0.908 * cents as Flink prints a DECIMAL(23, 3): price * 908 thousandths, three decimals.
 // At most 24 characters.

@@ -1,0 +1,52 @@
+#include "decimal.h"
+
+#include <gtest/gtest.h>
+
+#include <charconv>
+#include <cstdint>
+#include <iostream>
+#include <limits>
+#include <random>
+#include <string>
+
+namespace weir::nexmark {
+namespace {
+
+template <typename T>
+void ExpectAsToChars(T v) {
+  char ours[24];
+  char theirs[24];
+  const std::string expected(theirs, std::to_chars(theirs, theirs + sizeof theirs, v).ptr);
+  ASSERT_EQ(std::string(ours, PutDecimal(ours, v)), expected) << v;
+}
+
+TEST(DecimalTest, EveryNumberOfDigitsAndBothEndsOfEachWriteAsToChars) {
+  for (uint64_t p = 1;; p *= 10) {
+    for (uint64_t v : {p - 1, p, p + 1, 2 * p - 1, 5 * p, 9 * p}) {
+      ExpectAsToChars<uint64_t>(v);
+      if (v <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        ExpectAsToChars<int64_t>(static_cast<int64_t>(v));
+        ExpectAsToChars<int64_t>(-static_cast<int64_t>(v));
+      }
+    }
+    if (p > std::numeric_limits<uint64_t>::max() / 10) break;
+  }
+  ExpectAsToChars<uint64_t>(std::numeric_limits<uint64_t>::max());
+  ExpectAsToChars<int64_t>(std::numeric_limits<int64_t>::max());
+  ExpectAsToChars<int64_t>(std::numeric_limits<int64_t>::min());
+}
+
+TEST(DecimalTest, RandomNumbersOfEverySizeWriteAsToChars) {
+  const uint32_t seed = std::random_device{}();
+  std::cout << "seed " << seed << "\n";
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 200'000; ++i) {
+    const uint64_t v = rng() >> (rng() % 64);  // every magnitude about as often
+    ExpectAsToChars<uint64_t>(v);
+    ExpectAsToChars<int64_t>(static_cast<int64_t>(v));
+  }
+}
+
+}  // namespace
+}  // namespace weir::nexmark
