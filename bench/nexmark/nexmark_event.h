@@ -2,8 +2,8 @@
 // with the canonical one-line text form both generators (C++ and Java) print.
 //
 // Field names and order follow the Nexmark suite's schema (its ddl_gen.sql). Times are
-// milliseconds since the epoch (UTC); prices are in cents. The fields the generator cuts from
-// its tables (a bid's URL, the "extra" padding) are SharedText: views of those tables.
+// milliseconds since the epoch (UTC); prices are in cents. The fields the generator takes from
+// its tables (a bid's channel and URL, the "extra" padding) are SharedText: views of them.
 //
 // An Event holds exactly one kind (a variant): it is the record the source emits, a batch holds
 // a thousand of them, so it is as small as its largest kind and moves, copies and dies with one
@@ -48,7 +48,7 @@ struct Bid {
   int64_t auction = 0;  // an Auction id
   int64_t bidder = 0;   // a Person id (offset by the reference's quirk, see the generator)
   int64_t price = 0;    // cents
-  std::string channel;
+  SharedText channel;
   SharedText url;
   int64_t date_time = 0;  // ms since the epoch
   SharedText extra;

@@ -7,7 +7,6 @@
 #include <limits>
 #include <string_view>
 
-#include "decimal.h"
 #include "java_random.h"
 
 // Every rule below is the reference's, in the reference's order of random draws: changing the
@@ -88,6 +87,7 @@ struct Tables {
   // The channel URLs end to end, and where each is: one cache miss per lookup, not three.
   std::string channel_url_text;
   std::vector<std::pair<uint32_t, uint32_t>> channel_urls;  // offset, length
+  std::vector<std::string> channel_names;                   // "channel-" and its number
 };
 
 // BidGenerator.getBaseUrl.
@@ -125,11 +125,13 @@ Tables BuildTables() {
   JavaRandom random(kChannelTableSeed);
   for (auto& url : t.hot_urls) url = BaseUrl(random);
   t.channel_urls.reserve(kNumChannels);
+  t.channel_names.reserve(kNumChannels);
   for (int i = 0; i < kNumChannels; ++i) {
     std::string url = BaseUrl(random);
     if (random.NextInt(10) > 0) {
       url.append("&channel_id=").append(std::to_string(JavaAbsReverse(i)));
     }
+    t.channel_names.push_back("channel-" + std::to_string(i));
     t.channel_urls.emplace_back(t.channel_url_text.size(), url.size());
     t.channel_url_text += url;
   }
@@ -468,13 +470,11 @@ void NexmarkGenerator::NextBid(int64_t event_id, EventPosition at, int64_t times
   const Tables& tables = GetTables();
   if (random.NextInt(kHotChannelsRatio) > 0) {
     const int i = random.NextInt(kHotChannels.size());
-    b.channel.assign(kHotChannels[i]);
+    b.channel.SetLasting(kHotChannels[i]);
     b.url.SetLasting(tables.hot_urls[i]);
   } else {
     const int channel = random.NextInt(kNumChannels);
-    char digits[20];
-    b.channel.assign("channel-");
-    b.channel.append(digits, PutDecimal(digits, static_cast<int64_t>(channel)));
+    b.channel.SetLasting(tables.channel_names[channel]);
     const auto [offset, length] = tables.channel_urls[channel];
     b.url.SetLasting(std::string_view(tables.channel_url_text).substr(offset, length));
   }

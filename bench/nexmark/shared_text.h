@@ -13,6 +13,7 @@
 #include <weir/codec.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,8 +23,29 @@ namespace weir::nexmark {
 class SharedText {
  public:
   SharedText() = default;
-  SharedText(std::string owned) : owned_(std::move(owned)) {}  // NOLINT: a string is text
-  SharedText(const char* owned) : owned_(owned) {}             // NOLINT: as is a literal
+  SharedText(std::string owned)  // NOLINT: a string is text
+      : owned_(std::make_unique<std::string>(std::move(owned))), text_(*owned_) {}
+  SharedText(const char* owned) : SharedText(std::string(owned)) {}  // NOLINT: as is a literal
+
+  // Moves are a pointer's and a view's: an event moves through its batches several times, and
+  // owned text stays where it is on the heap.
+  SharedText(SharedText&& other) noexcept
+      : owned_(std::move(other.owned_)), text_(std::exchange(other.text_, {})) {}
+  SharedText& operator=(SharedText&& other) noexcept {
+    owned_ = std::move(other.owned_);
+    text_ = std::exchange(other.text_, {});
+    return *this;
+  }
+  SharedText(const SharedText& other) { *this = other; }
+  SharedText& operator=(const SharedText& other) {
+    if (this == &other) return *this;
+    if (other.owned_) {
+      Assign(other.text_);
+    } else {
+      SetLasting(other.text_);
+    }
+    return *this;
+  }
 
   // A view of `text`, which must outlive every copy (the generator's tables do).
   static SharedText Lasting(std::string_view text) {
@@ -32,28 +54,30 @@ class SharedText {
     return t;
   }
   void SetLasting(std::string_view text) {
-    owned_.clear();
-    lasting_ = text.data() != nullptr ? text : std::string_view("");
+    owned_.reset();
+    text_ = text;
   }
   // Owned text; `text` may be anything.
   void Assign(std::string_view text) {
-    lasting_ = {};
-    owned_.assign(text);
+    if (!owned_) {
+      owned_ = std::make_unique<std::string>(text);
+    } else {
+      owned_->assign(text);
+    }
+    text_ = *owned_;
   }
 
-  std::string_view view() const {
-    return lasting_.data() != nullptr ? lasting_ : std::string_view(owned_);
-  }
-  operator std::string_view() const { return view(); }  // NOLINT: reads as text
-  size_t size() const { return view().size(); }
-  bool empty() const { return view().empty(); }
+  std::string_view view() const { return text_; }
+  operator std::string_view() const { return text_; }  // NOLINT: reads as text
+  size_t size() const { return text_.size(); }
+  bool empty() const { return text_.empty(); }
 
-  friend bool operator==(const SharedText& a, const SharedText& b) { return a.view() == b.view(); }
-  friend bool operator==(const SharedText& a, std::string_view b) { return a.view() == b; }
+  friend bool operator==(const SharedText& a, const SharedText& b) { return a.text_ == b.text_; }
+  friend bool operator==(const SharedText& a, std::string_view b) { return a.text_ == b; }
 
  private:
-  std::string owned_;
-  std::string_view lasting_;  // data() set: a view of lasting text, owned_ unused
+  std::unique_ptr<std::string> owned_;  // null for a view of lasting text
+  std::string_view text_;               // of the lasting text, or of *owned_
 };
 
 }  // namespace weir::nexmark
