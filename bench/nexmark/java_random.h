@@ -35,13 +35,30 @@ class JavaRandom {
       return static_cast<int32_t>((static_cast<int64_t>(bound) * r) >> 31);
     }
     // Java: for (int u = r; u - (r = u % bound) + m < 0; u = next(31));  (int overflow wraps)
-    for (int32_t u = r;; u = Next(31)) {
-      r = u % bound;
-      const auto sum = static_cast<int32_t>(static_cast<uint32_t>(u) - static_cast<uint32_t>(r) +
-                                            static_cast<uint32_t>(m));
-      if (sum >= 0) break;
+    for (int32_t u = r; !Accepts(u, bound, &r); u = Next(31)) {
     }
     return r;
+  }
+
+  // Two draws of nextInt at once, for a loop that usually takes both: the two seeds ahead are
+  // computed side by side from the current one (the second by a jump of two steps), so the
+  // second multiplication does not wait for the first. Sets *first to nextInt(first_bound)
+  // and returns true; and, if `take_second(*first)`, *second to the nextInt(second_bound) after
+  // it. Both bounds are not powers of two. Where Java's rejection loop would draw again (about
+  // once in 2^31 / bound draws) it returns false having drawn nothing: draw with NextInt then.
+  template <typename TakeSecond>
+  bool NextTwoInts(int32_t first_bound, int32_t second_bound, TakeSecond take_second,
+                   int32_t* first, int32_t* second) {
+    const uint64_t one = (seed_ * kMultiplier + kAddend) & kMask;
+    const uint64_t two = (seed_ * kMultiplierTwice + kAddendTwice) & kMask;
+    if (!Accepts(Bits31(one), first_bound, first)) return false;
+    if (!take_second(*first)) {
+      seed_ = one;
+      return true;
+    }
+    if (!Accepts(Bits31(two), second_bound, second)) return false;
+    seed_ = two;
+    return true;
   }
 
   // java.util.Random.nextLong(): ((long) next(32) << 32) + next(32), the second half signed.
@@ -62,6 +79,20 @@ class JavaRandom {
   static constexpr uint64_t kMultiplier = 0x5DEECE66DULL;
   static constexpr uint64_t kAddend = 0xBULL;
   static constexpr uint64_t kMask = (1ULL << 48) - 1;
+  // Two steps as one: s'' = M(Ms + A) + A = M^2 s + (M + 1) A (mod 2^48).
+  static constexpr uint64_t kMultiplierTwice = (kMultiplier * kMultiplier) & kMask;
+  static constexpr uint64_t kAddendTwice = ((kMultiplier + 1) * kAddend) & kMask;
+
+  static int32_t Bits31(uint64_t seed) { return static_cast<int32_t>(seed >> 17); }
+
+  // nextInt(bound)'s test of a draw u for a bound that is not a power of two: *r = u % bound,
+  // unless u falls in the last, partial run of `bound` values (Java then draws again).
+  static bool Accepts(int32_t u, int32_t bound, int32_t* r) {
+    *r = u % bound;
+    const auto sum = static_cast<int32_t>(static_cast<uint32_t>(u) - static_cast<uint32_t>(*r) +
+                                          static_cast<uint32_t>(bound - 1));
+    return sum >= 0;
+  }
 
   // java.util.Random.next(bits): advance the LCG, return its top `bits` bits as a Java int.
   int32_t Next(int bits) {

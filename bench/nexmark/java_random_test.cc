@@ -96,5 +96,73 @@ TEST(JavaRandomTest, SetSeedRestartsTheSequence) {
   EXPECT_EQ(r.NextInt(), first);
 }
 
+// A character of the reference's random strings, the way it draws: nextInt(13), then
+// nextInt(26) unless the first was 0.
+int32_t OneAfterTheOther(JavaRandom& r) {
+  if (r.NextInt(13) == 0) return -1;
+  return r.NextInt(26);
+}
+
+// The same through NextTwoInts, falling back where it declines.
+int32_t BothAtOnce(JavaRandom& r, int* declined) {
+  int32_t pick, letter;
+  if (!r.NextTwoInts(13, 26, [](int32_t p) { return p != 0; }, &pick, &letter)) {
+    ++*declined;
+    return OneAfterTheOther(r);
+  }
+  return pick == 0 ? -1 : letter;
+}
+
+// java.util.Random's step backwards, and the constructor argument that starts at a state.
+constexpr uint64_t kM = 0x5DEECE66DULL, kA = 0xB, kMask = (1ULL << 48) - 1;
+uint64_t StepBack(uint64_t state) {
+  uint64_t inverse = kM;  // Newton's iteration for 1/M modulo 2^64 (M is odd)
+  for (int i = 0; i < 6; ++i) inverse *= 2 - kM * inverse;
+  return ((state - kA) * inverse) & kMask;
+}
+int64_t SeedStartingAt(uint64_t state) { return static_cast<int64_t>(state ^ kM); }
+
+// next(31) of a state is its top 31 bits.
+uint64_t StateDrawing(int32_t u, uint64_t low_bits) {
+  return (static_cast<uint64_t>(u) << 17) | (low_bits & 0x1FFFF);
+}
+
+TEST(JavaRandomTest, TwoIntsAtOnceAreTheIntsOneAfterTheOther) {
+  int declined = 0;
+  for (int64_t seed = 0; seed < 20'000; ++seed) {
+    for (int64_t s : {seed, seed * 7919 - 3}) {
+      JavaRandom one_by_one(s), together(s);
+      for (int i = 0; i < 40; ++i) {
+        ASSERT_EQ(BothAtOnce(together, &declined), OneAfterTheOther(one_by_one))
+            << "seed " << s << ", character " << i;
+      }
+      ASSERT_EQ(together.NextInt(), one_by_one.NextInt()) << "seed " << s;
+    }
+  }
+  EXPECT_EQ(declined, 0) << "Java rejects about one draw in 10^8";
+
+  // Draws Java rejects: 2^31 - 1 lies in the last, partial run of 13 and of 26 values.
+  constexpr int32_t kRejected = 0x7FFFFFFF;
+  // The first draw rejected.
+  const uint64_t first_rejected = StepBack(StateDrawing(kRejected, 0));
+  // The second rejected, after a first that is kept and not 0 (so the second is taken).
+  uint64_t second_rejected = 0;
+  for (uint64_t low = 0;; ++low) {
+    const uint64_t before_second = StepBack(StateDrawing(kRejected, low));
+    const auto u = static_cast<int32_t>(before_second >> 17);
+    if (u % 13 != 0 && u < 0x7FFFFFF0) {
+      second_rejected = StepBack(before_second);
+      break;
+    }
+  }
+  for (uint64_t state : {first_rejected, second_rejected}) {
+    const int before = declined;
+    JavaRandom one_by_one(SeedStartingAt(state)), together(SeedStartingAt(state));
+    ASSERT_EQ(BothAtOnce(together, &declined), OneAfterTheOther(one_by_one));
+    EXPECT_EQ(declined, before + 1) << "Java draws again here: NextTwoInts must decline";
+    ASSERT_EQ(together.NextInt(), one_by_one.NextInt());
+  }
+}
+
 }  // namespace
 }  // namespace weir::nexmark

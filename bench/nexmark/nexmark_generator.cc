@@ -54,7 +54,12 @@ void AppendRandomString(JavaRandom& random, int max_length, char special, std::s
   out->resize(start + static_cast<size_t>(len));  // written in place: no size check per char
   char* chars = out->data() + start;
   for (int i = 0; i < len; ++i) {
-    chars[i] = random.NextInt(13) == 0 ? special : static_cast<char>('a' + random.NextInt(26));
+    int32_t pick, letter;
+    if (random.NextTwoInts(13, 26, [](int32_t p) { return p != 0; }, &pick, &letter)) {
+      chars[i] = pick == 0 ? special : static_cast<char>('a' + letter);
+    } else {  // a draw Java rejects: one at a time
+      chars[i] = random.NextInt(13) == 0 ? special : static_cast<char>('a' + random.NextInt(26));
+    }
   }
   size_t end = out->size();
   while (end > start && (*out)[end - 1] <= ' ') --end;
