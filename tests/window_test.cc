@@ -18,6 +18,7 @@
 
 #include "job_test_util.h"
 #include "testing/test_util.h"
+#include "weir/detail/key_group_watermarks.h"
 #include "weir/weir.h"
 
 namespace weir {
@@ -1021,6 +1022,85 @@ TEST(SideOutputTest, ASideOutputTakesItsOperatorsParallelism) {
   JobResult r = env.Execute("bad side output");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.error(), HasSubstr("side output 'odd' has the parallelism of"));
+}
+
+// The watermarks restored by key group, at other parallelisms: each key group gets the
+// watermark of the subtask that held it; a checkpoint keeps the higher of the live and the
+// restored one; a job that slices advances through when its slices fired, one that does not
+// keeps it; the maximum watermark (the end of input, a drained stop) is not kept.
+TEST(KeyGroupWatermarksTest, EachKeyGroupGetsTheWatermarkOfTheSubtaskThatHeldIt) {
+  constexpr int kMaxParallelism = 128;
+  auto snapshot_of = [](std::vector<detail::KeyGroupWatermarks>& subtasks,
+                        const std::vector<int64_t>& live, bool sliced) {
+    detail::OperatorState merged{{detail::KeyGroupWatermarks::kStateName,
+                          detail::OperatorStateList::Mode::kUnion, {}}};
+    for (size_t i = 0; i < subtasks.size(); ++i) {
+      detail::OperatorSnapshot snap;
+      subtasks[i].Snapshot(live[i], sliced && i == 1, &snap);
+      for (auto& e : snap.state.at(0).elements) merged[0].elements.push_back(e);
+    }
+    return merged;
+  };
+  auto restored_at = [](const detail::OperatorState& state, int parallelism) {
+    std::vector<detail::KeyGroupWatermarks> subtasks(static_cast<size_t>(parallelism));
+    for (int s = 0; s < parallelism; ++s) {
+      subtasks[static_cast<size_t>(s)].Restore(state, kMaxParallelism, parallelism, s);
+    }
+    return subtasks;
+  };
+  // Two subtasks at 1000 and 2000 ms; the second slices.
+  std::vector<detail::KeyGroupWatermarks> two = restored_at({}, 2);
+  const detail::OperatorState first = snapshot_of(two, {1000, 2000}, /*sliced=*/true);
+  std::vector<detail::KeyGroupWatermarks> three = restored_at(first, 3);
+  KeyEncoder<int32_t> encoder;
+  for (int32_t key = 0; key < 2000; ++key) {
+    const std::string bytes(encoder.Encode(key));
+    const int kg = detail::KeyGroupForHash(detail::Hash64(bytes), kMaxParallelism);
+    const int before = detail::OperatorIndexForKeyGroup(kg, kMaxParallelism, 2);
+    const int now = detail::OperatorIndexForKeyGroup(kg, kMaxParallelism, 3);
+    for (int s = 0; s < 3; ++s) {
+      const auto& w = three[static_cast<size_t>(s)];
+      SCOPED_TRACE("key " + std::to_string(key) + " at subtask " + std::to_string(s));
+      EXPECT_EQ(w.FloorOf(bytes), s == now ? 1000 * (before + 1) : kMinWatermark);
+      EXPECT_EQ(w.SlicesFiredThrough(bytes), s == now && before == 1 ? 2000 : kMinWatermark);
+    }
+  }
+  EXPECT_TRUE(three[0].Active());
+  // Checkpointed again at 1500 ms by a job that does not slice, restored at parallelism 1.
+  const detail::OperatorState second = snapshot_of(three, {1500, 1500, 1500}, /*sliced=*/false);
+  std::vector<detail::KeyGroupWatermarks> one = restored_at(second, 1);
+  for (int32_t key = 0; key < 2000; ++key) {
+    const std::string bytes(encoder.Encode(key));
+    const int kg = detail::KeyGroupForHash(detail::Hash64(bytes), kMaxParallelism);
+    const int first_owner = detail::OperatorIndexForKeyGroup(kg, kMaxParallelism, 2);
+    EXPECT_EQ(one[0].FloorOf(bytes), first_owner == 0 ? 1500 : 2000) << key;
+    EXPECT_EQ(one[0].SlicesFiredThrough(bytes), first_owner == 1 ? 2000 : kMinWatermark) << key;
+  }
+  one[0].Advance(1999);
+  EXPECT_TRUE(one[0].Active());
+  one[0].Advance(2000);
+  EXPECT_FALSE(one[0].Active());
+  // The end of input is not a watermark to resume from.
+  std::vector<detail::KeyGroupWatermarks> fresh = restored_at({}, 2);
+  std::vector<detail::KeyGroupWatermarks> after_drain =
+      restored_at(snapshot_of(fresh, {kMaxWatermark, kMaxWatermark}, false), 2);
+  EXPECT_FALSE(after_drain[0].Active());
+  EXPECT_FALSE(after_drain[1].Active());
+  EXPECT_EQ(after_drain[0].FloorOf("any"), kMinWatermark);
+}
+
+// A restored watermark that does not decode is an error that says what, not a crash.
+TEST(KeyGroupWatermarksTest, AnEntryThatDoesNotDecodeIsAClearError) {
+  detail::OperatorState damaged{{detail::KeyGroupWatermarks::kStateName,
+                         detail::OperatorStateList::Mode::kUnion, {"\x01"}}};
+  detail::KeyGroupWatermarks w;
+  try {
+    w.Restore(damaged, 128, 1, 0);
+    FAIL() << "a damaged entry was accepted";
+  } catch (const detail::StateError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("watermarks-by-key-group"));
+    EXPECT_THAT(e.what(), HasSubstr("does not decode"));
+  }
 }
 
 TEST(WindowErrorsTest, AnEventTimeWindowWithoutTimestampsFailsWithAClearError) {

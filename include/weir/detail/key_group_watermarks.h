@@ -25,11 +25,14 @@
 
 namespace weir::detail {
 
-// Key groups [first, last] had `watermark` when the checkpoint was taken.
+// Key groups [first, last] had `watermark` when the checkpoint was taken, and sliced windows
+// (WindowedStream::Sliced) that end at or before `slices_fired_through` had fired in a job that
+// sliced: the slices such a window shares with later ones are not its contents any more.
 struct KeyGroupWatermark {
   int32_t first = 0;
   int32_t last = -1;
   int64_t watermark = kMinWatermark;
+  int64_t slices_fired_through = kMinWatermark;
 };
 
 }  // namespace weir::detail
@@ -38,7 +41,8 @@ template <>
 struct weir::Codec<weir::detail::KeyGroupWatermark>
     : weir::FieldsCodec<weir::detail::KeyGroupWatermark, &weir::detail::KeyGroupWatermark::first,
                         &weir::detail::KeyGroupWatermark::last,
-                        &weir::detail::KeyGroupWatermark::watermark> {};
+                        &weir::detail::KeyGroupWatermark::watermark,
+                        &weir::detail::KeyGroupWatermark::slices_fired_through> {};
 
 namespace weir::detail {
 
@@ -46,19 +50,19 @@ class KeyGroupWatermarks {
  public:
   static constexpr const char* kStateName = "watermarks-by-key-group";
 
-  // Keeps, of the restored entries, those of this subtask's key groups.
-  void Restore(const OperatorState& restored, const OperatorContext& ctx) {
-    max_parallelism_ = ctx.max_parallelism();
-    // The key groups this subtask holds, as the runtime assigns them.
-    const int p = ctx.parallelism();
-    const int s = ctx.subtask_index();
-    first_ = (s * max_parallelism_ + p - 1) / p;
-    last_ = ((s + 1) * max_parallelism_ + p - 1) / p - 1;
-    floors_.clear();
+  // Keeps, of the restored entries, those of this subtask's key groups (subtask `subtask` of
+  // `parallelism`, with the runtime's assignment of key groups).
+  void Restore(const OperatorState& restored, int max_parallelism, int parallelism,
+               int subtask) {
+    max_parallelism_ = max_parallelism;
+    first_ = (subtask * max_parallelism + parallelism - 1) / parallelism;
+    last_ = ((subtask + 1) * max_parallelism + parallelism - 1) / parallelism - 1;
+    groups_.clear();
     highest_ = kMinWatermark;
+    slices_fired_ = false;
     for (const OperatorStateList& list : restored) {
       if (list.name != kStateName) continue;
-      floors_.assign(static_cast<size_t>(last_ - first_ + 1), kMinWatermark);
+      groups_.assign(static_cast<size_t>(last_ - first_ + 1), Restored{});
       for (const std::string& bytes : list.elements) {
         KeyGroupWatermark e;
         if (!DecodeFromString(bytes, e)) {
@@ -67,27 +71,27 @@ class KeyGroupWatermarks {
               "') does not decode: the checkpoint is damaged or of another program"));
         }
         for (int kg = std::max(e.first, first_); kg <= std::min(e.last, last_); ++kg) {
-          int64_t& floor = floors_[static_cast<size_t>(kg - first_)];
-          floor = std::max(floor, e.watermark);
-          highest_ = std::max(highest_, floor);
+          Restored& g = groups_[static_cast<size_t>(kg - first_)];
+          g.watermark = std::max(g.watermark, e.watermark);
+          g.slices_fired_through = std::max(g.slices_fired_through, e.slices_fired_through);
+          highest_ = std::max(highest_, g.watermark);
+          slices_fired_ |= g.slices_fired_through != kMinWatermark;
         }
       }
     }
-    if (highest_ == kMinWatermark) floors_.clear();
-    ahead_ = !floors_.empty();
+    ahead_ = highest_ != kMinWatermark;
   }
 
   // Whether some key group's restored watermark is still ahead of the live one.
   bool Active() const { return ahead_; }
 
-  // The restored watermark of the key these bytes encode; kMinWatermark if none was. Kept
-  // after the live watermark passed it: it also says which windows had fired before the
-  // restore.
-  int64_t FloorOf(std::string_view key_bytes) const {
-    if (floors_.empty()) return kMinWatermark;
-    const int kg = KeyGroupForHash(Hash64(key_bytes), max_parallelism_);
-    if (kg < first_ || kg > last_) return kMinWatermark;  // not this subtask's: not restored
-    return floors_[static_cast<size_t>(kg - first_)];
+  // The restored watermark of the key these bytes encode; kMinWatermark if none was.
+  int64_t FloorOf(std::string_view key_bytes) const { return Of(key_bytes).watermark; }
+
+  // Through when the key's sliced windows had fired in a job that sliced (kept after the live
+  // watermark passed the restored one: a late record may come long after).
+  int64_t SlicesFiredThrough(std::string_view key_bytes) const {
+    return slices_fired_ ? Of(key_bytes).slices_fired_through : kMinWatermark;
   }
 
   // The live watermark reached `live`.
@@ -95,36 +99,55 @@ class KeyGroupWatermarks {
     if (live >= highest_) ahead_ = false;
   }
 
-  // Adds this subtask's entries: per key group, the higher of the live watermark and the
-  // restored one, runs of equal values as one entry.
-  void Snapshot(int64_t live, OperatorSnapshot* out) const {
+  // Adds this subtask's entries, runs of equal key groups as one: per key group, the higher
+  // of the live watermark and the restored one; and through when sliced windows fired, which a
+  // job that slices advances with its watermark and one that does not keeps. The maximum
+  // watermark (the end of input, or a stop that drained) is not kept: a job resumed after it
+  // would find every record late.
+  void Snapshot(int64_t live, bool sliced, OperatorSnapshot* out) const {
     OperatorStateList list{kStateName, OperatorStateList::Mode::kUnion, {}};
-    if (!ahead_) {
-      if (live != kMinWatermark) {
-        list.elements.push_back(EncodeToString(KeyGroupWatermark{first_, last_, live}));
-      }
-    } else {
-      KeyGroupWatermark run{first_, first_ - 1, kMinWatermark};
-      for (int kg = first_; kg <= last_; ++kg) {
-        const int64_t w = std::max(live, floors_[static_cast<size_t>(kg - first_)]);
-        if (run.last >= run.first && w != run.watermark) {
+    KeyGroupWatermark run{first_, first_ - 1, kMinWatermark, kMinWatermark};
+    for (int kg = first_; kg <= last_; ++kg) {
+      const Restored g = groups_.empty() ? Restored{} : groups_[static_cast<size_t>(kg - first_)];
+      int64_t w = std::max(live, g.watermark);
+      if (w == kMaxWatermark) w = kMinWatermark;
+      const int64_t fired = sliced ? w : g.slices_fired_through;
+      if (run.last >= run.first && (w != run.watermark || fired != run.slices_fired_through)) {
+        if (run.watermark != kMinWatermark || run.slices_fired_through != kMinWatermark) {
           list.elements.push_back(EncodeToString(run));
-          run.first = kg;
         }
-        run.last = kg;
-        run.watermark = w;
+        run.first = kg;
       }
+      run.last = kg;
+      run.watermark = w;
+      run.slices_fired_through = fired;
+    }
+    if (run.last >= run.first &&
+        (run.watermark != kMinWatermark || run.slices_fired_through != kMinWatermark)) {
       list.elements.push_back(EncodeToString(run));
     }
     out->state.push_back(std::move(list));
   }
 
  private:
+  struct Restored {
+    int64_t watermark = kMinWatermark;
+    int64_t slices_fired_through = kMinWatermark;
+  };
+
+  Restored Of(std::string_view key_bytes) const {
+    if (groups_.empty()) return Restored{};
+    const int kg = KeyGroupForHash(Hash64(key_bytes), max_parallelism_);
+    if (kg < first_ || kg > last_) return Restored{};  // not this subtask's: not restored
+    return groups_[static_cast<size_t>(kg - first_)];
+  }
+
   int max_parallelism_ = 1;
-  int first_ = 0, last_ = -1;    // this subtask's key groups
-  std::vector<int64_t> floors_;  // by key group - first_; empty if nothing was restored
+  int first_ = 0, last_ = -1;     // this subtask's key groups
+  std::vector<Restored> groups_;  // by key group - first_; empty if nothing was restored
   int64_t highest_ = kMinWatermark;
-  bool ahead_ = false;  // highest_ is ahead of the live watermark
+  bool ahead_ = false;         // highest_ is ahead of the live watermark
+  bool slices_fired_ = false;  // some slices_fired_through was restored
 };
 
 }  // namespace weir::detail

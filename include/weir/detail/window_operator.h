@@ -115,7 +115,6 @@ class AggregatingContents {
   void Open(RuntimeContext& rc, KeyedStateAccess& keyed, std::optional<Slices> slices,
             bool sliced) {
     rc_ = &rc;
-    sliced_ = sliced;
     if (!sliced || keyed.HoldsUndeclaredState(kWindowsState)) Windows();
     if constexpr (kMaySlice) {
       if (slices && (sliced || keyed.HoldsUndeclaredState(kSlicesState))) {
@@ -132,15 +131,21 @@ class AggregatingContents {
   // The same for a slice (sliced only).
   bool AddToSlice(const W& slice, const T& value) { return AddTo(*slice_state_, slice, value); }
 
+  // `slices_fired_through`: windows that end by then fired in a job that sliced, before a
+  // restore into one with a larger allowed lateness, say. The slices such a window shares with
+  // later windows are theirs now: its late firing shows its late records alone, as Flink's
+  // would. (Restored into a job that does not slice, the slices stay, and every window that
+  // had not fired merges them as it fires.)
   template <typename K>
-  void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out) {
+  void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out,
+            int64_t slices_fired_through) {
     const W& w = ctx.window();
     std::optional<Acc> acc;
     if (windows_) {
       if (const Acc* own = windows_->Find(w)) acc.emplace(*own);
     }
     if constexpr (kMaySlice) {
-      if (slice_state_ && sliced_) {
+      if (slice_state_ && w.max_timestamp() > slices_fired_through) {
         for (int64_t start = w.start; start < w.end; start += slices_.length) {
           const Acc* slice = slice_state_->Find(W{start, start + slices_.length});
           if (slice == nullptr) continue;
@@ -165,47 +170,11 @@ class AggregatingContents {
     }
     if (acc) windows.Put(target, std::move(*acc));
   }
-  // Whether restored slices wait to be taken apart: the job does not slice, its checkpoint did.
-  bool HoldsRestoredSlices() const {
-    if constexpr (kMaySlice) {
-      return slice_state_ && !sliced_;
-    } else {
-      return false;
-    }
-  }
-  // Takes the current key's restored slices apart into the accumulators of the windows that
-  // hold them and end after `fired_through`: those that end earlier fired in the job that
-  // sliced, and a late record must find them empty, as Flink's window would be. Then the job
-  // keeps whole windows only: a window's late firing sees all of it and no more.
-  void TakeApartSlices(int64_t fired_through) {
-    if constexpr (kMaySlice) {
-      if (slice_state_->IsEmpty()) return;
-      slice_state_->Keys(&slice_keys_);
-      for (const W& slice : slice_keys_) {
-        const Acc* part = slice_state_->Find(slice);
-        if (part == nullptr) continue;
-        const Acc copy = *part;  // valid only until the next access to the state
-        for (int64_t start = TimeWindow::StartOf(slice.start, slices_.offset, slices_.slide);
-             start > slice.start - slices_.size; start -= slices_.slide) {
-          const W w{start, start + slices_.size};
-          if (w.max_timestamp() <= fired_through) continue;
-          std::optional<Acc> acc = Windows().Get(w);
-          if (acc) {
-            acc = agg_.Merge(std::move(*acc), copy);
-          } else {
-            acc.emplace(copy);
-          }
-          windows_->Put(w, std::move(*acc));
-        }
-      }
-      slice_state_->Clear();
-    }
-  }
-  // Whether the window has contents, its own or in its slices.
-  bool Holds(const W& w) {
+  // Whether the window has contents, its own or in its slices (see Emit).
+  bool Holds(const W& w, int64_t slices_fired_through) {
     if (windows_ && windows_->Find(w) != nullptr) return true;
     if constexpr (kMaySlice) {
-      if (slice_state_ && sliced_) {
+      if (slice_state_ && w.max_timestamp() > slices_fired_through) {
         for (int64_t start = w.start; start < w.end; start += slices_.length) {
           if (slice_state_->Find(W{start, start + slices_.length}) != nullptr) return true;
         }
@@ -217,7 +186,7 @@ class AggregatingContents {
   void Clear(const W& w) {
     if (windows_) windows_->Remove(w);
     if constexpr (kMaySlice) {
-      if (slice_state_ && sliced_) {
+      if (slice_state_) {
         for (int64_t start = w.start; start < w.start + slices_.slide; start += slices_.length) {
           slice_state_->Remove(W{start, start + slices_.length});
         }
@@ -246,10 +215,8 @@ class AggregatingContents {
   Fn fn_;
   RuntimeContext* rc_ = nullptr;
   std::optional<MapState<W, Acc>> windows_;
-  bool sliced_ = false;
   Slices slices_;
   std::optional<MapState<W, Acc>> slice_state_;  // declared: see the class comment
-  std::vector<W> slice_keys_;
 };
 
 template <typename W, typename T>
@@ -332,7 +299,7 @@ class ListContents {
     return true;
   }
   template <typename K>
-  void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out) {
+  void Emit(const K& key, WindowContext<W>& ctx, Collector<Out>& out, int64_t) {
     const W& w = ctx.window();
     elements_.clear();
     for (const Element& e : state_.Get()) {
@@ -357,7 +324,7 @@ class ListContents {
     state_.Update(std::move(all));
   }
   void Clear(const W& w) { Rewrite(w, nullptr); }
-  bool Holds(const W& w) {
+  bool Holds(const W& w, int64_t) {
     const std::vector<Element>& all = state_.Get();
     return std::any_of(all.begin(), all.end(), [&](const Element& e) { return e.window == w; });
   }
@@ -414,7 +381,9 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   void InitializeState(const OperatorState& restored) override {
     if constexpr (Assigner::kEventTime) {
       try {
-        restored_watermarks_.Restore(restored, this->context());
+        const OperatorContext& ctx = this->context();
+        restored_watermarks_.Restore(restored, ctx.max_parallelism(), ctx.parallelism(),
+                                     ctx.subtask_index());
       } catch (...) {
         RethrowAsOperatorError(this->context());
       }
@@ -422,7 +391,9 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   }
 
   void SnapshotState(int64_t, OperatorSnapshot* out) override {
-    if constexpr (Assigner::kEventTime) restored_watermarks_.Snapshot(this->current_watermark(), out);
+    if constexpr (Assigner::kEventTime) {
+      restored_watermarks_.Snapshot(this->current_watermark(), sliced_, out);
+    }
   }
 
   void Open() override {
@@ -614,7 +585,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
       }
       // An adopted window without contents is not one of this key's: a cleanup timer for it
       // would name the next window, and that the next.
-      const bool adopt = adopted && w == *adopted && contents_.Holds(w);
+      const bool adopt = adopted && w == *adopted && contents_.Holds(w, SlicesFiredThrough());
       trigger_context_.SetWindow(&w);
       TriggerResult result = domain == TimeDomain::kEventTime
                                  ? trigger_.OnEventTime(time, w, trigger_context_)
@@ -634,7 +605,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     out.SetTimestamp(w.max_timestamp());
     WindowContext<W> ctx(&this->side_outputs(), Watermark(), now_);
     ctx.SetWindow(&w);
-    contents_.Emit(key_, ctx, out);
+    contents_.Emit(key_, ctx, out, SlicesFiredThrough());
   }
 
   void ClearAllState(const W& w) {
@@ -720,15 +691,14 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     return cover;
   }
 
-  // After a restore, for the key just made current: its key group's restored watermark, and
-  // its restored slices, taken apart if the job does not slice.
+  // After a restore, for the key just made current: its key group's restored watermark.
   void OnKey(std::string_view key_bytes) {
     if (restored_watermarks_.Active()) SetWatermarkFloor(restored_watermarks_.FloorOf(key_bytes));
-    if constexpr (kMaySlice) {
-      if (contents_.HoldsRestoredSlices()) {
-        contents_.TakeApartSlices(restored_watermarks_.FloorOf(key_bytes));
-      }
-    }
+  }
+  // Through when the current key's sliced windows fired before a restore (see
+  // AggregatingContents::Emit).
+  int64_t SlicesFiredThrough() const {
+    return restored_watermarks_.SlicesFiredThrough(keyed_->current_key_bytes());
   }
 
   // What records and windows of the current key are judged by: the operator's watermark, or
