@@ -115,7 +115,8 @@ class JobClient {
   // (Flink's `flink stop`). Returns the savepoint's path; on error the job keeps running.
   // `drain` (Flink's `stop --drain`): the sources first emit the maximum watermark, so every
   // event-time timer and window fires into the output the savepoint covers; meant for a job
-  // that will not be resumed (a resumed one would see its later records as late).
+  // that will not be resumed (a resumed one has fired every window already, and its event
+  // time starts again from nothing: the maximum watermark is not restored).
   virtual Result<std::string> StopWithSavepoint(const std::string& target_dir = "",
                                                 bool drain = false) = 0;
   // Blocks until the job ends and returns its result.
