@@ -128,6 +128,20 @@ class ReaderOutput final {
     batch_->records.push_back(std::move(record));
     batch_->timestamps.push_back(timestamp);
   }
+  // Collects all of `records` (at most room()) with their timestamps, one each, at once: if
+  // nothing was collected before in this poll, the vectors are swapped with the engine's
+  // (moved as three pointers, not record by record). Both are empty afterwards and may keep a
+  // capacity: a reader that fills the same two vectors every poll allocates nothing.
+  void CollectAll(std::vector<T>& records, std::vector<int64_t>& timestamps) {
+    if (batch_->records.empty()) {
+      batch_->records.swap(records);
+      batch_->timestamps.swap(timestamps);
+    } else {
+      for (size_t i = 0; i < records.size(); ++i) Collect(std::move(records[i]), timestamps[i]);
+    }
+    records.clear();
+    timestamps.clear();
+  }
   // How many more records this poll takes.
   size_t room() const { return limit_ > batch_->records.size() ? limit_ - batch_->records.size() : 0; }
 

@@ -1,0 +1,45 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "weir/source.h"
+
+namespace weir {
+namespace {
+
+// CollectAll into an empty poll takes the reader's vectors as they are (no record moved one by
+// one) and gives back the engine's, emptied; after records collected one by one it appends.
+// Either way the records arrive in order with their own timestamps.
+TEST(ReaderOutputTest, CollectAllSwapsIntoAnEmptyPollAndAppendsAfterOthers) {
+  detail::Batch<std::string> batch;
+  batch.records.reserve(8);
+  ReaderOutput<std::string> output(&batch, nullptr, nullptr, nullptr);
+  output.set_limit(8);
+
+  std::vector<std::string> records = {"a", "b"};
+  std::vector<int64_t> timestamps = {10, 20};
+  const std::string* handed = records.data();
+  output.CollectAll(records, timestamps);
+  EXPECT_EQ(batch.records.data(), handed);  // the vector itself, not its records
+  EXPECT_EQ(batch.records, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(batch.timestamps, (std::vector<int64_t>{10, 20}));
+  EXPECT_TRUE(records.empty());
+  EXPECT_TRUE(timestamps.empty());
+  EXPECT_GE(records.capacity(), 8u);  // the engine's, to be filled next time
+  EXPECT_EQ(output.room(), 6u);
+
+  batch.clear();
+  output.Collect("c", 30);
+  records = {"d", "e"};
+  timestamps = {40, 50};
+  output.CollectAll(records, timestamps);
+  EXPECT_EQ(batch.records, (std::vector<std::string>{"c", "d", "e"}));
+  EXPECT_EQ(batch.timestamps, (std::vector<int64_t>{30, 40, 50}));
+  EXPECT_TRUE(records.empty());
+  EXPECT_TRUE(timestamps.empty());
+}
+
+}  // namespace
+}  // namespace weir
