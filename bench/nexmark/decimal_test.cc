@@ -36,6 +36,15 @@ TEST(DecimalTest, EveryNumberOfDigitsAndBothEndsOfEachWriteAsToChars) {
   ExpectAsToChars<int64_t>(std::numeric_limits<int64_t>::min());
 }
 
+// Every number below a million, and a thousand on each side of every power of ten from there
+// to 10^10 (where the digit count and the parts of eight change).
+TEST(DecimalTest, EverySmallNumberWritesAsToChars) {
+  for (uint64_t v = 0; v < 1'000'000; ++v) ExpectAsToChars<uint64_t>(v);
+  for (uint64_t p = 1'000'000; p <= 10'000'000'000ULL; p *= 10) {
+    for (uint64_t v = p - 1'000; v < p + 1'000; ++v) ExpectAsToChars<uint64_t>(v);
+  }
+}
+
 TEST(DecimalTest, RandomNumbersOfEverySizeWriteAsToChars) {
   const uint32_t seed = std::random_device{}();
   std::cout << "seed " << seed << "\n";

@@ -303,10 +303,11 @@ int64_t GeneratorConfig::EffectiveMaxEvents() const {
   return std::numeric_limits<int64_t>::max() / (TotalProportion() * largest);
 }
 
-int64_t GeneratorConfig::TimestampForEvent(int64_t event_number) const {
+int64_t GeneratorConfig::TimestampForEvent(int64_t event_number,
+                                           double inter_event_delay_us) const {
   // Java: baseTime + (long)(eventNumber * interEventDelayUs) / 1000L
   return base_time_ms +
-         JavaDoubleToLong(static_cast<double>(event_number) * InterEventDelayUs()) / 1000;
+         JavaDoubleToLong(static_cast<double>(event_number) * inter_event_delay_us) / 1000;
 }
 
 int64_t GeneratorConfig::NextAdjustedEventNumber(int64_t events_so_far) const {
@@ -362,25 +363,55 @@ std::string GeneratorConfig::Validate() const {
 }
 
 NexmarkGenerator::NexmarkGenerator(const GeneratorConfig& config, int64_t events_so_far)
-    : config_(config), max_events_(config.EffectiveMaxEvents()), events_so_far_(events_so_far) {
+    : config_(config),
+      inter_event_delay_us_(config.InterEventDelayUs()),
+      max_events_(config.EffectiveMaxEvents()),
+      events_so_far_(events_so_far) {
   GetTables();  // Build the shared tables now rather than inside the first event.
 }
 
-void NexmarkGenerator::NextBatch(size_t n, std::vector<Event>* events) {
+void NexmarkGenerator::NextBatch(size_t n, std::vector<Event>* events,
+                                 std::vector<int64_t>* timestamps) {
   // The events already there are refilled: one that holds the kind it is to hold keeps it
   // (Event::Hold), instead of a fresh one made and then turned into a bid.
   const auto left = static_cast<uint64_t>(std::max<int64_t>(max_events_ - events_so_far_, 0));
   events->resize(static_cast<size_t>(std::min<uint64_t>(n, left)));
-  for (Event& event : *events) Fill(events_so_far_++, event);
+  if (timestamps != nullptr) timestamps->resize(events->size());
+  int64_t* timestamp = timestamps != nullptr ? timestamps->data() : nullptr;
+  if (config_.out_of_order_group_size != 1) {
+    for (Event& event : *events) {
+      const int64_t t = Fill(events_so_far_++, event);
+      if (timestamp != nullptr) *timestamp++ = t;
+    }
+    return;
+  }
+  // In order, each event's number is the one before it plus one, and so is its place in the
+  // pattern: no 64-bit division per event (EventPosition::Of's).
+  int64_t event_number = config_.NextAdjustedEventNumber(events_so_far_);
+  EventPosition at = EventPosition::Of(config_, config_.first_event_id + event_number);
+  const int64_t total = config_.TotalProportion();
+  for (Event& event : *events) {
+    const int64_t t = FillAt(events_so_far_++, event_number++, at, event);
+    if (timestamp != nullptr) *timestamp++ = t;
+    if (++at.offset == total) {
+      at.offset = 0;
+      ++at.epoch;
+    }
+  }
 }
 
-void NexmarkGenerator::Fill(int64_t events_so_far, Event& event) const {
-  // NexmarkGenerator.nextEvent. The event time is the adjusted one (the same as the plain one
-  // unless out_of_order_group_size > 1).
+int64_t NexmarkGenerator::Fill(int64_t events_so_far, Event& event) const {
+  // NexmarkGenerator.nextEvent. The event number is the adjusted one (the same as the plain
+  // one unless out_of_order_group_size > 1).
   const int64_t event_number = config_.NextAdjustedEventNumber(events_so_far);
-  const int64_t timestamp = config_.TimestampForEvent(event_number);
+  return FillAt(events_so_far, event_number,
+                EventPosition::Of(config_, config_.first_event_id + event_number), event);
+}
+
+int64_t NexmarkGenerator::FillAt(int64_t events_so_far, int64_t event_number, EventPosition at,
+                                 Event& event) const {
+  const int64_t timestamp = config_.TimestampForEvent(event_number, inter_event_delay_us_);
   const int64_t event_id = config_.first_event_id + event_number;
-  const EventPosition at = EventPosition::Of(config_, event_id);
   if (at.offset < config_.person_proportion) {
     NextPerson(event_id, at, timestamp, event);
   } else if (at.offset < config_.person_proportion + config_.auction_proportion) {
@@ -388,6 +419,7 @@ void NexmarkGenerator::Fill(int64_t events_so_far, Event& event) const {
   } else {
     NextBid(event_id, at, timestamp, event);
   }
+  return timestamp;
 }
 
 void NexmarkGenerator::NextPerson(int64_t event_id, EventPosition at, int64_t timestamp,

@@ -88,7 +88,11 @@ struct GeneratorConfig {
   double InterEventDelayUs() const { return 1000000.0 / first_event_rate * num_event_generators; }
 
   // Event time of the event with this event number.
-  int64_t TimestampForEvent(int64_t event_number) const;
+  int64_t TimestampForEvent(int64_t event_number) const {
+    return TimestampForEvent(event_number, InterEventDelayUs());
+  }
+  // The same, given InterEventDelayUs() (a division a generator makes once, not per event).
+  int64_t TimestampForEvent(int64_t event_number, double inter_event_delay_us) const;
 
   // The event number of the next event after `events_so_far`, accounting for the
   // out-of-order groups (the reference's nextAdjustedEventNumber).
@@ -127,10 +131,11 @@ class NexmarkGenerator {
   // Fills `event` with the next event and advances. Reuses the strings already in `event`.
   void Next(Event* event) { Fill(events_so_far_++, *event); }
 
-  // `events` becomes the next n events (fewer at the end), the same as n calls of Next. The
-  // events already there are refilled: one that holds the kind it is to hold keeps its
-  // strings' capacity (Event::Hold).
-  void NextBatch(size_t n, std::vector<Event>* events);
+  // `events` becomes the next n events (fewer at the end), the same as n calls of Next, and
+  // `timestamps`, if given, their event times. The events already there are refilled: one that
+  // holds the kind it is to hold keeps its strings' capacity (Event::Hold).
+  void NextBatch(size_t n, std::vector<Event>* events,
+                 std::vector<int64_t>* timestamps = nullptr);
 
   // Fills `event` with the event this generator makes after `events_so_far` events.
   void Generate(int64_t events_so_far, Event* event) const { Fill(events_so_far, *event); }
@@ -146,13 +151,19 @@ class NexmarkGenerator {
   const GeneratorConfig& config() const { return config_; }
 
  private:
-  void Fill(int64_t events_so_far, Event& event) const;
+  // Fills `event` with the event after `events_so_far` events; returns its time.
+  int64_t Fill(int64_t events_so_far, Event& event) const;
+  // Fill, given the event's number and position (which follow from events_so_far). Returns
+  // the event's time.
+  int64_t FillAt(int64_t events_so_far, int64_t event_number, EventPosition at,
+                 Event& event) const;
   void NextPerson(int64_t event_id, EventPosition at, int64_t timestamp, Event& event) const;
   void NextAuction(int64_t events_so_far, int64_t event_id, EventPosition at, int64_t timestamp,
                    Event& event) const;
   void NextBid(int64_t event_id, EventPosition at, int64_t timestamp, Event& event) const;
 
   GeneratorConfig config_;
+  double inter_event_delay_us_;  // config_.InterEventDelayUs()
   int64_t max_events_;
   int64_t events_so_far_;
 };

@@ -187,38 +187,46 @@ TEST(NexmarkGeneratorTest, MatchesTheReferenceGenerator) {
 
 // NextBatch refills the events of the vector it is given: every event must be the one Generate
 // makes fresh, whatever the refilled event held before (a moved-from event, a whole one of the
-// same or another kind, a batch larger than what is left), also with out-of-order groups and
-// other proportions.
+// same or another kind, a batch larger than what is left), in order (where NextBatch steps
+// each event's place in the pattern on from the last one's) and with out-of-order groups, with
+// other proportions, and from a slice's first id or a resumed position.
 TEST(NexmarkGeneratorTest, NextBatchRefillsEventsToWhatGenerateMakes) {
-  GeneratorConfig c = Config(5'000);
-  c.out_of_order_group_size = 3;
-  c.person_proportion = 2;
-  c.auction_proportion = 5;
-  NexmarkGenerator batches(c);
-  const NexmarkGenerator fresh(c);
-  std::vector<Event> batch;
-  std::vector<Event> moved_out;
-  int64_t k = 0;
-  bool move_out = false;
-  for (size_t n : {1, 7, 300, 1024, 64, 1024, 1024, 1024, 1024, 1024}) {
-    batches.NextBatch(n, &batch);
-    ASSERT_EQ(batch.size(), std::min<size_t>(n, static_cast<size_t>(5'000 - k)));
-    for (Event& e : batch) {
-      Event expected;
-      fresh.Generate(k, &expected);
-      ASSERT_EQ(Json(e), Json(expected)) << "event " << k;
-      ++k;
-      // Every other batch is moved out, as the source does (emptied strings); the others are
-      // left whole, so a field not rewritten would show.
-      if (move_out) moved_out.push_back(std::move(e));
+  for (int64_t group : {1, 3}) {
+    for (int64_t resumed_at : {0, 1'237}) {
+      SCOPED_TRACE("out_of_order_group_size " + std::to_string(group) + ", resumed at " +
+                   std::to_string(resumed_at));
+      GeneratorConfig c = Config(5'000);
+      c.out_of_order_group_size = group;
+      c.person_proportion = 2;
+      c.auction_proportion = 5;
+      c.first_event_id = 1 + 41 * group;  // not a multiple of the pattern's 53 events
+      NexmarkGenerator batches(c, resumed_at);
+      const NexmarkGenerator fresh(c);
+      std::vector<Event> batch;
+      std::vector<Event> moved_out;
+      int64_t k = resumed_at;
+      bool move_out = false;
+      for (size_t n : {1, 7, 300, 1024, 64, 1024, 1024, 1024, 1024, 1024}) {
+        batches.NextBatch(n, &batch);
+        ASSERT_EQ(batch.size(), std::min<size_t>(n, static_cast<size_t>(5'000 - k)));
+        for (Event& e : batch) {
+          Event expected;
+          fresh.Generate(k, &expected);
+          ASSERT_EQ(Json(e), Json(expected)) << "event " << k;
+          ++k;
+          // Every other batch is moved out, as the source does (emptied strings); the others
+          // are left whole, so a field not rewritten would show.
+          if (move_out) moved_out.push_back(std::move(e));
+        }
+        move_out = !move_out;
+        if (moved_out.size() > 2'000) moved_out.clear();
+      }
+      EXPECT_EQ(k, 5'000);
+      EXPECT_FALSE(batches.HasNext());
+      batches.NextBatch(10, &batch);
+      EXPECT_TRUE(batch.empty());
     }
-    move_out = !move_out;
-    if (moved_out.size() > 2'000) moved_out.clear();
   }
-  EXPECT_EQ(k, 5'000);
-  EXPECT_FALSE(batches.HasNext());
-  batches.NextBatch(10, &batch);
-  EXPECT_TRUE(batch.empty());
 }
 
 TEST(NexmarkGeneratorTest, CanonicalJsonEscapesQuotesAndBackslashes) {
