@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <ostream>
 #include <string>
@@ -58,6 +59,21 @@ inline bool HasCompletedCheckpoint(const std::string& dir) {
     if (it->path().filename() == "_metadata") return true;
   }
   return false;
+}
+
+// The id of the latest checkpoint completed under `dir` (its chk-<id> holds _metadata), or 0.
+// A test that wants checkpoints all along its input slows the input down while this lags, so
+// that a slow build (a sanitizer's) gets them too.
+inline int64_t LatestCheckpointId(const std::string& dir) {
+  int64_t latest = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() != "_metadata") continue;
+    const std::string chk = it->path().parent_path().filename().string();
+    if (chk.starts_with("chk-")) latest = std::max<int64_t>(latest, std::stoll(chk.substr(4)));
+  }
+  return latest;
 }
 
 }  // namespace weir::testing

@@ -32,6 +32,7 @@ using testing::Backend;
 using testing::ConfigFor;
 using testing::HasCompletedCheckpoint;
 using testing::kBackends;
+using testing::LatestCheckpointId;
 using testing::OutputLines;
 using testing::TempDir;
 
@@ -384,8 +385,10 @@ void ExpectExactThroughAStopAndResume(const ModelCase& c, WindowJob first, Windo
   std::string checkpoints = dir.Join("checkpoints");
   first.on_record = [checkpoints](int64_t i) {
     if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (i >= 3'000 && i % 50 == 0 && HasCompletedCheckpoint(checkpoints)) {
-      throw std::runtime_error("stop the first run");
+    if (i >= 3'000 && i % 50 == 0) {
+      if (HasCompletedCheckpoint(checkpoints)) throw std::runtime_error("stop the first run");
+      // None yet (a slow build): slower still, so that the input does not end first.
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   };
   {
@@ -704,9 +707,15 @@ TEST_P(SlicedWindowsTest, SlicedWindowsLeaveNoSlicesBehind) {
   std::vector<Click> clicks;
   for (int32_t i = 0; i < 20'000; ++i) clicks.push_back(Click{i % 100, i, 1});
   env.FromCollection(std::move(clicks))
-      .Map([](const Click& c) {
-        // Slowed down, so that checkpoints come all along the stream.
-        if (c.time % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      .Map([checkpoints = dir.Join("checkpoints")](const Click& c) {
+        // Slowed down, so that checkpoints come all along the stream; slower still while
+        // there is not one per 1,500 records (a sanitizer's build checkpoints slowly).
+        if (c.time % 20 == 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          if (c.time % 100 == 0 && LatestCheckpointId(checkpoints) < c.time / 1'500) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+        }
         return c;
       })
       .AssignTimestampsAndWatermarks(
