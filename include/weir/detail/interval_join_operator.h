@@ -6,8 +6,10 @@
 // one at t, left ones in [t - upper, t - lower] (bounds made inclusive by the builder). It
 // is then buffered itself, and an event-time timer removes its bucket once the watermark
 // passes the last time a record of the other side could still join it. A record behind the
-// watermark is late and dropped, as in Flink. Event time only: a record without a timestamp
-// fails the task.
+// watermark is late and dropped, as in Flink. After a restore it is also late behind the
+// watermark its key group had when the checkpoint was taken (KeyGroupWatermarks), where
+// Flink's starts from nothing and joins a record replayed late as if it were on time. Event
+// time only: a record without a timestamp fails the task.
 //
 // One timer per key and time serves both sides: the timer at c removes the left bucket
 // whose cleanup time is c and the right one whose cleanup time is c; either may be absent.
@@ -20,6 +22,7 @@
 
 #include "weir/co_functions.h"
 #include "weir/detail/co_operators.h"
+#include "weir/detail/key_group_watermarks.h"
 #include "weir/state.h"
 
 namespace weir::detail {
@@ -53,6 +56,19 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
     }
   }
 
+  void InitializeState(const OperatorState& restored) override {
+    try {
+      const OperatorContext& ctx = this->context();
+      restored_watermarks_.Restore(restored, ctx.max_parallelism(), ctx.parallelism(),
+                                   ctx.subtask_index());
+    } catch (...) {
+      RethrowAsOperatorError(this->context());
+    }
+  }
+  void SnapshotState(int64_t, OperatorSnapshot* out) override {
+    restored_watermarks_.Snapshot(this->current_watermark(), /*sliced=*/false, out);
+  }
+
  protected:
   void Accept1(Batch<L>& in) override {
     Run(in, [this](const L& r, int64_t t, Collector<Out>& out) {
@@ -82,6 +98,7 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
   // Removes the buckets whose records can join nothing more, then passes the watermark on.
   void ProcessWatermark(int64_t watermark) override {
     try {
+      restored_watermarks_.Advance(watermark);
       int64_t c;
       while (this->timers_->PopDueEventTimer(watermark, &c, &this->timer_key_)) {
         this->SetTimerKey(this->timer_key_);
@@ -95,8 +112,12 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
   }
 
  private:
+  // For the current key: behind the watermark, or the one restored for its key group.
   bool IsLate(int64_t t) const {
     int64_t w = this->current_watermark();
+    if (restored_watermarks_.Active()) {
+      w = std::max(w, restored_watermarks_.FloorOf(this->keyed_->current_key_bytes()));
+    }
     return w != kMinWatermark && t < w;
   }
 
@@ -152,6 +173,7 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
   std::vector<std::pair<int64_t, std::vector<L>>> left_matches_;  // reused across records
   std::vector<std::pair<int64_t, std::vector<R>>> right_matches_;
   typename F::Context join_ctx_;
+  KeyGroupWatermarks restored_watermarks_;
 };
 
 }  // namespace weir::detail

@@ -2,12 +2,13 @@
 //
 // An operator's watermark starts again from nothing after a restore (Flink's does too). A
 // record that was late before the failure and is replayed before the first new watermark then
-// goes into a window that fired long ago and fires it again: output that no run without the
-// failure makes, behind an exactly-once sink. So each subtask writes its watermark into the
-// checkpoint beside the key groups it held (union operator state), and after a restore a key's
-// records and windows are judged by the higher of the live watermark and the one its key
-// group had, until the live one passes them all. A key group had one owner, so this is exact
-// at any parallelism.
+// goes into a window that fired long ago and fires it again, or joins in an interval join that
+// would have dropped it: output that no run without the failure makes, behind an exactly-once
+// sink. So each subtask of the window operator and the interval join writes its watermark into
+// the checkpoint beside the key groups it held (union operator state), and after a restore a
+// key's records and windows are judged by the higher of the live watermark and the one its
+// key group had, until the live one passes them all. A key group had one owner, so this is
+// exact at any parallelism.
 //
 // Task thread only.
 #pragma once
