@@ -385,10 +385,11 @@ void ExpectExactThroughAStopAndResume(const ModelCase& c, WindowJob first, Windo
   std::string checkpoints = dir.Join("checkpoints");
   first.on_record = [checkpoints](int64_t i) {
     if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (i >= 3'000 && i % 50 == 0) {
+    if (i >= 3'000 && i % 10 == 0) {
       if (HasCompletedCheckpoint(checkpoints)) throw std::runtime_error("stop the first run");
-      // None yet (a slow build): slower still, so that the input does not end first.
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      // None yet (a sanitizer's build can take seconds for one): slower still, up to 15 s
+      // more, so that the input does not end first.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   };
   {
@@ -708,11 +709,12 @@ TEST_P(SlicedWindowsTest, SlicedWindowsLeaveNoSlicesBehind) {
   for (int32_t i = 0; i < 20'000; ++i) clicks.push_back(Click{i % 100, i, 1});
   env.FromCollection(std::move(clicks))
       .Map([checkpoints = dir.Join("checkpoints")](const Click& c) {
-        // Slowed down, so that checkpoints come all along the stream; slower still while
-        // there is not one per 1,500 records (a sanitizer's build checkpoints slowly).
+        // Slowed down, so that checkpoints come all along the stream; slower still (up to
+        // 20 s more) while there is not one per 1,500 records: a sanitizer's build can take
+        // seconds for one.
         if (c.time % 20 == 0) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
-          if (c.time % 100 == 0 && LatestCheckpointId(checkpoints) < c.time / 1'500) {
+          if (LatestCheckpointId(checkpoints) < c.time / 1'500) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
           }
         }
