@@ -203,16 +203,20 @@ TEST(NexmarkGeneratorTest, NextBatchRefillsEventsToWhatGenerateMakes) {
       NexmarkGenerator batches(c, resumed_at);
       const NexmarkGenerator fresh(c);
       std::vector<Event> batch;
+      std::vector<int64_t> times;
       std::vector<Event> moved_out;
       int64_t k = resumed_at;
       bool move_out = false;
       for (size_t n : {1, 7, 300, 1024, 64, 1024, 1024, 1024, 1024, 1024}) {
-        batches.NextBatch(n, &batch);
+        batches.NextBatch(n, &batch, &times);
         ASSERT_EQ(batch.size(), std::min<size_t>(n, static_cast<size_t>(5'000 - k)));
-        for (Event& e : batch) {
+        ASSERT_EQ(times.size(), batch.size());
+        for (size_t i = 0; i < batch.size(); ++i) {
+          Event& e = batch[i];
           Event expected;
           fresh.Generate(k, &expected);
           ASSERT_EQ(Json(e), Json(expected)) << "event " << k;
+          ASSERT_EQ(times[i], expected.Timestamp()) << "event " << k;
           ++k;
           // Every other batch is moved out, as the source does (emptied strings); the others
           // are left whole, so a field not rewritten would show.

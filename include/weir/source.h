@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -131,8 +132,14 @@ class ReaderOutput final {
   // Collects all of `records` (at most room()) with their timestamps, one each, at once: if
   // nothing was collected before in this poll, the vectors are swapped with the engine's
   // (moved as three pointers, not record by record). Both are empty afterwards and may keep a
-  // capacity: a reader that fills the same two vectors every poll allocates nothing.
+  // capacity: a reader that fills the same two vectors every poll allocates nothing. Throws
+  // std::invalid_argument (the task fails) if the two differ in size.
   void CollectAll(std::vector<T>& records, std::vector<int64_t>& timestamps) {
+    if (records.size() != timestamps.size()) {
+      throw std::invalid_argument("a source reader collected " + std::to_string(records.size()) +
+                                  " records with " + std::to_string(timestamps.size()) +
+                                  " timestamps (ReaderOutput::CollectAll needs one each)");
+    }
     if (batch_->records.empty()) {
       batch_->records.swap(records);
       batch_->timestamps.swap(timestamps);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,17 @@ TEST(ReaderOutputTest, CollectAllSwapsIntoAnEmptyPollAndAppendsAfterOthers) {
   EXPECT_EQ(batch.timestamps, (std::vector<int64_t>{30, 40, 50}));
   EXPECT_TRUE(records.empty());
   EXPECT_TRUE(timestamps.empty());
+}
+
+// A reader's mistake is an error that says what, not records read past their timestamps.
+TEST(ReaderOutputTest, CollectAllRefusesRecordsAndTimestampsOfDifferentSizes) {
+  detail::Batch<std::string> batch;
+  ReaderOutput<std::string> output(&batch, nullptr, nullptr, nullptr);
+  output.set_limit(8);
+  std::vector<std::string> records = {"a", "b"};
+  std::vector<int64_t> timestamps = {10};
+  EXPECT_THROW(output.CollectAll(records, timestamps), std::invalid_argument);
+  EXPECT_TRUE(batch.records.empty());
 }
 
 }  // namespace
