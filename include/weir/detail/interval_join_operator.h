@@ -58,9 +58,7 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
 
   void InitializeState(const OperatorState& restored) override {
     try {
-      const OperatorContext& ctx = this->context();
-      restored_watermarks_.Restore(restored, ctx.max_parallelism(), ctx.parallelism(),
-                                   ctx.subtask_index());
+      restored_watermarks_.Restore(restored, this->context());
     } catch (...) {
       RethrowAsOperatorError(this->context());
     }

@@ -51,8 +51,13 @@ class KeyGroupWatermarks {
  public:
   static constexpr const char* kStateName = "watermarks-by-key-group";
 
-  // Keeps, of the restored entries, those of this subtask's key groups (subtask `subtask` of
-  // `parallelism`, with the runtime's assignment of key groups).
+  // Keeps, of the restored entries, those of the key groups of the subtask `ctx` runs.
+  void Restore(const OperatorState& restored, const OperatorContext& ctx) {
+    Restore(restored, ctx.max_parallelism(), ctx.parallelism(), ctx.subtask_index());
+  }
+
+  // The same for subtask `subtask` of `parallelism`, with the runtime's assignment of key
+  // groups.
   void Restore(const OperatorState& restored, int max_parallelism, int parallelism,
                int subtask) {
     max_parallelism_ = max_parallelism;

@@ -381,9 +381,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   void InitializeState(const OperatorState& restored) override {
     if constexpr (Assigner::kEventTime) {
       try {
-        const OperatorContext& ctx = this->context();
-        restored_watermarks_.Restore(restored, ctx.max_parallelism(), ctx.parallelism(),
-                                     ctx.subtask_index());
+        restored_watermarks_.Restore(restored, this->context());
       } catch (...) {
         RethrowAsOperatorError(this->context());
       }
