@@ -1,17 +1,23 @@
 // What the in-process job tests with event time, windows and several inputs share: the state
-// backends they run on, a configuration with fast checkpoints, watermarks and restarts, and
-// reading a job's output.
+// backends they run on, a configuration with fast checkpoints, watermarks and restarts,
+// reading a job's output, and a job stopped with a savepoint and resumed.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "testing/test_util.h"
 #include "weir/configuration.h"
+#include "weir/environment.h"
 
 namespace weir::testing {
 
@@ -75,5 +81,51 @@ inline int64_t LatestCheckpointId(const std::string& dir) {
   }
   return latest;
 }
+
+// A job stopped with a savepoint midway and resumed from it, where the resumed run changes
+// its first few records: the first run calls Read() per record (slowed, so the savepoint comes
+// midway); the resumed run learns from ResumedAt(i) at which record it resumed.
+struct StopAndResume {
+  std::atomic<int64_t> read{0};
+  std::atomic<int64_t> first_resumed{-1};
+
+  void Reset() {
+    read = 0;
+    first_resumed = -1;
+  }
+  void Read() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    read.fetch_add(1);
+  }
+  // The index of the resumed run's first record (the first caller's `i`).
+  int64_t ResumedAt(int64_t i) {
+    int64_t first = -1;
+    first_resumed.compare_exchange_strong(first, i);
+    return first_resumed.load();
+  }
+
+  // Runs the job built in `env` until it read `records` (or 60 s passed), stops it with a
+  // savepoint under `dir` without draining, and returns the savepoint's path: "" after a test
+  // failure that says what went wrong.
+  std::string RunAndStopWithSavepoint(StreamExecutionEnvironment& env, const std::string& job,
+                                      int64_t records, const std::string& dir) {
+    auto client = env.ExecuteAsync(job);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (read.load() < records && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    auto taken = client->StopWithSavepoint(dir, /*drain=*/false);
+    JobResult r = client->Wait();
+    if (!taken.ok()) {
+      ADD_FAILURE() << "the savepoint: " << taken.status().ToString();
+      return "";
+    }
+    if (!r.ok()) {
+      ADD_FAILURE() << "the stopped job: " << r.error();
+      return "";
+    }
+    return *taken;
+  }
+};
 
 }  // namespace weir::testing

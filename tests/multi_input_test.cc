@@ -34,6 +34,7 @@ using testing::ConfigFor;
 using testing::HasCompletedCheckpoint;
 using testing::kBackends;
 using testing::OutputLines;
+using testing::StopAndResume;
 using testing::TempDir;
 
 void SlowDown(int64_t i) {
@@ -639,8 +640,7 @@ struct ResumedJoin {
   // 89 ms behind the savepoint's watermark (the time of the event before `first`, less 1).
   static int64_t LateTime(int64_t first) { return At(first).time - 100; }
 
-  static inline std::atomic<int64_t> seen{0};
-  static inline std::atomic<int64_t> first_resumed{-1};
+  static inline StopAndResume progress;
 
   static void Build(StreamExecutionEnvironment& env, bool resumed, int join_parallelism,
                     const TempDir& dir) {
@@ -649,13 +649,10 @@ struct ResumedJoin {
             .SetParallelism(1)
             .Map([resumed](int64_t i) {
               if (!resumed) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
-                seen.fetch_add(1);
+                progress.Read();
                 return At(i);
               }
-              int64_t first = -1;
-              first_resumed.compare_exchange_strong(first, i);
-              first = first_resumed.load();
+              const int64_t first = progress.ResumedAt(i);
               Ev e = At(i);
               if (i < first + kLate) e.time = LateTime(first);
               return e;
@@ -716,30 +713,22 @@ TEST_P(IntervalJoinTest, EventsLateBeforeASavepointStayLateAfterIt) {
     Configuration config = ConfigFor(dir, GetParam());
     config.Set("pipeline.exchange.batch-size", "1");  // each event followed by its watermark
     config.Set("execution.checkpointing.interval", "1 h");
-    ResumedJoin::seen = 0;
-    ResumedJoin::first_resumed = -1;
+    ResumedJoin::progress.Reset();
     std::string savepoint;
     {
       StreamExecutionEnvironment env(config);
       ResumedJoin::Build(env, /*resumed=*/false, 2, dir);
-      auto client = env.ExecuteAsync("late for a join across a savepoint");
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-      while (ResumedJoin::seen.load() < ResumedJoin::kEvents / 3 &&
-             std::chrono::steady_clock::now() < give_up) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-      auto taken = client->StopWithSavepoint(dir.Join("savepoints"), /*drain=*/false);
-      ASSERT_TRUE(taken.ok()) << taken.status().ToString();
-      savepoint = *taken;
-      JobResult r = client->Wait();
-      ASSERT_TRUE(r.ok()) << r.error();
+      savepoint = ResumedJoin::progress.RunAndStopWithSavepoint(
+          env, "late for a join across a savepoint", ResumedJoin::kEvents / 3,
+          dir.Join("savepoints"));
+      ASSERT_FALSE(savepoint.empty());
     }
     config.Set("execution.state-recovery.path", savepoint);
     StreamExecutionEnvironment env(config);
     ResumedJoin::Build(env, /*resumed=*/true, parallelism, dir);
     JobResult r = env.Execute("late for a join across a savepoint");
     ASSERT_TRUE(r.ok()) << r.error();
-    const int64_t first = ResumedJoin::first_resumed.load();
+    const int64_t first = ResumedJoin::progress.first_resumed.load();
     ASSERT_GT(first, 40) << "the savepoint came too early: nothing buffered was passed yet";
     ASSERT_LT(first, ResumedJoin::kEvents - ResumedJoin::kLate - 40)
         << "the savepoint came too late";

@@ -34,6 +34,7 @@ using testing::HasCompletedCheckpoint;
 using testing::kBackends;
 using testing::LatestCheckpointId;
 using testing::OutputLines;
+using testing::StopAndResume;
 using testing::TempDir;
 
 struct Click {
@@ -560,8 +561,7 @@ class ResumedClicks {
   };
 
   // Counts the records the first run saw; the second replaces its first ones.
-  static inline std::atomic<int64_t> seen{0};
-  static inline std::atomic<int64_t> first_resumed{-1};
+  static inline StopAndResume progress;
 
   static void Build(StreamExecutionEnvironment& env, const Run& run, const TempDir& dir) {
     using std::chrono::milliseconds;
@@ -571,13 +571,10 @@ class ResumedClicks {
             .SetParallelism(1)
             .Map([resumed = run.resumed](int64_t i) {
               if (!resumed) {
-                std::this_thread::sleep_for(milliseconds(1));  // a savepoint comes midway
-                seen.fetch_add(1);
+                progress.Read();  // slowed: a savepoint comes midway
                 return At(i);
               }
-              int64_t first = -1;
-              first_resumed.compare_exchange_strong(first, i);
-              first = first_resumed.load();
+              const int64_t first = progress.ResumedAt(i);
               Click c = At(i);
               if (i < first + kLateClicks) c.time = LateTime(first);
               return c;
@@ -663,30 +660,21 @@ TEST_P(WindowSemanticsTest, RecordsLateBeforeASavepointStayLateAfterIt) {
                  std::to_string(after.parallelism));
     TempDir dir;
     Configuration config = ExactConfig(dir, GetParam());
-    ResumedClicks::seen = 0;
-    ResumedClicks::first_resumed = -1;
+    ResumedClicks::progress.Reset();
     std::string savepoint;
     {
       StreamExecutionEnvironment env(config);
       ResumedClicks::Build(env, before, dir);
-      auto client = env.ExecuteAsync("late across a savepoint");
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-      while (ResumedClicks::seen.load() < ResumedClicks::kClicks / 3 &&
-             std::chrono::steady_clock::now() < give_up) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-      auto taken = client->StopWithSavepoint(dir.Join("savepoints"), /*drain=*/false);
-      ASSERT_TRUE(taken.ok()) << taken.status().ToString();
-      savepoint = *taken;
-      JobResult r = client->Wait();
-      ASSERT_TRUE(r.ok()) << r.error();
+      savepoint = ResumedClicks::progress.RunAndStopWithSavepoint(
+          env, "late across a savepoint", ResumedClicks::kClicks / 3, dir.Join("savepoints"));
+      ASSERT_FALSE(savepoint.empty());
     }
     config.Set("execution.state-recovery.path", savepoint);
     StreamExecutionEnvironment env(config);
     ResumedClicks::Build(env, after, dir);
     JobResult r = env.Execute("late across a savepoint");
     ASSERT_TRUE(r.ok()) << r.error();
-    const int64_t first = ResumedClicks::first_resumed.load();
+    const int64_t first = ResumedClicks::progress.first_resumed.load();
     ASSERT_GT(first, 10) << "the savepoint came too early to have fired windows";
     ASSERT_LT(first, ResumedClicks::kClicks - ResumedClicks::kLateClicks - 10)
         << "the savepoint came too late";
