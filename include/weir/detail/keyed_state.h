@@ -29,12 +29,12 @@
 #include <string_view>
 #include <type_traits>
 #include <typeinfo>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "weir/codec.h"
 #include "weir/detail/cow_vector.h"
+#include "weir/detail/map_entries.h"
 #include "weir/status.h"
 
 namespace weir::detail {
@@ -601,9 +601,9 @@ struct StateKeyHash<std::pair<A, B>> {
 template <typename K, typename V>
 struct MapSlotTraits {
   static constexpr size_t kFixedSize = 0;
-  using Map = std::unordered_map<K, V, StateKeyHash<K>>;
+  using Map = MapEntries<K, V, StateKeyHash<K>>;
   static bool Present(const Map& m) { return !m.empty(); }
-  static void Reset(Map& m) { Map().swap(m); }
+  static void Reset(Map& m) { m = Map(); }
   static void Encode(const Map& m, BufferWriter& out) {
     out.PutVarint64(m.size());
     std::string buf;
@@ -630,7 +630,7 @@ struct MapSlotTraits {
           !DecodeFromString(vb, v)) {
         return false;
       }
-      m.insert_or_assign(std::move(k), std::move(v));
+      m.InsertOrAssign(std::move(k), std::move(v));
     }
     if (!r.empty()) return false;
     out = std::move(m);
@@ -648,22 +648,16 @@ class HeapMapTable final : public HeapTable<typename MapSlotTraits<K, V>::Map, M
       : HeapTable<Map, MapSlotTraits<K, V>>(std::move(name), StateKind::kMap,
                                             typeid(std::pair<K, V>), MapSchemaOf<K, V>(), current) {}
 
-  const V* Get(const K& key) override {
-    const Map& m = this->Read();
-    auto it = m.find(key);
-    return it == m.end() ? nullptr : &it->second;
-  }
-  void Put(const K& key, V value) override {
-    this->Write().insert_or_assign(key, std::move(value));
-  }
+  const V* Get(const K& key) override { return this->Read().Find(key); }
+  void Put(const K& key, V value) override { this->Write().InsertOrAssign(key, std::move(value)); }
   void Remove(const K& key) override {
     Map& m = this->Write();
-    if (m.erase(key) > 0 && m.empty()) this->NoteEmptied();
+    if (m.Erase(key) && m.empty()) this->NoteEmptied();
   }
-  bool Contains(const K& key) override { return this->Read().contains(key); }
+  bool Contains(const K& key) override { return this->Read().Contains(key); }
   bool IsEmpty() override { return this->Read().empty(); }
   void Clear() override {
-    Map().swap(this->Write());
+    this->Write() = Map();
     this->NoteEmptied();
   }
   void ForEach(const std::function<void(const K&, const V&)>& fn) override {
