@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 namespace weir::detail {
@@ -68,6 +70,20 @@ class BatchConsumer : public WatermarkConsumer {
   // Processes a batch. The callee may move from the records (and timestamps) or reorder them;
   // the caller clears the batch afterwards.
   virtual void Accept(Batch<T>& batch) = 0;
+
+  // Processes a batch that consumers after this one get as well, so it stays as it is (a
+  // fan-out's, Tee). `scratch` is an empty batch of the caller's that the callee may fill and
+  // hand on. By default the whole batch is copied into it; a consumer that keeps some records
+  // only (a filter) copies just those.
+  virtual void AcceptShared(const Batch<T>& batch, Batch<T>& scratch) {
+    if constexpr (std::is_copy_constructible_v<T>) {
+      scratch.records.assign(batch.records.begin(), batch.records.end());
+      scratch.timestamps.assign(batch.timestamps.begin(), batch.timestamps.end());
+      Accept(scratch);
+    } else {
+      throw std::logic_error("records of a type that cannot be copied went to two consumers");
+    }
+  }
 };
 
 // The producer's end of a channel between two subtasks.

@@ -239,11 +239,10 @@ class Tee final : public BatchConsumer<T> {
   void Accept(Batch<T>& in) override {
     if (consumers_.empty()) return;  // an operator only its side outputs are read from
     for (size_t i = 0; i + 1 < consumers_.size(); ++i) {
-      copy_.records.assign(in.records.begin(), in.records.end());
-      copy_.timestamps.assign(in.timestamps.begin(), in.timestamps.end());
-      consumers_[i]->Accept(copy_);
-      copy_.clear();
+      copy_.clear();  // after a consumer that threw, too
+      consumers_[i]->AcceptShared(in, copy_);
     }
+    copy_.clear();
     consumers_.back()->Accept(in);
   }
   void AcceptWatermark(int64_t watermark) override {
