@@ -487,6 +487,30 @@ TEST(PipelineTest, FunctionsTakingTheRecordByValueGetItMovedIn) {
   EXPECT_EQ(Tracked::copies.load(), 1000);  // the fan-out's, and no other
 }
 
+// A filter that shares its input with another consumer copies only the records it keeps, as
+// Nexmark's queries of persons and auctions from one stream of events do.
+TEST(PipelineTest, AFilterBesideAnotherConsumerCopiesOnlyWhatItKeeps) {
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(1);
+  auto records = env.FromSequence(0, 999).Map(
+      [](int64_t i) { return Tracked("record " + std::to_string(i)); });
+  Tracked::copies = 0;
+  records.Filter([](const Tracked& t) { return t.text.ends_with("7"); })  // 1 in 10
+      .Map([](Tracked t) { return "kept " + std::move(t.text); })
+      .WriteAsText(dir.Join("kept"), WriteMode::kOverwrite);
+  records.Map([](Tracked t) { return std::move(t.text); })
+      .WriteAsText(dir.Join("all"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("filter beside another consumer");
+  ASSERT_TRUE(r.ok()) << r.error();
+  const auto kept = Lines(ReadFile(dir.Join("kept")));
+  ASSERT_EQ(kept.size(), 100u);
+  EXPECT_EQ(kept[0], "kept record 7");
+  EXPECT_EQ(kept[99], "kept record 997");
+  EXPECT_EQ(Lines(ReadFile(dir.Join("all"))).size(), 1000u);
+  EXPECT_EQ(Tracked::copies.load(), 100);  // the kept records' only
+}
+
 // Generic functions: auto& binds the record as const (it cannot bind the rvalue a function of
 // T&& gets), auto&& gets it moved in.
 TEST(PipelineTest, MapTakesGenericFunctions) {

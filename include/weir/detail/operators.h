@@ -117,6 +117,25 @@ class FilterOperator final : public TransformOperator<T, T> {
     }
   }
 
+  // A fan-out's batch: only the records that pass are copied (the others never were).
+  void AcceptShared(const Batch<T>& in, Batch<T>& scratch) override {
+    if constexpr (std::is_copy_constructible_v<T>) {
+      this->records_in_.Add(in.records.size());
+      try {
+        for (size_t i = 0; i < in.records.size(); ++i) {
+          if (!fn_(in.records[i])) continue;
+          scratch.records.push_back(in.records[i]);
+          if (in.has_timestamps()) scratch.timestamps.push_back(in.timestamps[i]);
+        }
+        if (!scratch.records.empty()) this->out_->Accept(scratch);
+      } catch (...) {
+        RethrowAsOperatorError(this->context());
+      }
+    } else {
+      BatchConsumer<T>::AcceptShared(in, scratch);
+    }
+  }
+
  private:
   // In place: no copy of the records that pass.
   template <bool kTimestamps>
