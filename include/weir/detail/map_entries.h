@@ -56,19 +56,27 @@ class MapEntries {
       return;
     }
     entries_.emplace_back(std::forward<Key>(key), std::move(value));
-    Indexed();
+    try {
+      Indexed();
+    } catch (...) {  // a throwing hash or allocation: the entry goes, the index is whole
+      entries_.pop_back();
+      throw;
+    }
   }
 
   // True if `key` was there.
   bool Erase(const K& key) {
     const size_t at = PositionOf(key);
     if (at == kAbsent) return false;
-    if (index_) index_->erase(key);
     const size_t last = entries_.size() - 1;
-    if (at != last) {
-      entries_[at] = std::move(entries_[last]);
-      if (index_) (*index_)[entries_[at].first] = at;
+    if (index_) {
+      // Every hash before anything changes: a throw leaves the map as it was.
+      auto moved = index_->find(entries_[last].first);
+      auto erased = index_->find(key);
+      moved->second = at;
+      index_->erase(erased);
     }
+    if (at != last) entries_[at] = std::move(entries_[last]);
     entries_.pop_back();
     return true;
   }
@@ -100,9 +108,10 @@ class MapEntries {
     if (index_) {
       index_->emplace(entries_[last].first, last);
     } else if (entries_.size() > kIndexFrom) {
-      index_ = std::make_unique<Index>();
-      index_->reserve(entries_.size() * 2);
-      for (size_t i = 0; i < entries_.size(); ++i) index_->emplace(entries_[i].first, i);
+      auto index = std::make_unique<Index>();  // kept only once whole
+      index->reserve(entries_.size() * 2);
+      for (size_t i = 0; i < entries_.size(); ++i) index->emplace(entries_[i].first, i);
+      index_ = std::move(index);
     }
   }
 
