@@ -172,4 +172,12 @@ class NexmarkGenerator {
 // saturating. Exposed for tests.
 int64_t JavaMathRound(double a);
 
+// A price in cents from a draw u of nextDouble(): Math.round(Math.pow(10.0, u * 6.0) * 100.0),
+// 100 to 100,000,000 (PriceGenerator.nextPrice). It takes 10^(6u) from a table and a short
+// series, and asks glibc's pow only when the result comes within 1e-6 of a half cent, where
+// rounding depends on pow's last bit. glibc's pow and HotSpot's Math.pow differ by one ulp for
+// about 0.1% of arguments; that changes the price only within that ulp of a half cent (about
+// 1e-11 per price, see README.md). Exposed for tests.
+int64_t PriceOfDraw(double u);
+
 }  // namespace weir::nexmark

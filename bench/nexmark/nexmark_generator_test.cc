@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,6 +40,39 @@ TEST(JavaMathRoundTest, RoundsHalfUpLikeJava) {
   EXPECT_EQ(JavaMathRound(-1e300), std::numeric_limits<int64_t>::min());
   EXPECT_EQ(JavaMathRound(std::nan("")), 0);
   EXPECT_EQ(JavaMathRound(99999999.5), 100000000);
+}
+
+// What the reference computes, through glibc's pow.
+int64_t PriceByPow(double u) { return JavaMathRound(std::pow(10.0, u * 6.0) * 100.0); }
+
+TEST(PriceOfDrawTest, GivesPowsPriceForRandomDraws) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("PriceOfDrawTest seed: %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 1'000'000; ++i) {
+    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;  // as nextDouble() makes them
+    ASSERT_EQ(PriceOfDraw(u), PriceByPow(u)) << "u = " << u << ", seed " << seed;
+  }
+  EXPECT_EQ(PriceOfDraw(0.0), 100);
+  const double last = std::nextafter(1.0, 0.0);
+  EXPECT_EQ(PriceOfDraw(last), PriceByPow(last));
+}
+
+// The hard draws: those whose price lies next to a half cent, where one bit of 10^(6u) decides
+// how it rounds. For random prices p, the draws nearest log10((p + 0.5) / 100) / 6, and eight
+// on each side of it.
+TEST(PriceOfDrawTest, GivesPowsPriceNextToEveryHalfCentTried) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("PriceOfDrawTest seed: %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 50'000; ++i) {
+    const auto cents = static_cast<long double>(100 + rng() % 99'999'900);
+    double u = static_cast<double>(std::log10((cents + 0.5L) / 100.0L) / 6.0L);
+    for (int k = 0; k < 8; ++k) u = std::nextafter(u, 0.0);
+    for (int k = 0; k <= 16; ++k, u = std::nextafter(u, 1.0)) {
+      ASSERT_EQ(PriceOfDraw(u), PriceByPow(u)) << "u = " << u << ", seed " << seed;
+    }
+  }
 }
 
 TEST(NexmarkGeneratorTest, KeepsTheProportionsOfEachFiftyEvents) {
