@@ -70,9 +70,8 @@ DataStream<Out> AddTwoInputTransformation(GraphBuilder* graph, const char* name,
       TransformationInput{second.transformation, second.partitioning, 1, std::move(second.writer)});
   t->num_operator_inputs = 2;
   t->keyed = keyed;
-  t->output_type = &typeid(Out);
+  SetOutputType<Out>(*t);
   t->create_operator = std::move(make);
-  t->create_output_tee = &MakeTee<Out>;
   return DataStream<Out>(graph, graph->Add(std::move(t)));
 }
 

@@ -85,6 +85,13 @@ WiredConsumer MakeTee(const std::vector<void*>& consumers) {
   return WiredConsumer{tee, static_cast<BatchConsumer<T>*>(tee.get()), nullptr};
 }
 
+// The transformation emits records of type T.
+template <typename T>
+void SetOutputType(Transformation& t) {
+  t.output_type = &typeid(T);
+  t.create_output_tee = &MakeTee<T>;
+}
+
 // Writer factory for forward and rebalance edges into a transformation consuming T.
 template <typename T>
 WiredConsumer MakeUnkeyedWriter(Partitioning p, std::vector<OutputChannel*> channels,
@@ -182,13 +189,12 @@ class DataStream {
     t->name = "SideOutput(" + tag.id() + ")";
     t->input = t_;
     t->side_output_tag = tag.id();
-    t->output_type = &typeid(X);
+    detail::SetOutputType<X>(*t);
     t->create_operator = []() { return std::make_unique<detail::SideOutputTap<X>>(); };
     t->create_side_output = [id = tag.id()](void* consumer, size_t flush_at) {
       return std::make_unique<detail::SideOutput<X>>(
           id, static_cast<detail::BatchConsumer<X>*>(consumer), flush_at);
     };
-    t->create_output_tee = &detail::MakeTee<X>;
     return DataStream<X>(graph_, graph_->Add(std::move(t)));
   }
 
@@ -233,9 +239,8 @@ class DataStream {
     (t->extra_inputs.push_back(detail::TransformationInput{
          others.t_, others.next_partitioning_, 0, UnionInputWriter(others.next_partitioning_)}),
      ...);
-    t->output_type = &typeid(T);
+    detail::SetOutputType<T>(*t);
     t->create_operator = [] { return std::make_unique<detail::UnionOperator<T>>(); };
-    t->create_output_tee = &detail::MakeTee<T>;
     return DataStream<T>(graph_, graph_->Add(std::move(t)));
   }
 
@@ -335,13 +340,12 @@ class DataStream {
     t->name = default_name;
     t->input = t_;
     t->partitioning = next_partitioning_;
-    t->output_type = &typeid(Out);
+    detail::SetOutputType<Out>(*t);
     t->create_operator = std::move(make_operator);
     detail::Partitioning p = next_partitioning_;
     t->create_input_writer = [p](std::vector<detail::OutputChannel*> channels, int subtask, int) {
       return detail::MakeUnkeyedWriter<T>(p, std::move(channels), subtask);
     };
-    t->create_output_tee = &detail::MakeTee<Out>;
     return DataStream<Out>(graph_, graph_->Add(std::move(t)));
   }
 
@@ -397,10 +401,9 @@ class KeyedStream {
     t->input = input_.t_;
     t->partitioning = detail::Partitioning::kKeyGroups;
     t->keyed = true;
-    t->output_type = &typeid(Out);
+    detail::SetOutputType<Out>(*t);
     t->create_operator = std::move(make_operator);
     t->create_input_writer = detail::KeyedInputWriter<T, K>(key_selector_);
-    t->create_output_tee = &detail::MakeTee<Out>;
     return DataStream<Out>(input_.graph_, input_.graph_->Add(std::move(t)));
   }
 

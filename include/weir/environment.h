@@ -103,7 +103,7 @@ class StreamExecutionEnvironment {
     t->kind = detail::Transformation::Kind::kSource;
     t->name = name;
     t->non_parallel = non_parallel;
-    t->output_type = &typeid(T);
+    detail::SetOutputType<T>(*t);
     t->create_operator = [source, strategy]() {
       return std::make_unique<detail::SourceReaderOperator<T, Split, EnumState>>(source, strategy);
     };
@@ -113,7 +113,6 @@ class StreamExecutionEnvironment {
           std::make_unique<detail::SourceCoordinator<T, Split, EnumState>>(source, name,
                                                                            parallelism, config, fs));
     };
-    t->create_output_tee = &detail::MakeTee<T>;
     return DataStream<T>(graph(), graph()->Add(std::move(t)));
   }
 
