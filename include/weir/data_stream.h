@@ -90,6 +90,7 @@ template <typename T>
 void SetOutputType(Transformation& t) {
   t.output_type = &typeid(T);
   t.create_output_tee = &MakeTee<T>;
+  t.output_copyable = std::is_copy_constructible_v<T>;
 }
 
 // Writer factory for forward and rebalance edges into a transformation consuming T.

@@ -115,6 +115,22 @@ Result<JobGraph> JobGraph::Build(const detail::GraphBuilder& graph, const Config
     }
   }
 
+  // More than one consumer of a stream each get a copy of its records but the last.
+  std::vector<int> consumers(n, 0);
+  for (const Transformation* t : g.live_) {
+    if (!t->side_output_tag.empty()) continue;  // fed from the operator's side, not its output
+    for (const auto& input : t->inputs()) ++consumers[static_cast<size_t>(input.transformation->id)];
+  }
+  for (const Transformation* t : g.live_) {
+    const int count = consumers[static_cast<size_t>(t->id)];
+    if (count > 1 && !t->output_copyable) {
+      return Status::InvalidArgument(
+          "operator '" + t->name + "' sends its records to " + std::to_string(count) +
+          " consumers, and each but the last gets a copy, but their type cannot be copied: "
+          "give it a copy constructor, or send the stream to one consumer");
+    }
+  }
+
   for (const Transformation* t : g.live_) {
     size_t id = static_cast<size_t>(t->id);
     const std::vector<detail::TransformationInput> inputs = t->inputs();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -221,6 +222,29 @@ TEST(JobGraphTest, AChainBranchesIntoATreeOfOperators) {
   EXPECT_EQ(g.vertices()[0].operators.size(), 5u);
   EXPECT_EQ(g.ChainedConsumers(source.transformation()),
             (std::vector<const Transformation*>{a.transformation(), b.transformation()}));
+}
+
+// A fan-out gives each consumer but the last a copy of every record.
+TEST(JobGraphTest, AStreamOfATypeThatCannotBeCopiedHasOneConsumer) {
+  const auto unbox = [](std::unique_ptr<int64_t> p) { return *p; };
+  {
+    StreamExecutionEnvironment env;
+    auto boxed = env.FromSequence(0, 10).Map([](int64_t i) { return std::make_unique<int64_t>(i); })
+                     .Name("box");
+    boxed.Map(unbox).Print();
+    auto g = Build(env, boxed.Map(unbox).Print());
+    ASSERT_FALSE(g.ok());
+    EXPECT_NE(g.status().message().find("operator 'box' sends its records to 2 consumers"),
+              std::string::npos)
+        << g.status().ToString();
+    EXPECT_NE(g.status().message().find("cannot be copied"), std::string::npos);
+  }
+  {
+    StreamExecutionEnvironment env;
+    auto boxed = env.FromSequence(0, 10).Map([](int64_t i) { return std::make_unique<int64_t>(i); });
+    boxed.Map(unbox).Name("dead end");  // reaches no sink: pruned, no fan-out
+    BuildOk(env, boxed.Map(unbox).Print());
+  }
 }
 
 TEST(JobGraphTest, AJobWithoutASinkIsRejected) {

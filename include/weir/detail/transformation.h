@@ -82,8 +82,11 @@ struct Transformation {
   std::vector<TransformationInput> extra_inputs;
   int num_operator_inputs = 1;  // 2: the operator is a TwoInputStreamOperator
 
-  // Fans this transformation's output out to several consumers (BatchConsumer<Out>*).
+  // Fans this transformation's output out to several consumers (BatchConsumer<Out>*), each
+  // but the last getting a copy: a job that sends a type that cannot be copied to more than one
+  // consumer is refused when its graph is built.
   std::function<WiredConsumer(const std::vector<void*>& consumers)> create_output_tee;
+  bool output_copyable = true;
 
   // Every input, the first first; empty for a source.
   std::vector<TransformationInput> inputs() const {
