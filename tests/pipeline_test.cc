@@ -511,6 +511,52 @@ TEST(PipelineTest, AFilterBesideAnotherConsumerCopiesOnlyWhatItKeeps) {
   EXPECT_EQ(Tracked::copies.load(), 100);  // the kept records' only
 }
 
+// The same with event time: the filter's copies keep their own timestamps, and the other
+// consumer's records theirs, through a fan-out and a network edge each.
+TEST(PipelineTest, AFilterBesideAnotherConsumerKeepsEachRecordsTimestamp) {
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(1);
+  auto records =
+      env.FromSequence(0, 999)
+          .AssignTimestampsAndWatermarks(
+              WatermarkStrategy<int64_t>::ForMonotonousTimestamps().WithTimestampAssigner(
+                  [](const int64_t& i, int64_t) { return 5000 + 10 * i; }))
+          .Map([](int64_t i) { return Tracked(std::to_string(i)); });
+  class WithTimestamp final : public ProcessFunction<Tracked, std::string> {
+   public:
+    explicit WithTimestamp(std::string prefix) : prefix_(std::move(prefix)) {}
+    void ProcessElement(const Tracked& t, Context& ctx, Collector<std::string>& out) override {
+      out.Collect(prefix_ + t.text + "@" + std::to_string(ctx.timestamp().value_or(-1)));
+    }
+
+   private:
+    std::string prefix_;
+  };
+  Tracked::copies = 0;
+  records.Filter([](const Tracked& t) { return t.text.ends_with("3"); })
+      .Rebalance()
+      .Process(WithTimestamp("kept "))
+      .WriteAsText(dir.Join("kept"), WriteMode::kOverwrite);
+  records.Rebalance()
+      .Process(WithTimestamp(""))
+      .WriteAsText(dir.Join("all"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("filter beside another consumer, with timestamps");
+  ASSERT_TRUE(r.ok()) << r.error();
+  const auto kept = Lines(ReadFile(dir.Join("kept")));
+  ASSERT_EQ(kept.size(), 100u);
+  for (size_t k = 0; k < kept.size(); ++k) {
+    const int64_t i = 10 * static_cast<int64_t>(k) + 3;
+    ASSERT_EQ(kept[k], "kept " + std::to_string(i) + "@" + std::to_string(5000 + 10 * i));
+  }
+  const auto all = Lines(ReadFile(dir.Join("all")));
+  ASSERT_EQ(all.size(), 1000u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    ASSERT_EQ(all[i], std::to_string(i) + "@" + std::to_string(5000 + 10 * i));
+  }
+  EXPECT_EQ(Tracked::copies.load(), 100);
+}
+
 // Generic functions: auto& binds the record as const (it cannot bind the rvalue a function of
 // T&& gets), auto&& gets it moved in.
 TEST(PipelineTest, MapTakesGenericFunctions) {
