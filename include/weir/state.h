@@ -113,16 +113,36 @@ template <typename K, typename V>
 class MapState {
  public:
   MapState() = default;
-  explicit MapState(detail::MapStateImpl<K, V>* impl) : impl_(impl) {}
+  explicit MapState(detail::MapStateImpl<K, V>* impl)
+      : impl_(impl), heap_(dynamic_cast<detail::HeapMapTable<K, V>*>(impl)) {}
 
   std::optional<V> Get(const K& key) const {
-    const V* v = impl_->Get(key);
+    const V* v = Find(key);
     return v ? std::optional<V>(*v) : std::nullopt;
   }
   // The same without a copy: the current key's value at `key`, or null. The pointer is valid
   // until the next access to this state.
-  const V* Find(const K& key) const { return impl_->Get(key); }
-  void Put(const K& key, V value) { impl_->Put(key, std::move(value)); }
+  const V* Find(const K& key) const { return heap_ != nullptr ? heap_->Get(key) : impl_->Get(key); }
+  void Put(const K& key, V value) {
+    if (heap_ != nullptr) {
+      heap_->Put(key, std::move(value));
+    } else {
+      impl_->Put(key, std::move(value));
+    }
+  }
+  // Changes the current key's value at `key`: update(V&) on it, or on create() if there is
+  // none yet. True if it was created. On the heap backend the value changes where it is, in
+  // one lookup; on others it is read, changed and written back, as Get and Put would.
+  template <typename Create, typename Update>
+  bool Upsert(const K& key, Create&& create, Update&& update) {
+    if (heap_ != nullptr) return heap_->Upsert(key, create, update);
+    std::optional<V> value = Get(key);
+    const bool created = !value;
+    if (created) value.emplace(create());
+    update(*value);
+    impl_->Put(key, std::move(*value));
+    return created;
+  }
   void Remove(const K& key) { impl_->Remove(key); }
   bool Contains(const K& key) const { return impl_->Contains(key); }
   bool IsEmpty() const { return impl_->IsEmpty(); }
@@ -139,7 +159,9 @@ class MapState {
   }
 
  private:
+  // As in ValueState: the heap table's final class, so that per-record access is inlined.
   detail::MapStateImpl<K, V>* impl_ = nullptr;
+  detail::HeapMapTable<K, V>* heap_ = nullptr;  // impl_, when the backend is the heap
 };
 
 template <typename V>

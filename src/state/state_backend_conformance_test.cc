@@ -201,6 +201,31 @@ TEST_P(StateBackendTest, MapStateOperations) {
   EXPECT_TRUE(counts.IsEmpty());
 }
 
+TEST_P(StateBackendTest, MapStateUpsertChangesAValueOrCreatesIt) {
+  Subtask t = NewSubtask();
+  MapState<std::string, std::string> seen =
+      t.runtime->GetMapState(MapStateDescriptor<std::string, std::string>("seen"));
+  const auto append = [&seen](const std::string& key, const std::string& what) {
+    return seen.Upsert(key, [] { return std::string("["); }, [&](std::string& v) { v += what; });
+  };
+  SetKey(*t.backend, 7);
+  EXPECT_TRUE(append("a", "1"));
+  EXPECT_FALSE(append("a", "2"));
+  EXPECT_TRUE(append("b", "3"));
+  SetKey(*t.backend, 8);
+  EXPECT_TRUE(append("a", "4"));
+  SetKey(*t.backend, 7);
+  EXPECT_THAT(seen.Entries(), UnorderedElementsAre(std::pair<std::string, std::string>("a", "[12"),
+                                                   std::pair<std::string, std::string>("b", "[3")));
+  // An update that throws leaves a new key out.
+  EXPECT_THROW(seen.Upsert("c", [] { return std::string(); },
+                           [](std::string&) { throw std::runtime_error("no"); }),
+               std::runtime_error);
+  EXPECT_FALSE(seen.Contains("c"));
+  SetKey(*t.backend, 8);
+  EXPECT_EQ(seen.Get("a"), "[4");
+}
+
 TEST_P(StateBackendTest, ReducingStateFoldsAddedValues) {
   Subtask t = NewSubtask();
   ReducingState<int64_t> max = t.runtime->GetReducingState(ReducingStateDescriptor<int64_t>(
@@ -1163,6 +1188,9 @@ class SnapshotIsolationTest : public StateBackendTest {
       h.v.Update(int64_t{k} * 1000 + round);
       h.l.Add(round);
       h.m.Put(round % 3, std::to_string(k + round));
+      // Changed where it is on the heap: the snapshot must still see it as it was.
+      h.m.Upsert(3, [] { return std::string("rounds"); },
+                 [round](std::string& v) { v += " " + std::to_string(round); });
     }
   }
   // Everything a backend holds for keys 0..keys-1, as text.

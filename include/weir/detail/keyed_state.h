@@ -650,6 +650,19 @@ class HeapMapTable final : public HeapTable<typename MapSlotTraits<K, V>::Map, M
 
   const V* Get(const K& key) override { return this->Read().Find(key); }
   void Put(const K& key, V value) override { this->Write().InsertOrAssign(key, std::move(value)); }
+  // MapState::Upsert: one lookup, the value changed where it is.
+  template <typename Create, typename Update>
+  bool Upsert(const K& key, Create& create, Update& update) {
+    Map& m = this->Write();
+    if (V* v = m.Find(key)) {
+      update(*v);
+      return false;
+    }
+    V value = create();
+    update(value);
+    m.InsertOrAssign(key, std::move(value));
+    return true;
+  }
   void Remove(const K& key) override {
     Map& m = this->Write();
     if (m.Erase(key) && m.empty()) this->NoteEmptied();

@@ -203,12 +203,8 @@ class AggregatingContents {
     return *windows_;
   }
   bool AddTo(MapState<W, Acc>& state, const W& w, const T& value) {
-    std::optional<Acc> acc = state.Get(w);
-    const bool opened = !acc;
-    if (opened) acc.emplace(agg_.CreateAccumulator());
-    agg_.Add(value, *acc);
-    state.Put(w, std::move(*acc));
-    return opened;
+    return state.Upsert(
+        w, [this] { return agg_.CreateAccumulator(); }, [&](Acc& acc) { agg_.Add(value, acc); });
   }
 
   Agg agg_;
