@@ -1008,6 +1008,26 @@ TEST(SideOutputTest, ProcessFunctionsEmitToTaggedStreams) {
   EXPECT_EQ(OutputLines(dir.Join("big")), (std::vector<std::string>{"1000", "800", "900"}));
 }
 
+// Flink gives every reader of a side output all of its records; two GetSideOutput calls for
+// one tag are one stream with two readers.
+TEST(SideOutputTest, ASideOutputAskedForTwiceGivesBothReadersEveryRecord) {
+  TempDir dir;
+  StreamExecutionEnvironment env;
+  env.SetParallelism(2);
+  const OutputTag<std::string> odd("odd");
+  auto evens = env.FromSequence(1, 10).Process(SplitEvenOdd(odd));
+  evens.GetSideOutput(odd).WriteAsText(dir.Join("a"), WriteMode::kOverwrite);
+  evens.GetSideOutput(odd)
+      .Map([](const std::string& s) { return s + "!"; })
+      .WriteAsText(dir.Join("b"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("side output read twice");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(OutputLines(dir.Join("a")),
+            (std::vector<std::string>{"odd 1", "odd 3", "odd 5", "odd 7", "odd 9"}));
+  EXPECT_EQ(OutputLines(dir.Join("b")),
+            (std::vector<std::string>{"odd 1!", "odd 3!", "odd 5!", "odd 7!", "odd 9!"}));
+}
+
 TEST(SideOutputTest, ASideOutputTakesItsOperatorsParallelism) {
   TempDir dir;
   StreamExecutionEnvironment env;

@@ -183,9 +183,16 @@ class DataStream {
 
   // The records the last operator emitted to `tag` (ctx.Output in a process function, late
   // records of a window), as a stream of their own. It runs chained to that operator, at its
-  // parallelism.
+  // parallelism. Asked for again, it is the same stream: the operator sends a tag's records to
+  // one stream, and each of that stream's readers gets every record.
   template <typename X>
   DataStream<X> GetSideOutput(const OutputTag<X>& tag) const {
+    for (const auto& existing : graph_->transformations()) {
+      if (existing->input == t_ && existing->side_output_tag == tag.id() &&
+          *existing->output_type == typeid(X)) {
+        return DataStream<X>(graph_, existing.get());
+      }
+    }
     auto t = std::make_unique<detail::Transformation>();
     t->name = "SideOutput(" + tag.id() + ")";
     t->input = t_;
