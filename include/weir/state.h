@@ -131,8 +131,10 @@ class MapState {
     }
   }
   // Changes the current key's value at `key`: update(V&) on it, or on create() if there is
-  // none yet. True if it was created. On the heap backend the value changes where it is, in
-  // one lookup; on others it is read, changed and written back, as Get and Put would.
+  // none yet. True if it was created. On the heap backend an existing value changes where it
+  // is, in one lookup; on others it is read, changed and written back, as Get and Put would.
+  // `create` and `update` must not use this state. If `update` throws, a new value is not
+  // kept, and an existing one may be left half changed on the heap (the task then fails).
   template <typename Create, typename Update>
   bool Upsert(const K& key, Create&& create, Update&& update) {
     if (heap_ != nullptr) return heap_->Upsert(key, create, update);

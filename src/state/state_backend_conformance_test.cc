@@ -1187,10 +1187,11 @@ class SnapshotIsolationTest : public StateBackendTest {
       }
       h.v.Update(int64_t{k} * 1000 + round);
       h.l.Add(round);
-      h.m.Put(round % 3, std::to_string(k + round));
-      // Changed where it is on the heap: the snapshot must still see it as it was.
+      // Changed where it is on the heap, first of the key's changes (so that it, and not a Put,
+      // copies what the snapshot shares): the snapshot must still see it as it was.
       h.m.Upsert(3, [] { return std::string("rounds"); },
                  [round](std::string& v) { v += " " + std::to_string(round); });
+      h.m.Put(round % 3, std::to_string(k + round));
     }
   }
   // Everything a backend holds for keys 0..keys-1, as text.

@@ -650,7 +650,7 @@ class HeapMapTable final : public HeapTable<typename MapSlotTraits<K, V>::Map, M
 
   const V* Get(const K& key) override { return this->Read().Find(key); }
   void Put(const K& key, V value) override { this->Write().InsertOrAssign(key, std::move(value)); }
-  // MapState::Upsert: one lookup, the value changed where it is.
+  // MapState::Upsert: an existing value changed where it is, in one lookup.
   template <typename Create, typename Update>
   bool Upsert(const K& key, Create& create, Update& update) {
     Map& m = this->Write();
