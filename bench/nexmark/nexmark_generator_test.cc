@@ -75,6 +75,30 @@ TEST(PriceOfDrawTest, GivesPowsPriceNextToEveryHalfCentTried) {
   }
 }
 
+// Just outside the window where pow decides: draws whose price lies 2e-6 to 1e-5 of a cent
+// from a half cent, where the table and the series alone decide how it rounds.
+TEST(PriceOfDrawTest, GivesPowsPriceJustOutsideWherePowDecides) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("PriceOfDrawTest seed: %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> offset(2e-6, 1e-5);
+  int tried = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    const auto cents = static_cast<long double>(100 + rng() % 99'999'900);
+    const long double sign = (rng() & 1) != 0 ? 1.0L : -1.0L;
+    const long double target = cents + 0.5L + sign * static_cast<long double>(offset(rng));
+    const auto u = static_cast<double>(std::log10(target / 100.0L) / 6.0L);
+    if (!(u >= 0.0 && u < 1.0)) continue;
+    // The draw's own price, exactly: skip the few that landed inside the window after all.
+    const long double exact = 100.0L * std::pow(10.0L, static_cast<long double>(u * 6.0));
+    const long double from_half = std::fabs(exact - std::floor(exact) - 0.5L);
+    if (from_half < 1.5e-6L) continue;
+    ++tried;
+    ASSERT_EQ(PriceOfDraw(u), PriceByPow(u)) << "u = " << u << ", seed " << seed;
+  }
+  EXPECT_GT(tried, 100'000);
+}
+
 TEST(NexmarkGeneratorTest, KeepsTheProportionsOfEachFiftyEvents) {
   // With first_event_id 1 and first_event_number 1 the first event has id 2; the kind follows
   // id % 50: 0 a person, 1-3 an auction, the rest a bid.
