@@ -100,7 +100,10 @@ std::vector<std::pair<int64_t, Status>> CheckpointCoordinator::TakeFailedSavepoi
 std::optional<CheckpointCoordinator::Completion> CheckpointCoordinator::Acknowledge(
     int64_t id, CheckpointAcknowledgement ack) {
   auto it = pending_.find(id);
-  if (it == pending_.end()) return std::nullopt;
+  if (it == pending_.end()) {
+    DiscardFailedSavepointAgain(id);
+    return std::nullopt;
+  }
   Pending& p = it->second;
   p.max_start_delay_ms = std::max(p.max_start_delay_ms, ack.start_delay_ms);
   p.max_alignment_ms = std::max(p.max_alignment_ms, ack.alignment_ms);
@@ -283,6 +286,7 @@ void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts, 
   if (it != pending_.end() && it->second.savepoint) {
     // A savepoint's directory is its own; its failure goes to whoever asked for it.
     (void)storage_->Discard(it->second.location.base_dir());
+    failed_savepoint_dirs_[id] = it->second.location.base_dir();
     failed_savepoints_.emplace_back(id, reason);
     spdlog::warn("Savepoint {} of job {} failed: {}", id, options_.job_id, reason.ToString());
     pending_.erase(it);
@@ -309,8 +313,16 @@ void CheckpointCoordinator::Fail(int64_t id, const Status& reason, bool counts, 
   }
 }
 
+void CheckpointCoordinator::DiscardFailedSavepointAgain(int64_t id) {
+  auto it = failed_savepoint_dirs_.find(id);
+  if (it != failed_savepoint_dirs_.end()) (void)storage_->Discard(it->second);
+}
+
 void CheckpointCoordinator::Decline(int64_t id, const Status& reason) {
-  if (!pending_.contains(id)) return;
+  if (!pending_.contains(id)) {
+    DiscardFailedSavepointAgain(id);
+    return;
+  }
   Fail(id, reason.WithContext("declined"), /*counts=*/true);
 }
 
@@ -344,6 +356,8 @@ std::vector<int64_t> CheckpointCoordinator::TakeAborted() {
 
 void CheckpointCoordinator::Shutdown(JobStatus final_status) {
   AbortAll("the job ended");
+  for (const auto& [id, dir] : failed_savepoint_dirs_) (void)storage_->Discard(dir);
+  failed_savepoint_dirs_.clear();
   // A run that restored a checkpoint and ended without one of its own (a restore that
   // failed, say) leaves what it was asked to restore as it found it.
   if (final_status != JobStatus::kFinished && metrics_.restored_from_id > 0 &&

@@ -153,6 +153,7 @@ class CheckpointCoordinator {
   // Ends checkpoint `id` as failed (counted towards tolerable-failed-checkpoints if
   // `counts`), deleting its directory unless `discard_dir` is false.
   void Fail(int64_t id, const Status& reason, bool counts, bool discard_dir = true);
+  void DiscardFailedSavepointAgain(int64_t id);
   void CleanUpAfterCompletion(int64_t completed_id);
 
   Options options_;
@@ -168,6 +169,9 @@ class CheckpointCoordinator {
   std::deque<CompletedCheckpoint> completed_;
   std::vector<int64_t> aborted_;
   std::vector<std::pair<int64_t, Status>> failed_savepoints_;
+  // The directories of failed savepoints, discarded again when a task reports on one late and
+  // when the job ends: a task's write in flight at the failure can land after the first discard.
+  std::map<int64_t, std::string> failed_savepoint_dirs_;
   int consecutive_failures_ = 0;
   Status failure_;
   CheckpointMetrics metrics_;

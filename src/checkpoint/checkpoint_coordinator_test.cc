@@ -280,6 +280,33 @@ TEST_F(CheckpointCoordinatorTest, AcknowledgementForAnUnknownOperatorFailsTheChe
   EXPECT_FALSE(FileExists(ChkDir(1)));
 }
 
+// A task still writing when another declined can create its file after the directory was
+// discarded: it is discarded again when that task reports, and at the end of the job.
+TEST_F(CheckpointCoordinatorTest, AFailedSavepointIsDiscardedAgainWhenALateWriterReports) {
+  auto c = NewCoordinator();
+  auto t = c->TriggerSavepoint(dir_.Join("savepoints"));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  const std::string sp = t->location.base_dir();
+  const auto late_write = [&] {
+    ASSERT_TRUE(FileSystem::Default()->CreateDirs(sp).ok());
+    auto w = t->location.CreateExclusiveFile("late.keyed");
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    ASSERT_TRUE((*w)->Append("late").ok());
+    ASSERT_TRUE(FileExists(sp));
+  };
+  c->Decline(t->id, Status::NoSpace("task 1: disk full"));
+  EXPECT_FALSE(FileExists(sp));
+  late_write();
+  c->Decline(t->id, Status::NoSpace("task 2: disk full"));
+  EXPECT_FALSE(FileExists(sp)) << "a late decline discards it again";
+  late_write();
+  EXPECT_FALSE(c->Acknowledge(t->id, Ack(*t, 0)));
+  EXPECT_FALSE(FileExists(sp)) << "and so does a late acknowledgement";
+  late_write();
+  c->Shutdown(JobStatus::kFinished);
+  EXPECT_FALSE(FileExists(sp)) << "and the end of the job";
+}
+
 TEST_F(CheckpointCoordinatorTest, DeclineCountsAsAFailureAndDeletesTheDirectory) {
   options_.tolerable_failures = 1;
   auto c = NewCoordinator();
