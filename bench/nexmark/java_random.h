@@ -49,16 +49,37 @@ class JavaRandom {
   template <typename TakeSecond>
   bool NextTwoInts(int32_t first_bound, int32_t second_bound, TakeSecond take_second,
                    int32_t* first, int32_t* second) {
-    const uint64_t one = (seed_ * kMultiplier + kAddend) & kMask;
+    const uint64_t one = Step(seed_);
     const uint64_t two = (seed_ * kMultiplierTwice + kAddendTwice) & kMask;
-    if (!Accepts(Bits31(one), first_bound, first)) return false;
+    if (!AcceptsBelowLimit(Bits31(one), first_bound, first)) return false;
     if (!take_second(*first)) {
       seed_ = one;
       return true;
     }
-    if (!Accepts(Bits31(two), second_bound, second)) return false;
+    if (!AcceptsBelowLimit(Bits31(two), second_bound, second)) return false;
     seed_ = two;
     return true;
+  }
+
+  // The 31 bits next(31) draws next, without drawing them (Skip draws them): for a draw that
+  // is read two ways, or taken or not by a choice, without a branch on the choice (a choice
+  // taken one time in two or four is a mispredicted branch as often).
+  int32_t PeekNext31() const { return Bits31(Step(seed_)); }
+  void Skip() { seed_ = Step(seed_); }
+  // Skips if `take`, by a mask: GCC turns `take ? next : seed_` into a branch.
+  void SkipIf(bool take) {
+    const uint64_t next = Step(seed_);
+    seed_ ^= (seed_ ^ next) & (0 - static_cast<uint64_t>(take));
+  }
+
+  // nextInt(bound)'s result for the draw u = next(31), any bound > 0; false where Java's
+  // rejection loop draws again (never for a power of two).
+  static bool IntOfDraw(int32_t u, int32_t bound, int32_t* r) {
+    if ((bound & (bound - 1)) == 0) {
+      *r = static_cast<int32_t>((static_cast<int64_t>(bound) * u) >> 31);
+      return true;
+    }
+    return Accepts(u, bound, r);
   }
 
   // java.util.Random.nextLong(): ((long) next(32) << 32) + next(32), the second half signed.
@@ -84,6 +105,7 @@ class JavaRandom {
   static constexpr uint64_t kAddendTwice = ((kMultiplier + 1) * kAddend) & kMask;
 
   static int32_t Bits31(uint64_t seed) { return static_cast<int32_t>(seed >> 17); }
+  static uint64_t Step(uint64_t seed) { return (seed * kMultiplier + kAddend) & kMask; }
 
   // nextInt(bound)'s test of a draw u for a bound that is not a power of two: *r = u % bound,
   // unless u falls in the last, partial run of `bound` values (Java then draws again).
@@ -93,10 +115,17 @@ class JavaRandom {
                                           static_cast<uint32_t>(bound - 1));
     return sum >= 0;
   }
+  // The same test for a bound known when compiled: Java accepts u unless it falls in the last,
+  // partial run of `bound` values, that is if u < (2^31 / bound) * bound, which then folds to
+  // a constant (and does not wait for the remainder).
+  static bool AcceptsBelowLimit(int32_t u, int32_t bound, int32_t* r) {
+    *r = u % bound;
+    return static_cast<int64_t>(u) < ((int64_t{1} << 31) / bound) * bound;
+  }
 
   // java.util.Random.next(bits): advance the LCG, return its top `bits` bits as a Java int.
   int32_t Next(int bits) {
-    seed_ = (seed_ * kMultiplier + kAddend) & kMask;
+    seed_ = Step(seed_);
     return static_cast<int32_t>(static_cast<uint32_t>(seed_ >> (48 - bits)));
   }
 

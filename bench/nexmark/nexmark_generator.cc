@@ -26,7 +26,7 @@ constexpr int64_t kHotSellerBatch = 100;
 constexpr int64_t kHotBidderBatch = 100;
 constexpr int64_t kHotAuctionBatch = 100;
 constexpr int kHotChannelsRatio = 2;
-constexpr int kNumChannels = 10'000;  // ChannelName counts on at most four digits
+constexpr int kNumChannels = 10'000;
 constexpr int kExtraPoolLength = 1024 * 1024;
 
 // Seeds of the tables the reference draws from an unseeded SplittableRandom at class-load time
@@ -44,6 +44,14 @@ constexpr std::array<std::string_view, 11> kFirstNames = {
 constexpr std::array<std::string_view, 9> kLastNames = {
     "Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"};
 constexpr std::array<std::string_view, 4> kHotChannels = {"Google", "Facebook", "Baidu", "Apple"};
+static_assert((kHotChannels.size() & (kHotChannels.size() - 1)) == 0,
+              "a bid reads one draw as nextInt(4) and nextInt(10000): see NextBid");
+
+// `if_true` if `c`, else `if_false`, by a mask: for choices that go either way at random, where
+// GCC would branch on `c ? if_true : if_false` and mispredict.
+int64_t Select(bool c, int64_t if_true, int64_t if_false) {
+  return if_false ^ ((if_true ^ if_false) & (0 - static_cast<int64_t>(c)));
+}
 
 // StringsGenerator.nextString: 3 to maxLength-1 characters, each a lowercase letter or, one
 // time in 13, `special`; then String.trim(), which here can only remove spaces. Appends to
@@ -86,26 +94,32 @@ void AppendExactStringSlow(JavaRandom& random, int length, std::string* out) {
   }
 }
 
-struct Tables {
-  std::string extra_pool;
-  std::array<std::string, 4> hot_urls;
-  // The channel URLs end to end, and where each is: one cache miss per lookup, not three.
-  std::string channel_url_text;
-  std::vector<std::pair<uint32_t, uint32_t>> channel_urls;  // offset, length
-  // "channel-0channel-1...channel-9999": where a name lies follows from its number, so taking
-  // one reads no memory (a table of strings cost a cache miss per bid).
-  std::string channel_names;
+}  // namespace
+
+// 100 * 10^(n/64) for n in [0, 384] (the exponents of a price, 0 to 6, in 64ths, in cents),
+// each the double nearest it: 3 KiB, which stays in the cache between bids.
+using PowersOfTen = std::array<double, 6 * 64 + 1>;
+
+// Where a channel's name and URL lie in GeneratorTables' texts.
+struct ChannelText {
+  uint32_t name_offset;
+  uint32_t url_offset;
+  uint16_t name_length;
+  uint16_t url_length;
 };
 
-// The name of channel n (0 <= n < kNumChannels) in Tables::channel_names: "channel-" is 8
-// characters, and every number before n has a digit, those from 10 on a second, and so on.
-std::string_view ChannelName(const Tables& t, int n) {
-  const int digits = 1 + (n >= 10) + (n >= 100) + (n >= 1000);
-  const int offset =
-      8 * n + n + std::max(0, n - 10) + std::max(0, n - 100) + std::max(0, n - 1000);
-  return std::string_view(t.channel_names).substr(static_cast<size_t>(offset),
-                                                   static_cast<size_t>(8 + digits));
-}
+// Built once, shared by every generator, never written after.
+struct GeneratorTables {
+  std::string extra_pool;
+  // Channels 0 to 9999 ("channel-N" and its URL), then the four hot ones (kHotChannels and
+  // theirs), so that a bid picks either kind by an index: one lookup, no branch on the kind.
+  std::vector<ChannelText> channels;
+  std::string channel_names;
+  std::string channel_urls;
+  PowersOfTen powers_of_ten;
+};
+
+namespace {
 
 // BidGenerator.getBaseUrl.
 std::string BaseUrl(JavaRandom& random) {
@@ -132,45 +146,69 @@ int32_t JavaAbsReverse(int32_t i) {
   return s < 0 ? static_cast<int32_t>(0u - r) : s;
 }
 
-Tables BuildTables() {
-  Tables t;
+void AddChannel(std::string_view name, std::string_view url, GeneratorTables* t) {
+  t->channels.push_back(ChannelText{static_cast<uint32_t>(t->channel_names.size()),
+                                    static_cast<uint32_t>(t->channel_urls.size()),
+                                    static_cast<uint16_t>(name.size()),
+                                    static_cast<uint16_t>(url.size())});
+  t->channel_names.append(name);
+  t->channel_urls.append(url);
+}
+
+PowersOfTen BuildPowersOfTen() {
+  PowersOfTen t;
+  for (size_t n = 0; n < t.size(); ++n) {
+    t[n] = static_cast<double>(100.0L * std::pow(10.0L, static_cast<long double>(n) / 64.0L));
+  }
+  return t;
+}
+
+GeneratorTables BuildTables() {
+  GeneratorTables t;
   {
     JavaRandom random(kExtraPoolSeed);
     t.extra_pool.reserve(kExtraPoolLength);
     AppendExactStringSlow(random, kExtraPoolLength, &t.extra_pool);
   }
   JavaRandom random(kChannelTableSeed);
-  for (auto& url : t.hot_urls) url = BaseUrl(random);
-  t.channel_urls.reserve(kNumChannels);
+  std::array<std::string, kHotChannels.size()> hot_urls;
+  for (auto& url : hot_urls) url = BaseUrl(random);
+  t.channels.reserve(kNumChannels + kHotChannels.size());
   for (int i = 0; i < kNumChannels; ++i) {
     std::string url = BaseUrl(random);
     if (random.NextInt(10) > 0) {
       url.append("&channel_id=").append(std::to_string(JavaAbsReverse(i)));
     }
-    t.channel_names += "channel-" + std::to_string(i);
-    t.channel_urls.emplace_back(t.channel_url_text.size(), url.size());
-    t.channel_url_text += url;
+    AddChannel("channel-" + std::to_string(i), url, &t);
   }
+  for (size_t i = 0; i < kHotChannels.size(); ++i) AddChannel(kHotChannels[i], hot_urls[i], &t);
+  t.powers_of_ten = BuildPowersOfTen();
   return t;
 }
 
-const Tables& GetTables() {
-  static const Tables tables = BuildTables();
+const GeneratorTables& GetTables() {
+  static const GeneratorTables tables = BuildTables();
   return tables;
 }
 
 // `out` becomes a view of `from`, text of the shared tables. Its cache lines are asked for now:
-// a query that reads it (q0 copies a bid's padding into its line) will find them there.
+// a query that reads it (q0 copies a bid's padding into its line) will find them there. The
+// first three lines and the last are asked for without a loop: a bid's padding (54 to 81
+// characters by default) lies in three lines at most, and a loop of one, two or three turns
+// mispredicted its end.
 void ViewTables(std::string_view from, SharedText* out) {
-  for (size_t at = 0; at < from.size(); at += 64) __builtin_prefetch(from.data() + at);
-  if (!from.empty()) __builtin_prefetch(from.data() + from.size() - 1);
+  const char* at = from.data();
+  __builtin_prefetch(at);
+  __builtin_prefetch(at + 64);  // a prefetch past the end does no harm
+  __builtin_prefetch(at + 128);
+  if (!from.empty()) __builtin_prefetch(at + from.size() - 1);
+  for (size_t more = 192; more < from.size(); more += 64) __builtin_prefetch(at + more);
   out->SetLasting(from);
 }
 
 // StringsGenerator.nextExactString: a random slice of the pool, or for lengths of half the pool
 // or more (never with the default sizes), fresh characters.
-void AssignExactString(JavaRandom& random, int length, SharedText* out) {
-  const std::string& pool = GetTables().extra_pool;
+void AssignExactString(JavaRandom& random, int length, const std::string& pool, SharedText* out) {
   if (length < static_cast<int>(pool.size()) / 2) {
     const int offset = random.NextInt(static_cast<int>(pool.size()) - length);
     ViewTables(std::string_view(pool).substr(offset, length), out);
@@ -182,16 +220,20 @@ void AssignExactString(JavaRandom& random, int length, SharedText* out) {
 }
 
 // StringsGenerator.nextExtra: padding so that current_size plus it averages desired_average.
-void AssignExtra(JavaRandom& random, int current_size, int desired_average, SharedText* out) {
+void AssignExtra(JavaRandom& random, int current_size, int desired_average,
+                 const std::string& pool, SharedText* out) {
   if (current_size > desired_average) {
     out->SetLasting("");
     return;
   }
   desired_average -= current_size;
-  const auto delta = static_cast<int32_t>(JavaMathRound(desired_average * 0.2));
+  // Java: (int) Math.round(desired_average * 0.2). For an int d >= 0, d * 0.2 lies within 1e-6
+  // of d / 5, whose fraction is 0, .2, .4, .6 or .8: never near a half, so the rounding is
+  // (d + 2) / 5 in integers.
+  const int delta = (desired_average + 2) / 5;
   const int min_size = desired_average - delta;
   const int desired_size = min_size + (delta == 0 ? 0 : random.NextInt(2 * delta));
-  AssignExactString(random, desired_size, out);
+  AssignExactString(random, desired_size, pool, out);
 }
 
 // LongGenerator.nextLong: [0, n) through nextInt when n fits an int, else |nextLong() % n|
@@ -204,30 +246,18 @@ int64_t NextLong(JavaRandom& random, int64_t n) {
   return r < 0 ? static_cast<int64_t>(0ULL - static_cast<uint64_t>(r)) : r;
 }
 
-// 100 * 10^(n/64) for n in [0, 384] (the exponents of a price, 0 to 6, in 64ths, in cents),
-// each the double nearest it: 3 KiB, which stays in the cache between bids.
-using PowersOfTen = std::array<double, 6 * 64 + 1>;
-
-PowersOfTen BuildPowersOfTen() {
-  PowersOfTen t;
-  for (size_t n = 0; n < t.size(); ++n) {
-    t[n] = static_cast<double>(100.0L * std::pow(10.0L, static_cast<long double>(n) / 64.0L));
-  }
-  return t;
-}
-
-const PowersOfTen& GetPowersOfTen() {
-  static const PowersOfTen powers = BuildPowersOfTen();
-  return powers;
-}
-
 // Adding 1.5 * 2^52 to a double below 2^51 rounds it to an integer (to nearest) and leaves that
 // integer in the low bits of the sum: a rounding without a conversion instruction.
 constexpr double kRoundingAddend = 0x1.8p52;
 
-}  // namespace
+// The reference's own computation, for the prices PriceOf cannot round alone. Out of line:
+// its call would make PriceOf save registers on every bid.
+[[gnu::noinline, gnu::cold]] int64_t PriceByPow(double u) {
+  return JavaMathRound(std::pow(10.0, u * 6.0) * 100.0);
+}
 
-int64_t PriceOfDraw(double u) {
+// PriceOfDraw, given the table.
+inline int64_t PriceOf(double u, const PowersOfTen& powers_of_ten) {
   // 10^(6u) = 10^(n/64) * 10^(r/64), with n the integer nearest 384u and |r| <= 1/2. 384u is
   // 64 times the reference's u * 6.0, rounded alike (a power of two changes no rounding), and
   // r = 384u - n is exact.
@@ -235,7 +265,7 @@ int64_t PriceOfDraw(double u) {
   const double yn = y64 + kRoundingAddend;
   uint64_t yn_bits;
   std::memcpy(&yn_bits, &yn, sizeof(yn_bits));
-  const double power = GetPowersOfTen()[yn_bits & 0xFFFF];
+  const double power = powers_of_ten[yn_bits & 0xFFFF];
   // 10^(r/64) - 1 = e^z - 1, |z| <= 0.018: six terms of its series leave a relative error
   // below 2e-16, summed in two halves (Estrin) so that they do not wait for each other.
   const double z = (y64 - (yn - kRoundingAddend)) * (2.302585092994045684 / 64.0);  // ln 10 / 64
@@ -248,21 +278,21 @@ int64_t PriceOfDraw(double u) {
   // half cent (two draws in a million come within 1e-6). Those ask pow, as the reference does.
   const double whole = cents + kRoundingAddend;
   const double below = cents - (whole - kRoundingAddend);  // in [-0.5, 0.5]
-  if (std::fabs(std::fabs(below) - 0.5) < 1e-6) [[unlikely]] {
-    return JavaMathRound(std::pow(10.0, u * 6.0) * 100.0);
-  }
+  if (std::fabs(std::fabs(below) - 0.5) < 1e-6) [[unlikely]] return PriceByPow(u);
   uint64_t whole_bits;
   std::memcpy(&whole_bits, &whole, sizeof(whole_bits));
   return static_cast<int64_t>(whole_bits & ((uint64_t{1} << 51) - 1));
 }
 
-namespace {
-
 // PriceGenerator.nextPrice: 10^(6u) dollars' worth of cents, 100 to 100,000,000, as
 // Math.round(Math.pow(10.0, u * 6.0) * 100.0) gives it (PriceOfDraw).
-int64_t NextPrice(JavaRandom& random) { return PriceOfDraw(random.NextDouble()); }
+int64_t NextPrice(JavaRandom& random, const GeneratorTables& tables) {
+  return PriceOf(random.NextDouble(), tables.powers_of_ten);
+}
 
 }  // namespace
+
+int64_t PriceOfDraw(double u) { return PriceOf(u, GetTables().powers_of_ten); }
 
 EventPosition EventPosition::Of(const GeneratorConfig& c, int64_t event_id) {
   const int64_t total = c.TotalProportion();
@@ -283,6 +313,22 @@ int64_t NextBase0PersonId(const GeneratorConfig& c, EventPosition at, JavaRandom
   const int64_t active_people = std::min<int64_t>(num_people, c.num_active_people);
   const int64_t n = NextLong(random, active_people + kPersonIdLead);
   return num_people - active_people + n;
+}
+
+// NextBase0PersonId if `draw`, else `chosen` and no draw, without a branch on `draw`: a bid's
+// bidder is the hot one three times in four, a branch on it mispredicted one time in four.
+int64_t ChosenOrNextBase0PersonId(const GeneratorConfig& c, EventPosition at, bool draw,
+                                  int64_t chosen, JavaRandom& random) {
+  const int64_t num_people = LastBase0PersonId(c, at) + 1;
+  const int64_t active_people = std::min<int64_t>(num_people, c.num_active_people);
+  const int64_t bound = active_people + kPersonIdLead;
+  int32_t n;
+  if (bound >= std::numeric_limits<int32_t>::max() ||
+      !JavaRandom::IntOfDraw(random.PeekNext31(), static_cast<int32_t>(bound), &n)) [[unlikely]] {
+    return draw ? NextBase0PersonId(c, at, random) : chosen;  // NextLong, or a draw again
+  }
+  random.SkipIf(draw);
+  return Select(draw, num_people - active_people + n, chosen);
 }
 
 // AuctionGenerator.lastBase0AuctionId.
@@ -416,9 +462,8 @@ NexmarkGenerator::NexmarkGenerator(const GeneratorConfig& config, int64_t events
     : config_(config),
       inter_event_delay_us_(config.InterEventDelayUs()),
       max_events_(config.EffectiveMaxEvents()),
-      events_so_far_(events_so_far) {
-  GetTables();  // Build the shared tables now rather than inside the first event.
-}
+      events_so_far_(events_so_far),
+      tables_(&GetTables()) {}
 
 void NexmarkGenerator::NextBatch(size_t n, std::vector<Event>* events,
                                  std::vector<int64_t>* timestamps) {
@@ -506,7 +551,7 @@ void NexmarkGenerator::NextPerson(int64_t event_id, EventPosition at, int64_t ti
   p.date_time = timestamp;
   const auto current_size = static_cast<int>(8 + p.name.size() + p.email_address.size() +
                                              p.credit_card.size() + p.city.size() + p.state.size());
-  AssignExtra(random, current_size, config_.avg_person_byte_size, &p.extra);
+  AssignExtra(random, current_size, config_.avg_person_byte_size, tables_->extra_pool, &p.extra);
 }
 
 void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, EventPosition at,
@@ -525,17 +570,18 @@ void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, Even
   a.seller = seller + kFirstPersonId;
 
   a.category = kFirstCategoryId + random.NextInt(kNumCategories);
-  a.initial_bid = NextPrice(random);
+  a.initial_bid = NextPrice(random, *tables_);
   a.date_time = timestamp;
   a.expires = timestamp + NextAuctionLengthMs(config_, events_so_far, random, timestamp);
   a.item_name.clear();
   AppendRandomString(random, 20, ' ', &a.item_name);
   a.description.clear();
   AppendRandomString(random, 100, ' ', &a.description);
-  a.reserve = a.initial_bid + NextPrice(random);
+  a.reserve = a.initial_bid + NextPrice(random, *tables_);
   const auto current_size =
       static_cast<int>(8 + a.item_name.size() + a.description.size() + 8 + 8 + 8 + 8 + 8);
-  AssignExtra(random, current_size, config_.avg_auction_byte_size, &a.extra);
+  AssignExtra(random, current_size, config_.avg_auction_byte_size, tables_->extra_pool,
+              &a.extra);
 }
 
 void NexmarkGenerator::NextBid(int64_t event_id, EventPosition at, int64_t timestamp,
@@ -552,33 +598,40 @@ void NexmarkGenerator::NextBid(int64_t event_id, EventPosition at, int64_t times
   }
   b.auction = auction + kFirstAuctionId;
 
-  int64_t bidder;
-  if (random.NextInt(config_.hot_bidders_ratio) > 0) {
-    // The second person of the batch, so hot bidders and hot sellers differ.
-    bidder = (LastBase0PersonId(config_, at) / kHotBidderBatch) * kHotBidderBatch + 1;
-  } else {
-    bidder = NextBase0PersonId(config_, at, random);
-  }
+  // The hot bidder is the second person of the batch, so hot bidders and hot sellers differ.
+  const bool hot_bidder = random.NextInt(config_.hot_bidders_ratio) > 0;
+  int64_t bidder = ChosenOrNextBase0PersonId(
+      config_, at, !hot_bidder,
+      (LastBase0PersonId(config_, at) / kHotBidderBatch) * kHotBidderBatch + 1, random);
   // The reference adds FIRST_PERSON_ID twice (once here, once after the channel), so bidder ids
   // are person ids + 1000. Kept, so that both engines see the suite's data.
   bidder += kFirstPersonId;
 
-  b.price = NextPrice(random);
+  const GeneratorTables& tables = *tables_;
+  b.price = NextPrice(random, tables);
 
-  const Tables& tables = GetTables();
-  if (random.NextInt(kHotChannelsRatio) > 0) {
-    const int i = random.NextInt(kHotChannels.size());
-    b.channel.SetLasting(kHotChannels[i]);
-    b.url.SetLasting(tables.hot_urls[i]);
+  // One channel in two is hot: nextInt(4) picks which, else nextInt(10000) picks any. Either
+  // way it is one draw, read both ways; the channel is taken by its index in the table, so
+  // nothing branches on which kind it is.
+  const bool hot_channel = random.NextInt(kHotChannelsRatio) > 0;
+  const int32_t u = random.PeekNext31();
+  int32_t any_channel;
+  if (JavaRandom::IntOfDraw(u, kNumChannels, &any_channel) || hot_channel) [[likely]] {
+    random.Skip();
   } else {
-    const int channel = random.NextInt(kNumChannels);
-    b.channel.SetLasting(ChannelName(tables, channel));
-    const auto [offset, length] = tables.channel_urls[channel];
-    b.url.SetLasting(std::string_view(tables.channel_url_text).substr(offset, length));
+    any_channel = random.NextInt(kNumChannels);  // where Java draws again
   }
+  int32_t hot_index;
+  JavaRandom::IntOfDraw(u, kHotChannels.size(), &hot_index);  // a power of two: always taken
+  const ChannelText& channel =
+      tables.channels[static_cast<size_t>(Select(hot_channel, kNumChannels + hot_index, any_channel))];
+  b.channel.SetLasting(
+      std::string_view(tables.channel_names).substr(channel.name_offset, channel.name_length));
+  b.url.SetLasting(
+      std::string_view(tables.channel_urls).substr(channel.url_offset, channel.url_length));
   b.bidder = bidder + kFirstPersonId;
   b.date_time = timestamp;
-  AssignExtra(random, 8 + 8 + 8 + 8, config_.avg_bid_byte_size, &b.extra);
+  AssignExtra(random, 8 + 8 + 8 + 8, config_.avg_bid_byte_size, tables.extra_pool, &b.extra);
 }
 
 }  // namespace weir::nexmark

@@ -120,6 +120,9 @@ struct EventPosition {
   static EventPosition Of(const GeneratorConfig& config, int64_t event_id);
 };
 
+// The tables every generator draws text and prices from (nexmark_generator.cc).
+struct GeneratorTables;
+
 // Makes the events of one GeneratorConfig, in order. Event k is a pure function of the config
 // and k, so a source can checkpoint just the count and resume anywhere (Seek).
 class NexmarkGenerator {
@@ -166,6 +169,7 @@ class NexmarkGenerator {
   double inter_event_delay_us_;  // config_.InterEventDelayUs()
   int64_t max_events_;
   int64_t events_so_far_;
+  const GeneratorTables* tables_;  // built on the first generator's construction
 };
 
 // Java's Math.round(double): the closest long, ties toward positive infinity, NaN to 0 and
