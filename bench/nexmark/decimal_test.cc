@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <random>
@@ -12,12 +13,15 @@
 namespace weir::nexmark {
 namespace {
 
+// Also checks that nothing is written past kDecimalRoom (PutDecimal writes whole words).
 template <typename T>
 void ExpectAsToChars(T v) {
-  char ours[24];
+  char ours[kDecimalRoom + 8];
+  std::memset(ours, '#', sizeof ours);
   char theirs[24];
   const std::string expected(theirs, std::to_chars(theirs, theirs + sizeof theirs, v).ptr);
   ASSERT_EQ(std::string(ours, PutDecimal(ours, v)), expected) << v;
+  ASSERT_EQ(std::string(ours + kDecimalRoom, 8), std::string(8, '#')) << v;
 }
 
 TEST(DecimalTest, EveryNumberOfDigitsAndBothEndsOfEachWriteAsToChars) {

@@ -18,11 +18,13 @@ namespace {
 
 // The numbers of a line are written into a buffer on the stack first and the line's string is
 // made once, at its size: appending number by number costs a call and a size check per piece.
-// Each Put writes at `at` and returns the end; 20 characters hold any int64_t.
+// Each Put writes at `at` and returns the end; it needs room for kDecimalRoom characters (it
+// may write past the number's end).
 char* PutInt(char* at, int64_t v) { return PutDecimal(at, v); }
 
 // 0.908 * cents as Flink prints a DECIMAL(23, 3): price * 908 thousandths, three decimals.
-// At most 24 characters.
+// Needs room for kEurosRoom characters.
+constexpr int kEurosRoom = 1 + kDecimalRoom + 4;
 char* PutEuros(char* at, int64_t price) {
   int64_t thousandths = price * 908;  // prices are at most 10^8: no overflow
   int64_t whole = thousandths / 1000;
@@ -38,7 +40,7 @@ char* PutEuros(char* at, int64_t price) {
 }
 
 void AppendInt(std::string& s, int64_t v) {
-  char buf[20];
+  char buf[kDecimalRoom];
   s.append(buf, PutInt(buf, v));
 }
 
@@ -55,7 +57,7 @@ std::string Concat(const char* head, const char* head_end, std::string_view tail
 // price is printed.
 template <typename PutPrice>
 std::string BidLine(const Bid& b, PutPrice put_price) {
-  char head[20 + 1 + 20 + 1 + 24 + 1 + 20 + 1];
+  char head[3 * (kDecimalRoom + 1) + kEurosRoom + 1];
   char* at = PutInt(head, b.auction);
   *at++ = ',';
   at = PutInt(at, b.bidder);
@@ -259,7 +261,7 @@ DataStream<std::string> Q2(const DataStream<Event>& events) {
       .Filter([](const Bid& b) { return b.auction % 123 == 0; })
       .Name("q2-filter")
       .Map([](const Bid& b) {
-        char line[20 + 1 + 20];
+        char line[2 * kDecimalRoom + 1];
         char* at = PutInt(line, b.auction);
         *at++ = ',';
         at = PutInt(at, b.price);
