@@ -135,34 +135,59 @@ class ReaderOutput final {
   // capacity: a reader that fills the same two vectors every poll allocates nothing. Throws
   // std::invalid_argument (the task fails) if the two differ in size.
   void CollectAll(std::vector<T>& records, std::vector<int64_t>& timestamps) {
-    if (records.size() != timestamps.size()) {
-      throw std::invalid_argument("a source reader collected " + std::to_string(records.size()) +
-                                  " records with " + std::to_string(timestamps.size()) +
-                                  " timestamps (ReaderOutput::CollectAll needs one each)");
-    }
-    if (batch_->records.empty()) {
-      batch_->records.swap(records);
-      batch_->timestamps.swap(timestamps);
-    } else {
-      for (size_t i = 0; i < records.size(); ++i) Collect(std::move(records[i]), timestamps[i]);
-    }
+    HandOn(records, timestamps, "CollectAll");
     records.clear();
-    timestamps.clear();
+  }
+  // As CollectAll, but `records` comes back holding the records of an earlier poll as the
+  // operators downstream left them (most moved from: valid, in an unspecified state), or
+  // empty the first time, instead of emptied. A reader that sets every field of each record
+  // it emits, as a generator does, refills them where they are: no record is destroyed after
+  // one poll and made anew for the next.
+  void ExchangeAll(std::vector<T>& records, std::vector<int64_t>& timestamps) {
+    const bool swapped = HandOn(records, timestamps, "ExchangeAll");
+    if (swapped && spare_ != nullptr) records.swap(*spare_);
   }
   // How many more records this poll takes.
   size_t room() const { return limit_ > batch_->records.size() ? limit_ - batch_->records.size() : 0; }
 
-  // For the engine.
+  // For the engine. `spare` (may be null): where the engine keeps the records of the last
+  // batch it emitted, for ExchangeAll to hand back.
   using SplitHook = void (*)(void* owner, std::string_view split_id);
-  ReaderOutput(detail::Batch<T>* batch, void* owner, SplitHook on_split, SplitHook on_release)
-      : batch_(batch), owner_(owner), on_split_(on_split), on_release_(on_release) {}
+  ReaderOutput(detail::Batch<T>* batch, void* owner, SplitHook on_split, SplitHook on_release,
+               std::vector<T>* spare = nullptr)
+      : batch_(batch), owner_(owner), on_split_(on_split), on_release_(on_release),
+        spare_(spare) {}
   void set_limit(size_t limit) { limit_ = limit; }
 
  private:
+  // Moves `records` and `timestamps` into the batch: by swapping the vectors if nothing was
+  // collected before in this poll (returns true; both come back empty), else record by record
+  // (`records` keeps the moved-from records). Throws std::invalid_argument if they differ in
+  // size.
+  bool HandOn(std::vector<T>& records, std::vector<int64_t>& timestamps, const char* method) {
+    if (records.size() != timestamps.size()) {
+      throw std::invalid_argument("a source reader collected " + std::to_string(records.size()) +
+                                  " records with " + std::to_string(timestamps.size()) +
+                                  " timestamps (ReaderOutput::" + method + " needs one each)");
+    }
+    bool swapped = false;
+    if (batch_->records.empty()) {
+      batch_->records.swap(records);
+      batch_->timestamps.swap(timestamps);
+      records.clear();
+      swapped = true;
+    } else {
+      for (size_t i = 0; i < records.size(); ++i) Collect(std::move(records[i]), timestamps[i]);
+    }
+    timestamps.clear();
+    return swapped;
+  }
+
   detail::Batch<T>* batch_;
   void* owner_;
   SplitHook on_split_;
   SplitHook on_release_;
+  std::vector<T>* spare_;
   size_t limit_ = 0;
 };
 

@@ -32,7 +32,7 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
       : source_(std::move(source)),
         strategy_(std::move(strategy)),
         output_(&batch_, this, strategy_ ? &OnSplitHook : nullptr,
-                strategy_ ? &OnReleaseHook : nullptr) {}
+                strategy_ ? &OnReleaseHook : nullptr, &spare_) {}
 
   void InitializeState(const OperatorState& restored) override {
     const std::string list_name = source_->split_state_name();
@@ -225,7 +225,7 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
         this->watermark_output_->AcceptWatermarkStatus(false);
       }
     }
-    this->Emit(batch_);
+    this->EmitKeepingRecords(batch_, &spare_);
     if (strategy_) Combine();
   }
 
@@ -275,6 +275,8 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   // Inbox events up to this checkpoint id may be taken (see source_coordinator.h).
   int64_t released_ = 0;
   Batch<T> batch_;
+  // The records of the last batch sent, for the reader's next ExchangeAll.
+  std::vector<T> spare_;
   ReaderOutput<T> output_;
   std::vector<SplitTime> splits_;  // with a strategy: the splits records came from
   int current_ = -1;               // index into splits_ of the split being read

@@ -31,6 +31,14 @@ class SourceOperator : public SourceOperatorBase {
     out_->Accept(batch);
     batch.clear();
   }
+  // The same, but the batch's records, as the operators downstream left them, are kept in
+  // `spare` (for ReaderOutput::ExchangeAll), and the records `spare` held are destroyed.
+  void EmitKeepingRecords(Batch<Out>& batch, std::vector<Out>* spare) {
+    records_in_.Add(batch.records.size());
+    out_->Accept(batch);
+    spare->swap(batch.records);
+    batch.clear();
+  }
 
   BatchConsumer<Out>* out_ = nullptr;
 };
