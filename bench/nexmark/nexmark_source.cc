@@ -30,7 +30,7 @@ class NexmarkReader final : public SourceReader<Event, NexmarkSplit> {
     Active& a = active_[next_];
     output.ForSplit(a.id);
     a.generator.NextBatch(output.room(), &batch_, &timestamps_);
-    output.CollectAll(batch_, timestamps_);
+    output.ExchangeAll(batch_, timestamps_);
     if (a.generator.HasNext()) {
       ++next_;
     } else {
@@ -87,7 +87,8 @@ class NexmarkReader final : public SourceReader<Event, NexmarkSplit> {
   std::vector<GeneratorConfig> slices_;  // slice i is split i
   std::vector<Active> active_;
   size_t next_ = 0;
-  // A poll's events and their times, handed on whole; the vectors come back empty.
+  // A poll's events and their times, handed on whole. The events come back (ExchangeAll) to
+  // be refilled where they are.
   std::vector<Event> batch_;
   std::vector<int64_t> timestamps_;
   bool no_more_splits_ = false;

@@ -18,9 +18,10 @@
 // watermark is the minimum over its splits.
 //
 // Each record is an Event the generator fills in place in the reader's batch (a poll's worth at
-// a time, see NexmarkGenerator::NextBatch) and the reader then moves on: the text it takes from
-// the generator's tables is a view of them (SharedText), the rest is made once, at its size,
-// and the emptied Event is refilled by the next poll.
+// a time, see NexmarkGenerator::NextBatch) and the reader then hands on: the text it takes from
+// the generator's tables is a view of them (SharedText), the rest is made once, at its size.
+// The engine hands the batch's events back, emptied by the operators they went through
+// (ReaderOutput::ExchangeAll), and a later poll refills them where they are.
 //
 // Thread-safety: as weir::Source (its Create* methods are const and share nothing mutable).
 #pragma once
