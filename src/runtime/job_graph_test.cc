@@ -245,6 +245,21 @@ TEST(JobGraphTest, AStreamOfATypeThatCannotBeCopiedHasOneConsumer) {
     boxed.Map(unbox).Name("dead end");  // reaches no sink: pruned, no fan-out
     BuildOk(env, boxed.Map(unbox).Print());
   }
+  // One stream taken twice by one operator (a union or a connect with itself) is two consumers
+  // as well: each record would have to reach both inputs.
+  const auto peek = [](const std::unique_ptr<int64_t>& p) { return *p; };
+  for (bool connect : {false, true}) {
+    SCOPED_TRACE(connect ? "Connect" : "Union");
+    StreamExecutionEnvironment env;
+    auto boxed = env.FromSequence(0, 10).Map([](int64_t i) { return std::make_unique<int64_t>(i); })
+                     .Name("box");
+    auto both = connect ? boxed.Connect(boxed).Map(peek, peek) : boxed.Union(boxed).Map(unbox);
+    auto g = Build(env, both.Print());
+    ASSERT_FALSE(g.ok());
+    EXPECT_NE(g.status().message().find("operator 'box' sends its records to 2 consumers"),
+              std::string::npos)
+        << g.status().ToString();
+  }
 }
 
 TEST(JobGraphTest, AJobWithoutASinkIsRejected) {
