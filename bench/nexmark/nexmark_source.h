@@ -20,8 +20,9 @@
 // Each record is an Event the generator fills in place in the reader's batch (a poll's worth at
 // a time, see NexmarkGenerator::NextBatch) and the reader then hands on: the text it takes from
 // the generator's tables is a view of them (SharedText), the rest is made once, at its size.
-// The engine hands the batch's events back, emptied by the operators they went through
-// (ReaderOutput::ExchangeAll), and a later poll refills them where they are.
+// The engine hands the events of the batch before back (ReaderOutput::ExchangeAll), as the
+// operators they went through left them (moved from, fewer if one dropped some), and the
+// generator refills them where they are.
 //
 // Thread-safety: as weir::Source (its Create* methods are const and share nothing mutable).
 #pragma once

@@ -138,14 +138,20 @@ class ReaderOutput final {
     HandOn(records, timestamps, "CollectAll");
     records.clear();
   }
-  // As CollectAll, but `records` comes back holding the records of an earlier poll as the
-  // operators downstream left them (most moved from: valid, in an unspecified state), or
-  // empty the first time, instead of emptied. A reader that sets every field of each record
-  // it emits, as a generator does, refills them where they are: no record is destroyed after
-  // one poll and made anew for the next.
+  // As CollectAll, but instead of emptied, `records` comes back holding records the engine
+  // is done with, for the reader to refill: those of the last batch the engine sent on (an
+  // earlier poll's, or this one's if a split change sent it), as the operators downstream
+  // left them: moved from, most of them (valid, in an unspecified state), fewer if an
+  // operator dropped some, or none. After records collected one by one in this poll, they
+  // are `records`' own, moved from. A reader that sets every field of each record it emits,
+  // as a generator does, so refills them where they are: no record is destroyed after one
+  // poll and made anew for the next. Once a reader calls it, the engine keeps each batch's
+  // records until the next batch is sent.
   void ExchangeAll(std::vector<T>& records, std::vector<int64_t>& timestamps) {
     const bool swapped = HandOn(records, timestamps, "ExchangeAll");
-    if (swapped && spare_ != nullptr) records.swap(*spare_);
+    if (spare_ == nullptr) return;
+    keeps_records_ = true;
+    if (swapped) records.swap(*spare_);
   }
   // How many more records this poll takes.
   size_t room() const { return limit_ > batch_->records.size() ? limit_ - batch_->records.size() : 0; }
@@ -158,6 +164,9 @@ class ReaderOutput final {
       : batch_(batch), owner_(owner), on_split_(on_split), on_release_(on_release),
         spare_(spare) {}
   void set_limit(size_t limit) { limit_ = limit; }
+  // Whether the reader asked for records back (ExchangeAll): the engine then keeps each
+  // batch's records in `spare`.
+  bool keeps_records() const { return keeps_records_; }
 
  private:
   // Moves `records` and `timestamps` into the batch: by swapping the vectors if nothing was
@@ -188,6 +197,7 @@ class ReaderOutput final {
   SplitHook on_split_;
   SplitHook on_release_;
   std::vector<T>* spare_;
+  bool keeps_records_ = false;
   size_t limit_ = 0;
 };
 

@@ -30,6 +30,7 @@ TEST(ReaderOutputTest, CollectAllSwapsIntoAnEmptyPollAndAppendsAfterOthers) {
   EXPECT_TRUE(timestamps.empty());
   EXPECT_GE(records.capacity(), 8u);  // the engine's, to be filled next time
   EXPECT_EQ(output.room(), 6u);
+  EXPECT_FALSE(output.keeps_records());
 
   batch.clear();
   output.Collect("c", 30);
@@ -53,7 +54,9 @@ TEST(ReaderOutputTest, ExchangeAllGivesBackTheRecordsOfTheBatchBefore) {
 
   std::vector<std::string> records = {"a", "b"};
   std::vector<int64_t> timestamps = {10, 20};
+  EXPECT_FALSE(output.keeps_records());  // the engine keeps nothing for other readers
   output.ExchangeAll(records, timestamps);
+  EXPECT_TRUE(output.keeps_records());
   EXPECT_EQ(batch.records, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(batch.timestamps, (std::vector<int64_t>{10, 20}));
   EXPECT_TRUE(records.empty());  // nothing kept yet

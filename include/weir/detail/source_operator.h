@@ -225,7 +225,11 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
         this->watermark_output_->AcceptWatermarkStatus(false);
       }
     }
-    this->EmitKeepingRecords(batch_, &spare_);
+    if (output_.keeps_records()) {
+      this->EmitKeepingRecords(batch_, &spare_);
+    } else {
+      this->Emit(batch_);
+    }
     if (strategy_) Combine();
   }
 
@@ -275,7 +279,8 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   // Inbox events up to this checkpoint id may be taken (see source_coordinator.h).
   int64_t released_ = 0;
   Batch<T> batch_;
-  // The records of the last batch sent, for the reader's next ExchangeAll.
+  // The records of the last batch sent, for the reader's next ExchangeAll (only for a reader
+  // that calls it).
   std::vector<T> spare_;
   ReaderOutput<T> output_;
   std::vector<SplitTime> splits_;  // with a strategy: the splits records came from
