@@ -9,11 +9,15 @@
 // anywhere from three to nine digits, and branching on the count mispredicted most prices.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
 namespace weir::nexmark {
 namespace decimal_detail {
+
+static_assert(std::endian::native == std::endian::little,
+              "DigitBytes puts the first digit in the lowest byte, first in memory");
 
 // The eight decimal digits of v < 10^8, one per byte (values 0 to 9), the most significant
 // in the lowest byte: the order they have in memory, little-endian.

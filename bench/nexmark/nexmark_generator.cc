@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string_view>
@@ -197,12 +198,17 @@ const GeneratorTables& GetTables() {
 // characters by default) lies in three lines at most, and a loop of one, two or three turns
 // mispredicted its end.
 void ViewTables(std::string_view from, SharedText* out) {
-  const char* at = from.data();
-  __builtin_prefetch(at);
-  __builtin_prefetch(at + 64);  // a prefetch past the end does no harm
-  __builtin_prefetch(at + 128);
-  if (!from.empty()) __builtin_prefetch(at + from.size() - 1);
-  for (size_t more = 192; more < from.size(); more += 64) __builtin_prefetch(at + more);
+  // Addresses as integers: the second and third may lie past the pool's end, where a prefetch
+  // does no harm but a pointer may not point.
+  const auto at = reinterpret_cast<uintptr_t>(from.data());
+  const auto prefetch = [](uintptr_t address) {
+    __builtin_prefetch(reinterpret_cast<const void*>(address));
+  };
+  prefetch(at);
+  prefetch(at + 64);
+  prefetch(at + 128);
+  if (!from.empty()) prefetch(at + from.size() - 1);
+  for (size_t more = 192; more < from.size(); more += 64) prefetch(at + more);
   out->SetLasting(from);
 }
 
