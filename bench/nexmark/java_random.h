@@ -20,7 +20,7 @@ class JavaRandom {
   explicit JavaRandom(int64_t seed) { SetSeed(seed); }
 
   // java.util.Random.setSeed: the seed is scrambled with the multiplier.
-  void SetSeed(int64_t seed) { seed_ = (static_cast<uint64_t>(seed) ^ kMultiplier) & kMask; }
+  void SetSeed(int64_t seed) { seed_ = static_cast<uint64_t>(seed) ^ kMultiplier; }
 
   // java.util.Random.nextInt(): 32 random bits as a signed int.
   int32_t NextInt() { return Next(32); }
@@ -40,24 +40,38 @@ class JavaRandom {
     return r;
   }
 
-  // Two draws of nextInt at once, for a loop that usually takes both: the two seeds ahead are
-  // computed side by side from the current one (the second by a jump of two steps), so the
-  // second multiplication does not wait for the first. Sets *first to nextInt(first_bound)
-  // and returns true; and, if `take_second(*first)`, *second to the nextInt(second_bound) after
-  // it. Both bounds are not powers of two. Where Java's rejection loop would draw again (about
-  // once in 2^31 / bound draws) it returns false having drawn nothing: draw with NextInt then.
-  template <typename TakeSecond>
-  bool NextTwoInts(int32_t first_bound, int32_t second_bound, TakeSecond take_second,
-                   int32_t* first, int32_t* second) {
-    const uint64_t one = Step(seed_);
-    const uint64_t two = (seed_ * kMultiplierTwice + kAddendTwice) & kMask;
-    if (!AcceptsBelowLimit(Bits31(one), first_bound, first)) return false;
-    if (!take_second(*first)) {
-      seed_ = one;
-      return true;
+  // The characters of the reference's random strings (StringsGenerator.nextString), `n` of
+  // them: for each, nextInt(13), and if that is not 0, nextInt(26); chars[i] becomes `zero`
+  // where the first is 0, else 'a' plus the second. The state is kept in a register through the
+  // loop (a JavaRandom& would be reloaded after every character stored, since a char* may point
+  // into it), and each character's second state is reached from the first by a jump of two
+  // steps, so the chain of multiplications is one per character. Where a draw falls in Java's
+  // last, partial run of values (about once in 10^8 draws) Java's loop may draw again: then this
+  // returns false having drawn nothing, and the caller draws one at a time.
+  bool NextLetters(int n, char zero, char* chars) {
+    // A draw u < 2^31 is rejected if u >= 2^31 / bound * bound, 2^31 - 11 for 13 and 2^31 - 24
+    // for 26: then, and only then, u + 11 (u + 24) reaches bit 31.
+    static_assert((uint32_t{1} << 31) / 13 * 13 == (uint32_t{1} << 31) - 11);
+    static_assert((uint32_t{1} << 31) / 26 * 26 == (uint32_t{1} << 31) - 24);
+    uint64_t seed = seed_;
+    uint32_t rejected = 0;  // bit 31
+    for (int i = 0; i < n; ++i) {
+      const uint64_t one = Step(seed);
+      const uint64_t two = seed * kMultiplierTwice + kAddendTwice;
+      const auto pick = static_cast<uint32_t>(Bits31(one));
+      const auto letter = static_cast<uint32_t>(Bits31(two));
+      // Also counts a second draw that a pick of 0 leaves unread: a needless fallback, rarely.
+      rejected |= (pick + 11) | (letter + 24);
+      if (pick % 13 == 0) [[unlikely]] {
+        chars[i] = zero;
+        seed = one;
+      } else {
+        chars[i] = static_cast<char>('a' + letter % 26);
+        seed = two;
+      }
     }
-    if (!AcceptsBelowLimit(Bits31(two), second_bound, second)) return false;
-    seed_ = two;
+    if ((rejected >> 31) != 0) [[unlikely]] return false;
+    seed_ = seed;
     return true;
   }
 
@@ -104,8 +118,12 @@ class JavaRandom {
   static constexpr uint64_t kMultiplierTwice = (kMultiplier * kMultiplier) & kMask;
   static constexpr uint64_t kAddendTwice = ((kMultiplier + 1) * kAddend) & kMask;
 
-  static int32_t Bits31(uint64_t seed) { return static_cast<int32_t>(seed >> 17); }
-  static uint64_t Step(uint64_t seed) { return (seed * kMultiplier + kAddend) & kMask; }
+  // Java's 48-bit seed is the low 48 bits of seed_. The bits above are left as the arithmetic
+  // leaves them, not masked off after every step: a product's and a sum's low bits depend only
+  // on the operands' low bits, so they never reach the seed, and draws read the seed's bits
+  // only. That is an instruction less on the chain of steps every draw waits for.
+  static int32_t Bits31(uint64_t seed) { return static_cast<int32_t>((seed << 16) >> 33); }
+  static uint64_t Step(uint64_t seed) { return seed * kMultiplier + kAddend; }
 
   // nextInt(bound)'s test of a draw u for a bound that is not a power of two: *r = u % bound,
   // unless u falls in the last, partial run of `bound` values (Java then draws again).
@@ -115,18 +133,10 @@ class JavaRandom {
                                           static_cast<uint32_t>(bound - 1));
     return sum >= 0;
   }
-  // The same test for a bound known when compiled: Java accepts u unless it falls in the last,
-  // partial run of `bound` values, that is if u < (2^31 / bound) * bound, which then folds to
-  // a constant (and does not wait for the remainder).
-  static bool AcceptsBelowLimit(int32_t u, int32_t bound, int32_t* r) {
-    *r = u % bound;
-    return static_cast<int64_t>(u) < ((int64_t{1} << 31) / bound) * bound;
-  }
-
   // java.util.Random.next(bits): advance the LCG, return its top `bits` bits as a Java int.
   int32_t Next(int bits) {
     seed_ = Step(seed_);
-    return static_cast<int32_t>(static_cast<uint32_t>(seed_ >> (48 - bits)));
+    return static_cast<int32_t>(static_cast<uint32_t>((seed_ << 16) >> (64 - bits)));
   }
 
   uint64_t seed_;

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 // The expected values were printed by java.util.Random on OpenJDK 17.0.15 (Debian 12), with a
@@ -103,14 +104,23 @@ int32_t OneAfterTheOther(JavaRandom& r) {
   return r.NextInt(26);
 }
 
-// The same through NextTwoInts, falling back where it declines.
-int32_t BothAtOnce(JavaRandom& r, int* declined) {
-  int32_t pick, letter;
-  if (!r.NextTwoInts(13, 26, [](int32_t p) { return p != 0; }, &pick, &letter)) {
+// `n` characters through NextLetters, falling back where it declines: -1 for a pick of 0.
+std::vector<int32_t> AllAtOnce(JavaRandom& r, int n, int* declined) {
+  std::string chars(static_cast<size_t>(n), '?');
+  std::vector<int32_t> out;
+  if (!r.NextLetters(n, '\0', chars.data())) {
     ++*declined;
-    return OneAfterTheOther(r);
+    for (int i = 0; i < n; ++i) out.push_back(OneAfterTheOther(r));
+    return out;
   }
-  return pick == 0 ? -1 : letter;
+  for (char c : chars) out.push_back(c == '\0' ? -1 : c - 'a');
+  return out;
+}
+
+std::vector<int32_t> OneAfterAnother(JavaRandom& r, int n) {
+  std::vector<int32_t> out;
+  for (int i = 0; i < n; ++i) out.push_back(OneAfterTheOther(r));
+  return out;
 }
 
 // java.util.Random's step backwards, and the constructor argument that starts at a state.
@@ -127,14 +137,14 @@ uint64_t StateDrawing(int32_t u, uint64_t low_bits) {
   return (static_cast<uint64_t>(u) << 17) | (low_bits & 0x1FFFF);
 }
 
-TEST(JavaRandomTest, TwoIntsAtOnceAreTheIntsOneAfterTheOther) {
+TEST(JavaRandomTest, LettersAtOnceAreTheIntsOneAfterTheOther) {
   int declined = 0;
   for (int64_t seed = 0; seed < 20'000; ++seed) {
     for (int64_t s : {seed, seed * 7919 - 3}) {
       JavaRandom one_by_one(s), together(s);
-      for (int i = 0; i < 40; ++i) {
-        ASSERT_EQ(BothAtOnce(together, &declined), OneAfterTheOther(one_by_one))
-            << "seed " << s << ", character " << i;
+      for (int n : {0, 1, 7, 40}) {
+        ASSERT_EQ(AllAtOnce(together, n, &declined), OneAfterAnother(one_by_one, n))
+            << "seed " << s << ", " << n << " characters";
       }
       ASSERT_EQ(together.NextInt(), one_by_one.NextInt()) << "seed " << s;
     }
@@ -155,11 +165,14 @@ TEST(JavaRandomTest, TwoIntsAtOnceAreTheIntsOneAfterTheOther) {
       break;
     }
   }
-  for (uint64_t state : {first_rejected, second_rejected}) {
+  // Two draws before the first rejected one: the third draw is looked at, whichever character
+  // it falls in.
+  const uint64_t third_rejected = StepBack(StepBack(first_rejected));
+  for (uint64_t state : {first_rejected, second_rejected, third_rejected}) {
     const int before = declined;
     JavaRandom one_by_one(SeedStartingAt(state)), together(SeedStartingAt(state));
-    ASSERT_EQ(BothAtOnce(together, &declined), OneAfterTheOther(one_by_one));
-    EXPECT_EQ(declined, before + 1) << "Java draws again here: NextTwoInts must decline";
+    ASSERT_EQ(AllAtOnce(together, 3, &declined), OneAfterAnother(one_by_one, 3));
+    EXPECT_EQ(declined, before + 1) << "Java draws again here: NextLetters must decline";
     ASSERT_EQ(together.NextInt(), one_by_one.NextInt());
   }
 }

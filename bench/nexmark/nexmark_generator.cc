@@ -54,19 +54,18 @@ int64_t Select(bool c, int64_t if_true, int64_t if_false) {
   return if_false ^ ((if_true ^ if_false) & (0 - static_cast<int64_t>(c)));
 }
 
-// StringsGenerator.nextString: 3 to maxLength-1 characters, each a lowercase letter or, one
+// StringsGenerator.nextString: 3 to kMaxLength-1 characters, each a lowercase letter or, one
 // time in 13, `special`; then String.trim(), which here can only remove spaces. Appends to
-// `out`; only the appended part is trimmed.
-void AppendRandomString(JavaRandom& random, int max_length, char special, std::string* out) {
-  const int len = kMinStringLength + random.NextInt(max_length - kMinStringLength);
+// `out`; only the appended part is trimmed. (A template: the length's bound is then a constant,
+// and its remainder a multiplication, not a division.)
+template <int kMaxLength>
+void AppendRandomString(JavaRandom& random, char special, std::string* out) {
+  const int len = kMinStringLength + random.NextInt(kMaxLength - kMinStringLength);
   const size_t start = out->size();
   out->resize(start + static_cast<size_t>(len));  // written in place: no size check per char
   char* chars = out->data() + start;
-  for (int i = 0; i < len; ++i) {
-    int32_t pick, letter;
-    if (random.NextTwoInts(13, 26, [](int32_t p) { return p != 0; }, &pick, &letter)) {
-      chars[i] = pick == 0 ? special : static_cast<char>('a' + letter);
-    } else {  // a draw Java rejects: one at a time
+  if (!random.NextLetters(len, special, chars)) [[unlikely]] {  // where Java draws again
+    for (int i = 0; i < len; ++i) {
       chars[i] = random.NextInt(13) == 0 ? special : static_cast<char>('a' + random.NextInt(26));
     }
   }
@@ -125,11 +124,11 @@ namespace {
 // BidGenerator.getBaseUrl.
 std::string BaseUrl(JavaRandom& random) {
   std::string url = "https://www.nexmark.com/";
-  AppendRandomString(random, 5, '_', &url);
+  AppendRandomString<5>(random, '_', &url);
   url.push_back('/');
-  AppendRandomString(random, 5, '_', &url);
+  AppendRandomString<5>(random, '_', &url);
   url.push_back('/');
-  AppendRandomString(random, 5, '_', &url);
+  AppendRandomString<5>(random, '_', &url);
   url.push_back('/');
   url.append("item.htm?query=1");
   return url;
@@ -226,7 +225,9 @@ void AssignExactString(JavaRandom& random, int length, const std::string& pool, 
 }
 
 // StringsGenerator.nextExtra: padding so that current_size plus it averages desired_average.
-void AssignExtra(JavaRandom& random, int current_size, int desired_average,
+// The last draws of every event: it takes the random by value, so that a caller's stays in a
+// register (whose address, passed on, would keep it in memory, every draw a store and a load).
+void AssignExtra(JavaRandom random, int current_size, int desired_average,
                  const std::string& pool, SharedText* out) {
   if (current_size > desired_average) {
     out->SetLasting("");
@@ -244,7 +245,7 @@ void AssignExtra(JavaRandom& random, int current_size, int desired_average,
 
 // LongGenerator.nextLong: [0, n) through nextInt when n fits an int, else |nextLong() % n|
 // (Java's remainder and abs, so Long.MIN_VALUE stays negative, as upstream).
-int64_t NextLong(JavaRandom& random, int64_t n) {
+[[gnu::always_inline]] inline int64_t NextLong(JavaRandom& random, int64_t n) {
   if (n < std::numeric_limits<int32_t>::max()) {
     return random.NextInt(static_cast<int32_t>(n));
   }
@@ -292,7 +293,7 @@ inline int64_t PriceOf(double u, const PowersOfTen& powers_of_ten) {
 
 // PriceGenerator.nextPrice: 10^(6u) dollars' worth of cents, 100 to 100,000,000, as
 // Math.round(Math.pow(10.0, u * 6.0) * 100.0) gives it (PriceOfDraw).
-int64_t NextPrice(JavaRandom& random, const GeneratorTables& tables) {
+[[gnu::always_inline]] inline int64_t NextPrice(JavaRandom& random, const GeneratorTables& tables) {
   return PriceOf(random.NextDouble(), tables.powers_of_ten);
 }
 
@@ -314,7 +315,8 @@ int64_t LastBase0PersonId(const GeneratorConfig& c, EventPosition at) {
 }
 
 // PersonGenerator.nextBase0PersonId: one of the active people or a few ids ahead.
-int64_t NextBase0PersonId(const GeneratorConfig& c, EventPosition at, JavaRandom& random) {
+[[gnu::always_inline]] inline int64_t NextBase0PersonId(const GeneratorConfig& c,
+                                                         EventPosition at, JavaRandom& random) {
   const int64_t num_people = LastBase0PersonId(c, at) + 1;
   const int64_t active_people = std::min<int64_t>(num_people, c.num_active_people);
   const int64_t n = NextLong(random, active_people + kPersonIdLead);
@@ -323,7 +325,8 @@ int64_t NextBase0PersonId(const GeneratorConfig& c, EventPosition at, JavaRandom
 
 // NextBase0PersonId if `draw`, else `chosen` and no draw, without a branch on `draw`: a bid's
 // bidder is the hot one three times in four, a branch on it mispredicted one time in four.
-int64_t ChosenOrNextBase0PersonId(const GeneratorConfig& c, EventPosition at, bool draw,
+[[gnu::always_inline]] inline int64_t ChosenOrNextBase0PersonId(const GeneratorConfig& c,
+                                                                 EventPosition at, bool draw,
                                   int64_t chosen, JavaRandom& random) {
   const int64_t num_people = LastBase0PersonId(c, at) + 1;
   const int64_t active_people = std::min<int64_t>(num_people, c.num_active_people);
@@ -353,7 +356,8 @@ int64_t LastBase0AuctionId(const GeneratorConfig& c, EventPosition at) {
 }
 
 // AuctionGenerator.nextBase0AuctionId: one of the auctions likely still open, or a few ahead.
-int64_t NextBase0AuctionId(const GeneratorConfig& c, EventPosition at, JavaRandom& random) {
+[[gnu::always_inline]] inline int64_t NextBase0AuctionId(const GeneratorConfig& c,
+                                                          EventPosition at, JavaRandom& random) {
   const int64_t max_auction = LastBase0AuctionId(c, at);
   const int64_t min_auction = std::max<int64_t>(max_auction - c.num_in_flight_auctions, 0);
   return min_auction + NextLong(random, max_auction - min_auction + 1 + kAuctionIdLead);
@@ -535,9 +539,9 @@ void NexmarkGenerator::NextPerson(int64_t event_id, EventPosition at, int64_t ti
   p.name.append(kLastNames[random.NextInt(kLastNames.size())]);
 
   p.email_address.clear();
-  AppendRandomString(random, 7, ' ', &p.email_address);
+  AppendRandomString<7>(random, ' ', &p.email_address);
   p.email_address.push_back('@');
-  AppendRandomString(random, 5, ' ', &p.email_address);
+  AppendRandomString<5>(random, ' ', &p.email_address);
   p.email_address.append(".com");
 
   // Four groups of String.format("%04d", nextInt(10000)), space-separated.
@@ -580,9 +584,9 @@ void NexmarkGenerator::NextAuction(int64_t events_so_far, int64_t event_id, Even
   a.date_time = timestamp;
   a.expires = timestamp + NextAuctionLengthMs(config_, events_so_far, random, timestamp);
   a.item_name.clear();
-  AppendRandomString(random, 20, ' ', &a.item_name);
+  AppendRandomString<20>(random, ' ', &a.item_name);
   a.description.clear();
-  AppendRandomString(random, 100, ' ', &a.description);
+  AppendRandomString<100>(random, ' ', &a.description);
   a.reserve = a.initial_bid + NextPrice(random, *tables_);
   const auto current_size =
       static_cast<int>(8 + a.item_name.size() + a.description.size() + 8 + 8 + 8 + 8 + 8);
@@ -629,8 +633,8 @@ void NexmarkGenerator::NextBid(int64_t event_id, EventPosition at, int64_t times
   }
   int32_t hot_index;
   JavaRandom::IntOfDraw(u, kHotChannels.size(), &hot_index);  // a power of two: always taken
-  const ChannelText& channel =
-      tables.channels[static_cast<size_t>(Select(hot_channel, kNumChannels + hot_index, any_channel))];
+  const auto channel_index = Select(hot_channel, kNumChannels + hot_index, any_channel);
+  const ChannelText& channel = tables.channels[static_cast<size_t>(channel_index)];
   b.channel.SetLasting(
       std::string_view(tables.channel_names).substr(channel.name_offset, channel.name_length));
   b.url.SetLasting(
