@@ -9,19 +9,27 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 
 namespace weir::nexmark {
 namespace {
 
-// Also checks that nothing is written past kDecimalRoom (PutDecimal writes whole words).
+// Also checks that nothing is written past kDecimalRoom (PutDecimal writes whole words). An
+// unsigned number also goes through the parts of eight that machines without SSE2 take.
 template <typename T>
 void ExpectAsToChars(T v) {
-  char ours[kDecimalRoom + 8];
-  std::memset(ours, '#', sizeof ours);
   char theirs[24];
   const std::string expected(theirs, std::to_chars(theirs, theirs + sizeof theirs, v).ptr);
-  ASSERT_EQ(std::string(ours, PutDecimal(ours, v)), expected) << v;
-  ASSERT_EQ(std::string(ours + kDecimalRoom, 8), std::string(8, '#')) << v;
+  const auto expect = [&](auto put, const char* how) {
+    char ours[kDecimalRoom + 8];
+    std::memset(ours, '#', sizeof ours);
+    ASSERT_EQ(std::string(ours, put(ours, v)), expected) << v << " " << how;
+    ASSERT_EQ(std::string(ours + kDecimalRoom, 8), std::string(8, '#')) << v << " " << how;
+  };
+  expect([](char* at, T n) { return PutDecimal(at, n); }, "PutDecimal");
+  if constexpr (std::is_same_v<T, uint64_t>) {
+    expect([](char* at, T n) { return decimal_detail::PutInEights(at, n); }, "PutInEights");
+  }
 }
 
 TEST(DecimalTest, EveryNumberOfDigitsAndBothEndsOfEachWriteAsToChars) {
