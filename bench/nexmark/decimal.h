@@ -67,8 +67,14 @@ inline __m128i Opaque(__m128i v) {
   return v;
 }
 
-// v < 10^16 without leading zeros (one digit for 0). Writes 16 bytes at `at`.
-[[gnu::always_inline]] inline char* PutUpTo16(char* at, uint64_t v) {
+// The text of v < 10^16: sixteen digit characters, `leading` of them leading zeros (at most
+// fifteen: 0 keeps its last digit).
+struct SixteenDigits {
+  __m128i text;
+  int leading;
+};
+
+[[gnu::always_inline]] inline SixteenDigits DigitsOf(uint64_t v) {
   constexpr uint64_t k8 = 100'000'000;
   const uint64_t high = v / k8;
   // 64-bit lanes [high, low], each below 10^8: the most significant first, as in memory.
@@ -94,16 +100,28 @@ inline __m128i Opaque(__m128i v) {
   // t + 256u = 256 (10t + u) - 2559t, in each 16-bit lane.
   const __m128i digits = _mm_sub_epi16(_mm_slli_epi16(pairs, 8),
                                        _mm_mullo_epi16(tens, Opaque(_mm_set1_epi16(2559))));
-  // Leading zero digits, at most fifteen: 0 keeps its last digit.
   const auto zeros = static_cast<uint32_t>(
       _mm_movemask_epi8(_mm_cmpeq_epi8(digits, _mm_setzero_si128())));
-  const int leading = std::countr_zero(~zeros | 0x8000u);
-  // The text after them: through memory, since SSE2 shifts a register only by a constant.
+  return {_mm_add_epi8(digits, _mm_set1_epi8('0')), std::countr_zero(~zeros | 0x8000u)};
+}
+
+// v < 10^16 without leading zeros. Writes 16 bytes at `at`.
+[[gnu::always_inline]] inline char* PutUpTo16(char* at, uint64_t v) {
+  const SixteenDigits d = DigitsOf(v);
+  // The text after the zeros: through memory, since SSE2 shifts a register only by a constant.
   alignas(16) char text[32];
-  _mm_store_si128(reinterpret_cast<__m128i*>(text), _mm_add_epi8(digits, _mm_set1_epi8('0')));
+  _mm_store_si128(reinterpret_cast<__m128i*>(text), d.text);
   _mm_store_si128(reinterpret_cast<__m128i*>(text + 16), _mm_setzero_si128());
-  std::memcpy(at, text + leading, 16);
-  return at + 16 - leading;
+  std::memcpy(at, text + d.leading, 16);
+  return at + 16 - d.leading;
+}
+
+// v < 10^16 without leading zeros, ending just before `end`: the 16 bytes before it are
+// written, the zeros before the number's start too, and no shift is needed.
+[[gnu::always_inline]] inline char* PutUpTo16Before(char* end, uint64_t v) {
+  const SixteenDigits d = DigitsOf(v);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(end - 16), d.text);
+  return end - 16 + d.leading;
 }
 #endif
 
@@ -128,6 +146,13 @@ inline char* PutInEights(char* at, uint64_t v) {
   return PutInEights(at, v);
 }
 
+[[gnu::noinline, gnu::cold]] inline char* PutLargeBefore(char* end, uint64_t v) {
+  char text[20];
+  const auto size = static_cast<size_t>(PutInEights(text, v) - text);
+  std::memcpy(end - size, text, size);
+  return end - size;
+}
+
 }  // namespace decimal_detail
 
 // What PutDecimal may write, sign included: it writes whole words, past the number's end.
@@ -150,6 +175,24 @@ inline constexpr int kDecimalRoom = 21;
   if (v >= 0) return PutDecimal(at, static_cast<uint64_t>(v));
   *at++ = '-';
   return PutDecimal(at, 0 - static_cast<uint64_t>(v));  // INT64_MIN too
+}
+
+// The same text written backward, for text put together from its end: `v` ends just before
+// `end`, and the start is returned. Writes up to kDecimalRoom characters before `end` (whole
+// words, before the number's start) and nothing at or after it.
+[[gnu::always_inline]] inline char* PutDecimalBefore(char* end, uint64_t v) {
+  using namespace decimal_detail;
+#if defined(__SSE2__)
+  if (v < 10'000'000'000'000'000ULL) [[likely]] return PutUpTo16Before(end, v);
+#endif
+  return PutLargeBefore(end, v);
+}
+
+[[gnu::always_inline]] inline char* PutDecimalBefore(char* end, int64_t v) {
+  if (v >= 0) return PutDecimalBefore(end, static_cast<uint64_t>(v));
+  char* start = PutDecimalBefore(end, 0 - static_cast<uint64_t>(v));
+  *--start = '-';
+  return start;
 }
 
 }  // namespace weir::nexmark

@@ -15,7 +15,8 @@ namespace weir::nexmark {
 namespace {
 
 // Also checks that nothing is written past kDecimalRoom (PutDecimal writes whole words). An
-// unsigned number also goes through the parts of eight that machines without SSE2 take.
+// unsigned number also goes through the parts of eight that machines without SSE2 take, and
+// every number is also written backward.
 template <typename T>
 void ExpectAsToChars(T v) {
   char theirs[24];
@@ -30,6 +31,13 @@ void ExpectAsToChars(T v) {
   if constexpr (std::is_same_v<T, uint64_t>) {
     expect([](char* at, T n) { return decimal_detail::PutInEights(at, n); }, "PutInEights");
   }
+  // Backward: nothing written at or after the end, nor more than kDecimalRoom before it.
+  char before[8 + kDecimalRoom + 8];
+  std::memset(before, '#', sizeof before);
+  char* const end = before + 8 + kDecimalRoom;
+  ASSERT_EQ(std::string(PutDecimalBefore(end, v), end), expected) << v << " PutDecimalBefore";
+  ASSERT_EQ(std::string(end, 8), std::string(8, '#')) << v << " PutDecimalBefore";
+  ASSERT_EQ(std::string(before, 8), std::string(8, '#')) << v << " PutDecimalBefore";
 }
 
 TEST(DecimalTest, EveryNumberOfDigitsAndBothEndsOfEachWriteAsToChars) {

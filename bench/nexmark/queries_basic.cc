@@ -25,20 +25,25 @@ namespace {
 [[gnu::always_inline]] inline char* PutInt(char* at, int64_t v) { return PutDecimal(at, v); }
 
 // 0.908 * cents as Flink prints a DECIMAL(23, 3): price * 908 thousandths, three decimals.
-// Needs room for kEurosRoom characters.
+// Written backward, ending just before `end` (see PutDecimalBefore); returns the start. Needs
+// room for kEurosRoom characters before `end`.
 constexpr int kEurosRoom = 1 + kDecimalRoom + 4;
-[[gnu::always_inline]] inline char* PutEuros(char* at, int64_t price) {
-  int64_t thousandths = price * 908;  // prices are at most 10^8: no overflow
-  int64_t whole = thousandths / 1000;
+[[gnu::always_inline]] inline char* PutEurosBefore(char* end, int64_t price) {
+  const int64_t thousandths = price * 908;  // prices are at most 10^8: no overflow
+  const int64_t whole = thousandths / 1000;
   int64_t frac = thousandths % 1000;
   if (frac < 0) frac = -frac;
-  if (thousandths < 0 && whole == 0) *at++ = '-';
-  at = PutInt(at, whole);
-  *at++ = '.';
-  *at++ = static_cast<char>('0' + frac / 100);
-  *at++ = static_cast<char>('0' + frac / 10 % 10);
-  *at++ = static_cast<char>('0' + frac % 10);
-  return at;
+  end[-1] = static_cast<char>('0' + frac % 10);
+  end[-2] = static_cast<char>('0' + frac / 10 % 10);
+  end[-3] = static_cast<char>('0' + frac / 100);
+  end[-4] = '.';
+  char* start = PutDecimalBefore(end - 4, whole);
+  if (thousandths < 0 && whole == 0) *--start = '-';
+  return start;
+}
+
+[[gnu::always_inline]] inline char* PutIntBefore(char* end, int64_t v) {
+  return PutDecimalBefore(end, v);
 }
 
 void AppendInt(std::string& s, int64_t v) {
@@ -56,26 +61,32 @@ std::string Concat(const char* head, const char* head_end, std::string_view tail
 }
 
 // `auction,bidder,price,dateTime,extra`: the line of q0 and q1, which differ in how the
-// price is printed. The whole line is put together on the stack and its string made from it
-// in one piece, one allocation and one copy; padding that does not fit there (never with the
-// default sizes, about 80 characters at most) is joined the longer way.
-template <char* (*kPutPrice)(char*, int64_t)>
+// price is printed. The line is put together on the stack and its string made from it in one
+// piece, one allocation and one copy. The numbers are written from the last backward, each
+// ending where the piece after it starts: a number's whole-word store then covers only what
+// comes before it, not yet written, and its leading zeros are left there instead of shifted
+// away. Padding that does not fit after them (never with the default sizes, about 80
+// characters at most) is joined the longer way.
+template <char* (*kPutPriceBefore)(char*, int64_t)>
 std::string BidLine(const Bid& b) {
-  char head[3 * (kDecimalRoom + 1) + kEurosRoom + 1 + 256];
-  char* at = PutInt(head, b.auction);
-  *at++ = ',';
-  at = PutInt(at, b.bidder);
-  *at++ = ',';
-  at = kPutPrice(at, b.price);
-  *at++ = ',';
-  at = PutInt(at, b.date_time);
-  *at++ = ',';
+  constexpr size_t kHeadRoom = 3 * (kDecimalRoom + 1) + kEurosRoom + 1;
+  char line[kHeadRoom + 256];
+  char* const head_end = line + kHeadRoom;
+  char* at = head_end;
+  *--at = ',';
+  at = PutIntBefore(at, b.date_time);
+  *--at = ',';
+  at = kPutPriceBefore(at, b.price);
+  *--at = ',';
+  at = PutIntBefore(at, b.bidder);
+  *--at = ',';
+  at = PutIntBefore(at, b.auction);
   const std::string_view extra = b.extra;
-  if (extra.size() > static_cast<size_t>(std::end(head) - at)) [[unlikely]] {
-    return Concat(head, at, extra);
+  if (extra.size() > static_cast<size_t>(std::end(line) - head_end)) [[unlikely]] {
+    return Concat(at, head_end, extra);
   }
-  std::memcpy(at, extra.data(), extra.size());
-  return std::string(head, at + extra.size());
+  std::memcpy(head_end, extra.data(), extra.size());
+  return std::string(at, head_end + extra.size());
 }
 
 // ---- q3 -------------------------------------------------------------------------------------
@@ -256,12 +267,12 @@ class AverageByCategory final : public KeyedProcessFunction<int64_t, Winner, std
 }  // namespace
 
 DataStream<std::string> Q0(const DataStream<Event>& events) {
-  return Bids(events).Map([](const Bid& b) { return BidLine<PutInt>(b); }).Name("q0");
+  return Bids(events).Map([](const Bid& b) { return BidLine<PutIntBefore>(b); }).Name("q0");
 }
 
 DataStream<std::string> Q1(const DataStream<Event>& events) {
   return Bids(events)
-      .Map([](const Bid& b) { return BidLine<PutEuros>(b); })
+      .Map([](const Bid& b) { return BidLine<PutEurosBefore>(b); })
       .Name("q1");
 }
 
