@@ -20,7 +20,7 @@ class JavaRandom {
   explicit JavaRandom(int64_t seed) { SetSeed(seed); }
 
   // java.util.Random.setSeed: the seed is scrambled with the multiplier.
-  void SetSeed(int64_t seed) { seed_ = static_cast<uint64_t>(seed) ^ kMultiplier; }
+  void SetSeed(int64_t seed) { state_ = (static_cast<uint64_t>(seed) ^ kMultiplier) << 16; }
 
   // java.util.Random.nextInt(): 32 random bits as a signed int.
   int32_t NextInt() { return Next(32); }
@@ -53,37 +53,38 @@ class JavaRandom {
     // for 26: then, and only then, u + 11 (u + 24) reaches bit 31.
     static_assert((uint32_t{1} << 31) / 13 * 13 == (uint32_t{1} << 31) - 11);
     static_assert((uint32_t{1} << 31) / 26 * 26 == (uint32_t{1} << 31) - 24);
-    uint64_t seed = seed_;
+    uint64_t state = state_;
     uint32_t rejected = 0;  // bit 31
+#pragma GCC unroll 2
     for (int i = 0; i < n; ++i) {
-      const uint64_t one = Step(seed);
-      const uint64_t two = seed * kMultiplierTwice + kAddendTwice;
+      const uint64_t one = Step(state);
+      const uint64_t two = StepTwice(state);
       const auto pick = static_cast<uint32_t>(Bits31(one));
       const auto letter = static_cast<uint32_t>(Bits31(two));
       // Also counts a second draw that a pick of 0 leaves unread: a needless fallback, rarely.
       rejected |= (pick + 11) | (letter + 24);
       if (pick % 13 == 0) [[unlikely]] {
         chars[i] = zero;
-        seed = one;
+        state = one;
       } else {
         chars[i] = static_cast<char>('a' + letter % 26);
-        seed = two;
+        state = two;
       }
     }
     if ((rejected >> 31) != 0) [[unlikely]] return false;
-    seed_ = seed;
+    state_ = state;
     return true;
   }
 
   // The 31 bits next(31) draws next, without drawing them (Skip draws them): for a draw that
   // is read two ways, or taken or not by a choice, without a branch on the choice (a choice
   // taken one time in two or four is a mispredicted branch as often).
-  int32_t PeekNext31() const { return Bits31(Step(seed_)); }
-  void Skip() { seed_ = Step(seed_); }
-  // Skips if `take`, by a mask: GCC turns `take ? next : seed_` into a branch.
+  int32_t PeekNext31() const { return Bits31(Step(state_)); }
+  void Skip() { state_ = Step(state_); }
+  // Skips if `take`, by a mask: GCC turns `take ? next : state_` into a branch.
   void SkipIf(bool take) {
-    const uint64_t next = Step(seed_);
-    seed_ ^= (seed_ ^ next) & (0 - static_cast<uint64_t>(take));
+    const uint64_t next = Step(state_);
+    state_ ^= (state_ ^ next) & (0 - static_cast<uint64_t>(take));
   }
 
   // nextInt(bound)'s result for the draw u = next(31), any bound > 0; false where Java's
@@ -118,12 +119,14 @@ class JavaRandom {
   static constexpr uint64_t kMultiplierTwice = (kMultiplier * kMultiplier) & kMask;
   static constexpr uint64_t kAddendTwice = ((kMultiplier + 1) * kAddend) & kMask;
 
-  // Java's 48-bit seed is the low 48 bits of seed_. The bits above are left as the arithmetic
-  // leaves them, not masked off after every step: a product's and a sum's low bits depend only
-  // on the operands' low bits, so they never reach the seed, and draws read the seed's bits
-  // only. That is an instruction less on the chain of steps every draw waits for.
-  static int32_t Bits31(uint64_t seed) { return static_cast<int32_t>((seed << 16) >> 33); }
-  static uint64_t Step(uint64_t seed) { return seed * kMultiplier + kAddend; }
+  // The state is Java's 48-bit seed shifted to the top of the word, its low 16 bits 0. A step
+  // is then a multiplication and an addition modulo 2^64, which is Java's modulo 2^48 shifted
+  // (no mask after it), and a draw's top bits are one shift away.
+  static int32_t Bits31(uint64_t state) { return static_cast<int32_t>(state >> 33); }
+  static uint64_t Step(uint64_t state) { return state * kMultiplier + (kAddend << 16); }
+  static uint64_t StepTwice(uint64_t state) {
+    return state * kMultiplierTwice + (kAddendTwice << 16);
+  }
 
   // nextInt(bound)'s test of a draw u for a bound that is not a power of two: *r = u % bound,
   // unless u falls in the last, partial run of `bound` values (Java then draws again).
@@ -135,11 +138,11 @@ class JavaRandom {
   }
   // java.util.Random.next(bits): advance the LCG, return its top `bits` bits as a Java int.
   int32_t Next(int bits) {
-    seed_ = Step(seed_);
-    return static_cast<int32_t>(static_cast<uint32_t>((seed_ << 16) >> (64 - bits)));
+    state_ = Step(state_);
+    return static_cast<int32_t>(static_cast<uint32_t>(state_ >> (64 - bits)));
   }
 
-  uint64_t seed_;
+  uint64_t state_;
 };
 
 }  // namespace weir::nexmark
