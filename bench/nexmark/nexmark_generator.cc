@@ -211,17 +211,26 @@ void ViewTables(std::string_view from, SharedText* out) {
   out->SetLasting(from);
 }
 
-// StringsGenerator.nextExactString: a random slice of the pool, or for lengths of half the pool
-// or more (never with the default sizes), fresh characters.
-void AssignExactString(JavaRandom& random, int length, const std::string& pool, SharedText* out) {
-  if (length < static_cast<int>(pool.size()) / 2) {
-    const int offset = random.NextInt(static_cast<int>(pool.size()) - length);
-    ViewTables(std::string_view(pool).substr(offset, length), out);
-    return;
-  }
+// nextExactString's fresh characters, for lengths of half the pool or more (never with the
+// default sizes): out of line, so that AssignExactString keeps a small frame. The random's last
+// use: taken by value.
+[[gnu::noinline, gnu::cold]] void AssignFreshString(JavaRandom random, int length,
+                                                    SharedText* out) {
   std::string fresh;
   AppendExactStringSlow(random, length, &fresh);
   *out = SharedText(std::move(fresh));
+}
+
+// StringsGenerator.nextExactString: a random slice of the pool, or fresh characters.
+void AssignExactString(JavaRandom& random, int length, const std::string& pool, SharedText* out) {
+  const auto pool_size = static_cast<int>(pool.size());
+  if (length >= pool_size / 2) [[unlikely]] {
+    AssignFreshString(random, length, out);
+    return;
+  }
+  // offset + length < pool_size: a view without substr's check.
+  const int offset = random.NextInt(pool_size - length);
+  ViewTables(std::string_view(pool.data() + offset, static_cast<size_t>(length)), out);
 }
 
 // StringsGenerator.nextExtra: padding so that current_size plus it averages desired_average.

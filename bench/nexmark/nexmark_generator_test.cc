@@ -192,6 +192,34 @@ TEST(NexmarkGeneratorTest, EventKIsAPureFunctionOfK) {
   EXPECT_EQ(Json(fresh), Json(a));
 }
 
+// Padding of half the pool or more (never with the default sizes) is not a slice of the pool
+// but fresh characters, six from each nextInt(): Java's remainder keeps the sign, so they lie
+// between 'a' - 25 and 'a' + 25.
+TEST(NexmarkGeneratorTest, PaddingOfHalfThePoolOrMoreIsDrawnFresh) {
+  GeneratorConfig c = Config(60);
+  c.avg_bid_byte_size = 1'500'000;
+  const int desired = c.avg_bid_byte_size - 32;  // a bid's fields count 32 bytes
+  const int delta = (desired + 2) / 5;
+  NexmarkGenerator generator(c);
+  Event e;
+  int bids = 0;
+  for (int64_t k = 0; generator.HasNext(); ++k) {
+    generator.Next(&e);
+    if (e.type() != EventType::kBid) continue;
+    ++bids;
+    const std::string_view extra = e.bid().extra;
+    ASSERT_GE(extra.size(), static_cast<size_t>(desired - delta)) << "event " << k;
+    ASSERT_LT(extra.size(), static_cast<size_t>(desired - delta + 2 * delta)) << "event " << k;
+    ASSERT_TRUE(std::all_of(extra.begin(), extra.end(),
+                            [](char ch) { return ch >= 'a' - 25 && ch <= 'a' + 25; }))
+        << "event " << k;
+    Event again;
+    generator.Generate(k, &again);
+    ASSERT_EQ(again.bid().extra, e.bid().extra) << "event " << k;
+  }
+  EXPECT_GT(bids, 40);
+}
+
 TEST(NexmarkGeneratorTest, SplitPartitionsTheEventsLikeTheReference) {
   GeneratorConfig c = Config(1003);
   c.num_event_generators = 4;
