@@ -22,8 +22,14 @@ class Collector {
   Collector(detail::Batch<T>* buffer, size_t flush_at, detail::BatchConsumer<T>* out)
       : buffer_(buffer), flush_at_(flush_at), out_(out) {}
 
-  void Collect(T value) {
+  // A record passed as an rvalue is moved into the batch once (a parameter taken by value
+  // would be moved twice, and a moved-from copy destroyed).
+  void Collect(T&& value) {
     buffer_->records.push_back(std::move(value));
+    if (buffer_->records.size() >= flush_at_) [[unlikely]] FlushFull();
+  }
+  void Collect(const T& value) {
+    buffer_->records.push_back(value);
     if (buffer_->records.size() >= flush_at_) [[unlikely]] FlushFull();
   }
   // Sends what has been collected (the engine calls this after each input batch).
@@ -35,16 +41,11 @@ class Collector {
   }
 
   // For the engine: the timestamp the next records get, or none. A batch's records all have
-  // one or all have none, so a change of kind first sends what was collected. Out of line, so
-  // that it does not crowd the engine's per-record loops.
-  [[gnu::noinline]] void SetTimestamp(int64_t timestamp) {
-    if (!timestamped_) {
-      Flush();
-      timestamped_ = true;
-    } else if (timestamp != timestamp_) {
-      StampCollected();
-    }
-    timestamp_ = timestamp;
+  // one or all have none, so a change of kind first sends what was collected. Called per
+  // record: the same timestamp again is one test here, a change a call.
+  void SetTimestamp(int64_t timestamp) {
+    if (timestamped_ && timestamp == timestamp_) [[likely]] return;
+    ChangeTimestamp(timestamp);
   }
   void EraseTimestamp() {
     if (timestamped_) {
@@ -54,6 +55,17 @@ class Collector {
   }
 
  private:
+  // Out of line, so that it does not crowd the engine's per-record loops.
+  [[gnu::noinline]] void ChangeTimestamp(int64_t timestamp) {
+    if (!timestamped_) {
+      Flush();
+      timestamped_ = true;
+    } else {
+      StampCollected();  // the records so far keep the timestamp before
+    }
+    timestamp_ = timestamp;
+  }
+
   // Timestamps are filled in per run of records, not per record: Collect stays as small as
   // it is without event time.
   void StampCollected() { buffer_->timestamps.resize(buffer_->records.size(), timestamp_); }
