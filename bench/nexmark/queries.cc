@@ -8,14 +8,16 @@ namespace weir::nexmark {
 
 namespace {
 
-// The events of kind T: a filter, then a map that moves the kind out of the event (which is
-// not used again; where the stream fans out, the engine hands the other branches copies).
-// The map takes the event by rvalue reference: by value, each would be moved once more.
+// The events of kind T: one pass that moves the T out of each event that holds one (the event
+// is not used again; where the stream fans out, the engine hands the other branches copies).
+// A filter and then a map cost a move of every kept event more, closing the gaps the others
+// left in the batch.
 template <typename T>
 DataStream<T> OfKind(const DataStream<Event>& events, EventType type, const char* name) {
-  return events.Filter([type](const Event& e) { return e.type() == type; })
-      .Name(std::string(name) + "-filter")
-      .Map([](Event&& e) { return std::move(e.Hold<T>()); })
+  return events
+      .FlatMap([type](Event&& e, Collector<T>& out) {
+        if (e.type() == type) out.Collect(std::move(e.Hold<T>()));
+      })
       .Name(name);
 }
 
