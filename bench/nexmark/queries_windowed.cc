@@ -11,11 +11,13 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "decimal.h"
 #include "nexmark_codecs.h"
 #include "queries.h"
 
@@ -245,9 +247,13 @@ class AccumulateDayStats final : public AggregateFunction<Bid, DayStats, DayStat
   }
 };
 
+// What PutDay may write.
+constexpr int kDayRoom = 32;
+
 // "yyyy-MM-dd" of the UTC day that starts at `day_start_ms` (as Java's LocalDate.toString for
-// years 0-9999), by the proleptic Gregorian calendar (H. Hinnant's civil_from_days).
-std::string FormatDay(int64_t day_start_ms) {
+// years 0-9999), by the proleptic Gregorian calendar (H. Hinnant's civil_from_days). Writes at
+// `at` (room for kDayRoom characters) and returns the end.
+char* PutDay(char* at, int64_t day_start_ms) {
   int64_t z = day_start_ms / kMsPerDay - (day_start_ms % kMsPerDay < 0 ? 1 : 0) + 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   int64_t doe = z - era * 146097;                                        // [0, 146096]
@@ -257,25 +263,33 @@ std::string FormatDay(int64_t day_start_ms) {
   int64_t day = doy - (153 * mp + 2) / 5 + 1;                            // [1, 31]
   int64_t month = mp < 10 ? mp + 3 : mp - 9;                             // [1, 12]
   int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(year),
-                static_cast<long long>(month), static_cast<long long>(day));
-  return buf;
+  if (year < 0 || year > 9999) [[unlikely]] {
+    const int n = std::snprintf(at, kDayRoom, "%04lld-%02lld-%02lld", static_cast<long long>(year),
+                                static_cast<long long>(month), static_cast<long long>(day));
+    return at + n;
+  }
+  const auto digit = [](int64_t v) { return static_cast<char>('0' + v % 10); };
+  const char text[10] = {digit(year / 1000), digit(year / 100), digit(year / 10), digit(year),
+                         '-', digit(month / 10), digit(month), '-', digit(day / 10), digit(day)};
+  std::memcpy(at, text, sizeof text);
+  return at + sizeof text;
 }
 
+// The line is put together on the stack, one number after another, and made a string once.
 class EmitDayStats final : public ProcessWindowFunction<DayStats, std::string, int64_t, TimeWindow> {
  public:
   void Process(const int64_t& auction, Context& ctx, const std::vector<DayStats>& in,
                Collector<std::string>& out) override {
     const DayStats& a = in.front();
-    std::string line = std::to_string(auction);
-    line += ',';
-    line += FormatDay(ctx.window().start);
+    char line[9 * (kDecimalRoom + 1) + kDayRoom];
+    char* at = PutDecimal(line, auction);
+    *at++ = ',';
+    at = PutDay(at, ctx.window().start);
     for (int64_t v : {a.total, a.rank1, a.rank2, a.rank3, a.min, a.max, a.sum / a.total, a.sum}) {
-      line += ',';
-      line += std::to_string(v);
+      *at++ = ',';
+      at = PutDecimal(at, v);
     }
-    out.Collect(std::move(line));
+    out.Collect(std::string(line, at));
   }
 };
 
