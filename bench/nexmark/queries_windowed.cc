@@ -118,12 +118,15 @@ class TopBids final : public KeyedProcessFunction<K, TaggedBid, TaggedBid> {
   }
   void ProcessElement(const TaggedBid& t, typename Base::Context& ctx,
                       Collector<TaggedBid>&) override {
-    ctx.timer_service().RegisterEventTimeTimer(t.window_end);
     if (t.boundary) {
+      ctx.timer_service().RegisterEventTimeTimer(t.window_end);
       boundary_.Add(t.bid);
       return;
     }
     std::optional<int64_t> max = max_price_.Value();
+    // The key's first bid registers its timer (a boundary bid before it may have too: timers
+    // are set once per key and time); later bids find it registered, and skip the lookup.
+    if (!max) ctx.timer_service().RegisterEventTimeTimer(t.window_end);
     if (!max || t.bid.price > *max) {
       max_price_.Update(t.bid.price);
       at_max_.Update({t.bid});

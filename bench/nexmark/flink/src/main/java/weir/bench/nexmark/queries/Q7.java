@@ -120,12 +120,17 @@ public final class Q7 {
     @Override
     public void processElement(TaggedBid t, Context ctx, Collector<TaggedBid> out)
         throws Exception {
-      ctx.timerService().registerEventTimeTimer(t.windowEnd);
       if (t.boundary) {
+        ctx.timerService().registerEventTimeTimer(t.windowEnd);
         boundary.add(t.bid);
         return;
       }
       Long max = maxPrice.value();
+      // The key's first bid registers its timer (a boundary bid before it may have too: timers
+      // are set once per key and time); later bids find it registered, and skip the lookup.
+      if (max == null) {
+        ctx.timerService().registerEventTimeTimer(t.windowEnd);
+      }
       if (max == null || t.bid.price > max) {
         maxPrice.update(t.bid.price);
         atMax.clear();
