@@ -511,6 +511,41 @@ TEST(PipelineTest, AFilterBesideAnotherConsumerCopiesOnlyWhatItKeeps) {
   EXPECT_EQ(Tracked::copies.load(), 100);  // the kept records' only
 }
 
+// The same for a flat_map whose function also takes the record by const reference: on a
+// branch of the fan-out it gets it so, and copies only what it emits (as Nexmark's events of one
+// kind do); where it is the record's last reader it gets it by rvalue reference.
+TEST(PipelineTest, AFlatMapBesideAnotherConsumerCopiesOnlyWhatItEmits) {
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(1);
+  auto records = env.FromSequence(0, 999).Map(
+      [](int64_t i) { return Tracked("record " + std::to_string(i)); });
+  struct KeepSevens {
+    void operator()(Tracked&& t, Collector<Tracked>& out) const {
+      if (t.text.ends_with("7")) out.Collect(std::move(t));
+    }
+    void operator()(const Tracked& t, Collector<Tracked>& out) const {
+      if (t.text.ends_with("7")) out.Collect(t);
+    }
+  };
+  Tracked::copies = 0;
+  records.FlatMap<Tracked>(KeepSevens{})
+      .Map([](Tracked&& t) { return "kept " + std::move(t.text); })
+      .WriteAsText(dir.Join("kept"), WriteMode::kOverwrite);
+  records.Map([](Tracked&& t) { return std::move(t.text); })
+      .WriteAsText(dir.Join("all"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("flat_map beside another consumer");
+  ASSERT_TRUE(r.ok()) << r.error();
+  const auto kept = Lines(ReadFile(dir.Join("kept")));
+  ASSERT_EQ(kept.size(), 100u);
+  EXPECT_EQ(kept[0], "kept record 7");
+  EXPECT_EQ(kept[99], "kept record 997");
+  const auto all = Lines(ReadFile(dir.Join("all")));
+  ASSERT_EQ(all.size(), 1000u);
+  EXPECT_EQ(all[999], "record 999");
+  EXPECT_EQ(Tracked::copies.load(), 100);  // the emitted records' only
+}
+
 // The same with event time: the filter's copies keep their own timestamps, and the other
 // consumer's records theirs, through a fan-out and a network edge each.
 TEST(PipelineTest, AFilterBesideAnotherConsumerKeepsEachRecordsTimestamp) {

@@ -65,6 +65,16 @@ struct CollectorArg<R (C::*)(A, Collector<Out>&)> {
 };
 template <typename F>
 using FlatMapOutput = typename CollectorArg<decltype(&F::operator())>::type;
+// Out if given, else deduced from F: only then, since a function object with several call
+// operators (one for a record it may move, one for a shared record) cannot be deduced from.
+template <typename Out, typename F>
+struct FlatMapResult {
+  using type = Out;
+};
+template <typename F>
+struct FlatMapResult<void, F> {
+  using type = FlatMapOutput<F>;
+};
 
 template <typename K, typename In, typename Out>
 Out ProcessOutputOf(const KeyedProcessFunction<K, In, Out>*);
@@ -164,7 +174,7 @@ class DataStream {
   // (FlatMap<Out>(...)) for a generic lambda.
   template <typename Out = void, typename F>
   auto FlatMap(F fn) const {
-    using O = std::conditional_t<std::is_void_v<Out>, detail::FlatMapOutput<F>, Out>;
+    using O = typename detail::FlatMapResult<Out, F>::type;
     return Then<O>("FlatMap", [fn = std::move(fn)]() {
       return std::make_unique<detail::FlatMapOperator<T, O, F>>(fn);
     });

@@ -166,16 +166,33 @@ class FlatMapOperator final : public TransformOperator<In, Out> {
   void Open() override { batch_size_ = this->context().batch_size(); }
 
   void Accept(Batch<In>& in) override {
+    Process(in, [this](In& r, Collector<Out>& out) { Call(r, out); });
+  }
+
+  // A fan-out's batch, which the other branches read too. A function that takes the record
+  // by const reference gets it so, and copies only what it emits (a filter-like function
+  // then copies no more than FilterOperator would); any other gets a copy of the batch.
+  void AcceptShared(const Batch<In>& in, Batch<In>& scratch) override {
+    if constexpr (std::is_invocable_v<F&, const In&, Collector<Out>&>) {
+      Process(in, [this](const In& r, Collector<Out>& out) { fn_(r, out); });
+    } else {
+      BatchConsumer<In>::AcceptShared(in, scratch);
+    }
+  }
+
+ private:
+  template <typename InBatch, typename Each>
+  void Process(InBatch& in, Each each) {
     this->records_in_.Add(in.records.size());
     Collector<Out> out(&out_buf_, batch_size_, this->out_);
     try {
       if (in.has_timestamps()) {
         for (size_t i = 0; i < in.records.size(); ++i) {
           out.SetTimestamp(in.timestamps[i]);
-          Call(in.records[i], out);
+          each(in.records[i], out);
         }
       } else {
-        for (auto& r : in.records) Call(r, out);
+        for (auto& r : in.records) each(r, out);
       }
       out.Flush();
     } catch (...) {
@@ -184,7 +201,6 @@ class FlatMapOperator final : public TransformOperator<In, Out> {
     }
   }
 
- private:
   // As in MapOperator: the record is not used again, so a function taking it by value gets
   // it moved in (and can move its parts into what it emits).
   void Call(In& r, Collector<Out>& out) {
