@@ -76,6 +76,11 @@ class Event {
   Auction& auction() { return std::get<Auction>(kind_); }
   Bid& bid() { return std::get<Bid>(kind_); }
 
+  // The kind T, which type() names; any other throws std::bad_variant_access.
+  template <typename T>
+  const T& Get() const {
+    return std::get<T>(kind_);
+  }
   // Makes the event hold a T, keeping the T (and its strings' capacity) if it holds one.
   template <typename T>
   T& Hold() {
