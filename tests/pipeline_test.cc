@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "base/clock.h"
 #include "testing/test_util.h"
@@ -153,6 +155,71 @@ TEST_P(MultiOperatorTest, KeyedCountsAndSumsMatchAModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Parallelism, MultiOperatorTest, ::testing::Values(1, 4));
+
+// Keys that are pairs of integers, in runs of one key of random lengths, with event time (the
+// keyed operator's path that looks a batch's keys up first): each record must see its own
+// key's state, whether the key is new in the batch, repeats the last record's or comes back.
+using PairKey = std::pair<int64_t, int32_t>;
+class CountPerPairKey final : public KeyedProcessFunction<PairKey, PairKey, std::string> {
+ public:
+  void Open(RuntimeContext& ctx) override {
+    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
+  }
+  void ProcessElement(const PairKey& r, Context& ctx, Collector<std::string>& out) override {
+    if (ctx.current_key() != r) throw std::logic_error("the current key is not the record's");
+    count_.Update(count_.ValueOr(0) + 1);
+    out.Collect(std::to_string(r.first) + "," + std::to_string(r.second) + "," +
+                std::to_string(*count_.Value()));
+  }
+
+ private:
+  ValueState<int64_t> count_;
+};
+
+class PairKeyRunsTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(PairKeyRunsTest, EachRecordSeesItsOwnKeysCount) {
+  const uint64_t seed = testing::TestSeed();
+  std::mt19937_64 random(seed);
+  std::vector<PairKey> keys;  // runs of 1 to 40 records of one of 12 keys
+  while (keys.size() < 30'000) {
+    const PairKey key(static_cast<int64_t>(random() % 4) << 40, static_cast<int32_t>(random() % 3));
+    keys.insert(keys.end(), 1 + random() % 40, key);
+  }
+  TempDir dir;
+  StreamExecutionEnvironment env(QuietConfig());
+  env.SetParallelism(GetParam());
+  env.FromSequence(0, static_cast<int64_t>(keys.size()) - 1)
+      .SetParallelism(1)  // the runs stay in order to each keyed subtask
+      .AssignTimestampsAndWatermarks(WatermarkStrategy<int64_t>::ForMonotonousTimestamps()
+                                         .WithTimestampAssigner([](const int64_t& i, int64_t) { return i; }))
+      .SetParallelism(1)
+      .Map([keys](int64_t i) { return keys[static_cast<size_t>(i)]; })
+      .SetParallelism(1)
+      .KeyBy([](const PairKey& k) { return k; })
+      .Process(CountPerPairKey())
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("pair keys in runs");
+  ASSERT_TRUE(r.ok()) << r.error() << " (seed " << seed << ")";
+
+  // A key's lines, in the order its records came, count 1, 2, 3, ...
+  std::map<PairKey, int64_t> expected;
+  for (const PairKey& k : keys) ++expected[k];
+  std::map<PairKey, int64_t> last;
+  const auto lines = OutputLines(dir.Join("out"));
+  ASSERT_EQ(lines.size(), keys.size()) << "seed " << seed;
+  for (const auto& line : lines) {
+    int64_t first, count;
+    int32_t second;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%ld,%d,%ld", &first, &second, &count), 3) << line;
+    int64_t& seen = last[PairKey(first, second)];
+    ASSERT_EQ(count, seen + 1) << line << " (seed " << seed << ")";
+    seen = count;
+  }
+  EXPECT_EQ(last, expected) << "seed " << seed;
+}
+
+INSTANTIATE_TEST_SUITE_P(Parallelism, PairKeyRunsTest, ::testing::Values(1, 2));
 
 // Random operations on every kind of keyed state, per key, against a std::map model. The
 // function emits a digest of its state after each record; the test recomputes the digests.

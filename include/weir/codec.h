@@ -395,15 +395,64 @@ struct FieldsCodec {
   }
 };
 
+namespace codec_internal {
+// How many bytes Codec<T> always writes for T, from the built-in number codecs' kFixedWidth,
+// summed over pairs and tuples of them; 0 where the width varies or is not declared.
+template <typename T>
+struct FixedWidth : std::integral_constant<size_t, 0> {};
+template <typename T>
+  requires requires { Codec<T>::kFixedWidth; }
+struct FixedWidth<T> : std::integral_constant<size_t, Codec<T>::kFixedWidth> {};
+template <typename A, typename B>
+struct FixedWidth<std::pair<A, B>>
+    : std::integral_constant<size_t, FixedWidth<A>::value && FixedWidth<B>::value
+                                         ? FixedWidth<A>::value + FixedWidth<B>::value
+                                         : 0> {};
+template <typename... Ts>
+struct FixedWidth<std::tuple<Ts...>>
+    : std::integral_constant<size_t, (FixedWidth<Ts>::value && ...)
+                                         ? (FixedWidth<Ts>::value + ... + 0)
+                                         : 0> {};
+
+// Writes what Codec<T>::Encode writes for a T of FixedWidth, without a BufferWriter: the
+// numbers' own bytes, one after another. Returns the end.
+template <typename T>
+char* PutFixed(const T& v, char* p) {
+  if constexpr (requires { Codec<T>::kFixedWidth; }) {
+    std::memcpy(p, &v, sizeof(T));
+    return p + sizeof(T);
+  } else if constexpr (requires { v.first; }) {
+    return PutFixed(v.second, PutFixed(v.first, p));
+  } else {
+    std::apply([&p](const auto&... e) { ((p = PutFixed(e, p)), ...); }, v);
+    return p;
+  }
+}
+
+// Keys of integers only (integers, enums, pairs and tuples of them): equal keys are equal
+// bits, so they encode alike, and comparing or copying one costs a few instructions.
+template <typename K>
+inline constexpr bool kIntegerKey = std::is_integral_v<K> || std::is_enum_v<K>;
+template <typename A, typename B>
+inline constexpr bool kIntegerKey<std::pair<A, B>> = kIntegerKey<A> && kIntegerKey<B>;
+template <typename... Ts>
+inline constexpr bool kIntegerKey<std::tuple<Ts...>> = (kIntegerKey<Ts> && ...);
+}  // namespace codec_internal
+
 // The encoded bytes of one key at a time, without allocating: fixed-size keys (integers,
-// floats, enums) are encoded into an inline buffer, others into a reused string.
+// floats, enums, and pairs and tuples of numbers up to 32 bytes) are encoded into an inline
+// buffer, others into a reused string.
 template <typename K>
 class KeyEncoder {
  public:
   std::string_view Encode(const K& key) {
+    constexpr size_t kWidth = codec_internal::FixedWidth<K>::value;
     if constexpr (std::is_arithmetic_v<K> || std::is_enum_v<K>) {
       std::memcpy(fixed_, &key, sizeof(K));
       return std::string_view(fixed_, sizeof(K));
+    } else if constexpr (kWidth > 0 && kWidth <= sizeof(fixed_)) {
+      codec_internal::PutFixed(key, fixed_);
+      return std::string_view(fixed_, kWidth);
     } else {
       bytes_.clear();
       BufferWriter w(&bytes_);
@@ -413,7 +462,7 @@ class KeyEncoder {
   }
 
  private:
-  char fixed_[16];
+  char fixed_[32];
   std::string bytes_;
 };
 

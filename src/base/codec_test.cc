@@ -189,6 +189,34 @@ TEST(CodecTest, EncodingIsDeterministic) {
                         7));
 }
 
+// Keys of numbers are encoded into the encoder's inline buffer, not through a BufferWriter:
+// the bytes must be the codec's, or keys would hash and restore differently.
+template <typename K>
+void ExpectKeyEncoderMatchesCodec(const K& key) {
+  KeyEncoder<K> encoder;
+  EXPECT_EQ(std::string(encoder.Encode(key)), EncodeToString(key));
+  EXPECT_EQ(std::string(encoder.Encode(key)), EncodeToString(key)) << "encoded twice";
+}
+
+TEST(CodecTest, KeyEncoderWritesTheCodecsBytesForKeysOfNumbers) {
+  static_assert(codec_internal::FixedWidth<std::pair<int64_t, int64_t>>::value == 16);
+  static_assert(codec_internal::FixedWidth<std::tuple<int8_t, uint16_t, double>>::value == 11);
+  static_assert(codec_internal::FixedWidth<std::pair<int64_t, std::string>>::value == 0);
+  static_assert(codec_internal::FixedWidth<std::tuple<>>::value == 0);
+  std::mt19937_64 random(testing::TestSeed());
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t a = random(), b = random();
+    ExpectKeyEncoderMatchesCodec(std::make_pair(static_cast<int64_t>(a), static_cast<int64_t>(b)));
+    ExpectKeyEncoderMatchesCodec(std::make_pair(static_cast<int32_t>(a), static_cast<int64_t>(b)));
+    ExpectKeyEncoderMatchesCodec(std::make_pair(a % 2 == 0, static_cast<uint8_t>(b)));
+    ExpectKeyEncoderMatchesCodec(std::make_tuple(static_cast<int8_t>(a), static_cast<uint16_t>(b),
+                                                 static_cast<double>(a) / 3.0));
+    ExpectKeyEncoderMatchesCodec(std::make_tuple(a, b, a ^ b, a + b));  // 32 bytes: inline
+    ExpectKeyEncoderMatchesCodec(std::make_tuple(a, b, a ^ b, a + b, a - b));  // 40: a string
+    ExpectKeyEncoderMatchesCodec(std::make_pair(static_cast<int64_t>(a), std::to_string(b)));
+  }
+}
+
 TEST(BufferTest, VarintRoundTripsAndUsesMinimalBytes) {
   const std::pair<uint64_t, size_t> cases[] = {
       {0, 1},

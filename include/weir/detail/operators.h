@@ -280,7 +280,7 @@ class ProcessOperator final : public TransformOperator<In, Out> {
 // needs no new lookup. Not floating point: 0.0 == -0.0, and their bytes differ.
 template <typename K>
 inline constexpr bool kEqualKeysEncodeEqually =
-    std::is_integral_v<K> || std::is_same_v<K, std::string>;
+    codec_internal::kIntegerKey<K> || std::is_same_v<K, std::string>;
 
 // Runs a KeyedProcessFunction: sets the current key for state and timers, then calls it.
 template <typename K, typename In, typename Out, typename F, typename KeySelector>
@@ -405,6 +405,12 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
     hashes_.resize(n);
     for (size_t i = 0; i < n; ++i) {
       keys_[i] = key_selector_(records[i]);
+      if constexpr (kEqualKeysEncodeEqually<K>) {
+        if (i > 0 && keys_[i] == keys_[i - 1]) {  // a run of one key: hashed once
+          hashes_[i] = hashes_[i - 1];
+          continue;
+        }
+      }
       hashes_[i] = KeyHash(encoder_.Encode(keys_[i]));
     }
     const bool prefetch = keyed_->wants_key_prefetch();
@@ -414,8 +420,14 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
         size_t to = std::min(n, i + 2 * kPrefetchAhead);
         if (from < to) keyed_->PrefetchKeys(&hashes_[from], to - from);
       }
-      key_ = std::move(keys_[i]);
-      keyed_->SetCurrentKey(encoder_.Encode(key_), hashes_[i]);
+      // As in the plain loop: a run of one key sets the backend's key once. key_ holds the
+      // previous record's key (i > 0), and nothing else changes the backend's while a batch runs.
+      bool same_key = false;
+      if constexpr (kEqualKeysEncodeEqually<K>) same_key = i > 0 && keys_[i] == key_;
+      if (!same_key) {
+        key_ = std::move(keys_[i]);
+        keyed_->SetCurrentKey(encoder_.Encode(key_), hashes_[i]);
+      }
       if (timestamps != nullptr) {
         out.SetTimestamp(timestamps[i]);
         ctx.SetTimestamp(&timestamps[i]);

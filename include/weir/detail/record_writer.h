@@ -204,7 +204,7 @@ class KeyGroupSelector {
     if constexpr (kRemembersLastKey) {
       K key = key_selector_(record);
       // Runs of one key (a hot key, a stream sorted or bursty by key) skip encoding and
-      // hashing. Integer keys only: equal values encode alike, and copying one is free.
+      // hashing. Keys of integers only: equal values encode alike, and copying one is free.
       if (key == last_key_ && last_channel_ >= 0) return last_channel_;
       last_key_ = key;
       last_channel_ = ChannelOf(key);
@@ -215,7 +215,7 @@ class KeyGroupSelector {
   }
 
  private:
-  static constexpr bool kRemembersLastKey = std::is_integral_v<K> || std::is_enum_v<K>;
+  static constexpr bool kRemembersLastKey = codec_internal::kIntegerKey<K>;
 
   int ChannelOf(const K& key) {
     int kg = KeyGroupForHash(Hash64(encoder_.Encode(key)), max_parallelism_);
