@@ -22,7 +22,8 @@ size_t TimerKeys::Probe(std::string_view key, uint64_t hash, bool* found) const 
     }
     if (v == kGone) {
       if (free_slot == index_.size()) free_slot = i;
-    } else if ((v & kFingerprint) == (hash & kFingerprint) && keys_[PositionIn(v)] == key) {
+    } else if ((v & kFingerprint) == (hash & kFingerprint) && PositionIn(v) < keys_.size() &&
+               keys_[PositionIn(v)] == key) {
       *found = true;
       return i;
     }
@@ -49,17 +50,20 @@ bool TimerKeys::Insert(std::string_view key) {
     slot = Probe(key, hash, &found);
     if (found) return false;
   }
-  // Appending below the smallest keeps a due time's keys sorted; anything else re-sorts.
-  if (descending_ && !keys_.empty() && !(key < keys_.back())) descending_ = false;
+  // Appending below the smallest keeps a due time's keys sorted; anything else re-sorts, and
+  // the index loses the slots left by keys taken.
+  const bool keeps_order = !descending_ || keys_.empty() || key < keys_.back();
   keys_.emplace_back(key);
-  if (!index_.empty()) {
+  if (!keeps_order) {
+    descending_ = false;
+    if (!index_.empty()) Rebuild(index_.size());
+  } else if (!index_.empty()) {
     if (index_[slot] == kGone) --gone_;
     index_[slot] = SlotValue(hash, keys_.size() - 1);
     // At most half full, tombstones included: probes stay short.
     if ((keys_.size() + gone_) * 2 > index_.size()) Rebuild(index_.size() * 2);
-  } else if (keys_.size() > kLinearMax) {
-    Rebuild(4 * kLinearMax);
   }
+  if (index_.empty() && keys_.size() > kLinearMax) Rebuild(4 * kLinearMax);
   return true;
 }
 
@@ -86,6 +90,22 @@ size_t TimerKeys::SlotOf(size_t pos) const {
 
 void TimerKeys::RemoveAt(size_t pos, std::string* taken) {
   const size_t last = keys_.size() - 1;
+  if (descending_) {
+    // A due time's keys go from the back, smallest first. The index keeps the slot of a key
+    // taken, which points past the end: Probe passes over it, as over a removed one, and no
+    // hash or probe is spent to clear it. From the middle, the order is kept, and the index,
+    // whose positions moved, is built again.
+    if (taken != nullptr) *taken = std::move(keys_[pos]);
+    keys_.erase(keys_.begin() + static_cast<std::ptrdiff_t>(pos));
+    if (!index_.empty()) {
+      if (pos == last) {
+        ++gone_;
+      } else {
+        Rebuild(index_.size());
+      }
+    }
+    return;
+  }
   if (!index_.empty()) {
     // Both slots first: once the last key's slot says pos, the probe for pos could land there.
     size_t slot = SlotOf(pos);

@@ -23,7 +23,8 @@ namespace weir {
 
 // The keys with a timer at one timestamp. Keys sit densely in a vector (removal moves the
 // last one into the hole); above a handful an open-addressing index finds them. While the
-// timestamp is due they are kept sorted descending, so the smallest is taken from the back.
+// timestamp is due they are kept sorted descending, so the smallest is taken from the back
+// (its index slot left behind, pointing past the end, until the index is next built).
 class TimerKeys {
  public:
   size_t size() const { return keys_.size(); }
@@ -59,7 +60,7 @@ class TimerKeys {
 
   std::vector<std::string> keys_;
   std::vector<uint64_t> index_;  // empty while keys_.size() <= kLinearMax
-  size_t gone_ = 0;              // tombstones in index_
+  size_t gone_ = 0;              // tombstones in index_, and slots of keys taken
   bool descending_ = false;      // keys_ sorted descending (kept once the time is due)
 };
 

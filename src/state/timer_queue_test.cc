@@ -62,6 +62,42 @@ TEST(TimerQueueTest, ATimerAddedAtTheTimeBeingFiredFiresInKeyOrder) {
   EXPECT_EQ(rest, expected);
 }
 
+// A due time's keys are taken from the back without clearing their index slots: a key taken
+// must not be found again (nor block its own return), and a removal from the middle or a key
+// added above the smallest must leave every other timer to fire once, in order.
+TEST(TimerQueueTest, KeysTakenWhileTheTimeIsDueAreGoneFromItsIndex) {
+  auto key = [](int i) {
+    std::string k = std::to_string(i);
+    return "k" + std::string(4 - k.size(), '0') + k;
+  };
+  TimerQueue q;
+  for (int i = 99; i >= 0; --i) q.Add(10, key(i));
+  Timer t;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(q.PopDue(10, &t.first, &t.second));
+    ASSERT_EQ(t.second, key(i));
+    q.Remove(10, key(i));  // taken: nothing to remove
+    EXPECT_EQ(q.size(), static_cast<size_t>(99 - i));
+    q.Add(10, key(i));  // back, below every waiting key: where it was
+    EXPECT_EQ(q.size(), static_cast<size_t>(100 - i));
+    ASSERT_TRUE(q.PopDue(10, &t.first, &t.second));
+    ASSERT_EQ(t.second, key(i));
+  }
+  q.Add(10, key(30));        // already there
+  q.Remove(10, key(50));     // from the middle
+  q.Add(10, key(20) + "x");  // above the smallest
+  q.Add(10, key(5));         // below it
+  std::vector<std::string> expected = {key(5)};
+  for (int i = 10; i < 100; ++i) {
+    if (i != 50) expected.push_back(key(i));
+    if (i == 20) expected.push_back(key(20) + "x");
+  }
+  std::vector<std::string> fired;
+  for (const Timer& f : Drain(q, 10)) fired.push_back(f.second);
+  EXPECT_EQ(fired, expected);
+  EXPECT_TRUE(q.empty());
+}
+
 TEST(TimerQueueTest, RemovedTimersNeverFireAndMayComeBack) {
   TimerQueue q;
   for (int k = 0; k < 30; ++k) q.Add(7, std::to_string(k));
