@@ -397,11 +397,16 @@ struct FieldsCodec {
 
 namespace codec_internal {
 // How many bytes Codec<T> always writes for T, from the built-in number codecs' kFixedWidth,
-// summed over pairs and tuples of them; 0 where the width varies or is not declared.
+// summed over pairs and tuples of them; 0 where the width varies or is not declared. Numbers
+// only: a user's codec may declare a width (one built on a number's inherits it) and still
+// write other bytes.
+template <typename T>
+inline constexpr bool kBuiltInNumber =
+    std::is_arithmetic_v<T> && requires { Codec<T>::kFixedWidth; };
 template <typename T>
 struct FixedWidth : std::integral_constant<size_t, 0> {};
 template <typename T>
-  requires requires { Codec<T>::kFixedWidth; }
+  requires kBuiltInNumber<T>
 struct FixedWidth<T> : std::integral_constant<size_t, Codec<T>::kFixedWidth> {};
 template <typename A, typename B>
 struct FixedWidth<std::pair<A, B>>
@@ -418,7 +423,7 @@ struct FixedWidth<std::tuple<Ts...>>
 // numbers' own bytes, one after another. Returns the end.
 template <typename T>
 char* PutFixed(const T& v, char* p) {
-  if constexpr (requires { Codec<T>::kFixedWidth; }) {
+  if constexpr (kBuiltInNumber<T>) {
     std::memcpy(p, &v, sizeof(T));
     return p + sizeof(T);
   } else if constexpr (requires { v.first; }) {

@@ -23,10 +23,28 @@ struct Point {
   friend bool operator==(const Point&, const Point&) = default;
 };
 
+// A user's type whose codec is built on a number's (and so inherits its kFixedWidth) but
+// writes bytes of its own: keys that hold one must go through the codec.
+struct Tenths {
+  int64_t v = 0;
+  friend bool operator==(const Tenths&, const Tenths&) = default;
+};
+
 }  // namespace
 
 template <>
 struct Codec<Point> : FieldsCodec<Point, &Point::x, &Point::y, &Point::label> {};
+
+template <>
+struct Codec<Tenths> : Codec<int64_t> {
+  static void Encode(const Tenths& t, BufferWriter& w) { w.PutVarint64(static_cast<uint64_t>(t.v)); }
+  static bool Decode(BufferReader& r, Tenths& t) {
+    uint64_t v;
+    if (!r.GetVarint64(&v)) return false;
+    t.v = static_cast<int64_t>(v);
+    return true;
+  }
+};
 
 namespace {
 
@@ -203,6 +221,7 @@ TEST(CodecTest, KeyEncoderWritesTheCodecsBytesForKeysOfNumbers) {
   static_assert(codec_internal::FixedWidth<std::tuple<int8_t, uint16_t, double>>::value == 11);
   static_assert(codec_internal::FixedWidth<std::pair<int64_t, std::string>>::value == 0);
   static_assert(codec_internal::FixedWidth<std::tuple<>>::value == 0);
+  static_assert(codec_internal::FixedWidth<std::pair<Tenths, int64_t>>::value == 0);
   std::mt19937_64 random(testing::TestSeed());
   for (int i = 0; i < 1000; ++i) {
     const uint64_t a = random(), b = random();
@@ -214,6 +233,7 @@ TEST(CodecTest, KeyEncoderWritesTheCodecsBytesForKeysOfNumbers) {
     ExpectKeyEncoderMatchesCodec(std::make_tuple(a, b, a ^ b, a + b));  // 32 bytes: inline
     ExpectKeyEncoderMatchesCodec(std::make_tuple(a, b, a ^ b, a + b, a - b));  // 40: a string
     ExpectKeyEncoderMatchesCodec(std::make_pair(static_cast<int64_t>(a), std::to_string(b)));
+    ExpectKeyEncoderMatchesCodec(std::make_pair(Tenths{static_cast<int64_t>(a % 1000)}, b));
   }
 }
 

@@ -60,8 +60,9 @@ bool TimerKeys::Insert(std::string_view key) {
   } else if (!index_.empty()) {
     if (index_[slot] == kGone) --gone_;
     index_[slot] = SlotValue(hash, keys_.size() - 1);
-    // At most half full, tombstones included: probes stay short.
-    if ((keys_.size() + gone_) * 2 > index_.size()) Rebuild(index_.size() * 2);
+    // At most half full, tombstones included: probes stay short. Built again at four times
+    // the keys: larger, or as large with the tombstones gone.
+    if ((keys_.size() + gone_) * 2 > index_.size()) Rebuild(0);
   }
   if (index_.empty() && keys_.size() > kLinearMax) Rebuild(4 * kLinearMax);
   return true;
