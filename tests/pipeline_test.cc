@@ -554,6 +554,18 @@ TEST(PipelineTest, FunctionsTakingTheRecordByValueGetItMovedIn) {
   EXPECT_EQ(Tracked::copies.load(), 1000);  // the fan-out's, and no other
 }
 
+// What the two fan-out tests below write: "kept" has the records of 0..999 that end in 7,
+// "all" every record.
+void ExpectSevensKeptBesideAll(const TempDir& dir) {
+  const auto kept = Lines(ReadFile(dir.Join("kept")));
+  ASSERT_EQ(kept.size(), 100u);
+  EXPECT_EQ(kept[0], "kept record 7");
+  EXPECT_EQ(kept[99], "kept record 997");
+  const auto all = Lines(ReadFile(dir.Join("all")));
+  ASSERT_EQ(all.size(), 1000u);
+  EXPECT_EQ(all[999], "record 999");
+}
+
 // A filter that shares its input with another consumer copies only the records it keeps, as
 // Nexmark's queries of persons and auctions from one stream of events do.
 TEST(PipelineTest, AFilterBesideAnotherConsumerCopiesOnlyWhatItKeeps) {
@@ -570,11 +582,7 @@ TEST(PipelineTest, AFilterBesideAnotherConsumerCopiesOnlyWhatItKeeps) {
       .WriteAsText(dir.Join("all"), WriteMode::kOverwrite);
   JobResult r = env.Execute("filter beside another consumer");
   ASSERT_TRUE(r.ok()) << r.error();
-  const auto kept = Lines(ReadFile(dir.Join("kept")));
-  ASSERT_EQ(kept.size(), 100u);
-  EXPECT_EQ(kept[0], "kept record 7");
-  EXPECT_EQ(kept[99], "kept record 997");
-  EXPECT_EQ(Lines(ReadFile(dir.Join("all"))).size(), 1000u);
+  ExpectSevensKeptBesideAll(dir);
   EXPECT_EQ(Tracked::copies.load(), 100);  // the kept records' only
 }
 
@@ -603,13 +611,7 @@ TEST(PipelineTest, AFlatMapBesideAnotherConsumerCopiesOnlyWhatItEmits) {
       .WriteAsText(dir.Join("all"), WriteMode::kOverwrite);
   JobResult r = env.Execute("flat_map beside another consumer");
   ASSERT_TRUE(r.ok()) << r.error();
-  const auto kept = Lines(ReadFile(dir.Join("kept")));
-  ASSERT_EQ(kept.size(), 100u);
-  EXPECT_EQ(kept[0], "kept record 7");
-  EXPECT_EQ(kept[99], "kept record 997");
-  const auto all = Lines(ReadFile(dir.Join("all")));
-  ASSERT_EQ(all.size(), 1000u);
-  EXPECT_EQ(all[999], "record 999");
+  ExpectSevensKeptBesideAll(dir);
   EXPECT_EQ(Tracked::copies.load(), 100);  // the emitted records' only
 }
 
