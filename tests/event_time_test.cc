@@ -239,6 +239,63 @@ TEST_P(EventTimeTest, StopWithDrainFiresEveryOpenWindowBeforeTheSavepoint) {
   }
 }
 
+// A key whose codec is the user's, in place of the built-in one of its type (an enum written
+// as one byte, not its integer's four): state and timers are kept under the codec's bytes, and
+// each timer's key decodes with it.
+enum class Lane : int32_t { kLeft, kMiddle, kRight };
+
+}  // namespace
+
+template <>
+struct Codec<Lane> {
+  static constexpr std::string_view kName = "lane";
+  static void Encode(const Lane& l, BufferWriter& w) { w.PutU8(static_cast<uint8_t>(l)); }
+  static bool Decode(BufferReader& r, Lane& l) {
+    uint8_t b;
+    if (!r.GetU8(&b) || b > 2) return false;
+    l = static_cast<Lane>(b);
+    return true;
+  }
+};
+
+namespace {
+
+// Counts each lane's records; emits "lane,count" when event time passes the first second.
+class CountPerLane final : public KeyedProcessFunction<Lane, int64_t, std::string> {
+ public:
+  void Open(RuntimeContext& ctx) override {
+    count_ = ctx.GetState(ValueStateDescriptor<int64_t>("count"));
+  }
+  void ProcessElement(const int64_t&, Context& ctx, Collector<std::string>&) override {
+    count_.Update(count_.ValueOr(0) + 1);
+    ctx.timer_service().RegisterEventTimeTimer(kWindow - 1);
+  }
+  void OnTimer(int64_t, Context& ctx, Collector<std::string>& out) override {
+    out.Collect(std::to_string(static_cast<int>(ctx.current_key())) + "," +
+                std::to_string(count_.ValueOr(-1)));
+  }
+
+ private:
+  ValueState<int64_t> count_;
+};
+
+TEST_P(EventTimeTest, KeysWithACodecOfTheirOwnKeepStateAndFireTimers) {
+  TempDir dir;
+  StreamExecutionEnvironment env(ConfigFor(dir, GetParam()));
+  env.SetParallelism(2);
+  env.FromSequence(0, 299)
+      .AssignTimestampsAndWatermarks(WatermarkStrategy<int64_t>::ForMonotonousTimestamps()
+                                         .WithTimestampAssigner([](const int64_t& i, int64_t) {
+                                           return i;
+                                         }))
+      .KeyBy([](const int64_t& i) { return static_cast<Lane>(i % 3); })
+      .Process(CountPerLane())
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("keys with a codec of their own");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(OutputLines(dir.Join("out")), (std::vector<std::string>{"0,100", "1,100", "2,100"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EventTimeTest, ::testing::ValuesIn(kBackends),
                          [](const auto& info) { return std::string(info.param.name); });
 

@@ -35,6 +35,7 @@
 #include <concepts>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -173,9 +174,23 @@ std::string IdentityList() {
 }
 }  // namespace codec_internal
 
+namespace codec_internal {
+// The bytes of a number that hold its value: all of them but in x87's 80-bit long double,
+// whose last six are padding with whatever was there before.
+template <typename T>
+inline constexpr size_t kValueBytes =
+    std::is_same_v<T, long double> && std::numeric_limits<long double>::digits == 64 ? 10
+                                                                                      : sizeof(T);
+}  // namespace codec_internal
+
+// The built-in codecs below name the type they encode as BuiltInCodecOf: where a user's codec
+// takes the place of one (an explicit specialization for an enum or a pair), or is built on
+// one for another type, the key encoder does not assume the built-in's bytes.
+
 // Integers, floating point and bool: fixed-width little-endian.
 template <typename T>
 struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
+  using BuiltInCodecOf = T;
   static std::string Identity() {
     if constexpr (std::is_same_v<T, bool>) return "bool";
     if constexpr (std::is_floating_point_v<T>) return "f" + std::to_string(sizeof(T) * 8);
@@ -184,7 +199,15 @@ struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
   // The value's own bytes, always this many: a heap snapshot copies them without a call
   // (for these built-in number types only).
   static constexpr size_t kFixedWidth = sizeof(T);
-  static void Encode(const T& v, BufferWriter& w) { w.PutRaw(&v, sizeof v); }
+  static void Encode(const T& v, BufferWriter& w) {
+    if constexpr (codec_internal::kValueBytes<T> == sizeof(T)) {
+      w.PutRaw(&v, sizeof v);
+    } else {  // the padding as zeros: equal values, equal bytes
+      char bytes[sizeof(T)] = {};
+      std::memcpy(bytes, &v, codec_internal::kValueBytes<T>);
+      w.PutRaw(bytes, sizeof bytes);
+    }
+  }
   static bool Decode(BufferReader& r, T& v) {
     if constexpr (std::is_same_v<T, bool>) {
       uint8_t b;
@@ -199,6 +222,7 @@ struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
 
 template <typename T>
 struct Codec<T, std::enable_if_t<std::is_enum_v<T>>> {
+  using BuiltInCodecOf = T;
   using U = std::underlying_type_t<T>;
   static std::string Identity() { return "enum<" + Codec<U>::Identity() + ">"; }
   static void Encode(const T& v, BufferWriter& w) { Codec<U>::Encode(static_cast<U>(v), w); }
@@ -224,6 +248,7 @@ struct Codec<std::string> {
 
 template <typename A, typename B>
 struct Codec<std::pair<A, B>> {
+  using BuiltInCodecOf = std::pair<A, B>;
   static std::string Identity() {
     return "pair<" + CodecIdentity<A>() + "," + CodecIdentity<B>() + ">";
   }
@@ -238,6 +263,7 @@ struct Codec<std::pair<A, B>> {
 
 template <typename... Ts>
 struct Codec<std::tuple<Ts...>> {
+  using BuiltInCodecOf = std::tuple<Ts...>;
   static std::string Identity() { return "tuple<" + codec_internal::IdentityList<Ts...>() + ">"; }
   static void Encode(const std::tuple<Ts...>& v, BufferWriter& w) {
     std::apply([&w](const Ts&... e) { (Codec<Ts>::Encode(e, w), ...); }, v);
@@ -396,24 +422,33 @@ struct FieldsCodec {
 };
 
 namespace codec_internal {
-// How many bytes Codec<T> always writes for T, from the built-in number codecs' kFixedWidth,
-// summed over pairs and tuples of them; 0 where the width varies or is not declared. Numbers
-// only: a user's codec may declare a width (one built on a number's inherits it) and still
-// write other bytes.
+// Codec<T> is weir's own for T, not a user's in its place or built on it.
+template <typename T>
+concept BuiltInCodec = requires {
+  requires std::is_same_v<typename Codec<T>::BuiltInCodecOf, T>;
+};
+// A number whose built-in codec writes its value's own bytes, all of them: they can be copied
+// without a call.
 template <typename T>
 inline constexpr bool kBuiltInNumber =
-    std::is_arithmetic_v<T> && requires { Codec<T>::kFixedWidth; };
+    std::is_arithmetic_v<T> && BuiltInCodec<T> && kValueBytes<T> == sizeof(T);
+
+// How many bytes Codec<T> always writes for T, for built-in numbers and the built-in codecs of
+// pairs and tuples of them; 0 otherwise (the width varies, or a user's codec may write other
+// bytes: one built on a number's inherits its kFixedWidth).
 template <typename T>
 struct FixedWidth : std::integral_constant<size_t, 0> {};
 template <typename T>
   requires kBuiltInNumber<T>
 struct FixedWidth<T> : std::integral_constant<size_t, Codec<T>::kFixedWidth> {};
 template <typename A, typename B>
+  requires BuiltInCodec<std::pair<A, B>>
 struct FixedWidth<std::pair<A, B>>
     : std::integral_constant<size_t, FixedWidth<A>::value && FixedWidth<B>::value
                                          ? FixedWidth<A>::value + FixedWidth<B>::value
                                          : 0> {};
 template <typename... Ts>
+  requires BuiltInCodec<std::tuple<Ts...>>
 struct FixedWidth<std::tuple<Ts...>>
     : std::integral_constant<size_t, (FixedWidth<Ts>::value && ...)
                                          ? (FixedWidth<Ts>::value + ... + 0)
@@ -444,15 +479,15 @@ template <typename... Ts>
 inline constexpr bool kIntegerKey<std::tuple<Ts...>> = (kIntegerKey<Ts> && ...);
 }  // namespace codec_internal
 
-// The encoded bytes of one key at a time, without allocating: fixed-size keys (integers,
-// floats, enums, and pairs and tuples of numbers up to 32 bytes) are encoded into an inline
-// buffer, others into a reused string.
+// The encoded bytes of one key at a time, without allocating: fixed-size keys with built-in
+// codecs (integers, floats, enums, and pairs and tuples of numbers up to 32 bytes) are encoded
+// into an inline buffer, others into a reused string.
 template <typename K>
 class KeyEncoder {
  public:
   std::string_view Encode(const K& key) {
     constexpr size_t kWidth = codec_internal::FixedWidth<K>::value;
-    if constexpr (std::is_arithmetic_v<K> || std::is_enum_v<K>) {
+    if constexpr (codec_internal::kBuiltInNumber<K> || RawEnum()) {
       std::memcpy(fixed_, &key, sizeof(K));
       return std::string_view(fixed_, sizeof(K));
     } else if constexpr (kWidth > 0 && kWidth <= sizeof(fixed_)) {
@@ -467,6 +502,16 @@ class KeyEncoder {
   }
 
  private:
+  // An enum whose built-in codec writes its integer's bytes.
+  static constexpr bool RawEnum() {
+    if constexpr (std::is_enum_v<K>) {
+      return codec_internal::BuiltInCodec<K> &&
+             codec_internal::kBuiltInNumber<std::underlying_type_t<K>>;
+    } else {
+      return false;
+    }
+  }
+
   char fixed_[32];
   std::string bytes_;
 };

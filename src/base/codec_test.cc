@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <new>
 #include <random>
 
 #include "testing/test_util.h"
@@ -30,10 +32,40 @@ struct Tenths {
   friend bool operator==(const Tenths&, const Tenths&) = default;
 };
 
+// An enum whose codec is the user's: one byte, not its integer's four.
+enum class Suit : int32_t { kClubs, kDiamonds, kHearts, kSpades };
+
 }  // namespace
 
 template <>
 struct Codec<Point> : FieldsCodec<Point, &Point::x, &Point::y, &Point::label> {};
+
+template <>
+struct Codec<Suit> {
+  static constexpr std::string_view kName = "suit";
+  static void Encode(const Suit& s, BufferWriter& w) { w.PutU8(static_cast<uint8_t>(s)); }
+  static bool Decode(BufferReader& r, Suit& s) {
+    uint8_t b;
+    if (!r.GetU8(&b) || b > 3) return false;
+    s = static_cast<Suit>(b);
+    return true;
+  }
+};
+
+// A user's codec in place of the built-in one of a pair of numbers: varints.
+template <>
+struct Codec<std::pair<int16_t, uint32_t>> {
+  static void Encode(const std::pair<int16_t, uint32_t>& p, BufferWriter& w) {
+    w.PutVarint64(static_cast<uint16_t>(p.first));
+    w.PutVarint64(p.second);
+  }
+  static bool Decode(BufferReader& r, std::pair<int16_t, uint32_t>& p) {
+    uint64_t first, second;
+    if (!r.GetVarint64(&first) || !r.GetVarint64(&second)) return false;
+    p = {static_cast<int16_t>(first), static_cast<uint32_t>(second)};
+    return true;
+  }
+};
 
 template <>
 struct Codec<Tenths> : Codec<int64_t> {
@@ -235,6 +267,43 @@ TEST(CodecTest, KeyEncoderWritesTheCodecsBytesForKeysOfNumbers) {
     ExpectKeyEncoderMatchesCodec(std::make_pair(static_cast<int64_t>(a), std::to_string(b)));
     ExpectKeyEncoderMatchesCodec(std::make_pair(Tenths{static_cast<int64_t>(a % 1000)}, b));
   }
+}
+
+// A user's codec for an enum or a pair of numbers takes the built-in one's place: keys are
+// its bytes (a timer's key is decoded with it, and state restored under it).
+TEST(CodecTest, KeyEncoderWritesAUsersCodecInPlaceOfABuiltInOne) {
+  static_assert(codec_internal::FixedWidth<std::pair<int16_t, uint32_t>>::value == 0);
+  static_assert(codec_internal::FixedWidth<std::tuple<std::pair<int16_t, uint32_t>>>::value == 0);
+  for (Suit s : {Suit::kClubs, Suit::kDiamonds, Suit::kHearts, Suit::kSpades}) {
+    ExpectKeyEncoderMatchesCodec(s);
+    EXPECT_EQ(EncodeToString(s).size(), 1u);
+    ExpectKeyEncoderMatchesCodec(std::make_pair(s, int64_t{7}));
+  }
+  std::mt19937_64 random(testing::TestSeed());
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t a = random();
+    const std::pair<int16_t, uint32_t> key(static_cast<int16_t>(a), static_cast<uint32_t>(a >> 16));
+    ExpectKeyEncoderMatchesCodec(key);
+    ExpectKeyEncoderMatchesCodec(std::make_tuple(key, static_cast<int32_t>(a >> 48)));
+    const std::pair<int16_t, uint32_t> back = RoundTrip(key);
+    EXPECT_EQ(back, key);
+  }
+}
+
+// x87's long double fills 10 of its 16 bytes: equal values encode alike, whatever the padding.
+TEST(CodecTest, EqualLongDoublesEncodeAlike) {
+  alignas(long double) unsigned char zeros[sizeof(long double)];
+  alignas(long double) unsigned char ones[sizeof(long double)];
+  std::memset(zeros, 0, sizeof zeros);
+  std::memset(ones, 0xff, sizeof ones);
+  asm volatile("" : : "r"(zeros), "r"(ones) : "memory");  // the fills are not dead stores
+  auto* a = new (zeros) long double(7.25L);
+  auto* b = new (ones) long double(7.25L);
+  EXPECT_EQ(EncodeToString(*a), EncodeToString(*b));
+  ExpectKeyEncoderMatchesCodec(*a);
+  ExpectKeyEncoderMatchesCodec(*b);
+  EXPECT_EQ(RoundTrip(*b), 7.25L);
+  ExpectKeyEncoderMatchesCodec(std::make_pair(*b, int64_t{1}));
 }
 
 TEST(BufferTest, VarintRoundTripsAndUsesMinimalBytes) {

@@ -482,7 +482,7 @@ struct ValueSlotTraits {
   // Nonzero when V is a number whose codec writes its own bytes: a snapshot copies them in
   // place. Only built-in types: a user's codec, even one built on a number's, is called.
   static constexpr size_t kFixedSize = [] {
-    if constexpr (std::is_arithmetic_v<V> && requires { Codec<V>::kFixedWidth; }) {
+    if constexpr (codec_internal::kBuiltInNumber<V>) {
       static_assert(Codec<V>::kFixedWidth == sizeof(V));
       return sizeof(V);
     } else {
