@@ -32,9 +32,8 @@ void AsyncOperations::Poll(Operation& op) {
   op.result = std::move(s);
 }
 
-Result<std::string> AsyncOperations::Add(
-    Kind kind, std::variant<std::future<Result<std::string>>, std::future<Result<int64_t>>> future,
-    const std::string& requested) {
+Result<std::string> AsyncOperations::Add(Kind kind, const std::function<Future()>& start,
+                                         const std::string& requested) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string id = requested.empty() ? RandomHex(32) : requested;
   if (ops_.contains(id)) {
@@ -58,7 +57,7 @@ Result<std::string> AsyncOperations::Add(
   }
   Operation op;
   op.kind = kind;
-  op.future = std::move(future);
+  op.future = start();
   op.seq = next_seq_++;
   ops_.emplace(id, std::move(op));
   return id;

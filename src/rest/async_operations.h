@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -38,12 +39,13 @@ class AsyncOperations {
     int64_t checkpoint_id = 0;
   };
 
-  // A new trigger id (32 hex), or `requested` when given and unused. Errors: the id is in use
-  // (AlreadyExists), or too many operations run (Aborted).
-  Result<std::string> Add(
-      Kind kind,
-      std::variant<std::future<Result<std::string>>, std::future<Result<int64_t>>> future,
-      const std::string& requested = "");
+  using Future = std::variant<std::future<Result<std::string>>, std::future<Result<int64_t>>>;
+
+  // Starts an operation with `start` and returns its trigger id: a new one (32 hex), or
+  // `requested` when given and unused. Errors: the id is in use (AlreadyExists), or too many
+  // operations run (Aborted); then `start` is not called, and nothing was triggered.
+  Result<std::string> Add(Kind kind, const std::function<Future()>& start,
+                          const std::string& requested = "");
   // The operation's state; nullopt for an unknown id or one of another kind.
   std::optional<State> Get(const std::string& id, Kind kind);
   // Waits until every finished operation's result was fetched with Get, or `timeout`.
@@ -52,7 +54,7 @@ class AsyncOperations {
  private:
   struct Operation {
     Kind kind;
-    std::variant<std::future<Result<std::string>>, std::future<Result<int64_t>>> future;
+    Future future;
     std::optional<State> result;  // once done
     bool fetched = false;
     uint64_t seq = 0;

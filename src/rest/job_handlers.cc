@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -34,10 +35,16 @@ RestResponse Ok(const Json& j, int status = 200) {
   return RestResponse::Json(status, j.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
-bool IsHex32(std::string_view s) {
-  return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+// An id of 32 hexadecimal digits (job, vertex, trigger), in lower case as weir writes them;
+// nullopt for anything else. Upper case is read too, as Flink does.
+std::optional<std::string> Hex32(std::string_view s) {
+  if (s.size() != 32) return std::nullopt;
+  std::string id(s);
+  for (char& c : id) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+  }
+  return id;
 }
 
 // A non-negative integer of at most `max`; nullopt for anything else.
@@ -209,28 +216,31 @@ class JobHandlers {
   // ---- Checks ---------------------------------------------------------------------------------
 
   std::optional<RestResponse> CheckJob(const RestRequest& req) const {
-    const std::string& id = req.params.at(":jobid");
-    if (!IsHex32(id)) {
-      return RestResponse::Error(400, "'" + id + "' is not a job id (32 hexadecimal digits)");
+    const std::string& given = req.params.at(":jobid");
+    const std::optional<std::string> id = Hex32(given);
+    if (!id) {
+      return RestResponse::Error(400, "'" + given + "' is not a job id (32 hexadecimal digits)");
     }
-    if (id != master_->job_id()) {
+    if (*id != master_->job_id()) {
       return RestResponse::Error(
           404,
-          "job " + id + " is not known here (this REST API serves job " + master_->job_id() + ")");
+          "job " + *id + " is not known here (this REST API serves job " + master_->job_id() + ")");
     }
     return std::nullopt;
   }
 
   // The vertex the request names, or the error response.
   std::variant<int, RestResponse> FindVertex(const RestRequest& req) const {
-    const std::string& id = req.params.at(":vertexid");
-    if (!IsHex32(id)) {
-      return RestResponse::Error(400, "'" + id + "' is not a vertex id (32 hexadecimal digits)");
+    const std::string& given = req.params.at(":vertexid");
+    const std::optional<std::string> id = Hex32(given);
+    if (!id) {
+      return RestResponse::Error(400,
+                                 "'" + given + "' is not a vertex id (32 hexadecimal digits)");
     }
     for (size_t v = 0; v < vertex_ids_.size(); ++v) {
-      if (vertex_ids_[v] == id) return static_cast<int>(v);
+      if (vertex_ids_[v] == *id) return static_cast<int>(v);
     }
-    return RestResponse::Error(404, "job " + master_->job_id() + " has no vertex " + id);
+    return RestResponse::Error(404, "job " + master_->job_id() + " has no vertex " + *id);
   }
 
   // ---- Cluster and jobs -----------------------------------------------------------------------
@@ -1052,10 +1062,10 @@ class JobHandlers {
     WEIR_ASSIGN_OR_RETURN(std::string id, StringField(body, "triggerId"));
     // Present, it must be an id: an empty one is a client's mistake, not "choose one for me".
     bool present = body.contains("triggerId") && !body["triggerId"].is_null();
-    if (present && !IsHex32(id)) {
-      return Status::InvalidArgument("triggerId must be 32 hexadecimal digits");
-    }
-    return id;
+    if (!present) return id;
+    std::optional<std::string> checked = Hex32(id);
+    if (!checked) return Status::InvalidArgument("triggerId must be 32 hexadecimal digits");
+    return *checked;
   }
 
   static RestResponse Accepted(const Result<std::string>& id) {
@@ -1091,8 +1101,10 @@ class JobHandlers {
                                           "interval is unset); take a savepoint instead");
     }
     if (auto ended = CheckRunning()) return *ended;
-    return Accepted(operations_->Add(AsyncOperations::Kind::kCheckpoint,
-                                     master_->TriggerCheckpointAsync(), *trigger_id));
+    return Accepted(operations_->Add(
+        AsyncOperations::Kind::kCheckpoint,
+        [this] { return AsyncOperations::Future(master_->TriggerCheckpointAsync()); },
+        *trigger_id));
   }
 
   RestResponse TriggerSavepoint(const RestRequest& req) {
@@ -1141,16 +1153,21 @@ class JobHandlers {
       dir = *checked;
     }
     if (auto ended = CheckRunning()) return *ended;
-    return Accepted(operations_->Add(AsyncOperations::Kind::kSavepoint,
-                                     master_->TriggerSavepointAsync(dir, stop, drain), trigger));
+    return Accepted(operations_->Add(
+        AsyncOperations::Kind::kSavepoint,
+        [&] { return AsyncOperations::Future(master_->TriggerSavepointAsync(dir, stop, drain)); },
+        trigger));
   }
 
   std::variant<AsyncOperations::State, RestResponse> Operation(const RestRequest& req,
                                                                AsyncOperations::Kind kind) {
-    const std::string& id = req.params.at(":triggerid");
-    if (!IsHex32(id)) {
-      return RestResponse::Error(400, "'" + id + "' is not a trigger id (32 hexadecimal digits)");
+    const std::string& given = req.params.at(":triggerid");
+    const std::optional<std::string> checked = Hex32(given);
+    if (!checked) {
+      return RestResponse::Error(400,
+                                 "'" + given + "' is not a trigger id (32 hexadecimal digits)");
     }
+    const std::string& id = *checked;
     auto state = operations_->Get(id, kind);
     if (!state) {
       return RestResponse::Error(

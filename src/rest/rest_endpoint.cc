@@ -22,10 +22,15 @@
 namespace weir {
 namespace {
 
+// An address, or a Host header's host, on loopback: localhost in any case, and IPv4 in every
+// form the resolver reads (127.1, 0x7f.0.0.1), not only dotted quads.
 bool IsLoopback(const std::string& address) {
-  if (address == "localhost") return true;
+  if (address.size() == 9 && std::equal(address.begin(), address.end(), "localhost",
+                                        [](char a, char b) { return (a | 0x20) == b; })) {
+    return true;
+  }
   in_addr v4;
-  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) {
+  if (::inet_aton(address.c_str(), &v4) != 0) {
     return (ntohl(v4.s_addr) >> 24) == 127;
   }
   in6_addr v6;
@@ -239,10 +244,17 @@ void RestEndpoint::Start(JobMaster* master) {
   s.Delete(".*", dispatch);
   s.Options(".*", dispatch);
   // Methods cpp-httplib has no handlers for (TRACE, CONNECT) get the router's 405 or 404.
+  // A POST, PUT, PATCH or DELETE that declares no body (no Content-Length, not chunked) has
+  // none (RFC 9112, 6.3), as `curl -X PATCH .../jobs/:jobid?mode=cancel` sends it: answered
+  // here, before cpp-httplib would read a body until the connection closes or times out.
   s.set_pre_routing_handler([dispatch](const httplib::Request& req, httplib::Response& res) {
-    static const std::set<std::string> kRouted = {"GET",   "HEAD",   "POST",   "PUT",
-                                                  "PATCH", "DELETE", "OPTIONS"};
+    static const std::set<std::string> kRouted = {"GET", "HEAD", "OPTIONS"};
+    static const std::set<std::string> kWithBody = {"POST", "PUT", "PATCH", "DELETE"};
     if (kRouted.contains(req.method)) return httplib::Server::HandlerResponse::Unhandled;
+    if (kWithBody.contains(req.method) &&
+        (req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     dispatch(req, res);
     return httplib::Server::HandlerResponse::Handled;
   });
@@ -263,10 +275,17 @@ void RestEndpoint::Start(JobMaster* master) {
           Send(impl->router.Dispatch(unknown), res);
           return httplib::Server::HandlerResponse::Handled;
         }
-        std::string message = res.status == 413   ? "the request body is larger than "
-                                                    "rest.server.max-content-length"
-                              : res.status == 404 ? "not found"
-                                                  : "bad request";
+        // cpp-httplib takes a form-encoded body (curl's default for --data) of 8 KiB at most,
+        // whatever the limit for others.
+        const bool form = req.get_header_value("Content-Type")
+                              .starts_with("application/x-www-form-urlencoded");
+        std::string message =
+            res.status == 413 && form
+                ? "a body sent as application/x-www-form-urlencoded may hold 8192 bytes at "
+                  "most; send it as JSON (Content-Type: application/json)"
+            : res.status == 413 ? "the request body is larger than rest.server.max-content-length"
+            : res.status == 404 ? "not found"
+                                : "bad request";
         Send(RestResponse::Error(res.status, message), res);
         return httplib::Server::HandlerResponse::Handled;
       }));

@@ -3,9 +3,13 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -66,7 +70,8 @@ class RestEndpointTest : public ::testing::Test {
     ASSERT_EQ(jobs->size(), 1u);
     job_id_ = client_->job_id();
     EXPECT_EQ((*jobs)[0].job_id, job_id_);
-    http_ = std::make_unique<httplib::Client>((*jobs)[0].rest_url);
+    rest_url_ = (*jobs)[0].rest_url;
+    http_ = std::make_unique<httplib::Client>(rest_url_);
     http_->set_read_timeout(10);
   }
 
@@ -113,7 +118,36 @@ class RestEndpointTest : public ::testing::Test {
     return nullptr;
   }
 
+  // Sends `request` as it is on a new connection, which it should ask to close; the whole
+  // answer, or what went wrong. For requests cpp-httplib's client would not send as they are.
+  std::string RawAnswer(const std::string& request) {
+    const int port = std::stoi(rest_url_.substr(rest_url_.rfind(':') + 1));
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval timeout{3, 0};  // the answer comes at once, or the server waits for a body
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      answer = "no connection";
+    } else if (::write(fd, request.data(), request.size()) !=
+               static_cast<ssize_t>(request.size())) {
+      answer = "not sent";
+    } else {
+      char buf[512];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+        answer.append(buf, static_cast<size_t>(n));
+      }
+      if (answer.empty()) answer = "no answer within 3 s";
+    }
+    ::close(fd);
+    return answer;
+  }
+
   TempDir dir_;
+  std::string rest_url_;
   std::unique_ptr<StreamExecutionEnvironment> env_;
   std::unique_ptr<JobClient> client_;
   std::unique_ptr<httplib::Client> http_;
@@ -238,6 +272,60 @@ TEST_F(RestEndpointTest, WhatTheFuzzerFound) {
   EXPECT_EQ(Get(metrics + "&subtasks=3-0").size(), 1u);
   Get(metrics + "&subtasks=0000001", 400);
   Get(metrics + "&agg=MAX", 400);
+}
+
+// A trigger id already in use is refused (409), and the refused request triggers nothing: the
+// job neither stops nor takes a savepoint. Ids are read in upper case too, as Flink does.
+TEST_F(RestEndpointTest, ARefusedTriggerIdTriggersNothing) {
+  std::string job = "/jobs/" + job_id_;
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  Post(job + "/checkpoints", Json{{"triggerId", "0123456789ABCDEF0123456789abcdef"}}.dump(), 202);
+  Await(job + "/checkpoints/" + id);
+  Post(job + "/stop", Json{{"triggerId", id}, {"targetDirectory", dir_.Join("stopped")}}.dump(),
+       409);
+  Post(job + "/savepoints",
+       Json{{"triggerId", id}, {"target-directory", dir_.Join("saved")}}.dump(), 409);
+  // A checkpoint after them completes: the job still runs.
+  Json next = Post(job + "/checkpoints", "", 202);
+  Await(job + "/checkpoints/" + next["request-id"].get<std::string>());
+  std::string upper = job_id_;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(Get("/jobs/" + upper)["state"], "RUNNING");
+  for (const char* dir : {"stopped", "saved"}) {
+    if (!std::filesystem::exists(dir_.Join(dir))) continue;
+    EXPECT_TRUE(std::filesystem::is_empty(dir_.Join(dir))) << dir << " has a savepoint";
+  }
+}
+
+// What a review found: requests without a body, hosts in other spellings, forms.
+TEST_F(RestEndpointTest, BodilessRequestsLoopbackSpellingsAndForms) {
+  const std::string job = "/jobs/" + job_id_;
+  // A POST without a body (no Content-Length) is answered at once, as one with an empty body.
+  const std::string posted = RawAnswer("POST " + job +
+                                       "/checkpoints HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                       "Connection: close\r\n\r\n");
+  ASSERT_TRUE(posted.starts_with("HTTP/1.1 202 Accepted\r\n")) << posted;
+  const Json trigger = Json::parse(posted.substr(posted.find("\r\n\r\n") + 4));
+  Await(job + "/checkpoints/" + trigger["request-id"].get<std::string>());
+  // Loopback in other spellings is loopback; localhost in any case.
+  for (const char* host : {"LOCALHOST:1", "127.1", "localhost"}) {
+    auto r = http_->Get("/jobs/overview", httplib::Headers{{"Host", host}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << host;
+  }
+  // cpp-httplib's limit for form-encoded bodies (curl's default for --data) is said as it is.
+  auto form = http_->Post((job + "/savepoints").c_str(), std::string(9000, 'x'),
+                          "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 413);
+  EXPECT_NE(form->body.find("application/json"), std::string::npos) << form->body;
+  // A PATCH without a body, as Flink's documentation cancels a job with curl.
+  const std::string cancel = RawAnswer("PATCH " + job +
+                                       "?mode=cancel HTTP/1.1\r\nHost: localhost\r\n"
+                                       "Connection: close\r\n\r\n");
+  EXPECT_TRUE(cancel.starts_with("HTTP/1.1 202 Accepted\r\n")) << cancel;
+  JobResult r = client_->Wait();
+  EXPECT_TRUE(r.status.IsCancelled()) << r.status.ToString();
 }
 
 TEST_F(RestEndpointTest, CheckpointSavepointAndCancel) {
