@@ -78,7 +78,9 @@ inline constexpr auto kRewindOutput = ConfigOption<bool>(
     "execution.state-recovery.rewind-output", "false",
     "Restoring a checkpoint or savepoint older than a sink's output (later checkpoints "
     "committed more): true cuts the output back to what the restored one covers, once the "
-    "restored job has completed a checkpoint; false refuses the restore and changes nothing.");
+    "restored job has completed a checkpoint; false refuses the restore and changes nothing. "
+    "The same for an output file that holds bytes the restored checkpoint did not write "
+    "there (the job's directory moved, output and all): true replaces them.");
 
 inline std::vector<const ConfigOptionInfo*> All() {
   return {&kInterval.info(),       &kMode.info(),          &kUnaligned.info(),

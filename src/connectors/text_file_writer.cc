@@ -30,7 +30,9 @@
 // destroy (that cut, staged data of other runs, files of removed subtasks) waits until the
 // restored run has proved itself (OnRestoreConfirmed: its first checkpoint, or its end). A
 // restore whose output moved (another --output, another working directory) leaves the old
-// output alone, but for committing the transactions the checkpoint prepared there.
+// output alone, but for committing the transactions the checkpoint prepared there; a file
+// already at the new output (the job's directory moved whole, say) is refused too, unless
+// rewinding the output is allowed.
 //
 // A lock file in the staging directory keeps a second process from writing the same output.
 #include <algorithm>
@@ -195,8 +197,10 @@ struct TextFileWriter::Impl {
   }
 
   // A fresh target (nothing restored for it): created empty. An existing file is refused
-  // (kNoOverwrite) or replaced (kOverwrite), but on a restore only once the run is confirmed;
-  // an empty one (an earlier attempt's, say) is taken as it is.
+  // (kNoOverwrite) or replaced (kOverwrite); an empty one (an earlier attempt's, say) is taken
+  // as it is. On a restore its bytes may be committed output all the same (the job's
+  // directory moved, with its checkpoints and output): replaced only if rewinding the output
+  // is allowed, and only once the run is confirmed.
   Status PrepareFreshTarget() {
     WEIR_RETURN_IF_ERROR(fs->CreateDirs(DirName(own_target)));
     if (fs->Exists(own_target)) {
@@ -211,6 +215,14 @@ struct TextFileWriter::Impl {
               Where() + ": the output file exists (use WriteMode::kOverwrite to replace it)");
         }
         if (ctx.restored) {
+          if (!rewind_allowed) {
+            return Status::FailedPrecondition(
+                "output file '" + own_target + "' holds " + std::to_string(size) +
+                " bytes that the restored checkpoint did not write (it wrote its output "
+                "elsewhere, or had no output for this subtask); weir removes no output unless "
+                "told to: restore where the checkpoint's output is, remove this file, or set "
+                "execution.state-recovery.rewind-output: true to replace it");
+          }
           pending_cuts.emplace_back(own_target, 0);
           return Status::OK();
         }
@@ -255,6 +267,14 @@ struct TextFileWriter::Impl {
     }
     // Nothing to put: bytes past the offset belong to later transactions.
     if (t.length == 0) return Status::OK();
+    // A staging file cut short (outside weir) would put part of a transaction in the target.
+    WEIR_ASSIGN_OR_RETURN(uint64_t staged, fs->FileSize(t.staging));
+    if (staged < t.length) {
+      return Status::Corruption("staging file '" + t.staging + "' holds " +
+                                std::to_string(staged) + " bytes of a transaction of " +
+                                std::to_string(t.length) + " for output file '" + target +
+                                "': it was truncated outside weir");
+    }
     if (size >= t.offset + t.length) {
       WEIR_ASSIGN_OR_RETURN(std::string have, fs->ReadFileRange(target, t.offset, t.length));
       WEIR_ASSIGN_OR_RETURN(std::string want, fs->ReadFileRange(t.staging, 0, t.length));
@@ -285,7 +305,15 @@ struct TextFileWriter::Impl {
   // other process writes that output; never an error, since that output is not this run's.
   void CommitElsewhere(const Txn& t) {
     std::string dir = StagingDir(t.target);
-    if (!fs->Exists(t.staging)) return;  // committed already, or not reachable from here
+    if (!fs->Exists(t.staging)) {
+      Result<uint64_t> size = fs->Exists(t.target) ? fs->FileSize(t.target) : uint64_t{0};
+      if (size.ok() && *size >= t.offset + t.length) return;  // committed before
+      spdlog::warn(
+          "{}: a restored transaction of '{}' ({} bytes at {}) cannot be committed: its "
+          "staging file '{}' is not there (did the output move?)",
+          Where(), t.target, t.length, t.offset, t.staging);
+      return;
+    }
     auto l = fs->LockFile(JoinPath(dir, kLockFile), ProcessDescription());
     if (!l.ok()) {
       spdlog::info("{}: not committing a restored transaction of '{}': {}", Where(), t.target,
@@ -362,7 +390,7 @@ struct TextFileWriter::Impl {
     for (const auto& [target, size] : pending_cuts) {
       WEIR_ASSIGN_OR_RETURN(uint64_t now, fs->FileSize(target));
       if (now <= size) continue;
-      spdlog::warn("{}: cutting '{}' from {} to {} bytes, the restored checkpoint's output",
+      spdlog::warn("{}: cutting '{}' from {} to {} bytes, what the restored checkpoint wrote there",
                    Where(), target, now, size);
       WEIR_RETURN_IF_ERROR(fs->Truncate(target, size));
       WEIR_RETURN_IF_ERROR(fs->SyncFile(target));

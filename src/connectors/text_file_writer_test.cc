@@ -3,6 +3,7 @@
 // driven the way the runtime drives it: InitializeState -> records ... -> SnapshotState (+ its
 // async part) -> NotifyCheckpointComplete, and recovery from a checkpoint's state after a crash.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <functional>
 #include <memory>
@@ -838,6 +839,67 @@ TEST_F(TextFileWriterTest, AMovedOutputLeavesTheOldOneAloneAndStartsAtTheCheckpo
   Commit(*s, 3);
   EXPECT_EQ(Read(new_out), "c\n");
   EXPECT_EQ(Read(old_out), "a\nb\n");
+}
+
+// The job's directory moved, with its checkpoints and output: the output this run writes holds
+// bytes the restored checkpoint did not write there. They are replaced only if rewinding the
+// output is allowed; otherwise the restore is refused and says so.
+TEST_F(TextFileWriterTest, OutputTheCheckpointDidNotWriteIsReplacedOnlyWithRewind) {
+  std::string old_out = dir_.Join("old.txt");
+  OperatorState state;
+  {
+    auto s = Open(old_out);
+    Write(*s, "a\n");
+    Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "b\n");
+    state = Checkpoint(*s, 2);
+  }
+  std::string new_out = dir_.Join("new.txt");
+  testing::WriteFile(new_out, "a\n");  // a copy of the old output
+  {
+    Sink refused(&fs_, new_out, WriteMode::kOverwrite, 0, 1);
+    Status st = Initialize(refused, state);
+    ASSERT_FALSE(st.ok());
+    EXPECT_TRUE(st.IsPermanent()) << st.ToString();
+    EXPECT_NE(st.message().find("holds 2 bytes that the restored checkpoint did not write"),
+              std::string::npos)
+        << st.ToString();
+    EXPECT_NE(st.message().find("execution.state-recovery.rewind-output"), std::string::npos);
+    EXPECT_EQ(Read(new_out), "a\n");
+  }
+  rewind_ = true;
+  auto s = Open(new_out, state, WriteMode::kOverwrite);
+  EXPECT_EQ(Read(new_out), "a\n") << "replaced before the restore proved itself";
+  Write(*s, "c\n");
+  Checkpoint(*s, 3);
+  Commit(*s, 3);  // confirms the restore
+  EXPECT_EQ(Read(new_out), "c\n");
+}
+
+// A staging file cut short outside weir: its transaction is not recommitted in part.
+TEST_F(TextFileWriterTest, AStagingFileCutShortIsCorruptionAndNoneOfItReachesTheOutput) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state;
+  {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "bbbbbbbb\n");
+    state = Checkpoint(*s, 2);  // prepared, not committed
+  }
+  const auto staged = Staged(out);
+  ASSERT_EQ(staged.size(), 1u);
+  const std::string txn = JoinPath(StagingDir(out), staged[0]);
+  ASSERT_EQ(::truncate(txn.c_str(), 3), 0);
+  Sink s(&fs_, out, WriteMode::kNoOverwrite, 0, 1);
+  Status st = Initialize(s, state);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("holds 3 bytes of a transaction of 9"), std::string::npos)
+      << st.ToString();
+  EXPECT_EQ(Read(out), "a\n");
 }
 
 TEST_F(TextFileWriterTest, EmptyFilesOfAHigherParallelismAreRemovedOnceTheRestoreIsConfirmed) {
