@@ -96,6 +96,18 @@ set +e
 "$weir" info 0000000000000000 >/dev/null 2>&1
 [ $? = 3 ] || fail "weir info of an unknown job must exit 3"
 set -e
+# Another server at the address given: weir says so (exit 1); it does not abort.
+fake=$(free_port)
+mkdir -p fake/jobs && echo '<html>not the REST API</html>' >fake/jobs/overview
+(cd fake && exec python3 -m http.server "$fake" --bind 127.0.0.1) >fake.log 2>&1 &
+pids+=($!)
+wait_for 10 "the other server" curl -sf -o /dev/null "http://127.0.0.1:$fake/jobs/overview"
+set +e
+"$weir" list -m "127.0.0.1:$fake" 2>other.txt
+rc=$?
+set -e
+[ $rc = 1 ] && grep -q "a weir job's REST API" other.txt ||
+  fail "weir list against another server: exit $rc, $(cat other.txt)"
 checkpoint=$("$weir" checkpoint "$job" --json | json 'd["checkpoint_id"]')
 [ "$checkpoint" -ge 1 ] || fail "weir checkpoint"
 "$weir" checkpoints "$job" --json | json '[h["id"] for h in d["history"]]' | grep -q "$checkpoint" ||

@@ -447,24 +447,36 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kUsage;
   }
-  if (list->parsed()) return List(g);
-  if (info->parsed()) return Info(g, job);
-  if (cps->parsed()) {
-    if (checkpoint_id.empty()) return Checkpoints(g, job);
-    return CheckpointDetails(g, job, std::stoll(checkpoint_id));  // 18 digits at most
+  auto run = [&]() -> int {
+    if (list->parsed()) return List(g);
+    if (info->parsed()) return Info(g, job);
+    if (cps->parsed()) {
+      if (checkpoint_id.empty()) return Checkpoints(g, job);
+      return CheckpointDetails(g, job, std::stoll(checkpoint_id));  // 18 digits at most
+    }
+    if (cp->parsed()) return Checkpoint(g, job);
+    if (sp->parsed()) return Savepoint(g, job, dir, false, false);
+    if (stop->parsed()) return Savepoint(g, job, dir, true, drain);
+    if (cancel->parsed()) return Cancel(g, job);
+    if (inspect->parsed()) {
+      if (!state.empty()) return InspectState(path, state, std::cout, std::cerr);
+      return Inspect(path, g.json, std::cout, std::cerr);
+    }
+    if (verify->parsed()) return Verify(path, g.json, std::cout, std::cerr);
+    if (chaos->parsed()) {
+      if (seed >= 0) co.seed = static_cast<uint64_t>(seed);
+      return Chaos(co, std::cout, std::cerr);
+    }
+    return kUsage;
+  };
+  // An answer of another shape than the REST API's (another server at that address, say)
+  // throws where a field is read: said, not an abort.
+  try {
+    return run();
+  } catch (const nlohmann::json::exception& e) {
+    std::cerr << "weir: the REST API answered with something else than it should ("
+              << e.what() << "); is " << (g.master.empty() ? "it" : g.master)
+              << " a weir job's REST API?\n";
+    return kFailed;
   }
-  if (cp->parsed()) return Checkpoint(g, job);
-  if (sp->parsed()) return Savepoint(g, job, dir, false, false);
-  if (stop->parsed()) return Savepoint(g, job, dir, true, drain);
-  if (cancel->parsed()) return Cancel(g, job);
-  if (inspect->parsed()) {
-    if (!state.empty()) return InspectState(path, state, std::cout, std::cerr);
-    return Inspect(path, g.json, std::cout, std::cerr);
-  }
-  if (verify->parsed()) return Verify(path, g.json, std::cout, std::cerr);
-  if (chaos->parsed()) {
-    if (seed >= 0) co.seed = static_cast<uint64_t>(seed);
-    return Chaos(co, std::cout, std::cerr);
-  }
-  return kUsage;
 }

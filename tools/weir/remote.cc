@@ -46,6 +46,10 @@ HttpReply Call(const std::string& url, const std::string& method, const std::str
 std::vector<JobRef> ListJobs(const std::string& master, ToolError* error) {
   std::vector<JobRef> jobs;
   if (!master.empty()) {
+    if (master.starts_with("https://")) {
+      *error = {kUsage, "the REST API speaks plain HTTP: give -m host:port, not " + master};
+      return jobs;
+    }
     std::string url = UrlOf(master);
     HttpReply r = Call(url, "GET", "/jobs/overview");
     if (r.status != 200) {
