@@ -1,11 +1,37 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <iostream>
+#include <limits>
+#include <string>
 
 #include "weir/cli.h"
 
 namespace weir {
+namespace {
+
+// A whole number in decimal that fits T, handed on without leading zeros: CLI11 alone reads
+// 010 as octal and 0x10 as hexadecimal, and clamps a number too large for T to its maximum.
+template <typename T>
+CLI::Validator Decimal() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        T v{};
+        const char* end = text.data() + text.size();
+        auto [at, ec] = std::from_chars(text.data(), end, v);
+        if (ec == std::errc::result_out_of_range) {
+          return "'" + text + "' is out of range (" + std::to_string(std::numeric_limits<T>::min()) +
+                 " to " + std::to_string(std::numeric_limits<T>::max()) + ")";
+        }
+        if (ec != std::errc() || at != end) return "'" + text + "' is not a whole number";
+        text = std::to_string(v);
+        return std::string();
+      },
+      "");
+}
+
+}  // namespace
 
 struct CommandLine::Impl {
   explicit Impl(std::string program, std::string description)
@@ -35,6 +61,7 @@ CommandLine::CommandLine(std::string program, std::string description)
                  "checkpoint or savepoint at PATH")
       ->type_name("latest|PATH");
   app.add_option("--parallelism", impl_->parallelism, "Default parallelism of the job")
+      ->transform(Decimal<int>())
       ->check(CLI::Range(1, 32768));
   app.add_flag("--no-progress", impl_->no_progress, "Do not show the progress line");
 }
@@ -42,10 +69,10 @@ CommandLine::CommandLine(std::string program, std::string description)
 CommandLine::~CommandLine() = default;
 
 void CommandLine::AddOption(const std::string& name, int64_t* value, const std::string& help) {
-  impl_->app.add_option(name, *value, help)->capture_default_str();
+  impl_->app.add_option(name, *value, help)->transform(Decimal<int64_t>())->capture_default_str();
 }
 void CommandLine::AddOption(const std::string& name, int* value, const std::string& help) {
-  impl_->app.add_option(name, *value, help)->capture_default_str();
+  impl_->app.add_option(name, *value, help)->transform(Decimal<int>())->capture_default_str();
 }
 void CommandLine::AddOption(const std::string& name, double* value, const std::string& help) {
   impl_->app.add_option(name, *value, help)->capture_default_str();
