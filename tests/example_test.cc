@@ -136,6 +136,22 @@ TEST(ExampleTest, ConfigFileKeysApplyAndDashDOverridesThem) {
   EXPECT_EQ(ReadFile(dir.Join("output/sum_results.txt")), SeedOutput(300));
 }
 
+// Flink's older names for the checkpoint and savepoint directories and the state backend
+// count as set: the seed's defaults do not take their place.
+TEST(ExampleTest, FlinksOlderKeysAreNotOverriddenByTheSeedsDefaults) {
+  TempDir dir;
+  auto r = RunProcess(Args({"--end", "300", "--delay-ms", "0", "-D",
+                            "state.checkpoints.dir=" + dir.Join("older"), "-D",
+                            "state.backend=hashmap", "-D",
+                            "execution.checkpointing.interval=50 ms"}),
+                      30'000, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("in " + dir.Join("older")), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("state backend hashmap"), std::string::npos) << r.output;
+  EXPECT_FALSE(testing::FileExists(dir.Join("checkpoints")));
+  EXPECT_EQ(ReadFile(dir.Join("output/sum_results.txt")), SeedOutput(300));
+}
+
 TEST(ExampleTest, FailAtRestartsFromTheLastCheckpointAndFinishesExactly) {
   TempDir dir;
   auto r = RunProcess(

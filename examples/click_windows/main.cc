@@ -73,8 +73,11 @@ bool ParseFlagDuration(const char* flag, const std::string& text, std::chrono::m
   return true;
 }
 
-void SetDefault(weir::Configuration& config, std::string_view key, std::string value) {
-  if (!config.GetRaw(key)) config.Set(key, std::move(value), "click_windows default");
+// Unless the key is set, or its older name in Flink (`older_key`), which weir reads too.
+void SetDefault(weir::Configuration& config, std::string_view key, std::string value,
+                std::string_view older_key = {}) {
+  if (config.GetRaw(key) || (!older_key.empty() && config.GetRaw(older_key))) return;
+  config.Set(key, std::move(value), "click_windows default");
 }
 
 }  // namespace
@@ -128,8 +131,9 @@ int main(int argc, char** argv) {
   weir::StreamExecutionEnvironment env(cli.configuration());
   weir::Configuration& config = env.config();
   SetDefault(config, "execution.checkpointing.interval", "1 s");
-  SetDefault(config, "execution.checkpointing.dir", "checkpoints");
-  SetDefault(config, "execution.checkpointing.savepoint-dir", "savepoints");
+  SetDefault(config, "execution.checkpointing.dir", "checkpoints", "state.checkpoints.dir");
+  SetDefault(config, "execution.checkpointing.savepoint-dir", "savepoints",
+             "state.savepoints.dir");
   SetDefault(config, "execution.checkpointing.externalized-checkpoint-retention",
              "RETAIN_ON_CANCELLATION");
 

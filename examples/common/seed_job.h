@@ -71,16 +71,24 @@ weir::DataStream<Out> RunningSums(const weir::DataStream<int64_t>& numbers, int6
 // checkpoints every second into checkpoints/, kept when the job is cancelled or fails (so
 // `--restore latest` can resume it), savepoints in savepoints/, state in RocksDB (-D
 // state.backend.type=hashmap switches).
+// A key set under Flink's older name (state.checkpoints.dir, state.backend), which weir reads
+// too, counts as set.
 inline void ApplyDefaults(weir::Configuration& config, const char* program) {
-  const std::pair<const char*, const char*> defaults[] = {
-      {"execution.checkpointing.interval", "1 s"},
-      {"execution.checkpointing.mode", "EXACTLY_ONCE"},
-      {"execution.checkpointing.dir", "checkpoints"},
-      {"execution.checkpointing.savepoint-dir", "savepoints"},
-      {"state.backend.type", "rocksdb"},
-      {"execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION"}};
-  for (const auto& [key, value] : defaults) {
-    if (!config.GetRaw(key)) config.Set(key, value, std::string(program) + " default");
+  struct Default {
+    const char* key;
+    const char* older_key;  // or ""
+    const char* value;
+  };
+  const Default defaults[] = {
+      {"execution.checkpointing.interval", "", "1 s"},
+      {"execution.checkpointing.mode", "", "EXACTLY_ONCE"},
+      {"execution.checkpointing.dir", "state.checkpoints.dir", "checkpoints"},
+      {"execution.checkpointing.savepoint-dir", "state.savepoints.dir", "savepoints"},
+      {"state.backend.type", "state.backend", "rocksdb"},
+      {"execution.checkpointing.externalized-checkpoint-retention", "", "RETAIN_ON_CANCELLATION"}};
+  for (const auto& d : defaults) {
+    if (config.GetRaw(d.key) || (*d.older_key != '\0' && config.GetRaw(d.older_key))) continue;
+    config.Set(d.key, d.value, std::string(program) + " default");
   }
 }
 
