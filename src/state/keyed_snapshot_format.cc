@@ -139,7 +139,10 @@ Result<KeyedSnapshotReader> KeyedSnapshotReader::Open(std::string data, std::str
     return r.Malformed("bad key-group range");
   }
   r.range_ = KeyGroupRange{static_cast<int>(start), static_cast<int>(start + count) - 1};
-  if (footer + count * 8 + kTrailer != d.size()) return r.Malformed("bad footer");
+  // footer comes from the file: compared without a sum that a huge one could wrap around.
+  if (footer > d.size() || d.size() - footer != count * 8 + kTrailer) {
+    return r.Malformed("bad footer");
+  }
   r.footer_offset_ = footer;
   r.offsets_.resize(count);
   if (count > 0) std::memcpy(r.offsets_.data(), d.data() + footer, count * 8);

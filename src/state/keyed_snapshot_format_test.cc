@@ -403,6 +403,26 @@ TEST(KeyedSnapshotFormatTest, StructuralDamageBehindAValidChecksumIsDetected) {
     ASSERT_FALSE(r.ok());
     EXPECT_THAT(r.status().message(), HasSubstr("bad footer"));
   }
+  // A header that claims more key groups than the file has room for, and a footer offset so
+  // large that adding their offsets' size wraps around to the file's size: refused, not read
+  // from far outside the file.
+  {
+    std::string bad;
+    KeyedSnapshotWriter w(&bad, {}, KeyGroupRange{10, 10});
+    w.BeginKeyGroup(10);
+    w.BeginTimers(0);
+    w.Finish();
+    // magic(8) version(1) key codec(1) states(1) first group(1) count(1)
+    ASSERT_EQ(bad[11], 10);
+    ASSERT_EQ(bad[12], 1);
+    bad[12] = 127;
+    const uint64_t wrapped = bad.size() - (127 * 8 + 24);  // modulo 2^64
+    std::memcpy(bad.data() + bad.size() - 24, &wrapped, 8);
+    FixChecksum(&bad);
+    auto r = KeyedSnapshotReader::Open(bad, "f.keyed");
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(r.status().message(), HasSubstr("bad footer"));
+  }
   // Group offsets out of order: swap the offsets of groups 10 and 12.
   {
     std::string bad = good;
