@@ -500,7 +500,12 @@ class PosixFileSystem final : public FileSystem {
     return out;
   }
 
-  bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+  // Missing only where the kernel says so: a path behind a directory this process may not
+  // search counts as there, so that reading it says why it cannot be read.
+  bool Exists(const std::string& path) override {
+    if (::access(path.c_str(), F_OK) == 0) return true;
+    return errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG;
+  }
 
   Result<uint64_t> FileSize(const std::string& path) override {
     struct stat st;

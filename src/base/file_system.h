@@ -65,6 +65,8 @@ class FileSystem {
   virtual Result<std::string> ReadFileRange(const std::string& path, uint64_t offset,
                                             uint64_t n) = 0;
 
+  // False only where the path is known not to exist; one that cannot be reached for want of
+  // permission counts as there (what reads it then says why it cannot).
   virtual bool Exists(const std::string& path) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
   virtual Result<bool> IsDirectory(const std::string& path) = 0;

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -275,6 +277,34 @@ TEST_F(FileSystemTest, ReadingAMissingFileIsNotFoundNamingThePath) {
   EXPECT_TRUE(fs_.FileSize(Path("missing")).status().IsNotFound());
   EXPECT_TRUE(fs_.IsDirectory(Path("missing")).status().IsNotFound());
   EXPECT_FALSE(fs_.Exists(Path("missing")));
+}
+
+// A file behind a directory this process may not search is not taken for missing: what reads
+// it says why it cannot. Checked as nobody in a child process (root may search anything).
+TEST_F(FileSystemTest, APathThatCannotBeReachedIsNotTakenForMissing) {
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+  ASSERT_TRUE(fs_.CreateDirs(Path("locked")).ok());
+  WriteFile(Path("locked/file"), "x");
+  ASSERT_EQ(::chmod(Path("locked").c_str(), 0), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(10);
+    FileSystem& fs = *FileSystem::Default();
+    if (!fs.Exists(Path("locked/file"))) ::_exit(11);
+    if (fs.Exists(Path("missing")) || fs.Exists(Path("missing/file"))) ::_exit(12);
+    auto read = fs.ReadFile(Path("locked/file"));
+    if (read.ok() || read.status().message().find("Permission denied") == std::string::npos) {
+      ::_exit(13);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ::chmod(Path("locked").c_str(), 0755);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: could not become nobody; 11: taken for missing; "
+                                       "12: a missing path exists; 13: no permission error";
 }
 
 TEST_F(FileSystemTest, ReadFileRangeReadsExactlyOrReportsCorruption) {

@@ -245,6 +245,12 @@ Result<CompletedCheckpoint> CheckpointStorage::FindLatest(
     if (!fs_->Exists(JoinPath(job_dir, kManifestFile))) continue;
     auto m = ReadManifest(job_dir);
     if (!m.ok()) {
+      // A damaged manifest is passed over; one that cannot be read (permissions, a failing
+      // disk) may be the newest run's, and resuming an older run instead would be wrong.
+      if (m.status().code() != StatusCode::kCorruption) {
+        return m.status().WithContext(
+            "choosing the run of this job to resume, in '" + checkpoints_dir_ + "'");
+      }
       if (warnings) warnings->push_back(m.status().message());
       continue;
     }

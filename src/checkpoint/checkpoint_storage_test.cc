@@ -497,6 +497,23 @@ TEST_F(CheckpointStorageTest, FindLatestWarnsAboutBrokenManifestsAndCarriesOn) {
   EXPECT_THAT(warnings[0], HasSubstr(JoinPath(storage_.JobDir("broken"), "_job")));
 }
 
+// A manifest that cannot be read (not one that is damaged) may be the newest run's: resuming
+// an older run instead would be wrong, so the choice fails and says why.
+TEST_F(CheckpointStorageTest, FindLatestRefusesToChooseWhenAManifestCannotBeRead) {
+  CreateRun("old", "job", 100);
+  (void)WriteCheckpoint("old", 1);
+  CreateRun("new", "job", 500);
+  (void)WriteCheckpoint("new", 1);
+  FaultInjectionFileSystem faulty(fs_);
+  faulty.InjectError(FaultInjectionFileSystem::Op::kRead, JoinPath(storage_.JobDir("new"), "_job"),
+                     Status::IOError("reading the manifest: Permission denied"));
+  CheckpointStorage storage(&faulty, dir_.Join("checkpoints"), dir_.Join("savepoints"));
+  auto c = storage.FindLatest("job", nullptr);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(),
+              AllOf(HasSubstr("Permission denied"), HasSubstr("choosing the run of this job")));
+}
+
 TEST_F(CheckpointStorageTest, FindLatestBreaksCreationTimeTiesDeterministically) {
   CreateRun("aaaa", "job", 100);
   (void)WriteCheckpoint("aaaa", 1);
