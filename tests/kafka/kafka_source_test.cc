@@ -294,6 +294,33 @@ TEST_F(KafkaSourceTest, CheckpointsCommitOffsetsThatCommittedStartingOffsetsResu
   client->Wait();
 }
 
+// The group's committed offset is no longer there (here beyond the end, as after the topic
+// was made anew; or before the earliest record, after retention): the partition is read from
+// its earliest record, not from its end (which read nothing at all, bounded).
+TEST_F(KafkaSourceTest, ACommittedOffsetNoLongerThereReadsFromTheEarliestRecord) {
+  std::string topic = UniqueName("source-gone-offset");
+  std::string group = UniqueName("group");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, topic, 1), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, topic, {"1", "2", "3"}), "");
+  ASSERT_EQ(testing::CommitOffset(bootstrap_, group, topic, 1000), "");
+  static std::atomic<int64_t> sum;
+  sum = 0;
+  StreamExecutionEnvironment env;
+  auto source = KafkaSource<int64_t>::Builder()
+                    .SetBootstrapServers(bootstrap_)
+                    .SetTopics({topic})
+                    .SetGroupId(group)
+                    .SetStartingOffsets(KafkaOffsetsInitializer::Committed())
+                    .SetBounded()
+                    .SetValueOnlyDeserializer(&ParseInt)
+                    .Build();
+  env.FromSource(source, WatermarkStrategy<int64_t>::NoWatermarks(), "in")
+      .AddSink([](int64_t v) { sum.fetch_add(v); });
+  JobResult r = env.Execute("kafka offset no longer there");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(sum.load(), 6);
+}
+
 // An unbounded source finds a partition added while it runs and reads it from its start.
 TEST_F(KafkaSourceTest, DiscoversPartitionsAddedWhileRunning) {
   std::string topic = UniqueName("source-discovery");

@@ -179,6 +179,19 @@ std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const 
   return out;
 }
 
+std::string CommitOffset(const std::string& bootstrap, const std::string& group,
+                         const std::string& topic, int64_t offset) {
+  std::string error;
+  RdKafka rk =
+      NewClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}, {"group.id", group}}, &error);
+  if (!rk) return error;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = offset;
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk.get(), list, /*async=*/0);
+  rd_kafka_topic_partition_list_destroy(list);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2str(err);
+}
+
 std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
                           const std::vector<std::string>& values,
                           int32_t (*partition_of)(size_t index)) {

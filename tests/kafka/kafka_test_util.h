@@ -56,6 +56,10 @@ std::string AddPartitions(const std::string& bootstrap, const std::string& topic
 std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
                                             const std::string& topic, int partitions);
 
+// Commits `offset` for partition 0 of `topic` as `group`'s offset; "" on success, else the error.
+std::string CommitOffset(const std::string& bootstrap, const std::string& group,
+                         const std::string& topic, int64_t offset);
+
 // Writes `values` to `topic`, value i to partition partition_of(i) (idempotent producer,
 // flushed before it returns); "" on success, else the error.
 std::string ProduceValues(const std::string& bootstrap, const std::string& topic,

@@ -48,6 +48,10 @@ Properties ConsumerProperties(const KafkaSourceOptions& options) {
   p["isolation.level"] = "read_committed";
   p["enable.auto.commit"] = "false";
   p["enable.auto.offset.store"] = "false";
+  // A split's offset that is no longer there (retention deleted the records before it, or the
+  // topic was made anew) goes on from the earliest record still there: librdkafka's default,
+  // the end, skipped every record the broker still held.
+  p["auto.offset.reset"] = "earliest";
   for (const auto& [k, v] : options.properties) p[k] = v;
   p.erase(std::string(kDiscoveryInterval));
   p["bootstrap.servers"] = options.bootstrap_servers;
@@ -295,6 +299,15 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
                 "(earliest..end)",
                 s.next_offset, s.id(), low, high));
           }
+        }
+        // The group's offset is no longer there (the records before it deleted, or the topic
+        // made anew): from the earliest record still there, losing none the broker holds.
+        if (outside) {
+          spdlog::warn(
+              "Kafka source: the committed offset {} of partition {} is outside its offsets "
+              "{}..{} (earliest..end); reading it from its earliest record",
+              s.next_offset, s.id(), low, high);
+          s.next_offset = low;
         }
       } else if (starting_offsets.kind == Kind::kTimestamp) {
         s.next_offset = high;  // no record at or after the timestamp: the end, as Flink
