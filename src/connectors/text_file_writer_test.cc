@@ -143,6 +143,30 @@ class TextFileWriterTest : public ::testing::Test {
     return snap.state;
   }
 
+  // Checkpoint 2's state, where "a" was committed at checkpoint 1 and `second` is staged for
+  // checkpoint 2 but not committed (a savepoint, or a crash before the commit).
+  OperatorState CommittedThenPrepared(const std::string& out, const std::string& second = "b\n") {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, second);
+    return Checkpoint(*s, 2);
+  }
+  // Checkpoint 1's state, where "a" was committed at checkpoint 1 and "b" at checkpoint 2:
+  // restoring it is restoring a checkpoint older than the output.
+  OperatorState OlderOfTwoCommitted(const std::string& out,
+                                    WriteMode mode = WriteMode::kNoOverwrite) {
+    auto s = Open(out, {}, mode);
+    Write(*s, "a\n");
+    OperatorState state = Checkpoint(*s, 1);
+    Commit(*s, 1);
+    Write(*s, "b\n");
+    Checkpoint(*s, 2);
+    Commit(*s, 2);
+    return state;
+  }
+
   void Write(Sink& s, const std::string& text) {
     Status st = s.writer.Write(text);
     ASSERT_TRUE(st.ok()) << st.ToString();
@@ -289,16 +313,7 @@ TEST_F(TextFileWriterTest, RecoveringTheSameStateTwiceGivesTheSameFile) {
 
 TEST_F(TextFileWriterTest, RestoringAnOlderCheckpointIsRefusedAndChangesNothing) {
   std::string out = dir_.Join("out.txt");
-  OperatorState state;
-  {
-    auto s = Open(out);
-    Write(*s, "a\n");
-    state = Checkpoint(*s, 1);
-    Commit(*s, 1);
-    Write(*s, "b\n");
-    Checkpoint(*s, 2);
-    Commit(*s, 2);
-  }
+  OperatorState state = OlderOfTwoCommitted(out);
   // Restoring the older checkpoint would replay b, and cutting b would remove committed
   // output: the restore is refused with what to do instead.
   Sink s(&fs_, out, WriteMode::kNoOverwrite, 0, 1);
@@ -315,16 +330,7 @@ TEST_F(TextFileWriterTest, RestoringAnOlderCheckpointIsRefusedAndChangesNothing)
 
 TEST_F(TextFileWriterTest, WithRewindTheOutputIsCutOnlyOnceTheRestoredJobCompletesACheckpoint) {
   std::string out = dir_.Join("out.txt");
-  OperatorState state;
-  {
-    auto s = Open(out);
-    Write(*s, "a\n");
-    state = Checkpoint(*s, 1);
-    Commit(*s, 1);
-    Write(*s, "b\n");
-    Checkpoint(*s, 2);
-    Commit(*s, 2);
-  }
+  OperatorState state = OlderOfTwoCommitted(out);
   rewind_ = true;
   {
     // The restore fails elsewhere in the job before any checkpoint: nothing was cut.
@@ -665,16 +671,7 @@ TEST_F(TextFileWriterTest, FailuresCreatingOrTruncatingTheTargetAreErrors) {
     EXPECT_NE(s.ToString().find("read-only"), std::string::npos) << s.ToString();
     fs_.ClearErrors();
   }
-  OperatorState state;
-  {
-    auto s = Open(out, {}, WriteMode::kOverwrite);
-    Write(*s, "a\n");
-    state = Checkpoint(*s, 1);
-    Commit(*s, 1);
-    Write(*s, "b\n");
-    Checkpoint(*s, 2);
-    Commit(*s, 2);
-  }
+  OperatorState state = OlderOfTwoCommitted(out, WriteMode::kOverwrite);
   // Rewinding to checkpoint 1 must cut "b" once confirmed: if it cannot, it must say so.
   rewind_ = true;
   auto restored = Open(out, state);
@@ -746,16 +743,7 @@ TEST_F(TextFileWriterTest, PowerLossBeforeTheCommitIsRepairedByRecovery) {
 
 TEST_F(TextFileWriterTest, PowerLossAfterARecoveryThatCutTheFileKeepsTheCut) {
   std::string out = dir_.Join("out.txt");
-  OperatorState state;
-  {
-    auto s = Open(out);
-    Write(*s, "a\n");
-    state = Checkpoint(*s, 1);
-    Commit(*s, 1);
-    Write(*s, "b\n");
-    Checkpoint(*s, 2);
-    Commit(*s, 2);
-  }
+  OperatorState state = OlderOfTwoCommitted(out);
   rewind_ = true;
   auto s = Open(out, state);
   Checkpoint(*s, 3);
@@ -821,15 +809,7 @@ TEST_F(TextFileWriterTest, TheParallelismMessageSaysWhatTheCheckpointWrote) {
 
 TEST_F(TextFileWriterTest, AMovedOutputLeavesTheOldOneAloneAndStartsAtTheCheckpoint) {
   std::string old_out = dir_.Join("old.txt");
-  OperatorState state;
-  {
-    auto s = Open(old_out);
-    Write(*s, "a\n");
-    Checkpoint(*s, 1);
-    Commit(*s, 1);
-    Write(*s, "b\n");
-    state = Checkpoint(*s, 2);  // a savepoint, say: prepared, not committed
-  }
+  OperatorState state = CommittedThenPrepared(old_out);  // a savepoint, say
   std::string new_out = dir_.Join("new.txt");
   auto s = Open(new_out, state);
   EXPECT_EQ(Read(old_out), "a\nb\n") << "the checkpoint's transaction commits where it belongs";
@@ -846,15 +826,7 @@ TEST_F(TextFileWriterTest, AMovedOutputLeavesTheOldOneAloneAndStartsAtTheCheckpo
 // output is allowed; otherwise the restore is refused and says so.
 TEST_F(TextFileWriterTest, OutputTheCheckpointDidNotWriteIsReplacedOnlyWithRewind) {
   std::string old_out = dir_.Join("old.txt");
-  OperatorState state;
-  {
-    auto s = Open(old_out);
-    Write(*s, "a\n");
-    Checkpoint(*s, 1);
-    Commit(*s, 1);
-    Write(*s, "b\n");
-    state = Checkpoint(*s, 2);
-  }
+  OperatorState state = CommittedThenPrepared(old_out);
   std::string new_out = dir_.Join("new.txt");
   testing::WriteFile(new_out, "a\n");  // a copy of the old output
   {
@@ -880,15 +852,7 @@ TEST_F(TextFileWriterTest, OutputTheCheckpointDidNotWriteIsReplacedOnlyWithRewin
 // A staging file cut short outside weir: its transaction is not recommitted in part.
 TEST_F(TextFileWriterTest, AStagingFileCutShortIsCorruptionAndNoneOfItReachesTheOutput) {
   std::string out = dir_.Join("out.txt");
-  OperatorState state;
-  {
-    auto s = Open(out);
-    Write(*s, "a\n");
-    Checkpoint(*s, 1);
-    Commit(*s, 1);
-    Write(*s, "bbbbbbbb\n");
-    state = Checkpoint(*s, 2);  // prepared, not committed
-  }
+  OperatorState state = CommittedThenPrepared(out, "bbbbbbbb\n");
   const auto staged = Staged(out);
   ASSERT_EQ(staged.size(), 1u);
   const std::string txn = JoinPath(StagingDir(out), staged[0]);
