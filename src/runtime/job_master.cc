@@ -500,8 +500,10 @@ void JobMaster::Run() {
   if (!s.ok()) {
     final_status = s;
     end = JobStatus::kFailed;
+    spdlog::error("Job '{}' ({}) could not start: {}", job_name_, job_id_, s.ToString());
+  } else {
+    spdlog::info("Job '{}' ({}) is running: {}", job_name_, job_id_, DescribeSettings());
   }
-  spdlog::info("Job '{}' ({}) is running: {}", job_name_, job_id_, DescribeSettings());
   while (end == JobStatus::kFinished && s.ok()) {
     std::deque<Event> events;
     {

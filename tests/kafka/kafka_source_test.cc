@@ -447,6 +447,23 @@ TEST_F(KafkaSourceTest, TopicPatternReadsMatchingTopicsCreatedWhileRunning) {
   client->Wait();
 }
 
+// A job started right after its topic was created (twelve partitions, whose leaders the
+// broker is still electing) runs, and reads a record that arrives later.
+TEST_F(KafkaSourceTest, AJobStartedAsItsTopicIsCreatedRunsAndReadsWhatArrives) {
+  std::string topic = UniqueName("source-new-topic");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, topic, 12), "");
+  StreamExecutionEnvironment env;
+  AddToJob(env, StringSource(bootstrap_).SetTopics({topic}).Build());
+  auto client = env.ExecuteAsync("kafka new topic");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  if (client->metrics().status != JobStatus::kRunning) FAIL() << client->Wait().error();
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, topic, {"late"}, [](size_t) { return 11; }), "");
+  EXPECT_TRUE(WaitForCollected([](const Strings& v) { return !v.empty(); }));
+  EXPECT_EQ(Collected(), (Strings{"late"}));
+  client->Cancel();
+  client->Wait();
+}
+
 TEST_F(KafkaSourceTest, TopicsAndPatternAreCheckedByTheBuilder) {
   auto message = [](const std::function<void()>& f) -> std::string {
     try {

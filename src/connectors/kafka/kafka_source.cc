@@ -10,6 +10,7 @@
 #include <regex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "base/logging.h"
 #include "connectors/kafka/client_config.h"
@@ -70,6 +71,53 @@ RdKafka NewConsumer(const KafkaSourceOptions& options) {
   if (rk == nullptr) throw Failure(std::string("cannot create a consumer: ") + err);
   conf->release();  // rd_kafka_new took it
   return RdKafka(rk);
+}
+
+// What a partition just created, or one whose leader or group coordinator is moving, answers
+// for a while: worth asking again (librdkafka refreshes its metadata meanwhile).
+bool Transient(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// `err`, or else the first transient error of a partition in `list`.
+rd_kafka_resp_err_t WithTransientPartitionError(rd_kafka_resp_err_t err,
+                                                const rd_kafka_topic_partition_list_t& list) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+  for (int i = 0; i < list.cnt; ++i) {
+    if (Transient(list.elems[i].err)) return list.elems[i].err;
+  }
+  return err;
+}
+
+// Calls `query(timeout_ms)` until it answers other than a transient error or `timeout_ms` is
+// spent; its last answer. A topic created just before the job starts has no partition leaders
+// for a moment, and librdkafka's offset queries do not wait for them.
+template <typename Query>
+rd_kafka_resp_err_t AskWhileTransient(int timeout_ms, Query&& query) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kBackoff = std::chrono::milliseconds(100);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    rd_kafka_resp_err_t err = query(static_cast<int>(std::max<int64_t>(1, left.count())));
+    if (!Transient(err) || Clock::now() + kBackoff >= deadline) return err;
+    std::this_thread::sleep_for(kBackoff);
+  }
 }
 
 uint32_t StableHash(std::string_view s) {
@@ -209,11 +257,14 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
   std::map<std::string, int64_t> CommittedOffsets(rd_kafka_t* rk,
                                                   const std::vector<KafkaPartitionSplit>& splits) {
     std::map<std::string, int64_t> committed;
-    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
-    for (const auto& s : splits) {
-      rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition);
-    }
-    rd_kafka_resp_err_t err = rd_kafka_committed(rk, list.get(), kMetadataTimeoutMs);
+    PartitionList list;
+    rd_kafka_resp_err_t err = AskWhileTransient(kMetadataTimeoutMs, [&](int timeout_ms) {
+      list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
+      for (const auto& s : splits) {
+        rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition);
+      }
+      return WithTransientPartitionError(rd_kafka_committed(rk, list.get(), timeout_ms), *list);
+    });
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       throw Failure(fmt::format("reading the committed offsets of group '{}': {}",
                                 options_.group_id, RdKafkaErrorText(err)));
@@ -233,12 +284,16 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
                                                 const std::vector<KafkaPartitionSplit>& splits,
                                                 int64_t timestamp_ms) {
     std::map<std::string, int64_t> out;
-    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
-    for (const auto& s : splits) {
-      rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition)->offset =
-          timestamp_ms;
-    }
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, list.get(), kMetadataTimeoutMs);
+    PartitionList list;
+    rd_kafka_resp_err_t err = AskWhileTransient(kMetadataTimeoutMs, [&](int timeout_ms) {
+      list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
+      for (const auto& s : splits) {
+        rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition)->offset =
+            timestamp_ms;
+      }
+      return WithTransientPartitionError(rd_kafka_offsets_for_times(rk, list.get(), timeout_ms),
+                                         *list);
+    });
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       throw Failure(fmt::format("looking up the offsets of timestamp {} on {}: {}", timestamp_ms,
                                 options_.bootstrap_servers, RdKafkaErrorText(err)));
@@ -281,8 +336,10 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     }
     for (auto& s : splits) {
       int64_t low = 0, high = 0;
-      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, s.topic.c_str(), s.partition,
-                                                                 &low, &high, kMetadataTimeoutMs);
+      rd_kafka_resp_err_t err = AskWhileTransient(kMetadataTimeoutMs, [&](int timeout_ms) {
+        return rd_kafka_query_watermark_offsets(rk, s.topic.c_str(), s.partition, &low, &high,
+                                                timeout_ms);
+      });
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         throw Failure(
             fmt::format("the offsets of partition {}: {}", s.id(), RdKafkaErrorText(err)));
