@@ -80,7 +80,24 @@ constexpr int kMaxConfigDepth = 32;
 struct FlattenLimits {
   size_t entries = 0;
   Status error;
+  std::map<std::string, int, std::less<>> lines;  // the line each key was given on
 };
+
+// Stores `prefix` = `value`, unless the document gave the key already ("a.b: 1" and
+// "a: {b: 2}" are the same key): which one was meant is the user's to say, not last-wins.
+void Put(const std::string& prefix, std::string value, const YAML::Node& node,
+         const std::string& source, FlattenLimits* limits,
+         std::map<std::string, Configuration::Entry, std::less<>>* out) {
+  const int line = node.Mark().line + 1;
+  auto [it, inserted] = limits->lines.emplace(prefix, line);
+  if (!inserted) {
+    limits->error = Status::InvalidArgument("the key '" + prefix + "' is given twice (lines " +
+                                            std::to_string(it->second) + " and " +
+                                            std::to_string(line) + ")");
+    return;
+  }
+  (*out)[prefix] = Configuration::Entry{std::move(value), source};
+}
 
 void Flatten(const YAML::Node& node, const std::string& prefix, const std::string& source,
              int depth, FlattenLimits* limits,
@@ -117,12 +134,12 @@ void Flatten(const YAML::Node& node, const std::string& prefix, const std::strin
       if (!joined.empty()) joined += ';';
       joined += item.as<std::string>();
     }
-    (*out)[prefix] = Configuration::Entry{joined, source};
+    Put(prefix, std::move(joined), node, source, limits, out);
   } else if (node.IsScalar()) {
-    (*out)[prefix] = Configuration::Entry{node.as<std::string>(), source};
+    Put(prefix, node.as<std::string>(), node, source, limits, out);
   } else if (node.IsNull() && !prefix.empty()) {
     // "key:" with no value. (An empty document is a null root: no entries at all.)
-    (*out)[prefix] = Configuration::Entry{"", source};
+    Put(prefix, "", node, source, limits, out);
   }
 }
 

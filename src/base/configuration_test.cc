@@ -59,6 +59,20 @@ TEST(ConfigurationYamlTest, MixesFlatAndNestedKeys) {
   EXPECT_EQ(c.GetString("execution.checkpointing.dir", ""), "file:///tmp/chk");
 }
 
+// Which of two values for one key was meant is not for the parser to guess: the second is
+// refused, naming the key and both lines, whether the key is spelled flat or nested.
+TEST(ConfigurationYamlTest, AKeyGivenTwiceIsAnErrorNamingBothLines) {
+  for (const char* yaml : {"parallelism.default: 2\npipeline.name: a\nparallelism.default: 4\n",
+                           "parallelism.default: 2\npipeline.name: a\nparallelism:\n  default: 4\n",
+                           "pipeline.jars: [a.jar]\npipeline:\n  name: a\n  jars: b.jar\n"}) {
+    auto c = Configuration::FromYamlString(yaml, "my.yaml");
+    ASSERT_FALSE(c.ok()) << yaml;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(c.status().message(), HasSubstr("my.yaml")) << yaml;
+    EXPECT_THAT(c.status().message(), HasSubstr("is given twice (lines 1 and ")) << yaml;
+  }
+}
+
 TEST(ConfigurationYamlTest, ListsBecomeSemicolonSeparated) {
   Configuration c = FromYaml("pipeline.jars: [a.jar, b.jar]\n");
   EXPECT_EQ(c.GetString("pipeline.jars", ""), "a.jar;b.jar");
