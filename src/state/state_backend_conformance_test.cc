@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -199,6 +200,40 @@ TEST_P(StateBackendTest, MapStateOperations) {
   EXPECT_THAT(counts.Entries(), ElementsAre(std::pair<std::string, int32_t>("view", 5)));
   counts.Clear();
   EXPECT_TRUE(counts.IsEmpty());
+}
+
+// A map key is its encoded bytes on every backend: a NaN key finds itself, 0.0 and -0.0 are
+// two keys, and so in pairs; past the size where the heap indexes its entries too.
+TEST_P(StateBackendTest, FloatingPointMapKeysAreOneKeyWhenTheirBitsAre) {
+  Subtask t = NewSubtask();
+  MapState<double, int32_t> by_value =
+      t.runtime->GetMapState(MapStateDescriptor<double, int32_t>("by-value"));
+  MapState<std::pair<int32_t, float>, int32_t> by_pair = t.runtime->GetMapState(
+      MapStateDescriptor<std::pair<int32_t, float>, int32_t>("by-pair"));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const float fnan = std::numeric_limits<float>::quiet_NaN();
+  for (int filler : {0, 40}) {
+    SetKey(*t.backend, filler);
+    for (int i = 0; i < filler; ++i) {
+      by_value.Put(1000.0 + i, i);
+      by_pair.Put({i, 1.0f}, i);
+    }
+    by_value.Put(nan, 1);
+    by_value.Put(nan, 2);
+    by_value.Put(0.0, 3);
+    by_value.Put(-0.0, 4);
+    by_pair.Put({7, fnan}, 5);
+    by_pair.Put({7, fnan}, 6);
+    EXPECT_EQ(by_value.Get(nan), 2) << filler;
+    EXPECT_EQ(by_value.Get(0.0), 3) << filler;
+    EXPECT_EQ(by_value.Get(-0.0), 4) << filler;
+    EXPECT_EQ(by_value.Entries().size(), static_cast<size_t>(filler) + 3) << filler;
+    EXPECT_EQ(by_pair.Get({7, fnan}), 6) << filler;
+    EXPECT_EQ(by_pair.Entries().size(), static_cast<size_t>(filler) + 1) << filler;
+    by_value.Remove(nan);
+    EXPECT_FALSE(by_value.Contains(nan)) << filler;
+    EXPECT_TRUE(by_value.Contains(-0.0)) << filler;
+  }
 }
 
 TEST_P(StateBackendTest, MapStateUpsertChangesAValueOrCreatesIt) {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -27,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -598,10 +600,51 @@ struct StateKeyHash<std::pair<A, B>> {
   }
 };
 
+// Floating point by its bit pattern, as StateKeyEqual compares it.
+template <std::floating_point T>
+struct StateKeyHash<T> {
+  size_t operator()(const T& v) const {
+    char bytes[codec_internal::kValueBytes<T>];
+    std::memcpy(bytes, &v, sizeof bytes);
+    return std::hash<std::string_view>{}(std::string_view(bytes, sizeof bytes));
+  }
+};
+
+// Whether two map keys are one key. RocksDB keeps a key as its encoded bytes, so the heap
+// compares floating point by bit pattern as well (a NaN finds itself; 0.0 and -0.0 are two
+// keys), and everything else with ==, which a user's key type must make agree with its codec.
+template <typename T>
+struct StateKeyEqual {
+  bool operator()(const T& a, const T& b) const { return a == b; }
+};
+
+template <std::floating_point T>
+struct StateKeyEqual<T> {
+  bool operator()(const T& a, const T& b) const {
+    return std::memcmp(&a, &b, codec_internal::kValueBytes<T>) == 0;
+  }
+};
+
+template <typename A, typename B>
+struct StateKeyEqual<std::pair<A, B>> {
+  bool operator()(const std::pair<A, B>& a, const std::pair<A, B>& b) const {
+    return StateKeyEqual<A>{}(a.first, b.first) && StateKeyEqual<B>{}(a.second, b.second);
+  }
+};
+
+template <typename... Ts>
+struct StateKeyEqual<std::tuple<Ts...>> {
+  bool operator()(const std::tuple<Ts...>& a, const std::tuple<Ts...>& b) const {
+    return [&]<size_t... I>(std::index_sequence<I...>) {
+      return (StateKeyEqual<Ts>{}(std::get<I>(a), std::get<I>(b)) && ...);
+    }(std::index_sequence_for<Ts...>{});
+  }
+};
+
 template <typename K, typename V>
 struct MapSlotTraits {
   static constexpr size_t kFixedSize = 0;
-  using Map = MapEntries<K, V, StateKeyHash<K>>;
+  using Map = MapEntries<K, V, StateKeyHash<K>, StateKeyEqual<K>>;
   static bool Present(const Map& m) { return !m.empty(); }
   static void Reset(Map& m) { m = Map(); }
   static void Encode(const Map& m, BufferWriter& out) {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <utility>
@@ -20,7 +21,8 @@
 
 namespace weir::detail {
 
-template <typename K, typename V, typename Hash>
+// `Equal` says which keys are one key; `Hash` must agree with it.
+template <typename K, typename V, typename Hash, typename Equal = std::equal_to<K>>
 class MapEntries {
  public:
   using Entry = std::pair<K, V>;
@@ -87,7 +89,7 @@ class MapEntries {
   typename std::vector<Entry>::const_iterator end() const { return entries_.end(); }
 
  private:
-  using Index = std::unordered_map<K, size_t, Hash>;
+  using Index = std::unordered_map<K, size_t, Hash, Equal>;
   static constexpr size_t kAbsent = ~size_t{0};
 
   size_t PositionOf(const K& key) const {
@@ -96,7 +98,7 @@ class MapEntries {
       return it == index_->end() ? kAbsent : it->second;
     }
     for (size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].first == key) return i;
+      if (Equal{}(entries_[i].first, key)) return i;
     }
     return kAbsent;
   }
