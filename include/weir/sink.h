@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,9 @@ struct SinkContext {
   bool checkpointing = false;         // transactions are committed per checkpoint
   FileSystem* file_system = nullptr;  // the engine's file system (tests inject faults into it)
   const Configuration* configuration = nullptr;  // the job's configuration
+  // Stop is requested when the job is cancelled or restarts after a failure: a sink that waits
+  // for something outside (a broker's acknowledgement, say) gives up then, from any thread.
+  std::stop_token cancellation;
 };
 
 // One output of a sink and its state, opaque to the engine.

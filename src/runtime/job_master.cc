@@ -297,6 +297,7 @@ Status JobMaster::DeployAttempt() {
     WEIR_ASSIGN_OR_RETURN(restores, AssignState(*graph_, restore_from_, ignore_unclaimed_state_));
   }
   env_.restored = restore_from_ != nullptr;
+  env_.cancellation = std::stop_source();
   WEIR_RETURN_IF_ERROR(sources_.Start(*graph_, restore_from_.get(), &config_, fs_));
   size_t initial =
       debloat_ ? std::min(env_.channel_capacity, kInitialDebloatedCapacity) : env_.channel_capacity;
@@ -319,6 +320,7 @@ Status JobMaster::DeployAttempt() {
 }
 
 void JobMaster::CancelAttempt(std::string_view reason) {
+  env_.cancellation.request_stop();
   attempt_->CancelAll();
   attempt_->JoinAll();
   sources_.Close();

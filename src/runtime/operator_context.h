@@ -2,6 +2,7 @@
 // Thread-safety: used by the owning task thread only.
 #pragma once
 
+#include <stop_token>
 #include <string>
 
 #include "base/clock.h"
@@ -35,6 +36,8 @@ struct TaskEnvironment {
   MetricScope metric_scope;
   // The enumerators of the sources of the current run (null: none).
   const SourceCoordinators* source_coordinators = nullptr;
+  // Stop is requested when this attempt is cancelled; a new one for each attempt.
+  std::stop_source cancellation;
 };
 
 class OperatorContextImpl final : public detail::OperatorContext {
@@ -65,6 +68,7 @@ class OperatorContextImpl final : public detail::OperatorContext {
     return metric_group_ != nullptr ? *metric_group_ : detail::OperatorContext::metric_group();
   }
   detail::SourceCoordinatorBase* source_coordinator() override { return source_coordinator_; }
+  std::stop_token cancellation() const override { return env_->cancellation.get_token(); }
 
  private:
   const TaskEnvironment* env_;

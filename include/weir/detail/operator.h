@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -115,6 +116,9 @@ class OperatorContext {
   virtual MetricGroup& metric_group() { return unreported_metrics_; }
   // A source's link to its enumerator on the coordinating side; null for other operators.
   virtual SourceCoordinatorBase* source_coordinator() { return nullptr; }
+  // Stop is requested when the run this operator belongs to is cancelled (the job cancelled,
+  // or restarting after a failure): a wait on something outside (a broker, a disk) ends then.
+  virtual std::stop_token cancellation() const { return {}; }
 
  private:
   UnreportedMetricGroup unreported_metrics_;

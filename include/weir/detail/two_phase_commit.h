@@ -76,6 +76,7 @@ class TwoPhaseCommitSinkOperator final : public OneInputOperator<T> {
     sc.checkpointing = ctx.checkpointing_enabled();
     sc.file_system = &ctx.file_system();
     sc.configuration = &ctx.configuration();
+    sc.cancellation = ctx.cancellation();
     awaiting_confirmation_ = sc.restored;
     Check(sink_->Open(sc), "opening");
     std::vector<SinkOutput> outputs;
