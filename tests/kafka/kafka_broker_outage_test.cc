@@ -1,12 +1,17 @@
-// A broker outage in the middle of a job reading with the Kafka source and writing with the
-// exactly-once Kafka sink: the broker (one of its own, not the shared test broker) is stopped
-// keeping its data and started again on the same address a few seconds later. The sink's
-// timeouts are shorter than the outage, so the job fails; its restart strategy brings it back
-// from its latest checkpoint once the broker answers, and a read_committed consumer sees every
-// output record exactly once.
+// A broker outage in the middle of a job: the broker (one of its own, not the shared test
+// broker) is stopped keeping its data and started again on the same address.
+//
+// ExactlyOnceThroughABrokerRestart reads with the Kafka source and writes with the
+// exactly-once Kafka sink; the outage lasts a few seconds. The sink's timeouts are shorter than
+// the outage, so the job fails; its restart strategy brings it back from its latest checkpoint
+// once the broker answers, and a read_committed consumer sees every output record exactly once.
+//
+// ACancelDoesNotWaitForTheBrokers cancels a job whose sink waits for the stopped broker with
+// its default timeouts (minutes): the job ends at once.
 #include <gtest/gtest.h>
 
 #include <charconv>
+#include <limits>
 #include <memory>
 #include <thread>
 
@@ -32,19 +37,35 @@ constexpr int64_t kRecords = 12'000;
 
 
 
-// Stops the test's broker however the test ends.
-struct StopAtEnd {
-  KafkaBroker& broker;
-  ~StopAtEnd() { broker.Stop(); }
-};
+// The tests' own broker (not the shared test broker, which other tests use meanwhile),
+// started once for the suite and stopped after it.
+class KafkaBrokerOutageTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    // The shared broker's port pair is followed by a free one of this build directory's.
+    broker_ = new KafkaBroker(dir_->Join("broker"), KafkaBroker::Shared().port() + 2,
+                              {"WEIR_KAFKA_HEAP=-Xms64m -Xmx384m"});
+    start_error_ = broker_->Start();
+  }
+  static void TearDownTestSuite() {
+    broker_->Stop();
+    delete broker_;
+    delete dir_;
+  }
+  void SetUp() override { ASSERT_EQ(start_error_, ""); }
 
-TEST(KafkaBrokerOutageTest, ExactlyOnceThroughABrokerRestart) {
+  static TempDir* dir_;
+  static KafkaBroker* broker_;
+  static std::string start_error_;
+};
+TempDir* KafkaBrokerOutageTest::dir_ = nullptr;
+KafkaBroker* KafkaBrokerOutageTest::broker_ = nullptr;
+std::string KafkaBrokerOutageTest::start_error_;
+
+TEST_F(KafkaBrokerOutageTest, ExactlyOnceThroughABrokerRestart) {
   TempDir dir;
-  // The shared broker's port pair is followed by a free one of this build directory's.
-  KafkaBroker broker(dir.Join("broker"), KafkaBroker::Shared().port() + 2,
-                     {"WEIR_KAFKA_HEAP=-Xms64m -Xmx384m"});
-  ASSERT_EQ(broker.Start(), "");
-  StopAtEnd stop{broker};
+  KafkaBroker& broker = *broker_;
   const std::string bootstrap = broker.bootstrap();
   const std::string input = UniqueName("outage-in");
   const std::string output = UniqueName("outage-out");
@@ -122,6 +143,68 @@ TEST(KafkaBrokerOutageTest, ExactlyOnceThroughABrokerRestart) {
   }
   EXPECT_EQ(testing::ValuesByPartition(testing::ReadTopicAtLeast(bootstrap, output, kRecords)),
             expected);
+}
+
+TEST_F(KafkaBrokerOutageTest, ACancelDoesNotWaitForTheBrokers) {
+  TempDir dir;
+  KafkaBroker& broker = *broker_;
+  const std::string bootstrap = broker.bootstrap();
+  const std::string output = UniqueName("cancel-out");
+  ASSERT_EQ(testing::CreateTopic(bootstrap, output, 1), "");
+  Configuration c;
+  c.Set("execution.checkpointing.interval", "200 ms");
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  c.Set("restart-strategy.type", "fixed-delay");
+  c.Set("restart-strategy.fixed-delay.attempts", "1000");
+  c.Set("restart-strategy.fixed-delay.delay", "500 ms");
+  StreamExecutionEnvironment env(c);
+  // librdkafka's default timeouts: records wait five minutes for a broker.
+  auto sink = KafkaSink<std::pair<int64_t, int64_t>>::Builder()
+                  .SetBootstrapServers(bootstrap)
+                  .SetDeliveryGuarantee(DeliveryGuarantee::kExactlyOnce)
+                  .SetTransactionalIdPrefix(UniqueName("cancel"))
+                  .SetRecordSerializer(CountRecordSerializer(output, 1))
+                  .Build();
+  env.FromSequence(0, std::numeric_limits<int64_t>::max() - 1)
+      .Map([](int64_t i) {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        return i;
+      })
+      .KeyBy([](int64_t) { return 0; })
+      .Process(CountPerKey())
+      .SinkTo(sink);
+  auto client = env.ExecuteAsync("kafka cancel during an outage");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (client->metrics().checkpoints.completed < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(client->metrics().checkpoints.completed, 2);
+  ASSERT_EQ(broker.Pause(), "");
+  // However the test ends: the job ends and the broker comes back for the suite.
+  struct Cleanup {
+    JobClient& client;
+    KafkaBroker& broker;
+    ~Cleanup() {
+      client.Cancel();
+      client.Wait();
+      EXPECT_EQ(broker.Resume(), "");
+    }
+  } cleanup{*client, broker};
+  // The sink now waits for the broker: in its transaction's flush, commit or start, or (had
+  // one of those failed at once) the job in a restart.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const JobStatus during = client->metrics().status;
+  ASSERT_TRUE(during == JobStatus::kRunning || during == JobStatus::kRestarting)
+      << JobStatusName(during);
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  client->Cancel();
+  JobResult r = client->Wait();
+  const auto took = std::chrono::steady_clock::now() - cancelled_at;
+  EXPECT_TRUE(r.status.IsCancelled()) << r.error();
+  // Without the cancellation the sink waited minutes (message.timeout.ms, transaction calls).
+  EXPECT_LT(took, std::chrono::seconds(15))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
 }
 
 }  // namespace

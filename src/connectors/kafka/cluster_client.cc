@@ -74,10 +74,18 @@ Deadline ClusterClient::NewDeadline() const {
   return std::chrono::steady_clock::now() + options_.request_timeout;
 }
 
+bool ClusterClient::Expired(Deadline deadline) const {
+  return std::chrono::steady_clock::now() >= deadline || options_.cancellation.stop_requested();
+}
+
 void ClusterClient::Backoff(int attempt, Deadline deadline) const {
   auto pause = std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 5)));
   auto until = std::min(deadline, std::chrono::steady_clock::now() + pause);
-  std::this_thread::sleep_until(until);
+  // In steps: a cancellation ends the pause.
+  while (std::chrono::steady_clock::now() < until && !options_.cancellation.stop_requested()) {
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        until - std::chrono::steady_clock::now(), std::chrono::milliseconds(20)));
+  }
 }
 
 Result<BrokerConnection*> ClusterClient::Connect(const std::string& host, int port,
@@ -106,7 +114,7 @@ Result<BrokerConnection*> ClusterClient::AnyBroker(Deadline deadline) {
       last = conn.status();
       if (!IsTransient(last)) return last;
     }
-    if (std::chrono::steady_clock::now() >= deadline) break;
+    if (Expired(deadline)) break;
     Backoff(attempt, deadline);
   }
   return Status::IOError(
@@ -128,7 +136,7 @@ Result<MetadataResponse> ClusterClient::Metadata(const std::vector<std::string>&
   std::lock_guard<std::mutex> lock(mu_);
   Deadline deadline = NewDeadline();
   Status last;
-  for (int attempt = 0; std::chrono::steady_clock::now() < deadline || attempt == 0; ++attempt) {
+  for (int attempt = 0; !Expired(deadline) || attempt == 0; ++attempt) {
     auto conn = AnyBroker(deadline);
     if (!conn.ok()) return conn.status();
     auto r = Call(
@@ -154,7 +162,7 @@ Result<std::map<std::string, std::optional<std::string>>> ClusterClient::BrokerC
   std::lock_guard<std::mutex> lock(mu_);
   Deadline deadline = NewDeadline();
   Status last;
-  for (int attempt = 0; std::chrono::steady_clock::now() < deadline || attempt == 0; ++attempt) {
+  for (int attempt = 0; !Expired(deadline) || attempt == 0; ++attempt) {
     // A broker's own configuration is described by that broker.
     auto conn = Connect(broker.host, broker.port, deadline);
     if (conn.ok()) {
@@ -194,7 +202,7 @@ Result<BrokerConnection*> ClusterClient::Coordinator(const std::string& transact
     coordinators_.erase(cached);
   }
   Status last;
-  for (int attempt = 0; std::chrono::steady_clock::now() < deadline || attempt == 0; ++attempt) {
+  for (int attempt = 0; !Expired(deadline) || attempt == 0; ++attempt) {
     auto any = AnyBroker(deadline);
     if (!any.ok()) return any.status();
     auto r = Call(
@@ -235,7 +243,7 @@ Result<TransactionDescription> ClusterClient::DescribeTransaction(
   std::lock_guard<std::mutex> lock(mu_);
   Deadline deadline = NewDeadline();
   Status last;
-  for (int attempt = 0; std::chrono::steady_clock::now() < deadline || attempt == 0; ++attempt) {
+  for (int attempt = 0; !Expired(deadline) || attempt == 0; ++attempt) {
     auto conn = Coordinator(transactional_id, deadline);
     if (!conn.ok())
       return conn.status().WithContext("describing transaction '" + transactional_id + "'");
@@ -302,7 +310,7 @@ Result<std::vector<TransactionListing>> ClusterClient::ListTransactions(std::str
         last = conn.status();
       }
       if (!IsTransient(last)) return last;
-      if (std::chrono::steady_clock::now() >= deadline) {
+      if (Expired(deadline)) {
         return last.WithContext("listing the transactions of " + Where(broker));
       }
       Backoff(attempt, deadline);
@@ -317,7 +325,7 @@ Result<int16_t> ClusterClient::EndTransaction(const std::string& transactional_i
   std::lock_guard<std::mutex> lock(mu_);
   Deadline deadline = NewDeadline();
   Status last;
-  for (int attempt = 0; std::chrono::steady_clock::now() < deadline || attempt == 0; ++attempt) {
+  for (int attempt = 0; !Expired(deadline) || attempt == 0; ++attempt) {
     auto conn = Coordinator(transactional_id, deadline);
     if (!conn.ok()) return conn.status();
     auto r = Call(

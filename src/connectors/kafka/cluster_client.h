@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +42,8 @@ struct ClusterClientOptions {
   std::string bootstrap_servers;
   std::string client_id = "weir";
   std::chrono::milliseconds request_timeout{30'000};  // per operation, retries included
+  // Once stop is requested, an operation tries no more (a request in flight is waited for).
+  std::stop_token cancellation;
 };
 
 class ClusterClient {
@@ -78,6 +81,8 @@ class ClusterClient {
                                                const std::function<std::string(int16_t)>& encode,
                                                Deadline deadline);
   void Backoff(int attempt, Deadline deadline) const;
+  // `deadline` passed, or the cancellation was requested.
+  bool Expired(Deadline deadline) const;
 
   ClusterClientOptions options_;
   std::mutex mu_;

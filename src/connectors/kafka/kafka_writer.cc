@@ -237,6 +237,7 @@ Status KafkaWriter::Impl::Configure() {
     o.bootstrap_servers = servers;
     o.client_id = properties["client.id"];
     o.request_timeout = operation_timeout;
+    o.cancellation = ctx.cancellation;
     cluster = std::make_unique<kafka::ClusterClient>(std::move(o));
   }
   return Status::OK();
@@ -333,7 +334,7 @@ Status KafkaWriter::Impl::OpenTransaction() {
   t.id = kafka::TransactionalId(prefix(), ctx.subtask_index, next++);
   kafka::Properties p = properties;
   p["transactional.id"] = t.id;
-  auto created = Producer::Create(p, options.topic);
+  auto created = Producer::Create(p, options.topic, ctx.cancellation);
   if (!created.ok()) return created.status().WithContext(where);
   t.producer = std::move(*created);
   for (const std::string& topic : topics) t.producer->WarmUp(topic, operation_timeout);
@@ -483,7 +484,7 @@ Status KafkaWriter::Impl::AbortLingering() {
     if (d->state != "Ongoing") continue;
     kafka::Properties p = properties;
     p["transactional.id"] = id;
-    auto fencer = Producer::Create(p, options.topic);
+    auto fencer = Producer::Create(p, options.topic, ctx.cancellation);
     if (!fencer.ok()) return fencer.status().WithContext(where);
     // A new producer of the id fences the old one, and the coordinator aborts its transaction.
     Status s = (*fencer)->InitTransactions(operation_timeout);
@@ -510,7 +511,7 @@ Status KafkaWriter::Open(const SinkContext& context) {
   WEIR_RETURN_IF_ERROR(m.Configure());
   if (m.cluster) WEIR_RETURN_IF_ERROR(m.CheckCluster());
   if (!m.exactly_once()) {
-    auto p = Producer::Create(m.properties, m.options.topic);
+    auto p = Producer::Create(m.properties, m.options.topic, m.ctx.cancellation);
     if (!p.ok()) return p.status().WithContext(m.where);
     for (const std::string& topic : m.topics) (*p)->WarmUp(topic, m.operation_timeout);
     std::lock_guard<std::mutex> lock(m.producer_mu);
@@ -547,7 +548,7 @@ Status KafkaWriter::Commit(std::string_view transaction) {
   if (!txn) return m.RecoverCommit(*t);  // prepared by an earlier attempt
   WEIR_FAULT_POINT(fault_points::kKafkaSinkBeforeCommit);
   Status s = txn->producer->CommitTransaction(m.operation_timeout);
-  if (s.ok()) return s;
+  if (s.ok() || m.ctx.cancellation.stop_requested()) return s;
   spdlog::warn("{}: {}; finishing transaction '{}' as its producer (id {}, epoch {}) instead",
                m.where, s.message(), txn->id, txn->producer_id, txn->producer_epoch);
   txn.reset();

@@ -9,7 +9,11 @@
 #include "base/logging.h"
 
 namespace weir::kafka {
+
 namespace {
+
+// The longest a wait on the brokers goes without looking at the cancellation.
+constexpr std::chrono::milliseconds kWaitSlice{200};
 
 // What a failed delivery means for the job, in the user's terms.
 Status DeliveryError(rd_kafka_resp_err_t err, std::string_view topic, int32_t partition,
@@ -50,11 +54,13 @@ Status DeliveryError(rd_kafka_resp_err_t err, std::string_view topic, int32_t pa
 }  // namespace
 
 Result<std::unique_ptr<Producer>> Producer::Create(const Properties& properties,
-                                                   std::string default_topic) {
+                                                   std::string default_topic,
+                                                   std::stop_token cancellation) {
   auto conf = NewRdKafkaConf(properties);
   if (!conf.ok()) return conf.status();
   std::unique_ptr<Producer> p(new Producer());
   p->default_topic_ = std::move(default_topic);
+  p->cancellation_ = std::move(cancellation);
   char value[64];
   size_t size = sizeof value;
   if (rd_kafka_conf_get(conf->get(), "message.max.bytes", value, &size) == RD_KAFKA_CONF_OK) {
@@ -100,6 +106,11 @@ void Producer::FailTooLarge(std::string_view topic, int32_t partition, size_t by
 Status Producer::error() const {
   std::lock_guard<std::mutex> lock(mu_);
   return error_;
+}
+
+Status Producer::Cancelled() const {
+  return Status::Aborted(
+      fmt::format("Kafka producer {}: the job was cancelled while it waited for the brokers", name_));
 }
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
@@ -165,15 +176,16 @@ Status Producer::Produce(const KafkaRecord& r) {
       ++in_period_;
       return Status::OK();
     }
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    const bool queue_full = err == RD_KAFKA_RESP_ERR__QUEUE_FULL;
+    if (queue_full) {
       // Backpressure: wait for the brokers to take some of what is queued.
       rd_kafka_poll(rk_, 50);
-      Status s = error();
-      if (s.ok()) continue;
+      if (error().ok() && !cancellation_.stop_requested()) continue;
     }
     if (headers != nullptr) rd_kafka_headers_destroy(headers);
     outstanding.fetch_sub(1, std::memory_order_release);
     if (failed_.load(std::memory_order_acquire)) return error();
+    if (queue_full) return Cancelled();
     size_t bytes = value_len + key_len;
     switch (err) {
       case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
@@ -198,9 +210,21 @@ void Producer::WarmUp(const std::string& topic, std::chrono::milliseconds timeou
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
   if (rkt == nullptr) return;  // an invalid name: the first record says so
   topics_.push_back(rkt);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, rkt, &md, static_cast<int>(timeout.count()));
-  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  // In slices, between which a cancellation ends the wait.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  rd_kafka_resp_err_t err;
+  for (;;) {
+    const rd_kafka_metadata_t* md = nullptr;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto slice = std::clamp(left, std::chrono::milliseconds(1), kWaitSlice);
+    err = rd_kafka_metadata(rk_, 0, rkt, &md, static_cast<int>(slice.count()));
+    if (md != nullptr) rd_kafka_metadata_destroy(md);
+    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT || cancellation_.stop_requested() ||
+        std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+  }
   // Not an error yet: records fail on their own if the topic cannot be written.
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     spdlog::debug("Kafka producer {}: metadata of topic '{}': {}", name_, topic,
@@ -214,8 +238,13 @@ uint64_t Producer::BeginPeriod() {
   const uint64_t ended = period_.load(std::memory_order_relaxed);
   // The slot of the next period last counted the period kPeriodSlots - 1 before the one that
   // ended: it must be empty before it counts again (librdkafka fails a record that is not
-  // delivered within message.timeout.ms, so this ends; in practice it never waits).
+  // delivered within message.timeout.ms, so this ends; in practice it never waits). A
+  // cancelled run stops waiting, and the producer fails: the slot counts two periods now.
   while (outstanding_[(ended + 1) % kPeriodSlots].load(std::memory_order_acquire) != 0) {
+    if (cancellation_.stop_requested()) {
+      Fail(Cancelled());
+      break;
+    }
     rd_kafka_poll(rk_, 10);
   }
   in_period_ = 0;
@@ -238,6 +267,7 @@ bool Producer::AllDelivered(uint64_t period) {
 Status Producer::WaitForPeriod(uint64_t period, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!AllDelivered(period)) {
+    if (cancellation_.stop_requested()) return Cancelled();
     if (std::chrono::steady_clock::now() >= deadline) {
       Status s = error();
       if (!s.ok()) return s;
@@ -265,9 +295,26 @@ Status Producer::TxnError(rd_kafka_error_t* error, std::string_view doing) {
   return Status::IOError(text);
 }
 
+Status Producer::InSlices(std::chrono::milliseconds timeout, std::string_view doing,
+                          rd_kafka_error_t* (*call)(rd_kafka_t*, int)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto slice = std::clamp(left, std::chrono::milliseconds(1), kWaitSlice);
+    rd_kafka_error_t* e = call(rk_, static_cast<int>(slice.count()));
+    if (e != nullptr && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT &&
+        std::chrono::steady_clock::now() < deadline) {
+      rd_kafka_error_destroy(e);
+      if (cancellation_.stop_requested()) return Cancelled();
+      continue;  // librdkafka goes on with the call where it was
+    }
+    return TxnError(e, doing);
+  }
+}
+
 Status Producer::InitTransactions(std::chrono::milliseconds timeout) {
-  return TxnError(rd_kafka_init_transactions(rk_, static_cast<int>(timeout.count())),
-                  "initializing transactions");
+  return InSlices(timeout, "initializing transactions", &rd_kafka_init_transactions);
 }
 
 Status Producer::BeginTransaction() {
@@ -275,13 +322,11 @@ Status Producer::BeginTransaction() {
 }
 
 Status Producer::CommitTransaction(std::chrono::milliseconds timeout) {
-  return TxnError(rd_kafka_commit_transaction(rk_, static_cast<int>(timeout.count())),
-                  "committing the transaction");
+  return InSlices(timeout, "committing the transaction", &rd_kafka_commit_transaction);
 }
 
 Status Producer::AbortTransaction(std::chrono::milliseconds timeout) {
-  return TxnError(rd_kafka_abort_transaction(rk_, static_cast<int>(timeout.count())),
-                  "aborting the transaction");
+  return InSlices(timeout, "aborting the transaction", &rd_kafka_abort_transaction);
 }
 
 }  // namespace weir::kafka

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -36,14 +37,16 @@ namespace weir::kafka {
 class Producer {
  public:
   // `properties` are librdkafka's (already checked); `default_topic` takes the records that
-  // name none.
+  // name none. Once stop is requested on `cancellation`, the waits below end with Aborted.
   static Result<std::unique_ptr<Producer>> Create(const Properties& properties,
-                                                  std::string default_topic);
+                                                  std::string default_topic,
+                                                  std::stop_token cancellation = {});
   ~Producer();
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
 
-  // Queues a record; waits (serving delivery reports) while librdkafka's queue is full.
+  // Queues a record; waits (serving delivery reports) while librdkafka's queue is full, up to
+  // message.timeout.ms (when what is queued fails) or the cancellation.
   Status Produce(const KafkaRecord& record);
   // Fetches the partitions and leaders of `topic` now (nothing for an empty name). A new
   // librdkafka producer learns them only on its next periodic metadata scan, up to a second
@@ -63,7 +66,8 @@ class Producer {
   Status error() const;
   uint64_t records_in_period() const { return in_period_; }
 
-  // Transactions (transactional.id set): librdkafka's calls, their errors as Status.
+  // Transactions (transactional.id set): librdkafka's calls, their errors as Status; Aborted
+  // once the cancellation is requested.
   Status InitTransactions(std::chrono::milliseconds timeout);
   Status BeginTransaction();
   Status CommitTransaction(std::chrono::milliseconds timeout);
@@ -80,12 +84,18 @@ class Producer {
   // the error names the largest record refused, the likely culprit.
   void FailTooLarge(std::string_view topic, int32_t partition, size_t bytes);
   Status TxnError(rd_kafka_error_t* error, std::string_view doing);
+  // A transaction call, given `timeout` in slices between which a cancellation ends it: the
+  // calls may be repeated after timing out, and go on where they were.
+  Status InSlices(std::chrono::milliseconds timeout, std::string_view doing,
+                  rd_kafka_error_t* (*call)(rd_kafka_t*, int));
   bool AllDelivered(uint64_t period);
+  Status Cancelled() const;
 
   rd_kafka_t* rk_ = nullptr;
   std::vector<rd_kafka_topic_t*> topics_;  // warmed up: held so librdkafka keeps their metadata
   std::string name_;                       // the client's name, for messages
   std::string default_topic_;
+  std::stop_token cancellation_;
   int64_t message_max_bytes_ = 1'000'000;
   static constexpr uint64_t kPeriodSlots = 64;
   std::atomic<uint64_t> period_{0};  // written by the owner's thread only
