@@ -455,8 +455,9 @@ TEST_F(KafkaSourceTest, AJobStartedAsItsTopicIsCreatedRunsAndReadsWhatArrives) {
   StreamExecutionEnvironment env;
   AddToJob(env, StringSource(bootstrap_).SetTopics({topic}).Build());
   auto client = env.ExecuteAsync("kafka new topic");
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  if (client->metrics().status != JobStatus::kRunning) FAIL() << client->Wait().error();
+  // Running (its enumerator started), or ended with the error to show.
+  EXPECT_TRUE(WaitFor(*client, [](const JobMetrics& m) { return m.status == JobStatus::kRunning; }))
+      << client->Wait().error();
   ASSERT_EQ(testing::ProduceValues(bootstrap_, topic, {"late"}, [](size_t) { return 11; }), "");
   EXPECT_TRUE(WaitForCollected([](const Strings& v) { return !v.empty(); }));
   EXPECT_EQ(Collected(), (Strings{"late"}));

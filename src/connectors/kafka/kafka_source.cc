@@ -87,6 +87,8 @@ bool Transient(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
     case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT:
     case RD_KAFKA_RESP_ERR__TRANSPORT:
       return true;
     default:
@@ -104,19 +106,24 @@ rd_kafka_resp_err_t WithTransientPartitionError(rd_kafka_resp_err_t err,
   return err;
 }
 
-// Calls `query(timeout_ms)` until it answers other than a transient error or `timeout_ms` is
-// spent; its last answer. A topic created just before the job starts has no partition leaders
-// for a moment, and librdkafka's offset queries do not wait for them.
+using Clock = std::chrono::steady_clock;
+constexpr auto kRetryBackoff = std::chrono::milliseconds(100);
+
+// What is left until `deadline`, in librdkafka's milliseconds (at least 1).
+int MillisLeft(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::max<int64_t>(1, left.count()));
+}
+
+// Calls `query(timeout_ms)` until it answers other than a transient error or `deadline`
+// passes; its last answer. A topic created just before the job starts has no partition
+// leaders for a moment, and librdkafka's offset queries do not wait for them.
 template <typename Query>
-rd_kafka_resp_err_t AskWhileTransient(int timeout_ms, Query&& query) {
-  using Clock = std::chrono::steady_clock;
-  constexpr auto kBackoff = std::chrono::milliseconds(100);
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+rd_kafka_resp_err_t AskWhileTransient(Clock::time_point deadline, Query&& query) {
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    rd_kafka_resp_err_t err = query(static_cast<int>(std::max<int64_t>(1, left.count())));
-    if (!Transient(err) || Clock::now() + kBackoff >= deadline) return err;
-    std::this_thread::sleep_for(kBackoff);
+    rd_kafka_resp_err_t err = query(MillisLeft(deadline));
+    if (!Transient(err) || Clock::now() + kRetryBackoff >= deadline) return err;
+    std::this_thread::sleep_for(kRetryBackoff);
   }
 }
 
@@ -185,14 +192,26 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
   void AssignNew(bool starting) {
     if (!rk_) rk_ = NewConsumer(options_);
     rd_kafka_t* rk = rk_.get();
-    const rd_kafka_metadata_t* md = nullptr;
-    // The first listing (at start, or after a restore) may wait for brokers coming back.
-    rd_kafka_resp_err_t err = rd_kafka_metadata(
-        rk, 1, nullptr, &md, first_listing_ ? kMetadataTimeoutMs : kDiscoveryTimeoutMs);
+    // One deadline for all of it: the enumerator's lock is held meanwhile. The first listing
+    // (at start, or after a restore) may wait for brokers coming back, and for the leaders of
+    // a topic just created; a discovery does not wait long, the next one looks again.
+    const Clock::time_point deadline =
+        Clock::now() + std::chrono::milliseconds(first_listing_ ? kMetadataTimeoutMs
+                                                                : kDiscoveryTimeoutMs);
     first_listing_ = false;
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw Failure(fmt::format("cannot reach the brokers at {}: {}", options_.bootstrap_servers,
-                                RdKafkaErrorText(err)));
+    const rd_kafka_metadata_t* md = nullptr;
+    for (;;) {
+      rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, MillisLeft(deadline));
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw Failure(fmt::format("cannot reach the brokers at {}: {}",
+                                  options_.bootstrap_servers, RdKafkaErrorText(err)));
+      }
+      // librdkafka answers offset queries of a partition without a leader from its cached
+      // metadata, without asking again: ask for the metadata until every leader is known.
+      if (!AnyLeaderless(*md) || Clock::now() + kRetryBackoff >= deadline) break;
+      rd_kafka_metadata_destroy(md);
+      md = nullptr;
+      std::this_thread::sleep_for(kRetryBackoff);
     }
     std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> hold(
         md, &rd_kafka_metadata_destroy);
@@ -245,7 +264,8 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     });
     if (splits.empty()) return;
     ResolveOffsets(rk, splits,
-                   starting ? options_.starting_offsets : KafkaOffsetsInitializer::Earliest());
+                   starting ? options_.starting_offsets : KafkaOffsetsInitializer::Earliest(),
+                   deadline);
     if (!starting) spdlog::info("Kafka source: {} new partition(s) found", splits.size());
     for (const KafkaPartitionSplit& s : splits) {
       assigned_.insert(s.id());
@@ -253,12 +273,33 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     }
   }
 
+  // Whether a partition of a topic the source reads has no leader in `md` (or the topic is
+  // listed without partitions yet).
+  bool AnyLeaderless(const rd_kafka_metadata_t& md) const {
+    for (int i = 0; i < md.topic_cnt; ++i) {
+      const rd_kafka_metadata_topic_t& t = md.topics[i];
+      std::string_view name(t.topic);
+      const bool read =
+          pattern_ ? name.substr(0, 2) != "__" &&
+                         std::regex_match(name.begin(), name.end(), *pattern_)
+                   : std::find(options_.topics.begin(), options_.topics.end(), name) !=
+                         options_.topics.end();
+      if (!read) continue;
+      if (t.err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) return true;
+      for (int p = 0; p < t.partition_cnt; ++p) {
+        if (t.partitions[p].leader < 0) return true;
+      }
+    }
+    return false;
+  }
+
   // The group's committed offsets of `splits`, by split id (those without one left out).
   std::map<std::string, int64_t> CommittedOffsets(rd_kafka_t* rk,
-                                                  const std::vector<KafkaPartitionSplit>& splits) {
+                                                  const std::vector<KafkaPartitionSplit>& splits,
+                                                  Clock::time_point deadline) {
     std::map<std::string, int64_t> committed;
     PartitionList list;
-    rd_kafka_resp_err_t err = AskWhileTransient(kMetadataTimeoutMs, [&](int timeout_ms) {
+    rd_kafka_resp_err_t err = AskWhileTransient(deadline, [&](int timeout_ms) {
       list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
       for (const auto& s : splits) {
         rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition);
@@ -271,9 +312,14 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     }
     for (int i = 0; i < list->cnt; ++i) {
       const auto& p = list->elems[i];
-      if (p.err == RD_KAFKA_RESP_ERR_NO_ERROR && p.offset >= 0) {
-        committed[fmt::format("{}-{}", p.topic, p.partition)] = p.offset;
+      // Starting such a partition from the fallback instead would read records twice or skip
+      // them.
+      if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw Failure(fmt::format("reading the committed offset of group '{}' in partition {}-{}: {}",
+                                  options_.group_id, p.topic, p.partition,
+                                  RdKafkaErrorText(p.err)));
       }
+      if (p.offset >= 0) committed[fmt::format("{}-{}", p.topic, p.partition)] = p.offset;
     }
     return committed;
   }
@@ -282,10 +328,10 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
   // split id; a partition without one is left out.
   std::map<std::string, int64_t> OffsetsForTime(rd_kafka_t* rk,
                                                 const std::vector<KafkaPartitionSplit>& splits,
-                                                int64_t timestamp_ms) {
+                                                int64_t timestamp_ms, Clock::time_point deadline) {
     std::map<std::string, int64_t> out;
     PartitionList list;
-    rd_kafka_resp_err_t err = AskWhileTransient(kMetadataTimeoutMs, [&](int timeout_ms) {
+    rd_kafka_resp_err_t err = AskWhileTransient(deadline, [&](int timeout_ms) {
       list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(splits.size())));
       for (const auto& s : splits) {
         rd_kafka_topic_partition_list_add(list.get(), s.topic.c_str(), s.partition)->offset =
@@ -313,19 +359,20 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
   // Concrete starting offsets (so that a restore before the first record does not resolve
   // "latest" again) and, bounded, stopping offsets.
   void ResolveOffsets(rd_kafka_t* rk, std::vector<KafkaPartitionSplit>& splits,
-                      const KafkaOffsetsInitializer& starting_offsets) {
+                      const KafkaOffsetsInitializer& starting_offsets,
+                      Clock::time_point deadline) {
     using Kind = KafkaOffsetsInitializer::Kind;
     std::map<std::string, int64_t> given;  // committed, found by time, or explicit
     switch (starting_offsets.kind) {
       case Kind::kCommitted:
-        given = CommittedOffsets(rk, splits);
+        given = CommittedOffsets(rk, splits, deadline);
         break;
       case Kind::kTimestamp:
-        given = OffsetsForTime(rk, splits, starting_offsets.timestamp_ms);
+        given = OffsetsForTime(rk, splits, starting_offsets.timestamp_ms, deadline);
         break;
       case Kind::kOffsets:
         // As Flink: a partition not in the map tries the group's committed offset first.
-        if (!options_.group_id.empty()) given = CommittedOffsets(rk, splits);
+        if (!options_.group_id.empty()) given = CommittedOffsets(rk, splits, deadline);
         for (const auto& [tp, offset] : starting_offsets.offsets) {
           given[fmt::format("{}-{}", tp.topic, tp.partition)] = offset;
         }
@@ -336,7 +383,7 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     }
     for (auto& s : splits) {
       int64_t low = 0, high = 0;
-      rd_kafka_resp_err_t err = AskWhileTransient(kMetadataTimeoutMs, [&](int timeout_ms) {
+      rd_kafka_resp_err_t err = AskWhileTransient(deadline, [&](int timeout_ms) {
         return rd_kafka_query_watermark_offsets(rk, s.topic.c_str(), s.partition, &low, &high,
                                                 timeout_ms);
       });
