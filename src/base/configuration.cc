@@ -85,10 +85,8 @@ struct FlattenLimits {
 
 // Stores `prefix` = `value`, unless the document gave the key already ("a.b: 1" and
 // "a: {b: 2}" are the same key): which one was meant is the user's to say, not last-wins.
-void Put(const std::string& prefix, std::string value, const YAML::Node& node,
-         const std::string& source, FlattenLimits* limits,
-         std::map<std::string, Configuration::Entry, std::less<>>* out) {
-  const int line = node.Mark().line + 1;
+void Put(const std::string& prefix, std::string value, int line, const std::string& source,
+         FlattenLimits* limits, std::map<std::string, Configuration::Entry, std::less<>>* out) {
   auto [it, inserted] = limits->lines.emplace(prefix, line);
   if (!inserted) {
     limits->error = Status::InvalidArgument("the key '" + prefix + "' is given twice (lines " +
@@ -99,8 +97,10 @@ void Put(const std::string& prefix, std::string value, const YAML::Node& node,
   (*out)[prefix] = Configuration::Entry{std::move(value), source};
 }
 
-void Flatten(const YAML::Node& node, const std::string& prefix, const std::string& source,
-             int depth, FlattenLimits* limits,
+// `line`: where the key of `node` is (a value's own mark may be a later line: an empty value's
+// is the next key's).
+void Flatten(const YAML::Node& node, const std::string& prefix, int line,
+             const std::string& source, int depth, FlattenLimits* limits,
              std::map<std::string, Configuration::Entry, std::less<>>* out) {
   if (!limits->error.ok()) return;
   if (depth > kMaxConfigDepth) {
@@ -118,8 +118,8 @@ void Flatten(const YAML::Node& node, const std::string& prefix, const std::strin
   if (node.IsMap()) {
     for (const auto& kv : node) {
       std::string key = kv.first.as<std::string>();
-      Flatten(kv.second, prefix.empty() ? key : prefix + "." + key, source, depth + 1, limits,
-              out);
+      Flatten(kv.second, prefix.empty() ? key : prefix + "." + key, kv.first.Mark().line + 1,
+              source, depth + 1, limits, out);
     }
   } else if (node.IsSequence()) {
     // Lists are stored as Flink's legacy "a;b;c" form.
@@ -134,12 +134,12 @@ void Flatten(const YAML::Node& node, const std::string& prefix, const std::strin
       if (!joined.empty()) joined += ';';
       joined += item.as<std::string>();
     }
-    Put(prefix, std::move(joined), node, source, limits, out);
+    Put(prefix, std::move(joined), line, source, limits, out);
   } else if (node.IsScalar()) {
-    Put(prefix, node.as<std::string>(), node, source, limits, out);
+    Put(prefix, node.as<std::string>(), line, source, limits, out);
   } else if (node.IsNull() && !prefix.empty()) {
     // "key:" with no value. (An empty document is a null root: no entries at all.)
-    Put(prefix, "", node, source, limits, out);
+    Put(prefix, "", line, source, limits, out);
   }
 }
 
@@ -149,7 +149,7 @@ Status FlattenChecked(const YAML::Node& root, const std::string& what, const std
                       std::map<std::string, Configuration::Entry, std::less<>>* out) {
   FlattenLimits limits;
   try {
-    Flatten(root, "", source, 0, &limits, out);
+    Flatten(root, "", 0, source, 0, &limits, out);
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(what +
                                    ": values must be scalars, lists of scalars or maps "

@@ -71,6 +71,12 @@ TEST(ConfigurationYamlTest, AKeyGivenTwiceIsAnErrorNamingBothLines) {
     EXPECT_THAT(c.status().message(), HasSubstr("my.yaml")) << yaml;
     EXPECT_THAT(c.status().message(), HasSubstr("is given twice (lines 1 and ")) << yaml;
   }
+  // The lines of the keys, also where a value is empty or a list on lines of its own.
+  auto c = Configuration::FromYamlString(
+      "pipeline.name:\npipeline.jars:\n  - a.jar\npipeline.name: b\npipeline.jars: c.jar\n",
+      "my.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("'pipeline.name' is given twice (lines 1 and 4)"));
 }
 
 TEST(ConfigurationYamlTest, ListsBecomeSemicolonSeparated) {
