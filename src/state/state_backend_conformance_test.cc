@@ -203,13 +203,15 @@ TEST_P(StateBackendTest, MapStateOperations) {
 }
 
 // A map key is its encoded bytes on every backend: a NaN key finds itself, 0.0 and -0.0 are
-// two keys, and so in pairs; past the size where the heap indexes its entries too.
+// two keys, and so in pairs and vectors; past the size where the heap indexes its entries too.
 TEST_P(StateBackendTest, FloatingPointMapKeysAreOneKeyWhenTheirBitsAre) {
   Subtask t = NewSubtask();
   MapState<double, int32_t> by_value =
       t.runtime->GetMapState(MapStateDescriptor<double, int32_t>("by-value"));
   MapState<std::pair<int32_t, float>, int32_t> by_pair = t.runtime->GetMapState(
       MapStateDescriptor<std::pair<int32_t, float>, int32_t>("by-pair"));
+  MapState<std::vector<double>, int32_t> by_vector = t.runtime->GetMapState(
+      MapStateDescriptor<std::vector<double>, int32_t>("by-vector"));
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const float fnan = std::numeric_limits<float>::quiet_NaN();
   for (int filler : {0, 40}) {
@@ -217,6 +219,7 @@ TEST_P(StateBackendTest, FloatingPointMapKeysAreOneKeyWhenTheirBitsAre) {
     for (int i = 0; i < filler; ++i) {
       by_value.Put(1000.0 + i, i);
       by_pair.Put({i, 1.0f}, i);
+      by_vector.Put({1.0 * i}, i);
     }
     by_value.Put(nan, 1);
     by_value.Put(nan, 2);
@@ -224,12 +227,18 @@ TEST_P(StateBackendTest, FloatingPointMapKeysAreOneKeyWhenTheirBitsAre) {
     by_value.Put(-0.0, 4);
     by_pair.Put({7, fnan}, 5);
     by_pair.Put({7, fnan}, 6);
+    by_vector.Put({nan, 0.0}, 7);
+    by_vector.Put({nan, 0.0}, 8);
+    by_vector.Put({nan, -0.0}, 9);
     EXPECT_EQ(by_value.Get(nan), 2) << filler;
     EXPECT_EQ(by_value.Get(0.0), 3) << filler;
     EXPECT_EQ(by_value.Get(-0.0), 4) << filler;
     EXPECT_EQ(by_value.Entries().size(), static_cast<size_t>(filler) + 3) << filler;
     EXPECT_EQ(by_pair.Get({7, fnan}), 6) << filler;
     EXPECT_EQ(by_pair.Entries().size(), static_cast<size_t>(filler) + 1) << filler;
+    EXPECT_EQ(by_vector.Get({nan, 0.0}), 8) << filler;
+    EXPECT_EQ(by_vector.Get({nan, -0.0}), 9) << filler;
+    EXPECT_EQ(by_vector.Entries().size(), static_cast<size_t>(filler) + 2) << filler;
     by_value.Remove(nan);
     EXPECT_FALSE(by_value.Contains(nan)) << filler;
     EXPECT_TRUE(by_value.Contains(-0.0)) << filler;

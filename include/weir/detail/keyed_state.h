@@ -18,6 +18,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
@@ -612,7 +613,8 @@ struct StateKeyHash<T> {
 
 // Whether two map keys are one key. RocksDB keeps a key as its encoded bytes, so the heap
 // compares floating point by bit pattern as well (a NaN finds itself; 0.0 and -0.0 are two
-// keys), and everything else with ==, which a user's key type must make agree with its codec.
+// keys), also inside the built-in codecs' pairs, tuples, optionals, arrays and vectors, and
+// everything else with ==, which a user's key type must make agree with its codec.
 template <typename T>
 struct StateKeyEqual {
   bool operator()(const T& a, const T& b) const { return a == b; }
@@ -629,6 +631,27 @@ template <typename A, typename B>
 struct StateKeyEqual<std::pair<A, B>> {
   bool operator()(const std::pair<A, B>& a, const std::pair<A, B>& b) const {
     return StateKeyEqual<A>{}(a.first, b.first) && StateKeyEqual<B>{}(a.second, b.second);
+  }
+};
+
+template <typename T>
+struct StateKeyEqual<std::optional<T>> {
+  bool operator()(const std::optional<T>& a, const std::optional<T>& b) const {
+    return a.has_value() == b.has_value() && (!a || StateKeyEqual<T>{}(*a, *b));
+  }
+};
+
+template <typename T, typename Alloc>
+struct StateKeyEqual<std::vector<T, Alloc>> {
+  bool operator()(const std::vector<T, Alloc>& a, const std::vector<T, Alloc>& b) const {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), StateKeyEqual<T>{});
+  }
+};
+
+template <typename T, size_t N>
+struct StateKeyEqual<std::array<T, N>> {
+  bool operator()(const std::array<T, N>& a, const std::array<T, N>& b) const {
+    return std::equal(a.begin(), a.end(), b.begin(), StateKeyEqual<T>{});
   }
 };
 
