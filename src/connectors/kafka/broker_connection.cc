@@ -18,6 +18,9 @@ namespace {
 // No response weir asks for comes near this; a larger size is a corrupt or foreign stream.
 constexpr int32_t kMaxResponseBytes = 64 << 20;
 
+// The longest a wait for a broker goes without looking at the cancellation.
+constexpr int kPollStepMs = 200;
+
 int RemainingMs(Deadline deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
@@ -28,8 +31,12 @@ std::string ErrnoText(int err) { return std::strerror(err); }
 
 }  // namespace
 
-BrokerConnection::BrokerConnection(int fd, std::string address, std::string client_id)
-    : fd_(fd), address_(std::move(address)), client_id_(std::move(client_id)) {}
+BrokerConnection::BrokerConnection(int fd, std::string address, std::string client_id,
+                                   std::stop_token cancellation)
+    : fd_(fd),
+      address_(std::move(address)),
+      client_id_(std::move(client_id)),
+      cancellation_(std::move(cancellation)) {}
 
 BrokerConnection::~BrokerConnection() {
   if (fd_ >= 0) ::close(fd_);
@@ -37,7 +44,8 @@ BrokerConnection::~BrokerConnection() {
 
 Result<std::unique_ptr<BrokerConnection>> BrokerConnection::Open(const std::string& host, int port,
                                                                  std::string client_id,
-                                                                 Deadline deadline) {
+                                                                 Deadline deadline,
+                                                                 std::stop_token cancellation) {
   std::string address = host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
                                                             : fmt::format("{}:{}", host, port);
   addrinfo hints{};
@@ -61,7 +69,8 @@ Result<std::unique_ptr<BrokerConnection>> BrokerConnection::Open(const std::stri
     }
     int one = 1;
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::unique_ptr<BrokerConnection> conn(new BrokerConnection(fd, address, client_id));
+    std::unique_ptr<BrokerConnection> conn(
+        new BrokerConnection(fd, address, client_id, cancellation));
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
       last = Status::IOError(
           fmt::format("cannot connect to broker {}: {}", address, ErrnoText(errno)));
@@ -118,12 +127,18 @@ Status BrokerConnection::Fail(Status s) {
 
 Status BrokerConnection::WaitFor(short events, Deadline deadline) {
   for (;;) {
+    if (cancellation_.stop_requested()) {
+      return Fail(Status::Aborted(
+          fmt::format("the job was cancelled while it waited for broker {}", address_)));
+    }
     pollfd p{fd_, events, 0};
-    int rc = ::poll(&p, 1, RemainingMs(deadline));
+    const int left = RemainingMs(deadline);
+    int rc = ::poll(&p, 1, std::min(left, kPollStepMs));
     if (rc > 0) return Status::OK();
-    if (rc == 0) {
+    if (rc == 0 && left <= kPollStepMs) {
       return Fail(Status::TimedOut(fmt::format("broker {} did not answer in time", address_)));
     }
+    if (rc == 0) continue;
     if (errno != EINTR) {
       return Fail(Status::IOError(fmt::format("poll on {}: {}", address_, ErrnoText(errno))));
     }

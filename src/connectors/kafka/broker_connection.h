@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -23,9 +24,11 @@ using Deadline = std::chrono::steady_clock::time_point;
 
 class BrokerConnection {
  public:
-  // Connects and asks the broker which API versions it supports (ApiVersions).
+  // Connects and asks the broker which API versions it supports (ApiVersions). Once stop is
+  // requested on `cancellation`, a wait for the broker ends (Aborted) and the connection breaks.
   static Result<std::unique_ptr<BrokerConnection>> Open(const std::string& host, int port,
-                                                        std::string client_id, Deadline deadline);
+                                                        std::string client_id, Deadline deadline,
+                                                        std::stop_token cancellation = {});
   ~BrokerConnection();
   BrokerConnection(const BrokerConnection&) = delete;
   BrokerConnection& operator=(const BrokerConnection&) = delete;
@@ -40,7 +43,8 @@ class BrokerConnection {
   const std::string& address() const { return address_; }
 
  private:
-  BrokerConnection(int fd, std::string address, std::string client_id);
+  BrokerConnection(int fd, std::string address, std::string client_id,
+                   std::stop_token cancellation);
   Status SendAll(std::string_view bytes, Deadline deadline);
   Status ReceiveExactly(size_t n, std::string* out, Deadline deadline);
   Status WaitFor(short events, Deadline deadline);
@@ -49,6 +53,7 @@ class BrokerConnection {
   int fd_;
   std::string address_;  // host:port, for messages
   std::string client_id_;
+  std::stop_token cancellation_;
   int32_t next_correlation_id_ = 1;
   std::map<int16_t, VersionRange> api_versions_;
 };

@@ -93,7 +93,7 @@ Result<BrokerConnection*> ClusterClient::Connect(const std::string& host, int po
   std::string key = fmt::format("{}:{}", host, port);
   auto it = connections_.find(key);
   if (it != connections_.end() && !it->second->broken()) return it->second.get();
-  auto conn = BrokerConnection::Open(host, port, options_.client_id, deadline);
+  auto conn = BrokerConnection::Open(host, port, options_.client_id, deadline, options_.cancellation);
   if (!conn.ok()) return conn.status();
   auto& slot = connections_[key];
   slot = std::move(*conn);

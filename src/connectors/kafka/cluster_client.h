@@ -42,7 +42,8 @@ struct ClusterClientOptions {
   std::string bootstrap_servers;
   std::string client_id = "weir";
   std::chrono::milliseconds request_timeout{30'000};  // per operation, retries included
-  // Once stop is requested, an operation tries no more (a request in flight is waited for).
+  // Once stop is requested, an operation tries no more, and a request waiting for its answer
+  // ends.
   std::stop_token cancellation;
 };
 

@@ -12,8 +12,11 @@ namespace weir::kafka {
 
 namespace {
 
-// The longest a wait on the brokers goes without looking at the cancellation.
-constexpr std::chrono::milliseconds kWaitSlice{200};
+// The longest a wait on the brokers goes without looking at the cancellation. Not much
+// shorter: each resumed transaction call skips librdkafka's 500 ms retry backoff.
+constexpr std::chrono::milliseconds kWaitSlice{500};
+
+std::chrono::steady_clock::time_point Now() { return std::chrono::steady_clock::now(); }
 
 // What a failed delivery means for the job, in the user's terms.
 Status DeliveryError(rd_kafka_resp_err_t err, std::string_view topic, int32_t partition,
@@ -220,7 +223,10 @@ void Producer::WarmUp(const std::string& topic, std::chrono::milliseconds timeou
     auto slice = std::clamp(left, std::chrono::milliseconds(1), kWaitSlice);
     err = rd_kafka_metadata(rk_, 0, rkt, &md, static_cast<int>(slice.count()));
     if (md != nullptr) rd_kafka_metadata_destroy(md);
-    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT || cancellation_.stop_requested() ||
+    // __TRANSPORT: no broker was up within the slice.
+    const bool waiting =
+        err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT;
+    if (!waiting || cancellation_.stop_requested() ||
         std::chrono::steady_clock::now() >= deadline) {
       break;
     }
@@ -296,25 +302,35 @@ Status Producer::TxnError(rd_kafka_error_t* error, std::string_view doing) {
 }
 
 Status Producer::InSlices(std::chrono::milliseconds timeout, std::string_view doing,
-                          rd_kafka_error_t* (*call)(rd_kafka_t*, int)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+                          rd_kafka_error_t* (*call)(rd_kafka_t*, int), SliceOptions options) {
+  const auto deadline = Now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+        deadline - Now());
     auto slice = std::clamp(left, std::chrono::milliseconds(1), kWaitSlice);
     rd_kafka_error_t* e = call(rk_, static_cast<int>(slice.count()));
-    if (e != nullptr && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT &&
-        std::chrono::steady_clock::now() < deadline) {
+    if (e == nullptr) return Status::OK();
+    // librdkafka goes on with the call where it was when called again: after a timeout, and
+    // for init also after an error it retries itself (the coordinator aborting a transaction
+    // the id held answers CONCURRENT_TRANSACTIONS until it has).
+    const bool again =
+        rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+        (options.retriable_errors && rd_kafka_error_is_retriable(e) && !rd_kafka_error_is_fatal(e));
+    if (!again || Now() >= deadline) return TxnError(e, doing);
+    if (options.cancellable && cancellation_.stop_requested()) {
       rd_kafka_error_destroy(e);
-      if (cancellation_.stop_requested()) return Cancelled();
-      continue;  // librdkafka goes on with the call where it was
+      return Cancelled();
     }
-    return TxnError(e, doing);
+    // After an error, librdkafka's own backoff: a call again at once would send again at once.
+    const bool timed_out = rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT;
+    rd_kafka_error_destroy(e);
+    if (!timed_out) std::this_thread::sleep_until(std::min(deadline, Now() + kWaitSlice));
   }
 }
 
 Status Producer::InitTransactions(std::chrono::milliseconds timeout) {
-  return InSlices(timeout, "initializing transactions", &rd_kafka_init_transactions);
+  return InSlices(timeout, "initializing transactions", &rd_kafka_init_transactions,
+                  {.retriable_errors = true});
 }
 
 Status Producer::BeginTransaction() {
@@ -326,7 +342,10 @@ Status Producer::CommitTransaction(std::chrono::milliseconds timeout) {
 }
 
 Status Producer::AbortTransaction(std::chrono::milliseconds timeout) {
-  return InSlices(timeout, "aborting the transaction", &rd_kafka_abort_transaction);
+  // Not cut short by a cancellation: an open transaction holds read_committed consumers back
+  // until it ends, and the caller bounds the wait.
+  return InSlices(timeout, "aborting the transaction", &rd_kafka_abort_transaction,
+                  {.cancellable = false});
 }
 
 }  // namespace weir::kafka

@@ -34,6 +34,12 @@
 
 namespace weir::kafka {
 
+// How Producer::InSlices goes on with a transaction call.
+struct SliceOptions {
+  bool retriable_errors = false;  // after librdkafka's retriable errors too, not only timeouts
+  bool cancellable = true;        // a cancellation ends it
+};
+
 class Producer {
  public:
   // `properties` are librdkafka's (already checked); `default_topic` takes the records that
@@ -66,8 +72,8 @@ class Producer {
   Status error() const;
   uint64_t records_in_period() const { return in_period_; }
 
-  // Transactions (transactional.id set): librdkafka's calls, their errors as Status; Aborted
-  // once the cancellation is requested.
+  // Transactions (transactional.id set): librdkafka's calls, their errors as Status; init and
+  // commit end with Aborted once the cancellation is requested, abort waits its timeout out.
   Status InitTransactions(std::chrono::milliseconds timeout);
   Status BeginTransaction();
   Status CommitTransaction(std::chrono::milliseconds timeout);
@@ -87,7 +93,7 @@ class Producer {
   // A transaction call, given `timeout` in slices between which a cancellation ends it: the
   // calls may be repeated after timing out, and go on where they were.
   Status InSlices(std::chrono::milliseconds timeout, std::string_view doing,
-                  rd_kafka_error_t* (*call)(rd_kafka_t*, int));
+                  rd_kafka_error_t* (*call)(rd_kafka_t*, int), SliceOptions options = {});
   bool AllDelivered(uint64_t period);
   Status Cancelled() const;
 
