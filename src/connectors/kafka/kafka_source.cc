@@ -194,61 +194,32 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     rd_kafka_t* rk = rk_.get();
     // One deadline for all of it: the enumerator's lock is held meanwhile. The first listing
     // (at start, or after a restore) may wait for brokers coming back, and for the leaders of
-    // a topic just created; a discovery does not wait long, the next one looks again.
-    const Clock::time_point deadline =
-        Clock::now() + std::chrono::milliseconds(first_listing_ ? kMetadataTimeoutMs
-                                                                : kDiscoveryTimeoutMs);
+    // a topic just created (for half of its time; the rest is for the offsets); a discovery
+    // does not wait long, the next one looks again.
+    const bool first = first_listing_;
     first_listing_ = false;
-    const rd_kafka_metadata_t* md = nullptr;
-    for (;;) {
-      rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, MillisLeft(deadline));
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        throw Failure(fmt::format("cannot reach the brokers at {}: {}",
-                                  options_.bootstrap_servers, RdKafkaErrorText(err)));
-      }
-      // librdkafka answers offset queries of a partition without a leader from its cached
-      // metadata, without asking again: ask for the metadata until every leader is known.
-      if (!AnyLeaderless(*md) || Clock::now() + kRetryBackoff >= deadline) break;
-      rd_kafka_metadata_destroy(md);
-      md = nullptr;
+    const auto budget = std::chrono::milliseconds(first ? kMetadataTimeoutMs : kDiscoveryTimeoutMs);
+    const Clock::time_point deadline = Clock::now() + budget;
+    const Clock::time_point leaders_by = Clock::now() + budget / 2;
+    Metadata md = ListTopics(rk, deadline);
+    if (!md) {
+      throw Failure(fmt::format("cannot reach the brokers at {}: {}", options_.bootstrap_servers,
+                                RdKafkaErrorText(md.error)));
+    }
+    Listing listing = ListSplits(*md);
+    // librdkafka answers offset queries of a partition without a leader from its cached
+    // metadata, without asking again: ask for the metadata until the new partitions' leaders
+    // are known. A listing that fails meanwhile leaves the last good one.
+    while (first && AnyLeaderless(*md, listing.splits) &&
+           Clock::now() + kRetryBackoff < leaders_by) {
       std::this_thread::sleep_for(kRetryBackoff);
+      Metadata again = ListTopics(rk, deadline);
+      if (!again) break;
+      md = std::move(again);
+      listing = ListSplits(*md);
     }
-    std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> hold(
-        md, &rd_kafka_metadata_destroy);
-    std::vector<KafkaPartitionSplit> splits;
-    std::set<KafkaTopicPartition> present;
-    auto add_partitions = [&](const rd_kafka_metadata_topic_t& t) {
-      for (int i = 0; i < t.partition_cnt; ++i) {
-        KafkaPartitionSplit split{t.topic, t.partitions[i].id, 0, KafkaPartitionSplit::kUnbounded};
-        present.insert({split.topic, split.partition});
-        if (assigned_.count(split.id()) == 0) splits.push_back(std::move(split));
-      }
-    };
-    if (pattern_) {
-      for (int i = 0; i < md->topic_cnt; ++i) {
-        const rd_kafka_metadata_topic_t& t = md->topics[i];
-        // A topic being created may have no partitions yet: the next discovery finds them.
-        if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR || t.partition_cnt == 0) continue;
-        std::string_view name(t.topic);
-        if (name.substr(0, 2) == "__" || !std::regex_match(name.begin(), name.end(), *pattern_)) {
-          continue;
-        }
-        add_partitions(t);
-      }
-    }
-    for (const std::string& topic : options_.topics) {
-      const rd_kafka_metadata_topic_t* found = nullptr;
-      for (int i = 0; i < md->topic_cnt; ++i) {
-        if (topic == md->topics[i].topic) found = &md->topics[i];
-      }
-      if (found == nullptr || found->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
-          found->partition_cnt == 0) {
-        throw Failure(fmt::format("topic '{}' does not exist on {}{}", topic,
-                                  options_.bootstrap_servers,
-                                  found && found->err ? ": " + RdKafkaErrorText(found->err) : ""));
-      }
-      add_partitions(*found);
-    }
+    std::vector<KafkaPartitionSplit>& splits = listing.splits;
+    const std::set<KafkaTopicPartition>& present = listing.present;
     if (starting) {
       for (const auto& [tp, offset] : options_.starting_offsets.offsets) {
         if (present.count(tp) == 0) {
@@ -273,21 +244,74 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     }
   }
 
-  // Whether a partition of a topic the source reads has no leader in `md` (or the topic is
-  // listed without partitions yet).
-  bool AnyLeaderless(const rd_kafka_metadata_t& md) const {
-    for (int i = 0; i < md.topic_cnt; ++i) {
-      const rd_kafka_metadata_topic_t& t = md.topics[i];
-      std::string_view name(t.topic);
-      const bool read =
-          pattern_ ? name.substr(0, 2) != "__" &&
-                         std::regex_match(name.begin(), name.end(), *pattern_)
-                   : std::find(options_.topics.begin(), options_.topics.end(), name) !=
-                         options_.topics.end();
-      if (!read) continue;
-      if (t.err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) return true;
-      for (int p = 0; p < t.partition_cnt; ++p) {
-        if (t.partitions[p].leader < 0) return true;
+  // A metadata listing of every topic, or the error that came instead.
+  struct Metadata {
+    std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> md{
+        nullptr, &rd_kafka_metadata_destroy};
+    rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+    explicit operator bool() const { return md != nullptr; }
+    const rd_kafka_metadata_t& operator*() const { return *md; }
+  };
+  static Metadata ListTopics(rd_kafka_t* rk, Clock::time_point deadline) {
+    const rd_kafka_metadata_t* md = nullptr;
+    Metadata out;
+    out.error = rd_kafka_metadata(rk, 1, nullptr, &md, MillisLeft(deadline));
+    if (out.error == RD_KAFKA_RESP_ERR_NO_ERROR) out.md.reset(md);
+    return out;
+  }
+
+  // The source's partitions in a listing, and those of them not assigned yet.
+  struct Listing {
+    std::vector<KafkaPartitionSplit> splits;  // the new ones
+    std::set<KafkaTopicPartition> present;
+  };
+  Listing ListSplits(const rd_kafka_metadata_t& md) const {
+    Listing out;
+    auto add_partitions = [&](const rd_kafka_metadata_topic_t& t) {
+      for (int i = 0; i < t.partition_cnt; ++i) {
+        KafkaPartitionSplit split{t.topic, t.partitions[i].id, 0, KafkaPartitionSplit::kUnbounded};
+        out.present.insert({split.topic, split.partition});
+        if (assigned_.count(split.id()) == 0) out.splits.push_back(std::move(split));
+      }
+    };
+    if (pattern_) {
+      for (int i = 0; i < md.topic_cnt; ++i) {
+        const rd_kafka_metadata_topic_t& t = md.topics[i];
+        // A topic being created may have no partitions yet: the next discovery finds them.
+        if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR || t.partition_cnt == 0) continue;
+        std::string_view name(t.topic);
+        if (name.substr(0, 2) == "__" || !std::regex_match(name.begin(), name.end(), *pattern_)) {
+          continue;
+        }
+        add_partitions(t);
+      }
+    }
+    for (const std::string& topic : options_.topics) {
+      const rd_kafka_metadata_topic_t* found = nullptr;
+      for (int i = 0; i < md.topic_cnt; ++i) {
+        if (topic == md.topics[i].topic) found = &md.topics[i];
+      }
+      if (found == nullptr || found->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          found->partition_cnt == 0) {
+        throw Failure(fmt::format("topic '{}' does not exist on {}{}", topic,
+                                  options_.bootstrap_servers,
+                                  found && found->err ? ": " + RdKafkaErrorText(found->err) : ""));
+      }
+      add_partitions(*found);
+    }
+    return out;
+  }
+
+  // Whether one of `splits` has no leader in `md`.
+  static bool AnyLeaderless(const rd_kafka_metadata_t& md,
+                            const std::vector<KafkaPartitionSplit>& splits) {
+    for (const KafkaPartitionSplit& s : splits) {
+      for (int i = 0; i < md.topic_cnt; ++i) {
+        const rd_kafka_metadata_topic_t& t = md.topics[i];
+        if (s.topic != t.topic) continue;
+        for (int p = 0; p < t.partition_cnt; ++p) {
+          if (t.partitions[p].id == s.partition && t.partitions[p].leader < 0) return true;
+        }
       }
     }
     return false;
