@@ -212,6 +212,8 @@ TEST_P(StateBackendTest, FloatingPointMapKeysAreOneKeyWhenTheirBitsAre) {
       MapStateDescriptor<std::pair<int32_t, float>, int32_t>("by-pair"));
   MapState<std::vector<double>, int32_t> by_vector = t.runtime->GetMapState(
       MapStateDescriptor<std::vector<double>, int32_t>("by-vector"));
+  MapState<std::map<int32_t, double>, int32_t> by_map = t.runtime->GetMapState(
+      MapStateDescriptor<std::map<int32_t, double>, int32_t>("by-map"));
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const float fnan = std::numeric_limits<float>::quiet_NaN();
   for (int filler : {0, 40}) {
@@ -220,6 +222,7 @@ TEST_P(StateBackendTest, FloatingPointMapKeysAreOneKeyWhenTheirBitsAre) {
       by_value.Put(1000.0 + i, i);
       by_pair.Put({i, 1.0f}, i);
       by_vector.Put({1.0 * i}, i);
+      by_map.Put({{i, 1.0}}, i);
     }
     by_value.Put(nan, 1);
     by_value.Put(nan, 2);
@@ -239,6 +242,11 @@ TEST_P(StateBackendTest, FloatingPointMapKeysAreOneKeyWhenTheirBitsAre) {
     EXPECT_EQ(by_vector.Get({nan, 0.0}), 8) << filler;
     EXPECT_EQ(by_vector.Get({nan, -0.0}), 9) << filler;
     EXPECT_EQ(by_vector.Entries().size(), static_cast<size_t>(filler) + 2) << filler;
+    by_map.Put({{1, 0.0}}, 10);
+    by_map.Put({{1, -0.0}}, 11);
+    by_map.Put({{1, 0.0}}, 12);
+    EXPECT_EQ(by_map.Get({{1, 0.0}}), 12) << filler;
+    EXPECT_EQ(by_map.Get({{1, -0.0}}), 11) << filler;
     by_value.Remove(nan);
     EXPECT_FALSE(by_value.Contains(nan)) << filler;
     EXPECT_TRUE(by_value.Contains(-0.0)) << filler;

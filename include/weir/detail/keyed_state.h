@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -32,6 +33,7 @@
 #include <tuple>
 #include <type_traits>
 #include <typeinfo>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -613,8 +615,9 @@ struct StateKeyHash<T> {
 
 // Whether two map keys are one key. RocksDB keeps a key as its encoded bytes, so the heap
 // compares floating point by bit pattern as well (a NaN finds itself; 0.0 and -0.0 are two
-// keys), also inside the built-in codecs' pairs, tuples, optionals, arrays and vectors, and
-// everything else with ==, which a user's key type must make agree with its codec.
+// keys), also inside the built-in codecs' pairs, tuples, optionals, arrays and vectors; maps
+// by their encoded bytes; and everything else with ==, which a user's key type must make agree
+// with its codec.
 template <typename T>
 struct StateKeyEqual {
   bool operator()(const T& a, const T& b) const { return a == b; }
@@ -654,6 +657,18 @@ struct StateKeyEqual<std::array<T, N>> {
     return std::equal(a.begin(), a.end(), b.begin(), StateKeyEqual<T>{});
   }
 };
+
+// A map's bytes are what RocksDB compares, and what StateKeyHash hashes (an unordered map's
+// follow its iteration order: two equal ones may be two keys, on every backend).
+template <typename M>
+struct EncodedBytesEqual {
+  bool operator()(const M& a, const M& b) const { return EncodeToString(a) == EncodeToString(b); }
+};
+template <typename K, typename V, typename C, typename A>
+struct StateKeyEqual<std::map<K, V, C, A>> : EncodedBytesEqual<std::map<K, V, C, A>> {};
+template <typename K, typename V, typename H, typename E, typename A>
+struct StateKeyEqual<std::unordered_map<K, V, H, E, A>>
+    : EncodedBytesEqual<std::unordered_map<K, V, H, E, A>> {};
 
 template <typename... Ts>
 struct StateKeyEqual<std::tuple<Ts...>> {
