@@ -321,6 +321,56 @@ TEST_F(KafkaSourceTest, ACommittedOffsetNoLongerThereReadsFromTheEarliestRecord)
   EXPECT_EQ(sum.load(), 6);
 }
 
+// A restored split whose offset is no longer there (retention deleted the records before
+// where the savepoint read to) goes on from the earliest record still there: the job runs
+// on, reading what the broker holds, as after the group's offset is gone.
+TEST_F(KafkaSourceTest, ARestoredOffsetNoLongerThereGoesOnFromTheEarliestRecord) {
+  TempDir dir;
+  std::string topic = UniqueName("source-restore-gone");
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, topic, 1), "");
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, topic, {"1", "2", "3"}), "");
+  static std::atomic<int64_t> sum;
+  auto build = [&](StreamExecutionEnvironment& env) {
+    env.FromSource(KafkaSource<int64_t>::Builder()
+                       .SetBootstrapServers(bootstrap_)
+                       .SetTopics({topic})
+                       .SetValueOnlyDeserializer(&ParseInt)
+                       .Build(),
+                   WatermarkStrategy<int64_t>::NoWatermarks(), "in")
+        .Uid("in")
+        .AddSink([](int64_t v) { sum.fetch_add(v); })
+        .Uid("sum");
+  };
+  std::string savepoint;
+  {
+    sum = 0;
+    StreamExecutionEnvironment env(CheckpointedConfig(dir));
+    build(env);
+    auto client = env.ExecuteAsync("kafka before retention");
+    ASSERT_TRUE(WaitFor(*client, [](const JobMetrics&) { return sum.load() == 6; }));
+    auto sp = client->StopWithSavepoint(dir.Join("savepoints"));
+    ASSERT_TRUE(sp.ok()) << sp.status().ToString();
+    savepoint = *sp;
+    ASSERT_TRUE(client->Wait().ok());
+  }
+  // Offsets 3, 4 and 5, and retention takes everything before 5: the savepoint's 3 is gone.
+  ASSERT_EQ(testing::ProduceValues(bootstrap_, topic, {"10", "20", "30"}), "");
+  ASSERT_EQ(testing::DeleteRecordsBefore(bootstrap_, topic, 5), "");
+  sum = 0;
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.state-recovery.path", savepoint);
+  StreamExecutionEnvironment env(c);
+  build(env);
+  auto client = env.ExecuteAsync("kafka after retention");
+  EXPECT_TRUE(WaitFor(*client, [](const JobMetrics&) { return sum.load() >= 30; }))
+      << client->Wait().error();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(sum.load(), 30);
+  EXPECT_EQ(client->metrics().status, JobStatus::kRunning);
+  client->Cancel();
+  client->Wait();
+}
+
 // An unbounded source finds a partition added while it runs and reads it from its start.
 TEST_F(KafkaSourceTest, DiscoversPartitionsAddedWhileRunning) {
   std::string topic = UniqueName("source-discovery");

@@ -192,6 +192,36 @@ std::string CommitOffset(const std::string& bootstrap, const std::string& group,
   return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2str(err);
 }
 
+std::string DeleteRecordsBefore(const std::string& bootstrap, const std::string& topic,
+                                int64_t offset) {
+  std::string error;
+  RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
+  if (!rk) return error;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = offset;
+  rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(list);
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  rd_kafka_DeleteRecords(rk.get(), &del, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60'000);
+  std::string result;
+  if (ev == nullptr) {
+    result = "DeleteRecords timed out";
+  } else if (rd_kafka_event_error(ev)) {
+    result = rd_kafka_event_error_string(ev);
+  } else {
+    const rd_kafka_topic_partition_list_t* offsets =
+        rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+    for (int i = 0; offsets != nullptr && i < offsets->cnt; ++i) {
+      if (offsets->elems[i].err) result = rd_kafka_err2str(offsets->elems[i].err);
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_DeleteRecords_destroy(del);
+  return result;
+}
+
 std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
                           const std::vector<std::string>& values,
                           int32_t (*partition_of)(size_t index)) {

@@ -56,6 +56,11 @@ std::string AddPartitions(const std::string& bootstrap, const std::string& topic
 std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
                                             const std::string& topic, int partitions);
 
+// Deletes the records of `topic` partition 0 before `offset` (retention would, in time);
+// "" on success, else the error.
+std::string DeleteRecordsBefore(const std::string& bootstrap, const std::string& topic,
+                                int64_t offset);
+
 // Commits `offset` for partition 0 of `topic` as `group`'s offset; "" on success, else the error.
 std::string CommitOffset(const std::string& bootstrap, const std::string& group,
                          const std::string& topic, int64_t offset);
