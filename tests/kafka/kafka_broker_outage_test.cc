@@ -63,6 +63,27 @@ TempDir* KafkaBrokerOutageTest::dir_ = nullptr;
 KafkaBroker* KafkaBrokerOutageTest::broker_ = nullptr;
 std::string KafkaBrokerOutageTest::start_error_;
 
+// Checkpoints every 200 ms into `dir`; up to `restarts` restarts, 500 ms apart.
+Configuration OutageConfig(const TempDir& dir, int restarts) {
+  Configuration c;
+  c.Set("execution.checkpointing.interval", "200 ms");
+  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
+  c.Set("restart-strategy.type", "fixed-delay");
+  c.Set("restart-strategy.fixed-delay.attempts", std::to_string(restarts));
+  c.Set("restart-strategy.fixed-delay.delay", "500 ms");
+  return c;
+}
+
+// Waits up to 60 s for the job's second completed checkpoint: mid-job, output committed.
+bool TwoCheckpointsCompleted(JobClient& client) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (client.metrics().checkpoints.completed < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return client.metrics().checkpoints.completed >= 2;
+}
+
 TEST_F(KafkaBrokerOutageTest, ExactlyOnceThroughABrokerRestart) {
   TempDir dir;
   KafkaBroker& broker = *broker_;
@@ -78,13 +99,7 @@ TEST_F(KafkaBrokerOutageTest, ExactlyOnceThroughABrokerRestart) {
                                    [](size_t i) { return static_cast<int32_t>(i % kPartitions); }),
             "");
 
-  Configuration c;
-  c.Set("execution.checkpointing.interval", "200 ms");
-  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
-  c.Set("restart-strategy.type", "fixed-delay");
-  c.Set("restart-strategy.fixed-delay.attempts", "30");  // about 100 s of outage
-  c.Set("restart-strategy.fixed-delay.delay", "500 ms");
-  StreamExecutionEnvironment env(c);
+  StreamExecutionEnvironment env(OutageConfig(dir, 30));  // about 100 s of outage
   auto source = KafkaSource<int64_t>::Builder()
                     .SetBootstrapServers(bootstrap)
                     .SetTopics({input})
@@ -120,12 +135,7 @@ TEST_F(KafkaBrokerOutageTest, ExactlyOnceThroughABrokerRestart) {
   auto client = env.ExecuteAsync("kafka broker outage");
 
   // Mid-job: some checkpoints committed, most of the input still to read.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (client->metrics().checkpoints.completed < 2 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_GE(client->metrics().checkpoints.completed, 2);
+  ASSERT_TRUE(TwoCheckpointsCompleted(*client));
   ASSERT_EQ(broker.Pause(), "");
   const JobStatus during = client->metrics().status;
   EXPECT_TRUE(during == JobStatus::kRunning || during == JobStatus::kRestarting)
@@ -151,13 +161,7 @@ TEST_F(KafkaBrokerOutageTest, ACancelDoesNotWaitForTheBrokers) {
   const std::string bootstrap = broker.bootstrap();
   const std::string output = UniqueName("cancel-out");
   ASSERT_EQ(testing::CreateTopic(bootstrap, output, 1), "");
-  Configuration c;
-  c.Set("execution.checkpointing.interval", "200 ms");
-  c.Set("execution.checkpointing.dir", dir.Join("checkpoints"));
-  c.Set("restart-strategy.type", "fixed-delay");
-  c.Set("restart-strategy.fixed-delay.attempts", "1000");
-  c.Set("restart-strategy.fixed-delay.delay", "500 ms");
-  StreamExecutionEnvironment env(c);
+  StreamExecutionEnvironment env(OutageConfig(dir, 1000));
   // librdkafka's default timeouts: records wait five minutes for a broker.
   auto sink = KafkaSink<std::pair<int64_t, int64_t>>::Builder()
                   .SetBootstrapServers(bootstrap)
@@ -174,12 +178,7 @@ TEST_F(KafkaBrokerOutageTest, ACancelDoesNotWaitForTheBrokers) {
       .Process(CountPerKey())
       .SinkTo(sink);
   auto client = env.ExecuteAsync("kafka cancel during an outage");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (client->metrics().checkpoints.completed < 2 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_GE(client->metrics().checkpoints.completed, 2);
+  ASSERT_TRUE(TwoCheckpointsCompleted(*client));
   ASSERT_EQ(broker.Pause(), "");
   // However the test ends: the job ends and the broker comes back for the suite.
   struct Cleanup {
