@@ -209,14 +209,25 @@ class KafkaEnumerator final : public SplitEnumerator<KafkaPartitionSplit, KafkaE
     Listing listing = ListSplits(*md);
     // librdkafka answers offset queries of a partition without a leader from its cached
     // metadata, without asking again: ask for the metadata until the new partitions' leaders
-    // are known. A listing that fails meanwhile leaves the last good one.
+    // are known. A listing that fails meanwhile, or lists less (a broker whose metadata lags),
+    // leaves the last one.
     while (first && AnyLeaderless(*md, listing.splits) &&
            Clock::now() + kRetryBackoff < leaders_by) {
       std::this_thread::sleep_for(kRetryBackoff);
-      Metadata again = ListTopics(rk, deadline);
+      Metadata again = ListTopics(rk, leaders_by);
       if (!again) break;
+      Listing next;
+      try {
+        next = ListSplits(*again);
+      } catch (const std::exception&) {
+        break;
+      }
+      if (!std::includes(next.present.begin(), next.present.end(), listing.present.begin(),
+                         listing.present.end())) {
+        break;
+      }
       md = std::move(again);
-      listing = ListSplits(*md);
+      listing = std::move(next);
     }
     std::vector<KafkaPartitionSplit>& splits = listing.splits;
     const std::set<KafkaTopicPartition>& present = listing.present;

@@ -316,11 +316,11 @@ Status Producer::InSlices(std::chrono::milliseconds timeout, std::string_view do
     const bool again =
         rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT ||
         (options.retriable_errors && rd_kafka_error_is_retriable(e) && !rd_kafka_error_is_fatal(e));
-    if (!again || Now() >= deadline) return TxnError(e, doing);
-    if (options.cancellable && cancellation_.stop_requested()) {
+    if (again && options.cancellable && cancellation_.stop_requested()) {
       rd_kafka_error_destroy(e);
       return Cancelled();
     }
+    if (!again || Now() >= deadline) return TxnError(e, doing);
     // After an error, librdkafka's own backoff: a call again at once would send again at once.
     const bool timed_out = rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT;
     rd_kafka_error_destroy(e);
