@@ -38,7 +38,8 @@ constexpr int64_t kRecords = 12'000;
 
 
 // The tests' own broker (not the shared test broker, which other tests use meanwhile),
-// started once for the suite and stopped after it.
+// started once for the suite and stopped after it: once per process, and ctest runs each test
+// in a process of its own (one at a time: tests/kafka/CMakeLists.txt).
 class KafkaBrokerOutageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
