@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <set>
 #include <thread>
@@ -83,76 +84,82 @@ std::string CreateTopic(const std::string& bootstrap, const std::string& topic, 
   return CreateTopicWithConfig(bootstrap, topic, partitions, {});
 }
 
-std::string CreateTopicWithConfig(const std::string& bootstrap, const std::string& topic,
-                                  int partitions,
-                                  const std::map<std::string, std::string>& config) {
+// Runs one admin request: `send(rk, queue)` sends it, `errors_of(event)` reads its result's
+// errors. "" on success, else what failed.
+std::string RunAdminRequest(const std::string& bootstrap, const std::string& name,
+                            const std::function<void(rd_kafka_t*, rd_kafka_queue_t*)>& send,
+                            const std::function<std::string(rd_kafka_event_t*)>& errors_of) {
   std::string error;
   RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
   if (!rk) return error;
-  char err[512];
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
-  if (nt == nullptr) return err;
-  for (const auto& [k, v] : config) {
-    if (rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_NewTopic_destroy(nt);
-      return "topic config " + k + "=" + v + " not accepted";
-    }
-  }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
-  rd_kafka_CreateTopics(rk.get(), &nt, 1, nullptr, q);
+  send(rk.get(), q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60'000);
   std::string result;
   if (ev == nullptr) {
-    result = "CreateTopics timed out";
+    result = name + " timed out";
   } else if (rd_kafka_event_error(ev)) {
     result = rd_kafka_event_error_string(ev);
   } else {
-    size_t n = 0;
-    const rd_kafka_topic_result_t** topics =
-        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-    for (size_t i = 0; i < n; ++i) {
-      if (rd_kafka_topic_result_error(topics[i])) {
-        result = rd_kafka_topic_result_error_string(topics[i]);
-      }
-    }
+    result = errors_of(ev);
   }
   if (ev != nullptr) rd_kafka_event_destroy(ev);
   rd_kafka_queue_destroy(q);
-  rd_kafka_NewTopic_destroy(nt);
   return result;
+}
+
+// The error of a topic in an admin result, if one has one.
+std::string TopicResultsError(const rd_kafka_topic_result_t** topics, size_t n) {
+  std::string result;
+  for (size_t i = 0; i < n; ++i) {
+    if (rd_kafka_topic_result_error(topics[i])) result = rd_kafka_topic_result_error_string(topics[i]);
+  }
+  return result;
+}
+
+std::string CreateTopicWithConfig(const std::string& bootstrap, const std::string& topic,
+                                  int partitions,
+                                  const std::map<std::string, std::string>& config) {
+  char err[512];
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
+  if (nt == nullptr) return err;
+  std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)> hold(
+      nt, &rd_kafka_NewTopic_destroy);
+  for (const auto& [k, v] : config) {
+    if (rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return "topic config " + k + "=" + v + " not accepted";
+    }
+  }
+  return RunAdminRequest(
+      bootstrap, "CreateTopics",
+      [&](rd_kafka_t* rk, rd_kafka_queue_t* q) { rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q); },
+      [](rd_kafka_event_t* ev) {
+        size_t n = 0;
+        const rd_kafka_topic_result_t** topics =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+        return TopicResultsError(topics, n);
+      });
 }
 
 std::string AddPartitions(const std::string& bootstrap, const std::string& topic,
                           int total_partitions) {
-  std::string error;
-  RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
-  if (!rk) return error;
   char err[512];
   rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(
       topic.c_str(), static_cast<size_t>(total_partitions), err, sizeof err);
   if (np == nullptr) return err;
-  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
-  rd_kafka_CreatePartitions(rk.get(), &np, 1, nullptr, q);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60'000);
-  std::string result;
-  if (ev == nullptr) {
-    result = "CreatePartitions timed out";
-  } else if (rd_kafka_event_error(ev)) {
-    result = rd_kafka_event_error_string(ev);
-  } else {
-    size_t n = 0;
-    const rd_kafka_topic_result_t** topics =
-        rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
-    for (size_t i = 0; i < n; ++i) {
-      if (rd_kafka_topic_result_error(topics[i])) {
-        result = rd_kafka_topic_result_error_string(topics[i]);
-      }
-    }
-  }
-  if (ev != nullptr) rd_kafka_event_destroy(ev);
-  rd_kafka_queue_destroy(q);
-  rd_kafka_NewPartitions_destroy(np);
-  return result;
+  std::unique_ptr<rd_kafka_NewPartitions_t, decltype(&rd_kafka_NewPartitions_destroy)> hold(
+      np, &rd_kafka_NewPartitions_destroy);
+  return RunAdminRequest(
+      bootstrap, "CreatePartitions",
+      [&](rd_kafka_t* rk, rd_kafka_queue_t* q) {
+        rd_kafka_CreatePartitions(rk, &np, 1, nullptr, q);
+      },
+      [](rd_kafka_event_t* ev) {
+        size_t n = 0;
+        const rd_kafka_topic_result_t** topics = rd_kafka_CreatePartitions_result_topics(
+            rd_kafka_event_CreatePartitions_result(ev), &n);
+        return TopicResultsError(topics, n);
+      });
 }
 
 std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
@@ -194,32 +201,24 @@ std::string CommitOffset(const std::string& bootstrap, const std::string& group,
 
 std::string DeleteRecordsBefore(const std::string& bootstrap, const std::string& topic,
                                 int64_t offset) {
-  std::string error;
-  RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
-  if (!rk) return error;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = offset;
   rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(list);
   rd_kafka_topic_partition_list_destroy(list);
-  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
-  rd_kafka_DeleteRecords(rk.get(), &del, 1, nullptr, q);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60'000);
-  std::string result;
-  if (ev == nullptr) {
-    result = "DeleteRecords timed out";
-  } else if (rd_kafka_event_error(ev)) {
-    result = rd_kafka_event_error_string(ev);
-  } else {
-    const rd_kafka_topic_partition_list_t* offsets =
-        rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
-    for (int i = 0; offsets != nullptr && i < offsets->cnt; ++i) {
-      if (offsets->elems[i].err) result = rd_kafka_err2str(offsets->elems[i].err);
-    }
-  }
-  if (ev != nullptr) rd_kafka_event_destroy(ev);
-  rd_kafka_queue_destroy(q);
-  rd_kafka_DeleteRecords_destroy(del);
-  return result;
+  std::unique_ptr<rd_kafka_DeleteRecords_t, decltype(&rd_kafka_DeleteRecords_destroy)> hold(
+      del, &rd_kafka_DeleteRecords_destroy);
+  return RunAdminRequest(
+      bootstrap, "DeleteRecords",
+      [&](rd_kafka_t* rk, rd_kafka_queue_t* q) { rd_kafka_DeleteRecords(rk, &del, 1, nullptr, q); },
+      [](rd_kafka_event_t* ev) {
+        std::string result;
+        const rd_kafka_topic_partition_list_t* offsets =
+            rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+        for (int i = 0; offsets != nullptr && i < offsets->cnt; ++i) {
+          if (offsets->elems[i].err) result = rd_kafka_err2str(offsets->elems[i].err);
+        }
+        return result;
+      });
 }
 
 std::string ProduceValues(const std::string& bootstrap, const std::string& topic,
