@@ -2,11 +2,14 @@
 
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -45,6 +48,44 @@ std::string HostOf(const std::string& header) {
   }
   auto colon = header.rfind(':');
   return colon == std::string::npos ? header : header.substr(0, colon);
+}
+
+// How long Stop lets the server threads finish what they serve (an idle keep-alive connection
+// ends after its 1 s timeout) before it shuts their connections down.
+constexpr std::chrono::milliseconds kStopGrace{1500};
+
+// The local port of socket `fd`, or -1 if it is not an IPv4 or IPv6 socket.
+int LocalPort(int fd) {
+  sockaddr_storage local{};
+  socklen_t length = sizeof(local);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) return -1;
+  if (local.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
+  }
+  if (local.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
+  }
+  return -1;
+}
+
+// Shuts down the connections this process accepted on `port` (after the server stopped
+// listening on it): a server thread reading a request that a client sends a byte at a time,
+// each within the read timeout, wakes at once instead of when the client stops. cpp-httplib
+// keeps its accepted sockets to itself, so they are found among the process's open files:
+// sockets on that local port that have a peer.
+void ShutDownConnectionsOn(int port) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    const std::string name = entry.path().filename().string();
+    int fd = -1;
+    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc()) continue;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || LocalPort(fd) != port) continue;
+    sockaddr_storage peer{};
+    socklen_t length = sizeof(peer);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) continue;
+    ::shutdown(fd, SHUT_RDWR);
+  }
 }
 
 // A method name cpp-httplib's parser refuses: a well-formed token that is none of its own.
@@ -148,6 +189,7 @@ struct RestEndpoint::Impl {
   std::string url;
   bool loopback = true;
   bool stopped = false;
+  std::atomic<bool> serving{false};  // the accept loop's thread has not returned
   // For Stop: whether a dashboard may be watching (the page was served and a request came a
   // moment ago), and whether a request answered after the job ended (say, the dashboard's
   // next refresh) told how it ended.
@@ -332,7 +374,11 @@ void RestEndpoint::Start(JobMaster* master) {
 
 void RestEndpoint::StartListening() {
   Impl* impl = impl_.get();
-  impl->thread = std::thread([impl] { impl->server.listen_after_bind(); });
+  impl->serving = true;
+  impl->thread = std::thread([impl] {
+    impl->server.listen_after_bind();  // returns once its server threads have finished
+    impl->serving = false;
+  });
   // Until it runs, stop() would not close the socket: wait (a moment) for it.
   for (int i = 0; i < 5000 && !impl->server.is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -365,6 +411,11 @@ void RestEndpoint::Stop() {
     StartListening();
   }
   impl->server.stop();
+  const int64_t grace_end = SteadyMillis() + kStopGrace.count();
+  while (impl->serving && SteadyMillis() < grace_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (impl->serving) ShutDownConnectionsOn(impl->port);
   impl->thread.join();
 }
 

@@ -6,10 +6,11 @@
 // registers the job for `weir list` (job_registry.h); Stop() unregisters it, waits until the
 // results of finished savepoints and checkpoints requested over the API were fetched and,
 // while a dashboard is open, until it fetched the job's final status (at most kLinger for
-// both), and stops serving. Requests the router does not know get Flink's JSON errors;
-// bodies over rest.server.max-content-length get 413. Bound to loopback (the default), it
-// answers only requests whose Host header names a loopback address, so a web page cannot
-// reach it by DNS rebinding.
+// both), and stops serving: connections still open a moment later (a client sending its
+// request slowly) are shut down, not waited for. Requests the router does not know get
+// Flink's JSON errors; bodies over rest.server.max-content-length get 413. Bound to loopback
+// (the default), it answers only requests whose Host header names a loopback address, so a
+// web page cannot reach it by DNS rebinding.
 //
 // Thread-safety: Bind, Start and Stop from one thread (the job's owner); requests are served
 // by a pool of kThreads server threads.

@@ -572,6 +572,39 @@ TEST_F(RestEndpointTest, WithNoDashboardOpenTheApiStopsAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
 }
 
+// A client that sends its request a byte at a time, each within the read timeout, keeps a
+// server thread reading for as long as it likes; stopping the API does not wait for it.
+TEST_F(RestEndpointTest, AClientThatTricklesItsRequestDoesNotHoldTheStop) {
+  const int port = std::stoi(rest_url_.substr(rest_url_.rfind(':') + 1));
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  const std::string start = "GET /jobs/overview HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+  ASSERT_EQ(::send(fd, start.data(), start.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(start.size()));
+  std::atomic<bool> stopped{false};
+  std::thread trickle([&] {  // a header line that never ends, for 30 s at most
+    for (int i = 0; i < 300 && !stopped; ++i) {
+      if (::send(fd, "x", 1, MSG_NOSIGNAL) != 1) return;  // the server closed it
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server is reading it
+  client_->Cancel();
+  client_->Wait();
+  auto started = std::chrono::steady_clock::now();
+  client_.reset();  // stops the REST API
+  auto took = std::chrono::steady_clock::now() - started;
+  stopped = true;
+  trickle.join();
+  ::close(fd);
+  EXPECT_LT(took, std::chrono::seconds(5)) << "the stop waited for the slow client";
+}
+
 TEST(RestEndpointConfigTest, PortRanges) {
   EXPECT_EQ(*ParsePortRange("8081"), std::vector<int>{8081});
   EXPECT_EQ(*ParsePortRange("8081-8083"), (std::vector<int>{8081, 8082, 8083}));
