@@ -609,7 +609,8 @@ class JobHandlers {
     int v = std::get<int>(found);
     int parallelism = master_->graph().vertices()[static_cast<size_t>(v)].parallelism;
     std::set<int> wanted;
-    if (auto it = req.query.find("subtasks"); it != req.query.end()) {
+    const auto subtasks = req.query.find("subtasks");
+    if (auto it = subtasks; it != req.query.end()) {
       for (const std::string& range : SplitList(it->second)) {
         auto dash = range.find('-');
         std::string first = range.substr(0, dash);
@@ -642,8 +643,10 @@ class JobHandlers {
       }
     }
     std::map<std::string, std::vector<double>> values;
+    // Subtasks asked for that the vertex does not have select nothing, not every subtask.
+    const bool all = subtasks == req.query.end() || subtasks->second.empty();
     for (int s = 0; s < parallelism; ++s) {
-      if (!wanted.empty() && !wanted.contains(s)) continue;
+      if (!all && !wanted.contains(s)) continue;
       for (auto& [id, value] : SubtaskMetrics(v, s, false)) values[id].push_back(value);
     }
     Json out = Json::array();
@@ -880,7 +883,7 @@ class JobHandlers {
            {"checkpoint_type", TypeName(c.type)},
            {"tasks", std::move(tasks)}};
     if (c.status == CheckpointStats::Status::kCompleted) {
-      j["external_path"] = c.external_path;
+      j["external_path"] = AbsolutePath(c.external_path);  // as savepoints': usable anywhere
       j["discarded"] = false;
     }
     if (c.status == CheckpointStats::Status::kFailed) {
@@ -907,7 +910,7 @@ class JobHandlers {
       restored = Json{{"id", s.latest_restored->id},
                       {"restore_timestamp", s.latest_restored->restore_wall_ms},
                       {"is_savepoint", s.latest_restored->savepoint},
-                      {"external_path", s.latest_restored->external_path}};
+                      {"external_path", AbsolutePath(s.latest_restored->external_path)}};
     }
     StatsSummary zero;
     return Ok(Json{{"counts",

@@ -270,6 +270,7 @@ TEST_F(RestEndpointTest, WhatTheFuzzerFound) {
   }
   EXPECT_EQ(Get(metrics + "&subtasks=0-0").size(), 1u);
   EXPECT_EQ(Get(metrics + "&subtasks=3-0").size(), 1u);
+  EXPECT_TRUE(Get(metrics + "&subtasks=99").empty()) << "no subtask 99: none, not every one";
   Get(metrics + "&subtasks=0000001", 400);
   Get(metrics + "&agg=MAX", 400);
 }
@@ -540,6 +541,36 @@ INSTANTIATE_TEST_SUITE_P(Checkpoints, RestEndpointHeapTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& p) {
                            return p.param ? "incremental" : "full";
                          });
+
+// A checkpoint directory relative to the job's working directory: the API reports absolute
+// paths, which restore from anywhere (as a savepoint's location is).
+class RestEndpointRelativeDirTest : public RestEndpointTest {
+ protected:
+  void Configure(Configuration& config) override {
+    cwd_ = std::filesystem::current_path();
+    std::filesystem::current_path(dir_.path());
+    config.Set("execution.checkpointing.dir", "relative-checkpoints");
+  }
+  void TearDown() override {
+    RestEndpointTest::TearDown();
+    std::filesystem::current_path(cwd_);
+  }
+  std::filesystem::path cwd_;
+};
+
+TEST_F(RestEndpointRelativeDirTest, CheckpointPathsAreAbsolute) {
+  std::string job = "/jobs/" + job_id_;
+  Json trigger = Post(job + "/checkpoints", "", 202);
+  Json done = Await(job + "/checkpoints/" + trigger["request-id"].get<std::string>());
+  ASSERT_TRUE(done["operation"].contains("checkpointId")) << done.dump();
+  int64_t id = done["operation"]["checkpointId"];
+  const std::string in = dir_.Join("relative-checkpoints/");
+  std::string details = Get(job + "/checkpoints/details/" + std::to_string(id))["external_path"];
+  EXPECT_TRUE(details.starts_with(in)) << details;
+  EXPECT_TRUE(std::filesystem::is_directory(details)) << details;
+  std::string latest = Get(job + "/checkpoints")["latest"]["completed"]["external_path"];
+  EXPECT_TRUE(latest.starts_with(in)) << latest;
+}
 
 // A dashboard that is open when the job ends gets to show how it ended: the API waits for
 // its next refresh before it stops, and no longer once that came.
