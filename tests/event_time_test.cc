@@ -374,5 +374,35 @@ TEST(EventTimeIdlenessTest, AnIdleSubtaskDoesNotHoldBackTheWatermark) {
   EXPECT_GT(lines.size(), 10u) << "timers fired as the active subtask's watermark advanced";
 }
 
+// The end of the input ends event time even where an assigner went idle before it: its
+// maximum watermark goes out as an active one (a watermark on an idle channel is ignored
+// downstream), and the window still open fires. Before, it was silently never fired.
+TEST(EventTimeIdlenessTest, TheEndOfInputFiresWindowsAfterTheAssignerWentIdle) {
+  TempDir dir;
+  Configuration c;
+  c.Set("pipeline.auto-watermark-interval", "5 ms");
+  c.Set("pipeline.exchange.batch-size", "1");
+  StreamExecutionEnvironment env(c);
+  env.SetParallelism(1);
+  env.FromSequence(0, 99)
+      .Map([](int64_t i) {
+        // A quiet tail: nothing reaches the assigner for 200 ms, ten times its idleness.
+        if (i == 99) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return Event{0, i * 10};
+      })
+      .Filter([](const Event& e) { return e.time < 500; })
+      .Rebalance()
+      .AssignTimestampsAndWatermarks(
+          WatermarkStrategy<Event>::ForMonotonousTimestamps()
+              .WithTimestampAssigner([](const Event& e) { return e.time; })
+              .WithIdleness(std::chrono::milliseconds(20)))
+      .KeyBy([](const Event& e) { return e.key; })
+      .Process(WindowCount())
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("idle-at-the-end");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(OutputLines(dir.Join("out")), std::vector<std::string>{"0,999,50"});
+}
+
 }  // namespace
 }  // namespace weir

@@ -150,6 +150,17 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   }
   void OnPeriodicTime(int64_t now_ms) override {
     next_periodic_ = now_ms + interval_ms_;
+    // WithIdleness, per split as in Flink: a split (a Kafka partition, say) that emitted
+    // nothing for the timeout is left out of the reader's watermark, so a quiet one does not
+    // hold back the others'; its next record takes it back in.
+    auto idleness = strategy_->idleness();
+    for (auto& s : splits_) {
+      if (s.emitted_since_periodic || s.last_record_ms < 0) {
+        s.last_record_ms = now_ms;  // a new split counts from its first periodic call
+        s.emitted_since_periodic = false;
+      }
+      s.idle = idleness && now_ms - s.last_record_ms >= idleness->count();
+    }
     try {
       for (auto& s : splits_) s.generator->OnPeriodicEmit(s.output);
     } catch (...) {
@@ -162,11 +173,19 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
       last_record_ms_ = now_ms;
       emitted_since_periodic_ = false;
     }
-    auto idleness = strategy_->idleness();
     if (idleness && !idle_ && now_ms - last_record_ms_ >= idleness->count()) {
       idle_ = true;
       this->watermark_output_->AcceptWatermarkStatus(true);
     }
+  }
+
+ protected:
+  // Downstream ignores the watermarks of an idle output: an idle reader's next one (the end
+  // of its input's, or a split's advance without records) goes out as an active one, as
+  // Flink's do.
+  void ProcessWatermark(int64_t watermark) override {
+    MarkActive();
+    this->EmitWatermark(watermark);
   }
 
  private:
@@ -175,6 +194,9 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
     std::string id;
     std::unique_ptr<WatermarkGenerator<T>> generator;
     WatermarkOutput output;
+    int64_t last_record_ms = -1;  // as of the last periodic call that followed records
+    bool emitted_since_periodic = false;
+    bool idle = false;  // WithIdleness: no records for the timeout
   };
 
   // SourceReaderContext
@@ -213,17 +235,16 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
     if (strategy_) {
       if (strategy_->assigner()) strategy_->assigner()(batch_.records, batch_.timestamps);
       if (current_ < 0) SelectSplit("");
+      SplitTime& s = splits_[static_cast<size_t>(current_)];
+      s.emitted_since_periodic = true;
+      s.idle = false;
       if (batch_.has_timestamps()) {
-        SplitTime& s = splits_[static_cast<size_t>(current_)];
         s.generator->OnEvents(batch_.records, batch_.timestamps, s.output);
       }
     }
     if (strategy_) {
       emitted_since_periodic_ = true;
-      if (idle_) {
-        idle_ = false;
-        this->watermark_output_->AcceptWatermarkStatus(false);
-      }
+      MarkActive();
     }
     if (output_.keeps_records()) {
       this->EmitKeepingRecords(batch_, &spare_);
@@ -263,12 +284,23 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
     op->Combine();
   }
 
-  // The reader's watermark: the minimum over its splits, once it advances.
+  void MarkActive() {
+    if (!idle_) return;
+    idle_ = false;
+    this->watermark_output_->AcceptWatermarkStatus(false);
+  }
+
+  // The reader's watermark: the minimum over its splits that are not idle, once it advances.
+  // With every split idle it says nothing (the reader's own idleness marks it idle).
   void Combine() {
-    if (splits_.empty()) return;
     int64_t min = kMaxWatermark;
-    for (const auto& s : splits_) min = std::min(min, s.output.watermark());
-    if (min < kMaxWatermark) this->HandleWatermark(min);
+    bool any_active = false;
+    for (const auto& s : splits_) {
+      if (s.idle || s.output.idle()) continue;
+      any_active = true;
+      min = std::min(min, s.output.watermark());
+    }
+    if (any_active && min < kMaxWatermark) this->HandleWatermark(min);
   }
 
   std::shared_ptr<const SourceT> source_;

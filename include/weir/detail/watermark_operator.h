@@ -51,10 +51,7 @@ class TimestampsAndWatermarksOperator final : public TransformOperator<T, T> {
       RethrowAsOperatorError(this->context());
     }
     saw_records_ = true;
-    if (idle_) {
-      idle_ = false;
-      this->watermark_output_->AcceptWatermarkStatus(false);
-    }
+    MarkActive();
     this->out_->Accept(in);
     Forward();
   }
@@ -75,15 +72,16 @@ class TimestampsAndWatermarksOperator final : public TransformOperator<T, T> {
     }
     Forward();
     auto idleness = strategy_.idleness();
-    if (idleness && !idle_ && now - last_record_ >= idleness->count()) {
-      idle_ = true;
-      this->watermark_output_->AcceptWatermarkStatus(true);
-    }
+    if (idleness && now - last_record_ >= idleness->count()) MarkIdle();
   }
 
  protected:
+  // Upstream event time is replaced by this operator's, except its end: the end of the
+  // input's maximum watermark goes on, as an active one (an idle channel's is ignored).
   void ProcessWatermark(int64_t watermark) override {
-    if (watermark == kMaxWatermark) this->EmitWatermark(watermark);  // the end of the input
+    if (watermark != kMaxWatermark) return;
+    MarkActive();
+    this->EmitWatermark(watermark);
   }
   void ProcessWatermarkStatus(bool) override {}
 
@@ -92,18 +90,27 @@ class TimestampsAndWatermarksOperator final : public TransformOperator<T, T> {
     return OperatorError(this->context().operator_name(), this->context().subtask_index(), s);
   }
 
+  // Downstream ignores the watermarks of an idle output: one that was idle is marked active
+  // before its next watermark or record, as Flink's outputs are.
+  void MarkActive() {
+    if (!idle_) return;
+    idle_ = false;
+    this->watermark_output_->AcceptWatermarkStatus(false);
+  }
+  void MarkIdle() {
+    if (idle_) return;
+    idle_ = true;
+    this->watermark_output_->AcceptWatermarkStatus(true);
+  }
+
   // Passes on what the generator emitted, if it advanced event time.
   void Forward() {
-    if (output_.idle() && !idle_) {
-      idle_ = true;
-      this->watermark_output_->AcceptWatermarkStatus(true);
+    if (output_.idle()) {
+      MarkIdle();
       return;
     }
     if (output_.watermark() > emitted_) {
-      if (idle_) {
-        idle_ = false;
-        this->watermark_output_->AcceptWatermarkStatus(false);
-      }
+      MarkActive();
       emitted_ = output_.watermark();
       this->EmitWatermark(emitted_);
     }

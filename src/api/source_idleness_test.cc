@@ -1,0 +1,141 @@
+// WithIdleness on a source reader of several splits: as in Flink, each split goes idle on its
+// own, so a quiet split (a Kafka partition nothing is written to) does not hold back the
+// watermark of the splits beside it in the same reader.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "testing/fake_operator_context.h"
+#include "weir/detail/source_coordinator.h"
+#include "weir/detail/source_operator.h"
+#include "weir/weir.h"
+
+namespace weir {
+namespace {
+
+// Announces two splits (as the Kafka reader announces its partitions) and reads only "busy":
+// timestamps 0, 10, 20, ... Once told to, it reads "quiet" too, from timestamp 5.
+class TwoSplitReader final : public SourceReader<int64_t, int32_t> {
+ public:
+  explicit TwoSplitReader(const bool* quiet_speaks) : quiet_speaks_(quiet_speaks) {}
+  InputStatus PollNext(ReaderOutput<int64_t>& out) override {
+    if (!announced_) {
+      out.ForSplit("quiet");
+      out.ForSplit("busy");
+      announced_ = true;
+    }
+    if (*quiet_speaks_) {
+      out.ForSplit("quiet");
+      out.Collect(5, 5);
+    }
+    out.ForSplit("busy");
+    out.Collect(next_, next_);
+    next_ += 10;
+    return InputStatus::kMoreAvailable;
+  }
+  void AddSplits(std::vector<int32_t>) override {}
+  void NotifyNoMoreSplits() override {}
+  std::vector<int32_t> SnapshotState(int64_t) override { return {}; }
+
+ private:
+  const bool* quiet_speaks_;
+  bool announced_ = false;
+  int64_t next_ = 0;
+};
+
+class NoSplits final : public SplitEnumerator<int32_t, int32_t> {
+ public:
+  void HandleSplitRequest(int) override {}
+  int32_t SnapshotState(int64_t) override { return 0; }
+};
+
+class TwoSplitSource final : public Source<int64_t, int32_t, int32_t> {
+ public:
+  explicit TwoSplitSource(const bool* quiet_speaks) : quiet_speaks_(quiet_speaks) {}
+  std::unique_ptr<SplitEnumerator<int32_t, int32_t>> CreateEnumerator(
+      SplitEnumeratorContext<int32_t>&) const override {
+    return std::make_unique<NoSplits>();
+  }
+  std::unique_ptr<SplitEnumerator<int32_t, int32_t>> RestoreEnumerator(
+      SplitEnumeratorContext<int32_t>&, int32_t) const override {
+    return std::make_unique<NoSplits>();
+  }
+  std::unique_ptr<SourceReader<int64_t, int32_t>> CreateReader(
+      SourceReaderContext&) const override {
+    return std::make_unique<TwoSplitReader>(quiet_speaks_);
+  }
+
+ private:
+  const bool* quiet_speaks_;
+};
+
+class Watermarks final : public detail::BatchConsumer<int64_t> {
+ public:
+  void Accept(detail::Batch<int64_t>&) override {}
+  void AcceptWatermark(int64_t w) override { watermarks.push_back(w); }
+  void AcceptWatermarkStatus(bool idle) override { statuses.push_back(idle); }
+  std::vector<int64_t> watermarks;
+  std::vector<bool> statuses;
+};
+
+// Runs the reader with periodic calls every 200 ms of its clock until `until_ms`.
+struct Reader {
+  explicit Reader(std::optional<std::chrono::milliseconds> idleness)
+      : source(std::make_shared<const TwoSplitSource>(&quiet_speaks)),
+        coordinator(source, "two-splits", 1, &ctx.configuration(), FileSystem::Default()),
+        op(source, Strategy(idleness)) {
+    EXPECT_TRUE(coordinator.Start(false, nullptr).ok());
+    ctx.set_source_coordinator(&coordinator);
+    op.Setup(&ctx);
+    op.SetTypedOutput(&out);
+    op.InitializeState({});
+    op.Open();
+  }
+  static WatermarkStrategy<int64_t> Strategy(std::optional<std::chrono::milliseconds> idleness) {
+    auto s = WatermarkStrategy<int64_t>::ForMonotonousTimestamps().WithTimestampAssigner(
+        [](const int64_t& v) { return v; });
+    return idleness ? s.WithIdleness(*idleness) : s;
+  }
+  void RunUntil(int64_t until_ms) {
+    for (; now_ms <= until_ms; now_ms += 200) {
+      op.EmitNext(10);
+      op.OnPeriodicTime(now_ms);
+    }
+  }
+
+  bool quiet_speaks = false;
+  testing::FakeOperatorContext ctx{0, 1};
+  std::shared_ptr<const TwoSplitSource> source;
+  detail::SourceCoordinator<int64_t, int32_t, int32_t> coordinator;
+  detail::SourceReaderOperator<int64_t, int32_t, int32_t> op;
+  Watermarks out;
+  int64_t now_ms = 200;
+};
+
+TEST(SourceIdlenessTest, AQuietSplitDoesNotHoldBackTheOtherSplitsOfItsReader) {
+  Reader reader(std::chrono::milliseconds(1000));
+  reader.RunUntil(5000);
+  ASSERT_FALSE(reader.out.watermarks.empty()) << "the quiet split held the watermark back";
+  const int64_t busy = reader.out.watermarks.back();
+  EXPECT_GT(busy, 100);
+  EXPECT_TRUE(reader.out.statuses.empty()) << "the reader emits records: it is not idle";
+  // Its next record takes the quiet split back in: the watermark waits for it again.
+  reader.quiet_speaks = true;
+  const size_t before = reader.out.watermarks.size();
+  reader.RunUntil(10'000);
+  EXPECT_EQ(reader.out.watermarks.size(), before) << "the quiet split, back, holds it at 4";
+}
+
+// Without WithIdleness a split that never emits holds its reader's watermark back, as in
+// Flink (which is what WithIdleness is for).
+TEST(SourceIdlenessTest, WithoutIdlenessAQuietSplitHoldsTheWatermark) {
+  Reader reader(std::nullopt);
+  reader.RunUntil(5000);
+  EXPECT_TRUE(reader.out.watermarks.empty());
+}
+
+}  // namespace
+}  // namespace weir
