@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -869,6 +870,25 @@ TEST_P(WindowSemanticsTest, SlidingWindowsWithATimeEvictor) {
               ElementsAre("[-5,5): 1 4", "[0,10): 4 8", "[5,15): 13", "[10,20): 13"));
 }
 
+// A reduce over windows its evictor emptied (TimeEvictor::Of(0) keeps no record, as Flink's)
+// emits nothing for them: there is no value to emit. It read an empty optional before.
+TEST_P(WindowSemanticsTest, AReduceOfAWindowItsEvictorEmptiedEmitsNothing) {
+  TempDir dir;
+  StreamExecutionEnvironment env(ExactConfig(dir, GetParam()));
+  ExactClicks(env, {{0, 1, 5}, {0, 4, 6}, {0, 13, 7}})
+      .KeyBy([](const Click& c) { return c.user; })
+      .Window(TumblingEventTimeWindows::Of(std::chrono::milliseconds(10)))
+      .Evictor(TimeEvictor::Of(std::chrono::milliseconds(0)))
+      .Reduce([](const Click& a, const Click& b) {
+        return Click{a.user, b.time, a.value + b.value};
+      })
+      .Map([](const Click& c) { return std::to_string(c.value); })
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("emptied");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_THAT(Lines(testing::ReadFile(dir.Join("out"))), ::testing::IsEmpty());
+}
+
 // A window join and co-group of two streams with their own timestamps: pairs of equal keys in
 // the same window.
 class CountSides final : public CoGroupFunction<Click, int64_t, std::string> {
@@ -1120,6 +1140,57 @@ TEST(KeyGroupWatermarksTest, AnEntryThatDoesNotDecodeIsAClearError) {
     EXPECT_THAT(e.what(), HasSubstr("watermarks-by-key-group"));
     EXPECT_THAT(e.what(), HasSubstr("does not decode"));
   }
+}
+
+// Evictors and count windows that could only ever leave a window empty, or that wrap a
+// negative size into a huge one, are refused where they are made.
+TEST(WindowErrorsTest, EvictorsAndCountWindowsThatKeepNothingAreRefused) {
+  StreamExecutionEnvironment env;
+  auto keyed = env.FromSequence(0, 9).KeyBy([](int64_t v) { return v % 2; });
+  EXPECT_THROW(CountEvictor::Of(0), std::invalid_argument);
+  EXPECT_THROW(TimeEvictor::Of(std::chrono::milliseconds(-1)), std::invalid_argument);
+  EXPECT_THROW(keyed.CountWindow(0, 2), std::invalid_argument);
+  EXPECT_THROW(keyed.CountWindow(-3, 2), std::invalid_argument);
+  EXPECT_THROW(keyed.CountWindow(3, 0), std::invalid_argument);
+  EXPECT_NO_THROW(TimeEvictor::Of(std::chrono::milliseconds(0)));
+}
+
+// Windows that would reach past either end of int64 milliseconds are an error naming the
+// timestamp (kMinWatermark is Flink's "no timestamp" marker), not a window that wrapped round.
+TEST(WindowErrorsTest, TimestampsWhoseWindowsLeaveTheRangeOfTimeAreRefused) {
+  using std::chrono::milliseconds;
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  std::vector<TimeWindow> out;
+  const auto tumbling = TumblingEventTimeWindows::Of(milliseconds(10));
+  const auto sliding = SlidingEventTimeWindows::Of(milliseconds(10), milliseconds(5));
+  const auto sessions = EventTimeSessionWindows::WithGap(milliseconds(10));
+  const int64_t none = 0;
+  for (int64_t t : {kMin, kMin + 3, kMax - 3}) {
+    EXPECT_THROW(tumbling.AssignWindows(none, t, 0, &out), std::out_of_range) << t;
+    EXPECT_THROW(sliding.AssignWindows(none, t, 0, &out), std::out_of_range) << t;
+  }
+  EXPECT_THROW(sessions.AssignWindows(none, kMax - 3, 0, &out), std::out_of_range);
+  out.clear();
+  tumbling.AssignWindows(none, kMin + 10, 0, &out);  // the first whole window fits
+  sliding.AssignWindows(none, -7, 0, &out);
+  EXPECT_EQ(out, (std::vector<TimeWindow>{{kMin + 8, kMin + 18}, {-10, 0}, {-15, -5}}));
+
+  TempDir dir;
+  Configuration c;
+  c.Set("restart-strategy.type", "none");
+  StreamExecutionEnvironment env(c);
+  env.FromSequence(0, 9)
+      .AssignTimestampsAndWatermarks(
+          WatermarkStrategy<int64_t>::ForMonotonousTimestamps().WithTimestampAssigner(
+              [](const int64_t& v) { return v == 0 ? kMin : v; }))
+      .KeyBy([](int64_t v) { return v % 2; })
+      .Window(TumblingEventTimeWindows::Of(milliseconds(10)))
+      .Reduce([](int64_t a, int64_t b) { return a + b; })
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("no window");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error(), HasSubstr("timestamp -9223372036854775808 has no window"));
 }
 
 TEST(WindowErrorsTest, AnEventTimeWindowWithoutTimestampsFailsWithAClearError) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -401,8 +402,10 @@ class KeyedStream {
   auto CountWindow(int64_t size) const {
     return Window(GlobalWindows::Create()).Trigger(PurgingTrigger<CountTrigger>::Of(CountTrigger::Of(size)));
   }
-  // The last `size` records of the key, every `slide` records.
+  // The last `size` records of the key, every `slide` records. Both must be positive
+  // (std::invalid_argument).
   auto CountWindow(int64_t size, int64_t slide) const {
+    if (size <= 0) throw std::invalid_argument("CountWindow: the size must be positive");
     return Window(GlobalWindows::Create())
         .Evictor(CountEvictor::Of(static_cast<size_t>(size)))
         .Trigger(CountTrigger::Of(slide));

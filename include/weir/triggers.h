@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -273,10 +274,12 @@ struct TimestampedValue {
 };
 
 // Keeps the last `max_count` records of a window: before the window function runs or, with
-// `after`, after it (the rest are dropped from the window).
+// `after`, after it (the rest are dropped from the window). Throws std::invalid_argument for a
+// count of 0, which would leave every window empty.
 class CountEvictor {
  public:
   static CountEvictor Of(size_t max_count, bool after = false) {
+    if (max_count == 0) throw std::invalid_argument("CountEvictor: the count must be positive");
     return CountEvictor(max_count, after);
   }
   template <typename T, typename W>
@@ -300,10 +303,12 @@ class CountEvictor {
   bool after_;
 };
 
-// Keeps the records within `keep` of the newest record of the window.
+// Keeps the records within `keep` of the newest record of the window (none for 0, as in
+// Flink). Throws std::invalid_argument for a negative `keep`.
 class TimeEvictor {
  public:
   static TimeEvictor Of(std::chrono::milliseconds keep, bool after = false) {
+    if (keep.count() < 0) throw std::invalid_argument("TimeEvictor: keep must not be negative");
     return TimeEvictor(keep.count(), after);
   }
   template <typename T, typename W>

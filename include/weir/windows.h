@@ -41,13 +41,39 @@ struct TimeWindow {
   }
   auto operator<=>(const TimeWindow&) const = default;
 
-  // The start of the window of `size` (shifted by `offset`) that holds `timestamp`.
-  static int64_t StartOf(int64_t timestamp, int64_t offset, int64_t size) {
-    int64_t rem = (timestamp - offset) % size;
-    if (rem < 0) rem += size;  // timestamps before the epoch
-    return timestamp - rem;
-  }
+  // The start of the window of `size` (shifted by `offset`) that holds `timestamp`. Throws
+  // std::out_of_range where that start is before the first millisecond int64 holds.
+  static int64_t StartOf(int64_t timestamp, int64_t offset, int64_t size);
 };
+
+namespace detail {
+
+// A record whose windows would reach past either end of int64 milliseconds (one stamped
+// kMinWatermark, Flink's "no timestamp" marker, say): an error naming it, not a wrapped window.
+[[noreturn]] inline void ThrowNoWindowFor(int64_t timestamp) {
+  throw std::out_of_range("a record's timestamp " + std::to_string(timestamp) +
+                          " has no window: it would reach past the range of int64 "
+                          "milliseconds");
+}
+
+// `a + b`, a bound of a window of the record at `timestamp`.
+inline int64_t WindowBound(int64_t a, int64_t b, int64_t timestamp) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) [[unlikely]] ThrowNoWindowFor(timestamp);
+  return r;
+}
+
+}  // namespace detail
+
+inline int64_t TimeWindow::StartOf(int64_t timestamp, int64_t offset, int64_t size) {
+  int64_t shifted;
+  if (__builtin_sub_overflow(timestamp, offset, &shifted)) [[unlikely]] {
+    detail::ThrowNoWindowFor(timestamp);
+  }
+  int64_t rem = shifted % size;
+  if (rem < 0) rem += size;  // timestamps before the epoch
+  return detail::WindowBound(timestamp, -rem, timestamp);
+}
 
 // The one window of GlobalWindows: it never ends, so only a trigger fires it.
 struct GlobalWindow {
@@ -92,7 +118,7 @@ class TumblingEventTimeWindows {
   template <typename T>
   void AssignWindows(const T&, int64_t timestamp, int64_t, std::vector<TimeWindow>* out) const {
     int64_t start = TimeWindow::StartOf(timestamp, offset_, size_);
-    out->push_back(TimeWindow{start, start + size_});
+    out->push_back(TimeWindow{start, detail::WindowBound(start, size_, timestamp)});
   }
   // Every window is this long (ms), and one starts every slide() from offset().
   int64_t window_size() const { return size_; }
@@ -122,9 +148,10 @@ class SlidingEventTimeWindows {
     Assign(timestamp, out);
   }
   void Assign(int64_t t, std::vector<TimeWindow>* out) const {
-    for (int64_t start = TimeWindow::StartOf(t, offset_, slide_); start > t - size_;
-         start -= slide_) {
-      out->push_back(TimeWindow{start, start + size_});
+    const int64_t before_first = detail::WindowBound(t, -size_, t);  // windows start after it
+    for (int64_t start = TimeWindow::StartOf(t, offset_, slide_); start > before_first;) {
+      out->push_back(TimeWindow{start, detail::WindowBound(start, size_, t)});
+      if (__builtin_sub_overflow(start, slide_, &start)) break;  // none starts before
     }
   }
   // Every window is this long (ms), and one starts every slide() from offset().
@@ -152,7 +179,7 @@ class EventTimeSessionWindows {
   }
   template <typename T>
   void AssignWindows(const T&, int64_t timestamp, int64_t, std::vector<TimeWindow>* out) const {
-    out->push_back(TimeWindow{timestamp, timestamp + gap_});
+    out->push_back(TimeWindow{timestamp, detail::WindowBound(timestamp, gap_, timestamp)});
   }
 
  protected:

@@ -68,6 +68,7 @@ struct ReduceAggregate {
   using Accumulator = std::optional<T>;
   using Output = T;
   static constexpr bool kKeepsOrder = true;  // see AggregatingContents::kMaySlice
+  static constexpr bool kNothingOfNone = true;  // no records: no result (AggregateElements)
   F reduce;
   Accumulator CreateAccumulator() const { return std::nullopt; }
   void Add(const T& value, Accumulator& acc) const {
@@ -267,6 +268,10 @@ struct AggregateElements {
   template <typename K, typename W, typename T>
   void ApplyAll(const K& key, WindowContext<W>& ctx, const std::vector<T>& values,
                 Collector<Output>& out) {
+    // A window its evictor emptied: a reduce of no records has no value, and emits nothing.
+    if constexpr (requires { Agg::kNothingOfNone; }) {
+      if (values.empty()) return;
+    }
     auto acc = agg.CreateAccumulator();
     for (const T& v : values) agg.Add(v, acc);
     fn.Apply(key, ctx, agg.GetResult(acc), out);
@@ -541,14 +546,15 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   // slice's first record registers the timers of the slice's windows not yet fired: each of
   // them holds all of the slice. The last of them ends last: when it is late, the record is.
   void AddToSlice(const T& record, int64_t timestamp) {
-    const int64_t last_end =
-        TimeWindow::StartOf(timestamp, slices_.offset, slices_.slide) + slices_.size;
+    const int64_t last_end = WindowBound(
+        TimeWindow::StartOf(timestamp, slices_.offset, slices_.slide), slices_.size, timestamp);
     if (last_end - 1 <= Watermark()) {
       DropLate(record, timestamp);
       return;
     }
     const int64_t start = TimeWindow::StartOf(timestamp, slices_.offset, slices_.length);
-    if (!contents_.AddToSlice(TimeWindow{start, start + slices_.length}, record)) return;
+    const TimeWindow slice{start, WindowBound(start, slices_.length, timestamp)};
+    if (!contents_.AddToSlice(slice, record)) return;
     windows_.clear();
     assigner_.Assign(timestamp, &windows_);
     for (const W& w : windows_) {
