@@ -36,8 +36,12 @@ Result<std::string> AsyncOperations::Add(Kind kind, const std::function<Future()
                                          const std::string& requested) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string id = requested.empty() ? RandomHex(32) : requested;
-  if (ops_.contains(id)) {
-    return Status::AlreadyExists("trigger id " + id + " is already in use");
+  if (auto it = ops_.find(id); it != ops_.end()) {
+    // A client's retry (its answer was lost, say) gets the operation it started, which is
+    // not started again: what a trigger id is for, as in Flink.
+    if (it->second.kind == kind) return id;
+    return Status::AlreadyExists("trigger id " + id + " is already in use by another kind of "
+                                 "operation");
   }
   for (auto& [key, op] : ops_) Poll(op);
   while (ops_.size() >= kMaxOperations) {

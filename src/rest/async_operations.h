@@ -42,8 +42,9 @@ class AsyncOperations {
   using Future = std::variant<std::future<Result<std::string>>, std::future<Result<int64_t>>>;
 
   // Starts an operation with `start` and returns its trigger id: a new one (32 hex), or
-  // `requested` when given and unused. Errors: the id is in use (AlreadyExists), or too many
-  // operations run (Aborted); then `start` is not called, and nothing was triggered.
+  // `requested` when given. A `requested` id of an operation of this kind is a retry: its id
+  // comes back and `start` is not called. Errors: the id is one of another kind
+  // (AlreadyExists), or too many operations run (Aborted); then nothing was triggered.
   Result<std::string> Add(Kind kind, const std::function<Future()>& start,
                           const std::string& requested = "");
   // The operation's state; nullopt for an unknown id or one of another kind.

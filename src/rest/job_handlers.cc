@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <initializer_list>
 #include <cmath>
 #include <ctime>
 #include <limits>
@@ -127,11 +128,21 @@ FailedTask FailedTaskOf(const std::string& message) {
 }
 
 // Parses a JSON request body: empty means {}; anything but an object is a 400.
-Result<Json> ParseBody(const RestRequest& req) {
+// The body, a JSON object of the `fields` the request takes. A field it does not take is an
+// error, as in Flink (whose bodies are read strictly): a misspelt or misplaced one, such as a
+// stop's targetDirectory given to a savepoint, would otherwise be silently ignored.
+Result<Json> ParseBody(const RestRequest& req, std::initializer_list<std::string_view> fields) {
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return Json::object();
   Json j = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("the request body is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(fields.begin(), fields.end(), key) != fields.end()) continue;
+    std::string takes;
+    for (std::string_view f : fields) takes += (takes.empty() ? "" : ", ") + std::string(f);
+    return Status::InvalidArgument("the request body has a field '" + key +
+                                   "' this request does not take (it takes " + takes + ")");
+  }
   return j;
 }
 
@@ -1089,7 +1100,7 @@ class JobHandlers {
   }
 
   RestResponse TriggerCheckpoint(const RestRequest& req) {
-    auto body = ParseBody(req);
+    auto body = ParseBody(req, {"triggerId", "checkpointType"});
     if (!body.ok()) return RestResponse::Error(400, body.status().message());
     auto trigger_id = TriggerIdField(*body);
     if (!trigger_id.ok()) return RestResponse::Error(400, trigger_id.status().message());
@@ -1103,6 +1114,16 @@ class JobHandlers {
                                           " does not take checkpoints (execution.checkpointing."
                                           "interval is unset); take a savepoint instead");
     }
+    // The job takes the kind of checkpoint it is configured for; another kind is refused (a
+    // well-formed request this job cannot do: 409), not silently taken as the configured one.
+    const bool incremental = master_->checkpointing().incremental;
+    if ((*type == "FULL" && incremental) || (*type == "INCREMENTAL" && !incremental)) {
+      return RestResponse::Error(
+          409, "checkpointType " + *type + ": this job takes " +
+                   (incremental ? "incremental" : "full") +
+                   " checkpoints only (execution.checkpointing.incremental); ask for "
+                   "CONFIGURED, or take a savepoint for a full copy");
+    }
     if (auto ended = CheckRunning()) return *ended;
     return Accepted(operations_->Add(
         AsyncOperations::Kind::kCheckpoint,
@@ -1111,7 +1132,7 @@ class JobHandlers {
   }
 
   RestResponse TriggerSavepoint(const RestRequest& req) {
-    auto body = ParseBody(req);
+    auto body = ParseBody(req, {"triggerId", "target-directory", "cancel-job", "formatType"});
     if (!body.ok()) return RestResponse::Error(400, body.status().message());
     auto trigger_id = TriggerIdField(*body);
     if (!trigger_id.ok()) return RestResponse::Error(400, trigger_id.status().message());
@@ -1124,18 +1145,23 @@ class JobHandlers {
                                  "cancel-job is not supported: stop the job with a "
                                  "savepoint with POST /jobs/:jobid/stop");
     }
-    auto format = StringField(*body, "formatType");
+    if (auto bad = CheckFormatType(*body)) return *bad;
+    return StartSavepoint(*target, /*stop=*/false, *trigger_id);
+  }
+
+  static std::optional<RestResponse> CheckFormatType(const Json& body) {
+    auto format = StringField(body, "formatType");
     if (!format.ok()) return RestResponse::Error(400, format.status().message());
     if (!format->empty() && *format != "CANONICAL") {
       return RestResponse::Error(400,
                                  "formatType must be CANONICAL: savepoints are always in "
                                  "the canonical format");
     }
-    return StartSavepoint(*target, /*stop=*/false, *trigger_id);
+    return std::nullopt;
   }
 
   RestResponse Stop(const RestRequest& req) {
-    auto body = ParseBody(req);
+    auto body = ParseBody(req, {"triggerId", "targetDirectory", "drain", "formatType"});
     if (!body.ok()) return RestResponse::Error(400, body.status().message());
     auto trigger_id = TriggerIdField(*body);
     if (!trigger_id.ok()) return RestResponse::Error(400, trigger_id.status().message());
@@ -1144,6 +1170,7 @@ class JobHandlers {
     // drain: the sources emit the maximum watermark first, so event-time timers fire.
     auto drain = BoolField(*body, "drain");
     if (!drain.ok()) return RestResponse::Error(400, drain.status().message());
+    if (auto bad = CheckFormatType(*body)) return *bad;
     return StartSavepoint(*target, /*stop=*/true, *trigger_id, *drain);
   }
 

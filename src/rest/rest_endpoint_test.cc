@@ -221,6 +221,15 @@ TEST_F(RestEndpointTest, BadRequestsGetClearErrors) {
   testing::WriteFile(dir_.Join("a-file"), "x");
   Post(job + "/stop", Json{{"targetDirectory", dir_.Join("a-file")}}.dump(), 400);
   Post(job + "/checkpoints", R"({"triggerId": "nope"})", 400);
+  // A field the request does not take (here a stop's) is refused, not ignored.
+  Json misplaced = Post(job + "/savepoints", R"({"targetDirectory": "/elsewhere"})", 400);
+  EXPECT_NE(misplaced["errors"][0].get<std::string>().find("'targetDirectory'"),
+            std::string::npos)
+      << misplaced.dump();
+  // Its checkpoints are full ones: an incremental one is refused, not taken as a full one.
+  Json kind = Post(job + "/checkpoints", R"({"checkpointType": "INCREMENTAL"})", 409);
+  EXPECT_NE(kind["errors"][0].get<std::string>().find("full checkpoints only"), std::string::npos)
+      << kind.dump();
   auto big =
       http_->Post((job + "/savepoints").c_str(), std::string(2 << 20, ' '), "application/json");
   ASSERT_TRUE(big);
@@ -275,8 +284,9 @@ TEST_F(RestEndpointTest, WhatTheFuzzerFound) {
   Get(metrics + "&agg=MAX", 400);
 }
 
-// A trigger id already in use is refused (409), and the refused request triggers nothing: the
-// job neither stops nor takes a savepoint. Ids are read in upper case too, as Flink does.
+// A trigger id already in use by another kind of operation is refused (409), and the refused
+// request triggers nothing: the job neither stops nor takes a savepoint. Ids are read in upper
+// case too, as Flink does.
 TEST_F(RestEndpointTest, ARefusedTriggerIdTriggersNothing) {
   std::string job = "/jobs/" + job_id_;
   const std::string id = "0123456789abcdef0123456789abcdef";
@@ -296,6 +306,26 @@ TEST_F(RestEndpointTest, ARefusedTriggerIdTriggersNothing) {
     if (!std::filesystem::exists(dir_.Join(dir))) continue;
     EXPECT_TRUE(std::filesystem::is_empty(dir_.Join(dir))) << dir << " has a savepoint";
   }
+}
+
+// A request retried with its trigger id (its answer was lost) gets the operation it started,
+// and nothing is triggered twice, as in Flink.
+TEST_F(RestEndpointTest, ARetryWithTheSameTriggerIdGetsTheSameOperation) {
+  std::string job = "/jobs/" + job_id_;
+  const std::string body =
+      Json{{"triggerId", "00112233445566778899aabbccddeeff"}, {"target-directory", dir_.Join("sp")}}
+          .dump();
+  Json first = Post(job + "/savepoints", body, 202);
+  Json again = Post(job + "/savepoints", body, 202);
+  EXPECT_EQ(first["request-id"], again["request-id"]);
+  Await(job + "/savepoints/" + first["request-id"].get<std::string>());
+  Json after = Post(job + "/savepoints", body, 202);  // also once it is done
+  EXPECT_EQ(after["request-id"], first["request-id"]);
+  size_t savepoints = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.Join("sp"))) {
+    savepoints += e.is_directory() ? 1 : 0;
+  }
+  EXPECT_EQ(savepoints, 1u);
 }
 
 // What a review found: requests without a body, hosts in other spellings, forms.
@@ -331,7 +361,7 @@ TEST_F(RestEndpointTest, BodilessRequestsLoopbackSpellingsAndForms) {
 
 TEST_F(RestEndpointTest, CheckpointSavepointAndCancel) {
   std::string job = "/jobs/" + job_id_;
-  Json trigger = Post(job + "/checkpoints", "", 202);
+  Json trigger = Post(job + "/checkpoints", R"({"checkpointType": "FULL"})", 202);
   Json done = Await(job + "/checkpoints/" + trigger["request-id"].get<std::string>());
   ASSERT_TRUE(done["operation"].contains("checkpointId")) << done.dump();
   int64_t id = done["operation"]["checkpointId"];
