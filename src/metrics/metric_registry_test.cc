@@ -126,6 +126,22 @@ TEST(PrometheusFormatTest, NamesLabelsAndTypes) {
   EXPECT_NE(text.find("weir_operator_latency_count{"), std::string::npos) << text;
 }
 
+// A byte that is not UTF-8 in a name a user gave would fail Prometheus's whole scrape, and a
+// line feed in a metric's name would break its HELP line.
+TEST(PrometheusFormatTest, NamesThatAreNotUtf8OrHoldLineFeedsStayValid) {
+  ManualClock clock;
+  MetricRegistry registry(&clock);
+  auto group = registry.CreateGroup(OperatorScope("caf\xe9 \xC3\xA9t\xC3"));
+  group->AddCounter("a\nb\\c").Inc(1);
+  std::string text = FormatPrometheus(registry.Snapshot());
+  // Each bad byte is U+FFFD; the valid two-byte character stays.
+  EXPECT_NE(text.find("operator_name=\"caf\xEF\xBF\xBD \xC3\xA9t\xEF\xBF\xBD\"}"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# HELP weir_operator_a_b_c weir counter a\\nb\\\\c\n"), std::string::npos)
+      << text;
+}
+
 TEST(PrometheusFormatTest, JobScopeHasOnlyJobLabels) {
   ManualClock clock;
   MetricRegistry registry(&clock);

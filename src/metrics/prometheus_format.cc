@@ -7,6 +7,71 @@
 namespace weir {
 namespace {
 
+// The length of the UTF-8 sequence at the start of `s` (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF), or 0 if it is not one.
+size_t Utf8SequenceLength(std::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;  // overlong
+    if (b0 == 0xF4) hi = 0x8F;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return n;
+}
+
+// `text` with every byte that is not UTF-8 replaced by U+FFFD, and `escape` applied to the
+// rest, character by character: Prometheus refuses a whole scrape for one bad byte (in a
+// job, task or operator name, say).
+template <typename Escape>
+std::string ValidUtf8(std::string_view text, Escape escape) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const size_t n = Utf8SequenceLength(text);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      text.remove_prefix(1);
+    } else {
+      if (n == 1) {
+        escape(text[0], out);
+      } else {
+        out.append(text.data(), n);
+      }
+      text.remove_prefix(n);
+    }
+  }
+  return out;
+}
+
+// A HELP line's text: backslash and line feed escaped, as the exposition format asks.
+std::string EscapeHelp(std::string_view text) {
+  return ValidUtf8(text, [](char c, std::string& out) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  });
+}
+
 std::string_view LevelName(MetricScope::Level level) {
   switch (level) {
     case MetricScope::Level::kJob:
@@ -62,9 +127,7 @@ std::string Labels(const MetricScope& s, std::string_view extra_name = {},
 }  // namespace
 
 std::string EscapePrometheusLabel(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
+  return ValidUtf8(value, [](char c, std::string& out) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '"') {
@@ -74,8 +137,7 @@ std::string EscapePrometheusLabel(std::string_view value) {
     } else {
       out.push_back(c);
     }
-  }
-  return out;
+  });
 }
 
 std::string PrometheusName(const MetricValue& metric) {
@@ -97,7 +159,7 @@ std::string FormatPrometheus(const std::vector<MetricValue>& metrics) {
     const MetricType type = series.front()->type;
     bool summary = type == MetricType::kHistogram;
     out += "# HELP " + name + " weir " + std::string(MetricTypeName(type)) + " " +
-           series.front()->name + "\n";
+           EscapeHelp(series.front()->name) + "\n";
     out += "# TYPE " + name + (summary ? " summary\n" : " gauge\n");
     for (const MetricValue* m : series) {
       if (m->type == MetricType::kHistogram && summary) {
