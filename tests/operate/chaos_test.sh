@@ -11,6 +11,34 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/weir-chaos-test-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"  # chaos keeps the directories of a failed run: here, and removed
 
+# Numbers are whole decimal numbers in range: a usage error (exit 2) otherwise, not octal,
+# hexadecimal, clamped or negative values taken as something else.
+for bad in "--kills 0x10" "--kills -1" "--timeout -5" "--timeout 0" \
+  "--seed 99999999999999999999" "--seed -7"; do
+  set +e
+  # shellcheck disable=SC2086  # the flag and its value are two words
+  "$bin/weir" chaos $bad --output out -- true >/dev/null 2>&1
+  status=$?
+  set -e
+  [ $status = 2 ] || { echo "FAILED: weir chaos $bad exited $status, not 2"; exit 1; }
+done
+
+# A job started through a wrapper that does not exec it: each kill takes the job too (its
+# process group), so no run goes on beside the next.
+cat >"$work/wrap.sh" <<'WRAP'
+#!/bin/sh
+"$@"
+WRAP
+"$bin/weir" chaos --kills 2 --seed 11 --output output/sum_results.txt -- \
+  sh "$work/wrap.sh" "$bin/fault_tolerance" --end 4001 --delay-ms 1 --no-progress \
+  -D rest.bind-port=18081-18181 -D execution.checkpointing.interval=200ms | tee "$work/wrap.log"
+grep -q "PASSED: 2 kills" "$work/wrap.log" ||
+  { echo "FAILED: weir chaos through a wrapper did not pass"; exit 1; }
+if pgrep -f -- "--end 4001 --delay-ms 1" >/dev/null; then
+  echo "FAILED: a job weir chaos killed through its wrapper still runs"
+  exit 1
+fi
+
 "$bin/weir" chaos --kills 3 --seed 7 --output output/sum_results.txt -- \
   "$bin/fault_tolerance" --end 4000 --delay-ms 1 --no-progress -D rest.bind-port=18081-18181 \
   -D execution.checkpointing.interval=200ms | tee "$work/pass.log"
@@ -27,4 +55,4 @@ if [ $status != 1 ] || ! grep -q "FAILED: .*differs from the reference" "$work/f
   echo "FAILED: weir chaos exited $status on the at-least-once sink; it must find the duplicates"
   exit 1
 fi
-echo "chaos_test: 2 passed, 0 failed"
+echo "chaos_test: 4 passed, 0 failed"

@@ -35,9 +35,11 @@ struct Child {
     if (r == pid) exited = true;
     return !exited;
   }
+  // The whole process group: a job started through a wrapper (sh -c, a script) dies with it,
+  // instead of running on beside the next run.
   void Kill() {
     if (exited) return;
-    ::kill(pid, SIGKILL);
+    ::kill(-pid, SIGKILL);
     ::waitpid(pid, &status, 0);
     exited = true;
   }
@@ -54,6 +56,7 @@ Child Spawn(const std::vector<std::string>& argv, const std::string& cwd, const 
   Child c;
   c.pid = ::fork();
   if (c.pid == 0) {
+    ::setpgid(0, 0);  // a process group of its own, killed whole (Child::Kill)
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, STDOUT_FILENO);
@@ -70,6 +73,7 @@ Child Spawn(const std::vector<std::string>& argv, const std::string& cwd, const 
     ::execvp(args[0], args.data());
     ::_exit(127);
   }
+  if (c.pid > 0) ::setpgid(c.pid, c.pid);  // also here: before the parent's first kill
   return c;
 }
 
@@ -79,7 +83,7 @@ int64_t CompletedCheckpoints(pid_t pid) {
   auto jobs = ListRegisteredJobs();
   if (!jobs.ok()) return -1;
   for (const auto& j : *jobs) {
-    if (j.pid != pid) continue;
+    if (j.pid != pid && ::getpgid(j.pid) != pid) continue;  // the job, or a wrapper's child
     HttpReply r = Call(j.rest_url, "GET", "/jobs/" + j.job_id + "/checkpoints");
     if (r.status != 200 || !r.body.is_object()) return -1;
     return r.body["counts"].value("completed", int64_t{0});

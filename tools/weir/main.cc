@@ -17,9 +17,11 @@
 // prints JSON for scripts. Exit codes: 0 done, 1 refused or failed, 2 bad usage, 3 no such
 // job, checkpoint or file, 4 the job has ended.
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -44,14 +46,33 @@ int Fail(const ToolError& e) {
   return e.code;
 }
 
-// An error reply as the tool's exit: 404 no such job, 409 ended, other 4xx refused.
+// An error reply as the tool's exit (ReplyError): 404 no such job, ended only if it has,
+// otherwise refused.
 int FailReply(const JobRef& job, const HttpReply& r, const std::string& doing) {
-  if (r.status == 0) {
-    return Fail({kEnded, "job '" + job.job_name + "' (" + job.job_id + ") did not answer " + doing +
-                             ": it has ended (" + r.error + ")"});
-  }
-  int code = r.status == 404 ? kNotFound : r.status == 409 ? kEnded : kFailed;
-  return Fail({code, doing + " job '" + job.job_name + "' (" + job.job_id + "): " + r.error});
+  return Fail(ReplyError(job, r, doing));
+}
+
+// A flag's whole decimal number, in [min, max]. CLI11 would read "010" as octal and "0x10" as
+// hexadecimal, and clamp a number too large: read as text, checked here, then parsed.
+CLI::Validator WholeNumber(int64_t min, int64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        int64_t v = 0;
+        const char* end = text.data() + text.size();
+        auto [at, ec] = std::from_chars(text.data(), end, v);
+        if (text.empty() || ec != std::errc() || at != end || v < min || v > max) {
+          return "a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
+                 ", not '" + text + "'";
+        }
+        return std::string();
+      },
+      "");
+}
+
+int64_t ParseWhole(const std::string& text) {  // checked by WholeNumber
+  int64_t v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
 }
 
 std::string Time(int64_t wall_ms) {
@@ -76,7 +97,8 @@ int List(const Global& g) {
   if (!error.message.empty()) return Fail(error);
   Json out = Json::array();
   for (const auto& j : jobs) {
-    HttpReply r = Call(j.url, "GET", "/jobs/overview");
+    // A job that does not answer at once (a paused process) is listed as such, not waited for.
+    HttpReply r = Call(j.url, "GET", "/jobs/overview", "", 3);
     Json entry{{"job_id", j.job_id}, {"name", j.job_name}, {"rest_url", j.url}, {"pid", j.pid}};
     entry["state"] = "UNREACHABLE";
     if (r.status == 200) {
@@ -359,14 +381,28 @@ int Cancel(const Global& g, const std::string& name) {
   if (!Find(g, name, &job, &code)) return code;
   HttpReply r = Call(job.url, "PATCH", "/jobs/" + job.job_id + "?mode=cancel");
   if (r.status != 202) return FailReply(job, r, "cancelling");
-  // Until it says CANCELED, or stops answering because it has ended.
+  // Until it says CANCELED, or stops answering because it has ended (its process exits with
+  // it, and the cancel was taken while it ran).
   std::string state = "CANCELED";
+  bool answering = true;
   for (int i = 0; i < 600; ++i) {
     HttpReply s = Call(job.url, "GET", "/jobs/" + job.job_id);
-    if (s.status != 200) break;
+    if (s.status != 200) {
+      answering = false;
+      state = "CANCELED";
+      break;
+    }
     state = s.body.value("state", "");
     if (state == "CANCELED" || state == "FAILED" || state == "FINISHED") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (answering && state != "CANCELED") {
+    if (state == "FAILED" || state == "FINISHED") {
+      return Fail({kEnded, "job '" + job.job_name + "' (" + job.job_id + ") ended " + state +
+                               " before the cancel took effect"});
+    }
+    return Fail({kFailed, "job '" + job.job_name + "' (" + job.job_id + ") is still " + state +
+                              " 30 s after it accepted the cancel"});
   }
   if (g.json) {
     std::cout << Json{{"job_id", job.job_id}, {"state", state}}.dump() << "\n";
@@ -431,12 +467,16 @@ int main(int argc, char** argv) {
   auto* chaos = app.add_subcommand(
       "chaos", "Run a job, kill -9 it N times and restore it; its output must be exact");
   ChaosOptions co;
-  int64_t seed = -1;
-  chaos->add_option("--kills", co.kills, "Kills (SIGKILL) before the last run")->required();
-  chaos->add_option("--seed", seed, "Seed of the kill times (default: random, printed)");
+  std::string kills, seed, timeout;
+  chaos->add_option("--kills", kills, "Kills (SIGKILL) before the last run")
+      ->required()
+      ->check(WholeNumber(0, 1'000'000));
+  chaos->add_option("--seed", seed, "Seed of the kill times (default: random, printed)")
+      ->check(WholeNumber(0, std::numeric_limits<int64_t>::max()));
   chaos->add_option("--output", co.output, "The job's output, relative to its working directory")
       ->required();
-  chaos->add_option("--timeout", co.timeout_seconds, "Seconds each run may take");
+  chaos->add_option("--timeout", timeout, "Seconds each run may take (default 600)")
+      ->check(WholeNumber(1, 7 * 24 * 3600));
   chaos->add_flag("--keep", co.keep, "Keep the working directories");
   chaos->add_option("COMMAND", co.command, "The job's program and its arguments (after --)")
       ->required();
@@ -464,7 +504,9 @@ int main(int argc, char** argv) {
     }
     if (verify->parsed()) return Verify(path, g.json, std::cout, std::cerr);
     if (chaos->parsed()) {
-      if (seed >= 0) co.seed = static_cast<uint64_t>(seed);
+      co.kills = static_cast<int>(ParseWhole(kills));
+      if (!seed.empty()) co.seed = static_cast<uint64_t>(ParseWhole(seed));
+      if (!timeout.empty()) co.timeout_seconds = static_cast<int>(ParseWhole(timeout));
       return Chaos(co, std::cout, std::cerr);
     }
     return kUsage;

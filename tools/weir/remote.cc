@@ -12,19 +12,21 @@ std::string UrlOf(const std::string& host_port) {
 }
 
 HttpReply Call(const std::string& url, const std::string& method, const std::string& path,
-               const std::string& body) {
+               const std::string& body, int read_timeout_s) {
   HttpReply reply;
   httplib::Client client(url);
   client.set_connection_timeout(5);
-  client.set_read_timeout(30);
+  client.set_read_timeout(read_timeout_s);
   httplib::Result r =
       method == "GET"    ? client.Get(path.c_str())
       : method == "POST" ? client.Post(path.c_str(), body.empty() ? "{}" : body, "application/json")
                          : client.Patch(path.c_str());
   if (!r) {
+    reply.connected = r.error() != httplib::Error::Connection;
     reply.error = "no answer from " + url + " (" + httplib::to_string(r.error()) + ")";
     return reply;
   }
+  reply.connected = true;
   reply.status = r->status;
   if (r->get_header_value("Content-Type").starts_with("application/json")) {
     reply.body = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
@@ -41,6 +43,36 @@ HttpReply Call(const std::string& url, const std::string& method, const std::str
     }
   }
   return reply;
+}
+
+namespace {
+
+bool Terminal(const std::string& state) {
+  return state == "FINISHED" || state == "FAILED" || state == "CANCELED";
+}
+
+}  // namespace
+
+ToolError ReplyError(const JobRef& job, const HttpReply& r, const std::string& doing) {
+  const std::string who = "job '" + job.job_name + "' (" + job.job_id + ")";
+  const bool process_gone = job.pid > 0 && !ProcessAlive(job.pid, 0);
+  if (r.status == 0) {
+    // Nobody listens any more: the job's process has gone (its API ends with it).
+    if (process_gone || (job.pid == 0 && !r.connected)) {
+      return {kEnded, who + " did not answer " + doing + ": it has ended (" + r.error + ")"};
+    }
+    std::string why = r.connected ? "its process runs but does not answer (paused, or busy?)"
+                                  : "its process runs but its REST API refuses connections";
+    return {kFailed, who + " did not answer " + doing + ": " + why + " (" + r.error + ")"};
+  }
+  if (r.status == 404) return {kNotFound, doing + " " + who + ": " + r.error};
+  if (r.status == 409) {
+    HttpReply state = Call(job.url, "GET", "/jobs/" + job.job_id, "", 5);
+    const bool ended = process_gone || (state.status == 200 && state.body.is_object() &&
+                                        Terminal(state.body.value("state", "")));
+    if (ended) return {kEnded, doing + " " + who + ": " + r.error};
+  }
+  return {kFailed, doing + " " + who + ": " + r.error};
 }
 
 std::vector<JobRef> ListJobs(const std::string& master, ToolError* error) {

@@ -37,13 +37,20 @@ struct JobRef {
 
 struct HttpReply {
   int status = 0;  // 0: no answer (connection refused, timeout)
+  bool connected = false;  // the connection was made (a status 0 then: no answer in time)
   nlohmann::json body;
   std::string error;  // transport error, or the API's "errors"
 };
 
-// Calls the REST API at `url`. `method`: GET, POST or PATCH.
+// Calls the REST API at `url`. `method`: GET, POST or PATCH. Waits `read_timeout_s` for the
+// answer.
 HttpReply Call(const std::string& url, const std::string& method, const std::string& path,
-               const std::string& body = "");
+               const std::string& body = "", int read_timeout_s = 30);
+
+// What to say and exit with when `job` answered `doing` ("cancelling") with an error, or not at
+// all. It has ended (kEnded) only if it has: the API also answers 409 for other reasons (a
+// checkpoint of a job that takes none), and a paused process does not answer at all.
+ToolError ReplyError(const JobRef& job, const HttpReply& reply, const std::string& doing);
 
 // The jobs the tool can see: registered ones, or the one behind `master` (host:port).
 std::vector<JobRef> ListJobs(const std::string& master, ToolError* error);
