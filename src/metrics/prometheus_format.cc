@@ -35,41 +35,30 @@ size_t Utf8SequenceLength(std::string_view s) {
   return n;
 }
 
-// `text` with every byte that is not UTF-8 replaced by U+FFFD, and `escape` applied to the
-// rest, character by character: Prometheus refuses a whole scrape for one bad byte (in a
-// job, task or operator name, say).
-template <typename Escape>
-std::string ValidUtf8(std::string_view text, Escape escape) {
+// `text` for the exposition format: every byte that is not UTF-8 replaced by U+FFFD
+// (Prometheus refuses a whole scrape for one, in a job, task or operator name, say), backslash
+// and line feed escaped, and double quotes too in a label value.
+std::string Escaped(std::string_view text, bool quotes) {
   std::string out;
   out.reserve(text.size());
   while (!text.empty()) {
-    const size_t n = Utf8SequenceLength(text);
+    size_t n = Utf8SequenceLength(text);
+    const char c = text[0];
     if (n == 0) {
       out += "\xEF\xBF\xBD";
-      text.remove_prefix(1);
-    } else {
-      if (n == 1) {
-        escape(text[0], out);
-      } else {
-        out.append(text.data(), n);
-      }
-      text.remove_prefix(n);
-    }
-  }
-  return out;
-}
-
-// A HELP line's text: backslash and line feed escaped, as the exposition format asks.
-std::string EscapeHelp(std::string_view text) {
-  return ValidUtf8(text, [](char c, std::string& out) {
-    if (c == '\\') {
+      n = 1;
+    } else if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
     } else {
-      out.push_back(c);
+      out.append(text.data(), n);
     }
-  });
+    text.remove_prefix(n);
+  }
+  return out;
 }
 
 std::string_view LevelName(MetricScope::Level level) {
@@ -126,19 +115,7 @@ std::string Labels(const MetricScope& s, std::string_view extra_name = {},
 
 }  // namespace
 
-std::string EscapePrometheusLabel(std::string_view value) {
-  return ValidUtf8(value, [](char c, std::string& out) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  });
-}
+std::string EscapePrometheusLabel(std::string_view value) { return Escaped(value, true); }
 
 std::string PrometheusName(const MetricValue& metric) {
   std::string name = "weir_" + std::string(LevelName(metric.scope->level)) + "_";
@@ -159,7 +136,7 @@ std::string FormatPrometheus(const std::vector<MetricValue>& metrics) {
     const MetricType type = series.front()->type;
     bool summary = type == MetricType::kHistogram;
     out += "# HELP " + name + " weir " + std::string(MetricTypeName(type)) + " " +
-           EscapeHelp(series.front()->name) + "\n";
+           Escaped(series.front()->name, false) + "\n";
     out += "# TYPE " + name + (summary ? " summary\n" : " gauge\n");
     for (const MetricValue* m : series) {
       if (m->type == MetricType::kHistogram && summary) {
