@@ -16,32 +16,40 @@
 namespace weir {
 namespace {
 
-// Announces two splits (as the Kafka reader announces its partitions) and reads only "busy":
-// timestamps 0, 10, 20, ... Once told to, it reads "quiet" too, from timestamp 5.
+// What the reader of the test does on each poll.
+struct Script {
+  bool quiet_speaks = false;  // "quiet" emits a record at 5 too
+  bool busy_first = false;    // "busy"'s record comes first
+};
+
+// Announces two splits (as the Kafka reader announces its partitions) and reads "busy" on each
+// poll, timestamps 0, 10, 20, ..., and "quiet" as the script says.
 class TwoSplitReader final : public SourceReader<int64_t, int32_t> {
  public:
-  explicit TwoSplitReader(const bool* quiet_speaks) : quiet_speaks_(quiet_speaks) {}
+  explicit TwoSplitReader(const Script* script) : script_(script) {}
   InputStatus PollNext(ReaderOutput<int64_t>& out) override {
     if (!announced_) {
       out.ForSplit("quiet");
       out.ForSplit("busy");
       announced_ = true;
     }
-    if (*quiet_speaks_) {
-      out.ForSplit("quiet");
-      out.Collect(5, 5);
-    }
+    if (script_->quiet_speaks && !script_->busy_first) Quiet(out);
     out.ForSplit("busy");
     out.Collect(next_, next_);
     next_ += 10;
+    if (script_->quiet_speaks && script_->busy_first) Quiet(out);
     return InputStatus::kMoreAvailable;
+  }
+  static void Quiet(ReaderOutput<int64_t>& out) {
+    out.ForSplit("quiet");
+    out.Collect(5, 5);
   }
   void AddSplits(std::vector<int32_t>) override {}
   void NotifyNoMoreSplits() override {}
   std::vector<int32_t> SnapshotState(int64_t) override { return {}; }
 
  private:
-  const bool* quiet_speaks_;
+  const Script* script_;
   bool announced_ = false;
   int64_t next_ = 0;
 };
@@ -54,7 +62,7 @@ class NoSplits final : public SplitEnumerator<int32_t, int32_t> {
 
 class TwoSplitSource final : public Source<int64_t, int32_t, int32_t> {
  public:
-  explicit TwoSplitSource(const bool* quiet_speaks) : quiet_speaks_(quiet_speaks) {}
+  explicit TwoSplitSource(const Script* script) : script_(script) {}
   std::unique_ptr<SplitEnumerator<int32_t, int32_t>> CreateEnumerator(
       SplitEnumeratorContext<int32_t>&) const override {
     return std::make_unique<NoSplits>();
@@ -65,11 +73,11 @@ class TwoSplitSource final : public Source<int64_t, int32_t, int32_t> {
   }
   std::unique_ptr<SourceReader<int64_t, int32_t>> CreateReader(
       SourceReaderContext&) const override {
-    return std::make_unique<TwoSplitReader>(quiet_speaks_);
+    return std::make_unique<TwoSplitReader>(script_);
   }
 
  private:
-  const bool* quiet_speaks_;
+  const Script* script_;
 };
 
 class Watermarks final : public detail::BatchConsumer<int64_t> {
@@ -84,7 +92,7 @@ class Watermarks final : public detail::BatchConsumer<int64_t> {
 // Runs the reader with periodic calls every 200 ms of its clock until `until_ms`.
 struct Reader {
   explicit Reader(std::optional<std::chrono::milliseconds> idleness)
-      : source(std::make_shared<const TwoSplitSource>(&quiet_speaks)),
+      : source(std::make_shared<const TwoSplitSource>(&script)),
         coordinator(source, "two-splits", 1, &ctx.configuration(), FileSystem::Default()),
         op(source, Strategy(idleness)) {
     EXPECT_TRUE(coordinator.Start(false, nullptr).ok());
@@ -105,8 +113,12 @@ struct Reader {
       op.OnPeriodicTime(now_ms);
     }
   }
+  // Backpressure: the task keeps its periodic calls but does not poll the reader.
+  void BackpressuredUntil(int64_t until_ms) {
+    for (; now_ms <= until_ms; now_ms += 200) op.OnPeriodicTime(now_ms);
+  }
 
-  bool quiet_speaks = false;
+  Script script;
   testing::FakeOperatorContext ctx{0, 1};
   std::shared_ptr<const TwoSplitSource> source;
   detail::SourceCoordinator<int64_t, int32_t, int32_t> coordinator;
@@ -123,10 +135,26 @@ TEST(SourceIdlenessTest, AQuietSplitDoesNotHoldBackTheOtherSplitsOfItsReader) {
   EXPECT_GT(busy, 100);
   EXPECT_TRUE(reader.out.statuses.empty()) << "the reader emits records: it is not idle";
   // Its next record takes the quiet split back in: the watermark waits for it again.
-  reader.quiet_speaks = true;
+  reader.script.quiet_speaks = true;
   const size_t before = reader.out.watermarks.size();
   reader.RunUntil(10'000);
   EXPECT_EQ(reader.out.watermarks.size(), before) << "the quiet split, back, holds it at 4";
+}
+
+// Under backpressure the reader is not polled, and neither it nor a split goes idle for that:
+// otherwise the split read first afterwards would take the watermark past the records still
+// waiting in the other one.
+TEST(SourceIdlenessTest, BackpressureMakesNoSplitIdle) {
+  Reader reader(std::chrono::milliseconds(1000));
+  reader.script.quiet_speaks = true;  // both splits emit: the watermark is the quiet one's, 4
+  reader.script.busy_first = true;
+  reader.RunUntil(2000);
+  ASSERT_FALSE(reader.out.watermarks.empty());
+  EXPECT_EQ(reader.out.watermarks.back(), 4);
+  reader.BackpressuredUntil(7000);
+  reader.RunUntil(7200);
+  EXPECT_EQ(reader.out.watermarks.back(), 4) << "a split went idle while the reader waited";
+  EXPECT_TRUE(reader.out.statuses.empty()) << "the reader went idle while it waited";
 }
 
 // Without WithIdleness a split that never emits holds its reader's watermark back, as in

@@ -70,8 +70,8 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
                               interval.status());
         }
         interval_ms_ = std::max<int64_t>(1, interval->count());
-        last_record_ms_ = this->context().CurrentProcessingTime();
-        next_periodic_ = last_record_ms_ + interval_ms_;
+        last_periodic_ms_ = this->context().CurrentProcessingTime();
+        next_periodic_ = last_periodic_ms_ + interval_ms_;
       }
       reader_->Start();
     } catch (...) {
@@ -80,6 +80,7 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   }
 
   SourceStatus EmitNext(size_t max_records) override {
+    polled_since_periodic_ = true;
     InputStatus status = InputStatus::kMoreAvailable;
     try {
       // A reader that runs out asks for a split, and the answer (from this thread) is
@@ -150,16 +151,22 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   }
   void OnPeriodicTime(int64_t now_ms) override {
     next_periodic_ = now_ms + interval_ms_;
+    // Idleness counts only the time the reader was asked for records. Under backpressure it
+    // is not asked, and a reader or split that went idle then would let event time run past
+    // the records still waiting in it (Flink's idleness clock pauses the same way).
+    if (polled_since_periodic_) idle_clock_ms_ += now_ms - last_periodic_ms_;
+    last_periodic_ms_ = now_ms;
+    polled_since_periodic_ = false;
     // WithIdleness, per split as in Flink: a split (a Kafka partition, say) that emitted
     // nothing for the timeout is left out of the reader's watermark, so a quiet one does not
     // hold back the others'; its next record takes it back in.
     auto idleness = strategy_->idleness();
     for (auto& s : splits_) {
       if (s.emitted_since_periodic || s.last_record_ms < 0) {
-        s.last_record_ms = now_ms;  // a new split counts from its first periodic call
+        s.last_record_ms = idle_clock_ms_;  // a new split counts from its first periodic call
         s.emitted_since_periodic = false;
       }
-      s.idle = idleness && now_ms - s.last_record_ms >= idleness->count();
+      s.idle = idleness && idle_clock_ms_ - s.last_record_ms >= idleness->count();
     }
     try {
       for (auto& s : splits_) s.generator->OnPeriodicEmit(s.output);
@@ -170,10 +177,10 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
     // WithIdleness: a reader that emitted nothing for the timeout marks its output idle, so
     // downstream event time does not wait for it; its next record makes it active again.
     if (emitted_since_periodic_) {
-      last_record_ms_ = now_ms;
+      last_record_ms_ = idle_clock_ms_;
       emitted_since_periodic_ = false;
     }
-    if (idleness && !idle_ && now_ms - last_record_ms_ >= idleness->count()) {
+    if (idleness && !idle_ && idle_clock_ms_ - last_record_ms_ >= idleness->count()) {
       idle_ = true;
       this->watermark_output_->AcceptWatermarkStatus(true);
     }
@@ -194,7 +201,7 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
     std::string id;
     std::unique_ptr<WatermarkGenerator<T>> generator;
     WatermarkOutput output;
-    int64_t last_record_ms = -1;  // as of the last periodic call that followed records
+    int64_t last_record_ms = -1;  // on idle_clock_ms_, as of the last periodic call after records
     bool emitted_since_periodic = false;
     bool idle = false;  // WithIdleness: no records for the timeout
   };
@@ -319,7 +326,12 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   int current_ = -1;               // index into splits_ of the split being read
   int64_t interval_ms_ = 200;
   int64_t next_periodic_ = kMaxWatermark;
-  int64_t last_record_ms_ = 0;  // as of the last periodic call that followed records
+  // WithIdleness: a clock of the time the reader was polled (ms), and where it was at the last
+  // periodic call that followed records of the reader.
+  int64_t idle_clock_ms_ = 0;
+  int64_t last_record_ms_ = 0;
+  int64_t last_periodic_ms_ = 0;
+  bool polled_since_periodic_ = false;
   bool emitted_since_periodic_ = false;
   bool idle_ = false;
 };
