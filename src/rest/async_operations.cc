@@ -67,6 +67,12 @@ Result<std::string> AsyncOperations::Add(Kind kind, const std::function<Future()
   return id;
 }
 
+bool AsyncOperations::Has(const std::string& id, Kind kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = ops_.find(id);
+  return it != ops_.end() && it->second.kind == kind;
+}
+
 std::optional<AsyncOperations::State> AsyncOperations::Get(const std::string& id, Kind kind) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = ops_.find(id);

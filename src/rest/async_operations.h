@@ -47,6 +47,8 @@ class AsyncOperations {
   // (AlreadyExists), or too many operations run (Aborted); then nothing was triggered.
   Result<std::string> Add(Kind kind, const std::function<Future()>& start,
                           const std::string& requested = "");
+  // Whether `id` names an operation of `kind` (without fetching its result).
+  bool Has(const std::string& id, Kind kind);
   // The operation's state; nullopt for an unknown id or one of another kind.
   std::optional<State> Get(const std::string& id, Kind kind);
   // Waits until every finished operation's result was fetched with Get, or `timeout`.

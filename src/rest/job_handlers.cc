@@ -1090,6 +1090,13 @@ class JobHandlers {
     return Ok(Json{{"request-id", *id}}, 202);
   }
 
+  // A request retried with its trigger id gets the operation it started, before any check
+  // that the operation itself may have made fail (a stop ends the job).
+  std::optional<RestResponse> Retried(const std::string& trigger, AsyncOperations::Kind kind) {
+    if (trigger.empty() || !operations_->Has(trigger, kind)) return std::nullopt;
+    return Ok(Json{{"request-id", trigger}}, 202);
+  }
+
   std::optional<RestResponse> CheckRunning() const {
     JobStatus s = master_->status_info().status;
     if (s == JobStatus::kFinished || s == JobStatus::kFailed || s == JobStatus::kCanceled) {
@@ -1124,6 +1131,7 @@ class JobHandlers {
                    " checkpoints only (execution.checkpointing.incremental); ask for "
                    "CONFIGURED, or take a savepoint for a full copy");
     }
+    if (auto retry = Retried(*trigger_id, AsyncOperations::Kind::kCheckpoint)) return *retry;
     if (auto ended = CheckRunning()) return *ended;
     return Accepted(operations_->Add(
         AsyncOperations::Kind::kCheckpoint,
@@ -1176,6 +1184,7 @@ class JobHandlers {
 
   RestResponse StartSavepoint(const std::string& target, bool stop, const std::string& trigger,
                               bool drain = false) {
+    if (auto retry = Retried(trigger, AsyncOperations::Kind::kSavepoint)) return *retry;
     std::string dir;
     if (!target.empty()) {
       auto checked = CheckSavepointTarget(target);

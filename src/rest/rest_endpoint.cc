@@ -1,6 +1,7 @@
 #include "rest/rest_endpoint.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <httplib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -72,19 +73,31 @@ int LocalPort(int fd) {
 // listening on it): a server thread reading a request that a client sends a byte at a time,
 // each within the read timeout, wakes at once instead of when the client stops. cpp-httplib
 // keeps its accepted sockets to itself, so they are found among the process's open files:
-// sockets on that local port that have a peer.
+// TCP sockets on that local port that have a peer. Each is looked at through a duplicate of
+// its descriptor: a server thread may close the original meanwhile, and its number be reused
+// by another file, but the duplicate stays the socket that was checked.
 void ShutDownConnectionsOn(int port) {
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
     const std::string name = entry.path().filename().string();
-    int fd = -1;
-    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc()) continue;
+    int listed = -1;
+    if (std::from_chars(name.data(), name.data() + name.size(), listed).ec != std::errc()) {
+      continue;
+    }
+    const int fd = ::fcntl(listed, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) continue;
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || LocalPort(fd) != port) continue;
+    int type = 0;
+    socklen_t type_length = sizeof(type);
     sockaddr_storage peer{};
-    socklen_t length = sizeof(peer);
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) continue;
-    ::shutdown(fd, SHUT_RDWR);
+    socklen_t peer_length = sizeof(peer);
+    if (::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0 &&
+        type == SOCK_STREAM && LocalPort(fd) == port &&
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0) {
+      ::shutdown(fd, SHUT_RDWR);
+    }
+    ::close(fd);
   }
 }
 

@@ -328,6 +328,23 @@ TEST_F(RestEndpointTest, ARetryWithTheSameTriggerIdGetsTheSameOperation) {
   EXPECT_EQ(savepoints, 1u);
 }
 
+// A stop retried after it ended the job (its answer lost) gets its operation too, not 409.
+TEST_F(RestEndpointTest, ARetriedStopGetsItsOperationAfterTheJobStopped) {
+  std::string job = "/jobs/" + job_id_;
+  const std::string body = Json{{"triggerId", "ffeeddccbbaa99887766554433221100"},
+                                {"targetDirectory", dir_.Join("stopped")}}
+                               .dump();
+  Json first = Post(job + "/stop", body, 202);
+  for (int i = 0; i < 600 && Get(job)["state"] == "RUNNING"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Get(job)["state"], "FINISHED");
+  Json again = Post(job + "/stop", body, 202);  // the result waits, not fetched yet
+  EXPECT_EQ(again["request-id"], first["request-id"]);
+  Json done = Await(job + "/savepoints/" + first["request-id"].get<std::string>());
+  EXPECT_TRUE(done["operation"].contains("location")) << done.dump();
+}
+
 // What a review found: requests without a body, hosts in other spellings, forms.
 TEST_F(RestEndpointTest, BodilessRequestsLoopbackSpellingsAndForms) {
   const std::string job = "/jobs/" + job_id_;
