@@ -13,10 +13,10 @@ export TMPDIR="$work"  # chaos keeps the directories of a failed run: here, and 
 
 # Numbers are whole decimal numbers in range: a usage error (exit 2) otherwise, not octal,
 # hexadecimal, clamped or negative values taken as something else.
-for bad in "--kills 0x10" "--kills -1" "--timeout -5" "--timeout 0" \
-  "--seed 99999999999999999999" "--seed -7"; do
+for bad in "--kills 0x10" "--kills -1" "--kills 1 --timeout -5" "--kills 1 --timeout 0" \
+  "--kills 1 --seed 99999999999999999999" "--kills 1 --seed -7" "--kills 1 --seed 0x10"; do
   set +e
-  # shellcheck disable=SC2086  # the flag and its value are two words
+  # shellcheck disable=SC2086  # flags and values are several words
   "$bin/weir" chaos $bad --output out -- true >/dev/null 2>&1
   status=$?
   set -e
@@ -34,8 +34,23 @@ WRAP
   -D rest.bind-port=18081-18181 -D execution.checkpointing.interval=200ms | tee "$work/wrap.log"
 grep -q "PASSED: 2 kills" "$work/wrap.log" ||
   { echo "FAILED: weir chaos through a wrapper did not pass"; exit 1; }
-if pgrep -f -- "--end 4001 --delay-ms 1" >/dev/null; then
+if pgrep -f -- "$bin/fault_tolerance --end 4001 " >/dev/null; then
   echo "FAILED: a job weir chaos killed through its wrapper still runs"
+  exit 1
+fi
+
+# Stopped itself (Ctrl-C, a kill), weir chaos takes the run going on with it.
+"$bin/weir" chaos --kills 1 --seed 5 --output output/sum_results.txt -- \
+  "$bin/fault_tolerance" --end 100003 --delay-ms 1 --no-progress \
+  -D rest.bind-port=18081-18181 >"$work/stopped.log" 2>&1 &
+chaos=$!
+sleep 3
+kill -TERM "$chaos"
+wait "$chaos" || true
+sleep 0.5
+if pgrep -f -- "$bin/fault_tolerance --end 100003 " >/dev/null; then
+  echo "FAILED: the job of a weir chaos that was stopped still runs"
+  pkill -KILL -f -- "$bin/fault_tolerance --end 100003 " || true
   exit 1
 fi
 
@@ -55,4 +70,4 @@ if [ $status != 1 ] || ! grep -q "FAILED: .*differs from the reference" "$work/f
   echo "FAILED: weir chaos exited $status on the at-least-once sink; it must find the duplicates"
   exit 1
 fi
-echo "chaos_test: 4 passed, 0 failed"
+echo "chaos_test: 5 passed, 0 failed"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -24,6 +25,19 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// The process group of the run going on, for the signal handler: each run is a group of its
+// own, which the terminal's Ctrl-C (or a kill of weir) no longer reaches.
+std::atomic<pid_t> g_running{0};
+static_assert(std::atomic<pid_t>::is_always_lock_free, "read in a signal handler");
+
+// SIGINT, SIGTERM, SIGHUP: the run dies with weir chaos, which then dies of the signal.
+void KillRunAndDie(int sig) {
+  const pid_t running = g_running.load();
+  if (running > 0) ::kill(-running, SIGKILL);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
 struct Child {
   pid_t pid = -1;
   int status = 0;
@@ -32,8 +46,12 @@ struct Child {
   bool Poll() {
     if (exited) return false;
     pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) exited = true;
+    if (r == pid) Exited();
     return !exited;
+  }
+  void Exited() {
+    exited = true;
+    g_running.store(0);
   }
   // The whole process group: a job started through a wrapper (sh -c, a script) dies with it,
   // instead of running on beside the next run.
@@ -41,7 +59,7 @@ struct Child {
     if (exited) return;
     ::kill(-pid, SIGKILL);
     ::waitpid(pid, &status, 0);
-    exited = true;
+    Exited();
   }
   std::string Describe() const {
     if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
@@ -73,7 +91,10 @@ Child Spawn(const std::vector<std::string>& argv, const std::string& cwd, const 
     ::execvp(args[0], args.data());
     ::_exit(127);
   }
-  if (c.pid > 0) ::setpgid(c.pid, c.pid);  // also here: before the parent's first kill
+  if (c.pid > 0) {
+    ::setpgid(c.pid, c.pid);  // also here: before the parent's first kill
+    g_running.store(c.pid);
+  }
   return c;
 }
 
@@ -107,6 +128,9 @@ int Chaos(const ChaosOptions& o, std::ostream& out, std::ostream& err) {
     err << "weir chaos: --kills must not be negative\n";
     return kUsage;
   }
+  struct sigaction on_signal {};
+  on_signal.sa_handler = KillRunAndDie;
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &on_signal, nullptr);
   uint64_t seed = o.seed ? *o.seed : std::random_device{}();
   out << "weir chaos: seed " << seed << " (replay with --seed " << seed << ")" << std::endl;
   std::mt19937_64 rng(seed);

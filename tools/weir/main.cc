@@ -381,15 +381,17 @@ int Cancel(const Global& g, const std::string& name) {
   if (!Find(g, name, &job, &code)) return code;
   HttpReply r = Call(job.url, "PATCH", "/jobs/" + job.job_id + "?mode=cancel");
   if (r.status != 202) return FailReply(job, r, "cancelling");
-  // Until it says CANCELED, or stops answering because it has ended (its process exits with
-  // it, and the cancel was taken while it ran).
+  // Until it says CANCELED, or stops answering because it has ended: its process exits
+  // once the job ended (no later than the cancel it took while it ran). A process that runs
+  // but does not answer has not.
   std::string state = "CANCELED";
   bool answering = true;
   for (int i = 0; i < 600; ++i) {
     HttpReply s = Call(job.url, "GET", "/jobs/" + job.job_id);
     if (s.status != 200) {
+      ToolError e = ReplyError(job, s, "after the cancel");
+      if (e.code != kEnded) return Fail(e);
       answering = false;
-      state = "CANCELED";
       break;
     }
     state = s.body.value("state", "");

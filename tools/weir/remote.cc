@@ -22,7 +22,8 @@ HttpReply Call(const std::string& url, const std::string& method, const std::str
       : method == "POST" ? client.Post(path.c_str(), body.empty() ? "{}" : body, "application/json")
                          : client.Patch(path.c_str());
   if (!r) {
-    reply.connected = r.error() != httplib::Error::Connection;
+    reply.connected = r.error() != httplib::Error::Connection &&
+                      r.error() != httplib::Error::ConnectionTimeout;
     reply.error = "no answer from " + url + " (" + httplib::to_string(r.error()) + ")";
     return reply;
   }
@@ -55,15 +56,16 @@ bool Terminal(const std::string& state) {
 
 ToolError ReplyError(const JobRef& job, const HttpReply& r, const std::string& doing) {
   const std::string who = "job '" + job.job_name + "' (" + job.job_id + ")";
-  const bool process_gone = job.pid > 0 && !ProcessAlive(job.pid, 0);
+  const bool process_gone = job.pid > 0 && !ProcessAlive(job.pid, job.process_start);
   if (r.status == 0) {
-    // Nobody listens any more: the job's process has gone (its API ends with it).
-    if (process_gone || (job.pid == 0 && !r.connected)) {
+    // Nobody listens any more: a job's REST API closes when the job has ended (its process
+    // may take a moment more to exit), or its process has gone.
+    if (process_gone || !r.connected) {
       return {kEnded, who + " did not answer " + doing + ": it has ended (" + r.error + ")"};
     }
-    std::string why = r.connected ? "its process runs but does not answer (paused, or busy?)"
-                                  : "its process runs but its REST API refuses connections";
-    return {kFailed, who + " did not answer " + doing + ": " + why + " (" + r.error + ")"};
+    return {kFailed, who + " did not answer " + doing +
+                         ": its process runs but does not answer (paused, or busy?) (" +
+                         r.error + ")"};
   }
   if (r.status == 404) return {kNotFound, doing + " " + who + ": " + r.error};
   if (r.status == 409) {
@@ -89,7 +91,7 @@ std::vector<JobRef> ListJobs(const std::string& master, ToolError* error) {
       return jobs;
     }
     for (const auto& j : r.body["jobs"]) {
-      jobs.push_back(JobRef{url, j.value("jid", ""), j.value("name", ""), 0});
+      jobs.push_back(JobRef{url, j.value("jid", ""), j.value("name", ""), 0, 0});
     }
     return jobs;
   }
@@ -99,7 +101,8 @@ std::vector<JobRef> ListJobs(const std::string& master, ToolError* error) {
     return jobs;
   }
   for (const auto& r : *registered) {
-    jobs.push_back(JobRef{r.rest_url, r.job_id, r.job_name, static_cast<int>(r.pid)});
+    jobs.push_back(
+        JobRef{r.rest_url, r.job_id, r.job_name, static_cast<int>(r.pid), r.process_start});
   }
   return jobs;
 }

@@ -33,6 +33,7 @@ struct JobRef {
   std::string job_id;
   std::string job_name;
   int pid = 0;  // 0 with -m
+  uint64_t process_start = 0;  // of pid (job_registry.h), so a reused pid is not taken for it
 };
 
 struct HttpReply {

@@ -49,7 +49,7 @@ class FakeApi {
   std::thread thread_;
 };
 
-JobRef Job(const std::string& url, int pid) { return JobRef{url, kJobId, "job", pid}; }
+JobRef Job(const std::string& url, int pid) { return JobRef{url, kJobId, "job", pid, 0}; }
 
 TEST(ReplyErrorTest, A409OfARunningJobIsARefusalNotAnEnd) {
   FakeApi api("RUNNING");
@@ -88,8 +88,9 @@ TEST(ReplyErrorTest, NobodyListeningIsAnEnd) {
   ASSERT_EQ(r.status, 0);
   EXPECT_FALSE(r.connected);
   EXPECT_EQ(ReplyError(Job(url, 0), r, "asking").code, kEnded);
-  // A registered job whose process still runs has not ended: its API refuses, that is all.
-  EXPECT_EQ(ReplyError(Job(url, ::getpid()), r, "asking").code, kFailed);
+  // Also while the process still runs: its API closes when the job has ended, and the
+  // process exits a moment later.
+  EXPECT_EQ(ReplyError(Job(url, ::getpid()), r, "asking").code, kEnded);
 }
 
 }  // namespace
