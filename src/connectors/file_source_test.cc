@@ -280,9 +280,12 @@ TEST(FileSourceTest, AReaderWithoutRecordsForTheIdleTimeoutMarksItsOutputIdle) {
                       .WithIdleness(std::chrono::milliseconds(100));
   Enumerator e(source, 1);
   Reader r(source, e, 0, 1, {}, strategy);
+  // Polled before each periodic call, as its task does when it is not backpressured:
+  // idleness counts only the time the reader was polled.
   EXPECT_EQ(r.op.EmitNext(10), SourceStatus::kNothingAvailable);
   r.op.OnPeriodicTime(50);
   EXPECT_TRUE(r.out.statuses.empty());
+  EXPECT_EQ(r.op.EmitNext(10), SourceStatus::kNothingAvailable);
   r.op.OnPeriodicTime(150);
   EXPECT_EQ(r.out.statuses, (std::vector<bool>{true}));
   WriteFile(dir.Join("1.txt"), "5\n");
