@@ -671,15 +671,35 @@ struct ResumedJoin {
                      })
                      .SetParallelism(1)
                      .Uid("right");
-    events.KeyBy([](const Ev& e) { return e.key; })
-        .IntervalJoin(right.KeyBy([](const Ev& e) { return e.key; }))
-        .Between(std::chrono::milliseconds(-kBound), std::chrono::milliseconds(kBound))
-        .Process(JoinLines())
-        .SetParallelism(join_parallelism)
-        .Uid("join")
-        .WriteAsText(dir.Join("out"), WriteMode::kOverwrite)
-        .SetParallelism(2)
-        .Uid("sink");
+    const OutputTag<Ev> left_late("left-late");
+    const OutputTag<Ev> right_late("right-late");
+    auto joined = events.KeyBy([](const Ev& e) { return e.key; })
+                      .IntervalJoin(right.KeyBy([](const Ev& e) { return e.key; }))
+                      .Between(std::chrono::milliseconds(-kBound), std::chrono::milliseconds(kBound))
+                      .SideOutputLeftLateData(left_late)
+                      .SideOutputRightLateData(right_late)
+                      .Process(JoinLines())
+                      .SetParallelism(join_parallelism)
+                      .Uid("join");
+    joined.WriteAsText(dir.Join("out"), WriteMode::kOverwrite).SetParallelism(2).Uid("sink");
+    const std::pair<OutputTag<Ev>, std::string> late_outputs[] = {{left_late, "late-left"},
+                                                                   {right_late, "late-right"}};
+    for (const auto& [tag, name] : late_outputs) {
+      joined.GetSideOutput(tag)
+          .Map([](const Ev& e) { return std::to_string(e.id) + "," + std::to_string(e.time); })
+          .WriteAsText(dir.Join(name), WriteMode::kOverwrite)
+          .Uid(name);
+    }
+  }
+
+  // The late events as a side output prints them: ids from `first_id`, each at LateTime.
+  static std::vector<std::string> ExpectedLate(int64_t first, int32_t first_id) {
+    std::vector<std::string> lines;
+    for (int64_t i = first; i < first + kLate; ++i) {
+      lines.push_back(std::to_string(first_id + i) + "," + std::to_string(LateTime(first)));
+    }
+    std::sort(lines.begin(), lines.end());
+    return lines;
   }
 
   // What a run without the savepoint writes: the late events join nothing.
@@ -704,6 +724,7 @@ struct ResumedJoin {
 
 // An event that was late for the join before a savepoint stays late after it, at the same
 // parallelism and at another: each key group's watermark comes back with the join's state.
+// Late events of each side go to that side's late-data output.
 // (Flink's starts again from nothing, so the late events, replayed before the first new
 // watermark, would join the records buffered for on-time ones.)
 TEST_P(IntervalJoinTest, EventsLateBeforeASavepointStayLateAfterIt) {
@@ -733,6 +754,10 @@ TEST_P(IntervalJoinTest, EventsLateBeforeASavepointStayLateAfterIt) {
     ASSERT_LT(first, ResumedJoin::kEvents - ResumedJoin::kLate - 40)
         << "the savepoint came too late";
     EXPECT_EQ(OutputLines(dir.Join("out")), ResumedJoin::Expected(first));
+    // Each side's late events went to its side output, not nowhere.
+    EXPECT_EQ(OutputLines(dir.Join("late-left")), ResumedJoin::ExpectedLate(first, 0));
+    EXPECT_EQ(OutputLines(dir.Join("late-right")),
+              ResumedJoin::ExpectedLate(first, ResumedJoin::kRightIds));
   }
 }
 

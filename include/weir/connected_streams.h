@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -32,6 +33,7 @@
 #include "weir/data_stream.h"
 #include "weir/detail/co_operators.h"
 #include "weir/detail/interval_join_operator.h"
+#include "weir/output_tag.h"
 
 namespace weir {
 namespace detail {
@@ -210,6 +212,20 @@ class IntervalJoined {
     return j;
   }
 
+  // Left (right) records behind the watermark are not joined: they go to `tag`'s side output
+  // (GetSideOutput on the joined stream) instead of being dropped, as Flink's
+  // sideOutputLeftLateData and sideOutputRightLateData send them.
+  IntervalJoined SideOutputLeftLateData(const OutputTag<A>& tag) const {
+    IntervalJoined j = *this;
+    j.left_late_ = tag;
+    return j;
+  }
+  IntervalJoined SideOutputRightLateData(const OutputTag<B>& tag) const {
+    IntervalJoined j = *this;
+    j.right_late_ = tag;
+    return j;
+  }
+
   // Calls a ProcessJoinFunction<A, B, Out> for every joined pair. Throws
   // std::invalid_argument when the bounds leave no interval.
   template <typename F>
@@ -229,9 +245,10 @@ class IntervalJoined {
     }
     return inputs_.template Add<Out>(
         "IntervalJoin", [fn = std::move(fn), s1 = inputs_.key_selector1(),
-                         s2 = inputs_.key_selector2(), lower, upper]() {
+                         s2 = inputs_.key_selector2(), lower, upper, left_late = left_late_,
+                         right_late = right_late_]() {
           return std::make_unique<detail::IntervalJoinOperator<K, A, B, Out, F, S1, S2>>(
-              fn, s1, s2, lower, upper);
+              fn, s1, s2, lower, upper, left_late, right_late);
         });
   }
 
@@ -241,6 +258,8 @@ class IntervalJoined {
   int64_t upper_;
   bool lower_exclusive_ = false;
   bool upper_exclusive_ = false;
+  std::optional<OutputTag<A>> left_late_;
+  std::optional<OutputTag<B>> right_late_;
 };
 
 // KeyedStream::IntervalJoin's result, waiting for its bounds.

@@ -6,7 +6,8 @@
 // one at t, left ones in [t - upper, t - lower] (bounds made inclusive by the builder). It
 // is then buffered itself, and an event-time timer removes its bucket once the watermark
 // passes the last time a record of the other side could still join it. A record behind the
-// watermark is late and dropped, as in Flink. After a restore it is also late behind the
+// watermark is late: it goes to the side output its side names, if any, else it is dropped,
+// as in Flink. After a restore it is also late behind the
 // watermark its key group had when the checkpoint was taken (KeyGroupWatermarks), where
 // Flink's starts from nothing and joins a record replayed late as if it were on time. Event
 // time only: a record without a timestamp fails the task.
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +25,8 @@
 #include "weir/co_functions.h"
 #include "weir/detail/co_operators.h"
 #include "weir/detail/key_group_watermarks.h"
+#include "weir/functions.h"
+#include "weir/output_tag.h"
 #include "weir/state.h"
 
 namespace weir::detail {
@@ -32,9 +36,17 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
   using Base = KeyedTwoInputOperator<K, L, R, Out, S1, S2>;
 
  public:
-  // `lower` <= `upper`, both inclusive (exclusive bounds already moved by one).
-  IntervalJoinOperator(F fn, S1 sel1, S2 sel2, int64_t lower, int64_t upper)
-      : Base(std::move(sel1), std::move(sel2)), fn_(std::move(fn)), lower_(lower), upper_(upper) {}
+  // `lower` <= `upper`, both inclusive (exclusive bounds already moved by one). Late records
+  // of each side go to its tag's side output, if it has one.
+  IntervalJoinOperator(F fn, S1 sel1, S2 sel2, int64_t lower, int64_t upper,
+                       std::optional<OutputTag<L>> left_late,
+                       std::optional<OutputTag<R>> right_late)
+      : Base(std::move(sel1), std::move(sel2)),
+        fn_(std::move(fn)),
+        lower_(lower),
+        upper_(upper),
+        left_late_(std::move(left_late)),
+        right_late_(std::move(right_late)) {}
 
   void Open() override {
     try {
@@ -71,7 +83,7 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
   void Accept1(Batch<L>& in) override {
     Run(in, [this](const L& r, int64_t t, Collector<Out>& out) {
       this->SetKeyOf1(r);
-      if (IsLate(t)) return;
+      if (IsLate(t)) return SideOutputOrDrop(left_late_, r, t);
       Buffer(left_, r, t);
       Matching(right_, t + lower_, t + upper_, &right_matches_);
       for (const auto& [rt, records] : right_matches_) {
@@ -83,7 +95,7 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
   void Accept2(Batch<R>& in) override {
     Run(in, [this](const R& r, int64_t t, Collector<Out>& out) {
       this->SetKeyOf2(r);
-      if (IsLate(t)) return;
+      if (IsLate(t)) return SideOutputOrDrop(right_late_, r, t);
       Buffer(right_, r, t);
       Matching(left_, t - upper_, t - lower_, &left_matches_);
       for (const auto& [lt, records] : left_matches_) {
@@ -117,6 +129,12 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
       w = std::max(w, restored_watermarks_.FloorOf(this->keyed_->current_key_bytes()));
     }
     return w != kMinWatermark && t < w;
+  }
+
+  // A late record: to its side's late-data output, if it has one.
+  template <typename V>
+  void SideOutputOrDrop(const std::optional<OutputTag<V>>& tag, const V& record, int64_t t) {
+    if (tag) EmitToSideOutput(this->side_outputs(), *tag, record, &t);
   }
 
   // The buckets of `buffer` with timestamps in [from, to], copied out: only those, and the user
@@ -157,6 +175,7 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
       }
       for (size_t i = 0; i < in.records.size(); ++i) call(in.records[i], in.timestamps[i], out);
       out.Flush();
+      this->side_outputs().Flush();
     } catch (...) {
       this->out_buf_.clear();
       RethrowAsOperatorError(this->context());
@@ -166,6 +185,8 @@ class IntervalJoinOperator final : public KeyedTwoInputOperator<K, L, R, Out, S1
   F fn_;
   int64_t lower_;
   int64_t upper_;
+  std::optional<OutputTag<L>> left_late_;
+  std::optional<OutputTag<R>> right_late_;
   MapState<int64_t, std::vector<L>> left_;
   MapState<int64_t, std::vector<R>> right_;
   std::vector<std::pair<int64_t, std::vector<L>>> left_matches_;  // reused across records
