@@ -764,6 +764,50 @@ TEST_P(IntervalJoinTest, EventsLateBeforeASavepointStayLateAfterIt) {
 INSTANTIATE_TEST_SUITE_P(Backends, IntervalJoinTest, ::testing::ValuesIn(kBackends),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// Each record of either input on the main output and on a side output.
+class MainAndSide final : public KeyedCoProcessFunction<int64_t, int64_t, int64_t, int64_t> {
+ public:
+  explicit MainAndSide(OutputTag<int64_t> side) : side_(std::move(side)) {}
+  void ProcessElement1(const int64_t& v, Context& ctx, Collector<int64_t>& out) override {
+    out.Collect(v);
+    ctx.Output(side_, v);
+  }
+  void ProcessElement2(const int64_t& v, Context& ctx, Collector<int64_t>& out) override {
+    ProcessElement1(v, ctx, out);
+  }
+
+ private:
+  OutputTag<int64_t> side_;
+};
+
+// A checkpoint barrier leaves an operator after what it put in its side outputs, as after its
+// main output: a job stopped with a savepoint (no watermarks, which also flush them) has
+// written both outputs of every record it read. The side output's records used to wait for a
+// full batch or a watermark, and the barrier passed them.
+TEST(SideOutputBarrierTest, ASavepointHasWhatAKeyedCoProcessFunctionSentToASideOutput) {
+  static StopAndResume progress;
+  TempDir dir;
+  Configuration config = ConfigFor(dir, kBackends[0]);
+  config.Set("execution.checkpointing.interval", "1 h");
+  StreamExecutionEnvironment env(config);
+  auto numbers = env.FromSequence(0, 1'000'000).SetParallelism(1).Map([](int64_t i) {
+    progress.Read();
+    return i;
+  });
+  const OutputTag<int64_t> side("side");
+  auto both = numbers.Connect(numbers.Map([](int64_t i) { return -i - 1; }))
+                  .KeyBy([](int64_t v) { return v % 4; }, [](int64_t v) { return v % 4; })
+                  .Process(MainAndSide(side))
+                  .SetParallelism(2);
+  both.WriteAsText(dir.Join("main"), WriteMode::kOverwrite);
+  both.GetSideOutput(side).WriteAsText(dir.Join("side"), WriteMode::kOverwrite);
+  ASSERT_FALSE(
+      progress.RunAndStopWithSavepoint(env, "side outputs", 100, dir.Join("savepoints")).empty());
+  std::vector<std::string> main = OutputLines(dir.Join("main"));
+  EXPECT_GE(main.size(), 200u);
+  EXPECT_EQ(OutputLines(dir.Join("side")), main);
+}
+
 class FirstOfPair final : public ProcessJoinFunction<int64_t, int64_t, int64_t> {
  public:
   void ProcessElement(const int64_t& l, const int64_t&, Context&,

@@ -494,6 +494,10 @@ Status StreamTask::PerformCheckpoint(const CheckpointBarrier& barrier, int64_t r
   auto& entries = chain_.entries();
   for (auto& e : entries) {
     WEIR_RETURN_IF_ERROR(Guard([&] { e.op->PrepareSnapshotPreBarrier(id); }));
+    // What an operator put in its side outputs goes before the barrier too, into the chained
+    // operators that read them (later in the chain): an operator that does not flush them
+    // after every batch would otherwise send them after it, and a restore would lose them.
+    WEIR_RETURN_IF_ERROR(Guard([&] { e.op->side_outputs().Flush(); }));
   }
   FlushOutputs();
   for (Channel* ch : output_channels_) ch->PushEvent(EventKind::kBarrier, barrier);

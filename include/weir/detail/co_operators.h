@@ -239,6 +239,7 @@ class KeyedCoProcessOperator final : public KeyedTwoInputOperator<K, In1, In2, O
       this->SetTimerKey(key_bytes);
       fn_.OnTimer(timestamp, ctx, out);
       out.Flush();
+      this->side_outputs().Flush();
     } catch (...) {
       this->out_buf_.clear();
       RethrowAsOperatorError(this->context());
@@ -292,6 +293,7 @@ class KeyedCoProcessOperator final : public KeyedTwoInputOperator<K, In1, In2, O
         if (ts != nullptr) ctx.SetTimestamp(&ts[i]);
         call(r, ctx, out);
       });
+      this->side_outputs().Flush();
     } catch (...) {
       this->out_buf_.clear();
       RethrowAsOperatorError(this->context());
