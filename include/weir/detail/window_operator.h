@@ -522,9 +522,16 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     for (const W& assigned : windows_) {
       W w = assigned;
       if constexpr (Assigner::kMerging) {
-        w = AddSession(assigned);
-        if (IsWindowLate(w)) {  // a late session of its own: nothing of it is kept
-          RemoveSession(w);
+        bool alone = false;
+        w = AddSession(assigned, &alone);
+        if (IsWindowLate(w)) {  // late, and so is all of it: nothing of it is kept
+          if (alone) {
+            RemoveSession(w);  // nothing else of it is stored yet
+          } else {
+            // It is, or took in, sessions the key had, late before their cleanup was due (a
+            // restore with a shorter allowed lateness does that): their contents go too.
+            ClearAllState(w);
+          }
           continue;
         }
       } else {
@@ -647,8 +654,9 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
   }
 
   // Adds a new session window to the key's sessions, merging it with the windows it overlaps
-  // or touches; returns the window the record belongs to now.
-  W AddSession(const W& w) {
+  // or touches; returns the window the record belongs to now. `*alone`: it touched none, and
+  // is stored as a session of its own.
+  W AddSession(const W& w, bool* alone) {
     existing_ = SessionsOfKey();
     W cover = w;
     group_.clear();
@@ -665,6 +673,7 @@ class WindowOperator final : public TransformOperator<T, typename Contents::Out>
     if (group_.empty()) {
       existing_.push_back(w);
       WriteSessions(existing_);
+      *alone = true;
       return w;
     }
     merged_.clear();
