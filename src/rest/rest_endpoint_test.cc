@@ -9,10 +9,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <thread>
 
 #include "rest/job_registry.h"
@@ -617,6 +620,93 @@ TEST_F(RestEndpointRelativeDirTest, CheckpointPathsAreAbsolute) {
   EXPECT_TRUE(std::filesystem::is_directory(details)) << details;
   std::string latest = Get(job + "/checkpoints")["latest"]["completed"]["external_path"];
   EXPECT_TRUE(latest.starts_with(in)) << latest;
+}
+
+// A job that fails once and restarts, with a hook in the restart: the map's function is copied
+// for each attempt as the attempt's tasks are made, after the numbers' task of that attempt
+// registered its metrics. Its first copy after the failure waits there for the test.
+struct RestartGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool failed = false;
+  bool waiting = false;  // the restart is held in the copy
+  bool released = false;
+};
+RestartGate g_restart;
+
+struct FailOnceThenHoldTheRestart {
+  FailOnceThenHoldTheRestart() = default;
+  FailOnceThenHoldTheRestart(const FailOnceThenHoldTheRestart&) {
+    std::unique_lock<std::mutex> lock(g_restart.mu);
+    if (!g_restart.failed || g_restart.waiting) return;
+    g_restart.waiting = true;
+    g_restart.cv.notify_all();
+    g_restart.cv.wait_for(lock, std::chrono::seconds(30), [] { return g_restart.released; });
+  }
+  int64_t operator()(int64_t v) const {
+    if (v == 5000) {
+      std::lock_guard<std::mutex> lock(g_restart.mu);
+      if (!g_restart.failed) {
+        g_restart.failed = true;
+        throw std::runtime_error("failing once, on purpose");
+      }
+    }
+    return v;
+  }
+};
+
+class RestEndpointRestartTest : public RestEndpointTest {
+ protected:
+  void SetUp() override {
+    {
+      std::lock_guard<std::mutex> lock(g_restart.mu);
+      g_restart.failed = g_restart.waiting = g_restart.released = false;
+    }
+    RestEndpointTest::SetUp();
+  }
+  void Configure(Configuration& config) override {
+    config.Set("restart-strategy.type", "fixed-delay");
+    config.Set("restart-strategy.fixed-delay.delay", "0 ms");
+  }
+  DataStream<int64_t> BuildJob(DataStream<int64_t> numbers) override {
+    return numbers.Rebalance().Map(FailOnceThenHoldTheRestart()).Name("fail once");
+  }
+  void TearDown() override {
+    {
+      std::lock_guard<std::mutex> lock(g_restart.mu);
+      g_restart.released = true;
+    }
+    g_restart.cv.notify_all();
+    RestEndpointTest::TearDown();
+  }
+};
+
+// While a restart builds its new attempt, /metrics shows each task's series once: the failed
+// attempt's tasks took theirs away as they ended, before the new one's arrive. (Prometheus
+// refuses a scrape that has a series twice.)
+TEST_F(RestEndpointRestartTest, ARestartingJobHasEachSeriesOnce) {
+  {
+    std::unique_lock<std::mutex> lock(g_restart.mu);
+    ASSERT_TRUE(g_restart.cv.wait_for(lock, std::chrono::seconds(30),
+                                      [] { return g_restart.waiting; }))
+        << "the job did not restart";
+  }
+  std::string prometheus = Get("/metrics");
+  std::map<std::string, int> series;
+  size_t numbers_series = 0;
+  for (size_t at = 0; at < prometheus.size();) {
+    size_t end = prometheus.find('\n', at);
+    if (end == std::string::npos) end = prometheus.size();
+    std::string line = prometheus.substr(at, end - at);
+    at = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    std::string name_and_labels = line.substr(0, line.rfind(' '));
+    ++series[name_and_labels];
+    if (name_and_labels.find("operator_id=\"numbers\"") != std::string::npos) ++numbers_series;
+  }
+  EXPECT_GT(numbers_series, 0u) << "the new attempt's first task has no series yet:\n"
+                                << prometheus;
+  for (const auto& [name, count] : series) EXPECT_EQ(count, 1) << name;
 }
 
 // A dashboard that is open when the job ends gets to show how it ended: the API waits for
