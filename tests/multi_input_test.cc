@@ -786,6 +786,7 @@ class MainAndSide final : public KeyedCoProcessFunction<int64_t, int64_t, int64_
 // full batch or a watermark, and the barrier passed them.
 TEST(SideOutputBarrierTest, ASavepointHasWhatAKeyedCoProcessFunctionSentToASideOutput) {
   static StopAndResume progress;
+  progress.Reset();
   TempDir dir;
   Configuration config = ConfigFor(dir, kBackends[0]);
   config.Set("execution.checkpointing.interval", "1 h");
