@@ -468,6 +468,13 @@ class EveryRecordWatermarks final : public WatermarkGenerator<Click> {
   void OnEvent(const Click& c, int64_t t, WatermarkOutput& out) override { out.EmitWatermark(t - 1); }
 };
 
+// Clicks stamped with their time, each followed by its watermark.
+WatermarkStrategy<Click> EveryRecordStrategy() {
+  return WatermarkStrategy<Click>::ForGenerator(
+             [] { return std::make_unique<EveryRecordWatermarks>(); })
+      .WithTimestampAssigner([](const Click& e, int64_t) { return e.time; });
+}
+
 // One record per batch, so that each is followed by its watermark.
 Configuration ExactConfig(const TempDir& dir, const Backend& b) {
   Configuration c = ConfigFor(dir, b);
@@ -478,10 +485,7 @@ Configuration ExactConfig(const TempDir& dir, const Backend& b) {
 
 DataStream<Click> ExactClicks(StreamExecutionEnvironment& env, std::vector<Click> clicks) {
   return env.FromCollection(std::move(clicks))
-      .AssignTimestampsAndWatermarks(
-          WatermarkStrategy<Click>::ForGenerator(
-              [] { return std::make_unique<EveryRecordWatermarks>(); })
-              .WithTimestampAssigner([](const Click& e, int64_t) { return e.time; }));
+      .AssignTimestampsAndWatermarks(EveryRecordStrategy());
 }
 
 class WindowSemanticsTest : public ::testing::TestWithParam<Backend> {};
@@ -581,10 +585,7 @@ class ResumedClicks {
               return c;
             })
             .SetParallelism(1)
-            .AssignTimestampsAndWatermarks(
-                WatermarkStrategy<Click>::ForGenerator(
-                    [] { return std::make_unique<EveryRecordWatermarks>(); })
-                    .WithTimestampAssigner([](const Click& e, int64_t) { return e.time; }))
+            .AssignTimestampsAndWatermarks(EveryRecordStrategy())
             .SetParallelism(1)
             .Uid("timestamps");
     auto windowed = clicks.KeyBy([](const Click& c) { return c.user; })
@@ -805,10 +806,7 @@ struct LateMergeClicks {
               return Click{kClock, 5000, 1};
             })
             .SetParallelism(1)
-            .AssignTimestampsAndWatermarks(
-                WatermarkStrategy<Click>::ForGenerator(
-                    [] { return std::make_unique<EveryRecordWatermarks>(); })
-                    .WithTimestampAssigner([](const Click& e, int64_t) { return e.time; }))
+            .AssignTimestampsAndWatermarks(EveryRecordStrategy())
             .SetParallelism(1)
             .Uid("timestamps")
             .KeyBy([](const Click& c) { return c.user; })
@@ -823,6 +821,15 @@ struct LateMergeClicks {
         .Map([](const Click& c) { return std::to_string(c.user) + "," + std::to_string(c.time); })
         .WriteAsText(dir.Join("late"), WriteMode::kOverwrite)
         .Uid("late-sink");
+  }
+
+  // Runs the first or the resumed job until its clock user clicked 50 times, and stops it
+  // with a savepoint: its path, or "" after a failure that says why.
+  static std::string RunAndStop(const Configuration& config, bool resumed, const TempDir& dir) {
+    progress.Reset();
+    StreamExecutionEnvironment env(config);
+    Build(env, resumed, dir);
+    return progress.RunAndStopWithSavepoint(env, "sessions", 50, dir.Join("savepoints"));
   }
 };
 
@@ -843,25 +850,13 @@ TEST_P(WindowSemanticsTest, ASessionMergedLateAfterARestoreLeavesNothingBehind) 
   using C = LateMergeClicks;
   TempDir dir;
   Configuration config = ExactConfig(dir, GetParam());
-  C::progress.Reset();
-  std::string first;
-  {
-    StreamExecutionEnvironment env(config);
-    C::Build(env, /*resumed=*/false, dir);
-    first = C::progress.RunAndStopWithSavepoint(env, "sessions", 50, dir.Join("savepoints"));
-    ASSERT_FALSE(first.empty());
-  }
+  const std::string first = C::RunAndStop(config, /*resumed=*/false, dir);
+  ASSERT_FALSE(first.empty());
   ASSERT_EQ(OutputLines(dir.Join("first")).size(), static_cast<size_t>(C::kUsers))
       << "the first run's sessions did not all fire before its savepoint";
   config.Set("execution.state-recovery.path", first);
-  C::progress.Reset();
-  std::string resumed;
-  {
-    StreamExecutionEnvironment env(config);
-    C::Build(env, /*resumed=*/true, dir);
-    resumed = C::progress.RunAndStopWithSavepoint(env, "sessions", 50, dir.Join("savepoints"));
-    ASSERT_FALSE(resumed.empty());
-  }
+  const std::string resumed = C::RunAndStop(config, /*resumed=*/true, dir);
+  ASSERT_FALSE(resumed.empty());
   EXPECT_EQ(OutputLines(dir.Join("resumed")).size(), 0u);
   std::vector<std::string> late = OutputLines(dir.Join("late"));
   ASSERT_EQ(late.size(), static_cast<size_t>(C::kUsers));
