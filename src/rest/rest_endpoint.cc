@@ -1,22 +1,20 @@
 #include "rest/rest_endpoint.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <httplib.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <filesystem>
 #include <set>
 #include <thread>
 
 #include "base/file_system.h"
 #include "base/logging.h"
 #include "rest/async_operations.h"
+#include "rest/connections.h"
 #include "rest/dashboard_routes.h"
 #include "rest/job_handlers.h"
 #include "rest/job_registry.h"
@@ -54,52 +52,6 @@ std::string HostOf(const std::string& header) {
 // How long Stop lets the server threads finish what they serve (an idle keep-alive connection
 // ends after its 1 s timeout) before it shuts their connections down.
 constexpr std::chrono::milliseconds kStopGrace{1500};
-
-// The local port of socket `fd`, or -1 if it is not an IPv4 or IPv6 socket.
-int LocalPort(int fd) {
-  sockaddr_storage local{};
-  socklen_t length = sizeof(local);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) return -1;
-  if (local.ss_family == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
-  }
-  if (local.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
-  }
-  return -1;
-}
-
-// Shuts down the connections this process accepted on `port` (after the server stopped
-// listening on it): a server thread reading a request that a client sends a byte at a time,
-// each within the read timeout, wakes at once instead of when the client stops. cpp-httplib
-// keeps its accepted sockets to itself, so they are found among the process's open files:
-// TCP sockets on that local port that have a peer. Each is looked at through a duplicate of
-// its descriptor: a server thread may close the original meanwhile, and its number be reused
-// by another file, but the duplicate stays the socket that was checked.
-void ShutDownConnectionsOn(int port) {
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
-    const std::string name = entry.path().filename().string();
-    int listed = -1;
-    if (std::from_chars(name.data(), name.data() + name.size(), listed).ec != std::errc()) {
-      continue;
-    }
-    const int fd = ::fcntl(listed, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) continue;
-    struct stat st {};
-    int type = 0;
-    socklen_t type_length = sizeof(type);
-    sockaddr_storage peer{};
-    socklen_t peer_length = sizeof(peer);
-    if (::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
-        ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0 &&
-        type == SOCK_STREAM && LocalPort(fd) == port &&
-        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0) {
-      ::shutdown(fd, SHUT_RDWR);
-    }
-    ::close(fd);
-  }
-}
 
 // A method name cpp-httplib's parser refuses: a well-formed token that is none of its own.
 bool IsUnknownMethod(const std::string& method) {

@@ -1,0 +1,79 @@
+#include "rest/connections.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+#include <system_error>
+
+namespace weir {
+namespace {
+
+// The port of `address`, or -1 if it is not IPv4 or IPv6.
+int PortOf(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+  }
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  }
+  return -1;
+}
+
+// "127.0.0.1:40312", "[::1]:40312".
+std::string Describe(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (address.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr, host,
+                sizeof(host));
+    return std::string(host) + ":" + std::to_string(PortOf(address));
+  }
+  ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr, host,
+              sizeof(host));
+  return "[" + std::string(host) + "]:" + std::to_string(PortOf(address));
+}
+
+}  // namespace
+
+void ForEachConnectionOn(int port, const std::function<void(const Connection&)>& visit) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    const std::string name = entry.path().filename().string();
+    int listed = -1;
+    if (std::from_chars(name.data(), name.data() + name.size(), listed).ec != std::errc()) {
+      continue;
+    }
+    const int fd = ::fcntl(listed, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) continue;
+    struct stat st {};
+    int type = 0;
+    socklen_t type_length = sizeof(type);
+    sockaddr_storage local{};
+    socklen_t local_length = sizeof(local);
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof(peer);
+    if (::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0 &&
+        type == SOCK_STREAM &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) == 0 &&
+        PortOf(local) == port &&
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0) {
+      int unread = 0;
+      if (::ioctl(fd, FIONREAD, &unread) != 0) unread = 0;
+      visit(Connection{fd, st.st_ino, Describe(peer), unread});
+    }
+    ::close(fd);
+  }
+}
+
+void ShutDownConnectionsOn(int port) {
+  ForEachConnectionOn(port, [](const Connection& c) { ::shutdown(c.fd, SHUT_RDWR); });
+}
+
+}  // namespace weir
