@@ -20,6 +20,7 @@
 #include "rest/job_registry.h"
 #include "rest/rest_options.h"
 #include "rest/rest_router.h"
+#include "rest/server_threads.h"
 
 namespace weir {
 namespace {
@@ -178,6 +179,13 @@ Result<std::unique_ptr<RestEndpoint>> RestEndpoint::Bind(const Configuration& co
   WEIR_ASSIGN_OR_RETURN(MemorySize max_body, config.Get(rest_options::kMaxContentLength));
   WEIR_ASSIGN_OR_RETURN(std::optional<std::string> bind_port,
                         config.GetOptional(rest_options::kBindPort));
+  WEIR_ASSIGN_OR_RETURN(std::chrono::milliseconds busy_connection_timeout,
+                        config.Get(rest_options::kBusyConnectionTimeout));
+  if (busy_connection_timeout.count() <= 0) {
+    return Status::InvalidArgument(std::string(rest_options::kBusyConnectionTimeout.key()) +
+                                   " must be positive, not " +
+                                   FormatDuration(busy_connection_timeout));
+  }
   std::string spec = bind_port && !bind_port->empty()    ? *bind_port
                      : config.IsSet(rest_options::kPort) ? std::to_string(rest_port)
                                                          : "8081-8181";
@@ -188,7 +196,10 @@ Result<std::unique_ptr<RestEndpoint>> RestEndpoint::Bind(const Configuration& co
   impl->address = address;
   impl->loopback = IsLoopback(address);
   httplib::Server& s = impl->server;
-  s.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+  // Called when listening starts, after the port is bound.
+  s.new_task_queue = [port = &impl->port, busy_connection_timeout] {
+    return new ServerThreads(kThreads, *port, busy_connection_timeout);
+  };
   // SO_REUSEADDR only: cpp-httplib's default, SO_REUSEPORT, would let a second job bind the
   // same port and share its connections, instead of moving on to the next port.
   s.set_socket_options([](socket_t sock) {

@@ -13,7 +13,7 @@
 // web page cannot reach it by DNS rebinding.
 //
 // Thread-safety: Bind, Start and Stop from one thread (the job's owner); requests are served
-// by a pool of kThreads server threads.
+// by kThreads server threads, which slow clients cannot hold for long (server_threads.h).
 #pragma once
 
 #include <chrono>

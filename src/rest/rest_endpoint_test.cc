@@ -4,19 +4,23 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "rest/job_registry.h"
 #include "testing/test_util.h"
@@ -27,6 +31,8 @@ namespace {
 
 using Json = nlohmann::json;
 using testing::TempDir;
+
+int PortOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
 // How long CountingSum stalls at every thousandth number; a fixture may change it before
 // the job starts.
@@ -124,7 +130,7 @@ class RestEndpointTest : public ::testing::Test {
   // Sends `request` as it is on a new connection, which it should ask to close; the whole
   // answer, or what went wrong. For requests cpp-httplib's client would not send as they are.
   std::string RawAnswer(const std::string& request) {
-    const int port = std::stoi(rest_url_.substr(rest_url_.rfind(':') + 1));
+    const int port = PortOf(rest_url_);
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     timeval timeout{3, 0};  // the answer comes at once, or the server waits for a body
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -740,37 +746,93 @@ TEST_F(RestEndpointTest, WithNoDashboardOpenTheApiStopsAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
 }
 
-// A client that sends its request a byte at a time, each within the read timeout, keeps a
-// server thread reading for as long as it likes; stopping the API does not wait for it.
-TEST_F(RestEndpointTest, AClientThatTricklesItsRequestDoesNotHoldTheStop) {
-  const int port = std::stoi(rest_url_.substr(rest_url_.rfind(':') + 1));
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(port));
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
-  const std::string start = "GET /jobs/overview HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
-  ASSERT_EQ(::send(fd, start.data(), start.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(start.size()));
-  std::atomic<bool> stopped{false};
-  std::thread trickle([&] {  // a header line that never ends, for 30 s at most
-    for (int i = 0; i < 300 && !stopped; ++i) {
-      if (::send(fd, "x", 1, MSG_NOSIGNAL) != 1) return;  // the server closed it
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+// A client that sends its request a byte at a time, each within the read timeout: a header
+// line that never ends, a byte every 100 ms for 30 s at most, until the server closes it.
+class SlowClient {
+ public:
+  explicit SlowClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const std::string start = "GET /jobs/overview HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0 ||
+        ::send(fd_, start.data(), start.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(start.size())) {
+      ADD_FAILURE() << "no connection to port " << port;
+      return;
     }
-  });
+    trickle_ = std::thread([this] {
+      for (int i = 0; i < 300 && !stopped_; ++i) {
+        if (::send(fd_, "x", 1, MSG_NOSIGNAL) != 1) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
+  ~SlowClient() {
+    stopped_ = true;
+    if (trickle_.joinable()) trickle_.join();
+    ::close(fd_);
+  }
+
+  // Whether the server closed the connection within `wait`: it sent its end (or reset it),
+  // and no answer.
+  bool ClosedWithin(std::chrono::milliseconds wait) const {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) return false;
+    char c;
+    const ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+
+ private:
+  const int fd_;
+  std::atomic<bool> stopped_{false};
+  std::thread trickle_;
+};
+
+// A slow client keeps a server thread reading for as long as it likes; stopping the API does
+// not wait for it.
+TEST_F(RestEndpointTest, AClientThatTricklesItsRequestDoesNotHoldTheStop) {
+  SlowClient slow(PortOf(rest_url_));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server is reading it
   client_->Cancel();
   client_->Wait();
   auto started = std::chrono::steady_clock::now();
   client_.reset();  // stops the REST API
-  auto took = std::chrono::steady_clock::now() - started;
-  stopped = true;
-  trickle.join();
-  ::close(fd);
-  EXPECT_LT(took, std::chrono::seconds(5)) << "the stop waited for the slow client";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5))
+      << "the stop waited for the slow client";
+}
+
+class RestEndpointSlowClientTest : public RestEndpointTest {
+  void Configure(Configuration& config) override {
+    config.Set("rest.server.busy-connection-timeout", "1 s");
+  }
+};
+
+// As many slow clients as the API has threads would hold all of them, and every request
+// after them would wait. Once every thread is busy, those open for
+// rest.server.busy-connection-timeout are closed, and the request waiting behind them is
+// answered. One slow client alone, with threads to spare, is left alone.
+TEST_F(RestEndpointSlowClientTest, SlowClientsOnEveryThreadAreClosedAndRequestsAnswered) {
+  const int port = PortOf(rest_url_);
+  std::vector<std::unique_ptr<SlowClient>> slow;
+  slow.push_back(std::make_unique<SlowClient>(port));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_FALSE(slow[0]->ClosedWithin(std::chrono::milliseconds(0)))
+      << "a slow client was closed while threads were free";
+
+  while (slow.size() < static_cast<size_t>(RestEndpoint::kThreads)) {
+    slow.push_back(std::make_unique<SlowClient>(port));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // every thread reads one
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(Get("/jobs/overview")["jobs"].size(), 1u);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(took, std::chrono::seconds(4)) << "the request waited for the slow clients";
+  EXPECT_GT(took, std::chrono::milliseconds(500)) << "it did not wait for a thread at all";
+  // The request was answered by the first thread freed, perhaps before the others were.
+  for (const auto& client : slow) EXPECT_TRUE(client->ClosedWithin(std::chrono::seconds(1)));
 }
 
 TEST(RestEndpointConfigTest, PortRanges) {
@@ -794,6 +856,12 @@ TEST(RestEndpointConfigTest, ATakenPortFailsTheJobBeforeItStarts) {
   auto b = RestEndpoint::Bind(second);
   ASSERT_FALSE(b.ok());
   EXPECT_NE(b.status().message().find("could not listen"), std::string::npos);
+  Configuration never;
+  never.Set("rest.server.busy-connection-timeout", "0 s");
+  auto refused = RestEndpoint::Bind(never);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "rest.server.busy-connection-timeout must be positive, not 0 ms");
   Configuration off;
   off.Set("rest.enabled", "false");
   EXPECT_EQ(*RestEndpoint::Bind(off), nullptr);

@@ -3,6 +3,7 @@
 // weir/configuration.h); read by RestEndpoint.
 #pragma once
 
+#include <chrono>
 #include <vector>
 
 #include "weir/configuration.h"
@@ -34,9 +35,14 @@ inline constexpr auto kMaxContentLength =
     ConfigOption<MemorySize>("rest.server.max-content-length", "1 mb",
                              "Largest request body the REST API accepts; a larger one gets 413.");
 
+inline constexpr auto kBusyConnectionTimeout = ConfigOption<std::chrono::milliseconds>(
+    "rest.server.busy-connection-timeout", "10 s",
+    "While every REST server thread is busy, connections open this long are closed, so that "
+    "clients sending their requests slowly cannot hold the API. A request takes milliseconds.");
+
 inline std::vector<const ConfigOptionInfo*> All() {
-  return {&kEnabled.info(), &kAddress.info(), &kPort.info(), &kBindPort.info(),
-          &kMaxContentLength.info()};
+  return {&kEnabled.info(),   &kAddress.info(),          &kPort.info(),
+          &kBindPort.info(),  &kMaxContentLength.info(), &kBusyConnectionTimeout.info()};
 }
 
 }  // namespace weir::rest_options

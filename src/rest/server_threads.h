@@ -1,0 +1,55 @@
+// ServerThreads: the REST API's server threads, cpp-httplib's pool of them with a watchdog for
+// clients that hold them.
+//
+// cpp-httplib serves a connection on one thread from accept to close, and its read timeout is
+// per recv: a client that sends its request a byte within every timeout holds a thread for as
+// long as it likes, and as many such clients as there are threads hold the whole API, and
+// Prometheus's scrapes with it. So while every thread is busy, the watchdog looks at the open
+// connections every kWatchEvery and shuts down those it has seen open for `limit` that have
+// nothing unread (a thread reading one wakes and closes it), with a warning that names the
+// client. A request waiting for a thread has its bytes unread, and is kept. A request takes
+// milliseconds; keep-alive connections idle for a second are closed by cpp-httplib. While a
+// thread is free nothing is looked at and nothing is cut.
+//
+// Thread-safety: cpp-httplib calls enqueue from its accept thread and shutdown once, after it.
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace weir {
+
+class ServerThreads final : public httplib::TaskQueue {
+ public:
+  static constexpr std::chrono::milliseconds kWatchEvery{250};
+
+  // Serves connections to local port `port` on `threads` threads.
+  ServerThreads(size_t threads, int port, std::chrono::milliseconds limit);
+  ~ServerThreads() override;
+
+  void enqueue(std::function<void()> serve) override;
+  // Stops the watchdog, then waits for the threads to finish what they serve.
+  void shutdown() override;
+
+ private:
+  void Watch();
+
+  const size_t threads_;
+  const int port_;
+  const std::chrono::milliseconds limit_;
+  std::atomic<size_t> busy_{0};
+  httplib::ThreadPool pool_;
+
+  std::mutex mu_;
+  std::condition_variable stop_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread watchdog_;
+};
+
+}  // namespace weir
