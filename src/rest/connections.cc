@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/tcp.h>  // tcp_info with tcpi_bytes_received
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <system_error>
 
@@ -39,6 +42,20 @@ std::string Describe(const sockaddr_storage& address) {
   return "[" + std::string(host) + "]:" + std::to_string(PortOf(address));
 }
 
+// Whether fewer bytes are waiting to be read than the socket received. Taken as unread if
+// either count cannot be had.
+bool ReadFrom(int fd) {
+  int unread = 0;
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  if (::ioctl(fd, FIONREAD, &unread) != 0 ||
+      ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+      length < offsetof(tcp_info, tcpi_bytes_received) + sizeof(info.tcpi_bytes_received)) {
+    return false;
+  }
+  return info.tcpi_bytes_received > static_cast<uint64_t>(unread);
+}
+
 }  // namespace
 
 void ForEachConnectionOn(int port, const std::function<void(const Connection&)>& visit) {
@@ -64,9 +81,7 @@ void ForEachConnectionOn(int port, const std::function<void(const Connection&)>&
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) == 0 &&
         PortOf(local) == port &&
         ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0) {
-      int unread = 0;
-      if (::ioctl(fd, FIONREAD, &unread) != 0) unread = 0;
-      visit(Connection{fd, st.st_ino, Describe(peer), unread});
+      visit(Connection{fd, st.st_ino, Describe(peer), ReadFrom(fd)});
     }
     ::close(fd);
   }

@@ -17,7 +17,9 @@ struct Connection {
   int fd;
   ino_t socket;      // the socket's inode: the same connection in every listing
   std::string peer;  // the client's address and port, for messages
-  int unread;        // bytes received that no thread has read yet
+  // Whether a server thread has read from it: false while it waits for a thread, its bytes
+  // (all it sent) unread.
+  bool read_from;
 };
 
 // Calls `visit` for each connection to local port `port` open in this process.

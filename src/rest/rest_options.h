@@ -37,8 +37,9 @@ inline constexpr auto kMaxContentLength =
 
 inline constexpr auto kBusyConnectionTimeout = ConfigOption<std::chrono::milliseconds>(
     "rest.server.busy-connection-timeout", "10 s",
-    "While every REST server thread is busy, connections open this long are closed, so that "
-    "clients sending their requests slowly cannot hold the API. A request takes milliseconds.");
+    "While every REST server thread is busy, connections a thread has served this long are "
+    "closed, so that clients sending requests or reading answers slowly cannot hold the API. "
+    "A request takes milliseconds.");
 
 inline std::vector<const ConfigOptionInfo*> All() {
   return {&kEnabled.info(),   &kAddress.info(),          &kPort.info(),

@@ -3,7 +3,9 @@
 #include <sys/socket.h>
 
 #include <map>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "base/logging.h"
 #include "rest/connections.h"
@@ -40,34 +42,39 @@ void ServerThreads::shutdown() {
 
 void ServerThreads::Watch() {
   using Clock = std::chrono::steady_clock;
-  std::map<ino_t, Clock::time_point> first_seen;  // while every thread was busy
+  // Connections a thread was reading from while every thread was busy, since when.
+  std::map<ino_t, Clock::time_point> served_since;
   std::unique_lock lock(mu_);
   while (!stop_.wait_for(lock, kWatchEvery, [this] { return stopping_; })) {
     if (busy_ < threads_) {
-      first_seen.clear();
+      served_since.clear();
       continue;
     }
     lock.unlock();
     const Clock::time_point now = Clock::now();
-    std::map<ino_t, Clock::time_point> still_open;
+    std::map<ino_t, Clock::time_point> still_served;
+    std::vector<std::string> closed;
     ForEachConnectionOn(port_, [&](const Connection& c) {
-      const auto seen = first_seen.find(c.socket);
-      const Clock::time_point since = seen == first_seen.end() ? now : seen->second;
-      // Unread bytes: a request that waits for a thread (or one byte of a slow one that a
-      // thread is about to read, cut at the next look).
-      if (now - since < limit_ || c.unread > 0) {
-        still_open.emplace(c.socket, since);
+      if (!c.read_from) return;  // waits for a thread
+      const auto seen = served_since.find(c.socket);
+      const Clock::time_point since = seen == served_since.end() ? now : seen->second;
+      if (now - since < limit_) {
+        still_served.emplace(c.socket, since);
         return;
       }
       ::shutdown(c.fd, SHUT_RDWR);
-      spdlog::warn(
-          "REST API: closed the connection from {}, open for {} ms while all {} server threads "
-          "were busy (a client sending its request slowly holds a thread; "
-          "rest.server.busy-connection-timeout is {} ms)",
-          c.peer, std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count(),
-          threads_, limit_.count());
+      closed.push_back(c.peer);
     });
-    first_seen = std::move(still_open);
+    served_since = std::move(still_served);
+    if (!closed.empty()) {
+      // One line a look, however many: a flood of slow clients does not flood the log.
+      spdlog::warn(
+          "REST API: closed {} connection(s) (from {}{}) served for {} ms while all {} server "
+          "threads were busy: a client sending its request, or reading its answer, slowly "
+          "holds a thread (rest.server.busy-connection-timeout)",
+          closed.size(), closed.front(), closed.size() > 1 ? " and others" : "", limit_.count(),
+          threads_);
+    }
     lock.lock();
   }
 }

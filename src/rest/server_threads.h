@@ -5,11 +5,14 @@
 // per recv: a client that sends its request a byte within every timeout holds a thread for as
 // long as it likes, and as many such clients as there are threads hold the whole API, and
 // Prometheus's scrapes with it. So while every thread is busy, the watchdog looks at the open
-// connections every kWatchEvery and shuts down those it has seen open for `limit` that have
-// nothing unread (a thread reading one wakes and closes it), with a warning that names the
-// client. A request waiting for a thread has its bytes unread, and is kept. A request takes
-// milliseconds; keep-alive connections idle for a second are closed by cpp-httplib. While a
-// thread is free nothing is looked at and nothing is cut.
+// connections every kWatchEvery and shuts down those a thread has been reading from (or
+// writing to) for `limit` (the thread wakes and closes it), with a warning that names the
+// clients. A connection waiting for a thread, nothing read from it yet, is left to wait. A
+// request takes milliseconds; keep-alive connections idle for a second are closed by
+// cpp-httplib. While a thread is free nothing is looked at and nothing is cut.
+//
+// What is left: a flood of connections, each taking a thread for `limit`, can still keep
+// requests waiting (cpp-httplib's queue has no bound); an event-driven server would not.
 //
 // Thread-safety: cpp-httplib calls enqueue from its accept thread and shutdown once, after it.
 #pragma once
