@@ -97,6 +97,7 @@ Status JobMaster::Prepare() {
   env_.channel_capacity = static_cast<size_t>(capacity);
   env_.buffer_timeout_nanos = timeout.count() * 1'000'000;
   env_.source_coordinators = &sources_;
+  env_.watermark_alignment_groups = &alignment_groups_;
 
   CheckpointCoordinator::Options co;
   co.checkpointing = checkpointing_;

@@ -42,6 +42,7 @@
 #include "runtime/source_coordinators.h"
 #include "runtime/task_gateway.h"
 #include "weir/configuration.h"
+#include "weir/detail/watermark_alignment.h"
 #include "weir/job.h"
 
 namespace weir {
@@ -183,6 +184,8 @@ class JobMaster final : public TaskHost {
   std::unique_ptr<AsyncExecutor> executor_;
   std::unique_ptr<CheckpointStatsTracker> checkpoint_stats_;
   SourceCoordinators sources_;  // the sources' enumerators, for the current attempt
+  // Outlives every task: a task's source leaves its group when the source is destroyed.
+  detail::WatermarkAlignmentGroups alignment_groups_;
   std::unique_ptr<MetricRegistry> metric_registry_;
   std::unique_ptr<MetricRegistry::Group> job_metrics_;
   TaskEnvironment env_;

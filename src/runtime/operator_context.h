@@ -36,6 +36,8 @@ struct TaskEnvironment {
   MetricScope metric_scope;
   // The enumerators of the sources of the current run (null: none).
   const SourceCoordinators* source_coordinators = nullptr;
+  // Where sources with watermark alignment meet (null: none).
+  detail::WatermarkAlignmentGroups* watermark_alignment_groups = nullptr;
   // Stop is requested when this attempt is cancelled; a new one for each attempt.
   std::stop_source cancellation;
 };
@@ -68,6 +70,9 @@ class OperatorContextImpl final : public detail::OperatorContext {
     return metric_group_ != nullptr ? *metric_group_ : detail::OperatorContext::metric_group();
   }
   detail::SourceCoordinatorBase* source_coordinator() override { return source_coordinator_; }
+  detail::WatermarkAlignmentGroups* watermark_alignment_groups() override {
+    return env_->watermark_alignment_groups;
+  }
   std::stop_token cancellation() const override { return env_->cancellation.get_token(); }
 
  private:

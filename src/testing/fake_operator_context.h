@@ -32,6 +32,10 @@ class FakeOperatorContext final : public detail::OperatorContext {
     source_coordinator_ = c;
     return *this;
   }
+  FakeOperatorContext& set_watermark_alignment_groups(detail::WatermarkAlignmentGroups* g) {
+    alignment_groups_ = g;
+    return *this;
+  }
   Configuration& config() { return config_; }
 
   const std::string& operator_name() const override { return name_; }
@@ -48,6 +52,9 @@ class FakeOperatorContext final : public detail::OperatorContext {
   const Configuration& configuration() const override { return config_; }
   FileSystem& file_system() override { return *fs_; }
   detail::SourceCoordinatorBase* source_coordinator() override { return source_coordinator_; }
+  detail::WatermarkAlignmentGroups* watermark_alignment_groups() override {
+    return alignment_groups_;
+  }
 
  private:
   std::string name_ = "test-operator";
@@ -58,6 +65,7 @@ class FakeOperatorContext final : public detail::OperatorContext {
   bool restored_ = false;
   bool checkpointing_ = true;
   Configuration config_;
+  detail::WatermarkAlignmentGroups* alignment_groups_ = nullptr;
   detail::SourceCoordinatorBase* source_coordinator_ = nullptr;
 };
 

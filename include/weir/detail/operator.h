@@ -41,6 +41,7 @@ enum class TimeDomain : uint8_t { kProcessingTime = 0, kEventTime = 1 };
 namespace weir::detail {
 
 class SourceCoordinatorBase;
+class WatermarkAlignmentGroups;
 
 // Records an operator processed, readable from other threads (metrics, progress). Written
 // once per batch by the task thread only, so a plain load/store suffices.
@@ -116,6 +117,8 @@ class OperatorContext {
   virtual MetricGroup& metric_group() { return unreported_metrics_; }
   // A source's link to its enumerator on the coordinating side; null for other operators.
   virtual SourceCoordinatorBase* source_coordinator() { return nullptr; }
+  // The job's watermark alignment groups (watermark_alignment.h); null outside a job.
+  virtual WatermarkAlignmentGroups* watermark_alignment_groups() { return nullptr; }
   // Stop is requested when the run this operator belongs to is cancelled (the job cancelled,
   // or restarting after a failure): a wait on something outside (a broker, a disk) ends then.
   virtual std::stop_token cancellation() const { return {}; }
