@@ -219,8 +219,15 @@ class DataStream {
 
   // Gives the records event timestamps and follows them with watermarks (see
   // weir/watermark.h). Watermarks from before this point are dropped, except the one that ends
-  // a bounded input.
+  // a bounded input. Throws std::invalid_argument for a strategy with watermark alignment,
+  // which only a source can follow (env.FromSource).
   DataStream<T> AssignTimestampsAndWatermarks(WatermarkStrategy<T> strategy) const {
+    if (strategy.alignment()) {
+      throw std::invalid_argument(
+          "AssignTimestampsAndWatermarks: watermark alignment (group '" +
+          strategy.alignment()->group +
+          "') pauses a source's reading; give the strategy to env.FromSource instead");
+    }
     return Then<T>("Timestamps/Watermarks", [strategy = std::move(strategy)]() {
       return std::make_unique<detail::TimestampsAndWatermarksOperator<T>>(strategy);
     });

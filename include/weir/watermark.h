@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -96,6 +97,12 @@ class BoundedOutOfOrdernessWatermarks final : public WatermarkGenerator<T> {
   int64_t max_timestamp_;
 };
 
+// WatermarkStrategy::WithWatermarkAlignment's settings.
+struct WatermarkAlignment {
+  std::string group;
+  std::chrono::milliseconds max_drift;
+};
+
 template <typename T>
 class WatermarkStrategy {
  public:
@@ -154,10 +161,29 @@ class WatermarkStrategy {
     return s;
   }
 
+  // Watermark alignment, as Flink's: while this source's watermark is more than `max_drift`
+  // ahead of the lowest watermark among the sources in `group` (of any job's sources that name
+  // it), it stops reading, and reads again once the others caught up. A source with a backlog
+  // then does not run ahead of a slow one and fill the windows and joins after them with
+  // records they must keep until the slow one's watermark comes. A subtask holds its group
+  // back from its first watermark until it is idle (WithIdleness) or at the end of its input.
+  // The unit is a subtask, whose watermark is the lowest of its splits (Flink's split-level
+  // alignment, which pauses a fast split beside a slow one in the same reader, is not here).
+  // For env.FromSource only: AssignTimestampsAndWatermarks refuses it.
+  WatermarkStrategy WithWatermarkAlignment(std::string group,
+                                           std::chrono::milliseconds max_drift) const {
+    if (group.empty()) throw std::invalid_argument("watermark alignment group is empty");
+    if (max_drift.count() < 0) throw std::invalid_argument("max watermark drift is negative");
+    WatermarkStrategy s = *this;
+    s.alignment_ = WatermarkAlignment{std::move(group), max_drift};
+    return s;
+  }
+
   // For the engine.
   const GeneratorFactory& generator_factory() const { return generator_; }
   const BatchAssigner& assigner() const { return assigner_; }
   std::optional<std::chrono::milliseconds> idleness() const { return idleness_; }
+  const std::optional<WatermarkAlignment>& alignment() const { return alignment_; }
 
  private:
   WatermarkStrategy() = default;
@@ -165,6 +191,7 @@ class WatermarkStrategy {
   GeneratorFactory generator_;
   BatchAssigner assigner_;
   std::optional<std::chrono::milliseconds> idleness_;
+  std::optional<WatermarkAlignment> alignment_;
 };
 
 }  // namespace weir

@@ -5,7 +5,10 @@
 // send the batch on. The reader's splits are operator state (a split list named by the source,
 // so a rescale deals them out again). With a WatermarkStrategy, records get timestamps from
 // its assigner and each split has its own generator; the operator's watermark is the minimum
-// over the reader's unfinished splits. Thread-safety: owned by its task thread.
+// over the reader's unfinished splits. With watermark alignment, the operator is a member of
+// its group (watermark_alignment.h): it reports each watermark it emits, and does not poll
+// the reader while that is more than the max drift ahead of the group's.
+// Thread-safety: owned by its task thread.
 #pragma once
 
 #include <algorithm>
@@ -18,6 +21,7 @@
 
 #include "weir/detail/source_coordinator.h"
 #include "weir/detail/sources.h"
+#include "weir/detail/watermark_alignment.h"
 #include "weir/watermark.h"
 
 namespace weir::detail {
@@ -72,6 +76,7 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
         interval_ms_ = std::max<int64_t>(1, interval->count());
         last_periodic_ms_ = this->context().CurrentProcessingTime();
         next_periodic_ = last_periodic_ms_ + interval_ms_;
+        if (const auto& alignment = strategy_->alignment()) JoinAlignmentGroup(*alignment);
       }
       reader_->Start();
     } catch (...) {
@@ -80,6 +85,9 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   }
 
   SourceStatus EmitNext(size_t max_records) override {
+    // Paused: not polled (nor counted as polled for idleness), until the group's watermark
+    // advances and wakes the task.
+    if (alignment_ && AheadOfGroup()) return SourceStatus::kNothingAvailable;
     polled_since_periodic_ = true;
     InputStatus status = InputStatus::kMoreAvailable;
     try {
@@ -104,6 +112,7 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
       case InputStatus::kMoreAvailable:
         return SourceStatus::kMoreAvailable;
       case InputStatus::kEndOfInput:
+        if (alignment_) alignment_->Report(kMaxWatermark);
         return SourceStatus::kEndOfInput;
       case InputStatus::kNothingAvailable:
         // A split that arrived meanwhile: poll again rather than sleep.
@@ -182,6 +191,7 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
     }
     if (idleness && !idle_ && idle_clock_ms_ - last_record_ms_ >= idleness->count()) {
       idle_ = true;
+      if (alignment_) alignment_->Report(kMaxWatermark);  // holds nothing back
       this->watermark_output_->AcceptWatermarkStatus(true);
     }
   }
@@ -193,6 +203,8 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   void ProcessWatermark(int64_t watermark) override {
     MarkActive();
     this->EmitWatermark(watermark);
+    emitted_watermark_ = watermark;
+    if (alignment_) alignment_->Report(watermark);
   }
 
  private:
@@ -294,7 +306,37 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   void MarkActive() {
     if (!idle_) return;
     idle_ = false;
+    if (alignment_) alignment_->Report(emitted_watermark_);
     this->watermark_output_->AcceptWatermarkStatus(false);
+  }
+
+  void JoinAlignmentGroup(const WatermarkAlignment& alignment) {
+    WatermarkAlignmentGroups* groups = this->context().watermark_alignment_groups();
+    if (groups == nullptr) {
+      throw OperatorError(this->context().operator_name(), this->context().subtask_index(),
+                          Status::Internal("watermark alignment needs a running job"));
+    }
+    max_drift_ms_ = alignment.max_drift.count();
+    // The task's wakeup outlives the member: both go with this operator, the member first.
+    alignment_ = groups->Join(alignment.group, this->wakeup_);
+    drift_gauge_ = &this->context().metric_group().AddGauge("watermarkAlignmentDrift");
+  }
+
+  // Whether this subtask's watermark is more than the max drift ahead of its group's (which
+  // is kMaxWatermark while no member has a watermark). Also sets the drift gauge.
+  bool AheadOfGroup() {
+    const int64_t group = alignment_->GroupWatermark();
+    if (group == kMaxWatermark || emitted_watermark_ == kMinWatermark) {
+      drift_gauge_->Set(0);
+      return false;
+    }
+    // As unsigned: the difference of two int64s may not fit one.
+    const uint64_t ahead = emitted_watermark_ <= group ? 0
+                                                       : static_cast<uint64_t>(emitted_watermark_) -
+                                                             static_cast<uint64_t>(group);
+    drift_gauge_->Set(static_cast<double>(ahead));
+    return !idle_ && emitted_watermark_ != kMaxWatermark &&
+           ahead > static_cast<uint64_t>(max_drift_ms_);
   }
 
   // The reader's watermark: the minimum over its splits that are not idle, once it advances.
@@ -334,6 +376,11 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
   bool polled_since_periodic_ = false;
   bool emitted_since_periodic_ = false;
   bool idle_ = false;
+  int64_t emitted_watermark_ = kMinWatermark;
+  // WithWatermarkAlignment: this subtask in its group, and how far ahead of it it may read.
+  std::unique_ptr<WatermarkAlignmentGroups::Member> alignment_;
+  int64_t max_drift_ms_ = 0;
+  Gauge* drift_gauge_ = nullptr;
 };
 
 }  // namespace weir::detail
