@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <sstream>
 #include <thread>
 
 #include "base/fault_injection_file_system.h"
+#include "base/fault_points.h"
 #include "count_sum_job.h"
 #include "testing/test_util.h"
 #include "weir/weir.h"
@@ -140,6 +142,62 @@ TEST(SavepointTest, StopWithSavepointFinishesTheJobAndRestoreCompletesIt) {
     EXPECT_GT(bytes, 0u);
     // A finished job keeps no checkpoints, but the savepoint stays.
     EXPECT_EQ(CheckpointFilesLeft(dir.Join("checkpoints")), std::vector<std::string>{});
+  }
+  Configuration c = Config(dir);
+  c.Set("execution.state-recovery.path", savepoint);
+  StreamExecutionEnvironment env(c);
+  BuildJob(env, dir, 2, false);
+  JobResult r = env.Execute("stop");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
+}
+
+// The stop's savepoint completes, and one sink subtask's commit of it then fails: the other
+// may have committed its part, so no older checkpoint matches the output. The job restarts
+// from the savepoint (whose restore commits what the failed subtask had not), stops again at
+// once and finishes with it; resumed from it, the output is the reference, every line once.
+TEST(SavepointTest, ACommitFailingAfterTheStopsSavepointRestartsFromItAndStops) {
+  TempDir dir;
+  auto reference = Reference(2);
+  std::string savepoint;
+  {
+    Configuration c = Config(dir);
+    c.Set("execution.checkpointing.interval", "1 h");  // the savepoint's is the only commit
+    c.Set("restart-strategy.type", "fixed-delay");
+    c.Set("restart-strategy.fixed-delay.attempts", "2");
+    c.Set("restart-strategy.fixed-delay.delay", "10 ms");
+    StreamExecutionEnvironment env(c);
+    BuildJob(env, dir, 2, true);
+    auto client = env.ExecuteAsync("stop");
+    WaitForRecords(*client, kRecords / 3);
+    FaultPoints::Arm(
+        fault_points::kSinkBeforeCommit, [] { return Status::IOError("injected: disk gone"); }, 0,
+        1);
+    auto path = client->StopWithSavepoint(dir.Join("elsewhere"));
+    ASSERT_TRUE(path.ok()) << path.status().ToString();
+    savepoint = *path;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (client->metrics().status != JobStatus::kFinished &&
+           client->metrics().status != JobStatus::kFailed &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      client->Cancel();
+      ADD_FAILURE() << "the job did not stop after its stop-with-savepoint";
+    }
+    JobResult r = client->Wait();
+    const int commits = FaultPoints::HitCount(fault_points::kSinkBeforeCommit);
+    FaultPoints::DisarmAll();
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_GE(commits, 2) << "the failed commit and the restore's";
+    EXPECT_EQ(r.metrics.restarts, 1);
+    EXPECT_EQ(r.savepoint_path, savepoint);
+    // What the savepoint covers is committed, by one subtask at the stop and by the other at
+    // the restore; nothing after it.
+    for (const auto& [name, text] : OutputFiles(dir.Join("out"))) {
+      EXPECT_EQ(reference[name].compare(0, text.size(), text), 0) << name;
+    }
   }
   Configuration c = Config(dir);
   c.Set("execution.state-recovery.path", savepoint);

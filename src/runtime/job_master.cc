@@ -336,6 +336,10 @@ void JobMaster::CancelAttempt(std::string_view reason) {
 }
 
 bool JobMaster::HandleFailure(Status cause) {
+  if (stopping_) {
+    cause = cause.WithContext("after the stop's savepoint " + stopped_with_savepoint_ +
+                              " completed (a restore from it commits what it prepared)");
+  }
   spdlog::error("Job '{}' failed: {}", job_name_, cause.ToString());
   SetStatus(JobStatus::kRestarting);
   CancelAttempt("the job is restarting after a failure");
@@ -371,7 +375,20 @@ bool JobMaster::HandleFailure(Status cause) {
 }
 
 bool JobMaster::WaitToRestart(std::chrono::milliseconds delay) {
-  if (const CompletedCheckpoint* latest = coordinator_->latest()) {
+  if (stopping_) {
+    // The stop's savepoint completed and the sinks were told to commit it; some may have, so
+    // no older checkpoint matches the output any more. The savepoint does: the restore commits
+    // what the others had not, and the job stops again once every task runs.
+    auto savepoint = storage_->Load(stopped_with_savepoint_);
+    if (!savepoint.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      result_.status = savepoint.status().WithContext(
+          "job '" + job_name_ + "' failed after its stop-with-savepoint completed, and cannot "
+          "restart from that savepoint");
+      return false;
+    }
+    restore_from_ = std::make_shared<CompletedCheckpoint>(std::move(*savepoint));
+  } else if (const CompletedCheckpoint* latest = coordinator_->latest()) {
     if (!restore_from_ || restore_from_->id() != latest->id() ||
         restore_from_->dir != latest->dir) {
       restore_from_ = std::make_shared<CompletedCheckpoint>(*latest);
@@ -539,7 +556,13 @@ void JobMaster::Run() {
     for (auto& e : events) {
       switch (e.kind) {
         case Event::Kind::kRunning:
-          if (++running_ == attempt_->num_tasks()) ConfirmRestore();
+          if (++running_ == attempt_->num_tasks()) {
+            ConfirmRestore();
+            // Restarted from the stop's savepoint (WaitToRestart): the stop goes on.
+            if (stopping_) {
+              for (int t = 0; t < attempt_->num_tasks(); ++t) attempt_->task(t).Stop();
+            }
+          }
           break;
         case Event::Kind::kDataFinished:
           ++data_finished_;

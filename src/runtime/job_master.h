@@ -207,7 +207,9 @@ class JobMaster final : public TaskHost {
   int64_t start_nanos_ = 0;
   std::unique_ptr<SavepointRequest> active_savepoint_;
   int64_t active_savepoint_id_ = 0;
-  bool stopping_ = false;  // stop-with-savepoint succeeded: tasks are stopping
+  // Stop-with-savepoint succeeded: tasks are stopping (after a failure, a restart restores
+  // that savepoint and stops again).
+  bool stopping_ = false;
   std::string stopped_with_savepoint_;
   // Checkpoints requested by TriggerCheckpointAsync, by the id that answers them.
   std::map<int64_t, std::vector<std::promise<Result<int64_t>>>> awaited_checkpoints_;
