@@ -35,6 +35,17 @@ Result<RestorePlan> PlanRestore(const CheckpointStorage& storage, const std::str
           JobManifest::ForRun(plan.job_id, job_name, clock->WallMillis(), restored->dir);
     }
   } else {
+    // A checkpoint is restored in its own job's directory, whose older checkpoints this run
+    // then retires. Under another name that would take the directory from a job that may run
+    // again (its lock is by name): its checkpoints deleted, its "latest" gone.
+    if (!restored->metadata.job_name.empty() && restored->metadata.job_name != job_name) {
+      return Status::InvalidArgument(
+          "checkpoint '" + restored->dir + "' is of job '" + restored->metadata.job_name +
+          "', not of '" + job_name + "': restored under another name, this job would take over "
+          "that job's checkpoints and delete them. Give the job the name '" +
+          restored->metadata.job_name + "', or start it from a savepoint of that job (a "
+          "savepoint starts a run of its own)");
+    }
     plan.job_id = restored->metadata.job_id;
     // Compared as directories, not strings: "./checkpoints/j", "/abs/checkpoints/j" and
     // "checkpoints/j/chk-3/_metadata" all name the same one.
@@ -53,6 +64,10 @@ Result<RestorePlan> PlanRestore(const CheckpointStorage& storage, const std::str
     JobManifest m = manifest.ok() ? *manifest : JobManifest::ForRun(plan.job_id, job_name, 0);
     m.job_name = job_name;
     m.created_wall_ms = clock->WallMillis();
+    // A run marked ended (a crash in the middle of deleting its checkpoints left this one)
+    // lives again: "latest" finds it, and a fresh run does not clear it away.
+    m.ended.clear();
+    m.ended_wall_ms = 0;
     plan.manifest = m;
   }
   plan.checkpoint = std::move(restored);

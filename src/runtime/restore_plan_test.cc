@@ -80,6 +80,35 @@ TEST_F(RestorePlanTest, LatestContinuesInTheCheckpointsJobDirectoryPastEveryIdIn
   EXPECT_THAT(warnings_[0], HasSubstr("checkpoint 6"));
 }
 
+// Restoring another job's checkpoint would take over its directory and delete its
+// checkpoints: refused, saying what to do instead. Its savepoint starts a run of its own.
+TEST_F(RestorePlanTest, AnotherJobsCheckpointIsRefusedItsSavepointIsNot) {
+  ASSERT_TRUE(storage_.CreateJobDir(JobManifest::ForRun("a1", "job", 1000)).ok());
+  const std::string checkpoint = WriteCheckpoint("a1", 3);
+  const std::string savepoint = WriteCheckpoint("a1", 4, /*savepoint=*/true);
+  auto refused = PlanRestore(storage_, checkpoint, "other", true, &clock_, &warnings_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("is of job 'job', not of 'other'"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("savepoint"));
+  auto forked = PlanRestore(storage_, savepoint, "other", true, &clock_, &warnings_);
+  ASSERT_TRUE(forked.ok()) << forked.status().ToString();
+  EXPECT_NE(forked->job_id, "a1");
+}
+
+// A run marked ended whose checkpoint is still there (a crash in the middle of deleting
+// them), restored from it, is live again: its manifest no longer says it ended, so a later
+// "latest" finds it and a fresh run does not take it for an ended one to clear away.
+TEST_F(RestorePlanTest, ARestoredRunIsNoLongerEnded) {
+  JobManifest ended = JobManifest::ForRun("a1", "job", 1000);
+  ended.ended = "FAILED";
+  ended.ended_wall_ms = 2000;
+  ASSERT_TRUE(storage_.CreateJobDir(ended).ok());
+  auto plan = Plan(WriteCheckpoint("a1", 3));
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->manifest->ended, "");
+  EXPECT_EQ(plan->manifest->ended_wall_ms, 0);
+}
+
 TEST_F(RestorePlanTest, ASavepointStartsANewRun) {
   std::string path = WriteCheckpoint("a1", 9, /*savepoint=*/true);
   auto plan = Plan(path);
