@@ -155,7 +155,8 @@ TEST(SavepointTest, StopWithSavepointFinishesTheJobAndRestoreCompletesIt) {
 // The stop's savepoint completes, and one sink subtask's commit of it then fails: the other
 // may have committed its part, so no older checkpoint matches the output. The job restarts
 // from the savepoint (whose restore commits what the failed subtask had not), stops again at
-// once and finishes with it; resumed from it, the output is the reference, every line once.
+// once, reading nothing more, and finishes with it; resumed from it, the output is the
+// reference, every line once.
 TEST(SavepointTest, ACommitFailingAfterTheStopsSavepointRestartsFromItAndStops) {
   TempDir dir;
   auto reference = Reference(2);
@@ -193,6 +194,9 @@ TEST(SavepointTest, ACommitFailingAfterTheStopsSavepointRestartsFromItAndStops) 
     EXPECT_GE(commits, 2) << "the failed commit and the restore's";
     EXPECT_EQ(r.metrics.restarts, 1);
     EXPECT_EQ(r.savepoint_path, savepoint);
+    // The restarted attempt restored and stopped: it read and wrote nothing past the savepoint
+    // (an at-least-once sink would have written it twice, once resumed).
+    for (const auto& op : r.metrics.operators) EXPECT_EQ(op.records, 0u) << op.name;
     // What the savepoint covers is committed, by one subtask at the stop and by the other at
     // the restore; nothing after it.
     for (const auto& [name, text] : OutputFiles(dir.Join("out"))) {

@@ -388,6 +388,7 @@ bool JobMaster::WaitToRestart(std::chrono::milliseconds delay) {
       return false;
     }
     restore_from_ = std::make_shared<CompletedCheckpoint>(std::move(*savepoint));
+    env_.held_for_stop = true;  // nothing past the savepoint: no record, no output
   } else if (const CompletedCheckpoint* latest = coordinator_->latest()) {
     if (!restore_from_ || restore_from_->id() != latest->id() ||
         restore_from_->dir != latest->dir) {

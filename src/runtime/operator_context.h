@@ -40,6 +40,9 @@ struct TaskEnvironment {
   detail::WatermarkAlignmentGroups* watermark_alignment_groups = nullptr;
   // Stop is requested when this attempt is cancelled; a new one for each attempt.
   std::stop_source cancellation;
+  // The attempt restarted from a stop's savepoint after a failure: its tasks restore and open,
+  // then process nothing until they are stopped.
+  bool held_for_stop = false;
 };
 
 class OperatorContextImpl final : public detail::OperatorContext {

@@ -194,6 +194,8 @@ Status StreamTask::RunInternal() {
     WEIR_RETURN_IF_ERROR(Guard([&] { it->op->Open(); }));
     if (it->op->NextPeriodicTime() != detail::kMaxWatermark) periodic_.push_back(it->op.get());
   }
+  // Nothing after the stop's savepoint it restored (JobMaster::WaitToRestart).
+  if (env_->held_for_stop) stopping_at_savepoint_ = -1;
   execution_.state.store(TaskExecutionInfo::kRunning);
   host_->TaskRunning(spec_.task_index);
   return MainLoop();

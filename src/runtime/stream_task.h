@@ -148,7 +148,8 @@ class StreamTask final : public TaskGateway {
   bool partition_done_ = false;  // end-of-partition sent downstream: the task is done
   bool final_notified_ = false;  // the final checkpoint completed
   bool stop_requested_ = false;  // stop-with-savepoint
-  // A stop-with-savepoint this task took and that has not failed: it processes nothing more.
+  // A stop-with-savepoint this task took and that has not failed: it processes nothing more
+  // (-1: the attempt restarted from a stop's savepoint).
   int64_t stopping_at_savepoint_ = 0;
   int inputs_data_ended_ = 0;
   int inputs_finished_ = 0;
