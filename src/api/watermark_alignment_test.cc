@@ -153,6 +153,31 @@ struct Subtask {
   int wakes = 0;
 };
 
+// The group alone: a member waiting for a watermark is woken when the group's reaches it,
+// not before; a member without a wake function (none given) is no trouble.
+TEST(WatermarkAlignmentTest, AWaitingMemberIsWokenOnlyOnceTheGroupReachesWhatItWaitsFor) {
+  detail::WatermarkAlignmentGroups groups;
+  int wakes = 0;
+  auto fast = groups.Join("g", [&wakes] { ++wakes; });
+  auto slow = groups.Join("g", {});
+  EXPECT_EQ(fast->GroupWatermark(), kMaxWatermark);  // no watermark yet
+  fast->Report(500);
+  slow->Report(10);
+  EXPECT_EQ(fast->GroupWatermark(), 10);
+  ASSERT_TRUE(fast->WaitFor(400));
+  slow->Report(200);
+  EXPECT_EQ(wakes, 0) << "woken while the group was still behind";
+  slow->Report(400);
+  EXPECT_EQ(wakes, 1);
+  slow->Report(450);
+  EXPECT_EQ(wakes, 1) << "woken again without waiting";
+  EXPECT_FALSE(fast->WaitFor(420)) << "the group is there already: no wait";
+  ASSERT_TRUE(fast->WaitFor(480));
+  slow.reset();  // leaves: the group's watermark is the fast one's own
+  EXPECT_EQ(wakes, 2);
+  EXPECT_EQ(fast->GroupWatermark(), 500);
+}
+
 TEST(WatermarkAlignmentTest, AFastSourceWaitsForTheSlowOneAndResumesWhenItCatchesUp) {
   detail::WatermarkAlignmentGroups groups;
   Subtask fast(&groups, 50);

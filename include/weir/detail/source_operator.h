@@ -335,8 +335,13 @@ class SourceReaderOperator final : public SourceOperator<T>, private SourceReade
                                                        : static_cast<uint64_t>(emitted_watermark_) -
                                                              static_cast<uint64_t>(group);
     drift_gauge_->Set(static_cast<double>(ahead));
-    return !idle_ && emitted_watermark_ != kMaxWatermark &&
-           ahead > static_cast<uint64_t>(max_drift_ms_);
+    if (idle_ || emitted_watermark_ == kMaxWatermark ||
+        ahead <= static_cast<uint64_t>(max_drift_ms_)) {
+      return false;
+    }
+    // Paused until the group's watermark is within the drift; woken then (unless it got there
+    // since the look above). emitted - drift > group > kMinWatermark: no overflow.
+    return alignment_->WaitFor(emitted_watermark_ - max_drift_ms_);
   }
 
   // The reader's watermark: the minimum over its splits that are not idle, once it advances.

@@ -7,7 +7,8 @@
 // hear back the group's as late again: a paused source resumes up to two intervals after it
 // could. Here every subtask runs in one process: a member reports each watermark as its
 // source emits it, reads the group's at every poll, and a paused member is woken as soon as
-// the group's advances.
+// the group's reaches the watermark it waits for (only then: a group that advances a little
+// at a time wakes no one early).
 //
 // A member holds its group back from its first watermark on (before it, it has no event time
 // to hold to), until it reports kMaxWatermark (idle, or at the end of its input) or leaves.
@@ -42,32 +43,42 @@ class WatermarkAlignmentGroups {
     if (!g) g = std::make_shared<Group>();
     auto member = std::unique_ptr<Member>(new Member(g));
     std::lock_guard group_lock(g->mu);
-    g->members.push_back(Entry{member.get(), std::move(wake), kMinWatermark});
+    g->members.push_back(Entry{member.get(), std::move(wake), kMinWatermark, kNotWaiting});
     return member;
   }
 
  private:
+  static constexpr int64_t kNotWaiting = kMaxWatermark;
+
   struct Entry {
     const Member* member;
     std::function<void()> wake;
     int64_t watermark;  // kMinWatermark: none yet; kMaxWatermark: holds nothing back
+    int64_t waits_for;  // paused until the group's watermark reaches it; or kNotWaiting
   };
   struct Group {
     std::mutex mu;
     std::vector<Entry> members;  // guarded by mu
     std::atomic<int64_t> watermark{kMaxWatermark};
 
-    // The lowest watermark of the members that have one; with mu held.
+    // The lowest watermark of the members that have one, and the wake-up of those waiting
+    // for it; with mu held.
     void Update() {
       int64_t lowest = kMaxWatermark;
       for (const Entry& e : members) {
         if (e.watermark != kMinWatermark) lowest = std::min(lowest, e.watermark);
       }
-      const int64_t before = watermark.exchange(lowest, std::memory_order_relaxed);
+      watermark.store(lowest, std::memory_order_relaxed);
       // Under mu: a member leaves only with mu held, so every wake here is still callable.
-      if (lowest > before) {
-        for (const Entry& e : members) e.wake();
+      for (Entry& e : members) {
+        if (e.waits_for == kNotWaiting || lowest < e.waits_for) continue;
+        e.waits_for = kNotWaiting;
+        if (e.wake) e.wake();
       }
+    }
+    Entry& Of(const Member* member) {
+      return *std::find_if(members.begin(), members.end(),
+                           [member](const Entry& e) { return e.member == member; });
     }
   };
 
@@ -77,8 +88,7 @@ class WatermarkAlignmentGroups {
     ~Member() {
       std::lock_guard lock(group_->mu);
       auto& members = group_->members;
-      members.erase(std::find_if(members.begin(), members.end(),
-                                 [this](const Entry& e) { return e.member == this; }));
+      members.erase(members.begin() + (&group_->Of(this) - members.data()));
       group_->Update();
     }
     Member(const Member&) = delete;
@@ -87,13 +97,19 @@ class WatermarkAlignmentGroups {
     // This member's watermark: kMaxWatermark while it holds nothing back.
     void Report(int64_t watermark) {
       std::lock_guard lock(group_->mu);
-      for (Entry& e : group_->members) {
-        if (e.member == this) e.watermark = watermark;
-      }
+      group_->Of(this).watermark = watermark;
       group_->Update();
     }
     // The group's watermark; kMaxWatermark while no member has one.
     int64_t GroupWatermark() const { return group_->watermark.load(std::memory_order_relaxed); }
+    // Waits (its wake is called) until the group's watermark reaches `watermark`; false, and
+    // no wait, if it has meanwhile.
+    bool WaitFor(int64_t watermark) {
+      std::lock_guard lock(group_->mu);
+      if (group_->watermark.load(std::memory_order_relaxed) >= watermark) return false;
+      group_->Of(this).waits_for = watermark;
+      return true;
+    }
 
    private:
     explicit Member(std::shared_ptr<Group> group) : group_(std::move(group)) {}
