@@ -205,6 +205,10 @@ group.initial.rebalance.delay.ms=0
 # Kafka's default, written out because weir's exactly-once sink checks its transaction.timeout.ms
 # against it: a producer that asks for more is refused with INVALID_TRANSACTION_TIMEOUT.
 transaction.max.timeout.ms=900000
+
+# How often the broker aborts transactions open past their timeout: every second, not every
+# 10 s (Kafka's default), so that a test of a transaction that outlived its timeout is short.
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 EOF
 }
 

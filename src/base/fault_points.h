@@ -48,11 +48,14 @@ inline constexpr FaultPoint kRocksDbBeforeUpload{"rocksdb.before-upload"};
 inline constexpr FaultPoint kRocksDbCreateSst{"rocksdb.create-sst"};
 inline constexpr FaultPoint kRocksDbCreateFile{"rocksdb.create-file"};
 // The exactly-once Kafka sink: sealing a transaction at a barrier (before and after), its
-// commit once the checkpoint completed (before anything reaches the broker), the commits and
-// aborts a restore makes (before the EndTxn that finishes a prepared transaction, after it,
-// and before a transaction a crashed run left open is aborted).
+// records acknowledged before the checkpoint completes (before the broker is asked whether
+// the transaction is still open), its commit once the checkpoint completed (before anything
+// reaches the broker), the commits and aborts a restore makes (before the EndTxn that
+// finishes a prepared transaction, after it, and before a transaction a crashed run left
+// open is aborted).
 inline constexpr FaultPoint kKafkaSinkBeforePrepare{"kafka-sink.before-prepare"};
 inline constexpr FaultPoint kKafkaSinkAfterPrepare{"kafka-sink.after-prepare"};
+inline constexpr FaultPoint kKafkaSinkAfterPersistFlush{"kafka-sink.after-persist-flush"};
 inline constexpr FaultPoint kKafkaSinkBeforeCommit{"kafka-sink.before-commit"};
 inline constexpr FaultPoint kKafkaSinkRecoveryCommit{"kafka-sink.recovery-commit"};
 inline constexpr FaultPoint kKafkaSinkAfterRecoveryCommit{"kafka-sink.after-recovery-commit"};
@@ -64,7 +67,7 @@ inline constexpr std::array kAll = {
     kSinkAfterSync,            kRocksDbBeforeUpload,     kRocksDbCreateSst,
     kRocksDbCreateFile,        kKafkaSinkBeforePrepare,  kKafkaSinkAfterPrepare,
     kKafkaSinkBeforeCommit,    kKafkaSinkRecoveryCommit, kKafkaSinkAfterRecoveryCommit,
-    kKafkaSinkBeforeAbort,
+    kKafkaSinkBeforeAbort,     kKafkaSinkAfterPersistFlush,
 };
 
 }  // namespace fault_points

@@ -182,6 +182,36 @@ TEST_F(KafkaSinkTest, ExactlyOnceThroughTaskFailuresAndFailedCommits) {
             static_cast<size_t>(o.records));
 }
 
+// A transaction the broker aborted before its checkpoint completed (open longer than
+// transaction.timeout.ms: here the acknowledgement of a checkpoint's records is held 6 s,
+// with a timeout of 3 s) fails that checkpoint. The job resumes from the one before and
+// writes those records again: each is in the topic once, none is lost.
+TEST_F(KafkaSinkTest, ATransactionTheBrokerAbortedFailsItsCheckpointNotItsRecords) {
+  TempDir dir;
+  JobOptions o = Job("timed-out", DeliveryGuarantee::kExactlyOnce);
+  o.records = 6'000;
+  o.properties = {{"transaction.timeout.ms", "3000"}};
+  ASSERT_EQ(testing::CreateTopic(bootstrap_, o.topic, o.partitions), "");
+  o.on_record = [](int64_t i) {  // about 2 s a pass: several checkpoints
+    if (i % 3 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  FaultPoints::Arm(
+      fault_points::kKafkaSinkAfterPersistFlush,
+      [] {
+        std::this_thread::sleep_for(std::chrono::seconds(6));
+        return Status::OK();
+      },
+      2, 1);
+  StreamExecutionEnvironment env(CheckpointedConfig(dir, "500 ms"));
+  BuildJob(env, o);
+  JobResult r = env.Execute("kafka timed-out transaction");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GE(FaultPoints::HitCount(fault_points::kKafkaSinkAfterPersistFlush), 3);
+  EXPECT_GE(r.metrics.restarts, 1);
+  auto records = ReadTopicAtLeast(bootstrap_, o.topic, o.records);
+  EXPECT_EQ(ValuesByPartition(records), Expected(o.records, o.partitions));
+}
+
 TEST_F(KafkaSinkTest, AtLeastOnceLosesNothingAcrossFailures) {
   TempDir dir;
   JobOptions o = Job("at-least-once", DeliveryGuarantee::kAtLeastOnce);

@@ -148,6 +148,7 @@ struct KafkaWriter::Impl {
   Status CheckCluster();
   Status OpenTransaction();
   Status RecoverCommit(const PreparedTransaction& t);
+  Status CheckStillOpen(const PreparedTransaction& t);
   Status ListOwnTransactions();
   Status AbortLingering();
   std::shared_ptr<Producer> CurrentProducer() {
@@ -422,6 +423,33 @@ Status KafkaWriter::Impl::RecoverCommit(const PreparedTransaction& t) {
 // Reads which transactional ids of this sink the cluster knows: the next id of this subtask
 // goes above all of them; committed ones after the restored checkpoint mean the restore is
 // older than the output; open ones (not just committed by the restore) are a crashed run's.
+// Before the checkpoint that holds `t` completes, the broker must still have it open, as the
+// producer that wrote it. One the broker aborted (open longer than transaction.timeout.ms: a
+// slow checkpoint, a long pause) would be found only at its commit, its records lost then,
+// with the source's offsets in the checkpoint past them. Found now, the checkpoint fails, and
+// the job resumes from the one before, which reads them again.
+Status KafkaWriter::Impl::CheckStillOpen(const PreparedTransaction& t) {
+  if (!cluster) return Status::OK();  // no way to ask (not PLAINTEXT)
+  const std::string& id = t.transactional_id;
+  auto d = cluster->DescribeTransaction(id);
+  if (!d.ok()) {
+    return d.status().WithContext(where + ": asking whether transaction '" + id +
+                                  "' is still open before its checkpoint completes");
+  }
+  if (d->error_code == kafka::error_code::kNone && d->state == "Ongoing" &&
+      d->producer_id == t.producer_id && d->producer_epoch == t.producer_epoch) {
+    return Status::OK();
+  }
+  return Status::Aborted(fmt::format(
+      "{}: transaction '{}' of checkpoint {} is no longer open on the broker (error {}, state "
+      "'{}', producer id {} epoch {}; written as {} epoch {}): it was open longer than "
+      "transaction.timeout.ms ({}), or another producer fenced it. The checkpoint fails, so "
+      "that the job resumes from the one before and writes its records again; give "
+      "transaction.timeout.ms more room over the checkpoints' interval and duration",
+      where, id, t.checkpoint_id, d->error_code, d->state, d->producer_id, d->producer_epoch,
+      t.producer_id, t.producer_epoch, kafka::FormatDuration(transaction_timeout)));
+}
+
 Status KafkaWriter::Impl::ListOwnTransactions() {
   std::set<std::string> prefixes = {prefix()};
   if (restored_own) prefixes.insert(restored_own->prefix);
@@ -660,7 +688,9 @@ Status KafkaWriter::Persist(std::string_view transaction) {
     p = it->second.producer;
   }
   Status s = p->Flush(m.delivery_timeout);
-  return s.ok() ? s : s.WithContext(m.where + ": transaction '" + t->transactional_id + "'");
+  if (!s.ok()) return s.WithContext(m.where + ": transaction '" + t->transactional_id + "'");
+  WEIR_FAULT_POINT(fault_points::kKafkaSinkAfterPersistFlush);
+  return m.CheckStillOpen(*t);
 }
 
 std::vector<SinkOutput> KafkaWriter::SnapshotOutputs() const {
