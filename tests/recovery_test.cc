@@ -520,6 +520,40 @@ TEST_P(BackendRecoveryTest, RestoreLatestSkipsACorruptNewestCheckpoint) {
   EXPECT_EQ(OutputFiles(spec.output), reference);
 }
 
+// A failover whose restore finds the latest checkpoint corrupt ends the job (no restart cures
+// a corrupt file) and keeps every checkpoint, whatever the retention says: the ones before it
+// may be whole, and --restore latest passes over a corrupt one. (On the heap backend: the
+// fault file system sees its reads; RocksDB reads its files itself.)
+TEST(RecoveryTest, AFailoverThatFindsTheLatestCheckpointCorruptKeepsEveryCheckpoint) {
+  TempDir dir;
+  JobSpec spec;
+  spec.output = dir.Join("out");
+  spec.records = 20'000;
+  auto fail = FailOnceAt(15'000);
+  spec.on_record = [fail](int64_t i) {
+    Throttle(i);
+    fail(i);
+  };
+  Configuration c = CheckpointedConfig(dir);
+  c.Set("execution.checkpointing.externalized-checkpoint-retention", "NO_EXTERNALIZED_CHECKPOINTS");
+  c.Set("execution.checkpointing.num-retained", "2");
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  fs.InjectError(FaultInjectionFileSystem::Op::kRead, "/chk-",
+                 Status::Corruption("injected: a flipped bit"));
+  StreamExecutionEnvironment env(c);
+  env.SetFileSystemForTesting(&fs);
+  BuildCountJob(env, spec);
+  JobResult r = env.Execute("corrupt on failover");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("injected: a flipped bit"), std::string::npos) << r.error();
+  EXPECT_EQ(r.metrics.restarts, 1) << r.error();
+  int kept = 0;
+  for (const auto& f : ListFilesRecursive(dir.Join("checkpoints"))) {
+    if (f.find("/chk-") != std::string::npos && f.ends_with("/_metadata")) ++kept;
+  }
+  EXPECT_GE(kept, 1) << "the checkpoints were deleted with the corrupt one";
+}
+
 TEST_P(BackendRecoveryTest, RestoreLatestWithNoValidCheckpointStopsWithAClearError) {
   TempDir dir;
   JobSpec spec;

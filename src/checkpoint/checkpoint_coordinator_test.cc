@@ -585,6 +585,20 @@ TEST_F(CheckpointCoordinatorTest, ARestoredRunThatEndsWithoutACheckpointOfItsOwn
   EXPECT_FALSE(FileExists(ChkDir(2)));
 }
 
+// A job that failed on a corrupt checkpoint keeps every checkpoint, whatever the retention:
+// the one before may be whole.
+TEST_F(CheckpointCoordinatorTest, AJobThatFailedOnACorruptCheckpointKeepsThemAll) {
+  options_.retention = Retention::kNoExternalized;
+  options_.num_retained = 2;
+  auto c = NewCoordinator();
+  CompleteCheckpoint(*c);
+  CompleteCheckpoint(*c);
+  c->Shutdown(JobStatus::kFailed, /*on_corruption=*/true);
+  EXPECT_TRUE(storage_->Load(ChkDir(1)).ok());
+  EXPECT_TRUE(storage_->Load(ChkDir(2)).ok());
+  EXPECT_EQ(c->metrics().kept_checkpoint, ChkDir(2));
+}
+
 struct ShutdownCase {
   const char* name;
   Retention retention;

@@ -619,7 +619,7 @@ void JobMaster::Run() {
     std::lock_guard<std::mutex> lock(mu_);
     checkpoint_metrics_ = coordinator_->metrics();
   }
-  coordinator_->Shutdown(end);
+  coordinator_->Shutdown(end, /*on_corruption=*/final_status.IsCorruption());
   {
     std::lock_guard<std::mutex> lock(mu_);
     checkpoint_metrics_ = coordinator_->metrics();
