@@ -811,7 +811,7 @@ class RestEndpointSlowClientTest : public RestEndpointTest {
 };
 
 // As many slow clients as the API has threads would hold all of them, and every request
-// after them would wait. Once every thread is busy, those a thread has served for
+// after them would wait. While every thread is busy, those a thread has served for
 // rest.server.busy-connection-timeout are closed, and the request waiting behind them is
 // answered. One slow client alone, with threads to spare, is left alone.
 TEST_F(RestEndpointSlowClientTest, SlowClientsOnEveryThreadAreClosedAndRequestsAnswered) {
@@ -833,8 +833,12 @@ TEST_F(RestEndpointSlowClientTest, SlowClientsOnEveryThreadAreClosedAndRequestsA
   // the request that waited for a thread meanwhile was not: it was answered.
   EXPECT_GE(took, std::chrono::milliseconds(900)) << "it did not wait for a thread";
   EXPECT_LT(took, std::chrono::seconds(5)) << "it waited for the slow clients to give up";
-  // The request was answered by the first thread freed, perhaps before the others were.
-  for (const auto& client : slow) EXPECT_TRUE(client->ClosedWithin(std::chrono::seconds(2)));
+  // The request took the first thread freed. The slow clients a thread took later than the
+  // others (a scan later, on a loaded machine) may outlast it: once a thread is free again,
+  // nothing is cut.
+  int closed = 0;
+  for (const auto& client : slow) closed += client->ClosedWithin(std::chrono::milliseconds(500));
+  EXPECT_GE(closed, 1);
 }
 
 TEST(RestEndpointConfigTest, PortRanges) {
