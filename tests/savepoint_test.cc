@@ -68,6 +68,29 @@ void WaitForRecords(JobClient& client, uint64_t records) {
   }
 }
 
+// Each output file is a start of the reference's: what a savepoint covers, nothing after.
+// Returns their bytes.
+size_t ExpectStartsOfReference(const TempDir& dir, std::map<std::string, std::string>& reference) {
+  size_t bytes = 0;
+  for (const auto& [name, text] : OutputFiles(dir.Join("out"))) {
+    EXPECT_EQ(reference[name].compare(0, text.size(), text), 0) << name;
+    bytes += text.size();
+  }
+  return bytes;
+}
+
+// Resumed from `savepoint` into the same output, the job runs to its end: the reference.
+void ResumeToTheReference(const TempDir& dir, const std::string& savepoint,
+                          const std::map<std::string, std::string>& reference) {
+  Configuration c = Config(dir);
+  c.Set("execution.state-recovery.path", savepoint);
+  StreamExecutionEnvironment env(c);
+  BuildJob(env, dir, 2, false);
+  JobResult r = env.Execute("stop");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
+}
+
 TEST(SavepointTest, ASavepointTakenWhileRunningRestoresTheJobExactly) {
   TempDir dir;
   auto reference = Reference(2);
@@ -133,23 +156,11 @@ TEST(SavepointTest, StopWithSavepointFinishesTheJobAndRestoreCompletesIt) {
     EXPECT_EQ(r.savepoint_path, savepoint);
     EXPECT_EQ(savepoint.rfind(dir.Join("elsewhere"), 0), 0u) << savepoint;
     // What the savepoint covers is committed; nothing after it is visible.
-    auto partial = OutputFiles(dir.Join("out"));
-    size_t bytes = 0;
-    for (const auto& [name, text] : partial) {
-      EXPECT_EQ(reference[name].compare(0, text.size(), text), 0) << name;
-      bytes += text.size();
-    }
-    EXPECT_GT(bytes, 0u);
+    EXPECT_GT(ExpectStartsOfReference(dir, reference), 0u);
     // A finished job keeps no checkpoints, but the savepoint stays.
     EXPECT_EQ(CheckpointFilesLeft(dir.Join("checkpoints")), std::vector<std::string>{});
   }
-  Configuration c = Config(dir);
-  c.Set("execution.state-recovery.path", savepoint);
-  StreamExecutionEnvironment env(c);
-  BuildJob(env, dir, 2, false);
-  JobResult r = env.Execute("stop");
-  ASSERT_TRUE(r.ok()) << r.error();
-  EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
+  ResumeToTheReference(dir, savepoint, reference);
 }
 
 // The stop's savepoint completes, and one sink subtask's commit of it then fails: the other
@@ -199,17 +210,9 @@ TEST(SavepointTest, ACommitFailingAfterTheStopsSavepointRestartsFromItAndStops) 
     for (const auto& op : r.metrics.operators) EXPECT_EQ(op.records, 0u) << op.name;
     // What the savepoint covers is committed, by one subtask at the stop and by the other at
     // the restore; nothing after it.
-    for (const auto& [name, text] : OutputFiles(dir.Join("out"))) {
-      EXPECT_EQ(reference[name].compare(0, text.size(), text), 0) << name;
-    }
+    ExpectStartsOfReference(dir, reference);
   }
-  Configuration c = Config(dir);
-  c.Set("execution.state-recovery.path", savepoint);
-  StreamExecutionEnvironment env(c);
-  BuildJob(env, dir, 2, false);
-  JobResult r = env.Execute("stop");
-  ASSERT_TRUE(r.ok()) << r.error();
-  EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
+  ResumeToTheReference(dir, savepoint, reference);
 }
 
 TEST(SavepointTest, ASavepointRestoresAtAnotherParallelism) {

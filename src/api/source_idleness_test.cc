@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "testing/fake_operator_context.h"
+#include "testing/reader_only_source.h"
 #include "weir/detail/source_coordinator.h"
 #include "weir/detail/source_operator.h"
 #include "weir/weir.h"
@@ -54,31 +55,11 @@ class TwoSplitReader final : public SourceReader<int64_t, int32_t> {
   int64_t next_ = 0;
 };
 
-class NoSplits final : public SplitEnumerator<int32_t, int32_t> {
- public:
-  void HandleSplitRequest(int) override {}
-  int32_t SnapshotState(int64_t) override { return 0; }
-};
-
-class TwoSplitSource final : public Source<int64_t, int32_t, int32_t> {
- public:
-  explicit TwoSplitSource(const Script* script) : script_(script) {}
-  std::unique_ptr<SplitEnumerator<int32_t, int32_t>> CreateEnumerator(
-      SplitEnumeratorContext<int32_t>&) const override {
-    return std::make_unique<NoSplits>();
-  }
-  std::unique_ptr<SplitEnumerator<int32_t, int32_t>> RestoreEnumerator(
-      SplitEnumeratorContext<int32_t>&, int32_t) const override {
-    return std::make_unique<NoSplits>();
-  }
-  std::unique_ptr<SourceReader<int64_t, int32_t>> CreateReader(
-      SourceReaderContext&) const override {
-    return std::make_unique<TwoSplitReader>(script_);
-  }
-
- private:
-  const Script* script_;
-};
+// The test's source: one TwoSplitReader per subtask.
+std::shared_ptr<const testing::ReaderOnlySource<int64_t>> TwoSplitSource(const Script* script) {
+  return std::make_shared<const testing::ReaderOnlySource<int64_t>>(
+      [script] { return std::make_unique<TwoSplitReader>(script); });
+}
 
 class Watermarks final : public detail::BatchConsumer<int64_t> {
  public:
@@ -92,7 +73,7 @@ class Watermarks final : public detail::BatchConsumer<int64_t> {
 // Runs the reader with periodic calls every 200 ms of its clock until `until_ms`.
 struct Reader {
   explicit Reader(std::optional<std::chrono::milliseconds> idleness)
-      : source(std::make_shared<const TwoSplitSource>(&script)),
+      : source(TwoSplitSource(&script)),
         coordinator(source, "two-splits", 1, &ctx.configuration(), FileSystem::Default()),
         op(source, Strategy(idleness)) {
     EXPECT_TRUE(coordinator.Start(false, nullptr).ok());
@@ -120,7 +101,7 @@ struct Reader {
 
   Script script;
   testing::FakeOperatorContext ctx{0, 1};
-  std::shared_ptr<const TwoSplitSource> source;
+  std::shared_ptr<const testing::ReaderOnlySource<int64_t>> source;
   detail::SourceCoordinator<int64_t, int32_t, int32_t> coordinator;
   detail::SourceReaderOperator<int64_t, int32_t, int32_t> op;
   Watermarks out;

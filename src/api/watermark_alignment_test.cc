@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "testing/fake_operator_context.h"
+#include "testing/reader_only_source.h"
 #include "weir/detail/source_coordinator.h"
 #include "weir/detail/source_operator.h"
 #include "weir/detail/watermark_alignment.h"
@@ -64,31 +65,11 @@ class PacedReader final : public SourceReader<int64_t, int32_t> {
   int64_t next_ = 0;
 };
 
-class NoSplits final : public SplitEnumerator<int32_t, int32_t> {
- public:
-  void HandleSplitRequest(int) override {}
-  int32_t SnapshotState(int64_t) override { return 0; }
-};
-
-class PacedSource final : public Source<int64_t, int32_t, int32_t> {
- public:
-  explicit PacedSource(const Pace* pace) : pace_(pace) {}
-  std::unique_ptr<SplitEnumerator<int32_t, int32_t>> CreateEnumerator(
-      SplitEnumeratorContext<int32_t>&) const override {
-    return std::make_unique<NoSplits>();
-  }
-  std::unique_ptr<SplitEnumerator<int32_t, int32_t>> RestoreEnumerator(
-      SplitEnumeratorContext<int32_t>&, int32_t) const override {
-    return std::make_unique<NoSplits>();
-  }
-  std::unique_ptr<SourceReader<int64_t, int32_t>> CreateReader(
-      SourceReaderContext&) const override {
-    return std::make_unique<PacedReader>(pace_);
-  }
-
- private:
-  const Pace* pace_;
-};
+// The test's source: one PacedReader per subtask.
+testing::ReaderOnlySource<int64_t> PacedSource(const Pace* pace) {
+  return testing::ReaderOnlySource<int64_t>(
+      [pace] { return std::make_unique<PacedReader>(pace); });
+}
 
 class Received final : public detail::BatchConsumer<int64_t> {
  public:
@@ -106,7 +87,7 @@ class Received final : public detail::BatchConsumer<int64_t> {
 struct Subtask {
   Subtask(detail::WatermarkAlignmentGroups* groups, int64_t step,
           std::optional<std::chrono::milliseconds> idleness = std::nullopt)
-      : source(std::make_shared<const PacedSource>(&pace)),
+      : source(std::make_shared<const testing::ReaderOnlySource<int64_t>>(PacedSource(&pace))),
         coordinator(source, "paced", 1, &ctx.configuration(), FileSystem::Default()),
         op(source, Strategy(idleness)) {
     pace.step = step;
@@ -146,7 +127,7 @@ struct Subtask {
 
   Pace pace;
   testing::FakeOperatorContext ctx{0, 1};
-  std::shared_ptr<const PacedSource> source;
+  std::shared_ptr<const testing::ReaderOnlySource<int64_t>> source;
   detail::SourceCoordinator<int64_t, int32_t, int32_t> coordinator;
   detail::SourceReaderOperator<int64_t, int32_t, int32_t> op;
   Received out;
