@@ -131,6 +131,9 @@ struct KafkaWriter::Impl {
   std::optional<Txn> current;
   std::mutex sealed_mu;
   std::map<std::string, Txn> sealed;  // prepared, not committed yet; sealed_mu
+  // A prepared transaction the broker no longer had open (CheckStillOpen); sealed_mu. The next
+  // barrier fails the task with it: every later checkpoint would persist it again, and fail.
+  Status lost_transaction;
   uint64_t next = 0;                  // the n of this subtask's next transactional id
   uint64_t first_own = 0;             // this run's ids of this subtask start here
   std::set<std::string> recovered;    // ids the restore committed
@@ -420,14 +423,12 @@ Status KafkaWriter::Impl::RecoverCommit(const PreparedTransaction& t) {
                   where, id, t.checkpoint_id));
 }
 
-// Reads which transactional ids of this sink the cluster knows: the next id of this subtask
-// goes above all of them; committed ones after the restored checkpoint mean the restore is
-// older than the output; open ones (not just committed by the restore) are a crashed run's.
 // Before the checkpoint that holds `t` completes, the broker must still have it open, as the
 // producer that wrote it. One the broker aborted (open longer than transaction.timeout.ms: a
 // slow checkpoint, a long pause) would be found only at its commit, its records lost then,
-// with the source's offsets in the checkpoint past them. Found now, the checkpoint fails, and
-// the job resumes from the one before, which reads them again.
+// with the source's offsets in the checkpoint past them. Found now, the checkpoint fails, the
+// next barrier fails the task, and the job resumes from the last checkpoint, which reads them
+// again. No margin: one that times out between this and its commit is still lost.
 Status KafkaWriter::Impl::CheckStillOpen(const PreparedTransaction& t) {
   if (!cluster) return Status::OK();  // no way to ask (not PLAINTEXT)
   const std::string& id = t.transactional_id;
@@ -436,20 +437,30 @@ Status KafkaWriter::Impl::CheckStillOpen(const PreparedTransaction& t) {
     return d.status().WithContext(where + ": asking whether transaction '" + id +
                                   "' is still open before its checkpoint completes");
   }
-  if (d->error_code == kafka::error_code::kNone && d->state == "Ongoing" &&
-      d->producer_id == t.producer_id && d->producer_epoch == t.producer_epoch) {
-    return Status::OK();
+  if (d->error_code == kafka::error_code::kNone && d->producer_id == t.producer_id &&
+      ((d->state == "Ongoing" && d->producer_epoch == t.producer_epoch) ||
+       IsCommitted(d->state))) {
+    return Status::OK();  // open; or an earlier checkpoint's, persisted again, committed since
   }
-  return Status::Aborted(fmt::format(
-      "{}: transaction '{}' of checkpoint {} is no longer open on the broker (error {}, state "
+  std::lock_guard<std::mutex> lock(sealed_mu);
+  // Committed meanwhile by the task thread (whatever epoch the broker gives it after that).
+  if (!sealed.contains(id)) return Status::OK();
+  Status lost = Status::Aborted(fmt::format(
+      "{}: transaction '{}' of checkpoint {} is no longer open on the broker ({}, state "
       "'{}', producer id {} epoch {}; written as {} epoch {}): it was open longer than "
       "transaction.timeout.ms ({}), or another producer fenced it. The checkpoint fails, so "
       "that the job resumes from the one before and writes its records again; give "
       "transaction.timeout.ms more room over the checkpoints' interval and duration",
-      where, id, t.checkpoint_id, d->error_code, d->state, d->producer_id, d->producer_epoch,
-      t.producer_id, t.producer_epoch, kafka::FormatDuration(transaction_timeout)));
+      where, id, t.checkpoint_id, kafka::ErrorCodeName(d->error_code), d->state, d->producer_id,
+      d->producer_epoch, t.producer_id, t.producer_epoch,
+      kafka::FormatDuration(transaction_timeout)));
+  if (lost_transaction.ok()) lost_transaction = lost;
+  return lost;
 }
 
+// Reads which transactional ids of this sink the cluster knows: the next id of this subtask
+// goes above all of them; committed ones after the restored checkpoint mean the restore is
+// older than the output; open ones (not just committed by the restore) are a crashed run's.
 Status KafkaWriter::Impl::ListOwnTransactions() {
   std::set<std::string> prefixes = {prefix()};
   if (restored_own) prefixes.insert(restored_own->prefix);
@@ -635,6 +646,10 @@ Status KafkaWriter::Write(const KafkaRecord& record) {
 Result<std::optional<std::string>> KafkaWriter::Prepare(int64_t checkpoint_id) {
   Impl& m = *impl_;
   if (m.exactly_once()) {
+    {
+      std::lock_guard<std::mutex> lock(m.sealed_mu);
+      if (!m.lost_transaction.ok()) return m.lost_transaction;
+    }
     if (!m.current || m.current->producer->records_in_period() == 0) {
       return std::optional<std::string>();
     }
