@@ -354,16 +354,16 @@ std::vector<int64_t> CheckpointCoordinator::TakeAborted() {
   return out;
 }
 
-void CheckpointCoordinator::Shutdown(JobStatus final_status, bool on_corruption) {
+void CheckpointCoordinator::Shutdown(JobStatus final_status, bool restore_found_corruption) {
   AbortAll("the job ended");
   for (const auto& [id, dir] : failed_savepoint_dirs_) (void)storage_->Discard(dir);
   failed_savepoint_dirs_.clear();
   // A failover that could not read the latest checkpoint ends the job (no restart cures a
   // corrupt file); the checkpoints before it may be whole, and "latest" passes over a corrupt
   // one: deleting them would lose the job's state for good.
-  if (final_status == JobStatus::kFailed && on_corruption) {
-    spdlog::warn("Keeping the checkpoints of job {} in {}: it failed on a corrupt checkpoint, "
-                 "and an older one may restore (--restore latest skips a corrupt one)",
+  if (final_status == JobStatus::kFailed && restore_found_corruption) {
+    spdlog::warn("Keeping the checkpoints of job {} in {}: a restore found one corrupt, and an "
+                 "older one may restore (--restore latest skips a corrupt one)",
                  options_.job_id, job_dir_);
     if (latest() != nullptr) metrics_.kept_checkpoint = latest()->dir;
     return;

@@ -120,9 +120,9 @@ class CheckpointCoordinator {
   bool IsPending(int64_t id) const { return pending_.contains(id); }
 
   // When the job ends: deletes its checkpoints unless the retention policy keeps them, or the
-  // job failed on a corrupt checkpoint (`on_corruption`): then all stay, whatever the policy,
-  // for an older one to restore.
-  void Shutdown(JobStatus final_status, bool on_corruption = false);
+  // job failed after a restore found a checkpoint corrupt (`restore_found_corruption`): then
+  // all stay, whatever the policy, for an older one to restore.
+  void Shutdown(JobStatus final_status, bool restore_found_corruption = false);
 
   CheckpointMetrics metrics() const { return metrics_; }
   void SetRestoredFrom(int64_t id, const std::string& path, bool savepoint = false) {

@@ -593,7 +593,7 @@ TEST_F(CheckpointCoordinatorTest, AJobThatFailedOnACorruptCheckpointKeepsThemAll
   auto c = NewCoordinator();
   CompleteCheckpoint(*c);
   CompleteCheckpoint(*c);
-  c->Shutdown(JobStatus::kFailed, /*on_corruption=*/true);
+  c->Shutdown(JobStatus::kFailed, /*restore_found_corruption=*/true);
   EXPECT_TRUE(storage_->Load(ChkDir(1)).ok());
   EXPECT_TRUE(storage_->Load(ChkDir(2)).ok());
   EXPECT_EQ(c->metrics().kept_checkpoint, ChkDir(2));

@@ -591,6 +591,12 @@ void JobMaster::Run() {
           break;
       }
     }
+    // A task that failed as corrupt before every task ran: a restore could not read the
+    // checkpoint (the job then keeps its checkpoints, see Shutdown).
+    if (failure && failure->IsCorruption() && restore_from_ &&
+        running_ < attempt_->num_tasks()) {
+      restore_found_corruption_ = true;
+    }
     if (!failure) {
       if (Status p = sources_.RunPeriodic(clock_->WallMillis()); !p.ok()) failure = p;
     }
@@ -619,7 +625,7 @@ void JobMaster::Run() {
     std::lock_guard<std::mutex> lock(mu_);
     checkpoint_metrics_ = coordinator_->metrics();
   }
-  coordinator_->Shutdown(end, /*on_corruption=*/final_status.IsCorruption());
+  coordinator_->Shutdown(end, restore_found_corruption_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     checkpoint_metrics_ = coordinator_->metrics();

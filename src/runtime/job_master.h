@@ -200,6 +200,7 @@ class JobMaster final : public TaskHost {
   int running_ = 0;  // tasks of the current attempt that restored and opened
   bool restore_confirmed_ = false;  // of the current attempt
   bool abandoned_recorded_ = false;
+  bool restore_found_corruption_ = false;  // a restore failed on a corrupt checkpoint
   int64_t first_own_checkpoint_id_ = 0;  // ids below it (and above the restored one) are older
   int data_finished_ = 0;
   int exited_ok_ = 0;
