@@ -79,14 +79,20 @@ size_t ExpectStartsOfReference(const TempDir& dir, std::map<std::string, std::st
   return bytes;
 }
 
-// Resumed from `savepoint` into the same output, the job runs to its end: the reference.
-void ResumeToTheReference(const TempDir& dir, const std::string& savepoint,
-                          const std::map<std::string, std::string>& reference) {
-  Configuration c = Config(dir);
+// The job at parallelism 2, resumed from `savepoint` into the same output, run to its end.
+JobResult ResumeFrom(const TempDir& dir, const std::string& savepoint, bool checkpointing = true) {
+  Configuration c = Config(dir, checkpointing);
   c.Set("execution.state-recovery.path", savepoint);
   StreamExecutionEnvironment env(c);
   BuildJob(env, dir, 2, false);
-  JobResult r = env.Execute("stop");
+  return env.Execute("resumed");
+}
+
+// Resumed from `savepoint`, the job's output is the reference.
+void ResumeToTheReference(const TempDir& dir, const std::string& savepoint,
+                          const std::map<std::string, std::string>& reference,
+                          bool checkpointing = true) {
+  JobResult r = ResumeFrom(dir, savepoint, checkpointing);
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
 }
@@ -228,11 +234,7 @@ TEST(SavepointTest, ASavepointRestoresAtAnotherParallelism) {
     savepoint = *path;
     ASSERT_TRUE(client->Wait().ok());
   }
-  Configuration c = Config(dir);
-  c.Set("execution.state-recovery.path", savepoint);
-  StreamExecutionEnvironment env(c);
-  BuildJob(env, dir, 2, false);
-  JobResult r = env.Execute("rescale");
+  JobResult r = ResumeFrom(dir, savepoint);
   ASSERT_TRUE(r.ok()) << r.error();
   ExpectExactCountSums(OutputFiles(dir.Join("out")), Spec(dir, 2, false));
 }
@@ -251,13 +253,7 @@ TEST(SavepointTest, SavepointsWorkWithoutCheckpointing) {
     savepoint = *path;
     ASSERT_TRUE(client->Wait().ok());
   }
-  Configuration c = Config(dir, /*checkpointing=*/false);
-  c.Set("execution.state-recovery.path", savepoint);
-  StreamExecutionEnvironment env(c);
-  BuildJob(env, dir, 2, false);
-  JobResult r = env.Execute("no checkpoints");
-  ASSERT_TRUE(r.ok()) << r.error();
-  EXPECT_EQ(OutputFiles(dir.Join("out")), reference);
+  ResumeToTheReference(dir, savepoint, reference, /*checkpointing=*/false);
 }
 
 TEST(SavepointTest, AFailedSavepointIsReportedAndTheJobCarriesOn) {

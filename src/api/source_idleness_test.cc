@@ -8,10 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "testing/fake_operator_context.h"
-#include "testing/reader_only_source.h"
-#include "weir/detail/source_coordinator.h"
-#include "weir/detail/source_operator.h"
+#include "testing/hand_driven_source.h"
 #include "weir/weir.h"
 
 namespace weir {
@@ -73,16 +70,7 @@ class Watermarks final : public detail::BatchConsumer<int64_t> {
 // Runs the reader with periodic calls every 200 ms of its clock until `until_ms`.
 struct Reader {
   explicit Reader(std::optional<std::chrono::milliseconds> idleness)
-      : source(TwoSplitSource(&script)),
-        coordinator(source, "two-splits", 1, &ctx.configuration(), FileSystem::Default()),
-        op(source, Strategy(idleness)) {
-    EXPECT_TRUE(coordinator.Start(false, nullptr).ok());
-    ctx.set_source_coordinator(&coordinator);
-    op.Setup(&ctx);
-    op.SetTypedOutput(&out);
-    op.InitializeState({});
-    op.Open();
-  }
+      : run(TwoSplitSource(&script), Strategy(idleness)) {}
   static WatermarkStrategy<int64_t> Strategy(std::optional<std::chrono::milliseconds> idleness) {
     auto s = WatermarkStrategy<int64_t>::ForMonotonousTimestamps().WithTimestampAssigner(
         [](const int64_t& v) { return v; });
@@ -100,11 +88,9 @@ struct Reader {
   }
 
   Script script;
-  testing::FakeOperatorContext ctx{0, 1};
-  std::shared_ptr<const testing::ReaderOnlySource<int64_t>> source;
-  detail::SourceCoordinator<int64_t, int32_t, int32_t> coordinator;
-  detail::SourceReaderOperator<int64_t, int32_t, int32_t> op;
-  Watermarks out;
+  testing::HandDrivenSource<Watermarks> run;
+  detail::SourceReaderOperator<int64_t, int32_t, int32_t>& op = run.op;
+  Watermarks& out = run.out;
   int64_t now_ms = 200;
 };
 

@@ -11,10 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "testing/fake_operator_context.h"
-#include "testing/reader_only_source.h"
-#include "weir/detail/source_coordinator.h"
-#include "weir/detail/source_operator.h"
+#include "testing/hand_driven_source.h"
 #include "weir/detail/watermark_alignment.h"
 #include "weir/weir.h"
 
@@ -87,17 +84,12 @@ class Received final : public detail::BatchConsumer<int64_t> {
 struct Subtask {
   Subtask(detail::WatermarkAlignmentGroups* groups, int64_t step,
           std::optional<std::chrono::milliseconds> idleness = std::nullopt)
-      : source(std::make_shared<const testing::ReaderOnlySource<int64_t>>(PacedSource(&pace))),
-        coordinator(source, "paced", 1, &ctx.configuration(), FileSystem::Default()),
-        op(source, Strategy(idleness)) {
+      : run(std::make_shared<const testing::ReaderOnlySource<int64_t>>(PacedSource(&pace)),
+            Strategy(idleness), [this, groups](testing::HandDrivenSource<Received>& r) {
+              r.ctx.set_watermark_alignment_groups(groups);
+              r.op.SetWakeup([this] { ++wakes; });
+            }) {
     pace.step = step;
-    EXPECT_TRUE(coordinator.Start(false, nullptr).ok());
-    ctx.set_source_coordinator(&coordinator).set_watermark_alignment_groups(groups);
-    op.SetWakeup([this] { ++wakes; });
-    op.Setup(&ctx);
-    op.SetTypedOutput(&out);
-    op.InitializeState({});
-    op.Open();
   }
   static WatermarkStrategy<int64_t> Strategy(std::optional<std::chrono::milliseconds> idleness) {
     auto s = WatermarkStrategy<int64_t>::ForMonotonousTimestamps()
@@ -126,12 +118,10 @@ struct Subtask {
   }
 
   Pace pace;
-  testing::FakeOperatorContext ctx{0, 1};
-  std::shared_ptr<const testing::ReaderOnlySource<int64_t>> source;
-  detail::SourceCoordinator<int64_t, int32_t, int32_t> coordinator;
-  detail::SourceReaderOperator<int64_t, int32_t, int32_t> op;
-  Received out;
   int wakes = 0;
+  testing::HandDrivenSource<Received> run;
+  detail::SourceReaderOperator<int64_t, int32_t, int32_t>& op = run.op;
+  Received& out = run.out;
 };
 
 // The group alone: a member waiting for a watermark is woken when the group's reaches it,
