@@ -225,6 +225,18 @@ Status FaultInjectionFileSystem::Truncate(const std::string& path, uint64_t size
   return Status::OK();
 }
 
+Status FaultInjectionFileSystem::WriteAt(const std::string& path, uint64_t offset,
+                                         std::string_view data) {
+  WEIR_ASSIGN_OR_RETURN(uint64_t size, base_->FileSize(path));
+  const uint64_t end = offset + data.size();
+  WEIR_RETURN_IF_ERROR(CheckSpace(end > size ? end - size : 0));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kWrite, path));
+  }
+  return base_->WriteAt(path, offset, data);
+}
+
 Status FaultInjectionFileSystem::SyncDir(const std::string& path) {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -53,6 +53,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status Rename(const std::string& from, const std::string& to) override;
   Status Link(const std::string& from, const std::string& to) override;
   Status Truncate(const std::string& path, uint64_t size) override;
+  Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) override;
   Status SyncDir(const std::string& path) override;
   Status SyncFile(const std::string& path) override;
 

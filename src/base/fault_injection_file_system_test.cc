@@ -133,13 +133,17 @@ TEST_F(FaultInjectionFileSystemTest, EachOperationKindCanFail) {
   EXPECT_FALSE(fs_.Truncate(Path("a"), 0).ok());
   EXPECT_EQ(ReadFile(Path("a")), "abc");
 
+  fs_.InjectError(Op::kWrite, "", err, 1);
+  EXPECT_FALSE(fs_.WriteAt(Path("a"), 0, "x").ok());
+  EXPECT_EQ(ReadFile(Path("a")), "abc");
+
   fs_.InjectError(Op::kDelete, "", err, 2);
   EXPECT_FALSE(fs_.DeleteFile(Path("a")).ok());
   EXPECT_FALSE(fs_.DeleteDirRecursive(Path("d")).ok());
   EXPECT_TRUE(fs_.Exists(Path("a")));
   EXPECT_TRUE(fs_.Exists(Path("d")));
 
-  EXPECT_EQ(fs_.injected_failures(), 12);
+  EXPECT_EQ(fs_.injected_failures(), 13);
   // Every rule is used up: everything works again.
   EXPECT_TRUE(fs_.Rename(Path("a"), Path("b")).ok());
   EXPECT_TRUE(fs_.DeleteDirRecursive(Path("d")).ok());

@@ -573,6 +573,24 @@ class PosixFileSystem final : public FileSystem {
     return Status::OK();
   }
 
+  Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("opening", path);
+    Status s;
+    for (size_t put = 0; put < data.size();) {
+      ssize_t c = ::pwrite(fd, data.data() + put, data.size() - put,
+                           static_cast<off_t>(offset + put));
+      if (c < 0) {
+        if (errno == EINTR) continue;
+        s = ErrnoStatus("writing", path);
+        break;
+      }
+      put += static_cast<size_t>(c);
+    }
+    ::close(fd);
+    return s;
+  }
+
   Status SyncDir(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("opening directory", path);

@@ -83,6 +83,10 @@ class FileSystem {
   // Makes `to` a hard link to `from`.
   virtual Status Link(const std::string& from, const std::string& to) = 0;
   virtual Status Truncate(const std::string& path, uint64_t size) = 0;
+  // Writes `data` over the bytes of an existing file at `offset` (pwrite), leaving the bytes
+  // around them as they are. The pages it writes are dirty again, so the next fsync writes
+  // them even if an earlier fsync failed and the kernel forgot them.
+  virtual Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) = 0;
   // fsyncs a directory, making creates, renames and deletes in it durable.
   virtual Status SyncDir(const std::string& path) = 0;
   // fsyncs a file by path (its data written through any descriptor).

@@ -390,6 +390,18 @@ TEST_F(FileSystemTest, TruncateShortensAFile) {
   EXPECT_TRUE(fs_.Truncate(Path("missing"), 0).IsNotFound());
 }
 
+TEST_F(FileSystemTest, WriteAtOverwritesInPlaceAndCanExtend) {
+  WriteFile(Path("a"), "0123456789");
+  ASSERT_TRUE(fs_.WriteAt(Path("a"), 2, "ab").ok());
+  EXPECT_EQ(ReadFile(Path("a")), "01ab456789");
+  ASSERT_TRUE(fs_.WriteAt(Path("a"), 9, "XYZ").ok());
+  EXPECT_EQ(ReadFile(Path("a")), "01ab45678XYZ");
+  Status s = fs_.WriteAt(Path("missing"), 0, "x");
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(Path("missing")));
+  EXPECT_FALSE(fs_.Exists(Path("missing")));
+}
+
 TEST_F(FileSystemTest, SyncFileAndSyncDir) {
   WriteFile(Path("a"), "x");
   EXPECT_TRUE(fs_.SyncFile(Path("a")).ok());
