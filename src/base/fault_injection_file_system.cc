@@ -1,5 +1,8 @@
 #include "base/fault_injection_file_system.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace weir {
 
 class FaultInjectionFileSystem::File final : public WritableFile {
@@ -19,7 +22,12 @@ class FaultInjectionFileSystem::File final : public WritableFile {
   Status Sync() override {
     {
       std::lock_guard<std::mutex> lock(fs_->mu_);
-      WEIR_RETURN_IF_ERROR(fs_->MaybeFail(Op::kSync, path()));
+      Status injected = fs_->MaybeFail(Op::kSync, path());
+      if (!injected.ok()) {
+        WEIR_RETURN_IF_ERROR(base_->Flush());
+        fs_->DropWriteback(path());
+        return injected;
+      }
     }
     WEIR_RETURN_IF_ERROR(base_->Sync());
     fs_->OnSynced(path(), base_->size());
@@ -93,6 +101,33 @@ void FaultInjectionFileSystem::OnSynced(const std::string& path, uint64_t size) 
   files_[path].synced_size = size;
 }
 
+void FaultInjectionFileSystem::DropWriteback(const std::string& path) {
+  auto it = files_.find(path);
+  Result<uint64_t> size = base_->FileSize(path);
+  // Only files this file system saw written have bytes it knows to be unsynced.
+  if (it == files_.end() || !size.ok() || *size <= it->second.synced_size) return;
+  it->second.lost.emplace_back(it->second.synced_size, *size);
+}
+
+namespace {
+
+// Removes [begin, end) from a list of byte ranges.
+void EraseRange(std::vector<std::pair<uint64_t, uint64_t>>& ranges, uint64_t begin,
+                uint64_t end) {
+  std::vector<std::pair<uint64_t, uint64_t>> kept;
+  for (const auto& [b, e] : ranges) {
+    if (e <= begin || b >= end) {
+      kept.emplace_back(b, e);
+      continue;
+    }
+    if (b < begin) kept.emplace_back(b, begin);
+    if (e > end) kept.emplace_back(end, e);
+  }
+  ranges.swap(kept);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
     const std::string& path) {
   bool existed = base_->Exists(path);
@@ -103,7 +138,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
     // Truncating an existing file keeps its directory entry: a power loss can leave it empty,
     // not gone. Files we never saw created count as durable.
     bool entry_durable = existed && (it == files_.end() || it->second.entry_synced);
-    files_[path] = FileState{0, entry_durable};
+    files_[path] = FileState{0, entry_durable, {}};
   }
   WEIR_ASSIGN_OR_RETURN(auto base, base_->NewWritableFile(path));
   return std::unique_ptr<WritableFile>(std::make_unique<File>(this, std::move(base)));
@@ -121,7 +156,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewAppendableFil
     std::lock_guard<std::mutex> lock(mu_);
     if (!files_.contains(path)) {
       // A file that existed before we saw it counts as durable as it is.
-      files_[path] = FileState{existed ? base->size() : 0, existed};
+      files_[path] = FileState{existed ? base->size() : 0, existed, {}};
     }
   }
   return std::unique_ptr<WritableFile>(std::make_unique<File>(this, std::move(base)));
@@ -209,7 +244,7 @@ Status FaultInjectionFileSystem::Link(const std::string& from, const std::string
   // One more directory entry, durable once its directory is synced; the bytes are the other
   // name's, as durable as they are there.
   auto it = files_.find(from);
-  files_[to] = FileState{it != files_.end() ? it->second.synced_size : size, false};
+  files_[to] = FileState{it != files_.end() ? it->second.synced_size : size, false, {}};
   return Status::OK();
 }
 
@@ -221,7 +256,10 @@ Status FaultInjectionFileSystem::Truncate(const std::string& path, uint64_t size
   WEIR_RETURN_IF_ERROR(base_->Truncate(path, size));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
-  if (it != files_.end() && it->second.synced_size > size) it->second.synced_size = size;
+  if (it != files_.end()) {
+    if (it->second.synced_size > size) it->second.synced_size = size;
+    EraseRange(it->second.lost, size, UINT64_MAX);
+  }
   return Status::OK();
 }
 
@@ -234,7 +272,11 @@ Status FaultInjectionFileSystem::WriteAt(const std::string& path, uint64_t offse
     std::lock_guard<std::mutex> lock(mu_);
     WEIR_RETURN_IF_ERROR(MaybeFail(Op::kWrite, path));
   }
-  return base_->WriteAt(path, offset, data);
+  WEIR_RETURN_IF_ERROR(base_->WriteAt(path, offset, data));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(path);
+  if (it != files_.end()) EraseRange(it->second.lost, offset, end);
+  return Status::OK();
 }
 
 Status FaultInjectionFileSystem::SyncDir(const std::string& path) {
@@ -256,7 +298,11 @@ Status FaultInjectionFileSystem::SyncDir(const std::string& path) {
 Status FaultInjectionFileSystem::SyncFile(const std::string& path) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    WEIR_RETURN_IF_ERROR(MaybeFail(Op::kSync, path));
+    Status injected = MaybeFail(Op::kSync, path);
+    if (!injected.ok()) {
+      DropWriteback(path);
+      return injected;
+    }
   }
   WEIR_RETURN_IF_ERROR(base_->SyncFile(path));
   WEIR_ASSIGN_OR_RETURN(uint64_t size, base_->FileSize(path));
@@ -267,7 +313,7 @@ Status FaultInjectionFileSystem::SyncFile(const std::string& path) {
   } else {
     // A file we did not create: its directory entry counts as durable (as in
     // NewAppendableFile); only its data from now on is tracked.
-    files_[path] = FileState{size, true};
+    files_[path] = FileState{size, true, {}};
   }
   return Status::OK();
 }
@@ -293,6 +339,13 @@ Status FaultInjectionFileSystem::DropUnsyncedData() {
     }
     WEIR_ASSIGN_OR_RETURN(uint64_t size, base_->FileSize(path));
     if (size > st.synced_size) WEIR_RETURN_IF_ERROR(base_->Truncate(path, st.synced_size));
+    // What a failed fsync dropped and a later one made part of the file reads as zeros.
+    for (const auto& [begin, end] : st.lost) {
+      if (begin >= st.synced_size) continue;
+      const uint64_t n = std::min(end, st.synced_size) - begin;
+      WEIR_RETURN_IF_ERROR(base_->WriteAt(path, begin, std::string(n, '\0')));
+    }
+    it->second.lost.clear();
     ++it;
   }
   return Status::OK();

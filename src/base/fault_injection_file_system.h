@@ -6,6 +6,11 @@
 // undoes renames that were not followed by an fsync of the directory. Model: LevelDB's
 // FaultInjectionTestEnv, RocksDB's FaultInjectionTestFS.
 //
+// A failed fsync (an injected kSync error) treats the file's unsynced bytes as Linux does
+// since 4.13: they stay readable, but their pages count as clean, so a later fsync succeeds
+// without writing them, and a power loss then leaves zeros where they were, unless they
+// were written again (WriteAt) before that fsync.
+//
 // Thread-safety: thread-safe; all bookkeeping is under one mutex.
 #pragma once
 
@@ -13,6 +18,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/file_system.h"
@@ -71,12 +77,17 @@ class FaultInjectionFileSystem final : public FileSystem {
   struct FileState {
     uint64_t synced_size = 0;
     bool entry_synced = false;  // its directory was fsynced after it was created
+    // [begin, end) written, then dropped from writeback by a failed fsync.
+    std::vector<std::pair<uint64_t, uint64_t>> lost;
   };
 
   // Returns the injected error for (op, path), or OK. Requires mu_.
   Status MaybeFail(Op op, const std::string& path);
   Status CheckSpace(uint64_t bytes);
   void OnSynced(const std::string& path, uint64_t size);
+  // An fsync of `path` failed: its unsynced bytes are lost (see the class comment).
+  // Requires mu_.
+  void DropWriteback(const std::string& path);
 
   FileSystem* base_;
   mutable std::mutex mu_;

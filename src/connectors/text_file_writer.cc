@@ -17,6 +17,13 @@
 //   recover  on restore: the engine commits every transaction the checkpoint prepared; then
 //            Initialize checks the target against what the checkpoint committed
 //
+// A failed fsync is never retried as it is: Linux marks the pages it could not write clean,
+// so the same fsync would then succeed without them. The target's committed bytes are
+// written again from their staging files before the next fsync (and a recovery writes the
+// bytes it finds in place again before its fsync, since the process that saw the failure may
+// be gone); a staging file whose fsync failed has no second copy, so the task fails and
+// resumes from the last checkpoint, which does not count it.
+//
 // So the target only ever holds committed transactions, a reader never sees a line that a
 // recovery takes back, and after any crash and restore the file is byte-identical to a run
 // without failure. Each subtask's output is one file; after a rescale that removed subtasks,
@@ -154,6 +161,10 @@ struct TextFileWriter::Impl {
   // The task thread adds, PersistCommitted (on a snapshot thread) takes.
   std::mutex unsynced_mu;
   std::vector<Txn> unsynced;
+  std::set<std::string> resync;  // targets whose fsync failed: their unsynced bytes go again
+  // Set once an fsync of bytes that have no other copy failed (a staging file, or the target
+  // without checkpointing): the next Prepare fails the task with it.
+  Status lost_writes;
 
   bool transactional() const { return ctx.checkpointing; }
   std::string Where() const { return "text file sink '" + own_target + "'"; }
@@ -278,8 +289,13 @@ struct TextFileWriter::Impl {
     if (size >= t.offset + t.length) {
       WEIR_ASSIGN_OR_RETURN(std::string have, fs->ReadFileRange(target, t.offset, t.length));
       WEIR_ASSIGN_OR_RETURN(std::string want, fs->ReadFileRange(t.staging, 0, t.length));
-      // In place, but maybe not durable: an earlier commit may have failed at its fsync.
-      if (have == want) return sync ? fs->SyncFile(target) : Status::OK();
+      if (have == want) {
+        if (!sync) return Status::OK();
+        // In place, but maybe not durable: an earlier fsync of them may have failed (in a
+        // process gone since, too), and the kernel would not write them again by itself.
+        WEIR_RETURN_IF_ERROR(fs->WriteAt(target, t.offset, want));
+        return fs->SyncFile(target);
+      }
       if (!confirmed && size > t.offset + t.length) {
         return Status::FailedPrecondition(
             "output file '" + target + "' holds other bytes at " + std::to_string(t.offset) +
@@ -407,6 +423,27 @@ struct TextFileWriter::Impl {
     pending_removals.clear();
     pending_staging_cleanups.clear();
     return Status::OK();
+  }
+
+  // Writes a committed transaction's bytes over themselves in its target, from its staging
+  // file, so that the next fsync writes them (see the file comment).
+  Status RewriteTxn(const Txn& t) {
+    constexpr uint64_t kChunk = 1 << 20;
+    for (uint64_t done = 0; done < t.length;) {
+      const uint64_t n = std::min(kChunk, t.length - done);
+      WEIR_ASSIGN_OR_RETURN(std::string bytes, fs->ReadFileRange(t.staging, done, n));
+      WEIR_RETURN_IF_ERROR(fs->WriteAt(t.target, t.offset + done, bytes));
+      done += n;
+    }
+    return Status::OK();
+  }
+
+  void NoteLostWrites(const Status& fsync_error) {
+    std::lock_guard<std::mutex> lock(unsynced_mu);
+    if (!lost_writes.ok()) return;
+    lost_writes = Status::IOError(
+        "an fsync failed, so the kernel may have dropped bytes that exist nowhere else (" +
+        fsync_error.ToString() + "); the job resumes from its last completed checkpoint");
   }
 
   Status OpenTxn() {
@@ -549,12 +586,19 @@ Status TextFileWriter::Write(std::string_view bytes) {
 
 Result<std::optional<std::string>> TextFileWriter::Prepare(int64_t) {
   Impl& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.unsynced_mu);
+    if (!m.lost_writes.ok()) return m.lost_writes.WithContext(m.Where());
+  }
   if (!m.transactional()) {
     // Written straight to the target (no checkpointing): a savepoint records how far, so a
     // restore from it knows what the savepoint covers.
     if (m.out) {
       Status s = m.out->Sync();
-      if (!s.ok()) return s.WithContext(m.Where());
+      if (!s.ok()) {
+        m.NoteLostWrites(s);
+        return s.WithContext(m.Where());
+      }
       m.committed[m.own_target] = m.out->size();
       m.next_offset = m.out->size();
     }
@@ -570,14 +614,22 @@ Result<std::optional<std::string>> TextFileWriter::Prepare(int64_t) {
 }
 
 Status TextFileWriter::Persist(std::string_view transaction) const {
-  const Impl& m = *impl_;
+  Impl& m = *impl_;
   Txn t;
   if (!DecodeTxn(transaction, &t)) {
     return Status::Corruption(m.Where() + ": a transaction does not decode");
   }
+  {
+    // A staging file whose fsync failed once would pass a second fsync without its bytes.
+    std::lock_guard<std::mutex> lock(m.unsynced_mu);
+    if (!m.lost_writes.ok()) return m.lost_writes.WithContext(m.Where());
+  }
   Status s = m.fs->SyncFile(t.staging);
   // A transaction committed (and its staging file deleted) meanwhile is in the fsynced target.
-  if (!s.ok() && !s.IsNotFound()) return s;
+  if (!s.ok() && !s.IsNotFound()) {
+    m.NoteLostWrites(s);
+    return s;
+  }
   return m.fs->SyncDir(StagingDir(t.target));
 }
 
@@ -592,13 +644,25 @@ Status TextFileWriter::PersistCommitted() {
   std::set<std::string> targets;
   for (const Txn& t : done) targets.insert(t.target);
   for (const std::string& target : targets) {
-    Status s = m.fs->SyncFile(target);
-    if (!s.ok()) {
-      // The staging files stay: a recovery commits their transactions again.
+    bool resync;
+    {
       std::lock_guard<std::mutex> lock(m.unsynced_mu);
+      resync = m.resync.contains(target);
+    }
+    Status s;
+    for (const Txn& t : done) {
+      if (resync && s.ok() && t.target == target) s = m.RewriteTxn(t);
+    }
+    if (s.ok()) s = m.fs->SyncFile(target);
+    if (!s.ok()) {
+      // The staging files stay: the next try, or a recovery, commits their bytes again.
+      std::lock_guard<std::mutex> lock(m.unsynced_mu);
+      m.resync.insert(target);
       m.unsynced.insert(m.unsynced.begin(), done.begin(), done.end());
       return s.WithContext(m.Where());
     }
+    std::lock_guard<std::mutex> lock(m.unsynced_mu);
+    m.resync.erase(target);
   }
   WEIR_FAULT_POINT(fault_points::kSinkAfterSync);
   for (const Txn& t : done) (void)m.fs->DeleteFile(t.staging);
@@ -620,6 +684,7 @@ Status TextFileWriter::Finish() {
   m.finished = true;
   if (m.transactional() || !m.out) return Status::OK();
   Status s = m.out->Sync();
+  if (!s.ok()) m.NoteLostWrites(s);
   return s.ok() ? s : s.WithContext(m.Where());
 }
 
