@@ -462,9 +462,12 @@ Status KafkaWriter::Impl::CheckStillOpen(const PreparedTransaction& t) {
 // goes above all of them; committed ones after the restored checkpoint mean the restore is
 // older than the output; open ones (not just committed by the restore) are a crashed run's.
 Status KafkaWriter::Impl::ListOwnTransactions() {
-  std::set<std::string> prefixes = {prefix()};
-  if (restored_own) prefixes.insert(restored_own->prefix);
-  for (const auto& s : adopted) prefixes.insert(s.prefix);
+  std::set<std::string> prefixes;
+  if (!prefix().empty()) prefixes.insert(prefix());
+  if (restored_own && !restored_own->prefix.empty()) prefixes.insert(restored_own->prefix);
+  for (const auto& s : adopted) {
+    if (!s.prefix.empty()) prefixes.insert(s.prefix);
+  }
   // The restored next n of each (prefix, subtask) the restore covers.
   std::map<std::pair<std::string, int>, uint64_t> restored_next;
   if (restored_own)
@@ -493,7 +496,8 @@ Status KafkaWriter::Impl::ListOwnTransactions() {
       }
     }
   }
-  if (!beyond.empty()) {
+  // AT_LEAST_ONCE takes duplicates as they come.
+  if (exactly_once() && !beyond.empty()) {
     std::sort(beyond.begin(), beyond.end());
     std::string msg = fmt::format(
         "the restored checkpoint is older than what this sink already committed to Kafka: "
@@ -612,6 +616,11 @@ Status KafkaWriter::Initialize(const std::vector<SinkOutput>& restored) {
     WEIR_RETURN_IF_ERROR(m.ListOwnTransactions());
     // A fresh start has nothing a failed restore could still need: clean up at once.
     if (!m.ctx.restored) WEIR_RETURN_IF_ERROR(m.AbortLingering());
+  } else if (m.cluster && (m.restored_own || !m.adopted.empty())) {
+    // Restored from an EXACTLY_ONCE run (only it keeps state): a transaction it left open
+    // holds back every read_committed consumer of its partitions, these records included,
+    // until the broker times it out. Aborted once the restore is confirmed, as above.
+    WEIR_RETURN_IF_ERROR(m.ListOwnTransactions());
   }
   m.initialized = true;
   return Status::OK();
@@ -619,7 +628,7 @@ Status KafkaWriter::Initialize(const std::vector<SinkOutput>& restored) {
 
 Status KafkaWriter::OnRestoreConfirmed() {
   Impl& m = *impl_;
-  return m.exactly_once() ? m.AbortLingering() : Status::OK();
+  return m.lingering.empty() ? Status::OK() : m.AbortLingering();
 }
 
 Status KafkaWriter::Write(const KafkaRecord& record) {
