@@ -18,17 +18,6 @@
 namespace weir {
 namespace {
 
-// The port of `address`, or -1 if it is not IPv4 or IPv6.
-int PortOf(const sockaddr_storage& address) {
-  if (address.ss_family == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
-  }
-  if (address.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
-  }
-  return -1;
-}
-
 // "127.0.0.1:40312", "[::1]:40312".
 std::string Describe(const sockaddr_storage& address) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -40,6 +29,19 @@ std::string Describe(const sockaddr_storage& address) {
   ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr, host,
               sizeof(host));
   return "[" + std::string(host) + "]:" + std::to_string(PortOf(address));
+}
+
+// Whether `local`, a connection's local address, is one `listener` accepts on.
+bool AcceptedOn(const sockaddr_storage& local, const sockaddr_storage& listener) {
+  if (local.ss_family != listener.ss_family || PortOf(local) != PortOf(listener)) return false;
+  if (listener.ss_family == AF_INET) {
+    const in_addr& l = reinterpret_cast<const sockaddr_in*>(&listener)->sin_addr;
+    const in_addr& c = reinterpret_cast<const sockaddr_in*>(&local)->sin_addr;
+    return l.s_addr == htonl(INADDR_ANY) || l.s_addr == c.s_addr;
+  }
+  const in6_addr& l = reinterpret_cast<const sockaddr_in6*>(&listener)->sin6_addr;
+  const in6_addr& c = reinterpret_cast<const sockaddr_in6*>(&local)->sin6_addr;
+  return IN6_IS_ADDR_UNSPECIFIED(&l) || IN6_ARE_ADDR_EQUAL(&l, &c);
 }
 
 // Whether fewer bytes are waiting to be read than the socket received. Taken as unread if
@@ -58,7 +60,28 @@ bool ReadFrom(int fd) {
 
 }  // namespace
 
-void ForEachConnectionOn(int port, const std::function<void(const Connection&)>& visit) {
+int PortOf(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+  }
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  }
+  return -1;
+}
+
+std::optional<sockaddr_storage> BoundAddress(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+      PortOf(address) < 0) {
+    return std::nullopt;
+  }
+  return address;
+}
+
+void ForEachConnectionTo(const sockaddr_storage& listener,
+                         const std::function<void(const Connection&)>& visit) {
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
     const std::string name = entry.path().filename().string();
@@ -79,7 +102,7 @@ void ForEachConnectionOn(int port, const std::function<void(const Connection&)>&
         ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0 &&
         type == SOCK_STREAM &&
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) == 0 &&
-        PortOf(local) == port &&
+        AcceptedOn(local, listener) &&
         ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0) {
       visit(Connection{fd, st.st_ino, Describe(peer), ReadFrom(fd)});
     }
@@ -87,8 +110,8 @@ void ForEachConnectionOn(int port, const std::function<void(const Connection&)>&
   }
 }
 
-void ShutDownConnectionsOn(int port) {
-  ForEachConnectionOn(port, [](const Connection& c) { ::shutdown(c.fd, SHUT_RDWR); });
+void ShutDownConnectionsTo(const sockaddr_storage& listener) {
+  ForEachConnectionTo(listener, [](const Connection& c) { ::shutdown(c.fd, SHUT_RDWR); });
 }
 
 }  // namespace weir

@@ -152,6 +152,8 @@ struct RestEndpoint::Impl {
   std::unique_ptr<JobRegistration> registration;
   std::string address;
   int port = 0;
+  sockaddr_storage listener{};  // the listening socket's address: its connections are ours
+  int last_socket = -1;         // the socket cpp-httplib made last, while binding
   std::string url;
   bool loopback = true;
   bool stopped = false;
@@ -197,14 +199,16 @@ Result<std::unique_ptr<RestEndpoint>> RestEndpoint::Bind(const Configuration& co
   impl->loopback = IsLoopback(address);
   httplib::Server& s = impl->server;
   // Called when listening starts, after the port is bound.
-  s.new_task_queue = [port = &impl->port, busy_connection_timeout] {
-    return new ServerThreads(kThreads, *port, busy_connection_timeout);
+  s.new_task_queue = [listener = &impl->listener, busy_connection_timeout] {
+    return new ServerThreads(kThreads, *listener, busy_connection_timeout);
   };
   // SO_REUSEADDR only: cpp-httplib's default, SO_REUSEPORT, would let a second job bind the
-  // same port and share its connections, instead of moving on to the next port.
-  s.set_socket_options([](socket_t sock) {
+  // same port and share its connections, instead of moving on to the next port. Called for
+  // each socket cpp-httplib tries to bind: the last is the one that listens.
+  s.set_socket_options([last = &impl->last_socket](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    *last = sock;
   });
   s.set_payload_max_length(max_body.bytes);
   s.set_keep_alive_timeout(1);  // Stop waits for idle keep-alive connections this long
@@ -227,6 +231,12 @@ Result<std::unique_ptr<RestEndpoint>> RestEndpoint::Bind(const Configuration& co
         "range, or set rest.enabled: false");
   }
   impl->port = bound;
+  auto listener = BoundAddress(impl->last_socket);
+  if (!listener || PortOf(*listener) != bound) {
+    return Status::Internal("the REST API listens on " + address + ":" + std::to_string(bound) +
+                            " but cannot tell its socket's address");
+  }
+  impl->listener = *listener;
   std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
   impl->url = "http://" + host + ":" + std::to_string(bound);
   return std::unique_ptr<RestEndpoint>(new RestEndpoint(std::move(impl)));
@@ -391,7 +401,7 @@ void RestEndpoint::Stop() {
   while (impl->serving && SteadyMillis() < grace_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (impl->serving) ShutDownConnectionsOn(impl->port);
+  if (impl->serving) ShutDownConnectionsTo(impl->listener);
   impl->thread.join();
 }
 

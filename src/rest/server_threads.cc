@@ -12,9 +12,10 @@
 
 namespace weir {
 
-ServerThreads::ServerThreads(size_t threads, int port, std::chrono::milliseconds limit)
+ServerThreads::ServerThreads(size_t threads, const sockaddr_storage& listener,
+                             std::chrono::milliseconds limit)
     : threads_(threads),
-      port_(port),
+      listener_(listener),
       limit_(limit),
       pool_(threads),
       watchdog_([this] { Watch(); }) {}
@@ -54,7 +55,7 @@ void ServerThreads::Watch() {
     const Clock::time_point now = Clock::now();
     std::map<ino_t, Clock::time_point> still_served;
     std::vector<std::string> closed;
-    ForEachConnectionOn(port_, [&](const Connection& c) {
+    ForEachConnectionTo(listener_, [&](const Connection& c) {
       if (!c.read_from) return;  // waits for a thread
       const auto seen = served_since.find(c.socket);
       const Clock::time_point since = seen == served_since.end() ? now : seen->second;

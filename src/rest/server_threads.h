@@ -18,6 +18,7 @@
 #pragma once
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -32,8 +33,9 @@ class ServerThreads final : public httplib::TaskQueue {
  public:
   static constexpr std::chrono::milliseconds kWatchEvery{250};
 
-  // Serves connections to local port `port` on `threads` threads.
-  ServerThreads(size_t threads, int port, std::chrono::milliseconds limit);
+  // Serves connections accepted on `listener` (its bound address) on `threads` threads.
+  ServerThreads(size_t threads, const sockaddr_storage& listener,
+                std::chrono::milliseconds limit);
   ~ServerThreads() override;
 
   void enqueue(std::function<void()> serve) override;
@@ -44,7 +46,7 @@ class ServerThreads final : public httplib::TaskQueue {
   void Watch();
 
   const size_t threads_;
-  const int port_;
+  const sockaddr_storage listener_;
   const std::chrono::milliseconds limit_;
   std::atomic<size_t> busy_{0};
   httplib::ThreadPool pool_;
