@@ -143,6 +143,18 @@ class TextFileWriterTest : public ::testing::Test {
     return snap.state;
   }
 
+  // Takes checkpoint `id` with one fsync of a path containing `path_part` failing: its async
+  // part must fail, saying so.
+  void CheckpointFailingAnFsync(Sink& s, int64_t id, const std::string& path_part) {
+    fs_.InjectError(Op::kSync, path_part, Status::IOError("fsync failed"), /*count=*/1);
+    OperatorSnapshot snap;
+    ASSERT_TRUE(s.writer.Snapshot(id, &snap).ok());
+    ASSERT_TRUE(snap.async_part);
+    Status a = snap.async_part();
+    EXPECT_FALSE(a.ok()) << "a checkpoint could complete counting bytes that are not durable";
+    EXPECT_NE(a.ToString().find("fsync failed"), std::string::npos) << a.ToString();
+  }
+
   // Checkpoint 2's state, where "a" was committed at checkpoint 1 and `second` is staged for
   // checkpoint 2 but not committed (a savepoint, or a crash before the commit).
   OperatorState CommittedThenPrepared(const std::string& out, const std::string& second = "b\n") {
@@ -614,12 +626,7 @@ TEST_F(TextFileWriterTest, AFailedFsyncOfStagedDataFailsTheCheckpointThenTheTask
   std::string out = dir_.Join("out.txt");
   auto s = Open(out);
   Write(*s, "a\n");
-  fs_.InjectError(Op::kSync, ".pending", Status::IOError("fsync failed"), /*count=*/1);
-  OperatorSnapshot snap;
-  ASSERT_TRUE(s->writer.Snapshot(1, &snap).ok());
-  ASSERT_TRUE(snap.async_part);
-  Status a = snap.async_part();
-  EXPECT_FALSE(a.ok()) << "a checkpoint could complete with staged data that is not durable";
+  CheckpointFailingAnFsync(*s, 1, ".pending");
   // A second fsync of the staging file would succeed without the bytes the kernel dropped,
   // and nothing else holds them: the task fails, to resume from the last checkpoint.
   Write(*s, "b\n");
@@ -637,11 +644,7 @@ TEST_F(TextFileWriterTest, AFailedFsyncOfTheTargetIsRetriedWithItsBytesWrittenAg
   Checkpoint(*s, 1);
   Commit(*s, 1);
   Write(*s, "b\n");
-  fs_.InjectError(Op::kSync, "out.txt", Status::IOError("fsync failed"), /*count=*/1);
-  OperatorSnapshot snap;
-  ASSERT_TRUE(s->writer.Snapshot(2, &snap).ok());
-  ASSERT_TRUE(snap.async_part);
-  EXPECT_FALSE(snap.async_part().ok());
+  CheckpointFailingAnFsync(*s, 2, "out.txt");
   // The job goes on; checkpoint 3's fsync succeeds. Linux would let it succeed without "a",
   // whose pages it marked clean when the first fsync failed.
   Write(*s, "c\n");
@@ -661,13 +664,7 @@ TEST_F(TextFileWriterTest, AFailedFsyncOfTheTargetFailsTheNextCheckpointAndRecov
     state = Checkpoint(*s, 1);
     Commit(*s, 1);  // appended; the fsync is the next checkpoint's
     Write(*s, "b\n");
-    fs_.InjectError(Op::kSync, "out.txt", Status::IOError("fsync failed"), /*count=*/1);
-    OperatorSnapshot snap;
-    ASSERT_TRUE(s->writer.Snapshot(2, &snap).ok());
-    ASSERT_TRUE(snap.async_part);
-    Status a = snap.async_part();
-    EXPECT_FALSE(a.ok()) << "a checkpoint could complete counting commits that are not durable";
-    EXPECT_NE(a.ToString().find("fsync failed"), std::string::npos) << a.ToString();
+    CheckpointFailingAnFsync(*s, 2, "out.txt");
   }
   // The checkpoint failed, and the job restarts from checkpoint 1. The bytes are in place
   // already, but only the page cache has them.
