@@ -96,19 +96,6 @@ Status FaultInjectionFileSystem::CheckSpace(uint64_t bytes) {
   return Status::OK();
 }
 
-void FaultInjectionFileSystem::OnSynced(const std::string& path, uint64_t size) {
-  std::lock_guard<std::mutex> lock(mu_);
-  files_[path].synced_size = size;
-}
-
-void FaultInjectionFileSystem::DropWriteback(const std::string& path) {
-  auto it = files_.find(path);
-  Result<uint64_t> size = base_->FileSize(path);
-  // Only files this file system saw written have bytes it knows to be unsynced.
-  if (it == files_.end() || !size.ok() || *size <= it->second.synced_size) return;
-  it->second.lost.emplace_back(it->second.synced_size, *size);
-}
-
 namespace {
 
 // Removes [begin, end) from a list of byte ranges.
@@ -128,6 +115,26 @@ void EraseRange(std::vector<std::pair<uint64_t, uint64_t>>& ranges, uint64_t beg
 
 }  // namespace
 
+void FaultInjectionFileSystem::OnSynced(const std::string& path, uint64_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  MarkSynced(files_[path], size);
+}
+
+void FaultInjectionFileSystem::MarkSynced(FileState& st, uint64_t size) {
+  st.synced_size = size;
+  for (const auto& [begin, end] : st.rewritten) EraseRange(st.lost, begin, end);
+  st.rewritten.clear();
+}
+
+void FaultInjectionFileSystem::DropWriteback(const std::string& path) {
+  auto it = files_.find(path);
+  if (it == files_.end()) return;  // only files it saw written have bytes it knows unsynced
+  it->second.rewritten.clear();    // dropped again
+  Result<uint64_t> size = base_->FileSize(path);
+  if (!size.ok() || *size <= it->second.synced_size) return;
+  it->second.lost.emplace_back(it->second.synced_size, *size);
+}
+
 Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
     const std::string& path) {
   bool existed = base_->Exists(path);
@@ -138,7 +145,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
     // Truncating an existing file keeps its directory entry: a power loss can leave it empty,
     // not gone. Files we never saw created count as durable.
     bool entry_durable = existed && (it == files_.end() || it->second.entry_synced);
-    files_[path] = FileState{0, entry_durable, {}};
+    files_[path] = FileState{0, entry_durable, {}, {}};
   }
   WEIR_ASSIGN_OR_RETURN(auto base, base_->NewWritableFile(path));
   return std::unique_ptr<WritableFile>(std::make_unique<File>(this, std::move(base)));
@@ -156,7 +163,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewAppendableFil
     std::lock_guard<std::mutex> lock(mu_);
     if (!files_.contains(path)) {
       // A file that existed before we saw it counts as durable as it is.
-      files_[path] = FileState{existed ? base->size() : 0, existed, {}};
+      files_[path] = FileState{existed ? base->size() : 0, existed, {}, {}};
     }
   }
   return std::unique_ptr<WritableFile>(std::make_unique<File>(this, std::move(base)));
@@ -244,7 +251,7 @@ Status FaultInjectionFileSystem::Link(const std::string& from, const std::string
   // One more directory entry, durable once its directory is synced; the bytes are the other
   // name's, as durable as they are there.
   auto it = files_.find(from);
-  files_[to] = FileState{it != files_.end() ? it->second.synced_size : size, false, {}};
+  files_[to] = FileState{it != files_.end() ? it->second.synced_size : size, false, {}, {}};
   return Status::OK();
 }
 
@@ -259,6 +266,7 @@ Status FaultInjectionFileSystem::Truncate(const std::string& path, uint64_t size
   if (it != files_.end()) {
     if (it->second.synced_size > size) it->second.synced_size = size;
     EraseRange(it->second.lost, size, UINT64_MAX);
+    EraseRange(it->second.rewritten, size, UINT64_MAX);
   }
   return Status::OK();
 }
@@ -275,7 +283,7 @@ Status FaultInjectionFileSystem::WriteAt(const std::string& path, uint64_t offse
   WEIR_RETURN_IF_ERROR(base_->WriteAt(path, offset, data));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
-  if (it != files_.end()) EraseRange(it->second.lost, offset, end);
+  if (it != files_.end()) it->second.rewritten.emplace_back(offset, end);
   return Status::OK();
 }
 
@@ -309,11 +317,11 @@ Status FaultInjectionFileSystem::SyncFile(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(path);
   if (it != files_.end()) {
-    it->second.synced_size = size;
+    MarkSynced(it->second, size);
   } else {
     // A file we did not create: its directory entry counts as durable (as in
     // NewAppendableFile); only its data from now on is tracked.
-    files_[path] = FileState{size, true, {}};
+    files_[path] = FileState{size, true, {}, {}};
   }
   return Status::OK();
 }
@@ -346,6 +354,7 @@ Status FaultInjectionFileSystem::DropUnsyncedData() {
       WEIR_RETURN_IF_ERROR(base_->WriteAt(path, begin, std::string(n, '\0')));
     }
     it->second.lost.clear();
+    it->second.rewritten.clear();
     ++it;
   }
   return Status::OK();

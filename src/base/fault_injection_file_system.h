@@ -79,12 +79,16 @@ class FaultInjectionFileSystem final : public FileSystem {
     bool entry_synced = false;  // its directory was fsynced after it was created
     // [begin, end) written, then dropped from writeback by a failed fsync.
     std::vector<std::pair<uint64_t, uint64_t>> lost;
+    // Written again since (WriteAt): no longer lost once an fsync succeeds.
+    std::vector<std::pair<uint64_t, uint64_t>> rewritten;
   };
 
   // Returns the injected error for (op, path), or OK. Requires mu_.
   Status MaybeFail(Op op, const std::string& path);
   Status CheckSpace(uint64_t bytes);
   void OnSynced(const std::string& path, uint64_t size);
+  // An fsync succeeded at `size`: what was written again is no longer lost. Requires mu_.
+  static void MarkSynced(FileState& st, uint64_t size);
   // An fsync of `path` failed: its unsynced bytes are lost (see the class comment).
   // Requires mu_.
   void DropWriteback(const std::string& path);

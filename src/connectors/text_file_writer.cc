@@ -162,6 +162,8 @@ struct TextFileWriter::Impl {
   std::mutex unsynced_mu;
   std::vector<Txn> unsynced;
   std::set<std::string> resync;  // targets whose fsync failed: their unsynced bytes go again
+  // One PersistCommitted at a time: Close may run while a checkpoint's async part still does.
+  std::mutex persist_mu;
   // Set once an fsync of bytes that have no other copy failed (a staging file, or the target
   // without checkpointing): the next Prepare fails the task with it.
   Status lost_writes;
@@ -294,21 +296,26 @@ struct TextFileWriter::Impl {
         // In place, but maybe not durable: an earlier fsync of them may have failed (in a
         // process gone since, too), and the kernel would not write them again by itself.
         WEIR_RETURN_IF_ERROR(fs->WriteAt(target, t.offset, want));
-        return fs->SyncFile(target);
+        return NoteFailedSync(target, fs->SyncFile(target));
       }
       if (!confirmed && size > t.offset + t.length) {
-        return Status::FailedPrecondition(
-            "output file '" + target + "' holds other bytes at " + std::to_string(t.offset) +
-            ".." + std::to_string(t.offset + t.length) +
-            " than the transaction the checkpoint committed there, and more after them: it "
-            "was changed outside weir; refusing to overwrite it");
+        // Recovery, with bytes after the transaction's that may be committed output: the
+        // range is written over, nothing is cut. Other bytes there come from an fsync that
+        // failed before a crash (the kernel may then drop the pages it could not write) or
+        // from a change outside weir; the checkpoint says what belongs there.
+        spdlog::warn(
+            "{}: output file '{}' holds other bytes at {}..{} than the transaction the "
+            "checkpoint committed there; writing the transaction's bytes over them",
+            Where(), target, t.offset, t.offset + t.length);
+        WEIR_RETURN_IF_ERROR(fs->WriteAt(target, t.offset, want));
+        return sync ? NoteFailedSync(target, fs->SyncFile(target)) : Status::OK();
       }
     }
     if (size > t.offset) WEIR_RETURN_IF_ERROR(fs->Truncate(target, t.offset));
     WEIR_ASSIGN_OR_RETURN(auto f, fs->NewAppendableFile(target));
     WEIR_RETURN_IF_ERROR(fs->AppendRange(t.staging, 0, t.length, *f));
     WEIR_FAULT_POINT(fault_points::kSinkMidCommit);
-    if (sync) WEIR_RETURN_IF_ERROR(f->Sync());
+    if (sync) WEIR_RETURN_IF_ERROR(NoteFailedSync(target, f->Sync()));
     WEIR_RETURN_IF_ERROR(f->Close());
     // A target this commit created needs its directory entry to survive a power loss too.
     if (!exists) WEIR_RETURN_IF_ERROR(fs->SyncDir(DirName(target)));
@@ -423,6 +430,16 @@ struct TextFileWriter::Impl {
     pending_removals.clear();
     pending_staging_cleanups.clear();
     return Status::OK();
+  }
+
+  // Passes on the result of an fsync of `target`; a failure leaves the bytes of its unsynced
+  // transactions to be written again before the next one (PersistCommitted).
+  Status NoteFailedSync(const std::string& target, Status synced) {
+    if (!synced.ok()) {
+      std::lock_guard<std::mutex> lock(unsynced_mu);
+      resync.insert(target);
+    }
+    return synced;
   }
 
   // Writes a committed transaction's bytes over themselves in its target, from its staging
@@ -635,6 +652,7 @@ Status TextFileWriter::Persist(std::string_view transaction) const {
 
 Status TextFileWriter::PersistCommitted() {
   Impl& m = *impl_;
+  std::lock_guard<std::mutex> persisting(m.persist_mu);
   std::vector<Txn> done;
   {
     std::lock_guard<std::mutex> lock(m.unsynced_mu);
@@ -653,11 +671,10 @@ Status TextFileWriter::PersistCommitted() {
     for (const Txn& t : done) {
       if (resync && s.ok() && t.target == target) s = m.RewriteTxn(t);
     }
-    if (s.ok()) s = m.fs->SyncFile(target);
+    if (s.ok()) s = m.NoteFailedSync(target, m.fs->SyncFile(target));
     if (!s.ok()) {
       // The staging files stay: the next try, or a recovery, commits their bytes again.
       std::lock_guard<std::mutex> lock(m.unsynced_mu);
-      m.resync.insert(target);
       m.unsynced.insert(m.unsynced.begin(), done.begin(), done.end());
       return s.WithContext(m.Where());
     }
