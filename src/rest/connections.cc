@@ -39,9 +39,11 @@ bool AcceptedOn(const sockaddr_storage& local, const sockaddr_storage& listener)
     const in_addr& c = reinterpret_cast<const sockaddr_in*>(&local)->sin_addr;
     return l.s_addr == htonl(INADDR_ANY) || l.s_addr == c.s_addr;
   }
-  const in6_addr& l = reinterpret_cast<const sockaddr_in6*>(&listener)->sin6_addr;
-  const in6_addr& c = reinterpret_cast<const sockaddr_in6*>(&local)->sin6_addr;
-  return IN6_IS_ADDR_UNSPECIFIED(&l) || IN6_ARE_ADDR_EQUAL(&l, &c);
+  const auto& l = *reinterpret_cast<const sockaddr_in6*>(&listener);
+  const auto& c = *reinterpret_cast<const sockaddr_in6*>(&local);
+  // A link-local address is one per interface: the scope tells them apart.
+  return IN6_IS_ADDR_UNSPECIFIED(&l.sin6_addr) ||
+         (IN6_ARE_ADDR_EQUAL(&l.sin6_addr, &c.sin6_addr) && l.sin6_scope_id == c.sin6_scope_id);
 }
 
 // Whether fewer bytes are waiting to be read than the socket received. Taken as unread if
