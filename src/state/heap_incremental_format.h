@@ -75,6 +75,7 @@ class HeapIncrementalReader {
                                             std::string value_name);
 
   const std::vector<StateMeta>& states() const { return states_; }
+  const std::string& name() const { return value_name_; }
   const std::string& key_codec() const { return key_codec_; }
   KeyGroupRange key_groups() const { return range_; }
   // The value file's bytes; the values ForEach passes are views into them.

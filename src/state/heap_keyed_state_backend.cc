@@ -437,12 +437,9 @@ Status HeapKeyedStateBackend::RestoreFrom(const Reader& reader) {
   WEIR_RETURN_IF_ERROR(reader.ForEach(
       options_.key_groups,
       [&](size_t state, int kg, std::string_view key, std::string_view value) -> Status {
-        if (detail::KeyGroupForHash(Hash64(key), options_.max_parallelism) != kg) {
-          return Status::Corruption(
-              "a key is stored in key group " + std::to_string(kg) +
-              " but hashes to another: the checkpoint was taken with another "
-              "pipeline.max-parallelism, which cannot change");
-        }
+        WEIR_RETURN_IF_ERROR(CheckKeyGroupOfKey(key, kg, options_.max_parallelism,
+                                                reader.name(), "a key of state '" +
+                                                                   states[state].name + "'"));
         uint64_t hash = detail::KeyHash(key);
         keys_.Prefetch(&hash, 1);
         if (waiting == kWindow) {
@@ -454,7 +451,9 @@ Status HeapKeyedStateBackend::RestoreFrom(const Reader& reader) {
         next = (next + 1) % kWindow;
         return Status::OK();
       },
-      [&](int, TimeDomain domain, int64_t ts, std::string_view key) -> Status {
+      [&](int kg, TimeDomain domain, int64_t ts, std::string_view key) -> Status {
+        WEIR_RETURN_IF_ERROR(
+            CheckKeyGroupOfKey(key, kg, options_.max_parallelism, reader.name(), "a timer"));
         timers_.Add(domain, ts, key);
         return Status::OK();
       }));

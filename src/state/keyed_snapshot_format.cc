@@ -3,8 +3,21 @@
 #include <cstring>
 
 #include "base/hash.h"
+#include "weir/detail/hash.h"
 
 namespace weir {
+
+Status CheckKeyGroupOfKey(std::string_view key, int key_group, int max_parallelism,
+                          std::string_view file, std::string_view what) {
+  const int hashed = detail::KeyGroupForHash(Hash64(key), max_parallelism);
+  if (hashed == key_group) return Status::OK();
+  return Status::Corruption("keyed state file '" + std::string(file) + "': " + std::string(what) +
+                            " is stored in key group " + std::to_string(key_group) +
+                            " but its key hashes to " + std::to_string(hashed) +
+                            ": the checkpoint was taken with another pipeline.max-parallelism "
+                            "(which cannot change), the keys' encoding changed since, or the "
+                            "file is damaged");
+}
 namespace {
 
 constexpr std::string_view kMagic = "WEIRKSS1";

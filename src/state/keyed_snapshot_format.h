@@ -82,6 +82,12 @@ class KeyedSnapshotWriter {
   Checksum checksum_;
 };
 
+// Corruption unless `key`, found in key group `key_group` of `file`, hashes to that group: a
+// key or timer restored into another group than its key's lands on a subtask that never sees
+// the key. `what` names the entry: "a key of state 's'", "a timer".
+Status CheckKeyGroupOfKey(std::string_view key, int key_group, int max_parallelism,
+                          std::string_view file, std::string_view what);
+
 class KeyedSnapshotReader {
  public:
   using EntryFn = std::function<Status(size_t state, int key_group, std::string_view key,
@@ -93,6 +99,7 @@ class KeyedSnapshotReader {
   static Result<KeyedSnapshotReader> Open(std::string data, std::string name);
 
   const std::vector<StateMeta>& states() const { return states_; }
+  const std::string& name() const { return name_; }
   // The keys' codec identity; empty if not recorded.
   const std::string& key_codec() const { return key_codec_; }
   KeyGroupRange key_groups() const { return range_; }

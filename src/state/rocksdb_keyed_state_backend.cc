@@ -1003,12 +1003,9 @@ Status RocksDbKeyedStateBackend::RestoreEntries(const Reader& reader, const std:
   Status s = reader.ForEach(
       options_.key_groups,
       [&](size_t state, int kg, std::string_view k, std::string_view value) -> Status {
-        if (detail::KeyGroupForHash(Hash64(k), options_.max_parallelism) != kg) {
-          return Status::Corruption("a key is stored in key group " + std::to_string(kg) +
-                                    " but hashes to another: the checkpoint was taken with another "
-                                    "pipeline.max-parallelism, which cannot change");
-        }
         const StateInfo& st = states_[static_cast<size_t>(index[state])];
+        WEIR_RETURN_IF_ERROR(CheckKeyGroupOfKey(k, kg, options_.max_parallelism, file,
+                                                "a key of state '" + st.name + "'"));
         key.clear();
         AppendStateKeyPrefix(kg, k, &key);
         switch (st.kind) {
@@ -1056,7 +1053,9 @@ Status RocksDbKeyedStateBackend::RestoreEntries(const Reader& reader, const std:
         }
         return malformed(st, kg);
       },
-      [&](int, TimeDomain domain, int64_t ts, std::string_view k) -> Status {
+      [&](int kg, TimeDomain domain, int64_t ts, std::string_view k) -> Status {
+        WEIR_RETURN_IF_ERROR(
+            CheckKeyGroupOfKey(k, kg, options_.max_parallelism, file, "a timer"));
         timers_.Add(domain, ts, k);
         return Status::OK();
       });

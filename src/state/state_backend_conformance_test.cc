@@ -776,6 +776,22 @@ TEST_P(StateBackendTest, RestoreWithAnotherMaxParallelismIsDetected) {
   EXPECT_THAT(s.message(), HasSubstr("pipeline.max-parallelism"));
 }
 
+// Timers go where their keys' hashes say, as values do: one in another key group would fire on
+// a subtask that never sees its key.
+TEST_P(StateBackendTest, RestoredTimersAreCheckedAgainstTheirKeysKeyGroups) {
+  Subtask t = NewSubtask();
+  TimerService timers(t.ctx->timer_service());
+  for (int k = 0; k < 200; ++k) {
+    SetKey(*t.backend, k);
+    timers.RegisterEventTimeTimer(1000 + k);
+  }
+  const Written& w = Snapshot(*t.backend);
+  Subtask r = NewSubtask(KeyGroupRange{0, 63}, 0, /*max_parallelism=*/64);
+  Status s = Restore(*r.backend, {&w});
+  ASSERT_FALSE(s.ok()) << "timers restored into key groups their keys do not hash to";
+  EXPECT_THAT(s.message(), HasSubstr("pipeline.max-parallelism"));
+}
+
 TEST_P(StateBackendTest, TimersFireInTimestampOrderAndRegisterOnce) {
   Subtask t = NewSubtask();
   HeapTimerService& timers = t.backend->timers();
