@@ -154,6 +154,15 @@ struct KafkaWriter::Impl {
   Status CheckStillOpen(const PreparedTransaction& t);
   Status ListOwnTransactions();
   Status AbortLingering();
+  // AT_LEAST_ONCE after EXACTLY_ONCE: the cleanup of the earlier run's transactions failed.
+  void WarnLingeringLeft(const Status& why) {
+    spdlog::warn(
+        "{}: could not abort the transactions the exactly-once run before this one left open "
+        "({}); until the broker times them out (transaction.timeout.ms), read_committed "
+        "consumers see nothing past them",
+        where, why.ToString());
+    lingering.clear();
+  }
   std::shared_ptr<Producer> CurrentProducer() {
     std::lock_guard<std::mutex> lock(producer_mu);
     return producer;
@@ -462,8 +471,9 @@ Status KafkaWriter::Impl::CheckStillOpen(const PreparedTransaction& t) {
 // goes above all of them; committed ones after the restored checkpoint mean the restore is
 // older than the output; open ones (not just committed by the restore) are a crashed run's.
 Status KafkaWriter::Impl::ListOwnTransactions() {
+  // AT_LEAST_ONCE needs no unique prefix: only the restored run's ids are its own.
   std::set<std::string> prefixes;
-  if (!prefix().empty()) prefixes.insert(prefix());
+  if (exactly_once() && !prefix().empty()) prefixes.insert(prefix());
   if (restored_own && !restored_own->prefix.empty()) prefixes.insert(restored_own->prefix);
   for (const auto& s : adopted) {
     if (!s.prefix.empty()) prefixes.insert(s.prefix);
@@ -527,6 +537,12 @@ Status KafkaWriter::Impl::AbortLingering() {
     if (d->state != "Ongoing") continue;
     kafka::Properties p = properties;
     p["transactional.id"] = id;
+    if (!exactly_once()) {
+      // Settings an AT_LEAST_ONCE producer may have that a transactional one refuses.
+      for (const char* key : {"message.timeout.ms", "delivery.timeout.ms", "enable.idempotence"}) {
+        p.erase(key);
+      }
+    }
     auto fencer = Producer::Create(p, options.topic, ctx.cancellation);
     if (!fencer.ok()) return fencer.status().WithContext(where);
     // A new producer of the id fences the old one, and the coordinator aborts its transaction.
@@ -619,8 +635,10 @@ Status KafkaWriter::Initialize(const std::vector<SinkOutput>& restored) {
   } else if (m.cluster && (m.restored_own || !m.adopted.empty())) {
     // Restored from an EXACTLY_ONCE run (only it keeps state): a transaction it left open
     // holds back every read_committed consumer of its partitions, these records included,
-    // until the broker times it out. Aborted once the restore is confirmed, as above.
-    WEIR_RETURN_IF_ERROR(m.ListOwnTransactions());
+    // until the broker times it out. Aborted once the restore is confirmed, as above; at
+    // least once, a cleanup that fails is a warning, not a failed job.
+    Status listed = m.ListOwnTransactions();
+    if (!listed.ok()) m.WarnLingeringLeft(listed);
   }
   m.initialized = true;
   return Status::OK();
@@ -628,7 +646,11 @@ Status KafkaWriter::Initialize(const std::vector<SinkOutput>& restored) {
 
 Status KafkaWriter::OnRestoreConfirmed() {
   Impl& m = *impl_;
-  return m.lingering.empty() ? Status::OK() : m.AbortLingering();
+  if (m.lingering.empty()) return Status::OK();
+  Status aborted = m.AbortLingering();
+  if (m.exactly_once() || aborted.ok()) return aborted;
+  m.WarnLingeringLeft(aborted);
+  return Status::OK();
 }
 
 Status KafkaWriter::Write(const KafkaRecord& record) {
