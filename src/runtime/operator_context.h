@@ -53,6 +53,7 @@ class OperatorContextImpl final : public detail::OperatorContext {
   void set_keyed_backend(KeyedStateBackend* backend) { backend_ = backend; }
   void set_metric_group(MetricGroup* group) { metric_group_ = group; }
   void set_source_coordinator(detail::SourceCoordinatorBase* c) { source_coordinator_ = c; }
+  void set_input_reads(const uint64_t* reads) { input_reads_ = reads; }
 
   const std::string& operator_name() const override { return name_; }
   int subtask_index() const override { return subtask_; }
@@ -77,6 +78,7 @@ class OperatorContextImpl final : public detail::OperatorContext {
     return env_->watermark_alignment_groups;
   }
   std::stop_token cancellation() const override { return env_->cancellation.get_token(); }
+  const uint64_t* input_reads() const override { return input_reads_; }
 
  private:
   const TaskEnvironment* env_;
@@ -86,6 +88,7 @@ class OperatorContextImpl final : public detail::OperatorContext {
   KeyedStateBackend* backend_ = nullptr;
   MetricGroup* metric_group_ = nullptr;
   detail::SourceCoordinatorBase* source_coordinator_ = nullptr;
+  const uint64_t* input_reads_ = nullptr;
 };
 
 }  // namespace weir

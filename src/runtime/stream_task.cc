@@ -38,6 +38,7 @@ StreamTask::StreamTask(const JobGraph& graph, TaskSpec spec, const TaskEnvironme
             std::to_string(spec_.vertex->parallelism) + ")"),
       mailbox_(spec_.waker.get()),
       chain_(graph, *spec_.vertex, spec_.subtask, env, spec_.outputs) {
+  for (auto& e : chain_.entries()) e.context->set_input_reads(&input_reads_);
   for (const auto& edge_channels : spec_.outputs) {
     for (const auto& ch : edge_channels) output_channels_.push_back(ch.get());
   }
@@ -399,6 +400,7 @@ Status StreamTask::EmitFromSource(bool* did_work) {
 }
 
 Status StreamTask::ProcessInput(bool* did_work) {
+  ++input_reads_;
   Envelope e;
   int ch;
   if (!gate_->Poll(&e, &ch)) return Status::OK();

@@ -3,6 +3,7 @@
 // single-threaded like the context it stands in for.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "base/file_system.h"
@@ -36,6 +37,11 @@ class FakeOperatorContext final : public detail::OperatorContext {
     alignment_groups_ = g;
     return *this;
   }
+  // Where the context says how often the task read its input (null: nothing counts).
+  FakeOperatorContext& set_input_reads(const uint64_t* reads) {
+    input_reads_ = reads;
+    return *this;
+  }
   Configuration& config() { return config_; }
 
   const std::string& operator_name() const override { return name_; }
@@ -55,6 +61,7 @@ class FakeOperatorContext final : public detail::OperatorContext {
   detail::WatermarkAlignmentGroups* watermark_alignment_groups() override {
     return alignment_groups_;
   }
+  const uint64_t* input_reads() const override { return input_reads_; }
 
  private:
   std::string name_ = "test-operator";
@@ -66,6 +73,7 @@ class FakeOperatorContext final : public detail::OperatorContext {
   bool checkpointing_ = true;
   Configuration config_;
   detail::WatermarkAlignmentGroups* alignment_groups_ = nullptr;
+  const uint64_t* input_reads_ = nullptr;
   detail::SourceCoordinatorBase* source_coordinator_ = nullptr;
 };
 

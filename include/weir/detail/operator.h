@@ -119,6 +119,10 @@ class OperatorContext {
   virtual SourceCoordinatorBase* source_coordinator() { return nullptr; }
   // The job's watermark alignment groups (watermark_alignment.h); null outside a job.
   virtual WatermarkAlignmentGroups* watermark_alignment_groups() { return nullptr; }
+  // How many times the operator's task has read (or tried to read) its input; null where
+  // nothing counts. A periodic check tells a quiet input (read, nothing there) from a task its
+  // outputs hold back (backpressure), which reads nothing.
+  virtual const uint64_t* input_reads() const { return nullptr; }
   // Stop is requested when the run this operator belongs to is cancelled (the job cancelled,
   // or restarting after a failure): a wait on something outside (a broker, a disk) ends then.
   virtual std::stop_token cancellation() const { return {}; }
