@@ -30,7 +30,6 @@ class TimestampsAndWatermarksOperator final : public TransformOperator<T, T> {
       RethrowAsOperatorError(this->context());
     }
     now_ = this->context().CurrentProcessingTime();
-    last_record_ = now_;
     next_periodic_ = now_ + interval_ms_;
   }
 
@@ -59,10 +58,17 @@ class TimestampsAndWatermarksOperator final : public TransformOperator<T, T> {
   int64_t NextPeriodicTime() const override { return next_periodic_; }
 
   void OnPeriodicTime(int64_t now) override {
+    // Idleness counts only the time the task read its input: a task its outputs hold back
+    // (backpressure) reads nothing, and records wait in its input that going idle would let
+    // event time run past. As the sources' clock (source_operator.h); Flink's assigner counts
+    // wall time.
+    const uint64_t* reads = this->context().input_reads();
+    if (reads == nullptr || *reads != reads_seen_) idle_clock_ += now - now_;
+    if (reads != nullptr) reads_seen_ = *reads;
     now_ = now;
     next_periodic_ = now + interval_ms_;
     if (saw_records_) {
-      last_record_ = now;
+      last_record_ = idle_clock_;
       saw_records_ = false;
     }
     try {
@@ -72,7 +78,7 @@ class TimestampsAndWatermarksOperator final : public TransformOperator<T, T> {
     }
     Forward();
     auto idleness = strategy_.idleness();
-    if (idleness && now - last_record_ >= idleness->count()) MarkIdle();
+    if (idleness && idle_clock_ - last_record_ >= idleness->count()) MarkIdle();
   }
 
  protected:
@@ -121,8 +127,10 @@ class TimestampsAndWatermarksOperator final : public TransformOperator<T, T> {
   WatermarkOutput output_;
   int64_t interval_ms_ = 200;
   int64_t emitted_ = kMinWatermark;
-  int64_t now_ = 0;
-  int64_t last_record_ = 0;
+  int64_t now_ = 0;          // of the last periodic call
+  int64_t idle_clock_ = 0;   // milliseconds the task read its input for, since Open
+  int64_t last_record_ = 0;  // on idle_clock_
+  uint64_t reads_seen_ = 0;  // input_reads() at the last periodic call
   int64_t next_periodic_ = 0;
   bool saw_records_ = false;
   bool idle_ = false;
