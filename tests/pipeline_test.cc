@@ -692,7 +692,9 @@ TEST_P(StateBackendPipelineTest, ProcessingTimeTimersFirePerKeyOnceWithDeduplica
       }
     }
     void OnTimer(int64_t ts, Context& ctx, Collector<std::string>& out) override {
-      out.Collect("timer " + std::to_string(ctx.current_key()) + " " + std::to_string(ts));
+      const bool told = ctx.timestamp() == ts && ctx.time_domain() == TimeDomain::kProcessingTime;
+      out.Collect("timer " + std::to_string(ctx.current_key()) + " " + std::to_string(ts) +
+                  (told ? "" : " (the context did not say the timer's time and clock)"));
     }
   };
 

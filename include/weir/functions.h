@@ -181,8 +181,8 @@ class KeyedProcessFunction {
     // The key of the record (or timer) being processed.
     const K& current_key() const { return *key_; }
     TimerService& timer_service() { return timers_; }
-    // The event timestamp of the record being processed (of the timer, in OnTimer for event
-    // time); none when the stream has no timestamps.
+    // The event timestamp of the record being processed, none when the stream has no
+    // timestamps; in OnTimer, the timer's time (either clock's, as in Flink).
     std::optional<int64_t> timestamp() const {
       return timestamp_ != nullptr ? std::optional<int64_t>(*timestamp_) : std::nullopt;
     }

@@ -235,6 +235,7 @@ class KeyedCoProcessOperator final : public KeyedTwoInputOperator<K, In1, In2, O
   void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) override {
     Collector<Out> out(&this->out_buf_, this->batch_size_, this->out_);
     typename F::Context ctx(&this->key_, TimerService(this->timers_), &this->side_outputs());
+    ctx.SetTimestamp(&timestamp);  // the timer's time, as in OnProcessingTime of operators.h
     try {
       this->SetTimerKey(key_bytes);
       fn_.OnTimer(timestamp, ctx, out);

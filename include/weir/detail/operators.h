@@ -351,6 +351,8 @@ class KeyedProcessOperator final : public TransformOperator<In, Out> {
   void OnProcessingTime(int64_t timestamp, std::string_view key_bytes) override {
     Collector<Out> out(&out_buf_, batch_size_, this->out_);
     typename F::Context ctx(&key_, TimerService(timers_), &this->side_outputs());
+    // As Flink's: the context and side outputs carry the timer's time, the main output none.
+    ctx.SetTimestamp(&timestamp);
     try {
       FireTimer(timestamp, key_bytes, ctx, out);
       out.Flush();
