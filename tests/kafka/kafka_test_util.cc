@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -25,9 +26,27 @@ struct RdKafkaDeleter {
 };
 using RdKafka = std::unique_ptr<rd_kafka_t, RdKafkaDeleter>;
 
+// The first failure among a producer's deliveries: rd_kafka_flush returns once every message
+// is delivered or has failed, and does not say which.
+struct DeliveryErrors {
+  std::string first;
+};
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* errors = static_cast<DeliveryErrors*>(opaque);
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR || !errors->first.empty()) return;
+  errors->first = std::string("a record to partition ") + std::to_string(m->partition) +
+                  " was not delivered: " + rd_kafka_err2str(m->err);
+}
+
+// `delivery` (producers): where their deliveries' first failure goes.
 RdKafka NewClient(rd_kafka_type_t type, const std::map<std::string, std::string>& props,
-                  std::string* error) {
+                  std::string* error, DeliveryErrors* delivery = nullptr) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (delivery != nullptr) {
+    rd_kafka_conf_set_dr_msg_cb(conf, &OnDelivery);
+    rd_kafka_conf_set_opaque(conf, delivery);
+  }
   char err[512];
   for (const auto& [k, v] : props) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
@@ -117,6 +136,42 @@ std::string TopicResultsError(const rd_kafka_topic_result_t** topics, size_t n) 
   return result;
 }
 
+// Waits until the broker's metadata lists `partitions` partitions of `topic`, each with a
+// leader: an admin request returns once the controller took it, and a client asking the
+// broker a moment later may still be told the old count (its records to a new partition then
+// fail as unknown).
+std::string WaitForPartitions(const std::string& bootstrap, const std::string& topic,
+                              int partitions) {
+  std::string error;
+  RdKafka rk = NewClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}}, &error);
+  if (!rk) return error;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string seen = "no answer";
+  while (std::chrono::steady_clock::now() < deadline) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt, &md, 5'000);
+    bool ready = false;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && !md->topics[0].err) {
+      const rd_kafka_metadata_topic_t& t = md->topics[0];
+      ready = t.partition_cnt == partitions;
+      for (int i = 0; ready && i < t.partition_cnt; ++i) ready = t.partitions[i].leader >= 0;
+      seen = std::to_string(t.partition_cnt) + " partition(s)";
+    } else if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      seen = rd_kafka_err2str(err);
+    }
+    if (md != nullptr) rd_kafka_metadata_destroy(md);
+    if (ready) {
+      rd_kafka_topic_destroy(rkt);
+      return "";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  rd_kafka_topic_destroy(rkt);
+  return "topic " + topic + " did not show " + std::to_string(partitions) +
+         " partitions with leaders within 30 s (last seen: " + seen + ")";
+}
+
 std::string CreateTopicWithConfig(const std::string& bootstrap, const std::string& topic,
                                   int partitions,
                                   const std::map<std::string, std::string>& config) {
@@ -130,7 +185,7 @@ std::string CreateTopicWithConfig(const std::string& bootstrap, const std::strin
       return "topic config " + k + "=" + v + " not accepted";
     }
   }
-  return RunAdminRequest(
+  std::string created = RunAdminRequest(
       bootstrap, "CreateTopics",
       [&](rd_kafka_t* rk, rd_kafka_queue_t* q) { rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q); },
       [](rd_kafka_event_t* ev) {
@@ -139,6 +194,7 @@ std::string CreateTopicWithConfig(const std::string& bootstrap, const std::strin
             rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
         return TopicResultsError(topics, n);
       });
+  return created.empty() ? WaitForPartitions(bootstrap, topic, partitions) : created;
 }
 
 std::string AddPartitions(const std::string& bootstrap, const std::string& topic,
@@ -149,7 +205,7 @@ std::string AddPartitions(const std::string& bootstrap, const std::string& topic
   if (np == nullptr) return err;
   std::unique_ptr<rd_kafka_NewPartitions_t, decltype(&rd_kafka_NewPartitions_destroy)> hold(
       np, &rd_kafka_NewPartitions_destroy);
-  return RunAdminRequest(
+  std::string added = RunAdminRequest(
       bootstrap, "CreatePartitions",
       [&](rd_kafka_t* rk, rd_kafka_queue_t* q) {
         rd_kafka_CreatePartitions(rk, &np, 1, nullptr, q);
@@ -160,6 +216,7 @@ std::string AddPartitions(const std::string& bootstrap, const std::string& topic
             rd_kafka_event_CreatePartitions_result(ev), &n);
         return TopicResultsError(topics, n);
       });
+  return added.empty() ? WaitForPartitions(bootstrap, topic, total_partitions) : added;
 }
 
 std::map<int32_t, int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
@@ -225,9 +282,11 @@ std::string ProduceValues(const std::string& bootstrap, const std::string& topic
                           const std::vector<std::string>& values,
                           int32_t (*partition_of)(size_t index)) {
   std::string error;
+  DeliveryErrors delivery;
   RdKafka rk =
       NewClient(RD_KAFKA_PRODUCER,
-                {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}}, &error);
+                {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}}, &error,
+                &delivery);
   if (!rk) return error;
   for (size_t i = 0; i < values.size(); ++i) {
     const int32_t partition = partition_of ? partition_of(i) : RD_KAFKA_PARTITION_UA;
@@ -242,15 +301,17 @@ std::string ProduceValues(const std::string& bootstrap, const std::string& topic
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return rd_kafka_err2str(err);
   }
   rd_kafka_resp_err_t err = rd_kafka_flush(rk.get(), 60'000);
-  return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2str(err);
+  return err != RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_err2str(err) : delivery.first;
 }
 
 std::string ProduceRecords(const std::string& bootstrap, const std::string& topic,
                            const std::vector<TestRecord>& records) {
   std::string error;
+  DeliveryErrors delivery;
   RdKafka rk =
       NewClient(RD_KAFKA_PRODUCER,
-                {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}}, &error);
+                {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}}, &error,
+                &delivery);
   if (!rk) return error;
   for (const TestRecord& r : records) {
     rd_kafka_resp_err_t err;
@@ -272,7 +333,7 @@ std::string ProduceRecords(const std::string& bootstrap, const std::string& topi
     }
   }
   rd_kafka_resp_err_t err = rd_kafka_flush(rk.get(), 60'000);
-  return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2str(err);
+  return err != RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_err2str(err) : delivery.first;
 }
 
 std::vector<ConsumedRecord> ReadTopic(const std::string& bootstrap, const std::string& topic,
