@@ -18,6 +18,7 @@
 
 #include "count_sum_job.h"
 #include "job_test_util.h"
+#include "testing/reader_only_source.h"
 #include "testing/test_util.h"
 #include "weir/weir.h"
 
@@ -402,6 +403,63 @@ TEST(EventTimeIdlenessTest, TheEndOfInputFiresWindowsAfterTheAssignerWentIdle) {
   JobResult r = env.Execute("idle-at-the-end");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(OutputLines(dir.Join("out")), std::vector<std::string>{"0,999,50"});
+}
+
+// An assigner chained to a source whose reader has nothing goes idle too: a source task reads
+// its input by polling its source, and the assigner counts those reads for its idleness.
+class OneOfTwoReaders final : public SourceReader<Event, int32_t> {
+ public:
+  OneOfTwoReaders(bool emits, std::shared_ptr<std::atomic<bool>> done)
+      : emits_(emits), done_(std::move(done)) {}
+  InputStatus PollNext(ReaderOutput<Event>& out) override {
+    if (!emits_) {
+      // Nothing until the other reader is done, then the end; polled again on every wakeup.
+      return done_->load() ? InputStatus::kEndOfInput : InputStatus::kNothingAvailable;
+    }
+    if (next_ == 200) {
+      done_->store(true);
+      return InputStatus::kEndOfInput;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    out.Collect(Event{0, next_ * 10}, next_ * 10);
+    ++next_;
+    return InputStatus::kMoreAvailable;
+  }
+  void AddSplits(std::vector<int32_t>) override {}
+  void NotifyNoMoreSplits() override {}
+  std::vector<int32_t> SnapshotState(int64_t) override { return {}; }
+
+ private:
+  const bool emits_;
+  std::shared_ptr<std::atomic<bool>> done_;
+  int64_t next_ = 0;
+};
+
+TEST(EventTimeIdlenessTest, AnAssignerChainedToAQuietSourceGoesIdle) {
+  TempDir dir;
+  Configuration c;
+  c.Set("pipeline.auto-watermark-interval", "5 ms");
+  StreamExecutionEnvironment env(c);
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  auto made = std::make_shared<std::atomic<int>>(0);
+  testing::ReaderOnlySource<Event> source([done, made] {
+    return std::make_unique<OneOfTwoReaders>(made->fetch_add(1) == 0, done);
+  });
+  env.FromSource(source, WatermarkStrategy<Event>::NoWatermarks(), "two readers")
+      .SetParallelism(2)
+      .AssignTimestampsAndWatermarks(
+          WatermarkStrategy<Event>::ForMonotonousTimestamps()
+              .WithTimestampAssigner([](const Event& e) { return e.time; })
+              .WithIdleness(std::chrono::milliseconds(20)))
+      .SetParallelism(2)
+      .KeyBy([](const Event& e) { return e.key; })
+      .Process(EmitWhenFired())
+      .SetParallelism(1)
+      .WriteAsText(dir.Join("out"), WriteMode::kOverwrite);
+  JobResult r = env.Execute("quiet source");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GT(OutputLines(dir.Join("out")).size(), 10u)
+      << "the quiet reader's assigner held event time back until the end";
 }
 
 }  // namespace

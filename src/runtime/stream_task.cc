@@ -383,6 +383,7 @@ Status StreamTask::MainLoop() {
 }
 
 Status StreamTask::EmitFromSource(bool* did_work) {
+  ++input_reads_;  // a source task's input is its source
   // No more per call than the output channels take in one batch: a slow consumer shrinks its
   // channels, and a source must not flood them past that.
   size_t n = env_->batch_size;

@@ -151,7 +151,7 @@ class StreamTask final : public TaskGateway {
   // A stop-with-savepoint this task took and that has not failed: it processes nothing more
   // (-1: the attempt restarted from a stop's savepoint).
   int64_t stopping_at_savepoint_ = 0;
-  uint64_t input_reads_ = 0;  // ProcessInput calls: operators' idleness checks read it
+  uint64_t input_reads_ = 0;  // ProcessInput and EmitFromSource calls: for idleness checks
   int inputs_data_ended_ = 0;
   int inputs_finished_ = 0;
   std::vector<bool> input_data_ended_;
