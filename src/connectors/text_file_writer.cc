@@ -161,7 +161,9 @@ struct TextFileWriter::Impl {
   // The task thread adds, PersistCommitted (on a snapshot thread) takes.
   std::mutex unsynced_mu;
   std::vector<Txn> unsynced;
-  std::set<std::string> resync;  // targets whose fsync failed: their unsynced bytes go again
+  // Targets whose fsync failed, with how many times: their unsynced bytes go again. The count
+  // lets PersistCommitted forget a target only if no fsync failed while it synced it.
+  std::map<std::string, uint64_t> resync;
   // One PersistCommitted at a time: Close may run while a checkpoint's async part still does.
   std::mutex persist_mu;
   // Set once an fsync of bytes that have no other copy failed (a staging file, or the target
@@ -299,13 +301,20 @@ struct TextFileWriter::Impl {
         return NoteFailedSync(target, fs->SyncFile(target));
       }
       if (!confirmed && size > t.offset + t.length) {
-        // Recovery, with bytes after the transaction's that may be committed output: the
-        // range is written over, nothing is cut. Other bytes there come from an fsync that
-        // failed before a crash (the kernel may then drop the pages it could not write) or
-        // from a change outside weir; the checkpoint says what belongs there.
+        // Recovery, with bytes after the transaction's that may be committed output: nothing
+        // is cut. Zeros there are what a crash after a failed fsync leaves (the kernel
+        // dropped the pages it could not write): the transaction is written over them. Other
+        // bytes were changed outside weir, and are not overwritten.
+        if (have.find_first_not_of('\0') != std::string::npos) {
+          return Status::FailedPrecondition(
+              "output file '" + target + "' holds other bytes at " + std::to_string(t.offset) +
+              ".." + std::to_string(t.offset + t.length) +
+              " than the transaction the checkpoint committed there, and more after them: it "
+              "was changed outside weir; refusing to overwrite it");
+        }
         spdlog::warn(
-            "{}: output file '{}' holds other bytes at {}..{} than the transaction the "
-            "checkpoint committed there; writing the transaction's bytes over them",
+            "{}: output file '{}' holds zeros at {}..{}, where the checkpoint committed a "
+            "transaction (an fsync failed before a crash?); writing the transaction there",
             Where(), target, t.offset, t.offset + t.length);
         WEIR_RETURN_IF_ERROR(fs->WriteAt(target, t.offset, want));
         return sync ? NoteFailedSync(target, fs->SyncFile(target)) : Status::OK();
@@ -437,7 +446,7 @@ struct TextFileWriter::Impl {
   Status NoteFailedSync(const std::string& target, Status synced) {
     if (!synced.ok()) {
       std::lock_guard<std::mutex> lock(unsynced_mu);
-      resync.insert(target);
+      ++resync[target];
     }
     return synced;
   }
@@ -662,14 +671,14 @@ Status TextFileWriter::PersistCommitted() {
   std::set<std::string> targets;
   for (const Txn& t : done) targets.insert(t.target);
   for (const std::string& target : targets) {
-    bool resync;
+    uint64_t failures = 0;
     {
       std::lock_guard<std::mutex> lock(m.unsynced_mu);
-      resync = m.resync.contains(target);
+      if (auto it = m.resync.find(target); it != m.resync.end()) failures = it->second;
     }
     Status s;
     for (const Txn& t : done) {
-      if (resync && s.ok() && t.target == target) s = m.RewriteTxn(t);
+      if (failures > 0 && s.ok() && t.target == target) s = m.RewriteTxn(t);
     }
     if (s.ok()) s = m.NoteFailedSync(target, m.fs->SyncFile(target));
     if (!s.ok()) {
@@ -679,7 +688,9 @@ Status TextFileWriter::PersistCommitted() {
       return s.WithContext(m.Where());
     }
     std::lock_guard<std::mutex> lock(m.unsynced_mu);
-    m.resync.erase(target);
+    if (auto it = m.resync.find(target); it != m.resync.end() && it->second == failures) {
+      m.resync.erase(it);
+    }
   }
   WEIR_FAULT_POINT(fault_points::kSinkAfterSync);
   for (const Txn& t : done) (void)m.fs->DeleteFile(t.staging);

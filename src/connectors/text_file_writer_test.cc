@@ -179,6 +179,18 @@ class TextFileWriterTest : public ::testing::Test {
     return state;
   }
 
+  // Checkpoint 2's state holding two transactions, "a" and "b" (checkpoint 1's notification
+  // was lost), both committed since, the writer gone without closing (a crash).
+  OperatorState TwoCommittedWithOneCheckpoint(const std::string& out) {
+    auto s = Open(out);
+    Write(*s, "a\n");
+    Checkpoint(*s, 1);
+    Write(*s, "b\n");
+    OperatorState state = Checkpoint(*s, 2);
+    Commit(*s, 2);
+    return state;
+  }
+
   void Write(Sink& s, const std::string& text) {
     Status st = s.writer.Write(text);
     ASSERT_TRUE(st.ok()) << st.ToString();
@@ -674,25 +686,31 @@ TEST_F(TextFileWriterTest, AFailedFsyncOfTheTargetFailsTheNextCheckpointAndRecov
   EXPECT_EQ(Read(out), "a\n") << "recovery declared a commit done without making it durable";
 }
 
-// A crash after a failed fsync can leave a transaction's range holding other bytes (the
-// kernel may drop the pages it could not write), with committed output after it: recovery
-// writes the transaction over them and cuts nothing.
-TEST_F(TextFileWriterTest, RecoveryWritesATransactionOverOtherBytesInItsRange) {
+// A crash after a failed fsync can leave zeros in a transaction's range (the kernel dropped
+// the pages it could not write), with committed output after it: recovery writes the
+// transaction over them and cuts nothing.
+TEST_F(TextFileWriterTest, RecoveryWritesATransactionOverZerosInItsRange) {
   std::string out = dir_.Join("out.txt");
-  OperatorState state;
-  {
-    auto s = Open(out);
-    Write(*s, "a\n");
-    Checkpoint(*s, 1);
-    Write(*s, "b\n");
-    state = Checkpoint(*s, 2);  // checkpoint 1's notification was lost: 2 holds both
-    Commit(*s, 2);
-  }
+  OperatorState state = TwoCommittedWithOneCheckpoint(out);
   ASSERT_TRUE(FileSystem::Default()->WriteAt(out, 0, std::string(2, '\0')).ok());
   auto s = Open(out, state);
   EXPECT_EQ(Read(out), "a\nb\n");
   ASSERT_TRUE(fs_.DropUnsyncedData().ok());
   EXPECT_EQ(Read(out), "a\nb\n") << "recovery did not make what it wrote durable";
+}
+
+// Other bytes there were written outside weir: recovery refuses, and changes nothing.
+TEST_F(TextFileWriterTest, RecoveryRefusesToOverwriteBytesChangedOutsideWeir) {
+  std::string out = dir_.Join("out.txt");
+  OperatorState state = TwoCommittedWithOneCheckpoint(out);
+  ASSERT_TRUE(FileSystem::Default()->WriteAt(out, 0, "X\n").ok());
+  testing::FakeOperatorContext ctx(0, 1, &fs_);
+  ctx.set_restored(true);
+  SinkUnderTest w(out, WriteMode::kNoOverwrite);
+  Status st = w.Initialize(ctx, state);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.ToString().find("changed outside weir"), std::string::npos) << st.ToString();
+  EXPECT_EQ(Read(out), "X\nb\n");
 }
 
 TEST_F(TextFileWriterTest, AFailedCommitCanBeRetried) {
