@@ -501,7 +501,7 @@ TEST_F(KafkaSourceTest, TopicPatternReadsMatchingTopicsCreatedWhileRunning) {
 // broker is still electing) runs, and reads a record that arrives later.
 TEST_F(KafkaSourceTest, AJobStartedAsItsTopicIsCreatedRunsAndReadsWhatArrives) {
   std::string topic = UniqueName("source-new-topic");
-  ASSERT_EQ(testing::CreateTopic(bootstrap_, topic, 12), "");
+  ASSERT_EQ(testing::CreateTopicWithoutWaiting(bootstrap_, topic, 12), "");
   StreamExecutionEnvironment env;
   AddToJob(env, StringSource(bootstrap_).SetTopics({topic}).Build());
   auto client = env.ExecuteAsync("kafka new topic");

@@ -172,9 +172,10 @@ std::string WaitForPartitions(const std::string& bootstrap, const std::string& t
          " partitions with leaders within 30 s (last seen: " + seen + ")";
 }
 
-std::string CreateTopicWithConfig(const std::string& bootstrap, const std::string& topic,
-                                  int partitions,
-                                  const std::map<std::string, std::string>& config) {
+namespace {
+// The CreateTopics request alone.
+std::string RequestTopic(const std::string& bootstrap, const std::string& topic, int partitions,
+                         const std::map<std::string, std::string>& config) {
   char err[512];
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
   if (nt == nullptr) return err;
@@ -185,7 +186,7 @@ std::string CreateTopicWithConfig(const std::string& bootstrap, const std::strin
       return "topic config " + k + "=" + v + " not accepted";
     }
   }
-  std::string created = RunAdminRequest(
+  return RunAdminRequest(
       bootstrap, "CreateTopics",
       [&](rd_kafka_t* rk, rd_kafka_queue_t* q) { rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q); },
       [](rd_kafka_event_t* ev) {
@@ -194,7 +195,19 @@ std::string CreateTopicWithConfig(const std::string& bootstrap, const std::strin
             rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
         return TopicResultsError(topics, n);
       });
+}
+}  // namespace
+
+std::string CreateTopicWithConfig(const std::string& bootstrap, const std::string& topic,
+                                  int partitions,
+                                  const std::map<std::string, std::string>& config) {
+  std::string created = RequestTopic(bootstrap, topic, partitions, config);
   return created.empty() ? WaitForPartitions(bootstrap, topic, partitions) : created;
+}
+
+std::string CreateTopicWithoutWaiting(const std::string& bootstrap, const std::string& topic,
+                                      int partitions) {
+  return RequestTopic(bootstrap, topic, partitions, {});
 }
 
 std::string AddPartitions(const std::string& bootstrap, const std::string& topic,

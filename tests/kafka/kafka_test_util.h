@@ -45,8 +45,13 @@ class KafkaBroker {
 // A name no earlier run used: "<base>-<random hex>".
 std::string UniqueName(const std::string& base);
 
-// Creates a topic with `partitions` partitions; "" on success, else the error.
+// Creates a topic with `partitions` partitions; "" on success, else the error. Returns once
+// the broker lists every partition with a leader.
 std::string CreateTopic(const std::string& bootstrap, const std::string& topic, int partitions);
+// As CreateTopic, but returns as soon as the controller took the request: the broker may still
+// be electing the partitions' leaders.
+std::string CreateTopicWithoutWaiting(const std::string& bootstrap, const std::string& topic,
+                                      int partitions);
 
 // Grows `topic` to `total_partitions` partitions; "" on success, else the error.
 std::string AddPartitions(const std::string& bootstrap, const std::string& topic,
