@@ -9,20 +9,14 @@
 #include <vector>
 
 #include "testing/fake_operator_context.h"
+#include "testing/watermark_recorder.h"
 #include "weir/detail/watermark_operator.h"
 #include "weir/watermark.h"
 
 namespace weir {
 namespace {
 
-class Watermarks final : public detail::BatchConsumer<int64_t> {
- public:
-  void Accept(detail::Batch<int64_t>&) override {}
-  void AcceptWatermark(int64_t w) override { watermarks.push_back(w); }
-  void AcceptWatermarkStatus(bool idle) override { statuses.push_back(idle); }
-  std::vector<int64_t> watermarks;
-  std::vector<bool> statuses;
-};
+using Watermarks = testing::WatermarkRecorder<int64_t>;
 
 // The assigner with a 1 s idleness, run by hand: periodic calls every 200 ms of its clock.
 struct Assigner {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "testing/hand_driven_source.h"
+#include "testing/watermark_recorder.h"
 #include "weir/weir.h"
 
 namespace weir {
@@ -58,14 +59,7 @@ std::shared_ptr<const testing::ReaderOnlySource<int64_t>> TwoSplitSource(const S
       [script] { return std::make_unique<TwoSplitReader>(script); });
 }
 
-class Watermarks final : public detail::BatchConsumer<int64_t> {
- public:
-  void Accept(detail::Batch<int64_t>&) override {}
-  void AcceptWatermark(int64_t w) override { watermarks.push_back(w); }
-  void AcceptWatermarkStatus(bool idle) override { statuses.push_back(idle); }
-  std::vector<int64_t> watermarks;
-  std::vector<bool> statuses;
-};
+using Watermarks = testing::WatermarkRecorder<int64_t>;
 
 // Runs the reader with periodic calls every 200 ms of its clock until `until_ms`.
 struct Reader {

@@ -191,6 +191,16 @@ class TextFileWriterTest : public ::testing::Test {
     return state;
   }
 
+  // Restores `state` for `out`: the output then holds `want`, and still does after a power
+  // loss (what recovery wrote was made durable).
+  void ExpectRestoredDurably(const std::string& out, const OperatorState& state,
+                             const std::string& want) {
+    auto s = Open(out, state);
+    EXPECT_EQ(Read(out), want);
+    ASSERT_TRUE(fs_.DropUnsyncedData().ok());
+    EXPECT_EQ(Read(out), want) << "recovery declared a commit done without making it durable";
+  }
+
   void Write(Sink& s, const std::string& text) {
     Status st = s.writer.Write(text);
     ASSERT_TRUE(st.ok()) << st.ToString();
@@ -680,10 +690,7 @@ TEST_F(TextFileWriterTest, AFailedFsyncOfTheTargetFailsTheNextCheckpointAndRecov
   }
   // The checkpoint failed, and the job restarts from checkpoint 1. The bytes are in place
   // already, but only the page cache has them.
-  auto s = Open(out, state);
-  EXPECT_EQ(Read(out), "a\n");
-  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
-  EXPECT_EQ(Read(out), "a\n") << "recovery declared a commit done without making it durable";
+  ExpectRestoredDurably(out, state, "a\n");
 }
 
 // A crash after a failed fsync can leave zeros in a transaction's range (the kernel dropped
@@ -693,10 +700,7 @@ TEST_F(TextFileWriterTest, RecoveryWritesATransactionOverZerosInItsRange) {
   std::string out = dir_.Join("out.txt");
   OperatorState state = TwoCommittedWithOneCheckpoint(out);
   ASSERT_TRUE(FileSystem::Default()->WriteAt(out, 0, std::string(2, '\0')).ok());
-  auto s = Open(out, state);
-  EXPECT_EQ(Read(out), "a\nb\n");
-  ASSERT_TRUE(fs_.DropUnsyncedData().ok());
-  EXPECT_EQ(Read(out), "a\nb\n") << "recovery did not make what it wrote durable";
+  ExpectRestoredDurably(out, state, "a\nb\n");
 }
 
 // Other bytes there were written outside weir: recovery refuses, and changes nothing.
