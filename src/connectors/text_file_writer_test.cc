@@ -155,15 +155,21 @@ class TextFileWriterTest : public ::testing::Test {
     EXPECT_NE(a.ToString().find("fsync failed"), std::string::npos) << a.ToString();
   }
 
-  // Checkpoint 2's state, where "a" was committed at checkpoint 1 and `second` is staged for
-  // checkpoint 2 but not committed (a savepoint, or a crash before the commit).
-  OperatorState CommittedThenPrepared(const std::string& out, const std::string& second = "b\n") {
+  // A fresh sink of `out` where "a" was committed at checkpoint 1 and `second` is written
+  // since: what checkpoint 2 will stage.
+  std::unique_ptr<Sink> CommittedThenWritten(const std::string& out,
+                                             const std::string& second = "b\n") {
     auto s = Open(out);
     Write(*s, "a\n");
     Checkpoint(*s, 1);
     Commit(*s, 1);
     Write(*s, second);
-    return Checkpoint(*s, 2);
+    return s;
+  }
+  // Checkpoint 2's state, where "a" was committed at checkpoint 1 and `second` is staged for
+  // checkpoint 2 but not committed (a savepoint, or a crash before the commit).
+  OperatorState CommittedThenPrepared(const std::string& out, const std::string& second = "b\n") {
+    return Checkpoint(*CommittedThenWritten(out, second), 2);
   }
   // Checkpoint 1's state, where "a" was committed at checkpoint 1 and "b" at checkpoint 2:
   // restoring it is restoring a checkpoint older than the output.
@@ -256,11 +262,7 @@ TEST_F(TextFileWriterTest, CommitAppendsEachTransactionAtItsOffsetInCheckpointOr
 
 TEST_F(TextFileWriterTest, CommitPutsBytesAtTheRecordedOffsetEvenIfSomethingWasAppended) {
   std::string out = dir_.Join("out.txt");
-  auto s = Open(out);
-  Write(*s, "a\n");
-  Checkpoint(*s, 1);
-  Commit(*s, 1);
-  Write(*s, "b\n");
+  auto s = CommittedThenWritten(out);
   Checkpoint(*s, 2);
   {
     auto f = FileSystem::Default()->NewAppendableFile(out);
@@ -661,11 +663,7 @@ TEST_F(TextFileWriterTest, AFailedFsyncOfStagedDataFailsTheCheckpointThenTheTask
 
 TEST_F(TextFileWriterTest, AFailedFsyncOfTheTargetIsRetriedWithItsBytesWrittenAgain) {
   std::string out = dir_.Join("out.txt");
-  auto s = Open(out);
-  Write(*s, "a\n");
-  Checkpoint(*s, 1);
-  Commit(*s, 1);
-  Write(*s, "b\n");
+  auto s = CommittedThenWritten(out);
   CheckpointFailingAnFsync(*s, 2, "out.txt");
   // The job goes on; checkpoint 3's fsync succeeds. Linux would let it succeed without "a",
   // whose pages it marked clean when the first fsync failed.
